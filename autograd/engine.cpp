@@ -1,0 +1,209 @@
+// The engine: counts how many gradients each node waits for, then runs nodes in reverse
+// topological order from an explicit stack (no recursion, so a 1,000-step RNN cannot overflow the
+// C++ stack), summing the gradients that meet at a node before calling it.
+
+#include "autograd/engine.hpp"
+
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/node.hpp"
+#include "autograd/ops.hpp"
+#include "autograd/tensor_impl.hpp"
+#include "tensor/kernels.hpp"
+
+namespace xgrad::autograd {
+namespace {
+
+struct NodeSlot {
+    Node* node;
+    uint32_t slot;
+    bool operator==(const NodeSlot& o) const { return node == o.node && slot == o.slot; }
+};
+struct NodeSlotHash {
+    std::size_t operator()(const NodeSlot& k) const { return std::hash<Node*>()(k.node) * 31 + k.slot; }
+};
+
+bool all_finite(const Tensor& t) {
+    if (!is_floating(t.dtype())) return true;
+    const NDArray d = t.data().to(kFloat64).contiguous();
+    const double* p = d.data<double>();
+    for (int64_t i = 0; i < d.numel(); ++i)
+        if (!std::isfinite(p[i])) return false;
+    return true;
+}
+
+// Makes a node's gradient for input i match that input: summed over broadcast dims, cast back.
+Tensor conform(Tensor g, const TensorMeta& meta, const Node& node, std::size_t i) {
+    if (g.sizes() != meta.sizes) {
+        const int64_t lead = g.dim() - static_cast<int64_t>(meta.sizes.size());
+        bool ok = lead >= 0;
+        for (std::size_t d = 0; ok && d < meta.sizes.size(); ++d)
+            ok = meta.sizes[d] == g.sizes()[lead + d] || meta.sizes[d] == 1;
+        XGRAD_INTERNAL_ASSERT(ok, "the backward of ", node.name(), " returned a gradient of shape ", g.sizes(),
+                              " for input ", i, " of shape ", meta.sizes);
+        g = sum_to(g, meta.sizes);
+    }
+    if (g.dtype() != meta.dtype) g = to(g, meta.dtype);
+    return g;
+}
+
+struct GraphTask {
+    std::unordered_map<Node*, int> dependencies;
+    std::unordered_map<Node*, Grads> buffers;
+    std::unordered_map<NodeSlot, std::size_t, NodeSlotHash> captures;
+    std::vector<Tensor> captured;
+    bool keep_graph = false;
+    bool create_graph = false;
+    bool accumulate = true;  // false for autograd::grad: leaves' grad() stay untouched
+};
+
+void add_to_buffer(GraphTask& task, const Edge& edge, Tensor g) {
+    Grads& buffer = task.buffers[edge.function.get()];
+    if (buffer.size() < edge.function->output_meta.size()) buffer.resize(edge.function->output_meta.size());
+    Tensor& slot = buffer[edge.input_nr];
+    slot = slot.defined() ? add(slot, g) : std::move(g);
+}
+
+void count_dependencies(GraphTask& task, const std::vector<Edge>& roots) {
+    std::vector<Node*> stack;
+    std::unordered_set<Node*> seen;
+    for (const Edge& e : roots)
+        if (seen.insert(e.function.get()).second) stack.push_back(e.function.get());
+    while (!stack.empty()) {
+        Node* n = stack.back();
+        stack.pop_back();
+        for (const Edge& e : n->next_edges) {
+            if (!e.valid()) continue;
+            ++task.dependencies[e.function.get()];
+            if (seen.insert(e.function.get()).second) stack.push_back(e.function.get());
+        }
+    }
+}
+
+void execute(GraphTask& task, const std::vector<Edge>& roots) {
+    std::vector<Node*> ready;
+    std::unordered_set<Node*> queued;
+    for (const Edge& e : roots)
+        if (task.dependencies[e.function.get()] == 0 && queued.insert(e.function.get()).second)
+            ready.push_back(e.function.get());
+
+    while (!ready.empty()) {
+        Node* node = ready.back();
+        ready.pop_back();
+        Grads grads;
+        if (auto it = task.buffers.find(node); it != task.buffers.end()) {
+            grads = std::move(it->second);
+            task.buffers.erase(it);
+        }
+        grads.resize(node->output_meta.size());
+
+        for (std::size_t slot = 0; slot < node->output_hooks.size() && slot < grads.size(); ++slot)
+            for (auto& [handle, hook] : node->output_hooks[slot])
+                if (grads[slot].defined()) {
+                    AutoGradMode mode(task.create_graph);
+                    Tensor replaced = hook(grads[slot]);
+                    if (replaced.defined()) grads[slot] = replaced;
+                }
+        if (!task.captures.empty())
+            for (std::size_t slot = 0; slot < grads.size(); ++slot)
+                if (auto it = task.captures.find({node, static_cast<uint32_t>(slot)}); it != task.captures.end())
+                    task.captured[it->second] = grads[slot];
+
+        bool any_defined = false;
+        for (const Tensor& g : grads) any_defined = any_defined || g.defined();
+        const bool is_leaf_node = dynamic_cast<AccumulateGrad*>(node) != nullptr;
+        Grads outputs;
+        if (any_defined && (task.accumulate || !is_leaf_node)) {
+            for (std::size_t slot = 0; slot < grads.size(); ++slot)
+                if (!grads[slot].defined())
+                    grads[slot] = zeros(node->output_meta[slot].sizes, node->output_meta[slot].dtype);
+            AutoGradMode mode(task.create_graph);
+            outputs = node->apply(std::move(grads));
+            if (AnomalyMode::is_enabled())
+                for (std::size_t i = 0; i < outputs.size(); ++i)
+                    XGRAD_CHECK(!outputs[i].defined() || all_finite(outputs[i]), "anomaly detected: the backward of ",
+                                node->name(), " returned NaN or Inf in its gradient for input ", i, " (shape ",
+                                outputs[i].sizes(), ")");
+        }
+        if (!task.keep_graph) node->release_saved();
+
+        for (std::size_t i = 0; i < node->next_edges.size(); ++i) {
+            const Edge& edge = node->next_edges[i];
+            if (!edge.valid()) continue;
+            if (i < outputs.size() && outputs[i].defined()) {
+                AutoGradMode mode(task.create_graph);
+                add_to_buffer(task, edge, conform(outputs[i], node->input_meta[i], *node, i));
+            }
+            if (--task.dependencies[edge.function.get()] == 0) ready.push_back(edge.function.get());
+        }
+    }
+}
+
+// Seeds the task with the output gradients; returns the root edges.
+std::vector<Edge> seed(GraphTask& task, const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                       const char* op) {
+    XGRAD_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), op, ": got ", grad_outputs.size(),
+                " gradients for ", outputs.size(), " outputs");
+    std::vector<Edge> roots;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        const Tensor& out = outputs[i];
+        XGRAD_CHECK(out.defined(), op, ": output ", i, " is undefined");
+        XGRAD_CHECK(out.requires_grad(), op, ": output ", i,
+                    " does not require grad and has no grad_fn (did you forget requires_grad_(), or run under "
+                    "NoGradGuard?)");
+        Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+        if (!g.defined()) {
+            XGRAD_CHECK(out.numel() == 1, op, ": a gradient can be created implicitly only for one-element outputs, but "
+                                              "output ", i, " has shape ", out.sizes(), "; pass a gradient");
+            g = ones_like(out);
+        } else {
+            XGRAD_CHECK(g.sizes() == out.sizes(), op, ": the gradient for output ", i, " has shape ", g.sizes(),
+                        " but the output has shape ", out.sizes());
+            if (g.dtype() != out.dtype()) g = to(g, out.dtype());
+        }
+        Edge e = gradient_edge(out);
+        add_to_buffer(task, e, g);
+        roots.push_back(std::move(e));
+    }
+    return roots;
+}
+
+}  // namespace
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
+              bool create_graph) {
+    GraphTask task;
+    task.keep_graph = retain_graph || create_graph;
+    task.create_graph = create_graph;
+    const std::vector<Edge> roots = seed(task, outputs, grad_outputs, "backward");
+    count_dependencies(task, roots);
+    execute(task, roots);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph, bool create_graph,
+                         bool allow_unused) {
+    GraphTask task;
+    task.keep_graph = retain_graph.value_or(create_graph);
+    task.create_graph = create_graph;
+    task.accumulate = false;
+    task.captured.resize(inputs.size());
+    std::vector<Edge> input_edges;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        XGRAD_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "grad: input ", i, " does not require grad");
+        input_edges.push_back(gradient_edge(inputs[i]));
+        task.captures[{input_edges.back().function.get(), input_edges.back().input_nr}] = i;
+    }
+    const std::vector<Edge> roots = seed(task, outputs, grad_outputs, "grad");
+    count_dependencies(task, roots);
+    execute(task, roots);
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        XGRAD_CHECK(allow_unused || task.captured[i].defined(), "grad: input ", i, " (shape ", inputs[i].sizes(),
+                    ") was not used to compute the outputs; pass allow_unused=true if that is intended");
+    return task.captured;
+}
+
+}  // namespace xgrad::autograd

@@ -1,0 +1,24 @@
+#pragma once
+/// The backward engine and the functional autograd API.
+
+#include <optional>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace xgrad::autograd {
+
+/// Backpropagates from outputs (each seeded with its grad_outputs entry, or ones for a one-element
+/// output) and accumulates into the grad() of every leaf reached.
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
+              bool retain_graph = false, bool create_graph = false);
+
+/// Gradients of outputs with respect to inputs, returned instead of accumulated into grad().
+/// With create_graph the results carry a graph of their own (for second derivatives); then
+/// retain_graph defaults to true. allow_unused: an input the outputs do not depend on gives an
+/// undefined tensor instead of an error.
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs = {}, std::optional<bool> retain_graph = std::nullopt,
+                         bool create_graph = false, bool allow_unused = false);
+
+}  // namespace xgrad::autograd

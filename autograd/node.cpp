@@ -1,0 +1,199 @@
+#include "autograd/node.hpp"
+
+#include <atomic>
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/ops.hpp"
+#include "autograd/tensor_impl.hpp"
+#include "tensor/kernels.hpp"
+
+namespace xgrad {
+
+namespace {
+std::atomic<int64_t> live_nodes{0};
+}  // namespace
+
+detail::NodeCounter::NodeCounter() { ++live_nodes; }
+detail::NodeCounter::~NodeCounter() { --live_nodes; }
+int64_t live_node_count() { return live_nodes.load(); }
+
+// ---- saved tensors ----------------------------------------------------------------------------
+SavedTensor::SavedTensor(const Tensor& tensor, bool is_output)
+    : data_(tensor.data()),
+      version_(tensor.version()),
+      is_output_(is_output),
+      requires_grad_(tensor.requires_grad()),
+      output_nr_(tensor.output_nr()) {
+    // An output keeps only its data: holding its handle would hold its grad_fn, i.e. the very
+    // node that saves it, a shared_ptr cycle.
+    if (!is_output) tensor_ = tensor;
+}
+
+Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, const char* op) const {
+    if (!data_.defined()) return Tensor();
+    XGRAD_CHECK(data_.version() == version_, op,
+                ": one of the tensors needed for gradient computation has been modified by an in-place "
+                "operation (a tensor of shape ",
+                data_.sizes(), " was saved at version ", version_, " and is now at version ", data_.version(),
+                "); modify a clone() instead");
+    if (!is_output_) return tensor_;
+    Tensor t(data_);
+    if (requires_grad_) {
+        t.impl()->requires_grad = true;
+        t.impl()->grad_fn = owner;
+        t.impl()->output_nr = output_nr_;
+    }
+    return t;
+}
+
+void SavedTensor::reset() {
+    data_ = NDArray();
+    tensor_ = Tensor();
+}
+
+// ---- the node behind every built-in op ---------------------------------------------------------
+namespace {
+class OpNode final : public Node, detail::NodeCounter {
+public:
+    OpNode(const char* name, BackwardFn backward, Saves saves)
+        : name_(name), backward_(std::move(backward)), saves_(saves) {}
+
+    const char* name() const override { return name_; }
+
+    Grads apply(Grads&& grads) override {
+        XGRAD_CHECK(!released_ || saves_ == Saves::nothing, name_,
+                    ": trying to backward through the graph a second time (or to use saved tensors after they "
+                    "were freed); pass retain_graph=true to the first backward() if you need to");
+        if (view_version_ != kNoCheck) {
+            if (auto storage = view_storage_.lock())
+                XGRAD_CHECK(storage->version() == view_version_, name_,
+                            ": the tensor this view was taken from was modified in place after the view was "
+                            "made (version ",
+                            view_version_, " -> ", storage->version(),
+                            "), so the recorded gradient would be wrong; clone() before modifying");
+        }
+        std::vector<Tensor> inputs;
+        inputs.reserve(saved_inputs_.size());
+        const auto self = shared_from_this();
+        for (const SavedTensor& s : saved_inputs_) inputs.push_back(s.unpack(self, name_));
+        const Tensor output = saved_output_.unpack(self, name_);
+        BackwardContext ctx{inputs, output, input_meta, *this};
+        Grads result = backward_(grads[0], ctx);
+        XGRAD_INTERNAL_ASSERT(result.size() == next_edges.size(), "backward of ", name_, " returned ", result.size(),
+                              " gradients for ", next_edges.size(), " inputs");
+        return result;
+    }
+
+    void release_saved() override {
+        saved_inputs_.clear();
+        saved_output_.reset();
+        released_ = true;
+    }
+
+    std::vector<SavedTensor> saved_inputs_;
+    SavedTensor saved_output_;
+    static constexpr uint64_t kNoCheck = ~uint64_t(0);
+    std::weak_ptr<Storage> view_storage_;
+    uint64_t view_version_ = kNoCheck;
+
+private:
+    const char* name_;
+    BackwardFn backward_;
+    Saves saves_;
+    bool released_ = false;
+};
+}  // namespace
+
+Edge gradient_edge(const Tensor& tensor) {
+    const auto& impl = tensor.impl();
+    if (impl->grad_fn) return Edge{impl->grad_fn, impl->output_nr};
+    if (!impl->requires_grad) return Edge{};
+    std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
+    if (!acc) {
+        acc = std::make_shared<AccumulateGrad>(impl);
+        impl->grad_accumulator = acc;
+    }
+    return Edge{acc, 0};
+}
+
+template <class Inputs>
+Tensor make_op_impl(const char* name, const Inputs& inputs, NDArray result, BackwardFn backward, Saves saves,
+                    bool check_version, uint32_t save_mask) {
+    Tensor out(std::move(result));
+    if (!GradMode::is_enabled() || !is_floating(out.dtype())) return out;
+    bool any = false;
+    for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+    if (!any) return out;
+
+    auto node = std::make_shared<OpNode>(name, std::move(backward), saves);
+    node->next_edges.reserve(inputs.size());
+    node->input_meta.reserve(inputs.size());
+    for (const Tensor& t : inputs) {
+        const bool needs = t.defined() && t.requires_grad();
+        node->next_edges.push_back(needs ? gradient_edge(t) : Edge{});
+        node->input_meta.push_back(t.defined() ? TensorMeta{t.sizes(), t.dtype()} : TensorMeta{});
+    }
+    node->output_meta.push_back({out.sizes(), out.dtype()});
+    if (static_cast<uint8_t>(saves) & static_cast<uint8_t>(Saves::inputs))
+    {
+        uint32_t bit = 1;
+        for (const Tensor& t : inputs) {
+            node->saved_inputs_.emplace_back(t.defined() && (save_mask & bit) ? SavedTensor(t, false) : SavedTensor());
+            bit <<= 1;
+        }
+    }
+    auto& impl = *out.impl();
+    impl.requires_grad = true;
+    impl.grad_fn = node;
+    impl.output_nr = 0;
+    if (static_cast<uint8_t>(saves) & static_cast<uint8_t>(Saves::output)) node->saved_output_ = SavedTensor(out, true);
+    if (check_version) {
+        node->view_storage_ = out.data().storage();
+        node->view_version_ = out.version();
+    }
+    return out;
+}
+
+Tensor make_op(const char* name, std::initializer_list<Tensor> inputs, NDArray result, BackwardFn backward, Saves saves,
+               bool check_version, uint32_t save_mask) {
+    return make_op_impl(name, inputs, std::move(result), std::move(backward), saves, check_version, save_mask);
+}
+
+Tensor make_op(const char* name, const std::vector<Tensor>& inputs, NDArray result, BackwardFn backward, Saves saves,
+               bool check_version, uint32_t save_mask) {
+    return make_op_impl(name, inputs, std::move(result), std::move(backward), saves, check_version, save_mask);
+}
+
+// ---- leaves ----------------------------------------------------------------------------------------
+AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf_(std::move(leaf)) {
+    output_meta.push_back({leaf_->data.sizes(), leaf_->data.dtype()});
+}
+
+Grads AccumulateGrad::apply(Grads&& grads) {
+    Tensor g = std::move(grads[0]);
+    for (auto& [handle, hook] : leaf_->leaf_hooks) {
+        Tensor replaced = hook(g);
+        if (replaced.defined()) g = replaced;
+    }
+    if (!g.defined()) return {};
+    Tensor& grad = leaf_->grad;
+    if (GradMode::is_enabled()) {
+        // create_graph: the gradient keeps its own graph, so it is never modified in place.
+        grad = grad.defined() ? add(grad, g) : g;
+        return {};
+    }
+    if (!grad.defined()) {
+        // Keep the incoming buffer when nothing else can see it; otherwise copy, since grad() is
+        // later accumulated in place and must not write into another tensor's memory.
+        const bool exclusive = g.impl().use_count() == 1 && g.data().storage().use_count() == 1 &&
+                               g.data().is_contiguous() && !g.requires_grad();
+        grad = exclusive ? g : Tensor(g.data().clone());
+    } else if (grad.requires_grad()) {
+        grad = Tensor(kernels::binary(kernels::Binary::add, grad.data(), g.data()));
+    } else {
+        kernels::binary_out(kernels::Binary::add, grad.data(), grad.data(), g.data());
+    }
+    return {};
+}
+
+}  // namespace xgrad

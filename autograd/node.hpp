@@ -1,0 +1,116 @@
+#pragma once
+/// The graph: nodes that turn the gradients of their outputs into gradients of their inputs.
+///
+/// A Node has one Edge per input, pointing to the node that produced that input (or, for a leaf
+/// that requires grad, to its AccumulateGrad node). Ops build nodes through make_op(); users can
+/// write their own with autograd::Function (function.hpp).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace xgrad {
+
+using Grads = std::vector<Tensor>;
+
+struct Edge {
+    std::shared_ptr<Node> function;
+    uint32_t input_nr = 0;  ///< which output of `function` this edge feeds
+    bool valid() const { return function != nullptr; }
+};
+
+/// Shape and dtype of a tensor, kept so gradients can be reduced and cast to match it.
+struct TensorMeta {
+    Shape sizes;
+    DType dtype = kFloat32;
+};
+
+class Node : public std::enable_shared_from_this<Node> {
+public:
+    virtual ~Node() = default;
+    virtual const char* name() const = 0;
+    /// Gradients of the outputs in, gradients of the inputs out (undefined = zero / not needed).
+    virtual Grads apply(Grads&& grad_outputs) = 0;
+    /// Frees saved tensors after a backward pass without retain_graph.
+    virtual void release_saved() {}
+
+    /// One edge per input; an invalid edge means that input needs no gradient.
+    std::vector<Edge> next_edges;
+    /// Shapes and dtypes of the inputs: the engine sums and casts each gradient to match.
+    std::vector<TensorMeta> input_meta;
+    /// Shapes and dtypes of the outputs: a missing output gradient becomes zeros of this shape.
+    std::vector<TensorMeta> output_meta;
+    /// Hooks on the gradient of each output (tensor hooks of non-leaf tensors, retain_grad).
+    std::vector<std::vector<std::pair<int, Tensor::Hook>>> output_hooks;
+
+    bool needs_input_grad(std::size_t i) const { return i < next_edges.size() && next_edges[i].valid(); }
+};
+
+/// A tensor kept for backward, without a strong link back to the node that saved it, and with the
+/// version it had, so that a later in-place change is caught instead of giving a wrong gradient.
+class SavedTensor {
+public:
+    SavedTensor() = default;
+    /// is_output: the tensor is an output of the saving node (stored without its grad_fn).
+    SavedTensor(const Tensor& tensor, bool is_output);
+    /// The tensor as saved, re-linked to `owner` when it was an output. Throws if it was modified
+    /// in place since, naming op.
+    Tensor unpack(const std::shared_ptr<Node>& owner, const char* op) const;
+    bool defined() const { return data_.defined(); }
+    void reset();
+
+private:
+    NDArray data_;
+    uint64_t version_ = 0;
+    bool is_output_ = false;
+    bool requires_grad_ = false;
+    uint32_t output_nr_ = 0;
+    Tensor tensor_;  // inputs keep their own handle (grad_fn, leaf identity)
+};
+
+/// What a backward formula sees: the saved inputs and output, and which inputs need gradients.
+struct BackwardContext {
+    const std::vector<Tensor>& inputs;     ///< saved inputs (undefined when the op saved none)
+    const Tensor& output;                  ///< saved output (undefined when not saved)
+    const std::vector<TensorMeta>& input_meta;
+    const Node& node;
+    bool needs(std::size_t i) const { return node.needs_input_grad(i); }
+    const Shape& input_sizes(std::size_t i) const { return input_meta[i].sizes; }
+};
+
+using BackwardFn = std::function<Grads(const Tensor& grad, const BackwardContext& ctx)>;
+
+/// Which tensors an op keeps for its backward formula.
+enum class Saves : uint8_t { nothing = 0, inputs = 1, output = 2, inputs_and_output = 3 };
+
+/// Wraps a kernel result as the output of op `name`. When recording and an input requires grad,
+/// attaches a node whose apply() runs `backward` (written with differentiable ops, so that
+/// create_graph gives higher derivatives). `save_mask` limits which inputs are saved (bit i for
+/// input i): an op saves only what its formula needs for the inputs that need gradients, so that an
+/// in-place change to an unneeded input is no error. `check_version`: the op is a view, so a later
+/// in-place write to its storage would make the recorded graph wrong; backward then throws.
+Tensor make_op(const char* name, std::initializer_list<Tensor> inputs, NDArray result, BackwardFn backward,
+               Saves saves = Saves::nothing, bool check_version = false, uint32_t save_mask = ~0u);
+Tensor make_op(const char* name, const std::vector<Tensor>& inputs, NDArray result, BackwardFn backward,
+               Saves saves = Saves::nothing, bool check_version = false, uint32_t save_mask = ~0u);
+
+/// The edge a gradient for `tensor` should flow into (its grad_fn, or its AccumulateGrad node).
+Edge gradient_edge(const Tensor& tensor);
+
+/// Live Node objects (for leak tests: a freed graph brings this back down).
+int64_t live_node_count();
+
+namespace detail {
+/// Counts construction and destruction for live_node_count().
+struct NodeCounter {
+    NodeCounter();
+    ~NodeCounter();
+    NodeCounter(const NodeCounter&) = delete;
+    NodeCounter& operator=(const NodeCounter&) = delete;
+};
+}  // namespace detail
+
+}  // namespace xgrad

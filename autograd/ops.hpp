@@ -1,0 +1,210 @@
+#pragma once
+/// Every tensor op users call, as free functions (xgrad::exp(x), like torch::exp). Each op that
+/// produces a floating-point result is differentiable: its backward formula sits beside its
+/// forward in autograd/ops/*.cpp. Shapes broadcast with NumPy rules; bad inputs throw
+/// xgrad::Error naming the op and the shapes.
+
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace xgrad {
+
+// ---- creation (ops/creation.cpp) ------------------------------------------------------------
+Tensor empty(const Shape& sizes, TensorOptions options = {});
+Tensor zeros(const Shape& sizes, TensorOptions options = {});
+Tensor ones(const Shape& sizes, TensorOptions options = {});
+Tensor full(const Shape& sizes, double value, TensorOptions options = {});
+/// 0, 1, ..., end - 1.
+Tensor arange(double end, TensorOptions options = kInt64);
+/// start, start + step, ... (end excluded).
+Tensor arange(double start, double end, double step = 1.0, TensorOptions options = kInt64);
+Tensor linspace(double start, double end, int64_t steps, TensorOptions options = {});
+Tensor eye(int64_t n, TensorOptions options = {});
+Tensor eye(int64_t n, int64_t m, TensorOptions options = {});
+/// A 0-d tensor.
+Tensor scalar_tensor(double value, TensorOptions options = {});
+/// From nested lists: tensor({{1, 2}, {3, 4}}); ragged lists throw.
+Tensor tensor(std::initializer_list<double> values, TensorOptions options = {});
+Tensor tensor(std::initializer_list<std::initializer_list<double>> values, TensorOptions options = {});
+Tensor tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> values,
+              TensorOptions options = {});
+/// Copies values into a tensor of the given shape.
+Tensor from_vector(const std::vector<double>& values, const Shape& sizes, TensorOptions options = {});
+Tensor from_vector(const std::vector<float>& values, const Shape& sizes, TensorOptions options = {});
+Tensor from_vector(const std::vector<int64_t>& values, const Shape& sizes, TensorOptions options = kInt64);
+/// Wraps caller-owned memory without copying (the memory must outlive the tensor).
+Tensor from_blob(void* data, const Shape& sizes, DType dtype = kFloat32);
+
+/// Random tensors draw from `generator`, or from the default one (seeded by manual_seed).
+Tensor rand(const Shape& sizes, TensorOptions options = {}, Generator* generator = nullptr);
+Tensor randn(const Shape& sizes, TensorOptions options = {}, Generator* generator = nullptr);
+Tensor uniform(const Shape& sizes, double low, double high, TensorOptions options = {}, Generator* generator = nullptr);
+Tensor normal(const Shape& sizes, double mean, double std, TensorOptions options = {}, Generator* generator = nullptr);
+/// Integers in [low, high).
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options = kInt64,
+               Generator* generator = nullptr);
+/// 1 with probability p, else 0.
+Tensor bernoulli(const Shape& sizes, double p, TensorOptions options = {}, Generator* generator = nullptr);
+Tensor randperm(int64_t n, Generator* generator = nullptr);
+
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+Tensor full_like(const Tensor& t, double value);
+Tensor empty_like(const Tensor& t);
+Tensor rand_like(const Tensor& t, Generator* generator = nullptr);
+Tensor randn_like(const Tensor& t, Generator* generator = nullptr);
+
+// ---- element-wise (ops/elementwise.cpp) ---------------------------------------------------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& base, const Tensor& exponent);
+Tensor pow(const Tensor& base, double exponent);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor sign(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor square(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+/// Limits to [low, high]; pass NaN for no bound. The gradient passes where low <= x <= high.
+Tensor clamp(const Tensor& x, double low, double high);
+Tensor clamp_min(const Tensor& x, double low);
+Tensor clamp_max(const Tensor& x, double high);
+/// cond ? a : b; cond is a bool tensor.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+/// grad where x > 0 else 0 (relu's backward, itself differentiable in grad).
+Tensor threshold_backward(const Tensor& grad, const Tensor& x);
+
+// Comparisons give bool masks (not differentiable).
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_not(const Tensor& a);
+/// True when every element of a and b is within atol + rtol * |b|.
+bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
+bool equal(const Tensor& a, const Tensor& b);
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a);
+Tensor operator+(const Tensor& a, double b);
+Tensor operator-(const Tensor& a, double b);
+Tensor operator*(const Tensor& a, double b);
+Tensor operator/(const Tensor& a, double b);
+Tensor operator+(double a, const Tensor& b);
+Tensor operator-(double a, const Tensor& b);
+Tensor operator*(double a, const Tensor& b);
+Tensor operator/(double a, const Tensor& b);
+Tensor operator==(const Tensor& a, const Tensor& b);
+Tensor operator!=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, const Tensor& b);
+Tensor operator<=(const Tensor& a, const Tensor& b);
+Tensor operator>(const Tensor& a, const Tensor& b);
+Tensor operator>=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, double b);
+Tensor operator<=(const Tensor& a, double b);
+Tensor operator>(const Tensor& a, double b);
+Tensor operator>=(const Tensor& a, double b);
+Tensor operator==(const Tensor& a, double b);
+Tensor operator&&(const Tensor& a, const Tensor& b);
+Tensor operator||(const Tensor& a, const Tensor& b);
+Tensor operator!(const Tensor& a);
+
+/// A 0-d tensor holding value in the dtype an op with `like` would compute in (float32 for an
+/// integer tensor and a fractional value, as PyTorch treats Python scalars).
+Tensor scalar_like(const Tensor& like, double value);
+
+// ---- reductions (ops/reduce.cpp) ----------------------------------------------------------------
+/// dims empty: over every element.
+Tensor sum(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+/// Largest element (a 0-d tensor); the gradient is shared evenly among ties.
+Tensor max(const Tensor& x);
+Tensor min(const Tensor& x);
+/// Values and int64 indices (the first among ties) along dim; the gradient goes to that index.
+std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim = false);
+std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false);
+/// Maxima over dims; the gradient is shared evenly among ties.
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim = false);
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim = false);
+Tensor argmax(const Tensor& x);
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
+/// Variance; unbiased divides by N - 1 (Bessel), biased by N.
+Tensor var(const Tensor& x, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
+Tensor std(const Tensor& x, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
+Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim = false);
+/// p-norm over dims (p = 1, 2, inf, or any p > 0).
+Tensor norm(const Tensor& x, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
+/// exp(x) / sum(exp(x)) along dim, computed with the max subtracted (no overflow).
+Tensor softmax(const Tensor& x, int64_t dim);
+/// x - logsumexp(x) along dim: stable for large logits.
+Tensor log_softmax(const Tensor& x, int64_t dim);
+
+// ---- shape and views (ops/shape.cpp) ------------------------------------------------------------
+Tensor view(const Tensor& x, const Shape& sizes);
+Tensor reshape(const Tensor& x, const Shape& sizes);
+Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
+Tensor permute(const Tensor& x, const Shape& dims);
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
+Tensor select(const Tensor& x, int64_t dim, int64_t index);
+Tensor unsqueeze(const Tensor& x, int64_t dim);
+Tensor squeeze(const Tensor& x);
+Tensor squeeze(const Tensor& x, int64_t dim);
+Tensor expand(const Tensor& x, const Shape& sizes);
+Tensor contiguous(const Tensor& x);
+Tensor clone(const Tensor& x);
+/// Converted to dtype; differentiable between floating types.
+Tensor to(const Tensor& x, DType dtype);
+/// Sums g down to sizes (undoing a broadcast); the engine applies it to every gradient.
+Tensor sum_to(const Tensor& g, const Shape& sizes);
+
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
+std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);
+std::vector<Tensor> split_with_sizes(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim = 0);
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
+
+/// Rows along dim picked by a 1-D int64 index; [n, d] table with index [k] -> [k, d].
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+/// x with source added at the rows index picks (index_select's adjoint).
+Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source);
+/// out[i][j] = x[index[i][j]][j] (dim 0), and likewise for other dims.
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+/// x with src added at the positions index names (gather's adjoint).
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+/// [..., num_classes] one-hot encoding of an int64 tensor (num_classes -1: max + 1).
+Tensor one_hot(const Tensor& index, int64_t num_classes = -1);
+
+// ---- linear algebra (ops/linalg.cpp) -------------------------------------------------------------
+/// torch.matmul: [k]·[k], [m, k]@[k, n], vector-matrix, and batched with broadcast batch dims.
+Tensor matmul(const Tensor& a, const Tensor& b);
+/// x @ weight^T + bias: [*, in] x [out, in] (+ [out]) -> [*, out], one GEMM with the bias folded in.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+}  // namespace xgrad

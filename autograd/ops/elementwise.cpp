@@ -1,0 +1,341 @@
+// Element-wise ops and their derivatives. Each backward formula is written with differentiable
+// ops, so that create_graph gives second derivatives. Broadcasting is undone by the engine
+// (sum_to), so a formula returns gradients in the output's shape.
+
+#include <cmath>
+#include <limits>
+
+#include "autograd/node.hpp"
+#include "autograd/ops.hpp"
+#include "tensor/kernels.hpp"
+
+namespace xgrad {
+using kernels::Binary;
+using kernels::Unary;
+
+namespace {
+Tensor binary_op(Binary kind, const Tensor& a, const Tensor& b, BackwardFn backward, Saves saves,
+                 uint32_t save_mask = ~0u) {
+    return make_op(kernels::binary_name(kind), {a, b}, kernels::binary(kind, a.data(), b.data()), std::move(backward),
+                   saves, false, save_mask);
+}
+Tensor unary_op(Unary kind, const Tensor& x, BackwardFn backward, Saves saves) {
+    return make_op(kernels::unary_name(kind), {x}, kernels::unary(kind, x.data()), std::move(backward), saves);
+}
+uint32_t bit(bool on, int i) { return on ? (1u << i) : 0u; }
+}  // namespace
+
+Tensor scalar_like(const Tensor& like, double value) {
+    DType dtype = like.dtype();
+    if (!is_floating(dtype)) dtype = value == std::floor(value) && std::isfinite(value) ? kInt64 : kFloat32;
+    return Tensor(NDArray::scalar(value, dtype));
+}
+
+// d(a + b) = (g, g)
+Tensor add(const Tensor& a, const Tensor& b) {
+    return binary_op(Binary::add, a, b, [](const Tensor& g, const BackwardContext&) -> Grads { return {g, g}; },
+                     Saves::nothing);
+}
+
+// d(a - b) = (g, -g)
+Tensor sub(const Tensor& a, const Tensor& b) {
+    return binary_op(Binary::sub, a, b,
+                     [](const Tensor& g, const BackwardContext& c) -> Grads {
+                         return {g, c.needs(1) ? neg(g) : Tensor()};
+                     },
+                     Saves::nothing);
+}
+
+// d(a b) = (g b, g a): each side needs only the other input.
+Tensor mul(const Tensor& a, const Tensor& b) {
+    return binary_op(Binary::mul, a, b,
+                     [](const Tensor& g, const BackwardContext& c) -> Grads {
+                         return {c.needs(0) ? mul(g, c.inputs[1]) : Tensor(), c.needs(1) ? mul(g, c.inputs[0]) : Tensor()};
+                     },
+                     Saves::inputs, bit(a.requires_grad(), 1) | bit(b.requires_grad(), 0));
+}
+
+// d(a / b) = (g / b, -g a / b^2)
+Tensor div(const Tensor& a, const Tensor& b) {
+    return binary_op(Binary::div, a, b,
+                     [](const Tensor& g, const BackwardContext& c) -> Grads {
+                         const Tensor& b = c.inputs[1];
+                         const Tensor ga = div(g, b);
+                         return {c.needs(0) ? ga : Tensor(), c.needs(1) ? neg(div(mul(ga, c.inputs[0]), b)) : Tensor()};
+                     },
+                     Saves::inputs, bit(b.requires_grad(), 0) | 2u);
+}
+
+// d(a^b) = (g b a^(b-1), g a^b log a); the second is taken as 0 where a == 0 and b >= 0 (the
+// limit along a -> 0+), as PyTorch does.
+Tensor pow(const Tensor& base, const Tensor& exponent) {
+    return binary_op(Binary::pow, base, exponent,
+                     [](const Tensor& g, const BackwardContext& c) -> Grads {
+                         const Tensor &a = c.inputs[0], &b = c.inputs[1];
+                         Tensor ga, gb;
+                         if (c.needs(0)) ga = mul(mul(g, b), pow(a, sub(b, scalar_like(b, 1.0))));
+                         if (c.needs(1)) {
+                             const Tensor zero_base = logical_and(eq(a, scalar_like(a, 0)), ge(b, scalar_like(b, 0)));
+                             const Tensor safe_log = log(where(zero_base, ones_like(a), a));
+                             gb = where(zero_base, zeros_like(c.output), mul(mul(g, c.output), safe_log));
+                         }
+                         return {ga, gb};
+                     },
+                     Saves::inputs_and_output);
+}
+
+// d(x^e) = g e x^(e-1)
+Tensor pow(const Tensor& x, double e) {
+    return make_op("pow", {x}, kernels::pow_scalar(x.data(), e),
+                   [e](const Tensor& g, const BackwardContext& c) -> Grads {
+                       if (e == 0) return {zeros_like(g)};
+                       return {mul(g, mul(pow(c.inputs[0], e - 1), scalar_like(g, e)))};
+                   },
+                   Saves::inputs);
+}
+
+// maximum/minimum: the gradient goes to the larger (smaller) input; at ties it is split in half.
+Tensor maximum(const Tensor& a, const Tensor& b) {
+    return binary_op(Binary::maximum, a, b,
+                     [](const Tensor& g, const BackwardContext& c) -> Grads {
+                         const Tensor &x = c.inputs[0], &y = c.inputs[1];
+                         const Tensor half = mul(g, scalar_like(g, 0.5));
+                         const Tensor tie = eq(x, y);
+                         return {where(tie, half, where(gt(x, y), g, zeros_like(g))),
+                                 where(tie, half, where(lt(x, y), g, zeros_like(g)))};
+                     },
+                     Saves::inputs);
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b) {
+    return binary_op(Binary::minimum, a, b,
+                     [](const Tensor& g, const BackwardContext& c) -> Grads {
+                         const Tensor &x = c.inputs[0], &y = c.inputs[1];
+                         const Tensor half = mul(g, scalar_like(g, 0.5));
+                         const Tensor tie = eq(x, y);
+                         return {where(tie, half, where(lt(x, y), g, zeros_like(g))),
+                                 where(tie, half, where(gt(x, y), g, zeros_like(g)))};
+                     },
+                     Saves::inputs);
+}
+
+Tensor neg(const Tensor& x) {
+    return unary_op(Unary::neg, x, [](const Tensor& g, const BackwardContext&) -> Grads { return {neg(g)}; },
+                    Saves::nothing);
+}
+
+// d exp(x) = g exp(x): reuses the output.
+Tensor exp(const Tensor& x) {
+    return unary_op(Unary::exp, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, c.output)}; },
+                    Saves::output);
+}
+
+// d log(x) = g / x
+Tensor log(const Tensor& x) {
+    return unary_op(Unary::log, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {div(g, c.inputs[0])}; },
+                    Saves::inputs);
+}
+
+// d log1p(x) = g / (1 + x)
+Tensor log1p(const Tensor& x) {
+    return unary_op(Unary::log1p, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads {
+                        return {div(g, add(c.inputs[0], scalar_like(g, 1.0)))};
+                    },
+                    Saves::inputs);
+}
+
+// d expm1(x) = g (expm1(x) + 1)
+Tensor expm1(const Tensor& x) {
+    return unary_op(Unary::expm1, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads {
+                        return {mul(g, add(c.output, scalar_like(g, 1.0)))};
+                    },
+                    Saves::output);
+}
+
+// d sqrt(x) = g / (2 sqrt(x))
+Tensor sqrt(const Tensor& x) {
+    return unary_op(Unary::sqrt, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads {
+                        return {div(g, mul(c.output, scalar_like(g, 2.0)))};
+                    },
+                    Saves::output);
+}
+
+// d x^(-1/2) = -g x^(-3/2) / 2 = -g out^3 / 2
+Tensor rsqrt(const Tensor& x) {
+    return unary_op(Unary::rsqrt, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads {
+                        return {mul(g, mul(pow(c.output, 3.0), scalar_like(g, -0.5)))};
+                    },
+                    Saves::output);
+}
+
+// d |x| = g sign(x); 0 at x = 0 (the subgradient PyTorch picks).
+Tensor abs(const Tensor& x) {
+    return unary_op(Unary::abs, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, sign(c.inputs[0]))}; },
+                    Saves::inputs);
+}
+
+// sign is piecewise constant: zero gradient everywhere (and at 0 by convention).
+Tensor sign(const Tensor& x) {
+    return unary_op(Unary::sign, x, [](const Tensor& g, const BackwardContext&) -> Grads { return {zeros_like(g)}; },
+                    Saves::nothing);
+}
+
+Tensor sin(const Tensor& x) {
+    return unary_op(Unary::sin, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, cos(c.inputs[0]))}; },
+                    Saves::inputs);
+}
+
+Tensor cos(const Tensor& x) {
+    return unary_op(Unary::cos, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads { return {neg(mul(g, sin(c.inputs[0])))}; },
+                    Saves::inputs);
+}
+
+// d tanh(x) = g (1 - tanh(x)^2): reuses the output.
+Tensor tanh(const Tensor& x) {
+    return unary_op(Unary::tanh, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads {
+                        return {mul(g, sub(scalar_like(g, 1.0), square(c.output)))};
+                    },
+                    Saves::output);
+}
+
+// d sigmoid(x) = g s (1 - s) with s the output.
+Tensor sigmoid(const Tensor& x) {
+    return unary_op(Unary::sigmoid, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads {
+                        return {mul(g, mul(c.output, sub(scalar_like(g, 1.0), c.output)))};
+                    },
+                    Saves::output);
+}
+
+// relu's gradient is g where the output is positive. Using the output (out > 0 exactly when
+// x > 0) lets relu run in place; at x = 0 the gradient is 0, PyTorch's choice at the kink.
+Tensor relu(const Tensor& x) {
+    return unary_op(Unary::relu, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads { return {threshold_backward(g, c.output)}; },
+                    Saves::output);
+}
+
+// threshold_backward(g, x) is linear in g with a mask that is constant almost everywhere, so its
+// own derivative is the same mask for g and zero for x.
+Tensor threshold_backward(const Tensor& grad, const Tensor& x) {
+    return make_op("threshold_backward", {grad, x}, kernels::threshold_backward(grad.data(), x.data()),
+                   [](const Tensor& gg, const BackwardContext& c) -> Grads {
+                       return {threshold_backward(gg, c.inputs[1]), c.needs(1) ? zeros_like(c.inputs[1]) : Tensor()};
+                   },
+                   Saves::inputs, false, 2u);
+}
+
+// d x^2 = 2 g x
+Tensor square(const Tensor& x) {
+    return unary_op(Unary::square, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads {
+                        return {mul(g, mul(c.inputs[0], scalar_like(g, 2.0)))};
+                    },
+                    Saves::inputs);
+}
+
+// d (1/x) = -g / x^2 = -g out^2
+Tensor reciprocal(const Tensor& x) {
+    return unary_op(Unary::reciprocal, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads { return {neg(mul(g, square(c.output)))}; },
+                    Saves::output);
+}
+
+// The gradient passes where low <= x <= high (bounds included, as PyTorch).
+Tensor clamp(const Tensor& x, double low, double high) {
+    return make_op("clamp", {x}, kernels::clamp(x.data(), low, high),
+                   [low, high](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor& in = c.inputs[0];
+                       Tensor inside = ones_like(in).to(kBool);
+                       if (!std::isnan(low)) inside = logical_and(inside, ge(in, scalar_like(in, low)));
+                       if (!std::isnan(high)) inside = logical_and(inside, le(in, scalar_like(in, high)));
+                       return {where(inside, g, zeros_like(g))};
+                   },
+                   Saves::inputs);
+}
+
+Tensor clamp_min(const Tensor& x, double low) { return clamp(x, low, std::numeric_limits<double>::quiet_NaN()); }
+Tensor clamp_max(const Tensor& x, double high) { return clamp(x, std::numeric_limits<double>::quiet_NaN(), high); }
+
+// d where(c, a, b) = (g where c, g where not c); the condition gets no gradient.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+    return make_op("where", {cond, a, b}, kernels::where(cond.data(), a.data(), b.data()),
+                   [](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor& m = c.inputs[0];
+                       const Tensor z = zeros_like(g);
+                       return {Tensor(), c.needs(1) ? where(m, g, z) : Tensor(), c.needs(2) ? where(m, z, g) : Tensor()};
+                   },
+                   Saves::inputs, false, 1u);
+}
+
+// ---- comparisons: masks, no gradient -------------------------------------------------------------
+Tensor eq(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::eq, a.data(), b.data())); }
+Tensor ne(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::ne, a.data(), b.data())); }
+Tensor lt(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::lt, a.data(), b.data())); }
+Tensor le(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::le, a.data(), b.data())); }
+Tensor gt(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::gt, a.data(), b.data())); }
+Tensor ge(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::ge, a.data(), b.data())); }
+
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+    const NDArray x = a.data().to(kBool), y = b.data().to(kBool);
+    return Tensor(kernels::compare(kernels::Compare::eq,
+                                   kernels::binary(Binary::mul, x, y), NDArray::scalar(1, kInt64)));
+}
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+    const NDArray x = a.data().to(kBool), y = b.data().to(kBool);
+    return Tensor(kernels::compare(kernels::Compare::gt, kernels::binary(Binary::add, x, y), NDArray::scalar(0, kInt64)));
+}
+Tensor logical_not(const Tensor& a) {
+    return Tensor(kernels::compare(kernels::Compare::eq, a.data().to(kBool), NDArray::scalar(0, kBool)));
+}
+
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
+    XGRAD_CHECK(a.sizes() == b.sizes(), "allclose: shapes ", a.sizes(), " and ", b.sizes(), " differ");
+    const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        if (std::isnan(x[i]) || std::isnan(y[i])) return false;
+        if (x[i] == y[i]) continue;  // equal infinities
+        if (std::abs(x[i] - y[i]) > atol + rtol * std::abs(y[i])) return false;
+    }
+    return true;
+}
+
+bool equal(const Tensor& a, const Tensor& b) {
+    return a.sizes() == b.sizes() && a.to_vector<double>() == b.to_vector<double>();
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
+Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
+Tensor operator+(double a, const Tensor& b) { return add(scalar_like(b, a), b); }
+Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
+Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
+Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
+Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
+Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
+Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
+Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
+Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
+Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
+Tensor operator<(const Tensor& a, double b) { return lt(a, scalar_like(a, b)); }
+Tensor operator<=(const Tensor& a, double b) { return le(a, scalar_like(a, b)); }
+Tensor operator>(const Tensor& a, double b) { return gt(a, scalar_like(a, b)); }
+Tensor operator>=(const Tensor& a, double b) { return ge(a, scalar_like(a, b)); }
+Tensor operator==(const Tensor& a, double b) { return eq(a, scalar_like(a, b)); }
+Tensor operator&&(const Tensor& a, const Tensor& b) { return logical_and(a, b); }
+Tensor operator||(const Tensor& a, const Tensor& b) { return logical_or(a, b); }
+Tensor operator!(const Tensor& a) { return logical_not(a); }
+
+}  // namespace xgrad

@@ -1,0 +1,70 @@
+// Matrix products. The backward passes transposed views to matmul, which hands them to BLAS with
+// a transpose flag: no copies.
+
+#include "autograd/node.hpp"
+#include "autograd/ops.hpp"
+#include "tensor/kernels.hpp"
+
+namespace xgrad {
+
+// For C = A B: dA = dC B^T, dB = A^T dC. Vectors are treated as matrices with a size-1 dim, which
+// is removed again; batch broadcasting is undone by the engine's sum_to.
+Tensor matmul(const Tensor& a, const Tensor& b) {
+    return make_op("matmul", {a, b}, kernels::matmul(a.data(), b.data()),
+                   [](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor &a = c.inputs[0], &b = c.inputs[1];
+                       if (a.dim() == 1 && b.dim() == 1) {  // dot product: g is a scalar
+                           return {c.needs(0) ? mul(g, b) : Tensor(), c.needs(1) ? mul(g, a) : Tensor()};
+                       }
+                       const Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
+                       const Tensor b2 = b.dim() == 1 ? b.unsqueeze(-1) : b;
+                       Tensor g2 = g;
+                       if (a.dim() == 1) g2 = g2.unsqueeze(-2);
+                       if (b.dim() == 1) g2 = g2.unsqueeze(-1);
+                       Tensor ga, gb;
+                       if (c.needs(0)) {
+                           ga = matmul(g2, b2.transpose(-1, -2));
+                           if (a.dim() == 1) ga = ga.squeeze(-2);
+                       }
+                       if (c.needs(1)) {
+                           gb = matmul(a2.transpose(-1, -2), g2);
+                           if (b.dim() == 1) gb = gb.squeeze(-1);
+                       }
+                       return {ga, gb};
+                   },
+                   Saves::inputs, false, (b.requires_grad() ? 1u : 0u) | (a.requires_grad() ? 2u : 0u));
+}
+
+// y = x W^T + b as one GEMM: the bias is broadcast into the output first and the product added
+// onto it (beta = 1), which saves a pass over the output.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    XGRAD_CHECK(weight.dim() == 2, "linear: the weight must be 2-D [out, in], got shape ", weight.sizes());
+    XGRAD_CHECK(x.dim() >= 1, "linear: the input must have at least 1 dimension");
+    const int64_t in = weight.size(1), out_features = weight.size(0);
+    XGRAD_CHECK(x.size(-1) == in, "linear: the input has shape ", x.sizes(), " but the weight ", weight.sizes(),
+                " expects ", in, " features in the last dimension");
+    XGRAD_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out_features), "linear: the bias has shape ",
+                bias.defined() ? bias.sizes() : Shape{}, " but the weight ", weight.sizes(), " needs [", out_features, "]");
+    XGRAD_CHECK(x.dtype() == weight.dtype() && (!bias.defined() || bias.dtype() == weight.dtype()),
+                "linear: dtypes differ (input ", x.dtype(), ", weight ", weight.dtype(), ")");
+    const NDArray x2 = x.data().reshape({-1, in});
+    NDArray out = NDArray::empty({x2.size(0), out_features}, x.dtype());
+    if (bias.defined()) kernels::copy_(out, bias.data());
+    kernels::gemm_out(out, x2, weight.data().transpose(0, 1), 1.0, bias.defined() ? 1.0 : 0.0);
+    Shape out_sizes = x.sizes();
+    out_sizes.back() = out_features;
+    const uint32_t save_mask = (weight.requires_grad() ? 1u : 0u) | (x.requires_grad() ? 2u : 0u);
+    return make_op("linear", {x, weight, bias}, out.view(out_sizes),
+                   [](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor &x = c.inputs[0], &w = c.inputs[1];
+                       const Tensor g2 = g.reshape({-1, g.size(-1)});
+                       Tensor gx, gw, gb;
+                       if (c.needs(0)) gx = matmul(g2, w).reshape(c.input_sizes(0));
+                       if (c.needs(1)) gw = matmul(g2.t(), x.reshape({-1, x.size(-1)}));
+                       if (c.needs(2)) gb = sum(g2, {0});
+                       return {gx, gw, gb};
+                   },
+                   Saves::inputs, false, save_mask);
+}
+
+}  // namespace xgrad

@@ -1,0 +1,183 @@
+// Reductions and their derivatives. A reduction's gradient is the output gradient put back in
+// the reduced dims (unsqueezed when keepdim was false) and broadcast over the input.
+
+#include <cmath>
+
+#include "autograd/node.hpp"
+#include "autograd/ops.hpp"
+#include "tensor/kernels.hpp"
+
+namespace xgrad {
+namespace {
+
+// Reduced dims, wrapped and sorted; empty means all.
+Shape normalized_dims(const Shape& dims, int64_t ndim, const char* op) {
+    Shape out;
+    if (dims.empty()) {
+        for (int64_t d = 0; d < ndim; ++d) out.push_back(d);
+        return out;
+    }
+    for (int64_t d : dims) out.push_back(ndim == 0 ? 0 : wrap_dim(d, ndim, op));
+    std::sort(out.begin(), out.end());
+    return ndim == 0 ? Shape{} : out;
+}
+
+// The gradient of a reduction, reshaped so it broadcasts against the input (keepdim form).
+Tensor unsqueeze_reduced(const Tensor& g, const Shape& input_sizes, const Shape& dims, bool keepdim) {
+    if (keepdim) return g;
+    Shape kept = input_sizes;
+    for (int64_t d : normalized_dims(dims, static_cast<int64_t>(input_sizes.size()), "reduce")) kept[d] = 1;
+    return g.reshape(kept);
+}
+
+int64_t count_reduced(const Shape& sizes, const Shape& dims) {
+    int64_t n = 1;
+    for (int64_t d : normalized_dims(dims, static_cast<int64_t>(sizes.size()), "reduce")) n *= sizes[d];
+    return n;
+}
+
+}  // namespace
+
+// d sum = g broadcast back over the reduced dims.
+Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
+    return make_op("sum", {x}, kernels::sum(x.data(), dims, keepdim),
+                   [dims, keepdim](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Shape& in = c.input_sizes(0);
+                       return {expand(unsqueeze_reduced(g, in, dims, keepdim), in)};
+                   });
+}
+
+// d mean = g / N broadcast back.
+Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+    return make_op("mean", {x}, kernels::mean(x.data(), dims, keepdim),
+                   [dims, keepdim](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Shape& in = c.input_sizes(0);
+                       const double n = static_cast<double>(count_reduced(in, dims));
+                       return {expand(div(unsqueeze_reduced(g, in, dims, keepdim), scalar_like(g, n)), in)};
+                   });
+}
+
+namespace {
+// amax/amin: the gradient is shared evenly by all elements equal to the extreme, so that the
+// result does not depend on which of several ties a kernel happened to pick.
+template <bool kMax>
+Tensor extreme(const Tensor& x, const Shape& dims, bool keepdim, const char* name) {
+    NDArray result = kMax ? kernels::amax(x.data(), dims, keepdim) : kernels::amin(x.data(), dims, keepdim);
+    return make_op(name, {x}, result,
+                   [dims, keepdim](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor& in = c.inputs[0];
+                       const Tensor out = unsqueeze_reduced(c.output, in.sizes(), dims, keepdim);
+                       const Tensor hit = eq(in, out).to(g.dtype());
+                       const Tensor count = sum(hit, dims, true);
+                       return {mul(div(unsqueeze_reduced(g, in.sizes(), dims, keepdim), count), hit)};
+                   },
+                   Saves::inputs_and_output);
+}
+
+template <bool kMax>
+std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, int64_t dim, bool keepdim, const char* name) {
+    kernels::ValuesIndices r = kMax ? kernels::max_dim(x.data(), dim, keepdim) : kernels::min_dim(x.data(), dim, keepdim);
+    const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), name);
+    // The indices are plain data (no graph), so capturing them cannot form a cycle.
+    Tensor indices(r.indices);
+    Tensor values = make_op(name, {x}, r.values,
+                            [d, keepdim, idx = r.indices](const Tensor& g, const BackwardContext& c) -> Grads {
+                                const Shape& in = c.input_sizes(0);
+                                if (in.empty()) return {g};
+                                const Tensor gk = keepdim ? g : g.unsqueeze(d);
+                                const Tensor ik(keepdim ? idx : idx.unsqueeze(d));
+                                return {scatter_add(zeros(in, g.dtype()), d, ik, gk)};
+                            });
+    return {values, indices};
+}
+}  // namespace
+
+Tensor max(const Tensor& x) {
+    XGRAD_CHECK(x.numel() > 0, "max: cannot take the max of an empty tensor");
+    return extreme<true>(x, {}, false, "max");
+}
+Tensor min(const Tensor& x) {
+    XGRAD_CHECK(x.numel() > 0, "min: cannot take the min of an empty tensor");
+    return extreme<false>(x, {}, false, "min");
+}
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) { return extreme<true>(x, dims, keepdim, "amax"); }
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) { return extreme<false>(x, dims, keepdim, "amin"); }
+std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) { return extreme_dim<true>(x, dim, keepdim, "max"); }
+std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) { return extreme_dim<false>(x, dim, keepdim, "min"); }
+Tensor argmax(const Tensor& x) { return Tensor(kernels::argmax(x.data())); }
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) { return Tensor(kernels::argmax(x.data(), dim, keepdim)); }
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) { return Tensor(kernels::argmin(x.data(), dim, keepdim)); }
+
+// d var = g 2 (x - mean) / (N - correction)
+Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
+    const int64_t correction = unbiased ? 1 : 0;
+    return make_op("var", {x}, kernels::var(x.data(), dims, correction, keepdim),
+                   [dims, keepdim, correction](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor& in = c.inputs[0];
+                       const double n = static_cast<double>(count_reduced(in.sizes(), dims) - correction);
+                       const Tensor centered = sub(in, mean(in, dims, true));
+                       return {mul(unsqueeze_reduced(g, in.sizes(), dims, keepdim), mul(centered, scalar_like(g, 2.0 / n)))};
+                   },
+                   Saves::inputs);
+}
+
+// std = sqrt(var): composed, so its gradient (and second derivative) follow from var and sqrt.
+Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
+    return sqrt(var(x, dims, unbiased, keepdim));
+}
+
+// d logsumexp = g exp(x - out) = g softmax(x)
+Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
+    return make_op("logsumexp", {x}, kernels::logsumexp(x.data(), dims, keepdim),
+                   [dims, keepdim](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor& in = c.inputs[0];
+                       const Tensor out = unsqueeze_reduced(c.output, in.sizes(), dims, keepdim);
+                       return {mul(unsqueeze_reduced(g, in.sizes(), dims, keepdim), exp(sub(in, out)))};
+                   },
+                   Saves::inputs_and_output);
+}
+
+// p-norms: composed from abs, pow, sum and amax, so every case inherits correct derivatives.
+// For p = 2 the gradient g x / ||x|| is written out, with 0 at x = 0 (the subgradient PyTorch
+// uses) instead of the 0/0 the composition would give.
+Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
+    XGRAD_CHECK(is_floating(x.dtype()), "norm: expected a floating-point tensor, got ", x.dtype());
+    XGRAD_CHECK(p > 0, "norm: p must be positive, got ", p);
+    if (std::isinf(p)) return amax(abs(x), dims, keepdim);
+    if (p == 1) return sum(abs(x), dims, keepdim);
+    if (p == 2)
+        return make_op("norm", {x}, kernels::norm(x.data(), 2.0, dims, keepdim),
+                       [dims, keepdim](const Tensor& g, const BackwardContext& c) -> Grads {
+                           const Tensor& in = c.inputs[0];
+                           const Tensor out = unsqueeze_reduced(c.output, in.sizes(), dims, keepdim);
+                           const Tensor zero = eq(out, scalar_like(out, 0));
+                           const Tensor safe = where(zero, ones_like(out), out);
+                           const Tensor scaled = div(unsqueeze_reduced(g, in.sizes(), dims, keepdim), safe);
+                           return {where(zero, zeros_like(in), mul(in, scaled))};
+                       },
+                       Saves::inputs_and_output);
+    return pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
+}
+
+// d softmax = s (g - sum(g s)) along dim, with s the output.
+Tensor softmax(const Tensor& x, int64_t dim) {
+    const int64_t d = wrap_dim(dim, x.dim(), "softmax");
+    return make_op("softmax", {x}, kernels::softmax(x.data(), d),
+                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor& s = c.output;
+                       return {mul(s, sub(g, sum(mul(g, s), {d}, true)))};
+                   },
+                   Saves::output);
+}
+
+// d log_softmax = g - softmax(x) sum(g) along dim; softmax = exp(out) (no overflow: out <= 0).
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+    const int64_t d = wrap_dim(dim, x.dim(), "log_softmax");
+    return make_op("log_softmax", {x}, kernels::log_softmax(x.data(), d),
+                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
+                       return {sub(g, mul(exp(c.output), sum(g, {d}, true)))};
+                   },
+                   Saves::output);
+}
+
+}  // namespace xgrad

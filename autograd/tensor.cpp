@@ -1,0 +1,243 @@
+#include "autograd/tensor.hpp"
+
+#include <atomic>
+#include <sstream>
+
+#include "autograd/engine.hpp"
+#include "autograd/grad_mode.hpp"
+#include "autograd/ops.hpp"
+#include "autograd/tensor_impl.hpp"
+#include "tensor/kernels.hpp"
+
+namespace xgrad {
+
+Tensor::Tensor(NDArray data, bool requires_grad) : impl_(std::make_shared<TensorImpl>()) {
+    impl_->data = std::move(data);
+    if (requires_grad) requires_grad_(true);
+}
+
+const NDArray& Tensor::data() const {
+    XGRAD_CHECK(impl_ != nullptr, "the tensor is undefined (default-constructed, or a grad() not computed yet)");
+    return impl_->data;
+}
+
+bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
+
+Tensor& Tensor::requires_grad_(bool requires_grad) {
+    XGRAD_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change requires_grad (this one was made by ",
+                impl_->grad_fn->name(), "); use detach() first");
+    XGRAD_CHECK(!requires_grad || is_floating(dtype()), "requires_grad_: only floating-point tensors can require "
+                                                        "gradients, got ", dtype());
+    impl_->requires_grad = requires_grad;
+    return *this;
+}
+
+const Tensor& Tensor::grad() const { return data(), impl_->grad; }
+
+void Tensor::set_grad(const Tensor& grad) const {
+    XGRAD_CHECK(!grad.defined() || grad.sizes() == sizes(), "set_grad: the gradient has shape ", grad.sizes(),
+                " but the tensor has shape ", sizes());
+    data();
+    impl_->grad = grad;
+}
+
+const std::shared_ptr<Node>& Tensor::grad_fn() const { return data(), impl_->grad_fn; }
+uint32_t Tensor::output_nr() const { return data(), impl_->output_nr; }
+bool Tensor::is_leaf() const { return data(), impl_->grad_fn == nullptr; }
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+    autograd::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
+                       retain_graph, create_graph);
+}
+
+Tensor Tensor::detach() const { return Tensor(data()); }
+
+namespace {
+std::atomic<int> next_hook_handle{0};
+
+std::vector<std::pair<int, Tensor::Hook>>& hooks_of(const Tensor& t) {
+    const auto& impl = t.impl();
+    if (!impl->grad_fn) return impl->leaf_hooks;
+    auto& all = impl->grad_fn->output_hooks;
+    if (all.size() <= impl->output_nr) all.resize(impl->output_nr + 1);
+    return all[impl->output_nr];
+}
+}  // namespace
+
+void Tensor::retain_grad() const {
+    XGRAD_CHECK(requires_grad(), "retain_grad: the tensor does not require grad");
+    if (is_leaf() || impl_->retains_grad) return;
+    impl_->retains_grad = true;
+    // A weak link: the node must not keep the tensor alive (the tensor already keeps the node).
+    std::weak_ptr<TensorImpl> weak = impl_;
+    hooks_of(*this).push_back({-1, [weak](const Tensor& g) {
+                                   if (auto impl = weak.lock()) {
+                                       const Tensor value = GradMode::is_enabled() ? g : g.detach().clone();
+                                       impl->grad = impl->grad.defined() ? add(impl->grad, value) : value;
+                                   }
+                                   return Tensor();
+                               }});
+}
+
+bool Tensor::retains_grad() const { return data(), impl_->retains_grad; }
+
+int Tensor::register_hook(Hook fn) const {
+    XGRAD_CHECK(requires_grad(), "register_hook: cannot register a hook on a tensor that does not require grad");
+    const int handle = next_hook_handle++;
+    hooks_of(*this).push_back({handle, std::move(fn)});
+    return handle;
+}
+
+void Tensor::remove_hook(int handle) const {
+    auto& hooks = hooks_of(*this);
+    std::erase_if(hooks, [handle](const auto& h) { return h.first == handle; });
+}
+
+// ---- methods forwarding to ops ---------------------------------------------------------------
+Tensor Tensor::view(const Shape& s) const { return xgrad::view(*this, s); }
+Tensor Tensor::reshape(const Shape& s) const { return xgrad::reshape(*this, s); }
+Tensor Tensor::flatten(int64_t a, int64_t b) const { return xgrad::flatten(*this, a, b); }
+Tensor Tensor::transpose(int64_t a, int64_t b) const { return xgrad::transpose(*this, a, b); }
+Tensor Tensor::t() const {
+    XGRAD_CHECK(dim() <= 2, "t: expected a tensor with at most 2 dimensions, got shape ", sizes());
+    return dim() < 2 ? *this : xgrad::transpose(*this, 0, 1);
+}
+Tensor Tensor::permute(const Shape& d) const { return xgrad::permute(*this, d); }
+Tensor Tensor::narrow(int64_t d, int64_t s, int64_t l) const { return xgrad::narrow(*this, d, s, l); }
+Tensor Tensor::slice(int64_t d, int64_t s, int64_t e, int64_t st) const { return xgrad::slice(*this, d, s, e, st); }
+Tensor Tensor::select(int64_t d, int64_t i) const { return xgrad::select(*this, d, i); }
+Tensor Tensor::unsqueeze(int64_t d) const { return xgrad::unsqueeze(*this, d); }
+Tensor Tensor::squeeze() const { return xgrad::squeeze(*this); }
+Tensor Tensor::squeeze(int64_t d) const { return xgrad::squeeze(*this, d); }
+Tensor Tensor::expand(const Shape& s) const { return xgrad::expand(*this, s); }
+Tensor Tensor::contiguous() const { return xgrad::contiguous(*this); }
+Tensor Tensor::clone() const { return xgrad::clone(*this); }
+Tensor Tensor::to(DType d) const { return xgrad::to(*this, d); }
+Tensor Tensor::neg() const { return xgrad::neg(*this); }
+Tensor Tensor::exp() const { return xgrad::exp(*this); }
+Tensor Tensor::log() const { return xgrad::log(*this); }
+Tensor Tensor::sqrt() const { return xgrad::sqrt(*this); }
+Tensor Tensor::abs() const { return xgrad::abs(*this); }
+Tensor Tensor::sign() const { return xgrad::sign(*this); }
+Tensor Tensor::sin() const { return xgrad::sin(*this); }
+Tensor Tensor::cos() const { return xgrad::cos(*this); }
+Tensor Tensor::tanh() const { return xgrad::tanh(*this); }
+Tensor Tensor::sigmoid() const { return xgrad::sigmoid(*this); }
+Tensor Tensor::relu() const { return xgrad::relu(*this); }
+Tensor Tensor::square() const { return xgrad::square(*this); }
+Tensor Tensor::pow(double e) const { return xgrad::pow(*this, e); }
+Tensor Tensor::pow(const Tensor& e) const { return xgrad::pow(*this, e); }
+Tensor Tensor::clamp(double lo, double hi) const { return xgrad::clamp(*this, lo, hi); }
+Tensor Tensor::matmul(const Tensor& o) const { return xgrad::matmul(*this, o); }
+Tensor Tensor::sum() const { return xgrad::sum(*this); }
+Tensor Tensor::sum(const Shape& d, bool k) const { return xgrad::sum(*this, d, k); }
+Tensor Tensor::mean() const { return xgrad::mean(*this); }
+Tensor Tensor::mean(const Shape& d, bool k) const { return xgrad::mean(*this, d, k); }
+Tensor Tensor::max() const { return xgrad::max(*this); }
+std::tuple<Tensor, Tensor> Tensor::max(int64_t d, bool k) const { return xgrad::max(*this, d, k); }
+Tensor Tensor::min() const { return xgrad::min(*this); }
+std::tuple<Tensor, Tensor> Tensor::min(int64_t d, bool k) const { return xgrad::min(*this, d, k); }
+Tensor Tensor::argmax() const { return xgrad::argmax(*this); }
+Tensor Tensor::argmax(int64_t d, bool k) const { return xgrad::argmax(*this, d, k); }
+Tensor Tensor::var(const Shape& d, bool u, bool k) const { return xgrad::var(*this, d, u, k); }
+Tensor Tensor::std(const Shape& d, bool u, bool k) const { return xgrad::std(*this, d, u, k); }
+Tensor Tensor::norm(double p) const { return xgrad::norm(*this, p); }
+Tensor Tensor::softmax(int64_t d) const { return xgrad::softmax(*this, d); }
+Tensor Tensor::log_softmax(int64_t d) const { return xgrad::log_softmax(*this, d); }
+
+// ---- in-place ops ------------------------------------------------------------------------------
+namespace {
+// While recording, an in-place op on a tensor in the graph is computed out of place on the old
+// value, written back into the same memory, and the tensor takes the new node as its grad_fn
+// (the old value lives on, by version, in the nodes that saved it). Otherwise it is a plain kernel
+// call on the memory.
+template <class Compute, class Raw>
+Tensor& inplace(Tensor& self, const char* op, bool other_requires_grad, Compute compute, Raw raw) {
+    const bool record = GradMode::is_enabled() && (self.requires_grad() || other_requires_grad);
+    if (!record) {
+        raw(self.data());
+        self.data().bump_version();
+        return self;
+    }
+    XGRAD_CHECK(!(self.is_leaf() && self.requires_grad()), op,
+                ": a leaf tensor that requires grad is used in an in-place operation; do it under NoGradGuard "
+                "(as optimizers do) or on a clone()");
+    Tensor old(std::make_shared<TensorImpl>(*self.impl()));
+    old.impl()->leaf_hooks.clear();
+    Tensor result = compute(old);
+    XGRAD_CHECK(result.sizes() == self.sizes(), op, ": the result has shape ", result.sizes(),
+                " but the tensor written to has shape ", self.sizes(), " (an in-place op cannot grow its target)");
+    kernels::copy_(self.data(), result.data());
+    self.data().bump_version();
+    auto& impl = *self.impl();
+    impl.grad_fn = result.grad_fn();
+    impl.output_nr = result.output_nr();
+    impl.requires_grad = true;
+    return self;
+}
+
+void check_inplace_shape(const char* op, const Tensor& self, const Tensor& other) {
+    const Shape b = broadcast_shapes(self.sizes(), other.sizes(), op);
+    XGRAD_CHECK(b == self.sizes(), op, ": the result has shape ", b, " but the tensor written to has shape ",
+                self.sizes(), " (an in-place op cannot grow its target)");
+}
+
+Tensor& binary_inplace(Tensor& self, const char* op, const Tensor& other, kernels::Binary kind,
+                       Tensor (*fn)(const Tensor&, const Tensor&)) {
+    check_inplace_shape(op, self, other);
+    return inplace(
+        self, op, other.requires_grad(), [&](const Tensor& old) { return fn(old, other); },
+        [&](const NDArray& d) {
+            const NDArray o = other.data().to(d.dtype());
+            kernels::binary_out(kind, d, d, o);
+        });
+}
+}  // namespace
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+    const Tensor scaled = alpha == 1.0 ? other : mul(other, scalar_like(other, alpha));
+    return binary_inplace(*this, "add_", scaled, kernels::Binary::add, &add);
+}
+Tensor& Tensor::add_(double value) { return add_(scalar_like(*this, value)); }
+Tensor& Tensor::sub_(const Tensor& other) { return binary_inplace(*this, "sub_", other, kernels::Binary::sub, &sub); }
+Tensor& Tensor::mul_(const Tensor& other) { return binary_inplace(*this, "mul_", other, kernels::Binary::mul, &mul); }
+Tensor& Tensor::mul_(double value) { return mul_(scalar_like(*this, value)); }
+Tensor& Tensor::div_(const Tensor& other) {
+    XGRAD_CHECK(is_floating(dtype()), "div_: true division needs a floating-point tensor to write into, got ", dtype());
+    return binary_inplace(*this, "div_", other, kernels::Binary::div, &div);
+}
+Tensor& Tensor::div_(double value) { return div_(scalar_like(*this, value)); }
+
+Tensor& Tensor::clamp_(double low, double high) {
+    return inplace(
+        *this, "clamp_", false, [&](const Tensor& old) { return xgrad::clamp(old, low, high); },
+        [&](const NDArray& d) { kernels::copy_(d, kernels::clamp(d, low, high)); });
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+    check_inplace_shape("copy_", *this, src);
+    return inplace(
+        *this, "copy_", src.requires_grad(),
+        [&](const Tensor&) { return xgrad::expand(xgrad::to(src, dtype()), sizes()).contiguous(); },
+        [&](const NDArray& d) { kernels::copy_(d, src.data()); });
+}
+
+Tensor& Tensor::fill_(double value) {
+    return inplace(
+        *this, "fill_", false, [&](const Tensor&) { return full(sizes(), value, dtype()); },
+        [&](const NDArray& d) { kernels::fill_(d, value); });
+}
+
+Tensor& Tensor::zero_() { return fill_(0.0); }
+
+std::ostream& operator<<(std::ostream& out, const Tensor& t) {
+    if (!t.defined()) return out << "tensor(undefined)";
+    std::ostringstream text;
+    text << t.data();
+    std::string s = text.str();
+    if (t.grad_fn()) s.insert(s.size() - 1, std::string(", grad_fn=<") + t.grad_fn()->name() + ">");
+    else if (t.requires_grad()) s.insert(s.size() - 1, ", requires_grad=true");
+    return out << s;
+}
+
+}  // namespace xgrad

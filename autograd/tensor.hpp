@@ -1,0 +1,183 @@
+#pragma once
+/// xgrad::Tensor: what users hold. A handle to a raw NDArray plus autograd metadata
+/// (requires_grad, grad, grad_fn, hooks). Copying a Tensor copies the handle: both refer to the
+/// same tensor, as in PyTorch. Every differentiable op is in autograd/ops.hpp; the methods here
+/// forward to those free functions.
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <ostream>
+#include <tuple>
+#include <vector>
+
+#include "tensor/ndarray.hpp"
+#include "tensor/random.hpp"
+
+namespace xgrad {
+
+class Node;
+struct TensorImpl;
+
+/// dtype and requires_grad for factory functions, LibTorch style:
+/// zeros({2, 3}, kFloat64) or zeros({2, 3}, TensorOptions(kFloat64).requires_grad(true)).
+class TensorOptions {
+public:
+    TensorOptions() = default;
+    TensorOptions(DType dtype) : dtype_(dtype) {}  // NOLINT: implicit on purpose, like LibTorch
+    TensorOptions dtype(DType d) const { auto o = *this; o.dtype_ = d; return o; }
+    TensorOptions requires_grad(bool r) const { auto o = *this; o.requires_grad_ = r; return o; }
+    DType dtype() const { return dtype_; }
+    bool requires_grad() const { return requires_grad_; }
+
+private:
+    DType dtype_ = kFloat32;
+    bool requires_grad_ = false;
+};
+
+class Tensor {
+public:
+    using Hook = std::function<Tensor(const Tensor&)>;
+
+    /// An undefined tensor (defined() is false), e.g. the grad of a tensor that has none yet.
+    Tensor() = default;
+    /// Wraps a raw array (shares its storage).
+    explicit Tensor(NDArray data, bool requires_grad = false);
+
+    bool defined() const { return impl_ != nullptr; }
+    /// The raw array (shares storage); kernels and interop work on it.
+    const NDArray& data() const;
+
+    // ---- metadata ------------------------------------------------------------------------
+    DType dtype() const { return data().dtype(); }
+    const Shape& sizes() const { return data().sizes(); }
+    const Shape& shape() const { return data().sizes(); }
+    const Shape& strides() const { return data().strides(); }
+    int64_t size(int64_t d) const { return data().size(d); }
+    int64_t dim() const { return data().dim(); }
+    int64_t numel() const { return data().numel(); }
+    bool is_contiguous() const { return data().is_contiguous(); }
+    bool is_floating_point() const { return is_floating(dtype()); }
+    /// The single element of a one-element tensor.
+    double item() const { return data().item(); }
+    template <class T>
+    T item() const { return static_cast<T>(data().item()); }
+    /// Pointer to the first element (the tensor must hold T).
+    template <class T>
+    T* data_ptr() const { return data().data<T>(); }
+    /// The elements in row-major order, converted to T.
+    template <class T>
+    std::vector<T> to_vector() const;
+
+    // ---- autograd ------------------------------------------------------------------------
+    bool requires_grad() const;
+    /// Marks a leaf so that backward() fills its grad(). Only floating-point tensors can.
+    Tensor& requires_grad_(bool requires_grad = true);
+    /// Accumulated gradient (undefined until a backward pass reaches this tensor).
+    const Tensor& grad() const;
+    /// Replaces the gradient (an undefined Tensor releases it), e.g. to reset between steps.
+    void set_grad(const Tensor& grad) const;
+    /// The node that created this tensor (null for leaves).
+    const std::shared_ptr<Node>& grad_fn() const;
+    uint32_t output_nr() const;
+    /// Leaves are tensors the user made (or that do not require grad): grads accumulate there.
+    bool is_leaf() const;
+    /// Backpropagates from this tensor. A non-scalar needs an explicit gradient of its shape.
+    void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
+    /// Same data, cut from the graph (shares storage).
+    Tensor detach() const;
+    /// Makes backward() fill grad() of this non-leaf tensor too.
+    void retain_grad() const;
+    bool retains_grad() const;
+    /// fn(grad) runs when the gradient for this tensor is computed; a defined return value
+    /// replaces the gradient. Returns a handle for remove_hook.
+    int register_hook(Hook fn) const;
+    void remove_hook(int handle) const;
+    /// In-place write counter of the underlying storage.
+    uint64_t version() const { return data().version(); }
+
+    // ---- views and shape (see ops.hpp for the meaning of each) -----------------------------
+    Tensor view(const Shape& sizes) const;
+    Tensor reshape(const Shape& sizes) const;
+    Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+    Tensor transpose(int64_t d0, int64_t d1) const;
+    Tensor t() const;
+    Tensor permute(const Shape& dims) const;
+    Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+    Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;
+    Tensor select(int64_t dim, int64_t index) const;
+    Tensor operator[](int64_t index) const { return select(0, index); }
+    Tensor unsqueeze(int64_t dim) const;
+    Tensor squeeze() const;
+    Tensor squeeze(int64_t dim) const;
+    Tensor expand(const Shape& sizes) const;
+    Tensor expand_as(const Tensor& other) const { return expand(other.sizes()); }
+    Tensor contiguous() const;
+    Tensor clone() const;
+    Tensor to(DType dtype) const;
+
+    // ---- math ----------------------------------------------------------------------------
+    Tensor neg() const;
+    Tensor exp() const;
+    Tensor log() const;
+    Tensor sqrt() const;
+    Tensor abs() const;
+    Tensor sign() const;
+    Tensor sin() const;
+    Tensor cos() const;
+    Tensor tanh() const;
+    Tensor sigmoid() const;
+    Tensor relu() const;
+    Tensor square() const;
+    Tensor pow(double exponent) const;
+    Tensor pow(const Tensor& exponent) const;
+    Tensor clamp(double low, double high) const;
+    Tensor matmul(const Tensor& other) const;
+    Tensor sum() const;
+    Tensor sum(const Shape& dims, bool keepdim = false) const;
+    Tensor mean() const;
+    Tensor mean(const Shape& dims, bool keepdim = false) const;
+    Tensor max() const;
+    std::tuple<Tensor, Tensor> max(int64_t dim, bool keepdim = false) const;
+    Tensor min() const;
+    std::tuple<Tensor, Tensor> min(int64_t dim, bool keepdim = false) const;
+    Tensor argmax() const;
+    Tensor argmax(int64_t dim, bool keepdim = false) const;
+    Tensor var(const Shape& dims = {}, bool unbiased = true, bool keepdim = false) const;
+    Tensor std(const Shape& dims = {}, bool unbiased = true, bool keepdim = false) const;
+    Tensor norm(double p = 2.0) const;
+    Tensor softmax(int64_t dim) const;
+    Tensor log_softmax(int64_t dim) const;
+
+    // ---- in place (bump the version; rejected on leaves that require grad while recording) --
+    Tensor& add_(const Tensor& other, double alpha = 1.0);
+    Tensor& add_(double value);
+    Tensor& sub_(const Tensor& other);
+    Tensor& mul_(const Tensor& other);
+    Tensor& mul_(double value);
+    Tensor& div_(const Tensor& other);
+    Tensor& div_(double value);
+    Tensor& clamp_(double low, double high);
+    Tensor& copy_(const Tensor& src);
+    Tensor& fill_(double value);
+    Tensor& zero_();
+
+    /// Internal: the shared state behind this handle.
+    const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
+    explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+private:
+    std::shared_ptr<TensorImpl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& out, const Tensor& t);
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+    const NDArray c = data().to(dtype_of<T>()).contiguous();
+    const T* p = c.template data<T>();
+    return std::vector<T>(p, p + c.numel());
+}
+
+}  // namespace xgrad

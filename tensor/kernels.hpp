@@ -1,0 +1,120 @@
+#pragma once
+/// Kernels of the tensor layer: plain functions from NDArrays to NDArrays, no gradients.
+/// Autograd's ops call these for their forward and backward passes. Every binary op broadcasts
+/// with NumPy rules; every op validates its inputs and names itself in the error.
+
+#include <vector>
+
+#include "tensor/ndarray.hpp"
+#include "tensor/random.hpp"
+
+namespace xgrad::kernels {
+
+// ---- creation -----------------------------------------------------------------------------
+NDArray full(const Shape& sizes, double value, DType dtype = kFloat32);
+/// start, start + step, ... < end.
+NDArray arange(double start, double end, double step, DType dtype);
+/// steps points from start to end inclusive.
+NDArray linspace(double start, double end, int64_t steps, DType dtype = kFloat32);
+/// [n, m] with ones on the diagonal.
+NDArray eye(int64_t n, int64_t m, DType dtype = kFloat32);
+/// Uniform in [low, high).
+NDArray uniform(const Shape& sizes, double low, double high, DType dtype, Generator& gen);
+/// Normal with the given mean and standard deviation.
+NDArray normal(const Shape& sizes, double mean, double std, DType dtype, Generator& gen);
+/// Integers uniform in [low, high).
+NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Generator& gen);
+/// 1 with probability p, else 0.
+NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen);
+/// A random permutation of 0..n-1 (int64).
+NDArray randperm(int64_t n, Generator& gen);
+
+// ---- copying ------------------------------------------------------------------------------
+/// dst[...] = src broadcast to dst's shape, converted to dst's dtype. dst may be any view.
+void copy_(const NDArray& dst, const NDArray& src);
+void fill_(const NDArray& dst, double value);
+
+// ---- element-wise -------------------------------------------------------------------------
+enum class Unary { neg, exp, log, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu, reciprocal, square,
+                   log1p, expm1 };
+/// Math ops on integer or bool inputs compute in float32, as PyTorch does; neg, abs, sign, relu and
+/// square keep int64.
+NDArray unary(Unary op, const NDArray& x);
+/// out = op(x), where out has x's shape and the result dtype (out may alias x: in place).
+void unary_out(Unary op, const NDArray& out, const NDArray& x);
+const char* unary_name(Unary op);
+
+enum class Binary { add, sub, mul, div, pow, maximum, minimum };
+/// Broadcasting, with dtype promotion; div is true division (integers give float32).
+NDArray binary(Binary op, const NDArray& a, const NDArray& b);
+/// out = op(a, b) into an existing array of the broadcast shape (out may alias a or b).
+void binary_out(Binary op, const NDArray& out, const NDArray& a, const NDArray& b);
+const char* binary_name(Binary op);
+
+enum class Compare { eq, ne, lt, le, gt, ge };
+/// A bool mask.
+NDArray compare(Compare op, const NDArray& a, const NDArray& b);
+/// cond ? a : b, element-wise with broadcasting; cond must be bool.
+NDArray where(const NDArray& cond, const NDArray& a, const NDArray& b);
+/// Limits to [low, high]; NaN bounds mean "no bound".
+NDArray clamp(const NDArray& x, double low, double high);
+/// x ** exponent for a scalar exponent.
+NDArray pow_scalar(const NDArray& x, double exponent);
+/// grad where x > 0 else 0: ReLU's backward in one pass.
+NDArray threshold_backward(const NDArray& grad, const NDArray& x);
+
+// ---- reductions ---------------------------------------------------------------------------
+/// dims empty means all dims. Integer and bool sums give int64.
+NDArray sum(const NDArray& x, const Shape& dims = {}, bool keepdim = false);
+NDArray mean(const NDArray& x, const Shape& dims = {}, bool keepdim = false);
+NDArray amax(const NDArray& x, const Shape& dims = {}, bool keepdim = false);
+NDArray amin(const NDArray& x, const Shape& dims = {}, bool keepdim = false);
+struct ValuesIndices {
+    NDArray values;
+    NDArray indices;  ///< int64; the first index among ties
+};
+ValuesIndices max_dim(const NDArray& x, int64_t dim, bool keepdim = false);
+ValuesIndices min_dim(const NDArray& x, int64_t dim, bool keepdim = false);
+/// Index of the largest element of the flattened array (0-d int64).
+NDArray argmax(const NDArray& x);
+NDArray argmax(const NDArray& x, int64_t dim, bool keepdim = false);
+NDArray argmin(const NDArray& x, int64_t dim, bool keepdim = false);
+/// Variance with Bessel's correction (correction 1: unbiased; 0: biased).
+NDArray var(const NDArray& x, const Shape& dims = {}, int64_t correction = 1, bool keepdim = false);
+NDArray std(const NDArray& x, const Shape& dims = {}, int64_t correction = 1, bool keepdim = false);
+/// log(sum(exp(x))) computed as max + log(sum(exp(x - max))): no overflow.
+NDArray logsumexp(const NDArray& x, const Shape& dims, bool keepdim = false);
+/// p-norm (p = 1, 2, inf or any positive p) over dims.
+NDArray norm(const NDArray& x, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
+/// Softmax along dim, stable (shifted by the max).
+NDArray softmax(const NDArray& x, int64_t dim);
+NDArray log_softmax(const NDArray& x, int64_t dim);
+/// The sizes of a reduction's result.
+Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim, const char* op);
+
+// ---- linear algebra -----------------------------------------------------------------------
+/// torch.matmul semantics: 1-D dot, 2-D product, vector-matrix, batched with broadcast batch dims.
+NDArray matmul(const NDArray& a, const NDArray& b);
+/// out = alpha * op(a) @ op(b) + beta * out, for 2-D a, b, out (transposed views cost no copy).
+void gemm_out(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta);
+
+// ---- joining and indexing -----------------------------------------------------------------
+NDArray cat(const std::vector<NDArray>& arrays, int64_t dim);
+NDArray stack(const std::vector<NDArray>& arrays, int64_t dim);
+/// Views of split_size along dim (the last may be smaller).
+std::vector<NDArray> split(const NDArray& x, int64_t split_size, int64_t dim);
+std::vector<NDArray> split_with_sizes(const NDArray& x, const std::vector<int64_t>& sizes, int64_t dim);
+/// chunks pieces as equal as possible (PyTorch's rule: ceil(n / chunks) each).
+std::vector<NDArray> chunk(const NDArray& x, int64_t chunks, int64_t dim);
+/// Rows (along dim) picked by a 1-D int64 index.
+NDArray index_select(const NDArray& x, int64_t dim, const NDArray& index);
+/// x with source added at the picked rows (index_select's adjoint); repeated indices accumulate.
+NDArray index_add(const NDArray& x, int64_t dim, const NDArray& index, const NDArray& source);
+/// out[i][j] = x[index[i][j]][j] for dim 0, and so on; index has x's rank.
+NDArray gather(const NDArray& x, int64_t dim, const NDArray& index);
+/// A copy of x with src added at out[index[i][j]][j] (dim 0); repeated indices accumulate.
+NDArray scatter_add(const NDArray& x, int64_t dim, const NDArray& index, const NDArray& src);
+/// [..., num_classes] with a 1 at each index and 0 elsewhere (index int64, any shape).
+NDArray one_hot(const NDArray& index, int64_t num_classes, DType dtype = kInt64);
+
+}  // namespace xgrad::kernels

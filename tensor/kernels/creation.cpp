@@ -1,0 +1,107 @@
+// Creation kernels: constants, ranges and random arrays. Random arrays are filled in element
+// order from one generator, so a seed fixes them regardless of the thread count.
+
+#include <cmath>
+
+#include "tensor/kernels.hpp"
+#include "tensor/kernels/dispatch.hpp"
+
+namespace xgrad::kernels {
+using namespace detail;
+
+NDArray full(const Shape& sizes, double value, DType dtype) {
+    NDArray out = NDArray::empty(sizes, dtype);
+    fill_(out, value);
+    return out;
+}
+
+NDArray arange(double start, double end, double step, DType dtype) {
+    XGRAD_CHECK(step != 0, "arange: step must be non-zero");
+    XGRAD_CHECK(std::isfinite(start) && std::isfinite(end), "arange: bounds must be finite, got ", start, " and ", end);
+    const double count = std::ceil((end - start) / step);
+    XGRAD_CHECK(count >= 0, "arange: the range [", start, ", ", end, ") is empty in the direction of step ", step,
+                " (it would be negative)");
+    const auto n = static_cast<int64_t>(count);
+    NDArray out = NDArray::empty({n}, dtype);
+    dispatch_numeric(dtype, "arange", [&](auto tag) {
+        using T = decltype(tag);
+        T* p = out.data<T>();
+        for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+    });
+    return out;
+}
+
+NDArray linspace(double start, double end, int64_t steps, DType dtype) {
+    XGRAD_CHECK(steps >= 0, "linspace: the number of steps must be non-negative, got ", steps);
+    NDArray out = NDArray::empty({steps}, dtype);
+    dispatch_numeric(dtype, "linspace", [&](auto tag) {
+        using T = decltype(tag);
+        T* p = out.data<T>();
+        const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+        // Fill from both ends so that the last point is exactly end.
+        for (int64_t i = 0; i < steps; ++i)
+            p[i] = static_cast<T>(i < steps / 2 ? start + step * static_cast<double>(i)
+                                                : end - step * static_cast<double>(steps - 1 - i));
+    });
+    return out;
+}
+
+NDArray eye(int64_t n, int64_t m, DType dtype) {
+    XGRAD_CHECK(n >= 0 && m >= 0, "eye: sizes must be non-negative, got ", n, " and ", m);
+    NDArray out = full({n, m}, 0, dtype);
+    for (int64_t i = 0; i < std::min(n, m); ++i) fill_(out.select(0, i).narrow(0, i, 1), 1);
+    return out;
+}
+
+namespace {
+template <class Draw>
+NDArray random_fill(const Shape& sizes, DType dtype, const char* op, Draw draw) {
+    NDArray out = NDArray::empty(sizes, dtype);
+    dispatch_numeric(dtype, op, [&](auto tag) {
+        using T = decltype(tag);
+        T* p = out.data<T>();
+        for (int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<T>(draw());
+    });
+    return out;
+}
+}  // namespace
+
+NDArray uniform(const Shape& sizes, double low, double high, DType dtype, Generator& gen) {
+    XGRAD_CHECK(low <= high, "uniform: low (", low, ") must not exceed high (", high, ")");
+    XGRAD_CHECK(is_floating(dtype), "uniform: expected a floating-point dtype, got ", dtype);
+    return random_fill(sizes, dtype, "uniform", [&] {
+        // In float32, low + (high - low) * u can round up to high; redraw to keep [low, high).
+        while (true) {
+            const double v = low + (high - low) * gen.next_double();
+            if (dtype == kFloat64 || static_cast<float>(v) < static_cast<float>(high) || low == high) return v;
+        }
+    });
+}
+
+NDArray normal(const Shape& sizes, double mean, double std, DType dtype, Generator& gen) {
+    XGRAD_CHECK(std >= 0, "normal: std must be non-negative, got ", std);
+    XGRAD_CHECK(is_floating(dtype), "normal: expected a floating-point dtype, got ", dtype);
+    return random_fill(sizes, dtype, "normal", [&] { return mean + std * gen.next_normal(); });
+}
+
+NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Generator& gen) {
+    XGRAD_CHECK(low < high, "randint: expected low < high, got [", low, ", ", high, ")");
+    const auto span = static_cast<uint64_t>(high - low);
+    return random_fill(sizes, dtype, "randint",
+                       [&] { return static_cast<double>(low + static_cast<int64_t>(gen.next_below(span))); });
+}
+
+NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen) {
+    XGRAD_CHECK(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got ", p);
+    return random_fill(sizes, dtype, "bernoulli", [&] { return gen.next_double() < p ? 1.0 : 0.0; });
+}
+
+NDArray randperm(int64_t n, Generator& gen) {
+    XGRAD_CHECK(n >= 0, "randperm: n must be non-negative, got ", n);
+    NDArray out = arange(0, static_cast<double>(n), 1, kInt64);
+    int64_t* p = out.data<int64_t>();
+    for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[gen.next_below(static_cast<uint64_t>(i + 1))]);
+    return out;
+}
+
+}  // namespace xgrad::kernels

@@ -1,0 +1,42 @@
+#pragma once
+/// Picks the C++ element type for a run-time dtype (internal to tensor/): f(T{}) for the dtype's T.
+
+#include <cstdint>
+
+#include "tensor/dtype.hpp"
+#include "tensor/error.hpp"
+
+namespace xgrad::kernels::detail {
+
+template <class F>
+decltype(auto) dispatch_all(DType dtype, F&& f) {
+    switch (dtype) {
+        case DType::float32: return f(float{});
+        case DType::float64: return f(double{});
+        case DType::int64: return f(int64_t{});
+        case DType::boolean: return f(bool{});
+    }
+    XGRAD_INTERNAL_ASSERT(false, "unknown dtype");
+}
+
+/// float32, float64 or int64; bool inputs are rejected with op's name.
+template <class F>
+decltype(auto) dispatch_numeric(DType dtype, const char* op, F&& f) {
+    switch (dtype) {
+        case DType::float32: return f(float{});
+        case DType::float64: return f(double{});
+        case DType::int64: return f(int64_t{});
+        default: fail(op, ": not supported for dtype ", dtype);
+    }
+}
+
+template <class F>
+decltype(auto) dispatch_floating(DType dtype, const char* op, F&& f) {
+    switch (dtype) {
+        case DType::float32: return f(float{});
+        case DType::float64: return f(double{});
+        default: fail(op, ": expected a floating-point tensor, got ", dtype);
+    }
+}
+
+}  // namespace xgrad::kernels::detail

@@ -1,0 +1,463 @@
+// Element-wise kernels: every one runs through detail::make_loop / for_each_run, so broadcasting,
+// non-contiguous views and threading are handled in one place.
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "tensor/kernels.hpp"
+#include "tensor/kernels/dispatch.hpp"
+#include "tensor/kernels/loops.hpp"
+#include "tensor/kernels/simd.hpp"
+
+namespace xgrad::kernels {
+using namespace detail;
+
+namespace {
+
+// ---- op functors: one body for scalars and SIMD batches ----------------------------------------
+#define XGRAD_UNARY_FUNCTOR(Name, expr)                  \
+    struct Name {                                        \
+        template <class V>                               \
+        V operator()(V x) const {                        \
+            using std::exp; using std::log; using std::sqrt; using std::abs; \
+            using std::sin; using std::cos; using std::tanh; using std::log1p; using std::expm1; \
+            return expr;                                 \
+        }                                                \
+    };
+XGRAD_UNARY_FUNCTOR(NegOp, -x)
+XGRAD_UNARY_FUNCTOR(ExpOp, exp(x))
+XGRAD_UNARY_FUNCTOR(LogOp, log(x))
+XGRAD_UNARY_FUNCTOR(SqrtOp, sqrt(x))
+XGRAD_UNARY_FUNCTOR(RsqrtOp, V(1) / sqrt(x))
+XGRAD_UNARY_FUNCTOR(AbsOp, abs(x))
+XGRAD_UNARY_FUNCTOR(SinOp, sin(x))
+XGRAD_UNARY_FUNCTOR(CosOp, cos(x))
+XGRAD_UNARY_FUNCTOR(TanhOp, tanh(x))
+// 1 / (1 + e^-x): for very negative x, e^-x overflows to inf and the result is a clean 0.
+XGRAD_UNARY_FUNCTOR(SigmoidOp, V(1) / (V(1) + exp(-x)))
+XGRAD_UNARY_FUNCTOR(ReciprocalOp, V(1) / x)
+XGRAD_UNARY_FUNCTOR(SquareOp, x* x)
+XGRAD_UNARY_FUNCTOR(Log1pOp, log1p(x))
+XGRAD_UNARY_FUNCTOR(Expm1Op, expm1(x))
+#undef XGRAD_UNARY_FUNCTOR
+
+struct SignOp {
+    template <class V>
+    V operator()(V x) const {
+        if constexpr (kIsBatch<V>)
+            return xsimd::select(x > V(0), V(1), xsimd::select(x < V(0), V(-1), V(0)));
+        else
+            return static_cast<V>((x > V(0)) - (x < V(0)));
+    }
+};
+
+// relu(x) = x > 0 ? x : 0. NaN stays NaN, as in PyTorch (the comparison is false, so select keeps x
+// only when x > 0; we pick the zero branch only for x <= 0).
+struct ReluOp {
+    template <class V>
+    V operator()(V x) const {
+        if constexpr (kIsBatch<V>)
+            return xsimd::select(x <= V(0), V(0), x);
+        else
+            return x <= V(0) ? V(0) : x;
+    }
+};
+
+struct ClampOp {
+    double lo, hi;
+    template <class V>
+    V operator()(V x) const {
+        if constexpr (kIsBatch<V>) {
+            using T = typename V::value_type;
+            const V l(static_cast<T>(lo)), h(static_cast<T>(hi));
+            return xsimd::select(x < l, l, xsimd::select(x > h, h, x));
+        } else {
+            const V l = static_cast<V>(lo), h = static_cast<V>(hi);
+            return x < l ? l : (x > h ? h : x);
+        }
+    }
+};
+
+struct PowScalarOp {
+    double e;
+    template <class V>
+    V operator()(V x) const {
+        if constexpr (kIsBatch<V>)
+            return xsimd::pow(x, V(static_cast<typename V::value_type>(e)));
+        else
+            return static_cast<V>(std::pow(x, static_cast<V>(e)));
+    }
+};
+
+struct AddOp { template <class V> V operator()(V a, V b) const { return a + b; } };
+struct SubOp { template <class V> V operator()(V a, V b) const { return a - b; } };
+struct MulOp { template <class V> V operator()(V a, V b) const { return a * b; } };
+struct DivOp { template <class V> V operator()(V a, V b) const { return a / b; } };
+struct PowOp {
+    template <class V>
+    V operator()(V a, V b) const {
+        if constexpr (kIsBatch<V>) return xsimd::pow(a, b);
+        else if constexpr (std::is_integral_v<V>) {
+            XGRAD_CHECK(b >= 0, "pow: integers to negative integer powers are not allowed");
+            V result = 1, base = a;
+            for (V e = b; e > 0; e >>= 1, base *= base)
+                if (e & 1) result *= base;
+            return result;
+        } else return std::pow(a, b);
+    }
+};
+// maximum/minimum propagate NaN, as PyTorch does.
+struct MaxOp {
+    template <class V>
+    V operator()(V a, V b) const {
+        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a > b, a, b);
+        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a > b) ? a : b;
+        else return a > b ? a : b;
+    }
+};
+struct MinOp {
+    template <class V>
+    V operator()(V a, V b) const {
+        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a < b, a, b);
+        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a < b) ? a : b;
+        else return a < b ? a : b;
+    }
+};
+// d relu: pass the gradient where the input was positive (0 at the kink, as PyTorch).
+struct ThresholdBackwardOp {
+    template <class V>
+    V operator()(V g, V x) const {
+        if constexpr (kIsBatch<V>) return xsimd::select(x > V(0), g, V(0));
+        else return x > V(0) ? g : V(0);
+    }
+};
+
+// ---- loops -------------------------------------------------------------------------------------
+template <class T, class Op>
+__attribute__((flatten)) void unary_loop(const NDArray& out, const NDArray& x, const Op& op) {
+    auto loop = make_loop<2>({&out, &x});
+    for_each_run(loop, [&](const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, int64_t n) {
+        T* o = reinterpret_cast<T*>(p[0]);
+        const T* a = reinterpret_cast<const T*>(p[1]);
+        if constexpr (kVectorizable<T>) {
+            if (s[0] == 1 && s[1] == 1) return simd_map(o, n, op, Contiguous<T>{a});
+        }
+        for (int64_t i = 0; i < n; ++i) o[i * s[0]] = op(a[i * s[1]]);
+    });
+}
+
+template <class T, class Op>
+__attribute__((flatten)) void binary_loop(const NDArray& out, const NDArray& a, const NDArray& b, const Op& op) {
+    auto loop = make_loop<3>({&out, &a, &b});
+    for_each_run(loop, [&](const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, int64_t n) {
+        T* o = reinterpret_cast<T*>(p[0]);
+        const T* x = reinterpret_cast<const T*>(p[1]);
+        const T* y = reinterpret_cast<const T*>(p[2]);
+        if constexpr (kVectorizable<T>) {
+            if (s[0] == 1) {
+                if (s[1] == 1 && s[2] == 1) return simd_map(o, n, op, Contiguous<T>{x}, Contiguous<T>{y});
+                if (s[1] == 1 && s[2] == 0) return simd_map(o, n, op, Contiguous<T>{x}, Broadcast<T>{*y});
+                if (s[1] == 0 && s[2] == 1) return simd_map(o, n, op, Broadcast<T>{*x}, Contiguous<T>{y});
+            }
+        }
+        for (int64_t i = 0; i < n; ++i) o[i * s[0]] = op(x[i * s[1]], y[i * s[2]]);
+    });
+}
+
+// Byte range [first, last] that an array's elements span in its storage.
+std::pair<int64_t, int64_t> byte_extent(const NDArray& x) {
+    int64_t lo = x.offset(), hi = x.offset();
+    for (int64_t d = 0; d < x.dim(); ++d) {
+        if (x.sizes()[d] == 0) return {0, -1};
+        const int64_t span = (x.sizes()[d] - 1) * x.strides()[d];
+        (span < 0 ? lo : hi) += span;
+    }
+    const auto item = static_cast<int64_t>(element_size(x.dtype()));
+    return {lo * item, hi * item + item - 1};
+}
+
+// An output may be exactly an input (in place) or disjoint from it; a partial overlap would read
+// values the kernel has already overwritten.
+void check_no_partial_overlap(const char* op, const NDArray& out, const NDArray& in) {
+    if (out.storage() != in.storage()) return;
+    if (out.offset() == in.offset() && out.sizes() == in.sizes() && out.strides() == in.strides() &&
+        out.dtype() == in.dtype())
+        return;
+    const auto [a0, a1] = byte_extent(out);
+    const auto [b0, b1] = byte_extent(in);
+    XGRAD_CHECK(a1 < b0 || b1 < a0, op, ": the output overlaps an input partially (shapes ", out.sizes(), " and ",
+                in.sizes(), "); write to a separate tensor or clone() the input");
+}
+
+void check_out(const char* op, const NDArray& out, const Shape& sizes, DType dtype) {
+    XGRAD_CHECK(out.sizes() == sizes, op, ": the output has shape ", out.sizes(), " but the result has shape ", sizes);
+    XGRAD_CHECK(out.dtype() == dtype, op, ": the output has dtype ", out.dtype(), " but the result has dtype ", dtype);
+}
+
+bool keeps_integers(Unary op) {
+    return op == Unary::neg || op == Unary::abs || op == Unary::sign || op == Unary::relu || op == Unary::square;
+}
+
+DType unary_result_dtype(Unary op, DType in) {
+    if (in == kBool) return keeps_integers(op) ? kInt64 : kFloat32;
+    if (in == kInt64 && !keeps_integers(op)) return kFloat32;
+    return in;
+}
+
+template <class T>
+void unary_typed(Unary op, const NDArray& out, const NDArray& x) {
+    switch (op) {
+        case Unary::neg: return unary_loop<T>(out, x, NegOp{});
+        case Unary::abs:
+            if constexpr (std::is_integral_v<T>) return unary_loop<T>(out, x, [](T v) { return v < 0 ? -v : v; });
+            else return unary_loop<T>(out, x, AbsOp{});
+        case Unary::sign: return unary_loop<T>(out, x, SignOp{});
+        case Unary::relu: return unary_loop<T>(out, x, ReluOp{});
+        case Unary::square: return unary_loop<T>(out, x, SquareOp{});
+        default: break;
+    }
+    if constexpr (std::is_floating_point_v<T>) {
+        switch (op) {
+            case Unary::exp: return unary_loop<T>(out, x, ExpOp{});
+            case Unary::log: return unary_loop<T>(out, x, LogOp{});
+            case Unary::sqrt: return unary_loop<T>(out, x, SqrtOp{});
+            case Unary::rsqrt: return unary_loop<T>(out, x, RsqrtOp{});
+            case Unary::sin: return unary_loop<T>(out, x, SinOp{});
+            case Unary::cos: return unary_loop<T>(out, x, CosOp{});
+            case Unary::tanh: return unary_loop<T>(out, x, TanhOp{});
+            case Unary::sigmoid: return unary_loop<T>(out, x, SigmoidOp{});
+            case Unary::reciprocal: return unary_loop<T>(out, x, ReciprocalOp{});
+            case Unary::log1p: return unary_loop<T>(out, x, Log1pOp{});
+            case Unary::expm1: return unary_loop<T>(out, x, Expm1Op{});
+            default: break;
+        }
+    }
+    XGRAD_INTERNAL_ASSERT(false, "unary op ", unary_name(op), " has no kernel for ", dtype_of<T>());
+}
+
+DType binary_compute_dtype(Binary op, DType a, DType b) {
+    DType t = promote_types(a, b);
+    if (t == kBool) t = kInt64;
+    if ((op == Binary::div) && t == kInt64) t = kFloat32;
+    return t;
+}
+
+}  // namespace
+
+const char* unary_name(Unary op) {
+    static const char* names[] = {"neg", "exp",     "log",  "sqrt",       "rsqrt",  "abs",   "sign",  "sin",
+                                  "cos", "tanh", "sigmoid", "relu", "reciprocal", "square", "log1p", "expm1"};
+    return names[static_cast<int>(op)];
+}
+
+const char* binary_name(Binary op) {
+    static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+    return names[static_cast<int>(op)];
+}
+
+void unary_out(Unary op, const NDArray& out, const NDArray& x) {
+    const DType dtype = unary_result_dtype(op, x.dtype());
+    check_out(unary_name(op), out, x.sizes(), dtype);
+    check_no_partial_overlap(unary_name(op), out, x);
+    const NDArray in = x.to(dtype);
+    dispatch_numeric(dtype, unary_name(op), [&](auto tag) { unary_typed<decltype(tag)>(op, out, in); });
+}
+
+NDArray unary(Unary op, const NDArray& x) {
+    NDArray out = NDArray::empty(x.sizes(), unary_result_dtype(op, x.dtype()));
+    unary_out(op, out, x);
+    return out;
+}
+
+void binary_out(Binary op, const NDArray& out, const NDArray& a, const NDArray& b) {
+    const char* name = binary_name(op);
+    const Shape sizes = broadcast_shapes(a.sizes(), b.sizes(), name);
+    const DType dtype = binary_compute_dtype(op, a.dtype(), b.dtype());
+    check_out(name, out, sizes, dtype);
+    check_no_partial_overlap(name, out, a);
+    check_no_partial_overlap(name, out, b);
+    const NDArray x = a.to(dtype), y = b.to(dtype);
+    dispatch_numeric(dtype, name, [&](auto tag) {
+        using T = decltype(tag);
+        switch (op) {
+            case Binary::add: return binary_loop<T>(out, x, y, AddOp{});
+            case Binary::sub: return binary_loop<T>(out, x, y, SubOp{});
+            case Binary::mul: return binary_loop<T>(out, x, y, MulOp{});
+            case Binary::div: return binary_loop<T>(out, x, y, DivOp{});
+            case Binary::pow: return binary_loop<T>(out, x, y, PowOp{});
+            case Binary::maximum: return binary_loop<T>(out, x, y, MaxOp{});
+            case Binary::minimum: return binary_loop<T>(out, x, y, MinOp{});
+        }
+    });
+}
+
+NDArray binary(Binary op, const NDArray& a, const NDArray& b) {
+    const Shape sizes = broadcast_shapes(a.sizes(), b.sizes(), binary_name(op));
+    NDArray out = NDArray::empty(sizes, binary_compute_dtype(op, a.dtype(), b.dtype()));
+    binary_out(op, out, a, b);
+    return out;
+}
+
+NDArray compare(Compare op, const NDArray& a, const NDArray& b) {
+    static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+    const char* name = names[static_cast<int>(op)];
+    const Shape sizes = broadcast_shapes(a.sizes(), b.sizes(), name);
+    const DType dtype = promote_types(a.dtype(), b.dtype());
+    const NDArray x = a.to(dtype), y = b.to(dtype);
+    NDArray out = NDArray::empty(sizes, kBool);
+    dispatch_all(dtype, [&](auto tag) {
+        using T = decltype(tag);
+        auto loop = make_loop<3>({&out, &x, &y});
+        for_each_run(loop, [&](const std::array<char*, 3>& p, const std::array<int64_t, 3>& s, int64_t n) {
+            bool* o = reinterpret_cast<bool*>(p[0]);
+            const T* u = reinterpret_cast<const T*>(p[1]);
+            const T* v = reinterpret_cast<const T*>(p[2]);
+            for (int64_t i = 0; i < n; ++i) {
+                const T l = u[i * s[1]], r = v[i * s[2]];
+                bool result = false;
+                switch (op) {
+                    case Compare::eq: result = l == r; break;
+                    case Compare::ne: result = l != r; break;
+                    case Compare::lt: result = l < r; break;
+                    case Compare::le: result = l <= r; break;
+                    case Compare::gt: result = l > r; break;
+                    case Compare::ge: result = l >= r; break;
+                }
+                o[i * s[0]] = result;
+            }
+        });
+    });
+    return out;
+}
+
+NDArray where(const NDArray& cond, const NDArray& a, const NDArray& b) {
+    XGRAD_CHECK(cond.dtype() == kBool, "where: the condition must be a bool tensor, got ", cond.dtype());
+    const Shape sizes = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes(), "where"), b.sizes(), "where");
+    const DType dtype = promote_types(a.dtype(), b.dtype());
+    const NDArray x = a.to(dtype), y = b.to(dtype);
+    NDArray out = NDArray::empty(sizes, dtype);
+    dispatch_all(dtype, [&](auto tag) {
+        using T = decltype(tag);
+        auto loop = make_loop<4>({&out, &cond, &x, &y});
+        for_each_run(loop, [&](const std::array<char*, 4>& p, const std::array<int64_t, 4>& s, int64_t n) {
+            T* o = reinterpret_cast<T*>(p[0]);
+            const bool* c = reinterpret_cast<const bool*>(p[1]);
+            const T* u = reinterpret_cast<const T*>(p[2]);
+            const T* v = reinterpret_cast<const T*>(p[3]);
+            for (int64_t i = 0; i < n; ++i) o[i * s[0]] = c[i * s[1]] ? u[i * s[2]] : v[i * s[3]];
+        });
+    });
+    return out;
+}
+
+NDArray clamp(const NDArray& x, double low, double high) {
+    const double lo = std::isnan(low) ? -std::numeric_limits<double>::infinity() : low;
+    const double hi = std::isnan(high) ? std::numeric_limits<double>::infinity() : high;
+    XGRAD_CHECK(lo <= hi, "clamp: the lower bound ", low, " is above the upper bound ", high);
+    const DType dtype = x.dtype() == kBool ? kInt64 : x.dtype();
+    const NDArray in = x.to(dtype);
+    NDArray out = NDArray::empty(x.sizes(), dtype);
+    dispatch_numeric(dtype, "clamp", [&](auto tag) {
+        using T = decltype(tag);
+        if constexpr (std::is_integral_v<T>) {
+            const double l = std::max(lo, -9.2e18), h = std::min(hi, 9.2e18);
+            unary_loop<T>(out, in, [=](T v) {
+                return static_cast<double>(v) < l ? static_cast<T>(std::ceil(l))
+                                                  : (static_cast<double>(v) > h ? static_cast<T>(std::floor(h)) : v);
+            });
+        } else {
+            unary_loop<T>(out, in, ClampOp{lo, hi});
+        }
+    });
+    return out;
+}
+
+NDArray pow_scalar(const NDArray& x, double exponent) {
+    if (exponent == 1.0) return x.to(x.dtype() == kBool ? kInt64 : x.dtype()).clone();
+    if (exponent == 2.0) return unary(Unary::square, x);
+    const bool integral = exponent >= 0 && exponent == std::floor(exponent);
+    DType dtype = x.dtype() == kBool ? kInt64 : x.dtype();
+    if (dtype == kInt64 && !integral) dtype = kFloat32;
+    if (dtype == kFloat32 && exponent == 0.5) return unary(Unary::sqrt, x);
+    const NDArray in = x.to(dtype);
+    NDArray out = NDArray::empty(x.sizes(), dtype);
+    dispatch_numeric(dtype, "pow", [&](auto tag) {
+        using T = decltype(tag);
+        if constexpr (std::is_integral_v<T>) {
+            const T e = static_cast<T>(exponent);
+            unary_loop<T>(out, in, [e](T v) { return PowOp{}(v, e); });
+        } else {
+            unary_loop<T>(out, in, PowScalarOp{exponent});
+        }
+    });
+    return out;
+}
+
+NDArray threshold_backward(const NDArray& grad, const NDArray& x) {
+    XGRAD_CHECK(grad.dtype() == x.dtype(), "threshold_backward: dtypes ", grad.dtype(), " and ", x.dtype(), " differ");
+    const Shape sizes = broadcast_shapes(grad.sizes(), x.sizes(), "threshold_backward");
+    NDArray out = NDArray::empty(sizes, grad.dtype());
+    dispatch_numeric(grad.dtype(), "threshold_backward",
+                     [&](auto tag) { binary_loop<decltype(tag)>(out, grad, x, ThresholdBackwardOp{}); });
+    return out;
+}
+
+namespace {
+// Converts one value between element types without undefined behaviour: NaN and out-of-range
+// floats going to int64 saturate (NaN gives 0).
+template <class To, class From>
+To convert(From v) {
+    if constexpr (std::is_same_v<To, bool>) return v != From(0);
+    else if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
+        if (std::isnan(v)) return 0;
+        if (v >= 9.2233720368547758e18) return std::numeric_limits<To>::max();
+        if (v <= -9.2233720368547758e18) return std::numeric_limits<To>::min();
+        return static_cast<To>(v);
+    } else return static_cast<To>(v);
+}
+}  // namespace
+
+void copy_(const NDArray& dst, const NDArray& src) {
+    broadcast_shapes(dst.sizes(), src.sizes(), "copy_");
+    XGRAD_CHECK(src.dim() <= dst.dim(), "copy_: cannot copy shape ", src.sizes(), " into shape ", dst.sizes());
+    for (int64_t i = 0; i < src.dim(); ++i) {
+        const int64_t s = src.sizes()[i], d = dst.sizes()[i + dst.dim() - src.dim()];
+        XGRAD_CHECK(s == d || s == 1, "copy_: cannot broadcast shape ", src.sizes(), " into shape ", dst.sizes());
+    }
+    check_no_partial_overlap("copy_", dst, src);
+    dispatch_all(dst.dtype(), [&](auto dst_tag) {
+        using To = decltype(dst_tag);
+        dispatch_all(src.dtype(), [&](auto src_tag) {
+            using From = decltype(src_tag);
+            auto loop = make_loop<2>({&dst, &src});
+            for_each_run(loop, [&](const std::array<char*, 2>& p, const std::array<int64_t, 2>& s, int64_t n) {
+                To* o = reinterpret_cast<To*>(p[0]);
+                const From* a = reinterpret_cast<const From*>(p[1]);
+                if constexpr (std::is_same_v<To, From>) {
+                    if (s[0] == 1 && s[1] == 1) {
+                        if (o != a) std::memcpy(o, a, static_cast<std::size_t>(n) * sizeof(To));
+                        return;
+                    }
+                }
+                for (int64_t i = 0; i < n; ++i) o[i * s[0]] = convert<To>(a[i * s[1]]);
+            });
+        });
+    });
+}
+
+void fill_(const NDArray& dst, double value) {
+    dispatch_all(dst.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T v = convert<T>(value);
+        auto loop = make_loop<1>({&dst});
+        for_each_run(loop, [&](const std::array<char*, 1>& p, const std::array<int64_t, 1>& s, int64_t n) {
+            T* o = reinterpret_cast<T*>(p[0]);
+            if (s[0] == 1) std::fill(o, o + n, v);
+            else for (int64_t i = 0; i < n; ++i) o[i * s[0]] = v;
+        });
+    });
+}
+
+}  // namespace xgrad::kernels

@@ -1,0 +1,236 @@
+// Joining (cat, stack, split) and indexing (index_select, gather, scatter_add). Indices are checked
+// against their bounds before any write, so a bad index throws and leaves nothing half-done.
+
+#include <algorithm>
+
+#include "tensor/kernels.hpp"
+#include "tensor/kernels/dispatch.hpp"
+
+namespace xgrad::kernels {
+using namespace detail;
+
+NDArray cat(const std::vector<NDArray>& arrays, int64_t dim) {
+    XGRAD_CHECK(!arrays.empty(), "cat: expected a non-empty list of tensors");
+    const NDArray& first = arrays[0];
+    XGRAD_CHECK(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated");
+    const int64_t d = wrap_dim(dim, first.dim(), "cat");
+    DType dtype = first.dtype();
+    int64_t total = 0;
+    for (std::size_t i = 0; i < arrays.size(); ++i) {
+        const NDArray& a = arrays[i];
+        XGRAD_CHECK(a.dim() == first.dim(), "cat: tensor ", i, " has shape ", a.sizes(), " but tensor 0 has shape ",
+                    first.sizes(), " (ranks differ)");
+        for (int64_t j = 0; j < a.dim(); ++j)
+            XGRAD_CHECK(j == d || a.sizes()[j] == first.sizes()[j], "cat: tensor ", i, " has shape ", a.sizes(),
+                        " but tensor 0 has shape ", first.sizes(), " (sizes must match except in dimension ", d, ")");
+        total += a.sizes()[d];
+        dtype = promote_types(dtype, a.dtype());
+    }
+    Shape sizes = first.sizes();
+    sizes[d] = total;
+    NDArray out = NDArray::empty(sizes, dtype);
+    int64_t at = 0;
+    for (const NDArray& a : arrays) {
+        copy_(out.narrow(d, at, a.sizes()[d]), a);
+        at += a.sizes()[d];
+    }
+    return out;
+}
+
+NDArray stack(const std::vector<NDArray>& arrays, int64_t dim) {
+    XGRAD_CHECK(!arrays.empty(), "stack: expected a non-empty list of tensors");
+    const int64_t d = wrap_dim(dim, arrays[0].dim() + 1, "stack");
+    std::vector<NDArray> expanded;
+    expanded.reserve(arrays.size());
+    for (std::size_t i = 0; i < arrays.size(); ++i) {
+        XGRAD_CHECK(arrays[i].sizes() == arrays[0].sizes(), "stack: tensor ", i, " has shape ", arrays[i].sizes(),
+                    " but tensor 0 has shape ", arrays[0].sizes(), " (all must be equal)");
+        expanded.push_back(arrays[i].unsqueeze(d));
+    }
+    return cat(expanded, d);
+}
+
+std::vector<NDArray> split_with_sizes(const NDArray& x, const std::vector<int64_t>& sizes, int64_t dim) {
+    const int64_t d = wrap_dim(dim, x.dim(), "split");
+    int64_t total = 0;
+    for (int64_t s : sizes) {
+        XGRAD_CHECK(s >= 0, "split: negative split size ", s);
+        total += s;
+    }
+    XGRAD_CHECK(total == x.sizes()[d], "split: sizes add up to ", total, " but dimension ", d, " of shape ",
+                x.sizes(), " has ", x.sizes()[d]);
+    std::vector<NDArray> parts;
+    int64_t at = 0;
+    for (int64_t s : sizes) {
+        parts.push_back(x.narrow(d, at, s));
+        at += s;
+    }
+    return parts;
+}
+
+std::vector<NDArray> split(const NDArray& x, int64_t split_size, int64_t dim) {
+    XGRAD_CHECK(split_size > 0, "split: split_size must be positive, got ", split_size);
+    const int64_t n = x.size(dim);
+    std::vector<int64_t> sizes;
+    for (int64_t at = 0; at < n; at += split_size) sizes.push_back(std::min(split_size, n - at));
+    if (sizes.empty()) sizes.push_back(0);
+    return split_with_sizes(x, sizes, dim);
+}
+
+std::vector<NDArray> chunk(const NDArray& x, int64_t chunks, int64_t dim) {
+    XGRAD_CHECK(chunks > 0, "chunk: the number of chunks must be positive, got ", chunks);
+    const int64_t n = x.size(dim);
+    return split(x, std::max<int64_t>((n + chunks - 1) / chunks, 1), dim);
+}
+
+namespace {
+void check_index(const NDArray& index, const char* op) {
+    XGRAD_CHECK(index.dtype() == kInt64, op, ": the index must be int64, got ", index.dtype());
+}
+
+// Every index in [-n, n) becomes non-negative; anything else throws naming op and the position.
+NDArray checked_indices(const NDArray& index, int64_t n, const char* op, int64_t dim, const Shape& shape) {
+    NDArray idx = index.clone();
+    int64_t* p = idx.data<int64_t>();
+    for (int64_t i = 0; i < idx.numel(); ++i) {
+        XGRAD_CHECK(p[i] >= -n && p[i] < n, op, ": index ", p[i], " is out of range for dimension ", dim, " of size ", n,
+                    " (shape ", shape, ")");
+        if (p[i] < 0) p[i] += n;
+    }
+    return idx;
+}
+}  // namespace
+
+NDArray index_select(const NDArray& x, int64_t dim, const NDArray& index) {
+    check_index(index, "index_select");
+    XGRAD_CHECK(index.dim() <= 1, "index_select: the index must be 1-D, got shape ", index.sizes());
+    XGRAD_CHECK(x.dim() >= 1, "index_select: expected a tensor with at least one dimension");
+    const int64_t d = wrap_dim(dim, x.dim(), "index_select");
+    const NDArray idx = checked_indices(index, x.sizes()[d], "index_select", d, x.sizes());
+    Shape sizes = x.sizes();
+    sizes[d] = idx.numel();
+    NDArray out = NDArray::empty(sizes, x.dtype());
+    const int64_t* p = idx.data<int64_t>();
+    if (d == 0 && x.is_contiguous()) {  // rows of a table (embeddings): one memcpy each
+        const std::size_t row_bytes = static_cast<std::size_t>(x.numel() / std::max<int64_t>(x.sizes()[0], 1)) *
+                                      element_size(x.dtype());
+        const char* src = static_cast<const char*>(x.raw_data());
+        char* dst = static_cast<char*>(out.raw_data());
+        for (int64_t i = 0; i < idx.numel(); ++i)
+            std::copy_n(src + p[i] * static_cast<int64_t>(row_bytes), row_bytes, dst + i * static_cast<int64_t>(row_bytes));
+        return out;
+    }
+    for (int64_t i = 0; i < idx.numel(); ++i) copy_(out.select(d, i), x.select(d, p[i]));
+    return out;
+}
+
+NDArray index_add(const NDArray& x, int64_t dim, const NDArray& index, const NDArray& source) {
+    check_index(index, "index_add");
+    XGRAD_CHECK(index.dim() <= 1, "index_add: the index must be 1-D, got shape ", index.sizes());
+    XGRAD_CHECK(x.dim() >= 1, "index_add: expected a tensor with at least one dimension");
+    const int64_t d = wrap_dim(dim, x.dim(), "index_add");
+    Shape expected = x.sizes();
+    expected[d] = index.numel();
+    XGRAD_CHECK(source.sizes() == expected, "index_add: the source has shape ", source.sizes(), " but shape ",
+                expected, " was expected for an index of ", index.numel(), " entries into shape ", x.sizes());
+    const NDArray idx = checked_indices(index, x.sizes()[d], "index_add", d, x.sizes());
+    NDArray out = x.clone();
+    const int64_t* p = idx.data<int64_t>();
+    for (int64_t i = 0; i < idx.numel(); ++i) {
+        NDArray row = out.select(d, p[i]);
+        binary_out(Binary::add, row, row, source.select(d, i));
+    }
+    return out;
+}
+
+namespace {
+// Visits every position of index (any layout), giving the offsets (in elements) of the matching
+// element of index, of "other" (src or out, laid out like index) and of x with dim replaced.
+template <class F>
+void for_each_index_position(const NDArray& index, const NDArray& x, const NDArray& other, int64_t d, F&& f) {
+    const int64_t nd = index.dim();
+    Shape pos(static_cast<std::size_t>(nd), 0);
+    const int64_t n = index.numel();
+    for (int64_t i = 0; i < n; ++i) {
+        int64_t io = 0, oo = 0, xo = 0;
+        for (int64_t k = 0; k < nd; ++k) {
+            io += pos[k] * index.strides()[k];
+            oo += pos[k] * other.strides()[k];
+            if (k != d) xo += pos[k] * x.strides()[k];
+        }
+        f(io, oo, xo);
+        for (int64_t k = nd; k-- > 0;) {
+            if (++pos[k] < index.sizes()[k]) break;
+            pos[k] = 0;
+        }
+    }
+}
+
+void check_gather_shapes(const char* op, const NDArray& x, const NDArray& index, int64_t d, const NDArray* src) {
+    XGRAD_CHECK(index.dim() == x.dim(), op, ": the index has shape ", index.sizes(), " but the input has shape ",
+                x.sizes(), " (ranks must match)");
+    for (int64_t k = 0; k < x.dim(); ++k) {
+        XGRAD_CHECK(k == d || index.sizes()[k] <= x.sizes()[k], op, ": the index has shape ", index.sizes(),
+                    ", larger than the input's ", x.sizes(), " in dimension ", k);
+        if (src)
+            XGRAD_CHECK(index.sizes()[k] <= src->sizes()[k], op, ": the index has shape ", index.sizes(),
+                        ", larger than the source's ", src->sizes(), " in dimension ", k);
+    }
+}
+}  // namespace
+
+NDArray gather(const NDArray& x, int64_t dim, const NDArray& index) {
+    check_index(index, "gather");
+    XGRAD_CHECK(x.dim() >= 1, "gather: expected a tensor with at least one dimension");
+    const int64_t d = wrap_dim(dim, x.dim(), "gather");
+    check_gather_shapes("gather", x, index, d, nullptr);
+    const NDArray idx = checked_indices(index, x.sizes()[d], "gather", d, x.sizes());
+    NDArray out = NDArray::empty(index.sizes(), x.dtype());
+    dispatch_all(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* src = static_cast<const T*>(x.raw_data());
+        T* dst = static_cast<T*>(out.raw_data());
+        const int64_t* p = idx.data<int64_t>();
+        for_each_index_position(idx, x, out, d, [&](int64_t io, int64_t oo, int64_t xo) {
+            dst[oo] = src[xo + p[io] * x.strides()[d]];
+        });
+    });
+    return out;
+}
+
+NDArray scatter_add(const NDArray& x, int64_t dim, const NDArray& index, const NDArray& src) {
+    check_index(index, "scatter_add");
+    XGRAD_CHECK(x.dim() >= 1, "scatter_add: expected a tensor with at least one dimension");
+    XGRAD_CHECK(src.dim() == x.dim(), "scatter_add: the source has shape ", src.sizes(), " but the input has shape ",
+                x.sizes(), " (ranks must match)");
+    const int64_t d = wrap_dim(dim, x.dim(), "scatter_add");
+    check_gather_shapes("scatter_add", x, index, d, &src);
+    const NDArray idx = checked_indices(index, x.sizes()[d], "scatter_add", d, x.sizes());
+    NDArray out = x.clone();
+    const NDArray values = src.to(x.dtype());
+    dispatch_numeric(x.dtype(), "scatter_add", [&](auto tag) {
+        using T = decltype(tag);
+        const T* s = static_cast<const T*>(values.raw_data());
+        T* o = static_cast<T*>(out.raw_data());
+        const int64_t* p = idx.data<int64_t>();
+        for_each_index_position(idx, out, values, d, [&](int64_t io, int64_t so, int64_t oo) {
+            o[oo + p[io] * out.strides()[d]] += s[so];
+        });
+    });
+    return out;
+}
+
+NDArray one_hot(const NDArray& index, int64_t num_classes, DType dtype) {
+    check_index(index, "one_hot");
+    XGRAD_CHECK(num_classes > 0, "one_hot: num_classes must be positive, got ", num_classes);
+    const NDArray idx = checked_indices(index.contiguous(), num_classes, "one_hot", 0, index.sizes());
+    Shape sizes = index.sizes();
+    sizes.push_back(num_classes);
+    NDArray out = full(sizes, 0, dtype);
+    NDArray flat = out.view({-1, num_classes});
+    const int64_t* p = idx.data<int64_t>();
+    for (int64_t i = 0; i < idx.numel(); ++i) fill_(flat.select(0, i).narrow(0, p[i], 1), 1);
+    return out;
+}
+
+}  // namespace xgrad::kernels

@@ -1,0 +1,125 @@
+// Matrix products through CBLAS. This is the only translation unit that includes <cblas.h>
+// (it clashes with xtensor-blas, PLATFORM.md). Transposed 2-D views go to BLAS with the transpose
+// flag instead of being copied; other non-contiguous operands are made contiguous first.
+
+#include <cblas.h>
+
+#include "tensor/kernels.hpp"
+#include "tensor/kernels/dispatch.hpp"
+
+namespace xgrad::kernels {
+namespace {
+
+// How BLAS sees a 2-D operand: row-major with a leading dimension, possibly transposed.
+struct BlasOperand {
+    NDArray array;  // keeps a copy alive when one was needed
+    CBLAS_TRANSPOSE trans;
+    int64_t ld;
+};
+
+BlasOperand as_blas_operand(const NDArray& m) {
+    const int64_t rows = m.sizes()[0], cols = m.sizes()[1];
+    const int64_t s0 = m.strides()[0], s1 = m.strides()[1];
+    if ((s1 == 1 || cols == 1) && s0 >= std::max<int64_t>(cols, 1)) return {m, CblasNoTrans, s0};
+    if ((s0 == 1 || rows == 1) && s1 >= std::max<int64_t>(rows, 1)) return {m, CblasTrans, s1};
+    NDArray c = m.clone();
+    return {c, CblasNoTrans, std::max<int64_t>(cols, 1)};
+}
+
+template <class T>
+void gemm_typed(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta) {
+    const int64_t m = a.sizes()[0], k = a.sizes()[1], n = b.sizes()[1];
+    if (m == 0 || n == 0) return;
+    T* c = out.data<T>();
+    const int64_t ldc = out.strides()[0];
+    if (k == 0) {  // an empty sum: out = beta * out
+        if (beta == 0) fill_(out, 0);
+        else binary_out(Binary::mul, out, out, NDArray::scalar(beta, out.dtype()));
+        return;
+    }
+    const BlasOperand x = as_blas_operand(a), y = as_blas_operand(b);
+    if constexpr (std::is_same_v<T, float>) {
+        cblas_sgemm(CblasRowMajor, x.trans, y.trans, m, n, k, static_cast<float>(alpha), x.array.data<float>(), x.ld,
+                    y.array.data<float>(), y.ld, static_cast<float>(beta), c, ldc);
+    } else if constexpr (std::is_same_v<T, double>) {
+        cblas_dgemm(CblasRowMajor, x.trans, y.trans, m, n, k, alpha, x.array.data<double>(), x.ld,
+                    y.array.data<double>(), y.ld, beta, c, ldc);
+    } else {
+        // Integers: BLAS has no integer product; a plain loop (i-k-j order for locality).
+        const T* p = a.data<T>();
+        const T* q = b.data<T>();
+        for (int64_t i = 0; i < m; ++i) {
+            T* row = c + i * ldc;
+            for (int64_t j = 0; j < n; ++j) row[j] = beta == 0 ? T(0) : static_cast<T>(beta * row[j]);
+            for (int64_t kk = 0; kk < k; ++kk) {
+                const T v = static_cast<T>(alpha) * p[i * a.strides()[0] + kk * a.strides()[1]];
+                for (int64_t j = 0; j < n; ++j) row[j] += v * q[kk * b.strides()[0] + j * b.strides()[1]];
+            }
+        }
+    }
+}
+
+}  // namespace
+
+void gemm_out(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta) {
+    XGRAD_CHECK(a.dim() == 2 && b.dim() == 2 && out.dim() == 2, "gemm: expected 2-D operands, got ", a.sizes(), ", ",
+                b.sizes(), " and ", out.sizes());
+    XGRAD_CHECK(a.sizes()[1] == b.sizes()[0], "gemm: cannot multiply ", a.sizes(), " by ", b.sizes(),
+                " (inner dimensions ", a.sizes()[1], " and ", b.sizes()[0], " differ)");
+    XGRAD_CHECK(out.sizes()[0] == a.sizes()[0] && out.sizes()[1] == b.sizes()[1], "gemm: the output has shape ",
+                out.sizes(), " but the product has shape [", a.sizes()[0], ", ", b.sizes()[1], "]");
+    XGRAD_CHECK(a.dtype() == b.dtype() && a.dtype() == out.dtype(), "gemm: dtypes ", a.dtype(), ", ", b.dtype(),
+                " and ", out.dtype(), " differ");
+    XGRAD_CHECK(out.strides()[1] == 1 && out.strides()[0] >= out.sizes()[1], "gemm: the output must have contiguous rows");
+    detail::dispatch_numeric(a.dtype(), "matmul", [&](auto tag) { gemm_typed<decltype(tag)>(out, a, b, alpha, beta); });
+}
+
+NDArray matmul(const NDArray& a_in, const NDArray& b_in) {
+    XGRAD_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul: both arguments need at least 1 dimension, got shapes ",
+                a_in.sizes(), " and ", b_in.sizes());
+    const DType dtype = promote_types(a_in.dtype(), b_in.dtype());
+    XGRAD_CHECK(dtype != kBool, "matmul: not supported for dtype bool");
+    NDArray a = a_in.to(dtype), b = b_in.to(dtype);
+    // Vectors become matrices ([k] -> [1, k] on the left, [k, 1] on the right); the added dim
+    // is dropped from the result, as in torch.matmul.
+    const bool a_vec = a.dim() == 1, b_vec = b.dim() == 1;
+    if (a_vec) a = a.unsqueeze(0);
+    if (b_vec) b = b.unsqueeze(1);
+    const int64_t m = a.size(-2), k = a.size(-1), k2 = b.size(-2), n = b.size(-1);
+    XGRAD_CHECK(k == k2, "matmul: cannot multiply ", a_in.sizes(), " by ", b_in.sizes(), " (inner dimensions ", k,
+                " and ", k2, " differ)");
+    Shape a_batch(a.sizes().begin(), a.sizes().end() - 2), b_batch(b.sizes().begin(), b.sizes().end() - 2);
+    const Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
+    Shape out_sizes = batch;
+    out_sizes.push_back(m);
+    out_sizes.push_back(n);
+    NDArray out = NDArray::empty(out_sizes, dtype);
+    const int64_t batch_count = shape_numel(batch);
+    if (batch.empty()) {
+        gemm_out(out, a, b, 1.0, 0.0);
+    } else {
+        Shape ea = batch, eb = batch;
+        ea.push_back(m), ea.push_back(k);
+        eb.push_back(k), eb.push_back(n);
+        NDArray av = a.expand(ea), bv = b.expand(eb);
+        NDArray out3 = out.view({batch_count, m, n});
+        Shape index(batch.size(), 0);
+        for (int64_t i = 0; i < batch_count; ++i) {
+            NDArray x = av, y = bv;
+            for (std::size_t d = 0; d < batch.size(); ++d) {
+                x = x.select(0, index[d]);
+                y = y.select(0, index[d]);
+            }
+            gemm_out(out3.select(0, i), x, y, 1.0, 0.0);
+            for (std::size_t d = batch.size(); d-- > 0;) {
+                if (++index[d] < batch[d]) break;
+                index[d] = 0;
+            }
+        }
+    }
+    if (a_vec) out = out.squeeze(-2);
+    if (b_vec) out = out.squeeze(-1);
+    return out;
+}
+
+}  // namespace xgrad::kernels

@@ -1,0 +1,348 @@
+// Reductions. xtensor's own reductions run at scalar speed on these machines (PLATFORM.md), so
+// the hot cases are written here: a reduction over a contiguous array is brought to the form
+// [outer, r, inner] and summed either along contiguous rows (inner == 1, several SIMD
+// accumulators) or by adding whole rows together (inner > 1). Work is split over threads by a
+// fixed rule, so a given thread count always sums in the same order.
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "tensor/kernels.hpp"
+#include "tensor/kernels/dispatch.hpp"
+#include "tensor/kernels/simd.hpp"
+#include "tensor/parallel.hpp"
+
+namespace xgrad::kernels {
+using namespace detail;
+
+namespace {
+
+struct SumReducer {
+    template <class T> static T identity() { return T(0); }
+    template <class V> static V combine(V a, V b) { return a + b; }
+    template <class T> static T horizontal(xsimd::batch<T> b) { return xsimd::hadd(b); }
+};
+struct MaxReducer {
+    template <class T> static T identity() { return std::numeric_limits<T>::lowest(); }
+    template <class V> static V combine(V a, V b) {
+        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a > b, a, b);
+        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a > b) ? a : b;
+        else return a > b ? a : b;
+    }
+    template <class T> static T horizontal(xsimd::batch<T> b) {
+        alignas(64) T lanes[xsimd::batch<T>::size];
+        b.store_aligned(lanes);
+        T r = lanes[0];
+        for (std::size_t i = 1; i < xsimd::batch<T>::size; ++i) r = combine(r, lanes[i]);
+        return r;
+    }
+};
+struct MinReducer {
+    template <class T> static T identity() { return std::numeric_limits<T>::max(); }
+    template <class V> static V combine(V a, V b) {
+        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a < b, a, b);
+        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a < b) ? a : b;
+        else return a < b ? a : b;
+    }
+    template <class T> static T horizontal(xsimd::batch<T> b) {
+        alignas(64) T lanes[xsimd::batch<T>::size];
+        b.store_aligned(lanes);
+        T r = lanes[0];
+        for (std::size_t i = 1; i < xsimd::batch<T>::size; ++i) r = combine(r, lanes[i]);
+        return r;
+    }
+};
+
+// Reduces n contiguous values with four independent SIMD accumulators.
+template <class R, class T>
+__attribute__((flatten)) T reduce_contiguous(const T* p, int64_t n) {
+    T result = R::template identity<T>();
+    int64_t i = 0;
+    if constexpr (kVectorizable<T>) {
+        using B = xsimd::batch<T>;
+        constexpr int64_t W = B::size;
+        if (n >= 4 * W) {
+            B a0 = B::load_unaligned(p), a1 = B::load_unaligned(p + W), a2 = B::load_unaligned(p + 2 * W),
+              a3 = B::load_unaligned(p + 3 * W);
+            for (i = 4 * W; i + 4 * W <= n; i += 4 * W) {
+                a0 = R::combine(a0, B::load_unaligned(p + i));
+                a1 = R::combine(a1, B::load_unaligned(p + i + W));
+                a2 = R::combine(a2, B::load_unaligned(p + i + 2 * W));
+                a3 = R::combine(a3, B::load_unaligned(p + i + 3 * W));
+            }
+            for (; i + W <= n; i += W) a0 = R::combine(a0, B::load_unaligned(p + i));
+            result = R::template horizontal<T>(R::combine(R::combine(a0, a1), R::combine(a2, a3)));
+        }
+    }
+    for (; i < n; ++i) result = R::combine(result, p[i]);
+    return result;
+}
+
+// acc[j] = combine(acc[j], row[j]) for j < n.
+template <class R, class T>
+__attribute__((flatten)) void combine_rows(T* acc, const T* row, int64_t n) {
+    int64_t j = 0;
+    if constexpr (kVectorizable<T>) {
+        using B = xsimd::batch<T>;
+        constexpr int64_t W = B::size;
+        for (; j + W <= n; j += W)
+            R::combine(B::load_unaligned(acc + j), B::load_unaligned(row + j)).store_unaligned(acc + j);
+    }
+    for (; j < n; ++j) acc[j] = R::combine(acc[j], row[j]);
+}
+
+int threads_for(int64_t work) {
+    return (work >= ::xgrad::detail::kParallelGrain && !omp_in_parallel()) ? omp_get_max_threads() : 1;
+}
+
+// out[o, j] = reduce over k of in[o, k, j], all contiguous.
+template <class R, class T>
+void reduce_3d(const T* in, T* out, int64_t outer, int64_t r, int64_t inner) {
+    const int threads = threads_for(outer * r * inner);
+    if (inner == 1) {
+        if (outer >= threads) {
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+            for (int64_t o = 0; o < outer; ++o) out[o] = reduce_contiguous<R>(in + o * r, r);
+            return;
+        }
+        // Few long rows (e.g. a full sum): each thread reduces a fixed piece, then the pieces
+        // are combined in order.
+        for (int64_t o = 0; o < outer; ++o) {
+            std::vector<T> partial(static_cast<std::size_t>(threads), R::template identity<T>());
+            const T* row = in + o * r;
+#pragma omp parallel num_threads(threads)
+            {
+                const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+                const int64_t b = (r * t / nt) & ~int64_t(63), e = t + 1 == nt ? r : (r * (t + 1) / nt) & ~int64_t(63);
+                if (e > b) partial[t] = reduce_contiguous<R>(row + b, e - b);
+            }
+            T acc = partial[0];
+            for (int t = 1; t < threads; ++t) acc = R::combine(acc, partial[t]);
+            out[o] = acc;
+        }
+        return;
+    }
+    auto reduce_columns = [&](int64_t o, int64_t j0, int64_t j1) {
+        T* acc = out + o * inner + j0;
+        const T* base = in + o * r * inner + j0;
+        std::copy(base, base + (j1 - j0), acc);
+        for (int64_t k = 1; k < r; ++k) combine_rows<R>(acc, base + k * inner, j1 - j0);
+    };
+    if (outer >= threads) {
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+        for (int64_t o = 0; o < outer; ++o) reduce_columns(o, 0, inner);
+        return;
+    }
+    const int64_t pieces = (threads + outer - 1) / outer;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t task = 0; task < outer * pieces; ++task) {
+        const int64_t o = task / pieces, piece = task % pieces;
+        const int64_t j0 = (inner * piece / pieces) & ~int64_t(15);
+        const int64_t j1 = piece + 1 == pieces ? inner : (inner * (piece + 1) / pieces) & ~int64_t(15);
+        if (j1 > j0) reduce_columns(o, j0, j1);
+    }
+}
+
+// Sorted, de-duplicated, wrapped dims; empty input means every dim.
+std::vector<bool> reduced_mask(int64_t ndim, const Shape& dims, const char* op) {
+    std::vector<bool> mask(static_cast<std::size_t>(ndim), dims.empty());
+    for (int64_t d : dims) {
+        const int64_t w = wrap_dim(d, ndim, op);
+        if (ndim == 0) continue;
+        XGRAD_CHECK(!mask[w] || dims.empty(), op, ": dimension ", d, " appears more than once in ", dims);
+        mask[w] = true;
+    }
+    return mask;
+}
+
+template <class R>
+NDArray reduce(const NDArray& x, const Shape& dims, bool keepdim, const char* op, DType dtype) {
+    const Shape out_sizes = reduced_shape(x.sizes(), dims, keepdim, op);
+    const std::vector<bool> mask = reduced_mask(x.dim(), dims, op);
+    NDArray in = x.to(dtype).contiguous();
+    // Groups of adjacent dims that are all reduced or all kept, size-1 dims dropped.
+    std::vector<std::pair<int64_t, bool>> groups;
+    for (int64_t d = 0; d < x.dim(); ++d) {
+        if (x.sizes()[d] == 1) continue;
+        if (!groups.empty() && groups.back().second == mask[d]) groups.back().first *= x.sizes()[d];
+        else groups.push_back({x.sizes()[d], mask[d]});
+    }
+    NDArray current = in;
+    return dispatch_numeric(dtype, op, [&](auto tag) -> NDArray {
+        using T = decltype(tag);
+        if (x.numel() == 0) {
+            XGRAD_CHECK((std::is_same_v<R, SumReducer>), op, ": cannot reduce an empty tensor of shape ", x.sizes());
+            NDArray out = NDArray::empty(out_sizes, dtype);
+            fill_(out, 0);
+            return out;
+        }
+        // Reduce the innermost reduced group, again and again, until none is left.
+        while (true) {
+            int64_t at = -1;
+            for (int64_t g = static_cast<int64_t>(groups.size()) - 1; g >= 0; --g)
+                if (groups[g].second) { at = g; break; }
+            if (at < 0) break;
+            int64_t outer = 1, inner = 1;
+            for (int64_t g = 0; g < at; ++g) outer *= groups[g].first;
+            for (std::size_t g = at + 1; g < groups.size(); ++g) inner *= groups[g].first;
+            NDArray next = NDArray::empty({outer * inner}, dtype);
+            reduce_3d<R>(current.data<T>(), next.data<T>(), outer, groups[at].first, inner);
+            current = next;
+            groups.erase(groups.begin() + at);
+        }
+        if (current.storage() == x.storage()) current = current.clone();  // never alias the input
+        return current.view(out_sizes);
+    });
+}
+
+DType sum_dtype(DType in) { return is_floating(in) ? in : kInt64; }
+
+}  // namespace
+
+Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim, const char* op) {
+    const std::vector<bool> mask = reduced_mask(static_cast<int64_t>(sizes.size()), dims, op);
+    Shape out;
+    for (std::size_t d = 0; d < sizes.size(); ++d) {
+        if (!mask[d]) out.push_back(sizes[d]);
+        else if (keepdim) out.push_back(1);
+    }
+    return out;
+}
+
+NDArray sum(const NDArray& x, const Shape& dims, bool keepdim) {
+    return reduce<SumReducer>(x, dims, keepdim, "sum", sum_dtype(x.dtype()));
+}
+
+NDArray amax(const NDArray& x, const Shape& dims, bool keepdim) {
+    return reduce<MaxReducer>(x, dims, keepdim, "amax", x.dtype() == kBool ? kInt64 : x.dtype());
+}
+
+NDArray amin(const NDArray& x, const Shape& dims, bool keepdim) {
+    return reduce<MinReducer>(x, dims, keepdim, "amin", x.dtype() == kBool ? kInt64 : x.dtype());
+}
+
+namespace {
+int64_t reduced_count(const NDArray& x, const Shape& dims, const char* op) {
+    const std::vector<bool> mask = reduced_mask(x.dim(), dims, op);
+    int64_t n = 1;
+    for (int64_t d = 0; d < x.dim(); ++d)
+        if (mask[d]) n *= x.sizes()[d];
+    return n;
+}
+}  // namespace
+
+NDArray mean(const NDArray& x, const Shape& dims, bool keepdim) {
+    XGRAD_CHECK(is_floating(x.dtype()), "mean: expected a floating-point tensor, got ", x.dtype());
+    const int64_t n = reduced_count(x, dims, "mean");
+    NDArray total = sum(x, dims, keepdim);
+    return binary(Binary::div, total, NDArray::scalar(static_cast<double>(n), x.dtype()));
+}
+
+NDArray var(const NDArray& x, const Shape& dims, int64_t correction, bool keepdim) {
+    XGRAD_CHECK(is_floating(x.dtype()), "var: expected a floating-point tensor, got ", x.dtype());
+    XGRAD_CHECK(correction >= 0, "var: correction must be non-negative, got ", correction);
+    const int64_t n = reduced_count(x, dims, "var");
+    // Two passes (mean, then squared deviations): stable where E[x^2] - E[x]^2 cancels badly.
+    NDArray centered = binary(Binary::sub, x, mean(x, dims, true));
+    NDArray squares = sum(unary(Unary::square, centered), dims, keepdim);
+    const double denom = static_cast<double>(std::max<int64_t>(n - correction, 0));
+    return binary(Binary::div, squares, NDArray::scalar(denom, x.dtype()));
+}
+
+NDArray std(const NDArray& x, const Shape& dims, int64_t correction, bool keepdim) {
+    return unary(Unary::sqrt, var(x, dims, correction, keepdim));
+}
+
+namespace {
+// Values and first indices of the extreme along one dim; NaN counts as the extreme, as in PyTorch.
+template <bool kMax>
+ValuesIndices extreme_dim(const NDArray& x, int64_t dim, bool keepdim, const char* op) {
+    const int64_t d = wrap_dim(dim, x.dim(), op);
+    if (x.dim() == 0) return {x.clone(), kernels::full({}, 0, kInt64)};
+    const int64_t r = x.sizes()[d];
+    XGRAD_CHECK(r > 0, op, ": cannot reduce over an empty dimension ", dim, " of shape ", x.sizes());
+    const DType dtype = x.dtype() == kBool ? kInt64 : x.dtype();
+    NDArray moved = x.to(dtype).transpose(d, -1).contiguous();
+    const int64_t outer = moved.numel() / r;
+    const Shape out_sizes = reduced_shape(x.sizes(), {d}, keepdim, op);
+    NDArray values = NDArray::empty(out_sizes, dtype), indices = NDArray::empty(out_sizes, kInt64);
+    int64_t* idx = indices.data<int64_t>();
+    dispatch_numeric(dtype, op, [&](auto tag) {
+        using T = decltype(tag);
+        const T* in = moved.data<T>();
+        T* val = values.data<T>();
+        for (int64_t o = 0; o < outer; ++o) {
+            const T* row = in + o * r;
+            int64_t best = 0;
+            for (int64_t k = 1; k < r; ++k) {
+                if constexpr (std::is_floating_point_v<T>)
+                    if (std::isnan(row[best])) break;
+                bool better;
+                if constexpr (std::is_floating_point_v<T>) better = std::isnan(row[k]) || (kMax ? row[k] > row[best] : row[k] < row[best]);
+                else better = kMax ? row[k] > row[best] : row[k] < row[best];
+                if (better) best = k;
+            }
+            val[o] = row[best];
+            idx[o] = best;
+        }
+    });
+    return {values, indices};
+}
+}  // namespace
+
+ValuesIndices max_dim(const NDArray& x, int64_t dim, bool keepdim) { return extreme_dim<true>(x, dim, keepdim, "max"); }
+ValuesIndices min_dim(const NDArray& x, int64_t dim, bool keepdim) { return extreme_dim<false>(x, dim, keepdim, "min"); }
+
+NDArray argmax(const NDArray& x) {
+    XGRAD_CHECK(x.numel() > 0, "argmax: cannot take the argmax of an empty tensor");
+    return max_dim(x.reshape({-1}), 0, false).indices;
+}
+NDArray argmax(const NDArray& x, int64_t dim, bool keepdim) { return max_dim(x, dim, keepdim).indices; }
+NDArray argmin(const NDArray& x, int64_t dim, bool keepdim) { return min_dim(x, dim, keepdim).indices; }
+
+namespace {
+// The max with non-finite entries replaced by 0, so that x - max stays finite where it matters
+// (an all -inf row gives log(0) = -inf, as it should, instead of NaN).
+NDArray finite_max(const NDArray& x, const Shape& dims) {
+    NDArray m = amax(x, dims, true);
+    NDArray finite = compare(Compare::eq, unary(Unary::abs, m),
+                             NDArray::scalar(std::numeric_limits<double>::infinity(), m.dtype()));
+    return where(finite, NDArray::scalar(0, m.dtype()), m);
+}
+}  // namespace
+
+NDArray logsumexp(const NDArray& x, const Shape& dims, bool keepdim) {
+    XGRAD_CHECK(is_floating(x.dtype()), "logsumexp: expected a floating-point tensor, got ", x.dtype());
+    NDArray m = finite_max(x, dims);
+    NDArray s = sum(unary(Unary::exp, binary(Binary::sub, x, m)), dims, true);
+    NDArray out = binary(Binary::add, unary(Unary::log, s), m);
+    return keepdim ? out : out.view(reduced_shape(x.sizes(), dims, false, "logsumexp"));
+}
+
+NDArray norm(const NDArray& x, double p, const Shape& dims, bool keepdim) {
+    XGRAD_CHECK(is_floating(x.dtype()), "norm: expected a floating-point tensor, got ", x.dtype());
+    XGRAD_CHECK(p > 0, "norm: p must be positive, got ", p);
+    if (std::isinf(p)) return amax(unary(Unary::abs, x), dims, keepdim);
+    if (p == 1) return sum(unary(Unary::abs, x), dims, keepdim);
+    if (p == 2) return unary(Unary::sqrt, sum(unary(Unary::square, x), dims, keepdim));
+    return pow_scalar(sum(pow_scalar(unary(Unary::abs, x), p), dims, keepdim), 1.0 / p);
+}
+
+NDArray softmax(const NDArray& x, int64_t dim) {
+    XGRAD_CHECK(is_floating(x.dtype()), "softmax: expected a floating-point tensor, got ", x.dtype());
+    const Shape d = {wrap_dim(dim, x.dim(), "softmax")};
+    NDArray e = unary(Unary::exp, binary(Binary::sub, x, finite_max(x, d)));
+    return binary(Binary::div, e, sum(e, d, true));
+}
+
+NDArray log_softmax(const NDArray& x, int64_t dim) {
+    XGRAD_CHECK(is_floating(x.dtype()), "log_softmax: expected a floating-point tensor, got ", x.dtype());
+    const Shape d = {wrap_dim(dim, x.dim(), "log_softmax")};
+    return binary(Binary::sub, x, logsumexp(x, d, true));
+}
+
+}  // namespace xgrad::kernels

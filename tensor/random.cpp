@@ -1,0 +1,68 @@
+#include "tensor/random.hpp"
+
+#include <cmath>
+
+namespace xgrad {
+namespace {
+uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t splitmix64(uint64_t& state) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+}  // namespace
+
+void Generator::seed_all(uint64_t seed) {
+    seed_ = seed;
+    uint64_t state = seed;
+    for (auto& word : s_) word = splitmix64(state);
+    has_spare_ = false;
+}
+
+uint64_t Generator::next_u64() {
+    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+}
+
+double Generator::next_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+
+double Generator::next_normal() {
+    if (has_spare_) {
+        has_spare_ = false;
+        return spare_;
+    }
+    // 1 - u lies in (0, 1], so the log is finite.
+    const double u1 = 1.0 - next_double();
+    const double u2 = next_double();
+    const double radius = std::sqrt(-2.0 * std::log(u1));
+    const double angle = 2.0 * M_PI * u2;
+    spare_ = radius * std::sin(angle);
+    has_spare_ = true;
+    return radius * std::cos(angle);
+}
+
+uint64_t Generator::next_below(uint64_t n) {
+    // Rejection keeps every value equally likely.
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do x = next_u64();
+    while (x >= limit);
+    return x % n;
+}
+
+Generator& default_generator() {
+    static Generator generator;
+    return generator;
+}
+
+void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+
+}  // namespace xgrad

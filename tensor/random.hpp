@@ -1,0 +1,39 @@
+#pragma once
+/// Seedable random numbers: one global generator (manual_seed) plus explicit Generators.
+///
+/// The bits come from xoshiro256** and the distributions are written out here (not std::
+/// distributions, whose output differs between standard libraries), so a seed gives the same
+/// numbers on every platform.
+
+#include <cstdint>
+
+namespace xgrad {
+
+class Generator {
+public:
+    explicit Generator(uint64_t seed = 0x5eed) { seed_all(seed); }
+    void manual_seed(uint64_t seed) { seed_all(seed); }
+    uint64_t seed() const { return seed_; }
+
+    uint64_t next_u64();
+    /// Uniform in [0, 1) with 53 random bits.
+    double next_double();
+    /// Standard normal (Box-Muller; the spare value is kept for the next call).
+    double next_normal();
+    /// Uniform integer in [0, n), without modulo bias.
+    uint64_t next_below(uint64_t n);
+
+private:
+    void seed_all(uint64_t seed);
+    uint64_t seed_ = 0;
+    uint64_t s_[4] = {};
+    bool has_spare_ = false;
+    double spare_ = 0;
+};
+
+/// The generator used when none is given.
+Generator& default_generator();
+/// Seeds the default generator: one seed makes a run reproducible.
+void manual_seed(uint64_t seed);
+
+}  // namespace xgrad
