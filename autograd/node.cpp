@@ -17,6 +17,25 @@ detail::NodeCounter::NodeCounter() { ++live_nodes; }
 detail::NodeCounter::~NodeCounter() { --live_nodes; }
 int64_t live_node_count() { return live_nodes.load(); }
 
+// A chain of nodes held by shared_ptr would be destroyed recursively, one stack frame per node.
+// Instead, the outermost destructor collects the edges of every node that dies under it and
+// releases them one at a time from a loop.
+Node::~Node() {
+    thread_local std::vector<std::shared_ptr<Node>>* pending = nullptr;
+    std::vector<std::shared_ptr<Node>> local;
+    const bool outermost = pending == nullptr;
+    if (outermost) pending = &local;
+    for (Edge& e : next_edges)
+        if (e.function) pending->push_back(std::move(e.function));
+    if (!outermost) return;
+    while (!local.empty()) {
+        std::shared_ptr<Node> next = std::move(local.back());
+        local.pop_back();
+        next.reset();  // may push that node's own edges onto `local`
+    }
+    pending = nullptr;
+}
+
 // ---- saved tensors ----------------------------------------------------------------------------
 SavedTensor::SavedTensor(const Tensor& tensor, bool is_output)
     : data_(tensor.data()),

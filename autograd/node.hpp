@@ -30,7 +30,9 @@ struct TensorMeta {
 
 class Node : public std::enable_shared_from_this<Node> {
 public:
-    virtual ~Node() = default;
+    /// Releases the nodes behind next_edges without recursion (see node.cpp): dropping the
+    /// output of a 100,000-step chain must not overflow the stack.
+    virtual ~Node();
     virtual const char* name() const = 0;
     /// Gradients of the outputs in, gradients of the inputs out (undefined = zero / not needed).
     virtual Grads apply(Grads&& grad_outputs) = 0;

@@ -23,7 +23,7 @@ const NDArray& Tensor::data() const {
 
 bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
 
-Tensor& Tensor::requires_grad_(bool requires_grad) {
+const Tensor& Tensor::requires_grad_(bool requires_grad) const {
     XGRAD_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change requires_grad (this one was made by ",
                 impl_->grad_fn->name(), "); use detach() first");
     XGRAD_CHECK(!requires_grad || is_floating(dtype()), "requires_grad_: only floating-point tensors can require "
@@ -152,7 +152,7 @@ namespace {
 // (the old value lives on, by version, in the nodes that saved it). Otherwise it is a plain kernel
 // call on the memory.
 template <class Compute, class Raw>
-Tensor& inplace(Tensor& self, const char* op, bool other_requires_grad, Compute compute, Raw raw) {
+const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_grad, Compute compute, Raw raw) {
     const bool record = GradMode::is_enabled() && (self.requires_grad() || other_requires_grad);
     if (!record) {
         raw(self.data());
@@ -182,7 +182,7 @@ void check_inplace_shape(const char* op, const Tensor& self, const Tensor& other
                 self.sizes(), " (an in-place op cannot grow its target)");
 }
 
-Tensor& binary_inplace(Tensor& self, const char* op, const Tensor& other, kernels::Binary kind,
+const Tensor& binary_inplace(const Tensor& self, const char* op, const Tensor& other, kernels::Binary kind,
                        Tensor (*fn)(const Tensor&, const Tensor&)) {
     check_inplace_shape(op, self, other);
     return inplace(
@@ -194,27 +194,27 @@ Tensor& binary_inplace(Tensor& self, const char* op, const Tensor& other, kernel
 }
 }  // namespace
 
-Tensor& Tensor::add_(const Tensor& other, double alpha) {
+const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
     const Tensor scaled = alpha == 1.0 ? other : mul(other, scalar_like(other, alpha));
     return binary_inplace(*this, "add_", scaled, kernels::Binary::add, &add);
 }
-Tensor& Tensor::add_(double value) { return add_(scalar_like(*this, value)); }
-Tensor& Tensor::sub_(const Tensor& other) { return binary_inplace(*this, "sub_", other, kernels::Binary::sub, &sub); }
-Tensor& Tensor::mul_(const Tensor& other) { return binary_inplace(*this, "mul_", other, kernels::Binary::mul, &mul); }
-Tensor& Tensor::mul_(double value) { return mul_(scalar_like(*this, value)); }
-Tensor& Tensor::div_(const Tensor& other) {
+const Tensor& Tensor::add_(double value) const { return add_(scalar_like(*this, value)); }
+const Tensor& Tensor::sub_(const Tensor& other) const { return binary_inplace(*this, "sub_", other, kernels::Binary::sub, &sub); }
+const Tensor& Tensor::mul_(const Tensor& other) const { return binary_inplace(*this, "mul_", other, kernels::Binary::mul, &mul); }
+const Tensor& Tensor::mul_(double value) const { return mul_(scalar_like(*this, value)); }
+const Tensor& Tensor::div_(const Tensor& other) const {
     XGRAD_CHECK(is_floating(dtype()), "div_: true division needs a floating-point tensor to write into, got ", dtype());
     return binary_inplace(*this, "div_", other, kernels::Binary::div, &div);
 }
-Tensor& Tensor::div_(double value) { return div_(scalar_like(*this, value)); }
+const Tensor& Tensor::div_(double value) const { return div_(scalar_like(*this, value)); }
 
-Tensor& Tensor::clamp_(double low, double high) {
+const Tensor& Tensor::clamp_(double low, double high) const {
     return inplace(
         *this, "clamp_", false, [&](const Tensor& old) { return xgrad::clamp(old, low, high); },
         [&](const NDArray& d) { kernels::copy_(d, kernels::clamp(d, low, high)); });
 }
 
-Tensor& Tensor::copy_(const Tensor& src) {
+const Tensor& Tensor::copy_(const Tensor& src) const {
     check_inplace_shape("copy_", *this, src);
     return inplace(
         *this, "copy_", src.requires_grad(),
@@ -222,13 +222,13 @@ Tensor& Tensor::copy_(const Tensor& src) {
         [&](const NDArray& d) { kernels::copy_(d, src.data()); });
 }
 
-Tensor& Tensor::fill_(double value) {
+const Tensor& Tensor::fill_(double value) const {
     return inplace(
         *this, "fill_", false, [&](const Tensor&) { return full(sizes(), value, dtype()); },
         [&](const NDArray& d) { kernels::fill_(d, value); });
 }
 
-Tensor& Tensor::zero_() { return fill_(0.0); }
+const Tensor& Tensor::zero_() const { return fill_(0.0); }
 
 std::ostream& operator<<(std::ostream& out, const Tensor& t) {
     if (!t.defined()) return out << "tensor(undefined)";

@@ -73,7 +73,7 @@ public:
     // ---- autograd ------------------------------------------------------------------------
     bool requires_grad() const;
     /// Marks a leaf so that backward() fills its grad(). Only floating-point tensors can.
-    Tensor& requires_grad_(bool requires_grad = true);
+    const Tensor& requires_grad_(bool requires_grad = true) const;
     /// Accumulated gradient (undefined until a backward pass reaches this tensor).
     const Tensor& grad() const;
     /// Replaces the gradient (an undefined Tensor releases it), e.g. to reset between steps.
@@ -151,17 +151,17 @@ public:
     Tensor log_softmax(int64_t dim) const;
 
     // ---- in place (bump the version; rejected on leaves that require grad while recording) --
-    Tensor& add_(const Tensor& other, double alpha = 1.0);
-    Tensor& add_(double value);
-    Tensor& sub_(const Tensor& other);
-    Tensor& mul_(const Tensor& other);
-    Tensor& mul_(double value);
-    Tensor& div_(const Tensor& other);
-    Tensor& div_(double value);
-    Tensor& clamp_(double low, double high);
-    Tensor& copy_(const Tensor& src);
-    Tensor& fill_(double value);
-    Tensor& zero_();
+    const Tensor& add_(const Tensor& other, double alpha = 1.0) const;
+    const Tensor& add_(double value) const;
+    const Tensor& sub_(const Tensor& other) const;
+    const Tensor& mul_(const Tensor& other) const;
+    const Tensor& mul_(double value) const;
+    const Tensor& div_(const Tensor& other) const;
+    const Tensor& div_(double value) const;
+    const Tensor& clamp_(double low, double high) const;
+    const Tensor& copy_(const Tensor& src) const;
+    const Tensor& fill_(double value) const;
+    const Tensor& zero_() const;
 
     /// Internal: the shared state behind this handle.
     const std::shared_ptr<TensorImpl>& impl() const { return impl_; }

@@ -342,7 +342,11 @@ NDArray softmax(const NDArray& x, int64_t dim) {
 NDArray log_softmax(const NDArray& x, int64_t dim) {
     XGRAD_CHECK(is_floating(x.dtype()), "log_softmax: expected a floating-point tensor, got ", x.dtype());
     const Shape d = {wrap_dim(dim, x.dim(), "log_softmax")};
-    return binary(Binary::sub, x, logsumexp(x, d, true));
+    // (x - max) - log(sum(exp(x - max))): subtracting the max first keeps the digits that
+    // x - logsumexp(x) would lose when both are large.
+    NDArray shifted = binary(Binary::sub, x, finite_max(x, d));
+    NDArray log_total = unary(Unary::log, sum(unary(Unary::exp, shifted), d, true));
+    return binary(Binary::sub, shifted, log_total);
 }
 
 }  // namespace xgrad::kernels

@@ -28,7 +28,7 @@ struct Contiguous {
 template <class T>
 struct Broadcast {
     T v;
-    xsimd::batch<T> b{v};
+    xsimd::batch<T> b = xsimd::broadcast<T>(v);  // not b{v}: brace-init fills lane 0 only
     xsimd::batch<T> batch(int64_t) const { return b; }
     T scalar(int64_t) const { return v; }
 };

@@ -1,0 +1,176 @@
+// Element-wise kernels against plain reference loops, over broadcasting pairs, non-contiguous
+// views, empty tensors, dtypes, sizes that take the SIMD and threaded paths, and bad inputs.
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+
+#include "helpers.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+namespace bdata = boost::unit_test::data;
+
+namespace {
+struct ShapePair {
+    Shape a, b;
+};
+std::ostream& operator<<(std::ostream& out, const ShapePair& p) { return out << p.a << " with " << p.b; }
+
+// Scalars, row and column broadcasts, both sides broadcasting, rank changes, empties, and sizes
+// large enough for the SIMD body, its tail, and the multi-threaded path.
+const std::vector<ShapePair> shape_pairs = {
+    {{}, {}},           {{5}, {}},          {{}, {4, 3}},         {{4, 3}, {4, 3}},   {{4, 3}, {3}},
+    {{4, 3}, {4, 1}},   {{4, 1}, {1, 3}},   {{2, 1, 3}, {5, 1}},  {{0, 3}, {3}},      {{37}, {37}},
+    {{3, 70}, {70}},    {{70, 3}, {70, 1}}, {{300, 257}, {257}},  {{300, 257}, {300, 1}}, {{2, 3, 4, 5}, {1, 3, 1, 5}},
+};
+
+struct BinaryCase {
+    const char* name;
+    Tensor (*op)(const Tensor&, const Tensor&);
+    double (*ref)(double, double);
+    bool positive_b;
+};
+std::ostream& operator<<(std::ostream& out, const BinaryCase& c) { return out << c.name; }
+const std::vector<BinaryCase> binary_cases = {
+    {"add", &add, [](double a, double b) { return a + b; }, false},
+    {"sub", &sub, [](double a, double b) { return a - b; }, false},
+    {"mul", &mul, [](double a, double b) { return a * b; }, false},
+    {"div", &div, [](double a, double b) { return a / b; }, true},
+    {"pow", &pow, [](double a, double b) { return std::pow(a, b); }, false},
+    {"maximum", &maximum, [](double a, double b) { return std::max(a, b); }, false},
+    {"minimum", &minimum, [](double a, double b) { return std::min(a, b); }, false},
+};
+
+struct UnaryCase {
+    const char* name;
+    Tensor (*op)(const Tensor&);
+    double (*ref)(double);
+    double low, high;
+};
+std::ostream& operator<<(std::ostream& out, const UnaryCase& c) { return out << c.name; }
+const std::vector<UnaryCase> unary_cases = {
+    {"neg", &neg, [](double x) { return -x; }, -3, 3},
+    {"exp", &exp, [](double x) { return std::exp(x); }, -5, 5},
+    {"log", &log, [](double x) { return std::log(x); }, 0.01, 5},
+    {"log1p", &log1p, [](double x) { return std::log1p(x); }, -0.9, 5},
+    {"expm1", &expm1, [](double x) { return std::expm1(x); }, -3, 3},
+    {"sqrt", &sqrt, [](double x) { return std::sqrt(x); }, 0, 5},
+    {"rsqrt", &rsqrt, [](double x) { return 1 / std::sqrt(x); }, 0.1, 5},
+    {"abs", &abs, [](double x) { return std::abs(x); }, -3, 3},
+    {"sign", &sign, [](double x) { return double((x > 0) - (x < 0)); }, -3, 3},
+    {"sin", &sin, [](double x) { return std::sin(x); }, -6, 6},
+    {"cos", &cos, [](double x) { return std::cos(x); }, -6, 6},
+    {"tanh", &tanh, [](double x) { return std::tanh(x); }, -6, 6},
+    {"sigmoid", &sigmoid, [](double x) { return 1 / (1 + std::exp(-x)); }, -10, 10},
+    {"relu", &relu, [](double x) { return x > 0 ? x : 0.0; }, -3, 3},
+    {"square", &square, [](double x) { return x * x; }, -3, 3},
+    {"reciprocal", &reciprocal, [](double x) { return 1 / x; }, 0.1, 3},
+};
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(elementwise)
+
+BOOST_DATA_TEST_CASE(binary_ops_match_reference_with_broadcasting, bdata::make(binary_cases) * bdata::make(shape_pairs),
+                     c, shapes) {
+    for (DType dtype : {kFloat32, kFloat64}) {
+        const double tol = dtype == kFloat32 ? 2e-6 : 1e-12;
+        Tensor a = random_tensor(shapes.a, dtype, 11, c.positive_b || std::string(c.name) == "pow" ? 0.5 : -2, 2);
+        Tensor b = random_tensor(shapes.b, dtype, 12, c.positive_b ? 0.5 : -2, 2);
+        check_values(c.op(a, b), reference_binary(a, b, c.ref), tol);
+        // The same values through non-contiguous views.
+        check_values(c.op(noncontiguous(a), noncontiguous(b)), reference_binary(a, b, c.ref), tol);
+    }
+}
+
+BOOST_DATA_TEST_CASE(unary_ops_match_reference, bdata::make(unary_cases), c) {
+    for (const Shape& shape : {Shape{}, Shape{0}, Shape{7}, Shape{33, 17}, Shape{2, 3, 4}, Shape{100003}}) {
+        for (DType dtype : {kFloat32, kFloat64}) {
+            Tensor x = random_tensor(shape, dtype, 5, c.low, c.high);
+            std::vector<double> expected = x.to_vector<double>();
+            for (double& v : expected) v = c.ref(v);
+            const double tol = dtype == kFloat32 ? 3e-6 : 1e-12;
+            check_values(c.op(x), expected, tol);
+            check_values(c.op(noncontiguous(x)), expected, tol);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(scalar_operands_and_type_promotion) {
+    Tensor i = arange(4);  // int64
+    BOOST_TEST((i * 2).dtype() == kInt64);
+    BOOST_TEST((i * 0.5).dtype() == kFloat32);
+    BOOST_TEST((i / 2).dtype() == kFloat32);  // true division
+    check_values(i / 2, {0, 0.5, 1, 1.5});
+    Tensor f = ones({2}, kFloat32);
+    BOOST_TEST((f + ones({2}, kFloat64)).dtype() == kFloat64);
+    BOOST_TEST((f + i.narrow(0, 0, 2)).dtype() == kFloat32);
+    BOOST_TEST(exp(i).dtype() == kFloat32);
+    check_values(2.0 - f * 3.0, {-1, -1});
+    check_values(pow(arange(4), 2.0), {0, 1, 4, 9});
+    BOOST_TEST(pow(arange(4), 2.0).dtype() == kInt64);
+}
+
+BOOST_AUTO_TEST_CASE(comparisons_give_bool_masks_and_where_selects) {
+    Tensor a = tensor({1, 5, 3});
+    Tensor b = tensor({2, 5, 1});
+    Tensor m = a < b;
+    BOOST_TEST(m.dtype() == kBool);
+    check_values(m, {1, 0, 0});
+    check_values(a == b, {0, 1, 0});
+    check_values(a >= b, {0, 1, 1});
+    check_values(a != b, {1, 0, 1});
+    check_values(where(a > b, a, b), {2, 5, 3});
+    check_values(where(tensor({1, 0}).to(kBool), tensor({{1, 2}, {3, 4}}), scalar_tensor(-1)), {1, -1, 3, -1});
+    check_values(logical_and(a > 1.0, b > 1.0), {0, 1, 0});
+    check_values(logical_or(a > 4.0, b > 4.0), {0, 1, 0});
+    check_values(!(a > 2.0), {1, 0, 0});
+    check_error([&] { where(a, a, b); }, {"where", "bool", "float32"});
+}
+
+BOOST_AUTO_TEST_CASE(clamp_limits_values) {
+    Tensor x = tensor({-3, -1, 0, 2, 5});
+    check_values(clamp(x, -1, 2), {-1, -1, 0, 2, 2});
+    check_values(clamp_min(x, 0), {0, 0, 0, 2, 5});
+    check_values(clamp_max(x, 0), {-3, -1, 0, 0, 0});
+    check_values(clamp(arange(5), 1, 3), {1, 1, 2, 3, 3});
+    check_error([&] { clamp(x, 2, 1); }, {"clamp", "lower bound"});
+}
+
+BOOST_AUTO_TEST_CASE(nan_propagates_through_max_and_relu) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    Tensor x = tensor({nan, 1.0, -1.0});
+    std::vector<double> r = relu(x).to_vector<double>();
+    BOOST_TEST(std::isnan(r[0]));
+    BOOST_TEST(std::isnan(maximum(x, zeros({3})).to_vector<double>()[0]));
+}
+
+BOOST_AUTO_TEST_CASE(in_place_ops_write_through_views) {
+    Tensor x = zeros({3, 4});
+    Tensor col = x.select(1, 2);
+    col.add_(tensor({1, 2, 3}));
+    check_values(x.select(1, 2), {1, 2, 3});
+    x.mul_(2.0);
+    check_values(col, {2, 4, 6});
+    x.t().add_(1.0);  // through a transposed view
+    check_values(col, {3, 5, 7});
+    const uint64_t before = x.version();
+    x.zero_();
+    BOOST_TEST(x.version() == before + 1);
+    check_error([&] { zeros({3}).add_(ones({2, 3})); }, {"add_", "[2, 3]"});
+}
+
+BOOST_AUTO_TEST_CASE(partial_overlap_is_rejected) {
+    Tensor x = arange(10, kFloat32);
+    check_error([&] { x.narrow(0, 1, 5).copy_(x.narrow(0, 0, 5)); }, {"copy_", "overlaps"});
+    // Disjoint parts of one storage are fine.
+    x.narrow(0, 5, 5).copy_(x.narrow(0, 0, 5));
+    check_values(x, {0, 1, 2, 3, 4, 0, 1, 2, 3, 4});
+}
+
+BOOST_AUTO_TEST_CASE(bad_shapes_and_dtypes_name_the_op) {
+    check_error([] { add(ones({2, 3}), ones({4})); }, {"add", "[2, 3]", "[4]", "cannot be broadcast"});
+    check_error([] { mul(ones({2, 3}), ones({3, 2})); }, {"mul", "[2, 3]", "[3, 2]"});
+    check_error([] { pow(arange(3), scalar_tensor(-1, kInt64)); }, {"pow", "negative"});
+    check_error([] { ones({2}).to(kInt64).requires_grad_(); }, {"requires_grad_", "floating"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()

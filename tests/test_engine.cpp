@@ -1,0 +1,230 @@
+// The autograd engine: accumulation, graph lifetime, grad mode, hooks, custom functions,
+// in-place safety, anomaly mode, higher derivatives, and memory.
+#include "helpers.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+
+namespace {
+TensorOptions grad64() { return TensorOptions(kFloat64).requires_grad(true); }
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(engine)
+
+BOOST_AUTO_TEST_CASE(gradients_accumulate_over_uses_and_calls) {
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    Tensor y = x * x + x * 3.0;  // two uses: dy/dx = 2x + 3
+    y.sum().backward();
+    check_values(x.grad(), {5, 7});
+    (x * 2.0).sum().backward();  // accumulates
+    check_values(x.grad(), {7, 9});
+    x.grad().zero_();
+    (x * 2.0).sum().backward();
+    check_values(x.grad(), {2, 2});
+    BOOST_TEST(x.is_leaf());
+    BOOST_TEST(!y.is_leaf());
+    BOOST_TEST(std::string(y.grad_fn()->name()) == "add");
+}
+
+BOOST_AUTO_TEST_CASE(backward_from_a_tensor_needs_a_gradient_of_its_shape) {
+    Tensor x = tensor({1.0, 2.0, 3.0}, grad64());
+    Tensor y = x * 2.0;
+    check_error([&] { y.backward(); }, {"backward", "one-element", "[3]"});
+    check_error([&] { y.backward(ones({2}, kFloat64)); }, {"backward", "[2]", "[3]"});
+    y.backward(tensor({1.0, 0.0, -1.0}, kFloat64));
+    check_values(x.grad(), {2, 0, -2});
+    check_error([] { ones({2}).sum().backward(); }, {"does not require grad"});
+}
+
+BOOST_AUTO_TEST_CASE(graph_is_freed_after_backward_unless_retained) {
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    Tensor y = (x.exp() * x).sum();
+    y.backward({}, /*retain_graph=*/true);
+    y.backward();  // allowed: the first call kept the graph
+    check_error([&] { y.backward(); }, {"second time", "retain_graph"});
+    const double e1 = std::exp(1.0), e2 = std::exp(2.0);
+    check_values(x.grad(), {2 * (e1 + e1), 2 * (e2 + 2 * e2)}, 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(no_grad_and_detach_stop_recording) {
+    Tensor x = tensor({1.0}, grad64());
+    {
+        NoGradGuard guard;
+        Tensor y = x * 2.0;
+        BOOST_TEST(!y.requires_grad());
+        BOOST_TEST(!GradMode::is_enabled());
+    }
+    BOOST_TEST(GradMode::is_enabled());
+    Tensor d = (x * 2.0).detach();
+    BOOST_TEST(!d.requires_grad());
+    BOOST_TEST(d.is_leaf());
+    Tensor z = (d * x).sum();  // d is a constant here
+    z.backward();
+    check_values(x.grad(), {2});
+}
+
+BOOST_AUTO_TEST_CASE(retain_grad_keeps_gradients_of_intermediate_tensors) {
+    Tensor x = tensor({1.0, -2.0}, grad64());
+    Tensor h = x * 3.0;
+    h.retain_grad();
+    Tensor y = (h * h).sum();
+    y.backward();
+    check_values(h.grad(), {6, -12});  // d(h^2)/dh = 2h
+    BOOST_TEST(!((x * 1.0).grad().defined()));
+}
+
+BOOST_AUTO_TEST_CASE(hooks_see_and_can_replace_gradients) {
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    Tensor h = x * 2.0;
+    std::vector<double> seen;
+    h.register_hook([&](const Tensor& g) {
+        seen = g.to_vector<double>();
+        return Tensor();  // observe only
+    });
+    const int handle = x.register_hook([](const Tensor& g) { return g * 10.0; });  // leaf: replace
+    (h * h).sum().backward();
+    BOOST_TEST((seen == std::vector<double>{4, 8}));
+    check_values(x.grad(), {80, 160});
+    x.remove_hook(handle);
+    x.set_grad(Tensor());
+    (x * 1.0).sum().backward();
+    check_values(x.grad(), {1, 1});
+}
+
+namespace {
+struct ScaledCube : autograd::Function<ScaledCube> {
+    static Tensor forward(autograd::AutogradContext* ctx, const Tensor& x, double scale) {
+        ctx->save_for_backward({x});
+        ctx->saved_data["scale"] = scale;
+        return x * x * x * scale;
+    }
+    static std::vector<Tensor> backward(autograd::AutogradContext* ctx, std::vector<Tensor> grads) {
+        const Tensor x = ctx->get_saved_variables()[0];
+        return {grads[0] * 3.0 * ctx->saved_data["scale"] * x * x, Tensor()};  // one per argument
+    }
+};
+
+struct SaveOutput : autograd::Function<SaveOutput> {
+    static Tensor forward(autograd::AutogradContext* ctx, const Tensor& x) {
+        Tensor y = exp(x);
+        ctx->save_for_backward({y});  // an output: stored without a cycle
+        return y;
+    }
+    static std::vector<Tensor> backward(autograd::AutogradContext* ctx, std::vector<Tensor> grads) {
+        return {grads[0] * ctx->get_saved_variables()[0]};
+    }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(custom_functions_compose_with_everything_else) {
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    Tensor y = ScaledCube::apply(x, 2.0);
+    check_values(y, {2, 16});
+    (y.sin()).sum().backward();
+    check_values(x.grad(), {std::cos(2.0) * 6, std::cos(16.0) * 24}, 1e-12);
+    BOOST_TEST(autograd::gradcheck([](const std::vector<Tensor>& a) { return ScaledCube::apply(a[0], 0.5); },
+                                   {tensor({0.3, -1.2}, grad64())})
+                   .ok);
+    BOOST_TEST(autograd::gradgradcheck([](const std::vector<Tensor>& a) { return SaveOutput::apply(a[0]); },
+                                       {tensor({0.3, -1.2}, grad64())})
+                   .ok);
+    const int64_t before = live_node_count();
+    { Tensor z = SaveOutput::apply(tensor({1.0}, grad64())); }
+    BOOST_TEST(live_node_count() == before);  // no cycle through the saved output
+}
+
+BOOST_AUTO_TEST_CASE(in_place_changes_to_saved_tensors_are_detected) {
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    Tensor e = x.exp();  // saves its output
+    e.add_(1.0);
+    check_error([&] { e.sum().backward(); }, {"exp", "modified by an in-place operation", "version 0", "version 1"});
+
+    // An in-place op that its consumers do not need to remember is fine.
+    Tensor y = x * 2.0;
+    y.add_(1.0);
+    y.mul_(3.0);
+    y.sum().backward();
+    check_values(x.grad(), {6, 6});
+
+    // Leaves that require grad are guarded; under NoGradGuard (an optimizer step) they are not.
+    check_error([&] { x.add_(1.0); }, {"add_", "leaf"});
+    {
+        NoGradGuard guard;
+        x.add_(1.0);
+    }
+    check_values(x, {2, 3});
+
+    // A view whose base changed after the view was taken.
+    Tensor base = x * 1.0;
+    Tensor row = base.narrow(0, 0, 1);
+    base.mul_(2.0);
+    check_error([&] { row.sum().backward(); }, {"narrow", "modified in place"});
+}
+
+BOOST_AUTO_TEST_CASE(anomaly_mode_names_the_op_that_produced_nan) {
+    Tensor x = tensor({0.0, 1.0}, grad64());
+    {
+        DetectAnomalyGuard anomaly;
+        Tensor y = sqrt(x).sum();  // d sqrt at 0 = inf
+        check_error([&] { y.backward(); }, {"anomaly", "sqrt", "NaN or Inf"});
+    }
+    sqrt(x).sum().backward();  // outside the guard: no check
+    BOOST_TEST(std::isinf(x.grad().to_vector<double>()[0]));
+}
+
+BOOST_AUTO_TEST_CASE(functional_grad_and_second_derivatives) {
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    Tensor y = (x * x * x).sum();
+    auto g = autograd::grad({y}, {x}, {}, std::nullopt, /*create_graph=*/true);
+    check_values(g[0], {3, 12});  // 3x^2
+    BOOST_TEST(!x.grad().defined());  // grad() does not touch .grad
+    auto h = autograd::grad({g[0].sum()}, {x});
+    check_values(h[0], {6, 12});  // 6x
+    // Hessian-vector product of f = sum(x^2 * w) with v: H v = 2 w v.
+    Tensor w = tensor({3.0, 5.0}, kFloat64);
+    Tensor f = (x * x * w).sum();
+    Tensor gx = autograd::grad({f}, {x}, {}, std::nullopt, true)[0];
+    Tensor v = tensor({1.0, -1.0}, kFloat64);
+    check_values(autograd::grad({(gx * v).sum()}, {x})[0], {6, -10});
+    Tensor unused = tensor({1.0}, grad64());
+    check_error([&] { autograd::grad({(x * 2.0).sum()}, {unused}); }, {"grad", "not used"});
+    BOOST_TEST(!autograd::grad({(x * 2.0).sum()}, {unused}, {}, std::nullopt, false, true)[0].defined());
+}
+
+BOOST_AUTO_TEST_CASE(a_thousand_step_chain_does_not_overflow_the_stack) {
+    Tensor x = tensor({0.5}, grad64());
+    Tensor h = x;
+    for (int i = 0; i < 100000; ++i) h = h * 1.0 + 0.0;
+    h.sum().backward();
+    check_values(x.grad(), {1});
+}
+
+BOOST_AUTO_TEST_CASE(graphs_are_freed_when_outputs_go_out_of_scope) {
+    const int64_t before = live_node_count();
+    Tensor w = randn({8, 4}, grad64());
+    Tensor b = zeros({4}, grad64());
+    for (int step = 0; step < 1000; ++step) {
+        Tensor x = randn({16, 8}, kFloat64);
+        Tensor logits = linear(x, w.t(), b).tanh();
+        Tensor loss = (logits.log_softmax(1) * -1.0).mean();
+        loss.backward();
+        NoGradGuard guard;
+        w.add_(w.grad() * -0.01);
+        w.grad().zero_();
+        b.grad().zero_();
+    }
+    // Only the two leaves' AccumulateGrad nodes may remain, and only while something holds them.
+    BOOST_TEST(live_node_count() <= before + 2);
+}
+
+BOOST_AUTO_TEST_CASE(gradients_broadcast_back_and_cast_to_input_dtype) {
+    Tensor a = ones({3, 1}, grad64());
+    Tensor b = ones({4}, TensorOptions(kFloat32).requires_grad(true));
+    (a * b.to(kFloat64)).sum().backward();
+    BOOST_TEST((a.grad().sizes() == Shape{3, 1}));
+    check_values(a.grad(), {4, 4, 4});
+    BOOST_TEST(b.grad().dtype() == kFloat32);
+    check_values(b.grad(), {3, 3, 3, 3});
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,83 @@
+// Matrix products against a naive triple loop, in every torch.matmul form, with transposed and
+// strided operands.
+#include "helpers.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+
+namespace {
+// out[..., i, j] = sum_k a[..., i, k] b[..., k, j] with batch broadcasting, vectors promoted.
+std::vector<double> reference_matmul(const Tensor& a_in, const Tensor& b_in) {
+    Tensor a = a_in.dim() == 1 ? a_in.unsqueeze(0) : a_in;
+    Tensor b = b_in.dim() == 1 ? b_in.unsqueeze(1) : b_in;
+    const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
+    const Shape ab(a.sizes().begin(), a.sizes().end() - 2), bb(b.sizes().begin(), b.sizes().end() - 2);
+    const Shape batch = broadcast_shapes(ab, bb, "reference");
+    const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+    std::vector<double> out;
+    for (int64_t t = 0; t < shape_numel(batch); ++t) {
+        const Shape idx = unravel(t, batch);
+        const int64_t pa = broadcast_position(idx, ab) * m * k, pb = broadcast_position(idx, bb) * k * n;
+        for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+                double s = 0;
+                for (int64_t q = 0; q < k; ++q) s += x[pa + i * k + q] * y[pb + q * n + j];
+                out.push_back(s);
+            }
+    }
+    return out;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(linalg)
+
+BOOST_AUTO_TEST_CASE(matmul_matches_reference_in_every_form) {
+    const std::vector<std::pair<Shape, Shape>> cases = {
+        {{5}, {5}},          {{3, 5}, {5}},          {{5}, {5, 4}},       {{3, 5}, {5, 4}},       {{1, 1}, {1, 1}},
+        {{2, 3, 5}, {5, 4}}, {{5}, {2, 5, 4}},       {{2, 3, 5}, {2, 5, 4}}, {{2, 1, 3, 5}, {4, 5, 2}}, {{65, 130}, {130, 33}},
+        {{0, 5}, {5, 3}},    {{3, 0}, {0, 4}},
+    };
+    for (const auto& [sa, sb] : cases) {
+        for (DType dtype : {kFloat32, kFloat64}) {
+            BOOST_TEST_CONTEXT(sa << " @ " << sb << " " << dtype) {
+                Tensor a = random_tensor(sa, dtype, 1), b = random_tensor(sb, dtype, 2);
+                const double tol = dtype == kFloat32 ? 1e-4 : 1e-10;
+                const std::vector<double> expected = reference_matmul(a, b);
+                check_values(matmul(a, b), expected, tol);
+                check_values(matmul(noncontiguous(a), noncontiguous(b)), expected, tol);
+            }
+        }
+    }
+    BOOST_TEST((matmul(ones({2, 3, 5}), ones({5, 4})).sizes() == Shape{2, 3, 4}));
+    BOOST_TEST((matmul(ones({5}), ones({5})).sizes() == Shape{}));
+    BOOST_TEST(matmul(zeros({3, 0}), zeros({0, 4})).sum().item() == 0.0);
+    check_values(matmul(arange(6).view({2, 3}), arange(3)), {5, 14});  // int64: plain loop
+}
+
+BOOST_AUTO_TEST_CASE(transposed_and_sliced_operands) {
+    Tensor a = random_tensor({6, 8}, kFloat64, 3), b = random_tensor({6, 4}, kFloat64, 4);
+    check_values(matmul(a.t(), b), reference_matmul(a.t().contiguous(), b), 1e-12);
+    Tensor wide = random_tensor({8, 10}, kFloat64, 5);
+    Tensor cols = wide.narrow(1, 2, 5);  // rows with a gap: leading dimension 10
+    check_values(matmul(a, cols), reference_matmul(a, cols.contiguous()), 1e-12);
+    Tensor strided = wide.slice(1, 0, 10, 2);  // neither layout: copied first
+    check_values(matmul(a, strided), reference_matmul(a, strided.contiguous()), 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(linear_is_x_times_weight_transposed_plus_bias) {
+    Tensor x = random_tensor({4, 3, 5}, kFloat64, 1), w = random_tensor({2, 5}, kFloat64, 2), b = tensor({10, -10}, kFloat64);
+    Tensor y = linear(x, w, b);
+    BOOST_TEST((y.sizes() == Shape{4, 3, 2}));
+    check_values(y, (matmul(x, w.t()) + b).to_vector<double>(), 1e-12);
+    check_values(linear(x, w), matmul(x, w.t()).to_vector<double>(), 1e-12);
+    check_error([&] { linear(x, w.t()); }, {"linear", "[5, 2]", "2 features"});
+    check_error([&] { linear(x, w, tensor({1, 2, 3}, kFloat64)); }, {"linear", "bias", "[3]"});
+}
+
+BOOST_AUTO_TEST_CASE(inner_dimension_mismatch_is_reported) {
+    check_error([] { matmul(ones({2, 3}), ones({4, 5})); }, {"matmul", "[2, 3]", "[4, 5]", "inner dimensions 3 and 4"});
+    check_error([] { matmul(ones({2, 2, 3}), ones({3, 3, 2})); }, {"matmul", "cannot be broadcast"});
+    check_error([] { matmul(scalar_tensor(1), ones({2})); }, {"matmul", "at least 1 dimension"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()

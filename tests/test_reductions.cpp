@@ -1,0 +1,140 @@
+// Reductions against reference loops over every combination of reduced dims, keepdim, layouts
+// and sizes that take the SIMD and threaded paths.
+#include "helpers.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+
+namespace {
+// Reference: reduce x (any layout) over dims with f(values) -> value, keeping dims as keepdim says.
+std::vector<double> reference_reduce(const Tensor& x, const Shape& dims, const std::function<double(const std::vector<double>&)>& f) {
+    const Shape out = kernels::reduced_shape(x.sizes(), dims, true, "reference");
+    const std::vector<double> v = x.to_vector<double>();
+    std::vector<std::vector<double>> groups(static_cast<std::size_t>(shape_numel(out)));
+    for (int64_t i = 0; i < x.numel(); ++i) {
+        const Shape idx = unravel(i, x.sizes());
+        groups[static_cast<std::size_t>(broadcast_position(idx, out))].push_back(v[static_cast<std::size_t>(i)]);
+    }
+    std::vector<double> r;
+    for (const auto& g : groups) r.push_back(f(g));
+    return r;
+}
+
+double sum_of(const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return s;
+}
+double mean_of(const std::vector<double>& v) { return sum_of(v) / static_cast<double>(v.size()); }
+double var_of(const std::vector<double>& v, int correction) {
+    const double m = mean_of(v);
+    double s = 0;
+    for (double x : v) s += (x - m) * (x - m);
+    return s / static_cast<double>(v.size() - correction);
+}
+
+const std::vector<std::pair<Shape, std::vector<Shape>>> reduction_cases = {
+    {{}, {{}}},
+    {{7}, {{}, {0}, {-1}}},
+    {{5, 6}, {{}, {0}, {1}, {0, 1}}},
+    {{3, 4, 5}, {{}, {0}, {1}, {2}, {0, 2}, {1, 2}, {0, 1}}},
+    {{2, 3, 4, 5}, {{1, 3}, {0, 2}, {3}, {0}}},
+    {{1000, 257}, {{0}, {1}, {}}},
+    {{3, 100000}, {{1}, {0}}},
+    {{200003}, {{}}},
+};
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(reductions)
+
+BOOST_AUTO_TEST_CASE(sum_mean_amax_amin_var_match_reference) {
+    for (const auto& [shape, dim_sets] : reduction_cases) {
+        for (const Shape& dims : dim_sets) {
+            for (bool keepdim : {false, true}) {
+                for (DType dtype : {kFloat32, kFloat64}) {
+                    BOOST_TEST_CONTEXT("shape " << shape << " dims " << dims << " keepdim " << keepdim << " " << dtype) {
+                        const double tol = dtype == kFloat32 ? 1e-4 : 1e-10;
+                        for (const Tensor& x : {random_tensor(shape, dtype, 3), noncontiguous(random_tensor(shape, dtype, 3))}) {
+                            const Shape expect_shape = kernels::reduced_shape(shape, dims, keepdim, "test");
+                            BOOST_TEST((sum(x, dims, keepdim).sizes() == expect_shape));
+                            check_values(sum(x, dims, keepdim), reference_reduce(x, dims, sum_of), tol);
+                            check_values(mean(x, dims, keepdim), reference_reduce(x, dims, mean_of), tol);
+                            check_values(amax(x, dims, keepdim), reference_reduce(x, dims, [](const std::vector<double>& v) {
+                                             return *std::max_element(v.begin(), v.end());
+                                         }));
+                            check_values(amin(x, dims, keepdim), reference_reduce(x, dims, [](const std::vector<double>& v) {
+                                             return *std::min_element(v.begin(), v.end());
+                                         }));
+                            if (x.numel() > 1 && shape_numel(expect_shape) < x.numel()) {
+                                check_values(var(x, dims, true, keepdim),
+                                             reference_reduce(x, dims, [](const std::vector<double>& v) { return var_of(v, 1); }), tol);
+                                check_values(xgrad::std(x, dims, false, keepdim),
+                                             reference_reduce(x, dims, [](const std::vector<double>& v) { return std::sqrt(var_of(v, 0)); }), tol);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(integer_sums_are_exact_int64) {
+    Tensor x = arange(1000000);
+    Tensor s = x.sum();
+    BOOST_TEST(s.dtype() == kInt64);
+    BOOST_TEST(s.item<int64_t>() == int64_t(999999) * 1000000 / 2);
+    BOOST_TEST((ones({3, 4}).to(kBool).sum({1}).to_vector<int64_t>() == std::vector<int64_t>{4, 4, 4}));
+}
+
+BOOST_AUTO_TEST_CASE(max_min_along_a_dim_return_values_and_first_indices) {
+    Tensor x = tensor({{1, 7, 7, 2}, {9, 0, 9, -1}, {3, 3, 3, 3}});
+    auto [values, indices] = max(x, 1);
+    check_values(values, {7, 9, 3});
+    BOOST_TEST((indices.to_vector<int64_t>() == std::vector<int64_t>{1, 0, 0}));
+    auto [mins, where_min] = min(x, 0, true);
+    BOOST_TEST((mins.sizes() == Shape{1, 4}));
+    check_values(mins, {1, 0, 3, -1});
+    BOOST_TEST((where_min.to_vector<int64_t>() == std::vector<int64_t>{0, 1, 2, 1}));
+    BOOST_TEST(argmax(x).item<int64_t>() == 4);
+    BOOST_TEST((argmax(x, 0).to_vector<int64_t>() == std::vector<int64_t>{1, 0, 1, 2}));
+    BOOST_TEST((argmin(x, 1).to_vector<int64_t>() == std::vector<int64_t>{0, 3, 0}));
+    BOOST_TEST(max(x).item() == 9.0);
+    BOOST_TEST(min(x).item() == -1.0);
+}
+
+BOOST_AUTO_TEST_CASE(logsumexp_softmax_are_stable_for_large_values) {
+    Tensor x = tensor({{1000, 1000, 999}, {-1000, -1001, -1002}});
+    const double l0 = 1000 + std::log(2 + std::exp(-1.0));
+    const double l1 = -1000 + std::log(1 + std::exp(-1.0) + std::exp(-2.0));
+    check_values(logsumexp(x, {1}), {l0, l1}, 1e-6);
+    Tensor s = softmax(x, 1);
+    check_values(s.sum({1}), {1, 1}, 1e-6);
+    check_values(log_softmax(x, 1), {1000 - l0, 1000 - l0, 999 - l0, -1000 - l1, -1001 - l1, -1002 - l1}, 1e-6);
+    // All -inf row: logsumexp is -inf, not NaN.
+    const double inf = std::numeric_limits<double>::infinity();
+    BOOST_TEST(std::isinf(logsumexp(tensor({-inf, -inf}), {0}).item()));
+}
+
+BOOST_AUTO_TEST_CASE(norms) {
+    Tensor x = tensor({{3, -4}, {0, 0}});
+    check_values(norm(x, 2, {1}), {5, 0});
+    check_values(norm(x, 1, {1}), {7, 0});
+    check_values(norm(x, std::numeric_limits<double>::infinity(), {1}), {4, 0});
+    check_values(norm(x, 3, {1}), {std::cbrt(27.0 + 64.0), 0}, 1e-6);
+    BOOST_TEST(norm(x).item() == 5.0);
+}
+
+BOOST_AUTO_TEST_CASE(sums_of_empty_tensors_are_zero_and_maxima_throw) {
+    check_values(zeros({0, 4}).sum({0}), {0, 0, 0, 0});
+    check_error([] { amax(zeros({0, 4}), {0}); }, {"amax", "empty"});
+    check_error([] { max(zeros({3, 0}), 1); }, {"max", "empty"});
+}
+
+BOOST_AUTO_TEST_CASE(bad_dims_are_reported) {
+    check_error([] { sum(ones({2, 3}), {2}); }, {"sum", "dimension 2", "out of range"});
+    check_error([] { sum(ones({2, 3}), {1, -1}); }, {"sum", "more than once"});
+    check_error([] { mean(arange(3)); }, {"mean", "floating-point", "int64"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
