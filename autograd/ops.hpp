@@ -26,8 +26,14 @@ Tensor eye(int64_t n, TensorOptions options = {});
 Tensor eye(int64_t n, int64_t m, TensorOptions options = {});
 /// A 0-d tensor.
 Tensor scalar_tensor(double value, TensorOptions options = {});
+/// One value of a 1-D list. A plain double would make tensor({{1}, {2}}) ambiguous (each {1}
+/// also converts to a double); this user-defined conversion ranks below the 2-D overload's.
+struct ListValue {
+    ListValue(double v) : value(v) {}  // NOLINT: implicit on purpose
+    double value;
+};
 /// From nested lists: tensor({{1, 2}, {3, 4}}); ragged lists throw.
-Tensor tensor(std::initializer_list<double> values, TensorOptions options = {});
+Tensor tensor(std::initializer_list<ListValue> values, TensorOptions options = {});
 Tensor tensor(std::initializer_list<std::initializer_list<double>> values, TensorOptions options = {});
 Tensor tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> values,
               TensorOptions options = {});

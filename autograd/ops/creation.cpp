@@ -24,8 +24,10 @@ Tensor eye(int64_t n, TensorOptions o) { return eye(n, n, o); }
 Tensor eye(int64_t n, int64_t m, TensorOptions o) { return leaf(kernels::eye(n, m, o.dtype()), o); }
 Tensor scalar_tensor(double v, TensorOptions o) { return leaf(kernels::full({}, v, o.dtype()), o); }
 
-Tensor tensor(std::initializer_list<double> values, TensorOptions o) {
-    return from_vector(std::vector<double>(values), {static_cast<int64_t>(values.size())}, o);
+Tensor tensor(std::initializer_list<ListValue> values, TensorOptions o) {
+    std::vector<double> flat;
+    for (const ListValue& v : values) flat.push_back(v.value);
+    return from_vector(flat, {static_cast<int64_t>(values.size())}, o);
 }
 
 Tensor tensor(std::initializer_list<std::initializer_list<double>> values, TensorOptions o) {

@@ -12,23 +12,25 @@ namespace xgrad {
 Tensor matmul(const Tensor& a, const Tensor& b) {
     return make_op("matmul", {a, b}, kernels::matmul(a.data(), b.data()),
                    [](const Tensor& g, const BackwardContext& c) -> Grads {
+                       // Only the inputs the other side needs were saved: shapes come from the meta.
                        const Tensor &a = c.inputs[0], &b = c.inputs[1];
-                       if (a.dim() == 1 && b.dim() == 1) {  // dot product: g is a scalar
+                       const bool a_vec = c.input_sizes(0).size() == 1, b_vec = c.input_sizes(1).size() == 1;
+                       if (a_vec && b_vec) {  // dot product: g is a scalar
                            return {c.needs(0) ? mul(g, b) : Tensor(), c.needs(1) ? mul(g, a) : Tensor()};
                        }
-                       const Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
-                       const Tensor b2 = b.dim() == 1 ? b.unsqueeze(-1) : b;
                        Tensor g2 = g;
-                       if (a.dim() == 1) g2 = g2.unsqueeze(-2);
-                       if (b.dim() == 1) g2 = g2.unsqueeze(-1);
+                       if (a_vec) g2 = g2.unsqueeze(-2);
+                       if (b_vec) g2 = g2.unsqueeze(-1);
                        Tensor ga, gb;
                        if (c.needs(0)) {
+                           const Tensor b2 = b_vec ? b.unsqueeze(-1) : b;
                            ga = matmul(g2, b2.transpose(-1, -2));
-                           if (a.dim() == 1) ga = ga.squeeze(-2);
+                           if (a_vec) ga = ga.squeeze(-2);
                        }
                        if (c.needs(1)) {
+                           const Tensor a2 = a_vec ? a.unsqueeze(0) : a;
                            gb = matmul(a2.transpose(-1, -2), g2);
-                           if (b.dim() == 1) gb = gb.squeeze(-1);
+                           if (b_vec) gb = gb.squeeze(-1);
                        }
                        return {ga, gb};
                    },

@@ -1,0 +1,40 @@
+# A thin layer over CMake. `make example` and `make test` work on a fresh Debian machine: they
+# install what is missing (scripts/install_deps.sh), configure out of tree, build and run.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+EXAMPLE ?= tensor_tour
+
+.PHONY: all deps configure build example test sanitize bench clean
+
+all: build
+
+deps:
+	@scripts/install_deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+example: build
+	$(BUILD)/examples/$(EXAMPLE)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+sanitize: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_SANITIZE=ON -DXGRAD_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
+
+# Kernel and overhead benchmarks next to PyTorch / LibTorch, measured in the same run.
+bench: build
+	@scripts/install_deps.sh bench
+	benchmarks/run_all.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

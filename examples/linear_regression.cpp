@@ -1,0 +1,39 @@
+// Linear regression by full-batch gradient descent, with every gradient from autograd:
+// fit y = 3 x1 - 2 x2 + 0.5 from 200 noisy samples and recover the coefficients.
+#include <xgrad.hpp>
+
+#include <cmath>
+#include <cstdio>
+
+using namespace xgrad;
+
+int main() {
+    manual_seed(1);
+    // Data: y = X w_true + b_true + noise.
+    Tensor X = randn({200, 2});
+    Tensor w_true = tensor({{3.0}, {-2.0}});
+    Tensor y = matmul(X, w_true) + 0.5 + 0.05 * randn({200, 1});
+
+    // Model parameters, learned from zero.
+    Tensor w = zeros({2, 1}, TensorOptions().requires_grad(true));
+    Tensor b = zeros({1}, TensorOptions().requires_grad(true));
+    const double lr = 0.1;
+
+    for (int step = 0; step <= 100; ++step) {
+        Tensor prediction = matmul(X, w) + b;
+        Tensor loss = square(prediction - y).mean();  // mean squared error
+        loss.backward();
+        {
+            NoGradGuard no_grad;  // the update itself is not part of the model
+            w.sub_(w.grad() * lr);
+            b.sub_(b.grad() * lr);
+            w.grad().zero_();
+            b.grad().zero_();
+        }
+        if (step % 20 == 0) std::printf("step %3d  loss %.5f\n", step, loss.item());
+    }
+    const auto wv = w.to_vector<float>();
+    std::printf("learned w = (%.3f, %.3f), b = %.3f   (true: 3, -2, 0.5)\n", wv[0], wv[1], b.item());
+    const bool recovered = std::abs(wv[0] - 3) < 0.05 && std::abs(wv[1] + 2) < 0.05 && std::abs(b.item() - 0.5) < 0.05;
+    return recovered ? 0 : 1;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages xgrad needs that this machine lacks, and nothing else.
+#   scripts/install_deps.sh            build + test dependencies
+#   scripts/install_deps.sh bench      also the peers the benchmarks compare against
+# Runs apt-get as root, or through sudo; does nothing when everything is present.
+set -euo pipefail
+
+packages=(g++ cmake make libxtensor-dev libxsimd-dev xtl-dev libboost-test-dev libopenblas-dev zlib1g-dev)
+if [[ "${1:-}" == "bench" ]]; then
+  packages+=(python3-torch libtorch-dev python3-numpy)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "xgrad: installing missing packages: ${missing[*]}"
+if [[ $(id -u) -eq 0 ]]; then
+  sudo=()
+elif command -v sudo >/dev/null; then
+  sudo=(sudo)
+else
+  echo "xgrad: need root or sudo to install: ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
