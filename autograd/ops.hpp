@@ -97,6 +97,17 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 /// grad where x > 0 else 0 (relu's backward, itself differentiable in grad).
 Tensor threshold_backward(const Tensor& grad, const Tensor& x);
 
+/// Results written into an existing tensor of the result's shape and dtype, as torch's out=
+/// (no allocation, no graph: they refuse inputs that require grad while recording).
+const Tensor& add_out(const Tensor& out, const Tensor& a, const Tensor& b);
+const Tensor& sub_out(const Tensor& out, const Tensor& a, const Tensor& b);
+const Tensor& mul_out(const Tensor& out, const Tensor& a, const Tensor& b);
+const Tensor& div_out(const Tensor& out, const Tensor& a, const Tensor& b);
+const Tensor& exp_out(const Tensor& out, const Tensor& x);
+const Tensor& tanh_out(const Tensor& out, const Tensor& x);
+const Tensor& sigmoid_out(const Tensor& out, const Tensor& x);
+const Tensor& relu_out(const Tensor& out, const Tensor& x);
+
 // Comparisons give bool masks (not differentiable).
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);

@@ -166,6 +166,25 @@ BOOST_AUTO_TEST_CASE(partial_overlap_is_rejected) {
     check_values(x, {0, 1, 2, 3, 4, 0, 1, 2, 3, 4});
 }
 
+BOOST_AUTO_TEST_CASE(out_variants_write_into_existing_tensors) {
+    Tensor a = tensor({1, 2, 3}), b = tensor({4, 5, 6});
+    Tensor out = empty({3});
+    const float* before = out.data_ptr<float>();
+    add_out(out, a, b);
+    BOOST_TEST(out.data_ptr<float>() == before);
+    check_values(out, {5, 7, 9});
+    mul_out(out, a, b);
+    check_values(out, {4, 10, 18});
+    relu_out(out, a - 2.0);
+    check_values(out, {0, 0, 1});
+    exp_out(out, zeros({3}));
+    check_values(out, {1, 1, 1});
+    add_out(out, out, a);  // in place
+    check_values(out, {2, 3, 4});
+    check_error([&] { add_out(empty({2}), a, b); }, {"add", "[2]", "[3]"});
+    check_error([&] { add_out(out, a.clone().requires_grad_(), b); }, {"add_out", "NoGradGuard"});
+}
+
 BOOST_AUTO_TEST_CASE(bad_shapes_and_dtypes_name_the_op) {
     check_error([] { add(ones({2, 3}), ones({4})); }, {"add", "[2, 3]", "[4]", "cannot be broadcast"});
     check_error([] { mul(ones({2, 3}), ones({3, 2})); }, {"mul", "[2, 3]", "[3, 2]"});

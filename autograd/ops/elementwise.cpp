@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/grad_mode.hpp"
 #include "autograd/node.hpp"
 #include "autograd/ops.hpp"
 #include "tensor/kernels.hpp"
@@ -273,6 +274,37 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
                    },
                    Saves::inputs, false, 1u);
 }
+
+// ---- out= variants: no graph ---------------------------------------------------------------------
+namespace {
+void check_out_allowed(const char* op, std::initializer_list<Tensor> tensors) {
+    if (!GradMode::is_enabled()) return;
+    for (const Tensor& t : tensors)
+        XGRAD_CHECK(!t.requires_grad(), op, ": out= variants do not record gradients; call it under NoGradGuard or "
+                                            "use the ordinary op");
+}
+const Tensor& binary_out(const char* op, Binary kind, const Tensor& out, const Tensor& a, const Tensor& b) {
+    check_out_allowed(op, {out, a, b});
+    kernels::binary_out(kind, out.data(), a.data(), b.data());
+    out.data().bump_version();
+    return out;
+}
+const Tensor& unary_out(const char* op, Unary kind, const Tensor& out, const Tensor& x) {
+    check_out_allowed(op, {out, x});
+    kernels::unary_out(kind, out.data(), x.data());
+    out.data().bump_version();
+    return out;
+}
+}  // namespace
+
+const Tensor& add_out(const Tensor& o, const Tensor& a, const Tensor& b) { return binary_out("add_out", Binary::add, o, a, b); }
+const Tensor& sub_out(const Tensor& o, const Tensor& a, const Tensor& b) { return binary_out("sub_out", Binary::sub, o, a, b); }
+const Tensor& mul_out(const Tensor& o, const Tensor& a, const Tensor& b) { return binary_out("mul_out", Binary::mul, o, a, b); }
+const Tensor& div_out(const Tensor& o, const Tensor& a, const Tensor& b) { return binary_out("div_out", Binary::div, o, a, b); }
+const Tensor& exp_out(const Tensor& o, const Tensor& x) { return unary_out("exp_out", Unary::exp, o, x); }
+const Tensor& tanh_out(const Tensor& o, const Tensor& x) { return unary_out("tanh_out", Unary::tanh, o, x); }
+const Tensor& sigmoid_out(const Tensor& o, const Tensor& x) { return unary_out("sigmoid_out", Unary::sigmoid, o, x); }
+const Tensor& relu_out(const Tensor& o, const Tensor& x) { return unary_out("relu_out", Unary::relu, o, x); }
 
 // ---- comparisons: masks, no gradient -------------------------------------------------------------
 Tensor eq(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::eq, a.data(), b.data())); }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs xgrad's benchmarks and their peers (PyTorch from /usr/bin/python3, LibTorch C++) in one
+# run, and prints each case with the ratio xgrad / peer (above 1: xgrad is faster for GB/s and
+# GFLOP/s, slower for microseconds).
+#   benchmarks/run_all.sh [build-dir]
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+out=$(mktemp -d)
+
+echo "# kernels (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
+for t in 1 2; do
+  "$build/benchmarks/bench_kernels" --threads "$t" >> "$out/xgrad.tsv"
+  OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$here/bench_kernels_torch.py" --threads "$t" >> "$out/torch.tsv"
+done
+echo "# matmul with OpenBLAS free to pick its AVX-512 kernels (env -u OPENBLAS_CORETYPE)"
+for t in 1 2; do
+  env -u OPENBLAS_CORETYPE "$build/benchmarks/bench_kernels" --threads "$t" | grep '^matmul' | sed 's/^matmul/matmul_unpinned/' >> "$out/xgrad.tsv"
+  env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$here/bench_kernels_torch.py" --threads "$t" | grep '^matmul' | sed 's/^matmul/matmul_unpinned/' >> "$out/torch.tsv"
+done
+
+echo "# per-op overhead"
+"$build/benchmarks/bench_overhead" >> "$out/xgrad.tsv"
+cmake -S "$here/libtorch" -B "$build/libtorch_peer" -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build "$build/libtorch_peer" -j"$(nproc)" > /dev/null
+"$build/libtorch_peer/overhead_libtorch" >> "$out/torch.tsv"
+
+/usr/bin/python3 - "$out/xgrad.tsv" "$out/torch.tsv" <<'PY'
+import sys
+def load(path):
+    rows = {}
+    for line in open(path):
+        name, threads, value, unit = line.split("\t")
+        rows[(name, threads)] = (float(value), unit.strip())
+    return rows
+mine, peer = load(sys.argv[1]), load(sys.argv[2])
+print(f"{'case':34} {'thr':>3} {'xgrad':>10} {'peer':>10} {'unit':>8} {'ratio':>7}")
+for key, (value, unit) in mine.items():
+    other = peer.get(key)
+    if other is None:
+        print(f"{key[0]:34} {key[1]:>3} {value:10.2f} {'-':>10} {unit:>8}")
+        continue
+    ratio = value / other[0] if unit != "us" else other[0] / value
+    print(f"{key[0]:34} {key[1]:>3} {value:10.2f} {other[0]:10.2f} {unit:>8} {ratio:7.2f}")
+print("ratio: how many times faster xgrad is than the peer (PyTorch for kernels, LibTorch for overhead)")
+PY
+rm -rf "$out"
