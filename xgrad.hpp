@@ -1,4 +1,5 @@
 #pragma once
 /// xgrad: everything a user needs, in one include.
 #include "autograd/autograd.hpp"
+#include "optim/optim.hpp"
 #include "tensor/tensor.hpp"

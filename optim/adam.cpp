@@ -1,0 +1,63 @@
+#include "optim/adam.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace xgrad::optim {
+
+void AdamOptions::validate() const {
+    if (lr < 0) detail::invalid(kName, "learning rate", lr);
+    if (eps < 0) detail::invalid(kName, "epsilon value", eps);
+    if (betas.first < 0 || betas.first >= 1) detail::invalid(kName, "beta parameter at index 0", betas.first);
+    if (betas.second < 0 || betas.second >= 1) detail::invalid(kName, "beta parameter at index 1", betas.second);
+    if (weight_decay < 0) detail::invalid(kName, "weight_decay value", weight_decay);
+}
+
+namespace {
+// One Adam step; `decoupled` selects AdamW's weight decay.
+void adam_step(const AdamOptions& o, bool decoupled, const Tensor& param, const Tensor& grad,
+               std::vector<Tensor>& buffers, int64_t step, const char* name) {
+    detail::dispatch_floating(param, name, [&](auto tag) {
+        using T = decltype(tag);
+        T* w = param.data_ptr<T>();
+        const T* g = grad.data_ptr<T>();
+        T* m = buffers[0].data_ptr<T>();
+        T* v = buffers[1].data_ptr<T>();
+        T* vmax = buffers[2].data_ptr<T>();
+        const double t = static_cast<double>(step);
+        const T b1 = T(o.betas.first), b2 = T(o.betas.second), eps = T(o.eps);
+        const T step_size = T(o.lr / (1 - std::pow(o.betas.first, t)));
+        const T root_bc2 = T(std::sqrt(1 - std::pow(o.betas.second, t)));
+        const T coupled = decoupled ? T(0) : T(o.weight_decay);
+        const T shrink = decoupled ? T(1 - o.lr * o.weight_decay) : T(1);
+        const bool amsgrad = o.amsgrad;
+        const int64_t n = param.numel();
+#pragma omp parallel for if (n > detail::kParallelUpdate) schedule(static)
+        for (int64_t i = 0; i < n; ++i) {
+            w[i] *= shrink;
+            const T d = g[i] + coupled * w[i];
+            m[i] = b1 * m[i] + (1 - b1) * d;
+            v[i] = b2 * v[i] + (1 - b2) * d * d;
+            T second = v[i];
+            if (amsgrad) second = vmax[i] = std::max(vmax[i], v[i]);
+            w[i] -= step_size * m[i] / (std::sqrt(second) / root_bc2 + eps);
+        }
+    });
+}
+}  // namespace
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Adam({{std::move(params), std::nullopt}}, options) {}
+Adam::Adam(std::vector<ParamGroup<AdamOptions>> groups, AdamOptions defaults)
+    : OptimizerWithOptions(std::move(groups), defaults) {}
+void Adam::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
+    adam_step(options_[group], false, param, grad, state.buffers, state.step, "Adam");
+}
+
+AdamW::AdamW(std::vector<Tensor> params, AdamOptions options) : AdamW({{std::move(params), std::nullopt}}, options) {}
+AdamW::AdamW(std::vector<ParamGroup<AdamOptions>> groups, AdamOptions defaults)
+    : OptimizerWithOptions(std::move(groups), defaults) {}
+void AdamW::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
+    adam_step(options_[group], true, param, grad, state.buffers, state.step, "AdamW");
+}
+
+}  // namespace xgrad::optim

@@ -1,0 +1,129 @@
+#include "optim/optimizer.hpp"
+
+#include <set>
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/ops.hpp"
+
+namespace xgrad::optim {
+
+void detail::invalid(const char* optimizer, const char* what, double value) {
+    fail(optimizer, ": invalid ", what, ": ", value);
+}
+
+void Optimizer::add_params(std::vector<Tensor> params, const char* optimizer_name) {
+    std::set<const void*> seen;
+    for (const auto& group : params_)
+        for (const Tensor& p : group) seen.insert(p.impl().get());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const Tensor& p = params[i];
+        XGRAD_CHECK(p.defined(), optimizer_name, ": parameter ", i, " is undefined");
+        XGRAD_CHECK(p.is_leaf(), optimizer_name, ": parameter ", i, " (shape ", p.sizes(),
+                    ") is not a leaf tensor; optimizers update leaves such as module parameters");
+        XGRAD_CHECK(is_floating(p.dtype()), optimizer_name, ": parameter ", i, " has dtype ", p.dtype(),
+                    "; only floating-point tensors can be optimized");
+        XGRAD_CHECK(p.is_contiguous(), optimizer_name, ": parameter ", i, " (shape ", p.sizes(),
+                    ") is not contiguous; pass contiguous parameters");
+        XGRAD_CHECK(seen.insert(p.impl().get()).second, optimizer_name, ": parameter ", i,
+                    " appears in more than one parameter group");
+    }
+    state_.emplace_back(params.size());
+    params_.push_back(std::move(params));
+}
+
+void Optimizer::step() {
+    NoGradGuard no_grad;
+    for (std::size_t g = 0; g < params_.size(); ++g) {
+        for (std::size_t i = 0; i < params_[g].size(); ++i) {
+            const Tensor& p = params_[g][i];
+            Tensor grad = p.grad();
+            if (!grad.defined()) continue;
+            XGRAD_CHECK(grad.sizes() == p.sizes(), "step: the gradient of parameter ", i, " has shape ", grad.sizes(),
+                        " but the parameter has shape ", p.sizes());
+            if (!grad.is_contiguous() || grad.dtype() != p.dtype()) grad = grad.to(p.dtype()).contiguous();
+            ParamState& s = state_[g][i];
+            if (s.buffers.empty()) {
+                const auto names = buffer_names(g);
+                for (std::size_t k = 0; k < names.size(); ++k)
+                    s.buffers.push_back(full(p.sizes(), buffer_initial_value(g, k), p.dtype()));
+                for (std::size_t k = 0; k < scalar_names(g).size(); ++k) s.scalars.push_back(scalar_initial_value(g, k));
+            }
+            ++s.step;
+            update(g, p, grad, s);
+            p.data().bump_version();
+        }
+    }
+}
+
+void Optimizer::zero_grad(bool set_to_none) {
+    for (const auto& group : params_)
+        for (const Tensor& p : group) {
+            if (!p.grad().defined()) continue;
+            if (set_to_none) p.set_grad(Tensor());
+            else p.grad().zero_();
+        }
+}
+
+std::vector<Tensor> Optimizer::parameters() const {
+    std::vector<Tensor> all;
+    for (const auto& group : params_) all.insert(all.end(), group.begin(), group.end());
+    return all;
+}
+
+int64_t Optimizer::step_count(std::size_t group, std::size_t index) const { return state_.at(group).at(index).step; }
+
+StateDict Optimizer::state_dict() const {
+    StateDict dict;
+    for (std::size_t g = 0; g < params_.size(); ++g) {
+        const std::string prefix = "param_groups." + std::to_string(g) + ".";
+        for (const auto& [name, value] : group_options(g)) dict[prefix + name] = scalar_tensor(value, kFloat64);
+        const auto names = buffer_names(g);
+        for (std::size_t i = 0; i < params_[g].size(); ++i) {
+            const ParamState& s = state_[g][i];
+            if (s.step == 0) continue;
+            const std::string key = "state." + std::to_string(g) + "." + std::to_string(i) + ".";
+            dict[key + "step"] = scalar_tensor(static_cast<double>(s.step), kFloat64);
+            for (std::size_t k = 0; k < names.size(); ++k) dict[key + names[k]] = s.buffers[k].clone();
+            const auto scalars = scalar_names(g);
+            for (std::size_t k = 0; k < scalars.size(); ++k) dict[key + scalars[k]] = scalar_tensor(s.scalars[k], kFloat64);
+        }
+    }
+    return dict;
+}
+
+void Optimizer::load_state_dict(const StateDict& dict) {
+    auto find = [&](const std::string& key) -> const Tensor& {
+        auto it = dict.find(key);
+        XGRAD_CHECK(it != dict.end(), "load_state_dict: the optimizer state has no entry \"", key, "\"");
+        return it->second;
+    };
+    // Validate everything first, so that a bad dict leaves the optimizer untouched.
+    std::vector<std::map<std::string, double>> options(params_.size());
+    std::vector<std::vector<ParamState>> state(params_.size());
+    for (std::size_t g = 0; g < params_.size(); ++g) {
+        const std::string prefix = "param_groups." + std::to_string(g) + ".";
+        for (const auto& [name, value] : group_options(g)) options[g][name] = find(prefix + name).item();
+        const auto names = buffer_names(g);
+        for (std::size_t i = 0; i < params_[g].size(); ++i) {
+            const std::string key = "state." + std::to_string(g) + "." + std::to_string(i) + ".";
+            ParamState s;
+            if (dict.count(key + "step")) {
+                s.step = static_cast<int64_t>(find(key + "step").item());
+                for (const std::string& name : names) {
+                    const Tensor& b = find(key + name);
+                    const Tensor& p = params_[g][i];
+                    XGRAD_CHECK(b.sizes() == p.sizes() && b.dtype() == p.dtype(), "load_state_dict: \"", key + name,
+                                "\" has shape ", b.sizes(), " and dtype ", b.dtype(), " but the parameter has shape ",
+                                p.sizes(), " and dtype ", p.dtype());
+                    s.buffers.push_back(b.clone());
+                }
+                for (const std::string& name : scalar_names(g)) s.scalars.push_back(find(key + name).item());
+            }
+            state[g].push_back(std::move(s));
+        }
+    }
+    for (std::size_t g = 0; g < params_.size(); ++g) set_group_options(g, options[g]);
+    state_ = std::move(state);
+}
+
+}  // namespace xgrad::optim

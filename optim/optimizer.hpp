@@ -1,0 +1,137 @@
+#pragma once
+/// The optimizer base: parameter groups (each with its own options), per-parameter state in
+/// vectors parallel to the parameters, zero_grad(), step(), and state_dict() for resuming.
+///
+///     optim::Adam opt(model.parameters(), {.lr = 1e-3, .weight_decay = 1e-4});
+///     opt.zero_grad(); loss.backward(); opt.step();
+///
+/// Updates run in place under NoGradGuard, as fused loops over each parameter's elements: no
+/// graph, and no allocation after the first step (which creates the state buffers).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace xgrad::optim {
+
+/// Named tensors: "param_groups.0.lr", "state.0.3.exp_avg", ... (numbers as 0-d float64 tensors).
+using StateDict = std::map<std::string, Tensor>;
+
+/// Parameters that share options; without options a group takes the optimizer's defaults.
+template <class Options>
+struct ParamGroup {
+    std::vector<Tensor> params;
+    std::optional<Options> options;
+};
+
+class Optimizer {
+public:
+    virtual ~Optimizer() = default;
+    Optimizer(const Optimizer&) = delete;
+    Optimizer& operator=(const Optimizer&) = delete;
+
+    /// One update of every parameter that has a gradient.
+    void step();
+    /// Releases the gradients (set_to_none, the default) or fills them with zeros.
+    void zero_grad(bool set_to_none = true);
+
+    std::vector<Tensor> parameters() const;
+    std::size_t param_group_count() const { return params_.size(); }
+    const std::vector<Tensor>& group_parameters(std::size_t group) const { return params_.at(group); }
+    virtual double lr(std::size_t group) const = 0;
+    virtual void set_lr(std::size_t group, double lr) = 0;
+    /// Steps taken for a parameter (0 before its first update).
+    int64_t step_count(std::size_t group, std::size_t index) const;
+
+    /// Options of every group and the state of every parameter, by name.
+    StateDict state_dict() const;
+    /// Restores what state_dict() saved; names, shapes and dtypes are checked, and nothing is
+    /// changed when anything is missing or mismatched.
+    void load_state_dict(const StateDict& dict);
+
+protected:
+    struct ParamState {
+        int64_t step = 0;
+        std::vector<Tensor> buffers;  ///< named by buffer_names(), created at the first step
+        std::vector<double> scalars;  ///< named by scalar_names(), e.g. NAdam's momentum product
+    };
+
+    Optimizer() = default;
+    void add_params(std::vector<Tensor> params, const char* optimizer_name);
+
+    /// Names of the per-parameter buffers (e.g. "exp_avg", "exp_avg_sq").
+    virtual std::vector<std::string> buffer_names(std::size_t group) const = 0;
+    /// Initial value of buffer k (0 unless overridden, e.g. Adagrad's initial accumulator).
+    virtual double buffer_initial_value(std::size_t group, std::size_t k) const { return 0.0; }
+    /// Names and initial values of per-parameter scalars (none unless overridden).
+    virtual std::vector<std::string> scalar_names(std::size_t group) const { return {}; }
+    virtual double scalar_initial_value(std::size_t group, std::size_t k) const { return 0.0; }
+    /// Updates param in place from grad (both contiguous, same dtype); state.step was incremented.
+    virtual void update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) = 0;
+    /// The options of a group as (name, value) pairs, and setting them back.
+    virtual std::vector<std::pair<std::string, double>> group_options(std::size_t group) const = 0;
+    virtual void set_group_options(std::size_t group, const std::map<std::string, double>& values) = 0;
+
+    std::vector<std::vector<Tensor>> params_;
+    std::vector<std::vector<ParamState>> state_;
+};
+
+/// The options plumbing every concrete optimizer shares: defaults, one Options per group,
+/// lr access, and (de)serialization through Options::fields().
+template <class Options>
+class OptimizerWithOptions : public Optimizer {
+public:
+    double lr(std::size_t group) const override { return options_.at(group).lr; }
+    void set_lr(std::size_t group, double lr) override { options_.at(group).lr = lr; }
+    const Options& options(std::size_t group = 0) const { return options_.at(group); }
+    const Options& defaults() const { return defaults_; }
+
+    void add_param_group(ParamGroup<Options> group) {
+        Options o = group.options.value_or(defaults_);
+        o.validate();
+        options_.push_back(o);
+        add_params(std::move(group.params), Options::kName);
+    }
+
+protected:
+    OptimizerWithOptions(std::vector<ParamGroup<Options>> groups, Options defaults) : defaults_(defaults) {
+        defaults_.validate();
+        for (auto& g : groups) add_param_group(std::move(g));
+    }
+
+    std::vector<std::pair<std::string, double>> group_options(std::size_t group) const override {
+        std::vector<std::pair<std::string, double>> out;
+        Options copy = options_.at(group);
+        copy.fields([&](const char* name, auto& value) { out.emplace_back(name, static_cast<double>(value)); });
+        return out;
+    }
+    void set_group_options(std::size_t group, const std::map<std::string, double>& values) override {
+        Options& o = options_.at(group);
+        o.fields([&](const char* name, auto& value) {
+            value = static_cast<std::decay_t<decltype(value)>>(values.at(name));
+        });
+    }
+
+    Options defaults_;
+    std::vector<Options> options_;
+};
+
+namespace detail {
+/// Runs f(T{}) for the parameter's floating dtype.
+template <class F>
+void dispatch_floating(const Tensor& param, const char* optimizer, F&& f) {
+    if (param.dtype() == kFloat32) f(float{});
+    else if (param.dtype() == kFloat64) f(double{});
+    else fail(optimizer, ": parameters must be floating-point, got ", param.dtype());
+}
+/// Element count above which an update loop runs on several threads.
+inline constexpr int64_t kParallelUpdate = 1 << 15;
+/// A message for an invalid option: "Invalid learning rate: -1".
+[[noreturn]] void invalid(const char* optimizer, const char* what, double value);
+}  // namespace detail
+
+}  // namespace xgrad::optim

@@ -1,0 +1,51 @@
+#include "optim/rmsprop.hpp"
+
+#include <cmath>
+
+namespace xgrad::optim {
+
+void RMSpropOptions::validate() const {
+    if (lr < 0) detail::invalid(kName, "learning rate", lr);
+    if (alpha < 0 || alpha > 1) detail::invalid(kName, "alpha value", alpha);
+    if (eps < 0) detail::invalid(kName, "epsilon value", eps);
+    if (weight_decay < 0) detail::invalid(kName, "weight_decay", weight_decay);
+    if (momentum < 0) detail::invalid(kName, "momentum", momentum);
+}
+
+RMSprop::RMSprop(std::vector<Tensor> params, RMSpropOptions options) : RMSprop({{std::move(params), std::nullopt}}, options) {}
+RMSprop::RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups, RMSpropOptions defaults)
+    : OptimizerWithOptions(std::move(groups), defaults) {}
+
+void RMSprop::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
+    const RMSpropOptions& o = options_[group];
+    detail::dispatch_floating(param, "RMSprop", [&](auto tag) {
+        using T = decltype(tag);
+        T* w = param.data_ptr<T>();
+        const T* g = grad.data_ptr<T>();
+        T* sq = state.buffers[0].data_ptr<T>();
+        T* mean = state.buffers[1].data_ptr<T>();
+        T* buf = state.buffers[2].data_ptr<T>();
+        const T lr = T(o.lr), alpha = T(o.alpha), eps = T(o.eps), wd = T(o.weight_decay), mu = T(o.momentum);
+        const bool centered = o.centered, momentum = o.momentum > 0;
+        const int64_t n = param.numel();
+#pragma omp parallel for if (n > detail::kParallelUpdate) schedule(static)
+        for (int64_t i = 0; i < n; ++i) {
+            const T d = g[i] + wd * w[i];
+            sq[i] = alpha * sq[i] + (1 - alpha) * d * d;
+            T v = sq[i];
+            if (centered) {
+                mean[i] = alpha * mean[i] + (1 - alpha) * d;
+                v -= mean[i] * mean[i];
+            }
+            const T scaled = d / (std::sqrt(v) + eps);
+            if (momentum) {
+                buf[i] = mu * buf[i] + scaled;
+                w[i] -= lr * buf[i];
+            } else {
+                w[i] -= lr * scaled;
+            }
+        }
+    });
+}
+
+}  // namespace xgrad::optim

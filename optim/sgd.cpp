@@ -1,0 +1,43 @@
+#include "optim/sgd.hpp"
+
+namespace xgrad::optim {
+
+void SGDOptions::validate() const {
+    if (lr < 0) detail::invalid(kName, "learning rate", lr);
+    if (momentum < 0) detail::invalid(kName, "momentum", momentum);
+    if (weight_decay < 0) detail::invalid(kName, "weight_decay", weight_decay);
+    XGRAD_CHECK(!nesterov || (momentum > 0 && dampening == 0),
+                "SGD: Nesterov momentum requires a momentum above 0 and zero dampening");
+}
+
+SGD::SGD(std::vector<Tensor> params, SGDOptions options) : SGD({{std::move(params), std::nullopt}}, options) {}
+SGD::SGD(std::vector<ParamGroup<SGDOptions>> groups, SGDOptions defaults)
+    : OptimizerWithOptions(std::move(groups), defaults) {}
+
+std::vector<std::string> SGD::buffer_names(std::size_t group) const {
+    return options_[group].momentum != 0 ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{};
+}
+
+void SGD::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
+    const SGDOptions& o = options_[group];
+    detail::dispatch_floating(param, "SGD", [&](auto tag) {
+        using T = decltype(tag);
+        T* w = param.data_ptr<T>();
+        const T* g = grad.data_ptr<T>();
+        T* buf = o.momentum != 0 ? state.buffers[0].data_ptr<T>() : nullptr;
+        const T lr = T(o.lr), mu = T(o.momentum), keep = T(1 - o.dampening), wd = T(o.weight_decay);
+        const bool first = state.step == 1, nesterov = o.nesterov;
+        const int64_t n = param.numel();
+#pragma omp parallel for if (n > detail::kParallelUpdate) schedule(static)
+        for (int64_t i = 0; i < n; ++i) {
+            T d = g[i] + wd * w[i];
+            if (buf) {
+                buf[i] = first ? d : mu * buf[i] + keep * d;  // the buffer starts as the first gradient
+                d = nesterov ? d + mu * buf[i] : buf[i];
+            }
+            w[i] -= lr * d;
+        }
+    });
+}
+
+}  // namespace xgrad::optim
