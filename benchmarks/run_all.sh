@@ -11,12 +11,14 @@ out=$(mktemp -d)
 echo "# kernels (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
 for t in 1 2; do
   "$build/benchmarks/bench_kernels" --threads "$t" >> "$out/xgrad.tsv"
-  OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$here/bench_kernels_torch.py" --threads "$t" >> "$out/torch.tsv"
+  # PyTorch's matmul runs on OpenBLAS, which ignores torch.set_num_threads: pin it as well.
+  OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
+    /usr/bin/python3 "$here/bench_kernels_torch.py" --threads "$t" >> "$out/torch.tsv"
 done
 echo "# matmul with OpenBLAS free to pick its AVX-512 kernels (env -u OPENBLAS_CORETYPE)"
 for t in 1 2; do
   env -u OPENBLAS_CORETYPE "$build/benchmarks/bench_kernels" --threads "$t" | grep '^matmul' | sed 's/^matmul/matmul_unpinned/' >> "$out/xgrad.tsv"
-  env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$here/bench_kernels_torch.py" --threads "$t" | grep '^matmul' | sed 's/^matmul/matmul_unpinned/' >> "$out/torch.tsv"
+  env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" /usr/bin/python3 "$here/bench_kernels_torch.py" --threads "$t" | grep '^matmul' | sed 's/^matmul/matmul_unpinned/' >> "$out/torch.tsv"
 done
 
 echo "# per-op overhead"
