@@ -4,9 +4,10 @@
 
 #include "autograd/engine.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "autograd/grad_mode.hpp"
 #include "autograd/node.hpp"
@@ -51,8 +52,7 @@ Tensor conform(Tensor g, const TensorMeta& meta, const Node& node, std::size_t i
 }
 
 struct GraphTask {
-    std::unordered_map<Node*, int> dependencies;
-    std::unordered_map<Node*, Grads> buffers;
+    uint64_t id = 0;
     std::unordered_map<NodeSlot, std::size_t, NodeSlotHash> captures;
     std::vector<Tensor> captured;
     bool keep_graph = false;
@@ -60,8 +60,24 @@ struct GraphTask {
     bool accumulate = true;  // false for autograd::grad: leaves' grad() stay untouched
 };
 
+uint64_t new_task_id() {
+    static std::atomic<uint64_t> next{1};
+    return next++;
+}
+
+// The node's bookkeeping for this task, reset the first time the task touches it.
+Node::EngineState& state_of(GraphTask& task, Node* node) {
+    Node::EngineState& s = node->engine_state;
+    if (s.task != task.id) {
+        s.task = task.id;
+        s.dependencies = 0;
+        s.buffer.clear();
+    }
+    return s;
+}
+
 void add_to_buffer(GraphTask& task, const Edge& edge, Tensor g) {
-    Grads& buffer = task.buffers[edge.function.get()];
+    Grads& buffer = state_of(task, edge.function.get()).buffer;
     if (buffer.size() < edge.function->output_meta.size()) buffer.resize(edge.function->output_meta.size());
     Tensor& slot = buffer[edge.input_nr];
     slot = slot.defined() ? add(slot, g) : std::move(g);
@@ -69,35 +85,37 @@ void add_to_buffer(GraphTask& task, const Edge& edge, Tensor g) {
 
 void count_dependencies(GraphTask& task, const std::vector<Edge>& roots) {
     std::vector<Node*> stack;
-    std::unordered_set<Node*> seen;
+    auto first_visit = [&](Node* n) {
+        if (n->engine_state.visited == task.id) return false;
+        n->engine_state.visited = task.id;
+        return true;
+    };
     for (const Edge& e : roots)
-        if (seen.insert(e.function.get()).second) stack.push_back(e.function.get());
+        if (first_visit(e.function.get())) stack.push_back(e.function.get());
     while (!stack.empty()) {
         Node* n = stack.back();
         stack.pop_back();
         for (const Edge& e : n->next_edges) {
             if (!e.valid()) continue;
-            ++task.dependencies[e.function.get()];
-            if (seen.insert(e.function.get()).second) stack.push_back(e.function.get());
+            ++state_of(task, e.function.get()).dependencies;
+            if (first_visit(e.function.get())) stack.push_back(e.function.get());
         }
     }
 }
 
 void execute(GraphTask& task, const std::vector<Edge>& roots) {
     std::vector<Node*> ready;
-    std::unordered_set<Node*> queued;
-    for (const Edge& e : roots)
-        if (task.dependencies[e.function.get()] == 0 && queued.insert(e.function.get()).second)
-            ready.push_back(e.function.get());
+    for (const Edge& e : roots) {
+        Node* n = e.function.get();
+        if (state_of(task, n).dependencies == 0 && std::find(ready.begin(), ready.end(), n) == ready.end())
+            ready.push_back(n);
+    }
 
     while (!ready.empty()) {
         Node* node = ready.back();
         ready.pop_back();
-        Grads grads;
-        if (auto it = task.buffers.find(node); it != task.buffers.end()) {
-            grads = std::move(it->second);
-            task.buffers.erase(it);
-        }
+        Grads grads = std::move(state_of(task, node).buffer);
+        node->engine_state.buffer = Grads();
         grads.resize(node->output_meta.size());
 
         for (std::size_t slot = 0; slot < node->output_hooks.size() && slot < grads.size(); ++slot)
@@ -114,7 +132,7 @@ void execute(GraphTask& task, const std::vector<Edge>& roots) {
 
         bool any_defined = false;
         for (const Tensor& g : grads) any_defined = any_defined || g.defined();
-        const bool is_leaf_node = dynamic_cast<AccumulateGrad*>(node) != nullptr;
+        const bool is_leaf_node = node->next_edges.empty() && dynamic_cast<AccumulateGrad*>(node) != nullptr;
         Grads outputs;
         if (any_defined && (task.accumulate || !is_leaf_node)) {
             for (std::size_t slot = 0; slot < grads.size(); ++slot)
@@ -137,7 +155,7 @@ void execute(GraphTask& task, const std::vector<Edge>& roots) {
                 AutoGradMode mode(task.create_graph);
                 add_to_buffer(task, edge, conform(outputs[i], node->input_meta[i], *node, i));
             }
-            if (--task.dependencies[edge.function.get()] == 0) ready.push_back(edge.function.get());
+            if (--state_of(task, edge.function.get()).dependencies == 0) ready.push_back(edge.function.get());
         }
     }
 }
@@ -176,6 +194,7 @@ std::vector<Edge> seed(GraphTask& task, const std::vector<Tensor>& outputs, cons
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
               bool create_graph) {
     GraphTask task;
+    task.id = new_task_id();
     task.keep_graph = retain_graph || create_graph;
     task.create_graph = create_graph;
     const std::vector<Edge> roots = seed(task, outputs, grad_outputs, "backward");
@@ -187,6 +206,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph, bool create_graph,
                          bool allow_unused) {
     GraphTask task;
+    task.id = new_task_id();
     task.keep_graph = retain_graph.value_or(create_graph);
     task.create_graph = create_graph;
     task.accumulate = false;

@@ -49,6 +49,16 @@ public:
     std::vector<std::vector<std::pair<int, Tensor::Hook>>> output_hooks;
 
     bool needs_input_grad(std::size_t i) const { return i < next_edges.size() && next_edges[i].valid(); }
+
+    /// Bookkeeping of the backward pass that is visiting this node (engine.cpp only): kept in
+    /// the node rather than in hash maps keyed by node, which cost more than a small op itself.
+    struct EngineState {
+        uint64_t task = 0;     ///< the backward pass these fields belong to
+        uint64_t visited = 0;  ///< the last pass whose dependency count reached this node
+        int dependencies = 0;  ///< gradients still to arrive from nodes that use this one
+        Grads buffer;          ///< gradients arrived so far, one slot per output
+    };
+    EngineState engine_state;
 };
 
 /// A tensor kept for backward, without a strong link back to the node that saved it, and with the

@@ -96,6 +96,10 @@ Tensor clamp_max(const Tensor& x, double high);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 /// grad where x > 0 else 0 (relu's backward, itself differentiable in grad).
 Tensor threshold_backward(const Tensor& grad, const Tensor& x);
+/// grad (1 - y^2), tanh's backward from its output y, fused and itself differentiable.
+Tensor tanh_backward(const Tensor& grad, const Tensor& y);
+/// grad y (1 - y), sigmoid's backward from its output y, fused and itself differentiable.
+Tensor sigmoid_backward(const Tensor& grad, const Tensor& y);
 
 /// Results written into an existing tensor of the result's shape and dtype, as torch's out=
 /// (no allocation, no graph: they refuse inputs that require grad while recording).

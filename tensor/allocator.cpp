@@ -1,5 +1,7 @@
 #include "tensor/allocator.hpp"
 
+#include <array>
+#include <bit>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -24,15 +26,26 @@ std::size_t size_class(std::size_t nbytes) {
     return (nbytes + kMiB - 1) / kMiB * kMiB;
 }
 
+constexpr int kSmallClasses = 17;  // 64 B, 128 B, ..., 4 MiB
+
 struct Cache {
     std::mutex mutex;
-    std::unordered_map<std::size_t, std::vector<void*>> bins;
+    // Power-of-two classes in an array (a hash lookup per op costs more than a small op);
+    // the whole-MiB classes above in a map.
+    std::array<std::vector<void*>, kSmallClasses> small_bins;
+    std::unordered_map<std::size_t, std::vector<void*>> large_bins;
+
+    std::vector<void*>& bin(std::size_t bytes) {
+        if (bytes <= 4 * kMiB) return small_bins[static_cast<std::size_t>(std::countr_zero(bytes) - 6)];
+        return large_bins[bytes];
+    }
     AllocatorStats stats;
     std::size_t limit = std::size_t(4) << 30;
 
-    ~Cache() {
-        for (auto& [size, blocks] : bins)
-            for (void* p : blocks) std::free(p);
+    template <class F>
+    void for_each_bin(F&& f) {
+        for (auto& blocks : small_bins) f(blocks);
+        for (auto& [size, blocks] : large_bins) f(blocks);
     }
 };
 
@@ -49,7 +62,7 @@ void* allocate(std::size_t nbytes) {
     Cache& c = cache();
     {
         std::lock_guard<std::mutex> lock(c.mutex);
-        auto& bin = c.bins[bytes];
+        auto& bin = c.bin(bytes);
         c.stats.bytes_in_use += bytes;
         if (c.stats.bytes_in_use > c.stats.peak_bytes_in_use)
             c.stats.peak_bytes_in_use = c.stats.bytes_in_use;
@@ -79,7 +92,7 @@ void deallocate(void* ptr, std::size_t nbytes) {
         std::lock_guard<std::mutex> lock(c.mutex);
         c.stats.bytes_in_use -= bytes;
         if (c.stats.bytes_cached + bytes <= c.limit) {
-            c.bins[bytes].push_back(ptr);
+            c.bin(bytes).push_back(ptr);
             c.stats.bytes_cached += bytes;
             return;
         }
@@ -92,10 +105,10 @@ void empty_cache() {
     std::vector<void*> release;
     {
         std::lock_guard<std::mutex> lock(c.mutex);
-        for (auto& [size, blocks] : c.bins) {
+        c.for_each_bin([&](std::vector<void*>& blocks) {
             release.insert(release.end(), blocks.begin(), blocks.end());
             blocks.clear();
-        }
+        });
         c.stats.bytes_cached = 0;
     }
     for (void* p : release) std::free(p);

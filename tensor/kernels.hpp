@@ -44,7 +44,9 @@ NDArray unary(Unary op, const NDArray& x);
 void unary_out(Unary op, const NDArray& out, const NDArray& x);
 const char* unary_name(Unary op);
 
-enum class Binary { add, sub, mul, div, pow, maximum, minimum };
+/// tanh_backward(g, y) = g (1 - y^2) and sigmoid_backward(g, y) = g y (1 - y): the derivatives
+/// of tanh and sigmoid from their outputs y, fused into one pass.
+enum class Binary { add, sub, mul, div, pow, maximum, minimum, tanh_backward, sigmoid_backward };
 /// Broadcasting, with dtype promotion; div is true division (integers give float32).
 NDArray binary(Binary op, const NDArray& a, const NDArray& b);
 /// out = op(a, b) into an existing array of the broadcast shape (out may alias a or b).

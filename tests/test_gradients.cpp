@@ -108,6 +108,8 @@ const std::vector<OpCase> ops = {
     {"scatter_add", [](const Args& a) { return scatter_add(a[0], 0, tensor({{1, 0}, {1, 2}}, kInt64), a[1]); }, {{3, 2}, {2, 3}}},
     {"sum_to", [](const Args& a) { return sum_to(a[0], {1, 4}); }, {{3, 2, 4}}},
     {"threshold_backward", [](const Args& a) { return threshold_backward(a[0], a[1]); }, {{3, 4}, {3, 4}}, Domain::away_from_zero},
+    {"tanh_backward", binary(tanh_backward), {{3, 4}, {4}}, Domain::any, true},
+    {"sigmoid_backward", binary(sigmoid_backward), {{3, 1}, {3, 4}}, Domain::any, true},
 };
 
 Tensor make_input(const Shape& shape, Domain domain, uint64_t seed) {

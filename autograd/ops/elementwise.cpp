@@ -199,19 +199,38 @@ Tensor cos(const Tensor& x) {
 // d tanh(x) = g (1 - tanh(x)^2): reuses the output.
 Tensor tanh(const Tensor& x) {
     return unary_op(Unary::tanh, x,
-                    [](const Tensor& g, const BackwardContext& c) -> Grads {
-                        return {mul(g, sub(scalar_like(g, 1.0), square(c.output)))};
-                    },
+                    [](const Tensor& g, const BackwardContext& c) -> Grads { return {tanh_backward(g, c.output)}; },
                     Saves::output);
+}
+
+// tanh_backward(g, y) = g (1 - y^2): d/dg = 1 - y^2, d/dy = -2 g y.
+Tensor tanh_backward(const Tensor& grad, const Tensor& y) {
+    return binary_op(Binary::tanh_backward, grad, y,
+                     [](const Tensor& gg, const BackwardContext& c) -> Grads {
+                         const Tensor &g = c.inputs[0], &out = c.inputs[1];
+                         return {c.needs(0) ? tanh_backward(gg, out) : Tensor(),
+                                 c.needs(1) ? mul(mul(gg, g), mul(out, scalar_like(out, -2.0))) : Tensor()};
+                     },
+                     Saves::inputs);
 }
 
 // d sigmoid(x) = g s (1 - s) with s the output.
 Tensor sigmoid(const Tensor& x) {
     return unary_op(Unary::sigmoid, x,
-                    [](const Tensor& g, const BackwardContext& c) -> Grads {
-                        return {mul(g, mul(c.output, sub(scalar_like(g, 1.0), c.output)))};
-                    },
+                    [](const Tensor& g, const BackwardContext& c) -> Grads { return {sigmoid_backward(g, c.output)}; },
                     Saves::output);
+}
+
+// sigmoid_backward(g, y) = g y (1 - y): d/dg = y (1 - y), d/dy = g (1 - 2 y).
+Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
+    return binary_op(Binary::sigmoid_backward, grad, y,
+                     [](const Tensor& gg, const BackwardContext& c) -> Grads {
+                         const Tensor &g = c.inputs[0], &out = c.inputs[1];
+                         return {c.needs(0) ? sigmoid_backward(gg, out) : Tensor(),
+                                 c.needs(1) ? mul(mul(gg, g), sub(scalar_like(out, 1.0), mul(out, scalar_like(out, 2.0))))
+                                            : Tensor()};
+                     },
+                     Saves::inputs);
 }
 
 // relu's gradient is g where the output is positive. Using the output (out > 0 exactly when

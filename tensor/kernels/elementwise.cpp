@@ -125,6 +125,8 @@ struct MinOp {
         else return a < b ? a : b;
     }
 };
+struct TanhBackwardOp { template <class V> V operator()(V g, V y) const { return g * (V(1) - y * y); } };
+struct SigmoidBackwardOp { template <class V> V operator()(V g, V y) const { return g * y * (V(1) - y); } };
 // d relu: pass the gradient where the input was positive (0 at the kink, as PyTorch).
 struct ThresholdBackwardOp {
     template <class V>
@@ -253,7 +255,9 @@ const char* unary_name(Unary op) {
 }
 
 const char* binary_name(Binary op) {
-    static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+    static const char* names[] = {"add",     "sub",     "mul",           "div",
+                                  "pow",     "maximum", "minimum",       "tanh_backward",
+                                  "sigmoid_backward"};
     return names[static_cast<int>(op)];
 }
 
@@ -289,6 +293,13 @@ void binary_out(Binary op, const NDArray& out, const NDArray& a, const NDArray& 
             case Binary::pow: return binary_loop<T>(out, x, y, PowOp{});
             case Binary::maximum: return binary_loop<T>(out, x, y, MaxOp{});
             case Binary::minimum: return binary_loop<T>(out, x, y, MinOp{});
+            case Binary::tanh_backward:
+            case Binary::sigmoid_backward:
+                if constexpr (std::is_floating_point_v<T>) {
+                    if (op == Binary::tanh_backward) return binary_loop<T>(out, x, y, TanhBackwardOp{});
+                    return binary_loop<T>(out, x, y, SigmoidBackwardOp{});
+                }
+                fail(name, ": expected floating-point tensors, got ", dtype);
         }
     });
 }
