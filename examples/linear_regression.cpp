@@ -1,5 +1,7 @@
 // Linear regression by full-batch gradient descent, with every gradient from autograd:
 // fit y = 3 x1 - 2 x2 + 0.5 from 200 noisy samples and recover the coefficients.
+// Full-batch gradient descent is optim::SGD fed the whole data set at every step; feeding it
+// mini-batches instead would make it stochastic gradient descent, with no change to the optimizer.
 #include <xgrad.hpp>
 
 #include <cmath>
@@ -17,19 +19,14 @@ int main() {
     // Model parameters, learned from zero.
     Tensor w = zeros({2, 1}, TensorOptions().requires_grad(true));
     Tensor b = zeros({1}, TensorOptions().requires_grad(true));
-    const double lr = 0.1;
+    optim::SGD gd({w, b}, {.lr = 0.1});
 
     for (int step = 0; step <= 100; ++step) {
-        Tensor prediction = matmul(X, w) + b;
+        gd.zero_grad();
+        Tensor prediction = matmul(X, w) + b;  // all 200 samples: full batch
         Tensor loss = square(prediction - y).mean();  // mean squared error
         loss.backward();
-        {
-            NoGradGuard no_grad;  // the update itself is not part of the model
-            w.sub_(w.grad() * lr);
-            b.sub_(b.grad() * lr);
-            w.grad().zero_();
-            b.grad().zero_();
-        }
+        gd.step();
         if (step % 20 == 0) std::printf("step %3d  loss %.5f\n", step, loss.item());
     }
     const auto wv = w.to_vector<float>();

@@ -7,6 +7,13 @@
 ///
 /// Updates run in place under NoGradGuard, as fused loops over each parameter's elements: no
 /// graph, and no allocation after the first step (which creates the state buffers).
+///
+/// weight_decay (every optimizer) is coupled L2 regularization, as in PyTorch: it adds
+/// weight_decay * theta to the gradient, which is exactly the gradient of the penalty
+/// (weight_decay / 2) * ||theta||^2. So weight_decay = lambda matches adding the lecture's explicit
+/// Cost = Loss + lambda/2 ||w||^2 to the loss, but it applies to every parameter of the group
+/// (put biases in a group with weight_decay 0 to spare them). For Adam-type optimizers the
+/// decayed gradient is then rescaled per parameter; AdamW's decoupled decay avoids that.
 
 #include <cstdint>
 #include <map>
