@@ -1,5 +1,6 @@
 #pragma once
 /// xgrad: everything a user needs, in one include.
 #include "autograd/autograd.hpp"
+#include "nn/nn.hpp"
 #include "optim/optim.hpp"
 #include "tensor/tensor.hpp"

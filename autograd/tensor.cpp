@@ -52,6 +52,16 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_gra
 
 Tensor Tensor::detach() const { return Tensor(data()); }
 
+void Tensor::set_data(const NDArray& new_data) const {
+    XGRAD_CHECK(new_data.defined(), "set_data: the new data is undefined");
+    XGRAD_CHECK(!impl_->requires_grad || is_floating(new_data.dtype()), "set_data: a tensor that requires grad must "
+                                                                        "stay floating-point, got ", new_data.dtype());
+    if (impl_->grad.defined() && (impl_->grad.sizes() != new_data.sizes() || impl_->grad.dtype() != new_data.dtype()))
+        impl_->grad = Tensor();
+    impl_->data = new_data;
+    impl_->grad_accumulator.reset();  // its recorded shape and dtype may no longer match
+}
+
 namespace {
 std::atomic<int> next_hook_handle{0};
 

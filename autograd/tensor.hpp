@@ -94,6 +94,9 @@ public:
     /// replaces the gradient. Returns a handle for remove_hook.
     int register_hook(Hook fn) const;
     void remove_hook(int handle) const;
+    /// Replaces the data behind this handle (and every copy of it), e.g. to convert a parameter's
+    /// dtype in place; the gradient is released when the shape or dtype changes.
+    void set_data(const NDArray& data) const;
     /// In-place write counter of the underlying storage.
     uint64_t version() const { return data().version(); }
 

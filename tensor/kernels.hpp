@@ -36,7 +36,7 @@ void fill_(const NDArray& dst, double value);
 
 // ---- element-wise -------------------------------------------------------------------------
 enum class Unary { neg, exp, log, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu, reciprocal, square,
-                   log1p, expm1 };
+                   log1p, expm1, erf };
 /// Math ops on integer or bool inputs compute in float32, as PyTorch does; neg, abs, sign, relu and
 /// square keep int64.
 NDArray unary(Unary op, const NDArray& x);

@@ -53,6 +53,7 @@ const std::vector<UnaryCase> unary_cases = {
     {"log", &log, [](double x) { return std::log(x); }, 0.01, 5},
     {"log1p", &log1p, [](double x) { return std::log1p(x); }, -0.9, 5},
     {"expm1", &expm1, [](double x) { return std::expm1(x); }, -3, 3},
+    {"erf", &erf, [](double x) { return std::erf(x); }, -3, 3},
     {"sqrt", &sqrt, [](double x) { return std::sqrt(x); }, 0, 5},
     {"rsqrt", &rsqrt, [](double x) { return 1 / std::sqrt(x); }, 0.1, 5},
     {"abs", &abs, [](double x) { return std::abs(x); }, -3, 3},

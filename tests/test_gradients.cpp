@@ -46,6 +46,7 @@ const std::vector<OpCase> ops = {
     {"log", unary(log), {{4, 3}}, Domain::positive, true},
     {"log1p", unary(log1p), {{4}}, Domain::positive, true},
     {"expm1", unary(expm1), {{4}}, Domain::any, true},
+    {"erf", unary(erf), {{4, 3}}, Domain::any, true},
     {"sqrt", unary(sqrt), {{4, 3}}, Domain::positive, true},
     {"rsqrt", unary(rsqrt), {{4, 3}}, Domain::positive, true},
     {"abs", unary(abs), {{4, 3}}, Domain::away_from_zero},

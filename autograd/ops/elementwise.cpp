@@ -155,6 +155,16 @@ Tensor expm1(const Tensor& x) {
                     Saves::output);
 }
 
+// d erf(x) = g 2/sqrt(pi) exp(-x^2)
+Tensor erf(const Tensor& x) {
+    return unary_op(Unary::erf, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads {
+                        const Tensor& in = c.inputs[0];
+                        return {mul(g, mul(exp(neg(square(in))), scalar_like(g, 2.0 / std::sqrt(M_PI))))};
+                    },
+                    Saves::inputs);
+}
+
 // d sqrt(x) = g / (2 sqrt(x))
 Tensor sqrt(const Tensor& x) {
     return unary_op(Unary::sqrt, x,

@@ -22,7 +22,7 @@ namespace {
         template <class V>                               \
         V operator()(V x) const {                        \
             using std::exp; using std::log; using std::sqrt; using std::abs; \
-            using std::sin; using std::cos; using std::tanh; using std::log1p; using std::expm1; \
+            using std::sin; using std::cos; using std::tanh; using std::log1p; using std::expm1; using std::erf; \
             return expr;                                 \
         }                                                \
     };
@@ -41,6 +41,7 @@ XGRAD_UNARY_FUNCTOR(ReciprocalOp, V(1) / x)
 XGRAD_UNARY_FUNCTOR(SquareOp, x* x)
 XGRAD_UNARY_FUNCTOR(Log1pOp, log1p(x))
 XGRAD_UNARY_FUNCTOR(Expm1Op, expm1(x))
+XGRAD_UNARY_FUNCTOR(ErfOp, erf(x))
 #undef XGRAD_UNARY_FUNCTOR
 
 struct SignOp {
@@ -233,6 +234,7 @@ void unary_typed(Unary op, const NDArray& out, const NDArray& x) {
             case Unary::reciprocal: return unary_loop<T>(out, x, ReciprocalOp{});
             case Unary::log1p: return unary_loop<T>(out, x, Log1pOp{});
             case Unary::expm1: return unary_loop<T>(out, x, Expm1Op{});
+            case Unary::erf: return unary_loop<T>(out, x, ErfOp{});
             default: break;
         }
     }
@@ -250,7 +252,7 @@ DType binary_compute_dtype(Binary op, DType a, DType b) {
 
 const char* unary_name(Unary op) {
     static const char* names[] = {"neg", "exp",     "log",  "sqrt",       "rsqrt",  "abs",   "sign",  "sin",
-                                  "cos", "tanh", "sigmoid", "relu", "reciprocal", "square", "log1p", "expm1"};
+                                  "cos", "tanh", "sigmoid", "relu", "reciprocal", "square", "log1p", "expm1", "erf"};
     return names[static_cast<int>(op)];
 }
 

@@ -1,0 +1,118 @@
+#pragma once
+/// Activation functions as modules (the functions themselves are in nn/functional.hpp).
+///
+/// Derivatives, as the lecture gives them: sigmoid' = s (1 - s) <= 1/4 and tanh' = 1 - t^2 <= 1,
+/// both near 0 once the unit saturates; stacked, they multiply into a vanishing gradient
+/// (examples/vanishing_gradient.cpp). ReLU' is 1 for every active unit, so the product does not
+/// shrink with depth.
+
+#include <string>
+
+#include "nn/functional.hpp"
+#include "nn/module.hpp"
+
+namespace xgrad::nn {
+
+class Sigmoid : public Module {
+public:
+    struct Options {};
+    explicit Sigmoid(Options = {}) {}
+    Tensor forward(const Tensor& x) override { return sigmoid(x); }
+    std::string type_name() const override { return "Sigmoid"; }
+};
+
+class Tanh : public Module {
+public:
+    struct Options {};
+    explicit Tanh(Options = {}) {}
+    Tensor forward(const Tensor& x) override { return tanh(x); }
+    std::string type_name() const override { return "Tanh"; }
+};
+
+class ReLU : public Module {
+public:
+    struct Options {};
+    explicit ReLU(Options = {}) {}
+    Tensor forward(const Tensor& x) override { return relu(x); }
+    std::string type_name() const override { return "ReLU"; }
+};
+
+struct LeakyReLUOptions {
+    double negative_slope = 0.01;
+};
+class LeakyReLU : public Module {
+public:
+    using Options = LeakyReLUOptions;
+    explicit LeakyReLU(LeakyReLUOptions options = {}) : options(options) {}
+    Tensor forward(const Tensor& x) override { return F::leaky_relu(x, options.negative_slope); }
+    std::string type_name() const override { return "LeakyReLU"; }
+    std::string extra_repr() const override { return "negative_slope=" + std::to_string(options.negative_slope); }
+    const LeakyReLUOptions options;
+};
+
+struct PReLUOptions {
+    int64_t num_parameters = 1;  ///< 1: one slope shared by all channels; C: one per channel (dim 1)
+    double init = 0.25;
+    DType dtype = kFloat32;
+};
+/// Leaky ReLU whose slope is learned (He et al. 2015).
+class PReLU : public Module {
+public:
+    using Options = PReLUOptions;
+    explicit PReLU(PReLUOptions options = {});
+    Tensor forward(const Tensor& x) override { return F::prelu(x, weight); }
+    std::string type_name() const override { return "PReLU"; }
+    std::string extra_repr() const override { return "num_parameters=" + std::to_string(options.num_parameters); }
+    const PReLUOptions options;
+    Tensor weight;  ///< [num_parameters]
+};
+
+struct ELUOptions {
+    double alpha = 1.0;
+};
+class ELU : public Module {
+public:
+    using Options = ELUOptions;
+    explicit ELU(ELUOptions options = {}) : options(options) {}
+    Tensor forward(const Tensor& x) override { return F::elu(x, options.alpha); }
+    std::string type_name() const override { return "ELU"; }
+    std::string extra_repr() const override { return "alpha=" + std::to_string(options.alpha); }
+    const ELUOptions options;
+};
+
+struct GELUOptions {
+    bool approximate = false;  ///< the tanh approximation instead of the exact erf form
+};
+class GELU : public Module {
+public:
+    using Options = GELUOptions;
+    explicit GELU(GELUOptions options = {}) : options(options) {}
+    Tensor forward(const Tensor& x) override { return F::gelu(x, options.approximate); }
+    std::string type_name() const override { return "GELU"; }
+    const GELUOptions options;
+};
+
+struct SoftmaxOptions {
+    int64_t dim = -1;
+};
+class Softmax : public Module {
+public:
+    using Options = SoftmaxOptions;
+    explicit Softmax(SoftmaxOptions options = {}) : options(options) {}
+    Tensor forward(const Tensor& x) override { return softmax(x, options.dim); }
+    std::string type_name() const override { return "Softmax"; }
+    std::string extra_repr() const override { return "dim=" + std::to_string(options.dim); }
+    const SoftmaxOptions options;
+};
+
+class LogSoftmax : public Module {
+public:
+    using Options = SoftmaxOptions;
+    explicit LogSoftmax(SoftmaxOptions options = {}) : options(options) {}
+    Tensor forward(const Tensor& x) override { return log_softmax(x, options.dim); }
+    std::string type_name() const override { return "LogSoftmax"; }
+    std::string extra_repr() const override { return "dim=" + std::to_string(options.dim); }
+    const SoftmaxOptions options;
+};
+
+}  // namespace xgrad::nn

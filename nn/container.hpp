@@ -1,0 +1,47 @@
+#pragma once
+/// Containers: Sequential chains modules; ModuleList holds them for a forward you write.
+///
+///     nn::Sequential mlp;
+///     mlp.emplace<nn::Linear>({.in_features = 784, .out_features = 256});
+///     mlp.emplace<nn::ReLU>();
+///     mlp.emplace<nn::Linear>({.in_features = 256, .out_features = 10});
+///     Tensor logits = mlp(x);
+///
+/// Children are named "0", "1", ... so parameters read "0.weight", "2.bias", as in PyTorch.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/module.hpp"
+
+namespace xgrad::nn {
+
+class ModuleList : public Module {
+public:
+    /// Builds an M from its options in place and appends it.
+    template <class M>
+    M& emplace(typename M::Options options = {}) {
+        auto module = std::make_shared<M>(std::move(options));
+        push_back(module);
+        return *module;
+    }
+    void push_back(std::shared_ptr<Module> module);
+    std::size_t size() const { return items_.size(); }
+    Module& operator[](std::size_t i) const;
+    std::vector<std::shared_ptr<Module>>::const_iterator begin() const { return items_.begin(); }
+    std::vector<std::shared_ptr<Module>>::const_iterator end() const { return items_.end(); }
+    std::string type_name() const override { return "ModuleList"; }
+
+private:
+    std::vector<std::shared_ptr<Module>> items_;
+};
+
+class Sequential : public ModuleList {
+public:
+    /// Each module's output is the next one's input.
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "Sequential"; }
+};
+
+}  // namespace xgrad::nn

@@ -1,0 +1,45 @@
+#include "nn/dropout.hpp"
+
+#include "autograd/ops.hpp"
+#include "nn/functional.hpp"
+
+namespace xgrad::nn {
+namespace {
+void check(const char* name, const DropoutOptions& o) {
+    XGRAD_CHECK(o.p >= 0 && o.p <= 1, name, ": dropout probability has to be between 0 and 1, but got ", o.p);
+}
+
+// The paper's form: mask without rescaling in training, scale by the retention probability in eval.
+Tensor scale_at_test(const Tensor& x, const DropoutOptions& o, bool training, const Shape& mask_shape) {
+    if (!training) return x * (1 - o.p);
+    return x * bernoulli(mask_shape, 1 - o.p, x.dtype(), o.generator);
+}
+}  // namespace
+
+Dropout::Dropout(DropoutOptions o) : options(o) { check("Dropout", o); }
+
+Tensor Dropout::forward(const Tensor& x) {
+    if (options.scale_at_test) return scale_at_test(x, options, is_training(), x.sizes());
+    return F::dropout(x, options.p, is_training(), options.generator);
+}
+
+std::string Dropout::extra_repr() const {
+    return "p=" + std::to_string(options.p) + (options.scale_at_test ? ", scale_at_test=true" : "");
+}
+
+Dropout2d::Dropout2d(DropoutOptions o) : options(o) { check("Dropout2d", o); }
+
+Tensor Dropout2d::forward(const Tensor& x) {
+    if (options.scale_at_test) {
+        XGRAD_CHECK(x.dim() >= 3, "Dropout2d: expected input [N, C, ...] with at least 3 dims, got shape ", x.sizes());
+        Shape mask_shape(static_cast<std::size_t>(x.dim()), 1);
+        mask_shape[0] = x.size(0);
+        mask_shape[1] = x.size(1);
+        return scale_at_test(x, options, is_training(), mask_shape);
+    }
+    return F::dropout2d(x, options.p, is_training(), options.generator);
+}
+
+std::string Dropout2d::extra_repr() const { return "p=" + std::to_string(options.p); }
+
+}  // namespace xgrad::nn

@@ -1,0 +1,45 @@
+#pragma once
+/// Dropout (Srivastava et al. 2014).
+///
+/// The paper keeps each unit with retention probability p_keep during training and multiplies
+/// the weights by p_keep at test time. PyTorch (and xgrad's default) uses p = 1 - p_keep as the
+/// probability to *drop*, and scales the kept units by 1 / (1 - p) during training instead, so
+/// that evaluation needs no change at all ("inverted dropout"). Both give the same expected
+/// activation; DropoutOptions::scale_at_test = true selects the paper's form.
+
+#include <string>
+
+#include "nn/module.hpp"
+
+namespace xgrad::nn {
+
+struct DropoutOptions {
+    double p = 0.5;              ///< probability of dropping a unit (retention = 1 - p)
+    bool scale_at_test = false;  ///< the paper's form: no scaling in training, times (1 - p) in eval
+    Generator* generator = nullptr;
+};
+
+/// Identity in eval() mode (or times 1 - p with scale_at_test).
+class Dropout : public Module {
+public:
+    using Options = DropoutOptions;
+    explicit Dropout(DropoutOptions options = {});
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "Dropout"; }
+    std::string extra_repr() const override;
+    const DropoutOptions options;
+};
+
+/// Drops whole channels of [N, C, ...] inputs (for convolutional feature maps, whose neighbouring
+/// elements are too correlated for element-wise dropout to regularize).
+class Dropout2d : public Module {
+public:
+    using Options = DropoutOptions;
+    explicit Dropout2d(DropoutOptions options = {});
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "Dropout2d"; }
+    std::string extra_repr() const override;
+    const DropoutOptions options;
+};
+
+}  // namespace xgrad::nn

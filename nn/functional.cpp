@@ -1,0 +1,219 @@
+#include "nn/functional.hpp"
+
+#include <cmath>
+
+#include "autograd/grad_mode.hpp"
+
+namespace xgrad::nn::functional {
+
+Tensor leaky_relu(const Tensor& x, double negative_slope) { return where(x > 0.0, x, x * negative_slope); }
+
+Tensor prelu(const Tensor& x, const Tensor& weight) {
+    XGRAD_CHECK(weight.dim() == 1, "prelu: the weight must be 1-D, got shape ", weight.sizes());
+    Tensor w = weight;
+    if (weight.numel() > 1) {
+        XGRAD_CHECK(x.dim() >= 2 && x.size(1) == weight.numel(), "prelu: ", weight.numel(),
+                    " slopes need the input's dimension 1 to have that size, got shape ", x.sizes());
+        Shape per_channel(static_cast<std::size_t>(x.dim() - 1), 1);
+        per_channel[0] = weight.numel();
+        w = weight.view(per_channel);  // [C, 1, ...] broadcasts along dim 1
+    }
+    return where(x > 0.0, x, x * w);
+}
+
+// expm1 of min(x, 0): the unselected branch of where() stays finite, so its (zero) gradient
+// cannot turn into inf * 0 = NaN for large positive x.
+Tensor elu(const Tensor& x, double alpha) { return where(x > 0.0, x, expm1(clamp_max(x, 0.0)) * alpha); }
+
+Tensor gelu(const Tensor& x, bool approximate) {
+    if (approximate) {
+        const double c = std::sqrt(2.0 / M_PI);
+        return x * 0.5 * (tanh((x + pow(x, 3.0) * 0.044715) * c) + 1.0);
+    }
+    return x * 0.5 * (erf(x * (1.0 / std::sqrt(2.0))) + 1.0);
+}
+
+namespace {
+void check_p(const char* op, double p) {
+    XGRAD_CHECK(p >= 0 && p <= 1, op, ": dropout probability has to be between 0 and 1, but got ", p);
+}
+}  // namespace
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
+    check_p("dropout", p);
+    if (!training || p == 0) return x;
+    if (p == 1) return x * 0.0;
+    const Tensor mask = bernoulli(x.sizes(), 1 - p, x.dtype(), generator);
+    return x * (mask * (1.0 / (1 - p)));
+}
+
+Tensor dropout2d(const Tensor& x, double p, bool training, Generator* generator) {
+    check_p("dropout2d", p);
+    XGRAD_CHECK(x.dim() >= 3, "dropout2d: expected input [N, C, ...] with at least 3 dims, got shape ", x.sizes());
+    if (!training || p == 0) return x;
+    Shape mask_shape(static_cast<std::size_t>(x.dim()), 1);
+    mask_shape[0] = x.size(0);
+    mask_shape[1] = x.size(1);
+    const Tensor mask = bernoulli(mask_shape, 1 - p, x.dtype(), generator);
+    return x * (mask * (p == 1 ? 0.0 : 1.0 / (1 - p)));
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+    XGRAD_CHECK(x.dim() == 2 || x.dim() == 3, "batch_norm: expected input [N, C] or [N, C, L], got shape ", x.sizes());
+    const int64_t channels = x.size(1);
+    const Shape dims = x.dim() == 2 ? Shape{0} : Shape{0, 2};
+    const Shape channel_shape = x.dim() == 2 ? Shape{1, channels} : Shape{1, channels, 1};
+    for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
+        XGRAD_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == channels), "batch_norm: per-channel tensors must "
+                    "have shape [", channels, "], got ", t->sizes());
+    Tensor mean, var;
+    if (training) {
+        const int64_t n = x.numel() / channels;
+        XGRAD_CHECK(n > 1, "batch_norm: expected more than 1 value per channel when training, got input shape ", x.sizes());
+        mean = x.mean(dims, true);
+        var = x.var(dims, /*unbiased=*/false, true);
+        if (running_mean.defined() && running_var.defined()) {
+            // Ioffe & Szegedy, Algorithm 2: the inference variance is the unbiased estimate.
+            NoGradGuard no_grad;
+            const Tensor batch_mean = mean.detach().reshape({channels}).to(running_mean.dtype());
+            const Tensor unbiased = (var.detach() * (static_cast<double>(n) / static_cast<double>(n - 1)))
+                                        .reshape({channels})
+                                        .to(running_var.dtype());
+            running_mean.mul_(1 - momentum).add_(batch_mean * momentum);
+            running_var.mul_(1 - momentum).add_(unbiased * momentum);
+        }
+    } else {
+        XGRAD_CHECK(running_mean.defined() && running_var.defined(),
+                    "batch_norm: evaluation without batch statistics needs running_mean and running_var");
+        mean = running_mean.view(channel_shape);
+        var = running_var.view(channel_shape);
+    }
+    Tensor y = (x - mean) * rsqrt(var + eps);
+    if (weight.defined()) y = y * weight.view(channel_shape);
+    if (bias.defined()) y = y + bias.view(channel_shape);
+    return y;
+}
+
+Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps) {
+    XGRAD_CHECK(normalized_dims >= 1 && normalized_dims <= x.dim(), "layer_norm: cannot normalize the last ",
+                normalized_dims, " dims of shape ", x.sizes());
+    Shape dims;
+    for (int64_t d = x.dim() - normalized_dims; d < x.dim(); ++d) dims.push_back(d);
+    const Tensor mean = x.mean(dims, true);
+    const Tensor var = x.var(dims, false, true);
+    Tensor y = (x - mean) * rsqrt(var + eps);
+    if (weight.defined()) y = y * weight;
+    if (bias.defined()) y = y + bias;
+    return y;
+}
+
+Tensor reduce_loss(const Tensor& losses, Reduction reduction) {
+    switch (reduction) {
+        case Reduction::none: return losses;
+        case Reduction::sum: return losses.sum();
+        case Reduction::mean: return losses.mean();
+    }
+    return losses;
+}
+
+namespace {
+void check_same_shape(const char* op, const Tensor& input, const Tensor& target) {
+    XGRAD_CHECK(input.sizes() == target.sizes(), op, ": the input has shape ", input.sizes(), " but the target has shape ",
+                target.sizes());
+}
+}  // namespace
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+    check_same_shape("mse_loss", input, target);
+    return reduce_loss(square(input - target), reduction);
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+    check_same_shape("l1_loss", input, target);
+    return reduce_loss(abs(input - target), reduction);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+    check_same_shape("smooth_l1_loss", input, target);
+    XGRAD_CHECK(beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", beta);
+    const Tensor d = abs(input - target);
+    if (beta == 0) return reduce_loss(d, reduction);
+    return reduce_loss(where(d < beta, square(d) * (0.5 / beta), d - 0.5 * beta), reduction);
+}
+
+namespace {
+// Per-sample weights w[target] (0 for ignored samples) and the targets made safe to gather.
+std::pair<Tensor, Tensor> target_weights(const char* op, const Tensor& scores, const Tensor& target, const Tensor& weight,
+                                         int64_t ignore_index) {
+    XGRAD_CHECK(scores.dim() == 2, op, ": expected input [N, C], got shape ", scores.sizes());
+    XGRAD_CHECK(target.dtype() == kInt64, op, ": the target must hold int64 class indices, got ", target.dtype());
+    XGRAD_CHECK(target.dim() == 1 && target.size(0) == scores.size(0), op, ": the target has shape ", target.sizes(),
+                " but the input has shape ", scores.sizes(), " (expected [", scores.size(0), "])");
+    const int64_t classes = scores.size(1);
+    XGRAD_CHECK(!weight.defined() || (weight.dim() == 1 && weight.size(0) == classes), op, ": the class weight has shape ",
+                weight.defined() ? weight.sizes() : Shape{}, " but there are ", classes, " classes");
+    const Tensor ignored = target == scalar_tensor(static_cast<double>(ignore_index), kInt64);
+    const Tensor safe = where(ignored, zeros_like(target), target);
+    for (int64_t t : safe.to_vector<int64_t>())
+        XGRAD_CHECK(t >= 0 && t < classes, op, ": target ", t, " is out of bounds for ", classes, " classes");
+    Tensor w = weight.defined() ? index_select(weight.to(scores.dtype()), 0, safe) : ones({target.size(0)}, scores.dtype());
+    w = where(ignored, zeros_like(w), w);
+    return {w, safe};
+}
+
+Tensor weighted_reduction(const Tensor& per_sample, const Tensor& w, Reduction reduction) {
+    if (reduction == Reduction::mean) return per_sample.sum() / w.sum();
+    return reduce_loss(per_sample, reduction);
+}
+}  // namespace
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLOptions& o) {
+    auto [w, safe] = target_weights("nll_loss", log_probs, target, o.weight, o.ignore_index);
+    const Tensor picked = gather(log_probs, 1, safe.unsqueeze(1)).squeeze(1);
+    return weighted_reduction(-(picked * w), w, o.reduction);
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
+    XGRAD_CHECK(o.label_smoothing >= 0 && o.label_smoothing <= 1, "cross_entropy: label_smoothing must be in [0, 1], got ",
+                o.label_smoothing);
+    auto [w, safe] = target_weights("cross_entropy", logits, target, o.weight, o.ignore_index);
+    const Tensor logp = log_softmax(logits, 1);
+    const Tensor nll = -(gather(logp, 1, safe.unsqueeze(1)).squeeze(1) * w);
+    if (o.label_smoothing == 0) return weighted_reduction(nll, w, o.reduction);
+    // The smoothing term: -sum_c w_c log p_c / C per sample (zero for ignored samples).
+    const int64_t classes = logits.size(1);
+    const Tensor class_w = o.weight.defined() ? o.weight.to(logits.dtype()) : ones({classes}, logits.dtype());
+    const Tensor kept = where(w == 0.0, zeros_like(w), ones_like(w));
+    Tensor smooth = -(logp * class_w).sum({1}) * kept * (1.0 / static_cast<double>(classes));
+    const double s = o.label_smoothing;
+    if (o.reduction == Reduction::mean) return (nll.sum() * (1 - s) + smooth.sum() * s) / w.sum();
+    return reduce_loss(nll * (1 - s) + smooth * s, o.reduction);
+}
+
+Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, const Tensor& weight, Reduction reduction) {
+    check_same_shape("binary_cross_entropy", probs, target);
+    const Tensor log_p = clamp_min(log(probs), -100.0);
+    const Tensor log_1mp = clamp_min(log(1.0 - probs), -100.0);
+    Tensor losses = -(target * log_p + (1.0 - target) * log_1mp);
+    if (weight.defined()) losses = losses * weight;
+    return reduce_loss(losses, reduction);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, const Tensor& weight,
+                                        const Tensor& pos_weight, Reduction reduction) {
+    check_same_shape("binary_cross_entropy_with_logits", logits, target);
+    // log(1 + e^-|x|) + max(-x, 0) = -log sigmoid(x), never exponentiating a large positive number.
+    const Tensor log_sigmoid_neg = log1p(exp(-abs(logits))) + clamp_min(-logits, 0.0);
+    Tensor losses;
+    if (pos_weight.defined()) {
+        const Tensor coefficient = (pos_weight - 1.0) * target + 1.0;
+        losses = (1.0 - target) * logits + coefficient * log_sigmoid_neg;
+    } else {
+        losses = (1.0 - target) * logits + log_sigmoid_neg;
+    }
+    if (weight.defined()) losses = losses * weight;
+    return reduce_loss(losses, reduction);
+}
+
+}  // namespace xgrad::nn::functional

@@ -1,0 +1,206 @@
+#include "nn/module.hpp"
+
+#include <ostream>
+#include <set>
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/ops.hpp"
+
+namespace xgrad::nn {
+
+Tensor Module::forward(const Tensor&) {
+    fail(type_name(), ": this module has no forward(const Tensor&); call its own forward");
+}
+
+Tensor Module::operator()(const Tensor& input) {
+    Tensor output = forward(input);
+    for (auto& [handle, hook] : forward_hooks_) hook(*this, input, output);
+    return output;
+}
+
+int Module::register_forward_hook(ForwardHook hook) {
+    static int next = 0;
+    forward_hooks_.emplace_back(next, std::move(hook));
+    return next++;
+}
+
+void Module::remove_forward_hook(int handle) {
+    std::erase_if(forward_hooks_, [handle](const auto& h) { return h.first == handle; });
+}
+
+void Module::check_new_name(const std::string& name, const char* what) const {
+    XGRAD_CHECK(!name.empty() && name.find('.') == std::string::npos, type_name(), ": invalid ", what, " name \"", name,
+                "\" (it must be non-empty and contain no '.')");
+    auto taken = [&](const auto& list) {
+        for (const auto& entry : list)
+            if (entry.first == name) return true;
+        return false;
+    };
+    XGRAD_CHECK(!taken(parameters_) && !taken(buffers_) && !taken(children_), type_name(), ": the name \"", name,
+                "\" is already registered");
+}
+
+Tensor& Module::register_parameter(std::string name, Tensor tensor, bool requires_grad) {
+    check_new_name(name, "parameter");
+    XGRAD_CHECK(tensor.defined(), type_name(), ": parameter \"", name, "\" is undefined");
+    XGRAD_CHECK(tensor.is_leaf(), type_name(), ": parameter \"", name, "\" must be a leaf tensor (use detach())");
+    if (requires_grad) tensor.requires_grad_(true);
+    parameters_.emplace_back(std::move(name), std::move(tensor));
+    return parameters_.back().second;
+}
+
+Tensor& Module::register_buffer(std::string name, Tensor tensor) {
+    check_new_name(name, "buffer");
+    buffers_.emplace_back(std::move(name), std::move(tensor));
+    return buffers_.back().second;
+}
+
+void Module::add_child(std::string name, Module* module) {
+    check_new_name(name, "submodule");
+    XGRAD_CHECK(module != this, type_name(), ": a module cannot be its own child");
+    children_.emplace_back(std::move(name), module);
+}
+
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+    std::vector<std::pair<std::string, Tensor>> out;
+    std::set<const void*> seen;  // a shared parameter is listed once, under its first name
+    std::function<void(const Module&, const std::string&)> walk = [&](const Module& m, const std::string& prefix) {
+        for (const auto& [name, t] : m.parameters_)
+            if (seen.insert(t.impl().get()).second) out.emplace_back(prefix + name, t);
+        if (recurse)
+            for (const auto& [name, child] : m.children_) walk(*child, prefix + name + ".");
+    };
+    walk(*this, "");
+    return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
+    std::vector<std::pair<std::string, Tensor>> out;
+    std::function<void(const Module&, const std::string&)> walk = [&](const Module& m, const std::string& prefix) {
+        for (const auto& [name, t] : m.buffers_) out.emplace_back(prefix + name, t);
+        if (recurse)
+            for (const auto& [name, child] : m.children_) walk(*child, prefix + name + ".");
+    };
+    walk(*this, "");
+    return out;
+}
+
+std::vector<Tensor> Module::parameters(bool recurse) const {
+    std::vector<Tensor> out;
+    for (auto& [name, t] : named_parameters(recurse)) out.push_back(t);
+    return out;
+}
+
+std::vector<Tensor> Module::buffers(bool recurse) const {
+    std::vector<Tensor> out;
+    for (auto& [name, t] : named_buffers(recurse)) out.push_back(t);
+    return out;
+}
+
+std::vector<Module*> Module::children() const {
+    std::vector<Module*> out;
+    for (const auto& [name, child] : children_) out.push_back(child);
+    return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_modules() const {
+    std::vector<std::pair<std::string, Module*>> out;
+    std::function<void(const Module&, const std::string&)> walk = [&](const Module& m, const std::string& name) {
+        out.emplace_back(name, const_cast<Module*>(&m));
+        for (const auto& [child_name, child] : m.children_) walk(*child, name.empty() ? child_name : name + "." + child_name);
+    };
+    walk(*this, "");
+    return out;
+}
+
+std::vector<Module*> Module::modules() const {
+    std::vector<Module*> out;
+    for (auto& [name, m] : named_modules()) out.push_back(m);
+    return out;
+}
+
+void Module::train(bool on) {
+    training_ = on;
+    for (auto& [name, child] : children_) child->train(on);
+}
+
+void Module::zero_grad(bool set_to_none) {
+    for (const Tensor& p : parameters()) {
+        if (!p.grad().defined()) continue;
+        if (set_to_none) p.set_grad(Tensor());
+        else p.grad().zero_();
+    }
+}
+
+void Module::apply(const std::function<void(Module&)>& fn) {
+    for (Module* m : modules()) fn(*m);
+}
+
+void Module::to(DType dtype) {
+    XGRAD_CHECK(is_floating(dtype), type_name(), ".to: parameters must stay floating-point, got ", dtype);
+    for (Module* m : modules()) {
+        for (auto& [name, p] : m->parameters_) p.set_data(p.data().to(dtype));
+        for (auto& [name, b] : m->buffers_)
+            if (b.defined() && is_floating(b.dtype())) b.set_data(b.data().to(dtype));
+    }
+}
+
+StateDict Module::state_dict() const {
+    StateDict dict;
+    for (auto& [name, p] : named_parameters()) dict[name] = p.detach().clone();
+    for (auto& [name, b] : named_buffers())
+        if (b.defined()) dict[name] = b.detach().clone();
+    return dict;
+}
+
+void Module::load_state_dict(const StateDict& state, bool strict) {
+    std::vector<std::pair<std::string, Tensor>> targets = named_parameters();
+    for (auto& entry : named_buffers())
+        if (entry.second.defined()) targets.push_back(entry);
+    // Check everything before writing anything.
+    std::vector<std::pair<Tensor, Tensor>> writes;
+    std::set<std::string> used;
+    for (const auto& [name, target] : targets) {
+        auto it = state.find(name);
+        if (it == state.end()) {
+            XGRAD_CHECK(!strict, "load_state_dict: missing entry \"", name, "\" (shape ", target.sizes(), ")");
+            continue;
+        }
+        XGRAD_CHECK(it->second.sizes() == target.sizes(), "load_state_dict: entry \"", name, "\" has shape ",
+                    it->second.sizes(), " but the module expects ", target.sizes());
+        XGRAD_CHECK(it->second.dtype() == target.dtype(), "load_state_dict: entry \"", name, "\" has dtype ",
+                    it->second.dtype(), " but the module expects ", target.dtype());
+        writes.emplace_back(target, it->second);
+        used.insert(name);
+    }
+    if (strict)
+        for (const auto& [name, value] : state)
+            XGRAD_CHECK(used.count(name), "load_state_dict: unexpected entry \"", name, "\" (the module has no such "
+                                          "parameter or buffer)");
+    NoGradGuard no_grad;
+    for (auto& [target, value] : writes) target.copy_(value);
+}
+
+namespace {
+void print_module(std::ostream& out, const Module& m, int indent) {
+    out << m.type_name() << '(' << m.extra_repr();
+    if (!m.named_children().empty()) {
+        out << '\n';
+        for (const auto& [name, child] : m.named_children()) {
+            out << std::string(static_cast<std::size_t>(indent + 2), ' ') << '(' << name << "): ";
+            print_module(out, *child, indent + 2);
+            out << '\n';
+        }
+        out << std::string(static_cast<std::size_t>(indent), ' ');
+    }
+    out << ')';
+}
+}  // namespace
+
+std::ostream& operator<<(std::ostream& out, const Module& module) {
+    print_module(out, module, 0);
+    return out;
+}
+
+}  // namespace xgrad::nn

@@ -1,0 +1,120 @@
+#pragma once
+/// nn::Module: the base of every layer and model. A module registers its parameters, buffers
+/// and submodules by name in its constructor; everything else (parameters(), named_parameters()
+/// with dotted names such as "fc1.weight", train()/eval(), zero_grad(), to(dtype), state_dict())
+/// follows from those registrations.
+///
+///     struct Net : nn::Module {
+///         nn::Linear fc1{{.in_features = 784, .out_features = 256}};
+///         nn::Linear fc2{{.in_features = 256, .out_features = 10}};
+///         Net() { register_module("fc1", fc1); register_module("fc2", fc2); }
+///         Tensor forward(const Tensor& x) override { return fc2(relu(fc1(x))); }
+///     };
+///
+/// Modules are identity objects, as in PyTorch: they cannot be copied or moved (a copy would
+/// share or lose the registrations). Hold them as members, on the stack, or in a shared_ptr.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace xgrad::nn {
+
+/// Parameters and buffers by dotted name.
+using StateDict = std::map<std::string, Tensor>;
+
+class Module {
+public:
+    Module() = default;
+    virtual ~Module() = default;
+    Module(const Module&) = delete;
+    Module& operator=(const Module&) = delete;
+    Module(Module&&) = delete;
+    Module& operator=(Module&&) = delete;
+
+    /// The module's computation on one input. Modules with other signatures define their own.
+    virtual Tensor forward(const Tensor& input);
+    /// forward(input), then the forward hooks (call modules this way, so that hooks and
+    /// nn::summary see every layer).
+    Tensor operator()(const Tensor& input);
+
+    using ForwardHook = std::function<void(Module& module, const Tensor& input, const Tensor& output)>;
+    /// Runs after every call through operator(); returns a handle for remove_forward_hook.
+    int register_forward_hook(ForwardHook hook);
+    void remove_forward_hook(int handle);
+
+    /// The type's name for printing and summaries ("Linear").
+    virtual std::string type_name() const { return "Module"; }
+    /// The options in one line ("in_features=784, out_features=256, bias=true").
+    virtual std::string extra_repr() const { return ""; }
+
+    std::vector<Tensor> parameters(bool recurse = true) const;
+    std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true) const;
+    std::vector<Tensor> buffers(bool recurse = true) const;
+    std::vector<std::pair<std::string, Tensor>> named_buffers(bool recurse = true) const;
+    /// Direct submodules, in registration order.
+    std::vector<Module*> children() const;
+    const std::vector<std::pair<std::string, Module*>>& named_children() const { return children_; }
+    /// This module and every descendant, depth first ("" names the module itself).
+    std::vector<std::pair<std::string, Module*>> named_modules() const;
+    std::vector<Module*> modules() const;
+
+    /// Training mode (dropout active, batch statistics) or evaluation mode, recursively.
+    virtual void train(bool on = true);
+    void eval() { train(false); }
+    bool is_training() const { return training_; }
+
+    /// Releases (set_to_none) or zeroes the gradients of every parameter.
+    void zero_grad(bool set_to_none = true);
+    /// Calls fn on this module and every descendant (e.g. a custom initialization).
+    void apply(const std::function<void(Module&)>& fn);
+    /// Converts every parameter and floating-point buffer to dtype, in place.
+    void to(DType dtype);
+
+    /// Copies of every parameter and buffer by dotted name.
+    StateDict state_dict() const;
+    /// Copies values into the parameters and buffers. Names, shapes and dtypes are all checked
+    /// first: on any mismatch it throws naming the entry and changes nothing. strict: every entry
+    /// of the module must be present and no extra entries are allowed.
+    void load_state_dict(const StateDict& state, bool strict = true);
+
+protected:
+    /// Registers a parameter (a leaf that requires grad) and returns the registered handle.
+    Tensor& register_parameter(std::string name, Tensor tensor, bool requires_grad = true);
+    /// Registers state that is saved but not trained (BatchNorm's running statistics).
+    Tensor& register_buffer(std::string name, Tensor tensor);
+    /// Registers a submodule that this module holds as a member (not owned here).
+    template <class M>
+    M& register_module(std::string name, M& module) {
+        add_child(std::move(name), &module);
+        return module;
+    }
+    /// Registers a submodule this module owns.
+    template <class M>
+    std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
+        add_child(std::move(name), module.get());
+        owned_.push_back(module);
+        return module;
+    }
+
+private:
+    void add_child(std::string name, Module* module);
+    void check_new_name(const std::string& name, const char* what) const;
+
+    std::vector<std::pair<std::string, Tensor>> parameters_;
+    std::vector<std::pair<std::string, Tensor>> buffers_;
+    std::vector<std::pair<std::string, Module*>> children_;
+    std::vector<std::shared_ptr<Module>> owned_;
+    std::vector<std::pair<int, ForwardHook>> forward_hooks_;
+    bool training_ = true;
+};
+
+/// Prints the module tree with each module's options, like PyTorch's repr.
+std::ostream& operator<<(std::ostream& out, const Module& module);
+
+}  // namespace xgrad::nn

@@ -1,0 +1,70 @@
+#include "nn/normalization.hpp"
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/ops.hpp"
+#include "nn/functional.hpp"
+
+namespace xgrad::nn {
+
+BatchNorm1d::BatchNorm1d(BatchNormOptions o) : options(o) {
+    XGRAD_CHECK(o.num_features > 0, "BatchNorm1d: num_features must be positive, got ", o.num_features);
+    XGRAD_CHECK(o.momentum >= 0 && o.momentum <= 1, "BatchNorm1d: momentum must be in [0, 1], got ", o.momentum);
+    if (o.affine) {
+        weight = register_parameter("weight", ones({o.num_features}, o.dtype));
+        bias = register_parameter("bias", zeros({o.num_features}, o.dtype));
+    }
+    if (o.track_running_stats) {
+        running_mean = register_buffer("running_mean", zeros({o.num_features}, o.dtype));
+        running_var = register_buffer("running_var", ones({o.num_features}, o.dtype));
+        num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, kInt64));
+    }
+}
+
+void BatchNorm1d::reset_running_stats() {
+    if (!options.track_running_stats) return;
+    NoGradGuard no_grad;
+    running_mean.zero_();
+    running_var.fill_(1.0);
+    num_batches_tracked.zero_();
+}
+
+Tensor BatchNorm1d::forward(const Tensor& x) {
+    XGRAD_CHECK(x.dim() == 2 || x.dim() == 3, "BatchNorm1d: expected input [N, C] or [N, C, L], got shape ", x.sizes());
+    XGRAD_CHECK(x.size(1) == options.num_features, "BatchNorm1d: the input has ", x.size(1), " channels (shape ",
+                x.sizes(), ") but the layer was built for ", options.num_features);
+    const bool use_batch_stats = is_training() || !options.track_running_stats;
+    if (is_training() && options.track_running_stats) {
+        NoGradGuard no_grad;
+        num_batches_tracked.add_(1.0);
+    }
+    const bool update = is_training() && options.track_running_stats;
+    return F::batch_norm(x, update || !use_batch_stats ? running_mean : Tensor(),
+                         update || !use_batch_stats ? running_var : Tensor(), weight, bias, use_batch_stats,
+                         options.momentum, options.eps);
+}
+
+std::string BatchNorm1d::extra_repr() const {
+    return std::to_string(options.num_features) + ", eps=" + std::to_string(options.eps) +
+           ", momentum=" + std::to_string(options.momentum) + ", affine=" + (options.affine ? "true" : "false") +
+           ", track_running_stats=" + (options.track_running_stats ? "true" : "false");
+}
+
+LayerNorm::LayerNorm(LayerNormOptions o) : options(o) {
+    XGRAD_CHECK(!o.normalized_shape.empty(), "LayerNorm: normalized_shape must not be empty");
+    if (o.elementwise_affine) {
+        weight = register_parameter("weight", ones(o.normalized_shape, o.dtype));
+        bias = register_parameter("bias", zeros(o.normalized_shape, o.dtype));
+    }
+}
+
+Tensor LayerNorm::forward(const Tensor& x) {
+    const auto k = static_cast<int64_t>(options.normalized_shape.size());
+    XGRAD_CHECK(x.dim() >= k, "LayerNorm: the input has shape ", x.sizes(), ", fewer dims than normalized_shape ",
+                options.normalized_shape);
+    const Shape trailing(x.sizes().end() - k, x.sizes().end());
+    XGRAD_CHECK(trailing == options.normalized_shape, "LayerNorm: the input's trailing dims ", trailing,
+                " differ from normalized_shape ", options.normalized_shape);
+    return F::layer_norm(x, k, weight, bias, options.eps);
+}
+
+}  // namespace xgrad::nn

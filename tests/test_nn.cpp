@@ -1,0 +1,426 @@
+// nn: modules and their registrations, every layer and loss under gradcheck (float64),
+// initializers checked statistically, dropout's expectation, BatchNorm's running statistics
+// against the formulas, and the summary against the lecture's parameter counts.
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <sstream>
+
+#include "helpers.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+namespace bdata = boost::unit_test::data;
+using Args = std::vector<Tensor>;
+
+namespace {
+struct Net : nn::Module {
+    nn::Linear fc1{{.in_features = 4, .out_features = 3}};
+    nn::BatchNorm1d bn{{.num_features = 3}};
+    nn::Linear fc2{{.in_features = 3, .out_features = 2, .bias = false}};
+    Net() {
+        register_module("fc1", fc1);
+        register_module("bn", bn);
+        register_module("fc2", fc2);
+    }
+    Tensor forward(const Tensor& x) override { return fc2(relu(bn(fc1(x)))); }
+    std::string type_name() const override { return "Net"; }
+};
+
+Tensor leaf64(const Shape& shape, uint64_t seed, double lo = -1.5, double hi = 1.5) {
+    return random_tensor(shape, kFloat64, seed, lo, hi).requires_grad_();
+}
+
+struct ModuleCase {
+    std::string name;
+    autograd::TensorFunction fn;
+    std::vector<Shape> shapes;
+};
+std::ostream& operator<<(std::ostream& out, const ModuleCase& c) { return out << c.name; }
+
+// Modules are built once per case, in float64; their parameters are inputs of the check too.
+std::shared_ptr<nn::Linear> linear64 = std::make_shared<nn::Linear>(nn::LinearOptions{.in_features = 4, .out_features = 3, .dtype = kFloat64});
+std::shared_ptr<nn::PReLU> prelu64 = std::make_shared<nn::PReLU>(nn::PReLUOptions{.num_parameters = 3, .dtype = kFloat64});
+std::shared_ptr<nn::BatchNorm1d> bn64 = std::make_shared<nn::BatchNorm1d>(nn::BatchNormOptions{.num_features = 3, .dtype = kFloat64});
+std::shared_ptr<nn::LayerNorm> ln64 = std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {4}, .dtype = kFloat64});
+
+Tensor class_targets() { return tensor({2, 0, 1, 2}, kInt64); }
+
+const std::vector<ModuleCase> module_cases = {
+    {"Linear", [](const Args& a) { return (*linear64)(a[0]); }, {{2, 4}}},
+    {"Flatten", [](const Args& a) { nn::Flatten f; return f(a[0]); }, {{2, 3, 2}}},
+    {"Sigmoid", [](const Args& a) { nn::Sigmoid m; return m(a[0]); }, {{3, 4}}},
+    {"Tanh", [](const Args& a) { nn::Tanh m; return m(a[0]); }, {{3, 4}}},
+    {"LeakyReLU", [](const Args& a) { nn::LeakyReLU m({.negative_slope = 0.2}); return m(a[0]); }, {{3, 4}}},
+    {"PReLU_per_channel", [](const Args& a) { return nn::F::prelu(a[0], a[1]); }, {{2, 3, 4}, {3}}},
+    {"PReLU_shared", [](const Args& a) { return nn::F::prelu(a[0], a[1]); }, {{3, 4}, {1}}},
+    {"ELU", [](const Args& a) { nn::ELU m({.alpha = 1.3}); return m(a[0]); }, {{3, 4}}},
+    {"GELU", [](const Args& a) { nn::GELU m; return m(a[0]); }, {{3, 4}}},
+    {"GELU_tanh", [](const Args& a) { nn::GELU m({.approximate = true}); return m(a[0]); }, {{3, 4}}},
+    {"Softmax", [](const Args& a) { nn::Softmax m({.dim = 1}); return m(a[0]); }, {{3, 4}}},
+    {"LogSoftmax", [](const Args& a) { nn::LogSoftmax m({.dim = 1}); return m(a[0]); }, {{3, 4}}},
+    {"Dropout_training", [](const Args& a) {
+         Generator g(3);  // the same mask at every evaluation
+         return nn::F::dropout(a[0], 0.4, true, &g);
+     }, {{4, 5}}},
+    {"Dropout2d_training", [](const Args& a) {
+         Generator g(3);
+         return nn::F::dropout2d(a[0], 0.5, true, &g);
+     }, {{3, 4, 2}}},
+    {"BatchNorm1d_training_2d", [](const Args& a) {
+         return nn::F::batch_norm(a[0], Tensor(), Tensor(), a[1], a[2], true);
+     }, {{5, 3}, {3}, {3}}},
+    {"BatchNorm1d_training_3d", [](const Args& a) {
+         return nn::F::batch_norm(a[0], Tensor(), Tensor(), a[1], a[2], true);
+     }, {{4, 3, 2}, {3}, {3}}},
+    {"BatchNorm1d_module_eval", [](const Args& a) { bn64->eval(); return (*bn64)(a[0]); }, {{4, 3}}},
+    {"LayerNorm", [](const Args& a) { return nn::F::layer_norm(a[0], 1, a[1], a[2]); }, {{3, 4}, {4}, {4}}},
+    {"LayerNorm_module", [](const Args& a) { return (*ln64)(a[0]); }, {{2, 3, 4}}},
+    {"mse_loss", [](const Args& a) { return nn::F::mse_loss(a[0], a[1]); }, {{3, 4}, {3, 4}}},
+    {"l1_loss_sum", [](const Args& a) { return nn::F::l1_loss(a[0], a[1], nn::F::Reduction::sum); }, {{3, 4}, {3, 4}}},
+    {"smooth_l1_loss", [](const Args& a) { return nn::F::smooth_l1_loss(a[0], a[1], nn::F::Reduction::mean, 0.5); }, {{3, 4}, {3, 4}}},
+    {"nll_loss_weighted_ignore", [](const Args& a) {
+         return nn::F::nll_loss(log_softmax(a[0], 1), tensor({2, -100, 1, 2}, kInt64),
+                                {.weight = tensor({1.0, 2.0, 0.5}, kFloat64)});
+     }, {{4, 3}}},
+    {"cross_entropy", [](const Args& a) { return nn::F::cross_entropy(a[0], class_targets()); }, {{4, 3}}},
+    {"cross_entropy_large_logits", [](const Args& a) { return nn::F::cross_entropy(a[0] * 500.0, class_targets()); }, {{4, 3}}},
+    {"cross_entropy_smoothing_weights", [](const Args& a) {
+         return nn::F::cross_entropy(a[0], tensor({2, 0, -1, 1}, kInt64),
+                                     {.weight = tensor({0.5, 1.0, 2.0}, kFloat64), .ignore_index = -1, .label_smoothing = 0.1});
+     }, {{4, 3}}},
+    {"cross_entropy_none", [](const Args& a) {
+         return nn::F::cross_entropy(a[0], class_targets(), {.reduction = nn::F::Reduction::none});
+     }, {{4, 3}}},
+    {"binary_cross_entropy", [](const Args& a) { return nn::F::binary_cross_entropy(sigmoid(a[0]), sigmoid(a[1])); }, {{3, 4}, {3, 4}}},
+    {"bce_with_logits_pos_weight", [](const Args& a) {
+         return nn::F::binary_cross_entropy_with_logits(a[0], sigmoid(a[1]), Tensor(), tensor({1.0, 2.0, 3.0, 0.5}, kFloat64));
+     }, {{3, 4}, {3, 4}}},
+    {"l2_penalty", [](const Args& a) { return nn::l2_penalty({a[0], a[1]}, 0.3); }, {{3, 4}, {2}}},
+    {"l1_penalty", [](const Args& a) { return nn::l1_penalty({a[0]}, 0.3); }, {{3, 4}}},
+    {"elastic_net_penalty", [](const Args& a) { return nn::elastic_net_penalty({a[0]}, 0.2, 0.5); }, {{3, 4}}},
+};
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(nn_modules)
+
+BOOST_AUTO_TEST_CASE(parameters_have_dotted_names_and_modes_propagate) {
+    Net net;
+    std::vector<std::string> names;
+    for (auto& [name, p] : net.named_parameters()) names.push_back(name);
+    BOOST_TEST((names == std::vector<std::string>{"fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "fc2.weight"}));
+    std::vector<std::string> buffers;
+    for (auto& [name, b] : net.named_buffers()) buffers.push_back(name);
+    BOOST_TEST((buffers == std::vector<std::string>{"bn.running_mean", "bn.running_var", "bn.num_batches_tracked"}));
+    BOOST_TEST(net.children().size() == 3u);
+    BOOST_TEST(net.modules().size() == 4u);
+    net.eval();
+    BOOST_TEST(!net.bn.is_training());
+    net.train();
+    BOOST_TEST(net.fc2.is_training());
+    int visited = 0;
+    net.apply([&](nn::Module&) { ++visited; });
+    BOOST_TEST(visited == 4);
+    std::ostringstream printed;
+    printed << net;
+    BOOST_TEST(printed.str().find("(fc1): Linear(in_features=4, out_features=3, bias=true)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(zero_grad_to_dtype_and_gradients_flow) {
+    Net net;
+    Tensor x = randn({5, 4});
+    net(x).sum().backward();
+    for (const Tensor& p : net.parameters()) BOOST_TEST(p.grad().defined());
+    net.zero_grad();
+    for (const Tensor& p : net.parameters()) BOOST_TEST(!p.grad().defined());
+    net.to(kFloat64);
+    BOOST_TEST(net.fc1.weight.dtype() == kFloat64);  // the member and the registration are one tensor
+    BOOST_TEST(net.named_parameters()[0].second.dtype() == kFloat64);
+    BOOST_TEST(net.bn.running_var.dtype() == kFloat64);
+    BOOST_TEST(net.bn.num_batches_tracked.dtype() == kInt64);
+    BOOST_TEST(net(randn({5, 4}, kFloat64)).dtype() == kFloat64);
+}
+
+BOOST_AUTO_TEST_CASE(state_dict_round_trip_and_checked_loading) {
+    manual_seed(1);
+    Net a;
+    Net b;
+    b.load_state_dict(a.state_dict());
+    Tensor x = randn({6, 4});
+    BOOST_TEST(equal(a(x), b(x)));
+    nn::StateDict bad = a.state_dict();
+    bad["fc1.weight"] = zeros({2, 2});
+    const std::vector<float> before = b.fc1.bias.to_vector<float>();
+    bad["fc1.bias"] = zeros({3});
+    check_error([&] { b.load_state_dict(bad); }, {"load_state_dict", "fc1.weight", "[2, 2]", "[3, 4]"});
+    BOOST_TEST(b.fc1.bias.to_vector<float>() == before);  // untouched after the failed load
+    nn::StateDict missing = a.state_dict();
+    missing.erase("bn.running_var");
+    check_error([&] { b.load_state_dict(missing); }, {"missing", "bn.running_var"});
+    b.load_state_dict(missing, /*strict=*/false);
+    nn::StateDict extra = a.state_dict();
+    extra["fc3.weight"] = zeros({1});
+    check_error([&] { b.load_state_dict(extra); }, {"unexpected", "fc3.weight"});
+    nn::StateDict wrong_dtype = a.state_dict();
+    wrong_dtype["fc2.weight"] = wrong_dtype["fc2.weight"].to(kFloat64);
+    check_error([&] { b.load_state_dict(wrong_dtype); }, {"fc2.weight", "float64", "float32"});
+}
+
+BOOST_AUTO_TEST_CASE(sequential_chains_and_names_children_by_index) {
+    nn::Sequential mlp;
+    mlp.emplace<nn::Linear>({.in_features = 3, .out_features = 5});
+    mlp.emplace<nn::ReLU>();
+    mlp.emplace<nn::Linear>({.in_features = 5, .out_features = 2});
+    BOOST_TEST(mlp.size() == 3u);
+    BOOST_TEST(mlp.named_parameters()[2].first == "2.weight");
+    BOOST_TEST((mlp(randn({7, 3})).sizes() == Shape{7, 2}));
+    check_error([&] { mlp[3]; }, {"index 3"});
+    check_error([&] { mlp(randn({7, 4})); }, {"linear", "[7, 4]", "3 features"});
+}
+
+BOOST_AUTO_TEST_CASE(linear_defaults_to_pytorch_initialization) {
+    nn::Linear layer({.in_features = 100, .out_features = 50});
+    const double bound = 1.0 / std::sqrt(100.0);
+    BOOST_TEST(layer.weight.abs().max().item() <= bound);
+    BOOST_TEST(layer.bias.abs().max().item() <= bound);
+    // U(-b, b) has variance b^2 / 3.
+    BOOST_TEST(std::abs(layer.weight.var().item() - bound * bound / 3) < 0.1 * bound * bound / 3);
+    check_error([] { nn::Linear({.in_features = 0, .out_features = 3}); }, {"Linear", "positive"});
+}
+
+BOOST_DATA_TEST_CASE(gradcheck_every_module_and_loss, bdata::make(module_cases), c) {
+    Args inputs;
+    uint64_t seed = 50;
+    for (const Shape& s : c.shapes) inputs.push_back(leaf64(s, seed++));
+    // Keep activations away from their kinks (0) so central differences stay on one side.
+    if (c.name.find("ReLU") != std::string::npos || c.name == "ELU" || c.name.find("l1") != std::string::npos ||
+        c.name.find("smooth_l1") != std::string::npos || c.name.find("elastic") != std::string::npos) {
+        NoGradGuard guard;
+        inputs[0].copy_(where(abs(inputs[0]) < 0.2, inputs[0] + 0.4, inputs[0]));
+    }
+    Args all = inputs;
+    if (c.name == "Linear") {
+        all.push_back(linear64->weight);
+        all.push_back(linear64->bias);
+    }
+    const auto result = autograd::gradcheck(c.fn, all, {.raise = false});
+    BOOST_TEST(result.ok, result.message);
+}
+
+BOOST_AUTO_TEST_CASE(prelu_learns_its_slope) {
+    nn::PReLU act({.num_parameters = 1, .init = 0.25, .dtype = kFloat64});
+    Tensor x = tensor({-2.0, -1.0, 3.0}, kFloat64);
+    act(x).sum().backward();
+    check_values(act.weight.grad(), {-3.0});  // d/da sum(a x for x < 0) = sum of the negative x
+    check_values(act(x), {-0.5, -0.25, 3.0});
+}
+
+BOOST_AUTO_TEST_CASE(losses_match_hand_computed_values) {
+    // Two samples, logits (0, 0, ln 2) and (1, 1, 1): p = (1/4, 1/4, 1/2) and (1/3, 1/3, 1/3).
+    Tensor logits = tensor({{0.0, 0.0, std::log(2.0)}, {1.0, 1.0, 1.0}}, kFloat64);
+    Tensor target = tensor({2, 0}, kInt64);
+    const double ce = (-std::log(0.5) - std::log(1.0 / 3)) / 2;
+    check_values(nn::F::cross_entropy(logits, target), {ce}, 1e-12);
+    nn::CrossEntropyLoss loss_module;
+    check_values(loss_module(logits, target), {ce}, 1e-12);
+    // Class weights (1, 1, 3): mean divides by the weights of the targets, 3 + 1.
+    const double weighted = (3 * -std::log(0.5) + 1 * -std::log(1.0 / 3)) / 4;
+    check_values(nn::F::cross_entropy(logits, target, {.weight = tensor({1.0, 1.0, 3.0}, kFloat64)}), {weighted}, 1e-12);
+    // Label smoothing 0.3: (1 - 0.3) nll + 0.3 * mean over classes of -log p.
+    const double smooth0 = -(std::log(0.25) * 2 + std::log(0.5)) / 3, smooth1 = -std::log(1.0 / 3);
+    const double smoothed = 0.7 * ce + 0.3 * (smooth0 + smooth1) / 2;
+    check_values(nn::F::cross_entropy(logits, target, {.label_smoothing = 0.3}), {smoothed}, 1e-12);
+    // Logits of 1e4 stay finite.
+    BOOST_TEST(std::isfinite(nn::F::cross_entropy(logits * 1e4, target).item()));
+    // BCE with logits at +-100: log(1 + e^-100) ~ 0 and 100 exactly, no overflow.
+    Tensor bce = nn::F::binary_cross_entropy_with_logits(tensor({100.0, -100.0}, kFloat64), tensor({1.0, 1.0}, kFloat64),
+                                                         Tensor(), Tensor(), nn::F::Reduction::none);
+    check_values(bce, {0.0, 100.0}, 1e-12);
+    check_values(nn::F::binary_cross_entropy(tensor({0.5}, kFloat64), tensor({1.0}, kFloat64)), {std::log(2.0)}, 1e-12);
+    check_values(nn::F::smooth_l1_loss(tensor({0.0, 0.0}, kFloat64), tensor({0.5, 3.0}, kFloat64),
+                                       nn::F::Reduction::none), {0.125, 2.5}, 1e-12);
+    check_error([&] { nn::F::cross_entropy(logits, tensor({3, 0}, kInt64)); }, {"cross_entropy", "target 3", "3 classes"});
+    check_error([&] { nn::F::cross_entropy(logits, tensor({1.0, 0.0})); }, {"cross_entropy", "int64"});
+    check_error([&] { nn::F::mse_loss(logits, target); }, {"mse_loss", "[2, 3]", "[2]"});
+}
+
+BOOST_AUTO_TEST_CASE(penalties_follow_their_formulas) {
+    Tensor w = tensor({{1.0, -2.0}}, kFloat64).requires_grad_();
+    check_values(nn::l2_penalty({w}, 0.5), {0.25 * 5}, 1e-12);
+    check_values(nn::l1_penalty({w}, 0.5), {1.5}, 1e-12);
+    check_values(nn::elastic_net_penalty({w}, 0.5, 0.5), {1.5 + 1.25}, 1e-12);
+    nn::l2_penalty({w}, 0.5).backward();
+    check_values(w.grad(), {0.5, -1.0}, 1e-12);  // lambda w: what weight_decay adds
+    Net net;
+    BOOST_TEST(nn::parameters_named(net.named_parameters(), "weight").size() == 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(nn_init)
+
+BOOST_AUTO_TEST_CASE(initializers_have_the_documented_statistics) {
+    Generator g(11);
+    Tensor w = empty({400, 500}, kFloat64);  // fan_in 500, fan_out 400
+    auto stats = [&] { return std::make_pair(w.mean().item(), w.var().item()); };
+
+    nn::init::uniform_(w, -0.5, 1.5, &g);
+    BOOST_TEST(w.min().item() >= -0.5);
+    BOOST_TEST(w.max().item() < 1.5);
+    BOOST_TEST(std::abs(stats().first - 0.5) < 0.01);
+    nn::init::normal_(w, 1.0, 2.0, &g);
+    BOOST_TEST(std::abs(stats().first - 1.0) < 0.02);
+    BOOST_TEST(std::abs(stats().second - 4.0) < 0.05);
+    nn::init::trunc_normal_(w, 0.0, 1.0, -1.0, 1.0, &g);
+    BOOST_TEST(w.min().item() >= -1.0);
+    BOOST_TEST(w.max().item() <= 1.0);
+    // N(0,1) truncated to [-1, 1] has variance 1 - 2 phi(1) / (2 Phi(1) - 1) = 0.29112.
+    BOOST_TEST(std::abs(stats().second - 0.29112) < 0.005);
+
+    const double xavier_var = 2.0 / (500 + 400);
+    nn::init::xavier_uniform_(w, 1.0, &g);
+    BOOST_TEST(w.abs().max().item() <= std::sqrt(6.0 / 900));
+    BOOST_TEST(std::abs(stats().second - xavier_var) < 0.03 * xavier_var);
+    nn::init::xavier_normal_(w, 1.0, &g);
+    BOOST_TEST(std::abs(stats().second - xavier_var) < 0.03 * xavier_var);
+
+    const double he_var = 2.0 / 500;
+    nn::init::kaiming_normal_(w, 0.0, nn::init::FanMode::fan_in, nn::init::Nonlinearity::relu, &g);
+    BOOST_TEST(std::abs(stats().second - he_var) < 0.03 * he_var);
+    nn::init::kaiming_uniform_(w, 0.0, nn::init::FanMode::fan_out, nn::init::Nonlinearity::relu, &g);
+    BOOST_TEST(w.abs().max().item() <= std::sqrt(6.0 / 400));
+    BOOST_TEST(std::abs(stats().second - 2.0 / 400) < 0.03 * 2.0 / 400);
+
+    for (auto dist : {nn::init::Distribution::normal, nn::init::Distribution::truncated_normal, nn::init::Distribution::uniform}) {
+        nn::init::variance_scaling_(w, 2.0, nn::init::FanMode::fan_avg, dist, &g);
+        BOOST_TEST(std::abs(stats().second - 2.0 / 450) < 0.03 * 2.0 / 450);
+        BOOST_TEST(std::abs(stats().first) < 0.002);
+    }
+
+    nn::init::constant_(w, 0.3);
+    BOOST_TEST(w.min().item() == 0.3);
+    nn::init::zeros_(w);
+    BOOST_TEST(w.abs().max().item() == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(gains_fans_and_orthogonal_matrices) {
+    BOOST_TEST(nn::init::calculate_gain(nn::init::Nonlinearity::relu) == std::sqrt(2.0));
+    BOOST_TEST(nn::init::calculate_gain(nn::init::Nonlinearity::tanh) == 5.0 / 3);
+    BOOST_TEST(nn::init::calculate_gain(nn::init::Nonlinearity::leaky_relu, 0.2) == std::sqrt(2.0 / 1.04));
+    const auto [in, out] = nn::init::calculate_fan_in_and_fan_out(empty({8, 3, 5}));
+    BOOST_TEST(in == 15);
+    BOOST_TEST(out == 40);
+    for (const Shape& shape : {Shape{6, 4}, Shape{4, 6}}) {
+        Tensor q = empty(shape, kFloat64);
+        nn::init::orthogonal_(q);
+        const Tensor gram = shape[0] >= shape[1] ? matmul(q.t(), q) : matmul(q, q.t());
+        check_values(gram, eye(4, kFloat64).to_vector<double>(), 1e-12);
+    }
+    check_error([] { nn::init::xavier_uniform_(empty({5})); }, {"fan in", "[5]"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(nn_regularization)
+
+BOOST_AUTO_TEST_CASE(dropout_keeps_the_expectation_and_is_reproducible) {
+    Tensor x = ones({1000, 1000});
+    nn::Dropout drop({.p = 0.3});
+    manual_seed(5);
+    Tensor y = drop(x);
+    const double kept = (y > 0.0).to(kFloat64).mean().item();
+    BOOST_TEST(std::abs(kept - 0.7) < 0.002);
+    BOOST_TEST(std::abs(y.mean().item() - 1.0) < 0.005);           // inverted scaling keeps E[y] = x
+    BOOST_TEST(std::abs(y.max().item() - 1.0 / 0.7) < 1e-5);
+    manual_seed(5);
+    BOOST_TEST(equal(drop(x), y));                                  // one seed, one mask
+    drop.eval();
+    BOOST_TEST(equal(drop(x), x));                                  // identity in eval
+
+    nn::Dropout paper({.p = 0.3, .scale_at_test = true});
+    Tensor t = paper(x);
+    BOOST_TEST(t.max().item() == 1.0);                              // training: no scaling
+    paper.eval();
+    check_values(paper(tensor({2.0})), {1.4}, 1e-6);                // test: times retention 0.7
+    check_error([] { nn::Dropout({.p = 1.5}); }, {"Dropout", "between 0 and 1"});
+}
+
+BOOST_AUTO_TEST_CASE(dropout2d_drops_whole_channels) {
+    nn::Dropout2d drop({.p = 0.5});
+    Tensor y = drop(ones({8, 16, 10}));
+    const Tensor per_channel = y.sum({2});  // each (n, c) is all kept (10 * 2) or all dropped (0)
+    for (double v : per_channel.to_vector<double>()) BOOST_TEST((v == 0.0 || v == 20.0));
+    check_error([&] { drop(ones({3, 4})); }, {"dropout2d", "[3, 4]"});
+}
+
+BOOST_AUTO_TEST_CASE(batchnorm_running_statistics_match_the_formulas) {
+    nn::BatchNorm1d bn({.num_features = 2, .momentum = 0.1, .dtype = kFloat64});
+    std::vector<double> mean = {0, 0}, var = {1, 1};
+    Generator g(2);
+    for (int step = 0; step < 5; ++step) {
+        Tensor x = normal({8, 2}, 3.0, 2.0, kFloat64, &g);
+        Tensor y = bn(x);
+        // In training the output is normalized with the batch's own (biased) statistics.
+        check_values(y.mean({0}), {0, 0}, 1e-12);
+        check_values(y.var({0}, false), {1 - 1e-5 / (x.var({0}, false).to_vector<double>()[0] + 1e-5),
+                                         1 - 1e-5 / (x.var({0}, false).to_vector<double>()[1] + 1e-5)}, 1e-9);
+        const auto m = x.mean({0}).to_vector<double>(), v = x.var({0}, true).to_vector<double>();
+        for (int c = 0; c < 2; ++c) {
+            mean[c] = 0.9 * mean[c] + 0.1 * m[c];
+            var[c] = 0.9 * var[c] + 0.1 * v[c];  // unbiased, as Ioffe & Szegedy prescribe for inference
+        }
+    }
+    check_values(bn.running_mean, mean, 1e-12);
+    check_values(bn.running_var, var, 1e-12);
+    BOOST_TEST(bn.num_batches_tracked.item() == 5.0);
+    bn.eval();
+    Tensor z = tensor({{1.0, 2.0}}, kFloat64);
+    check_values(bn(z), {(1 - mean[0]) / std::sqrt(var[0] + 1e-5), (2 - mean[1]) / std::sqrt(var[1] + 1e-5)}, 1e-12);
+    check_error([&] { bn(ones({4, 3}, kFloat64)); }, {"BatchNorm1d", "3 channels"});
+    bn.train();
+    check_error([&] { bn(ones({1, 2}, kFloat64)); }, {"more than 1 value per channel"});
+}
+
+BOOST_AUTO_TEST_CASE(layernorm_normalizes_each_sample) {
+    nn::LayerNorm ln({.normalized_shape = {4}, .dtype = kFloat64});
+    Tensor y = ln(tensor({{1.0, 2.0, 3.0, 4.0}, {-1.0, 0.0, 0.0, 1.0}}, kFloat64));
+    check_values(y.mean({1}), {0, 0}, 1e-12);
+    check_error([&] { ln(ones({2, 3}, kFloat64)); }, {"LayerNorm", "[3]", "[4]"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(nn_summary)
+
+BOOST_AUTO_TEST_CASE(parameter_counts_match_the_lecture) {
+    const int64_t n = 784, p = 256, l = 10;
+    auto mlp = [&](int hidden_layers, bool bias) {
+        auto model = std::make_shared<nn::Sequential>();
+        model->emplace<nn::Linear>({.in_features = n, .out_features = p, .bias = bias});
+        model->emplace<nn::ReLU>();
+        for (int h = 1; h < hidden_layers; ++h) {
+            model->emplace<nn::Linear>({.in_features = p, .out_features = p, .bias = bias});
+            model->emplace<nn::ReLU>();
+        }
+        model->emplace<nn::Linear>({.in_features = p, .out_features = l, .bias = bias});
+        return model;
+    };
+    auto one = mlp(1, false);
+    BOOST_TEST(nn::summary(*one, {32, n}).total_params == n * p + p * l);
+    auto three = mlp(3, false);
+    BOOST_TEST(nn::summary(*three, {32, n}).total_params == n * p + 2 * p * p + p * l);
+    auto with_bias = mlp(3, true);
+    const nn::Summary s = nn::summary(*with_bias, {32, n});
+    BOOST_TEST(s.total_params == n * p + 2 * p * p + p * l + 3 * p + l);
+    BOOST_TEST(s.trainable_params == s.total_params);
+    BOOST_TEST(s.rows.size() == 7u);
+    BOOST_TEST((s.rows.back().output_shape == Shape{32, l}));
+    std::ostringstream table;
+    table << s;
+    BOOST_TEST(table.str().find("Total params: 335,114") != std::string::npos);  // 784*256 + 2*256^2 + 2560 + 778
+    Net net;
+    const nn::Summary with_buffers = nn::summary(net, {2, 4});
+    BOOST_TEST(with_buffers.non_trainable_params == 3 + 3 + 1);  // running mean, var, batch count
+    BOOST_TEST(net.is_training());                               // mode restored
+}
+
+BOOST_AUTO_TEST_SUITE_END()
