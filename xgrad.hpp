@@ -1,6 +1,7 @@
 #pragma once
 /// xgrad: everything a user needs, in one include.
 #include "autograd/autograd.hpp"
+#include "data/data.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
 #include "tensor/tensor.hpp"

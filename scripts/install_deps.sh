@@ -5,7 +5,9 @@
 # Runs apt-get as root, or through sudo; does nothing when everything is present.
 set -euo pipefail
 
-packages=(g++ cmake make libxtensor-dev libxsimd-dev xtl-dev libboost-test-dev libopenblas-dev zlib1g-dev)
+# dataset-fashion-mnist: the IDX files the main example trains on and the reader tests check.
+packages=(g++ cmake make libxtensor-dev libxsimd-dev xtl-dev libboost-test-dev libopenblas-dev zlib1g-dev
+          dataset-fashion-mnist)
 if [[ "${1:-}" == "bench" ]]; then
   packages+=(python3-torch libtorch-dev python3-numpy)
 fi

@@ -1,0 +1,6 @@
+#pragma once
+/// The data package: preprocessing, datasets and loaders, readers, the text pipeline.
+#include "data/dataset.hpp"
+#include "data/readers.hpp"
+#include "data/scaler.hpp"
+#include "data/text.hpp"

@@ -1,0 +1,241 @@
+// data: scalers against hand-computed values, the loader's epochs, the IDX and CSV readers on
+// good and malformed files, the text pipeline, and the shipped data sets.
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "helpers.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+namespace fs = std::filesystem;
+
+namespace {
+// A scratch folder per test run.
+fs::path scratch(const std::string& name) {
+    fs::path dir = fs::temp_directory_path() / ("xgrad_data_test_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    return dir / name;
+}
+
+void write_bytes(const fs::path& path, const std::string& bytes, bool gzip) {
+    if (gzip) {
+        gzFile f = gzopen(path.c_str(), "wb");
+        gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+        gzclose(f);
+    } else {
+        std::ofstream(path, std::ios::binary) << bytes;
+    }
+}
+
+std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<unsigned char>& data) {
+    std::string b = {0, 0, 0x08, static_cast<char>(dims.size())};
+    for (uint32_t d : dims)
+        for (int shift : {24, 16, 8, 0}) b += static_cast<char>((d >> shift) & 0xff);
+    b.append(data.begin(), data.end());
+    return b;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(data_preprocessing)
+
+BOOST_AUTO_TEST_CASE(standard_scaler_matches_hand_computed_values) {
+    // Column 0: 1, 2, 3 -> mean 2, biased std sqrt(2/3); column 1 is constant (5).
+    Tensor x = tensor({{1.0, 5.0}, {2.0, 5.0}, {3.0, 5.0}}, kFloat64);
+    data::StandardScaler scaler;
+    Tensor z = scaler.fit_transform(x);
+    const double s = std::sqrt(2.0 / 3);
+    check_values(z, {-1 / s, 0, 0, 0, 1 / s, 0}, 1e-12);  // the constant column: centered, not divided by 0
+    check_values(scaler.inverse_transform(z), x.to_vector<double>(), 1e-12);
+    // Test data uses the training statistics.
+    check_values(scaler.transform(tensor({{4.0, 6.0}}, kFloat64)), {2 / s, 1}, 1e-12);
+    data::Centerer center;
+    check_values(center.fit_transform(x), {-1, 0, 0, 0, 1, 0}, 1e-12);
+    data::StandardScaler restored;
+    restored.load_state_dict(scaler.state_dict());
+    check_values(restored.transform(x), z.to_vector<double>(), 1e-12);
+    check_error([&] { scaler.transform(ones({2, 3}, kFloat64)); }, {"StandardScaler.transform", "[2]", "[3]"});
+    check_error([] { data::StandardScaler().transform(ones({2, 2})); }, {"fit()"});
+}
+
+BOOST_AUTO_TEST_CASE(min_max_scaler_maps_onto_any_range) {
+    Tensor x = tensor({{0.0, 10.0}, {5.0, 10.0}, {10.0, 10.0}}, kFloat64);
+    for (auto [a, b] : {std::pair{0.0, 1.0}, std::pair{-1.0, 1.0}, std::pair{-0.5, 0.5}}) {
+        data::MinMaxScaler scaler({.feature_range = {a, b}});
+        Tensor z = scaler.fit_transform(x);
+        check_values(z, {a, a, (a + b) / 2, a, b, a}, 1e-12);
+        check_values(scaler.inverse_transform(z), x.to_vector<double>(), 1e-12);
+        data::MinMaxScaler restored;
+        restored.load_state_dict(scaler.state_dict());
+        check_values(restored.transform(x), z.to_vector<double>(), 1e-12);
+    }
+    check_error([] { data::MinMaxScaler({.feature_range = {1.0, 1.0}}); }, {"MinMaxScaler", "empty"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(data_loading)
+
+BOOST_AUTO_TEST_CASE(loader_visits_every_sample_once_per_epoch_and_reshuffles) {
+    Tensor x = arange(10, kFloat32).view({10, 1});
+    Tensor y = arange(10);
+    data::TensorDataset ds(x, y);
+    Generator gen(123);
+    data::DataLoader loader(ds, {.batch_size = 3, .shuffle = true, .generator = &gen});
+    BOOST_TEST(loader.size() == 4);
+    std::vector<std::vector<int64_t>> epochs;
+    for (int epoch = 0; epoch < 2; ++epoch) {
+        std::vector<int64_t> seen;
+        std::vector<int64_t> sizes;
+        for (const data::Batch& batch : loader) {
+            sizes.push_back(batch.size());
+            const auto ids = batch.target.to_vector<int64_t>();
+            const auto values = batch.data.to_vector<float>();
+            for (std::size_t i = 0; i < ids.size(); ++i) BOOST_TEST(values[i] == static_cast<float>(ids[i]));
+            seen.insert(seen.end(), ids.begin(), ids.end());
+        }
+        BOOST_TEST((sizes == std::vector<int64_t>{3, 3, 3, 1}));
+        std::vector<int64_t> sorted = seen;
+        std::sort(sorted.begin(), sorted.end());
+        BOOST_TEST((sorted == arange(10).to_vector<int64_t>()));
+        epochs.push_back(seen);
+    }
+    BOOST_TEST((epochs[0] != epochs[1]));  // a new order each epoch
+    Generator again(123);
+    data::DataLoader replay(ds, {.batch_size = 3, .shuffle = true, .generator = &again, .prefetch = true});
+    std::vector<int64_t> first;
+    for (const data::Batch& batch : replay)
+        for (int64_t id : batch.target.to_vector<int64_t>()) first.push_back(id);
+    BOOST_TEST((first == epochs[0]));  // the same seed, the same epoch (prefetching changes nothing)
+    data::DataLoader dropping(ds, {.batch_size = 4, .drop_last = true});
+    int batches = 0;
+    for (const data::Batch& batch : dropping) {
+        BOOST_TEST(batch.size() == 4);
+        ++batches;
+    }
+    BOOST_TEST(batches == 2);
+    check_error([&] { data::TensorDataset(x, arange(3)); }, {"TensorDataset", "10", "3"});
+    check_error([&] { data::DataLoader(ds, {.batch_size = 0}); }, {"batch_size"});
+}
+
+BOOST_AUTO_TEST_CASE(idx_reader_reads_plain_and_gzip_files) {
+    const std::string bytes = idx_bytes({2, 2, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255});
+    for (bool gz : {false, true}) {
+        const fs::path path = scratch(gz ? "images.idx.gz" : "images.idx");
+        write_bytes(path, bytes, gz);
+        Tensor t = data::read_idx(path.string());
+        BOOST_TEST((t.sizes() == Shape{2, 2, 3}));
+        BOOST_TEST(t[1][1][2].item() == 255.0);
+        BOOST_TEST(t[0][1][0].item() == 3.0);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(malformed_idx_files_are_reported_with_the_file) {
+    const fs::path empty = scratch("empty.idx"), magic = scratch("magic.idx"), truncated = scratch("truncated.idx"),
+                   header = scratch("header.idx");
+    write_bytes(empty, "", false);
+    write_bytes(magic, std::string("\x12\x34\x08\x01\x00\x00\x00\x01\x05", 9), false);
+    write_bytes(truncated, idx_bytes({4}, {1, 2}), false);
+    write_bytes(header, std::string("\x00\x00\x08\x03\x00\x00", 6), false);
+    check_error([&] { data::read_idx(empty.string()); }, {empty.string(), "empty"});
+    check_error([&] { data::read_idx(magic.string()); }, {magic.string(), "bad magic"});
+    check_error([&] { data::read_idx(truncated.string()); }, {truncated.string(), "truncated", "4"});
+    check_error([&] { data::read_idx(header.string()); }, {header.string(), "truncated header"});
+    check_error([] { data::read_idx("/nonexistent/file.idx"); }, {"/nonexistent/file.idx", "cannot open"});
+}
+
+BOOST_AUTO_TEST_CASE(fashion_mnist_from_the_debian_package) {
+    const data::ImageSet test = data::load_fashion_mnist(false);
+    BOOST_TEST((test.images.sizes() == Shape{10000, 28, 28}));
+    BOOST_TEST((test.labels.sizes() == Shape{10000}));
+    BOOST_TEST(test.images.max().item() <= 1.0);
+    BOOST_TEST(test.images.min().item() >= 0.0);
+    // The first test images are an ankle boot, a pullover and a trouser.
+    BOOST_TEST((test.labels.narrow(0, 0, 3).to_vector<int64_t>() == std::vector<int64_t>{9, 2, 1}));
+    BOOST_TEST(data::fashion_mnist_classes()[9] == "Ankle boot");
+    const data::ImageSet train = data::load_fashion_mnist(true);
+    BOOST_TEST(train.images.size(0) == 60000);
+    BOOST_TEST(train.labels[0].item() == 9.0);
+    // Every class appears 6,000 times in the training set.
+    const Tensor counts = one_hot(train.labels, 10).sum({0});
+    for (int64_t c : counts.to_vector<int64_t>()) BOOST_TEST(c == 6000);
+}
+
+BOOST_AUTO_TEST_CASE(csv_reader_and_malformed_rows) {
+    const fs::path good = scratch("good.csv");
+    std::ofstream(good) << "a,b\n1,2.5\n-3,4e2\n";
+    check_values(data::read_csv(good.string(), {.skip_lines = 1}), {1, 2.5, -3, 400});
+    const fs::path missing = scratch("missing.csv"), text = scratch("text.csv"), ragged = scratch("ragged.csv"),
+                   empty = scratch("empty.csv");
+    std::ofstream(missing) << "1,2\n3,\n";
+    std::ofstream(text) << "1,2\n3,4\n5,n/a\n";
+    std::ofstream(ragged) << "1,2\n3,4,5\n";
+    std::ofstream(empty) << "";
+    check_error([&] { data::read_csv(missing.string()); }, {missing.string() + ":2", "column 2", "empty"});
+    check_error([&] { data::read_csv(text.string()); }, {text.string() + ":3", "column 2", "not a number", "n/a"});
+    check_error([&] { data::read_csv(ragged.string()); }, {ragged.string() + ":2", "3 fields"});
+    check_error([&] { data::read_csv(empty.string()); }, {empty.string(), "empty"});
+}
+
+BOOST_AUTO_TEST_CASE(breast_cancer_table_shows_why_inputs_are_scaled) {
+    const data::TabularSet bc = data::load_breast_cancer();
+    BOOST_TEST((bc.features.sizes() == Shape{569, 30}));
+    BOOST_TEST(bc.labels.sum().item() == 357.0);  // benign
+    check_values(bc.features[0].narrow(0, 0, 3), {17.99, 10.38, 122.8}, 1e-6);
+    // Feature scales differ by six orders of magnitude: worst area vs a fractal-dimension error.
+    const double largest = bc.features.max().item();
+    BOOST_TEST(std::abs(largest - 4254.0) < 1e-3);
+    data::StandardScaler scaler;
+    const Tensor z = scaler.fit_transform(bc.features);
+    BOOST_TEST(z.mean({0}).abs().max().item() < 1e-5);
+    BOOST_TEST(std::abs(z.std({0}, false).mean().item() - 1.0) < 1e-5);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(data_text)
+
+BOOST_AUTO_TEST_CASE(tokenizer_lowercases_splits_and_classes_numbers) {
+    BOOST_TEST((data::tokenize("The SHEE20 cells ( GHS-R ) grew 3.5-fold, in 12 days.") ==
+                std::vector<std::string>{"the", "shee20", "cells", "ghs", "r", "grew", "<num>", "fold", "in", "<num>", "days"}));
+    BOOST_TEST((data::tokenize("  ") == std::vector<std::string>{}));
+    BOOST_TEST((data::tokenize("IL-1β") == std::vector<std::string>{"il", "1β"}));  // non-ASCII stays in the token
+}
+
+BOOST_AUTO_TEST_CASE(vocabulary_and_encoding_round_trip) {
+    const std::vector<std::vector<std::string>> texts = {{"tumor", "cells", "grow"}, {"tumor", "cells"}, {"rare"}};
+    const data::Vocabulary vocab = data::Vocabulary::build(texts, {.min_freq = 2});
+    BOOST_TEST((vocab.tokens() == std::vector<std::string>{"<pad>", "<unk>", "cells", "tumor"}));
+    BOOST_TEST(vocab.index("grow") == data::Vocabulary::kUnk);
+    const data::Encoded e = data::encode(texts, vocab, 2);
+    BOOST_TEST((e.indices.to_vector<int64_t>() == std::vector<int64_t>{3, 2, 3, 2, 1, 0}));
+    BOOST_TEST((e.lengths.to_vector<int64_t>() == std::vector<int64_t>{2, 2, 1}));
+    BOOST_TEST((data::decode(e.indices[1], vocab) == std::vector<std::string>{"tumor", "cells"}));
+    const data::Vocabulary capped = data::Vocabulary::build(texts, {.max_size = 1});
+    BOOST_TEST(capped.size() == 3);
+    check_error([&] { vocab.token(9); }, {"Vocabulary", "index 9"});
+}
+
+BOOST_AUTO_TEST_CASE(hallmarks_of_cancer_corpus) {
+    const auto train = data::read_hoc(data::datasets_dir() + "/hoc/train.tsv");
+    BOOST_TEST(train.size() == 12234u);
+    const auto abstracts = data::hoc_abstracts(train);
+    BOOST_TEST(abstracts.size() == 1294u);
+    int64_t labelled = 0;
+    for (const auto& s : train) labelled += std::any_of(s.labels.begin(), s.labels.end(), [](bool b) { return b; });
+    BOOST_TEST(labelled == 3091);
+    std::vector<std::array<bool, 10>> labels;
+    for (const auto& a : abstracts) labels.push_back(a.labels);
+    const Tensor targets = data::hoc_targets(labels);
+    BOOST_TEST((targets.sizes() == Shape{1294, 10}));
+    const fs::path bad = scratch("bad.tsv");
+    std::ofstream(bad) << "123\t0\tnone\tok sentence\n124\tx\tnone\tbad index\n";
+    check_error([&] { data::read_hoc(bad.string()); }, {bad.string() + ":2", "sentence index"});
+    const fs::path unknown = scratch("unknown.tsv");
+    std::ofstream(unknown) << "123\t0\tcell_growth\tunknown label\n";
+    check_error([&] { data::read_hoc(unknown.string()); }, {unknown.string() + ":1", "cell_growth"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
