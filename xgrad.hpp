@@ -2,6 +2,7 @@
 /// xgrad: everything a user needs, in one include.
 #include "autograd/autograd.hpp"
 #include "data/data.hpp"
+#include "io/checkpoint.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
 #include "tensor/tensor.hpp"

@@ -5,11 +5,12 @@
 # Runs apt-get as root, or through sudo; does nothing when everything is present.
 set -euo pipefail
 
-# dataset-fashion-mnist: the IDX files the main example trains on and the reader tests check.
+# dataset-fashion-mnist: the IDX files the main example trains on and the reader tests check;
+# python3-numpy: the test that NumPy reads the .npz files xgrad writes.
 packages=(g++ cmake make libxtensor-dev libxsimd-dev xtl-dev libboost-test-dev libopenblas-dev zlib1g-dev
-          dataset-fashion-mnist)
+          dataset-fashion-mnist python3-numpy)
 if [[ "${1:-}" == "bench" ]]; then
-  packages+=(python3-torch libtorch-dev python3-numpy)
+  packages+=(python3-torch libtorch-dev)
 fi
 
 missing=()

@@ -5,6 +5,7 @@
 #include "tensor/error.hpp"
 #include "tensor/kernels.hpp"
 #include "tensor/ndarray.hpp"
+#include "tensor/npz.hpp"
 #include "tensor/parallel.hpp"
 #include "tensor/random.hpp"
 #include "tensor/small_vector.hpp"

@@ -1,0 +1,168 @@
+// Saving and loading: .npz round trips, NumPy compatibility, atomic writes, and the errors for
+// corrupt, truncated and mismatched files (which leave the model untouched).
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "helpers.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path scratch(const std::string& name) {
+    fs::path dir = fs::temp_directory_path() / ("xgrad_io_test_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    return dir / name;
+}
+
+struct Mlp : nn::Module {
+    nn::Linear fc1{{.in_features = 5, .out_features = 4}};
+    nn::BatchNorm1d bn{{.num_features = 4}};
+    nn::Linear fc2{{.in_features = 4, .out_features = 3}};
+    Mlp() {
+        register_module("fc1", fc1);
+        register_module("bn", bn);
+        register_module("fc2", fc2);
+    }
+    Tensor forward(const Tensor& x) override { return fc2(relu(bn(fc1(x)))); }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(io)
+
+BOOST_AUTO_TEST_CASE(npz_round_trips_every_dtype_and_layout) {
+    const fs::path path = scratch("arrays.npz");
+    std::map<std::string, NDArray> arrays = {
+        {"f32", random_tensor({3, 4}, kFloat32, 1).data()},
+        {"f64_transposed", random_tensor({3, 4}, kFloat64, 2).t().data()},
+        {"i64", arange(7).data()},
+        {"mask", (arange(5) > 2.0).data()},
+        {"scalar", scalar_tensor(2.5, kFloat64).data()},
+        {"empty", zeros({0, 3}).data()},
+    };
+    save_npz(path.string(), arrays);
+    const auto loaded = load_npz(path.string());
+    BOOST_TEST(loaded.size() == arrays.size());
+    for (const auto& [name, a] : arrays) {
+        BOOST_TEST_CONTEXT(name) {
+            const NDArray& b = loaded.at(name);
+            BOOST_TEST(b.dtype() == a.dtype());
+            BOOST_TEST((b.sizes() == a.sizes()));
+            BOOST_TEST(equal(Tensor(a), Tensor(b)));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(numpy_reads_what_xgrad_writes_and_the_reverse) {
+    const fs::path path = scratch("for_numpy.npz"), from_numpy = scratch("from_numpy.npz");
+    save_npz(path.string(), {{"w", tensor({{1.5, -2.0}, {3.0, 4.25}}).data()}, {"ids", arange(3).data()}});
+    const std::string script =
+        "import numpy as np; d = np.load('" + path.string() + "'); "
+        "assert d['w'].dtype == np.float32 and d['w'].shape == (2, 2) and d['w'][1, 1] == 4.25; "
+        "assert d['ids'].dtype == np.int64 and list(d['ids']) == [0, 1, 2]; "
+        "np.savez_compressed('" + from_numpy.string() + "', a=np.arange(6, dtype=np.float64).reshape(2, 3))";
+    BOOST_TEST_REQUIRE(std::system(("/usr/bin/python3 -c \"" + script + "\"").c_str()) == 0);
+    const auto loaded = load_npz(from_numpy.string());  // a deflated archive written by NumPy
+    check_values(Tensor(loaded.at("a")), {0, 1, 2, 3, 4, 5});
+}
+
+BOOST_AUTO_TEST_CASE(model_and_checkpoint_round_trip) {
+    manual_seed(3);
+    Mlp a, b;
+    optim::Adam opt(a.parameters(), {.lr = 0.01});
+    Tensor x = randn({8, 5});
+    a.train();
+    for (int i = 0; i < 3; ++i) {
+        opt.zero_grad();
+        a(x).square().mean().backward();
+        opt.step();
+    }
+    data::StandardScaler scaler;
+    scaler.fit(randn({10, 5}));
+    const fs::path model_path = scratch("model.npz"), ckpt_path = scratch("ckpt.npz");
+    save(a, model_path.string());
+    load(b, model_path.string());
+    a.eval(), b.eval();
+    BOOST_TEST(equal(a(x), b(x)));
+
+    save_checkpoint(ckpt_path.string(), {.model = &a, .optimizer = &opt, .scaler = &scaler});
+    Mlp c;
+    optim::Adam opt_c(c.parameters(), {});
+    data::StandardScaler scaler_c;
+    load_checkpoint(ckpt_path.string(), {.model = &c, .optimizer = &opt_c, .scaler = &scaler_c});
+    BOOST_TEST(opt_c.step_count(0, 0) == 3);
+    BOOST_TEST(equal(scaler_c.mean(), scaler.mean()));
+    // Training resumes to identical parameters.
+    a.train(), c.train();
+    for (auto [m, o] : {std::pair<Mlp*, optim::Adam*>{&a, &opt}, {&c, &opt_c}}) {
+        o->zero_grad();
+        (*m)(x).square().mean().backward();
+        o->step();
+    }
+    BOOST_TEST(equal(a.fc1.weight, c.fc1.weight));
+}
+
+BOOST_AUTO_TEST_CASE(mismatched_files_name_the_entry_and_leave_the_model_untouched) {
+    Mlp model;
+    const std::vector<float> before = model.fc2.weight.to_vector<float>();
+    const fs::path path = scratch("mismatch.npz");
+    auto state = model.state_dict();
+    std::map<std::string, NDArray> entries;
+    for (auto& [name, t] : state) entries[name] = t.data();
+    entries["fc2.weight"] = zeros({3, 4}).data();
+    entries["fc1.weight"] = zeros({4, 6}).data();
+    save_npz(path.string(), entries);
+    check_error([&] { load(model, path.string()); }, {path.string(), "fc1.weight", "[4, 6]", "[4, 5]"});
+    BOOST_TEST(model.fc2.weight.to_vector<float>() == before);  // nothing written
+
+    entries["fc1.weight"] = zeros({4, 5}, kFloat64).data();
+    save_npz(path.string(), entries);
+    check_error([&] { load(model, path.string()); }, {path.string(), "fc1.weight", "float64"});
+    entries.erase("fc1.weight");
+    save_npz(path.string(), entries);
+    check_error([&] { load(model, path.string()); }, {path.string(), "missing", "fc1.weight"});
+    BOOST_TEST(model.fc2.weight.to_vector<float>() == before);
+}
+
+BOOST_AUTO_TEST_CASE(corrupt_and_truncated_files_are_reported) {
+    Mlp model;
+    const fs::path path = scratch("good.npz");
+    save(model, path.string());
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const fs::path truncated = scratch("truncated.npz"), corrupt = scratch("corrupt.npz"), empty = scratch("empty.npz");
+    std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    std::string flipped = bytes;
+    // A byte inside fc1.weight's data: after its .npy magic and 128-byte header.
+    const std::size_t data_at = bytes.find("\x93NUMPY", bytes.find("fc1.weight.npy")) + 128 + 12;
+    flipped[data_at] = static_cast<char>(flipped[data_at] ^ 0x5a);
+    std::ofstream(corrupt, std::ios::binary) << flipped;
+    std::ofstream(empty, std::ios::binary) << "";
+    check_error([&] { load(model, truncated.string()); }, {truncated.string(), "truncated"});
+    check_error([&] { load(model, corrupt.string()); }, {corrupt.string(), "entry", "CRC mismatch"});
+    check_error([&] { load(model, empty.string()); }, {empty.string(), "empty"});
+    check_error([&] { load(model, scratch("none.npz").string()); }, {"none.npz", "cannot open"});
+}
+
+BOOST_AUTO_TEST_CASE(writes_are_atomic) {
+    Mlp model;
+    const fs::path path = scratch("atomic.npz");
+    save(model, path.string());
+    const auto size_before = fs::file_size(path);
+    // A save that cannot complete (its folder vanished) leaves no half-written target.
+    check_error([&] { save(model, (scratch("missing_dir") / "x" / "model.npz").string()); }, {"save_npz", "cannot write"});
+    save(model, path.string());  // replacing an existing file goes through a temporary + rename
+    BOOST_TEST(fs::file_size(path) == size_before);
+    for (const auto& entry : fs::directory_iterator(path.parent_path()))
+        BOOST_TEST(entry.path().string().find(".tmp.") == std::string::npos);
+    Mlp reloaded;
+    load(reloaded, path.string());
+    BOOST_TEST(equal(reloaded.fc1.weight, model.fc1.weight));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
