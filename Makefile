@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
-EXAMPLE ?= tensor_tour
+EXAMPLE ?= mlp_fashion_mnist
 
 .PHONY: all deps configure build example test sanitize bench clean
 

@@ -36,7 +36,10 @@ StandardScaler& StandardScaler::fit(const Tensor& x) {
 Tensor StandardScaler::transform(const Tensor& x) const {
     XGRAD_CHECK(fitted(), "StandardScaler.transform: call fit() on the training data first");
     check_input("StandardScaler.transform", x, mean_);
-    return (x - mean_.to(x.dtype())) / scale_.to(x.dtype());
+    Tensor z = x - mean_.to(x.dtype());
+    // Divide in place when no graph is recorded: one full-size temporary instead of two.
+    if (!GradMode::is_enabled() || !z.requires_grad()) return z.div_(scale_.to(x.dtype())), z;
+    return z / scale_.to(x.dtype());
 }
 
 Tensor StandardScaler::inverse_transform(const Tensor& z) const {

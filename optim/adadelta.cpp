@@ -25,14 +25,13 @@ void Adadelta::update(std::size_t group, const Tensor& param, const Tensor& grad
         T* acc = state.buffers[1].data_ptr<T>();
         const T lr = T(o.lr), rho = T(o.rho), eps = T(o.eps), wd = T(o.weight_decay);
         const int64_t n = param.numel();
-#pragma omp parallel for if (n > detail::kParallelUpdate) schedule(static)
-        for (int64_t i = 0; i < n; ++i) {
+        detail::for_each_element(n, [=](int64_t i) {
             const T d = g[i] + wd * w[i];
             sq[i] = rho * sq[i] + (1 - rho) * d * d;
             const T delta = std::sqrt(acc[i] + eps) / std::sqrt(sq[i] + eps) * d;
             acc[i] = rho * acc[i] + (1 - rho) * delta * delta;
             w[i] -= lr * delta;
-        }
+        });
     });
 }
 

@@ -26,12 +26,11 @@ void Adagrad::update(std::size_t group, const Tensor& param, const Tensor& grad,
         const T clr = T(o.lr / (1 + static_cast<double>(state.step - 1) * o.lr_decay));
         const T wd = T(o.weight_decay), eps = T(o.eps);
         const int64_t n = param.numel();
-#pragma omp parallel for if (n > detail::kParallelUpdate) schedule(static)
-        for (int64_t i = 0; i < n; ++i) {
+        detail::for_each_element(n, [=](int64_t i) {
             const T d = g[i] + wd * w[i];
             sum[i] += d * d;
             w[i] -= clr * d / (std::sqrt(sum[i]) + eps);
-        }
+        });
     });
 }
 

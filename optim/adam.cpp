@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace xgrad::optim {
 
@@ -30,18 +31,21 @@ void adam_step(const AdamOptions& o, bool decoupled, const Tensor& param, const 
         const T root_bc2 = T(std::sqrt(1 - std::pow(o.betas.second, t)));
         const T coupled = decoupled ? T(0) : T(o.weight_decay);
         const T shrink = decoupled ? T(1 - o.lr * o.weight_decay) : T(1);
-        const bool amsgrad = o.amsgrad;
         const int64_t n = param.numel();
-#pragma omp parallel for if (n > detail::kParallelUpdate) schedule(static)
-        for (int64_t i = 0; i < n; ++i) {
-            w[i] *= shrink;
-            const T d = g[i] + coupled * w[i];
-            m[i] = b1 * m[i] + (1 - b1) * d;
-            v[i] = b2 * v[i] + (1 - b2) * d * d;
-            T second = v[i];
-            if (amsgrad) second = vmax[i] = std::max(vmax[i], v[i]);
-            w[i] -= step_size * m[i] / (std::sqrt(second) / root_bc2 + eps);
-        }
+        // Two copies of the loop, so that neither carries a branch that blocks vectorization.
+        auto run = [&](auto amsgrad) {
+            detail::for_each_element(n, [=](int64_t i) {
+                w[i] *= shrink;
+                const T d = g[i] + coupled * w[i];
+                m[i] = b1 * m[i] + (1 - b1) * d;
+                v[i] = b2 * v[i] + (1 - b2) * d * d;
+                T second = v[i];
+                if constexpr (decltype(amsgrad)::value) second = vmax[i] = std::max(vmax[i], v[i]);
+                w[i] -= step_size * m[i] / (std::sqrt(second) / root_bc2 + eps);
+            });
+        };
+        if (o.amsgrad) run(std::true_type{});
+        else run(std::false_type{});
     });
 }
 }  // namespace

@@ -40,14 +40,13 @@ void NAdam::update(std::size_t group, const Tensor& param, const Tensor& grad, P
         const T momentum_weight = T(o.lr * mu_next / (1 - mu_product_next));
         const T inv_bc2 = T(1 / bc2);
         const int64_t n = param.numel();
-#pragma omp parallel for if (n > detail::kParallelUpdate) schedule(static)
-        for (int64_t i = 0; i < n; ++i) {
+        detail::for_each_element(n, [=](int64_t i) {
             const T d = g[i] + wd * w[i];
             m[i] = b1t * m[i] + (1 - b1t) * d;
             v[i] = b2 * v[i] + (1 - b2) * d * d;
             const T denom = std::sqrt(v[i] * inv_bc2) + eps;
             w[i] -= grad_weight * d / denom + momentum_weight * m[i] / denom;
-        }
+        });
     });
 }
 
@@ -74,13 +73,12 @@ void Adamax::update(std::size_t group, const Tensor& param, const Tensor& grad, 
         const T b1 = T(o.betas.first), b2 = T(o.betas.second), eps = T(o.eps), wd = T(o.weight_decay);
         const T step_size = T(o.lr / (1 - std::pow(o.betas.first, static_cast<double>(state.step))));
         const int64_t n = param.numel();
-#pragma omp parallel for if (n > detail::kParallelUpdate) schedule(static)
-        for (int64_t i = 0; i < n; ++i) {
+        detail::for_each_element(n, [=](int64_t i) {
             const T d = g[i] + wd * w[i];
             m[i] = b1 * m[i] + (1 - b1) * d;
             u[i] = std::max(b2 * u[i], std::abs(d) + eps);
             w[i] -= step_size * m[i] / u[i];
-        }
+        });
     });
 }
 

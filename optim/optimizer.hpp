@@ -15,6 +15,8 @@
 /// (put biases in a group with weight_decay 0 to spare them). For Adam-type optimizers the
 /// decayed gradient is then rescaled per parameter; AdamW's decoupled decay avoids that.
 
+#include <omp.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -137,6 +139,26 @@ void dispatch_floating(const Tensor& param, const char* optimizer, F&& f) {
 }
 /// Element count above which an update loop runs on several threads.
 inline constexpr int64_t kParallelUpdate = 1 << 15;
+
+/// body(i) for i in [begin, end), on a private copy of body: a plain loop the compiler vectorizes.
+template <class Body>
+void update_range(Body body, int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) body(i);
+}
+
+/// body(i) for every i < n, split over threads when n is large. body must capture by value and
+/// touch only element i. (An `omp parallel for` straight over the loop reaches every captured
+/// variable through a pointer, which kept GCC from vectorizing the update: ~10x slower.)
+template <class Body>
+void for_each_element(int64_t n, const Body& body) {
+    const int threads = n > kParallelUpdate ? omp_get_max_threads() : 1;
+    if (threads <= 1) return update_range(body, 0, n);
+#pragma omp parallel num_threads(threads)
+    {
+        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+        update_range(body, n * t / nt, n * (t + 1) / nt);
+    }
+}
 /// A message for an invalid option: "Invalid learning rate: -1".
 [[noreturn]] void invalid(const char* optimizer, const char* what, double value);
 }  // namespace detail

@@ -28,8 +28,7 @@ void RMSprop::update(std::size_t group, const Tensor& param, const Tensor& grad,
         const T lr = T(o.lr), alpha = T(o.alpha), eps = T(o.eps), wd = T(o.weight_decay), mu = T(o.momentum);
         const bool centered = o.centered, momentum = o.momentum > 0;
         const int64_t n = param.numel();
-#pragma omp parallel for if (n > detail::kParallelUpdate) schedule(static)
-        for (int64_t i = 0; i < n; ++i) {
+        detail::for_each_element(n, [=](int64_t i) {
             const T d = g[i] + wd * w[i];
             sq[i] = alpha * sq[i] + (1 - alpha) * d * d;
             T v = sq[i];
@@ -44,7 +43,7 @@ void RMSprop::update(std::size_t group, const Tensor& param, const Tensor& grad,
             } else {
                 w[i] -= lr * scaled;
             }
-        }
+        });
     });
 }
 

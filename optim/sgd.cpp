@@ -28,15 +28,14 @@ void SGD::update(std::size_t group, const Tensor& param, const Tensor& grad, Par
         const T lr = T(o.lr), mu = T(o.momentum), keep = T(1 - o.dampening), wd = T(o.weight_decay);
         const bool first = state.step == 1, nesterov = o.nesterov;
         const int64_t n = param.numel();
-#pragma omp parallel for if (n > detail::kParallelUpdate) schedule(static)
-        for (int64_t i = 0; i < n; ++i) {
+        detail::for_each_element(n, [=](int64_t i) {
             T d = g[i] + wd * w[i];
             if (buf) {
                 buf[i] = first ? d : mu * buf[i] + keep * d;  // the buffer starts as the first gradient
                 d = nesterov ? d + mu * buf[i] : buf[i];
             }
             w[i] -= lr * d;
-        }
+        });
     });
 }
 

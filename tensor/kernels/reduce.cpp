@@ -248,7 +248,8 @@ NDArray var(const NDArray& x, const Shape& dims, int64_t correction, bool keepdi
     const int64_t n = reduced_count(x, dims, "var");
     // Two passes (mean, then squared deviations): stable where E[x^2] - E[x]^2 cancels badly.
     NDArray centered = binary(Binary::sub, x, mean(x, dims, true));
-    NDArray squares = sum(unary(Unary::square, centered), dims, keepdim);
+    unary_out(Unary::square, centered, centered);  // in place: no second full-size temporary
+    NDArray squares = sum(centered, dims, keepdim);
     const double denom = static_cast<double>(std::max<int64_t>(n - correction, 0));
     return binary(Binary::div, squares, NDArray::scalar(denom, x.dtype()));
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""PyTorch peer of bench_mlp_epoch.cpp: the same model, data, batch and threads.
+
+    /usr/bin/python3 benchmarks/bench_mlp_epoch_torch.py --threads N
+"""
+import argparse
+import gzip
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    folder = "/usr/share/datasets/fashion-mnist"
+    images = read_idx(f"{folder}/train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
+    labels = read_idx(f"{folder}/train-labels-idx1-ubyte.gz").astype(np.int64)
+    std = images.std(0)
+    x = torch.from_numpy((images - images.mean(0)) / np.where(std == 0, 1, std))
+    y = torch.from_numpy(labels)
+
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
+                                torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(1)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=128, shuffle=True,
+                                         generator=generator)
+    seconds = []
+    for _ in range(args.epochs):
+        start = time.perf_counter()
+        for bx, by in loader:
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(bx), by)
+            loss.backward()
+            opt.step()
+        seconds.append(time.perf_counter() - start)
+    seconds.sort()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"mlp_epoch_seconds\t{args.threads}\t{seconds[len(seconds) // 2]:.3f}\ts")
+    print(f"mlp_peak_rss_mb\t{args.threads}\t{peak:.1f}\tMB")
+    print(f"torch: last batch loss {loss.item():.4f}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+// Classifies images with the model that mlp_fashion_mnist saved: the first test images, or the
+// images of an IDX file given on the command line.
+//
+//   predict [--model fashion_mlp.npz] [--hidden 256,256] [--images FILE.idx(.gz)] [--count 5]
+#include <cstdio>
+#include <xgrad.hpp>
+
+#include "fashion_mlp.hpp"
+#include "tutorial.hpp"
+
+using namespace xgrad;
+
+int main(int argc, char** argv) {
+    tutorial::Flags flags(argc, argv);
+    const std::string model_path = flags.get("model", "fashion_mlp.npz");
+    const auto count = static_cast<int64_t>(flags.number("count", 5));
+    try {
+        example::FashionMlp model(example::parse_sizes(flags.get("hidden", "256,256")), 0.0);
+        data::StandardScaler scaler;
+        load_checkpoint(model_path, {.model = &model, .scaler = &scaler});
+        model.eval();
+
+        Tensor images, labels;
+        if (flags.has("images")) {
+            images = data::read_idx(flags.get("images", ""), kFloat32) / 255.0;
+        } else {
+            data::ImageSet test = data::load_fashion_mnist(false, flags.get("data", data::kFashionMnistDir));
+            images = test.images;
+            labels = test.labels;
+        }
+        const int64_t n = std::min(count, images.size(0));
+        NoGradGuard no_grad;
+        const Tensor x = scaler.transform(images.narrow(0, 0, n).reshape({n, 28 * 28}));
+        const Tensor probabilities = softmax(model(x), 1);
+        const auto& classes = data::fashion_mnist_classes();
+        for (int64_t i = 0; i < n; ++i) {
+            auto [p, k] = probabilities[i].max(0);
+            std::printf("image %lld: %-12s (%.1f%%)", static_cast<long long>(i), classes[k.item<int64_t>()].c_str(),
+                        100 * p.item());
+            if (labels.defined()) std::printf("   true: %s", classes[labels[i].item<int64_t>()].c_str());
+            std::printf("\n");
+        }
+        return 0;
+    } catch (const Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 2;
+    }
+}
