@@ -47,3 +47,6 @@ for key, (value, unit) in mine.items():
 print("ratio: how many times faster xgrad is than the peer (PyTorch for kernels, LibTorch for overhead)")
 PY
 rm -rf "$out"
+
+echo "# end to end: the main example's model, seconds per epoch"
+"$here/run_mlp.sh" "$build"

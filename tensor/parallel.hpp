@@ -1,5 +1,6 @@
 #pragma once
-/// One thread setting for everything: our OpenMP kernels and OpenBLAS.
+/// One thread setting for everything: our OpenMP kernels, which also split matrix products into
+/// single-threaded BLAS calls (so that OpenBLAS's own threads never compete with ours).
 
 #include <cstdint>
 
@@ -12,8 +13,6 @@ int get_num_threads();
 namespace detail {
 /// Element count below which kernels stay on one thread (a parallel region costs microseconds).
 inline constexpr int64_t kParallelGrain = 32768;
-/// Tells OpenBLAS to run single-threaded while we are inside our own parallel region.
-void blas_set_num_threads(int n);
 }  // namespace detail
 
 }  // namespace xgrad

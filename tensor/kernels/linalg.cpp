@@ -3,6 +3,9 @@
 // flag instead of being copied; other non-contiguous operands are made contiguous first.
 
 #include <cblas.h>
+#include <omp.h>
+
+extern "C" void openblas_set_num_threads(int);
 
 #include "tensor/kernels.hpp"
 #include "tensor/kernels/dispatch.hpp"
@@ -80,6 +83,39 @@ void gemm_typed(const NDArray& out, const NDArray& a, const NDArray& b, double a
 
 }  // namespace
 
+namespace {
+// OpenBLAS starts with one thread per core; ours split the products instead (parallel.cpp), so
+// it is made single-threaded as soon as the library that calls it is loaded.
+const bool blas_single_threaded = (openblas_set_num_threads(1), true);
+
+constexpr double kParallelGemmFlops = 1 << 21;  // below this a second thread costs more than it saves
+
+// Splits C = op(A) op(B) into column blocks (or row blocks when C is tall), one single-threaded
+// BLAS call per OpenMP thread. Blocks are views: nothing is copied.
+template <class T>
+void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta) {
+    const int64_t m = a.sizes()[0], k = a.sizes()[1], n = b.sizes()[1];
+    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (threads <= 1 || 2.0 * static_cast<double>(m) * n * k < kParallelGemmFlops) {
+        gemm_typed<T>(out, a, b, alpha, beta);
+        return;
+    }
+    const bool by_columns = n >= m;
+    const int64_t extent = by_columns ? n : m;
+#pragma omp parallel num_threads(threads)
+    {
+        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+        // Block edges on multiples of 16, the SIMD width of the BLAS micro-kernels.
+        const int64_t begin = (extent * t / nt) & ~int64_t(15);
+        const int64_t end = t + 1 == nt ? extent : (extent * (t + 1) / nt) & ~int64_t(15);
+        if (end > begin) {
+            if (by_columns) gemm_typed<T>(out.narrow(1, begin, end - begin), a, b.narrow(1, begin, end - begin), alpha, beta);
+            else gemm_typed<T>(out.narrow(0, begin, end - begin), a.narrow(0, begin, end - begin), b, alpha, beta);
+        }
+    }
+}
+}  // namespace
+
 void gemm_out(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta) {
     XGRAD_CHECK(a.dim() == 2 && b.dim() == 2 && out.dim() == 2, "gemm: expected 2-D operands, got ", a.sizes(), ", ",
                 b.sizes(), " and ", out.sizes());
@@ -90,7 +126,7 @@ void gemm_out(const NDArray& out, const NDArray& a, const NDArray& b, double alp
     XGRAD_CHECK(a.dtype() == b.dtype() && a.dtype() == out.dtype(), "gemm: dtypes ", a.dtype(), ", ", b.dtype(),
                 " and ", out.dtype(), " differ");
     XGRAD_CHECK(out.strides()[1] == 1 && out.strides()[0] >= out.sizes()[1], "gemm: the output must have contiguous rows");
-    detail::dispatch_numeric(a.dtype(), "matmul", [&](auto tag) { gemm_typed<decltype(tag)>(out, a, b, alpha, beta); });
+    detail::dispatch_numeric(a.dtype(), "matmul", [&](auto tag) { gemm_parallel<decltype(tag)>(out, a, b, alpha, beta); });
 }
 
 NDArray matmul(const NDArray& a_in, const NDArray& b_in) {

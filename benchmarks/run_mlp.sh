@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# End-to-end: seconds per epoch and peak memory of the main example's model, xgrad beside
+# PyTorch and LibTorch in the same run, at 1 and 2 threads. The peers are run with their
+# spinning threads calmed (OMP_WAIT_POLICY=PASSIVE) and also with glibc's page-fault cost
+# tamed (GLIBC_TUNABLES), and the best of those is compared: beat them at their best.
+#   benchmarks/run_mlp.sh [build-dir]
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+tamed='glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296'
+cmake -S "$here/libtorch" -B "$build/libtorch_peer" -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build "$build/libtorch_peer" -j"$(nproc)" > /dev/null
+
+run() {  # name threads command...
+  local name=$1 threads=$2
+  shift 2
+  "$@" --threads "$threads" --epochs 3 2>/dev/null | sed "s/^/$name\t/"
+}
+{
+  for t in 1 2; do
+    run xgrad "$t" "$build/benchmarks/bench_mlp_epoch"
+    for env_kind in passive tamed; do
+      extra=()
+      [[ $env_kind == tamed ]] && extra=(GLIBC_TUNABLES="$tamed")
+      run "libtorch_$env_kind" "$t" env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "${extra[@]}" \
+        "$build/libtorch_peer/mlp_epoch_libtorch"
+      run "pytorch_$env_kind" "$t" env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "${extra[@]}" \
+        /usr/bin/python3 "$here/bench_mlp_epoch_torch.py"
+    done
+  done
+} > "$build/mlp_results.tsv"
+
+/usr/bin/python3 - "$build/mlp_results.tsv" <<'PY'
+import sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
+data = {}
+for who, case, threads, value, unit in rows:
+    data[(who, case, threads)] = float(value)
+print(f"{'threads':>7} {'':10} {'s/epoch':>8} {'peak MB':>8}")
+for t in ("1", "2"):
+    for who in ("xgrad", "libtorch_passive", "libtorch_tamed", "pytorch_passive", "pytorch_tamed"):
+        print(f"{t:>7} {who:18} {data[(who, 'mlp_epoch_seconds', t)]:8.3f} {data[(who, 'mlp_peak_rss_mb', t)]:8.1f}")
+    mine = data[("xgrad", "mlp_epoch_seconds", t)]
+    for peer in ("libtorch", "pytorch"):
+        best = min(data[(f"{peer}_passive", "mlp_epoch_seconds", t)], data[(f"{peer}_tamed", "mlp_epoch_seconds", t)])
+        mem = min(data[(f"{peer}_passive", "mlp_peak_rss_mb", t)], data[(f"{peer}_tamed", "mlp_peak_rss_mb", t)])
+        print(f"{t:>7} xgrad / best {peer}: time {mine / best:.2f}x, peak memory {data[('xgrad', 'mlp_peak_rss_mb', t)] / mem:.2f}x")
+PY
