@@ -206,6 +206,31 @@ BOOST_DATA_TEST_CASE(gradcheck_every_module_and_loss, bdata::make(module_cases),
     BOOST_TEST(result.ok, result.message);
 }
 
+BOOST_AUTO_TEST_CASE(one_seed_reproduces_a_training_run) {
+    // Initialization, dropout masks and shuffling all draw from seeded generators.
+    auto train = [](uint64_t seed) {
+        manual_seed(seed);
+        nn::Sequential model;
+        model.emplace<nn::Linear>({.in_features = 6, .out_features = 8});
+        model.emplace<nn::ReLU>();
+        model.emplace<nn::Dropout>({.p = 0.3});
+        model.emplace<nn::Linear>({.in_features = 8, .out_features = 3});
+        optim::Adam opt(model.parameters(), {.lr = 0.01});
+        data::TensorDataset ds(randn({64, 6}), randint(0, 3, {64}));
+        Generator shuffle(seed + 1);
+        data::DataLoader loader(ds, {.batch_size = 16, .shuffle = true, .generator = &shuffle});
+        for (int epoch = 0; epoch < 3; ++epoch)
+            for (const data::Batch& b : loader) {
+                opt.zero_grad();
+                nn::F::cross_entropy(model(b.data), b.target).backward();
+                opt.step();
+            }
+        return model.parameters()[0].to_vector<float>();
+    };
+    BOOST_TEST(train(7) == train(7));
+    BOOST_TEST(train(7) != train(8));
+}
+
 BOOST_AUTO_TEST_CASE(prelu_learns_its_slope) {
     nn::PReLU act({.num_parameters = 1, .init = 0.25, .dtype = kFloat64});
     Tensor x = tensor({-2.0, -1.0, 3.0}, kFloat64);

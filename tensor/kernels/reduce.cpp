@@ -21,6 +21,16 @@ using namespace detail;
 
 namespace {
 
+// Combines the lanes of a batch one by one (max and min have no single horizontal instruction).
+template <class R, class T>
+T combine_lanes(xsimd::batch<T> b) {
+    alignas(64) T lanes[xsimd::batch<T>::size];
+    b.store_aligned(lanes);
+    T r = lanes[0];
+    for (std::size_t i = 1; i < xsimd::batch<T>::size; ++i) r = R::combine(r, lanes[i]);
+    return r;
+}
+
 struct SumReducer {
     template <class T> static T identity() { return T(0); }
     template <class V> static V combine(V a, V b) { return a + b; }
@@ -33,13 +43,7 @@ struct MaxReducer {
         else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a > b) ? a : b;
         else return a > b ? a : b;
     }
-    template <class T> static T horizontal(xsimd::batch<T> b) {
-        alignas(64) T lanes[xsimd::batch<T>::size];
-        b.store_aligned(lanes);
-        T r = lanes[0];
-        for (std::size_t i = 1; i < xsimd::batch<T>::size; ++i) r = combine(r, lanes[i]);
-        return r;
-    }
+    template <class T> static T horizontal(xsimd::batch<T> b) { return combine_lanes<MaxReducer>(b); }
 };
 struct MinReducer {
     template <class T> static T identity() { return std::numeric_limits<T>::max(); }
@@ -48,13 +52,7 @@ struct MinReducer {
         else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a < b) ? a : b;
         else return a < b ? a : b;
     }
-    template <class T> static T horizontal(xsimd::batch<T> b) {
-        alignas(64) T lanes[xsimd::batch<T>::size];
-        b.store_aligned(lanes);
-        T r = lanes[0];
-        for (std::size_t i = 1; i < xsimd::batch<T>::size; ++i) r = combine(r, lanes[i]);
-        return r;
-    }
+    template <class T> static T horizontal(xsimd::batch<T> b) { return combine_lanes<MinReducer>(b); }
 };
 
 // Reduces n contiguous values with four independent SIMD accumulators.
