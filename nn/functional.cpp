@@ -1,8 +1,12 @@
 #include "nn/functional.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "autograd/grad_mode.hpp"
+#include "autograd/node.hpp"
+#include "tensor/kernels.hpp"
 
 namespace xgrad::nn::functional {
 
@@ -174,9 +178,69 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLOptions&
     return weighted_reduction(-(picked * w), w, o.reduction);
 }
 
+namespace {
+// Cross-entropy without class weights or smoothing, fused: one pass per row computes the
+// log-sum-exp (max-shifted, so large logits cannot overflow) and picks the target's logit.
+// d loss_i / d logits_i = softmax(logits_i) - onehot(t_i), times the output gradient and
+// 1/count for the mean; ignored rows get 0. The backward uses differentiable ops (softmax, mul),
+// so second derivatives still work.
+template <class T>
+void cross_entropy_rows(const T* x, const int64_t* t, int64_t n, int64_t c, int64_t ignore, double* losses) {
+    for (int64_t i = 0; i < n; ++i) {
+        const T* row = x + i * c;
+        if (t[i] == ignore) {
+            losses[i] = 0;
+            continue;
+        }
+        double m = row[0];
+        for (int64_t j = 1; j < c; ++j) m = std::max(m, static_cast<double>(row[j]));
+        double total = 0;
+        for (int64_t j = 0; j < c; ++j) total += std::exp(static_cast<double>(row[j]) - m);
+        losses[i] = m + std::log(total) - static_cast<double>(row[t[i]]);
+    }
+}
+
+Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, Reduction reduction) {
+    const int64_t n = logits.size(0), c = logits.size(1);
+    const Tensor x = logits.contiguous();
+    const Tensor t = target.contiguous();
+    std::vector<double> losses(static_cast<std::size_t>(n));
+    if (x.dtype() == kFloat32) cross_entropy_rows(x.data_ptr<float>(), t.data_ptr<int64_t>(), n, c, ignore_index, losses.data());
+    else cross_entropy_rows(x.data_ptr<double>(), t.data_ptr<int64_t>(), n, c, ignore_index, losses.data());
+    int64_t kept = 0;
+    for (int64_t v : t.to_vector<int64_t>()) kept += v != ignore_index;
+    double total = 0;
+    for (double l : losses) total += l;
+    NDArray result;
+    if (reduction == Reduction::none) result = from_vector(losses, {n}, logits.dtype()).data();
+    else result = NDArray::scalar(reduction == Reduction::sum ? total : total / static_cast<double>(kept), logits.dtype());
+    // The one-hot targets with ignored rows zeroed, and the per-row weight of the output gradient.
+    const Tensor safe = where(t == scalar_tensor(static_cast<double>(ignore_index), kInt64), zeros_like(t), t);
+    const Tensor keep = (t != scalar_tensor(static_cast<double>(ignore_index), kInt64)).to(logits.dtype()).unsqueeze(1);
+    const Tensor onehot = one_hot(safe, c).to(logits.dtype()) * keep;
+    const double scale = reduction == Reduction::mean ? 1.0 / static_cast<double>(kept) : 1.0;
+    return make_op("cross_entropy", {logits}, result,
+                   [onehot = onehot.data(), keep = keep.data(), scale, reduction](const Tensor& g,
+                                                                                  const BackwardContext& ctx) -> Grads {
+                       const Tensor per_row = reduction == Reduction::none ? g.unsqueeze(1) : g;
+                       const Tensor d = (softmax(ctx.inputs[0], 1) * Tensor(keep) - Tensor(onehot)) * per_row;
+                       return {scale == 1.0 ? d : d * scale};
+                   },
+                   Saves::inputs);
+}
+}  // namespace
+
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
     XGRAD_CHECK(o.label_smoothing >= 0 && o.label_smoothing <= 1, "cross_entropy: label_smoothing must be in [0, 1], got ",
                 o.label_smoothing);
+    if (!o.weight.defined() && o.label_smoothing == 0 && logits.dim() == 2 && is_floating(logits.dtype()) &&
+        target.dtype() == kInt64 && target.dim() == 1 && target.size(0) == logits.size(0)) {
+        for (int64_t v : target.to_vector<int64_t>())
+            XGRAD_CHECK(v == o.ignore_index || (v >= 0 && v < logits.size(1)), "cross_entropy: target ", v,
+                        " is out of bounds for ", logits.size(1), " classes");
+        const bool all_ignored = (target != scalar_tensor(static_cast<double>(o.ignore_index), kInt64)).to(kInt64).sum().item() == 0;
+        if (!all_ignored || o.reduction != Reduction::mean) return fused_cross_entropy(logits, target, o.ignore_index, o.reduction);
+    }
     auto [w, safe] = target_weights("cross_entropy", logits, target, o.weight, o.ignore_index);
     const Tensor logp = log_softmax(logits, 1);
     const Tensor nll = -(gather(logp, 1, safe.unsqueeze(1)).squeeze(1) * w);

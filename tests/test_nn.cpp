@@ -88,6 +88,9 @@ const std::vector<ModuleCase> module_cases = {
          return nn::F::cross_entropy(a[0], tensor({2, 0, -1, 1}, kInt64),
                                      {.weight = tensor({0.5, 1.0, 2.0}, kFloat64), .ignore_index = -1, .label_smoothing = 0.1});
      }, {{4, 3}}},
+    {"cross_entropy_ignore_sum", [](const Args& a) {
+         return nn::F::cross_entropy(a[0], tensor({2, -100, 1, 0}, kInt64), {.reduction = nn::F::Reduction::sum});
+     }, {{4, 3}}},
     {"cross_entropy_none", [](const Args& a) {
          return nn::F::cross_entropy(a[0], class_targets(), {.reduction = nn::F::Reduction::none});
      }, {{4, 3}}},
@@ -229,6 +232,18 @@ BOOST_AUTO_TEST_CASE(one_seed_reproduces_a_training_run) {
     };
     BOOST_TEST(train(7) == train(7));
     BOOST_TEST(train(7) != train(8));
+}
+
+BOOST_AUTO_TEST_CASE(fused_cross_entropy_has_second_derivatives) {
+    const auto result = autograd::gradgradcheck(
+        [](const Args& a) { return nn::F::cross_entropy(a[0], tensor({2, 0, -100, 1}, kInt64)); }, {leaf64({4, 3}, 9)},
+        {.raise = false});
+    BOOST_TEST(result.ok, result.message);
+    // The fused and the composed (class-weighted) paths agree when the weights are all 1.
+    const Tensor logits = leaf64({5, 4}, 10);
+    const Tensor target = tensor({3, 0, 1, 1, 2}, kInt64);
+    check_values(nn::F::cross_entropy(logits, target),
+                 nn::F::cross_entropy(logits, target, {.weight = ones({4}, kFloat64)}).to_vector<double>(), 1e-12);
 }
 
 BOOST_AUTO_TEST_CASE(prelu_learns_its_slope) {
