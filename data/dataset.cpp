@@ -1,7 +1,5 @@
 #include "data/dataset.hpp"
 
-#include <numeric>
-
 #include "autograd/ops.hpp"
 
 namespace xgrad::data {
@@ -50,14 +48,9 @@ Batch DataLoader::assemble(const std::vector<int64_t>& order, int64_t batch) con
 }
 
 DataLoader::Iterator DataLoader::begin() const {
-    auto order = std::make_shared<std::vector<int64_t>>(static_cast<std::size_t>(dataset_.size()));
-    std::iota(order->begin(), order->end(), 0);
-    if (options_.shuffle) {
-        // Fisher-Yates from the loader's generator: each epoch draws a new permutation.
-        Generator& gen = options_.generator ? *options_.generator : default_generator();
-        for (int64_t i = static_cast<int64_t>(order->size()) - 1; i > 0; --i)
-            std::swap((*order)[i], (*order)[gen.next_below(static_cast<uint64_t>(i + 1))]);
-    }
+    // Each epoch draws a new permutation from the loader's generator.
+    auto order = std::make_shared<std::vector<int64_t>>(
+        (options_.shuffle ? randperm(dataset_.size(), options_.generator) : arange(dataset_.size())).to_vector<int64_t>());
     return Iterator(this, std::move(order), 0);
 }
 

@@ -200,15 +200,15 @@ void cross_entropy_rows(const T* x, const int64_t* t, int64_t n, int64_t c, int6
     }
 }
 
-Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, Reduction reduction) {
+// kept: the number of targets that are not ignore_index (the mean's divisor).
+Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, Reduction reduction,
+                           int64_t kept) {
     const int64_t n = logits.size(0), c = logits.size(1);
     const Tensor x = logits.contiguous();
     const Tensor t = target.contiguous();
     std::vector<double> losses(static_cast<std::size_t>(n));
     if (x.dtype() == kFloat32) cross_entropy_rows(x.data_ptr<float>(), t.data_ptr<int64_t>(), n, c, ignore_index, losses.data());
     else cross_entropy_rows(x.data_ptr<double>(), t.data_ptr<int64_t>(), n, c, ignore_index, losses.data());
-    int64_t kept = 0;
-    for (int64_t v : t.to_vector<int64_t>()) kept += v != ignore_index;
     double total = 0;
     for (double l : losses) total += l;
     NDArray result;
@@ -235,11 +235,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                 o.label_smoothing);
     if (!o.weight.defined() && o.label_smoothing == 0 && logits.dim() == 2 && is_floating(logits.dtype()) &&
         target.dtype() == kInt64 && target.dim() == 1 && target.size(0) == logits.size(0)) {
-        for (int64_t v : target.to_vector<int64_t>())
+        int64_t kept = 0;
+        for (int64_t v : target.to_vector<int64_t>()) {
             XGRAD_CHECK(v == o.ignore_index || (v >= 0 && v < logits.size(1)), "cross_entropy: target ", v,
                         " is out of bounds for ", logits.size(1), " classes");
-        const bool all_ignored = (target != scalar_tensor(static_cast<double>(o.ignore_index), kInt64)).to(kInt64).sum().item() == 0;
-        if (!all_ignored || o.reduction != Reduction::mean) return fused_cross_entropy(logits, target, o.ignore_index, o.reduction);
+            kept += v != o.ignore_index;
+        }
+        // All targets ignored with mean reduction is 0/0: the composed path gives PyTorch's NaN.
+        if (kept > 0 || o.reduction != Reduction::mean)
+            return fused_cross_entropy(logits, target, o.ignore_index, o.reduction, kept);
     }
     auto [w, safe] = target_weights("cross_entropy", logits, target, o.weight, o.ignore_index);
     const Tensor logp = log_softmax(logits, 1);

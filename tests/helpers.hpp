@@ -4,7 +4,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <vector>
 
@@ -17,6 +20,13 @@ inline Tensor random_tensor(const Shape& sizes, DType dtype = kFloat32, uint64_t
                             double high = 2.0) {
     Generator gen(seed);
     return uniform(sizes, low, high, dtype, &gen);
+}
+
+/// A path in a scratch folder of this test run.
+inline std::filesystem::path scratch(const std::string& name) {
+    const auto dir = std::filesystem::temp_directory_path() / ("xgrad_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    return dir / name;
 }
 
 /// Same shape and values as t, but laid out non-contiguously (a transposed or strided view).

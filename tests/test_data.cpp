@@ -13,13 +13,6 @@ using namespace xgrad::test;
 namespace fs = std::filesystem;
 
 namespace {
-// A scratch folder per test run.
-fs::path scratch(const std::string& name) {
-    fs::path dir = fs::temp_directory_path() / ("xgrad_data_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return dir / name;
-}
-
 void write_bytes(const fs::path& path, const std::string& bytes, bool gzip) {
     if (gzip) {
         gzFile f = gzopen(path.c_str(), "wb");

@@ -11,12 +11,6 @@ using namespace xgrad::test;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path scratch(const std::string& name) {
-    fs::path dir = fs::temp_directory_path() / ("xgrad_io_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return dir / name;
-}
-
 struct Mlp : nn::Module {
     nn::Linear fc1{{.in_features = 5, .out_features = 4}};
     nn::BatchNorm1d bn{{.num_features = 4}};

@@ -109,23 +109,6 @@ struct PowOp {
         } else return std::pow(a, b);
     }
 };
-// maximum/minimum propagate NaN, as PyTorch does.
-struct MaxOp {
-    template <class V>
-    V operator()(V a, V b) const {
-        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a > b, a, b);
-        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a > b) ? a : b;
-        else return a > b ? a : b;
-    }
-};
-struct MinOp {
-    template <class V>
-    V operator()(V a, V b) const {
-        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a < b, a, b);
-        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a < b) ? a : b;
-        else return a < b ? a : b;
-    }
-};
 struct TanhBackwardOp { template <class V> V operator()(V g, V y) const { return g * (V(1) - y * y); } };
 struct SigmoidBackwardOp { template <class V> V operator()(V g, V y) const { return g * y * (V(1) - y); } };
 // d relu: pass the gradient where the input was positive (0 at the kink, as PyTorch).
@@ -293,8 +276,8 @@ void binary_out(Binary op, const NDArray& out, const NDArray& a, const NDArray& 
             case Binary::mul: return binary_loop<T>(out, x, y, MulOp{});
             case Binary::div: return binary_loop<T>(out, x, y, DivOp{});
             case Binary::pow: return binary_loop<T>(out, x, y, PowOp{});
-            case Binary::maximum: return binary_loop<T>(out, x, y, MaxOp{});
-            case Binary::minimum: return binary_loop<T>(out, x, y, MinOp{});
+            case Binary::maximum: return binary_loop<T>(out, x, y, NanMax{});
+            case Binary::minimum: return binary_loop<T>(out, x, y, NanMin{});
             case Binary::tanh_backward:
             case Binary::sigmoid_backward:
                 if constexpr (std::is_floating_point_v<T>) {

@@ -9,6 +9,7 @@ extern "C" void openblas_set_num_threads(int);
 
 #include "tensor/kernels.hpp"
 #include "tensor/kernels/dispatch.hpp"
+#include "tensor/parallel.hpp"
 
 namespace xgrad::kernels {
 namespace {
@@ -115,8 +116,7 @@ void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, doubl
     {
         const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
         // Block edges on multiples of 16, the SIMD width of the BLAS micro-kernels.
-        const int64_t begin = (extent * t / nt) & ~int64_t(15);
-        const int64_t end = t + 1 == nt ? extent : (extent * (t + 1) / nt) & ~int64_t(15);
+        const auto [begin, end] = ::xgrad::detail::aligned_piece(extent, t, nt, 16);
         if (end > begin) {
             if (by_columns) gemm_typed<T>(out.narrow(1, begin, end - begin), a, b.narrow(1, begin, end - begin), alpha, beta);
             else gemm_typed<T>(out.narrow(0, begin, end - begin), a.narrow(0, begin, end - begin), b, alpha, beta);

@@ -123,8 +123,7 @@ void for_each_run(const Loop<N>& loop, Inner&& inner) {
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t task = 0; task < rows * pieces; ++task) {
         const int64_t row = task / pieces, piece = task % pieces;
-        const int64_t i0 = (inner_n * piece / pieces) & ~int64_t(63);
-        const int64_t i1 = piece + 1 == pieces ? inner_n : (inner_n * (piece + 1) / pieces) & ~int64_t(63);
+        const auto [i0, i1] = ::xgrad::detail::aligned_piece(inner_n, piece, pieces, 64);
         if (i1 > i0) run_rows(loop, row, row + 1, i0, i1, inner);
     }
 }

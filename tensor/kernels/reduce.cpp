@@ -38,20 +38,12 @@ struct SumReducer {
 };
 struct MaxReducer {
     template <class T> static T identity() { return std::numeric_limits<T>::lowest(); }
-    template <class V> static V combine(V a, V b) {
-        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a > b, a, b);
-        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a > b) ? a : b;
-        else return a > b ? a : b;
-    }
+    template <class V> static V combine(V a, V b) { return NanMax{}(a, b); }
     template <class T> static T horizontal(xsimd::batch<T> b) { return combine_lanes<MaxReducer>(b); }
 };
 struct MinReducer {
     template <class T> static T identity() { return std::numeric_limits<T>::max(); }
-    template <class V> static V combine(V a, V b) {
-        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a < b, a, b);
-        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a < b) ? a : b;
-        else return a < b ? a : b;
-    }
+    template <class V> static V combine(V a, V b) { return NanMin{}(a, b); }
     template <class T> static T horizontal(xsimd::batch<T> b) { return combine_lanes<MinReducer>(b); }
 };
 
@@ -115,7 +107,7 @@ void reduce_3d(const T* in, T* out, int64_t outer, int64_t r, int64_t inner) {
 #pragma omp parallel num_threads(threads)
             {
                 const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-                const int64_t b = (r * t / nt) & ~int64_t(63), e = t + 1 == nt ? r : (r * (t + 1) / nt) & ~int64_t(63);
+                const auto [b, e] = ::xgrad::detail::aligned_piece(r, t, nt, 64);
                 if (e > b) partial[t] = reduce_contiguous<R>(row + b, e - b);
             }
             T acc = partial[0];
@@ -139,8 +131,7 @@ void reduce_3d(const T* in, T* out, int64_t outer, int64_t r, int64_t inner) {
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t task = 0; task < outer * pieces; ++task) {
         const int64_t o = task / pieces, piece = task % pieces;
-        const int64_t j0 = (inner * piece / pieces) & ~int64_t(15);
-        const int64_t j1 = piece + 1 == pieces ? inner : (inner * (piece + 1) / pieces) & ~int64_t(15);
+        const auto [j0, j1] = ::xgrad::detail::aligned_piece(inner, piece, pieces, 16);
         if (j1 > j0) reduce_columns(o, j0, j1);
     }
 }

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include <xsimd/xsimd.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <type_traits>
 
@@ -18,6 +19,24 @@ inline constexpr bool kVectorizable = std::is_same_v<T, float> || std::is_same_v
 
 template <class V>
 inline constexpr bool kIsBatch = !std::is_arithmetic_v<V>;
+
+/// max and min that propagate NaN, as PyTorch does (for maximum/minimum and amax/amin alike).
+struct NanMax {
+    template <class V>
+    V operator()(V a, V b) const {
+        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a > b, a, b);
+        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a > b) ? a : b;
+        else return a > b ? a : b;
+    }
+};
+struct NanMin {
+    template <class V>
+    V operator()(V a, V b) const {
+        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a < b, a, b);
+        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a < b) ? a : b;
+        else return a < b ? a : b;
+    }
+};
 
 template <class T>
 struct Contiguous {
