@@ -1,20 +1,40 @@
-// Matrix products through CBLAS. This is the only translation unit that includes <cblas.h>
-// (it clashes with xtensor-blas, PLATFORM.md). Transposed 2-D views go to BLAS with the transpose
-// flag instead of being copied; other non-contiguous operands are made contiguous first.
+// Matrix products: xgrad's blocked kernel (gemm.cpp) when it was compiled for AVX-512, CBLAS
+// otherwise or on request (XGRAD_GEMM=blas). This is the only translation unit that includes
+// <cblas.h> (it clashes with xtensor-blas, PLATFORM.md). The blocked kernel reads any strides;
+// for BLAS, transposed 2-D views go with the transpose flag and other layouts are copied first.
 
 #include <cblas.h>
 #include <omp.h>
+
+#include <cstdlib>
+#include <string_view>
 
 extern "C" void openblas_set_num_threads(int);
 
 #include "tensor/kernels.hpp"
 #include "tensor/kernels/dispatch.hpp"
+#include "tensor/kernels/gemm.hpp"
 #include "tensor/parallel.hpp"
 
 namespace xgrad::kernels {
 namespace {
 
 constexpr int64_t kTinyGemm = 2048;  // m * n * k below which the plain loop wins
+
+// The machines pin OpenBLAS to its AVX2 kernels (OPENBLAS_CORETYPE=Haswell), where the blocked
+// kernel built for AVX-512 runs the main example's products 1.7-1.9x faster; against OpenBLAS's
+// own AVX-512 kernels it is on par (benchmarks/bench_gemm.cpp). Without AVX-512 BLAS is kept.
+bool use_blocked_gemm() {
+    static const bool blocked = [] {
+        if (const char* choice = std::getenv("XGRAD_GEMM")) {
+            const std::string_view value(choice);
+            XGRAD_CHECK(value == "blas" || value == "xgrad", "XGRAD_GEMM must be 'blas' or 'xgrad', got '", value, "'");
+            return value == "xgrad";
+        }
+        return std::string_view(detail::gemm_blocked_arch()).substr(0, 6) == "avx512";
+    }();
+    return blocked;
+}
 
 // How BLAS sees a 2-D operand: row-major with a leading dimension, possibly transposed.
 struct BlasOperand {
@@ -60,6 +80,13 @@ void gemm_typed(const NDArray& out, const NDArray& a, const NDArray& b, double a
             return;
         }
     }
+    if constexpr (std::is_floating_point_v<T>) {
+        if (use_blocked_gemm()) {
+            detail::gemm_blocked<T>(m, n, k, static_cast<T>(alpha), a.data<T>(), a.strides()[0], a.strides()[1],
+                                    b.data<T>(), b.strides()[0], b.strides()[1], static_cast<T>(beta), c, ldc);
+            return;
+        }
+    }
     const BlasOperand x = as_blas_operand(a), y = as_blas_operand(b);
     if constexpr (std::is_same_v<T, float>) {
         cblas_sgemm(CblasRowMajor, x.trans, y.trans, m, n, k, static_cast<float>(alpha), x.array.data<float>(), x.ld,
@@ -92,6 +119,14 @@ const bool blas_single_threaded = (openblas_set_num_threads(1), true);
 constexpr double kParallelGemmFlops = 1 << 21;  // below this a second thread costs more than it saves
 constexpr double kBlasThreadsFlops = 1 << 28;   // from here on OpenBLAS threads the product itself
 
+template <class T>
+int64_t split_alignment(bool blocked_columns) {
+    if constexpr (std::is_floating_point_v<T>) {
+        if (blocked_columns) return detail::gemm_panel_width<T>();
+    }
+    return 16;  // the SIMD width of BLAS's micro-kernels
+}
+
 // Splits C = op(A) op(B) into column blocks (or row blocks when C is tall), one single-threaded
 // BLAS call per OpenMP thread. Blocks are views: nothing is copied.
 template <class T>
@@ -102,7 +137,8 @@ void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, doubl
         gemm_typed<T>(out, a, b, alpha, beta);
         return;
     }
-    if (2.0 * static_cast<double>(m) * n * k >= kBlasThreadsFlops) {
+    const bool blocked = std::is_floating_point_v<T> && use_blocked_gemm();
+    if (!blocked && 2.0 * static_cast<double>(m) * n * k >= kBlasThreadsFlops) {
         // Large products (10 ms and more): OpenBLAS's own threading is ~10% faster than our
         // split, and the moment our idle workers spin beside its threads is negligible here.
         openblas_set_num_threads(threads);
@@ -115,8 +151,8 @@ void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, doubl
 #pragma omp parallel num_threads(threads)
     {
         const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-        // Block edges on multiples of 16, the SIMD width of the BLAS micro-kernels.
-        const auto [begin, end] = ::xgrad::detail::aligned_piece(extent, t, nt, 16);
+        // Block edges on multiples of the micro-kernel's width, so no tile is split between threads.
+        const auto [begin, end] = ::xgrad::detail::aligned_piece(extent, t, nt, split_alignment<T>(blocked && by_columns));
         if (end > begin) {
             if (by_columns) gemm_typed<T>(out.narrow(1, begin, end - begin), a, b.narrow(1, begin, end - begin), alpha, beta);
             else gemm_typed<T>(out.narrow(0, begin, end - begin), a.narrow(0, begin, end - begin), b, alpha, beta);

@@ -1,0 +1,27 @@
+#pragma once
+// xgrad's own matrix product for float32 and float64: packed panels and an xsimd register-blocked
+// micro-kernel (the Goto/BLIS scheme). It exists because the machines pin OpenBLAS to its AVX2
+// kernels (OPENBLAS_CORETYPE=Haswell, read when the library loads, PLATFORM.md) while the CPU
+// has AVX-512: compiled for AVX-512, this kernel runs the main example's products ~1.5x faster
+// than the pinned BLAS. linalg.cpp decides which of the two a product goes to.
+
+#include <cstdint>
+
+namespace xgrad::kernels::detail {
+
+/// C = alpha * A B + beta * C on one thread. A is m x k with A(i, p) = a[i * a_rs + p * a_cs], B
+/// is k x n with B(p, j) = b[p * b_rs + j * b_cs] (any strides: transposed and sliced operands
+/// need no copy), C is row-major with leading dimension ldc. As in BLAS, C is not read when
+/// beta == 0, so it may hold garbage.
+template <class T>
+void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                  int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc);
+
+/// The xsimd instruction set the blocked kernel was compiled for ("avx512bw", "avx2", ...).
+const char* gemm_blocked_arch();
+
+/// Column width of the micro-kernel for T: thread splits of a product stay multiples of it.
+template <class T>
+int64_t gemm_panel_width();
+
+}  // namespace xgrad::kernels::detail

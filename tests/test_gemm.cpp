@@ -1,0 +1,158 @@
+// The blocked matrix-product kernel (tensor/kernels/gemm.cpp), called directly so that it is
+// tested on every machine, whichever kernel matmul picks there: against a double-precision loop
+// over ragged edges, several blocks in every dimension, transposed, strided and broadcast
+// operands, and BLAS's alpha/beta rules.
+#include <limits>
+#include <random>
+
+#include "helpers.hpp"
+#include "tensor/kernels/gemm.hpp"
+
+using xgrad::kernels::detail::gemm_blocked;
+
+namespace {
+
+// How an operand is laid out in memory, for a logical rows x cols matrix.
+enum class Layout { row_major, column_major, strided, broadcast_rows };
+
+const char* name(Layout layout) {
+    switch (layout) {
+        case Layout::row_major: return "row-major";
+        case Layout::column_major: return "column-major";
+        case Layout::strided: return "strided";
+        case Layout::broadcast_rows: return "broadcast rows";
+    }
+    return "?";
+}
+
+// A logical rows x cols matrix stored in `storage` with element (i, j) at i * rs + j * cs.
+template <class T>
+struct Operand {
+    std::vector<T> storage;
+    int64_t rs = 0, cs = 0;
+    T at(int64_t i, int64_t j) const { return storage[i * rs + j * cs]; }
+};
+
+template <class T>
+Operand<T> make_operand(int64_t rows, int64_t cols, Layout layout, std::mt19937& gen) {
+    std::uniform_real_distribution<double> uniform(-1, 1);
+    Operand<T> op;
+    switch (layout) {
+        case Layout::row_major: op.rs = cols, op.cs = 1; break;
+        case Layout::column_major: op.rs = 1, op.cs = rows; break;
+        case Layout::strided: op.rs = 3 * cols + 1, op.cs = 3; break;  // every third value of wider rows
+        case Layout::broadcast_rows: op.rs = 0, op.cs = 1; break;       // one row, expanded (stride 0)
+    }
+    const int64_t extent = (rows - 1) * op.rs + (cols - 1) * op.cs + 1;
+    op.storage.resize(static_cast<size_t>(extent));
+    for (T& v : op.storage) v = static_cast<T>(uniform(gen));
+    return op;
+}
+
+template <class T>
+void check_product(int64_t m, int64_t n, int64_t k, Layout la, Layout lb, T alpha, T beta) {
+    std::mt19937 gen(static_cast<unsigned>(m * 131 + n * 17 + k));
+    const Operand<T> a = make_operand<T>(m, k, la, gen), b = make_operand<T>(k, n, lb, gen);
+    const int64_t ldc = n + 3;  // C has a gap after each row, which must stay untouched
+    std::vector<T> c(static_cast<size_t>(m * ldc));
+    std::uniform_real_distribution<double> uniform(-1, 1);
+    for (T& v : c) v = static_cast<T>(uniform(gen));
+    if (beta == T(0)) std::fill(c.begin(), c.end(), std::numeric_limits<T>::quiet_NaN());  // never read
+    const std::vector<T> before = c;
+
+    gemm_blocked<T>(m, n, k, alpha, a.storage.data(), a.rs, a.cs, b.storage.data(), b.rs, b.cs, beta, c.data(), ldc);
+
+    const double tol = (std::is_same_v<T, float> ? 2e-6 : 1e-14) * static_cast<double>(k);
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+            double sum = 0, magnitude = 0;
+            for (int64_t p = 0; p < k; ++p) {
+                sum += static_cast<double>(a.at(i, p)) * static_cast<double>(b.at(p, j));
+                magnitude += std::abs(static_cast<double>(a.at(i, p)) * static_cast<double>(b.at(p, j)));
+            }
+            double expected = static_cast<double>(alpha) * sum;
+            if (beta != T(0)) expected += static_cast<double>(beta) * static_cast<double>(before[i * ldc + j]);
+            const double got = static_cast<double>(c[i * ldc + j]);
+            if (!(std::abs(got - expected) <= tol * std::max(1.0, magnitude)) && wrong++ < 3)
+                BOOST_ERROR("C[" << i << ", " << j << "] = " << got << ", expected " << expected);
+        }
+        for (int64_t j = n; j < ldc; ++j) {
+            const T was = before[i * ldc + j], now = c[i * ldc + j];
+            if (!(now == was || (std::isnan(now) && std::isnan(was))) && wrong++ < 3)
+                BOOST_ERROR("C[" << i << ", " << j << "] past the last column was written");
+        }
+    }
+    BOOST_TEST(wrong == 0);
+}
+
+struct Size {
+    int64_t m, n, k;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(gemm)
+
+// Sizes around the micro-kernel's tile (8 or 12 rows x 2 vectors), the depth block (256 floats,
+// 128 doubles), the height block and the width block (2048 columns).
+const Size kSizes[] = {{1, 1, 1},     {3, 5, 7},      {8, 32, 16},   {9, 33, 17},     {17, 47, 300},
+                       {128, 256, 784}, {130, 70, 257}, {200, 40, 100}, {5, 2100, 9},   {25, 16, 600}};
+
+template <class T>
+void check_all_sizes_and_layouts() {
+    for (const Size& s : kSizes)
+        for (Layout la : {Layout::row_major, Layout::column_major})
+            for (Layout lb : {Layout::row_major, Layout::column_major}) {
+                BOOST_TEST_CONTEXT(s.m << " x " << s.k << " @ " << s.k << " x " << s.n << ", A " << name(la) << ", B "
+                                       << name(lb)) {
+                    check_product<T>(s.m, s.n, s.k, la, lb, T(1), T(0));
+                }
+            }
+}
+
+BOOST_AUTO_TEST_CASE(float32_matches_reference_for_every_size_and_transpose) { check_all_sizes_and_layouts<float>(); }
+BOOST_AUTO_TEST_CASE(float64_matches_reference_for_every_size_and_transpose) { check_all_sizes_and_layouts<double>(); }
+
+BOOST_AUTO_TEST_CASE(strided_and_broadcast_operands_need_no_copy) {
+    for (Layout la : {Layout::strided, Layout::broadcast_rows, Layout::column_major})
+        for (Layout lb : {Layout::strided, Layout::row_major, Layout::column_major}) {
+            BOOST_TEST_CONTEXT("A " << name(la) << ", B " << name(lb)) {
+                check_product<float>(37, 45, 270, la, lb, 1.0f, 0.0f);
+                check_product<double>(37, 45, 150, la, lb, 1.0, 0.0);
+            }
+        }
+}
+
+BOOST_AUTO_TEST_CASE(alpha_and_beta_follow_blas) {
+    // beta = 0 never reads C (it holds NaN above); other betas scale it, over several depth blocks.
+    for (auto [alpha, beta] : {std::pair{1.0, 0.0}, {0.5, 2.0}, {-1.0, 1.0}, {2.0, -0.5}}) {
+        BOOST_TEST_CONTEXT("alpha " << alpha << ", beta " << beta) {
+            check_product<float>(19, 50, 600, Layout::row_major, Layout::column_major, static_cast<float>(alpha),
+                                 static_cast<float>(beta));
+            check_product<double>(19, 50, 300, Layout::column_major, Layout::row_major, alpha, beta);
+        }
+    }
+    // alpha = 0 reads neither operand: NaN in A does not reach C, which is only scaled.
+    std::vector<float> a(6, std::numeric_limits<float>::quiet_NaN()), b(6, 1.0f), c = {1, 2, 3, 4};
+    gemm_blocked<float>(2, 2, 3, 0.0f, a.data(), 3, 1, b.data(), 2, 1, 0.5f, c.data(), 2);
+    BOOST_TEST((c == std::vector<float>{0.5f, 1.0f, 1.5f, 2.0f}));
+    // k = 0 is an empty sum: C = beta * C, and beta = 0 clears garbage.
+    std::vector<double> garbage(4, std::numeric_limits<double>::quiet_NaN());
+    gemm_blocked<double>(2, 2, 0, 1.0, nullptr, 0, 1, nullptr, 2, 1, 0.0, garbage.data(), 2);
+    BOOST_TEST((garbage == std::vector<double>{0, 0, 0, 0}));
+}
+
+BOOST_AUTO_TEST_CASE(matmul_split_between_threads_matches_reference) {
+    // Large enough (15 MFLOP) for matmul to split the product between threads (ctest runs with 2),
+    // by columns when C is wide and by rows when it is tall; the transposed operand is a view.
+    using namespace xgrad;
+    for (auto [m, n] : {std::pair<int64_t, int64_t>{128, 300}, {300, 128}}) {
+        Tensor a = test::random_tensor({m, 200}, kFloat32, 1), w = test::random_tensor({n, 200}, kFloat32, 2);
+        Tensor out = matmul(a, w.t());
+        Tensor expected = matmul(a.to(kFloat64), w.to(kFloat64).t());
+        test::check_values(out, expected.to_vector<double>(), 1e-4);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
