@@ -35,12 +35,15 @@ int main() {
         {"grad w1 = g.t()[256,128] @ x", 256, 784, 128, true, false},
         {"grad w2 = g.t()[256,128] @ h", 256, 256, 128, true, false},
         {"grad h1 = g[128,256] @ w2", 128, 256, 256, false, false},
+        {"forward h[128,256] @ w3.t()", 128, 10, 256, false, true},
+        {"grad w3 = g.t()[10,128] @ h", 10, 256, 128, true, false},
+        {"grad h2 = g[128,10] @ w3", 128, 256, 10, false, false},
         {"square 256", 256, 256, 256, false, false},
         {"square 1024", 1024, 1024, 1024, false, false},
     };
     std::printf("OpenBLAS core: %s, xgrad kernel: %s\n", openblas_get_corename(),
                 xgrad::kernels::detail::gemm_blocked_arch());
-    std::printf("%-32s %12s %12s %8s\n", "product (one thread)", "xgrad GF/s", "OpenBLAS", "ratio");
+    std::printf("%-32s %12s %12s %8s %10s\n", "product (one thread)", "xgrad GF/s", "OpenBLAS", "ratio", "xgrad us");
     for (const Case& c : cases) {
         // Stored shapes: A is m x k (k x m when transposed), B is k x n (n x k when transposed).
         std::vector<float> a(static_cast<size_t>(c.m) * c.k), b(static_cast<size_t>(c.k) * c.n),
@@ -63,7 +66,7 @@ int main() {
                             c.m, c.n, c.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, out.data(), c.n);
             },
             inner);
-        std::printf("%-32s %12.1f %12.1f %7.2fx\n", c.name, gflops(c, ours), gflops(c, blas), blas / ours);
+        std::printf("%-32s %12.1f %12.1f %7.2fx %10.1f\n", c.name, gflops(c, ours), gflops(c, blas), blas / ours, ours * 1e6);
     }
     return 0;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end: seconds per epoch and peak memory of the main example's model, xgrad beside
 # PyTorch and LibTorch in the same run, at 1 and 2 threads. The peers are run with their
-# spinning threads calmed (OMP_WAIT_POLICY=PASSIVE) and also with glibc's page-fault cost
-# tamed (GLIBC_TUNABLES), and the best of those is compared: beat them at their best.
+# spinning threads calmed (OMP_WAIT_POLICY=PASSIVE), also with glibc's page-fault cost tamed
+# (GLIBC_TUNABLES), and also with OpenBLAS free to use its AVX-512 kernels (the machines pin it
+# to AVX2 with OPENBLAS_CORETYPE=Haswell); the best of those is compared: beat them at their best.
 #   benchmarks/run_mlp.sh [build-dir]
 set -euo pipefail
 build=${1:-build}
@@ -19,12 +20,13 @@ run() {  # name threads command...
 {
   for t in 1 2; do
     run xgrad "$t" "$build/benchmarks/bench_mlp_epoch"
-    for env_kind in passive tamed; do
-      extra=()
-      [[ $env_kind == tamed ]] && extra=(GLIBC_TUNABLES="$tamed")
-      run "libtorch_$env_kind" "$t" env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "${extra[@]}" \
+    for env_kind in passive tamed unpinned; do
+      unset_pin=() extra=()
+      [[ $env_kind != passive ]] && extra=(GLIBC_TUNABLES="$tamed")
+      [[ $env_kind == unpinned ]] && unset_pin=(-u OPENBLAS_CORETYPE)
+      run "libtorch_$env_kind" "$t" env "${unset_pin[@]}" OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "${extra[@]}" \
         "$build/libtorch_peer/mlp_epoch_libtorch"
-      run "pytorch_$env_kind" "$t" env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "${extra[@]}" \
+      run "pytorch_$env_kind" "$t" env "${unset_pin[@]}" OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "${extra[@]}" \
         /usr/bin/python3 "$here/bench_mlp_epoch_torch.py"
     done
   done
@@ -38,11 +40,12 @@ for who, case, threads, value, unit in rows:
     data[(who, case, threads)] = float(value)
 print(f"{'threads':>7} {'':10} {'s/epoch':>8} {'peak MB':>8}")
 for t in ("1", "2"):
-    for who in ("xgrad", "libtorch_passive", "libtorch_tamed", "pytorch_passive", "pytorch_tamed"):
+    variants = ("passive", "tamed", "unpinned")
+    for who in ["xgrad"] + [f"{peer}_{v}" for peer in ("libtorch", "pytorch") for v in variants]:
         print(f"{t:>7} {who:18} {data[(who, 'mlp_epoch_seconds', t)]:8.3f} {data[(who, 'mlp_peak_rss_mb', t)]:8.1f}")
     mine = data[("xgrad", "mlp_epoch_seconds", t)]
     for peer in ("libtorch", "pytorch"):
-        best = min(data[(f"{peer}_passive", "mlp_epoch_seconds", t)], data[(f"{peer}_tamed", "mlp_epoch_seconds", t)])
-        mem = min(data[(f"{peer}_passive", "mlp_peak_rss_mb", t)], data[(f"{peer}_tamed", "mlp_peak_rss_mb", t)])
+        best = min(data[(f"{peer}_{v}", "mlp_epoch_seconds", t)] for v in variants)
+        mem = min(data[(f"{peer}_{v}", "mlp_peak_rss_mb", t)] for v in variants)
         print(f"{t:>7} xgrad / best {peer}: time {mine / best:.2f}x, peak memory {data[('xgrad', 'mlp_peak_rss_mb', t)] / mem:.2f}x")
 PY
