@@ -36,6 +36,14 @@ private:
     std::map<std::string, std::string> values_;
 };
 
+/// printf into a std::string.
+template <class... Args>
+std::string format(const char* pattern, Args... args) {
+    char buffer[256];
+    std::snprintf(buffer, sizeof buffer, pattern, args...);
+    return buffer;
+}
+
 struct Series {
     std::string label;
     std::vector<double> x, y;

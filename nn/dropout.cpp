@@ -1,5 +1,6 @@
 #include "nn/dropout.hpp"
 
+#include "autograd/grad_mode.hpp"
 #include "autograd/ops.hpp"
 #include "nn/functional.hpp"
 
@@ -41,5 +42,40 @@ Tensor Dropout2d::forward(const Tensor& x) {
 }
 
 std::string Dropout2d::extra_repr() const { return "p=" + std::to_string(options.p); }
+
+McDropoutPrediction mc_dropout_predict(Module& model, const Tensor& x, int samples) {
+    XGRAD_CHECK(samples >= 1, "mc_dropout_predict: needs at least one sample, got ", samples);
+    std::vector<std::pair<Module*, bool>> modes;
+    for (Module* m : model.modules()) modes.emplace_back(m, m->is_training());
+    model.eval();
+    for (Module* m : model.modules())
+        if (dynamic_cast<Dropout*>(m) != nullptr || dynamic_cast<Dropout2d*>(m) != nullptr) m->train(true);
+    NoGradGuard no_grad;
+    // Welford's running mean and sum of squared deviations: E[p^2] - E[p]^2 in float32 loses
+    // every digit when the passes agree.
+    Tensor mean, squared_deviations;
+    try {
+        for (int s = 1; s <= samples; ++s) {
+            const Tensor logits = model(x);
+            XGRAD_CHECK(logits.dim() == 2, "mc_dropout_predict: expected the model to return logits [N, C], got shape ",
+                        logits.sizes());
+            const Tensor p = softmax(logits, 1);
+            if (s == 1) {
+                mean = p;
+                squared_deviations = zeros_like(p);
+                continue;
+            }
+            const Tensor delta = p - mean;
+            mean = mean + delta / s;
+            squared_deviations = squared_deviations + delta * (p - mean);
+        }
+    } catch (...) {
+        for (auto [m, training] : modes) m->train(training);
+        throw;
+    }
+    // train() is recursive, so the modes are restored module by module, not from the root.
+    for (auto [m, training] : modes) m->train(training);
+    return {mean, clamp_min(squared_deviations / samples, 0).sqrt()};
+}
 
 }  // namespace xgrad::nn

@@ -42,4 +42,18 @@ public:
     const DropoutOptions options;
 };
 
+/// Monte Carlo dropout (Gal & Ghahramani 2016): a net trained with dropout, run with its dropout
+/// still active at test time, samples from an approximate posterior over networks. Averaging
+/// `samples` stochastic passes estimates the predictive probabilities; their spread over the
+/// passes measures the model's uncertainty about each input.
+struct McDropoutPrediction {
+    Tensor mean;  ///< [N, C] softmax probabilities averaged over the passes
+    Tensor std;   ///< [N, C] their standard deviation over the passes
+};
+
+/// Runs `samples` passes of `model` on the logits it returns for x ([N, C]) with every Dropout and
+/// Dropout2d module in training mode and everything else in evaluation mode (BatchNorm keeps its
+/// running statistics), without recording a graph; the modules' modes are restored afterwards.
+McDropoutPrediction mc_dropout_predict(Module& model, const Tensor& x, int samples);
+
 }  // namespace xgrad::nn

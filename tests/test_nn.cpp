@@ -392,6 +392,44 @@ BOOST_AUTO_TEST_CASE(dropout2d_drops_whole_channels) {
     check_error([&] { drop(ones({3, 4})); }, {"dropout2d", "[3, 4]"});
 }
 
+BOOST_AUTO_TEST_CASE(mc_dropout_samples_the_dropout_posterior) {
+    // Dropout(0.5) on a constant input 1 feeding Linear(1, 2) with weights (a, 0): each pass gives
+    // logits (2a, 0) or (0, 0), so P(class 0) is sigmoid(2a) = 0.75 (a = ln 3 / 2) or 0.5, each half
+    // the time: mean 0.625, standard deviation 0.125.
+    nn::Sequential model;
+    model.emplace<nn::Dropout>({.p = 0.5});
+    auto& fc = model.emplace<nn::Linear>({.in_features = 1, .out_features = 2});
+    auto& bn = model.emplace<nn::BatchNorm1d>({.num_features = 2, .affine = false});
+    {
+        NoGradGuard no_grad;
+        fc.weight.copy_(tensor({std::log(3.0) / 2, 0.0}).view({2, 1}));
+        fc.bias.zero_();
+    }
+    model.emplace<nn::Identity>();
+    manual_seed(3);
+    const Tensor before = bn.running_mean.clone();
+    model.train();
+    const nn::McDropoutPrediction pred = nn::mc_dropout_predict(model, ones({200, 1}), 400);
+    BOOST_TEST(std::abs(pred.mean.select(1, 0).mean().item() - 0.625) < 0.003);
+    BOOST_TEST(std::abs(pred.std.select(1, 0).mean().item() - 0.125) < 0.003);
+    check_values(pred.mean.sum({1}), std::vector<double>(200, 1.0), 1e-6);  // still probabilities
+    BOOST_TEST(!pred.mean.requires_grad());
+    BOOST_TEST(equal(bn.running_mean, before));  // BatchNorm ran in eval mode: statistics untouched
+    for (nn::Module* m : model.modules()) BOOST_TEST(m->is_training());  // modes restored
+
+    // Without dropout every pass is the same: no spread, and the mean is the eval prediction.
+    nn::Sequential plain;
+    plain.emplace<nn::Linear>({.in_features = 3, .out_features = 4});
+    plain.eval();
+    const Tensor x = random_tensor({5, 3});
+    const nn::McDropoutPrediction fixed = nn::mc_dropout_predict(plain, x, 3);
+    BOOST_TEST(fixed.std.max().item() < 1e-6);
+    check_values(fixed.mean, softmax(plain(x), 1).to_vector<double>(), 1e-6);
+    BOOST_TEST(!plain.is_training());
+    check_error([&] { nn::mc_dropout_predict(plain, x, 0); }, {"mc_dropout_predict", "at least one sample"});
+    check_error([&] { nn::mc_dropout_predict(plain, ones({2, 2, 3}), 2); }, {"mc_dropout_predict", "[2, 2, 4]"});
+}
+
 BOOST_AUTO_TEST_CASE(batchnorm_running_statistics_match_the_formulas) {
     nn::BatchNorm1d bn({.num_features = 2, .momentum = 0.1, .dtype = kFloat64});
     std::vector<double> mean = {0, 0}, var = {1, 1};

@@ -60,7 +60,8 @@ NDArray random_fill(const Shape& sizes, DType dtype, const char* op, Draw draw) 
     dispatch_numeric(dtype, op, [&](auto tag) {
         using T = decltype(tag);
         T* p = out.data<T>();
-        for (int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<T>(draw());
+        const int64_t n = out.numel();
+        for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(draw());
     });
     return out;
 }
