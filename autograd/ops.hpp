@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "autograd/tensor.hpp"
+#include "tensor/window.hpp"
 
 namespace xgrad {
 
@@ -229,5 +230,16 @@ Tensor one_hot(const Tensor& index, int64_t num_classes = -1);
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// x @ weight^T + bias: [*, in] x [out, in] (+ [out]) -> [*, out], one GEMM with the bias folded in.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+// ---- sliding windows (ops/conv.cpp) ---------------------------------------------------------------
+/// im2col (torch.nn.functional.unfold): [N, C, H, W] -> [N, C * kh * kw, out_h * out_w]; row
+/// (c, ki, kj) holds what kernel position (ki, kj) of channel c sees at every output position.
+/// A convolution is then one matrix product per image. Its gradient is fold2d.
+Tensor unfold2d(const Tensor& x, const Window2d& window);
+/// col2im (torch.nn.functional.fold with the same window), the adjoint of unfold2d: entries are
+/// summed back into the [N, C, H, W] positions they came from. Its gradient is unfold2d.
+Tensor fold2d(const Tensor& cols, const Shape& input_sizes, const Window2d& window);
+/// Max pooling over [N, C, H, W]: the first maximum of every window; the gradient flows to it.
+Tensor max_pool2d(const Tensor& x, const Window2d& window);
 
 }  // namespace xgrad

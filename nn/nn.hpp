@@ -3,6 +3,7 @@
 /// penalties and the model summary.
 #include "nn/activation.hpp"
 #include "nn/container.hpp"
+#include "nn/conv.hpp"
 #include "nn/dropout.hpp"
 #include "nn/functional.hpp"
 #include "nn/init.hpp"

@@ -7,6 +7,7 @@
 
 #include "tensor/ndarray.hpp"
 #include "tensor/random.hpp"
+#include "tensor/window.hpp"
 
 namespace xgrad::kernels {
 
@@ -33,6 +34,19 @@ NDArray randperm(int64_t n, Generator& gen);
 /// dst[...] = src broadcast to dst's shape, converted to dst's dtype. dst may be any view.
 void copy_(const NDArray& dst, const NDArray& src);
 void fill_(const NDArray& dst, double value);
+
+// ---- sliding windows (convolution and pooling) -------------------------------------------------
+/// {out_h, out_w} of the window slid over input [N, C, H, W]; throws naming op when it does not fit.
+Shape window_output_size(const Shape& input_sizes, const Window2d& window, const char* op);
+/// im2col: [N, C, H, W] -> [N, C * kh * kw, out_h * out_w], row (c, ki, kj) holding the input
+/// under kernel position (ki, kj) of channel c for every output position (padding reads 0).
+NDArray unfold2d(const NDArray& x, const Window2d& window);
+/// col2im, the adjoint of unfold2d: sums each column entry back into the input position it came
+/// from (overlapping windows add up); input_sizes is [N, C, H, W].
+NDArray fold2d(const NDArray& cols, const Shape& input_sizes, const Window2d& window);
+/// [N, C, out_h, out_w] int64: the flat position (h * W + w) in its [H, W] plane of the first
+/// maximum of every pooling window (padding never wins).
+NDArray max_pool2d_indices(const NDArray& x, const Window2d& window);
 
 // ---- element-wise -------------------------------------------------------------------------
 enum class Unary { neg, exp, log, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu, reciprocal, square,

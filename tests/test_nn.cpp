@@ -41,12 +41,19 @@ std::ostream& operator<<(std::ostream& out, const ModuleCase& c) { return out <<
 std::shared_ptr<nn::Linear> linear64 = std::make_shared<nn::Linear>(nn::LinearOptions{.in_features = 4, .out_features = 3, .dtype = kFloat64});
 std::shared_ptr<nn::PReLU> prelu64 = std::make_shared<nn::PReLU>(nn::PReLUOptions{.num_parameters = 3, .dtype = kFloat64});
 std::shared_ptr<nn::BatchNorm1d> bn64 = std::make_shared<nn::BatchNorm1d>(nn::BatchNormOptions{.num_features = 3, .dtype = kFloat64});
+std::shared_ptr<nn::Conv2d> conv2d64 = std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 2, .out_channels = 3, .kernel_size = {3, 2}, .stride = {2, 1}, .padding = 1, .dtype = kFloat64});
+std::shared_ptr<nn::Conv1d> conv1d64 = std::make_shared<nn::Conv1d>(nn::Conv1dOptions{.in_channels = 4, .out_channels = 2, .kernel_size = 3, .dilation = 2, .dtype = kFloat64});
 std::shared_ptr<nn::LayerNorm> ln64 = std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {4}, .dtype = kFloat64});
 
 Tensor class_targets() { return tensor({2, 0, 1, 2}, kInt64); }
 
 const std::vector<ModuleCase> module_cases = {
     {"Linear", [](const Args& a) { return (*linear64)(a[0]); }, {{2, 4}}},
+    {"Conv2d", [](const Args& a) { return (*conv2d64)(a[0]); }, {{2, 2, 5, 4}}},
+    {"conv2d_functional", [](const Args& a) { return nn::F::conv2d(a[0], a[1], a[2], {1, 2}, {0, 1}, {2, 1}); }, {{2, 3, 6, 5}, {4, 3, 2, 2}, {4}}},
+    {"Conv1d", [](const Args& a) { return (*conv1d64)(a[0]); }, {{2, 4, 9}}},
+    {"MaxPool2d", [](const Args& a) { nn::MaxPool2d m({.kernel_size = 2}); return m(a[0]); }, {{2, 3, 4, 6}}},
+    {"MaxPool1d_overlapping", [](const Args& a) { nn::MaxPool1d m({.kernel_size = 3, .stride = 1, .padding = 1}); return m(a[0]); }, {{2, 3, 7}}},
     {"Flatten", [](const Args& a) { nn::Flatten f; return f(a[0]); }, {{2, 3, 2}}},
     {"Sigmoid", [](const Args& a) { nn::Sigmoid m; return m(a[0]); }, {{3, 4}}},
     {"Tanh", [](const Args& a) { nn::Tanh m; return m(a[0]); }, {{3, 4}}},

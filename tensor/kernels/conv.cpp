@@ -1,0 +1,156 @@
+// Sliding windows over [N, C, H, W] arrays: im2col (unfold2d) and its adjoint col2im (fold2d),
+// which turn a convolution into one matrix product per image, and the arg-max of every pooling
+// window. Zero padding is virtual: out-of-range positions read as 0 (unfold) or as absent (max).
+
+#include <algorithm>
+#include <limits>
+
+#include "tensor/kernels.hpp"
+#include "tensor/kernels/dispatch.hpp"
+
+namespace xgrad::kernels {
+namespace {
+
+struct Geometry {
+    int64_t n, c, h, w, out_h, out_w;
+};
+
+Geometry geometry(const Shape& sizes, const Window2d& win, const char* op) {
+    XGRAD_CHECK(sizes.size() == 4, op, ": expected input [N, C, H, W], got shape ", sizes);
+    XGRAD_CHECK(win.kernel_h > 0 && win.kernel_w > 0 && win.stride_h > 0 && win.stride_w > 0 && win.dilation_h > 0 &&
+                    win.dilation_w > 0 && win.padding_h >= 0 && win.padding_w >= 0,
+                op, ": kernel size, stride and dilation must be positive and padding non-negative, got kernel (",
+                win.kernel_h, ", ", win.kernel_w, "), stride (", win.stride_h, ", ", win.stride_w, "), padding (",
+                win.padding_h, ", ", win.padding_w, "), dilation (", win.dilation_h, ", ", win.dilation_w, ")");
+    const int64_t span_h = win.dilation_h * (win.kernel_h - 1) + 1, span_w = win.dilation_w * (win.kernel_w - 1) + 1;
+    const int64_t padded_h = sizes[2] + 2 * win.padding_h, padded_w = sizes[3] + 2 * win.padding_w;
+    XGRAD_CHECK(padded_h >= span_h && padded_w >= span_w, op, ": the window (", span_h, " x ", span_w,
+                " with dilation) is larger than the padded input (", padded_h, " x ", padded_w, ") of shape ", sizes);
+    return {sizes[0], sizes[1], sizes[2], sizes[3], (padded_h - span_h) / win.stride_h + 1,
+            (padded_w - span_w) / win.stride_w + 1};
+}
+
+}  // namespace
+
+Shape window_output_size(const Shape& input_sizes, const Window2d& window, const char* op) {
+    const Geometry g = geometry(input_sizes, window, op);
+    return {g.out_h, g.out_w};
+}
+
+NDArray unfold2d(const NDArray& x_in, const Window2d& win) {
+    const Geometry g = geometry(x_in.sizes(), win, "unfold2d");
+    const NDArray x = x_in.contiguous();
+    const int64_t kk = win.kernel_h * win.kernel_w, cols = g.out_h * g.out_w;
+    NDArray out = NDArray::empty({g.n, g.c * kk, cols}, x.dtype());
+    detail::dispatch_numeric(x.dtype(), "unfold2d", [&](auto tag) {
+        using T = decltype(tag);
+        const T* src = x.data<T>();
+        T* dst = out.data<T>();
+        // Row (c, ki, kj) of image n holds input[n, c, oh * s - p + ki * d, ow * s - p + kj * d].
+#pragma omp parallel for collapse(2) if (g.n * g.c * kk * cols >= (1 << 16))
+        for (int64_t n = 0; n < g.n; ++n)
+            for (int64_t c = 0; c < g.c; ++c) {
+                const T* plane = src + (n * g.c + c) * g.h * g.w;
+                for (int64_t ki = 0; ki < win.kernel_h; ++ki)
+                    for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
+                        T* row = dst + ((n * g.c + c) * kk + ki * win.kernel_w + kj) * cols;
+                        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                            const int64_t ih = oh * win.stride_h - win.padding_h + ki * win.dilation_h;
+                            T* out_row = row + oh * g.out_w;
+                            if (ih < 0 || ih >= g.h) {
+                                std::fill(out_row, out_row + g.out_w, T(0));
+                                continue;
+                            }
+                            const T* in_row = plane + ih * g.w;
+                            const int64_t offset = kj * win.dilation_w - win.padding_w;
+                            for (int64_t ow = 0; ow < g.out_w; ++ow) {
+                                const int64_t iw = ow * win.stride_w + offset;
+                                out_row[ow] = (iw >= 0 && iw < g.w) ? in_row[iw] : T(0);
+                            }
+                        }
+                    }
+            }
+    });
+    return out;
+}
+
+NDArray fold2d(const NDArray& cols_in, const Shape& input_sizes, const Window2d& win) {
+    const Geometry g = geometry(input_sizes, win, "fold2d");
+    const int64_t kk = win.kernel_h * win.kernel_w, cols = g.out_h * g.out_w;
+    XGRAD_CHECK(cols_in.dim() == 3 && cols_in.sizes()[0] == g.n && cols_in.sizes()[1] == g.c * kk &&
+                    cols_in.sizes()[2] == cols,
+                "fold2d: expected columns of shape [", g.n, ", ", g.c * kk, ", ", cols, "] for input shape ",
+                input_sizes, ", got ", cols_in.sizes());
+    const NDArray src_array = cols_in.contiguous();
+    NDArray out = full(input_sizes, 0, cols_in.dtype());
+    detail::dispatch_numeric(out.dtype(), "fold2d", [&](auto tag) {
+        using T = decltype(tag);
+        const T* src = src_array.data<T>();
+        T* dst = out.data<T>();
+        // Each (n, c) plane is written by one thread only, so the overlapping windows need no locks.
+#pragma omp parallel for collapse(2) if (g.n * g.c * kk * cols >= (1 << 16))
+        for (int64_t n = 0; n < g.n; ++n)
+            for (int64_t c = 0; c < g.c; ++c) {
+                T* plane = dst + (n * g.c + c) * g.h * g.w;
+                for (int64_t ki = 0; ki < win.kernel_h; ++ki)
+                    for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
+                        const T* row = src + ((n * g.c + c) * kk + ki * win.kernel_w + kj) * cols;
+                        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                            const int64_t ih = oh * win.stride_h - win.padding_h + ki * win.dilation_h;
+                            if (ih < 0 || ih >= g.h) continue;
+                            T* in_row = plane + ih * g.w;
+                            const int64_t offset = kj * win.dilation_w - win.padding_w;
+                            for (int64_t ow = 0; ow < g.out_w; ++ow) {
+                                const int64_t iw = ow * win.stride_w + offset;
+                                if (iw >= 0 && iw < g.w) in_row[iw] += row[oh * g.out_w + ow];
+                            }
+                        }
+                    }
+            }
+    });
+    return out;
+}
+
+NDArray max_pool2d_indices(const NDArray& x_in, const Window2d& win) {
+    const Geometry g = geometry(x_in.sizes(), win, "max_pool2d");
+    XGRAD_CHECK(win.padding_h * 2 <= win.kernel_h && win.padding_w * 2 <= win.kernel_w,
+                "max_pool2d: padding (", win.padding_h, ", ", win.padding_w, ") must be at most half the kernel (",
+                win.kernel_h, ", ", win.kernel_w, ")");
+    const NDArray x = x_in.contiguous();
+    NDArray out = NDArray::empty({g.n, g.c, g.out_h, g.out_w}, kInt64);
+    int64_t* idx = out.data<int64_t>();
+    detail::dispatch_numeric(x.dtype(), "max_pool2d", [&](auto tag) {
+        using T = decltype(tag);
+        const T* src = x.data<T>();
+        // The first maximum of each window wins (as in PyTorch); NaN counts as the maximum.
+#pragma omp parallel for collapse(2) if (g.n * g.c * g.out_h * g.out_w * win.kernel_h * win.kernel_w >= (1 << 16))
+        for (int64_t n = 0; n < g.n; ++n)
+            for (int64_t c = 0; c < g.c; ++c) {
+                const T* plane = src + (n * g.c + c) * g.h * g.w;
+                int64_t* out_plane = idx + (n * g.c + c) * g.out_h * g.out_w;
+                for (int64_t oh = 0; oh < g.out_h; ++oh)
+                    for (int64_t ow = 0; ow < g.out_w; ++ow) {
+                        int64_t best = -1;
+                        T best_value = T(0);
+                        for (int64_t ki = 0; ki < win.kernel_h; ++ki) {
+                            const int64_t ih = oh * win.stride_h - win.padding_h + ki * win.dilation_h;
+                            if (ih < 0 || ih >= g.h) continue;
+                            for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
+                                const int64_t iw = ow * win.stride_w - win.padding_w + kj * win.dilation_w;
+                                if (iw < 0 || iw >= g.w) continue;
+                                const T v = plane[ih * g.w + iw];
+                                const bool nan = v != v;  // NOLINT: NaN check that also compiles for integers
+                                if (best < 0 || v > best_value || (nan && best_value == best_value)) {
+                                    best = ih * g.w + iw;
+                                    best_value = v;
+                                }
+                            }
+                        }
+                        out_plane[oh * g.out_w + ow] = best;
+                    }
+            }
+    });
+    return out;
+}
+
+}  // namespace xgrad::kernels

@@ -1,0 +1,155 @@
+// Convolution and pooling against direct loops over the definitions (float64), with stride,
+// padding and dilation, and their errors. Gradients are in the gradcheck tables
+// (test_gradients.cpp: unfold2d, fold2d, max_pool2d; test_nn.cpp: Conv1d, Conv2d, pooling).
+#include "helpers.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+
+namespace {
+
+// out[n, o, i, j] = b[o] + sum_{c, ki, kj} x[n, c, i s - p + ki d, j s - p + kj d] w[o, c, ki, kj]
+std::vector<double> reference_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, nn::Size2 s, nn::Size2 p,
+                                     nn::Size2 d) {
+    const auto xv = x.to_vector<double>(), wv = w.to_vector<double>(), bv = b.to_vector<double>();
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), O = w.size(0), KH = w.size(2), KW = w.size(3);
+    const int64_t OH = (H + 2 * p.h - d.h * (KH - 1) - 1) / s.h + 1, OW = (W + 2 * p.w - d.w * (KW - 1) - 1) / s.w + 1;
+    std::vector<double> out;
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t o = 0; o < O; ++o)
+            for (int64_t i = 0; i < OH; ++i)
+                for (int64_t j = 0; j < OW; ++j) {
+                    double sum = bv[o];
+                    for (int64_t c = 0; c < C; ++c)
+                        for (int64_t ki = 0; ki < KH; ++ki)
+                            for (int64_t kj = 0; kj < KW; ++kj) {
+                                const int64_t h = i * s.h - p.h + ki * d.h, ww = j * s.w - p.w + kj * d.w;
+                                if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+                                sum += xv[((n * C + c) * H + h) * W + ww] * wv[((o * C + c) * KH + ki) * KW + kj];
+                            }
+                    out.push_back(sum);
+                }
+    return out;
+}
+
+std::vector<double> reference_max_pool2d(const Tensor& x, nn::Size2 k, nn::Size2 s, nn::Size2 p) {
+    const auto xv = x.to_vector<double>();
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+    const int64_t OH = (H + 2 * p.h - k.h) / s.h + 1, OW = (W + 2 * p.w - k.w) / s.w + 1;
+    std::vector<double> out;
+    for (int64_t nc = 0; nc < N * C; ++nc)
+        for (int64_t i = 0; i < OH; ++i)
+            for (int64_t j = 0; j < OW; ++j) {
+                double best = -1e300;
+                for (int64_t ki = 0; ki < k.h; ++ki)
+                    for (int64_t kj = 0; kj < k.w; ++kj) {
+                        const int64_t h = i * s.h - p.h + ki, w = j * s.w - p.w + kj;
+                        if (h >= 0 && h < H && w >= 0 && w < W) best = std::max(best, xv[(nc * H + h) * W + w]);
+                    }
+                out.push_back(best);
+            }
+    return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(nn_conv)
+
+BOOST_AUTO_TEST_CASE(conv2d_matches_the_definition) {
+    struct Case {
+        Shape x, w;
+        nn::Size2 stride, padding, dilation;
+    };
+    const std::vector<Case> cases = {
+        {{2, 3, 7, 6}, {4, 3, 3, 3}, 1, 0, 1},        {{2, 3, 7, 6}, {4, 3, 3, 3}, 1, 1, 1},
+        {{1, 2, 9, 8}, {3, 2, 3, 2}, {2, 3}, {1, 0}, 1}, {{2, 1, 10, 9}, {2, 1, 3, 3}, 1, 2, {2, 3}},
+        {{3, 1, 28, 28}, {5, 1, 5, 5}, 1, 2, 1},      {{1, 4, 1, 12}, {2, 4, 1, 3}, 1, {0, 1}, 1},
+    };
+    for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT("x " << c.x << ", w " << c.w) {
+            const Tensor x = random_tensor(c.x, kFloat64, 1), w = random_tensor(c.w, kFloat64, 2);
+            const Tensor b = random_tensor({c.w[0]}, kFloat64, 3);
+            const Tensor y = nn::F::conv2d(x, w, b, c.stride, c.padding, c.dilation);
+            check_values(y, reference_conv2d(x, w, b, c.stride, c.padding, c.dilation), 1e-12);
+            check_values(nn::F::conv2d(noncontiguous(x), noncontiguous(w), b, c.stride, c.padding, c.dilation),
+                         y.to_vector<double>(), 1e-12);
+            // float32 goes through the same path
+            check_values(nn::F::conv2d(x.to(kFloat32), w.to(kFloat32), b.to(kFloat32), c.stride, c.padding, c.dilation),
+                         y.to_vector<double>(), 1e-4);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(conv1d_is_conv2d_over_a_height_of_one) {
+    const Tensor x = random_tensor({2, 5, 11}, kFloat64, 4), w = random_tensor({3, 5, 4}, kFloat64, 5);
+    const Tensor b = random_tensor({3}, kFloat64, 6);
+    const Tensor y = nn::F::conv1d(x, w, b, 2, 1, 1);
+    BOOST_TEST((y.sizes() == Shape{2, 3, 5}));  // (11 + 2 - 3 - 1) / 2 + 1
+    check_values(y, reference_conv2d(x.unsqueeze(2), w.unsqueeze(2), b, {1, 2}, {0, 1}, 1), 1e-12);
+    nn::Conv1d layer({.in_channels = 5, .out_channels = 3, .kernel_size = 4, .stride = 2, .padding = 1, .dtype = kFloat64});
+    BOOST_TEST((layer(x).sizes() == Shape{2, 3, 5}));
+    BOOST_TEST(layer.parameters().size() == 2u);
+    BOOST_TEST((layer.weight.sizes() == Shape{3, 5, 4}));
+    // PyTorch's default: U(+-1/sqrt(fan_in)), fan_in = 5 * 4.
+    BOOST_TEST(layer.weight.abs().max().item() <= 1 / std::sqrt(20.0));
+}
+
+BOOST_AUTO_TEST_CASE(max_pooling_matches_the_definition) {
+    const Tensor x = random_tensor({2, 3, 7, 8}, kFloat64, 7);
+    check_values(nn::F::max_pool2d(x, 2), reference_max_pool2d(x, 2, 2, 0), 0);
+    check_values(nn::F::max_pool2d(x, {3, 2}, {2, 1}, {1, 1}), reference_max_pool2d(x, {3, 2}, {2, 1}, {1, 1}), 0);
+    check_values(nn::F::max_pool2d(noncontiguous(x), 3, 1), reference_max_pool2d(x, 3, 1, 0), 0);
+    BOOST_TEST((nn::F::max_pool2d(x, 2).sizes() == Shape{2, 3, 3, 4}));
+    const Tensor seq = random_tensor({2, 4, 9}, kFloat64, 8);
+    check_values(nn::F::max_pool1d(seq, 3), reference_max_pool2d(seq.unsqueeze(2), {1, 3}, {1, 3}, 0), 0);
+    // Max over the whole sequence ("max-over-time" pooling of a text CNN) is a reduction.
+    check_values(amax(seq, {2}), reference_max_pool2d(seq.unsqueeze(2), {1, 9}, {1, 9}, 0), 0);
+    // The gradient goes to the first maximum of each window only.
+    Tensor ties = tensor({1.0, 1.0, 0.0, 1.0}, kFloat64).view({1, 1, 2, 2}).requires_grad_();
+    nn::F::max_pool2d(ties, 2).sum().backward();
+    check_values(ties.grad(), {1, 0, 0, 0});
+}
+
+BOOST_AUTO_TEST_CASE(a_small_cnn_trains) {
+    // Conv -> ReLU -> pool -> linear learns to tell a vertical bar from a horizontal one.
+    manual_seed(0);
+    Tensor images = zeros({8, 1, 6, 6});
+    Tensor labels = zeros({8}, kInt64);
+    for (int64_t i = 0; i < 8; ++i) {
+        const bool vertical = i % 2 == 0;
+        Tensor img = images[i][0];
+        if (vertical) img.select(1, 1 + i / 2).fill_(1.0);
+        else img.select(0, 1 + i / 2).fill_(1.0);
+        labels[i].fill_(vertical ? 1 : 0);
+    }
+    nn::Sequential model;
+    model.emplace<nn::Conv2d>({.in_channels = 1, .out_channels = 4, .kernel_size = 3, .padding = 1});
+    model.emplace<nn::ReLU>();
+    model.emplace<nn::MaxPool2d>({.kernel_size = 2});
+    model.emplace<nn::Flatten>();
+    model.emplace<nn::Linear>({.in_features = 36, .out_features = 2});
+    optim::Adam opt(model.parameters(), {.lr = 0.05});
+    double first = 0, last = 0;
+    for (int step = 0; step < 60; ++step) {
+        opt.zero_grad();
+        Tensor loss = nn::F::cross_entropy(model(images), labels);
+        loss.backward();
+        opt.step();
+        (step == 0 ? first : last) = loss.item();
+    }
+    BOOST_TEST(last < 0.05 * first);
+}
+
+BOOST_AUTO_TEST_CASE(bad_shapes_are_reported) {
+    check_error([] { nn::F::conv2d(ones({2, 3, 5, 5}), ones({4, 2, 3, 3})); }, {"conv2d", "3 channels", "[4, 2, 3, 3]"});
+    check_error([] { nn::F::conv2d(ones({3, 5, 5}), ones({4, 3, 3, 3})); }, {"conv2d", "[N, C, H, W]", "[3, 5, 5]"});
+    check_error([] { nn::F::conv2d(ones({1, 1, 2, 2}), ones({1, 1, 3, 3})); }, {"conv2d", "larger than the padded input"});
+    check_error([] { nn::F::conv2d(ones({1, 1, 4, 4}), ones({2, 1, 3, 3}), ones({3})); }, {"conv2d", "bias", "2 output channels"});
+    check_error([] { nn::F::conv2d(ones({1, 1, 4, 4}), ones({1, 1, 3, 3}), Tensor(), 0); }, {"conv2d", "stride", "positive"});
+    check_error([] { nn::F::conv1d(ones({2, 3, 5}), ones({4, 2, 3})); }, {"conv1d", "3 channels"});
+    check_error([] { nn::F::max_pool2d(ones({1, 1, 4, 4}), 2, 2, 2); }, {"max_pool2d", "padding", "half the kernel"});
+    check_error([] { nn::Conv2d({.in_channels = 0, .out_channels = 2, .kernel_size = 3}); }, {"Conv2d", "positive"});
+    check_error([] { fold2d(ones({1, 5, 4}), {1, 1, 3, 3}, {.kernel_h = 2, .kernel_w = 2}); }, {"fold2d", "[1, 4, 4]", "[1, 5, 4]"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
