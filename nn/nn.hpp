@@ -5,6 +5,7 @@
 #include "nn/container.hpp"
 #include "nn/conv.hpp"
 #include "nn/dropout.hpp"
+#include "nn/embedding.hpp"
 #include "nn/functional.hpp"
 #include "nn/init.hpp"
 #include "nn/linear.hpp"
@@ -12,4 +13,5 @@
 #include "nn/module.hpp"
 #include "nn/normalization.hpp"
 #include "nn/regularization.hpp"
+#include "nn/rnn.hpp"
 #include "nn/summary.hpp"

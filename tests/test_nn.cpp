@@ -43,6 +43,7 @@ std::shared_ptr<nn::PReLU> prelu64 = std::make_shared<nn::PReLU>(nn::PReLUOption
 std::shared_ptr<nn::BatchNorm1d> bn64 = std::make_shared<nn::BatchNorm1d>(nn::BatchNormOptions{.num_features = 3, .dtype = kFloat64});
 std::shared_ptr<nn::Conv2d> conv2d64 = std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 2, .out_channels = 3, .kernel_size = {3, 2}, .stride = {2, 1}, .padding = 1, .dtype = kFloat64});
 std::shared_ptr<nn::Conv1d> conv1d64 = std::make_shared<nn::Conv1d>(nn::Conv1dOptions{.in_channels = 4, .out_channels = 2, .kernel_size = 3, .dilation = 2, .dtype = kFloat64});
+std::shared_ptr<nn::LSTM> lstm64 = std::make_shared<nn::LSTM>(nn::LSTMOptions{.input_size = 2, .hidden_size = 2, .num_layers = 2, .batch_first = true, .bidirectional = true, .dtype = kFloat64});
 std::shared_ptr<nn::LayerNorm> ln64 = std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {4}, .dtype = kFloat64});
 
 Tensor class_targets() { return tensor({2, 0, 1, 2}, kInt64); }
@@ -54,6 +55,9 @@ const std::vector<ModuleCase> module_cases = {
     {"Conv1d", [](const Args& a) { return (*conv1d64)(a[0]); }, {{2, 4, 9}}},
     {"MaxPool2d", [](const Args& a) { nn::MaxPool2d m({.kernel_size = 2}); return m(a[0]); }, {{2, 3, 4, 6}}},
     {"MaxPool1d_overlapping", [](const Args& a) { nn::MaxPool1d m({.kernel_size = 3, .stride = 1, .padding = 1}); return m(a[0]); }, {{2, 3, 7}}},
+    {"embedding", [](const Args& a) { return nn::F::embedding(tensor({{1, 0}, {3, 1}}, kInt64), a[0], 0); }, {{4, 3}}},
+    {"LSTM_bidirectional_padded", [](const Args& a) { return lstm64->forward_with_state(a[0], {}, tensor({3, 2}, kInt64)).output; }, {{2, 3, 2}}},
+    {"LSTM_state", [](const Args& a) { auto out = lstm64->forward_with_state(a[0], {a[1], a[2]}); return out.state.h * out.state.c; }, {{2, 2, 2}, {4, 2, 2}, {4, 2, 2}}},
     {"Flatten", [](const Args& a) { nn::Flatten f; return f(a[0]); }, {{2, 3, 2}}},
     {"Sigmoid", [](const Args& a) { nn::Sigmoid m; return m(a[0]); }, {{3, 4}}},
     {"Tanh", [](const Args& a) { nn::Tanh m; return m(a[0]); }, {{3, 4}}},

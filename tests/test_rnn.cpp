@@ -1,0 +1,168 @@
+// Embedding and LSTM: lookups and padding, the LSTM equations against a scalar loop, padded
+// sequences against unpadded ones, both directions, layouts, dropout placement and errors.
+// Gradients: gradcheck rows in test_nn.cpp (F::embedding, LSTM with lengths, bidirectional).
+#include <cmath>
+
+#include "helpers.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+
+namespace {
+
+double sigmoid_ref(double v) { return 1 / (1 + std::exp(-v)); }
+
+// One-layer, one-direction LSTM over x [T, N, I] in double with scalar loops, from its parameters.
+std::vector<double> reference_lstm(const Tensor& x, nn::LSTM& lstm) {
+    const int64_t T = x.size(0), N = x.size(1), I = x.size(2), H = lstm.options.hidden_size;
+    auto param = [&](const std::string& name) {
+        for (auto& [n, p] : lstm.named_parameters())
+            if (n == name) return p.to_vector<double>();
+        throw std::runtime_error("no parameter " + name);
+    };
+    const auto w_ih = param("weight_ih_l0"), w_hh = param("weight_hh_l0"), b_ih = param("bias_ih_l0"),
+               b_hh = param("bias_hh_l0");
+    const auto xv = x.to_vector<double>();
+    std::vector<double> out;
+    for (int64_t n = 0; n < N; ++n) {
+        std::vector<double> h(H, 0), c(H, 0);
+        std::vector<std::vector<double>> per_step;
+        for (int64_t t = 0; t < T; ++t) {
+            std::vector<double> gates(4 * H);
+            for (int64_t g = 0; g < 4 * H; ++g) {
+                double s = b_ih[g] + b_hh[g];
+                for (int64_t i = 0; i < I; ++i) s += w_ih[g * I + i] * xv[(t * N + n) * I + i];
+                for (int64_t j = 0; j < H; ++j) s += w_hh[g * H + j] * h[j];
+                gates[g] = s;
+            }
+            for (int64_t j = 0; j < H; ++j) {
+                const double in = sigmoid_ref(gates[j]), forget = sigmoid_ref(gates[H + j]);
+                const double cell = std::tanh(gates[2 * H + j]), outg = sigmoid_ref(gates[3 * H + j]);
+                c[j] = forget * c[j] + in * cell;
+                h[j] = outg * std::tanh(c[j]);
+            }
+            per_step.push_back(h);
+        }
+        for (int64_t t = 0; t < T; ++t)
+            for (int64_t j = 0; j < H; ++j) out.push_back(per_step[t][j]);
+    }
+    // out is [N, T, H]; reorder to [T, N, H]
+    std::vector<double> tnh(out.size());
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t t = 0; t < T; ++t)
+            for (int64_t j = 0; j < H; ++j) tnh[(t * N + n) * H + j] = out[(n * T + t) * H + j];
+    return tnh;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(nn_recurrent)
+
+BOOST_AUTO_TEST_CASE(embedding_looks_up_rows_and_keeps_padding_at_zero) {
+    manual_seed(0);
+    nn::Embedding emb({.num_embeddings = 6, .embedding_dim = 3, .padding_idx = 0, .dtype = kFloat64});
+    BOOST_TEST(emb.weight[0].abs().sum().item() == 0.0);
+    const Tensor idx = tensor({{2, 0, 5}, {5, 1, 0}}, kInt64);
+    const Tensor out = emb(idx);
+    BOOST_TEST((out.sizes() == Shape{2, 3, 3}));
+    check_values(out[0][0], emb.weight[2].to_vector<double>());
+    check_values(out[1][0], emb.weight[5].to_vector<double>());
+    check_values(out[0][1], {0, 0, 0});
+    out.sum().backward();
+    check_values(emb.weight.grad()[0], {0, 0, 0});  // the padding row never trains
+    check_values(emb.weight.grad()[5], {2, 2, 2});  // used twice
+    check_values(emb.weight.grad()[3], {0, 0, 0});
+    check_error([&] { emb(tensor({{6}}, kInt64)); }, {"embedding", "index 6", "6 embeddings"});
+    check_error([&] { emb(tensor({-1}, kInt64)); }, {"embedding", "index -1"});
+    check_error([&] { emb(tensor({1.0})); }, {"embedding", "int64"});
+    check_error([] { nn::Embedding({.num_embeddings = 3, .embedding_dim = 2, .padding_idx = 3}); }, {"padding_idx 3"});
+}
+
+BOOST_AUTO_TEST_CASE(lstm_follows_its_equations) {
+    manual_seed(1);
+    nn::LSTM lstm({.input_size = 3, .hidden_size = 4, .dtype = kFloat64});
+    const Tensor x = random_tensor({5, 2, 3}, kFloat64, 2);
+    const nn::LSTMOutput out = lstm.forward_with_state(x);
+    BOOST_TEST((out.output.sizes() == Shape{5, 2, 4}));
+    BOOST_TEST((out.state.h.sizes() == Shape{1, 2, 4}));
+    const std::vector<double> expected = reference_lstm(x, lstm);
+    check_values(out.output, expected, 1e-12);
+    check_values(out.state.h[0], out.output[4].to_vector<double>(), 1e-15);  // h_n is the last output
+    // PyTorch's names and shapes, gate order i, f, g, o.
+    const auto named = lstm.named_parameters();
+    BOOST_TEST(named.size() == 4u);
+    BOOST_TEST(named[0].first == "weight_ih_l0");
+    BOOST_TEST((named[1].second.sizes() == Shape{16, 4}));
+    // batch_first is the same computation on transposed layouts.
+    manual_seed(1);
+    nn::LSTM lstm_bf({.input_size = 3, .hidden_size = 4, .batch_first = true, .dtype = kFloat64});
+    check_values(lstm_bf(x.transpose(0, 1)).transpose(0, 1), expected, 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(padded_sequences_match_unpadded_ones_in_both_directions) {
+    manual_seed(3);
+    nn::LSTM lstm({.input_size = 2, .hidden_size = 3, .num_layers = 2, .batch_first = true, .bidirectional = true,
+                   .dtype = kFloat64});
+    const Tensor a = random_tensor({1, 5, 2}, kFloat64, 4), b = random_tensor({1, 3, 2}, kFloat64, 5);
+    // b padded with garbage to length 5: the garbage must not matter.
+    const Tensor batch = cat({a, cat({b, full({1, 2, 2}, 7.0, kFloat64)}, 1)}, 0);
+    const nn::LSTMOutput padded = lstm.forward_with_state(batch, {}, tensor({5, 3}, kInt64));
+    const nn::LSTMOutput alone_a = lstm.forward_with_state(a), alone_b = lstm.forward_with_state(b);
+    BOOST_TEST((padded.output.sizes() == Shape{2, 5, 6}));
+    check_values(padded.output[0], alone_a.output[0].to_vector<double>(), 1e-12);
+    check_values(padded.output[1].narrow(0, 0, 3), alone_b.output[0].to_vector<double>(), 1e-12);
+    check_values(padded.output[1].narrow(0, 3, 2), std::vector<double>(12, 0.0));  // zero past the end
+    check_values(padded.state.h.select(1, 1), alone_b.state.h.select(1, 0).to_vector<double>(), 1e-12);
+    check_values(padded.state.c.select(1, 0), alone_a.state.c.select(1, 0).to_vector<double>(), 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(dropout_acts_between_layers_only) {
+    const Tensor x = random_tensor({4, 3, 2}, kFloat64, 6);
+    manual_seed(7);
+    nn::LSTM one_layer({.input_size = 2, .hidden_size = 3, .dropout = 0.5, .dtype = kFloat64});
+    BOOST_TEST(equal(one_layer(x), one_layer(x)));  // nothing between layers to drop
+    nn::LSTM two_layers({.input_size = 2, .hidden_size = 3, .num_layers = 2, .dropout = 0.5, .dtype = kFloat64});
+    BOOST_TEST(!equal(two_layers(x), two_layers(x)));  // training: fresh masks each call
+    two_layers.eval();
+    BOOST_TEST(equal(two_layers(x), two_layers(x)));
+    // With every unit of layer 1 dropped, layer 2 sees zeros: its output is the LSTM of a zero input.
+    nn::LSTM all_dropped({.input_size = 2, .hidden_size = 3, .num_layers = 2, .dropout = 1.0, .dtype = kFloat64});
+    const Tensor h_first = all_dropped(x);
+    const Tensor h_second = all_dropped(x * 3.0);
+    check_values(h_first, h_second.to_vector<double>(), 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(an_lstm_learns_to_count) {
+    // Is the number of positive entries in a sequence of 8 larger than 4? It needs memory.
+    manual_seed(8);
+    Generator gen(9);
+    const Tensor x = normal({64, 8, 1}, 0, 1, kFloat32, &gen);
+    const Tensor y = ((x > 0.0).to(kFloat32).sum({1, 2}) > 4.0).to(kInt64);
+    nn::LSTM lstm({.input_size = 1, .hidden_size = 16, .batch_first = true});
+    nn::Linear head({.in_features = 16, .out_features = 2});
+    std::vector<Tensor> params = lstm.parameters();
+    for (const Tensor& p : head.parameters()) params.push_back(p);
+    optim::Adam opt(params, {.lr = 0.02});
+    double first = 0, last = 0;
+    for (int step = 0; step < 150; ++step) {
+        opt.zero_grad();
+        const Tensor h = lstm.forward_with_state(x).state.h[0];
+        Tensor loss = nn::F::cross_entropy(head(h), y);
+        loss.backward();
+        opt.step();
+        (step == 0 ? first : last) = loss.item();
+    }
+    BOOST_TEST(last < 0.3 * first);
+}
+
+BOOST_AUTO_TEST_CASE(bad_inputs_are_reported) {
+    nn::LSTM lstm({.input_size = 3, .hidden_size = 2});
+    check_error([&] { lstm(ones({4, 3})); }, {"LSTM", "[T, N, input_size]", "[4, 3]"});
+    check_error([&] { lstm(ones({4, 2, 5})); }, {"LSTM", "5 features", "input_size is 3"});
+    check_error([&] { lstm.forward_with_state(ones({4, 2, 3}), {}, tensor({4, 5}, kInt64)); }, {"LSTM", "lengths", "between 1 and"});
+    check_error([&] { lstm.forward_with_state(ones({4, 2, 3}), {}, tensor({4}, kInt64)); }, {"LSTM", "lengths", "[2] int64"});
+    check_error([&] { lstm.forward_with_state(ones({4, 2, 3}), {zeros({1, 3, 2}), zeros({1, 3, 2})}); }, {"LSTM", "h and c", "[1, 2, 2]"});
+    check_error([] { nn::LSTM({.input_size = 3, .hidden_size = 0}); }, {"LSTM", "positive"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
