@@ -128,26 +128,32 @@ NDArray max_pool2d_indices(const NDArray& x_in, const Window2d& win) {
             for (int64_t c = 0; c < g.c; ++c) {
                 const T* plane = src + (n * g.c + c) * g.h * g.w;
                 int64_t* out_plane = idx + (n * g.c + c) * g.out_h * g.out_w;
-                for (int64_t oh = 0; oh < g.out_h; ++oh)
+                for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                    // The kernel rows inside the input, found once per output row.
+                    const int64_t top = oh * win.stride_h - win.padding_h;
+                    const int64_t ki_begin = top >= 0 ? 0 : (-top + win.dilation_h - 1) / win.dilation_h;
+                    const int64_t ki_end = std::min(win.kernel_h, (g.h - top + win.dilation_h - 1) / win.dilation_h);
                     for (int64_t ow = 0; ow < g.out_w; ++ow) {
-                        int64_t best = -1;
-                        T best_value = T(0);
-                        for (int64_t ki = 0; ki < win.kernel_h; ++ki) {
-                            const int64_t ih = oh * win.stride_h - win.padding_h + ki * win.dilation_h;
-                            if (ih < 0 || ih >= g.h) continue;
-                            for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
-                                const int64_t iw = ow * win.stride_w - win.padding_w + kj * win.dilation_w;
-                                if (iw < 0 || iw >= g.w) continue;
-                                const T v = plane[ih * g.w + iw];
-                                const bool nan = v != v;  // NOLINT: NaN check that also compiles for integers
-                                if (best < 0 || v > best_value || (nan && best_value == best_value)) {
-                                    best = ih * g.w + iw;
-                                    best_value = v;
-                                }
+                        const int64_t left = ow * win.stride_w - win.padding_w;
+                        const int64_t kj_begin = left >= 0 ? 0 : (-left + win.dilation_w - 1) / win.dilation_w;
+                        const int64_t kj_end = std::min(win.kernel_w, (g.w - left + win.dilation_w - 1) / win.dilation_w);
+                        // Branch-free running arg-max (comparisons of data are unpredictable),
+                        // seeded with the window's first element.
+                        int64_t best = (top + ki_begin * win.dilation_h) * g.w + left + kj_begin * win.dilation_w;
+                        T best_value = plane[best];
+                        for (int64_t ki = ki_begin; ki < ki_end; ++ki) {
+                            const int64_t row = (top + ki * win.dilation_h) * g.w + left;  // + kj d: in range
+                            for (int64_t kj = kj_begin; kj < kj_end; ++kj) {
+                                const int64_t at = row + kj * win.dilation_w;
+                                const T v = plane[at];
+                                const bool take = v > best_value || (v != v && best_value == best_value);  // NOLINT
+                                best = take ? at : best;
+                                best_value = take ? v : best_value;
                             }
                         }
                         out_plane[oh * g.out_w + ow] = best;
                     }
+                }
             }
     });
     return out;

@@ -158,18 +158,25 @@ namespace {
 // element of index, of "other" (src or out, laid out like index) and of x with dim replaced.
 template <class F>
 void for_each_index_position(const NDArray& index, const NDArray& x, const NDArray& other, int64_t d, F&& f) {
-    const int64_t nd = index.dim();
-    Shape pos(static_cast<std::size_t>(nd), 0);
-    const int64_t n = index.numel();
-    for (int64_t i = 0; i < n; ++i) {
+    const int64_t nd = index.dim(), n = index.numel();
+    if (n == 0) return;
+    if (nd == 0) {
+        f(0, 0, 0);
+        return;
+    }
+    // Rows along the last dimension: offsets computed once per row, then stepped by strides.
+    const int64_t last = nd - 1, inner = index.sizes()[last];
+    const int64_t is = index.strides()[last], os = other.strides()[last], xs = last == d ? 0 : x.strides()[last];
+    Shape pos(static_cast<std::size_t>(last), 0);
+    for (int64_t row = 0, rows = n / inner; row < rows; ++row) {
         int64_t io = 0, oo = 0, xo = 0;
-        for (int64_t k = 0; k < nd; ++k) {
+        for (int64_t k = 0; k < last; ++k) {
             io += pos[k] * index.strides()[k];
             oo += pos[k] * other.strides()[k];
             if (k != d) xo += pos[k] * x.strides()[k];
         }
-        f(io, oo, xo);
-        for (int64_t k = nd; k-- > 0;) {
+        for (int64_t j = 0; j < inner; ++j) f(io + j * is, oo + j * os, xo + j * xs);
+        for (int64_t k = last; k-- > 0;) {
             if (++pos[k] < index.sizes()[k]) break;
             pos[k] = 0;
         }
@@ -201,8 +208,9 @@ NDArray gather(const NDArray& x, int64_t dim, const NDArray& index) {
         const T* src = static_cast<const T*>(x.raw_data());
         T* dst = static_cast<T*>(out.raw_data());
         const int64_t* p = idx.data<int64_t>();
+        const int64_t step = x.strides()[d];
         for_each_index_position(idx, x, out, d, [&](int64_t io, int64_t oo, int64_t xo) {
-            dst[oo] = src[xo + p[io] * x.strides()[d]];
+            dst[oo] = src[xo + p[io] * step];
         });
     });
     return out;
@@ -223,8 +231,9 @@ NDArray scatter_add(const NDArray& x, int64_t dim, const NDArray& index, const N
         const T* s = static_cast<const T*>(values.raw_data());
         T* o = static_cast<T*>(out.raw_data());
         const int64_t* p = idx.data<int64_t>();
+        const int64_t step = out.strides()[d];
         for_each_index_position(idx, out, values, d, [&](int64_t io, int64_t so, int64_t oo) {
-            o[oo + p[io] * out.strides()[d]] += s[so];
+            o[oo + p[io] * step] += s[so];
         });
     });
     return out;
