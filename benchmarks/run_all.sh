@@ -21,6 +21,10 @@ for t in 1 2; do
   env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" /usr/bin/python3 "$here/bench_kernels_torch.py" --threads "$t" | grep '^matmul' | sed 's/^matmul/matmul_unpinned/' >> "$out/torch.tsv"
 done
 
+echo "# xgrad's blocked GEMM against OpenBLAS on the training step's products, one thread"
+"$build/benchmarks/bench_gemm"
+env -u OPENBLAS_CORETYPE "$build/benchmarks/bench_gemm"
+
 echo "# per-op overhead"
 "$build/benchmarks/bench_overhead" >> "$out/xgrad.tsv"
 cmake -S "$here/libtorch" -B "$build/libtorch_peer" -DCMAKE_BUILD_TYPE=Release > /dev/null
