@@ -17,8 +17,8 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 
+#include "training.hpp"
 #include "tutorial.hpp"
 
 using namespace xgrad;
@@ -96,29 +96,14 @@ int main(int argc, char** argv) {
         Generator gen(1);
         tutorial::Series curve{batch_norm ? "with BatchNorm" : "without", {}, {}};
         for (int epoch = 1; epoch <= epochs; ++epoch) {
-            const Tensor order = randperm(n_train, &gen);
-            double total = 0;
-            int64_t steps = 0;
-            for (int64_t start = 0; start < n_train; start += 64, ++steps) {
-                const Tensor idx = order.slice(0, start, std::min(n_train, start + 64));
-                opt.zero_grad();
-                Tensor loss = nn::F::cross_entropy(model(index_select(x, 0, idx)), index_select(labels, 0, idx));
-                loss.backward();
-                opt.step();
-                total += loss.item();
-            }
             curve.x.push_back(epoch);
-            curve.y.push_back(total / static_cast<double>(steps));
+            curve.y.push_back(tutorial::train_epoch(model, opt, x, labels, gen));
         }
         curves.push_back(curve);
     }
     std::printf("%6s %14s %16s\n", "epoch", "without", "with BatchNorm");
-    std::ofstream csv(out + "/batch_normalization.csv");
-    csv << "epoch,without,with_batchnorm\n";
-    for (int e = 0; e < epochs; ++e) {
-        std::printf("%6d %14.4f %16.4f\n", e + 1, curves[0].y[e], curves[1].y[e]);
-        csv << e + 1 << ',' << curves[0].y[e] << ',' << curves[1].y[e] << '\n';
-    }
+    for (int e = 0; e < epochs; ++e) std::printf("%6d %14.4f %16.4f\n", e + 1, curves[0].y[e], curves[1].y[e]);
+    tutorial::write_csv(out + "/batch_normalization.csv", "epoch", curves);
     tutorial::write_svg_plot(out + "/batch_normalization.svg", "Deep sigmoid MLP: training loss", "epoch",
                              "cross-entropy", curves, false);
     std::printf("\nWithout normalization the small weights squash the signal through six sigmoids and the\n"

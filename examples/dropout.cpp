@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "training.hpp"
 #include "tutorial.hpp"
 
 using namespace xgrad;
@@ -52,14 +53,6 @@ struct Mlp : nn::Module {
     Tensor forward(const Tensor& x) override { return layers(x); }
 };
 
-double accuracy(nn::Module& model, const Tensor& x, const Tensor& y) {
-    NoGradGuard no_grad;
-    model.eval();
-    const double correct = (model(x).argmax(1) == y).to(kFloat64).mean().item();
-    model.train();
-    return correct;
-}
-
 double max_row_norm(const Tensor& w) { return norm(w.detach(), 2, Shape{1}).max().item(); }
 
 struct Run {
@@ -70,20 +63,15 @@ Run train(Mlp& model, const Tensor& x, const Tensor& y, const Tensor& x_test, co
           double lr, double max_norm) {
     optim::SGD opt(model.parameters(), {.lr = lr, .momentum = 0.9});
     Generator gen(3);
-    for (int epoch = 0; epoch < epochs; ++epoch) {
-        const Tensor order = randperm(x.size(0), &gen);
-        for (int64_t start = 0; start < x.size(0); start += 64) {
-            const Tensor idx = order.slice(0, start, std::min(x.size(0), start + 64));
-            opt.zero_grad();
-            nn::F::cross_entropy(model(index_select(x, 0, idx)), index_select(y, 0, idx)).backward();
-            opt.step();
-            if (max_norm > 0)
-                for (nn::Linear* fc : model.linears) optim::max_norm_(fc->weight, max_norm);
-        }
-    }
+    tutorial::EpochOptions epoch;  // batches of 64
+    if (max_norm > 0)
+        epoch.after_step = [&] {
+            for (nn::Linear* fc : model.linears) optim::max_norm_(fc->weight, max_norm);
+        };
+    for (int e = 0; e < epochs; ++e) tutorial::train_epoch(model, opt, x, y, gen, epoch);
     double norm = 0;
     for (nn::Linear* fc : model.linears) norm = std::max(norm, max_row_norm(fc->weight));
-    return {accuracy(model, x, y), accuracy(model, x_test, y_test), norm};
+    return {tutorial::accuracy(model, x, y), tutorial::accuracy(model, x_test, y_test), norm};
 }
 
 }  // namespace

@@ -15,9 +15,9 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 
 #include "breast_cancer.hpp"
+#include "training.hpp"
 #include "tutorial.hpp"
 
 using namespace xgrad;
@@ -100,15 +100,7 @@ int main(int argc, char** argv) {
         curves.push_back(curve);
     }
 
-    std::ofstream csv(out + "/input_scaling.csv");
-    csv << "epoch";
-    for (const auto& c : curves) csv << ',' << c.label;
-    csv << '\n';
-    for (int e = 0; e < epochs; ++e) {
-        csv << e + 1;
-        for (const auto& c : curves) csv << ',' << c.y[e];
-        csv << '\n';
-    }
+    tutorial::write_csv(out + "/input_scaling.csv", "epoch", curves);
     tutorial::write_svg_plot(out + "/input_scaling.svg", "Training loss by input preprocessing", "epoch",
                              "cross-entropy", curves, true);
     std::printf("\nwrote %s/input_scaling.csv and .svg\n", out.c_str());

@@ -16,10 +16,10 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <memory>
 
+#include "training.hpp"
 #include "tutorial.hpp"
 
 using namespace xgrad;
@@ -123,41 +123,21 @@ int main(int argc, char** argv) {
         model.emplace<nn::ReLU>();
         model.emplace<nn::Linear>({.in_features = 128, .out_features = 10});
         auto optimizer = c.make(model.parameters());
-        const int64_t batch = c.full_batch ? n_train : 64;
         Generator gen(1);
         tutorial::Series curve{c.name, {}, {}};
         std::printf("%-24s", c.name.c_str());
         for (int epoch = 1; epoch <= epochs; ++epoch) {
-            const Tensor order = randperm(n_train, &gen);
-            double total = 0;
-            int64_t steps = 0;
-            for (int64_t start = 0; start < n_train; start += batch, ++steps) {
-                const Tensor idx = order.slice(0, start, std::min(n_train, start + batch));
-                optimizer->zero_grad();
-                Tensor loss = nn::F::cross_entropy(model(index_select(x, 0, idx)), index_select(y, 0, idx));
-                loss.backward();
-                optimizer->step();
-                total += loss.item();
-            }
             curve.x.push_back(epoch);
-            curve.y.push_back(total / static_cast<double>(steps));
+            curve.y.push_back(
+                tutorial::train_epoch(model, *optimizer, x, y, gen, {.batch_size = c.full_batch ? n_train : 64}));
             if (epoch == 1 || epoch == epochs || epoch % 5 == 0) std::printf(" %8.4f", curve.y.back());
         }
-        NoGradGuard no_grad;
-        const double test_accuracy = (model(x_test).argmax(1) == y_test).to(kFloat64).mean().item();
+        const double test_accuracy = tutorial::accuracy(model, x_test, y_test);
         std::printf(" %10.3f\n", test_accuracy);
         final_loss[c.name] = curve.y.back();
         curves.push_back(curve);
     }
-    std::ofstream csv(out + "/optimizers.csv");
-    csv << "epoch";
-    for (const auto& c : curves) csv << ',' << c.label;
-    csv << '\n';
-    for (int e = 0; e < epochs; ++e) {
-        csv << e + 1;
-        for (const auto& c : curves) csv << ',' << c.y[e];
-        csv << '\n';
-    }
+    tutorial::write_csv(out + "/optimizers.csv", "epoch", curves);
     tutorial::write_svg_plot(out + "/optimizers.svg", "Training loss per epoch", "epoch", "cross-entropy", curves, true);
     std::printf("\nOne full-batch step per epoch cannot keep up with %lld mini-batch steps; momentum and the\n"
                 "adaptive methods reach a lower loss than plain SGD in the same number of steps.\n"

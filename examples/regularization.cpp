@@ -17,6 +17,7 @@
 
 #include <cstdio>
 
+#include "training.hpp"
 #include "tutorial.hpp"
 
 using namespace xgrad;
@@ -32,11 +33,6 @@ struct Result {
     double train_accuracy, test_accuracy, weight_norm, near_zero_fraction;
 };
 
-double accuracy(nn::Linear& model, const Tensor& x, const Tensor& y) {
-    NoGradGuard no_grad;
-    return (model(x).argmax(1) == y).to(kFloat64).mean().item();
-}
-
 Result train(const Penalty& penalty, const Tensor& x, const Tensor& y, const Tensor& x_test, const Tensor& y_test,
              int epochs) {
     manual_seed(0);  // the same start for every penalty
@@ -44,19 +40,12 @@ Result train(const Penalty& penalty, const Tensor& x, const Tensor& y, const Ten
     optim::SGD opt(model.parameters(), {.lr = 0.05});
     const std::vector<Tensor> weights = nn::parameters_named(model.named_parameters(), "weight");  // not the bias
     Generator gen(1);
-    for (int epoch = 0; epoch < epochs; ++epoch) {
-        const Tensor order = randperm(x.size(0), &gen);
-        for (int64_t start = 0; start < x.size(0); start += 32) {
-            const Tensor idx = order.slice(0, start, std::min(x.size(0), start + 32));
-            opt.zero_grad();
-            Tensor cost = nn::F::cross_entropy(model(index_select(x, 0, idx)), index_select(y, 0, idx));
-            if (penalty.l1 > 0 || penalty.l2 > 0) cost = cost + nn::elastic_net_penalty(weights, penalty.l1, penalty.l2);
-            cost.backward();
-            opt.step();
-        }
-    }
+    tutorial::EpochOptions epoch{.batch_size = 32};
+    if (penalty.l1 > 0 || penalty.l2 > 0)
+        epoch.penalty = [&] { return nn::elastic_net_penalty(weights, penalty.l1, penalty.l2); };
+    for (int e = 0; e < epochs; ++e) tutorial::train_epoch(model, opt, x, y, gen, epoch);
     const Tensor w = model.weight.detach();
-    return {accuracy(model, x, y), accuracy(model, x_test, y_test), w.norm().item(),
+    return {tutorial::accuracy(model, x, y), tutorial::accuracy(model, x_test, y_test), w.norm().item(),
             (w.abs() < 1e-3).to(kFloat64).mean().item()};
 }
 

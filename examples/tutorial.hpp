@@ -49,6 +49,19 @@ struct Series {
     std::vector<double> x, y;
 };
 
+/// Writes series sharing their x values as CSV columns: x_name, then one column per label.
+inline void write_csv(const std::string& path, const std::string& x_name, const std::vector<Series>& series) {
+    std::ofstream out(path);
+    out << x_name;
+    for (const Series& s : series) out << ',' << s.label;
+    out << '\n';
+    for (std::size_t i = 0; !series.empty() && i < series[0].x.size(); ++i) {
+        out << series[0].x[i];
+        for (const Series& s : series) out << ',' << s.y[i];
+        out << '\n';
+    }
+}
+
 /// Writes series as a line plot (log10 y when log_y) to an SVG file.
 inline void write_svg_plot(const std::string& path, const std::string& title, const std::string& x_label,
                            const std::string& y_label, const std::vector<Series>& series, bool log_y) {

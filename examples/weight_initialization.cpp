@@ -21,6 +21,7 @@
 #include <functional>
 
 #include "breast_cancer.hpp"
+#include "training.hpp"
 #include "tutorial.hpp"
 
 using namespace xgrad;
@@ -86,7 +87,7 @@ Trained train_on_breast_cancer(const tutorial::TabularSplit& data, const std::ve
     build_mlp(model, 30, hidden, 2, false, init_weight);
     optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9});
     Generator gen(2);
-    for (int e = 0; e < epochs; ++e) tutorial::train_epoch(model, opt, data.x_train, data.y_train, 32, gen);
+    for (int e = 0; e < epochs; ++e) tutorial::train_epoch(model, opt, data.x_train, data.y_train, gen, {.batch_size = 32});
     auto& first = dynamic_cast<nn::Linear&>(model[0]);
     return {tutorial::accuracy(model, data.x_test, data.y_test), distinct_rows(first.weight.detach())};
 }
