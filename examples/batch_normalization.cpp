@@ -79,10 +79,9 @@ int main(int argc, char** argv) {
 
     const int depth = 6;
     const int64_t width = 128;
-    const data::ImageSet train_set = data::load_fashion_mnist(true);
-    data::StandardScaler scaler;
-    const Tensor x = scaler.fit_transform(train_set.images.slice(0, 0, n_train).reshape({-1, 784}));
-    const Tensor labels = train_set.labels.slice(0, 0, n_train);
+    const tutorial::ImageSplit images = tutorial::fashion_mnist_subset(n_train, 0);
+    const Tensor& x = images.x_train;
+    const Tensor& labels = images.y_train;
 
     std::printf("2. %d sigmoid layers of %lld units, N(0, 0.05) weights, %lld Fashion-MNIST images, SGD lr 0.1,\n"
                 "   batch 64: mean training loss per epoch\n\n",

@@ -96,12 +96,7 @@ int main(int argc, char** argv) {
     std::printf("   paper    (weights x p at test time):     training mean %.3f, test %.3f\n\n", paper_train, paper_test);
     holds &= std::abs(inv_train - inv_test) < 0.01 && std::abs(paper_train - paper_test) < 0.01;
 
-    const data::ImageSet train_set = data::load_fashion_mnist(true), test_set = data::load_fashion_mnist(false);
-    data::StandardScaler scaler;
-    const Tensor x = scaler.fit_transform(train_set.images.slice(0, 0, n_train).reshape({-1, 784}));
-    const Tensor y = train_set.labels.slice(0, 0, n_train);
-    const Tensor x_test = scaler.transform(test_set.images.slice(0, 0, 2000).reshape({-1, 784}));
-    const Tensor y_test = test_set.labels.slice(0, 0, 2000);
+    const auto [x, y, x_test, y_test] = tutorial::fashion_mnist_subset(n_train, 2000);
 
     std::printf("2-3. 784-512-512-10 ReLU MLP on %lld Fashion-MNIST images, %d epochs of SGD (momentum 0.9):\n\n",
                 static_cast<long long>(n_train), epochs);

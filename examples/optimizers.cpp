@@ -91,12 +91,7 @@ int main(int argc, char** argv) {
     holds &= valley_steps["Nesterov 0.9, lr 0.01"] <= valley_steps["momentum 0.9, lr 0.01"];
     holds &= valley_steps["Adam lr 0.5"] < valley_steps["gradient descent lr 0.01"];
 
-    const data::ImageSet train_set = data::load_fashion_mnist(true), test_set = data::load_fashion_mnist(false);
-    data::StandardScaler scaler;
-    const Tensor x = scaler.fit_transform(train_set.images.slice(0, 0, n_train).reshape({-1, 784}));
-    const Tensor y = train_set.labels.slice(0, 0, n_train);
-    const Tensor x_test = scaler.transform(test_set.images.slice(0, 0, 2000).reshape({-1, 784}));
-    const Tensor y_test = test_set.labels.slice(0, 0, 2000);
+    const auto [x, y, x_test, y_test] = tutorial::fashion_mnist_subset(n_train, 2000);
 
     std::printf("2. 784-128-10 ReLU MLP, %lld Fashion-MNIST images, %d epochs, batch 64 (GD: the whole set)\n\n",
                 static_cast<long long>(n_train), epochs);

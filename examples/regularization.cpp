@@ -58,12 +58,8 @@ int main(int argc, char** argv) {
     const int epochs = static_cast<int>(flags.number("epochs", 40));
     bool holds = true;
 
-    const data::ImageSet train_set = data::load_fashion_mnist(true), test_set = data::load_fashion_mnist(false);
-    data::MinMaxScaler scaler;  // pixels already in [0, 1]; a blank border pixel stays exactly 0
-    const Tensor x = scaler.fit_transform(train_set.images.slice(0, 0, n_train).reshape({-1, 784}));
-    const Tensor y = train_set.labels.slice(0, 0, n_train);
-    const Tensor x_test = scaler.transform(test_set.images.slice(0, 0, 2000).reshape({-1, 784}));
-    const Tensor y_test = test_set.labels.slice(0, 0, 2000);
+    // Min-max scaling: a border pixel blank in every training image stays exactly 0.
+    const auto [x, y, x_test, y_test] = tutorial::fashion_mnist_subset(n_train, 2000, false);
 
     std::printf("Softmax regression on %lld Fashion-MNIST images, %d epochs of SGD (lr 0.05, batch 32):\n\n",
                 static_cast<long long>(n_train), epochs);

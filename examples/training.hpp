@@ -17,6 +17,27 @@ inline double accuracy(xgrad::nn::Module& model, const xgrad::Tensor& x, const x
     return correct;
 }
 
+struct ImageSplit {
+    xgrad::Tensor x_train, y_train, x_test, y_test;  ///< images flattened to [N, 784]
+};
+
+/// The first n_train training and n_test test images of Fashion-MNIST (Debian's
+/// dataset-fashion-mnist), flattened, scaled with statistics of the training subset only:
+/// standardized, or min-max to [0, 1] per pixel (a pixel blank in every training image stays 0).
+inline ImageSplit fashion_mnist_subset(int64_t n_train, int64_t n_test, bool standardize = true) {
+    using namespace xgrad;
+    const data::ImageSet train = data::load_fashion_mnist(true), test = data::load_fashion_mnist(false);
+    const Tensor x_train = train.images.slice(0, 0, n_train).reshape({-1, 784});
+    const Tensor x_test = test.images.slice(0, 0, n_test).reshape({-1, 784});
+    const Tensor y_train = train.labels.slice(0, 0, n_train), y_test = test.labels.slice(0, 0, n_test);
+    if (standardize) {
+        data::StandardScaler scaler;
+        return {scaler.fit_transform(x_train), y_train, scaler.transform(x_test), y_test};
+    }
+    data::MinMaxScaler scaler;
+    return {scaler.fit_transform(x_train), y_train, scaler.transform(x_test), y_test};
+}
+
 struct EpochOptions {
     int64_t batch_size = 64;                   ///< x.size(0) for full-batch gradient descent
     std::function<xgrad::Tensor()> penalty;    ///< added to the loss (the lecture's Cost = Loss + Penalty)
