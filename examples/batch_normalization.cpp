@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     const int64_t n_train = static_cast<int64_t>(flags.number("train", quick ? 2000 : 5000));
     const int epochs = static_cast<int>(flags.number("epochs", quick ? 4 : 10));
     const std::string out = flags.get("out", ".");
+    flags.reject_unknown();
     bool holds = true;
 
     std::printf("1. One training step of BatchNorm1d(2) on a batch of m = 4, then inference\n\n");

@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
     const int epochs = static_cast<int>(flags.number("epochs", quick ? 1 : 3));
     const int64_t n_train = static_cast<int64_t>(flags.number("train", quick ? 4000 : 60000));
     set_num_threads(static_cast<int>(flags.number("threads", get_num_threads())));
+    flags.reject_unknown();
     manual_seed(0);
 
     const data::ImageSet train_set = data::load_fashion_mnist(true), test_set = data::load_fashion_mnist(false);

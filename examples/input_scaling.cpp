@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     const int epochs = static_cast<int>(flags.number("epochs", quick ? 100 : 200));
     const double lr = flags.number("lr", 0.1);
     const std::string out = flags.get("out", ".");
+    flags.reject_unknown();
 
     const tutorial::TabularSplit data = tutorial::breast_cancer_split();
     const std::vector<Prepared> versions = preprocessings(data.x_train, data.x_test);

@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
     const auto seed = static_cast<uint64_t>(flags.number("seed", 0));
     const std::string data_dir = flags.get("data", data::kFashionMnistDir);
     const std::string out_dir = flags.get("out", ".");
+    flags.reject_unknown();
 
     try {
         set_num_threads(threads);

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
     const auto n = static_cast<int64_t>(flags.number("n", 784));
     const auto p = static_cast<int64_t>(flags.number("p", 256));
     const auto l = static_cast<int64_t>(flags.number("l", 10));
+    flags.has("quick");  // accepted (the test suite passes it); changes nothing here
+    flags.reject_unknown();
     bool all_match = true;
     for (int hidden : {1, 3}) {
         const int64_t weights = hidden == 1 ? n * p + p * l : n * p + 2 * p * p + p * l;

@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     const int64_t n_train = static_cast<int64_t>(flags.number("train", quick ? 2000 : 5000));
     const int epochs = static_cast<int>(flags.number("epochs", quick ? 4 : 10));
     const std::string out = flags.get("out", ".");
+    flags.reject_unknown();
     bool holds = true;
 
     std::printf("1. f(x, y) = (x^2 + 100 y^2) / 2 from (10, 1): steps until f < 1e-6 (of at most 5000)\n\n");

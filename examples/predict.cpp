@@ -14,17 +14,22 @@ int main(int argc, char** argv) {
     tutorial::Flags flags(argc, argv);
     const std::string model_path = flags.get("model", "fashion_mlp.npz");
     const auto count = static_cast<int64_t>(flags.number("count", 5));
+    const std::string hidden = flags.get("hidden", "256,256");
+    const std::string images_path = flags.get("images", "");  // empty: the Fashion-MNIST test set
+    const std::string data_dir = flags.get("data", data::kFashionMnistDir);
+    flags.has("quick");  // accepted (the test suite passes it); changes nothing here
+    flags.reject_unknown();
     try {
-        example::FashionMlp model(example::parse_sizes(flags.get("hidden", "256,256")), 0.0);
+        example::FashionMlp model(example::parse_sizes(hidden), 0.0);
         data::StandardScaler scaler;
         load_checkpoint(model_path, {.model = &model, .scaler = &scaler});
         model.eval();
 
         Tensor images, labels;
-        if (flags.has("images")) {
-            images = data::read_idx(flags.get("images", ""), kFloat32) / 255.0;
+        if (!images_path.empty()) {
+            images = data::read_idx(images_path, kFloat32) / 255.0;
         } else {
-            data::ImageSet test = data::load_fashion_mnist(false, flags.get("data", data::kFashionMnistDir));
+            data::ImageSet test = data::load_fashion_mnist(false, data_dir);
             images = test.images;
             labels = test.labels;
         }

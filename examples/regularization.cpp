@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
     // Fast enough (~2 s) that --quick, the test suite's flag, changes nothing here.
     const int64_t n_train = static_cast<int64_t>(flags.number("train", 1000));
     const int epochs = static_cast<int>(flags.number("epochs", 40));
+    flags.has("quick");
+    flags.reject_unknown();
     bool holds = true;
 
     // Min-max scaling: a border pixel blank in every training image stays exactly 0.

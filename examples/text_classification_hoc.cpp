@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
     const int epochs = static_cast<int>(flags.number("epochs", quick ? 4 : 8));
     const int64_t max_tokens = static_cast<int64_t>(flags.number("max-tokens", quick ? 128 : 256));
     set_num_threads(static_cast<int>(flags.number("threads", get_num_threads())));
+    flags.reject_unknown();
     manual_seed(0);
 
     data::Vocabulary vocab({"<pad>", "<unk>"});

@@ -5,35 +5,66 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <cstdlib>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace tutorial {
 
-/// --name value pairs and --flag switches.
+/// --name value pairs and --flag switches. A flag no one asked for, a stray argument or a number
+/// that does not parse ends the program with a message naming it: a typo must not silently run
+/// with the default instead.
 class Flags {
 public:
-    Flags(int argc, char** argv) {
+    Flags(int argc, char** argv) : program_(argc > 0 ? argv[0] : "program") {
         for (int i = 1; i < argc; ++i) {
             std::string arg = argv[i];
-            if (arg.rfind("--", 0) != 0) continue;
+            if (arg.rfind("--", 0) != 0) {
+                stray_.push_back(arg);
+                continue;
+            }
             const bool has_value = i + 1 < argc && std::strncmp(argv[i + 1], "--", 2) != 0;
             values_[arg.substr(2)] = has_value ? argv[++i] : "1";
         }
     }
-    bool has(const std::string& name) const { return values_.count(name) > 0; }
+    bool has(const std::string& name) const {
+        asked_.insert(name);
+        return values_.count(name) > 0;
+    }
     std::string get(const std::string& name, const std::string& fallback) const {
+        asked_.insert(name);
         auto it = values_.find(name);
         return it == values_.end() ? fallback : it->second;
     }
     double number(const std::string& name, double fallback) const {
+        asked_.insert(name);
         auto it = values_.find(name);
-        return it == values_.end() ? fallback : std::stod(it->second);
+        if (it == values_.end()) return fallback;
+        char* end = nullptr;
+        const double value = std::strtod(it->second.c_str(), &end);
+        if (it->second.empty() || *end != '\0') fail("--" + name + " expects a number, got '" + it->second + "'");
+        return value;
+    }
+    /// Call after reading every flag the program knows.
+    void reject_unknown() const {
+        if (!stray_.empty()) fail("unexpected argument '" + stray_.front() + "'");
+        for (const auto& [name, value] : values_)
+            if (asked_.count(name) == 0) fail("unknown flag --" + name);
     }
 
 private:
+    [[noreturn]] void fail(const std::string& message) const {
+        std::fprintf(stderr, "%s: %s (see the comment at the top of its source, or --help where offered)\n",
+                     program_.c_str(), message.c_str());
+        std::exit(2);
+    }
+
+    std::string program_;
     std::map<std::string, std::string> values_;
+    std::vector<std::string> stray_;
+    mutable std::set<std::string> asked_;
 };
 
 /// printf into a std::string.

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     const int depth = static_cast<int>(flags.number("depth", quick ? 8 : 20));
     const int width = static_cast<int>(flags.number("width", quick ? 16 : 64));
     const std::string out = flags.get("out", ".");
+    flags.reject_unknown();
 
     manual_seed(0);
     const Tensor x = randn({128, width});

@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
     tutorial::Flags flags(argc, argv);
     const bool quick = flags.has("quick");
     const int epochs = static_cast<int>(flags.number("epochs", quick ? 15 : 40));
+    flags.reject_unknown();
     bool claims_hold = true;
 
     tutorial::TabularSplit data = tutorial::breast_cancer_split();
