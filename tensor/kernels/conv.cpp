@@ -3,6 +3,7 @@
 // window. Zero padding is virtual: out-of-range positions read as 0 (unfold) or as absent (max).
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 
 #include "tensor/kernels.hpp"
@@ -37,39 +38,46 @@ Shape window_output_size(const Shape& input_sizes, const Window2d& window, const
     return {g.out_h, g.out_w};
 }
 
+namespace {
+// The one walk behind im2col and its adjoint: visit(in, col) for every entry of the columns of
+// every (n, c) plane, `col` its flat position in the [N, C kh kw, out_h out_w] columns and `in`
+// the flat position in [N, C, H, W] of the input element under it (-1 where it falls on the
+// padding). Row (c, ki, kj) of image n holds input[n, c, oh s - p + ki d, ow s - p + kj d]. The
+// planes are split among threads, so a visitor may write to its plane of the input without locks.
+template <class Visit>
+void for_each_window_entry(const Geometry& g, const Window2d& win, Visit&& visit) {
+    const int64_t kk = win.kernel_h * win.kernel_w, cols = g.out_h * g.out_w;
+#pragma omp parallel for collapse(2) if (g.n * g.c * kk * cols >= (1 << 16))
+    for (int64_t n = 0; n < g.n; ++n)
+        for (int64_t c = 0; c < g.c; ++c) {
+            const int64_t plane = n * g.c + c;
+            for (int64_t ki = 0; ki < win.kernel_h; ++ki)
+                for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
+                    const int64_t row = (plane * kk + ki * win.kernel_w + kj) * cols;
+                    const int64_t offset = kj * win.dilation_w - win.padding_w;
+                    for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                        const int64_t ih = oh * win.stride_h - win.padding_h + ki * win.dilation_h;
+                        const bool row_inside = ih >= 0 && ih < g.h;
+                        const int64_t in_row = (plane * g.h + ih) * g.w;
+                        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+                            const int64_t iw = ow * win.stride_w + offset;
+                            visit(row_inside && iw >= 0 && iw < g.w ? in_row + iw : int64_t{-1}, row + oh * g.out_w + ow);
+                        }
+                    }
+                }
+        }
+}
+}  // namespace
+
 NDArray unfold2d(const NDArray& x_in, const Window2d& win) {
     const Geometry g = geometry(x_in.sizes(), win, "unfold2d");
     const NDArray x = x_in.contiguous();
-    const int64_t kk = win.kernel_h * win.kernel_w, cols = g.out_h * g.out_w;
-    NDArray out = NDArray::empty({g.n, g.c * kk, cols}, x.dtype());
+    NDArray out = NDArray::empty({g.n, g.c * win.kernel_h * win.kernel_w, g.out_h * g.out_w}, x.dtype());
     detail::dispatch_numeric(x.dtype(), "unfold2d", [&](auto tag) {
         using T = decltype(tag);
         const T* src = x.data<T>();
         T* dst = out.data<T>();
-        // Row (c, ki, kj) of image n holds input[n, c, oh * s - p + ki * d, ow * s - p + kj * d].
-#pragma omp parallel for collapse(2) if (g.n * g.c * kk * cols >= (1 << 16))
-        for (int64_t n = 0; n < g.n; ++n)
-            for (int64_t c = 0; c < g.c; ++c) {
-                const T* plane = src + (n * g.c + c) * g.h * g.w;
-                for (int64_t ki = 0; ki < win.kernel_h; ++ki)
-                    for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
-                        T* row = dst + ((n * g.c + c) * kk + ki * win.kernel_w + kj) * cols;
-                        for (int64_t oh = 0; oh < g.out_h; ++oh) {
-                            const int64_t ih = oh * win.stride_h - win.padding_h + ki * win.dilation_h;
-                            T* out_row = row + oh * g.out_w;
-                            if (ih < 0 || ih >= g.h) {
-                                std::fill(out_row, out_row + g.out_w, T(0));
-                                continue;
-                            }
-                            const T* in_row = plane + ih * g.w;
-                            const int64_t offset = kj * win.dilation_w - win.padding_w;
-                            for (int64_t ow = 0; ow < g.out_w; ++ow) {
-                                const int64_t iw = ow * win.stride_w + offset;
-                                out_row[ow] = (iw >= 0 && iw < g.w) ? in_row[iw] : T(0);
-                            }
-                        }
-                    }
-            }
+        for_each_window_entry(g, win, [&](int64_t in, int64_t col) { dst[col] = in < 0 ? T(0) : src[in]; });
     });
     return out;
 }
@@ -87,26 +95,9 @@ NDArray fold2d(const NDArray& cols_in, const Shape& input_sizes, const Window2d&
         using T = decltype(tag);
         const T* src = src_array.data<T>();
         T* dst = out.data<T>();
-        // Each (n, c) plane is written by one thread only, so the overlapping windows need no locks.
-#pragma omp parallel for collapse(2) if (g.n * g.c * kk * cols >= (1 << 16))
-        for (int64_t n = 0; n < g.n; ++n)
-            for (int64_t c = 0; c < g.c; ++c) {
-                T* plane = dst + (n * g.c + c) * g.h * g.w;
-                for (int64_t ki = 0; ki < win.kernel_h; ++ki)
-                    for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
-                        const T* row = src + ((n * g.c + c) * kk + ki * win.kernel_w + kj) * cols;
-                        for (int64_t oh = 0; oh < g.out_h; ++oh) {
-                            const int64_t ih = oh * win.stride_h - win.padding_h + ki * win.dilation_h;
-                            if (ih < 0 || ih >= g.h) continue;
-                            T* in_row = plane + ih * g.w;
-                            const int64_t offset = kj * win.dilation_w - win.padding_w;
-                            for (int64_t ow = 0; ow < g.out_w; ++ow) {
-                                const int64_t iw = ow * win.stride_w + offset;
-                                if (iw >= 0 && iw < g.w) in_row[iw] += row[oh * g.out_w + ow];
-                            }
-                        }
-                    }
-            }
+        for_each_window_entry(g, win, [&](int64_t in, int64_t col) {
+            if (in >= 0) dst[in] += src[col];  // overlapping windows add up
+        });
     });
     return out;
 }
