@@ -128,7 +128,7 @@ int64_t split_alignment(bool blocked_columns) {
 }
 
 // Splits C = op(A) op(B) into column blocks (or row blocks when C is tall), one single-threaded
-// BLAS call per OpenMP thread. Blocks are views: nothing is copied.
+// product (blocked kernel or BLAS) per OpenMP thread. Blocks are views: nothing is copied.
 template <class T>
 void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta) {
     const int64_t m = a.sizes()[0], k = a.sizes()[1], n = b.sizes()[1];
