@@ -5,7 +5,6 @@
 // with the PyTorch peer's lines).
 //
 //   bench_kernels [--threads N] [--quick]
-#include <omp.h>
 
 #include <cstdio>
 #include <cstring>
@@ -23,13 +22,14 @@ void report(const std::string& name, double value, const char* unit) {
     std::fflush(stdout);
 }
 
-// A plain OpenMP triad, a[i] = b[i] + s c[i], as the bandwidth reference.
+// A plain triad, a[i] = b[i] + s c[i], split like the kernels, as the bandwidth reference.
 double triad_gbs(int64_t n) {
     Tensor a = empty({n}), b = randn({n}), c = randn({n});
     float *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>(), *pc = c.data_ptr<float>();
     const double s = bench::median_seconds([&] {
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (int64_t i = 0; i < n; ++i) pa[i] = pb[i] + 3.0f * pc[i];
+        xgrad::detail::parallel_for(n, 1.0, 64, [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) pa[i] = pb[i] + 3.0f * pc[i];
+        });
     }, n > (1 << 22) ? 5 : 50);
     return 3.0 * 4 * static_cast<double>(n) / s / 1e9;
 }

@@ -15,7 +15,6 @@
 /// (put biases in a group with weight_decay 0 to spare them). For Adam-type optimizers the
 /// decayed gradient is then rescaled per parameter; AdamW's decoupled decay avoids that.
 
-#include <omp.h>
 
 #include <cstdint>
 #include <map>
@@ -24,6 +23,7 @@
 #include <vector>
 
 #include "autograd/tensor.hpp"
+#include "tensor/parallel.hpp"
 
 namespace xgrad::optim {
 
@@ -137,9 +137,6 @@ void dispatch_floating(const Tensor& param, const char* optimizer, F&& f) {
     else if (param.dtype() == kFloat64) f(double{});
     else fail(optimizer, ": parameters must be floating-point, got ", param.dtype());
 }
-/// Element count above which an update loop runs on several threads.
-inline constexpr int64_t kParallelUpdate = 1 << 15;
-
 /// body(i) for i in [begin, end), on a private copy of body: a plain loop the compiler vectorizes.
 template <class Body>
 void update_range(Body body, int64_t begin, int64_t end) {
@@ -147,17 +144,12 @@ void update_range(Body body, int64_t begin, int64_t end) {
 }
 
 /// body(i) for every i < n, split over threads when n is large. body must capture by value and
-/// touch only element i. (An `omp parallel for` straight over the loop reaches every captured
-/// variable through a pointer, which kept GCC from vectorizing the update: ~10x slower.)
+/// touch only element i. (Each piece runs on a private copy of body: reaching captured variables
+/// through a pointer kept GCC from vectorizing the update, ~10x slower.)
 template <class Body>
 void for_each_element(int64_t n, const Body& body) {
-    const int threads = n > kParallelUpdate ? omp_get_max_threads() : 1;
-    if (threads <= 1) return update_range(body, 0, n);
-#pragma omp parallel num_threads(threads)
-    {
-        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-        update_range(body, n * t / nt, n * (t + 1) / nt);
-    }
+    // An update reads and writes several arrays per element: it counts as a few element-wise ops.
+    ::xgrad::detail::parallel_for(n, 4.0, 16, [&](int64_t begin, int64_t end) { update_range(body, begin, end); });
 }
 /// A message for an invalid option: "Invalid learning rate: -1".
 [[noreturn]] void invalid(const char* optimizer, const char* what, double value);

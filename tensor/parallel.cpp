@@ -1,23 +1,378 @@
+// xgrad's thread pool and thread-count policy (see parallel.hpp for the contract).
+//
+// A job is published as one 64-bit word, epoch:32 | next:16 | count:16. Every participant, the
+// caller included, claims work units by compare-and-swap on that word, so a claim can only succeed
+// while its job is current, and a thread that wakes late finds nothing left instead of waiting for
+// or delaying anybody. The caller returns once `done_` reaches `count`.
+//
+// Waiting: idle workers spin on the epoch for a bounded time and then sleep in a futex; the caller likewise spins, then sleeps, while the last units finish. A
+// worker that keeps arriving after the caller has claimed everything (its core is busy with
+// another process) spins less and less, so on a shared core it gives the time back instead of
+// competing for it.
+
 #include "tensor/parallel.hpp"
 
-#include <omp.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "tensor/error.hpp"
+#include "tensor/parallel_config.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 
 namespace xgrad {
+namespace detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Sleeps while *word == expected (the kernel checks atomically, so a wake-up between our check
+// and the sleep is not lost). Raw futexes: libstdc++ 12's std::atomic::wait lost a wake-up here.
+inline void futex_wait(std::atomic<uint32_t>& word, uint32_t expected) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+inline void futex_wake_all(std::atomic<uint32_t>& word) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+}
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex words are plain 32-bit integers");
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#else
+    std::this_thread::yield();
+#endif
+}
+
+// Spins until ready() or until `limit` has passed; returns ready()'s last value.
+template <class Ready>
+bool spin_until(const Ready& ready, std::chrono::nanoseconds limit) {
+    if (limit.count() <= 0) return ready();
+    const Clock::time_point deadline = Clock::now() + limit;
+    for (unsigned i = 1;; ++i) {
+        if (ready()) return true;
+        cpu_relax();
+        if ((i & 31) == 0 && Clock::now() >= deadline) return ready();
+    }
+}
+
+// The longest a worker spins for the next job: longer than the gap between two kernels of a
+// training step (so a quiet machine never pays a wake-up inside a step), short enough that an
+// idle program gives its cores back at once.
+constexpr std::chrono::nanoseconds kMaxWorkerSpin = std::chrono::microseconds(200);
+constexpr std::chrono::nanoseconds kMinWorkerSpin = std::chrono::microseconds(2);
+// The longest the caller spins for the last units before sleeping.
+constexpr std::chrono::nanoseconds kCallerSpin = std::chrono::microseconds(100);
+constexpr int64_t kMaxUnits = 0xFFFF;
+
+thread_local bool tl_in_parallel = false;
+
+class ThreadPool {
+public:
+    ~ThreadPool() { stop_workers(); }
+
+    // Workers besides the caller; started lazily by the first job that needs them.
+    void resize(int threads) {
+        acquire_job_slot();
+        if (wanted_workers_ != threads - 1) stop_workers();
+        wanted_workers_ = threads - 1;
+        busy_.store(false, std::memory_order_release);
+    }
+
+    void run(int64_t tasks, int threads, TaskRef task) {
+        if (tl_in_parallel || busy_.exchange(true, std::memory_order_acquire)) {
+            // Nested, or another user thread has the pool: this thread does the work alone.
+            run_inline(tasks, task);
+            return;
+        }
+        if (static_cast<int>(workers_.size()) != wanted_workers_) start_workers();
+        per_unit_ = (tasks + kMaxUnits - 1) / kMaxUnits;
+        const int64_t units = (tasks + per_unit_ - 1) / per_unit_;
+        task_ = task;
+        total_ = tasks;
+        limit_.store(threads, std::memory_order_relaxed);
+        joined_.store(1, std::memory_order_relaxed);
+        done_.store(0, std::memory_order_relaxed);
+        error_ = nullptr;
+        const uint32_t epoch = ++last_epoch_;
+        claims_.store((static_cast<uint64_t>(epoch) << 32) | static_cast<uint64_t>(units), std::memory_order_release);
+        epoch_.store(epoch, std::memory_order_seq_cst);
+        if (sleepers_.load(std::memory_order_seq_cst) > 0) futex_wake_all(epoch_);
+
+        tl_in_parallel = true;
+        work_on(epoch);
+        tl_in_parallel = false;
+
+        const auto finished = [&] { return done_.load(std::memory_order_acquire) == units; };
+        if (!spin_until(finished, kCallerSpin)) {
+            caller_sleeping_.store(true, std::memory_order_seq_cst);
+            for (uint32_t d; (d = done_.load(std::memory_order_seq_cst)) != units;) futex_wait(done_, d);
+            caller_sleeping_.store(false, std::memory_order_relaxed);
+        }
+        std::exception_ptr error = error_;
+        busy_.store(false, std::memory_order_release);
+        if (error) std::rethrow_exception(error);
+    }
+
+private:
+    void run_inline(int64_t tasks, TaskRef task) {
+        const bool outer = tl_in_parallel;
+        tl_in_parallel = true;
+        try {
+            for (int64_t i = 0; i < tasks; ++i) task.call(task.context, i);
+        } catch (...) {
+            tl_in_parallel = outer;
+            throw;
+        }
+        tl_in_parallel = outer;
+    }
+
+    void acquire_job_slot() {
+        while (busy_.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+    }
+
+    void start_workers() {
+        stop_workers();
+        stopping_.store(false, std::memory_order_relaxed);
+        // A worker starts from the epoch of its creation, so it cannot miss a job or a stop that
+        // was published before its thread got to run.
+        const uint32_t epoch = epoch_.load(std::memory_order_acquire);
+        for (int i = 0; i < wanted_workers_; ++i) workers_.emplace_back([this, epoch] { worker_main(epoch); });
+    }
+
+    void stop_workers() {
+        if (workers_.empty()) return;
+        stopping_.store(true, std::memory_order_seq_cst);
+        epoch_.store(++last_epoch_, std::memory_order_seq_cst);
+        futex_wake_all(epoch_);
+        for (std::thread& w : workers_) w.join();
+        workers_.clear();
+    }
+
+    void worker_main(uint32_t seen) {
+        tl_in_parallel = true;
+        std::chrono::nanoseconds spin = kMaxWorkerSpin;
+        for (;;) {
+            const auto changed = [&] { return epoch_.load(std::memory_order_acquire) != seen; };
+            if (!spin_until(changed, spin)) {
+                sleepers_.fetch_add(1, std::memory_order_seq_cst);
+                while (epoch_.load(std::memory_order_seq_cst) == seen) futex_wait(epoch_, seen);
+                sleepers_.fetch_sub(1, std::memory_order_relaxed);
+            }
+            if (stopping_.load(std::memory_order_acquire)) return;
+            seen = epoch_.load(std::memory_order_acquire);
+            if (joined_.fetch_add(1, std::memory_order_relaxed) >= limit_.load(std::memory_order_relaxed)) continue;
+            // Arriving to find every unit claimed means this core is slow to get to us (another
+            // process has it): spin less next time. Getting work restores the full spin.
+            spin = work_on(seen) ? kMaxWorkerSpin : std::max(kMinWorkerSpin, spin / 2);
+        }
+    }
+
+    // Claims and runs units of job `epoch` until none is left; false if it got none.
+    bool work_on(uint32_t epoch) {
+        bool worked = false;
+        uint64_t c = claims_.load(std::memory_order_acquire);
+        for (;;) {
+            if (static_cast<uint32_t>(c >> 32) != epoch) return worked;
+            const uint64_t next = (c >> 16) & 0xFFFF, count = c & 0xFFFF;
+            if (next >= count) return worked;
+            if (!claims_.compare_exchange_weak(c, c + (uint64_t{1} << 16), std::memory_order_acq_rel,
+                                               std::memory_order_acquire))
+                continue;
+            worked = true;
+            run_unit(static_cast<int64_t>(next));
+            // The job stays current until done_ reaches count, so the fields read above were its own.
+            if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == count &&
+                caller_sleeping_.load(std::memory_order_seq_cst))
+                futex_wake_all(done_);
+            c = claims_.load(std::memory_order_acquire);
+        }
+    }
+
+    void run_unit(int64_t unit) {
+        const int64_t begin = unit * per_unit_, end = std::min(total_, begin + per_unit_);
+        try {
+            for (int64_t i = begin; i < end; ++i) task_.call(task_.context, i);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mutex_);
+            if (!error_) error_ = std::current_exception();
+        }
+    }
+
+    std::vector<std::thread> workers_;
+    int wanted_workers_ = 0;
+    uint32_t last_epoch_ = 0;                    // written by the job's owner only
+    std::atomic<bool> busy_{false};              // one job at a time
+    std::atomic<bool> stopping_{false};
+    std::atomic<uint32_t> epoch_{0};             // what idle workers wait on
+    std::atomic<uint64_t> claims_{0};            // epoch:32 | next:16 | count:16
+    std::atomic<uint32_t> done_{0};              // units finished in the current job
+    std::atomic<uint32_t> sleepers_{0};          // workers asleep on epoch_
+    std::atomic<bool> caller_sleeping_{false};   // the job's owner asleep on done_
+    std::atomic<int> limit_{1};                  // threads the current job may use
+    std::atomic<int> joined_{1};                 // threads that joined it
+    TaskRef task_{};
+    int64_t total_ = 0, per_unit_ = 1;
+    std::mutex error_mutex_;
+    std::exception_ptr error_;
+};
+
+ThreadPool& pool() {
+    static ThreadPool instance;
+    return instance;
+}
+
+// 0 until the first read; then the thread count in force.
+std::atomic<int> g_threads{0};
+std::once_flag g_threads_init;
+
+void check_thread_count(int64_t n, const char* source) {
+    XGRAD_CHECK(n >= 1 && n <= kMaxThreads, source, ": expected a thread count in [1, ", kMaxThreads, "], got ", n);
+}
+
+int initial_thread_count() {
+    // OpenBLAS starts one thread per core; ours split the products instead, so it stays at one.
+    openblas_set_num_threads(1);
+    if (const char* value = std::getenv("XGRAD_NUM_THREADS")) {
+        const int64_t n = parse_thread_count(value, "XGRAD_NUM_THREADS");
+        return static_cast<int>(n);
+    }
+    return default_num_threads();
+}
+
+std::string read_first_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    if (in) std::getline(in, line);
+    return line;
+}
+
+}  // namespace
+
+int64_t parse_thread_count(const std::string& text, const char* source) {
+    std::size_t used = 0;
+    int64_t n = 0;
+    bool ok = !text.empty() && text.find_first_not_of("+-0123456789") == std::string::npos;
+    if (ok) {
+        try {
+            n = std::stoll(text, &used);
+        } catch (const std::exception&) {
+            ok = false;
+        }
+    }
+    XGRAD_CHECK(ok && used == text.size() && n >= 1 && n <= kMaxThreads, source, ": expected a thread count in [1, ",
+                kMaxThreads, "], got '", text, "'");
+    return n;
+}
+
+double cgroup_cpu_limit(const std::string& cgroup_root, const std::string& proc_self_cgroup) {
+    double limit = 0;  // none found
+    const auto take = [&](double cpus) {
+        if (cpus > 0 && (limit == 0 || cpus < limit)) limit = cpus;
+    };
+    std::istringstream lines(proc_self_cgroup);
+    for (std::string line; std::getline(lines, line);) {
+        // "hierarchy-id:controllers:path"; cgroup v2 has the single line "0::path".
+        const std::size_t c1 = line.find(':'), c2 = line.find(':', c1 + 1);
+        if (c1 == std::string::npos || c2 == std::string::npos) continue;
+        const std::string controllers = line.substr(c1 + 1, c2 - c1 - 1);
+        std::string path = line.substr(c2 + 1);
+        if (controllers.empty()) {
+            // v2: every cgroup from ours up to the root may carry "quota period" or "max period".
+            for (;;) {
+                std::istringstream max(read_first_line(cgroup_root + path + "/cpu.max"));
+                std::string quota;
+                double period = 0;
+                if (max >> quota >> period && quota != "max" && period > 0) take(std::atof(quota.c_str()) / period);
+                if (path.empty() || path == "/") break;
+                path = path.substr(0, path.find_last_of('/'));
+            }
+            continue;
+        }
+        // v1: the cpu controller's quota and period, in its own hierarchy.
+        std::istringstream names(controllers);
+        bool cpu = false;
+        for (std::string name; std::getline(names, name, ',');) cpu = cpu || name == "cpu";
+        if (!cpu) continue;
+        for (const std::string& mount : {cgroup_root + "/cpu,cpuacct", cgroup_root + "/cpu"}) {
+            for (const std::string& dir : {mount + path, mount}) {
+                const std::string quota = read_first_line(dir + "/cpu.cfs_quota_us");
+                const std::string period = read_first_line(dir + "/cpu.cfs_period_us");
+                if (!quota.empty() && !period.empty() && std::atof(period.c_str()) > 0 && std::atof(quota.c_str()) > 0)
+                    take(std::atof(quota.c_str()) / std::atof(period.c_str()));
+            }
+        }
+    }
+    return limit;
+}
+
+bool in_parallel() { return tl_in_parallel; }
+
+int threads_for(double work, double grain) {
+    if (tl_in_parallel) return 1;
+    const int threads = get_num_threads();
+    if (threads <= 1 || work < 2 * grain) return 1;
+    // Every thread gets at least `grain` of the work.
+    return static_cast<int>(std::min<double>(threads, std::floor(work / grain)));
+}
+
+void run_tasks(int64_t tasks, int threads, TaskRef task) {
+    if (tasks <= 0) return;
+    if (threads <= 1 || tasks == 1) {
+        for (int64_t i = 0; i < tasks; ++i) task.call(task.context, i);
+        return;
+    }
+    pool().run(tasks, threads, task);
+}
+
+}  // namespace detail
+
+int default_num_threads() {
+    int cpus = static_cast<int>(std::thread::hardware_concurrency());
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+    std::ifstream self("/proc/self/cgroup");
+    std::stringstream text;
+    text << self.rdbuf();
+    const double quota = detail::cgroup_cpu_limit("/sys/fs/cgroup", text.str());
+    if (quota > 0) cpus = std::min(cpus, static_cast<int>(std::ceil(quota - 1e-9)));
+    return std::clamp(cpus, 1, kMaxThreads);
+}
 
 void set_num_threads(int n) {
-    XGRAD_CHECK(n >= 1, "set_num_threads: expected a positive thread count, got ", n);
-    omp_set_num_threads(n);
-    // One pool of threads: OpenBLAS runs single-threaded and our OpenMP team splits large
-    // products (kernels/linalg.cpp). With both pools active, their spinning threads fought over
-    // the 2 cores and a training epoch at 2 threads took 2.3 s instead of 1.1 s.
+    detail::check_thread_count(n, "set_num_threads");
+    XGRAD_CHECK(!detail::in_parallel(), "set_num_threads: cannot change the thread count from inside a parallel region");
+    // Wins over XGRAD_NUM_THREADS, even a malformed one.
+    std::call_once(detail::g_threads_init, [n] { detail::g_threads.store(n); });
+    detail::g_threads.store(n);
+    detail::pool().resize(n);
     openblas_set_num_threads(1);
 }
 
-int get_num_threads() { return omp_get_max_threads(); }
-
+int get_num_threads() {
+    if (int n = detail::g_threads.load(std::memory_order_relaxed); n > 0) return n;
+    std::call_once(detail::g_threads_init, [] { detail::g_threads.store(detail::initial_thread_count()); });
+    return detail::g_threads.load();
+}
 
 }  // namespace xgrad

@@ -8,6 +8,7 @@
 
 #include "tensor/kernels.hpp"
 #include "tensor/kernels/dispatch.hpp"
+#include "tensor/parallel.hpp"
 
 namespace xgrad::kernels {
 namespace {
@@ -47,10 +48,8 @@ namespace {
 template <class Visit>
 void for_each_window_entry(const Geometry& g, const Window2d& win, Visit&& visit) {
     const int64_t kk = win.kernel_h * win.kernel_w, cols = g.out_h * g.out_w;
-#pragma omp parallel for collapse(2) if (g.n * g.c * kk * cols >= (1 << 16))
-    for (int64_t n = 0; n < g.n; ++n)
-        for (int64_t c = 0; c < g.c; ++c) {
-            const int64_t plane = n * g.c + c;
+    xgrad::detail::parallel_for(g.n * g.c, static_cast<double>(kk * cols), 1, [&](int64_t plane_begin, int64_t plane_end) {
+        for (int64_t plane = plane_begin; plane < plane_end; ++plane) {
             for (int64_t ki = 0; ki < win.kernel_h; ++ki)
                 for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
                     const int64_t row = (plane * kk + ki * win.kernel_w + kj) * cols;
@@ -66,6 +65,7 @@ void for_each_window_entry(const Geometry& g, const Window2d& win, Visit&& visit
                     }
                 }
         }
+    });
 }
 }  // namespace
 
@@ -114,11 +114,11 @@ NDArray max_pool2d_indices(const NDArray& x_in, const Window2d& win) {
         using T = decltype(tag);
         const T* src = x.data<T>();
         // The first maximum of each window wins (as in PyTorch); NaN counts as the maximum.
-#pragma omp parallel for collapse(2) if (g.n * g.c * g.out_h * g.out_w * win.kernel_h * win.kernel_w >= (1 << 16))
-        for (int64_t n = 0; n < g.n; ++n)
-            for (int64_t c = 0; c < g.c; ++c) {
-                const T* plane = src + (n * g.c + c) * g.h * g.w;
-                int64_t* out_plane = idx + (n * g.c + c) * g.out_h * g.out_w;
+        const double cost = static_cast<double>(g.out_h * g.out_w * win.kernel_h * win.kernel_w);
+        xgrad::detail::parallel_for(g.n * g.c, cost, 1, [&](int64_t plane_begin, int64_t plane_end) {
+            for (int64_t p = plane_begin; p < plane_end; ++p) {
+                const T* plane = src + p * g.h * g.w;
+                int64_t* out_plane = idx + p * g.out_h * g.out_w;
                 for (int64_t oh = 0; oh < g.out_h; ++oh) {
                     // The kernel rows inside the input, found once per output row.
                     const int64_t top = oh * win.stride_h - win.padding_h;
@@ -146,6 +146,7 @@ NDArray max_pool2d_indices(const NDArray& x_in, const Window2d& win) {
                     }
                 }
             }
+        });
     });
     return out;
 }

@@ -1,10 +1,9 @@
-// Matrix products: xgrad's blocked kernel (gemm.cpp) when it was compiled for AVX-512, CBLAS
-// otherwise or on request (XGRAD_GEMM=blas). This is the only translation unit that includes
-// <cblas.h> (it clashes with xtensor-blas, PLATFORM.md). The blocked kernel reads any strides;
+// Matrix products: xgrad's blocked kernel (gemm.cpp), or CBLAS on request (XGRAD_GEMM=blas).
+// This is the only translation unit that includes <cblas.h> (it clashes with xtensor-blas,
+// PLATFORM.md). The blocked kernel reads any strides;
 // for BLAS, transposed 2-D views go with the transpose flag and other layouts are copied first.
 
 #include <cblas.h>
-#include <omp.h>
 
 #include <cstdlib>
 #include <string_view>
@@ -21,9 +20,12 @@ namespace {
 
 constexpr int64_t kTinyGemm = 2048;  // m * n * k below which the plain loop wins
 
-// The machines pin OpenBLAS to its AVX2 kernels (OPENBLAS_CORETYPE=Haswell), where the blocked
-// kernel built for AVX-512 runs the main example's products 1.7-1.9x faster; against OpenBLAS's
-// own AVX-512 kernels it is on par (benchmarks/bench_gemm.cpp). Without AVX-512 BLAS is kept.
+// The blocked kernel is the default on every machine: split between threads it gives every
+// element the same bits at any thread count (OpenBLAS does not: its Zen kernels round differently
+// when a product is cut into column blocks), and it shares packed panels between the threads.
+// On AVX-512 it runs the training step's products 1.7-1.9x faster than OpenBLAS pinned to AVX2
+// and on par with OpenBLAS's AVX-512 kernels; on AVX2 (Zen 3) 0.85-1.1x OpenBLAS's Zen kernels
+// (benchmarks/bench_gemm.cpp). XGRAD_GEMM=blas selects OpenBLAS.
 bool use_blocked_gemm() {
     static const bool blocked = [] {
         if (const char* choice = std::getenv("XGRAD_GEMM")) {
@@ -31,7 +33,7 @@ bool use_blocked_gemm() {
             XGRAD_CHECK(value == "blas" || value == "xgrad", "XGRAD_GEMM must be 'blas' or 'xgrad', got '", value, "'");
             return value == "xgrad";
         }
-        return std::string_view(detail::gemm_blocked_arch()).substr(0, 6) == "avx512";
+        return true;
     }();
     return blocked;
 }
@@ -113,51 +115,44 @@ void gemm_typed(const NDArray& out, const NDArray& a, const NDArray& b, double a
 
 namespace {
 // OpenBLAS starts with one thread per core; ours split the products instead (parallel.cpp), so
-// it is made single-threaded as soon as the library that calls it is loaded.
+// it is made single-threaded as soon as the library that calls it is loaded. Its own pool would
+// spin beside ours (a 2-thread epoch took 2.3 s instead of 1.1 s).
 const bool blas_single_threaded = (openblas_set_num_threads(1), true);
 
-constexpr double kParallelGemmFlops = 1 << 21;  // below this a second thread costs more than it saves
-constexpr double kBlasThreadsFlops = 1 << 28;   // from here on OpenBLAS threads the product itself
+constexpr double kGemmFlopsPerThread = 1 << 20;  // below this a second thread costs more than it saves
+// Blocks per thread: each block repacks the shared operand, so few; more than one, so that a
+// thread the OS has descheduled holds back only part of its share.
+constexpr int64_t kGemmBlocksPerThread = 2;
 
-template <class T>
-int64_t split_alignment(bool blocked_columns) {
-    if constexpr (std::is_floating_point_v<T>) {
-        if (blocked_columns) return detail::gemm_panel_width<T>();
-    }
-    return 16;  // the SIMD width of BLAS's micro-kernels
-}
-
-// Splits C = op(A) op(B) into column blocks (or row blocks when C is tall), one single-threaded
-// product (blocked kernel or BLAS) per OpenMP thread. Blocks are views: nothing is copied.
+// Splits C = op(A) op(B) between the pool's threads. The blocked kernel shares the packed
+// operand between them (gemm_blocked_parallel); BLAS gets column blocks (or row blocks when C is
+// tall), each a single-threaded call taken by whichever thread is free. Blocks are views.
 template <class T>
 void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta) {
     const int64_t m = a.sizes()[0], k = a.sizes()[1], n = b.sizes()[1];
-    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (threads <= 1 || 2.0 * static_cast<double>(m) * n * k < kParallelGemmFlops) {
+    const int threads = ::xgrad::detail::threads_for(2.0 * static_cast<double>(m) * n * k, kGemmFlopsPerThread);
+    if (threads <= 1) {
         gemm_typed<T>(out, a, b, alpha, beta);
         return;
     }
-    const bool blocked = std::is_floating_point_v<T> && use_blocked_gemm();
-    if (!blocked && 2.0 * static_cast<double>(m) * n * k >= kBlasThreadsFlops) {
-        // Large products (10 ms and more): OpenBLAS's own threading is ~10% faster than our
-        // split, and the moment our idle workers spin beside its threads is negligible here.
-        openblas_set_num_threads(threads);
-        gemm_typed<T>(out, a, b, alpha, beta);
-        openblas_set_num_threads(1);
-        return;
+    if constexpr (std::is_floating_point_v<T>) {
+        if (use_blocked_gemm()) {
+            detail::gemm_blocked_parallel<T>(m, n, k, static_cast<T>(alpha), a.data<T>(), a.strides()[0],
+                                             a.strides()[1], b.data<T>(), b.strides()[0], b.strides()[1],
+                                             static_cast<T>(beta), out.data<T>(), out.strides()[0], threads);
+            return;
+        }
     }
     const bool by_columns = n >= m;
     const int64_t extent = by_columns ? n : m;
-#pragma omp parallel num_threads(threads)
-    {
-        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-        // Block edges on multiples of the micro-kernel's width, so no tile is split between threads.
-        const auto [begin, end] = ::xgrad::detail::aligned_piece(extent, t, nt, split_alignment<T>(blocked && by_columns));
-        if (end > begin) {
-            if (by_columns) gemm_typed<T>(out.narrow(1, begin, end - begin), a, b.narrow(1, begin, end - begin), alpha, beta);
-            else gemm_typed<T>(out.narrow(0, begin, end - begin), a.narrow(0, begin, end - begin), b, alpha, beta);
-        }
-    }
+    const int64_t align = 16;  // the SIMD width of BLAS's micro-kernels
+    const int64_t blocks = std::clamp<int64_t>(extent / align, 1, threads * kGemmBlocksPerThread);
+    ::xgrad::detail::parallel_tasks(blocks, threads, [&](int64_t block) {
+        const auto [begin, end] = ::xgrad::detail::aligned_piece(extent, block, blocks, align);
+        if (end <= begin) return;
+        if (by_columns) gemm_typed<T>(out.narrow(1, begin, end - begin), a, b.narrow(1, begin, end - begin), alpha, beta);
+        else gemm_typed<T>(out.narrow(0, begin, end - begin), a.narrow(0, begin, end - begin), b, alpha, beta);
+    });
 }
 }  // namespace
 

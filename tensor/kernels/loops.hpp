@@ -5,10 +5,8 @@
 /// drops size-1 dims, merges dims that are contiguous for every operand, and calls an inner
 /// loop on runs along the last remaining dim: `inner(ptrs, strides, n)` with element strides.
 /// Kernels pick a SIMD path when the inner strides are 1 (or 0 for a broadcast scalar) and a
-/// strided loop otherwise. Large work is split over OpenMP threads by a fixed rule, so results
-/// do not depend on scheduling.
-
-#include <omp.h>
+/// strided loop otherwise. Large work is split into tasks on xgrad's pool; every element is
+/// computed the same way whichever thread takes it, so results do not depend on scheduling.
 
 #include <array>
 #include <cstdint>
@@ -105,27 +103,25 @@ void for_each_run(const Loop<N>& loop, Inner&& inner) {
     for (int64_t s : loop.sizes) numel *= s;
     if (numel == 0) return;
     const int64_t rows = numel / inner_n;
-    const int threads = (numel >= ::xgrad::detail::kParallelGrain && !omp_in_parallel()) ? omp_get_max_threads() : 1;
+    const int threads = ::xgrad::detail::threads_for(static_cast<double>(numel));
     if (threads <= 1) {
         run_rows(loop, 0, rows, 0, inner_n, inner);
         return;
     }
-    if (rows >= threads) {
-#pragma omp parallel num_threads(threads)
-        {
-            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-            run_rows(loop, rows * t / nt, rows * (t + 1) / nt, 0, inner_n, inner);
-        }
+    const int64_t tasks = threads * ::xgrad::detail::kTasksPerThread;
+    if (rows >= tasks) {
+        ::xgrad::detail::parallel_tasks(tasks, threads, [&](int64_t p) {
+            run_rows(loop, rows * p / tasks, rows * (p + 1) / tasks, 0, inner_n, inner);
+        });
         return;
     }
     // Few long rows: split each row into pieces, 64-element aligned so SIMD runs stay whole.
-    const int64_t pieces = (threads + rows - 1) / rows;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t task = 0; task < rows * pieces; ++task) {
+    const int64_t pieces = (tasks + rows - 1) / rows;
+    ::xgrad::detail::parallel_tasks(rows * pieces, threads, [&](int64_t task) {
         const int64_t row = task / pieces, piece = task % pieces;
         const auto [i0, i1] = ::xgrad::detail::aligned_piece(inner_n, piece, pieces, 64);
         if (i1 > i0) run_rows(loop, row, row + 1, i0, i1, inner);
-    }
+    });
 }
 
 }  // namespace xgrad::kernels::detail

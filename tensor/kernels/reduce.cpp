@@ -1,10 +1,9 @@
 // Reductions. xtensor's own reductions run at scalar speed on these machines (PLATFORM.md), so
 // the hot cases are written here: a reduction over a contiguous array is brought to the form
 // [outer, r, inner] and summed either along contiguous rows (inner == 1, several SIMD
-// accumulators) or by adding whole rows together (inner > 1). Work is split over threads by a
-// fixed rule, so a given thread count always sums in the same order.
-
-#include <omp.h>
+// accumulators) or by adding whole rows together (inner > 1). Long rows are summed in chunks of a
+// fixed size whose partial results are combined in order, at any thread count, so a sum has the
+// same bits whether one thread or several computed it.
 
 #include <algorithm>
 #include <cmath>
@@ -85,33 +84,31 @@ __attribute__((flatten)) void combine_rows(T* acc, const T* row, int64_t n) {
     for (; j < n; ++j) acc[j] = R::combine(acc[j], row[j]);
 }
 
-int threads_for(int64_t work) {
-    return (work >= ::xgrad::detail::kParallelGrain && !omp_in_parallel()) ? omp_get_max_threads() : 1;
-}
+// Chunk of a long row reduced on its own; the chunks' results are combined in order.
+constexpr int64_t kReduceChunk = 16384;
 
 // out[o, j] = reduce over k of in[o, k, j], all contiguous.
 template <class R, class T>
 void reduce_3d(const T* in, T* out, int64_t outer, int64_t r, int64_t inner) {
-    const int threads = threads_for(outer * r * inner);
+    const int threads = ::xgrad::detail::threads_for(static_cast<double>(outer) * r * inner);
     if (inner == 1) {
-        if (outer >= threads) {
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-            for (int64_t o = 0; o < outer; ++o) out[o] = reduce_contiguous<R>(in + o * r, r);
+        if (r <= kReduceChunk) {
+            ::xgrad::detail::parallel_for(outer, static_cast<double>(r), 1, [&](int64_t o0, int64_t o1) {
+                for (int64_t o = o0; o < o1; ++o) out[o] = reduce_contiguous<R>(in + o * r, r);
+            });
             return;
         }
-        // Few long rows (e.g. a full sum): each thread reduces a fixed piece, then the pieces
-        // are combined in order.
+        // Long rows (e.g. a full sum): fixed chunks, each reduced alone, then combined in order.
+        const int64_t chunks = (r + kReduceChunk - 1) / kReduceChunk;
+        std::vector<T> partial(static_cast<std::size_t>(outer * chunks));
+        ::xgrad::detail::parallel_tasks(outer * chunks, threads, [&](int64_t task) {
+            const int64_t o = task / chunks, c = task % chunks;
+            const auto [b, e] = ::xgrad::detail::aligned_piece(r, c, chunks, 64);
+            partial[task] = e > b ? reduce_contiguous<R>(in + o * r + b, e - b) : R::template identity<T>();
+        });
         for (int64_t o = 0; o < outer; ++o) {
-            std::vector<T> partial(static_cast<std::size_t>(threads), R::template identity<T>());
-            const T* row = in + o * r;
-#pragma omp parallel num_threads(threads)
-            {
-                const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-                const auto [b, e] = ::xgrad::detail::aligned_piece(r, t, nt, 64);
-                if (e > b) partial[t] = reduce_contiguous<R>(row + b, e - b);
-            }
-            T acc = partial[0];
-            for (int t = 1; t < threads; ++t) acc = R::combine(acc, partial[t]);
+            T acc = partial[o * chunks];
+            for (int64_t c = 1; c < chunks; ++c) acc = R::combine(acc, partial[o * chunks + c]);
             out[o] = acc;
         }
         return;
@@ -122,18 +119,20 @@ void reduce_3d(const T* in, T* out, int64_t outer, int64_t r, int64_t inner) {
         std::copy(base, base + (j1 - j0), acc);
         for (int64_t k = 1; k < r; ++k) combine_rows<R>(acc, base + k * inner, j1 - j0);
     };
-    if (outer >= threads) {
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-        for (int64_t o = 0; o < outer; ++o) reduce_columns(o, 0, inner);
+    // Each column is reduced front to back by one thread, whatever the split.
+    const int64_t tasks = threads * ::xgrad::detail::kTasksPerThread;
+    if (outer >= tasks || threads <= 1) {
+        ::xgrad::detail::parallel_for(outer, static_cast<double>(r) * inner, 1, [&](int64_t o0, int64_t o1) {
+            for (int64_t o = o0; o < o1; ++o) reduce_columns(o, 0, inner);
+        });
         return;
     }
-    const int64_t pieces = (threads + outer - 1) / outer;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t task = 0; task < outer * pieces; ++task) {
+    const int64_t pieces = std::max<int64_t>(1, std::min((tasks + outer - 1) / outer, inner / 16));
+    ::xgrad::detail::parallel_tasks(outer * pieces, threads, [&](int64_t task) {
         const int64_t o = task / pieces, piece = task % pieces;
         const auto [j0, j1] = ::xgrad::detail::aligned_piece(inner, piece, pieces, 16);
         if (j1 > j0) reduce_columns(o, j0, j1);
-    }
+    });
 }
 
 // Sorted, de-duplicated, wrapped dims; empty input means every dim.

@@ -1,0 +1,277 @@
+// The thread pool and the thread-count policy: every task runs exactly once, errors come back to
+// the caller, nested and concurrent use run inline, the settings are checked, cgroup quotas are
+// read, and training steps give the same bits at 1 and 2 threads. (The default's respect for the
+// affinity mask and XGRAD_NUM_THREADS need processes of their own: see tests/CMakeLists.txt.)
+#include <atomic>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "helpers.hpp"
+#include "tensor/parallel.hpp"
+#include "tensor/parallel_config.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+
+namespace {
+
+// Restores the thread count a test changed.
+struct ThreadCountGuard {
+    int saved = get_num_threads();
+    ~ThreadCountGuard() { set_num_threads(saved); }
+};
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path) << text;
+}
+
+// Every parameter of a module, flattened, bit for bit.
+std::vector<float> parameter_bits(nn::Module& module) {
+    std::vector<float> all;
+    for (Tensor& p : module.parameters()) {
+        const std::vector<float> v = p.to_vector<float>();
+        all.insert(all.end(), v.begin(), v.end());
+    }
+    return all;
+}
+
+struct Mlp : nn::Module {
+    nn::Linear fc1{{.in_features = 784, .out_features = 256}};
+    nn::Linear fc2{{.in_features = 256, .out_features = 256}};
+    nn::Linear fc3{{.in_features = 256, .out_features = 10}};
+    Mlp() {
+        register_module("fc1", fc1);
+        register_module("fc2", fc2);
+        register_module("fc3", fc3);
+    }
+    Tensor forward(const Tensor& x) override { return fc3(relu(fc2(relu(fc1(x))))); }
+};
+
+struct SmallCnn : nn::Module {
+    nn::Conv2d conv{{.in_channels = 1, .out_channels = 16, .kernel_size = 3, .padding = 1}};
+    nn::MaxPool2d pool{{.kernel_size = 2}};
+    nn::Linear head{{.in_features = 16 * 14 * 14, .out_features = 10}};
+    SmallCnn() {
+        register_module("conv", conv);
+        register_module("pool", pool);
+        register_module("head", head);
+    }
+    Tensor forward(const Tensor& x) override { return head(pool(relu(conv(x))).flatten(1)); }
+};
+
+// Two Adam steps of `model` on a fixed batch at `threads` threads, from the same initial weights.
+template <class Model, class Loss>
+std::vector<float> train_two_steps(int threads, const Tensor& x, const Loss& loss_of) {
+    set_num_threads(threads);
+    manual_seed(7);
+    Model model;
+    optim::Adam opt(model.parameters(), {.lr = 1e-3});
+    for (int step = 0; step < 2; ++step) {
+        opt.zero_grad();
+        loss_of(model, x).backward();
+        opt.step();
+    }
+    return parameter_bits(model);
+}
+
+struct LstmModel : nn::Module {
+    nn::LSTM lstm{{.input_size = 64, .hidden_size = 128, .num_layers = 2, .bidirectional = true}};
+    LstmModel() { register_module("lstm", lstm); }
+    Tensor forward(const Tensor& x) override { return lstm(x); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(parallel)
+
+BOOST_AUTO_TEST_CASE(every_task_runs_exactly_once) {
+    ThreadCountGuard guard;
+    for (int threads : {1, 2, 3, 8}) {
+        set_num_threads(threads);
+        for (int64_t tasks : {int64_t{1}, int64_t{2}, int64_t{7}, int64_t{1000}, int64_t{70000}}) {
+            std::vector<std::atomic<int>> hits(static_cast<std::size_t>(tasks));
+            detail::parallel_tasks(tasks, threads, [&](int64_t i) { hits[i].fetch_add(1); });
+            int64_t wrong = 0;
+            for (auto& h : hits) wrong += h.load() != 1;
+            BOOST_TEST(wrong == 0, threads << " threads, " << tasks << " tasks: " << wrong << " not run once");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(many_small_jobs_in_a_row_complete) {
+    // Back-to-back jobs are where a wake-up can be lost or a late worker can touch the next job.
+    ThreadCountGuard guard;
+    set_num_threads(2);
+    std::atomic<int64_t> sum{0};
+    for (int job = 0; job < 20000; ++job)
+        detail::parallel_tasks(3, 2, [&](int64_t i) { sum.fetch_add(i + 1, std::memory_order_relaxed); });
+    BOOST_TEST(sum.load() == 20000 * 6);
+}
+
+BOOST_AUTO_TEST_CASE(parallel_for_covers_the_range_in_aligned_pieces) {
+    ThreadCountGuard guard;
+    set_num_threads(2);
+    const int64_t n = 1 << 20;
+    std::vector<int> seen(n, 0);
+    std::atomic<int> misaligned{0};
+    detail::parallel_for(n, 1.0, 64, [&](int64_t begin, int64_t end) {
+        if (begin % 64 != 0) misaligned.fetch_add(1);
+        for (int64_t i = begin; i < end; ++i) ++seen[i];
+    });
+    BOOST_TEST(misaligned.load() == 0);
+    BOOST_TEST(std::count(seen.begin(), seen.end(), 1) == n);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_error_reaches_the_caller) {
+    ThreadCountGuard guard;
+    set_num_threads(2);
+    BOOST_CHECK_THROW(detail::parallel_tasks(64, 2,
+                                             [](int64_t i) {
+                                                 if (i == 37) throw std::runtime_error("task 37 failed");
+                                             }),
+                      std::runtime_error);
+    // The pool still works afterwards.
+    std::atomic<int> count{0};
+    detail::parallel_tasks(64, 2, [&](int64_t) { count.fetch_add(1); });
+    BOOST_TEST(count.load() == 64);
+}
+
+BOOST_AUTO_TEST_CASE(nested_work_runs_on_the_calling_thread) {
+    ThreadCountGuard guard;
+    set_num_threads(2);
+    std::atomic<int> inner_parallel{0}, total{0};
+    detail::parallel_tasks(8, 2, [&](int64_t) {
+        BOOST_CHECK(detail::in_parallel());
+        if (detail::threads_for(1e9) != 1) inner_parallel.fetch_add(1);
+        detail::parallel_tasks(4, 2, [&](int64_t) { total.fetch_add(1); });
+    });
+    BOOST_TEST(inner_parallel.load() == 0);
+    BOOST_TEST(total.load() == 32);
+    BOOST_TEST(!detail::in_parallel());
+}
+
+BOOST_AUTO_TEST_CASE(two_user_threads_share_the_pool) {
+    ThreadCountGuard guard;
+    set_num_threads(2);
+    Tensor x = random_tensor({1 << 18}, kFloat32, 3);
+    const std::vector<float> expected = exp(x).to_vector<float>();
+    std::atomic<int> mismatches{0};
+    auto worker = [&] {
+        for (int i = 0; i < 50; ++i)
+            if (exp(x).to_vector<float>() != expected) mismatches.fetch_add(1);
+    };
+    std::thread a(worker), b(worker);
+    a.join();
+    b.join();
+    BOOST_TEST(mismatches.load() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(threads_for_is_the_one_rule) {
+    ThreadCountGuard guard;
+    set_num_threads(2);
+    BOOST_TEST(detail::threads_for(10) == 1);                             // too small
+    BOOST_TEST(detail::threads_for(2 * detail::kParallelGrain) == 2);     // a grain per thread
+    BOOST_TEST(detail::threads_for(1e12) == 2);                           // never above the setting
+    set_num_threads(1);
+    BOOST_TEST(detail::threads_for(1e12) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(set_num_threads_rejects_bad_counts) {
+    ThreadCountGuard guard;
+    check_error([] { set_num_threads(0); }, {"set_num_threads", "[1, 1024]", "got 0"});
+    check_error([] { set_num_threads(-3); }, {"set_num_threads", "got -3"});
+    check_error([] { set_num_threads(100000); }, {"set_num_threads", "got 100000"});
+    set_num_threads(3);
+    BOOST_TEST(get_num_threads() == 3);
+    check_error([] { detail::parallel_tasks(2, 2, [](int64_t) { set_num_threads(1); }); },
+                {"set_num_threads", "inside a parallel region"});
+}
+
+BOOST_AUTO_TEST_CASE(thread_count_text_is_parsed_strictly) {
+    BOOST_TEST(detail::parse_thread_count("4", "XGRAD_NUM_THREADS") == 4);
+    BOOST_TEST(detail::parse_thread_count("1024", "XGRAD_NUM_THREADS") == 1024);
+    for (const char* bad : {"", "0", "-2", "abc", "2x", "1.5", " 2", "100000", "99999999999999999999"})
+        check_error([&] { detail::parse_thread_count(bad, "XGRAD_NUM_THREADS"); },
+                    {"XGRAD_NUM_THREADS", "expected a thread count in [1, 1024]"});
+}
+
+BOOST_AUTO_TEST_CASE(cgroup_v2_quota_caps_the_thread_count) {
+    const auto root = scratch("cgroup_v2");
+    write_file(root / "cpu.max", "max 100000\n");
+    write_file(root / "user.slice" / "cpu.max", "max 100000\n");
+    write_file(root / "user.slice" / "job" / "cpu.max", "150000 100000\n");
+    BOOST_TEST(detail::cgroup_cpu_limit(root.string(), "0::/user.slice/job\n") == 1.5);
+    // A tighter limit higher up wins.
+    write_file(root / "user.slice" / "cpu.max", "100000 100000\n");
+    BOOST_TEST(detail::cgroup_cpu_limit(root.string(), "0::/user.slice/job\n") == 1.0);
+    // No quota anywhere, or no files at all: no limit.
+    BOOST_TEST(detail::cgroup_cpu_limit(root.string(), "0::/\n") == 0.0);
+    BOOST_TEST(detail::cgroup_cpu_limit((root / "missing").string(), "0::/a/b\n") == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(cgroup_v1_quota_caps_the_thread_count) {
+    const auto root = scratch("cgroup_v1");
+    write_file(root / "cpu,cpuacct" / "docker" / "abc" / "cpu.cfs_quota_us", "50000\n");
+    write_file(root / "cpu,cpuacct" / "docker" / "abc" / "cpu.cfs_period_us", "100000\n");
+    const std::string self = "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n";
+    BOOST_TEST(detail::cgroup_cpu_limit(root.string(), self) == 0.5);
+    write_file(root / "cpu,cpuacct" / "docker" / "abc" / "cpu.cfs_quota_us", "-1\n");
+    BOOST_TEST(detail::cgroup_cpu_limit(root.string(), self) == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(default_follows_this_machine) {
+    const int d = default_num_threads();
+    BOOST_TEST(d >= 1);
+    BOOST_TEST(d <= static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+BOOST_AUTO_TEST_CASE(mlp_step_is_bitwise_equal_at_one_and_two_threads) {
+    ThreadCountGuard guard;
+    Tensor x = random_tensor({128, 784}, kFloat32, 11);
+    Generator labels(12);
+    Tensor y = randint(0, 10, {128}, kInt64, &labels);
+    auto loss = [&](Mlp& m, const Tensor& in) { return nn::F::cross_entropy(m(in), y); };
+    const auto one = train_two_steps<Mlp>(1, x, loss);
+    const auto two = train_two_steps<Mlp>(2, x, loss);
+    BOOST_TEST(one.size() == two.size());
+    BOOST_TEST((one == two));
+}
+
+BOOST_AUTO_TEST_CASE(convolution_step_is_bitwise_equal_at_one_and_two_threads) {
+    ThreadCountGuard guard;
+    Tensor x = random_tensor({32, 1, 28, 28}, kFloat32, 13);
+    Generator labels(14);
+    Tensor y = randint(0, 10, {32}, kInt64, &labels);
+    auto loss = [&](SmallCnn& m, const Tensor& in) { return nn::F::cross_entropy(m(in), y); };
+    const auto one = train_two_steps<SmallCnn>(1, x, loss);
+    const auto two = train_two_steps<SmallCnn>(2, x, loss);
+    BOOST_TEST((one == two));
+}
+
+BOOST_AUTO_TEST_CASE(lstm_step_is_bitwise_equal_at_one_and_two_threads) {
+    ThreadCountGuard guard;
+    Tensor x = random_tensor({20, 32, 64}, kFloat32, 15);
+    auto loss = [](LstmModel& m, const Tensor& in) { return m(in).square().mean(); };
+    const auto one = train_two_steps<LstmModel>(1, x, loss);
+    const auto two = train_two_steps<LstmModel>(2, x, loss);
+    BOOST_TEST((one == two));
+}
+
+BOOST_AUTO_TEST_CASE(full_sums_are_bitwise_equal_at_any_thread_count) {
+    ThreadCountGuard guard;
+    Tensor x = random_tensor({1 << 20}, kFloat32, 9);
+    Tensor m = random_tensor({300, 5000}, kFloat32, 10);
+    set_num_threads(1);
+    const float one = x.sum().item<float>();
+    const auto rows1 = m.sum({1}).to_vector<float>(), cols1 = m.sum({0}).to_vector<float>();
+    for (int threads : {2, 3}) {
+        set_num_threads(threads);
+        BOOST_TEST(x.sum().item<float>() == one);
+        BOOST_TEST((m.sum({1}).to_vector<float>() == rows1));
+        BOOST_TEST((m.sum({0}).to_vector<float>() == cols1));
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
