@@ -5,15 +5,16 @@
 // while its job is current, and a thread that wakes late finds nothing left instead of waiting for
 // or delaying anybody. The caller returns once `done_` reaches `count`.
 //
-// Waiting: idle workers spin on the epoch for a bounded time and then sleep in a futex; the caller likewise spins, then sleeps, while the last units finish. A
-// worker that keeps arriving after the caller has claimed everything (its core is busy with
-// another process) spins less and less, so on a shared core it gives the time back instead of
-// competing for it.
+// Waiting: idle workers spin on the epoch for a bounded time and then sleep in a futex; the
+// caller likewise spins, then sleeps, while the last units finish. A worker that finds itself
+// preempted, or arrives after the caller has claimed everything (its core is busy with another
+// process), stops spinning, so on a shared core it gives the time back instead of competing.
 
 #include "tensor/parallel.hpp"
 
 #include <linux/futex.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -86,6 +87,79 @@ constexpr int64_t kMaxUnits = 0xFFFF;
 
 thread_local bool tl_in_parallel = false;
 
+// Times this thread was preempted (descheduled while runnable).
+long involuntary_switches() {
+    rusage usage{};
+    getrusage(RUSAGE_THREAD, &usage);
+    return usage.ru_nivcsw;
+}
+
+// Idle CPU time of the whole machine so far, in seconds summed over CPUs (/proc/stat's first
+// line: idle + iowait, in clock ticks); negative when it cannot be read.
+double machine_idle_seconds() {
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    double user, nice, system, idle, iowait;
+    if (!(stat >> cpu >> user >> nice >> system >> idle >> iowait) || cpu != "cpu") return -1;
+    static const double ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
+    return (idle + iowait) / ticks_per_second;
+}
+
+// Backing off to one thread while another process shares our cores. A worker preempted while it
+// holds a task makes the caller wait for the rest of the other process's time slice (ms), so a
+// 2-thread epoch ran 1.3x slower than a 1-thread one beside a busy process. After such a stall,
+// jobs stay on the calling thread; every back-off period (50 ms, doubling up to 1 s) the machine's
+// idle time over that period tells whether a core has come free, and only then is the pool tried
+// again. Probing by measurement rather than by another stall keeps the cost of a busy neighbour
+// to one stall per change of load.
+class ContentionBackoff {
+public:
+    bool active() {
+        const int64_t until = solo_until_ns_.load(std::memory_order_relaxed);
+        if (until == 0) return false;
+        const int64_t now = now_ns();
+        if (now < until) return true;
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (solo_until_ns_.load(std::memory_order_relaxed) != until) return solo_until_ns_.load() != 0;
+        const double idle = machine_idle_seconds();
+        const double free_cores = idle < 0 ? 1.0 : (idle - idle_mark_) / (static_cast<double>(now - mark_ns_) * 1e-9);
+        if (free_cores >= 0.5) {  // a core has come free: try the pool again
+            solo_until_ns_.store(0, std::memory_order_relaxed);
+            return false;
+        }
+        backoff_ns_ = std::min(backoff_ns_ * 2, kMaxBackoff);
+        start_period(now, idle);
+        return true;
+    }
+
+    void note_stall() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        backoff_ns_ = kFirstBackoff;
+        start_period(now_ns(), machine_idle_seconds());
+    }
+
+private:
+    static constexpr int64_t kFirstBackoff = 50'000'000, kMaxBackoff = 1'000'000'000;
+    static int64_t now_ns() {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+    }
+    void start_period(int64_t now, double idle) {
+        mark_ns_ = now;
+        idle_mark_ = idle;
+        solo_until_ns_.store(now + backoff_ns_, std::memory_order_relaxed);
+    }
+    std::atomic<int64_t> solo_until_ns_{0};  // 0: the pool is in use
+    std::mutex mutex_;
+    int64_t backoff_ns_ = kFirstBackoff;
+    int64_t mark_ns_ = 0;
+    double idle_mark_ = 0;
+};
+
+ContentionBackoff& contention() {
+    static ContentionBackoff instance;
+    return instance;
+}
+
 class ThreadPool {
 public:
     ~ThreadPool() { stop_workers(); }
@@ -118,15 +192,21 @@ public:
         epoch_.store(epoch, std::memory_order_seq_cst);
         if (sleepers_.load(std::memory_order_seq_cst) > 0) futex_wake_all(epoch_);
 
+        const Clock::time_point start = Clock::now();
         tl_in_parallel = true;
         work_on(epoch);
         tl_in_parallel = false;
 
         const auto finished = [&] { return done_.load(std::memory_order_acquire) == units; };
         if (!spin_until(finished, kCallerSpin)) {
+            const Clock::time_point waiting = Clock::now();
             caller_sleeping_.store(true, std::memory_order_seq_cst);
             for (uint32_t d; (d = done_.load(std::memory_order_seq_cst)) != units;) futex_wait(done_, d);
             caller_sleeping_.store(false, std::memory_order_relaxed);
+            // Balanced work leaves us waiting at most about one task, a fraction of what we did
+            // ourselves; waiting far longer means a worker lost its core mid-task.
+            const Clock::time_point end = Clock::now();
+            if (end - waiting > 2 * (waiting - start) + kCallerSpin) contention().note_stall();
         }
         std::exception_ptr error = error_;
         busy_.store(false, std::memory_order_release);
@@ -171,6 +251,7 @@ private:
     void worker_main(uint32_t seen) {
         tl_in_parallel = true;
         std::chrono::nanoseconds spin = kMaxWorkerSpin;
+        long last_preempted = involuntary_switches();
         for (;;) {
             const auto changed = [&] { return epoch_.load(std::memory_order_acquire) != seen; };
             if (!spin_until(changed, spin)) {
@@ -181,9 +262,16 @@ private:
             if (stopping_.load(std::memory_order_acquire)) return;
             seen = epoch_.load(std::memory_order_acquire);
             if (joined_.fetch_add(1, std::memory_order_relaxed) >= limit_.load(std::memory_order_relaxed)) continue;
-            // Arriving to find every unit claimed means this core is slow to get to us (another
-            // process has it): spin less next time. Getting work restores the full spin.
-            spin = work_on(seen) ? kMaxWorkerSpin : std::max(kMinWorkerSpin, spin / 2);
+            const bool worked = work_on(seen);
+            // Spinning pays only on a core nobody else wants. Being preempted (another runnable
+            // thread took this core) or arriving to find every unit claimed (the core was slow to
+            // get to us) means another process shares it: then spin hardly at all, so the core
+            // goes to that process while we wait and our wake-ups find us a fresh time slice.
+            // A quiet stretch restores the full spin step by step.
+            const long preempted = involuntary_switches();
+            if (preempted != last_preempted || !worked) spin = kMinWorkerSpin;
+            else spin = std::min(kMaxWorkerSpin, spin * 2);
+            last_preempted = preempted;
         }
     }
 
@@ -330,7 +418,7 @@ bool in_parallel() { return tl_in_parallel; }
 int threads_for(double work, double grain) {
     if (tl_in_parallel) return 1;
     const int threads = get_num_threads();
-    if (threads <= 1 || work < 2 * grain) return 1;
+    if (threads <= 1 || work < 2 * grain || contention().active()) return 1;
     // Every thread gets at least `grain` of the work.
     return static_cast<int>(std::min<double>(threads, std::floor(work / grain)));
 }
