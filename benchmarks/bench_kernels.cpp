@@ -1,6 +1,6 @@
 // Kernel throughput: GB/s of element-wise ops and sum at 1M and 16M float32 elements, in both
 // forms users write (a fresh result, and writing into an existing tensor), next to a STREAM-like
-// triad measuring the machine's bandwidth; GFLOP/s of matmul from 256 to 2048.
+// triad measuring the machine's bandwidth; GFLOP/s of matmul from 256 to 4096.
 // Prints one line per case: name<TAB>threads<TAB>value<TAB>unit (benchmarks/run_all.sh joins it
 // with the PyTorch peer's lines).
 //
@@ -71,12 +71,12 @@ int main(int argc, char** argv) {
         report("sum_" + size, bytes1 / bench::median_seconds([&] { Tensor s = a.sum(); }, inner) / 1e9, "GB/s");
     }
 
-    const std::vector<int64_t> sizes = quick ? std::vector<int64_t>{256} : std::vector<int64_t>{256, 512, 1024, 2048};
+    const std::vector<int64_t> sizes = quick ? std::vector<int64_t>{256} : std::vector<int64_t>{256, 512, 1024, 2048, 4096};
     for (int64_t n : sizes) {
         Tensor a = randn({n, n}), b = randn({n, n});
         const double flops = 2.0 * static_cast<double>(n) * n * n;
         const int inner = n <= 512 ? 20 : (n <= 1024 ? 4 : 1);
-        report("matmul_" + std::to_string(n), flops / bench::median_seconds([&] { Tensor c = matmul(a, b); }, inner, quick ? 3 : 7) / 1e9, "GFLOP/s");
+        report("matmul_" + std::to_string(n), flops / bench::median_seconds([&] { Tensor c = matmul(a, b); }, inner, quick || n > 2048 ? 3 : 7) / 1e9, "GFLOP/s");
     }
     const auto stats = memory::stats();
     std::fprintf(stderr, "allocator: peak %.1f MiB in use, %zu OS allocations, %zu cache hits\n",

@@ -55,10 +55,10 @@ def main():
                 report(f"{name}_{size}_out", 2 * nbytes / median_seconds(into, inner) / 1e9, "GB/s")
             report(f"sum_{size}", nbytes / median_seconds(lambda: a.sum(), inner) / 1e9, "GB/s")
 
-        for n in ((256,) if args.quick else (256, 512, 1024, 2048)):
+        for n in ((256,) if args.quick else (256, 512, 1024, 2048, 4096)):
             a, b = torch.randn(n, n), torch.randn(n, n)
             inner = 20 if n <= 512 else (4 if n <= 1024 else 1)
-            secs = median_seconds(lambda: torch.matmul(a, b), inner, 3 if args.quick else 7)
+            secs = median_seconds(lambda: torch.matmul(a, b), inner, 3 if args.quick or n > 2048 else 7)
             report(f"matmul_{n}", 2.0 * n * n * n / secs / 1e9, "GFLOP/s")
 
 

@@ -9,6 +9,7 @@
 #include "tensor/kernels/gemm.hpp"
 
 using xgrad::kernels::detail::gemm_blocked;
+using xgrad::kernels::detail::gemm_blocked_parallel;
 
 namespace {
 
@@ -152,6 +153,33 @@ BOOST_AUTO_TEST_CASE(matmul_split_between_threads_matches_reference) {
         Tensor out = matmul(a, w.t());
         Tensor expected = matmul(a.to(kFloat64), w.to(kFloat64).t());
         test::check_values(out, expected.to_vector<double>(), 1e-4);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(parallel_product_has_the_single_thread_bits) {
+    // gemm_blocked_parallel shares one packed operand between threads and splits the other; every
+    // element must come out exactly as gemm_blocked computes it, at any thread count, on ragged
+    // edges, transposed operands, beta != 0, and the fallback for operands too large to share.
+    struct Shape3 { int64_t m, n, k; bool ta, tb; };
+    const Shape3 shapes[] = {{128, 300, 200, false, true}, {300, 128, 200, true, false}, {37, 95, 531, false, false},
+                             {95, 37, 17, true, true},     {1, 500, 64, false, false},  {500, 1, 64, false, true},
+                             {700, 800, 900, false, true}};
+    for (const Shape3& s : shapes) {
+        std::vector<float> a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.k * s.n));
+        for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>((i * 7919) % 1000) / 333.0f - 1.5f;
+        for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * 104729) % 1000) / 250.0f - 2.0f;
+        const int64_t a_rs = s.ta ? 1 : s.k, a_cs = s.ta ? s.m : 1, b_rs = s.tb ? 1 : s.n, b_cs = s.tb ? s.k : 1;
+        for (float beta : {0.0f, 0.5f}) {
+            std::vector<float> one(static_cast<size_t>(s.m * s.n), 1.0f);
+            gemm_blocked<float>(s.m, s.n, s.k, 1.25f, a.data(), a_rs, a_cs, b.data(), b_rs, b_cs, beta, one.data(), s.n);
+            for (int threads : {2, 3}) {
+                std::vector<float> many(static_cast<size_t>(s.m * s.n), 1.0f);
+                gemm_blocked_parallel<float>(s.m, s.n, s.k, 1.25f, a.data(), a_rs, a_cs, b.data(), b_rs, b_cs, beta,
+                                             many.data(), s.n, threads);
+                BOOST_TEST((one == many), s.m << "x" << s.n << "x" << s.k << " beta " << beta << ", " << threads
+                                               << " threads: not the single-thread bits");
+            }
+        }
     }
 }
 

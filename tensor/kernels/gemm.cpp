@@ -349,7 +349,7 @@ namespace {
 constexpr int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
 // Above this the shared operand is not packed whole (it would not stay in cache anyway); the
 // product is then split into independent column blocks.
-constexpr int64_t kMaxSharedPackBytes = int64_t{32} << 20;
+constexpr int64_t kMaxSharedPackBytes = int64_t{2} << 20;
 }  // namespace
 
 template <class T>
