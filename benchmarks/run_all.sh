@@ -52,5 +52,8 @@ print("ratio: how many times faster xgrad is than the peer (PyTorch for kernels,
 PY
 rm -rf "$out"
 
+echo "# threads on a shared machine: the main example's epoch, quiet and beside a busy process"
+"$here/run_threads.sh" "$build"
+
 echo "# end to end: the main example's model, seconds per epoch"
 "$here/run_mlp.sh" "$build"
