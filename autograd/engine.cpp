@@ -72,15 +72,49 @@ Node::EngineState& state_of(GraphTask& task, Node* node) {
         s.task = task.id;
         s.dependencies = 0;
         s.buffer.clear();
+        s.owned.clear();
     }
     return s;
 }
 
+// The buffer slot of `edge`, with whether the engine owns its tensor (allocated it, so nobody else
+// holds it and it may be added into in place).
+std::pair<Tensor&, std::vector<bool>::reference> buffer_slot(GraphTask& task, const Edge& edge) {
+    Node::EngineState& state = state_of(task, edge.function.get());
+    const std::size_t outputs = edge.function->output_meta.size();
+    if (state.buffer.size() < outputs) state.buffer.resize(outputs);
+    if (state.owned.size() < outputs) state.owned.resize(outputs, false);
+    return {state.buffer[edge.input_nr], state.owned[edge.input_nr]};
+}
+
 void add_to_buffer(GraphTask& task, const Edge& edge, Tensor g) {
-    Grads& buffer = state_of(task, edge.function.get()).buffer;
-    if (buffer.size() < edge.function->output_meta.size()) buffer.resize(edge.function->output_meta.size());
-    Tensor& slot = buffer[edge.input_nr];
-    slot = slot.defined() ? add(slot, g) : std::move(g);
+    auto [slot, owned] = buffer_slot(task, edge);
+    if (!slot.defined()) {
+        slot = std::move(g);
+        owned = false;
+    } else if (owned && !task.create_graph && slot.sizes() == g.sizes()) {
+        kernels::binary_out(kernels::Binary::add, slot.data(), slot.data(), g.data());
+    } else {
+        // Recorded when create_graph: the sum is part of the graph of the gradient.
+        slot = add(slot, g);
+        owned = !task.create_graph;
+    }
+}
+
+// A region view's gradient (Node::Region) added into that region of its input's gradient: the
+// input's buffer becomes a tensor of the engine's own, zeros where no view has added anything.
+void add_region_to_buffer(GraphTask& task, const Edge& edge, const Node::Region& r, Tensor g,
+                          const TensorMeta& input) {
+    auto [slot, owned] = buffer_slot(task, edge);
+    if (!slot.defined()) {
+        slot = zeros(input.sizes, input.dtype);
+    } else if (!owned) {
+        slot = slot.clone();
+    }
+    owned = true;
+    if (r.dim_removed) g = g.unsqueeze(r.dim);
+    NDArray region = slot.data().slice(r.dim, r.start, r.end, r.step);
+    kernels::binary_out(kernels::Binary::add, region, region, g.data().to(input.dtype));
 }
 
 void count_dependencies(GraphTask& task, const std::vector<Edge>& roots) {
@@ -116,6 +150,7 @@ void execute(GraphTask& task, const std::vector<Edge>& roots) {
         ready.pop_back();
         Grads grads = std::move(state_of(task, node).buffer);
         node->engine_state.buffer = Grads();
+        node->engine_state.owned.clear();
         grads.resize(node->output_meta.size());
 
         for (std::size_t slot = 0; slot < node->output_hooks.size() && slot < grads.size(); ++slot)
@@ -132,6 +167,18 @@ void execute(GraphTask& task, const std::vector<Edge>& roots) {
 
         bool any_defined = false;
         for (const Tensor& g : grads) any_defined = any_defined || g.defined();
+        if (node->region && any_defined && !task.create_graph && !AnomalyMode::is_enabled() &&
+            node->next_edges.size() == 1) {
+            // A region view: its gradient goes straight into the region of its input's buffer.
+            node->check_before_backward();
+            if (!task.keep_graph) node->release_saved();
+            const Edge& edge = node->next_edges[0];
+            if (edge.valid()) {
+                add_region_to_buffer(task, edge, *node->region, grads[0], node->input_meta[0]);
+                if (--state_of(task, edge.function.get()).dependencies == 0) ready.push_back(edge.function.get());
+            }
+            continue;
+        }
         const bool is_leaf_node = node->next_edges.empty() && dynamic_cast<AccumulateGrad*>(node) != nullptr;
         Grads outputs;
         if (any_defined && (task.accumulate || !is_leaf_node)) {

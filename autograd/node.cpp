@@ -79,7 +79,7 @@ public:
 
     const char* name() const override { return name_; }
 
-    Grads apply(Grads&& grads) override {
+    void check_before_backward() const override {
         XGRAD_CHECK(!released_ || saves_ == Saves::nothing, name_,
                     ": trying to backward through the graph a second time (or to use saved tensors after they "
                     "were freed); pass retain_graph=true to the first backward() if you need to");
@@ -91,6 +91,10 @@ public:
                             view_version_, " -> ", storage->version(),
                             "), so the recorded gradient would be wrong; clone() before modifying");
         }
+    }
+
+    Grads apply(Grads&& grads) override {
+        check_before_backward();
         std::vector<Tensor> inputs;
         inputs.reserve(saved_inputs_.size());
         const auto self = shared_from_this();

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,20 @@ public:
     virtual Grads apply(Grads&& grad_outputs) = 0;
     /// Frees saved tensors after a backward pass without retain_graph.
     virtual void release_saved() {}
+    /// Throws if backward can no longer run (saved tensors freed, a viewed tensor changed in
+    /// place). apply() checks this itself; the engine calls it when it bypasses apply().
+    virtual void check_before_backward() const {}
+
+    /// For views that pick a region of their input (select, narrow, slice): where the output sits
+    /// in the input. The gradient of such a view is its input's gradient with the view's gradient
+    /// in that region and zeros elsewhere; the engine adds it into that region of one buffer
+    /// (outside create_graph) instead of building a zero tensor the size of the input per use,
+    /// so reading T steps of a tensor costs O(T) in backward, not O(T^2).
+    struct Region {
+        int64_t dim = 0, start = 0, end = 0, step = 1;
+        bool dim_removed = false;  ///< select: the output lacks `dim`
+    };
+    std::optional<Region> region;
 
     /// One edge per input; an invalid edge means that input needs no gradient.
     std::vector<Edge> next_edges;
@@ -57,6 +72,7 @@ public:
         uint64_t visited = 0;  ///< the last pass whose dependency count reached this node
         int dependencies = 0;  ///< gradients still to arrive from nodes that use this one
         Grads buffer;          ///< gradients arrived so far, one slot per output
+        std::vector<bool> owned;  ///< buffer slots the engine allocated itself (safe to add into in place)
     };
     EngineState engine_state;
 };

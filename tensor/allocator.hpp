@@ -15,6 +15,7 @@ struct AllocatorStats {
     std::size_t peak_bytes_in_use = 0;  ///< since start or the last reset_peak_stats()
     std::size_t os_allocations = 0;     ///< buffers obtained from the system
     std::size_t cache_hits = 0;         ///< requests served from the cache
+    std::size_t bytes_allocated_total = 0;  ///< every request since start (rounded): the allocation traffic
 };
 
 /// A 64-byte-aligned buffer of at least nbytes; never null (a zero-byte request gets a minimal block).

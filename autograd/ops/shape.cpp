@@ -14,6 +14,12 @@ Tensor view_op(const char* name, const Tensor& x, NDArray result, BackwardFn bac
     return make_op(name, {x}, std::move(result), std::move(backward), Saves::nothing, true);
 }
 
+// Marks a view's node with the region of its input it covers (see Node::Region).
+Tensor with_region(Tensor view, Node::Region region) {
+    if (const auto& node = view.grad_fn()) node->region = region;
+    return view;
+}
+
 // Python slice bounds made concrete, as NDArray::slice does.
 void normalize_slice(int64_t n, int64_t& start, int64_t& end) {
     if (start < 0) start += n;
@@ -72,27 +78,27 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
     NDArray result = x.data().slice(dim, start, end, step);
     const int64_t d = wrap_dim(dim, x.dim(), "slice");
     normalize_slice(x.sizes()[d], start, end);
-    return view_op("slice", x, result, [d, start, end, step](const Tensor& g, const BackwardContext& c) -> Grads {
+    return with_region(view_op("slice", x, result, [d, start, end, step](const Tensor& g, const BackwardContext& c) -> Grads {
         return {slice_backward(g, c.input_sizes(0), d, start, end, step)};
-    });
+    }), {.dim = d, .start = start, .end = end, .step = step});
 }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
     NDArray result = x.data().narrow(dim, start, length);  // validates
     const int64_t d = wrap_dim(dim, x.dim(), "narrow");
     if (start < 0) start += x.sizes()[d];
-    return view_op("narrow", x, result, [d, start, length](const Tensor& g, const BackwardContext& c) -> Grads {
+    return with_region(view_op("narrow", x, result, [d, start, length](const Tensor& g, const BackwardContext& c) -> Grads {
         return {slice_backward(g, c.input_sizes(0), d, start, start + length, 1)};
-    });
+    }), {.dim = d, .start = start, .end = start + length, .step = 1});
 }
 
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
     NDArray result = x.data().select(dim, index);  // validates
     const int64_t d = wrap_dim(dim, x.dim(), "select");
     if (index < 0) index += x.sizes()[d];
-    return view_op("select", x, result, [d, index](const Tensor& g, const BackwardContext& c) -> Grads {
+    return with_region(view_op("select", x, result, [d, index](const Tensor& g, const BackwardContext& c) -> Grads {
         return {slice_backward(g.unsqueeze(d), c.input_sizes(0), d, index, index + 1, 1)};
-    });
+    }), {.dim = d, .start = index, .end = index + 1, .step = 1, .dim_removed = true});
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
