@@ -6,6 +6,7 @@
 #include "autograd/ops.hpp"
 #include "nn/dropout.hpp"
 #include "nn/functional.hpp"
+#include "nn/fused_lstm_cell.hpp"
 #include "nn/init.hpp"
 
 namespace xgrad::nn {
@@ -40,20 +41,15 @@ void LSTM::reset_parameters(Generator* generator) {
 
 std::tuple<Tensor, Tensor, Tensor> LSTM::run_direction(const Weights& w, const Tensor& x, Tensor h, Tensor c,
                                                        const Tensor& step_masks, bool reverse) const {
-    const int64_t steps = x.size(0), hidden = options.hidden_size;
+    const int64_t steps = x.size(0);
     // The input's share of every gate for all steps at once: one [T N, in] x [in, 4H] product.
     Tensor input_part = linear(x, w.w_ih, w.b_ih);
     if (w.b_hh.defined()) input_part = input_part + w.b_hh;
     std::vector<Tensor> outputs(static_cast<std::size_t>(steps));
     for (int64_t i = 0; i < steps; ++i) {
         const int64_t t = reverse ? steps - 1 - i : i;
-        const Tensor gates = input_part[t] + linear(h, w.w_hh);  // [N, 4H], order i, f, g, o
-        const Tensor in_gate = sigmoid(gates.narrow(1, 0, hidden));
-        const Tensor forget_gate = sigmoid(gates.narrow(1, hidden, hidden));
-        const Tensor candidate = tanh(gates.narrow(1, 2 * hidden, hidden));
-        const Tensor out_gate = sigmoid(gates.narrow(1, 3 * hidden, hidden));
-        Tensor c_next = forget_gate * c + in_gate * candidate;
-        Tensor h_next = out_gate * tanh(c_next);
+        // The gate math of the step is one node (nn/fused_lstm_cell.hpp), gate order i, f, g, o.
+        auto [h_next, c_next] = F::fused_lstm_cell(input_part[t], linear(h, w.w_hh), c);
         if (step_masks.defined()) {
             // Past a sequence's end: keep its state, output zero.
             const Tensor m = step_masks[t];  // [N, 1], 1 while t < length

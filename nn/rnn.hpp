@@ -1,7 +1,8 @@
 #pragma once
 /// LSTM (Hochreiter & Schmidhuber 1997, with forget gates as in PyTorch), stacked and optionally
-/// bidirectional, for sequences of word vectors. Every step is written with differentiable ops,
-/// so backpropagation through time is the chain rule through the unrolled steps.
+/// bidirectional, for sequences of word vectors. Backpropagation through time is the chain rule
+/// through the unrolled steps; each step's gate math is one fused node (nn/fused_lstm_cell.hpp)
+/// with a hand-derived backward that is itself differentiable.
 ///
 ///     nn::LSTM lstm({.input_size = 100, .hidden_size = 64, .num_layers = 2, .dropout = 0.5,
 ///                    .batch_first = true});

@@ -30,4 +30,18 @@ void reset_peak_stats();
 /// Cached bytes above this limit are returned to the system instead (default 4 GiB).
 void set_cache_limit(std::size_t bytes);
 
+/// The same cache for standard containers (std::vector<int32_t, CachingAllocator<int32_t>>), for
+/// per-step buffers that are not tensors.
+template <class T>
+struct CachingAllocator {
+    using value_type = T;
+    CachingAllocator() = default;
+    template <class U>
+    CachingAllocator(const CachingAllocator<U>&) {}  // NOLINT(google-explicit-constructor): rebinding
+    T* allocate(std::size_t n) { return static_cast<T*>(memory::allocate(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) { memory::deallocate(p, n * sizeof(T)); }
+    template <class U>
+    bool operator==(const CachingAllocator<U>&) const { return true; }
+};
+
 }  // namespace xgrad::memory

@@ -3,8 +3,11 @@
 /// Autograd's ops call these for their forward and backward passes. Every binary op broadcasts
 /// with NumPy rules; every op validates its inputs and names itself in the error.
 
+#include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "tensor/allocator.hpp"
 #include "tensor/ndarray.hpp"
 #include "tensor/random.hpp"
 #include "tensor/window.hpp"
@@ -44,9 +47,23 @@ NDArray unfold2d(const NDArray& x, const Window2d& window);
 /// col2im, the adjoint of unfold2d: sums each column entry back into the input position it came
 /// from (overlapping windows add up); input_sizes is [N, C, H, W].
 NDArray fold2d(const NDArray& cols, const Shape& input_sizes, const Window2d& window);
-/// [N, C, out_h, out_w] int64: the flat position (h * W + w) in its [H, W] plane of the first
-/// maximum of every pooling window (padding never wins).
-NDArray max_pool2d_indices(const NDArray& x, const Window2d& window);
+/// Where max pooling found each maximum: the offset (h * W + w) in its [H, W] plane of the
+/// first maximum of every window (padding never wins), for out_sizes [N, C, out_h, out_w].
+struct PoolPositions {
+    Shape out_sizes;
+    Shape in_hw;  ///< {H, W}
+    std::vector<int32_t, memory::CachingAllocator<int32_t>> at;  // cached like tensors: no page faults per step
+};
+struct MaxPool2dResult {
+    NDArray values;  ///< [N, C, out_h, out_w]
+    std::shared_ptr<PoolPositions> positions;
+};
+MaxPool2dResult max_pool2d(const NDArray& x, const Window2d& window);
+/// The gradient of max pooling: grad_out [N, C, out_h, out_w] added at the positions of the
+/// maxima into zeros of the input's shape (overlapping windows add up).
+NDArray max_pool2d_scatter(const NDArray& grad_out, const PoolPositions& positions);
+/// The adjoint of max_pool2d_scatter: grad_in picked at the positions ([N, C, out_h, out_w]).
+NDArray max_pool2d_gather(const NDArray& grad_in, const PoolPositions& positions);
 
 // ---- element-wise -------------------------------------------------------------------------
 enum class Unary { neg, exp, log, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu, reciprocal, square,

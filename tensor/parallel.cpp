@@ -132,6 +132,11 @@ public:
         return true;
     }
 
+    void end() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        solo_until_ns_.store(0, std::memory_order_relaxed);
+    }
+
     void note_stall() {
         std::lock_guard<std::mutex> lock(mutex_);
         backoff_ns_ = kFirstBackoff;
@@ -422,6 +427,8 @@ int threads_for(double work, double grain) {
     // Every thread gets at least `grain` of the work.
     return static_cast<int>(std::min<double>(threads, std::floor(work / grain)));
 }
+
+void end_contention_backoff() { contention().end(); }
 
 void run_tasks(int64_t tasks, int threads, TaskRef task) {
     if (tasks <= 0) return;

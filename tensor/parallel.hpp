@@ -45,7 +45,11 @@ bool in_parallel();
 /// How many threads `work` (in elements or a comparable unit) gets: 1 below `grain` (per extra
 /// thread), inside a job, or when set to 1; at most get_num_threads(). The single rule every
 /// parallel site asks.
+/// Also 1 while the pool backs off after a stall (another process holding our cores).
 int threads_for(double work, double grain = kParallelGrain);
+/// Ends a back-off after a stall now, as if the machine had been seen idle (for tests of the
+/// sizing rule, which other tests on a loaded machine may have sent into back-off).
+void end_contention_backoff();
 
 /// A borrowed callable for run_tasks (no allocation, no std::function).
 struct TaskRef {

@@ -1,6 +1,8 @@
 // Convolution and pooling against direct loops over the definitions (float64), with stride,
 // padding and dilation, and their errors. Gradients are in the gradcheck tables
 // (test_gradients.cpp: unfold2d, fold2d, max_pool2d; test_nn.cpp: Conv1d, Conv2d, pooling).
+#include <cmath>
+
 #include "helpers.hpp"
 
 using namespace xgrad;
@@ -49,6 +51,35 @@ std::vector<double> reference_max_pool2d(const Tensor& x, nn::Size2 k, nn::Size2
                 out.push_back(best);
             }
     return out;
+}
+
+// Max pooling by its definition for any window (dilation too): the values and the gradient of
+// sum(upstream * pooled) with respect to x, where each window's first maximum takes its share.
+std::pair<std::vector<double>, std::vector<double>> reference_pool_and_grad(const Tensor& x, const Window2d& win,
+                                                                            const std::vector<double>& upstream) {
+    const auto xv = x.to_vector<double>();
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+    const int64_t OH = (H + 2 * win.padding_h - win.dilation_h * (win.kernel_h - 1) - 1) / win.stride_h + 1;
+    const int64_t OW = (W + 2 * win.padding_w - win.dilation_w * (win.kernel_w - 1) - 1) / win.stride_w + 1;
+    std::vector<double> values, grad(xv.size(), 0.0);
+    std::size_t k = 0;
+    for (int64_t nc = 0; nc < N * C; ++nc)
+        for (int64_t i = 0; i < OH; ++i)
+            for (int64_t j = 0; j < OW; ++j, ++k) {
+                int64_t best = -1;
+                for (int64_t ki = 0; ki < win.kernel_h; ++ki)
+                    for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
+                        const int64_t h = i * win.stride_h - win.padding_h + ki * win.dilation_h;
+                        const int64_t w = j * win.stride_w - win.padding_w + kj * win.dilation_w;
+                        if (h < 0 || h >= H || w < 0 || w >= W) continue;
+                        const int64_t at = (nc * H + h) * W + w;
+                        // strictly larger (or the first NaN): the first maximum stays
+                        if (best < 0 || xv[at] > xv[best] || (std::isnan(xv[at]) && !std::isnan(xv[best]))) best = at;
+                    }
+                values.push_back(xv[best]);
+                grad[best] += upstream[k];
+            }
+    return {values, grad};
 }
 
 }  // namespace
@@ -108,6 +139,58 @@ BOOST_AUTO_TEST_CASE(max_pooling_matches_the_definition) {
     Tensor ties = tensor({1.0, 1.0, 0.0, 1.0}, kFloat64).view({1, 1, 2, 2}).requires_grad_();
     nn::F::max_pool2d(ties, 2).sum().backward();
     check_values(ties.grad(), {1, 0, 0, 0});
+}
+
+BOOST_AUTO_TEST_CASE(max_pooling_with_ties_padding_and_dilation_matches_direct_loops) {
+    // Small integers make many ties; overlapping windows send several gradients to one input.
+    Generator gen(11);
+    const Tensor base = randint(0, 3, {2, 3, 9, 10}, kInt64, &gen).to(kFloat64);
+    const std::vector<Window2d> windows = {
+        {.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2},  // the fast 2 x 2 path
+        {.kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1, .padding_h = 1, .padding_w = 1},
+        {.kernel_h = 3, .kernel_w = 2, .stride_h = 2, .stride_w = 1, .padding_h = 1, .padding_w = 1, .dilation_h = 2, .dilation_w = 3},
+        {.kernel_h = 1, .kernel_w = 4, .stride_h = 1, .stride_w = 3},
+    };
+    for (const Window2d& win : windows) {
+        for (const Tensor& input : {base, noncontiguous(base)}) {
+            const Tensor x = input.detach().requires_grad_();
+            const Tensor pooled = max_pool2d(x, win);
+            const Tensor upstream = random_tensor(pooled.sizes(), kFloat64, 5);
+            const auto [values, grad] = reference_pool_and_grad(x, win, upstream.to_vector<double>());
+            check_values(pooled, values, 0);
+            (pooled * upstream).sum().backward();
+            check_values(x.grad(), grad, 1e-12);
+        }
+        // float32 finds the same maxima.
+        check_values(max_pool2d(base.to(kFloat32), win), max_pool2d(base, win).to_vector<double>(), 0);
+    }
+    // Rows wide enough for the vectorized 2 x 2 path (several batches and a scalar tail), with
+    // ties, negative values and NaN: NaN is the maximum of any window holding one, as in PyTorch.
+    const Window2d two{.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2};
+    Tensor wide = randint(-2, 2, {2, 2, 6, 75}, kInt64, &gen).to(kFloat64);
+    wide[0][1][2][7].fill_(std::nan(""));
+    wide[1][0][5][40].fill_(std::nan(""));
+    wide[1][0][5][41].fill_(std::nan(""));
+    for (DType dtype : {kFloat64, kFloat32}) {
+        const Tensor x = wide.to(dtype).detach().requires_grad_();
+        const Tensor pooled = max_pool2d(x, two);
+        const Tensor upstream = random_tensor(pooled.sizes(), dtype, 6);
+        const auto [values, grad] = reference_pool_and_grad(x.to(kFloat64), two, upstream.to_vector<double>());
+        const auto got = pooled.to_vector<double>();
+        for (std::size_t k = 0; k < values.size(); ++k)
+            BOOST_TEST((got[k] == values[k] || (std::isnan(got[k]) && std::isnan(values[k]))), "output " << k);
+        (pooled * upstream).sum().backward();
+        check_values(x.grad(), grad, 1e-6);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(max_pooling_has_second_derivatives) {
+    // The gradient is a scatter whose own gradient is a gather at the same positions.
+    const Window2d win{.kernel_h = 2, .kernel_w = 3, .stride_h = 1, .stride_w = 2, .padding_w = 1};
+    const Tensor x = random_tensor({2, 2, 5, 6}, kFloat64, 3).requires_grad_();
+    const auto result = autograd::gradgradcheck([&](const std::vector<Tensor>& a) { return max_pool2d(a[0], win) * a[0].sum(); },
+                                                {x}, {.raise = false});
+    BOOST_TEST(result.ok, result.message);
 }
 
 BOOST_AUTO_TEST_CASE(a_small_cnn_trains) {

@@ -1,6 +1,7 @@
 // Embedding and LSTM: lookups and padding, the LSTM equations against a scalar loop, padded
 // sequences against unpadded ones, both directions, layouts, dropout placement and errors.
-// Gradients: gradcheck rows in test_nn.cpp (F::embedding, LSTM with lengths, bidirectional).
+// Gradients: gradcheck rows in test_nn.cpp (F::embedding, LSTM with lengths, bidirectional); the
+// fused LSTM cell's first and second derivatives here, over strided views and either output alone.
 #include <cmath>
 
 #include "helpers.hpp"
@@ -52,6 +53,29 @@ std::vector<double> reference_lstm(const Tensor& x, nn::LSTM& lstm) {
         for (int64_t t = 0; t < T; ++t)
             for (int64_t j = 0; j < H; ++j) tnh[(t * N + n) * H + j] = out[(n * T + t) * H + j];
     return tnh;
+}
+
+
+// The fused cell's inputs as a caller has them: input_gates a select of a [T, N, 4H] tensor (as the
+// LSTM passes input_part[t]), hidden_gates a transposed view, cx contiguous.
+struct CellInputs {
+    Tensor input_all, hidden_base, cx;
+    Tensor input_gates() const { return input_all.select(0, 1); }
+    Tensor hidden_gates() const { return hidden_base.t(); }
+};
+
+CellInputs cell_inputs(int64_t n, int64_t h) {
+    return {random_tensor({3, n, 4 * h}, kFloat64, 21, -1.5, 1.5).requires_grad_(),
+            random_tensor({4 * h, n}, kFloat64, 22, -1.5, 1.5).requires_grad_(),
+            random_tensor({n, h}, kFloat64, 23, -1.5, 1.5).requires_grad_()};
+}
+
+// The cell as the twelve element-wise ops it fuses.
+std::pair<Tensor, Tensor> unfused_cell(const Tensor& input_gates, const Tensor& hidden_gates, const Tensor& cx) {
+    const int64_t h = cx.size(1);
+    const Tensor a = input_gates + hidden_gates;
+    const Tensor cy = sigmoid(a.narrow(1, h, h)) * cx + sigmoid(a.narrow(1, 0, h)) * tanh(a.narrow(1, 2 * h, h));
+    return {sigmoid(a.narrow(1, 3 * h, h)) * tanh(cy), cy};
 }
 
 }  // namespace
@@ -163,6 +187,58 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_reported) {
     check_error([&] { lstm.forward_with_state(ones({4, 2, 3}), {}, tensor({4}, kInt64)); }, {"LSTM", "lengths", "[2] int64"});
     check_error([&] { lstm.forward_with_state(ones({4, 2, 3}), {zeros({1, 3, 2}), zeros({1, 3, 2})}); }, {"LSTM", "h and c", "[1, 2, 2]"});
     check_error([] { nn::LSTM({.input_size = 3, .hidden_size = 0}); }, {"LSTM", "positive"});
+}
+
+BOOST_AUTO_TEST_CASE(fused_lstm_cell_matches_the_ops_it_fuses) {
+    const CellInputs in = cell_inputs(3, 4);
+    const auto [hy, cy] = nn::F::fused_lstm_cell(in.input_gates(), in.hidden_gates(), in.cx);
+    const auto [hy_ref, cy_ref] = unfused_cell(in.input_gates(), in.hidden_gates(), in.cx);
+    check_values(hy, hy_ref.to_vector<double>(), 1e-14);
+    check_values(cy, cy_ref.to_vector<double>(), 1e-14);
+    // float32 too, against the float64 result.
+    const auto [hy32, cy32] = nn::F::fused_lstm_cell(in.input_gates().to(kFloat32), in.hidden_gates().to(kFloat32),
+                                                     in.cx.to(kFloat32));
+    check_values(hy32, hy_ref.to_vector<double>(), 1e-6);
+    check_values(cy32, cy_ref.to_vector<double>(), 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(fused_lstm_cell_gradients_and_second_derivatives) {
+    const CellInputs in = cell_inputs(2, 3);
+    // Both outputs, h alone (no gradient arrives for c) and c alone.
+    const std::vector<std::function<Tensor(const std::pair<Tensor, Tensor>&)>> uses = {
+        [](const std::pair<Tensor, Tensor>& o) { return cat({o.first, o.second * 0.7}, 1); },
+        [](const std::pair<Tensor, Tensor>& o) { return o.first; },
+        [](const std::pair<Tensor, Tensor>& o) { return o.second; },
+    };
+    for (const auto& use : uses) {
+        const autograd::TensorFunction fn = [&](const std::vector<Tensor>& a) {
+            return use(nn::F::fused_lstm_cell(a[0].select(0, 1), a[1].t(), a[2]));
+        };
+        const std::vector<Tensor> args = {in.input_all, in.hidden_base, in.cx};
+        const auto first = autograd::gradcheck(fn, args, {.raise = false});
+        BOOST_TEST(first.ok, first.message);
+        const auto second = autograd::gradgradcheck(fn, args, {.raise = false});
+        BOOST_TEST(second.ok, second.message);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(fused_lstm_cell_fast_backward_equals_its_differentiable_form) {
+    // Without create_graph the backward is one fused loop; with it, differentiable ops. Same values.
+    const CellInputs in = cell_inputs(5, 7);
+    const auto [hy, cy] = nn::F::fused_lstm_cell(in.input_gates(), in.hidden_gates(), in.cx);
+    const Tensor loss = (hy * hy).sum() + (cy * 0.3).sum();
+    const std::vector<Tensor> inputs = {in.input_all, in.hidden_base, in.cx};
+    const auto fast = autograd::grad({loss}, inputs, {}, true, false);
+    const auto recorded = autograd::grad({loss}, inputs, {}, true, true);
+    for (std::size_t k = 0; k < inputs.size(); ++k) check_values(fast[k], recorded[k].to_vector<double>(), 1e-13);
+}
+
+BOOST_AUTO_TEST_CASE(fused_lstm_cell_reports_bad_inputs) {
+    check_error([] { nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}), zeros({2, 3})); },
+                {"fused_lstm_cell", "[2, 12]", "[2, 8]"});
+    check_error([] { nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}), zeros({2})); }, {"fused_lstm_cell", "cx [N, H]"});
+    check_error([] { nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}, kFloat64), zeros({2, 2})); },
+                {"fused_lstm_cell", "dtype", "float64"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

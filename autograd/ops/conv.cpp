@@ -1,6 +1,7 @@
 // Sliding-window ops. unfold2d and fold2d are each other's adjoints, so each one's backward is
-// the other (and second derivatives come for free); max pooling is a gather at the windows'
-// arg-max positions, so its gradient is gather's.
+// the other (and second derivatives come for free); max pooling keeps the positions of its maxima,
+// its gradient scatters to them and the scatter's gradient gathers from them, each the other's
+// adjoint as unfold and fold are.
 
 #include "autograd/node.hpp"
 #include "autograd/ops.hpp"
@@ -22,11 +23,30 @@ Tensor fold2d(const Tensor& cols, const Shape& input_sizes, const Window2d& wind
     });
 }
 
+namespace {
+
+using Positions = std::shared_ptr<const kernels::PoolPositions>;
+
+Tensor max_pool2d_scatter(const Tensor& grad_out, const Positions& at);
+
+// Picks the gradient of the input at the maxima: the adjoint of the scatter below.
+Tensor max_pool2d_gather(const Tensor& grad_in, const Positions& at) {
+    return make_op("max_pool2d_gather", {grad_in}, kernels::max_pool2d_gather(grad_in.data(), *at),
+                   [at](const Tensor& g, const BackwardContext&) -> Grads { return {max_pool2d_scatter(g, at)}; });
+}
+
+Tensor max_pool2d_scatter(const Tensor& grad_out, const Positions& at) {
+    return make_op("max_pool2d_backward", {grad_out}, kernels::max_pool2d_scatter(grad_out.data(), *at),
+                   [at](const Tensor& g, const BackwardContext&) -> Grads { return {max_pool2d_gather(g, at)}; });
+}
+
+}  // namespace
+
 Tensor max_pool2d(const Tensor& x, const Window2d& window) {
-    const Tensor indices(kernels::max_pool2d_indices(x.data(), window));
-    const int64_t n = x.size(0), c = x.size(1);
-    const Tensor picked = gather(x.reshape({n, c, x.size(2) * x.size(3)}), 2, indices.view({n, c, -1}));
-    return picked.view(indices.sizes());
+    kernels::MaxPool2dResult pooled = kernels::max_pool2d(x.data(), window);
+    const Positions at = std::move(pooled.positions);
+    return make_op("max_pool2d", {x}, std::move(pooled.values),
+                   [at](const Tensor& g, const BackwardContext&) -> Grads { return {max_pool2d_scatter(g, at)}; });
 }
 
 }  // namespace xgrad

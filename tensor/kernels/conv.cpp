@@ -1,6 +1,6 @@
 // Sliding windows over [N, C, H, W] arrays: im2col (unfold2d) and its adjoint col2im (fold2d),
-// which turn a convolution into one matrix product per image, and the arg-max of every pooling
-// window. Zero padding is virtual: out-of-range positions read as 0 (unfold) or as absent (max).
+// which turn a convolution into one matrix product per image (pooling: pooling.cpp). Zero padding
+// is virtual: out-of-range positions read as 0 (unfold).
 
 #include <algorithm>
 #include <cstdint>
@@ -40,27 +40,37 @@ Shape window_output_size(const Shape& input_sizes, const Window2d& window, const
 }
 
 namespace {
-// The one walk behind im2col and its adjoint: visit(in, col) for every entry of the columns of
-// every (n, c) plane, `col` its flat position in the [N, C kh kw, out_h out_w] columns and `in`
-// the flat position in [N, C, H, W] of the input element under it (-1 where it falls on the
-// padding). Row (c, ki, kj) of image n holds input[n, c, oh s - p + ki d, ow s - p + kj d]. The
-// planes are split among threads, so a visitor may write to its plane of the input without locks.
+// The one walk behind im2col and its adjoint, a row of columns at a time: visit(row) for every
+// (n, c, ki, kj, oh), where row.col is the flat position in the [N, C kh kw, out_h out_w] columns
+// of output position (oh, 0), and output positions ow in [row.begin, row.end) read the input at
+// flat position row.in + (ow - row.begin) * row.stride (in [N, C, H, W]); the others fall on the
+// padding. Row
+// (c, ki, kj) of image n holds input[n, c, oh s - p + ki d, ow s - p + kj d]. The planes are split
+// among threads, so a visitor may write to its plane of the input without locks.
+struct WindowRow {
+    int64_t col, in, begin, end, stride;
+};
+
 template <class Visit>
-void for_each_window_entry(const Geometry& g, const Window2d& win, Visit&& visit) {
+void for_each_window_row(const Geometry& g, const Window2d& win, Visit&& visit) {
     const int64_t kk = win.kernel_h * win.kernel_w, cols = g.out_h * g.out_w;
     xgrad::detail::parallel_for(g.n * g.c, static_cast<double>(kk * cols), 1, [&](int64_t plane_begin, int64_t plane_end) {
         for (int64_t plane = plane_begin; plane < plane_end; ++plane) {
             for (int64_t ki = 0; ki < win.kernel_h; ++ki)
                 for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
                     const int64_t row = (plane * kk + ki * win.kernel_w + kj) * cols;
+                    // iw = ow s + offset lies in [0, W) for ow in [begin, end).
                     const int64_t offset = kj * win.dilation_w - win.padding_w;
+                    const int64_t begin = offset >= 0 ? 0 : (-offset + win.stride_w - 1) / win.stride_w;
+                    const int64_t end = g.w - offset <= 0 ? 0 : std::min(g.out_w, (g.w - offset - 1) / win.stride_w + 1);
                     for (int64_t oh = 0; oh < g.out_h; ++oh) {
                         const int64_t ih = oh * win.stride_h - win.padding_h + ki * win.dilation_h;
-                        const bool row_inside = ih >= 0 && ih < g.h;
-                        const int64_t in_row = (plane * g.h + ih) * g.w;
-                        for (int64_t ow = 0; ow < g.out_w; ++ow) {
-                            const int64_t iw = ow * win.stride_w + offset;
-                            visit(row_inside && iw >= 0 && iw < g.w ? in_row + iw : int64_t{-1}, row + oh * g.out_w + ow);
+                        const bool inside = ih >= 0 && ih < g.h && begin < end;
+                        if (inside) {
+                            visit(WindowRow{row + oh * g.out_w, (plane * g.h + ih) * g.w + offset + begin * win.stride_w,
+                                            begin, end, win.stride_w});
+                        } else {
+                            visit(WindowRow{row + oh * g.out_w, 0, 0, 0, win.stride_w});
                         }
                     }
                 }
@@ -77,7 +87,14 @@ NDArray unfold2d(const NDArray& x_in, const Window2d& win) {
         using T = decltype(tag);
         const T* src = x.data<T>();
         T* dst = out.data<T>();
-        for_each_window_entry(g, win, [&](int64_t in, int64_t col) { dst[col] = in < 0 ? T(0) : src[in]; });
+        for_each_window_row(g, win, [&](const WindowRow& r) {
+            T* col = dst + r.col;
+            std::fill(col, col + r.begin, T(0));
+            const T* in = src + r.in;
+            if (r.stride == 1) std::copy(in, in + (r.end - r.begin), col + r.begin);
+            else for (int64_t ow = r.begin; ow < r.end; ++ow) col[ow] = in[(ow - r.begin) * r.stride];
+            std::fill(col + r.end, col + g.out_w, T(0));
+        });
     });
     return out;
 }
@@ -95,56 +112,14 @@ NDArray fold2d(const NDArray& cols_in, const Shape& input_sizes, const Window2d&
         using T = decltype(tag);
         const T* src = src_array.data<T>();
         T* dst = out.data<T>();
-        for_each_window_entry(g, win, [&](int64_t in, int64_t col) {
-            if (in >= 0) dst[in] += src[col];  // overlapping windows add up
-        });
-    });
-    return out;
-}
-
-NDArray max_pool2d_indices(const NDArray& x_in, const Window2d& win) {
-    const Geometry g = geometry(x_in.sizes(), win, "max_pool2d");
-    XGRAD_CHECK(win.padding_h * 2 <= win.kernel_h && win.padding_w * 2 <= win.kernel_w,
-                "max_pool2d: padding (", win.padding_h, ", ", win.padding_w, ") must be at most half the kernel (",
-                win.kernel_h, ", ", win.kernel_w, ")");
-    const NDArray x = x_in.contiguous();
-    NDArray out = NDArray::empty({g.n, g.c, g.out_h, g.out_w}, kInt64);
-    int64_t* idx = out.data<int64_t>();
-    detail::dispatch_numeric(x.dtype(), "max_pool2d", [&](auto tag) {
-        using T = decltype(tag);
-        const T* src = x.data<T>();
-        // The first maximum of each window wins (as in PyTorch); NaN counts as the maximum.
-        const double cost = static_cast<double>(g.out_h * g.out_w * win.kernel_h * win.kernel_w);
-        xgrad::detail::parallel_for(g.n * g.c, cost, 1, [&](int64_t plane_begin, int64_t plane_end) {
-            for (int64_t p = plane_begin; p < plane_end; ++p) {
-                const T* plane = src + p * g.h * g.w;
-                int64_t* out_plane = idx + p * g.out_h * g.out_w;
-                for (int64_t oh = 0; oh < g.out_h; ++oh) {
-                    // The kernel rows inside the input, found once per output row.
-                    const int64_t top = oh * win.stride_h - win.padding_h;
-                    const int64_t ki_begin = top >= 0 ? 0 : (-top + win.dilation_h - 1) / win.dilation_h;
-                    const int64_t ki_end = std::min(win.kernel_h, (g.h - top + win.dilation_h - 1) / win.dilation_h);
-                    for (int64_t ow = 0; ow < g.out_w; ++ow) {
-                        const int64_t left = ow * win.stride_w - win.padding_w;
-                        const int64_t kj_begin = left >= 0 ? 0 : (-left + win.dilation_w - 1) / win.dilation_w;
-                        const int64_t kj_end = std::min(win.kernel_w, (g.w - left + win.dilation_w - 1) / win.dilation_w);
-                        // Branch-free running arg-max (comparisons of data are unpredictable),
-                        // seeded with the window's first element.
-                        int64_t best = (top + ki_begin * win.dilation_h) * g.w + left + kj_begin * win.dilation_w;
-                        T best_value = plane[best];
-                        for (int64_t ki = ki_begin; ki < ki_end; ++ki) {
-                            const int64_t row = (top + ki * win.dilation_h) * g.w + left;  // + kj d: in range
-                            for (int64_t kj = kj_begin; kj < kj_end; ++kj) {
-                                const int64_t at = row + kj * win.dilation_w;
-                                const T v = plane[at];
-                                const bool take = v > best_value || (v != v && best_value == best_value);  // NOLINT
-                                best = take ? at : best;
-                                best_value = take ? v : best_value;
-                            }
-                        }
-                        out_plane[oh * g.out_w + ow] = best;
-                    }
-                }
+        for_each_window_row(g, win, [&](const WindowRow& r) {
+            const T* col = src + r.col + r.begin;
+            T* in = dst + r.in;  // overlapping windows add up
+            const int64_t count = r.end - r.begin;
+            if (r.stride == 1) {
+                for (int64_t k = 0; k < count; ++k) in[k] += col[k];
+            } else {
+                for (int64_t k = 0; k < count; ++k) in[k * r.stride] += col[k];
             }
         });
     });

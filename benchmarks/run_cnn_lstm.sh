@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The lecture's CNN (seconds per 100 training steps) and LSTM (milliseconds per training step, one
+# layer and two bidirectional layers) for xgrad, LibTorch and PyTorch in one run, at 1 and 2
+# threads, with each program's peak resident memory. The sides are alternated (A B C A B C ...)
+# and medians reported. The peers run at their best: OMP_WAIT_POLICY=PASSIVE, OpenBLAS pinned to
+# the same thread count, glibc's malloc tunables that spare them page faults.
+#   benchmarks/run_cnn_lstm.sh [build-dir] [repeats]
+set -euo pipefail
+build=${1:-build}
+repeats=${2:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+out="$build/cnn_lstm_results.tsv"
+tamed='glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296'
+cmake -S "$here/libtorch" -B "$build/libtorch_peer" -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build "$build/libtorch_peer" -j"$(nproc)" > /dev/null
+
+run() {  # label threads command...
+  local label=$1 threads=$2
+  shift 2
+  "$@" --threads "$threads" 2>/dev/null | sed "s/^/$label\t/"
+}
+peer() {  # threads command...: a peer's environment
+  local threads=$1
+  shift
+  env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" GLIBC_TUNABLES="$tamed" "$@"
+}
+: > "$out"
+for ((r = 0; r < repeats; ++r)); do
+  for t in 1 2; do
+    run xgrad "$t" "$build/benchmarks/bench_cnn_steps" >> "$out"
+    run libtorch "$t" peer "$t" "$build/libtorch_peer/cnn_steps_libtorch" >> "$out"
+    run pytorch "$t" peer "$t" /usr/bin/python3 "$here/bench_cnn_steps_torch.py" >> "$out"
+    run xgrad "$t" "$build/benchmarks/bench_lstm_step" >> "$out"
+    run libtorch "$t" peer "$t" "$build/libtorch_peer/lstm_step_libtorch" >> "$out"
+    run pytorch "$t" peer "$t" /usr/bin/python3 "$here/bench_lstm_step_torch.py" >> "$out"
+  done
+done
+
+/usr/bin/python3 - "$out" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    who, case, threads, value, unit = line.split()
+    runs.setdefault((case, threads), {}).setdefault(who, []).append(float(value))
+print(f"{'case':28} {'threads':>7} {'xgrad':>9} {'LibTorch':>9} {'PyTorch':>9} {'xgrad/best peer':>16}")
+for (case, threads), sides in sorted(runs.items()):
+    med = {w: statistics.median(v) for w, v in sides.items()}
+    x, l, p = med["xgrad"], med["libtorch"], med["pytorch"]
+    lo, hi = min(sides["xgrad"]), max(sides["xgrad"])
+    print(f"{case:28} {threads:>7} {x:9.2f} {l:9.2f} {p:9.2f} {x / min(l, p):15.2f}x   (xgrad {lo:.2f}-{hi:.2f})")
+PY

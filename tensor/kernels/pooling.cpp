@@ -1,0 +1,197 @@
+// Max pooling over [N, C, H, W]: the maxima and, for backward, where each one sits in its plane.
+// The positions are kept as int32 offsets into the [H, W] plane (half of int64 indices, and no
+// index validation on the way back, since they are made here); the gradient is scattered
+// straight into the input's shape and, for second derivatives, gathered back the same way.
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "tensor/kernels.hpp"
+#include "tensor/kernels/dispatch.hpp"
+#include "tensor/kernels/simd.hpp"
+#include "tensor/parallel.hpp"
+
+namespace xgrad::kernels {
+namespace {
+
+// The first maximum wins (as in PyTorch); NaN counts as the maximum. Branch-free: comparisons of
+// data are unpredictable.
+template <class T>
+inline void take_if_larger(T v, int32_t at, T& best_value, int32_t& best) {
+    const bool take = v > best_value || (v != v && best_value == best_value);  // NOLINT(misc-redundant-expression)
+    best = take ? at : best;
+    best_value = take ? v : best_value;
+}
+
+// Lane i of a batch swapped with lane i ^ 1: each pair of neighbours side by side.
+struct SwapPairs {
+    static constexpr unsigned get(unsigned index, unsigned) { return index ^ 1U; }
+};
+
+// "b wins over a" for a window scanned in row-major order: b comes later, so it must be strictly
+// larger, or NaN where a is not (NaN is the maximum, and the first NaN stays).
+template <class V>
+auto later_wins(const V& b, const V& a) {
+    return (b > a) || (xsimd::isnan(b) && !xsimd::isnan(a));
+}
+
+// The lecture's pooling (2 x 2, stride 2, no padding or dilation), a batch of outputs at a time:
+// the left/right pair of each row compared lane against swapped lane (the even lanes hold the
+// pairs' winners), then the top row's winner against the bottom row's; row-major order is kept,
+// so ties go to the first maximum as in the scalar loop. The scalar loop takes the row's tail.
+template <class T>
+void max_pool_2x2(const T* plane, int64_t w, int64_t out_h, int64_t out_w, T* values, int32_t* positions) {
+    using Batch = xsimd::batch<T>;
+    using Index = xsimd::batch<std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
+    constexpr int64_t lanes = Batch::size;
+    constexpr auto swap_pairs = xsimd::make_batch_constant<Index, SwapPairs>();
+    const Batch zero(T(0)), one(T(1));
+    alignas(64) T best[lanes], right[lanes], below[lanes];
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+        const T* top = plane + 2 * oh * w;
+        const T* bottom = top + w;
+        T* out = values + oh * out_w;
+        int32_t* at = positions + oh * out_w;
+        const int32_t first = static_cast<int32_t>(2 * oh * w);
+        int64_t ow = 0;
+        for (; 2 * ow + lanes <= 2 * out_w; ow += lanes / 2) {
+            const Batch a = Batch::load_unaligned(top + 2 * ow), b = Batch::load_unaligned(bottom + 2 * ow);
+            const Batch a_right = xsimd::swizzle(a, swap_pairs), b_right = xsimd::swizzle(b, swap_pairs);
+            const auto top_right = later_wins(a_right, a), bottom_right = later_wins(b_right, b);
+            const Batch top_best = xsimd::select(top_right, a_right, a);
+            const Batch bottom_best = xsimd::select(bottom_right, b_right, b);
+            const auto below_wins = later_wins(bottom_best, top_best);
+            xsimd::select(below_wins, bottom_best, top_best).store_aligned(best);
+            xsimd::select(below_wins, xsimd::select(bottom_right, one, zero), xsimd::select(top_right, one, zero))
+                .store_aligned(right);
+            xsimd::select(below_wins, one, zero).store_aligned(below);
+            for (int64_t k = 0; k < lanes / 2; ++k) {
+                out[ow + k] = best[2 * k];
+                at[ow + k] = first + static_cast<int32_t>(2 * (ow + k) + (right[2 * k] != T(0)) +
+                                                           (below[2 * k] != T(0)) * w);
+            }
+        }
+        for (; ow < out_w; ++ow) {
+            const int32_t corner = first + static_cast<int32_t>(2 * ow);
+            int32_t winner = corner;
+            T winner_value = top[2 * ow];
+            take_if_larger(top[2 * ow + 1], corner + 1, winner_value, winner);
+            take_if_larger(bottom[2 * ow], corner + static_cast<int32_t>(w), winner_value, winner);
+            take_if_larger(bottom[2 * ow + 1], corner + static_cast<int32_t>(w) + 1, winner_value, winner);
+            out[ow] = winner_value;
+            at[ow] = winner;
+        }
+    }
+}
+
+template <class T>
+void max_pool_any(const T* plane, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const Window2d& win, T* values,
+                  int32_t* positions) {
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+        // The kernel rows inside the input, found once per output row.
+        const int64_t top = oh * win.stride_h - win.padding_h;
+        const int64_t ki_begin = top >= 0 ? 0 : (-top + win.dilation_h - 1) / win.dilation_h;
+        const int64_t ki_end = std::min(win.kernel_h, (h - top + win.dilation_h - 1) / win.dilation_h);
+        for (int64_t ow = 0; ow < out_w; ++ow) {
+            const int64_t left = ow * win.stride_w - win.padding_w;
+            const int64_t kj_begin = left >= 0 ? 0 : (-left + win.dilation_w - 1) / win.dilation_w;
+            const int64_t kj_end = std::min(win.kernel_w, (w - left + win.dilation_w - 1) / win.dilation_w);
+            // Seeded with the window's first element inside the input.
+            int32_t best = static_cast<int32_t>((top + ki_begin * win.dilation_h) * w + left + kj_begin * win.dilation_w);
+            T best_value = plane[best];
+            for (int64_t ki = ki_begin; ki < ki_end; ++ki) {
+                const int64_t row = (top + ki * win.dilation_h) * w + left;
+                for (int64_t kj = kj_begin; kj < kj_end; ++kj) {
+                    const int32_t at = static_cast<int32_t>(row + kj * win.dilation_w);
+                    take_if_larger(plane[at], at, best_value, best);
+                }
+            }
+            values[oh * out_w + ow] = best_value;
+            positions[oh * out_w + ow] = best;
+        }
+    }
+}
+
+}  // namespace
+
+MaxPool2dResult max_pool2d(const NDArray& x_in, const Window2d& win) {
+    const Shape out_hw = window_output_size(x_in.sizes(), win, "max_pool2d");
+    XGRAD_CHECK(win.padding_h * 2 <= win.kernel_h && win.padding_w * 2 <= win.kernel_w,
+                "max_pool2d: padding (", win.padding_h, ", ", win.padding_w, ") must be at most half the kernel (",
+                win.kernel_h, ", ", win.kernel_w, ")");
+    const int64_t n = x_in.size(0), c = x_in.size(1), h = x_in.size(2), w = x_in.size(3);
+    XGRAD_CHECK(h * w <= std::numeric_limits<int32_t>::max(), "max_pool2d: a plane of ", h, " x ", w,
+                " has more positions than int32 indices hold");
+    const int64_t out_h = out_hw[0], out_w = out_hw[1], out_plane = out_h * out_w;
+    const NDArray x = x_in.contiguous();
+    MaxPool2dResult result{NDArray::empty({n, c, out_h, out_w}, x.dtype()),
+                           std::make_shared<PoolPositions>(PoolPositions{{n, c, out_h, out_w}, {h, w}, {}})};
+    auto& positions = result.positions->at;
+    positions.resize(static_cast<std::size_t>(n * c * out_plane));
+    const bool two_by_two = win.kernel_h == 2 && win.kernel_w == 2 && win.stride_h == 2 && win.stride_w == 2 &&
+                            win.padding_h == 0 && win.padding_w == 0 && win.dilation_h == 1 && win.dilation_w == 1;
+    detail::dispatch_numeric(x.dtype(), "max_pool2d", [&](auto tag) {
+        using T = decltype(tag);
+        const T* src = x.data<T>();
+        T* values = result.values.data<T>();
+        const double cost = static_cast<double>(out_plane * win.kernel_h * win.kernel_w);
+        xgrad::detail::parallel_for(n * c, cost, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t p = begin; p < end; ++p) {
+                int32_t* at = positions.data() + p * out_plane;
+                if constexpr (detail::kVectorizable<T>) {
+                    if (two_by_two) {
+                        max_pool_2x2(src + p * h * w, w, out_h, out_w, values + p * out_plane, at);
+                        continue;
+                    }
+                }
+                max_pool_any(src + p * h * w, h, w, out_h, out_w, win, values + p * out_plane, at);
+            }
+        });
+    });
+    return result;
+}
+
+NDArray max_pool2d_scatter(const NDArray& grad_out, const PoolPositions& positions) {
+    XGRAD_CHECK(grad_out.sizes() == positions.out_sizes, "max_pool2d backward: expected a gradient of shape ",
+                positions.out_sizes, ", got ", grad_out.sizes());
+    const Shape& o = positions.out_sizes;
+    const int64_t planes = o[0] * o[1], out_plane = o[2] * o[3], in_plane = positions.in_hw[0] * positions.in_hw[1];
+    const NDArray g = grad_out.contiguous();
+    NDArray grad_in = full({o[0], o[1], positions.in_hw[0], positions.in_hw[1]}, 0, g.dtype());
+    detail::dispatch_numeric(g.dtype(), "max_pool2d backward", [&](auto tag) {
+        using T = decltype(tag);
+        const T* src = g.data<T>();
+        T* dst = grad_in.data<T>();
+        xgrad::detail::parallel_for(planes, static_cast<double>(out_plane), 1, [&](int64_t begin, int64_t end) {
+            for (int64_t p = begin; p < end; ++p) {
+                const int32_t* at = positions.at.data() + p * out_plane;
+                T* plane = dst + p * in_plane;
+                for (int64_t k = 0; k < out_plane; ++k) plane[at[k]] += src[p * out_plane + k];  // overlaps add up
+            }
+        });
+    });
+    return grad_in;
+}
+
+NDArray max_pool2d_gather(const NDArray& grad_in, const PoolPositions& positions) {
+    const Shape& o = positions.out_sizes;
+    XGRAD_CHECK(grad_in.sizes() == Shape({o[0], o[1], positions.in_hw[0], positions.in_hw[1]}),
+                "max_pool2d double backward: expected a gradient of the input's shape, got ", grad_in.sizes());
+    const int64_t planes = o[0] * o[1], out_plane = o[2] * o[3], in_plane = positions.in_hw[0] * positions.in_hw[1];
+    const NDArray g = grad_in.contiguous();
+    NDArray out = NDArray::empty(o, g.dtype());
+    detail::dispatch_numeric(g.dtype(), "max_pool2d double backward", [&](auto tag) {
+        using T = decltype(tag);
+        const T* src = g.data<T>();
+        T* dst = out.data<T>();
+        for (int64_t p = 0; p < planes; ++p) {
+            const int32_t* at = positions.at.data() + p * out_plane;
+            for (int64_t k = 0; k < out_plane; ++k) dst[p * out_plane + k] = src[p * in_plane + at[k]];
+        }
+    });
+    return out;
+}
+
+}  // namespace xgrad::kernels
