@@ -40,7 +40,8 @@ void LSTM::reset_parameters(Generator* generator) {
 }
 
 std::tuple<Tensor, Tensor, Tensor> LSTM::run_direction(const Weights& w, const Tensor& x, Tensor h, Tensor c,
-                                                       const Tensor& step_masks, bool reverse) const {
+                                                       const Tensor& step_masks, int64_t shortest_length,
+                                                       bool reverse) const {
     const int64_t steps = x.size(0);
     // The input's share of every gate for all steps at once: one [T N, in] x [in, 4H] product.
     Tensor input_part = linear(x, w.w_ih, w.b_ih);
@@ -50,7 +51,7 @@ std::tuple<Tensor, Tensor, Tensor> LSTM::run_direction(const Weights& w, const T
         const int64_t t = reverse ? steps - 1 - i : i;
         // The gate math of the step is one node (nn/fused_lstm_cell.hpp), gate order i, f, g, o.
         auto [h_next, c_next] = F::fused_lstm_cell(input_part[t], linear(h, w.w_hh), c);
-        if (step_masks.defined()) {
+        if (step_masks.defined() && t >= shortest_length) {
             // Past a sequence's end: keep its state, output zero.
             const Tensor m = step_masks[t];  // [N, 1], 1 while t < length
             c_next = c + m * (c_next - c);
@@ -79,19 +80,22 @@ LSTMOutput LSTM::forward_with_state(const Tensor& x_in, const LSTMState& state, 
     XGRAD_CHECK(h0.sizes() == state_sizes && c0.sizes() == state_sizes, "LSTM: expected h and c of shape ", state_sizes,
                 ", got ", h0.sizes(), " and ", c0.sizes());
     Tensor step_masks;  // [T, N, 1]
+    int64_t shortest_length = steps;
     if (lengths.defined()) {
         XGRAD_CHECK(lengths.dim() == 1 && lengths.size(0) == batch && lengths.dtype() == kInt64,
                     "LSTM: expected lengths as [", batch, "] int64, got shape ", lengths.sizes(), " ", lengths.dtype());
         XGRAD_CHECK(batch == 0 || (lengths.min().item() >= 1 && lengths.max().item() <= steps),
                     "LSTM: lengths must be between 1 and the sequence length ", steps);
         step_masks = (arange(steps).unsqueeze(1) < lengths.unsqueeze(0)).to(x.dtype()).unsqueeze(2);
+        if (batch > 0) shortest_length = static_cast<int64_t>(lengths.min().item());
     }
     std::vector<Tensor> final_h, final_c;
     for (int64_t layer = 0; layer < options.num_layers; ++layer) {
         std::vector<Tensor> direction_outputs;
         for (int64_t d = 0; d < directions; ++d) {
             const int64_t k = layer * directions + d;
-            auto [out, h, c] = run_direction(weights_[static_cast<std::size_t>(k)], x, h0[k], c0[k], step_masks, d == 1);
+            auto [out, h, c] = run_direction(weights_[static_cast<std::size_t>(k)], x, h0[k], c0[k], step_masks,
+                                          shortest_length, d == 1);
             direction_outputs.push_back(out);
             final_h.push_back(h);
             final_c.push_back(c);

@@ -68,8 +68,11 @@ private:
         Tensor w_ih, w_hh, b_ih, b_hh;
     };
     // One direction of one layer over the whole sequence [T, N, in]: outputs [T, N, H], final h, c.
+    // step_masks [T, N, 1] (or undefined): 1 while t < a sequence's length; steps before
+    // shortest_length need no masking, since every sequence is still running there.
     std::tuple<Tensor, Tensor, Tensor> run_direction(const Weights& w, const Tensor& x, Tensor h, Tensor c,
-                                                     const Tensor& step_masks, bool reverse) const;
+                                                     const Tensor& step_masks, int64_t shortest_length,
+                                                     bool reverse) const;
     std::vector<Weights> weights_;  // layer-major, forward before backward
 };
 

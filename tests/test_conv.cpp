@@ -111,6 +111,15 @@ BOOST_AUTO_TEST_CASE(conv2d_matches_the_definition) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(conv2d_has_second_derivatives) {
+    const Tensor x = random_tensor({2, 2, 5, 4}, kFloat64, 7).requires_grad_();
+    const Tensor w = random_tensor({3, 2, 2, 2}, kFloat64, 8).requires_grad_();
+    const auto result = autograd::gradgradcheck(
+        [](const std::vector<Tensor>& a) { return nn::F::conv2d(a[0], a[1], Tensor(), {1, 2}, {1, 1}); }, {x, w},
+        {.raise = false});
+    BOOST_TEST(result.ok, result.message);
+}
+
 BOOST_AUTO_TEST_CASE(conv1d_is_conv2d_over_a_height_of_one) {
     const Tensor x = random_tensor({2, 5, 11}, kFloat64, 4), w = random_tensor({3, 5, 4}, kFloat64, 5);
     const Tensor b = random_tensor({3}, kFloat64, 6);
