@@ -7,6 +7,7 @@
 #include "nn/dropout.hpp"
 #include "nn/embedding.hpp"
 #include "nn/functional.hpp"
+#include "nn/fused_gru_cell.hpp"
 #include "nn/fused_lstm_cell.hpp"
 #include "nn/init.hpp"
 #include "nn/linear.hpp"

@@ -44,6 +44,11 @@ std::shared_ptr<nn::BatchNorm1d> bn64 = std::make_shared<nn::BatchNorm1d>(nn::Ba
 std::shared_ptr<nn::Conv2d> conv2d64 = std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 2, .out_channels = 3, .kernel_size = {3, 2}, .stride = {2, 1}, .padding = 1, .dtype = kFloat64});
 std::shared_ptr<nn::Conv1d> conv1d64 = std::make_shared<nn::Conv1d>(nn::Conv1dOptions{.in_channels = 4, .out_channels = 2, .kernel_size = 3, .dilation = 2, .dtype = kFloat64});
 std::shared_ptr<nn::LSTM> lstm64 = std::make_shared<nn::LSTM>(nn::LSTMOptions{.input_size = 2, .hidden_size = 2, .num_layers = 2, .batch_first = true, .bidirectional = true, .dtype = kFloat64});
+std::shared_ptr<nn::GRU> gru64 = std::make_shared<nn::GRU>(nn::GRUOptions{.input_size = 2, .hidden_size = 2, .num_layers = 2, .batch_first = true, .bidirectional = true, .dtype = kFloat64});
+std::shared_ptr<nn::RNN> rnn64 = std::make_shared<nn::RNN>(nn::RNNOptions{.input_size = 2, .hidden_size = 3, .nonlinearity = nn::Nonlinearity::relu, .bidirectional = true, .dtype = kFloat64});
+std::shared_ptr<nn::LSTMCell> lstm_cell64 = std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions{.input_size = 3, .hidden_size = 2, .dtype = kFloat64});
+std::shared_ptr<nn::GRUCell> gru_cell64 = std::make_shared<nn::GRUCell>(nn::GRUCellOptions{.input_size = 3, .hidden_size = 2, .dtype = kFloat64});
+std::shared_ptr<nn::RNNCell> rnn_cell64 = std::make_shared<nn::RNNCell>(nn::RNNCellOptions{.input_size = 3, .hidden_size = 2, .dtype = kFloat64});
 std::shared_ptr<nn::LayerNorm> ln64 = std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {4}, .dtype = kFloat64});
 
 Tensor class_targets() { return tensor({2, 0, 1, 2}, kInt64); }
@@ -58,6 +63,12 @@ const std::vector<ModuleCase> module_cases = {
     {"embedding", [](const Args& a) { return nn::F::embedding(tensor({{1, 0}, {3, 1}}, kInt64), a[0], 0); }, {{4, 3}}},
     {"LSTM_bidirectional_padded", [](const Args& a) { return lstm64->forward_with_state(a[0], {}, tensor({3, 2}, kInt64)).output; }, {{2, 3, 2}}},
     {"LSTM_state", [](const Args& a) { auto out = lstm64->forward_with_state(a[0], {a[1], a[2]}); return out.state.h * out.state.c; }, {{2, 2, 2}, {4, 2, 2}, {4, 2, 2}}},
+    {"GRU_bidirectional_padded", [](const Args& a) { return gru64->forward_with_state(a[0], {}, tensor({3, 2}, kInt64)).output; }, {{2, 3, 2}}},
+    {"GRU_state", [](const Args& a) { return gru64->forward_with_state(a[0], a[1]).h; }, {{2, 2, 2}, {4, 2, 2}}},
+    {"RNN_relu_bidirectional", [](const Args& a) { return rnn64->forward_with_state(a[0], a[1]).output; }, {{3, 2, 2}, {2, 2, 3}}},
+    {"LSTMCell", [](const Args& a) { auto s = lstm_cell64->forward_with_state(a[0], {a[1], a[2]}); return s.h * s.c; }, {{2, 3}, {2, 2}, {2, 2}}},
+    {"GRUCell", [](const Args& a) { return gru_cell64->forward_with_state(a[0], a[1]); }, {{2, 3}, {2, 2}}},
+    {"RNNCell", [](const Args& a) { return rnn_cell64->forward_with_state(a[0], a[1]); }, {{2, 3}, {2, 2}}},
     {"Flatten", [](const Args& a) { nn::Flatten f; return f(a[0]); }, {{2, 3, 2}}},
     {"Sigmoid", [](const Args& a) { nn::Sigmoid m; return m(a[0]); }, {{3, 4}}},
     {"Tanh", [](const Args& a) { nn::Tanh m; return m(a[0]); }, {{3, 4}}},

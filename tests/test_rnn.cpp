@@ -1,4 +1,5 @@
-// Embedding and LSTM: lookups and padding, the LSTM equations against a scalar loop, padded
+// Embedding, LSTM, GRU and RNN: lookups and padding, each layer's equations against a scalar loop
+// written from the published equations (PyTorch's gate orders), padded
 // sequences against unpadded ones, both directions, layouts, dropout placement and errors.
 // Gradients: gradcheck rows in test_nn.cpp (F::embedding, LSTM with lengths, bidirectional); the
 // fused LSTM cell's first and second derivatives here, over strided views and either output alone.
@@ -55,6 +56,51 @@ std::vector<double> reference_lstm(const Tensor& x, nn::LSTM& lstm) {
     return tnh;
 }
 
+
+// Parameters of a recurrent module by PyTorch name, as doubles.
+std::vector<double> param_of(nn::Module& m, const std::string& name) {
+    for (auto& [n, p] : m.named_parameters())
+        if (n == name) return p.to_vector<double>();
+    throw std::runtime_error("no parameter " + name);
+}
+
+// One-layer, one-direction GRU (gates r, z, n) or Elman RNN over x [T, N, I] in double with scalar
+// loops; output [T, N, H]. weights: weight_ih [G H, I], weight_hh [G H, H], biases [G H].
+enum class Cell { gru, rnn_tanh, rnn_relu };
+std::vector<double> reference_recurrence(const Tensor& x, nn::Module& m, int64_t H, Cell cell,
+                                         const std::string& suffix = "_l0") {
+    const int64_t T = x.size(0), N = x.size(1), I = x.size(2), G = cell == Cell::gru ? 3 : 1;
+    const auto w_ih = param_of(m, "weight_ih" + suffix), w_hh = param_of(m, "weight_hh" + suffix);
+    const auto b_ih = param_of(m, "bias_ih" + suffix), b_hh = param_of(m, "bias_hh" + suffix);
+    const auto xv = x.to_vector<double>();
+    std::vector<double> out(static_cast<std::size_t>(T * N * H));
+    for (int64_t n = 0; n < N; ++n) {
+        std::vector<double> h(H, 0);
+        for (int64_t t = 0; t < T; ++t) {
+            std::vector<double> gi(G * H), gh(G * H);  // W_ih x + b_ih and W_hh h + b_hh
+            for (int64_t g = 0; g < G * H; ++g) {
+                gi[g] = b_ih[g];
+                gh[g] = b_hh[g];
+                for (int64_t i = 0; i < I; ++i) gi[g] += w_ih[g * I + i] * xv[(t * N + n) * I + i];
+                for (int64_t j = 0; j < H; ++j) gh[g] += w_hh[g * H + j] * h[j];
+            }
+            std::vector<double> next(H);
+            for (int64_t j = 0; j < H; ++j) {
+                if (cell == Cell::gru) {
+                    const double r = sigmoid_ref(gi[j] + gh[j]), z = sigmoid_ref(gi[H + j] + gh[H + j]);
+                    const double cand = std::tanh(gi[2 * H + j] + r * gh[2 * H + j]);
+                    next[j] = (1 - z) * cand + z * h[j];
+                } else {
+                    const double a = gi[j] + gh[j];
+                    next[j] = cell == Cell::rnn_tanh ? std::tanh(a) : std::max(a, 0.0);
+                }
+            }
+            h = next;
+            for (int64_t j = 0; j < H; ++j) out[(t * N + n) * H + j] = h[j];
+        }
+    }
+    return out;
+}
 
 // The fused cell's inputs as a caller has them: input_gates a select of a [T, N, 4H] tensor (as the
 // LSTM passes input_part[t]), hidden_gates a transposed view, cx contiguous.
@@ -239,6 +285,119 @@ BOOST_AUTO_TEST_CASE(fused_lstm_cell_reports_bad_inputs) {
     check_error([] { nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}), zeros({2})); }, {"fused_lstm_cell", "cx [N, H]"});
     check_error([] { nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}, kFloat64), zeros({2, 2})); },
                 {"fused_lstm_cell", "dtype", "float64"});
+}
+
+BOOST_AUTO_TEST_CASE(gru_and_rnn_follow_their_equations) {
+    const Tensor x = random_tensor({5, 2, 3}, kFloat64, 12);
+    manual_seed(2);
+    nn::GRU gru({.input_size = 3, .hidden_size = 4, .dtype = kFloat64});
+    const nn::RNNOutput out = gru.forward_with_state(x);
+    check_values(out.output, reference_recurrence(x, gru, 4, Cell::gru), 1e-12);
+    BOOST_TEST((out.h.sizes() == Shape{1, 2, 4}));
+    check_values(out.h[0], out.output[4].to_vector<double>(), 1e-15);
+    const auto named = gru.named_parameters();
+    BOOST_TEST(named.size() == 4u);
+    BOOST_TEST(named[0].first == "weight_ih_l0");
+    BOOST_TEST((named[0].second.sizes() == Shape{12, 3}));  // 3 gates r, z, n
+    for (const nn::Nonlinearity f : {nn::Nonlinearity::tanh, nn::Nonlinearity::relu}) {
+        nn::RNN rnn({.input_size = 3, .hidden_size = 4, .nonlinearity = f, .dtype = kFloat64});
+        check_values(rnn(x), reference_recurrence(x, rnn, 4, f == nn::Nonlinearity::tanh ? Cell::rnn_tanh : Cell::rnn_relu),
+                     1e-12);
+        BOOST_TEST((rnn.named_parameters()[1].second.sizes() == Shape{4, 4}));
+    }
+    // batch_first, and the reverse direction of a bidirectional GRU is the GRU of the reversed input.
+    manual_seed(2);
+    nn::GRU gru_bf({.input_size = 3, .hidden_size = 4, .batch_first = true, .dtype = kFloat64});
+    check_values(gru_bf(x.transpose(0, 1)).transpose(0, 1), out.output.to_vector<double>(), 1e-12);
+    nn::GRU bi({.input_size = 3, .hidden_size = 4, .bidirectional = true, .dtype = kFloat64});
+    const Tensor reversed = index_select(x, 0, tensor({4, 3, 2, 1, 0}, kInt64));
+    const Tensor backward_half = bi(x).narrow(2, 4, 4);
+    check_values(index_select(backward_half, 0, tensor({4, 3, 2, 1, 0}, kInt64)),
+                 reference_recurrence(reversed, bi, 4, Cell::gru, "_l0_reverse"), 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(gru_padded_sequences_match_unpadded_ones) {
+    manual_seed(4);
+    nn::GRU gru({.input_size = 2, .hidden_size = 3, .num_layers = 2, .batch_first = true, .bidirectional = true,
+                 .dtype = kFloat64});
+    const Tensor a = random_tensor({1, 5, 2}, kFloat64, 4), b = random_tensor({1, 3, 2}, kFloat64, 5);
+    const Tensor batch = cat({a, cat({b, full({1, 2, 2}, 7.0, kFloat64)}, 1)}, 0);
+    const nn::RNNOutput padded = gru.forward_with_state(batch, {}, tensor({5, 3}, kInt64));
+    const nn::RNNOutput alone_a = gru.forward_with_state(a), alone_b = gru.forward_with_state(b);
+    check_values(padded.output[0], alone_a.output[0].to_vector<double>(), 1e-12);
+    check_values(padded.output[1].narrow(0, 0, 3), alone_b.output[0].to_vector<double>(), 1e-12);
+    check_values(padded.output[1].narrow(0, 3, 2), std::vector<double>(12, 0.0));
+    check_values(padded.h.select(1, 1), alone_b.h.select(1, 0).to_vector<double>(), 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(cells_are_one_step_of_their_layers) {
+    const Tensor x = random_tensor({3, 4}, kFloat64, 13);
+    const Tensor h = random_tensor({3, 5}, kFloat64, 14), c = random_tensor({3, 5}, kFloat64, 15);
+    auto copy_weights = [](nn::Module& cell, nn::Module& layer) {
+        NoGradGuard no_grad;
+        const auto from = layer.named_parameters();
+        for (auto& [name, p] : cell.named_parameters())
+            for (const auto& [layer_name, q] : from)
+                if (layer_name == name + "_l0") p.copy_(q);
+    };
+    nn::LSTM lstm({.input_size = 4, .hidden_size = 5, .dtype = kFloat64});
+    nn::LSTMCell lstm_cell({.input_size = 4, .hidden_size = 5, .dtype = kFloat64});
+    copy_weights(lstm_cell, lstm);
+    const nn::LSTMOutput lstm_out = lstm.forward_with_state(x.unsqueeze(0), {h.unsqueeze(0), c.unsqueeze(0)});
+    const nn::LSTMState step = lstm_cell.forward_with_state(x, {h, c});
+    check_values(step.h, lstm_out.state.h[0].to_vector<double>(), 1e-14);
+    check_values(step.c, lstm_out.state.c[0].to_vector<double>(), 1e-14);
+
+    nn::GRU gru({.input_size = 4, .hidden_size = 5, .dtype = kFloat64});
+    nn::GRUCell gru_cell({.input_size = 4, .hidden_size = 5, .dtype = kFloat64});
+    copy_weights(gru_cell, gru);
+    check_values(gru_cell.forward_with_state(x, h), gru.forward_with_state(x.unsqueeze(0), h.unsqueeze(0)).h[0].to_vector<double>(), 1e-14);
+
+    nn::RNN rnn({.input_size = 4, .hidden_size = 5, .nonlinearity = nn::Nonlinearity::relu, .dtype = kFloat64});
+    nn::RNNCell rnn_cell({.input_size = 4, .hidden_size = 5, .nonlinearity = nn::Nonlinearity::relu, .dtype = kFloat64});
+    copy_weights(rnn_cell, rnn);
+    check_values(rnn_cell.forward_with_state(x, h), rnn.forward_with_state(x.unsqueeze(0), h.unsqueeze(0)).h[0].to_vector<double>(), 1e-14);
+    // No state: zeros, as in PyTorch.
+    check_values(gru_cell(x), gru_cell.forward_with_state(x, zeros({3, 5}, kFloat64)).to_vector<double>(), 0);
+    BOOST_TEST(gru_cell.named_parameters()[0].first == "weight_ih");
+    BOOST_TEST((gru_cell.weight_hh.sizes() == Shape{15, 5}));
+}
+
+BOOST_AUTO_TEST_CASE(fused_gru_cell_gradients_and_second_derivatives) {
+    const Tensor ig = random_tensor({3, 2, 12}, kFloat64, 31, -1.5, 1.5).requires_grad_();
+    const Tensor hg = random_tensor({12, 2}, kFloat64, 32, -1.5, 1.5).requires_grad_();
+    const Tensor hx = random_tensor({2, 4}, kFloat64, 33, -1.5, 1.5).requires_grad_();
+    // Strided views in: a select of [T, N, 3H] and a transpose.
+    const autograd::TensorFunction fn = [](const std::vector<Tensor>& a) {
+        return nn::F::fused_gru_cell(a[0].select(0, 1), a[1].t(), a[2]);
+    };
+    const auto first = autograd::gradcheck(fn, {ig, hg, hx}, {.raise = false});
+    BOOST_TEST(first.ok, first.message);
+    const auto second = autograd::gradgradcheck(fn, {ig, hg, hx}, {.raise = false});
+    BOOST_TEST(second.ok, second.message);
+    // The fast backward (one loop) equals the differentiable one used under create_graph.
+    const Tensor loss = (fn({ig, hg, hx}) * fn({ig, hg, hx})).sum();
+    const auto fast = autograd::grad({loss}, {ig, hg, hx}, {}, true, false);
+    const auto recorded = autograd::grad({loss}, {ig, hg, hx}, {}, true, true);
+    for (std::size_t k = 0; k < 3; ++k) check_values(fast[k], recorded[k].to_vector<double>(), 1e-13);
+    // float32 forward against float64.
+    check_values(nn::F::fused_gru_cell(ig.select(0, 1).to(kFloat32), hg.t().to(kFloat32), hx.to(kFloat32)),
+                 fn({ig, hg, hx}).to_vector<double>(), 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(gru_rnn_and_cells_report_bad_inputs) {
+    nn::GRU gru({.input_size = 3, .hidden_size = 2});
+    check_error([&] { gru(ones({4, 3})); }, {"GRU", "[T, N, input_size]", "[4, 3]"});
+    check_error([&] { gru.forward_with_state(ones({4, 2, 3}), zeros({1, 3, 2})); }, {"GRU", "expected h of shape", "[1, 2, 2]"});
+    check_error([&] { gru.forward_with_state(ones({4, 2, 3}), {}, tensor({4, 0}, kInt64)); }, {"GRU", "lengths", "between 1 and"});
+    nn::RNN rnn({.input_size = 3, .hidden_size = 2});
+    check_error([&] { rnn(ones({4, 2, 5})); }, {"RNN", "5 features", "input_size is 3"});
+    check_error([] { nn::RNN({.input_size = 3, .hidden_size = 2, .dropout = 2}); }, {"RNN", "dropout", "between 0 and 1"});
+    nn::LSTMCell cell({.input_size = 3, .hidden_size = 2});
+    check_error([&] { cell(ones({4, 5})); }, {"LSTMCell", "[N, 3]", "[4, 5]"});
+    check_error([&] { cell.forward_with_state(ones({4, 3}), {zeros({4, 3}), Tensor()}); }, {"LSTMCell", "h of shape", "[4, 2]"});
+    check_error([] { nn::GRUCell({.input_size = 0, .hidden_size = 2}); }, {"GRUCell", "positive"});
+    check_error([] { nn::F::fused_gru_cell(zeros({2, 6}), zeros({2, 6}), zeros({2, 3})); }, {"fused_gru_cell", "[2, 9]"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
