@@ -213,6 +213,8 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);
 std::vector<Tensor> split_with_sizes(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim = 0);
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
+/// The slices x.select(dim, i) for every i (views; their gradients meet in one buffer for x).
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim = 0);
 
 /// Rows along dim picked by a 1-D int64 index; [n, d] table with index [k] -> [k, d].
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);

@@ -64,10 +64,12 @@ Tensor dropout2d(const Tensor& x, double p, bool training, Generator* generator)
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
-    XGRAD_CHECK(x.dim() == 2 || x.dim() == 3, "batch_norm: expected input [N, C] or [N, C, L], got shape ", x.sizes());
+    XGRAD_CHECK(x.dim() >= 2, "batch_norm: expected input [N, C, ...], got shape ", x.sizes());
     const int64_t channels = x.size(1);
-    const Shape dims = x.dim() == 2 ? Shape{0} : Shape{0, 2};
-    const Shape channel_shape = x.dim() == 2 ? Shape{1, channels} : Shape{1, channels, 1};
+    // Statistics per channel over every other dim; per-channel tensors broadcast as [1, C, 1, ...].
+    Shape dims = {0}, channel_shape(static_cast<std::size_t>(x.dim()), 1);
+    for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+    channel_shape[1] = channels;
     for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
         XGRAD_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == channels), "batch_norm: per-channel tensors must "
                     "have shape [", channels, "], got ", t->sizes());
@@ -94,6 +96,25 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
         var = running_var.view(channel_shape);
     }
     Tensor y = (x - mean) * rsqrt(var + eps);
+    if (weight.defined()) y = y * weight.view(channel_shape);
+    if (bias.defined()) y = y + bias.view(channel_shape);
+    return y;
+}
+
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+    XGRAD_CHECK(x.dim() >= 2, "group_norm: expected input [N, C, ...], got shape ", x.sizes());
+    const int64_t n = x.size(0), channels = x.size(1);
+    XGRAD_CHECK(num_groups > 0 && channels % num_groups == 0, "group_norm: ", channels,
+                " channels (input shape ", x.sizes(), ") cannot be split into ", num_groups, " groups");
+    for (const Tensor* t : {&weight, &bias})
+        XGRAD_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == channels), "group_norm: per-channel tensors must "
+                    "have shape [", channels, "], got ", t->sizes());
+    // Each sample's group of C / G channels (and all their positions) is normalized together.
+    const Tensor grouped = x.reshape({n, num_groups, -1});
+    const Tensor mean = grouped.mean({2}, true), var = grouped.var({2}, false, true);
+    Tensor y = ((grouped - mean) * rsqrt(var + eps)).reshape(x.sizes());
+    Shape channel_shape(static_cast<std::size_t>(x.dim()), 1);
+    channel_shape[1] = channels;
     if (weight.defined()) y = y * weight.view(channel_shape);
     if (bias.defined()) y = y + bias.view(channel_shape);
     return y;

@@ -33,12 +33,17 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator = 
 Tensor dropout2d(const Tensor& x, double p, bool training, Generator* generator = nullptr);
 
 // ---- normalization ----------------------------------------------------------------------------
-/// Batch normalization over dim 0 (and 2 for [N, C, L]) with per-channel affine weight/bias.
+/// Batch normalization of x [N, C, ...] per channel, over every dim but 1, with per-channel
+/// affine weight/bias.
 /// training: normalize with the batch mean and biased variance, and update the running
 /// statistics in place (mean, and the unbiased variance n / (n - 1) var), if given.
 /// Otherwise: normalize with the running statistics.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+/// Group normalization (Wu & He 2018): x [N, C, ...] normalized per sample over groups of
+/// C / num_groups channels (biased variance), then scaled and shifted per channel.
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
+                  double eps = 1e-5);
 /// Normalizes over the last normalized_dims dims (biased variance), then the elementwise affine.
 Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps = 1e-5);
 

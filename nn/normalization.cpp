@@ -6,9 +6,11 @@
 
 namespace xgrad::nn {
 
-BatchNorm1d::BatchNorm1d(BatchNormOptions o) : options(o) {
-    XGRAD_CHECK(o.num_features > 0, "BatchNorm1d: num_features must be positive, got ", o.num_features);
-    XGRAD_CHECK(o.momentum >= 0 && o.momentum <= 1, "BatchNorm1d: momentum must be in [0, 1], got ", o.momentum);
+namespace detail {
+
+BatchNormBase::BatchNormBase(BatchNormOptions o, const char* name) : options(o), name_(name) {
+    XGRAD_CHECK(o.num_features > 0, name, ": num_features must be positive, got ", o.num_features);
+    XGRAD_CHECK(o.momentum >= 0 && o.momentum <= 1, name, ": momentum must be in [0, 1], got ", o.momentum);
     if (o.affine) {
         weight = register_parameter("weight", ones({o.num_features}, o.dtype));
         bias = register_parameter("bias", zeros({o.num_features}, o.dtype));
@@ -20,7 +22,7 @@ BatchNorm1d::BatchNorm1d(BatchNormOptions o) : options(o) {
     }
 }
 
-void BatchNorm1d::reset_running_stats() {
+void BatchNormBase::reset_running_stats() {
     if (!options.track_running_stats) return;
     NoGradGuard no_grad;
     running_mean.zero_();
@@ -28,9 +30,9 @@ void BatchNorm1d::reset_running_stats() {
     num_batches_tracked.zero_();
 }
 
-Tensor BatchNorm1d::forward(const Tensor& x) {
-    XGRAD_CHECK(x.dim() == 2 || x.dim() == 3, "BatchNorm1d: expected input [N, C] or [N, C, L], got shape ", x.sizes());
-    XGRAD_CHECK(x.size(1) == options.num_features, "BatchNorm1d: the input has ", x.size(1), " channels (shape ",
+Tensor BatchNormBase::forward(const Tensor& x) {
+    check_dims(x);
+    XGRAD_CHECK(x.size(1) == options.num_features, name_, ": the input has ", x.size(1), " channels (shape ",
                 x.sizes(), ") but the layer was built for ", options.num_features);
     const bool use_batch_stats = is_training() || !options.track_running_stats;
     if (is_training() && options.track_running_stats) {
@@ -43,10 +45,41 @@ Tensor BatchNorm1d::forward(const Tensor& x) {
                          options.momentum, options.eps);
 }
 
-std::string BatchNorm1d::extra_repr() const {
+std::string BatchNormBase::extra_repr() const {
     return std::to_string(options.num_features) + ", eps=" + std::to_string(options.eps) +
            ", momentum=" + std::to_string(options.momentum) + ", affine=" + (options.affine ? "true" : "false") +
            ", track_running_stats=" + (options.track_running_stats ? "true" : "false");
+}
+
+}  // namespace detail
+
+void BatchNorm1d::check_dims(const Tensor& x) const {
+    XGRAD_CHECK(x.dim() == 2 || x.dim() == 3, "BatchNorm1d: expected input [N, C] or [N, C, L], got shape ", x.sizes());
+}
+
+void BatchNorm2d::check_dims(const Tensor& x) const {
+    XGRAD_CHECK(x.dim() == 4, "BatchNorm2d: expected input [N, C, H, W], got shape ", x.sizes());
+}
+
+GroupNorm::GroupNorm(GroupNormOptions o) : options(o) {
+    XGRAD_CHECK(o.num_groups > 0 && o.num_channels > 0 && o.num_channels % o.num_groups == 0,
+                "GroupNorm: num_channels (", o.num_channels, ") must be a positive multiple of num_groups (",
+                o.num_groups, ")");
+    if (o.affine) {
+        weight = register_parameter("weight", ones({o.num_channels}, o.dtype));
+        bias = register_parameter("bias", zeros({o.num_channels}, o.dtype));
+    }
+}
+
+Tensor GroupNorm::forward(const Tensor& x) {
+    XGRAD_CHECK(x.dim() >= 2 && x.size(1) == options.num_channels, "GroupNorm: expected input [N, ",
+                options.num_channels, ", ...], got shape ", x.sizes());
+    return F::group_norm(x, options.num_groups, weight, bias, options.eps);
+}
+
+std::string GroupNorm::extra_repr() const {
+    return std::to_string(options.num_groups) + ", " + std::to_string(options.num_channels) +
+           ", eps=" + std::to_string(options.eps) + ", affine=" + (options.affine ? "true" : "false");
 }
 
 LayerNorm::LayerNorm(LayerNormOptions o) : options(o) {

@@ -103,6 +103,7 @@ const std::vector<OpCase> ops = {
     {"stack", [](const Args& a) { return stack({a[0], a[1]}, 0); }, {{2, 3}, {2, 3}}},
     {"split", [](const Args& a) { auto p = split(a[0], 2, 1); return p[0] * p[1] + p[2].sum(); }, {{3, 5}}},
     {"chunk", [](const Args& a) { auto p = chunk(a[0], 2, 0); return p[0] - p[1] * 3.0; }, {{4, 3}}},
+    {"unbind", [](const Args& a) { auto p = unbind(a[0], 1); return p[0] * p[2] - p[1] + p[0]; }, {{4, 3}}},
     {"index_select", [](const Args& a) { return index_select(a[0], 0, tensor({2, 0, 2}, kInt64)); }, {{3, 4}}},
     {"index_add", [](const Args& a) { return index_add(a[0], 1, tensor({1, 1}, kInt64), a[1]); }, {{3, 4}, {3, 2}}},
     {"gather", [](const Args& a) { return gather(a[0], 1, tensor({{0, 0}, {3, 1}, {2, 2}}, kInt64)); }, {{3, 4}}},

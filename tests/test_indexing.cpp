@@ -31,6 +31,12 @@ BOOST_AUTO_TEST_CASE(split_and_chunk_are_views) {
     auto sized = split_with_sizes(x, {3, 7});
     check_values(sized[0], {0, 1, 2});
     check_error([&] { split_with_sizes(x, {3, 3}); }, {"split", "add up to 6"});
+    auto columns = unbind(arange(6, kFloat32).view({2, 3}), 1);
+    BOOST_TEST(columns.size() == 3u);
+    check_values(columns[2], {2, 5});
+    BOOST_TEST((columns[0].sizes() == Shape{2}));
+    check_error([&] { unbind(x, 1); }, {"unbind", "dimension 1"});
+    check_error([] { unbind(zeros({})); }, {"unbind", "0-d"});
 }
 
 BOOST_AUTO_TEST_CASE(index_select_picks_rows) {

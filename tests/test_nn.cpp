@@ -95,6 +95,11 @@ const std::vector<ModuleCase> module_cases = {
          return nn::F::batch_norm(a[0], Tensor(), Tensor(), a[1], a[2], true);
      }, {{4, 3, 2}, {3}, {3}}},
     {"BatchNorm1d_module_eval", [](const Args& a) { bn64->eval(); return (*bn64)(a[0]); }, {{4, 3}}},
+    {"BatchNorm2d_training", [](const Args& a) {
+         return nn::F::batch_norm(a[0], Tensor(), Tensor(), a[1], a[2], true);
+     }, {{3, 2, 3, 2}, {2}, {2}}},
+    {"GroupNorm", [](const Args& a) { return nn::F::group_norm(a[0], 2, a[1], a[2]); }, {{2, 4, 3}, {4}, {4}}},
+    {"GroupNorm_images", [](const Args& a) { return nn::F::group_norm(a[0], 3, a[1], a[2]); }, {{2, 3, 2, 2}, {3}, {3}}},
     {"LayerNorm", [](const Args& a) { return nn::F::layer_norm(a[0], 1, a[1], a[2]); }, {{3, 4}, {4}, {4}}},
     {"LayerNorm_module", [](const Args& a) { return (*ln64)(a[0]); }, {{2, 3, 4}}},
     {"mse_loss", [](const Args& a) { return nn::F::mse_loss(a[0], a[1]); }, {{3, 4}, {3, 4}}},
@@ -478,6 +483,56 @@ BOOST_AUTO_TEST_CASE(batchnorm_running_statistics_match_the_formulas) {
     check_error([&] { bn(ones({4, 3}, kFloat64)); }, {"BatchNorm1d", "3 channels"});
     bn.train();
     check_error([&] { bn(ones({1, 2}, kFloat64)); }, {"more than 1 value per channel"});
+}
+
+BOOST_AUTO_TEST_CASE(batchnorm2d_normalizes_each_channel_over_batch_and_positions) {
+    // BatchNorm2d on [N, C, H, W] is BatchNorm1d on [N, C, H W]: same outputs and running statistics.
+    nn::BatchNorm2d bn2({.num_features = 3, .dtype = kFloat64});
+    nn::BatchNorm1d bn1({.num_features = 3, .dtype = kFloat64});
+    Generator g(4);
+    for (int step = 0; step < 3; ++step) {
+        const Tensor x = normal({4, 3, 5, 2}, 1.0, 3.0, kFloat64, &g);
+        const Tensor y = bn2(x);
+        check_values(y, bn1(x.reshape({4, 3, 10})).to_vector<double>(), 1e-12);
+        check_values(y.mean({0, 2, 3}), {0, 0, 0}, 1e-12);
+    }
+    check_values(bn2.running_var, bn1.running_var.to_vector<double>(), 1e-12);
+    bn2.eval();
+    bn1.eval();
+    const Tensor z = normal({2, 3, 2, 2}, 0.0, 1.0, kFloat64, &g);
+    check_values(bn2(z), bn1(z.reshape({2, 3, 4})).to_vector<double>(), 1e-12);
+    BOOST_TEST(bn2.named_buffers().size() == 3u);
+    check_error([&] { bn2(ones({4, 3}, kFloat64)); }, {"BatchNorm2d", "[N, C, H, W]", "[4, 3]"});
+}
+
+BOOST_AUTO_TEST_CASE(groupnorm_matches_its_definition) {
+    // Per sample and group of C / G channels: (x - mean) / sqrt(biased var + eps), then per-channel affine.
+    nn::GroupNorm gn({.num_groups = 2, .num_channels = 4, .dtype = kFloat64});
+    {
+        NoGradGuard no_grad;
+        gn.weight.copy_(tensor({1.0, 2.0, 3.0, 4.0}, kFloat64));
+        gn.bias.copy_(tensor({0.5, 0.0, -0.5, 1.0}, kFloat64));
+    }
+    const Tensor x = random_tensor({2, 4, 3}, kFloat64, 9);
+    const auto xv = x.to_vector<double>(), w = gn.weight.to_vector<double>(), b = gn.bias.to_vector<double>();
+    std::vector<double> expected(xv.size());
+    for (int n = 0; n < 2; ++n)
+        for (int group = 0; group < 2; ++group) {
+            double mean = 0, var = 0;
+            for (int k = 0; k < 6; ++k) mean += xv[n * 12 + group * 6 + k] / 6;
+            for (int k = 0; k < 6; ++k) var += std::pow(xv[n * 12 + group * 6 + k] - mean, 2) / 6;
+            for (int k = 0; k < 6; ++k) {
+                const int at = n * 12 + group * 6 + k, channel = group * 2 + k / 3;
+                expected[at] = (xv[at] - mean) / std::sqrt(var + 1e-5) * w[channel] + b[channel];
+            }
+        }
+    check_values(gn(x), expected, 1e-12);
+    // No batch statistics: a batch of one, in either mode, gives the same.
+    gn.eval();
+    check_values(gn(x.narrow(0, 1, 1)), std::vector<double>(expected.begin() + 12, expected.end()), 1e-12);
+    check_error([] { nn::GroupNorm({.num_groups = 3, .num_channels = 4}); }, {"GroupNorm", "multiple of num_groups"});
+    check_error([&] { gn(ones({2, 3, 3}, kFloat64)); }, {"GroupNorm", "[N, 4, ...]", "[2, 3, 3]"});
+    check_error([] { nn::F::group_norm(ones({2, 6}), 4); }, {"group_norm", "6 channels", "4 groups"});
 }
 
 BOOST_AUTO_TEST_CASE(layernorm_normalizes_each_sample) {

@@ -202,6 +202,14 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
     return split_with_sizes(x, sizes, dim);
 }
 
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+    XGRAD_CHECK(x.dim() > 0, "unbind: a 0-d tensor has no dimension to unbind");
+    const int64_t d = wrap_dim(dim, x.dim(), "unbind");
+    std::vector<Tensor> parts;
+    for (int64_t i = 0; i < x.sizes()[d]; ++i) parts.push_back(select(x, d, i));
+    return parts;
+}
+
 // ---- indexing --------------------------------------------------------------------------------------
 // d index_select = g added back at the picked rows (repeats accumulate).
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
