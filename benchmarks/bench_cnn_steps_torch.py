@@ -4,21 +4,13 @@
     /usr/bin/python3 benchmarks/bench_cnn_steps_torch.py --threads N
 """
 import argparse
-import gzip
 import resource
 import sys
 import time
 
-import numpy as np
 import torch
 
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+from fashion_mnist_idx import training_set
 
 
 def main():
@@ -29,10 +21,8 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    folder = "/usr/share/datasets/fashion-mnist"
-    images = read_idx(f"{folder}/train-images-idx3-ubyte.gz").astype(np.float32) / 255
-    x = torch.from_numpy(images.reshape(-1, 1, 28, 28))
-    y = torch.from_numpy(read_idx(f"{folder}/train-labels-idx1-ubyte.gz").astype(np.int64))
+    images, labels = training_set()
+    x, y = torch.from_numpy(images.reshape(-1, 1, 28, 28)), torch.from_numpy(labels)
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),

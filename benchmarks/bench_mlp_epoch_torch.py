@@ -4,7 +4,6 @@
     /usr/bin/python3 benchmarks/bench_mlp_epoch_torch.py --threads N
 """
 import argparse
-import gzip
 import resource
 import sys
 import time
@@ -12,13 +11,7 @@ import time
 import numpy as np
 import torch
 
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+from fashion_mnist_idx import training_set
 
 
 def main():
@@ -28,9 +21,8 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    folder = "/usr/share/datasets/fashion-mnist"
-    images = read_idx(f"{folder}/train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
-    labels = read_idx(f"{folder}/train-labels-idx1-ubyte.gz").astype(np.int64)
+    images, labels = training_set()
+    images = images.reshape(-1, 784)
     std = images.std(0)
     x = torch.from_numpy((images - images.mean(0)) / np.where(std == 0, 1, std))
     y = torch.from_numpy(labels)

@@ -2,6 +2,7 @@
 
 #include "autograd/function.hpp"
 #include "autograd/ops.hpp"
+#include "nn/fused_cell_dispatch.hpp"
 #include "tensor/kernels.hpp"
 
 namespace xgrad::nn::functional {
@@ -9,12 +10,7 @@ namespace {
 
 using autograd::AutogradContext;
 
-// f(T{}) for the element type of a float32 or float64 array (checked by fused_gru_cell).
-template <class F>
-void with_element_type(DType dtype, F&& f) {
-    if (dtype == kFloat32) f(float{});
-    else f(double{});
-}
+using detail::with_element_type;
 
 // The backward as differentiable ops (for create_graph): activations recomputed from the inputs.
 std::vector<Tensor> differentiable_backward(const Tensor& dhy, const Tensor& input_gates, const Tensor& hidden_gates,

@@ -2,7 +2,6 @@
 // batch, steps and threads; mini-batches drawn from a random permutation each epoch.
 #include <sys/resource.h>
 #include <torch/torch.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <cstdio>
@@ -10,17 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace {
-std::vector<unsigned char> read_gz(const std::string& path) {
-    gzFile f = gzopen(path.c_str(), "rb");
-    std::vector<unsigned char> bytes;
-    unsigned char buffer[1 << 16];
-    int n;
-    while ((n = gzread(f, buffer, sizeof buffer)) > 0) bytes.insert(bytes.end(), buffer, buffer + n);
-    gzclose(f);
-    return bytes;
-}
-}  // namespace
+#include "read_gz.hpp"
 
 int main(int argc, char** argv) {
     int threads = 1, steps = 100, repeats = 3;
