@@ -1,5 +1,6 @@
 #include "nn/embedding.hpp"
 
+#include "autograd/function.hpp"
 #include "autograd/grad_mode.hpp"
 #include "autograd/ops.hpp"
 #include "nn/init.hpp"
@@ -7,6 +8,31 @@
 namespace xgrad::nn {
 
 namespace functional {
+namespace {
+
+// weight[indices], with the padding row's gradient withheld (as torch.nn.functional.embedding):
+// the row itself is returned like any other, so loaded weights behave as in PyTorch.
+struct EmbeddingLookup : autograd::Function<EmbeddingLookup> {
+    static Tensor forward(autograd::AutogradContext* ctx, const Tensor& weight, const Tensor& flat_indices,
+                          int64_t padding_idx) {
+        ctx->save_for_backward({flat_indices});
+        ctx->saved_data["padding_idx"] = static_cast<double>(padding_idx);
+        ctx->saved_data["rows"] = static_cast<double>(weight.size(0));
+        return index_select(weight, 0, flat_indices);
+    }
+    // Differentiable in the incoming gradient, so second derivatives pass through.
+    static std::vector<Tensor> backward(autograd::AutogradContext* ctx, std::vector<Tensor> grads) {
+        const Tensor indices = ctx->get_saved_variables()[0];
+        const auto padding_idx = static_cast<int64_t>(ctx->saved_data["padding_idx"]);
+        const auto rows = static_cast<int64_t>(ctx->saved_data["rows"]);
+        Tensor g = grads[0];
+        if (padding_idx >= 0) g = g * (!(indices == static_cast<double>(padding_idx))).unsqueeze(1).to(g.dtype());
+        return {index_add(zeros({rows, g.size(1)}, g.dtype()), 0, indices, g), Tensor()};
+    }
+};
+
+}  // namespace
+
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx) {
     XGRAD_CHECK(weight.dim() == 2, "embedding: expected a weight [num_embeddings, embedding_dim], got shape ",
                 weight.sizes());
@@ -17,14 +43,11 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
         XGRAD_CHECK(low >= 0 && high < rows, "embedding: index ", low < 0 ? low : high, " is out of range for ", rows,
                     " embeddings (indices of shape ", indices.sizes(), ")");
     }
+    XGRAD_CHECK(!padding_idx || (*padding_idx >= 0 && *padding_idx < rows), "embedding: padding_idx ",
+                padding_idx.value_or(0), " is out of range for ", rows, " embeddings");
     Shape out_sizes = indices.sizes();
     out_sizes.push_back(weight.size(1));
-    Tensor out = index_select(weight, 0, indices.reshape({-1})).view(out_sizes);
-    if (padding_idx) {
-        // Zero rows at padding positions; the mask also stops their gradient reaching the row.
-        out = out * (!(indices == static_cast<double>(*padding_idx))).unsqueeze(-1).to(weight.dtype());
-    }
-    return out;
+    return EmbeddingLookup::apply(weight, indices.reshape({-1}), padding_idx.value_or(-1)).view(out_sizes);
 }
 }  // namespace functional
 
@@ -44,6 +67,22 @@ void Embedding::reset_parameters(Generator* generator) {
         NoGradGuard no_grad;
         weight[*options.padding_idx].zero_();
     }
+}
+
+std::shared_ptr<Embedding> Embedding::from_pretrained(const Tensor& embeddings, bool freeze, std::optional<int64_t> padding_idx) {
+    XGRAD_CHECK(embeddings.dim() == 2, "Embedding::from_pretrained: expected embeddings [num_embeddings, "
+                "embedding_dim], got shape ", embeddings.sizes());
+    XGRAD_CHECK(is_floating(embeddings.dtype()), "Embedding::from_pretrained: expected floating embeddings, got ",
+                embeddings.dtype());
+    auto layer = std::make_shared<Embedding>(EmbeddingOptions{.num_embeddings = embeddings.size(0),
+                                                              .embedding_dim = embeddings.size(1),
+                                                              .padding_idx = padding_idx, .dtype = embeddings.dtype()});
+    {
+        NoGradGuard no_grad;
+        layer->weight.copy_(embeddings);  // the padding row too, as PyTorch keeps it
+    }
+    if (freeze) layer->weight.requires_grad_(false);
+    return layer;
 }
 
 Tensor Embedding::forward(const Tensor& indices) { return functional::embedding(indices, weight, options.padding_idx); }

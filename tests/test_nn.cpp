@@ -60,7 +60,9 @@ const std::vector<ModuleCase> module_cases = {
     {"Conv1d", [](const Args& a) { return (*conv1d64)(a[0]); }, {{2, 4, 9}}},
     {"MaxPool2d", [](const Args& a) { nn::MaxPool2d m({.kernel_size = 2}); return m(a[0]); }, {{2, 3, 4, 6}}},
     {"MaxPool1d_overlapping", [](const Args& a) { nn::MaxPool1d m({.kernel_size = 3, .stride = 1, .padding = 1}); return m(a[0]); }, {{2, 3, 7}}},
-    {"embedding", [](const Args& a) { return nn::F::embedding(tensor({{1, 0}, {3, 1}}, kInt64), a[0], 0); }, {{4, 3}}},
+    {"embedding", [](const Args& a) { return nn::F::embedding(tensor({{1, 0}, {3, 1}}, kInt64), a[0]); }, {{4, 3}}},
+    // With a padding index that the input does not use (its gradient is withheld by design).
+    {"embedding_padding_idx", [](const Args& a) { return nn::F::embedding(tensor({{1, 2}, {3, 1}}, kInt64), a[0], 0); }, {{4, 3}}},
     {"LSTM_bidirectional_padded", [](const Args& a) { return lstm64->forward_with_state(a[0], {}, tensor({3, 2}, kInt64)).output; }, {{2, 3, 2}}},
     {"LSTM_state", [](const Args& a) { auto out = lstm64->forward_with_state(a[0], {a[1], a[2]}); return out.state.h * out.state.c; }, {{2, 2, 2}, {4, 2, 2}, {4, 2, 2}}},
     {"GRU_bidirectional_padded", [](const Args& a) { return gru64->forward_with_state(a[0], {}, tensor({3, 2}, kInt64)).output; }, {{2, 3, 2}}},

@@ -128,10 +128,10 @@ std::pair<Tensor, Tensor> unfused_cell(const Tensor& input_gates, const Tensor& 
 
 BOOST_AUTO_TEST_SUITE(nn_recurrent)
 
-BOOST_AUTO_TEST_CASE(embedding_looks_up_rows_and_keeps_padding_at_zero) {
+BOOST_AUTO_TEST_CASE(embedding_looks_up_rows_and_withholds_the_padding_gradient) {
     manual_seed(0);
     nn::Embedding emb({.num_embeddings = 6, .embedding_dim = 3, .padding_idx = 0, .dtype = kFloat64});
-    BOOST_TEST(emb.weight[0].abs().sum().item() == 0.0);
+    BOOST_TEST(emb.weight[0].abs().sum().item() == 0.0);  // the padding row starts at zero
     const Tensor idx = tensor({{2, 0, 5}, {5, 1, 0}}, kInt64);
     const Tensor out = emb(idx);
     BOOST_TEST((out.sizes() == Shape{2, 3, 3}));
@@ -142,10 +142,36 @@ BOOST_AUTO_TEST_CASE(embedding_looks_up_rows_and_keeps_padding_at_zero) {
     check_values(emb.weight.grad()[0], {0, 0, 0});  // the padding row never trains
     check_values(emb.weight.grad()[5], {2, 2, 2});  // used twice
     check_values(emb.weight.grad()[3], {0, 0, 0});
+    // PyTorch's semantics once weights are loaded: the stored padding row is returned as it is,
+    // only its gradient is withheld.
+    {
+        NoGradGuard no_grad;
+        emb.weight[0].fill_(0.5);
+    }
+    emb.weight.grad().zero_();
+    const Tensor loaded = emb(idx);
+    check_values(loaded[0][1], {0.5, 0.5, 0.5});
+    loaded.sum().backward();
+    check_values(emb.weight.grad()[0], {0, 0, 0});
     check_error([&] { emb(tensor({{6}}, kInt64)); }, {"embedding", "index 6", "6 embeddings"});
     check_error([&] { emb(tensor({-1}, kInt64)); }, {"embedding", "index -1"});
     check_error([&] { emb(tensor({1.0})); }, {"embedding", "int64"});
     check_error([] { nn::Embedding({.num_embeddings = 3, .embedding_dim = 2, .padding_idx = 3}); }, {"padding_idx 3"});
+    check_error([] { nn::F::embedding(tensor({1}, kInt64), ones({3, 2}), 7); }, {"embedding", "padding_idx 7"});
+}
+
+BOOST_AUTO_TEST_CASE(embedding_from_pretrained_vectors) {
+    const Tensor vectors = tensor({{0.1, 0.2}, {1.0, 2.0}, {3.0, 4.0}}, kFloat64);
+    const auto frozen = nn::Embedding::from_pretrained(vectors);
+    check_values((*frozen)(tensor({2, 0}, kInt64)), {3.0, 4.0, 0.1, 0.2});
+    BOOST_TEST(!frozen->weight.requires_grad());
+    BOOST_TEST(frozen->weight.data().storage() != vectors.data().storage());  // a copy
+    const auto tuned = nn::Embedding::from_pretrained(vectors, false, 0);
+    BOOST_TEST(tuned->weight.requires_grad());
+    check_values((*tuned)(tensor({0}, kInt64)), {0.1, 0.2});  // the given padding row is kept
+    (*tuned)(tensor({0, 1}, kInt64)).sum().backward();
+    check_values(tuned->weight.grad(), {0, 0, 1, 1, 0, 0});
+    check_error([] { nn::Embedding::from_pretrained(ones({3})); }, {"from_pretrained", "[3]"});
 }
 
 BOOST_AUTO_TEST_CASE(lstm_follows_its_equations) {
