@@ -3,12 +3,14 @@
 # beside a "noisy neighbour" (a second process keeping one core busy), for xgrad, LibTorch and
 # PyTorch in one run. The sides are alternated (A B C A B C ...) and medians reported. The peers
 # run at their best on a shared machine: OMP_WAIT_POLICY=PASSIVE (their OpenMP threads would
-# otherwise spin) and OpenBLAS pinned to the same thread count. xgrad runs with no variable at all.
+# otherwise spin), OpenBLAS pinned to the same thread count, and glibc's malloc tunables that
+# spare them page faults. xgrad runs with no variable at all.
 #   benchmarks/run_threads.sh [build-dir] [repeats]
 set -euo pipefail
 build=${1:-build}
 repeats=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
+tamed='glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296'
 out="$build/threads_results.tsv"
 cmake -S "$here/libtorch" -B "$build/libtorch_peer" -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build "$build/libtorch_peer" -j"$(nproc)" > /dev/null
@@ -30,9 +32,9 @@ for load in quiet neighbour; do
     for t in 1 2; do
       run xgrad "$load" "$t" "$build/benchmarks/bench_mlp_epoch" >> "$out"
       run libtorch "$load" "$t" env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
-        "$build/libtorch_peer/mlp_epoch_libtorch" >> "$out"
+        GLIBC_TUNABLES="$tamed" "$build/libtorch_peer/mlp_epoch_libtorch" >> "$out"
       run pytorch "$load" "$t" env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
-        /usr/bin/python3 "$here/bench_mlp_epoch_torch.py" >> "$out"
+        GLIBC_TUNABLES="$tamed" /usr/bin/python3 "$here/bench_mlp_epoch_torch.py" >> "$out"
     done
   done
   stop_neighbour
