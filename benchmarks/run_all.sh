@@ -27,8 +27,8 @@ env -u OPENBLAS_CORETYPE "$build/benchmarks/bench_gemm"
 
 echo "# per-op overhead"
 "$build/benchmarks/bench_overhead" >> "$out/xgrad.tsv"
-cmake -S "$here/libtorch" -B "$build/libtorch_peer" -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build "$build/libtorch_peer" -j"$(nproc)" > /dev/null
+source "$here/peers.sh"
+build_libtorch_peers "$build"
 "$build/libtorch_peer/overhead_libtorch" >> "$out/torch.tsv"
 
 /usr/bin/python3 - "$out/xgrad.tsv" "$out/torch.tsv" <<'PY'

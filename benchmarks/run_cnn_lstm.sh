@@ -10,9 +10,8 @@ build=${1:-build}
 repeats=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 out="$build/cnn_lstm_results.tsv"
-tamed='glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296'
-cmake -S "$here/libtorch" -B "$build/libtorch_peer" -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build "$build/libtorch_peer" -j"$(nproc)" > /dev/null
+source "$here/peers.sh"
+build_libtorch_peers "$build"
 
 run() {  # label threads command...
   local label=$1 threads=$2
@@ -22,7 +21,7 @@ run() {  # label threads command...
 peer() {  # threads command...: a peer's environment
   local threads=$1
   shift
-  env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" GLIBC_TUNABLES="$tamed" "$@"
+  env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" GLIBC_TUNABLES="$PEER_MALLOC_TUNABLES" "$@"
 }
 : > "$out"
 for ((r = 0; r < repeats; ++r)); do

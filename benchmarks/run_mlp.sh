@@ -8,9 +8,8 @@
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-tamed='glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296'
-cmake -S "$here/libtorch" -B "$build/libtorch_peer" -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build "$build/libtorch_peer" -j"$(nproc)" > /dev/null
+source "$here/peers.sh"
+build_libtorch_peers "$build"
 
 run() {  # name threads command...
   local name=$1 threads=$2
@@ -22,7 +21,7 @@ run() {  # name threads command...
     run xgrad "$t" "$build/benchmarks/bench_mlp_epoch"
     for env_kind in passive tamed unpinned; do
       unset_pin=() extra=()
-      [[ $env_kind != passive ]] && extra=(GLIBC_TUNABLES="$tamed")
+      [[ $env_kind != passive ]] && extra=(GLIBC_TUNABLES="$PEER_MALLOC_TUNABLES")
       [[ $env_kind == unpinned ]] && unset_pin=(-u OPENBLAS_CORETYPE)
       run "libtorch_$env_kind" "$t" env "${unset_pin[@]}" OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "${extra[@]}" \
         "$build/libtorch_peer/mlp_epoch_libtorch"

@@ -10,10 +10,9 @@ set -euo pipefail
 build=${1:-build}
 repeats=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
-tamed='glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296'
 out="$build/threads_results.tsv"
-cmake -S "$here/libtorch" -B "$build/libtorch_peer" -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build "$build/libtorch_peer" -j"$(nproc)" > /dev/null
+source "$here/peers.sh"
+build_libtorch_peers "$build"
 
 neighbour=""
 start_neighbour() { bash -c 'while :; do :; done' & neighbour=$!; }
@@ -32,9 +31,9 @@ for load in quiet neighbour; do
     for t in 1 2; do
       run xgrad "$load" "$t" "$build/benchmarks/bench_mlp_epoch" >> "$out"
       run libtorch "$load" "$t" env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
-        GLIBC_TUNABLES="$tamed" "$build/libtorch_peer/mlp_epoch_libtorch" >> "$out"
+        GLIBC_TUNABLES="$PEER_MALLOC_TUNABLES" "$build/libtorch_peer/mlp_epoch_libtorch" >> "$out"
       run pytorch "$load" "$t" env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
-        GLIBC_TUNABLES="$tamed" /usr/bin/python3 "$here/bench_mlp_epoch_torch.py" >> "$out"
+        GLIBC_TUNABLES="$PEER_MALLOC_TUNABLES" /usr/bin/python3 "$here/bench_mlp_epoch_torch.py" >> "$out"
     done
   done
   stop_neighbour

@@ -23,6 +23,12 @@ Tensor activate(Nonlinearity nonlinearity, const Tensor& x) {
     return nonlinearity == Nonlinearity::tanh ? tanh(x) : relu(x);
 }
 
+// PyTorch's initialization of every recurrent weight and bias: uniform in +-1/sqrt(hidden_size).
+void init_recurrent_parameters(const std::vector<Tensor>& parameters, int64_t hidden_size, Generator* generator) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(hidden_size));
+    for (const Tensor& p : parameters) init::uniform_(p, -bound, bound, generator);
+}
+
 }  // namespace
 
 namespace detail {
@@ -52,8 +58,7 @@ RecurrentStack::RecurrentStack(const RecurrentOptions& o, int64_t gates, const c
 }
 
 void RecurrentStack::reset_parameters(Generator* generator) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(stack_options_.hidden_size));
-    for (const Tensor& p : parameters()) init::uniform_(p, -bound, bound, generator);
+    init_recurrent_parameters(parameters(), stack_options_.hidden_size, generator);
 }
 
 std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run_direction(const Weights& w, const Tensor& x, Tensor h, Tensor c,
@@ -183,7 +188,7 @@ std::string RNN::extra_repr() const {
 // ---- cells ---------------------------------------------------------------------------------------
 namespace detail {
 
-CellBase::CellBase(const RNNCellOptions& o, int64_t gates, const char* name) : cell_options_(o), name_(name) {
+CellBase::CellBase(const RNNCellOptions& o, int64_t gates, const char* name) : options(o), name_(name) {
     XGRAD_CHECK(o.input_size > 0 && o.hidden_size > 0, name, ": input_size and hidden_size must be positive, got ",
                 o.input_size, " and ", o.hidden_size);
     weight_ih = register_parameter("weight_ih", empty({gates * o.hidden_size, o.input_size}, o.dtype));
@@ -196,14 +201,13 @@ CellBase::CellBase(const RNNCellOptions& o, int64_t gates, const char* name) : c
 }
 
 void CellBase::reset_parameters(Generator* generator) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(cell_options_.hidden_size));
-    for (const Tensor& p : parameters()) init::uniform_(p, -bound, bound, generator);
+    init_recurrent_parameters(parameters(), options.hidden_size, generator);
 }
 
 Tensor CellBase::checked_state(const Tensor& input, const Tensor& state, const char* what) const {
-    XGRAD_CHECK(input.dim() == 2 && input.size(1) == cell_options_.input_size, name_, ": expected input [N, ",
-                cell_options_.input_size, "], got shape ", input.sizes());
-    const Shape sizes = {input.size(0), cell_options_.hidden_size};
+    XGRAD_CHECK(input.dim() == 2 && input.size(1) == options.input_size, name_, ": expected input [N, ",
+                options.input_size, "], got shape ", input.sizes());
+    const Shape sizes = {input.size(0), options.hidden_size};
     if (!state.defined()) return zeros(sizes, input.dtype());
     XGRAD_CHECK(state.sizes() == sizes, name_, ": expected ", what, " of shape ", sizes, " for input ", input.sizes(),
                 ", got ", state.sizes());
@@ -211,8 +215,8 @@ Tensor CellBase::checked_state(const Tensor& input, const Tensor& state, const c
 }
 
 std::string CellBase::extra_repr() const {
-    return std::to_string(cell_options_.input_size) + ", " + std::to_string(cell_options_.hidden_size) +
-           (cell_options_.bias ? "" : ", bias=false");
+    return std::to_string(options.input_size) + ", " + std::to_string(options.hidden_size) +
+           (options.bias ? "" : ", bias=false");
 }
 
 }  // namespace detail
@@ -232,7 +236,7 @@ Tensor GRUCell::forward_with_state(const Tensor& input, const Tensor& h_in) {
 
 Tensor RNNCell::forward_with_state(const Tensor& input, const Tensor& h_in) {
     const Tensor h = checked_state(input, h_in, "h");
-    return activate(cell_options_.nonlinearity, linear(input, weight_ih, bias_ih) + linear(h, weight_hh, bias_hh));
+    return activate(options.nonlinearity, linear(input, weight_ih, bias_ih) + linear(h, weight_hh, bias_hh));
 }
 
 }  // namespace xgrad::nn

@@ -180,13 +180,14 @@ class CellBase : public Module {
 public:
     void reset_parameters(Generator* generator = nullptr);
     std::string extra_repr() const override;
+
+    const RNNCellOptions options;
     Tensor weight_ih, weight_hh, bias_ih, bias_hh;
 
 protected:
     CellBase(const RNNCellOptions& options, int64_t gates, const char* name);
     /// Checks input [N, input_size] and a state [N, hidden_size] (zeros when undefined).
     Tensor checked_state(const Tensor& input, const Tensor& state, const char* what) const;
-    RNNCellOptions cell_options_;
     const char* name_;
 };
 }  // namespace detail

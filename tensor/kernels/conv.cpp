@@ -44,9 +44,8 @@ namespace {
 // (n, c, ki, kj, oh), where row.col is the flat position in the [N, C kh kw, out_h out_w] columns
 // of output position (oh, 0), and output positions ow in [row.begin, row.end) read the input at
 // flat position row.in + (ow - row.begin) * row.stride (in [N, C, H, W]); the others fall on the
-// padding. Row
-// (c, ki, kj) of image n holds input[n, c, oh s - p + ki d, ow s - p + kj d]. The planes are split
-// among threads, so a visitor may write to its plane of the input without locks.
+// padding. Row (c, ki, kj) of image n holds input[n, c, oh s - p + ki d, ow s - p + kj d]. The
+// planes are split among threads, so a visitor may write to its plane of the input without locks.
 struct WindowRow {
     int64_t col, in, begin, end, stride;
 };
