@@ -188,6 +188,34 @@ Tensor softmax(const Tensor& x, int64_t dim);
 /// x - logsumexp(x) along dim: stable for large logits.
 Tensor log_softmax(const Tensor& x, int64_t dim);
 
+// ---- sorting and scans (ops/sorting.cpp, ops/scan.cpp) -----------------------------------------
+/// Values sorted along dim and the int64 positions they came from. The sort is stable (ties keep
+/// their order) and NaN counts as the largest value, as in PyTorch. The values' gradient flows to
+/// the positions they came from.
+std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim = -1, bool descending = false);
+Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false);
+/// The k largest (largest = false: smallest) values along dim, best first, and their positions;
+/// among ties the earlier position wins.
+std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true);
+/// Running sum along dim: out[i] = x[0] + ... + x[i] (integers and bools sum in int64).
+Tensor cumsum(const Tensor& x, int64_t dim);
+/// Running product along dim; its gradient is exact where x has zeros too.
+Tensor cumprod(const Tensor& x, int64_t dim);
+
+// ---- masks (ops/masking.cpp) ------------------------------------------------------------------
+/// x with value wherever the bool mask is true (x and mask broadcast together, as in PyTorch). The tensor form takes a
+/// 0-d value, which receives the gradient of the filled places.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value);
+/// A 1-D tensor of the elements where mask is true (x and mask broadcast together), row-major.
+Tensor masked_select(const Tensor& x, const Tensor& mask);
+/// [count, x.dim()] int64 coordinates of the non-zero elements (not differentiable).
+Tensor nonzero(const Tensor& x);
+/// The lower (tril) or upper (triu) triangle of the last two dims, the rest zero; diagonal 0 is
+/// the main diagonal, positive above it, negative below.
+Tensor tril(const Tensor& x, int64_t diagonal = 0);
+Tensor triu(const Tensor& x, int64_t diagonal = 0);
+
 // ---- shape and views (ops/shape.cpp) ------------------------------------------------------------
 Tensor view(const Tensor& x, const Shape& sizes);
 Tensor reshape(const Tensor& x, const Shape& sizes);
@@ -207,6 +235,9 @@ Tensor clone(const Tensor& x);
 Tensor to(const Tensor& x, DType dtype);
 /// Sums g down to sizes (undoing a broadcast); the engine applies it to every gradient.
 Tensor sum_to(const Tensor& g, const Shape& sizes);
+
+/// x tiled repeats[i] times along dim i (torch.Tensor.repeat); extra counts add leading dims.
+Tensor repeat(const Tensor& x, const Shape& repeats);
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
@@ -230,6 +261,10 @@ Tensor one_hot(const Tensor& index, int64_t num_classes = -1);
 // ---- linear algebra (ops/linalg.cpp) -------------------------------------------------------------
 /// torch.matmul: [k]·[k], [m, k]@[k, n], vector-matrix, and batched with broadcast batch dims.
 Tensor matmul(const Tensor& a, const Tensor& b);
+/// Batched product of [B, n, m] and [B, m, p] (no broadcasting, unlike matmul).
+Tensor bmm(const Tensor& a, const Tensor& b);
+/// beta input + alpha bmm(batch1, batch2), input broadcast to [B, n, p]; beta = 0 ignores input.
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1.0, double alpha = 1.0);
 /// x @ weight^T + bias: [*, in] x [out, in] (+ [out]) -> [*, out], one GEMM with the bias folded in.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 

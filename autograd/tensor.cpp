@@ -139,6 +139,14 @@ Tensor Tensor::pow(double e) const { return xgrad::pow(*this, e); }
 Tensor Tensor::pow(const Tensor& e) const { return xgrad::pow(*this, e); }
 Tensor Tensor::clamp(double lo, double hi) const { return xgrad::clamp(*this, lo, hi); }
 Tensor Tensor::matmul(const Tensor& o) const { return xgrad::matmul(*this, o); }
+Tensor Tensor::bmm(const Tensor& o) const { return xgrad::bmm(*this, o); }
+Tensor Tensor::masked_fill(const Tensor& m, double v) const { return xgrad::masked_fill(*this, m, v); }
+Tensor Tensor::masked_fill(const Tensor& m, const Tensor& v) const { return xgrad::masked_fill(*this, m, v); }
+Tensor Tensor::cumsum(int64_t d) const { return xgrad::cumsum(*this, d); }
+Tensor Tensor::cumprod(int64_t d) const { return xgrad::cumprod(*this, d); }
+Tensor Tensor::tril(int64_t k) const { return xgrad::tril(*this, k); }
+Tensor Tensor::triu(int64_t k) const { return xgrad::triu(*this, k); }
+Tensor Tensor::repeat(const Shape& r) const { return xgrad::repeat(*this, r); }
 Tensor Tensor::sum() const { return xgrad::sum(*this); }
 Tensor Tensor::sum(const Shape& d, bool k) const { return xgrad::sum(*this, d, k); }
 Tensor Tensor::mean() const { return xgrad::mean(*this); }

@@ -137,6 +137,14 @@ public:
     Tensor pow(const Tensor& exponent) const;
     Tensor clamp(double low, double high) const;
     Tensor matmul(const Tensor& other) const;
+    Tensor bmm(const Tensor& other) const;
+    Tensor masked_fill(const Tensor& mask, double value) const;
+    Tensor masked_fill(const Tensor& mask, const Tensor& value) const;
+    Tensor cumsum(int64_t dim) const;
+    Tensor cumprod(int64_t dim) const;
+    Tensor tril(int64_t diagonal = 0) const;
+    Tensor triu(int64_t diagonal = 0) const;
+    Tensor repeat(const Shape& repeats) const;
     Tensor sum() const;
     Tensor sum(const Shape& dims, bool keepdim = false) const;
     Tensor mean() const;

@@ -150,4 +150,19 @@ NDArray scatter_add(const NDArray& x, int64_t dim, const NDArray& index, const N
 /// [..., num_classes] with a 1 at each index and 0 elsewhere (index int64, any shape).
 NDArray one_hot(const NDArray& index, int64_t num_classes, DType dtype = kInt64);
 
+// ---- sorting and scans (sorting.cpp, scan.cpp) ---------------------------------------------
+/// int64 positions that sort x along dim (stable; NaN sorts as the largest value).
+NDArray argsort(const NDArray& x, int64_t dim, bool descending = false);
+/// int64 positions of the k largest (or smallest) values along dim, best first.
+NDArray topk_indices(const NDArray& x, int64_t k, int64_t dim, bool largest = true);
+/// [count, x.dim()] int64 coordinates of the non-zero elements, in row-major order.
+NDArray nonzero(const NDArray& x);
+enum class Scan { sum, prod };
+/// Running sum or product along dim (integer and bool inputs accumulate in int64); reverse runs
+/// from the last element back (out[i] combines x[i], ..., x[n - 1]).
+NDArray cumulative(Scan op, const NDArray& x, int64_t dim, bool reverse = false);
+/// [rows, cols] bool, true on and above (upper) or on and below (lower) the diagonal-th
+/// diagonal (0: the main one, positive: above it).
+NDArray triangle_mask(int64_t rows, int64_t cols, int64_t diagonal, bool upper);
+
 }  // namespace xgrad::kernels

@@ -111,6 +111,22 @@ const std::vector<OpCase> ops = {
     {"unfold2d", [](const Args& a) { return unfold2d(a[0], {.kernel_h = 2, .kernel_w = 3, .stride_h = 2, .padding_w = 1, .dilation_h = 1, .dilation_w = 2}); }, {{2, 3, 5, 6}}, Domain::any, true},
     {"fold2d", [](const Args& a) { return fold2d(a[0], {2, 2, 4, 4}, {.kernel_h = 3, .kernel_w = 3, .padding_h = 1, .padding_w = 1}); }, {{2, 18, 16}}, Domain::any, true},
     {"max_pool2d", [](const Args& a) { return max_pool2d(a[0], {.kernel_h = 2, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .padding_w = 1}); }, {{2, 2, 5, 6}}},
+    {"sort_descending", [](const Args& a) { return std::get<0>(sort(a[0], 1, true)); }, {{3, 4}}, Domain::any, true},
+    {"sort_dim0", [](const Args& a) { return std::get<0>(sort(a[0], 0)) * a[0]; }, {{4, 3}}},
+    {"topk", [](const Args& a) { return std::get<0>(topk(a[0], 2, 0)); }, {{4, 3}}, Domain::any, true},
+    {"topk_smallest", [](const Args& a) { return std::get<0>(topk(a[0], 3, -1, false)); }, {{2, 5}}},
+    {"cumsum", [](const Args& a) { return cumsum(a[0], 1); }, {{3, 4}}, Domain::any, true},
+    {"cumsum_scalar", [](const Args& a) { return cumsum(a[0], 0); }, {{}}},
+    {"cumprod", [](const Args& a) { return cumprod(a[0], 0); }, {{4, 3}}, Domain::any, true},
+    {"cumprod_last", [](const Args& a) { return cumprod(a[0], -1); }, {{2, 5}}, Domain::away_from_zero},
+    {"masked_fill_broadcast", [](const Args& a) { return masked_fill(a[0], tensor({{1, 0, 0}, {0, 1, 1}}) > 0.5, 2.0); }, {{3}}, Domain::any, true},
+    {"masked_fill_tensor_value", [](const Args& a) { return masked_fill(a[0], tensor({1, 0, 1}) > 0.5, sum(a[1])); }, {{2, 3}, {2}}},
+    {"masked_select", [](const Args& a) { return masked_select(a[0], tensor({{1, 0, 0}, {1, 1, 0}}) > 0.5); }, {{3}}, Domain::any, true},
+    {"tril", [](const Args& a) { return tril(a[0], -1); }, {{2, 3, 4}}, Domain::any, true},
+    {"triu", [](const Args& a) { return triu(a[0], 1); }, {{3, 4}}},
+    {"repeat", [](const Args& a) { return a[0].repeat({2, 1, 3}); }, {{3, 2}}, Domain::any, true},
+    {"bmm", binary(bmm), {{2, 3, 4}, {2, 4, 2}}, Domain::any, true},
+    {"baddbmm", [](const Args& a) { return baddbmm(a[0], a[1], a[2], 0.5, 2.0); }, {{3, 1}, {2, 3, 4}, {2, 4, 1}}, Domain::any, true},
     {"sum_to", [](const Args& a) { return sum_to(a[0], {1, 4}); }, {{3, 2, 4}}},
     {"threshold_backward", [](const Args& a) { return threshold_backward(a[0], a[1]); }, {{3, 4}, {3, 4}}, Domain::away_from_zero},
     {"tanh_backward", binary(tanh_backward), {{3, 4}, {4}}, Domain::any, true},
@@ -170,6 +186,23 @@ BOOST_DATA_TEST_CASE(gradgradcheck_loss_and_activation_ops, bdata::make(ops), c)
     if (!c.second_order) return;
     const auto result = autograd::gradgradcheck(c.fn, inputs_for(c, true), {.raise = false});
     BOOST_TEST(result.ok, result.message);
+}
+
+// With a zero in x, cumprod's backward cannot divide by x: the explicit product form must be
+// exact, to second order too.
+BOOST_AUTO_TEST_CASE(cumprod_gradient_is_exact_at_zeros) {
+    for (const Tensor& values : {tensor({{0.5, 0.0, 2.0, -1.5}, {1.2, 0.7, 0.0, 0.0}}, kFloat64),
+                                 tensor({{0.0, 1.5, 2.0, 0.0}, {0.0, 0.0, 0.0, 3.0}}, kFloat64)}) {
+        const Tensor x = values.detach().requires_grad_();
+        const auto fn = [](const Args& a) { return cumprod(a[0], 1); };
+        auto first = autograd::gradcheck(fn, {x}, {.raise = false});
+        BOOST_TEST(first.ok, first.message);
+        auto second = autograd::gradgradcheck(fn, {x}, {.raise = false});
+        BOOST_TEST(second.ok, second.message);
+        const auto transposed = [](const Args& a) { return cumprod(a[0], 0); };
+        auto other_dim = autograd::gradcheck(transposed, {noncontiguous(values.t()).detach().requires_grad_()}, {.raise = false});
+        BOOST_TEST(other_dim.ok, other_dim.message);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(gradcheck_reports_the_first_wrong_element) {

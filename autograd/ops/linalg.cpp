@@ -37,6 +37,26 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                    Saves::inputs, false, (b.requires_grad() ? 1u : 0u) | (a.requires_grad() ? 2u : 0u));
 }
 
+Tensor bmm(const Tensor& a, const Tensor& b) {
+    XGRAD_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected 3-D tensors [B, n, m] and [B, m, p], got shapes ",
+                a.sizes(), " and ", b.sizes());
+    XGRAD_CHECK(a.size(0) == b.size(0) && a.size(2) == b.size(1), "bmm: shapes ", a.sizes(), " and ", b.sizes(),
+                " do not match (need [B, n, m] and [B, m, p])");
+    return matmul(a, b);
+}
+
+// beta input + alpha (b1 @ b2); with beta = 0 the input is not read (NaN in it does not spread),
+// as in PyTorch.
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta, double alpha) {
+    Tensor product = bmm(batch1, batch2);
+    const Shape sizes = product.sizes();
+    XGRAD_CHECK(broadcast_shapes(input.sizes(), sizes, "baddbmm") == sizes, "baddbmm: the input of shape ",
+                input.sizes(), " does not broadcast to the product's shape ", sizes);
+    if (alpha != 1.0) product = mul(product, scalar_like(product, alpha));
+    if (beta == 0.0) return product;
+    return add(beta == 1.0 ? input : mul(input, scalar_like(input, beta)), product);
+}
+
 // y = x W^T + b as one GEMM: the bias is broadcast into the output first and the product added
 // onto it (beta = 1), which saves a pass over the output.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {

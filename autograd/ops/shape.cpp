@@ -147,6 +147,26 @@ Tensor sum_to(const Tensor& g, const Shape& sizes) {
     return reshape(sum(g, dims, true), sizes);
 }
 
+// x tiled repeats[i] times along dim i (more repeats than dims: x gains leading dims). Written as
+// an expand of an interleaved view, [1, s0, 1, s1, ...] -> [r0, s0, r1, s1, ...], then a reshape,
+// so the gradient sums the copies back without a rule of its own.
+Tensor repeat(const Tensor& x, const Shape& repeats) {
+    XGRAD_CHECK(static_cast<int64_t>(repeats.size()) >= x.dim(), "repeat: ", repeats.size(),
+                " repeat counts for a tensor of shape ", x.sizes(), " (need at least one per dimension)");
+    const std::size_t lead = repeats.size() - static_cast<std::size_t>(x.dim());
+    Shape interleaved, expanded, result;
+    for (std::size_t i = 0; i < repeats.size(); ++i) {
+        XGRAD_CHECK(repeats[i] >= 0, "repeat: repeat counts must be non-negative, got ", repeats[i]);
+        const int64_t size = i < lead ? 1 : x.size(static_cast<int64_t>(i - lead));
+        interleaved.push_back(1);
+        interleaved.push_back(size);
+        expanded.push_back(repeats[i]);
+        expanded.push_back(size);
+        result.push_back(repeats[i] * size);
+    }
+    return reshape(expand(reshape(x, interleaved), expanded), result);
+}
+
 // ---- joining ---------------------------------------------------------------------------------------
 // d cat = the matching slice of g for each input.
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {

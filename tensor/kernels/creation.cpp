@@ -105,4 +105,13 @@ NDArray randperm(int64_t n, Generator& gen) {
     return out;
 }
 
+NDArray triangle_mask(int64_t rows, int64_t cols, int64_t diagonal, bool upper) {
+    XGRAD_CHECK(rows >= 0 && cols >= 0, "triangle_mask: sizes must be non-negative, got ", rows, " x ", cols);
+    NDArray out = NDArray::empty({rows, cols}, kBool);
+    bool* p = out.data<bool>();
+    for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) p[i * cols + j] = upper ? j - i >= diagonal : j - i <= diagonal;
+    return out;
+}
+
 }  // namespace xgrad::kernels

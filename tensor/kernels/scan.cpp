@@ -1,0 +1,34 @@
+// Cumulative sums and products along a dim. Integer and bool inputs accumulate in int64, as in
+// PyTorch; floating inputs keep their dtype and accumulate in it, left to right
+// (or right to left: reverse sums are cumsum's gradient).
+
+#include "tensor/kernels.hpp"
+#include "tensor/kernels/dispatch.hpp"
+#include "tensor/kernels/lanes.hpp"
+
+namespace xgrad::kernels {
+using namespace detail;
+
+NDArray cumulative(Scan op, const NDArray& x, int64_t dim, bool reverse) {
+    const char* name = op == Scan::sum ? "cumsum" : "cumprod";
+    const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), name);
+    const NDArray input = is_floating(x.dtype()) ? x : x.to(kInt64);
+    NDArray lanes = lanes_last(input, d);  // a private copy, scanned in place
+    const int64_t n = lane_length(lanes);
+    if (n == 0) return lanes_back(lanes, x, d);
+    const int64_t count = lanes.numel() / n;
+    dispatch_numeric(lanes.dtype(), name, [&](auto tag) {
+        using T = decltype(tag);
+        T* p = static_cast<T*>(lanes.raw_data());
+        const auto combine = [op](T a, T b) { return op == Scan::sum ? a + b : a * b; };
+        for (int64_t lane = 0; lane < count; ++lane, p += n) {
+            if (reverse)
+                for (int64_t i = n - 1; i-- > 0;) p[i] = combine(p[i + 1], p[i]);
+            else
+                for (int64_t i = 1; i < n; ++i) p[i] = combine(p[i - 1], p[i]);
+        }
+    });
+    return lanes_back(lanes, x, d);
+}
+
+}  // namespace xgrad::kernels

@@ -1,0 +1,99 @@
+// Sorting along a dim (sort, argsort, topk) and nonzero. Orders follow PyTorch: NaN counts as
+// larger than every number, so it sorts last ascending and first descending; ties keep their
+// input order (a stable sort), which also makes topk's choice among equal values deterministic.
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "tensor/kernels.hpp"
+#include "tensor/kernels/dispatch.hpp"
+#include "tensor/kernels/lanes.hpp"
+
+namespace xgrad::kernels {
+using namespace detail;
+
+namespace {
+template <class T>
+bool is_nan(T v) {
+    if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+    else return false;
+}
+
+// Strict "a comes before b" for values at lane positions i and j, ties broken by position.
+template <class T>
+auto lane_order(const T* lane, bool descending) {
+    return [lane, descending](int64_t i, int64_t j) {
+        const T a = lane[i], b = lane[j];
+        const bool a_nan = is_nan(a), b_nan = is_nan(b);
+        if (a_nan || b_nan) {
+            if (a_nan && b_nan) return i < j;
+            return descending ? a_nan : b_nan;  // NaN is the largest value
+        }
+        if (a != b) return descending ? a > b : a < b;
+        return i < j;
+    };
+}
+
+// For each lane, the first k positions in order (k = n: a full argsort).
+NDArray ordered_positions(const NDArray& x, int64_t d, int64_t k, bool descending) {
+    const NDArray lanes = lanes_last(x, d);
+    const int64_t n = lane_length(lanes), count = n == 0 ? 0 : lanes.numel() / n;
+    Shape out_sizes = lanes.sizes();
+    out_sizes[out_sizes.size() - 1] = k;
+    NDArray out = NDArray::empty(out_sizes, kInt64);
+    int64_t* dst = out.data<int64_t>();
+    dispatch_all(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* src = static_cast<const T*>(lanes.raw_data());
+        std::vector<int64_t> order(static_cast<std::size_t>(n));
+        for (int64_t lane = 0; lane < count; ++lane) {
+            std::iota(order.begin(), order.end(), int64_t{0});
+            const auto before = lane_order(src + lane * n, descending);
+            if (k == n) std::sort(order.begin(), order.end(), before);
+            else std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+            std::copy(order.begin(), order.begin() + k, dst + lane * k);
+        }
+    });
+    return lanes_back(out, x, d);
+}
+}  // namespace
+
+NDArray argsort(const NDArray& x, int64_t dim, bool descending) {
+    const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "argsort");
+    return ordered_positions(x, d, x.dim() == 0 ? 1 : x.size(d), descending);
+}
+
+NDArray topk_indices(const NDArray& x, int64_t k, int64_t dim, bool largest) {
+    const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "topk");
+    const int64_t n = x.dim() == 0 ? 1 : x.size(d);
+    XGRAD_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for dimension ", d, " of size ", n,
+                " (shape ", x.sizes(), ")");
+    return ordered_positions(x, d, k, largest);
+}
+
+NDArray nonzero(const NDArray& x) {
+    const NDArray c = x.contiguous();
+    const int64_t nd = x.dim();
+    std::vector<int64_t> coords;
+    dispatch_all(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* p = static_cast<const T*>(c.raw_data());
+        Shape index(static_cast<std::size_t>(nd), 0);
+        for (int64_t i = 0; i < c.numel(); ++i) {
+            if (p[i] != T{0})
+                for (int64_t k = 0; k < nd; ++k) coords.push_back(index[k]);
+            for (int64_t k = nd; k-- > 0;) {  // row-major odometer
+                if (++index[k] < x.size(k)) break;
+                index[k] = 0;
+            }
+        }
+    });
+    const int64_t count = nd == 0 ? static_cast<int64_t>(c.numel() == 1 && c.item() != 0) : static_cast<int64_t>(coords.size()) / nd;
+    NDArray out = NDArray::empty({count, nd}, kInt64);
+    std::copy(coords.begin(), coords.end(), out.data<int64_t>());
+    return out;
+}
+
+}  // namespace xgrad::kernels
