@@ -12,8 +12,9 @@ Tensor Module::forward(const Tensor&) {
     fail(type_name(), ": this module has no forward(const Tensor&); call its own forward");
 }
 
-Tensor Module::operator()(const Tensor& input) {
-    Tensor output = forward(input);
+Tensor Module::operator()(const Tensor& input) { return run_forward_hooks(input, forward(input)); }
+
+const Tensor& Module::run_forward_hooks(const Tensor& input, const Tensor& output) {
     for (auto& [handle, hook] : forward_hooks_) hook(*this, input, output);
     return output;
 }

@@ -37,7 +37,10 @@ public:
     Module(Module&&) = delete;
     Module& operator=(Module&&) = delete;
 
-    /// The module's computation on one input. Modules with other signatures define their own.
+    /// The module's computation on one input. Modules that take more inputs (attention: query,
+    /// key, value and masks; recurrent layers: a state and lengths) add typed overloads of
+    /// forward and operator() beside this one, so a single-input module stays one override and a
+    /// multi-input call needs no side channel.
     virtual Tensor forward(const Tensor& input);
     /// forward(input), then the forward hooks (call modules this way, so that hooks and
     /// nn::summary see every layer).
@@ -84,6 +87,9 @@ public:
     void load_state_dict(const StateDict& state, bool strict = true);
 
 protected:
+    /// Runs the forward hooks on (input, output) and returns output: the multi-input operator()
+    /// overloads call it with their first input, so hooks and nn::summary see every layer.
+    const Tensor& run_forward_hooks(const Tensor& input, const Tensor& output);
     /// Registers a parameter (a leaf that requires grad) and returns the registered handle.
     Tensor& register_parameter(std::string name, Tensor tensor, bool requires_grad = true);
     /// Registers state that is saved but not trained (BatchNorm's running statistics).

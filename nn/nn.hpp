@@ -2,6 +2,7 @@
 /// The nn package: modules, layers, activations, initialization, dropout, normalization, losses,
 /// penalties and the model summary.
 #include "nn/activation.hpp"
+#include "nn/attention.hpp"
 #include "nn/container.hpp"
 #include "nn/conv.hpp"
 #include "nn/dropout.hpp"
@@ -17,3 +18,4 @@
 #include "nn/regularization.hpp"
 #include "nn/rnn.hpp"
 #include "nn/summary.hpp"
+#include "nn/transformer.hpp"
