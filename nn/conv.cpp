@@ -10,7 +10,17 @@
 namespace xgrad::nn {
 namespace {
 
-std::string pair_text(Size2 s) { return "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")"; }
+std::string padding_text(Padding2 p) {
+    return p.mode == PaddingMode::same ? "'same'" : p.mode == PaddingMode::valid ? "'valid'" : to_string(p);
+}
+std::string padding_text(Padding1 p) {
+    return p.mode == PaddingMode::same ? "'same'" : p.mode == PaddingMode::valid ? "'valid'" : std::to_string(p.size);
+}
+
+void check_groups(const char* op, int64_t in_channels, int64_t out_channels, int64_t groups) {
+    XGRAD_CHECK(groups > 0 && in_channels % groups == 0 && out_channels % groups == 0, op, ": groups ", groups,
+                " must be positive and divide in_channels ", in_channels, " and out_channels ", out_channels);
+}
 
 Window2d window(Size2 kernel, Size2 stride, Size2 padding, Size2 dilation) {
     return {kernel.h, kernel.w, stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w};
@@ -29,44 +39,59 @@ void default_init(const Tensor& weight, const Tensor& bias, Generator* generator
 
 namespace functional {
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding, Size2 dilation) {
-    XGRAD_CHECK(x.dim() == 4, "conv2d: expected input [N, C, H, W], got shape ", x.sizes());
-    XGRAD_CHECK(weight.dim() == 4, "conv2d: expected weight [out_channels, in_channels, kh, kw], got shape ",
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Padding2 padding, Size2 dilation,
+              int64_t groups) {
+    XGRAD_CHECK(x.dim() == 4 || x.dim() == 3, "conv2d: expected input [N, C, H, W] or [C, H, W], got shape ", x.sizes());
+    if (x.dim() == 3) return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0);
+    XGRAD_CHECK(weight.dim() == 4, "conv2d: expected weight [out_channels, in_channels / groups, kh, kw], got shape ",
                 weight.sizes());
-    XGRAD_CHECK(x.size(1) == weight.size(1), "conv2d: the input ", x.sizes(), " has ", x.size(1),
-                " channels but the weight ", weight.sizes(), " expects ", weight.size(1));
-    const int64_t out_channels = weight.size(0);
-    XGRAD_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out_channels), "conv2d: bias of shape ",
-                bias.defined() ? bias.sizes() : Shape{}, " does not match ", out_channels, " output channels");
-    const Window2d win = window({weight.size(2), weight.size(3)}, stride, padding, dilation);
+    const int64_t N = x.size(0), C = x.size(1), O = weight.size(0);
+    XGRAD_CHECK(groups > 0 && C % groups == 0 && O % groups == 0, "conv2d: groups ", groups,
+                " must be positive and divide the input channels ", C, " and the output channels ", O);
+    XGRAD_CHECK(weight.size(1) * groups == C, "conv2d: the input ", x.sizes(), " has ", C, " channels but the weight ",
+                weight.sizes(), " with groups ", groups, " expects ", weight.size(1) * groups);
+    XGRAD_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == O), "conv2d: bias of shape ",
+                bias.defined() ? bias.sizes() : Shape{}, " does not match ", O, " output channels");
+    // "same": pad by the larger half on both sides, then drop the first output row (column) when
+    // the total is odd, which is PyTorch's smaller left and larger right padding.
+    Size2 pad = padding, trim = 0;
+    if (padding.mode == PaddingMode::same) {
+        XGRAD_CHECK(stride.h == 1 && stride.w == 1, "conv2d: padding 'same' needs stride 1, got stride ", to_string(stride));
+        const int64_t total_h = dilation.h * (weight.size(2) - 1), total_w = dilation.w * (weight.size(3) - 1);
+        pad = {(total_h + 1) / 2, (total_w + 1) / 2};
+        trim = {total_h % 2, total_w % 2};
+    } else if (padding.mode == PaddingMode::valid) {
+        pad = 0;
+    }
+    const Window2d win = window({weight.size(2), weight.size(3)}, stride, pad, dilation);
     const Shape out_hw = kernels::window_output_size(x.sizes(), win, "conv2d");
-    // [O, C kh kw] @ [N, C kh kw, out_h out_w]: one product per example.
-    Tensor out = matmul(weight.reshape({out_channels, -1}), unfold2d(x, win));
-    if (bias.defined()) out = out + bias.view({out_channels, 1});
-    return out.view({x.size(0), out_channels, out_hw[0], out_hw[1]});
+    const Tensor cols = unfold2d(x, win);  // [N, C kh kw, out_h out_w], channel-major rows
+    Tensor out;
+    if (groups == 1) {
+        out = matmul(weight.reshape({O, -1}), cols);  // one product per example
+    } else {
+        // The rows of each group are consecutive: [g, O / g, C / g kh kw] x [N, g, C / g kh kw, P].
+        const int64_t positions = out_hw[0] * out_hw[1];
+        out = matmul(weight.reshape({groups, O / groups, -1}), cols.view({N, groups, -1, positions})).reshape({N, O, positions});
+    }
+    if (bias.defined()) out = out + bias.view({O, 1});
+    out = out.view({N, O, out_hw[0], out_hw[1]});
+    if (trim.h) out = out.narrow(2, 1, out_hw[0] - 1);
+    if (trim.w) out = out.narrow(3, 1, out_hw[1] - 1);
+    return out;
 }
 
-Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
-              int64_t dilation) {
-    XGRAD_CHECK(x.dim() == 3, "conv1d: expected input [N, C, L], got shape ", x.sizes());
-    XGRAD_CHECK(weight.dim() == 3, "conv1d: expected weight [out_channels, in_channels, k], got shape ", weight.sizes());
-    XGRAD_CHECK(x.size(1) == weight.size(1), "conv1d: the input ", x.sizes(), " has ", x.size(1),
-                " channels but the weight ", weight.sizes(), " expects ", weight.size(1));
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, Padding1 padding,
+              int64_t dilation, int64_t groups) {
+    XGRAD_CHECK(x.dim() == 3 || x.dim() == 2, "conv1d: expected input [N, C, L] or [C, L], got shape ", x.sizes());
+    if (x.dim() == 2) return conv1d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0);
+    XGRAD_CHECK(weight.dim() == 3, "conv1d: expected weight [out_channels, in_channels / groups, k], got shape ",
+                weight.sizes());
+    XGRAD_CHECK(groups > 0 && x.size(1) == weight.size(1) * groups, "conv1d: the input ", x.sizes(), " has ", x.size(1),
+                " channels but the weight ", weight.sizes(), " with groups ", groups, " expects ", weight.size(1) * groups);
     // A 1-D convolution is a 2-D one over a height of 1.
-    return conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, {1, stride}, {0, padding}, {1, dilation}).squeeze(2);
-}
-
-Tensor max_pool2d(const Tensor& x, Size2 kernel_size, Size2 stride, Size2 padding) {
-    XGRAD_CHECK(x.dim() == 4, "max_pool2d: expected input [N, C, H, W], got shape ", x.sizes());
-    if (stride.h == 0) stride.h = kernel_size.h;
-    if (stride.w == 0) stride.w = kernel_size.w;
-    return xgrad::max_pool2d(x, window(kernel_size, stride, padding, 1));
-}
-
-Tensor max_pool1d(const Tensor& x, int64_t kernel_size, int64_t stride, int64_t padding) {
-    XGRAD_CHECK(x.dim() == 3, "max_pool1d: expected input [N, C, L], got shape ", x.sizes());
-    return max_pool2d(x.unsqueeze(2), {1, kernel_size}, {1, stride == 0 ? kernel_size : stride}, {0, padding})
-        .squeeze(2);
+    const Padding2 pad = padding.mode == PaddingMode::sizes ? Padding2(0, padding.size) : Padding2(padding.mode);
+    return conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, {1, stride}, pad, {1, dilation}, groups).squeeze(2);
 }
 
 }  // namespace functional
@@ -74,9 +99,10 @@ Tensor max_pool1d(const Tensor& x, int64_t kernel_size, int64_t stride, int64_t 
 Conv2d::Conv2d(Conv2dOptions o) : options(o) {
     XGRAD_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.kernel_size.h > 0 && o.kernel_size.w > 0,
                 "Conv2d: channels and kernel size must be positive, got in_channels ", o.in_channels,
-                ", out_channels ", o.out_channels, ", kernel_size ", pair_text(o.kernel_size));
+                ", out_channels ", o.out_channels, ", kernel_size ", to_string(o.kernel_size));
+    check_groups("Conv2d", o.in_channels, o.out_channels, o.groups);
     weight = register_parameter(
-        "weight", empty({o.out_channels, o.in_channels, o.kernel_size.h, o.kernel_size.w}, o.dtype));
+        "weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size.h, o.kernel_size.w}, o.dtype));
     if (o.bias) bias = register_parameter("bias", empty({o.out_channels}, o.dtype));
     reset_parameters();
 }
@@ -84,20 +110,22 @@ Conv2d::Conv2d(Conv2dOptions o) : options(o) {
 void Conv2d::reset_parameters(Generator* generator) { default_init(weight, bias, generator); }
 
 Tensor Conv2d::forward(const Tensor& input) {
-    return functional::conv2d(input, weight, bias, options.stride, options.padding, options.dilation);
+    return functional::conv2d(input, weight, bias, options.stride, options.padding, options.dilation, options.groups);
 }
 
 std::string Conv2d::extra_repr() const {
     return std::to_string(options.in_channels) + ", " + std::to_string(options.out_channels) +
-           ", kernel_size=" + pair_text(options.kernel_size) + ", stride=" + pair_text(options.stride) +
-           ", padding=" + pair_text(options.padding) + (options.bias ? "" : ", bias=false");
+           ", kernel_size=" + to_string(options.kernel_size) + ", stride=" + to_string(options.stride) +
+           ", padding=" + padding_text(options.padding) +
+           (options.groups != 1 ? ", groups=" + std::to_string(options.groups) : "") + (options.bias ? "" : ", bias=false");
 }
 
 Conv1d::Conv1d(Conv1dOptions o) : options(o) {
     XGRAD_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.kernel_size > 0,
                 "Conv1d: channels and kernel size must be positive, got in_channels ", o.in_channels,
                 ", out_channels ", o.out_channels, ", kernel_size ", o.kernel_size);
-    weight = register_parameter("weight", empty({o.out_channels, o.in_channels, o.kernel_size}, o.dtype));
+    check_groups("Conv1d", o.in_channels, o.out_channels, o.groups);
+    weight = register_parameter("weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size}, o.dtype));
     if (o.bias) bias = register_parameter("bias", empty({o.out_channels}, o.dtype));
     reset_parameters();
 }
@@ -105,34 +133,14 @@ Conv1d::Conv1d(Conv1dOptions o) : options(o) {
 void Conv1d::reset_parameters(Generator* generator) { default_init(weight, bias, generator); }
 
 Tensor Conv1d::forward(const Tensor& input) {
-    return functional::conv1d(input, weight, bias, options.stride, options.padding, options.dilation);
+    return functional::conv1d(input, weight, bias, options.stride, options.padding, options.dilation, options.groups);
 }
 
 std::string Conv1d::extra_repr() const {
     return std::to_string(options.in_channels) + ", " + std::to_string(options.out_channels) +
            ", kernel_size=" + std::to_string(options.kernel_size) + ", stride=" + std::to_string(options.stride) +
-           ", padding=" + std::to_string(options.padding) + (options.bias ? "" : ", bias=false");
-}
-
-Tensor MaxPool2d::forward(const Tensor& input) {
-    return functional::max_pool2d(input, options.kernel_size, options.stride, options.padding);
-}
-
-std::string MaxPool2d::extra_repr() const {
-    const Size2 stride = {options.stride.h == 0 ? options.kernel_size.h : options.stride.h,
-                          options.stride.w == 0 ? options.kernel_size.w : options.stride.w};
-    return "kernel_size=" + pair_text(options.kernel_size) + ", stride=" + pair_text(stride) +
-           ", padding=" + pair_text(options.padding);
-}
-
-Tensor MaxPool1d::forward(const Tensor& input) {
-    return functional::max_pool1d(input, options.kernel_size, options.stride, options.padding);
-}
-
-std::string MaxPool1d::extra_repr() const {
-    return "kernel_size=" + std::to_string(options.kernel_size) +
-           ", stride=" + std::to_string(options.stride == 0 ? options.kernel_size : options.stride) +
-           ", padding=" + std::to_string(options.padding);
+           ", padding=" + padding_text(options.padding) +
+           (options.groups != 1 ? ", groups=" + std::to_string(options.groups) : "") + (options.bias ? "" : ", bias=false");
 }
 
 }  // namespace xgrad::nn

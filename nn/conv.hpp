@@ -1,32 +1,47 @@
 #pragma once
-/// Convolution and pooling: Conv1d (text: filters sliding over word embeddings, Kim 2014),
-/// Conv2d (images), MaxPool1d, MaxPool2d. A convolution is computed as im2col (unfold2d) and one
-/// matrix product per example, so its gradient comes from unfold2d's and matmul's by the chain rule.
-/// As in PyTorch these are cross-correlations (the kernel is not flipped); groups are not supported.
+/// Convolutions: Conv1d (text: filters sliding over word embeddings, Kim 2014) and Conv2d
+/// (images). A convolution is computed as im2col (unfold2d) and one matrix product per example, so
+/// its gradient comes from unfold2d's and matmul's by the chain rule. As in PyTorch these are
+/// cross-correlations (the kernel is not flipped). Pooling is in nn/pooling.hpp.
+///
+/// groups splits the channels into groups convolved separately (groups = in_channels: a depthwise
+/// convolution); padding = nn::kSame pads so that the output keeps the input's size (stride 1; an
+/// odd total goes to the right and bottom, as in PyTorch), nn::kValid means no padding.
 
 #include "nn/module.hpp"
+#include "nn/size2.hpp"
 
 namespace xgrad::nn {
 
-/// A size or step per spatial dimension; one number means the same for both (.kernel_size = 3).
-struct Size2 {
-    int64_t h = 1, w = 1;
-    Size2() = default;
-    Size2(int64_t both) : h(both), w(both) {}  // NOLINT: implicit on purpose, as in PyTorch
-    Size2(int64_t h, int64_t w) : h(h), w(w) {}
+enum class PaddingMode { sizes, same, valid };
+inline constexpr PaddingMode kSame = PaddingMode::same;
+inline constexpr PaddingMode kValid = PaddingMode::valid;
+
+/// Explicit padding per side for each spatial dim, or "same" / "valid".
+struct Padding2 : Size2 {
+    PaddingMode mode = PaddingMode::sizes;
+    Padding2(int64_t both = 0) : Size2(both) {}  // NOLINT: implicit on purpose, as in PyTorch
+    Padding2(int64_t h, int64_t w) : Size2(h, w) {}
+    Padding2(Size2 sizes) : Size2(sizes) {}          // NOLINT
+    Padding2(PaddingMode mode) : Size2(0), mode(mode) {}  // NOLINT
+};
+
+/// Explicit padding per side, or "same" / "valid", for 1-d convolutions.
+struct Padding1 {
+    int64_t size = 0;
+    PaddingMode mode = PaddingMode::sizes;
+    Padding1(int64_t size = 0) : size(size) {}            // NOLINT: implicit on purpose
+    Padding1(PaddingMode mode) : mode(mode) {}            // NOLINT
 };
 
 namespace functional {
-/// x [N, C, H, W], weight [O, C, kh, kw], bias [O] or undefined -> [N, O, out_h, out_w].
+/// x [N, C, H, W] (or [C, H, W]), weight [O, C / groups, kh, kw], bias [O] or undefined ->
+/// [N, O, out_h, out_w].
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), Size2 stride = 1,
-              Size2 padding = 0, Size2 dilation = 1);
-/// x [N, C, L], weight [O, C, k], bias [O] or undefined -> [N, O, out_L].
+              Padding2 padding = 0, Size2 dilation = 1, int64_t groups = 1);
+/// x [N, C, L] (or [C, L]), weight [O, C / groups, k], bias [O] or undefined -> [N, O, out_L].
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), int64_t stride = 1,
-              int64_t padding = 0, int64_t dilation = 1);
-/// Max over kernel windows of [N, C, H, W]; stride defaults to the kernel size (0 = kernel).
-Tensor max_pool2d(const Tensor& x, Size2 kernel_size, Size2 stride = 0, Size2 padding = 0);
-/// Max over kernel windows of [N, C, L]; stride defaults to the kernel size (0 = kernel).
-Tensor max_pool1d(const Tensor& x, int64_t kernel_size, int64_t stride = 0, int64_t padding = 0);
+              Padding1 padding = 0, int64_t dilation = 1, int64_t groups = 1);
 }  // namespace functional
 
 struct Conv2dOptions {
@@ -34,14 +49,15 @@ struct Conv2dOptions {
     int64_t out_channels = 0;
     Size2 kernel_size;
     Size2 stride = 1;
-    Size2 padding = 0;
+    Padding2 padding = 0;
     Size2 dilation = 1;
+    int64_t groups = 1;
     bool bias = true;
     DType dtype = kFloat32;
 };
 
 /// [N, in_channels, H, W] -> [N, out_channels, out_h, out_w]. Initialized as PyTorch does: weight
-/// and bias uniform in +-1/sqrt(fan_in), fan_in = in_channels * kh * kw.
+/// and bias uniform in +-1/sqrt(fan_in), fan_in = in_channels / groups * kh * kw.
 class Conv2d : public Module {
 public:
     using Options = Conv2dOptions;
@@ -52,7 +68,7 @@ public:
     void reset_parameters(Generator* generator = nullptr);
 
     const Conv2dOptions options;
-    Tensor weight;  ///< [out_channels, in_channels, kh, kw]
+    Tensor weight;  ///< [out_channels, in_channels / groups, kh, kw]
     Tensor bias;    ///< [out_channels], undefined without bias
 };
 
@@ -61,8 +77,9 @@ struct Conv1dOptions {
     int64_t out_channels = 0;
     int64_t kernel_size = 1;
     int64_t stride = 1;
-    int64_t padding = 0;
+    Padding1 padding = 0;
     int64_t dilation = 1;
+    int64_t groups = 1;
     bool bias = true;
     DType dtype = kFloat32;
 };
@@ -79,40 +96,8 @@ public:
     void reset_parameters(Generator* generator = nullptr);
 
     const Conv1dOptions options;
-    Tensor weight;  ///< [out_channels, in_channels, kernel_size]
+    Tensor weight;  ///< [out_channels, in_channels / groups, kernel_size]
     Tensor bias;    ///< [out_channels], undefined without bias
-};
-
-struct MaxPool2dOptions {
-    Size2 kernel_size;
-    Size2 stride = 0;  ///< 0: the kernel size
-    Size2 padding = 0;
-};
-
-class MaxPool2d : public Module {
-public:
-    using Options = MaxPool2dOptions;
-    explicit MaxPool2d(MaxPool2dOptions options) : options(options) {}
-    Tensor forward(const Tensor& input) override;
-    std::string type_name() const override { return "MaxPool2d"; }
-    std::string extra_repr() const override;
-    const MaxPool2dOptions options;
-};
-
-struct MaxPool1dOptions {
-    int64_t kernel_size = 1;
-    int64_t stride = 0;  ///< 0: the kernel size
-    int64_t padding = 0;
-};
-
-class MaxPool1d : public Module {
-public:
-    using Options = MaxPool1dOptions;
-    explicit MaxPool1d(MaxPool1dOptions options) : options(options) {}
-    Tensor forward(const Tensor& input) override;
-    std::string type_name() const override { return "MaxPool1d"; }
-    std::string extra_repr() const override;
-    const MaxPool1dOptions options;
 };
 
 }  // namespace xgrad::nn

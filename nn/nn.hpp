@@ -5,6 +5,7 @@
 #include "nn/attention.hpp"
 #include "nn/container.hpp"
 #include "nn/conv.hpp"
+#include "nn/pooling.hpp"
 #include "nn/dropout.hpp"
 #include "nn/embedding.hpp"
 #include "nn/functional.hpp"

@@ -111,6 +111,76 @@ BOOST_AUTO_TEST_CASE(conv2d_matches_the_definition) {
     }
 }
 
+// The definition with groups (output channel o reads input channels of its group only) and with
+// padding that may differ before and after: what padding 'same' means for an odd total.
+std::vector<double> reference_grouped_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, nn::Size2 before,
+                                             nn::Size2 after, nn::Size2 d, int64_t groups) {
+    const auto xv = x.to_vector<double>(), wv = w.to_vector<double>(), bv = b.to_vector<double>();
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), O = w.size(0), CG = w.size(1),
+                  KH = w.size(2), KW = w.size(3);
+    const int64_t OH = H + before.h + after.h - d.h * (KH - 1), OW = W + before.w + after.w - d.w * (KW - 1);
+    std::vector<double> out;
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t o = 0; o < O; ++o)
+            for (int64_t i = 0; i < OH; ++i)
+                for (int64_t j = 0; j < OW; ++j) {
+                    double sum = bv[o];
+                    const int64_t group = o / (O / groups);
+                    for (int64_t cg = 0; cg < CG; ++cg)
+                        for (int64_t ki = 0; ki < KH; ++ki)
+                            for (int64_t kj = 0; kj < KW; ++kj) {
+                                const int64_t c = group * CG + cg, h = i - before.h + ki * d.h, ww = j - before.w + kj * d.w;
+                                if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+                                sum += xv[((n * C + c) * H + h) * W + ww] * wv[((o * CG + cg) * KH + ki) * KW + kj];
+                            }
+                    out.push_back(sum);
+                }
+    return out;
+}
+
+BOOST_AUTO_TEST_CASE(grouped_and_depthwise_convolutions_match_the_definition) {
+    const Tensor x = random_tensor({2, 6, 5, 4}, kFloat64, 30);
+    manual_seed(2);
+    nn::Conv2d grouped({.in_channels = 6, .out_channels = 4, .kernel_size = {3, 2}, .padding = 1, .groups = 2, .dtype = kFloat64});
+    BOOST_TEST((grouped.weight.sizes() == Shape{4, 3, 3, 2}));
+    check_values(grouped(x), reference_grouped_conv2d(x, grouped.weight, grouped.bias, 1, 1, 1, 2), 1e-12);
+    nn::Conv2d depthwise({.in_channels = 6, .out_channels = 12, .kernel_size = 3, .padding = nn::kSame, .groups = 6,
+                          .dtype = kFloat64});
+    BOOST_TEST((depthwise.weight.sizes() == Shape{12, 1, 3, 3}));
+    check_values(depthwise(x), reference_grouped_conv2d(x, depthwise.weight, depthwise.bias, 1, 1, 1, 6), 1e-12);
+    const auto fn = [&](const std::vector<Tensor>& a) { return nn::F::conv2d(a[0], a[1], a[2], 1, 1, 1, 2); };
+    const auto result = autograd::gradcheck(fn, {noncontiguous(x).detach().requires_grad_(), grouped.weight, grouped.bias},
+                                            {.raise = false});
+    BOOST_TEST(result.ok, result.message);
+    check_error([] { nn::Conv2d({.in_channels = 6, .out_channels = 4, .kernel_size = 3, .groups = 4}); },
+                {"Conv2d", "groups 4", "in_channels 6"});
+    check_error([&] { nn::F::conv2d(x, grouped.weight, grouped.bias, 1, 0, 1, 3); }, {"conv2d", "groups 3", "output channels 4"});
+    check_error([&] { nn::F::conv2d(x, depthwise.weight, depthwise.bias, 1, 0, 1, 2); }, {"conv2d", "groups 2", "expects 2"});
+}
+
+BOOST_AUTO_TEST_CASE(padding_same_keeps_the_size_with_pytorchs_odd_split) {
+    const Tensor x = random_tensor({2, 3, 6, 7}, kFloat64, 31);
+    manual_seed(3);
+    // Kernel 4 (total 3: 1 before, 2 after); dilation 2 on a kernel 2 (total 2: 1 and 1).
+    nn::Conv2d conv({.in_channels = 3, .out_channels = 2, .kernel_size = {4, 2}, .padding = nn::kSame, .dilation = {1, 2},
+                     .dtype = kFloat64});
+    const Tensor y = conv(x);
+    BOOST_TEST((y.sizes() == Shape{2, 2, 6, 7}));
+    check_values(y, reference_grouped_conv2d(x, conv.weight, conv.bias, {1, 1}, {2, 1}, {1, 2}, 1), 1e-12);
+    const auto fn = [&](const std::vector<Tensor>& a) { return conv(a[0]); };
+    const auto result = autograd::gradcheck(fn, {x.detach().requires_grad_(), conv.weight}, {.raise = false});
+    BOOST_TEST(result.ok, result.message);
+    nn::Conv1d text({.in_channels = 3, .out_channels = 2, .kernel_size = 4, .padding = nn::kSame, .dtype = kFloat64});
+    const Tensor seq = random_tensor({2, 3, 9}, kFloat64, 32);
+    BOOST_TEST((text(seq).sizes() == Shape{2, 2, 9}));
+    check_values(text(seq), reference_grouped_conv2d(seq.unsqueeze(2), text.weight.unsqueeze(2), text.bias, {0, 1}, {0, 2}, 1, 1),
+                 1e-12);
+    nn::Conv1d valid({.in_channels = 3, .out_channels = 2, .kernel_size = 4, .padding = nn::kValid, .dtype = kFloat64});
+    BOOST_TEST(valid(seq).size(2) == 6);
+    BOOST_TEST(valid(seq.select(0, 0)).dim() == 2);  // unbatched [C, L]
+    check_error([&] { nn::F::conv2d(x, conv.weight, conv.bias, 2, nn::kSame); }, {"conv2d", "'same'", "stride 1", "(2, 2)"});
+}
+
 BOOST_AUTO_TEST_CASE(conv2d_has_second_derivatives) {
     const Tensor x = random_tensor({2, 2, 5, 4}, kFloat64, 7).requires_grad_();
     const Tensor w = random_tensor({3, 2, 2, 2}, kFloat64, 8).requires_grad_();
@@ -234,7 +304,8 @@ BOOST_AUTO_TEST_CASE(a_small_cnn_trains) {
 
 BOOST_AUTO_TEST_CASE(bad_shapes_are_reported) {
     check_error([] { nn::F::conv2d(ones({2, 3, 5, 5}), ones({4, 2, 3, 3})); }, {"conv2d", "3 channels", "[4, 2, 3, 3]"});
-    check_error([] { nn::F::conv2d(ones({3, 5, 5}), ones({4, 3, 3, 3})); }, {"conv2d", "[N, C, H, W]", "[3, 5, 5]"});
+    check_error([] { nn::F::conv2d(ones({5, 5}), ones({4, 3, 3, 3})); }, {"conv2d", "[N, C, H, W] or [C, H, W]", "[5, 5]"});
+    BOOST_TEST((nn::F::conv2d(ones({3, 5, 5}), ones({4, 3, 3, 3})).sizes() == Shape{4, 3, 3}));  // unbatched, as in PyTorch
     check_error([] { nn::F::conv2d(ones({1, 1, 2, 2}), ones({1, 1, 3, 3})); }, {"conv2d", "larger than the padded input"});
     check_error([] { nn::F::conv2d(ones({1, 1, 4, 4}), ones({2, 1, 3, 3}), ones({3})); }, {"conv2d", "bias", "2 output channels"});
     check_error([] { nn::F::conv2d(ones({1, 1, 4, 4}), ones({1, 1, 3, 3}), Tensor(), 0); }, {"conv2d", "stride", "positive"});

@@ -1,0 +1,220 @@
+#include "nn/pooling.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "autograd/ops.hpp"
+
+namespace xgrad::nn {
+namespace {
+
+// PyTorch's pooled size along one dim. With ceil_mode the last window may hang past the input,
+// but it must start inside the input or its left padding.
+int64_t pooled_size(int64_t size, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation, bool ceil_mode,
+                    const char* op) {
+    XGRAD_CHECK(kernel > 0 && stride > 0 && dilation > 0 && padding >= 0, op,
+                ": kernel size, stride and dilation must be positive and padding non-negative, got kernel ", kernel,
+                ", stride ", stride, ", padding ", padding, ", dilation ", dilation);
+    XGRAD_CHECK(2 * padding <= kernel, op, ": padding ", padding, " must be at most half the kernel (", kernel, ")");
+    const int64_t span = dilation * (kernel - 1) + 1, room = size + 2 * padding - span;
+    XGRAD_CHECK(room >= 0, op, ": the window (", span, " with dilation) is larger than the padded input (",
+                size + 2 * padding, ")");
+    int64_t out = (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
+    if (ceil_mode && (out - 1) * stride >= size + padding) --out;
+    return out;
+}
+
+// How far the last of `out` windows reaches past the right padding (ceil_mode only).
+int64_t overhang(int64_t out, int64_t size, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation) {
+    return std::max<int64_t>(0, (out - 1) * stride + dilation * (kernel - 1) + 1 - (size + 2 * padding));
+}
+
+// x with `extra` elements of value appended along dim.
+Tensor extend(const Tensor& x, int64_t dim, int64_t extra, double value) {
+    if (extra == 0) return x;
+    Shape sizes = x.sizes();
+    sizes[dim] = extra;
+    return cat({x, full(sizes, value, x.dtype())}, dim);
+}
+
+// Runs pool on a batched input: unbatched inputs get a batch of one, removed again.
+template <class Pool>
+Tensor batched(const Tensor& x, int64_t dims, const char* op, const char* expected, Pool&& pool) {
+    XGRAD_CHECK(x.dim() == dims || x.dim() == dims - 1, op, ": expected input ", expected, ", got shape ", x.sizes());
+    return x.dim() == dims ? pool(x) : pool(x.unsqueeze(0)).squeeze(0);
+}
+
+Size2 default_stride(Size2 stride, Size2 kernel) { return {stride.h == 0 ? kernel.h : stride.h, stride.w == 0 ? kernel.w : stride.w}; }
+
+// [out, in]: row i averages the inputs of adaptive window i.
+Tensor averaging_matrix(int64_t in, int64_t out, DType dtype) {
+    std::vector<double> a(static_cast<std::size_t>(out * in), 0.0);
+    for (int64_t i = 0; i < out; ++i) {
+        const int64_t start = i * in / out, end = ((i + 1) * in + out - 1) / out;
+        for (int64_t j = start; j < end; ++j) a[static_cast<std::size_t>(i * in + j)] = 1.0 / static_cast<double>(end - start);
+    }
+    return from_vector(a, {out, in}, dtype);
+}
+
+void check_output_size(Size2 size, const char* op) {
+    XGRAD_CHECK(size.h > 0 && size.w > 0, op, ": output_size must be positive, got ", to_string(size));
+}
+
+}  // namespace
+
+namespace functional {
+
+Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation, bool ceil_mode) {
+    return batched(x, 4, "max_pool2d", "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
+        const Size2 s = default_stride(stride, kernel);
+        const int64_t H = x4.size(2), W = x4.size(3);
+        const int64_t oh = pooled_size(H, kernel.h, s.h, padding.h, dilation.h, ceil_mode, "max_pool2d");
+        const int64_t ow = pooled_size(W, kernel.w, s.w, padding.w, dilation.w, ceil_mode, "max_pool2d");
+        // A ceil_mode window's overhang reads -inf, which never wins (each window holds an input).
+        const double lowest = -std::numeric_limits<double>::infinity();
+        const Tensor extended = extend(extend(x4, 2, overhang(oh, H, kernel.h, s.h, padding.h, dilation.h), lowest), 3,
+                                       overhang(ow, W, kernel.w, s.w, padding.w, dilation.w), lowest);
+        return xgrad::max_pool2d(extended, {kernel.h, kernel.w, s.h, s.w, padding.h, padding.w, dilation.h, dilation.w});
+    });
+}
+
+Tensor max_pool1d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation, bool ceil_mode) {
+    return batched(x, 3, "max_pool1d", "[N, C, L] or [C, L]", [&](const Tensor& x3) {
+        return max_pool2d(x3.unsqueeze(2), {1, kernel}, {1, stride == 0 ? kernel : stride}, {0, padding}, {1, dilation},
+                          ceil_mode)
+            .squeeze(2);
+    });
+}
+
+// Window sums through im2col, divided by each window's count.
+Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bool ceil_mode, bool count_include_pad) {
+    return batched(x, 4, "avg_pool2d", "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
+        const Size2 s = default_stride(stride, kernel);
+        const int64_t N = x4.size(0), C = x4.size(1), H = x4.size(2), W = x4.size(3);
+        const int64_t oh = pooled_size(H, kernel.h, s.h, padding.h, 1, ceil_mode, "avg_pool2d");
+        const int64_t ow = pooled_size(W, kernel.w, s.w, padding.w, 1, ceil_mode, "avg_pool2d");
+        const Tensor extended = extend(extend(x4, 2, overhang(oh, H, kernel.h, s.h, padding.h, 1), 0.0), 3,
+                                       overhang(ow, W, kernel.w, s.w, padding.w, 1), 0.0);
+        const Tensor cols = unfold2d(extended, {kernel.h, kernel.w, s.h, s.w, padding.h, padding.w, 1, 1});
+        const Tensor sums = sum(cols.view({N, C, kernel.h * kernel.w, oh * ow}), {2});
+        std::vector<double> counts;
+        for (int64_t i = 0; i < oh; ++i)
+            for (int64_t j = 0; j < ow; ++j) {
+                const int64_t h0 = i * s.h - padding.h, w0 = j * s.w - padding.w;
+                const int64_t h1 = std::min(h0 + kernel.h, H + padding.h), w1 = std::min(w0 + kernel.w, W + padding.w);
+                const int64_t with_pad = (h1 - h0) * (w1 - w0);
+                const int64_t inside = (std::min(h1, H) - std::max<int64_t>(h0, 0)) * (std::min(w1, W) - std::max<int64_t>(w0, 0));
+                counts.push_back(static_cast<double>(count_include_pad ? with_pad : inside));
+            }
+        return div(sums, from_vector(counts, {oh * ow}, x4.dtype())).view({N, C, oh, ow});
+    });
+}
+
+Tensor avg_pool1d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding, bool ceil_mode, bool count_include_pad) {
+    return batched(x, 3, "avg_pool1d", "[N, C, L] or [C, L]", [&](const Tensor& x3) {
+        return avg_pool2d(x3.unsqueeze(2), {1, kernel}, {1, stride == 0 ? kernel : stride}, {0, padding}, ceil_mode,
+                          count_include_pad)
+            .squeeze(2);
+    });
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
+    check_output_size(output_size, "adaptive_avg_pool2d");
+    return batched(x, 4, "adaptive_avg_pool2d", "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
+        const Tensor rows = averaging_matrix(x4.size(2), output_size.h, x4.dtype());
+        const Tensor cols = averaging_matrix(x4.size(3), output_size.w, x4.dtype());
+        return matmul(matmul(rows, x4), cols.t());  // [oh, H] x [N, C, H, W] x [W, ow]
+    });
+}
+
+Tensor adaptive_avg_pool1d(const Tensor& x, int64_t output_size) {
+    check_output_size({1, output_size}, "adaptive_avg_pool1d");
+    return batched(x, 3, "adaptive_avg_pool1d", "[N, C, L] or [C, L]", [&](const Tensor& x3) {
+        return matmul(x3, averaging_matrix(x3.size(2), output_size, x3.dtype()).t());
+    });
+}
+
+Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
+    check_output_size(output_size, "adaptive_max_pool2d");
+    return batched(x, 4, "adaptive_max_pool2d", "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
+        const int64_t N = x4.size(0), C = x4.size(1), H = x4.size(2), W = x4.size(3);
+        const int64_t oh = output_size.h, ow = output_size.w;
+        XGRAD_CHECK(H > 0 && W > 0, "adaptive_max_pool2d: empty input of shape ", x4.sizes());
+        if (H % oh == 0 && W % ow == 0) return functional::max_pool2d(x4, Size2{H / oh, W / ow});  // equal windows: the fast kernel
+        std::vector<Tensor> cells;
+        for (int64_t i = 0; i < oh; ++i) {
+            const int64_t h0 = i * H / oh, h1 = ((i + 1) * H + oh - 1) / oh;
+            for (int64_t j = 0; j < ow; ++j) {
+                const int64_t w0 = j * W / ow, w1 = ((j + 1) * W + ow - 1) / ow;
+                const Tensor window = x4.narrow(2, h0, h1 - h0).narrow(3, w0, w1 - w0).reshape({N, C, -1});
+                cells.push_back(std::get<0>(max(window, 2)));  // the first maximum takes the gradient
+            }
+        }
+        return stack(cells, 2).view({N, C, oh, ow});
+    });
+}
+
+Tensor adaptive_max_pool1d(const Tensor& x, int64_t output_size) {
+    check_output_size({1, output_size}, "adaptive_max_pool1d");
+    return batched(x, 3, "adaptive_max_pool1d", "[N, C, L] or [C, L]", [&](const Tensor& x3) {
+        return adaptive_max_pool2d(x3.unsqueeze(2), {1, output_size}).squeeze(2);
+    });
+}
+
+}  // namespace functional
+
+Tensor MaxPool2d::forward(const Tensor& input) {
+    return functional::max_pool2d(input, options.kernel_size, options.stride, options.padding, options.dilation,
+                                  options.ceil_mode);
+}
+
+std::string MaxPool2d::extra_repr() const {
+    return "kernel_size=" + to_string(options.kernel_size) +
+           ", stride=" + to_string(default_stride(options.stride, options.kernel_size)) +
+           ", padding=" + to_string(options.padding) + ", dilation=" + to_string(options.dilation) +
+           ", ceil_mode=" + (options.ceil_mode ? "true" : "false");
+}
+
+Tensor MaxPool1d::forward(const Tensor& input) {
+    return functional::max_pool1d(input, options.kernel_size, options.stride, options.padding, options.dilation,
+                                  options.ceil_mode);
+}
+
+std::string MaxPool1d::extra_repr() const {
+    return "kernel_size=" + std::to_string(options.kernel_size) +
+           ", stride=" + std::to_string(options.stride == 0 ? options.kernel_size : options.stride) +
+           ", padding=" + std::to_string(options.padding) + ", dilation=" + std::to_string(options.dilation) +
+           ", ceil_mode=" + (options.ceil_mode ? "true" : "false");
+}
+
+Tensor AvgPool2d::forward(const Tensor& input) {
+    return functional::avg_pool2d(input, options.kernel_size, options.stride, options.padding, options.ceil_mode,
+                                  options.count_include_pad);
+}
+
+std::string AvgPool2d::extra_repr() const {
+    return "kernel_size=" + to_string(options.kernel_size) +
+           ", stride=" + to_string(default_stride(options.stride, options.kernel_size)) +
+           ", padding=" + to_string(options.padding) + ", ceil_mode=" + (options.ceil_mode ? "true" : "false") +
+           ", count_include_pad=" + (options.count_include_pad ? "true" : "false");
+}
+
+Tensor AvgPool1d::forward(const Tensor& input) {
+    return functional::avg_pool1d(input, options.kernel_size, options.stride, options.padding, options.ceil_mode,
+                                  options.count_include_pad);
+}
+
+std::string AvgPool1d::extra_repr() const {
+    return "kernel_size=" + std::to_string(options.kernel_size) +
+           ", stride=" + std::to_string(options.stride == 0 ? options.kernel_size : options.stride) +
+           ", padding=" + std::to_string(options.padding) + ", ceil_mode=" + (options.ceil_mode ? "true" : "false") +
+           ", count_include_pad=" + (options.count_include_pad ? "true" : "false");
+}
+
+std::string AdaptiveAvgPool2d::extra_repr() const { return "output_size=" + to_string(options.output_size); }
+std::string AdaptiveAvgPool1d::extra_repr() const { return "output_size=" + std::to_string(options.output_size); }
+std::string AdaptiveMaxPool2d::extra_repr() const { return "output_size=" + to_string(options.output_size); }
+std::string AdaptiveMaxPool1d::extra_repr() const { return "output_size=" + std::to_string(options.output_size); }
+
+}  // namespace xgrad::nn
