@@ -57,8 +57,8 @@ WordVectors read_word_vectors(const std::string& path, const Vocabulary& vocab, 
     WordVectors out;
 
     auto set_dim = [&](int64_t d, int64_t line_number) {
-        XGRAD_CHECK(options.expected_dim < 0 || d == options.expected_dim, path, ":", line_number, ": the vectors have dim ",
-                    d, " but dim ", options.expected_dim, " was expected");
+        XGRAD_CHECK(options.expected_dim < 0 || d == options.expected_dim, path, ":", line_number,
+                    ": the vectors have dim ", d, " but dim ", options.expected_dim, " was expected");
         dim = d;
         dim_line = line_number;
         table.assign(vocab_size * static_cast<std::size_t>(dim), 0.0f);
@@ -98,8 +98,8 @@ WordVectors read_word_vectors(const std::string& path, const Vocabulary& vocab, 
         for (int64_t k = 0; k < dim; ++k) {
             const std::string_view text = fields[static_cast<std::size_t>(k) + 1];
             float& v = values[static_cast<std::size_t>(k)];
-            XGRAD_CHECK(parse_whole(text, v) && std::isfinite(v), path, ":", line_number, ": value ", k + 1, " of \"", word,
-                        "\" is not a finite number: \"", text, "\"");
+            XGRAD_CHECK(parse_whole(text, v) && std::isfinite(v), path, ":", line_number, ": value ", k + 1, " of \"",
+                        word, "\" is not a finite number: \"", text, "\"");
         }
         ++out.vectors_in_file;
 

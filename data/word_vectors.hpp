@@ -38,9 +38,9 @@ struct WordVectorsOptions {
 };
 
 struct WordVectors {
-    Tensor weights;  ///< [vocab.size(), dim] float32: the file's vectors, init_missing's rows, a zero <pad> row
-    int64_t hits = 0;            ///< vocabulary words given a file vector (<pad> is not counted)
-    int64_t lowercase_hits = 0;  ///< of those, the ones found only through the lower-cased fallback
+    Tensor weights;    ///< [vocab.size(), dim] float32: the file's vectors, init_missing's rows, a zero <pad> row
+    int64_t hits = 0;  ///< vocabulary words given a file vector (<pad> is not counted)
+    int64_t lowercase_hits = 0;        ///< of those, the ones found only through the lower-cased fallback
     std::vector<std::string> missing;  ///< vocabulary words the file lacks, by index (<pad> excluded)
     int64_t vectors_in_file = 0;       ///< the lines with a vector, used or not
     int64_t dim() const { return weights.size(1); }

@@ -70,7 +70,8 @@ double StepLR::lr_at(double base, int64_t epoch) const {
     return base * std::pow(options_.gamma, static_cast<double>(epoch / options_.step_size));
 }
 
-MultiStepLR::MultiStepLR(Optimizer& optimizer, Options options) : ClosedFormLRScheduler(optimizer), options_(std::move(options)) {
+MultiStepLR::MultiStepLR(Optimizer& optimizer, Options options)
+    : ClosedFormLRScheduler(optimizer), options_(std::move(options)) {
     XGRAD_CHECK(std::is_sorted(options_.milestones.begin(), options_.milestones.end()),
                 "MultiStepLR: milestones must be increasing");
 }
@@ -80,12 +81,14 @@ double MultiStepLR::lr_at(double base, int64_t epoch) const {
     return base * std::pow(options_.gamma, static_cast<double>(reached));
 }
 
-ExponentialLR::ExponentialLR(Optimizer& optimizer, Options options) : ClosedFormLRScheduler(optimizer), options_(options) {}
+ExponentialLR::ExponentialLR(Optimizer& optimizer, Options options)
+    : ClosedFormLRScheduler(optimizer), options_(options) {}
 double ExponentialLR::lr_at(double base, int64_t epoch) const {
     return base * std::pow(options_.gamma, static_cast<double>(epoch));
 }
 
-CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, Options options) : ClosedFormLRScheduler(optimizer), options_(options) {
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, Options options)
+    : ClosedFormLRScheduler(optimizer), options_(options) {
     XGRAD_CHECK(options.T_max > 0, "CosineAnnealingLR: T_max must be positive, got ", options.T_max);
 }
 double CosineAnnealingLR::lr_at(double base, int64_t epoch) const {
@@ -119,12 +122,15 @@ std::vector<Lambda> per_group(const Optimizer& optimizer, std::vector<Lambda> la
 }
 }  // namespace
 
-LambdaLR::LambdaLR(Optimizer& optimizer, Lambda lr_lambda) : LambdaLR(optimizer, std::vector<Lambda>{std::move(lr_lambda)}) {}
+LambdaLR::LambdaLR(Optimizer& optimizer, Lambda lr_lambda)
+    : LambdaLR(optimizer, std::vector<Lambda>{std::move(lr_lambda)}) {}
 LambdaLR::LambdaLR(Optimizer& optimizer, std::vector<Lambda> lr_lambdas)
     : LRScheduler(optimizer), lr_lambdas_(per_group(optimizer, std::move(lr_lambdas), "LambdaLR")) {
     apply();  // epoch 0 already uses lr_lambda(0)
 }
-double LambdaLR::compute_lr(std::size_t group, double) const { return base_lrs_[group] * lr_lambdas_[group](last_epoch_); }
+double LambdaLR::compute_lr(std::size_t group, double) const {
+    return base_lrs_[group] * lr_lambdas_[group](last_epoch_);
+}
 
 MultiplicativeLR::MultiplicativeLR(Optimizer& optimizer, Lambda lr_lambda)
     : MultiplicativeLR(optimizer, std::vector<Lambda>{std::move(lr_lambda)}) {}
@@ -144,8 +150,9 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRS
         XGRAD_CHECK(&schedulers_[k]->optimizer_ == &optimizer, "SequentialLR: scheduler ", k,
                     " drives another optimizer; every schedule must drive the optimizer passed in");
     }
-    XGRAD_CHECK(milestones_.size() + 1 == schedulers_.size(), "SequentialLR: expected one milestone fewer than schedulers, got ",
-                schedulers_.size(), " schedulers and ", milestones_.size(), " milestones");
+    XGRAD_CHECK(milestones_.size() + 1 == schedulers_.size(),
+                "SequentialLR: expected one milestone fewer than schedulers, got ", schedulers_.size(),
+                " schedulers and ", milestones_.size(), " milestones");
     XGRAD_CHECK(std::is_sorted(milestones_.begin(), milestones_.end()), "SequentialLR: milestones must be increasing");
     restart();
 }
@@ -165,8 +172,10 @@ void SequentialLR::step() {
                                             milestones_.begin());
     LRScheduler& running = *schedulers_[k];
     // At its milestone a schedule starts at its epoch 0 (PyTorch's scheduler.step(0)).
-    if (k > 0 && milestones_[k - 1] == last_epoch_) running.restart();
-    else running.step();
+    if (k > 0 && milestones_[k - 1] == last_epoch_)
+        running.restart();
+    else
+        running.step();
     last_lrs_ = running.get_last_lr();
 }
 
@@ -203,8 +212,9 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, Options o) : LRScheduler(optimizer)
         total_steps_ = o.epochs * o.steps_per_epoch;
     }
     XGRAD_CHECK(o.pct_start >= 0 && o.pct_start <= 1, "OneCycleLR: pct_start must be in [0, 1], got ", o.pct_start);
-    XGRAD_CHECK(o.div_factor > 0 && o.final_div_factor > 0, "OneCycleLR: div_factor and final_div_factor must be positive, got ",
-                o.div_factor, " and ", o.final_div_factor);
+    XGRAD_CHECK(o.div_factor > 0 && o.final_div_factor > 0,
+                "OneCycleLR: div_factor and final_div_factor must be positive, got ", o.div_factor, " and ",
+                o.final_div_factor);
 
     const double initial = o.max_lr / o.div_factor, min_lr = initial / o.final_div_factor;
     const double total = static_cast<double>(total_steps_);
@@ -224,10 +234,13 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, Options o) : LRScheduler(optimizer)
     }
     if (o.cycle_momentum) {
         // As PyTorch: beta1 where the optimizer has betas, else momentum.
-        if (optimizer.group_option(0, "beta1")) momentum_name_ = "beta1";
-        else if (optimizer.group_option(0, "momentum")) momentum_name_ = "momentum";
-        XGRAD_CHECK(!momentum_name_.empty(), "OneCycleLR: cycle_momentum needs an optimizer with momentum or betas "
-                                             "(set cycle_momentum = false)");
+        if (optimizer.group_option(0, "beta1"))
+            momentum_name_ = "beta1";
+        else if (optimizer.group_option(0, "momentum"))
+            momentum_name_ = "momentum";
+        XGRAD_CHECK(!momentum_name_.empty(),
+                    "OneCycleLR: cycle_momentum needs an optimizer with momentum or betas "
+                    "(set cycle_momentum = false)");
     }
     apply();
 }
@@ -417,7 +430,8 @@ void ReduceLROnPlateau::load_state_dict(const SchedulerState& state) {
     o.cooldown = static_cast<int64_t>(state.at("cooldown"));
     o.min_lr = state.at("min_lr");
     o.eps = state.at("eps");
-    XGRAD_CHECK(o.factor < 1 && o.factor >= 0, "load_state_dict: ReduceLROnPlateau's factor must be in [0, 1), got ", o.factor);
+    XGRAD_CHECK(o.factor < 1 && o.factor >= 0, "load_state_dict: ReduceLROnPlateau's factor must be in [0, 1), got ",
+                o.factor);
     options_ = o;
     best_ = state.at("best");
     num_bad_epochs_ = static_cast<int64_t>(state.at("num_bad_epochs"));

@@ -199,18 +199,18 @@ protected:
 
 struct OneCycleLROptions {
     enum class Anneal { cos, linear };
-    double max_lr = 0.0;          ///< the peak lr (required)
-    int64_t total_steps = 0;      ///< the steps in the cycle; 0: epochs * steps_per_epoch
+    double max_lr = 0.0;      ///< the peak lr (required)
+    int64_t total_steps = 0;  ///< the steps in the cycle; 0: epochs * steps_per_epoch
     int64_t epochs = 0;
     int64_t steps_per_epoch = 0;
-    double pct_start = 0.3;       ///< the fraction of the cycle spent raising the lr
+    double pct_start = 0.3;  ///< the fraction of the cycle spent raising the lr
     Anneal anneal_strategy = Anneal::cos;
-    bool cycle_momentum = true;   ///< momentum (SGD, RMSprop) or beta1 (Adam, NAdam, ...) runs opposite to the lr
-    double base_momentum = 0.85;  ///< at the peak lr
-    double max_momentum = 0.95;   ///< at the start and the end
-    double div_factor = 25.0;     ///< initial lr = max_lr / div_factor
-    double final_div_factor = 1e4;///< min lr = initial lr / final_div_factor
-    bool three_phase = false;     ///< back down to the initial lr symmetrically, then to the min lr
+    bool cycle_momentum = true;     ///< momentum (SGD, RMSprop) or beta1 (Adam, NAdam, ...) runs opposite to the lr
+    double base_momentum = 0.85;    ///< at the peak lr
+    double max_momentum = 0.95;     ///< at the start and the end
+    double div_factor = 25.0;       ///< initial lr = max_lr / div_factor
+    double final_div_factor = 1e4;  ///< min lr = initial lr / final_div_factor
+    bool three_phase = false;       ///< back down to the initial lr symmetrically, then to the min lr
 };
 
 /// The 1cycle policy (Smith & Topin 2018), stepped after every batch: the lr rises from

@@ -238,7 +238,8 @@ BOOST_AUTO_TEST_CASE(word_vectors_in_glove_and_word2vec_formats) {
     // GloVe: no header. "Cell" would serve "cell" through the lower-cased fallback, but the exact
     // "cell" that follows replaces it; the second "cancer" is ignored (first wins), <pad> stays zero.
     const fs::path glove = scratch("glove.txt");
-    std::ofstream(glove) << "cancer 0.1 0.2 0.3\nthe 1 1 1\nCell 0.4 0.5 0.6\n\ncell 0.7 0.8 0.9\ncancer 9 9 9\n<pad> 5 5 5\n";
+    std::ofstream(glove)
+        << "cancer 0.1 0.2 0.3\nthe 1 1 1\nCell 0.4 0.5 0.6\n\ncell 0.7 0.8 0.9\ncancer 9 9 9\n<pad> 5 5 5\n";
     const data::WordVectors g = data::read_word_vectors(
         glove.string(), vocab, {.init_missing = [](const Tensor& rows) { nn::init::constant_(rows, 0.5); }});
     BOOST_TEST((g.weights.sizes() == Shape{6, 3}));
@@ -267,7 +268,8 @@ BOOST_AUTO_TEST_CASE(word_vectors_in_glove_and_word2vec_formats) {
     // The default initializer: small normal values, reproducible from the generator.
     const std::vector<double> unk = row(w, 1).to_vector<double>();
     BOOST_TEST(std::any_of(unk.begin(), unk.end(), [](double v) { return v != 0; }));
-    BOOST_TEST(std::all_of(unk.begin(), unk.end(), [](double v) { return std::abs(v) < 0.6; }));  // 6 standard deviations
+    BOOST_TEST(
+        std::all_of(unk.begin(), unk.end(), [](double v) { return std::abs(v) < 0.6; }));  // 6 standard deviations
     Generator same(7);
     const data::WordVectors again = data::read_word_vectors(w2v.string(), vocab, {.generator = &same});
     BOOST_TEST((again.weights.to_vector<float>() == w.weights.to_vector<float>()));
@@ -291,17 +293,21 @@ BOOST_AUTO_TEST_CASE(malformed_word_vector_files_name_the_line) {
     check_error([&] { data::read_word_vectors(short_line, vocab); },
                 {short_line + ":2", "\"b\" has 2 values, expected 3", "as on line 1"});
     const std::string long_line = file("long.txt", "2 3\na 1 2 3 4\n");
-    check_error([&] { data::read_word_vectors(long_line, vocab); }, {long_line + ":2", "has 4 values, expected 3", "header"});
+    check_error([&] { data::read_word_vectors(long_line, vocab); },
+                {long_line + ":2", "has 4 values, expected 3", "header"});
     const std::string count = file("count.txt", "3 2\na 1 2\nb 1 2\n");
     check_error([&] { data::read_word_vectors(count, vocab); }, {count, "announces 3 vectors but the file has 2"});
     const std::string text = file("text.txt", "a 1 2 3\nb 1 x 3\n");
-    check_error([&] { data::read_word_vectors(text, vocab); }, {text + ":2", "value 2 of \"b\"", "not a finite number: \"x\""});
+    check_error([&] { data::read_word_vectors(text, vocab); },
+                {text + ":2", "value 2 of \"b\"", "not a finite number: \"x\""});
     const std::string nan = file("nan.txt", "a 1 nan 3\n");
     check_error([&] { data::read_word_vectors(nan, vocab); }, {nan + ":1", "\"nan\""});
     const std::string word_only = file("word_only.txt", "a\n");
-    check_error([&] { data::read_word_vectors(word_only, vocab); }, {word_only + ":1", "expected a word and its values"});
+    check_error([&] { data::read_word_vectors(word_only, vocab); },
+                {word_only + ":1", "expected a word and its values"});
     const std::string good = file("good.txt", "a 1 2 3\n");
-    check_error([&] { data::read_word_vectors(good, vocab, {.expected_dim = 4}); }, {good + ":1", "dim 3", "dim 4 was expected"});
+    check_error([&] { data::read_word_vectors(good, vocab, {.expected_dim = 4}); },
+                {good + ":1", "dim 3", "dim 4 was expected"});
     const std::string empty = file("empty_vectors.txt", "\n\n");
     check_error([&] { data::read_word_vectors(empty, vocab); }, {empty, "no word vectors"});
 }
