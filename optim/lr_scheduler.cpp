@@ -7,7 +7,12 @@
 namespace xgrad::optim {
 
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
-    for (std::size_t g = 0; g < optimizer.param_group_count(); ++g) base_lrs_.push_back(optimizer.lr(g));
+    for (std::size_t g = 0; g < optimizer.param_group_count(); ++g) {
+        // The first scheduler records the initial lr, later ones share it (PyTorch's setdefault).
+        if (!optimizer.initial_lr(g)) optimizer.set_initial_lr(g, optimizer.lr(g));
+        base_lrs_.push_back(*optimizer.initial_lr(g));
+        last_lrs_.push_back(optimizer.lr(g));
+    }
 }
 
 void LRScheduler::step() {
@@ -16,42 +21,57 @@ void LRScheduler::step() {
 }
 
 void LRScheduler::apply() {
-    for (std::size_t g = 0; g < base_lrs_.size(); ++g) optimizer_.set_lr(g, lr_at(base_lrs_[g], last_epoch_));
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
+        last_lrs_[g] = compute_lr(g, optimizer_.lr(g));
+        optimizer_.set_lr(g, last_lrs_[g]);
+    }
 }
 
-std::vector<double> LRScheduler::get_last_lr() const {
-    std::vector<double> lrs;
-    for (std::size_t g = 0; g < base_lrs_.size(); ++g) lrs.push_back(optimizer_.lr(g));
-    return lrs;
-}
-
-std::map<std::string, double> LRScheduler::state_dict() const {
-    std::map<std::string, double> state{{"last_epoch", static_cast<double>(last_epoch_)}};
-    for (std::size_t g = 0; g < base_lrs_.size(); ++g) state["base_lrs." + std::to_string(g)] = base_lrs_[g];
-    return state;
-}
-
-void LRScheduler::load_state_dict(const std::map<std::string, double>& state) {
-    auto get = [&](const std::string& key) {
-        auto it = state.find(key);
-        XGRAD_CHECK(it != state.end(), "load_state_dict: the scheduler state has no entry \"", key, "\"");
-        return it->second;
-    };
-    std::vector<double> bases;
-    for (std::size_t g = 0; g < base_lrs_.size(); ++g) bases.push_back(get("base_lrs." + std::to_string(g)));
-    last_epoch_ = static_cast<int64_t>(get("last_epoch"));
-    base_lrs_ = bases;
+void LRScheduler::restart() {
+    last_epoch_ = 0;
     apply();
 }
 
-StepLR::StepLR(Optimizer& optimizer, Options options) : LRScheduler(optimizer), options_(options) {
+double LRScheduler::entry(const SchedulerState& state, const std::string& key) {
+    auto it = state.find(key);
+    XGRAD_CHECK(it != state.end(), "load_state_dict: the scheduler state has no entry \"", key, "\"");
+    return it->second;
+}
+
+SchedulerState LRScheduler::state_dict() const {
+    SchedulerState state{{"last_epoch", static_cast<double>(last_epoch_)}};
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
+        state["base_lrs." + std::to_string(g)] = base_lrs_[g];
+        state["last_lrs." + std::to_string(g)] = last_lrs_[g];
+    }
+    return state;
+}
+
+void LRScheduler::load_state_dict(const SchedulerState& state) {
+    std::vector<double> bases, lasts;
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
+        bases.push_back(entry(state, "base_lrs." + std::to_string(g)));
+        lasts.push_back(entry(state, "last_lrs." + std::to_string(g)));
+    }
+    last_epoch_ = static_cast<int64_t>(entry(state, "last_epoch"));
+    base_lrs_ = bases;
+    last_lrs_ = lasts;
+    // The saved lrs, not recomputed ones: a recursive schedule cannot recompute them.
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
+        optimizer_.set_initial_lr(g, base_lrs_[g]);
+        optimizer_.set_lr(g, last_lrs_[g]);
+    }
+}
+
+StepLR::StepLR(Optimizer& optimizer, Options options) : ClosedFormLRScheduler(optimizer), options_(options) {
     XGRAD_CHECK(options.step_size > 0, "StepLR: step_size must be positive, got ", options.step_size);
 }
 double StepLR::lr_at(double base, int64_t epoch) const {
     return base * std::pow(options_.gamma, static_cast<double>(epoch / options_.step_size));
 }
 
-MultiStepLR::MultiStepLR(Optimizer& optimizer, Options options) : LRScheduler(optimizer), options_(std::move(options)) {
+MultiStepLR::MultiStepLR(Optimizer& optimizer, Options options)
+    : ClosedFormLRScheduler(optimizer), options_(std::move(options)) {
     XGRAD_CHECK(std::is_sorted(options_.milestones.begin(), options_.milestones.end()),
                 "MultiStepLR: milestones must be increasing");
 }
@@ -61,12 +81,14 @@ double MultiStepLR::lr_at(double base, int64_t epoch) const {
     return base * std::pow(options_.gamma, static_cast<double>(reached));
 }
 
-ExponentialLR::ExponentialLR(Optimizer& optimizer, Options options) : LRScheduler(optimizer), options_(options) {}
+ExponentialLR::ExponentialLR(Optimizer& optimizer, Options options)
+    : ClosedFormLRScheduler(optimizer), options_(options) {}
 double ExponentialLR::lr_at(double base, int64_t epoch) const {
     return base * std::pow(options_.gamma, static_cast<double>(epoch));
 }
 
-CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, Options options) : LRScheduler(optimizer), options_(options) {
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, Options options)
+    : ClosedFormLRScheduler(optimizer), options_(options) {
     XGRAD_CHECK(options.T_max > 0, "CosineAnnealingLR: T_max must be positive, got ", options.T_max);
 }
 double CosineAnnealingLR::lr_at(double base, int64_t epoch) const {
@@ -74,7 +96,7 @@ double CosineAnnealingLR::lr_at(double base, int64_t epoch) const {
     return options_.eta_min + (base - options_.eta_min) * (1 + std::cos(phase)) / 2;
 }
 
-LinearLR::LinearLR(Optimizer& optimizer, Options options) : LRScheduler(optimizer), options_(options) {
+LinearLR::LinearLR(Optimizer& optimizer, Options options) : ClosedFormLRScheduler(optimizer), options_(options) {
     XGRAD_CHECK(options.start_factor > 0 && options.start_factor <= 1, "LinearLR: start_factor must be in (0, 1], got ",
                 options.start_factor);
     XGRAD_CHECK(options.end_factor >= 0 && options.end_factor <= 1, "LinearLR: end_factor must be in [0, 1], got ",
@@ -87,6 +109,255 @@ double LinearLR::lr_at(double base, int64_t epoch) const {
     return base * (options_.start_factor + (options_.end_factor - options_.start_factor) * progress);
 }
 
+namespace {
+// One function per group: the single one repeated, or the caller's list checked against the groups.
+template <class Lambda>
+std::vector<Lambda> per_group(const Optimizer& optimizer, std::vector<Lambda> lambdas, const char* scheduler) {
+    if (lambdas.size() == 1) lambdas.resize(optimizer.param_group_count(), lambdas.front());
+    XGRAD_CHECK(lambdas.size() == optimizer.param_group_count(), scheduler, ": expected ",
+                optimizer.param_group_count(), " lr_lambdas (one per parameter group), got ", lambdas.size());
+    for (std::size_t g = 0; g < lambdas.size(); ++g)
+        XGRAD_CHECK(static_cast<bool>(lambdas[g]), scheduler, ": lr_lambda ", g, " is empty");
+    return lambdas;
+}
+}  // namespace
+
+LambdaLR::LambdaLR(Optimizer& optimizer, Lambda lr_lambda)
+    : LambdaLR(optimizer, std::vector<Lambda>{std::move(lr_lambda)}) {}
+LambdaLR::LambdaLR(Optimizer& optimizer, std::vector<Lambda> lr_lambdas)
+    : LRScheduler(optimizer), lr_lambdas_(per_group(optimizer, std::move(lr_lambdas), "LambdaLR")) {
+    apply();  // epoch 0 already uses lr_lambda(0)
+}
+double LambdaLR::compute_lr(std::size_t group, double) const {
+    return base_lrs_[group] * lr_lambdas_[group](last_epoch_);
+}
+
+MultiplicativeLR::MultiplicativeLR(Optimizer& optimizer, Lambda lr_lambda)
+    : MultiplicativeLR(optimizer, std::vector<Lambda>{std::move(lr_lambda)}) {}
+MultiplicativeLR::MultiplicativeLR(Optimizer& optimizer, std::vector<Lambda> lr_lambdas)
+    : LRScheduler(optimizer), lr_lambdas_(per_group(optimizer, std::move(lr_lambdas), "MultiplicativeLR")) {}
+double MultiplicativeLR::compute_lr(std::size_t group, double current) const {
+    // Epoch 0 (construction, or a restart under SequentialLR) keeps the lr it finds.
+    return last_epoch_ > 0 ? current * lr_lambdas_[group](last_epoch_) : current;
+}
+
+SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
+                           std::vector<int64_t> milestones)
+    : LRScheduler(optimizer), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
+    XGRAD_CHECK(!schedulers_.empty(), "SequentialLR: needs at least one scheduler");
+    for (std::size_t k = 0; k < schedulers_.size(); ++k) {
+        XGRAD_CHECK(schedulers_[k] != nullptr, "SequentialLR: scheduler ", k, " is null");
+        XGRAD_CHECK(&schedulers_[k]->optimizer_ == &optimizer, "SequentialLR: scheduler ", k,
+                    " drives another optimizer; every schedule must drive the optimizer passed in");
+    }
+    XGRAD_CHECK(milestones_.size() + 1 == schedulers_.size(),
+                "SequentialLR: expected one milestone fewer than schedulers, got ", schedulers_.size(),
+                " schedulers and ", milestones_.size(), " milestones");
+    XGRAD_CHECK(std::is_sorted(milestones_.begin(), milestones_.end()), "SequentialLR: milestones must be increasing");
+    restart();
+}
+
+void SequentialLR::restart() {
+    // As PyTorch: back to the initial lrs (each schedule's construction set its own epoch 0), then
+    // the first schedule's epoch 0.
+    last_epoch_ = 0;
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) optimizer_.set_lr(g, base_lrs_[g]);
+    schedulers_.front()->restart();
+    last_lrs_ = schedulers_.front()->get_last_lr();
+}
+
+void SequentialLR::step() {
+    ++last_epoch_;
+    const auto k = static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
+                                            milestones_.begin());
+    LRScheduler& running = *schedulers_[k];
+    // At its milestone a schedule starts at its epoch 0 (PyTorch's scheduler.step(0)).
+    if (k > 0 && milestones_[k - 1] == last_epoch_)
+        running.restart();
+    else
+        running.step();
+    last_lrs_ = running.get_last_lr();
+}
+
+SchedulerState SequentialLR::state_dict() const {
+    SchedulerState state = LRScheduler::state_dict();
+    for (std::size_t k = 0; k < schedulers_.size(); ++k)
+        for (const auto& [key, value] : schedulers_[k]->state_dict())
+            state["schedulers." + std::to_string(k) + "." + key] = value;
+    return state;
+}
+
+void SequentialLR::load_state_dict(const SchedulerState& state) {
+    // Check every schedule's entries before loading any; each needs the keys its state_dict has.
+    std::vector<SchedulerState> parts(schedulers_.size());
+    for (std::size_t k = 0; k < schedulers_.size(); ++k) {
+        const std::string prefix = "schedulers." + std::to_string(k) + ".";
+        for (const auto& [key, value] : schedulers_[k]->state_dict()) parts[k][key] = entry(state, prefix + key);
+    }
+    for (const auto& [key, value] : LRScheduler::state_dict()) entry(state, key);  // its own entries
+    for (std::size_t k = 0; k < schedulers_.size(); ++k) schedulers_[k]->load_state_dict(parts[k]);
+    LRScheduler::load_state_dict(state);  // last: the lrs of the running schedule win
+}
+
+OneCycleLR::OneCycleLR(Optimizer& optimizer, Options o) : LRScheduler(optimizer), options_(o) {
+    XGRAD_CHECK(o.max_lr > 0, "OneCycleLR: max_lr must be positive, got ", o.max_lr);
+    if (o.total_steps != 0) {
+        XGRAD_CHECK(o.total_steps > 0, "OneCycleLR: expected a positive total_steps, got ", o.total_steps);
+        total_steps_ = o.total_steps;
+    } else {
+        XGRAD_CHECK(o.epochs != 0 || o.steps_per_epoch != 0,
+                    "OneCycleLR: set either total_steps or (epochs and steps_per_epoch)");
+        XGRAD_CHECK(o.epochs > 0, "OneCycleLR: expected a positive epochs, got ", o.epochs);
+        XGRAD_CHECK(o.steps_per_epoch > 0, "OneCycleLR: expected a positive steps_per_epoch, got ", o.steps_per_epoch);
+        total_steps_ = o.epochs * o.steps_per_epoch;
+    }
+    XGRAD_CHECK(o.pct_start >= 0 && o.pct_start <= 1, "OneCycleLR: pct_start must be in [0, 1], got ", o.pct_start);
+    XGRAD_CHECK(o.div_factor > 0 && o.final_div_factor > 0,
+                "OneCycleLR: div_factor and final_div_factor must be positive, got ", o.div_factor, " and ",
+                o.final_div_factor);
+
+    const double initial = o.max_lr / o.div_factor, min_lr = initial / o.final_div_factor;
+    const double total = static_cast<double>(total_steps_);
+    const double up = o.pct_start * total - 1;  // the step at which the lr peaks
+    if (o.three_phase)
+        phases_ = {{up, initial, o.max_lr, o.max_momentum, o.base_momentum},
+                   {2 * o.pct_start * total - 2, o.max_lr, initial, o.base_momentum, o.max_momentum},
+                   {total - 1, initial, min_lr, o.max_momentum, o.max_momentum}};
+    else
+        phases_ = {{up, initial, o.max_lr, o.max_momentum, o.base_momentum},
+                   {total - 1, o.max_lr, min_lr, o.base_momentum, o.max_momentum}};
+
+    // The cycle starts from max_lr / div_factor, whatever lr the optimizer had.
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
+        base_lrs_[g] = initial;
+        optimizer.set_initial_lr(g, initial);
+    }
+    if (o.cycle_momentum) {
+        // As PyTorch: beta1 where the optimizer has betas, else momentum.
+        if (optimizer.group_option(0, "beta1"))
+            momentum_name_ = "beta1";
+        else if (optimizer.group_option(0, "momentum"))
+            momentum_name_ = "momentum";
+        XGRAD_CHECK(!momentum_name_.empty(),
+                    "OneCycleLR: cycle_momentum needs an optimizer with momentum or betas "
+                    "(set cycle_momentum = false)");
+    }
+    apply();
+}
+
+void OneCycleLR::step() {
+    // Construction counts as the first step, as in PyTorch's message.
+    XGRAD_CHECK(last_epoch_ < total_steps_, "OneCycleLR: tried to step ", last_epoch_ + 2,
+                " times; the specified number of total steps is ", total_steps_);
+    LRScheduler::step();
+}
+
+std::pair<const OneCycleLR::Phase*, double> OneCycleLR::phase_at(int64_t step) const {
+    const auto s = static_cast<double>(step);
+    double start_step = 0;
+    for (std::size_t i = 0; i < phases_.size(); ++i) {
+        const Phase& phase = phases_[i];
+        if (s <= phase.end_step || i + 1 == phases_.size()) {
+            XGRAD_CHECK(phase.end_step != start_step, "OneCycleLR: phase ", i + 1, " has no steps (total_steps ",
+                        total_steps_, ", pct_start ", options_.pct_start, ")");
+            return {&phase, (s - start_step) / (phase.end_step - start_step)};
+        }
+        start_step = phase.end_step;
+    }
+    fail("OneCycleLR: internal error, no phase for step ", step);
+}
+
+double OneCycleLR::anneal(double start, double end, double pct) const {
+    if (options_.anneal_strategy == Options::Anneal::linear) return (end - start) * pct + start;
+    const double cos_out = std::cos(M_PI * pct) + 1;
+    return end + (start - end) / 2.0 * cos_out;
+}
+
+double OneCycleLR::compute_lr(std::size_t, double) const {
+    const auto [phase, pct] = phase_at(last_epoch_);
+    return anneal(phase->start_lr, phase->end_lr, pct);
+}
+
+void OneCycleLR::apply() {
+    LRScheduler::apply();
+    apply_momentum();
+}
+
+void OneCycleLR::apply_momentum() {
+    if (momentum_name_.empty()) return;
+    const auto [phase, pct] = phase_at(last_epoch_);
+    const double momentum = anneal(phase->start_momentum, phase->end_momentum, pct);
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) optimizer_.set_group_option(g, momentum_name_, momentum);
+}
+
+void OneCycleLR::load_state_dict(const SchedulerState& state) {
+    LRScheduler::load_state_dict(state);
+    apply_momentum();  // a function of the step alone
+}
+
+CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(Optimizer& optimizer, Options options)
+    : LRScheduler(optimizer), options_(options), T_i_(options.T_0) {
+    XGRAD_CHECK(options.T_0 > 0, "CosineAnnealingWarmRestarts: expected a positive T_0, got ", options.T_0);
+    XGRAD_CHECK(options.T_mult >= 1, "CosineAnnealingWarmRestarts: expected T_mult >= 1, got ", options.T_mult);
+    apply();
+}
+
+double CosineAnnealingWarmRestarts::compute_lr(std::size_t group, double) const {
+    const double eta_min = options_.eta_min;
+    return eta_min + (base_lrs_[group] - eta_min) * (1 + std::cos(M_PI * T_cur_ / static_cast<double>(T_i_))) / 2;
+}
+
+void CosineAnnealingWarmRestarts::step() {
+    T_cur_ += 1;
+    if (T_cur_ >= static_cast<double>(T_i_)) {  // a warm restart
+        T_cur_ -= static_cast<double>(T_i_);
+        T_i_ *= options_.T_mult;
+    }
+    LRScheduler::step();
+}
+
+void CosineAnnealingWarmRestarts::step(double epoch) {
+    XGRAD_CHECK(epoch >= 0, "CosineAnnealingWarmRestarts: expected a non-negative epoch, got ", epoch);
+    const auto T_0 = static_cast<double>(options_.T_0);
+    const int64_t T_mult = options_.T_mult;
+    if (epoch < T_0) {
+        T_i_ = options_.T_0;
+        T_cur_ = epoch;
+    } else if (T_mult == 1) {
+        T_cur_ = std::fmod(epoch, T_0);
+    } else {
+        // Periods T_0, T_0 m, T_0 m^2, ... end at T_0 (m^n - 1) / (m - 1): n restarts happened by epoch.
+        const auto m = static_cast<double>(T_mult);
+        const auto n = static_cast<int64_t>(std::log(epoch / T_0 * (m - 1) + 1) / std::log(m));
+        int64_t power = 1;
+        for (int64_t i = 0; i < n; ++i) power *= T_mult;
+        T_cur_ = epoch - T_0 * static_cast<double>(power - 1) / (m - 1);
+        T_i_ = options_.T_0 * power;
+    }
+    last_epoch_ = static_cast<int64_t>(std::floor(epoch));
+    apply();
+}
+
+void CosineAnnealingWarmRestarts::restart() {
+    T_i_ = options_.T_0;
+    T_cur_ = 0;
+    LRScheduler::restart();
+}
+
+SchedulerState CosineAnnealingWarmRestarts::state_dict() const {
+    SchedulerState state = LRScheduler::state_dict();
+    state["T_cur"] = T_cur_;
+    state["T_i"] = static_cast<double>(T_i_);
+    return state;
+}
+
+void CosineAnnealingWarmRestarts::load_state_dict(const SchedulerState& state) {
+    const double T_cur = entry(state, "T_cur"), T_i = entry(state, "T_i");
+    LRScheduler::load_state_dict(state);
+    T_cur_ = T_cur;
+    T_i_ = static_cast<int64_t>(T_i);
+}
+
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Options options)
     : optimizer_(optimizer),
       options_(options),
@@ -96,7 +367,11 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Options options)
 }
 
 bool ReduceLROnPlateau::improves(double metric) const {
-    return options_.mode == Mode::min ? metric < best_ * (1 - options_.threshold) : metric > best_ * (1 + options_.threshold);
+    // PyTorch's is_better, expression for expression (so ties fall the same way).
+    const bool relative = options_.threshold_mode == ThresholdMode::rel;
+    if (options_.mode == Mode::min)
+        return relative ? metric < best_ * (1. - options_.threshold) : metric < best_ - options_.threshold;
+    return relative ? metric > best_ * (options_.threshold + 1.) : metric > best_ + options_.threshold;
 }
 
 void ReduceLROnPlateau::step(double metric) {
@@ -122,16 +397,42 @@ void ReduceLROnPlateau::step(double metric) {
     }
 }
 
-std::map<std::string, double> ReduceLROnPlateau::state_dict() const {
+SchedulerState ReduceLROnPlateau::state_dict() const {
+    const Options& o = options_;
     return {{"best", best_},
             {"num_bad_epochs", static_cast<double>(num_bad_epochs_)},
             {"cooldown_counter", static_cast<double>(cooldown_counter_)},
-            {"last_epoch", static_cast<double>(last_epoch_)}};
+            {"last_epoch", static_cast<double>(last_epoch_)},
+            {"mode", o.mode == Mode::min ? 0.0 : 1.0},
+            {"threshold_mode", o.threshold_mode == ThresholdMode::rel ? 0.0 : 1.0},
+            {"threshold", o.threshold},
+            {"factor", o.factor},
+            {"patience", static_cast<double>(o.patience)},
+            {"cooldown", static_cast<double>(o.cooldown)},
+            {"min_lr", o.min_lr},
+            {"eps", o.eps}};
 }
 
-void ReduceLROnPlateau::load_state_dict(const std::map<std::string, double>& state) {
-    for (const char* key : {"best", "num_bad_epochs", "cooldown_counter", "last_epoch"})
+void ReduceLROnPlateau::load_state_dict(const SchedulerState& state) {
+    for (const auto& [key, value] : state_dict())
         XGRAD_CHECK(state.count(key), "load_state_dict: the scheduler state has no entry \"", key, "\"");
+    auto mode_flag = [&](const char* key) {
+        const double v = state.at(key);
+        XGRAD_CHECK(v == 0 || v == 1, "load_state_dict: ReduceLROnPlateau's \"", key, "\" must be 0 or 1, got ", v);
+        return v == 1;
+    };
+    Options o = options_;
+    o.mode = mode_flag("mode") ? Mode::max : Mode::min;
+    o.threshold_mode = mode_flag("threshold_mode") ? ThresholdMode::abs : ThresholdMode::rel;
+    o.threshold = state.at("threshold");
+    o.factor = state.at("factor");
+    o.patience = static_cast<int64_t>(state.at("patience"));
+    o.cooldown = static_cast<int64_t>(state.at("cooldown"));
+    o.min_lr = state.at("min_lr");
+    o.eps = state.at("eps");
+    XGRAD_CHECK(o.factor < 1 && o.factor >= 0, "load_state_dict: ReduceLROnPlateau's factor must be in [0, 1), got ",
+                o.factor);
+    options_ = o;
     best_ = state.at("best");
     num_bad_epochs_ = static_cast<int64_t>(state.at("num_bad_epochs"));
     cooldown_counter_ = static_cast<int64_t>(state.at("cooldown_counter"));

@@ -1,14 +1,25 @@
 #pragma once
-/// Learning-rate schedules. Each scheduler sets every parameter group's lr from the group's
-/// initial lr and the epoch count, by the closed form PyTorch documents:
+/// Learning-rate schedules, as PyTorch 1.13 defines them. Most set every parameter group's lr from
+/// the group's initial lr and the epoch count, by the closed form PyTorch documents:
 ///
 ///     optim::StepLR schedule(opt, {.step_size = 30, .gamma = 0.1});
 ///     for (epoch ...) { train(); schedule.step(); }
 ///
-/// Like PyTorch, constructing a scheduler counts as epoch 0 (the lr is the initial one) and each
-/// step() advances one epoch.
+/// Like PyTorch, constructing a scheduler counts as epoch 0 (the lr is the schedule's first one)
+/// and each step() advances one epoch. MultiplicativeLR builds on the lr it finds (it is recursive,
+/// not closed-form); SequentialLR hands the optimizer from one schedule to the next; OneCycleLR
+/// and CosineAnnealingWarmRestarts are meant to be stepped after every batch.
+///
+/// The schedulers attached to one optimizer share its initial lr (Optimizer::initial_lr, PyTorch's
+/// group["initial_lr"]): the first one records it, later ones start from it too.
+///
+/// state_dict() holds the epoch count, the initial lrs and the last lrs set, plus what a schedule
+/// keeps of its own; load_state_dict() into a scheduler built the same way (the same options and
+/// lambdas, which are not saved) restores the optimizer's lrs, so the schedule continues exactly.
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,29 +27,56 @@
 
 namespace xgrad::optim {
 
+/// Scheduler state by name: "last_epoch", "base_lrs.0", ... (every value a number).
+using SchedulerState = std::map<std::string, double>;
+
 class LRScheduler {
 public:
     explicit LRScheduler(Optimizer& optimizer);
     virtual ~LRScheduler() = default;
     /// Advances one epoch and sets each group's lr.
-    void step();
-    std::vector<double> get_last_lr() const;
+    virtual void step();
+    /// The lrs this scheduler set last, one per group.
+    std::vector<double> get_last_lr() const { return last_lrs_; }
     int64_t last_epoch() const { return last_epoch_; }
-    std::map<std::string, double> state_dict() const;
-    void load_state_dict(const std::map<std::string, double>& state);
+    const Optimizer& optimizer() const { return optimizer_; }
+    virtual SchedulerState state_dict() const;
+    /// Restores what state_dict() saved and sets the optimizer's lrs to the saved ones. Every entry
+    /// is checked before anything changes.
+    virtual void load_state_dict(const SchedulerState& state);
 
 protected:
-    /// The lr of a group with initial lr `base` at `epoch`.
-    virtual double lr_at(double base, int64_t epoch) const = 0;
-    void apply();
+    /// The lr of `group` at epoch last_epoch_. `current` is its lr before this step: closed-form
+    /// schedules ignore it, recursive ones (MultiplicativeLR) build on it.
+    virtual double compute_lr(std::size_t group, double current) const = 0;
+    /// Sets every group's lr (and whatever else the schedule drives) for last_epoch_.
+    virtual void apply();
+    /// Goes back to epoch 0 and sets its lrs: PyTorch's step(0), with which SequentialLR starts a
+    /// schedule at its milestone (closed forms restart from the initial lr, MultiplicativeLR from
+    /// the lr it finds).
+    virtual void restart();
+    friend class SequentialLR;
+
+    /// The entry `key` of state, or an error naming it.
+    static double entry(const SchedulerState& state, const std::string& key);
 
     Optimizer& optimizer_;
     std::vector<double> base_lrs_;
+    std::vector<double> last_lrs_;
     int64_t last_epoch_ = 0;
 };
 
+/// A schedule given in closed form: lr = f(initial lr, epoch).
+class ClosedFormLRScheduler : public LRScheduler {
+protected:
+    using LRScheduler::LRScheduler;
+    /// The lr of a group with initial lr `base` at `epoch`.
+    virtual double lr_at(double base, int64_t epoch) const = 0;
+    double compute_lr(std::size_t group, double) const final { return lr_at(base_lrs_[group], last_epoch_); }
+};
+
 /// lr = base * gamma^floor(epoch / step_size)
-class StepLR : public LRScheduler {
+class StepLR : public ClosedFormLRScheduler {
 public:
     struct Options {
         int64_t step_size = 1;
@@ -52,7 +90,7 @@ protected:
 };
 
 /// lr = base * gamma^(number of milestones reached)
-class MultiStepLR : public LRScheduler {
+class MultiStepLR : public ClosedFormLRScheduler {
 public:
     struct Options {
         std::vector<int64_t> milestones;
@@ -66,7 +104,7 @@ protected:
 };
 
 /// lr = base * gamma^epoch
-class ExponentialLR : public LRScheduler {
+class ExponentialLR : public ClosedFormLRScheduler {
 public:
     struct Options {
         double gamma = 0.95;
@@ -79,7 +117,7 @@ protected:
 };
 
 /// lr = eta_min + (base - eta_min) (1 + cos(pi epoch / T_max)) / 2  (Loshchilov & Hutter 2017)
-class CosineAnnealingLR : public LRScheduler {
+class CosineAnnealingLR : public ClosedFormLRScheduler {
 public:
     struct Options {
         int64_t T_max = 1;
@@ -93,7 +131,7 @@ protected:
 };
 
 /// Linear warm-up (or decay): lr = base * (start + (end - start) min(epoch, total_iters) / total_iters)
-class LinearLR : public LRScheduler {
+class LinearLR : public ClosedFormLRScheduler {
 public:
     struct Options {
         double start_factor = 1.0 / 3;
@@ -107,12 +145,154 @@ protected:
     Options options_;
 };
 
+/// lr = base * lr_lambda(epoch), with one function for every group or one per group.
+class LambdaLR : public LRScheduler {
+public:
+    using Lambda = std::function<double(int64_t epoch)>;
+    LambdaLR(Optimizer& optimizer, Lambda lr_lambda);
+    LambdaLR(Optimizer& optimizer, std::vector<Lambda> lr_lambdas);
+
+protected:
+    double compute_lr(std::size_t group, double current) const override;
+    std::vector<Lambda> lr_lambdas_;
+};
+
+/// lr <- lr * lr_lambda(epoch) at each step (epoch > 0). Recursive, not closed-form: the lr is the
+/// product of every factor so far, times whatever the lr was when the schedule began (under
+/// SequentialLR, the lr the previous schedule left).
+class MultiplicativeLR : public LRScheduler {
+public:
+    using Lambda = std::function<double(int64_t epoch)>;
+    MultiplicativeLR(Optimizer& optimizer, Lambda lr_lambda);
+    MultiplicativeLR(Optimizer& optimizer, std::vector<Lambda> lr_lambdas);
+
+protected:
+    double compute_lr(std::size_t group, double current) const override;
+    std::vector<Lambda> lr_lambdas_;
+};
+
+/// Runs schedules one after another on the same optimizer: schedulers[0] until milestones[0],
+/// schedulers[k] from milestones[k - 1] on. As in PyTorch, construction resets the lrs to the
+/// initial ones and starts schedulers[0] at epoch 0; at a milestone the next schedule restarts at
+/// its own epoch 0 (a closed form from the initial lr, MultiplicativeLR from the current lr) and is
+/// stepped from there:
+///
+///     auto warmup = std::make_shared<optim::LinearLR>(opt, optim::LinearLR::Options{.start_factor = 0.1});
+///     auto decay = std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLR::Options{.gamma = 0.9});
+///     optim::SequentialLR schedule(opt, {warmup, decay}, {5});
+class SequentialLR : public LRScheduler {
+public:
+    SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
+                 std::vector<int64_t> milestones);
+    void step() override;
+    /// Its own entries and each schedule's, prefixed "schedulers.k.".
+    SchedulerState state_dict() const override;
+    void load_state_dict(const SchedulerState& state) override;
+
+protected:
+    // Never called: step() and restart() leave the lrs to the schedule that runs.
+    double compute_lr(std::size_t, double current) const override { return current; }
+    void restart() override;
+    std::vector<std::shared_ptr<LRScheduler>> schedulers_;
+    std::vector<int64_t> milestones_;
+};
+
+struct OneCycleLROptions {
+    enum class Anneal { cos, linear };
+    double max_lr = 0.0;      ///< the peak lr (required)
+    int64_t total_steps = 0;  ///< the steps in the cycle; 0: epochs * steps_per_epoch
+    int64_t epochs = 0;
+    int64_t steps_per_epoch = 0;
+    double pct_start = 0.3;  ///< the fraction of the cycle spent raising the lr
+    Anneal anneal_strategy = Anneal::cos;
+    bool cycle_momentum = true;     ///< momentum (SGD, RMSprop) or beta1 (Adam, NAdam, ...) runs opposite to the lr
+    double base_momentum = 0.85;    ///< at the peak lr
+    double max_momentum = 0.95;     ///< at the start and the end
+    double div_factor = 25.0;       ///< initial lr = max_lr / div_factor
+    double final_div_factor = 1e4;  ///< min lr = initial lr / final_div_factor
+    bool three_phase = false;       ///< back down to the initial lr symmetrically, then to the min lr
+};
+
+/// The 1cycle policy (Smith & Topin 2018), stepped after every batch: the lr rises from
+/// max_lr / div_factor to max_lr over pct_start of the steps, then anneals to
+/// initial / final_div_factor (three_phase: back to the initial lr by 2 pct_start, then down to the
+/// min lr). Each phase anneals from `start` to `end` over its steps, with pct the fraction done:
+///   cos:    end + (start - end) (1 + cos(pi pct)) / 2
+///   linear: start + (end - start) pct
+/// Phase ends (in steps): pct_start total - 1, then total - 1 (three_phase: 2 pct_start total - 2
+/// in between). The initial lr it sets becomes the optimizer's initial lr, as in PyTorch. With
+/// cycle_momentum, the group option "beta1" (else "momentum") runs from max_momentum to
+/// base_momentum and back; an optimizer with neither is an error. Stepping more than total_steps
+/// times is an error, as in PyTorch.
+class OneCycleLR : public LRScheduler {
+public:
+    using Options = OneCycleLROptions;
+    OneCycleLR(Optimizer& optimizer, Options options);
+    void step() override;
+    int64_t total_steps() const { return total_steps_; }
+    void load_state_dict(const SchedulerState& state) override;
+
+protected:
+    struct Phase {
+        double end_step;
+        double start_lr, end_lr;  ///< initial, max or min lr (max_lr is one value, so every group shares them)
+        double start_momentum, end_momentum;
+    };
+    double compute_lr(std::size_t group, double current) const override;
+    void apply() override;
+    /// Sets the cycled momentum (or beta1) of every group for last_epoch_.
+    void apply_momentum();
+    /// The phase containing step and how far into it (pct) the step is.
+    std::pair<const Phase*, double> phase_at(int64_t step) const;
+    double anneal(double start, double end, double pct) const;
+
+    Options options_;
+    int64_t total_steps_ = 0;
+    std::vector<Phase> phases_;
+    std::string momentum_name_;  ///< "beta1" or "momentum"; empty without cycle_momentum
+};
+
+/// SGDR (Loshchilov & Hutter 2017): cosine annealing from the initial lr to eta_min over T_i
+/// epochs, then a warm restart; the first period is T_0 epochs, each next one T_mult times longer.
+///   lr = eta_min + (base - eta_min) (1 + cos(pi T_cur / T_i)) / 2
+/// step() advances one epoch; step(epoch) jumps to a fractional epoch, for steps within an epoch:
+///     schedule.step(epoch + batch / double(batches));
+class CosineAnnealingWarmRestarts : public LRScheduler {
+public:
+    struct Options {
+        int64_t T_0 = 1;
+        int64_t T_mult = 1;
+        double eta_min = 0.0;
+    };
+    CosineAnnealingWarmRestarts(Optimizer& optimizer, Options options);
+    void step() override;
+    /// Jumps to `epoch` (>= 0, fractional allowed): T_cur and T_i follow from it, last_epoch() is
+    /// its floor. A later step() continues from there.
+    void step(double epoch);
+    double T_cur() const { return T_cur_; }
+    int64_t T_i() const { return T_i_; }
+    SchedulerState state_dict() const override;
+    void load_state_dict(const SchedulerState& state) override;
+
+protected:
+    double compute_lr(std::size_t group, double current) const override;
+    void restart() override;
+    Options options_;
+    double T_cur_ = 0;  ///< epochs since the last restart
+    int64_t T_i_ = 0;   ///< epochs of the current period
+};
+
 struct ReduceLROnPlateauOptions {
     enum class Mode { min, max };
+    /// How an improvement is measured against the best metric so far (PyTorch's is_better):
+    /// rel: beat best * (1 - threshold) in min mode, best * (1 + threshold) in max mode;
+    /// abs: beat best - threshold in min mode, best + threshold in max mode.
+    enum class ThresholdMode { rel, abs };
     Mode mode = Mode::min;
     double factor = 0.1;
     int64_t patience = 10;
-    double threshold = 1e-4;  ///< relative: an improvement must beat best * (1 -/+ threshold)
+    double threshold = 1e-4;
+    ThresholdMode threshold_mode = ThresholdMode::rel;
     int64_t cooldown = 0;
     double min_lr = 0.0;
     double eps = 1e-8;  ///< changes smaller than this are skipped
@@ -123,13 +303,17 @@ class ReduceLROnPlateau {
 public:
     using Options = ReduceLROnPlateauOptions;
     using Mode = Options::Mode;
+    using ThresholdMode = Options::ThresholdMode;
     ReduceLROnPlateau(Optimizer& optimizer, Options options = {});
     /// Records the epoch's metric (validation loss, accuracy, ...) and lowers the lr if due.
     void step(double metric);
     double best() const { return best_; }
     int64_t num_bad_epochs() const { return num_bad_epochs_; }
-    std::map<std::string, double> state_dict() const;
-    void load_state_dict(const std::map<std::string, double>& state);
+    const Options& options() const { return options_; }
+    /// The counters and, as PyTorch saves them, the options (modes as 0 = min/rel, 1 = max/abs).
+    SchedulerState state_dict() const;
+    /// Restores counters and options; the lrs live in the optimizer's own state.
+    void load_state_dict(const SchedulerState& state);
 
 private:
     bool improves(double metric) const;

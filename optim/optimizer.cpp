@@ -28,6 +28,7 @@ void Optimizer::add_params(std::vector<Tensor> params, const char* optimizer_nam
                     " appears in more than one parameter group");
     }
     state_.emplace_back(params.size());
+    initial_lrs_.emplace_back();
     params_.push_back(std::move(params));
 }
 
@@ -71,6 +72,21 @@ std::vector<Tensor> Optimizer::parameters() const {
 }
 
 int64_t Optimizer::step_count(std::size_t group, std::size_t index) const { return state_.at(group).at(index).step; }
+
+std::optional<double> Optimizer::group_option(std::size_t group, const std::string& name) const {
+    for (const auto& [option, value] : group_options(group))
+        if (option == name) return value;
+    return std::nullopt;
+}
+
+void Optimizer::set_group_option(std::size_t group, const std::string& name, double value) {
+    // set_group_options takes every option at once: read them all, change one.
+    std::map<std::string, double> values;
+    for (const auto& [option, current] : group_options(group)) values[option] = current;
+    XGRAD_CHECK(values.count(name), "set_group_option: the optimizer has no option \"", name, "\"");
+    values[name] = value;
+    set_group_options(group, values);
+}
 
 StateDict Optimizer::state_dict() const {
     StateDict dict;

@@ -55,6 +55,15 @@ public:
     virtual void set_lr(std::size_t group, double lr) = 0;
     /// Steps taken for a parameter (0 before its first update).
     int64_t step_count(std::size_t group, std::size_t index) const;
+    /// One option of a group by its state_dict name ("momentum", "beta1"), or nullopt when this
+    /// optimizer has no such option: for schedulers that drive more than the lr (OneCycleLR).
+    std::optional<double> group_option(std::size_t group, const std::string& name) const;
+    void set_group_option(std::size_t group, const std::string& name, double value);
+    /// The lr a schedule starts from (PyTorch's group["initial_lr"]), recorded by the first
+    /// scheduler attached and shared by the later ones: a warm-up that lowers the lr at once must
+    /// not become the starting lr of the decay built after it (see SequentialLR).
+    std::optional<double> initial_lr(std::size_t group) const { return initial_lrs_.at(group); }
+    void set_initial_lr(std::size_t group, double lr) { initial_lrs_.at(group) = lr; }
 
     /// Options of every group and the state of every parameter, by name.
     StateDict state_dict() const;
@@ -87,6 +96,7 @@ protected:
 
     std::vector<std::vector<Tensor>> params_;
     std::vector<std::vector<ParamState>> state_;
+    std::vector<std::optional<double>> initial_lrs_;  ///< per group; not part of state_dict (schedulers save their own)
 };
 
 /// The options plumbing every concrete optimizer shares: defaults, one Options per group,

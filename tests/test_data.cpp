@@ -1,5 +1,5 @@
 // data: scalers against hand-computed values, the loader's epochs, the IDX and CSV readers on
-// good and malformed files, the text pipeline, and the shipped data sets.
+// good and malformed files, the text pipeline, word vectors, and the shipped data sets.
 #include <zlib.h>
 
 #include <filesystem>
@@ -229,6 +229,101 @@ BOOST_AUTO_TEST_CASE(hallmarks_of_cancer_corpus) {
     const fs::path unknown = scratch("unknown.tsv");
     std::ofstream(unknown) << "123\t0\tcell_growth\tunknown label\n";
     check_error([&] { data::read_hoc(unknown.string()); }, {unknown.string() + ":1", "cell_growth"});
+}
+
+BOOST_AUTO_TEST_CASE(word_vectors_in_glove_and_word2vec_formats) {
+    const data::Vocabulary vocab({"<pad>", "<unk>", "cancer", "cell", "tumor", "growth"});
+    auto row = [](const data::WordVectors& v, int64_t index) { return v.weights[index]; };
+
+    // GloVe: no header. "Cell" would serve "cell" through the lower-cased fallback, but the exact
+    // "cell" that follows replaces it; the second "cancer" is ignored (first wins), <pad> stays zero.
+    const fs::path glove = scratch("glove.txt");
+    std::ofstream(glove)
+        << "cancer 0.1 0.2 0.3\nthe 1 1 1\nCell 0.4 0.5 0.6\n\ncell 0.7 0.8 0.9\ncancer 9 9 9\n<pad> 5 5 5\n";
+    const data::WordVectors g = data::read_word_vectors(
+        glove.string(), vocab, {.init_missing = [](const Tensor& rows) { nn::init::constant_(rows, 0.5); }});
+    BOOST_TEST((g.weights.sizes() == Shape{6, 3}));
+    BOOST_TEST(g.weights.dtype() == kFloat32);
+    BOOST_TEST(g.dim() == 3);
+    BOOST_TEST(g.vectors_in_file == 6);
+    BOOST_TEST(g.hits == 2);
+    BOOST_TEST(g.lowercase_hits == 0);
+    BOOST_TEST((g.missing == std::vector<std::string>{"<unk>", "tumor", "growth"}));
+    BOOST_TEST(g.misses() == 3);
+    check_values(row(g, 0), {0, 0, 0});
+    check_values(row(g, 2), {0.1, 0.2, 0.3}, 1e-7);
+    check_values(row(g, 3), {0.7, 0.8, 0.9}, 1e-7);
+    for (int64_t missing : {1, 4, 5}) check_values(row(g, missing), {0.5, 0.5, 0.5});
+
+    // word2vec text: a "count dim" header, a trailing space on every line and CRLF line ends.
+    const fs::path w2v = scratch("w2v.txt");
+    std::ofstream(w2v) << "4 3\r\nTumor 1 2 3 \r\ngrowth -1 -2e-1 3.5 \r\n</s> 0 0 0 \r\ncancer 0.5 0.5 0.5 \r\n";
+    Generator gen(7);
+    const data::WordVectors w = data::read_word_vectors(w2v.string(), vocab, {.generator = &gen});
+    BOOST_TEST(w.hits == 3);
+    BOOST_TEST(w.lowercase_hits == 1);  // "Tumor" -> "tumor"
+    BOOST_TEST((w.missing == std::vector<std::string>{"<unk>", "cell"}));
+    check_values(row(w, 4), {1, 2, 3});
+    check_values(row(w, 5), {-1, -0.2, 3.5}, 1e-7);
+    // The default initializer: small normal values, reproducible from the generator.
+    const std::vector<double> unk = row(w, 1).to_vector<double>();
+    BOOST_TEST(std::any_of(unk.begin(), unk.end(), [](double v) { return v != 0; }));
+    BOOST_TEST(
+        std::all_of(unk.begin(), unk.end(), [](double v) { return std::abs(v) < 0.6; }));  // 6 standard deviations
+    Generator same(7);
+    const data::WordVectors again = data::read_word_vectors(w2v.string(), vocab, {.generator = &same});
+    BOOST_TEST((again.weights.to_vector<float>() == w.weights.to_vector<float>()));
+
+    // Without the fallback "Tumor" does not count.
+    const data::WordVectors exact = data::read_word_vectors(w2v.string(), vocab, {.lowercase_fallback = false});
+    BOOST_TEST(exact.hits == 2);
+    BOOST_TEST((exact.missing == std::vector<std::string>{"<unk>", "cell", "tumor"}));
+}
+
+BOOST_AUTO_TEST_CASE(malformed_word_vector_files_name_the_line) {
+    const data::Vocabulary vocab({"<pad>", "<unk>", "a"});
+    auto file = [](const std::string& name, const std::string& text) {
+        const fs::path path = scratch(name);
+        std::ofstream(path) << text;
+        return path.string();
+    };
+    const std::string missing = scratch("no_such_vectors.txt").string();
+    check_error([&] { data::read_word_vectors(missing, vocab); }, {missing, "cannot open"});
+    const std::string short_line = file("short.txt", "a 1 2 3\nb 1 2\n");
+    check_error([&] { data::read_word_vectors(short_line, vocab); },
+                {short_line + ":2", "\"b\" has 2 values, expected 3", "as on line 1"});
+    const std::string long_line = file("long.txt", "2 3\na 1 2 3 4\n");
+    check_error([&] { data::read_word_vectors(long_line, vocab); },
+                {long_line + ":2", "has 4 values, expected 3", "header"});
+    const std::string count = file("count.txt", "3 2\na 1 2\nb 1 2\n");
+    check_error([&] { data::read_word_vectors(count, vocab); }, {count, "announces 3 vectors but the file has 2"});
+    const std::string text = file("text.txt", "a 1 2 3\nb 1 x 3\n");
+    check_error([&] { data::read_word_vectors(text, vocab); },
+                {text + ":2", "value 2 of \"b\"", "not a finite number: \"x\""});
+    const std::string nan = file("nan.txt", "a 1 nan 3\n");
+    check_error([&] { data::read_word_vectors(nan, vocab); }, {nan + ":1", "\"nan\""});
+    const std::string word_only = file("word_only.txt", "a\n");
+    check_error([&] { data::read_word_vectors(word_only, vocab); },
+                {word_only + ":1", "expected a word and its values"});
+    const std::string good = file("good.txt", "a 1 2 3\n");
+    check_error([&] { data::read_word_vectors(good, vocab, {.expected_dim = 4}); },
+                {good + ":1", "dim 3", "dim 4 was expected"});
+    const std::string empty = file("empty_vectors.txt", "\n\n");
+    check_error([&] { data::read_word_vectors(empty, vocab); }, {empty, "no word vectors"});
+}
+
+BOOST_AUTO_TEST_CASE(word_vectors_start_a_frozen_embedding) {
+    const data::Vocabulary vocab({"<pad>", "<unk>", "cancer", "cell"});
+    const fs::path path = scratch("embedding_vectors.txt");
+    std::ofstream(path) << "cell 1 2\ncancer 3 4\n";
+    const data::WordVectors vectors = data::read_word_vectors(path.string(), vocab);
+    auto embed = nn::Embedding::from_pretrained(vectors.weights, /*freeze=*/true, data::Vocabulary::kPad);
+    BOOST_TEST(!embed->weight.requires_grad());
+    BOOST_TEST((embed->weight.to_vector<float>() == vectors.weights.to_vector<float>()));
+    // "cancer cell <pad>" -> the file's vectors and the zero padding row.
+    const Tensor out = (*embed)(from_vector(std::vector<int64_t>{2, 3, 0}, {1, 3}));
+    BOOST_TEST((out.sizes() == Shape{1, 3, 2}));
+    check_values(out, {3, 4, 1, 2, 0, 0});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,6 @@
 // Saving and loading: .npz round trips, NumPy compatibility, atomic writes, and the errors for
-// corrupt, truncated and mismatched files (which leave the model untouched).
+// corrupt, truncated and mismatched files (which leave the model untouched), and a state_dict
+// saved from PyTorch loading by name.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,30 @@ struct Mlp : nn::Module {
         register_module("fc2", fc2);
     }
     Tensor forward(const Tensor& x) override { return fc2(relu(bn(fc1(x)))); }
+};
+
+// The model of tests/data/make_torch_state_dict.py, layer for layer and name for name.
+struct TorchNet : nn::Module {
+    nn::Conv2d conv{{.in_channels = 2, .out_channels = 3, .kernel_size = 3, .padding = 1}};
+    nn::BatchNorm2d bn{{.num_features = 3}};
+    nn::Linear fc{{.in_features = 3 * 4 * 4, .out_features = 5}};
+    nn::Embedding embed{{.num_embeddings = 10, .embedding_dim = 4, .padding_idx = 0}};
+    nn::LSTM lstm{{.input_size = 4, .hidden_size = 3, .num_layers = 2, .bidirectional = true}};
+    nn::LayerNorm norm{{.normalized_shape = {6}}};
+    nn::GRU gru{{.input_size = 6, .hidden_size = 2}};
+    TorchNet() {
+        register_module("conv", conv);
+        register_module("bn", bn);
+        register_module("fc", fc);
+        register_module("embed", embed);
+        register_module("lstm", lstm);
+        register_module("norm", norm);
+        register_module("gru", gru);
+    }
+    /// [N, 2, 4, 4] -> [N, 5]
+    Tensor image(const Tensor& x) { return fc(relu(bn(conv(x))).reshape({x.size(0), -1})); }
+    /// [T, N] tokens -> [T, N, 2]
+    Tensor text(const Tensor& tokens) { return gru(norm(lstm(embed(tokens)))); }
 };
 }  // namespace
 
@@ -96,6 +121,27 @@ BOOST_AUTO_TEST_CASE(model_and_checkpoint_round_trip) {
         o->step();
     }
     BOOST_TEST(equal(a.fc1.weight, c.fc1.weight));
+}
+
+BOOST_AUTO_TEST_CASE(loads_a_pytorch_state_dict_by_name) {
+    // numpy.savez(path, **{k: v.numpy() for k, v in net.state_dict().items()}) from PyTorch 1.13, and
+    // that model's eval-mode outputs for fixed inputs (tests/data/make_torch_state_dict.py). Loading
+    // is strict, so every name matches; equal outputs show each name fills the same role (gate
+    // order, direction, running statistics). BatchNorm's num_batches_tracked is an int64 scalar in
+    // both libraries, so it loads as it is.
+    const std::string dir = XGRAD_TEST_DATA_DIR;
+    TorchNet net;
+    xgrad::load(net, dir + "/torch_state_dict.npz");
+    BOOST_TEST(net.bn.num_batches_tracked.item<int64_t>() == 2);
+    net.eval();
+    const auto io = load_npz(dir + "/torch_reference_io.npz");
+    NoGradGuard no_grad;
+    const Tensor image = net.image(Tensor(io.at("image_input")));
+    BOOST_TEST((image.sizes() == Shape{2, 5}));
+    check_values(image, Tensor(io.at("image_output")).to_vector<double>(), 1e-5);
+    const Tensor text = net.text(Tensor(io.at("text_input")));
+    BOOST_TEST((text.sizes() == Shape{5, 2, 2}));
+    check_values(text, Tensor(io.at("text_output")).to_vector<double>(), 1e-5);
 }
 
 BOOST_AUTO_TEST_CASE(mismatched_files_name_the_entry_and_leave_the_model_untouched) {

@@ -25,6 +25,27 @@ Tensor rosenbrock(const Tensor& w) {
     return square(1.0 - x) + 100.0 * square(y - square(x));
 }
 
+// The lr after construction and after each further step, epochs values in all (one group, lr 1).
+template <class MakeScheduler>
+std::vector<double> lr_sequence(MakeScheduler make_scheduler, int epochs) {
+    Tensor w = param_with_grad({1}, {0});
+    optim::SGD opt({w}, {.lr = 1.0});
+    auto scheduler = make_scheduler(opt);
+    std::vector<double> lrs = {opt.lr(0)};
+    for (int e = 1; e < epochs; ++e) {
+        scheduler.step();
+        lrs.push_back(opt.lr(0));
+    }
+    return lrs;
+}
+
+void check_sequence(const std::vector<double>& got, const std::vector<double>& expected, double tol = 1e-12) {
+    BOOST_TEST_REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+        BOOST_TEST(std::abs(got[i] - expected[i]) <= tol,
+                   "step " << i << ": got " << got[i] << ", expected " << expected[i]);
+}
+
 template <class Opt, class Options>
 std::vector<double> minimize(Tensor (*f)(const Tensor&), std::vector<double> start, Options options, int steps) {
     Tensor w = from_vector(start, {static_cast<int64_t>(start.size())}, kFloat64).requires_grad_();
@@ -272,17 +293,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(optim_schedules)
 
 BOOST_AUTO_TEST_CASE(scheduler_learning_rate_sequences) {
-    auto sequence = [](auto make_scheduler, int epochs) {
-        Tensor w = param_with_grad({1}, {0});
-        optim::SGD opt({w}, {.lr = 1.0});
-        auto scheduler = make_scheduler(opt);
-        std::vector<double> lrs = {opt.lr(0)};
-        for (int e = 1; e < epochs; ++e) {
-            scheduler.step();
-            lrs.push_back(opt.lr(0));
-        }
-        return lrs;
-    };
+    auto sequence = [](auto make_scheduler, int epochs) { return lr_sequence(make_scheduler, epochs); };
     auto close = [](const std::vector<double>& a, const std::vector<double>& b) {
         if (a.size() != b.size()) return false;
         for (std::size_t i = 0; i < a.size(); ++i)
@@ -328,6 +339,347 @@ BOOST_AUTO_TEST_CASE(scheduler_state_round_trip) {
     resumed.load_state_dict(state);
     BOOST_TEST(resumed.last_epoch() == 2);
     BOOST_TEST(opt2.lr(0) == 0.25);
+}
+
+BOOST_AUTO_TEST_CASE(reduce_on_plateau_threshold_modes_follow_pytorch) {
+    auto lrs_for = [](optim::ReduceLROnPlateau::Options options, const std::vector<double>& metrics) {
+        Tensor w = param_with_grad({1}, {0});
+        optim::SGD opt({w}, {.lr = 1.0});
+        optim::ReduceLROnPlateau plateau(opt, options);
+        std::vector<double> lrs;
+        for (double m : metrics) {
+            plateau.step(m);
+            lrs.push_back(opt.lr(0));
+        }
+        return std::make_pair(lrs, plateau.best());
+    };
+    using Plateau = optim::ReduceLROnPlateau;
+    // min, threshold 0.1, patience 0: after best 10, rel needs < 10 * 0.9 = 9, abs needs < 10 - 0.1 = 9.9.
+    // rel: 9.5 and 9.5 are both bad (halve twice); abs: 9.5 improves, the second 9.5 needs < 9.4.
+    const auto rel_min = lrs_for({.factor = 0.5, .patience = 0, .threshold = 0.1}, {10, 9.5, 9.5});
+    BOOST_TEST((rel_min.first == std::vector<double>{1, 0.5, 0.25}));
+    BOOST_TEST(rel_min.second == 10);
+    const auto abs_min =
+        lrs_for({.factor = 0.5, .patience = 0, .threshold = 0.1, .threshold_mode = Plateau::ThresholdMode::abs},
+                {10, 9.5, 9.5});
+    BOOST_TEST((abs_min.first == std::vector<double>{1, 1, 0.5}));
+    BOOST_TEST(abs_min.second == 9.5);
+    // max, threshold 0.5: abs needs > best + 0.5, rel > best * 1.5. From best 1: 1.4 is bad in both;
+    // 1.6 beats both 1.5s; then abs needs > 2.1 (2.0 bad, 2.2 good), rel > 2.4 (both bad).
+    const std::vector<double> rising = {1, 1.4, 1.6, 2.0, 2.2};
+    const auto abs_max = lrs_for({.mode = Plateau::Mode::max,
+                                  .factor = 0.5,
+                                  .patience = 0,
+                                  .threshold = 0.5,
+                                  .threshold_mode = Plateau::ThresholdMode::abs},
+                                 rising);
+    BOOST_TEST((abs_max.first == std::vector<double>{1, 0.5, 0.5, 0.25, 0.25}));
+    BOOST_TEST(abs_max.second == 2.2);
+    const auto rel_max = lrs_for({.mode = Plateau::Mode::max, .factor = 0.5, .patience = 0, .threshold = 0.5}, rising);
+    BOOST_TEST((rel_max.first == std::vector<double>{1, 0.5, 0.5, 0.25, 0.125}));
+    BOOST_TEST(rel_max.second == 1.6);
+    // The comparison is strict: 0.9 does not beat 1.0 - 0.1 (== 0.9 in doubles).
+    const auto tie = lrs_for(
+        {.factor = 0.5, .patience = 0, .threshold = 0.1, .threshold_mode = Plateau::ThresholdMode::abs}, {1.0, 0.9});
+    BOOST_TEST((tie.first == std::vector<double>{1, 0.5}));
+
+    // The state carries the counters and the options, threshold_mode included.
+    Tensor w = param_with_grad({1}, {0});
+    optim::SGD opt({w}, {.lr = 1.0});
+    Plateau saved(opt, {.factor = 0.5, .patience = 1, .threshold = 0.1, .threshold_mode = Plateau::ThresholdMode::abs});
+    saved.step(10);
+    saved.step(9.95);  // not below 9.9: one bad epoch
+    Plateau resumed(opt, {});
+    resumed.load_state_dict(saved.state_dict());
+    BOOST_TEST((resumed.options().threshold_mode == Plateau::ThresholdMode::abs));
+    BOOST_TEST(resumed.options().patience == 1);
+    BOOST_TEST(resumed.num_bad_epochs() == 1);
+    resumed.step(9.95);  // the second bad epoch exceeds patience 1
+    BOOST_TEST(opt.lr(0) == 0.5);
+    auto broken = saved.state_dict();
+    broken.erase("threshold_mode");
+    check_error([&] { resumed.load_state_dict(broken); }, {"load_state_dict", "threshold_mode"});
+}
+
+BOOST_AUTO_TEST_CASE(lambda_and_multiplicative_schedules) {
+    // LambdaLR: lr = base * lambda(epoch) = 1 / (epoch + 1).
+    check_sequence(
+        lr_sequence([](optim::Optimizer& o) { return optim::LambdaLR(o, [](int64_t e) { return 1.0 / (e + 1); }); }, 4),
+        {1, 0.5, 1.0 / 3, 0.25});
+    // MultiplicativeLR multiplies the lr it finds: 1, 0.9, 0.9 * 0.8, 0.9 * 0.8 * 0.7 (a closed form
+    // base * lambda(3) would give 0.7).
+    check_sequence(
+        lr_sequence(
+            [](optim::Optimizer& o) { return optim::MultiplicativeLR(o, [](int64_t e) { return 1 - 0.1 * e; }); }, 4),
+        {1, 0.9, 0.72, 0.504});
+
+    // One lambda per group; LambdaLR applies lambda(0) at construction.
+    Tensor a = param_with_grad({1}, {0}), b = param_with_grad({1}, {0});
+    optim::SGD opt({{{a}, optim::SGDOptions{.lr = 1.0}}, {{b}, optim::SGDOptions{.lr = 0.1}}});
+    optim::LambdaLR per_group(opt, std::vector<optim::LambdaLR::Lambda>{[](int64_t e) { return std::pow(0.5, e); },
+                                                                        [](int64_t e) { return e + 2.0; }});
+    check_sequence(per_group.get_last_lr(), {1, 0.2});
+    per_group.step();
+    check_sequence({opt.lr(0), opt.lr(1)}, {0.5, 0.3});
+    check_error(
+        [&] {
+            optim::MultiplicativeLR(opt, std::vector<optim::MultiplicativeLR::Lambda>(3, [](int64_t) { return 1.0; }));
+        },
+        {"MultiplicativeLR", "expected 2 lr_lambdas", "got 3"});
+    check_error([&] { optim::LambdaLR(opt, optim::LambdaLR::Lambda()); }, {"LambdaLR", "lr_lambda 0 is empty"});
+}
+
+BOOST_AUTO_TEST_CASE(sequential_lr_hands_over_at_milestones) {
+    Tensor w = param_with_grad({1}, {0});
+    auto run = [&](auto make_schedulers, std::vector<int64_t> milestones, int epochs) {
+        optim::SGD opt({w}, {.lr = 1.0});
+        optim::SequentialLR schedule(opt, make_schedulers(opt), std::move(milestones));
+        std::vector<double> lrs = {opt.lr(0)};
+        for (int e = 1; e < epochs; ++e) {
+            schedule.step();
+            lrs.push_back(opt.lr(0));
+        }
+        BOOST_TEST(schedule.get_last_lr().front() == lrs.back());
+        return lrs;
+    };
+    using Schedules = std::vector<std::shared_ptr<optim::LRScheduler>>;
+    auto warmup = [](optim::Optimizer& o) {
+        return std::make_shared<optim::LinearLR>(o, optim::LinearLR::Options{.start_factor = 0.25, .total_iters = 2});
+    };
+    // Warm-up 0.25, 0.625 (LinearLR), then at epoch 2 ExponentialLR from its epoch 0: 1, 0.5, 0.25, 0.125.
+    // ExponentialLR starts from the shared initial lr 1, not the 0.25 the warm-up had set when it was built.
+    check_sequence(run(
+                       [&](optim::Optimizer& o) {
+                           return Schedules{warmup(o), std::make_shared<optim::ExponentialLR>(
+                                                           o, optim::ExponentialLR::Options{.gamma = 0.5})};
+                       },
+                       {2}, 6),
+                   {0.25, 0.625, 1, 0.5, 0.25, 0.125});
+    // MultiplicativeLR restarts from the lr it finds (0.625) and halves it from the next epoch on.
+    check_sequence(
+        run(
+            [&](optim::Optimizer& o) {
+                return Schedules{warmup(o), std::make_shared<optim::MultiplicativeLR>(o, [](int64_t) { return 0.5; })};
+            },
+            {2}, 5),
+        {0.25, 0.625, 0.625, 0.3125, 0.15625});
+    // Three schedules: StepLR takes over at epoch 4 from its epoch 0 (lr 1), then 0.1, 0.01.
+    check_sequence(
+        run(
+            [&](optim::Optimizer& o) {
+                return Schedules{
+                    warmup(o), std::make_shared<optim::ExponentialLR>(o, optim::ExponentialLR::Options{.gamma = 0.5}),
+                    std::make_shared<optim::StepLR>(o, optim::StepLR::Options{.step_size = 1, .gamma = 0.1})};
+            },
+            {2, 4}, 7),
+        {0.25, 0.625, 1, 0.5, 1, 0.1, 0.01});
+
+    optim::SGD opt({w}, {.lr = 1.0}), other({param_with_grad({1}, {0})}, {.lr = 1.0});
+    check_error(
+        [&] {
+            optim::SequentialLR(opt, {warmup(opt), warmup(opt)}, {2, 3});
+        },
+        {"SequentialLR", "2 schedulers and 2 milestones"});
+    check_error([&] { optim::SequentialLR(opt, {warmup(opt)}, {1}); },
+                {"SequentialLR", "1 schedulers and 1 milestones"});
+    check_error(
+        [&] {
+            optim::SequentialLR(opt, {warmup(opt), warmup(other)}, {2});
+        },
+        {"SequentialLR", "scheduler 1 drives another optimizer"});
+    check_error(
+        [&] {
+            optim::SequentialLR(opt, {warmup(opt), warmup(opt), warmup(opt)}, {4, 2});
+        },
+        {"SequentialLR", "milestones must be increasing"});
+}
+
+BOOST_AUTO_TEST_CASE(one_cycle_follows_the_documented_phases) {
+    // max_lr 1, 10 steps, pct_start 0.3, div_factor 25, final_div_factor 1e4: initial lr 1 / 25 = 0.04,
+    // min lr 0.04 / 1e4 = 4e-6. Phase 1 ends at step 0.3 * 10 - 1 = 2, phase 2 at 10 - 1 = 9.
+    // cos annealing from start to end at fraction pct: end + (start - end) (1 + cos(pi pct)) / 2.
+    auto cos_anneal = [](double start, double end, double pct) {
+        return end + (start - end) * (1 + std::cos(M_PI * pct)) / 2;
+    };
+    Tensor w = param_with_grad({1}, {0});
+    optim::SGD opt({w}, {.lr = 0.5, .momentum = 0.5});
+    optim::OneCycleLR cycle(opt, {.max_lr = 1.0, .total_steps = 10});
+    std::vector<double> lrs = {opt.lr(0)}, momenta = {opt.options(0).momentum};
+    for (int s = 1; s <= 10; ++s) {
+        cycle.step();
+        lrs.push_back(opt.lr(0));
+        momenta.push_back(opt.options(0).momentum);
+    }
+    // Phase 1: 0.04 -> 1 over steps 0..2 (step 1 is halfway: 0.52); momentum 0.95 -> 0.85.
+    // Phase 2: 1 -> 4e-6 over steps 2..9, pct = (step - 2) / 7; step 10 runs past the end (pct 8/7),
+    // as PyTorch allows one step more than total_steps counting construction.
+    std::vector<double> expected_lr = {0.04, 0.52, 1.0}, expected_momentum = {0.95, 0.90, 0.85};
+    for (int s = 3; s <= 10; ++s) {
+        expected_lr.push_back(cos_anneal(1.0, 4e-6, (s - 2) / 7.0));
+        expected_momentum.push_back(cos_anneal(0.85, 0.95, (s - 2) / 7.0));
+    }
+    check_sequence(lrs, expected_lr);
+    check_sequence(momenta, expected_momentum);
+    BOOST_TEST(std::abs(lrs[9] - 4e-6) < 1e-15);
+    BOOST_TEST(std::abs(lrs[3] - (4e-6 + (1 - 4e-6) * (1 + std::cos(M_PI / 7)) / 2)) < 1e-12);
+    BOOST_TEST(opt.initial_lr(0).value() == 0.04);
+    check_error([&] { cycle.step(); }, {"OneCycleLR", "tried to step 12 times", "total steps is 10"});
+    BOOST_TEST(cycle.last_epoch() == 10);  // the failed step changed nothing
+
+    // Linear, three phases: up 0.04 -> 1 over steps 0..2, down to 0.04 by step 2 * 0.3 * 10 - 2 = 4,
+    // then to 4e-6 by step 9 in steps of (0.04 - 4e-6) / 5 = 0.0079992. Momentum mirrors phases 1-2
+    // and stays at max_momentum in phase 3. Adam cycles beta1 instead of momentum.
+    Tensor v = param_with_grad({1}, {0});
+    optim::Adam adam({v}, {.lr = 0.5});
+    optim::OneCycleLR three(adam, {.max_lr = 1.0,
+                                   .epochs = 2,
+                                   .steps_per_epoch = 5,
+                                   .anneal_strategy = optim::OneCycleLR::Options::Anneal::linear,
+                                   .three_phase = true});
+    BOOST_TEST(three.total_steps() == 10);
+    lrs = {adam.lr(0)};
+    momenta = {adam.options(0).betas.first};
+    for (int s = 1; s <= 9; ++s) {
+        three.step();
+        lrs.push_back(adam.lr(0));
+        momenta.push_back(adam.options(0).betas.first);
+    }
+    check_sequence(lrs, {0.04, 0.52, 1.0, 0.52, 0.04, 0.0320008, 0.0240016, 0.0160024, 0.0080032, 4e-6});
+    check_sequence(momenta, {0.95, 0.90, 0.85, 0.90, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95});
+    BOOST_TEST(adam.options(0).betas.second == 0.999);
+
+    optim::Adagrad adagrad({param_with_grad({1}, {0})}, {});
+    check_error([&] { optim::OneCycleLR(adagrad, {.max_lr = 1.0, .total_steps = 10}); },
+                {"OneCycleLR", "cycle_momentum"});
+    optim::OneCycleLR no_momentum(adagrad, {.max_lr = 1.0, .total_steps = 10, .cycle_momentum = false});
+    BOOST_TEST(std::abs(adagrad.lr(0) - 0.04) < 1e-15);
+    check_error([&] { optim::OneCycleLR(opt, {.max_lr = 1.0}); },
+                {"OneCycleLR", "total_steps", "epochs and steps_per_epoch"});
+    check_error([&] { optim::OneCycleLR(opt, {.max_lr = 1.0, .total_steps = 10, .pct_start = 1.5}); },
+                {"OneCycleLR", "pct_start", "1.5"});
+}
+
+BOOST_AUTO_TEST_CASE(cosine_warm_restarts_with_fractional_epochs) {
+    // T_0 = 2, T_mult = 2: periods of 2, 4, 8 epochs starting at epochs 0, 2, 6;
+    // lr = (1 + cos(pi T_cur / T_i)) / 2 with eta_min 0.
+    const double c4 = std::cos(M_PI / 4), c8 = std::cos(M_PI / 8);
+    check_sequence(
+        lr_sequence([](optim::Optimizer& o) { return optim::CosineAnnealingWarmRestarts(o, {.T_0 = 2, .T_mult = 2}); },
+                    8),
+        {1, 0.5, 1, (1 + c4) / 2, 0.5, (1 - c4) / 2, 1, (1 + c8) / 2});
+
+    Tensor w = param_with_grad({1}, {0});
+    optim::SGD opt({w}, {.lr = 1.0});
+    optim::CosineAnnealingWarmRestarts sgdr(opt, {.T_0 = 2, .T_mult = 2});
+    // Epoch 2.5 lies 0.5 into the second period (T_i = 4): lr = (1 + cos(pi / 8)) / 2.
+    sgdr.step(2.5);
+    BOOST_TEST(sgdr.T_cur() == 0.5);
+    BOOST_TEST(sgdr.T_i() == 4);
+    BOOST_TEST(sgdr.last_epoch() == 2);
+    BOOST_TEST(std::abs(opt.lr(0) - (1 + c8) / 2) < 1e-12);
+    // Epoch 7 is 1 into the third period (6..14, T_i = 8); step() then goes on to T_cur 2, epoch 8.
+    sgdr.step(7.0);
+    BOOST_TEST(sgdr.T_cur() == 1.0);
+    BOOST_TEST(sgdr.T_i() == 8);
+    BOOST_TEST(std::abs(opt.lr(0) - (1 + c8) / 2) < 1e-12);
+    sgdr.step();
+    BOOST_TEST(sgdr.T_cur() == 2.0);
+    BOOST_TEST(sgdr.last_epoch() == 8);
+    BOOST_TEST(std::abs(opt.lr(0) - (1 + c4) / 2) < 1e-12);
+
+    // T_mult = 1, eta_min 0.1: epoch 5.5 is 1.5 into a period of 2: 0.1 + 0.9 (1 + cos(0.75 pi)) / 2.
+    optim::SGD opt2({param_with_grad({1}, {0})}, {.lr = 1.0});
+    optim::CosineAnnealingWarmRestarts fixed(opt2, {.T_0 = 2, .eta_min = 0.1});
+    fixed.step(5.5);
+    BOOST_TEST(std::abs(opt2.lr(0) - (0.1 + 0.9 * (1 + std::cos(0.75 * M_PI)) / 2)) < 1e-12);
+    check_error([&] { fixed.step(-1.0); }, {"CosineAnnealingWarmRestarts", "non-negative epoch", "-1"});
+    check_error([&] { optim::CosineAnnealingWarmRestarts(opt2, {.T_0 = 0}); },
+                {"CosineAnnealingWarmRestarts", "T_0", "0"});
+}
+
+BOOST_AUTO_TEST_CASE(every_schedule_resumes_identically_from_its_state) {
+    using Make = std::function<std::unique_ptr<optim::LRScheduler>(optim::Optimizer&)>;
+    // k steps, save, a new optimizer and scheduler load the state and continue: the lrs (and the
+    // cycled momentum) must match an uninterrupted run bit for bit.
+    auto check_resume = [](const std::string& name, const Make& make, int k, int steps) {
+        BOOST_TEST_CONTEXT(name) {
+            auto record = [](optim::SGD& opt, optim::LRScheduler& s, int n, std::vector<double>& out) {
+                for (int i = 0; i < n; ++i) {
+                    s.step();
+                    out.push_back(opt.lr(0));
+                    out.push_back(opt.options(0).momentum);
+                }
+            };
+            optim::SGD opt({param_with_grad({1}, {0})}, {.lr = 1.0, .momentum = 0.9});
+            auto scheduler = make(opt);
+            std::vector<double> uninterrupted;
+            record(opt, *scheduler, k, uninterrupted);
+            const optim::SchedulerState state = scheduler->state_dict();
+            record(opt, *scheduler, steps - k, uninterrupted);
+
+            optim::SGD fresh({param_with_grad({1}, {0})}, {.lr = 1.0, .momentum = 0.9});
+            auto resumed = make(fresh);
+            resumed->load_state_dict(state);
+            std::vector<double> continued(uninterrupted.begin(), uninterrupted.begin() + 2 * k);
+            BOOST_TEST(fresh.lr(0) == continued[2 * k - 2]);  // restored before any step
+            record(fresh, *resumed, steps - k, continued);
+            BOOST_TEST((continued == uninterrupted));
+        }
+    };
+    using LambdaFn = optim::LambdaLR::Lambda;
+    check_resume(
+        "LambdaLR",
+        [](optim::Optimizer& o) {
+            return std::make_unique<optim::LambdaLR>(o, LambdaFn([](int64_t e) { return 1.0 / (e + 1); }));
+        },
+        3, 6);
+    check_resume(
+        "MultiplicativeLR",
+        [](optim::Optimizer& o) {
+            return std::make_unique<optim::MultiplicativeLR>(o, LambdaFn([](int64_t e) { return 1 - 0.05 * e; }));
+        },
+        3, 6);
+    check_resume(
+        "SequentialLR",
+        [](optim::Optimizer& o) {
+            auto warmup =
+                std::make_shared<optim::LinearLR>(o, optim::LinearLR::Options{.start_factor = 0.25, .total_iters = 2});
+            auto decay = std::make_shared<optim::MultiplicativeLR>(o, LambdaFn([](int64_t) { return 0.5; }));
+            return std::make_unique<optim::SequentialLR>(
+                o, std::vector<std::shared_ptr<optim::LRScheduler>>{warmup, decay}, std::vector<int64_t>{2});
+        },
+        3, 6);
+    check_resume(
+        "SequentialLR saved before its milestone",
+        [](optim::Optimizer& o) {
+            auto warmup =
+                std::make_shared<optim::LinearLR>(o, optim::LinearLR::Options{.start_factor = 0.25, .total_iters = 4});
+            auto decay = std::make_shared<optim::ExponentialLR>(o, optim::ExponentialLR::Options{.gamma = 0.5});
+            return std::make_unique<optim::SequentialLR>(
+                o, std::vector<std::shared_ptr<optim::LRScheduler>>{warmup, decay}, std::vector<int64_t>{4});
+        },
+        2, 7);
+    check_resume(
+        "OneCycleLR",
+        [](optim::Optimizer& o) {
+            return std::make_unique<optim::OneCycleLR>(o, optim::OneCycleLR::Options{.max_lr = 2.0, .total_steps = 12});
+        },
+        5, 12);
+    check_resume(
+        "CosineAnnealingWarmRestarts",
+        [](optim::Optimizer& o) {
+            auto sgdr = std::make_unique<optim::CosineAnnealingWarmRestarts>(
+                o, optim::CosineAnnealingWarmRestarts::Options{.T_0 = 2, .T_mult = 2, .eta_min = 0.01});
+            sgdr->step(2.5);  // a fractional T_cur (0.5) that the state must carry
+            return sgdr;
+        },
+        3, 9);
+    check_resume(
+        "StepLR",
+        [](optim::Optimizer& o) {
+            return std::make_unique<optim::StepLR>(o, optim::StepLR::Options{.step_size = 2, .gamma = 0.5});
+        },
+        3, 6);
 }
 
 BOOST_AUTO_TEST_CASE(clipping_and_max_norm) {
