@@ -33,6 +33,12 @@ struct TorchNet : nn::Module {
     nn::LSTM lstm{{.input_size = 4, .hidden_size = 3, .num_layers = 2, .bidirectional = true}};
     nn::LayerNorm norm{{.normalized_shape = {6}}};
     nn::GRU gru{{.input_size = 6, .hidden_size = 2}};
+    nn::Conv2d depthwise{{.in_channels = 2, .out_channels = 4, .kernel_size = {3, 2}, .padding = nn::kSame, .groups = 2}};
+    nn::GroupNorm gn{{.num_groups = 2, .num_channels = 4}};
+    nn::TransformerEncoder encoder{{.layer = {.d_model = 4, .nhead = 2, .dim_feedforward = 8,
+                                              .activation = nn::TransformerActivation::gelu},
+                                    .num_layers = 2, .final_norm = true}};
+    nn::MultiheadAttention attention{{.embed_dim = 4, .num_heads = 2, .kdim = 3, .vdim = 5}};
     TorchNet() {
         register_module("conv", conv);
         register_module("bn", bn);
@@ -41,11 +47,26 @@ struct TorchNet : nn::Module {
         register_module("lstm", lstm);
         register_module("norm", norm);
         register_module("gru", gru);
+        register_module("depthwise", depthwise);
+        register_module("gn", gn);
+        register_module("encoder", encoder);
+        register_module("attention", attention);
     }
     /// [N, 2, 4, 4] -> [N, 5]
     Tensor image(const Tensor& x) { return fc(relu(bn(conv(x))).reshape({x.size(0), -1})); }
     /// [T, N] tokens -> [T, N, 2]
     Tensor text(const Tensor& tokens) { return gru(norm(lstm(embed(tokens)))); }
+    /// [N, 2, 4, 4] -> [N, 4, 2, 3]
+    Tensor depthwise_image(const Tensor& x) {
+        const Tensor h = gn(depthwise(x));
+        const Tensor pooled = nn::F::avg_pool2d(h, 3, 2, 1, true, false);
+        return nn::F::adaptive_avg_pool2d(h, {2, 3}) + nn::F::adaptive_max_pool2d(h, {2, 3}) + pooled.mean();
+    }
+    /// [T, N] tokens, key [S, N, 3], value [S, N, 5] -> [T, N, 4] and weights [N, T, S]
+    std::tuple<Tensor, Tensor> encode(const Tensor& tokens, const Tensor& key, const Tensor& value) {
+        const Tensor h = encoder(embed(tokens), {.src_key_padding_mask = (tokens == 0.0).t()});
+        return attention(h, key, value);
+    }
 };
 }  // namespace
 
@@ -127,8 +148,8 @@ BOOST_AUTO_TEST_CASE(loads_a_pytorch_state_dict_by_name) {
     // numpy.savez(path, **{k: v.numpy() for k, v in net.state_dict().items()}) from PyTorch 1.13, and
     // that model's eval-mode outputs for fixed inputs (tests/data/make_torch_state_dict.py). Loading
     // is strict, so every name matches; equal outputs show each name fills the same role (gate
-    // order, direction, running statistics). BatchNorm's num_batches_tracked is an int64 scalar in
-    // both libraries, so it loads as it is.
+    // order, direction, running statistics, attention projections, grouped kernels). BatchNorm's
+    // num_batches_tracked is an int64 scalar in both libraries, so it loads as it is.
     const std::string dir = XGRAD_TEST_DATA_DIR;
     TorchNet net;
     xgrad::load(net, dir + "/torch_state_dict.npz");
@@ -142,6 +163,13 @@ BOOST_AUTO_TEST_CASE(loads_a_pytorch_state_dict_by_name) {
     const Tensor text = net.text(Tensor(io.at("text_input")));
     BOOST_TEST((text.sizes() == Shape{5, 2, 2}));
     check_values(text, Tensor(io.at("text_output")).to_vector<double>(), 1e-5);
+    const Tensor depthwise = net.depthwise_image(Tensor(io.at("image_input")));
+    BOOST_TEST((depthwise.sizes() == Shape{2, 4, 2, 3}));
+    check_values(depthwise, Tensor(io.at("depthwise_output")).to_vector<double>(), 1e-5);
+    auto [attended, weights] = net.encode(Tensor(io.at("text_input")), Tensor(io.at("key_input")), Tensor(io.at("value_input")));
+    BOOST_TEST((attended.sizes() == Shape{5, 2, 4}));
+    check_values(attended, Tensor(io.at("attention_output")).to_vector<double>(), 1e-5);
+    check_values(weights, Tensor(io.at("attention_weights")).to_vector<double>(), 1e-5);
 }
 
 BOOST_AUTO_TEST_CASE(mismatched_files_name_the_entry_and_leave_the_model_untouched) {
