@@ -191,9 +191,61 @@ Tensor weighted_reduction(const Tensor& per_sample, const Tensor& w, Reduction r
     if (reduction == Reduction::mean) return per_sample.sum() / w.sum();
     return reduce_loss(per_sample, reduction);
 }
+
+// Class scores in any of PyTorch's layouts as rows [M, C] with targets [M]: [N, C, d1, ...] with
+// targets [N, d1, ...] (one row per position, the class dim moved last), or an unbatched [C]
+// with a 0-d target. The means over rows are the same; `none` reshapes back to target_sizes.
+struct ClassRows {
+    Tensor scores, target;
+    Shape target_sizes;
+};
+ClassRows class_rows(const char* op, const Tensor& scores, const Tensor& target) {
+    XGRAD_CHECK(scores.dim() >= 1, op, ": expected input [N, C], [N, C, d1, ...] or [C], got a 0-d tensor");
+    Shape expected = scores.sizes();
+    expected.erase(scores.dim() == 1 ? 0 : 1);
+    XGRAD_CHECK(target.sizes() == expected, op, ": the target has shape ", target.sizes(), " but the input has shape ",
+                scores.sizes(), " (expected ", expected, ")");
+    if (scores.dim() == 1) return {scores.unsqueeze(0), target.reshape({1}), expected};
+    Shape class_last = {0};
+    for (int64_t d = 2; d < scores.dim(); ++d) class_last.push_back(d);
+    class_last.push_back(1);
+    return {scores.permute(class_last).reshape({-1, scores.size(1)}), target.reshape({-1}), expected};
+}
+
+template <class Loss>
+Tensor over_class_rows(const char* op, const Tensor& scores, const Tensor& target, Reduction reduction, Loss&& loss) {
+    const ClassRows rows = class_rows(op, scores, target);
+    const Tensor result = loss(rows.scores, rows.target);
+    return reduction == Reduction::none ? result.reshape(rows.target_sizes) : result;
+}
+
+// Class-probability targets (soft labels, the same shape as the logits): -sum_c w_c t_c log p_c
+// per sample; label smoothing mixes t with the uniform distribution. The mean divides by the
+// number of samples, not by the weights (PyTorch's definition for this form).
+Tensor cross_entropy_with_probabilities(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
+    XGRAD_CHECK(target.sizes() == logits.sizes(), "cross_entropy: class-probability targets must have the input's shape ",
+                logits.sizes(), ", got ", target.sizes());
+    XGRAD_CHECK(logits.dim() >= 1, "cross_entropy: expected input [N, C], [N, C, d1, ...] or [C], got a 0-d tensor");
+    const int64_t class_dim = logits.dim() == 1 ? 0 : 1, classes = logits.size(class_dim);
+    XGRAD_CHECK(!o.weight.defined() || (o.weight.dim() == 1 && o.weight.size(0) == classes),
+                "cross_entropy: the class weight has shape ", o.weight.defined() ? o.weight.sizes() : Shape{},
+                " but there are ", classes, " classes");
+    Tensor t = target.to(logits.dtype());
+    if (o.label_smoothing > 0) t = t * (1 - o.label_smoothing) + o.label_smoothing / static_cast<double>(classes);
+    Tensor per_class = log_softmax(logits, class_dim) * t;
+    if (o.weight.defined()) {
+        Shape along_classes(static_cast<std::size_t>(logits.dim() - class_dim), 1);
+        along_classes[0] = classes;
+        per_class = per_class * o.weight.to(logits.dtype()).reshape(along_classes);
+    }
+    return reduce_loss(-per_class.sum({class_dim}), o.reduction);
+}
 }  // namespace
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLOptions& o) {
+    if (log_probs.dim() != 2)
+        return over_class_rows("nll_loss", log_probs, target, o.reduction,
+                               [&](const Tensor& rows, const Tensor& targets) { return nll_loss(rows, targets, o); });
     auto [w, safe] = target_weights("nll_loss", log_probs, target, o.weight, o.ignore_index);
     const Tensor picked = gather(log_probs, 1, safe.unsqueeze(1)).squeeze(1);
     return weighted_reduction(-(picked * w), w, o.reduction);
@@ -254,6 +306,10 @@ Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, int64_t i
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
     XGRAD_CHECK(o.label_smoothing >= 0 && o.label_smoothing <= 1, "cross_entropy: label_smoothing must be in [0, 1], got ",
                 o.label_smoothing);
+    if (is_floating(target.dtype())) return cross_entropy_with_probabilities(logits, target, o);
+    if (logits.dim() != 2)
+        return over_class_rows("cross_entropy", logits, target, o.reduction,
+                               [&](const Tensor& rows, const Tensor& targets) { return cross_entropy(rows, targets, o); });
     if (!o.weight.defined() && o.label_smoothing == 0 && logits.dim() == 2 && is_floating(logits.dtype()) &&
         target.dtype() == kInt64 && target.dim() == 1 && target.size(0) == logits.size(0)) {
         int64_t kept = 0;

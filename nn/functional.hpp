@@ -60,7 +60,9 @@ struct NLLOptions {
     int64_t ignore_index = -100;  ///< targets equal to this contribute nothing
     Reduction reduction = Reduction::mean;  ///< mean divides by the summed weights of the targets
 };
-/// Negative log-likelihood of log-probabilities [N, C] for int64 class targets [N].
+/// Negative log-likelihood of log-probabilities [N, C] for int64 class targets [N]; also
+/// [N, C, d1, ...] with targets [N, d1, ...] (e.g. per-token or per-pixel classes; `none` gives
+/// [N, d1, ...]) and an unbatched [C] with a 0-d target.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLOptions& options = {});
 
 struct CrossEntropyOptions {
@@ -71,7 +73,9 @@ struct CrossEntropyOptions {
     double label_smoothing = 0.0;
 };
 /// Cross-entropy from logits [N, C] and class indices [N]: log_softmax and NLL fused, stable for
-/// large logits.
+/// large logits. Takes the layouts of nll_loss too ([N, C, d1, ...] with [N, d1, ...]). A floating
+/// target of the logits' shape holds class probabilities (soft labels): the loss is
+/// -sum_c weight_c target_c log p_c per sample, and the mean divides by the number of samples.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
 
 /// -(y log p + (1 - y) log(1 - p)) for probabilities p; logs are clamped at -100 as in PyTorch.

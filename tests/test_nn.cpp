@@ -123,6 +123,15 @@ const std::vector<ModuleCase> module_cases = {
     {"cross_entropy_none", [](const Args& a) {
          return nn::F::cross_entropy(a[0], class_targets(), {.reduction = nn::F::Reduction::none});
      }, {{4, 3}}},
+    {"cross_entropy_k_dim_weighted", [](const Args& a) {
+         return nn::F::cross_entropy(a[0], tensor({{2, 0, -100}, {1, 1, 0}}, kInt64), {.weight = tensor({1.0, 2.0, 0.5}, kFloat64)});
+     }, {{2, 3, 3}}},
+    {"nll_loss_k_dim_none", [](const Args& a) {
+         return nn::F::nll_loss(log_softmax(a[0], 1), tensor({{{0, 1}}, {{2, 2}}}, kInt64), {.reduction = nn::F::Reduction::none});
+     }, {{2, 3, 1, 2}}},
+    {"cross_entropy_probabilities_smoothed", [](const Args& a) {
+         return nn::F::cross_entropy(a[0], softmax(a[1], 1), {.weight = tensor({1.0, 2.0, 0.5}, kFloat64), .label_smoothing = 0.2});
+     }, {{4, 3}, {4, 3}}},
     {"binary_cross_entropy", [](const Args& a) { return nn::F::binary_cross_entropy(sigmoid(a[0]), sigmoid(a[1])); }, {{3, 4}, {3, 4}}},
     {"bce_with_logits_pos_weight", [](const Args& a) {
          return nn::F::binary_cross_entropy_with_logits(a[0], sigmoid(a[1]), Tensor(), tensor({1.0, 2.0, 3.0, 0.5}, kFloat64));
@@ -308,8 +317,42 @@ BOOST_AUTO_TEST_CASE(losses_match_hand_computed_values) {
     check_values(nn::F::smooth_l1_loss(tensor({0.0, 0.0}, kFloat64), tensor({0.5, 3.0}, kFloat64),
                                        nn::F::Reduction::none), {0.125, 2.5}, 1e-12);
     check_error([&] { nn::F::cross_entropy(logits, tensor({3, 0}, kInt64)); }, {"cross_entropy", "target 3", "3 classes"});
-    check_error([&] { nn::F::cross_entropy(logits, tensor({1.0, 0.0})); }, {"cross_entropy", "int64"});
+    check_error([&] { nn::F::cross_entropy(logits, tensor({1.0, 0.0})); }, {"cross_entropy", "class-probability", "[2, 3]", "[2]"});
+    check_error([&] { nn::F::nll_loss(logits, tensor({1.0, 0.0})); }, {"nll_loss", "int64"});
     check_error([&] { nn::F::mse_loss(logits, target); }, {"mse_loss", "[2, 3]", "[2]"});
+}
+
+BOOST_AUTO_TEST_CASE(cross_entropy_over_positions_and_with_class_probabilities) {
+    // [N = 1, C = 3, L = 2]: position 0 has logits (0, 0, ln 2), position 1 (1, 1, 1).
+    const Tensor logits = tensor({{0.0, 1.0}, {0.0, 1.0}, {std::log(2.0), 1.0}}, kFloat64).unsqueeze(0);
+    const Tensor target = tensor({{2, 0}}, kInt64);  // [N, L]
+    const double l0 = -std::log(0.5), l1 = -std::log(1.0 / 3);
+    const Tensor none = nn::F::cross_entropy(logits, target, {.reduction = nn::F::Reduction::none});
+    BOOST_TEST((none.sizes() == Shape{1, 2}));
+    check_values(none, {l0, l1}, 1e-12);
+    check_values(nn::F::cross_entropy(logits, target), {(l0 + l1) / 2}, 1e-12);
+    // Class weights (1, 1, 3) and an ignored position: the mean divides by the kept weights.
+    const Tensor ignored = tensor({{2, -100}}, kInt64);
+    check_values(nn::F::cross_entropy(logits, ignored, {.weight = tensor({1.0, 1.0, 3.0}, kFloat64)}), {l0}, 1e-12);
+    check_values(nn::F::nll_loss(log_softmax(logits, 1), target, {.reduction = nn::F::Reduction::sum}), {l0 + l1}, 1e-12);
+    check_values(nn::F::cross_entropy(logits.select(0, 0).select(1, 1), scalar_tensor(0, kInt64)), {l1}, 1e-12);  // unbatched
+    check_error([&] { nn::F::cross_entropy(logits, tensor({2, 0}, kInt64)); }, {"cross_entropy", "[2]", "[1, 3, 2]", "[1, 2]"});
+
+    // Probability targets: -sum_c t_c log p_c per sample, mean over samples.
+    const Tensor rows = tensor({{0.0, 0.0, std::log(2.0)}, {1.0, 1.0, 1.0}}, kFloat64);  // p = (1/4, 1/4, 1/2), (1/3, ...)
+    const Tensor soft = tensor({{0.5, 0.0, 0.5}, {0.2, 0.2, 0.6}}, kFloat64);
+    const double s0 = -(0.5 * std::log(0.25) + 0.5 * std::log(0.5)), s1 = -std::log(1.0 / 3);
+    check_values(nn::F::cross_entropy(rows, soft, {.reduction = nn::F::Reduction::none}), {s0, s1}, 1e-12);
+    check_values(nn::F::cross_entropy(rows, soft), {(s0 + s1) / 2}, 1e-12);
+    // Weights scale each class's term; the mean still divides by the 2 samples.
+    const double w0 = -(0.5 * std::log(0.25) + 3 * 0.5 * std::log(0.5)), w1 = -(0.2 + 0.2 + 3 * 0.6) * std::log(1.0 / 3);
+    check_values(nn::F::cross_entropy(rows, soft, {.weight = tensor({1.0, 1.0, 3.0}, kFloat64)}), {(w0 + w1) / 2}, 1e-12);
+    // Smoothing 0.3 mixes the target with 1/3 everywhere.
+    const double m0 = -((0.35 + 0.1) * std::log(0.25) + 0.1 * std::log(0.25) + (0.35 + 0.1) * std::log(0.5));
+    check_values(nn::F::cross_entropy(rows, soft, {.reduction = nn::F::Reduction::none, .label_smoothing = 0.3}), {m0, s1}, 1e-12);
+    // One-hot probabilities give the index form's loss.
+    check_values(nn::F::cross_entropy(rows, one_hot(tensor({2, 0}, kInt64), 3).to(kFloat64)),
+                 nn::F::cross_entropy(rows, tensor({2, 0}, kInt64)).to_vector<double>(), 1e-12);
 }
 
 BOOST_AUTO_TEST_CASE(penalties_follow_their_formulas) {
