@@ -59,4 +59,4 @@ echo "# end to end: the main example's model, seconds per epoch"
 "$here/run_mlp.sh" "$build"
 
 echo "# the lecture's CNN (s per 100 steps) and LSTM (ms per step), with peak memory"
-"$here/run_cnn_lstm.sh" "$build"
+"$here/run_models.sh" "$build"

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/node.hpp"
 #include "autograd/ops.hpp"
 #include "nn/functional.hpp"
 #include "nn/init.hpp"
@@ -11,17 +12,18 @@
 namespace xgrad::nn {
 
 namespace functional {
-// Composed from differentiable ops. The shift by the row maximum cancels in the ratio, so it is
-// taken without gradient; a row that is all -inf shifts by 0, its exponentials are all 0, and
-// dividing by 1 instead of their sum of 0 leaves zeros (whose gradient is 0, not NaN).
+// One kernel pass forward; the backward is softmax's, s (g - sum(g s)) with s the output, which
+// is 0 for excluded places and for empty lanes (so they pass no gradient), and is itself
+// differentiable.
 Tensor masked_softmax(const Tensor& x, const Tensor& masked, int64_t dim) {
-    const double inf = std::numeric_limits<double>::infinity();
-    const Tensor filled = masked.defined() ? masked_fill(x, masked, -inf) : x;
-    Tensor shift = amax(filled.detach(), {dim}, true);
-    shift = masked_fill(shift, shift == -inf, 0.0);
-    const Tensor e = exp(sub(filled, shift));
-    const Tensor total = sum(e, {dim}, true);
-    return div(e, masked_fill(total, total == 0.0, 1.0));
+    const int64_t d = wrap_dim(dim, x.dim(), "masked_softmax");
+    const NDArray excluded = masked.defined() ? masked.data() : NDArray();
+    return make_op("masked_softmax", {x}, kernels::masked_softmax(x.data(), excluded, d),
+                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor& s = c.output;
+                       return {mul(s, sub(g, sum(mul(g, s), {d}, true)))};
+                   },
+                   Saves::output);
 }
 
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,

@@ -121,6 +121,9 @@ NDArray logsumexp(const NDArray& x, const Shape& dims, bool keepdim = false);
 NDArray norm(const NDArray& x, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
 /// Softmax along dim, stable (shifted by the max).
 NDArray softmax(const NDArray& x, int64_t dim);
+/// Softmax along dim with the places where the bool `excluded` (broadcast to x; undefined for
+/// none) is true left out; a lane with nothing left (all excluded or -inf) gives zeros.
+NDArray masked_softmax(const NDArray& x, const NDArray& excluded, int64_t dim);
 NDArray log_softmax(const NDArray& x, int64_t dim);
 /// The sizes of a reduction's result.
 Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim, const char* op);

@@ -257,6 +257,31 @@ BOOST_AUTO_TEST_CASE(a_fully_masked_query_gets_zero_weights_not_nan) {
                  {1 / (1 + std::exp(1.0)), 1 / (1 + std::exp(-1.0)), 0, 0}, 1e-12);
 }
 
+BOOST_AUTO_TEST_CASE(masked_softmax_is_softmax_over_the_kept_places) {
+    const Tensor x = random_tensor({3, 4, 5}, kFloat64, 30);
+    check_values(nn::F::masked_softmax(x, Tensor(), -1), softmax(x, -1).to_vector<double>(), 1e-12);
+    check_values(nn::F::masked_softmax(noncontiguous(x), Tensor(), 1), softmax(x, 1).to_vector<double>(), 1e-12);
+    // A mask [4, 1] broadcast over dim 0 and 2, applied along dim 1: row 2 of every column is out.
+    const Tensor mask = tensor({{0}, {0}, {1}, {0}}) > 0.5;
+    const Tensor y = nn::F::masked_softmax(x, mask, 1);
+    const Tensor expected = softmax(masked_fill(x, mask, -inf), 1);
+    check_values(y, expected.to_vector<double>(), 1e-12);
+    check_values(y.select(1, 2), std::vector<double>(15, 0.0));
+    // Everything masked along the dim: zeros, and zero gradients.
+    const Tensor leaf = x.detach().requires_grad_();
+    const Tensor none = nn::F::masked_softmax(leaf, ones({4, 1}) > 0.5, 1);
+    check_values(none, std::vector<double>(60, 0.0));
+    (none * x).sum().backward();
+    check_values(leaf.grad(), std::vector<double>(60, 0.0));
+    const auto fn = [&](const Args& a) { return nn::F::masked_softmax(a[0], mask, 1) * a[0]; };
+    auto first = autograd::gradcheck(fn, {noncontiguous(x).detach().requires_grad_()}, {.raise = false});
+    BOOST_TEST(first.ok, first.message);
+    auto second = autograd::gradgradcheck(fn, {x.detach().requires_grad_()}, {.raise = false});
+    BOOST_TEST(second.ok, second.message);
+    check_values(nn::F::masked_softmax(x.to(kFloat32), mask, 1), expected.to_vector<double>(), 1e-6);  // float32 SIMD path
+    check_error([&] { nn::F::masked_softmax(x, ones({5, 1}) > 0.5, 1); }, {"masked_softmax", "[5, 1]", "[3, 4, 5]"});
+}
+
 BOOST_AUTO_TEST_CASE(scaled_dot_product_attention_matches_its_definition) {
     const Tensor q = random_tensor({2, 3, 4}, kFloat64, 11), k = random_tensor({2, 5, 4}, kFloat64, 12),
                  v = random_tensor({2, 5, 2}, kFloat64, 13);
@@ -298,6 +323,12 @@ BOOST_AUTO_TEST_CASE(attention_gradients_pass_gradcheck_with_masks) {
     BOOST_TEST(first.ok, first.message);
     auto second = autograd::gradgradcheck(sdpa, inputs, {.raise = false});
     BOOST_TEST(second.ok, second.message);
+    // Second derivatives through the whole layer, masks included (PyTorch supports them too).
+    const auto small = [&](const Args& a) {
+        return std::get<0>(m(a[0], a[0], a[0], {.key_padding_mask = tensor({{0, 1}, {0, 0}}) > 0.5}));
+    };
+    auto layer_second = autograd::gradgradcheck(small, {random_tensor({2, 2, 4}, kFloat64, 20).requires_grad_()}, {.raise = false});
+    BOOST_TEST(layer_second.ok, layer_second.message);
 }
 
 BOOST_AUTO_TEST_CASE(attention_errors_name_the_shapes) {

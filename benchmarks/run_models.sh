@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The lecture's CNN (seconds per 100 training steps) and LSTM (milliseconds per training step, one
-# layer and two bidirectional layers) for xgrad, LibTorch and PyTorch in one run, at 1 and 2
-# threads, with each program's peak resident memory. The sides are alternated (A B C A B C ...)
+# layer and two bidirectional layers) for xgrad, LibTorch and PyTorch, and the HoC tutorial's
+# Transformer encoder (milliseconds per training step) for xgrad and PyTorch, in one run at 1 and
+# 2 threads, with each program's peak resident memory. The sides are alternated (A B C A B C ...)
 # and medians reported. The peers run at their best: OMP_WAIT_POLICY=PASSIVE, OpenBLAS pinned to
 # the same thread count, glibc's malloc tunables that spare them page faults.
-#   benchmarks/run_cnn_lstm.sh [build-dir] [repeats]
+#   benchmarks/run_models.sh [build-dir] [repeats]
 set -euo pipefail
 build=${1:-build}
 repeats=${2:-3}
@@ -32,6 +33,8 @@ for ((r = 0; r < repeats; ++r)); do
     run xgrad "$t" "$build/benchmarks/bench_lstm_step" >> "$out"
     run libtorch "$t" peer "$t" "$build/libtorch_peer/lstm_step_libtorch" >> "$out"
     run pytorch "$t" peer "$t" /usr/bin/python3 "$here/bench_lstm_step_torch.py" >> "$out"
+    run xgrad "$t" "$build/benchmarks/bench_transformer_step" >> "$out"
+    run pytorch "$t" peer "$t" /usr/bin/python3 "$here/bench_transformer_step_torch.py" >> "$out"
   done
 done
 
@@ -44,7 +47,8 @@ for line in open(sys.argv[1]):
 print(f"{'case':28} {'threads':>7} {'xgrad':>9} {'LibTorch':>9} {'PyTorch':>9} {'xgrad/best peer':>16}")
 for (case, threads), sides in sorted(runs.items()):
     med = {w: statistics.median(v) for w, v in sides.items()}
-    x, l, p = med["xgrad"], med["libtorch"], med["pytorch"]
+    x, l, p = med["xgrad"], med.get("libtorch", float("nan")), med["pytorch"]
+    best = min(v for w, v in med.items() if w != "xgrad")
     lo, hi = min(sides["xgrad"]), max(sides["xgrad"])
-    print(f"{case:28} {threads:>7} {x:9.2f} {l:9.2f} {p:9.2f} {x / min(l, p):15.2f}x   (xgrad {lo:.2f}-{hi:.2f})")
+    print(f"{case:28} {threads:>7} {x:9.2f} {l:9.2f} {p:9.2f} {x / best:15.2f}x   (xgrad {lo:.2f}-{hi:.2f})")
 PY
