@@ -276,6 +276,10 @@ Tensor unfold2d(const Tensor& x, const Window2d& window);
 /// col2im (torch.nn.functional.fold with the same window), the adjoint of unfold2d: entries are
 /// summed back into the [N, C, H, W] positions they came from. Its gradient is unfold2d.
 Tensor fold2d(const Tensor& cols, const Shape& input_sizes, const Window2d& window);
+/// A 2-D convolution (cross-correlation) of x [N, C, H, W] with weight [O, C, kh, kw] (+ bias [O]):
+/// float32 goes through oneDNN when xgrad is built with it (XGRAD_CONV=im2col opts out), the rest
+/// through unfold2d and one matmul per example. nn::F::conv2d adds groups and 'same' padding.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window2d& window);
 /// Max pooling over [N, C, H, W]: the first maximum of every window; the gradient flows to it.
 Tensor max_pool2d(const Tensor& x, const Window2d& window);
 

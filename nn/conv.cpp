@@ -65,17 +65,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 s
     }
     const Window2d win = window({weight.size(2), weight.size(3)}, stride, pad, dilation);
     const Shape out_hw = kernels::window_output_size(x.sizes(), win, "conv2d");
-    const Tensor cols = unfold2d(x, win);  // [N, C kh kw, out_h out_w], channel-major rows
     Tensor out;
     if (groups == 1) {
-        out = matmul(weight.reshape({O, -1}), cols);  // one product per example
+        out = xgrad::conv2d(x, weight, bias, win);
     } else {
-        // The rows of each group are consecutive: [g, O / g, C / g kh kw] x [N, g, C / g kh kw, P].
+        // The rows of each group are consecutive in the columns [N, C kh kw, P]:
+        // [g, O / g, C / g kh kw] x [N, g, C / g kh kw, P].
         const int64_t positions = out_hw[0] * out_hw[1];
-        out = matmul(weight.reshape({groups, O / groups, -1}), cols.view({N, groups, -1, positions})).reshape({N, O, positions});
+        const Tensor cols = unfold2d(x, win).view({N, groups, -1, positions});
+        out = matmul(weight.reshape({groups, O / groups, -1}), cols).reshape({N, O, positions});
+        if (bias.defined()) out = out + bias.view({O, 1});
+        out = out.view({N, O, out_hw[0], out_hw[1]});
     }
-    if (bias.defined()) out = out + bias.view({O, 1});
-    out = out.view({N, O, out_hw[0], out_hw[1]});
     if (trim.h) out = out.narrow(2, 1, out_hw[0] - 1);
     if (trim.w) out = out.narrow(3, 1, out_hw[1] - 1);
     return out;

@@ -65,6 +65,20 @@ NDArray max_pool2d_scatter(const NDArray& grad_out, const PoolPositions& positio
 /// The adjoint of max_pool2d_scatter: grad_in picked at the positions ([N, C, out_h, out_w]).
 NDArray max_pool2d_gather(const NDArray& grad_in, const PoolPositions& positions);
 
+// ---- convolution through oneDNN (conv_onednn.cpp) ------------------------------------------------
+enum class ConvolutionBackend { onednn, im2col };
+/// oneDNN when xgrad was built with it, unless XGRAD_CONV=im2col (read once; anything else
+/// but 'onednn' throws).
+ConvolutionBackend convolution_backend();
+/// float32 x [N, C, H, W] convolved with w [O, C, kh, kw] (+ bias [O], or undefined) -> NCHW output.
+NDArray onednn_conv2d(const NDArray& x, const NDArray& w, const NDArray& bias, const Window2d& window);
+struct Conv2dGrads {
+    NDArray input, weight, bias;  ///< undefined when not asked for
+};
+/// The gradients of onednn_conv2d for grad_out [N, O, out_h, out_w].
+Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, const NDArray& w, const Window2d& window,
+                                   bool need_input, bool need_weight, bool need_bias);
+
 // ---- element-wise -------------------------------------------------------------------------
 enum class Unary { neg, exp, log, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu, reciprocal, square,
                    log1p, expm1, erf };

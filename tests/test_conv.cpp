@@ -272,6 +272,77 @@ BOOST_AUTO_TEST_CASE(max_pooling_has_second_derivatives) {
     BOOST_TEST(result.ok, result.message);
 }
 
+// float32 convolutions go through oneDNN when xgrad has it (XGRAD_CONV=im2col: the im2col form; the
+// ctest entry conv_im2col runs this suite that way too). Either way they must agree with the
+// float64 im2col form, whose gradients gradcheck covers, for batches that do not fill the
+// 16-example slices, strides, padding, dilation, strided inputs and no bias.
+BOOST_AUTO_TEST_CASE(float32_convolutions_match_the_float64_im2col_form) {
+    struct Case {
+        Shape x, w;
+        Window2d win;
+        bool bias;
+    };
+    const std::vector<Case> cases = {
+        {{37, 3, 9, 8}, {5, 3, 3, 3}, {.kernel_h = 3, .kernel_w = 3, .padding_h = 1, .padding_w = 1}, true},
+        {{16, 4, 11, 7}, {6, 4, 3, 2}, {.kernel_h = 3, .kernel_w = 2, .stride_h = 2, .stride_w = 1, .padding_h = 1}, false},
+        {{5, 2, 10, 10}, {3, 2, 3, 3}, {.kernel_h = 3, .kernel_w = 3, .padding_h = 2, .padding_w = 2, .dilation_h = 2, .dilation_w = 2}, true},
+        {{2, 1, 28, 28}, {32, 1, 3, 3}, {.kernel_h = 3, .kernel_w = 3, .padding_h = 1, .padding_w = 1}, true},
+    };
+    for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT("x " << c.x << ", w " << c.w) {
+            const Tensor x64 = random_tensor(c.x, kFloat64, 40), w64 = random_tensor(c.w, kFloat64, 41, -0.5, 0.5);
+            const Tensor b64 = c.bias ? random_tensor({c.w[0]}, kFloat64, 42) : Tensor();
+            auto grads = [&](DType dtype, bool strided) {
+                Tensor x = x64.to(dtype).detach();
+                if (strided) x = noncontiguous(x);
+                x.requires_grad_();
+                const Tensor w = w64.to(dtype).detach().requires_grad_();
+                const Tensor b = c.bias ? b64.to(dtype).detach().requires_grad_() : Tensor();
+                const Tensor y = conv2d(x, w, b, c.win);
+                (y * random_tensor(y.sizes(), kFloat64, 43).to(dtype)).sum().backward();
+                return std::vector<Tensor>{y, x.grad(), w.grad(), c.bias ? b.grad() : zeros({1})};
+            };
+            const auto expected = grads(kFloat64, false);
+            for (bool strided : {false, true}) {
+                const auto got = grads(kFloat32, strided);
+                for (std::size_t i = 0; i < got.size(); ++i)
+                    check_values(got[i], expected[i].to_vector<double>(), 2e-4);
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(convolution_results_do_not_depend_on_the_thread_count) {
+    const Tensor x = random_tensor({50, 3, 12, 12}, kFloat32, 44), w = random_tensor({8, 3, 3, 3}, kFloat32, 45);
+    const Window2d win{.kernel_h = 3, .kernel_w = 3, .padding_h = 1, .padding_w = 1};
+    auto run = [&](int threads) {
+        set_num_threads(threads);
+        detail::end_contention_backoff();
+        const Tensor xl = x.detach().requires_grad_(), wl = w.detach().requires_grad_();
+        const Tensor y = conv2d(xl, wl, Tensor(), win);
+        y.square().sum().backward();
+        return std::vector<Tensor>{y, xl.grad(), wl.grad()};
+    };
+    const int before = get_num_threads();
+    const auto one = run(1), two = run(2);
+    set_num_threads(before);
+    for (std::size_t i = 0; i < one.size(); ++i) BOOST_TEST(equal(one[i], two[i]));
+}
+
+BOOST_AUTO_TEST_CASE(float32_convolution_has_second_derivatives) {
+    // create_graph takes the differentiable im2col backward: the float32 double-backward agrees
+    // with float64's (whose gradgradcheck is above).
+    auto second = [](DType dtype) {
+        const Tensor x = random_tensor({3, 2, 6, 5}, dtype, 46).requires_grad_();
+        const Tensor w = random_tensor({4, 2, 3, 3}, dtype, 47).requires_grad_();
+        const Tensor y = conv2d(x, w, Tensor(), {.kernel_h = 3, .kernel_w = 3, .padding_h = 1, .padding_w = 1});
+        const auto g = autograd::grad({y.square().sum()}, {w}, {}, true, true);
+        g[0].square().sum().backward();
+        return x.grad();
+    };
+    check_values(second(kFloat32), second(kFloat64).to_vector<double>(), 2e-4);
+}
+
 BOOST_AUTO_TEST_CASE(a_small_cnn_trains) {
     // Conv -> ReLU -> pool -> linear learns to tell a vertical bar from a horizontal one.
     manual_seed(0);

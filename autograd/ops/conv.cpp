@@ -3,6 +3,7 @@
 // its gradient scatters to them and the scatter's gradient gathers from them, each the other's
 // adjoint as unfold and fold are.
 
+#include "autograd/grad_mode.hpp"
 #include "autograd/node.hpp"
 #include "autograd/ops.hpp"
 #include "tensor/kernels.hpp"
@@ -21,6 +22,49 @@ Tensor fold2d(const Tensor& cols, const Shape& input_sizes, const Window2d& wind
     return make_op("fold2d", {cols}, result, [window](const Tensor& g, const BackwardContext&) -> Grads {
         return {unfold2d(g, window)};
     });
+}
+
+namespace {
+// The im2col form: [O, C kh kw] @ [N, C kh kw, out_h out_w], one product per example; its
+// gradients follow from unfold2d's and matmul's.
+Tensor im2col_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Window2d& window) {
+    const int64_t O = w.size(0);
+    const Shape out_hw = kernels::window_output_size(x.sizes(), window, "conv2d");
+    Tensor out = matmul(w.reshape({O, -1}), unfold2d(x, window));
+    if (b.defined()) out = out + b.view({O, 1});
+    return out.view({x.size(0), O, out_hw[0], out_hw[1]});
+}
+
+// The same gradients written with differentiable ops, for backward passes that record a graph.
+Grads im2col_conv2d_backward(const Tensor& g, const Tensor& x, const Tensor& w, const Window2d& window,
+                             const BackwardContext& c) {
+    const int64_t N = x.size(0), O = w.size(0);
+    const Tensor g3 = g.reshape({N, O, -1});  // [N, O, P]
+    Tensor gx, gw, gb;
+    if (c.needs(0)) gx = fold2d(matmul(w.reshape({O, -1}).t(), g3), x.sizes(), window);
+    if (c.needs(1)) gw = sum(matmul(g3, unfold2d(x, window).transpose(1, 2)), {0}).reshape(w.sizes());
+    if (c.needs(2)) gb = sum(g, {0, 2, 3});
+    return {gx, gw, gb};
+}
+}  // namespace
+
+// One node through oneDNN for float32 when xgrad has it (kernels/conv_onednn.cpp), else the
+// im2col form. Under create_graph the backward is the im2col form's, so second derivatives work.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window2d& window) {
+    const bool onednn = kernels::convolution_backend() == kernels::ConvolutionBackend::onednn &&
+                        x.dtype() == kFloat32 && weight.dtype() == kFloat32 && (!bias.defined() || bias.dtype() == kFloat32);
+    if (!onednn) return im2col_conv2d(x, weight, bias, window);
+    NDArray out = kernels::onednn_conv2d(x.data(), weight.data(), bias.defined() ? bias.data() : NDArray(), window);
+    return make_op("conv2d", {x, weight, bias}, std::move(out),
+                   [window](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor &x = c.inputs[0], &w = c.inputs[1];
+                       if (GradMode::is_enabled()) return im2col_conv2d_backward(g, x, w, window, c);
+                       kernels::Conv2dGrads grads = kernels::onednn_conv2d_backward(g.data(), x.data(), w.data(), window,
+                                                                                    c.needs(0), c.needs(1), c.needs(2));
+                       auto wrap = [](NDArray a) { return a.defined() ? Tensor(std::move(a)) : Tensor(); };
+                       return {wrap(grads.input), wrap(grads.weight), wrap(grads.bias)};
+                   },
+                   Saves::inputs);
 }
 
 namespace {
