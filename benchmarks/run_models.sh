@@ -10,7 +10,7 @@ set -euo pipefail
 build=${1:-build}
 repeats=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
-out="$build/cnn_lstm_results.tsv"
+out="$build/models_results.tsv"
 source "$here/peers.sh"
 build_libtorch_peers "$build"
 
