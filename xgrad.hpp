@@ -3,6 +3,7 @@
 #include "autograd/autograd.hpp"
 #include "data/data.hpp"
 #include "io/checkpoint.hpp"
+#include "metrics/metrics.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
 #include "tensor/tensor.hpp"

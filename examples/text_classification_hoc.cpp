@@ -164,17 +164,10 @@ struct Scores {
     double best_micro_f1 = 0;  ///< over the epochs (train_and_test)
 };
 
+// Label l is predicted where its logit is above 0 (probability above 1/2).
 Scores f1_scores(const Tensor& logits, const Tensor& targets) {
-    const Tensor predicted = (logits > 0.0).to(kFloat64), truth = targets.to(kFloat64);
-    const Tensor tp = (predicted * truth).sum({0}), fp = (predicted * (1 - truth)).sum({0});
-    const Tensor fn = ((1 - predicted) * truth).sum({0});
-    Scores s{};
-    const double tp_all = tp.sum().item(), fp_all = fp.sum().item(), fn_all = fn.sum().item();
-    s.micro_f1 = 2 * tp_all / std::max(1.0, 2 * tp_all + fp_all + fn_all);
-    const auto tpv = tp.to_vector<double>(), fpv = fp.to_vector<double>(), fnv = fn.to_vector<double>();
-    for (std::size_t k = 0; k < tpv.size(); ++k) s.per_label.push_back(2 * tpv[k] / std::max(1.0, 2 * tpv[k] + fpv[k] + fnv[k]));
-    for (double f : s.per_label) s.macro_f1 += f / static_cast<double>(s.per_label.size());
-    return s;
+    const metrics::ClassReport r = metrics::multilabel_report(logits, targets, 0.0);
+    return {r.micro_f1, r.macro_f1, r.f1};
 }
 
 template <class Model>
@@ -207,10 +200,12 @@ Scores train_and_test(const char* name, Model& model, const Corpus& train, const
         model.eval();
         NoGradGuard no_grad;
         const double best = scores.best_micro_f1;
-        scores = f1_scores(predict_in_batches(model, test, 64), test.targets);
+        const Tensor logits = predict_in_batches(model, test, 64);
+        scores = f1_scores(logits, test.targets);
         scores.best_micro_f1 = std::max(best, scores.micro_f1);
-        std::printf("  epoch %d: train loss %.4f, test micro-F1 %.3f, macro-F1 %.3f (%.1f s)\n", epoch,
-                    total / static_cast<double>(steps), scores.micro_f1, scores.macro_f1,
+        std::printf("  epoch %d: train loss %.4f, test micro-F1 %.3f, macro-F1 %.3f, macro ROC AUC %.3f (%.1f s)\n",
+                    epoch, total / static_cast<double>(steps), scores.micro_f1, scores.macro_f1,
+                    metrics::macro_roc_auc(logits, test.targets),
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     return scores;
