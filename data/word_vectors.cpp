@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "autograd/ops.hpp"
@@ -28,7 +29,19 @@ void split_fields(std::string_view line, std::vector<std::string_view>& fields) 
 template <class T>
 bool parse_whole(std::string_view text, T& value) {
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return error == std::errc() && end == text.data() + text.size();
+    if (end != text.data() + text.size()) return false;
+    if constexpr (std::is_same_v<T, float>) {
+        // Out of float's range: a value too small for a normal float (1e-40, which trained vectors
+        // hold) rounds towards zero as a C cast would; one too large is an error.
+        if (error == std::errc::result_out_of_range) {
+            double wide = 0;
+            const auto [wide_end, wide_error] = std::from_chars(text.data(), text.data() + text.size(), wide);
+            if (wide_error != std::errc() || wide_end != end || std::abs(wide) > 1.0) return false;
+            value = static_cast<float>(wide);
+            return true;
+        }
+    }
+    return error == std::errc();
 }
 
 // A first line of exactly two integers: word2vec's "count dim".
@@ -72,6 +85,7 @@ WordVectors read_word_vectors(const std::string& path, const Vocabulary& vocab, 
     while (std::getline(in, line)) {
         ++line_number;
         if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line_number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte-order mark
         split_fields(line, fields);
         if (fields.empty()) continue;
         if (std::exchange(first, false)) {

@@ -72,8 +72,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 s
         // The rows of each group are consecutive in the columns [N, C kh kw, P]:
         // [g, O / g, C / g kh kw] x [N, g, C / g kh kw, P].
         const int64_t positions = out_hw[0] * out_hw[1];
-        const Tensor cols = unfold2d(x, win).view({N, groups, -1, positions});
-        out = matmul(weight.reshape({groups, O / groups, -1}), cols).reshape({N, O, positions});
+        const int64_t patch = (C / groups) * weight.size(2) * weight.size(3);  // explicit: N may be 0
+        const Tensor cols = unfold2d(x, win).view({N, groups, patch, positions});
+        out = matmul(weight.reshape({groups, O / groups, patch}), cols).reshape({N, O, positions});
         if (bias.defined()) out = out + bias.view({O, 1});
         out = out.view({N, O, out_hw[0], out_hw[1]});
     }

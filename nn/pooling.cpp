@@ -47,16 +47,6 @@ Tensor batched(const Tensor& x, int64_t dims, const char* op, const char* expect
 
 Size2 default_stride(Size2 stride, Size2 kernel) { return {stride.h == 0 ? kernel.h : stride.h, stride.w == 0 ? kernel.w : stride.w}; }
 
-// [out, in]: row i averages the inputs of adaptive window i.
-Tensor averaging_matrix(int64_t in, int64_t out, DType dtype) {
-    std::vector<double> a(static_cast<std::size_t>(out * in), 0.0);
-    for (int64_t i = 0; i < out; ++i) {
-        const int64_t start = i * in / out, end = ((i + 1) * in + out - 1) / out;
-        for (int64_t j = start; j < end; ++j) a[static_cast<std::size_t>(i * in + j)] = 1.0 / static_cast<double>(end - start);
-    }
-    return from_vector(a, {out, in}, dtype);
-}
-
 void check_output_size(Size2 size, const char* op) {
     XGRAD_CHECK(size.h > 0 && size.w > 0, op, ": output_size must be positive, got ", to_string(size));
 }
@@ -119,19 +109,32 @@ Tensor avg_pool1d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
     });
 }
 
+// Window means, never a product with an averaging matrix: that would spread an inf or NaN of
+// one window into the others (0 * inf is NaN).
 Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
     check_output_size(output_size, "adaptive_avg_pool2d");
     return batched(x, 4, "adaptive_avg_pool2d", "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
-        const Tensor rows = averaging_matrix(x4.size(2), output_size.h, x4.dtype());
-        const Tensor cols = averaging_matrix(x4.size(3), output_size.w, x4.dtype());
-        return matmul(matmul(rows, x4), cols.t());  // [oh, H] x [N, C, H, W] x [W, ow]
+        const int64_t N = x4.size(0), C = x4.size(1), H = x4.size(2), W = x4.size(3);
+        const int64_t oh = output_size.h, ow = output_size.w;
+        XGRAD_CHECK(H > 0 && W > 0, "adaptive_avg_pool2d: empty input of shape ", x4.sizes());
+        if (oh == 1 && ow == 1) return mean(x4, {2, 3}, true);  // global average pooling
+        if (H % oh == 0 && W % ow == 0) return functional::avg_pool2d(x4, Size2{H / oh, W / ow});  // equal windows
+        std::vector<Tensor> cells;
+        for (int64_t i = 0; i < oh; ++i) {
+            const int64_t h0 = i * H / oh, h1 = ((i + 1) * H + oh - 1) / oh;
+            for (int64_t j = 0; j < ow; ++j) {
+                const int64_t w0 = j * W / ow, w1 = ((j + 1) * W + ow - 1) / ow;
+                cells.push_back(mean(x4.narrow(2, h0, h1 - h0).narrow(3, w0, w1 - w0), {2, 3}));
+            }
+        }
+        return stack(cells, 2).view({N, C, oh, ow});
     });
 }
 
 Tensor adaptive_avg_pool1d(const Tensor& x, int64_t output_size) {
     check_output_size({1, output_size}, "adaptive_avg_pool1d");
     return batched(x, 3, "adaptive_avg_pool1d", "[N, C, L] or [C, L]", [&](const Tensor& x3) {
-        return matmul(x3, averaging_matrix(x3.size(2), output_size, x3.dtype()).t());
+        return adaptive_avg_pool2d(x3.unsqueeze(2), {1, output_size}).squeeze(2);
     });
 }
 

@@ -333,6 +333,15 @@ void CosineAnnealingWarmRestarts::step(double epoch) {
         for (int64_t i = 0; i < n; ++i) power *= T_mult;
         T_cur_ = epoch - T_0 * static_cast<double>(power - 1) / (m - 1);
         T_i_ = options_.T_0 * power;
+        // The logarithm can land a rounding error short of (or past) a restart: an epoch exactly
+        // on a boundary starts the new period, as step() does.
+        if (T_cur_ >= static_cast<double>(T_i_)) {
+            T_cur_ -= static_cast<double>(T_i_);
+            T_i_ *= T_mult;
+        } else if (T_cur_ < 0 && T_i_ > options_.T_0) {
+            T_i_ /= T_mult;
+            T_cur_ += static_cast<double>(T_i_);
+        }
     }
     last_epoch_ = static_cast<int64_t>(std::floor(epoch));
     apply();

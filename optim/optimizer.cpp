@@ -1,5 +1,7 @@
 #include "optim/optimizer.hpp"
 
+#include <algorithm>
+
 #include <set>
 
 #include "autograd/grad_mode.hpp"
@@ -43,12 +45,13 @@ void Optimizer::step() {
                         " but the parameter has shape ", p.sizes());
             if (!grad.is_contiguous() || grad.dtype() != p.dtype()) grad = grad.to(p.dtype()).contiguous();
             ParamState& s = state_[g][i];
-            if (s.buffers.empty()) {
-                const auto names = buffer_names(g);
-                for (std::size_t k = 0; k < names.size(); ++k)
-                    s.buffers.push_back(full(p.sizes(), buffer_initial_value(g, k), p.dtype()));
-                for (std::size_t k = 0; k < scalar_names(g).size(); ++k) s.scalars.push_back(scalar_initial_value(g, k));
-            }
+            // Buffers appear at the first step, or later when an option asks for one (a scheduler
+            // that turns SGD's momentum on); they are never dropped, as in PyTorch.
+            const std::size_t buffer_count = buffer_names(g).size(), scalar_count = scalar_names(g).size();
+            if (s.buffers.size() < buffer_count) s.buffers_created_at = s.step + 1;
+            for (std::size_t k = s.buffers.size(); k < buffer_count; ++k)
+                s.buffers.push_back(full(p.sizes(), buffer_initial_value(g, k), p.dtype()));
+            for (std::size_t k = s.scalars.size(); k < scalar_count; ++k) s.scalars.push_back(scalar_initial_value(g, k));
             ++s.step;
             update(g, p, grad, s);
             p.data().bump_version();
@@ -99,9 +102,11 @@ StateDict Optimizer::state_dict() const {
             if (s.step == 0) continue;
             const std::string key = "state." + std::to_string(g) + "." + std::to_string(i) + ".";
             dict[key + "step"] = scalar_tensor(static_cast<double>(s.step), kFloat64);
-            for (std::size_t k = 0; k < names.size(); ++k) dict[key + names[k]] = s.buffers[k].clone();
+            // Only the buffers that exist: an option changed since the last step may name more.
+            for (std::size_t k = 0; k < names.size() && k < s.buffers.size(); ++k) dict[key + names[k]] = s.buffers[k].clone();
             const auto scalars = scalar_names(g);
-            for (std::size_t k = 0; k < scalars.size(); ++k) dict[key + scalars[k]] = scalar_tensor(s.scalars[k], kFloat64);
+            for (std::size_t k = 0; k < scalars.size() && k < s.scalars.size(); ++k)
+                dict[key + scalars[k]] = scalar_tensor(s.scalars[k], kFloat64);
         }
     }
     return dict;
@@ -125,7 +130,11 @@ void Optimizer::load_state_dict(const StateDict& dict) {
             ParamState s;
             if (dict.count(key + "step")) {
                 s.step = static_cast<int64_t>(find(key + "step").item());
-                for (const std::string& name : names) {
+                // Buffers an option asked for after the last step (all of them: SGD's momentum
+                // turned on) are missing, and are created at the next step. Some missing is an error.
+                const bool none_saved = std::none_of(names.begin(), names.end(),
+                                                     [&](const std::string& name) { return dict.count(key + name) > 0; });
+                for (const std::string& name : none_saved ? std::vector<std::string>{} : names) {
                     const Tensor& b = find(key + name);
                     const Tensor& p = params_[g][i];
                     XGRAD_CHECK(b.sizes() == p.sizes() && b.dtype() == p.dtype(), "load_state_dict: \"", key + name,
@@ -133,7 +142,8 @@ void Optimizer::load_state_dict(const StateDict& dict) {
                                 p.sizes(), " and dtype ", p.dtype());
                     s.buffers.push_back(b.clone());
                 }
-                for (const std::string& name : scalar_names(g)) s.scalars.push_back(find(key + name).item());
+                if (!none_saved)
+                    for (const std::string& name : scalar_names(g)) s.scalars.push_back(find(key + name).item());
             }
             state[g].push_back(std::move(s));
         }

@@ -76,6 +76,7 @@ protected:
         int64_t step = 0;
         std::vector<Tensor> buffers;  ///< named by buffer_names(), created at the first step
         std::vector<double> scalars;  ///< named by scalar_names(), e.g. NAdam's momentum product
+        int64_t buffers_created_at = 0;  ///< the step that created the newest buffers (0: loaded)
     };
 
     Optimizer() = default;
@@ -129,10 +130,12 @@ protected:
         return out;
     }
     void set_group_options(std::size_t group, const std::map<std::string, double>& values) override {
-        Options& o = options_.at(group);
+        Options o = options_.at(group);
         o.fields([&](const char* name, auto& value) {
             value = static_cast<std::decay_t<decltype(value)>>(values.at(name));
         });
+        o.validate();  // a bad value leaves the group untouched
+        options_.at(group) = o;
     }
 
     Options defaults_;

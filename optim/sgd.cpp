@@ -26,12 +26,12 @@ void SGD::update(std::size_t group, const Tensor& param, const Tensor& grad, Par
         const T* g = grad.data_ptr<T>();
         T* buf = o.momentum != 0 ? state.buffers[0].data_ptr<T>() : nullptr;
         const T lr = T(o.lr), mu = T(o.momentum), keep = T(1 - o.dampening), wd = T(o.weight_decay);
-        const bool first = state.step == 1, nesterov = o.nesterov;
+        const bool first = state.step == state.buffers_created_at, nesterov = o.nesterov;
         const int64_t n = param.numel();
         detail::for_each_element(n, [=](int64_t i) {
             T d = g[i] + wd * w[i];
             if (buf) {
-                buf[i] = first ? d : mu * buf[i] + keep * d;  // the buffer starts as the first gradient
+                buf[i] = first ? d : mu * buf[i] + keep * d;  // the buffer starts as its first gradient
                 d = nesterov ? d + mu * buf[i] : buf[i];
             }
             w[i] -= lr * d;

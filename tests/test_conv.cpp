@@ -384,6 +384,28 @@ BOOST_AUTO_TEST_CASE(bad_shapes_are_reported) {
     check_error([] { nn::F::max_pool2d(ones({1, 1, 4, 4}), 2, 2, 2); }, {"max_pool2d", "padding", "half the kernel"});
     check_error([] { nn::Conv2d({.in_channels = 0, .out_channels = 2, .kernel_size = 3}); }, {"Conv2d", "positive"});
     check_error([] { fold2d(ones({1, 5, 4}), {1, 1, 3, 3}, {.kernel_h = 2, .kernel_w = 2}); }, {"fold2d", "[1, 4, 4]", "[1, 5, 4]"});
+    // The op under nn::F::conv2d checks what it is given too.
+    const Window2d three{.kernel_h = 3, .kernel_w = 3};
+    check_error([&] { xgrad::conv2d(ones({1, 2, 4, 4}), ones({1, 3, 3, 3}), Tensor(), three); }, {"conv2d", "2 channels", "expects 3"});
+    check_error([&] { xgrad::conv2d(ones({1, 1, 4, 4}), ones({2, 1, 3, 3}), ones({3}), three); }, {"conv2d", "bias", "[3]"});
+    check_error([&] { xgrad::conv2d(ones({1, 4, 4}), ones({2, 1, 3, 3}), Tensor(), three); }, {"conv2d", "[1, 4, 4]"});
+}
+
+// An empty batch (or no output channels) gives an empty result and empty gradients, on every
+// backend, as in PyTorch.
+BOOST_AUTO_TEST_CASE(empty_batches_convolve_to_empty_results) {
+    nn::Conv2d conv({.in_channels = 3, .out_channels = 4, .kernel_size = 3, .padding = 1});
+    const Tensor x = zeros({0, 3, 8, 8}).requires_grad_();
+    const Tensor y = conv(x);
+    BOOST_TEST((y.sizes() == Shape{0, 4, 8, 8}));
+    y.sum().backward();
+    BOOST_TEST((x.grad().sizes() == Shape{0, 3, 8, 8}));
+    check_values(conv.weight.grad(), std::vector<double>(4 * 3 * 9, 0.0), 0);
+    check_values(conv.bias.grad(), std::vector<double>(4, 0.0), 0);
+    nn::Conv2d depthwise({.in_channels = 3, .out_channels = 3, .kernel_size = 3, .groups = 3});
+    BOOST_TEST((depthwise(zeros({0, 3, 5, 5})).sizes() == Shape{0, 3, 3, 3}));
+    const Tensor none = xgrad::conv2d(ones({2, 3, 5, 5}), zeros({0, 3, 3, 3}), Tensor(), {.kernel_h = 3, .kernel_w = 3});
+    BOOST_TEST((none.sizes() == Shape{2, 0, 3, 3}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

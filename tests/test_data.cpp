@@ -310,6 +310,14 @@ BOOST_AUTO_TEST_CASE(malformed_word_vector_files_name_the_line) {
                 {good + ":1", "dim 3", "dim 4 was expected"});
     const std::string empty = file("empty_vectors.txt", "\n\n");
     check_error([&] { data::read_word_vectors(empty, vocab); }, {empty, "no word vectors"});
+    const std::string huge = file("huge.txt", "a 1 1e39 3\n");  // beyond float's range
+    check_error([&] { data::read_word_vectors(huge, vocab); }, {huge + ":1", "\"1e39\""});
+    // A byte-order mark before the first word, and values too small for a normal float (which
+    // trained vectors hold): read, not refused.
+    const std::string tiny = file("tiny.txt", "\xEF\xBB\xBF" "a 1e-40 -1e-50 3\n");
+    const data::WordVectors v = data::read_word_vectors(tiny, vocab);
+    BOOST_TEST(v.hits == 1);
+    check_values(v.weights[2], {1e-40, 0, 3}, 1e-30);
 }
 
 BOOST_AUTO_TEST_CASE(word_vectors_start_a_frozen_embedding) {

@@ -192,7 +192,9 @@ BOOST_DATA_TEST_CASE(gradgradcheck_loss_and_activation_ops, bdata::make(ops), c)
 // exact, to second order too.
 BOOST_AUTO_TEST_CASE(cumprod_gradient_is_exact_at_zeros) {
     for (const Tensor& values : {tensor({{0.5, 0.0, 2.0, -1.5}, {1.2, 0.7, 0.0, 0.0}}, kFloat64),
-                                 tensor({{0.0, 1.5, 2.0, 0.0}, {0.0, 0.0, 0.0, 3.0}}, kFloat64)}) {
+                                 tensor({{0.0, 1.5, 2.0, 0.0}, {0.0, 0.0, 0.0, 3.0}}, kFloat64),
+                                 // lanes with and without zeros: only the first and last take the product form
+                                 tensor({{0.5, 0.0, 2.0, -1.5}, {1.2, 0.7, -0.3, 2.0}, {0.9, 1.1, 1.3, 0.0}}, kFloat64)}) {
         const Tensor x = values.detach().requires_grad_();
         const auto fn = [](const Args& a) { return cumprod(a[0], 1); };
         auto first = autograd::gradcheck(fn, {x}, {.raise = false});

@@ -276,6 +276,35 @@ BOOST_AUTO_TEST_CASE(invalid_options_are_named) {
     check_error([] { optim::SGD({ones({2}).requires_grad_() * 2.0}); }, {"SGD", "not a leaf"});
 }
 
+BOOST_AUTO_TEST_CASE(momentum_turned_on_later_starts_its_buffer_then) {
+    // A scheduler may turn SGD's momentum on after steps without it. Step 1 plain: w = 1 - 0.1 * 1
+    // = 0.9. The state saved now has no buffer, and loads into a fresh optimizer. Step 2 with
+    // momentum 0.9 starts the buffer as the gradient (as PyTorch does): b = 1, w = 0.8. Step 3:
+    // b = 0.9 + 1 = 1.9, w = 0.8 - 0.19 = 0.61.
+    Tensor w = param_with_grad({1}, {1});
+    optim::SGD opt({w}, {.lr = 0.1});
+    opt.step();
+    opt.set_group_option(0, "momentum", 0.9);
+    const auto before_buffer = opt.state_dict();
+    BOOST_TEST(!before_buffer.count("state.0.0.momentum_buffer"));
+    opt.step();
+    check_values(w, {0.8}, 1e-15);
+    opt.step();
+    check_values(w, {0.61}, 1e-15);
+    BOOST_TEST(opt.state_dict().count("state.0.0.momentum_buffer"));
+
+    Tensor v = param_with_grad({0.9}, {1});
+    optim::SGD resumed({v}, {.lr = 0.1, .momentum = 0.9});
+    resumed.load_state_dict(before_buffer);
+    resumed.step();
+    resumed.step();
+    check_values(v, {0.61}, 1e-15);
+
+    // A bad value is refused and leaves the options as they were.
+    check_error([&] { opt.set_group_option(0, "momentum", -1); }, {"SGD", "momentum"});
+    BOOST_TEST(*opt.group_option(0, "momentum") == 0.9);
+}
+
 BOOST_AUTO_TEST_CASE(steps_allocate_nothing_after_the_first) {
     Tensor w = randn({1000}, TensorOptions(kFloat32).requires_grad(true));
     w.set_grad(randn({1000}));
@@ -586,6 +615,17 @@ BOOST_AUTO_TEST_CASE(cosine_warm_restarts_with_fractional_epochs) {
     BOOST_TEST(sgdr.T_cur() == 2.0);
     BOOST_TEST(sgdr.last_epoch() == 8);
     BOOST_TEST(std::abs(opt.lr(0) - (1 + c4) / 2) < 1e-12);
+
+    // Epoch 121 with T_0 = 1, T_mult = 3 is exactly the fifth restart (1 + 3 + 9 + 27 + 81), where
+    // the logarithm rounds to 4.999...: the new period of 243 starts, lr back at 1.
+    optim::CosineAnnealingWarmRestarts boundary(opt, {.T_0 = 1, .T_mult = 3});
+    boundary.step(121.0);
+    BOOST_TEST(boundary.T_cur() == 0.0);
+    BOOST_TEST(boundary.T_i() == 243);
+    BOOST_TEST(opt.lr(0) == 1.0);
+    boundary.step(120.5);  // half-way through the period of 81
+    BOOST_TEST(boundary.T_cur() == 80.5);
+    BOOST_TEST(boundary.T_i() == 81);
 
     // T_mult = 1, eta_min 0.1: epoch 5.5 is 1.5 into a period of 2: 0.1 + 0.9 (1 + cos(0.75 pi)) / 2.
     optim::SGD opt2({param_with_grad({1}, {0})}, {.lr = 1.0});

@@ -122,6 +122,14 @@ BOOST_AUTO_TEST_CASE(adaptive_pools_use_pytorchs_windows) {
                  reference_pool(seq.narrow(0, 0, 1).unsqueeze(2), adaptive_windows(1, 1), adaptive_windows(9, 4), Reduce::max), 0);
     // More outputs than inputs: windows repeat inputs.
     check_values(nn::F::adaptive_avg_pool1d(tensor({{{1, 3}}}, kFloat64), 3), {1, 2, 3}, 1e-12);
+    // Divisible sizes: equal windows of 2 x 1.
+    check_values(nn::F::adaptive_avg_pool2d(x.narrow(2, 0, 6), {3, 5}),
+                 reference_pool(x.narrow(2, 0, 6), adaptive_windows(6, 3), adaptive_windows(5, 5), Reduce::mean_inside), 1e-12);
+    // An inf stays in its own window: windows [0, 2) and [1, 3) of (1, 3, inf) give 2 and inf.
+    const double inf = std::numeric_limits<double>::infinity();
+    const Tensor with_inf = tensor({{{1.0, 3.0, inf}}}, kFloat64);
+    check_values(nn::F::adaptive_avg_pool1d(with_inf, 2), {2.0, inf}, 0);
+    check_values(nn::F::adaptive_avg_pool2d(with_inf.unsqueeze(0), {1, 2}), {2.0, inf}, 0);
 }
 
 BOOST_AUTO_TEST_CASE(pooling_gradients_pass_gradcheck) {

@@ -28,9 +28,9 @@ namespace {
 // The im2col form: [O, C kh kw] @ [N, C kh kw, out_h out_w], one product per example; its
 // gradients follow from unfold2d's and matmul's.
 Tensor im2col_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Window2d& window) {
-    const int64_t O = w.size(0);
+    const int64_t O = w.size(0), patch = w.size(1) * w.size(2) * w.size(3);  // explicit: O or N may be 0
     const Shape out_hw = kernels::window_output_size(x.sizes(), window, "conv2d");
-    Tensor out = matmul(w.reshape({O, -1}), unfold2d(x, window));
+    Tensor out = matmul(w.reshape({O, patch}), unfold2d(x, window));
     if (b.defined()) out = out + b.view({O, 1});
     return out.view({x.size(0), O, out_hw[0], out_hw[1]});
 }
@@ -38,10 +38,10 @@ Tensor im2col_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Wi
 // The same gradients written with differentiable ops, for backward passes that record a graph.
 Grads im2col_conv2d_backward(const Tensor& g, const Tensor& x, const Tensor& w, const Window2d& window,
                              const BackwardContext& c) {
-    const int64_t N = x.size(0), O = w.size(0);
-    const Tensor g3 = g.reshape({N, O, -1});  // [N, O, P]
+    const int64_t N = x.size(0), O = w.size(0), patch = w.size(1) * w.size(2) * w.size(3);
+    const Tensor g3 = g.reshape({N, O, g.size(2) * g.size(3)});  // [N, O, P]
     Tensor gx, gw, gb;
-    if (c.needs(0)) gx = fold2d(matmul(w.reshape({O, -1}).t(), g3), x.sizes(), window);
+    if (c.needs(0)) gx = fold2d(matmul(w.reshape({O, patch}).t(), g3), x.sizes(), window);
     if (c.needs(1)) gw = sum(matmul(g3, unfold2d(x, window).transpose(1, 2)), {0}).reshape(w.sizes());
     if (c.needs(2)) gb = sum(g, {0, 2, 3});
     return {gx, gw, gb};
@@ -50,9 +50,16 @@ Grads im2col_conv2d_backward(const Tensor& g, const Tensor& x, const Tensor& w, 
 
 // One node through oneDNN for float32 when xgrad has it (kernels/conv_onednn.cpp), else the
 // im2col form. Under create_graph the backward is the im2col form's, so second derivatives work.
+// Empty batches and empty filters take the im2col form too: oneDNN's slices would divide by them.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window2d& window) {
-    const bool onednn = kernels::convolution_backend() == kernels::ConvolutionBackend::onednn &&
-                        x.dtype() == kFloat32 && weight.dtype() == kFloat32 && (!bias.defined() || bias.dtype() == kFloat32);
+    XGRAD_CHECK(x.dim() == 4 && weight.dim() == 4, "conv2d: expected input [N, C, H, W] and weight [O, C, kh, kw], got ",
+                x.sizes(), " and ", weight.sizes());
+    XGRAD_CHECK(weight.size(1) == x.size(1), "conv2d: the input ", x.sizes(), " has ", x.size(1),
+                " channels but the weight ", weight.sizes(), " expects ", weight.size(1));
+    XGRAD_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)), "conv2d: bias of shape ",
+                bias.defined() ? bias.sizes() : Shape{}, " does not match the weight ", weight.sizes());
+    const bool onednn = kernels::convolution_backend() == kernels::ConvolutionBackend::onednn && x.numel() > 0 &&
+                        weight.numel() > 0 && x.dtype() == kFloat32 && weight.dtype() == kFloat32 && (!bias.defined() || bias.dtype() == kFloat32);
     if (!onednn) return im2col_conv2d(x, weight, bias, window);
     NDArray out = kernels::onednn_conv2d(x.data(), weight.data(), bias.defined() ? bias.data() : NDArray(), window);
     return make_op("conv2d", {x, weight, bias}, std::move(out),

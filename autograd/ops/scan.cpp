@@ -15,28 +15,40 @@ Tensor reverse_cumsum(const Tensor& x, int64_t d) {
                    [d](const Tensor& g, const BackwardContext&) -> Grads { return {cumsum(g, d)}; });
 }
 
-// d out_j / d x_k = prod_{i < k} x_i * prod_{k < i <= j} x_i for j >= k. Without zeros in x
-// that is out_j / x_k, which gives the O(n) form reverse_cumsum(g out) / x. With a zero the
-// division is undefined, so the products are formed explicitly: an [n, n] matrix per lane whose
-// row k holds prod_{k < i <= j} x_i (a cumprod of x with the entries up to k replaced by 1),
-// O(n^2) but exact.
-Tensor cumprod_backward(const Tensor& g, const Tensor& x, const Tensor& out, int64_t d) {
-    if (x.numel() == 0) return zeros_like(x);
-    const bool has_zero = sum(eq(x, scalar_like(x, 0))).item() > 0;
-    if (!has_zero) return div(reverse_cumsum(mul(g, out), d), x);
-    const Tensor xt = x.dim() == 0 ? x.reshape({1}) : x.transpose(d, -1);  // lanes last
-    const Tensor gt = g.dim() == 0 ? g.reshape({1}) : g.transpose(d, -1);
-    const Tensor ot = out.dim() == 0 ? out.reshape({1}) : out.transpose(d, -1);
-    const int64_t n = xt.size(-1);
+// d out_j / d x_k = prod_{i < k} x_i * prod_{k < i <= j} x_i for j >= k. Without zeros in a
+// lane that is out_j / x_k, which gives the O(n) form reverse_cumsum(g out) / x. With a zero the
+// division is undefined, so for the lanes that hold one the products are formed explicitly: an
+// [n, n] matrix per lane whose row k holds prod_{k < i <= j} x_i (a cumprod of x with the
+// entries up to k replaced by 1), O(n^2) but exact, and only where needed.
+Tensor cumprod_backward_with_zeros(const Tensor& g, const Tensor& x, const Tensor& out) {  // [L, n] lanes
+    const int64_t n = x.size(-1);
     const Tensor after_k = Tensor(kernels::triangle_mask(n, n, 1, true));   // j > k
     const Tensor from_k = Tensor(kernels::triangle_mask(n, n, 0, true));    // j >= k
-    const Tensor rows = where(after_k, xt.unsqueeze(-2), ones({}, x.dtype()));  // [..., k, j]
+    const Tensor rows = where(after_k, x.unsqueeze(-2), ones({}, x.dtype()));  // [L, k, j]
     const Tensor partial = where(from_k, cumprod(rows, -1), zeros({}, x.dtype()));
-    const Tensor suffix = matmul(partial, gt.unsqueeze(-1)).squeeze(-1);
-    Shape first_sizes = xt.sizes();
-    first_sizes.back() = 1;
-    const Tensor before_k = cat({ones(first_sizes, x.dtype()), ot.narrow(-1, 0, n - 1)}, -1);  // prod_{i < k} x_i
-    const Tensor grad = mul(before_k, suffix);
+    const Tensor suffix = matmul(partial, g.unsqueeze(-1)).squeeze(-1);
+    const Tensor before_k = cat({ones({x.size(0), 1}, x.dtype()), out.narrow(-1, 0, n - 1)}, -1);  // prod_{i < k} x_i
+    return mul(before_k, suffix);
+}
+
+Tensor cumprod_backward(const Tensor& g, const Tensor& x, const Tensor& out, int64_t d) {
+    if (x.numel() == 0) return zeros_like(x);
+    const Tensor xt = x.dim() == 0 ? x.reshape({1}) : x.transpose(d, -1);  // lanes last
+    const Shape lane_sizes = xt.sizes();
+    const int64_t n = lane_sizes.back();
+    const Tensor xl = xt.reshape({-1, n}), gl = (g.dim() == 0 ? g.reshape({1}) : g.transpose(d, -1)).reshape({-1, n}),
+                 ol = (out.dim() == 0 ? out.reshape({1}) : out.transpose(d, -1)).reshape({-1, n});
+    const Tensor is_zero = eq(xl, scalar_like(xl, 0));
+    const Tensor zeros_per_lane = sum(is_zero, {1});
+    const Tensor lane_has_zero = gt(zeros_per_lane, scalar_like(zeros_per_lane, 0));  // [L]
+    Tensor grad = div(reverse_cumsum(mul(gl, ol), 1), where(is_zero, ones({}, x.dtype()), xl));
+    if (sum(lane_has_zero).item() > 0) {
+        const Tensor lanes = nonzero(lane_has_zero).squeeze(1);
+        const Tensor exact = cumprod_backward_with_zeros(index_select(gl, 0, lanes), index_select(xl, 0, lanes),
+                                                         index_select(ol, 0, lanes));
+        grad = index_add(where(lane_has_zero.unsqueeze(1), zeros({}, x.dtype()), grad), 0, lanes, exact);
+    }
+    grad = grad.reshape(lane_sizes);
     return x.dim() == 0 ? grad.reshape({}) : grad.transpose(d, -1);
 }
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,7 @@
 #ifdef XGRAD_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
 extern "C" void omp_set_num_threads(int);  // libgomp, which libdnnl links
+extern "C" int omp_get_max_threads();
 #endif
 
 namespace xgrad::kernels {
@@ -69,14 +71,20 @@ struct ConvPrimitives {
 using ConvKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                            int64_t, int64_t, int64_t, bool>;
 
-const ConvPrimitives& primitives_for(int64_t batch, const Shape& x, const Shape& w, const Window2d& win, bool bias) {
+// The cache holds the most recently built kMaxCachedShapes shapes: inputs whose size changes every
+// call (texts of every length through a 1-D convolution) must not grow it without bound. Callers
+// hold a shared_ptr, so an entry evicted while in use lives until its call ends.
+constexpr std::size_t kMaxCachedShapes = 256;
+
+std::shared_ptr<const ConvPrimitives> primitives_for(int64_t batch, const Shape& x, const Shape& w, const Window2d& win,
+                                                     bool bias) {
     static std::mutex mutex;
-    static std::map<ConvKey, std::unique_ptr<ConvPrimitives>> cache;
+    static std::map<ConvKey, std::shared_ptr<const ConvPrimitives>> cache;
+    static std::deque<ConvKey> built;  // oldest first
     const ConvKey key{batch, x[1], x[2], x[3], w[0], w[2], w[3], win.stride_h, win.stride_w, win.padding_h,
                       win.padding_w, win.dilation_h, win.dilation_w, 0, bias};
     std::lock_guard<std::mutex> lock(mutex);
-    auto& slot = cache[key];
-    if (slot) return *slot;
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
     const Shape out_hw = window_output_size(x, win, "conv2d");
     const memory::dims src{batch, x[1], x[2], x[3]}, weights{w[0], w[1], w[2], w[3]}, bias_dims{w[0]},
         dst{batch, w[0], out_hw[0], out_hw[1]}, strides{win.stride_h, win.stride_w},
@@ -99,11 +107,17 @@ const ConvPrimitives& primitives_for(int64_t batch, const Shape& x, const Shape&
         dnnl::convolution_backward_weights::desc(algo, src_md, weights_md, bias_md, dst_md, strides, dilation, padding,
                                                  padding),
         attr, engine, forward_pd);
-    slot = std::make_unique<ConvPrimitives>(ConvPrimitives{forward_pd, data_pd, weights_pd,
-                                                           dnnl::convolution_forward(forward_pd),
-                                                           dnnl::convolution_backward_data(data_pd),
-                                                           dnnl::convolution_backward_weights(weights_pd)});
-    return *slot;
+    auto primitives = std::make_shared<const ConvPrimitives>(ConvPrimitives{forward_pd, data_pd, weights_pd,
+                                                                            dnnl::convolution_forward(forward_pd),
+                                                                            dnnl::convolution_backward_data(data_pd),
+                                                                            dnnl::convolution_backward_weights(weights_pd)});
+    if (built.size() == kMaxCachedShapes) {
+        cache.erase(built.front());
+        built.pop_front();
+    }
+    cache.emplace(key, primitives);
+    built.push_back(key);
+    return primitives;
 }
 
 // A cached buffer for one task's temporaries (no page faults per step).
@@ -141,6 +155,19 @@ int threads_for_slices(int64_t slices, double work) {
 
 memory::dims dims_of(const Shape& s) { return memory::dims(s.begin(), s.end()); }
 
+// oneDNN on one OpenMP thread for the task, and the caller's own OpenMP setting back afterwards
+// (the calling thread runs tasks too, and a user's OpenMP code on it should keep its threads).
+class OneOpenMPThread {
+public:
+    OneOpenMPThread() : before_(omp_get_max_threads()) { omp_set_num_threads(1); }
+    ~OneOpenMPThread() { omp_set_num_threads(before_); }
+    OneOpenMPThread(const OneOpenMPThread&) = delete;
+    OneOpenMPThread& operator=(const OneOpenMPThread&) = delete;
+
+private:
+    int before_;
+};
+
 }  // namespace
 
 NDArray onednn_conv2d(const NDArray& x, const NDArray& w, const NDArray& bias, const Window2d& win) {
@@ -148,14 +175,16 @@ NDArray onednn_conv2d(const NDArray& x, const NDArray& w, const NDArray& bias, c
     const int64_t N = x.size(0), O = w.size(0);
     const NDArray xc = x.contiguous(), wc = w.contiguous(), bc = bias.defined() ? bias.contiguous() : NDArray();
     NDArray out = NDArray::empty({N, O, out_hw[0], out_hw[1]}, kFloat32);
+    if (out.numel() == 0) return out;  // nothing to convolve (and no slice to divide by)
     const int64_t in_step = x.numel() / N, out_step = out.numel() / N;
     const int64_t slices = slice_count(N);
     const double work = static_cast<double>(out.numel() * w.numel() / O);
     xgrad::detail::parallel_tasks(slices, threads_for_slices(slices, work), [&](int64_t s) {
-        omp_set_num_threads(1);
+        const OneOpenMPThread one_thread;
         const auto [n0, n1] = slice(N, s);
         if (n1 == n0) return;
-        const ConvPrimitives& p = primitives_for(n1 - n0, x.sizes(), w.sizes(), win, bias.defined());
+        const auto primitives = primitives_for(n1 - n0, x.sizes(), w.sizes(), win, bias.defined());
+        const ConvPrimitives& p = *primitives;
         dnnl::stream stream(cpu_engine());
         const auto f32 = memory::data_type::f32;
         dnnl::memory src({{n1 - n0, x.size(1), x.size(2), x.size(3)}, f32, Tag::nchw}, cpu_engine(),
@@ -186,6 +215,12 @@ Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, co
     const int64_t N = x.size(0), O = w.size(0);
     const NDArray gc = grad_out.contiguous(), xc = x.contiguous(), wc = w.contiguous();
     Conv2dGrads grads;
+    if (N == 0 || O == 0 || x.numel() == 0) {  // empty: zero gradients, and no slice to divide by
+        if (need_input) grads.input = full(x.sizes(), 0, kFloat32);
+        if (need_weight) grads.weight = full(w.sizes(), 0, kFloat32);
+        if (need_bias) grads.bias = full({O}, 0, kFloat32);
+        return grads;
+    }
     if (need_input) grads.input = NDArray::empty(x.sizes(), kFloat32);
     const int64_t slices = slice_count(N);
     const double work = static_cast<double>(2 * grad_out.numel() * w.numel() / O);
@@ -193,10 +228,11 @@ Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, co
     std::vector<NDArray> weight_parts(static_cast<std::size_t>(slices)), bias_parts(static_cast<std::size_t>(slices));
     const int64_t in_step = x.numel() / N, out_step = grad_out.numel() / N;
     xgrad::detail::parallel_tasks(slices, threads_for_slices(slices, work), [&](int64_t s) {
-        omp_set_num_threads(1);
+        const OneOpenMPThread one_thread;
         const auto [n0, n1] = slice(N, s);
         if (n1 == n0) return;
-        const ConvPrimitives& p = primitives_for(n1 - n0, x.sizes(), w.sizes(), win, true);
+        const auto primitives = primitives_for(n1 - n0, x.sizes(), w.sizes(), win, true);
+        const ConvPrimitives& p = *primitives;
         dnnl::stream stream(cpu_engine());
         const auto f32 = memory::data_type::f32;
         const memory::dims src_dims{n1 - n0, x.size(1), x.size(2), x.size(3)};
@@ -215,6 +251,7 @@ Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, co
             p.data.execute(stream, {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, wt}, {DNNL_ARG_DIFF_SRC, ds},
                                     {DNNL_ARG_SCRATCHPAD, dnnl::memory(p.data_pd.scratchpad_desc(), cpu_engine(), pad.ptr)}});
             if (!plain) dnnl::reorder(ds, diff_src).execute(stream, ds, diff_src);
+            stream.wait();  // before this block's scratch buffers go
         }
         if (need_weight || need_bias) {
             dnnl::memory src({src_dims, f32, Tag::nchw}, cpu_engine(), const_cast<float*>(xc.data<float>()) + n0 * in_step);
@@ -231,6 +268,7 @@ Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, co
                                        {DNNL_ARG_DIFF_BIAS, dnnl::memory({{O}, f32, Tag::a}, cpu_engine(), bias_part.data<float>())},
                                        {DNNL_ARG_SCRATCHPAD, dnnl::memory(p.weights_pd.scratchpad_desc(), cpu_engine(), pad.ptr)}});
             if (!plain) dnnl::reorder(dw, diff_weights).execute(stream, dw, diff_weights);
+            stream.wait();  // before this block's scratch buffers go
             weight_parts[static_cast<std::size_t>(s)] = part;
             bias_parts[static_cast<std::size_t>(s)] = bias_part;
         }
