@@ -6,4 +6,5 @@
 #include "metrics/metrics.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
+#include "training/training.hpp"
 #include "tensor/tensor.hpp"

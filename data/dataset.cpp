@@ -4,14 +4,44 @@
 
 namespace xgrad::data {
 
-Batch Dataset::get_batch(const std::vector<int64_t>& indices) const {
+const Tensor& Batch::field(const std::string& name) const {
+    auto it = fields.find(name);
+    if (it == fields.end()) {
+        std::string names;
+        for (const auto& [key, value] : fields) names += (names.empty() ? "" : ", ") + key;
+        fail("Batch::field: no field \"", name, "\" (the batch has ", names.empty() ? "none" : names, ")");
+    }
+    return it->second;
+}
+
+Batch default_collate(const std::vector<Example>& examples) {
+    XGRAD_CHECK(!examples.empty(), "default_collate: no examples");
     std::vector<Tensor> data, target;
-    for (int64_t i : indices) {
-        Example e = get(i);
+    std::map<std::string, std::vector<Tensor>> fields;
+    for (std::size_t i = 0; i < examples.size(); ++i) {
+        const Example& e = examples[i];
+        XGRAD_CHECK(e.fields.size() == examples[0].fields.size(), "default_collate: example ", i, " has ",
+                    e.fields.size(), " fields but example 0 has ", examples[0].fields.size());
         data.push_back(e.data);
         target.push_back(e.target);
+        for (const auto& [name, value] : e.fields) {
+            XGRAD_CHECK(examples[0].fields.count(name), "default_collate: example ", i, " has a field \"", name,
+                        "\" that example 0 lacks");
+            fields[name].push_back(value);
+        }
     }
-    return {stack(data), stack(target)};
+    // Stacking checks the shapes and names the sizes; a missing tensor stays missing.
+    auto stack_defined = [](const std::vector<Tensor>& parts) { return parts.front().defined() ? stack(parts) : Tensor(); };
+    Batch batch{stack_defined(data), stack_defined(target), {}};
+    for (auto& [name, parts] : fields) batch.fields[name] = stack(parts);
+    return batch;
+}
+
+Batch Dataset::get_batch(const std::vector<int64_t>& indices) const {
+    std::vector<Example> examples;
+    examples.reserve(indices.size());
+    for (int64_t i : indices) examples.push_back(get(i));
+    return default_collate(examples);
 }
 
 TensorDataset::TensorDataset(Tensor data, Tensor target) : data_(std::move(data)), target_(std::move(target)) {
@@ -24,34 +54,54 @@ TensorDataset::TensorDataset(Tensor data, Tensor target) : data_(std::move(data)
 
 Example TensorDataset::get(int64_t index) const {
     XGRAD_CHECK(index >= 0 && index < size(), "TensorDataset: index ", index, " is out of range for ", size(), " samples");
-    return {data_.select(0, index), target_.select(0, index)};
+    return {data_.select(0, index), target_.select(0, index), {}};
 }
 
 Batch TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
     const Tensor idx = from_vector(indices, {static_cast<int64_t>(indices.size())});
-    return {index_select(data_, 0, idx), index_select(target_, 0, idx)};
+    return {index_select(data_, 0, idx), index_select(target_, 0, idx), {}};
 }
 
-DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options) : dataset_(dataset), options_(options) {
-    XGRAD_CHECK(options.batch_size > 0, "DataLoader: batch_size must be positive, got ", options.batch_size);
+DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options) : dataset_(dataset), options_(std::move(options)) {
+    XGRAD_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
+    XGRAD_CHECK(!(options_.sampler && options_.shuffle),
+                "DataLoader: shuffle must be false when a sampler is given (the sampler sets the order)");
 }
+
+int64_t DataLoader::examples_per_epoch() const { return options_.sampler ? options_.sampler->size() : dataset_.size(); }
 
 int64_t DataLoader::size() const {
-    const int64_t n = dataset_.size(), b = options_.batch_size;
+    const int64_t n = examples_per_epoch(), b = options_.batch_size;
     return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
 Batch DataLoader::assemble(const std::vector<int64_t>& order, int64_t batch) const {
     const int64_t start = batch * options_.batch_size;
     const int64_t stop = std::min<int64_t>(start + options_.batch_size, static_cast<int64_t>(order.size()));
-    return dataset_.get_batch(std::vector<int64_t>(order.begin() + start, order.begin() + stop));
+    const std::vector<int64_t> indices(order.begin() + start, order.begin() + stop);
+    if (!options_.collate) return dataset_.get_batch(indices);
+    std::vector<Example> examples;
+    examples.reserve(indices.size());
+    for (int64_t i : indices) examples.push_back(dataset_.get(i));
+    return options_.collate(std::move(examples));
 }
 
 DataLoader::Iterator DataLoader::begin() const {
-    // Each epoch draws a new permutation from the loader's generator.
-    auto order = std::make_shared<std::vector<int64_t>>(
-        (options_.shuffle ? randperm(dataset_.size(), options_.generator) : arange(dataset_.size())).to_vector<int64_t>());
-    return Iterator(this, std::move(order), 0);
+    // Each epoch draws a new order from the loader's generator.
+    Generator& gen = options_.generator ? *options_.generator : default_generator();
+    std::vector<int64_t> order;
+    if (options_.sampler) {
+        order = options_.sampler->epoch(gen);
+        XGRAD_CHECK(static_cast<int64_t>(order.size()) == options_.sampler->size(), "DataLoader: the sampler gave ",
+                    order.size(), " indices for an epoch but its size() says ", options_.sampler->size());
+        const int64_t n = dataset_.size();
+        for (std::size_t i = 0; i < order.size(); ++i)
+            XGRAD_CHECK(order[i] >= 0 && order[i] < n, "DataLoader: the sampler gave index ", order[i], " (position ", i,
+                        ") for a dataset of ", n, " examples");
+    } else {
+        order = (options_.shuffle ? randperm(dataset_.size(), &gen) : arange(dataset_.size())).to_vector<int64_t>();
+    }
+    return Iterator(this, std::make_shared<std::vector<int64_t>>(std::move(order)), 0);
 }
 
 DataLoader::Iterator DataLoader::end() const { return Iterator(this, nullptr, size()); }

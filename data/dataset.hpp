@@ -6,30 +6,48 @@
 ///     for (const data::Batch& batch : loader) { ... batch.data, batch.target ... }
 ///
 /// Every epoch (every range-for) visits each sample exactly once, reshuffled from the loader's
-/// generator, so one seed reproduces the whole sequence of batches.
+/// generator, so one seed reproduces the whole sequence of batches. A Sampler chooses another
+/// order or multiset (weighted draws for an imbalanced set, a subset), and a collate function
+/// builds batches the default stacking cannot (texts of different lengths, padded, with their
+/// lengths as an extra field):
+///
+///     data::DataLoader loader(texts, {.batch_size = 32, .collate = [](std::vector<data::Example> examples) {
+///         ... pad to the longest ...
+///         return data::Batch{padded, labels, {{"lengths", lengths}}};
+///     }});
+///     for (const data::Batch& batch : loader) model(batch.data, batch.field("lengths"));
 
 #include <cstdint>
+#include <functional>
 #include <future>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "autograd/tensor.hpp"
+#include "data/sampler.hpp"
 
 namespace xgrad::data {
 
 struct Example {
     Tensor data;
     Tensor target;
+    std::map<std::string, Tensor> fields;  ///< anything else a sample carries (a length, an id)
 };
 
 struct Batch {
-    Tensor data;    ///< [B, ...]
-    Tensor target;  ///< [B, ...]
-    int64_t size() const { return data.size(0); }
+    Tensor data;                           ///< [B, ...]
+    Tensor target;                         ///< [B, ...]
+    std::map<std::string, Tensor> fields;  ///< extra per-batch tensors: lengths, masks, ids
+    /// Examples in the batch: data's first dimension (the target's when data is undefined).
+    int64_t size() const { return data.defined() ? data.size(0) : target.size(0); }
+    /// The named extra field; an error lists the fields there are.
+    const Tensor& field(const std::string& name) const;
 };
 
-/// A data set: its size and one example by index. get_batch has a default (stack the examples)
-/// that tensor-backed datasets replace with one gather.
+/// A data set: its size and one example by index. get_batch has a default (stack the examples'
+/// data, targets and fields) that tensor-backed datasets replace with one gather.
 class Dataset {
 public:
     virtual ~Dataset() = default;
@@ -52,12 +70,22 @@ private:
     Tensor data_, target_;
 };
 
+/// Examples stacked along a new first dimension: data, target and each field (every example
+/// must carry the same fields, with equal shapes). The DataLoader's default collate.
+Batch default_collate(const std::vector<Example>& examples);
+
 struct DataLoaderOptions {
     int64_t batch_size = 1;
     bool shuffle = false;
     bool drop_last = false;          ///< skip a last batch smaller than batch_size
-    Generator* generator = nullptr;  ///< for shuffling; the default generator when null
+    Generator* generator = nullptr;  ///< for shuffling and samplers; the default generator when null
     bool prefetch = false;           ///< assemble the next batch on a worker thread meanwhile
+    /// The indices of each epoch (instead of shuffle, which must then stay false). Indices must
+    /// lie in [0, dataset size).
+    std::shared_ptr<const Sampler> sampler;
+    /// Builds a batch from its examples (Dataset::get of each index); when empty, the dataset's
+    /// get_batch (default_collate for a plain Dataset, one gather for a TensorDataset).
+    std::function<Batch(std::vector<Example>)> collate;
 };
 
 class DataLoader {
@@ -86,6 +114,8 @@ public:
     Iterator end() const;
     /// Batches per epoch.
     int64_t size() const;
+    /// Examples per epoch: the sampler's size, else the dataset's.
+    int64_t examples_per_epoch() const;
     const DataLoaderOptions& options() const { return options_; }
 
 private:

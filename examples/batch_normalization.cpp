@@ -104,11 +104,11 @@ int main(int argc, char** argv) {
     std::printf("%6s %14s %16s\n", "epoch", "without", "with BatchNorm");
     for (int e = 0; e < epochs; ++e) std::printf("%6d %14.4f %16.4f\n", e + 1, curves[0].y[e], curves[1].y[e]);
     tutorial::write_csv(out + "/batch_normalization.csv", "epoch", curves);
-    tutorial::write_svg_plot(out + "/batch_normalization.svg", "Deep sigmoid MLP: training loss", "epoch",
-                             "cross-entropy", curves, false);
+    tutorial::plot(out + "/batch_normalization", "Deep sigmoid MLP: training loss", "epoch",
+                   "cross-entropy", curves, false);
     std::printf("\nWithout normalization the small weights squash the signal through six sigmoids and the\n"
                 "loss stays near log(10) = 2.30 (chance); with BatchNorm every layer sees unit-scale inputs.\n"
-                "wrote %s/batch_normalization.csv and .svg\n", out.c_str());
+                "wrote %s/batch_normalization.csv\n", out.c_str());
     holds &= curves[1].y.back() < 0.5 * curves[0].y.back() && curves[0].y.front() > 2.0;
 
     if (!holds) std::printf("unexpected: the results did not behave as the lecture says\n");

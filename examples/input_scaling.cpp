@@ -8,7 +8,7 @@
 //
 // We train the same logistic regression (Linear(30, 2) + cross-entropy) by full-batch gradient
 // descent with the same learning rate on each version of the inputs and print the loss curve
-// and the test accuracy. CSV and SVG go to --out.
+// and the test accuracy. The CSV and the plot (PNG and SVG, through gnuplot) go to --out.
 //
 //   input_scaling [--epochs 200] [--lr 0.1] [--out .] [--quick]
 #include <xgrad.hpp>
@@ -102,9 +102,9 @@ int main(int argc, char** argv) {
     }
 
     tutorial::write_csv(out + "/input_scaling.csv", "epoch", curves);
-    tutorial::write_svg_plot(out + "/input_scaling.svg", "Training loss by input preprocessing", "epoch",
-                             "cross-entropy", curves, true);
-    std::printf("\nwrote %s/input_scaling.csv and .svg\n", out.c_str());
+    tutorial::plot(out + "/input_scaling", "Training loss by input preprocessing", "epoch",
+                   "cross-entropy", curves, true);
+    std::printf("wrote %s/input_scaling.csv\n", out.c_str());
 
     // The claims, checked: raw inputs make the same learning rate useless (the loss jumps by
     // orders of magnitude from step to step); standardized inputs train to a low loss and a

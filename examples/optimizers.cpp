@@ -9,7 +9,7 @@
 // Part 2, an MLP (784-128-10, ReLU) on a Fashion-MNIST subset with each optimizer at its usual
 // learning rate: full-batch gradient descent takes one step per epoch, mini-batch SGD takes one
 // per batch; the training loss per epoch and the test accuracy show what each buys.
-// CSV and SVG go to --out.
+// The CSV and the plot (PNG and SVG, through gnuplot) go to --out.
 //
 //   optimizers [--train 5000] [--epochs 10] [--out .] [--quick]
 #include <xgrad.hpp>
@@ -134,10 +134,10 @@ int main(int argc, char** argv) {
         curves.push_back(curve);
     }
     tutorial::write_csv(out + "/optimizers.csv", "epoch", curves);
-    tutorial::write_svg_plot(out + "/optimizers.svg", "Training loss per epoch", "epoch", "cross-entropy", curves, true);
+    tutorial::plot(out + "/optimizers", "Training loss per epoch", "epoch", "cross-entropy", curves, true);
     std::printf("\nOne full-batch step per epoch cannot keep up with %lld mini-batch steps; momentum and the\n"
                 "adaptive methods reach a lower loss than plain SGD in the same number of steps.\n"
-                "wrote %s/optimizers.csv and .svg\n",
+                "wrote %s/optimizers.csv\n",
                 static_cast<long long>((n_train + 63) / 64), out.c_str());
     holds &= final_loss["full-batch GD lr 0.5"] > final_loss["SGD lr 0.05"];
     holds &= final_loss["Adam lr 1e-3"] < final_loss["SGD lr 0.05"] && final_loss["momentum 0.9 lr 0.01"] < final_loss["SGD lr 0.05"];

@@ -7,7 +7,7 @@
 //
 // We build the same deep MLP with each activation (Xavier init for sigmoid/tanh, He init for
 // ReLU, as the lecture pairs them), run one batch forward and backward, and print the norm of
-// the gradient of each layer's weight matrix, first layer to last. CSV and SVG go to --out.
+// the gradient of each layer's weight matrix, first layer to last. CSV and plot go to --out.
 //
 //   vanishing_gradient [--depth 20] [--width 64] [--out .] [--quick]
 #include <xgrad.hpp>
@@ -73,9 +73,9 @@ int main(int argc, char** argv) {
     auto ratio = [&](const tutorial::Series& s) { return s.y.front() / s.y.back(); };
     std::printf("\nfirst layer / last layer: sigmoid %.2e, tanh %.2e, relu %.2e\n", ratio(series[0]), ratio(series[1]),
                 ratio(series[2]));
-    tutorial::write_svg_plot(out + "/vanishing_gradient.svg", "Gradient norm per layer", "layer (1 = input side)",
-                             "||dL/dW||", series, true);
-    std::printf("wrote %s/vanishing_gradient.csv and .svg\n", out.c_str());
+    tutorial::plot(out + "/vanishing_gradient", "Gradient norm per layer", "layer (1 = input side)",
+                   "||dL/dW||", series, true);
+    std::printf("wrote %s/vanishing_gradient.csv\n", out.c_str());
 
     // The claim, checked: sigmoid's first layer gets orders of magnitude less gradient than its
     // last; ReLU's keeps the same order of magnitude.

@@ -1,57 +1,268 @@
 #include "io/checkpoint.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <set>
+
+#include "autograd/ops.hpp"
 #include "tensor/npz.hpp"
 
 namespace xgrad {
 namespace {
-std::map<std::string, NDArray> raw(const std::map<std::string, Tensor>& tensors, const std::string& prefix) {
-    std::map<std::string, NDArray> out;
-    for (const auto& [name, t] : tensors) out[prefix + name] = t.data();
+using Entries = std::map<std::string, NDArray>;
+using Numbers = std::map<std::string, double>;
+
+void add_tensors(Entries& all, const std::map<std::string, Tensor>& tensors, const std::string& prefix) {
+    for (const auto& [name, t] : tensors) all[prefix + name] = t.data();
+}
+
+void add_numbers(Entries& all, const Numbers& numbers, const std::string& prefix) {
+    for (const auto& [name, value] : numbers) all[prefix + name] = scalar_tensor(value, kFloat64).data();
+}
+
+// A generator's state as 7 int64 values (the bits of its uint64 words).
+NDArray generator_entry(const Generator& gen) {
+    const Generator::State state = gen.get_state();
+    std::vector<int64_t> words(state.size());
+    std::memcpy(words.data(), state.data(), sizeof state);
+    return from_vector(words, {static_cast<int64_t>(words.size())}).data();
+}
+
+std::string join(const std::vector<std::string>& items, const char* separator) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
     return out;
 }
 
-// The entries under prefix, with the prefix removed.
-std::map<std::string, Tensor> section(const std::map<std::string, NDArray>& all, const std::string& prefix) {
-    std::map<std::string, Tensor> out;
-    for (const auto& [name, a] : all)
-        if (name.compare(0, prefix.size(), prefix) == 0) out[name.substr(prefix.size())] = Tensor(a);
-    return out;
+// One load: what each section takes from the file, what it undoes on failure, and every problem.
+class Loader {
+public:
+    Loader(const Entries& entries, bool strict) : entries_(entries), strict_(strict) {}
+
+    // The entries under prefix (prefix removed), now claimed; empty when the file has none.
+    std::map<std::string, Tensor> section(const std::string& prefix) {
+        std::map<std::string, Tensor> out;
+        for (auto it = entries_.lower_bound(prefix);
+             it != entries_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+            out[it->first.substr(prefix.size())] = Tensor(it->second);
+            claimed_.insert(it->first);
+        }
+        return out;
+    }
+
+    // The entry named key exactly, now claimed; undefined when the file lacks it.
+    Tensor take(const std::string& key) {
+        auto it = entries_.find(key);
+        if (it == entries_.end()) return Tensor();
+        claimed_.insert(key);
+        return Tensor(it->second);
+    }
+
+    Numbers numbers(const std::string& prefix) {
+        Numbers out;
+        for (const auto& [name, t] : section(prefix)) {
+            if (t.numel() != 1) {
+                problems_.push_back(
+                    detail::concat("\"", prefix, name, "\" should hold one number but has shape ", t.sizes()));
+                continue;
+            }
+            out[name] = t.item();
+        }
+        return out;
+    }
+
+    // A section the checkpoint asks for but the file lacks: an error when strict, else reported.
+    // True when found.
+    bool present(const std::string& prefix, bool found) {
+        if (found) return true;
+        if (strict_)
+            problems_.push_back("no \"" + prefix + "*\" entries");
+        else
+            missing_.push_back(prefix + "*");
+        return false;
+    }
+
+    // Runs a load step; undo restores its object should anything (here or elsewhere) fail.
+    void attempt(const std::function<void()>& load_step, std::function<void()> undo) {
+        try {
+            load_step();
+            undos_.push_back(std::move(undo));
+        } catch (const Error& e) {
+            problems_.push_back(e.what());
+        }
+    }
+
+    void note_missing(const std::string& prefix, const std::vector<std::string>& keys) {
+        for (const auto& k : keys) missing_.push_back(prefix + k);
+    }
+    void problem(std::string what) { problems_.push_back(std::move(what)); }
+
+    // Throws (after undoing every step) if anything went wrong; else what was skipped. Entries of
+    // sections this load did not ask for (a predictor loading the model of a training checkpoint
+    // skips its optimizer) are reported, not refused; entries of no section at all are refused
+    // when strict.
+    CheckpointLoadResult finish(const std::string& path) {
+        static const char* const sections[] = {"model.",          "optimizer.", "scheduler.",
+                                               "plateau.",        "scaler.",    "min_max_scaler.",
+                                               "early_stopping.", "generator.", "values."};
+        std::vector<std::string> unexpected, foreign;
+        for (const auto& [name, value] : entries_) {
+            if (claimed_.count(name)) continue;
+            unexpected.push_back(name);
+            const bool known = std::any_of(std::begin(sections), std::end(sections),
+                                           [&](const char* prefix) { return name.rfind(prefix, 0) == 0; });
+            if (!known) foreign.push_back(name);
+        }
+        if (strict_ && !foreign.empty())
+            problems_.push_back("unexpected entries (of no checkpoint section): " + join(foreign, ", "));
+        if (!problems_.empty()) {
+            for (auto it = undos_.rbegin(); it != undos_.rend(); ++it) (*it)();
+            fail(path, ": cannot load the checkpoint (nothing was changed): ", join(problems_, "; "));
+        }
+        return {missing_, unexpected};
+    }
+
+private:
+    const Entries& entries_;
+    bool strict_;
+    std::set<std::string> claimed_;
+    std::vector<std::string> problems_, missing_;
+    std::vector<std::function<void()>> undos_;
+};
+
+void load_generator(Loader& loader, const std::string& key, Generator& gen) {
+    const Tensor words = loader.take(key);
+    if (!words.defined()) {
+        loader.present(key, false);
+        return;
+    }
+    if (words.dtype() != kInt64 || words.sizes() != Shape{7}) {
+        loader.problem(detail::concat("\"", key, "\" should be int64 [7], got ", words.dtype(), " ", words.sizes()));
+        return;
+    }
+    Generator::State state{};
+    const std::vector<int64_t> values = words.to_vector<int64_t>();
+    std::memcpy(state.data(), values.data(), sizeof state);
+    const Generator::State before = gen.get_state();
+    loader.attempt([&] { gen.set_state(state); }, [&gen, before] { gen.set_state(before); });
+}
+}  // namespace
+
+void save(const nn::Module& module, const std::string& path) {
+    Entries all;
+    add_tensors(all, module.state_dict(), "");
+    save_npz(path, all);
 }
 
-// Runs a load step, adding the file's name to any error it reports.
-template <class F>
-void naming_file(const std::string& path, F&& load_step) {
+nn::Module::LoadResult load(nn::Module& module, const std::string& path, bool strict) {
+    const Entries entries = load_npz(path);
+    std::map<std::string, Tensor> state;
+    for (const auto& [name, a] : entries) state[name] = Tensor(a);
     try {
-        load_step();
+        return module.load_state_dict(state, strict);
     } catch (const Error& e) {
         throw Error(path + ": " + e.what());
     }
 }
-}  // namespace
-
-void save(const nn::Module& module, const std::string& path) { save_npz(path, raw(module.state_dict(), "")); }
-
-void load(nn::Module& module, const std::string& path) {
-    const auto entries = load_npz(path);
-    naming_file(path, [&] { module.load_state_dict(section(entries, "")); });
-}
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
-    std::map<std::string, NDArray> all;
-    if (c.model) all.merge(raw(c.model->state_dict(), "model."));
-    if (c.optimizer) all.merge(raw(c.optimizer->state_dict(), "optimizer."));
-    if (c.scaler) all.merge(raw(c.scaler->state_dict(), "scaler."));
+    Entries all;
+    if (c.model) add_tensors(all, c.model->state_dict(), "model.");
+    if (c.optimizer) add_tensors(all, c.optimizer->state_dict(), "optimizer.");
+    for (std::size_t i = 0; i < c.schedulers.size(); ++i) {
+        XGRAD_CHECK(c.schedulers[i] != nullptr, "save_checkpoint: ", path, ": scheduler ", i, " is null");
+        add_numbers(all, c.schedulers[i]->state_dict(), "scheduler." + std::to_string(i) + ".");
+    }
+    if (c.plateau) add_numbers(all, c.plateau->state_dict(), "plateau.");
+    if (c.scaler) add_tensors(all, c.scaler->state_dict(), "scaler.");
+    if (c.min_max_scaler) add_tensors(all, c.min_max_scaler->state_dict(), "min_max_scaler.");
+    if (c.early_stopping) add_numbers(all, c.early_stopping->state_dict(), "early_stopping.");
+    for (const auto& [name, gen] : c.generators) {
+        XGRAD_CHECK(gen != nullptr, "save_checkpoint: ", path, ": generator \"", name, "\" is null");
+        XGRAD_CHECK(!(c.default_generator && name == "default"), "save_checkpoint: ", path,
+                    ": the name \"default\" is the default generator's");
+        all["generator." + name] = generator_entry(*gen);
+    }
+    if (c.default_generator) all["generator.default"] = generator_entry(default_generator());
+    if (c.values) add_numbers(all, *c.values, "values.");
     save_npz(path, all);
 }
 
-void load_checkpoint(const std::string& path, const Checkpoint& c) {
-    const auto entries = load_npz(path);
-    // Each load_state_dict validates before writing; the model (the usual mismatch) goes first.
-    naming_file(path, [&] {
-        if (c.model) c.model->load_state_dict(section(entries, "model."));
-        if (c.optimizer) c.optimizer->load_state_dict(section(entries, "optimizer."));
-        if (c.scaler) c.scaler->load_state_dict(section(entries, "scaler."));
-    });
+CheckpointLoadResult load_checkpoint(const std::string& path, const Checkpoint& c, LoadCheckpointOptions options) {
+    const Entries entries = load_npz(path);
+    Loader loader(entries, options.strict);
+
+    if (c.model) {
+        const auto state = loader.section("model.");
+        nn::StateDict before = c.model->state_dict();
+        nn::Module& model = *c.model;
+        loader.attempt(
+            [&] { loader.note_missing("model.", model.load_state_dict(state, options.strict).missing_keys); },
+            [&model, before] { model.load_state_dict(before); });
+    }
+    if (c.optimizer) {
+        const auto state = loader.section("optimizer.");
+        if (loader.present("optimizer.", !state.empty())) {
+            optim::Optimizer& opt = *c.optimizer;
+            const optim::StateDict before = opt.state_dict();
+            loader.attempt([&] { opt.load_state_dict(state); }, [&opt, before] { opt.load_state_dict(before); });
+        }
+    }
+    for (std::size_t i = 0; i < c.schedulers.size(); ++i) {
+        const std::string prefix = "scheduler." + std::to_string(i) + ".";
+        const Numbers state = loader.numbers(prefix);
+        if (!loader.present(prefix, !state.empty())) continue;
+        optim::LRScheduler& scheduler = *c.schedulers[i];
+        const optim::SchedulerState before = scheduler.state_dict();
+        loader.attempt([&] { scheduler.load_state_dict(state); },
+                       [&scheduler, before] { scheduler.load_state_dict(before); });
+    }
+    if (c.plateau) {
+        const Numbers state = loader.numbers("plateau.");
+        if (loader.present("plateau.", !state.empty())) {
+            optim::ReduceLROnPlateau& plateau = *c.plateau;
+            const optim::SchedulerState before = plateau.state_dict();
+            loader.attempt([&] { plateau.load_state_dict(state); },
+                           [&plateau, before] { plateau.load_state_dict(before); });
+        }
+    }
+    if (c.scaler) {
+        const auto state = loader.section("scaler.");
+        if (loader.present("scaler.", !state.empty())) {
+            data::StandardScaler& scaler = *c.scaler;
+            const data::StandardScaler before = scaler;
+            loader.attempt([&] { scaler.load_state_dict(state); }, [&scaler, before] { scaler = before; });
+        }
+    }
+    if (c.min_max_scaler) {
+        const auto state = loader.section("min_max_scaler.");
+        if (loader.present("min_max_scaler.", !state.empty())) {
+            data::MinMaxScaler& scaler = *c.min_max_scaler;
+            const data::MinMaxScaler before = scaler;
+            loader.attempt([&] { scaler.load_state_dict(state); }, [&scaler, before] { scaler = before; });
+        }
+    }
+    if (c.early_stopping) {
+        const Numbers state = loader.numbers("early_stopping.");
+        if (loader.present("early_stopping.", !state.empty())) {
+            training::EarlyStopping& stopper = *c.early_stopping;
+            const training::EarlyStopping before = stopper;
+            loader.attempt([&] { stopper.load_state_dict(state); }, [&stopper, before] { stopper = before; });
+        }
+    }
+    for (const auto& [name, gen] : c.generators) load_generator(loader, "generator." + name, *gen);
+    if (c.default_generator) load_generator(loader, "generator.default", default_generator());
+    if (c.values) {
+        // An empty map saves no entries, so none is not missing when strict.
+        const Numbers values = loader.numbers("values.");
+        if (options.strict || loader.present("values.", !values.empty())) {
+            std::map<std::string, double>& target = *c.values;
+            const Numbers before = target;
+            loader.attempt([&] { target = values; }, [&target, before] { target = before; });
+        }
+    }
+    return loader.finish(path);
 }
 
 }  // namespace xgrad

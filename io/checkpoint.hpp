@@ -1,37 +1,71 @@
 #pragma once
-/// Saving and loading: module state (parameters and buffers by dotted name), optimizer state and
-/// scaler state, in NumPy's .npz format (see tensor/npz.hpp), so training can stop and resume to
-/// the same parameters and weights can be read by numpy.load.
+/// Saving and loading: module state (parameters and buffers by dotted name), and checkpoints that
+/// resume a training run exactly, in NumPy's .npz format (see tensor/npz.hpp), so weights can also
+/// be read by numpy.load.
 ///
 ///     xgrad::save(model, "model.npz");
 ///     xgrad::load(model, "model.npz");              // names, shapes, dtypes checked first
-///     xgrad::save_checkpoint("ckpt.npz", {.model = &model, .optimizer = &opt, .scaler = &scaler});
 ///
-/// Loading validates everything before changing anything: a missing, extra or mismatched entry
-/// (or a corrupt file) throws an error naming the file and the entry and leaves the objects as
-/// they were.
+///     std::map<std::string, double> counters{{"epoch", epoch}, {"step", step}};
+///     xgrad::Checkpoint run{.model = &model, .optimizer = &opt, .schedulers = {&schedule},
+///                           .generators = {{"loader", &loader_gen}}, .values = &counters};
+///     xgrad::save_checkpoint("run.npz", run);
+///     ...                                          // a new process, the same objects built again
+///     xgrad::load_checkpoint("run.npz", run);     // and training goes on bit for bit
+///
+/// Loading validates everything before keeping anything: when any entry is missing, unexpected
+/// or mismatched (or the file is corrupt), one error names the file and every problem, and every
+/// object is left as it was. Saving replaces the file atomically (see save_npz).
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "data/scaler.hpp"
 #include "nn/module.hpp"
+#include "optim/lr_scheduler.hpp"
 #include "optim/optimizer.hpp"
+#include "tensor/random.hpp"
+#include "training/early_stopping.hpp"
 
 namespace xgrad {
 
 /// Writes a module's state_dict() to path (atomically).
 void save(const nn::Module& module, const std::string& path);
-/// Loads a file written by save() into module.
-void load(nn::Module& module, const std::string& path);
+/// Loads a file written by save() into module; not strict: missing and unexpected entries are
+/// skipped and returned instead of refused.
+nn::Module::LoadResult load(nn::Module& module, const std::string& path, bool strict = true);
 
-/// The pieces of a training run to save together; null members are skipped. Entries are
-/// prefixed "model.", "optimizer." and "scaler.".
+/// The pieces of a training run to save together; null (or empty) members are skipped. Entries
+/// are prefixed by their section: "model.", "optimizer.", "scheduler.<i>.", "plateau.",
+/// "scaler.", "min_max_scaler.", "early_stopping.", "generator.<name>", "values.<key>".
 struct Checkpoint {
     nn::Module* model = nullptr;
     optim::Optimizer* optimizer = nullptr;
+    std::vector<optim::LRScheduler*> schedulers;  ///< in order: "scheduler.0.", "scheduler.1.", ...
+    optim::ReduceLROnPlateau* plateau = nullptr;
     data::StandardScaler* scaler = nullptr;
+    data::MinMaxScaler* min_max_scaler = nullptr;
+    training::EarlyStopping* early_stopping = nullptr;
+    std::map<std::string, Generator*> generators;  ///< explicit generators (a loader's, dropout's)
+    bool default_generator = true;                 ///< the global one (manual_seed, init, dropout)
+    /// Counters and any user numbers (epoch, step, best score); loading replaces the map's
+    /// contents with the file's. Integers are exact up to 2^53.
+    std::map<std::string, double>* values = nullptr;
 };
+
+struct LoadCheckpointOptions {
+    /// Not strict: entries the checkpoint lacks leave their objects as they are, entries nothing
+    /// asked for are ignored; both are reported in the result. Mismatched entries are errors.
+    bool strict = true;
+};
+
+struct CheckpointLoadResult {
+    std::vector<std::string> missing_keys, unexpected_keys;  ///< full names, with section prefixes
+};
+
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
-void load_checkpoint(const std::string& path, const Checkpoint& checkpoint);
+CheckpointLoadResult load_checkpoint(const std::string& path, const Checkpoint& checkpoint,
+                                     LoadCheckpointOptions options = {});
 
 }  // namespace xgrad

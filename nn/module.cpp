@@ -155,32 +155,47 @@ StateDict Module::state_dict() const {
     return dict;
 }
 
-void Module::load_state_dict(const StateDict& state, bool strict) {
+Module::LoadResult Module::load_state_dict(const StateDict& state, bool strict) {
     std::vector<std::pair<std::string, Tensor>> targets = named_parameters();
     for (auto& entry : named_buffers())
         if (entry.second.defined()) targets.push_back(entry);
-    // Check everything before writing anything.
+    // Check everything before writing anything, and report every problem at once.
+    LoadResult result;
+    std::vector<std::string> mismatched;
     std::vector<std::pair<Tensor, Tensor>> writes;
     std::set<std::string> used;
     for (const auto& [name, target] : targets) {
         auto it = state.find(name);
         if (it == state.end()) {
-            XGRAD_CHECK(!strict, "load_state_dict: missing entry \"", name, "\" (shape ", target.sizes(), ")");
+            result.missing_keys.push_back(name);
             continue;
         }
-        XGRAD_CHECK(it->second.sizes() == target.sizes(), "load_state_dict: entry \"", name, "\" has shape ",
-                    it->second.sizes(), " but the module expects ", target.sizes());
-        XGRAD_CHECK(it->second.dtype() == target.dtype(), "load_state_dict: entry \"", name, "\" has dtype ",
-                    it->second.dtype(), " but the module expects ", target.dtype());
-        writes.emplace_back(target, it->second);
         used.insert(name);
+        const Tensor& value = it->second;
+        if (value.sizes() != target.sizes() || value.dtype() != target.dtype()) {
+            mismatched.push_back(detail::concat("\"", name, "\" has shape ", value.sizes(), " and dtype ", value.dtype(),
+                                                " but the module expects ", target.sizes(), " and ", target.dtype()));
+            continue;
+        }
+        writes.emplace_back(target, value);
     }
-    if (strict)
-        for (const auto& [name, value] : state)
-            XGRAD_CHECK(used.count(name), "load_state_dict: unexpected entry \"", name, "\" (the module has no such "
-                                          "parameter or buffer)");
+    for (const auto& [name, value] : state)
+        if (!used.count(name)) result.unexpected_keys.push_back(name);
+    std::string problems;
+    auto list = [&](const char* heading, const std::vector<std::string>& items) {
+        if (items.empty()) return;
+        problems += std::string(problems.empty() ? "" : "; ") + heading + ": ";
+        for (std::size_t i = 0; i < items.size(); ++i) problems += (i ? ", " : "") + items[i];
+    };
+    if (strict) {
+        list("missing entries", result.missing_keys);
+        list("unexpected entries (the module has no such parameter or buffer)", result.unexpected_keys);
+    }
+    list("mismatched entries", mismatched);  // never skipped: a wrong shape is a wrong model
+    XGRAD_CHECK(problems.empty(), "load_state_dict: ", problems);
     NoGradGuard no_grad;
     for (auto& [target, value] : writes) target.copy_(value);
+    return result;
 }
 
 namespace {

@@ -82,9 +82,13 @@ public:
     /// Copies of every parameter and buffer by dotted name.
     StateDict state_dict() const;
     /// Copies values into the parameters and buffers. Names, shapes and dtypes are all checked
-    /// first: on any mismatch it throws naming the entry and changes nothing. strict: every entry
-    /// of the module must be present and no extra entries are allowed.
-    void load_state_dict(const StateDict& state, bool strict = true);
+    /// first: on any problem it throws one error listing every missing, unexpected and mismatched
+    /// entry, and changes nothing. strict: every entry of the module must be present and no extra
+    /// entries are allowed; otherwise those are skipped and returned (as PyTorch does).
+    struct LoadResult {
+        std::vector<std::string> missing_keys, unexpected_keys;
+    };
+    LoadResult load_state_dict(const StateDict& state, bool strict = true);
 
 protected:
     /// Runs the forward hooks on (input, output) and returns output: the multi-input operator()

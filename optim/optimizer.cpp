@@ -123,8 +123,16 @@ void Optimizer::load_state_dict(const StateDict& dict) {
     std::vector<std::vector<ParamState>> state(params_.size());
     for (std::size_t g = 0; g < params_.size(); ++g) {
         const std::string prefix = "param_groups." + std::to_string(g) + ".";
-        for (const auto& [name, value] : group_options(g)) options[g][name] = find(prefix + name).item();
-        const auto names = buffer_names(g);
+        std::map<std::string, double> current;
+        for (const auto& [name, value] : group_options(g)) {
+            options[g][name] = find(prefix + name).item();
+            current[name] = value;
+        }
+        // The buffers the saved options call for (SGD saved with momentum has a buffer that one
+        // built without would not name): set them for a moment, which also validates them.
+        set_group_options(g, options[g]);
+        const auto names = buffer_names(g), scalars = scalar_names(g);
+        set_group_options(g, current);
         for (std::size_t i = 0; i < params_[g].size(); ++i) {
             const std::string key = "state." + std::to_string(g) + "." + std::to_string(i) + ".";
             ParamState s;
@@ -143,7 +151,7 @@ void Optimizer::load_state_dict(const StateDict& dict) {
                     s.buffers.push_back(b.clone());
                 }
                 if (!none_saved)
-                    for (const std::string& name : scalar_names(g)) s.scalars.push_back(find(key + name).item());
+                    for (const std::string& name : scalars) s.scalars.push_back(find(key + name).item());
             }
             state[g].push_back(std::move(s));
         }

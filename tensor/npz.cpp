@@ -3,12 +3,15 @@
 
 #include "tensor/npz.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -125,6 +128,70 @@ std::string inflate_raw(const std::string& compressed, std::size_t size, const s
     return out;
 }
 
+// Temporaries are named <file>.tmp.<pid>. One whose process is gone was left by a save that was
+// killed (the named file exists only for the instant between linkat and rename, or throughout
+// on file systems without O_TMPFILE); the next save into the same directory removes it.
+void remove_stale_temporaries(const std::filesystem::path& path) {
+    const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    const std::string prefix = path.filename().string() + ".tmp.";
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string pid_text = name.substr(prefix.size());
+        if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
+        const auto pid = static_cast<pid_t>(std::stol(pid_text));
+        if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), ec);
+    }
+}
+
+bool write_all(int fd, const std::string& bytes) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return ::fsync(fd) == 0;
+}
+
+// Replaces path with bytes so that a reader sees the old file or the new one, never a part:
+// the bytes go to an unnamed file in the same directory (O_TMPFILE, so a process killed while
+// writing leaves nothing), which is then linked under the temporary name and renamed over path.
+void write_atomically(const std::string& path, const std::string& bytes) {
+    remove_stale_temporaries(path);
+    const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+    const std::filesystem::path p(path);
+    const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+    auto failed = [&](const std::string& reason) {
+        std::remove(temporary.c_str());
+        fail("save_npz: cannot write ", path, " (", reason, ")");
+    };
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        const bool written = write_all(fd, bytes);
+        const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+        std::remove(temporary.c_str());  // ours from an earlier failed save, if any
+        const bool linked = written && ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temporary.c_str(), AT_SYMLINK_FOLLOW) == 0;
+        const std::string reason = std::strerror(errno);
+        ::close(fd);
+        if (!written) failed(reason);
+        if (linked) {
+            if (std::rename(temporary.c_str(), path.c_str()) != 0) failed(std::strerror(errno));
+            return;
+        }
+        // No /proc to link through: write the named temporary instead.
+    }
+    fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) failed(std::strerror(errno));
+    const bool written = write_all(fd, bytes);
+    const std::string reason = std::strerror(errno);
+    ::close(fd);
+    if (!written) failed(reason);
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) failed(std::strerror(errno));
+}
+
 }  // namespace
 
 void save_npz(const std::string& path, const std::map<std::string, NDArray>& arrays) {
@@ -161,17 +228,7 @@ void save_npz(const std::string& path, const std::map<std::string, NDArray>& arr
     put32(archive, 0x06054b50), put16(archive, 0), put16(archive, 0), put16(archive, count), put16(archive, count);
     put32(archive, static_cast<uint32_t>(directory.size())), put32(archive, directory_offset), put16(archive, 0);
 
-    const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-    FILE* f = std::fopen(temporary.c_str(), "wb");
-    XGRAD_CHECK(f != nullptr, "save_npz: cannot write ", temporary, " (", std::strerror(errno), ")");
-    const bool written = std::fwrite(archive.data(), 1, archive.size(), f) == archive.size() && std::fflush(f) == 0 &&
-                         ::fsync(::fileno(f)) == 0;
-    std::fclose(f);
-    if (!written || std::rename(temporary.c_str(), path.c_str()) != 0) {
-        const std::string reason = std::strerror(errno);
-        std::remove(temporary.c_str());
-        fail("save_npz: cannot write ", path, " (", reason, ")");
-    }
+    write_atomically(path, archive);
 }
 
 std::map<std::string, NDArray> load_npz(const std::string& path) {

@@ -1,6 +1,9 @@
 #include "tensor/random.hpp"
 
 #include <cmath>
+#include <cstring>
+
+#include "tensor/error.hpp"
 
 namespace xgrad {
 namespace {
@@ -56,6 +59,22 @@ uint64_t Generator::next_below(uint64_t n) {
     do x = next_u64();
     while (x >= limit);
     return x % n;
+}
+
+Generator::State Generator::get_state() const {
+    uint64_t spare_bits = 0;
+    std::memcpy(&spare_bits, &spare_, sizeof spare_bits);
+    return {seed_, s_[0], s_[1], s_[2], s_[3], has_spare_ ? 1u : 0u, spare_bits};
+}
+
+void Generator::set_state(const State& state) {
+    // xoshiro's all-zero state is a fixed point: it can only come from a corrupt checkpoint.
+    XGRAD_CHECK(state[1] | state[2] | state[3] | state[4], "Generator::set_state: the state words are all zero");
+    XGRAD_CHECK(state[5] <= 1, "Generator::set_state: invalid spare flag ", state[5]);
+    seed_ = state[0];
+    for (int i = 0; i < 4; ++i) s_[i] = state[static_cast<std::size_t>(i + 1)];
+    has_spare_ = state[5] == 1;
+    std::memcpy(&spare_, &state[6], sizeof spare_);
 }
 
 Generator& default_generator() {

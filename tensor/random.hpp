@@ -5,6 +5,7 @@
 /// distributions, whose output differs between standard libraries), so a seed gives the same
 /// numbers on every platform.
 
+#include <array>
 #include <cstdint>
 
 namespace xgrad {
@@ -22,6 +23,12 @@ public:
     double next_normal();
     /// Uniform integer in [0, n), without modulo bias.
     uint64_t next_below(uint64_t n);
+
+    /// Everything that decides the numbers to come (the seed, the xoshiro words, a spare normal
+    /// value), for checkpoints: after set_state(s) the generator continues as it did from s.
+    using State = std::array<uint64_t, 7>;
+    State get_state() const;
+    void set_state(const State& state);
 
 private:
     void seed_all(uint64_t seed);

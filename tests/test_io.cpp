@@ -1,6 +1,10 @@
 // Saving and loading: .npz round trips, NumPy compatibility, atomic writes, and the errors for
 // corrupt, truncated and mismatched files (which leave the model untouched), and a state_dict
 // saved from PyTorch loading by name.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -231,6 +235,140 @@ BOOST_AUTO_TEST_CASE(writes_are_atomic) {
     Mlp reloaded;
     load(reloaded, path.string());
     BOOST_TEST(equal(reloaded.fc1.weight, model.fc1.weight));
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_saves_temporary_is_removed_by_the_next_save) {
+    Mlp model;
+    const fs::path dir = scratch("stale");
+    fs::create_directories(dir);
+    const fs::path path = dir / "model.npz";
+    // A process that has exited: its temporary is stale. Our parent is alive: its stays.
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    ::waitpid(child, nullptr, 0);
+    const fs::path stale = dir / ("model.npz.tmp." + std::to_string(child));
+    const fs::path alive = dir / ("model.npz.tmp." + std::to_string(::getppid()));
+    const fs::path other = dir / "other.npz.tmp.1";  // another file's: not this save's business
+    for (const fs::path& p : {stale, alive, other}) std::ofstream(p) << "partial";
+    save(model, path.string());
+    BOOST_TEST(!fs::exists(stale));
+    BOOST_TEST(fs::exists(alive));
+    BOOST_TEST(fs::exists(other));
+    BOOST_TEST(fs::exists(path));
+}
+
+BOOST_AUTO_TEST_CASE(generator_state_continues_the_sequence) {
+    Generator gen(5);
+    gen.next_normal();  // leaves a spare normal value
+    const Generator::State state = gen.get_state();
+    std::vector<double> expected;
+    for (int i = 0; i < 5; ++i) expected.push_back(gen.next_normal());
+    Generator other(99);
+    other.set_state(state);
+    for (double e : expected) BOOST_TEST(other.next_normal() == e);
+    check_error([&] { other.set_state(Generator::State{1, 0, 0, 0, 0, 0, 0}); }, {"set_state", "all zero"});
+}
+
+BOOST_AUTO_TEST_CASE(checkpoint_sections_load_together_or_not_at_all) {
+    manual_seed(4);
+    Mlp model;
+    optim::SGD opt(model.parameters(), {.lr = 0.1, .momentum = 0.9});
+    optim::StepLR schedule(opt, {.step_size = 2, .gamma = 0.5});
+    optim::ReduceLROnPlateau plateau(opt, {.patience = 1});
+    data::MinMaxScaler scaler;
+    scaler.fit(randn({6, 5}));
+    training::EarlyStopping stopper({.patience = 2});
+    Generator loader_gen(8);
+    std::map<std::string, double> counters{{"epoch", 3}, {"step", 120}};
+    const Tensor x = randn({8, 5});
+    opt.zero_grad();
+    model(x).square().mean().backward();
+    opt.step();
+    schedule.step();
+    plateau.step(1.0);
+    stopper.step(0.7);
+    loader_gen.next_u64();
+    const fs::path path = scratch("full_checkpoint.npz");
+    const Checkpoint full{.model = &model, .optimizer = &opt, .schedulers = {&schedule}, .plateau = &plateau,
+                          .min_max_scaler = &scaler, .early_stopping = &stopper, .generators = {{"loader", &loader_gen}},
+                          .values = &counters};
+    save_checkpoint(path.string(), full);
+    const uint64_t next_default = Generator(default_generator()).next_u64();
+
+    // A fresh copy of everything takes it all back.
+    manual_seed(77);
+    Mlp model2;
+    optim::SGD opt2(model2.parameters(), {.lr = 0.3});
+    optim::StepLR schedule2(opt2, {.step_size = 2, .gamma = 0.5});
+    optim::ReduceLROnPlateau plateau2(opt2, {.patience = 1});
+    data::MinMaxScaler scaler2;
+    training::EarlyStopping stopper2({.patience = 2});
+    Generator loader_gen2(1);
+    std::map<std::string, double> counters2;
+    const Checkpoint fresh{.model = &model2, .optimizer = &opt2, .schedulers = {&schedule2}, .plateau = &plateau2,
+                           .min_max_scaler = &scaler2, .early_stopping = &stopper2,
+                           .generators = {{"loader", &loader_gen2}}, .values = &counters2};
+    const auto result = load_checkpoint(path.string(), fresh);
+    BOOST_TEST(result.missing_keys.empty());
+    BOOST_TEST(result.unexpected_keys.empty());
+    BOOST_TEST(equal(model2.fc1.weight, model.fc1.weight));
+    BOOST_TEST(opt2.lr(0) == opt.lr(0));
+    BOOST_TEST(schedule2.last_epoch() == 1);
+    BOOST_TEST(plateau2.best() == 1.0);
+    BOOST_TEST(equal(scaler2.data_min(), scaler.data_min()));
+    BOOST_TEST(stopper2.best() == 0.7);
+    BOOST_TEST(loader_gen2.next_u64() == Generator(loader_gen).next_u64());
+    BOOST_TEST(default_generator().next_u64() == next_default);
+    BOOST_TEST((counters2 == counters));
+
+    // A checkpoint with problems in several sections: one error names them all, nothing changes.
+    std::map<std::string, NDArray> entries = load_npz(path.string());
+    entries.erase("model.fc2.bias");
+    entries["model.fc1.weight"] = zeros({2, 2}).data();
+    entries.erase("early_stopping.best");
+    entries["extra.thing"] = zeros({1}).data();
+    const fs::path broken = scratch("broken_checkpoint.npz");
+    save_npz(broken.string(), entries);
+    Mlp model3;
+    const std::vector<float> weights_before = model3.fc2.weight.to_vector<float>();
+    optim::SGD opt3(model3.parameters(), {.lr = 0.3});
+    training::EarlyStopping stopper3;
+    std::map<std::string, double> counters3{{"mine", 1}};
+    const Checkpoint partial{.model = &model3, .optimizer = &opt3, .early_stopping = &stopper3, .values = &counters3};
+    check_error([&] { load_checkpoint(broken.string(), partial); },
+                {broken.string(), "nothing was changed", "missing entries: fc2.bias", "fc1.weight\" has shape [2, 2]",
+                 "\"best\"", "unexpected entries (of no checkpoint section): extra.thing"});
+    BOOST_TEST(model3.fc2.weight.to_vector<float>() == weights_before);
+    BOOST_TEST(opt3.lr(0) == 0.3);  // its section was fine, but the load as a whole failed
+    BOOST_TEST((counters3 == std::map<std::string, double>{{"mine", 1}}));
+
+    // Sections the load did not ask for (the schedulers, the loader's generator) are reported, not refused.
+    entries.erase("extra.thing");
+    entries["model.fc1.weight"] = model.fc1.weight.data();
+    entries["model.fc2.bias"] = model.fc2.bias.data();
+    entries["early_stopping.best"] = scalar_tensor(0.7, kFloat64).data();
+    save_npz(broken.string(), entries);
+    const auto skipped = load_checkpoint(broken.string(), partial);
+    BOOST_TEST(std::count(skipped.unexpected_keys.begin(), skipped.unexpected_keys.end(), "generator.loader") == 1);
+    BOOST_TEST(std::count(skipped.unexpected_keys.begin(), skipped.unexpected_keys.end(), "scheduler.0.last_epoch") == 1);
+    BOOST_TEST(equal(model3.fc2.bias, model.fc2.bias));
+
+    // Not strict: what is there loads, what is missing or extra is reported; mismatches still fail.
+    entries.erase("model.fc2.bias");
+    entries["extra.thing"] = zeros({1}).data();
+    save_npz(broken.string(), entries);
+    Mlp model4;
+    const Checkpoint partial4{.model = &model4, .optimizer = &opt3, .early_stopping = &stopper3, .values = &counters3};
+    const auto lenient = load_checkpoint(broken.string(), partial4, {.strict = false});
+    BOOST_TEST((lenient.missing_keys == std::vector<std::string>{"model.fc2.bias"}));
+    BOOST_TEST(std::count(lenient.unexpected_keys.begin(), lenient.unexpected_keys.end(), "extra.thing") == 1);
+    BOOST_TEST(std::count(lenient.unexpected_keys.begin(), lenient.unexpected_keys.end(), "generator.loader") == 1);
+    BOOST_TEST(equal(model4.fc1.weight, model.fc1.weight));
+    BOOST_TEST(stopper3.best() == 0.7);
+    BOOST_TEST((counters3 == counters));
+    entries["model.fc1.weight"] = zeros({2, 2}).data();
+    save_npz(broken.string(), entries);
+    check_error([&] { load_checkpoint(broken.string(), partial4, {.strict = false}); }, {"mismatched entries", "fc1.weight"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -204,6 +204,22 @@ BOOST_AUTO_TEST_CASE(state_dict_round_trip_and_checked_loading) {
     nn::StateDict wrong_dtype = a.state_dict();
     wrong_dtype["fc2.weight"] = wrong_dtype["fc2.weight"].to(kFloat64);
     check_error([&] { b.load_state_dict(wrong_dtype); }, {"fc2.weight", "float64", "float32"});
+    // Every problem in one message: two missing, one unexpected, one mismatched.
+    nn::StateDict several = a.state_dict();
+    several.erase("bn.running_var");
+    several.erase("bn.bias");
+    several["head.weight"] = zeros({1});
+    several["fc1.weight"] = zeros({2, 2});
+    check_error([&] { b.load_state_dict(several); },
+                {"missing entries: bn.bias, bn.running_var", "unexpected entries", "head.weight",
+                 "mismatched entries: \"fc1.weight\" has shape [2, 2]"});
+    // Not strict: missing and unexpected entries are skipped and reported; a wrong shape is not.
+    several.erase("fc1.weight");
+    const auto result = b.load_state_dict(several, /*strict=*/false);
+    BOOST_TEST((result.missing_keys == std::vector<std::string>{"fc1.weight", "bn.bias", "bn.running_var"}));
+    BOOST_TEST((result.unexpected_keys == std::vector<std::string>{"head.weight"}));
+    several["fc1.weight"] = zeros({2, 2});
+    check_error([&] { b.load_state_dict(several, false); }, {"mismatched entries", "fc1.weight"});
 }
 
 BOOST_AUTO_TEST_CASE(sequential_chains_and_names_children_by_index) {

@@ -1,0 +1,194 @@
+// The training toolkit: early stopping's counts, the progress bar's lines in each style (with a
+// clock the test controls), the scalar logger's CSV and JSON Lines, and the gnuplot script and
+// pictures the plot writes (or, without gnuplot, how it says to render them).
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "helpers.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+namespace fs = std::filesystem;
+
+namespace {
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(training_toolkit)
+
+BOOST_AUTO_TEST_CASE(early_stopping_counts_epochs_without_improvement) {
+    // min mode, patience 2, min_delta 0.05: 1.0 (best), 0.97 (not by more than 0.05), 0.9 (best),
+    // 0.88 (no), 0.87 (no): the second bad epoch in a row stops.
+    training::EarlyStopping stopper({.patience = 2, .min_delta = 0.05});
+    const std::vector<double> losses = {1.0, 0.97, 0.9, 0.88, 0.87};
+    const std::vector<bool> improved = {true, false, true, false, false}, stop = {false, false, false, false, true};
+    for (std::size_t i = 0; i < losses.size(); ++i) {
+        BOOST_TEST(stopper.step(losses[i]) == stop[i], "epoch " << i + 1);
+        BOOST_TEST(stopper.improved() == improved[i], "epoch " << i + 1);
+    }
+    BOOST_TEST(stopper.best() == 0.9);
+    BOOST_TEST(stopper.best_epoch() == 3);
+    BOOST_TEST(stopper.bad_epochs() == 2);
+
+    // max mode (an F1 score); NaN never improves; the state resumes the count.
+    training::EarlyStopping f1({.patience = 3, .mode = training::Mode::max});
+    f1.step(0.5);
+    f1.step(std::nan(""));
+    BOOST_TEST(!f1.improved());
+    f1.step(0.6);
+    BOOST_TEST(f1.best_epoch() == 3);
+    f1.step(0.55);
+    training::EarlyStopping resumed({.patience = 3, .mode = training::Mode::max});
+    resumed.load_state_dict(f1.state_dict());
+    BOOST_TEST(resumed.bad_epochs() == 1);
+    BOOST_TEST(!resumed.step(0.59));
+    BOOST_TEST(resumed.step(0.58));  // third epoch without beating 0.6
+    check_error([] { training::EarlyStopping({.patience = 0}); }, {"EarlyStopping", "patience", "0"});
+    check_error([&] { resumed.load_state_dict({{"best", 1}}); }, {"EarlyStopping", "best_epoch"});
+}
+
+BOOST_AUTO_TEST_CASE(progress_lines_show_running_means_rate_and_time_left) {
+    double clock = 100;
+    std::ostringstream out;
+    training::ProgressBar bar(
+        {.total = 4, .description = "epoch 1/3", .out = &out, .line_every = 2, .width = 8, .clock = [&] {
+             return clock;
+         }});
+    BOOST_TEST((bar.style() == training::ProgressStyle::lines));  // not a terminal
+    clock = 101;
+    bar.update(10, {{"loss", 1.0}, {"acc", 0.5}});
+    clock = 102;
+    bar.update(30, {{"loss", 0.6}, {"acc", 0.9}});  // line 1: means weighted by samples
+    clock = 103;
+    bar.update(30, {{"loss", 0.5}, {"acc", 1.0}});
+    clock = 104;
+    bar.update(30, {{"loss", 0.5}, {"acc", 1.0}});
+    bar.finish();
+    bar.finish();  // once only
+    const auto lines = lines_of(out.str());
+    BOOST_TEST_REQUIRE(lines.size() == 2u);
+    // After 2 batches: loss (10 * 1 + 30 * 0.6) / 40 = 0.7, acc (5 + 27) / 40 = 0.8, 40 samples in
+    // 2 s, 2 s left for the other 2 batches.
+    BOOST_TEST(lines[0] == "epoch 1/3 2/4 [====....] acc 0.8 loss 0.7 | 20 samples/s | ETA 2.0 s");
+    BOOST_TEST(lines[1] == "epoch 1/3 4/4 [========] acc 0.92 loss 0.58 | 25 samples/s | 4.0 s");
+    BOOST_TEST(bar.mean("loss") == 0.58, boost::test_tools::tolerance(1e-12));
+    check_error([&] { bar.mean("f1"); }, {"ProgressBar", "\"f1\"", "acc, loss"});
+    check_error([&] { bar.update(1); }, {"ProgressBar", "finished"});
+
+    // The bar redraws one line in place and ends it; quiet writes nothing.
+    std::ostringstream drawn, silent;
+    {
+        training::ProgressBar redraw(
+            {.total = 2, .out = &drawn, .style = training::ProgressStyle::bar, .width = 4, .clock = [&] {
+                 return clock += 1;
+             }});
+        redraw.update(5, {{"loss", 2}});
+        redraw.update(5, {{"loss", 1}});
+    }  // the destructor finishes
+    BOOST_TEST(drawn.str().front() == '\r');
+    BOOST_TEST(drawn.str().back() == '\n');
+    BOOST_TEST(contains(drawn.str(), "2/2 [====] loss 1.5"));
+    training::ProgressBar none({.total = 2, .out = &silent, .style = training::ProgressStyle::quiet});
+    none.update(1, {{"loss", 1}});
+    none.finish();
+    BOOST_TEST(silent.str().empty());
+
+    BOOST_TEST(training::format_duration(7.25) == "7.2 s");
+    BOOST_TEST(training::format_duration(125) == "2:05");
+    BOOST_TEST(training::format_duration(3723) == "1:02:03");
+}
+
+BOOST_AUTO_TEST_CASE(scalar_logger_writes_csv_and_json_lines) {
+    const fs::path dir = scratch("logs");
+    fs::remove_all(dir);
+    {
+        training::ScalarLogger log({.directory = dir.string()});
+        log.log("step", 1, {{"loss", 0.5}, {"lr", 0.1}});
+        log.log("step", 2, {{"loss", 0.25}, {"lr", 0.1}});
+        log.log("epoch", 1, {{"test_accuracy", 0.875}, {"train_loss", std::nan("")}});
+        check_error([&] { log.log("step", 3, {{"loss", 0.1}}); }, {"ScalarLogger", "\"step\"", "loss, lr", "has loss"});
+        check_error([&] { log.log("bad/phase", 1, {{"x", 1}}); }, {"ScalarLogger", "bad/phase"});
+        BOOST_TEST((log.history("step", "loss") == std::vector<double>{0.5, 0.25}));
+        BOOST_TEST((log.indices("step") == std::vector<int64_t>{1, 2}));
+    }
+    BOOST_TEST(read_text(dir / "step.csv") == "index,loss,lr\n1,0.5,0.1\n2,0.25,0.1\n");
+    BOOST_TEST(read_text(dir / "epoch.csv") == "index,test_accuracy,train_loss\n1,0.875,nan\n");
+    BOOST_TEST(read_text(dir / "log.jsonl") ==
+               "{\"phase\": \"step\", \"index\": 1, \"loss\": 0.5, \"lr\": 0.1}\n"
+               "{\"phase\": \"step\", \"index\": 2, \"loss\": 0.25, \"lr\": 0.1}\n"
+               "{\"phase\": \"epoch\", \"index\": 1, \"test_accuracy\": 0.875, \"train_loss\": null}\n");
+    // A resumed run appends, without a second header.
+    {
+        training::ScalarLogger log({.directory = dir.string(), .append = true});
+        log.log("step", 3, {{"loss", 0.125}, {"lr", 0.05}});
+    }
+    BOOST_TEST(read_text(dir / "step.csv") == "index,loss,lr\n1,0.5,0.1\n2,0.25,0.1\n3,0.125,0.05\n");
+    BOOST_TEST(lines_of(read_text(dir / "log.jsonl")).size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(plots_go_through_gnuplot_with_a_readable_script) {
+    const fs::path dir = scratch("plots");
+    fs::create_directories(dir);
+    std::vector<training::Series> series;
+    for (int k = 0; k < 9; ++k) {  // the nine optimizers of the lecture's comparison
+        training::Series s{"optimizer " + std::to_string(k), {}, {}};
+        for (int epoch = 1; epoch <= 12; ++epoch) {
+            s.x.push_back(epoch);
+            s.y.push_back((k + 1.0) / std::pow(10.0, epoch));
+        }
+        series.push_back(s);
+    }
+    series[0].y[3] = std::nan("");  // a gap
+    const std::string base = (dir / "losses").string();
+    const auto result = training::plot(
+        base, series, {.title = "loss \"per\" epoch", .x_label = "epoch", .y_label = "loss", .log_y = true});
+    const std::string script = read_text(base + ".gp");
+    BOOST_TEST(contains(script, "set logscale y 10"));
+    BOOST_TEST(contains(script, "set format y \"10^{%L}\""));  // powers of ten, not raw log10
+    BOOST_TEST(contains(script, "set key outside right top"));
+    BOOST_TEST(contains(script, "set xtics 2\nset format x \"%.0f\""));  // whole epochs, about ten ticks
+    BOOST_TEST(contains(script, "set title \"loss \\\"per\\\" epoch\""));
+    std::set<std::string> colours;
+    for (const auto& line : lines_of(script))
+        if (line.rfind("set style line", 0) == 0) colours.insert(line.substr(line.find("rgb"), 13));
+    BOOST_TEST(colours.size() == 9u);  // nine series, nine colours
+    BOOST_TEST(contains(script, "index 8 using 1:2 with lines ls 9 title \"optimizer 8\""));
+    const auto data = lines_of(read_text(base + ".dat"));
+    BOOST_TEST(data[0] == "# optimizer 0");
+    BOOST_TEST(data[1] == "1 0.10000000000000001");
+    BOOST_TEST(data[4] == "4 NaN");
+    if (!training::find_program("gnuplot").empty()) {
+        BOOST_TEST(result.rendered, result.message);
+        BOOST_TEST(read_text(result.png_path).substr(1, 3) == "PNG");
+        BOOST_TEST(contains(read_text(result.svg_path), "<svg"));
+    }
+
+    // Without gnuplot the data and script remain, and the message says how to render them.
+    const auto missing = training::plot((dir / "offline").string(), {series[1]}, {.gnuplot = "/nonexistent/gnuplot"});
+    BOOST_TEST(!missing.rendered);
+    BOOST_TEST(fs::exists(missing.script_path));
+    BOOST_TEST(contains(missing.message, "gnuplot was not found"));
+    BOOST_TEST(contains(missing.message, "gnuplot-nox"));
+    BOOST_TEST(contains(missing.message, "gnuplot " + missing.script_path));
+    check_error([&] { training::plot(base, {{"bad", {1, 2}, {1}}}); }, {"plot", "\"bad\"", "2 x values", "1 y values"});
+    check_error([&] { training::plot(base, {}); }, {"plot", "no series"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
