@@ -4,12 +4,11 @@
 // mini-batches of 128, cross-entropy. Data: Debian's dataset-fashion-mnist.
 //
 //   mlp_fashion_mnist --help
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <xgrad.hpp>
 
@@ -31,7 +30,10 @@ const char* kHelp = R"(Train an MLP on Fashion-MNIST.
   --threads N       threads for kernels and BLAS (1)
   --seed N          one seed for initialization, dropout and shuffling (0)
   --data DIR        folder with the IDX files (/usr/share/datasets/fashion-mnist)
-  --out DIR         where the checkpoint goes (.)
+  --out DIR         where the checkpoint, the logs and the curves go (.)
+  --resume FILE     continue the run saved in a checkpoint, bit for bit, up to --epochs
+  --min-accuracy X  exit with status 1 when the test accuracy ends below X
+                    (0.87; 0.70 with --quick: the README's claims)
   --quick           a small subset and one epoch (what the test suite runs)
 )";
 
@@ -50,59 +52,26 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, const 
     fail("unknown optimizer \"", name, "\" (see --help)");
 }
 
-// A progress line rewritten in place on a terminal; plain lines (every quarter) otherwise.
-class Progress {
-public:
-    Progress(int epoch, int64_t batches) : epoch_(epoch), batches_(batches), tty_(::isatty(::fileno(stdout))) {}
-    void update(int64_t done, int64_t samples, double loss, double accuracy) {
-        const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-        const double rate = samples / std::max(seconds, 1e-9);
-        const double eta = seconds / static_cast<double>(done) * static_cast<double>(batches_ - done);
-        if (tty_) {
-            const int width = 30, filled = static_cast<int>(width * done / batches_);
-            std::printf("\repoch %d [%s%s] %lld/%lld  loss %.4f  acc %.3f  %.0f samples/s  ETA %.1fs ", epoch_,
-                        std::string(static_cast<std::size_t>(filled), '#').c_str(),
-                        std::string(static_cast<std::size_t>(width - filled), '.').c_str(), static_cast<long long>(done),
-                        static_cast<long long>(batches_), loss, accuracy, rate, eta);
-            if (done == batches_) std::printf("\n");
-        } else if (done == batches_ || done % std::max<int64_t>(batches_ / 4, 1) == 0) {
-            std::printf("epoch %d: %lld/%lld batches, loss %.4f, acc %.3f, %.0f samples/s\n", epoch_,
-                        static_cast<long long>(done), static_cast<long long>(batches_), loss, accuracy, rate);
-        }
-        std::fflush(stdout);
-    }
-    double seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
-
-private:
-    int epoch_;
-    int64_t batches_;
-    bool tty_;
-    Clock::time_point start_ = Clock::now();
-};
-
 struct Evaluation {
     double loss = 0, accuracy = 0;
-    std::vector<int64_t> correct_per_class = std::vector<int64_t>(10), total_per_class = std::vector<int64_t>(10);
+    metrics::ClassReport report;
 };
 
 Evaluation evaluate(nn::Module& model, const Tensor& x, const Tensor& y) {
     model.eval();
     NoGradGuard no_grad;
     Evaluation e;
-    int64_t correct = 0;
+    std::vector<Tensor> predicted;
     for (int64_t start = 0; start < x.size(0); start += 1000) {
         const int64_t n = std::min<int64_t>(1000, x.size(0) - start);
         const Tensor logits = model(x.narrow(0, start, n));
-        const Tensor target = y.narrow(0, start, n);
-        e.loss += nn::F::cross_entropy(logits, target, {.reduction = nn::F::Reduction::sum}).item();
-        const auto predicted = logits.argmax(1).to_vector<int64_t>(), truth = target.to_vector<int64_t>();
-        for (std::size_t i = 0; i < truth.size(); ++i) {
-            ++e.total_per_class[truth[i]];
-            if (predicted[i] == truth[i]) ++e.correct_per_class[truth[i]], ++correct;
-        }
+        e.loss += nn::F::cross_entropy(logits, y.narrow(0, start, n), {.reduction = nn::F::Reduction::sum}).item();
+        predicted.push_back(logits.argmax(1));
     }
     e.loss /= static_cast<double>(x.size(0));
-    e.accuracy = static_cast<double>(correct) / static_cast<double>(x.size(0));
+    const Tensor all = cat(predicted, 0);
+    e.accuracy = metrics::accuracy(all, y);
+    e.report = metrics::classification_report(all, y, 10);
     model.train();
     return e;
 }
@@ -125,6 +94,8 @@ int main(int argc, char** argv) {
     const auto seed = static_cast<uint64_t>(flags.number("seed", 0));
     const std::string data_dir = flags.get("data", data::kFashionMnistDir);
     const std::string out_dir = flags.get("out", ".");
+    const std::string resume = flags.get("resume", "");
+    const double min_accuracy = flags.number("min-accuracy", quick ? 0.70 : 0.87);
     flags.reject_unknown();
 
     try {
@@ -153,43 +124,74 @@ int main(int argc, char** argv) {
         data::TensorDataset dataset(x_train, train.labels);
         Generator shuffle(seed + 1);
         data::DataLoader loader(dataset, {.batch_size = batch_size, .shuffle = true, .generator = &shuffle});
+        // Everything the next epoch depends on: a checkpoint of it resumes the run bit for bit.
+        std::map<std::string, double> counters{{"epoch", 0}, {"step", 0}};
+        const Checkpoint run{.model = &model, .optimizer = optimizer.get(), .scaler = &scaler,
+                             .generators = {{"shuffle", &shuffle}}, .values = &counters};
+        std::filesystem::create_directories(out_dir);
+        if (!resume.empty()) {
+            load_checkpoint(resume, run);
+            std::printf("resumed %s after epoch %.0f\n", resume.c_str(), counters["epoch"]);
+        }
+        training::ScalarLogger log({.directory = out_dir + "/fashion_mlp_log", .append = !resume.empty()});
         double total_seconds = 0;
-        for (int epoch = 1; epoch <= epochs; ++epoch) {
-            Progress progress(epoch, loader.size());
-            double loss_sum = 0;
-            int64_t correct = 0, seen = 0, done = 0;
+        for (int epoch = static_cast<int>(counters["epoch"]) + 1; epoch <= epochs; ++epoch) {
+            training::ProgressBar progress({.total = loader.size(), .description = tutorial::format("epoch %d/%d", epoch, epochs),
+                                            .out = &std::cout, .line_every = std::max<int64_t>(1, loader.size() / 4)});
+            const auto started = Clock::now();
             for (const data::Batch& batch : loader) {
                 optimizer->zero_grad();
                 const Tensor logits = model(batch.data);
                 const Tensor loss = nn::F::cross_entropy(logits, batch.target);
                 loss.backward();
                 optimizer->step();
-                loss_sum += loss.item() * static_cast<double>(batch.size());
-                correct += (logits.argmax(1) == batch.target).to(kInt64).sum().item<int64_t>();
-                seen += batch.size();
-                progress.update(++done, seen, loss_sum / static_cast<double>(seen),
-                                static_cast<double>(correct) / static_cast<double>(seen));
+                const double batch_loss = loss.item();
+                progress.update(batch.size(), {{"loss", batch_loss}, {"acc", metrics::accuracy(logits.argmax(1), batch.target)}});
+                counters["step"] += 1;
+                log.log("step", static_cast<int64_t>(counters["step"]), {{"loss", batch_loss}});
             }
-            total_seconds += progress.seconds();
+            progress.finish();
+            const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+            total_seconds += seconds;
+            counters["epoch"] = epoch;
             const Evaluation e = evaluate(model, x_test, test.labels);
+            log.log("epoch", epoch, {{"train_loss", progress.mean("loss")}, {"train_accuracy", progress.mean("acc")},
+                                     {"test_loss", e.loss}, {"test_accuracy", e.accuracy}, {"seconds", seconds}});
             std::printf("epoch %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.2fs\n", epoch,
-                        loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
-                        e.loss, e.accuracy, progress.seconds());
+                        progress.mean("loss"), progress.mean("acc"), e.loss, e.accuracy, seconds);
         }
 
         const Evaluation final_eval = evaluate(model, x_test, test.labels);
         std::printf("\ntest accuracy after %d epoch(s): %.2f%% (%.2fs of training)\n\n", epochs,
                     100 * final_eval.accuracy, total_seconds);
-        std::printf("%-12s %9s\n", "class", "accuracy");
+        std::printf("%-12s %9s %9s %9s\n", "class", "precision", "recall", "F1");
         for (int c = 0; c < 10; ++c)
-            std::printf("%-12s %8.1f%%\n", data::fashion_mnist_classes()[c].c_str(),
-                        100.0 * static_cast<double>(final_eval.correct_per_class[c]) /
-                            static_cast<double>(std::max<int64_t>(final_eval.total_per_class[c], 1)));
+            std::printf("%-12s %8.1f%% %8.1f%% %8.1f%%\n", data::fashion_mnist_classes()[c].c_str(),
+                        100 * final_eval.report.precision[c], 100 * final_eval.report.recall[c],
+                        100 * final_eval.report.f1[c]);
+        std::printf("%-12s %8.1f%% %8.1f%% %8.1f%%\n", "macro", 100 * final_eval.report.macro_precision,
+                    100 * final_eval.report.macro_recall, 100 * final_eval.report.macro_f1);
 
-        std::filesystem::create_directories(out_dir);
         const std::string path = out_dir + "/fashion_mlp.npz";
-        save_checkpoint(path, {.model = &model, .optimizer = optimizer.get(), .scaler = &scaler});
-        std::printf("\nsaved model, optimizer and scaler to %s\n", path.c_str());
+        save_checkpoint(path, run);
+        std::printf("\nsaved model, optimizer, scaler, shuffling state and counters to %s\n", path.c_str());
+        std::printf("logged steps and epochs to %s/fashion_mlp_log (CSV and JSON Lines)\n", out_dir.c_str());
+        if (log.indices("epoch").size() > 0) {
+            std::vector<double> x;
+            for (int64_t e : log.indices("epoch")) x.push_back(static_cast<double>(e));
+            tutorial::plot(out_dir + "/fashion_mlp_loss", "Cross-entropy per epoch", "epoch", "cross-entropy",
+                           {{"train", x, log.history("epoch", "train_loss")}, {"test", x, log.history("epoch", "test_loss")}},
+                           false);
+            tutorial::plot(out_dir + "/fashion_mlp_accuracy", "Accuracy per epoch", "epoch", "accuracy",
+                           {{"train", x, log.history("epoch", "train_accuracy")},
+                            {"test", x, log.history("epoch", "test_accuracy")}},
+                           false);
+        }
+        if (final_eval.accuracy < min_accuracy) {
+            std::fprintf(stderr, "FAILED: test accuracy %.4f is below the claimed %.2f\n", final_eval.accuracy, min_accuracy);
+            return 1;
+        }
+        std::printf("claim holds: test accuracy %.4f >= %.2f\n", final_eval.accuracy, min_accuracy);
         return 0;
     } catch (const Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -81,6 +82,8 @@ using Series = xgrad::training::Series;
 
 /// Writes series sharing their x values as CSV columns: x_name, then one column per label.
 inline void write_csv(const std::string& path, const std::string& x_name, const std::vector<Series>& series) {
+    const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+    if (!folder.empty()) std::filesystem::create_directories(folder);
     std::ofstream out(path);
     out << x_name;
     for (const Series& s : series) out << ',' << s.label;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <limits>
@@ -77,6 +78,9 @@ PlotResult plot(const std::string& base, const std::vector<Series>& series, cons
         XGRAD_CHECK(s.x.size() == s.y.size(), "plot: ", base, ": series \"", s.label, "\" has ", s.x.size(),
                     " x values but ", s.y.size(), " y values");
     PlotResult result{base + ".dat", base + ".gp", base + ".png", base + ".svg", false, ""};
+    const std::filesystem::path folder = std::filesystem::path(base).parent_path();
+    std::error_code ec;
+    if (!folder.empty()) std::filesystem::create_directories(folder, ec);  // a failure shows when writing
 
     // The data: one block per series (gnuplot's "index"), two blank lines apart.
     {

@@ -36,7 +36,7 @@ struct PlotResult {
     std::string message;    ///< what was written, or why nothing was rendered and how to
 };
 
-/// Writes base.dat and base.gp, then runs gnuplot on them (base.png, base.svg).
+/// Writes base.dat and base.gp (creating their folder), then runs gnuplot on them (base.png, base.svg).
 PlotResult plot(const std::string& base, const std::vector<Series>& series, const PlotOptions& options = {});
 
 /// The program's full path if it is an executable file, or found on PATH; empty otherwise.
