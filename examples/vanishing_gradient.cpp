@@ -6,12 +6,15 @@
 // exactly 1 through every active unit, so the gradient keeps its size.
 //
 // We build the same deep MLP with each activation (Xavier init for sigmoid/tanh, He init for
-// ReLU, as the lecture pairs them), run one batch forward and backward, and print the norm of
-// the gradient of each layer's weight matrix, first layer to last. CSV and plot go to --out.
+// ReLU, as the lecture pairs them), run one batch forward and backward under a
+// training::GradientFlowMonitor, and print the norm of the gradient of each layer's weight
+// matrix, first layer to last, with the share of saturated units and dead ReLUs. CSV and plot
+// go to --out.
 //
 //   vanishing_gradient [--depth 20] [--width 64] [--out .] [--quick]
 #include <xgrad.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -20,26 +23,36 @@
 using namespace xgrad;
 
 namespace {
-std::vector<double> layer_gradient_norms(const std::string& activation, int depth, int width, const Tensor& x,
-                                         const Tensor& y) {
+struct Flow {
+    std::vector<double> norms;  // the hidden layers' weight gradients, input side first
+    double saturated = 0, dead = 0;  // averaged over the hidden activations
+};
+
+// One batch forward and backward through the deep MLP, watched by a GradientFlowMonitor: it
+// records each weight's gradient norm and, through forward hooks, how many sigmoid/tanh outputs
+// sit in the flat tails (derivative near 0) and how many ReLU units never fire.
+Flow gradient_flow(const std::string& activation, int depth, int width, const Tensor& x, const Tensor& y) {
     nn::Sequential model;
-    std::vector<nn::Linear*> layers;
     for (int d = 0; d < depth; ++d) {
         auto& layer = model.emplace<nn::Linear>({.in_features = width, .out_features = width});
         if (activation == "relu") nn::init::kaiming_normal_(layer.weight, 0, nn::init::FanMode::fan_in, nn::init::Nonlinearity::relu);
         else nn::init::xavier_normal_(layer.weight);
         nn::init::zeros_(layer.bias);
-        layers.push_back(&layer);
         if (activation == "sigmoid") model.emplace<nn::Sigmoid>();
         else if (activation == "tanh") model.emplace<nn::Tanh>();
         else model.emplace<nn::ReLU>();
     }
-    auto& head = model.emplace<nn::Linear>({.in_features = width, .out_features = 1});
-    (void)head;
+    model.emplace<nn::Linear>({.in_features = width, .out_features = 1});
+    training::GradientFlowMonitor monitor(model);
     nn::F::mse_loss(model(x), y).backward();
-    std::vector<double> norms;
-    for (nn::Linear* layer : layers) norms.push_back(layer->weight.grad().norm().item());
-    return norms;
+    const training::FlowStep& step = monitor.record();
+    Flow flow;
+    for (int d = 0; d < depth; ++d) flow.norms.push_back(step.layers[static_cast<std::size_t>(d)].grad_norm);
+    for (const auto& a : step.activations) {
+        flow.saturated += std::isnan(a.saturated) ? 0 : a.saturated / depth;
+        flow.dead += std::isnan(a.dead) ? 0 : a.dead / depth;
+    }
+    return flow;
 }
 }  // namespace
 
@@ -55,9 +68,13 @@ int main(int argc, char** argv) {
     const Tensor x = randn({128, width});
     const Tensor y = randn({128, 1});
     std::vector<tutorial::Series> series;
+    std::vector<double> saturated, dead;
     for (const std::string activation : {"sigmoid", "tanh", "relu"}) {
         manual_seed(1);  // the same draws for each network
-        tutorial::Series s{activation, {}, layer_gradient_norms(activation, depth, width, x, y)};
+        const Flow flow = gradient_flow(activation, depth, width, x, y);
+        saturated.push_back(flow.saturated);
+        dead.push_back(flow.dead);
+        tutorial::Series s{activation, {}, flow.norms};
         for (int d = 1; d <= depth; ++d) s.x.push_back(d);
         series.push_back(s);
     }
@@ -73,6 +90,10 @@ int main(int argc, char** argv) {
     auto ratio = [&](const tutorial::Series& s) { return s.y.front() / s.y.back(); };
     std::printf("\nfirst layer / last layer: sigmoid %.2e, tanh %.2e, relu %.2e\n", ratio(series[0]), ratio(series[1]),
                 ratio(series[2]));
+    std::printf("saturated outputs (sigma' or tanh' near 0): sigmoid %.1f%%, tanh %.1f%%; ReLU units that never fire: %.1f%%\n",
+                100 * saturated[0], 100 * saturated[1], 100 * dead[2]);
+    std::printf("(sigmoid's gradient vanishes even without saturated units: every layer multiplies it by\n"
+                " sigma'(z) <= 1/4 and by weights that Xavier scales for variance 1, not for sigma'.)\n");
     tutorial::plot(out + "/vanishing_gradient", "Gradient norm per layer", "layer (1 = input side)",
                    "||dL/dW||", series, true);
     std::printf("wrote %s/vanishing_gradient.csv\n", out.c_str());
