@@ -6,9 +6,13 @@
 #include <cmath>
 #include <iostream>
 
+#include "tutorial.hpp"
+
 using namespace xgrad;
 
-int main() {
+int main(int argc, char** argv) {
+    tutorial::Cli("Autograd basics: gradients, hooks, second derivatives and gradcheck (--quick changes nothing here).")
+        .parse(argc, argv);
     // f(x) = x^3 + 2x at x = 2: f'(x) = 3x^2 + 2 = 14, f''(x) = 6x = 12.
     Tensor x = scalar_tensor(2.0, TensorOptions(kFloat64).requires_grad(true));
     Tensor f = x * x * x + 2.0 * x;

@@ -48,12 +48,14 @@ void build(nn::Sequential& model, int depth, int64_t width, bool batch_norm) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    tutorial::Flags flags(argc, argv);
-    const bool quick = flags.has("quick");
-    const int64_t n_train = static_cast<int64_t>(flags.number("train", quick ? 2000 : 5000));
-    const int epochs = static_cast<int>(flags.number("epochs", quick ? 4 : 10));
-    const std::string out = flags.get("out", ".");
-    flags.reject_unknown();
+    int64_t n_train = 0;
+    int epochs = 0;
+    std::string out = ".";
+    tutorial::Cli cli("Tutorial: batch normalization, by hand and in a deep sigmoid MLP.");
+    cli.option("--train", n_train, 5000, 2000, "Fashion-MNIST training images");
+    cli.option("--epochs", epochs, 10, 4, "training epochs");
+    cli.option("--out", out, "folder for the CSV and the plot");
+    const bool quick = cli.parse(argc, argv);
     bool holds = true;
 
     std::printf("1. One training step of BatchNorm1d(2) on a batch of m = 4, then inference\n\n");

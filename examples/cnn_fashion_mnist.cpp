@@ -69,12 +69,15 @@ double evaluate(nn::Module& model, const Tensor& x, const Tensor& y) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    tutorial::Flags flags(argc, argv);
-    const bool quick = flags.has("quick");
-    const int epochs = static_cast<int>(flags.number("epochs", quick ? 1 : 3));
-    const int64_t n_train = static_cast<int64_t>(flags.number("train", quick ? 4000 : 60000));
-    set_num_threads(static_cast<int>(flags.number("threads", get_num_threads())));
-    flags.reject_unknown();
+    int epochs = 0;
+    int64_t n_train = 0;
+    int threads = get_num_threads();
+    tutorial::Cli cli("Tutorial: a CNN on Fashion-MNIST.");
+    cli.option("--epochs", epochs, 3, 1, "training epochs");
+    cli.option("--train", n_train, 60000, 4000, "training images");
+    cli.option("--threads", threads, "threads for kernels and BLAS");
+    const bool quick = cli.parse(argc, argv);
+    set_num_threads(threads);
     manual_seed(0);
 
     const data::ImageSet train_set = data::load_fashion_mnist(true), test_set = data::load_fashion_mnist(false);

@@ -49,12 +49,14 @@ std::vector<Prepared> preprocessings(const Tensor& train, const Tensor& test) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    tutorial::Flags flags(argc, argv);
-    const bool quick = flags.has("quick");
-    const int epochs = static_cast<int>(flags.number("epochs", quick ? 100 : 200));
-    const double lr = flags.number("lr", 0.1);
-    const std::string out = flags.get("out", ".");
-    flags.reject_unknown();
+    int epochs = 0;
+    double lr = 0.1;
+    std::string out = ".";
+    tutorial::Cli cli("Tutorial: input preprocessing (raw, centered, standardized, min-max scaled).");
+    cli.option("--epochs", epochs, 200, 100, "full-batch epochs");
+    cli.option("--lr", lr, "learning rate, the same for every preprocessing");
+    cli.option("--out", out, "folder for the CSV and the plot");
+    const bool quick = cli.parse(argc, argv);
 
     const tutorial::TabularSplit data = tutorial::breast_cancer_split();
     const std::vector<Prepared> versions = preprocessings(data.x_train, data.x_test);

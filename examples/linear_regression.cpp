@@ -7,9 +7,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include "tutorial.hpp"
+
 using namespace xgrad;
 
-int main() {
+int main(int argc, char** argv) {
+    tutorial::Cli("Linear regression by full-batch gradient descent with optim::SGD (--quick changes nothing here).")
+        .parse(argc, argv);
     manual_seed(1);
     // Data: y = X w_true + b_true + noise.
     Tensor X = randn({200, 2});

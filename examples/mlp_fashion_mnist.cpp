@@ -19,23 +19,6 @@ using namespace xgrad;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-const char* kHelp = R"(Train an MLP on Fashion-MNIST.
-
-  --epochs N        passes over the training set (5)
-  --batch-size N    mini-batch size (128)
-  --lr X            learning rate (1e-3)
-  --optimizer NAME  sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, nadam, adamax (adam)
-  --hidden A,B,...  hidden layer sizes (256,256)
-  --dropout P       probability of dropping a hidden unit (0.2; 0 disables)
-  --threads N       threads for kernels and BLAS (1)
-  --seed N          one seed for initialization, dropout and shuffling (0)
-  --data DIR        folder with the IDX files (/usr/share/datasets/fashion-mnist)
-  --out DIR         where the checkpoint, the logs and the curves go (.)
-  --resume FILE     continue the run saved in a checkpoint, bit for bit, up to --epochs
-  --min-accuracy X  exit with status 1 when the test accuracy ends below X
-                    (0.87; 0.70 with --quick: the README's claims)
-  --quick           a small subset and one epoch (what the test suite runs)
-)";
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, const std::vector<Tensor>& params, double lr) {
     if (name == "sgd") return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = lr});
@@ -78,25 +61,28 @@ Evaluation evaluate(nn::Module& model, const Tensor& x, const Tensor& y) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    tutorial::Flags flags(argc, argv);
-    if (flags.has("help")) {
-        std::printf("%s", kHelp);
-        return 0;
-    }
-    const bool quick = flags.has("quick");
-    const int epochs = static_cast<int>(flags.number("epochs", quick ? 1 : 5));
-    const auto batch_size = static_cast<int64_t>(flags.number("batch-size", 128));
-    const double lr = flags.number("lr", 1e-3);
-    const std::string optimizer_name = flags.get("optimizer", "adam");
-    const std::vector<int64_t> hidden = example::parse_sizes(flags.get("hidden", "256,256"));
-    const double dropout = flags.number("dropout", 0.2);
-    const int threads = static_cast<int>(flags.number("threads", 1));
-    const auto seed = static_cast<uint64_t>(flags.number("seed", 0));
-    const std::string data_dir = flags.get("data", data::kFashionMnistDir);
-    const std::string out_dir = flags.get("out", ".");
-    const std::string resume = flags.get("resume", "");
-    const double min_accuracy = flags.number("min-accuracy", quick ? 0.70 : 0.87);
-    flags.reject_unknown();
+    int epochs = 0, threads = 1;
+    int64_t batch_size = 128;
+    double lr = 1e-3, dropout = 0.2, min_accuracy = 0;
+    uint64_t seed = 0;
+    std::string optimizer_name = "adam", hidden_sizes = "256,256", data_dir = data::kFashionMnistDir, out_dir = ".", resume;
+    tutorial::Cli cli("Train an MLP on Fashion-MNIST: 784-256-256-10, ReLU, He init, dropout, Adam.");
+    cli.option("--epochs", epochs, 5, 1, "passes over the training set");
+    cli.option("--batch-size", batch_size, "mini-batch size");
+    cli.option("--lr", lr, "learning rate");
+    cli.option("--optimizer", optimizer_name,
+               "sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, nadam or adamax");
+    cli.option("--hidden", hidden_sizes, "hidden layer sizes, comma-separated");
+    cli.option("--dropout", dropout, "probability of dropping a hidden unit (0 disables)");
+    cli.option("--threads", threads, "threads for kernels and BLAS");
+    cli.option("--seed", seed, "one seed for initialization, dropout and shuffling");
+    cli.option("--data", data_dir, "folder with the IDX files");
+    cli.option("--out", out_dir, "where the checkpoint, the logs and the curves go");
+    cli.option("--resume", resume, "continue the run saved in this checkpoint, bit for bit, up to --epochs");
+    cli.option("--min-accuracy", min_accuracy, 0.87, 0.70,
+               "exit with status 1 when the test accuracy ends below this (the README's claims)");
+    const bool quick = cli.parse(argc, argv);
+    const std::vector<int64_t> hidden = example::parse_sizes(hidden_sizes);
 
     try {
         set_num_threads(threads);

@@ -25,12 +25,12 @@ void build(nn::Sequential& model, int64_t n, int64_t p, int64_t l, int hidden_la
 }  // namespace
 
 int main(int argc, char** argv) {
-    tutorial::Flags flags(argc, argv);
-    const auto n = static_cast<int64_t>(flags.number("n", 784));
-    const auto p = static_cast<int64_t>(flags.number("p", 256));
-    const auto l = static_cast<int64_t>(flags.number("l", 10));
-    flags.has("quick");  // accepted (the test suite passes it); changes nothing here
-    flags.reject_unknown();
+    int64_t n = 784, p = 256, l = 10;
+    tutorial::Cli cli("Tutorial: parameter counts of deep MLPs (--quick changes nothing here).");
+    cli.option("-n,--inputs", n, "input units n");
+    cli.option("-p,--hidden", p, "hidden units p per layer");
+    cli.option("-l,--outputs", l, "output units l");
+    cli.parse(argc, argv);
     bool all_match = true;
     for (int hidden : {1, 3}) {
         const int64_t weights = hidden == 1 ? n * p + p * l : n * p + 2 * p * p + p * l;

@@ -59,12 +59,14 @@ std::pair<int, double> valley(const MakeOptimizer& make, int max_steps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    tutorial::Flags flags(argc, argv);
-    const bool quick = flags.has("quick");
-    const int64_t n_train = static_cast<int64_t>(flags.number("train", quick ? 2000 : 5000));
-    const int epochs = static_cast<int>(flags.number("epochs", quick ? 4 : 10));
-    const std::string out = flags.get("out", ".");
-    flags.reject_unknown();
+    int64_t n_train = 0;
+    int epochs = 0;
+    std::string out = ".";
+    tutorial::Cli cli("Tutorial: the optimizers, on a narrow valley and on Fashion-MNIST.");
+    cli.option("--train", n_train, 5000, 2000, "Fashion-MNIST training images");
+    cli.option("--epochs", epochs, 10, 4, "training epochs");
+    cli.option("--out", out, "folder for the CSV and the plot");
+    const bool quick = cli.parse(argc, argv);
     bool holds = true;
 
     std::printf("1. f(x, y) = (x^2 + 100 y^2) / 2 from (10, 1): steps until f < 1e-6 (of at most 5000)\n\n");

@@ -11,14 +11,15 @@
 using namespace xgrad;
 
 int main(int argc, char** argv) {
-    tutorial::Flags flags(argc, argv);
-    const std::string model_path = flags.get("model", "fashion_mlp.npz");
-    const auto count = static_cast<int64_t>(flags.number("count", 5));
-    const std::string hidden = flags.get("hidden", "256,256");
-    const std::string images_path = flags.get("images", "");  // empty: the Fashion-MNIST test set
-    const std::string data_dir = flags.get("data", data::kFashionMnistDir);
-    flags.has("quick");  // accepted (the test suite passes it); changes nothing here
-    flags.reject_unknown();
+    std::string model_path = "fashion_mlp.npz", hidden = "256,256", images_path, data_dir = data::kFashionMnistDir;
+    int64_t count = 5;
+    tutorial::Cli cli("Classify images with the checkpoint mlp_fashion_mnist saves (--quick changes nothing here).");
+    cli.option("--model", model_path, "the checkpoint");
+    cli.option("--count", count, "images to classify");
+    cli.option("--hidden", hidden, "hidden layer sizes the model was trained with");
+    cli.option("--images", images_path, "an IDX file of 28x28 images (empty: the Fashion-MNIST test set)");
+    cli.option("--data", data_dir, "folder with the Fashion-MNIST IDX files");
+    cli.parse(argc, argv);
     try {
         example::FashionMlp model(example::parse_sizes(hidden), 0.0);
         data::StandardScaler scaler;

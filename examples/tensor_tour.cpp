@@ -6,9 +6,13 @@
 
 #include <iostream>
 
+#include "tutorial.hpp"
+
 using namespace xgrad;
 
-int main() {
+int main(int argc, char** argv) {
+    tutorial::Cli("A tour of tensors: creation, views, broadcasting, reductions (--quick changes nothing here).")
+        .parse(argc, argv);
     manual_seed(0);  // one seed makes every random tensor below reproducible
 
     // Creation: factories take a shape and, optionally, a dtype (float32 by default).

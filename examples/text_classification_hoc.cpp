@@ -214,16 +214,19 @@ Scores train_and_test(const char* name, Model& model, const Corpus& train, const
 }  // namespace
 
 int main(int argc, char** argv) {
-    tutorial::Flags flags(argc, argv);
-    const bool quick = flags.has("quick");
-    const int epochs = static_cast<int>(flags.number("epochs", quick ? 4 : 8));
+    int epochs = 0, threads = get_num_threads();
+    int64_t max_tokens = 0, limit = 0;
+    std::string models = "cnn,lstm,transformer";
+    tutorial::Cli cli("Tutorial: Hallmarks of Cancer, multi-label, with a CNN, a BiLSTM and a Transformer.");
+    cli.option("--epochs", epochs, 8, 4, "training epochs per model");
     // --quick (the test suite, also under the sanitizers, where every op is ~30x slower) keeps
     // 800 abstracts and their first 64 tokens.
-    const int64_t max_tokens = static_cast<int64_t>(flags.number("max-tokens", quick ? 64 : 256));
-    const int64_t limit = static_cast<int64_t>(flags.number("abstracts", quick ? 800 : -1));
-    set_num_threads(static_cast<int>(flags.number("threads", get_num_threads())));
-    const std::string models = flags.get("models", "cnn,lstm,transformer");
-    flags.reject_unknown();
+    cli.option("--max-tokens", max_tokens, 256, 64, "tokens kept per abstract");
+    cli.option("--abstracts", limit, -1, 800, "abstracts used (-1: all)");
+    cli.option("--threads", threads, "threads for kernels and BLAS");
+    cli.option("--models", models, "comma-separated: cnn, lstm, transformer");
+    const bool quick = cli.parse(argc, argv);
+    set_num_threads(threads);
     const auto wanted = [&](const std::string& name) { return models.find(name) != std::string::npos; };
     manual_seed(0);
 

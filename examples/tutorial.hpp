@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the tutorials: command-line flags, CSV output and plots (through
+// Helpers shared by the tutorials: command-line flags (CLI11), CSV output and plots (through
 // xgrad::training::plot and gnuplot), so that each tutorial can print its table and leave a CSV
 // and a picture behind.
 #include <cmath>
@@ -11,63 +11,83 @@
 #include <map>
 #include <set>
 #include <string>
+#include <functional>
+#include <sstream>
+#include <type_traits>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 #include <xgrad.hpp>
 
 namespace tutorial {
 
-/// --name value pairs and --flag switches. A flag no one asked for, a stray argument or a number
-/// that does not parse ends the program with a message naming it: a typo must not silently run
-/// with the default instead.
-class Flags {
+/// The examples' command line, parsed by CLI11 (Debian's libcli11-dev): each program declares
+/// its flags with their defaults and --help lists them; a mistyped flag, a stray argument or a
+/// value that does not parse stops the program with a message naming it (a typo must not run
+/// with the default instead). Every program takes --quick, the small run the test suite makes;
+/// a default that --quick changes is declared with both values.
+///
+///     int epochs = 0;
+///     std::string out = ".";
+///     tutorial::Cli cli("Tutorial: dropout.");
+///     cli.option("--epochs", epochs, 30, 12, "training epochs");  // 30, or 12 with --quick
+///     cli.option("--out", out, "folder for the CSV and the plot");
+///     const bool quick = cli.parse(argc, argv);
+class Cli {
 public:
-    Flags(int argc, char** argv) : program_(argc > 0 ? argv[0] : "program") {
-        for (int i = 1; i < argc; ++i) {
-            std::string arg = argv[i];
-            if (arg.rfind("--", 0) != 0) {
-                stray_.push_back(arg);
-                continue;
-            }
-            const bool has_value = i + 1 < argc && std::strncmp(argv[i + 1], "--", 2) != 0;
-            values_[arg.substr(2)] = has_value ? argv[++i] : "1";
+    explicit Cli(const std::string& description) : app_(description) {
+        app_.add_flag("--quick", quick_, "a small, fast run (what the test suite runs)");
+    }
+
+    /// A flag whose default stays whatever `value` holds.
+    template <class T>
+    Cli& option(const std::string& name, T& value, const std::string& help) {
+        app_.add_option(name, value, help)->capture_default_str();
+        return *this;
+    }
+
+    /// A flag whose default is `normal`, or `quick` with --quick.
+    template <class T>
+    Cli& option(const std::string& name, T& value, std::type_identity_t<T> normal, std::type_identity_t<T> quick,
+                const std::string& help) {
+        value = normal;
+        CLI::Option* option = app_.add_option(name, value, help + " (default " + text(normal) + "; " + text(quick) +
+                                                                 " with --quick)");
+        quick_defaults_.push_back([option, &value, quick] {
+            if (option->count() == 0) value = quick;
+        });
+        return *this;
+    }
+
+    /// A switch, false unless given.
+    Cli& flag(const std::string& name, bool& value, const std::string& help) {
+        app_.add_flag(name, value, help);
+        return *this;
+    }
+
+    /// Parses the command line; --help prints the flags and exits 0, an error prints its
+    /// message and exits with CLI11's non-zero status. Returns whether --quick was given.
+    bool parse(int argc, char** argv) {
+        try {
+            app_.parse(argc, argv);
+        } catch (const CLI::ParseError& e) {
+            std::exit(app_.exit(e));
         }
-    }
-    bool has(const std::string& name) const {
-        asked_.insert(name);
-        return values_.count(name) > 0;
-    }
-    std::string get(const std::string& name, const std::string& fallback) const {
-        asked_.insert(name);
-        auto it = values_.find(name);
-        return it == values_.end() ? fallback : it->second;
-    }
-    double number(const std::string& name, double fallback) const {
-        asked_.insert(name);
-        auto it = values_.find(name);
-        if (it == values_.end()) return fallback;
-        char* end = nullptr;
-        const double value = std::strtod(it->second.c_str(), &end);
-        if (it->second.empty() || *end != '\0') fail("--" + name + " expects a number, got '" + it->second + "'");
-        return value;
-    }
-    /// Call after reading every flag the program knows.
-    void reject_unknown() const {
-        if (!stray_.empty()) fail("unexpected argument '" + stray_.front() + "'");
-        for (const auto& [name, value] : values_)
-            if (asked_.count(name) == 0) fail("unknown flag --" + name);
+        if (quick_)
+            for (auto& apply : quick_defaults_) apply();
+        return quick_;
     }
 
 private:
-    [[noreturn]] void fail(const std::string& message) const {
-        std::fprintf(stderr, "%s: %s (see the comment at the top of its source, or --help where offered)\n",
-                     program_.c_str(), message.c_str());
-        std::exit(2);
+    template <class T>
+    static std::string text(const T& v) {
+        std::ostringstream out;
+        out << v;
+        return out.str();
     }
-
-    std::string program_;
-    std::map<std::string, std::string> values_;
-    std::vector<std::string> stray_;
-    mutable std::set<std::string> asked_;
+    CLI::App app_;
+    bool quick_ = false;
+    std::vector<std::function<void()>> quick_defaults_;
 };
 
 /// printf into a std::string.

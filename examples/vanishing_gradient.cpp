@@ -57,12 +57,13 @@ Flow gradient_flow(const std::string& activation, int depth, int width, const Te
 }  // namespace
 
 int main(int argc, char** argv) {
-    tutorial::Flags flags(argc, argv);
-    const bool quick = flags.has("quick");
-    const int depth = static_cast<int>(flags.number("depth", quick ? 8 : 20));
-    const int width = static_cast<int>(flags.number("width", quick ? 16 : 64));
-    const std::string out = flags.get("out", ".");
-    flags.reject_unknown();
+    int depth = 0, width = 0;
+    std::string out = ".";
+    tutorial::Cli cli("Tutorial: the vanishing gradient, and why ReLU helps.");
+    cli.option("--depth", depth, 20, 8, "hidden layers");
+    cli.option("--width", width, 64, 16, "units per hidden layer");
+    cli.option("--out", out, "folder for the CSV and the plot");
+    cli.parse(argc, argv);
 
     manual_seed(0);
     const Tensor x = randn({128, width});

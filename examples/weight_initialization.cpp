@@ -95,10 +95,10 @@ Trained train_on_breast_cancer(const tutorial::TabularSplit& data, const std::ve
 }  // namespace
 
 int main(int argc, char** argv) {
-    tutorial::Flags flags(argc, argv);
-    const bool quick = flags.has("quick");
-    const int epochs = static_cast<int>(flags.number("epochs", quick ? 15 : 40));
-    flags.reject_unknown();
+    int epochs = 0;
+    tutorial::Cli cli("Tutorial: weight initialization, from zeros to He.");
+    cli.option("--epochs", epochs, 40, 15, "training epochs of the deep net per scheme");
+    const bool quick = cli.parse(argc, argv);
     bool claims_hold = true;
 
     tutorial::TabularSplit data = tutorial::breast_cancer_split();

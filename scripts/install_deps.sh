@@ -8,9 +8,10 @@ set -euo pipefail
 # dataset-fashion-mnist: the IDX files the main example trains on and the reader tests check;
 # python3-numpy: the test that NumPy reads the .npz files xgrad writes; libdnnl-dev: oneDNN, which
 # runs float32 convolutions about 1.5x faster than im2col + GEMM here (docs/benchmarks.md);
-# gnuplot-nox: renders the plots xgrad::training::plot writes (PNG and SVG) from its data and script.
+# gnuplot-nox: renders the plots xgrad::training::plot writes (PNG and SVG) from its data and script;
+# libcli11-dev: the examples' command-line flags (--help, errors naming the flag).
 packages=(g++ cmake make libxtensor-dev libxsimd-dev xtl-dev libboost-test-dev libopenblas-dev zlib1g-dev
-          dataset-fashion-mnist python3-numpy libdnnl-dev gnuplot-nox)
+          dataset-fashion-mnist python3-numpy libdnnl-dev gnuplot-nox libcli11-dev)
 if [[ "${1:-}" == "bench" ]]; then
   packages+=(python3-torch libtorch-dev)
 fi
