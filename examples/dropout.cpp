@@ -14,13 +14,17 @@
 //     predictive distribution; the spread of the passes is larger on the inputs the model gets
 //     wrong, so it can flag its own uncertain predictions.
 //
-// Data: a small subset of Fashion-MNIST (Debian's dataset-fashion-mnist), standardized.
+// Data: a small subset of Fashion-MNIST (Debian's dataset-fashion-mnist), standardized. Plots in
+// --out: dropout_gap (train and test loss per epoch, with and without dropout) and
+// dropout_mc_spread (how far the MC passes disagree, on right and on wrong predictions).
 //
-//   dropout [--train 2000] [--epochs 30] [--samples 50] [--quick]
+//   dropout [--train 2000] [--epochs 30] [--samples 50] [--out .] [--quick]
 #include <xgrad.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "training.hpp"
 #include "tutorial.hpp"
@@ -57,10 +61,19 @@ double max_row_norm(const Tensor& w) { return norm(w.detach(), 2, Shape{1}).max(
 
 struct Run {
     double train_accuracy, test_accuracy, max_norm;
+    std::vector<double> train_loss, test_loss;  // per epoch (test: on the first 500 test images)
 };
 
+double test_loss(Mlp& model, const Tensor& x, const Tensor& y) {
+    NoGradGuard no_grad;
+    model.eval();
+    const double loss = nn::F::cross_entropy(model(x), y).item();
+    model.train();
+    return loss;
+}
+
 Run train(Mlp& model, const Tensor& x, const Tensor& y, const Tensor& x_test, const Tensor& y_test, int epochs,
-          double lr, double max_norm) {
+          double lr, double max_norm, bool curves) {
     optim::SGD opt(model.parameters(), {.lr = lr, .momentum = 0.9});
     Generator gen(3);
     tutorial::EpochOptions epoch;  // batches of 64
@@ -68,10 +81,19 @@ Run train(Mlp& model, const Tensor& x, const Tensor& y, const Tensor& x_test, co
         epoch.after_step = [&] {
             for (nn::Linear* fc : model.linears) optim::max_norm_(fc->weight, max_norm);
         };
-    for (int e = 0; e < epochs; ++e) tutorial::train_epoch(model, opt, x, y, gen, epoch);
-    double norm = 0;
-    for (nn::Linear* fc : model.linears) norm = std::max(norm, max_row_norm(fc->weight));
-    return {tutorial::accuracy(model, x, y), tutorial::accuracy(model, x_test, y_test), norm};
+    Run run{};
+    const Tensor x_curve = x_test.narrow(0, 0, std::min<int64_t>(500, x_test.size(0)));
+    const Tensor y_curve = y_test.narrow(0, 0, x_curve.size(0));
+    for (int e = 0; e < epochs; ++e) {
+        const double loss = tutorial::train_epoch(model, opt, x, y, gen, epoch);
+        if (!curves) continue;
+        run.train_loss.push_back(loss);
+        run.test_loss.push_back(test_loss(model, x_curve, y_curve));
+    }
+    for (nn::Linear* fc : model.linears) run.max_norm = std::max(run.max_norm, max_row_norm(fc->weight));
+    run.train_accuracy = tutorial::accuracy(model, x, y);
+    run.test_accuracy = tutorial::accuracy(model, x_test, y_test);
+    return run;
 }
 
 }  // namespace
@@ -87,6 +109,8 @@ int main(int argc, char** argv) {
     cli.option("--samples", samples, 50, 20, "Monte Carlo dropout passes per image");
     cli.option("--max-norm", c, "max-norm constraint c on each unit's incoming weights");
     cli.option("--high-lr", high_lr, "the high learning rate max-norm is tried at");
+    std::string out = ".";
+    cli.option("--out", out, "folder for the plots (loss curves, MC dropout's spread)");
     const bool quick = cli.parse(argc, argv);
     bool holds = true;
 
@@ -107,16 +131,24 @@ int main(int argc, char** argv) {
     std::printf("2-3. 784-512-512-10 ReLU MLP on %lld Fashion-MNIST images, %d epochs of SGD (momentum 0.9):\n\n",
                 static_cast<long long>(n_train), epochs);
     std::printf("%-48s %10s %10s %8s %14s\n", "", "train acc", "test acc", "gap", "max ||w_unit||");
-    auto run = [&](const char* name, bool with_dropout, double lr, double max_norm) {
+    auto run = [&](const char* name, bool with_dropout, double lr, double max_norm, bool curves = false) {
         manual_seed(1);  // the same initial weights for every run
         auto model = std::make_unique<Mlp>(with_dropout);
-        const Run r = train(*model, x, y, x_test, y_test, epochs, lr, max_norm);
+        const Run r = train(*model, x, y, x_test, y_test, epochs, lr, max_norm, curves);
         std::printf("%-48s %10.3f %10.3f %8.3f %14.2f\n", name, r.train_accuracy, r.test_accuracy,
                     r.train_accuracy - r.test_accuracy, r.max_norm);
         return std::make_pair(std::move(model), r);
     };
-    const auto [plain, r_plain] = run("no dropout, lr 0.01", false, 0.01, 0);
-    const auto [dropped, r_drop] = run("dropout (keep 0.8 input, 0.5 hidden), lr 0.01", true, 0.01, 0);
+    const auto [plain, r_plain] = run("no dropout, lr 0.01", false, 0.01, 0, true);
+    const auto [dropped, r_drop] = run("dropout (keep 0.8 input, 0.5 hidden), lr 0.01", true, 0.01, 0, true);
+    std::vector<double> epoch_axis;
+    for (int e = 1; e <= epochs; ++e) epoch_axis.push_back(e);
+    tutorial::plot(out + "/dropout_gap", "Overfitting with and without dropout", "epoch", "cross-entropy",
+                   {{"no dropout: train", epoch_axis, r_plain.train_loss},
+                    {"no dropout: test", epoch_axis, r_plain.test_loss},
+                    {"dropout: train", epoch_axis, r_drop.train_loss},
+                    {"dropout: test", epoch_axis, r_drop.test_loss}},
+                   true);
     const std::string fast_name = "dropout, lr " + tutorial::format("%g", high_lr);
     const auto [fast, r_fast] = run(fast_name.c_str(), true, high_lr, 0);
     const std::string constrained_name = "dropout + max-norm c = " + tutorial::format("%g, lr %g", c, high_lr);
@@ -144,6 +176,27 @@ int main(int argc, char** argv) {
     std::printf("   mean std of the predicted class's probability: right %.3f, wrong %.3f\n", spread_right, spread_wrong);
     std::printf("   -> the passes disagree %.1fx more on the images the model gets wrong\n", spread_wrong / spread_right);
     holds &= std::abs(mc_accuracy - r_drop.test_accuracy) < 0.03 && spread_wrong > 1.25 * spread_right;
+    // The picture: how the spread is distributed over the right and the wrong predictions.
+    const std::vector<double> spreads = spread.to_vector<double>(), rights = correct.to_vector<double>();
+    const int bins = 10;
+    const double top = *std::max_element(spreads.begin(), spreads.end()) + 1e-9;
+    tutorial::Series right_hist{"right predictions", {}, std::vector<double>(bins, 0.0)};
+    tutorial::Series wrong_hist{"wrong predictions", {}, std::vector<double>(bins, 0.0)};
+    for (std::size_t i = 0; i < spreads.size(); ++i) {
+        auto& hist = rights[i] > 0.5 ? right_hist : wrong_hist;
+        hist.y[static_cast<std::size_t>(spreads[i] / top * bins)] += 1;
+    }
+    for (int b = 0; b < bins; ++b) {
+        right_hist.x.push_back((b + 0.5) * top / bins);
+        wrong_hist.x.push_back((b + 0.5) * top / bins);
+    }
+    for (auto* hist : {&right_hist, &wrong_hist}) {  // fractions of each group
+        double total = 0;
+        for (double v : hist->y) total += v;
+        for (double& v : hist->y) v /= std::max(total, 1.0);
+    }
+    tutorial::plot(out + "/dropout_mc_spread", "Monte Carlo dropout: spread of the predicted class's probability",
+                   "standard deviation over the passes", "fraction of the predictions", {right_hist, wrong_hist}, false);
 
     if (!holds) std::printf("\nunexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
