@@ -9,7 +9,7 @@
 // Part 2, an MLP (784-128-10, ReLU) on a Fashion-MNIST subset with each optimizer at its usual
 // learning rate: full-batch gradient descent takes one step per epoch, mini-batch SGD takes one
 // per batch; the training loss per epoch and the test accuracy show what each buys.
-// The CSV and the plot (PNG and SVG, through gnuplot) go to --out.
+// The CSV and the plots (the valley paths; the loss curves: PNG and SVG, through gnuplot) go to --out.
 //
 //   optimizers [--train 5000] [--epochs 10] [--out .] [--quick]
 #include <xgrad.hpp>
@@ -39,21 +39,35 @@ MakeOptimizer maker(Options options) {
     return [options](const std::vector<Tensor>& params) { return std::make_unique<O>(params, options); };
 }
 
-// Steps until f < 1e-6 on the valley (or max_steps), and f after them.
-std::pair<int, double> valley(const MakeOptimizer& make, int max_steps) {
+struct ValleyRun {
+    int steps;                       // until f < 1e-6 (or max_steps)
+    double f;                        // after them
+    tutorial::Series path;           // (x, y) over the first kPathSteps steps
+};
+constexpr int kPathSteps = 100;
+
+ValleyRun valley(const std::string& name, const MakeOptimizer& make, int max_steps) {
     Tensor p = tensor({10.0, 1.0}, kFloat64).requires_grad_();
     const Tensor curvature = tensor({1.0, 100.0}, kFloat64);
     auto optimizer = make({p});
-    double f = 0;
+    ValleyRun run{max_steps, 0, {name, {}, {}}};
     for (int step = 0; step < max_steps; ++step) {
+        if (step <= kPathSteps) {
+            const std::vector<double> at = p.to_vector<double>();
+            run.path.x.push_back(at[0]);
+            run.path.y.push_back(at[1]);
+        }
         optimizer->zero_grad();
         Tensor loss = 0.5 * (curvature * p * p).sum();
-        f = loss.item();
-        if (f < 1e-6) return {step, f};
+        run.f = loss.item();
+        if (run.f < 1e-6) {
+            run.steps = step;
+            return run;
+        }
         loss.backward();
         optimizer->step();
     }
-    return {max_steps, f};
+    return run;
 }
 
 }  // namespace
@@ -81,11 +95,15 @@ int main(int argc, char** argv) {
         {"Nadam lr 0.5", maker<optim::NAdam>(optim::NAdamOptions{.lr = 0.5})},
     };
     std::map<std::string, int> valley_steps;
+    std::vector<tutorial::Series> paths;
     for (const Contender& c : valley_runs) {
-        const auto [steps, f] = valley(c.make, 5000);
-        valley_steps[c.name] = steps;
-        std::printf("   %-28s %6d steps   f = %.2e\n", c.name.c_str(), steps, f);
+        const ValleyRun r = valley(c.name, c.make, 5000);
+        valley_steps[c.name] = r.steps;
+        paths.push_back(r.path);
+        std::printf("   %-28s %6d steps   f = %.2e\n", c.name.c_str(), r.steps, r.f);
     }
+    tutorial::plot(out + "/optimizers_valley", tutorial::format("Paths through the valley, first %d steps", kPathSteps),
+                   "x (curvature 1)", "y (curvature 100)", paths, false);
     std::printf("\n   (GD, momentum and Nesterov share lr 0.01, a rate all three are stable at on the steep y\n"
                 "    axis: with momentum 0.9 Nesterov diverges once lr * 100 exceeds 2 (1 + 0.9) / (1 + 1.8).)\n");
     std::printf("   (AdaDelta has no learning rate in the paper: its steps start at sqrt(eps) and grow\n"
