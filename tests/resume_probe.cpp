@@ -4,6 +4,7 @@
 //
 //     resume_probe <epochs> <checkpoint out>                   # a fresh run
 //     resume_probe <epochs> <checkpoint out> <checkpoint in>   # resumes from a checkpoint
+//     resume_probe --save-forever <file>                       # saves until killed
 //
 // and checks that 2 epochs, then 2 more in a new process, save the same file as 4 in one.
 #include <cstdio>
@@ -28,6 +29,12 @@ struct Net : nn::Module {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 3 && std::string(argv[1]) == "--save-forever") {
+        // Saves a 16 MB model until killed (tests/kill_check.cmake): a kill mid-save must leave
+        // no temporary file behind.
+        nn::Linear big({.in_features = 2048, .out_features = 2048});
+        for (;;) save(big, argv[2]);
+    }
     if (argc != 3 && argc != 4) {
         std::fprintf(stderr, "usage: %s <epochs> <checkpoint out> [checkpoint in]\n", argv[0]);
         return 2;
