@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
         const auto start = std::chrono::steady_clock::now();
         double total = 0;
         int64_t steps = 0;
+        // A live bar on a terminal; in a log, a line every quarter epoch.
+        training::ProgressBar bar({.total = loader.size(), .description = tutorial::format("epoch %d/%d", epoch, epochs),
+                                   .out = &std::cout, .line_every = std::max<int64_t>(1, loader.size() / 4)});
         for (const data::Batch& batch : loader) {
             opt.zero_grad();
             Tensor loss = nn::F::cross_entropy(model(batch.data), batch.target);
@@ -107,7 +110,9 @@ int main(int argc, char** argv) {
             opt.step();
             total += loss.item();
             ++steps;
+            bar.update(batch.size(), {{"loss", loss.item()}});
         }
+        bar.finish();
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         accuracy = evaluate(model, x_test, y_test);
         std::printf("epoch %d: train loss %.4f, test accuracy %.4f (%.1f s, %.0f images/s)\n", epoch,

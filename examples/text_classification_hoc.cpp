@@ -23,8 +23,9 @@
 // Hallmarks are rare (each is discussed by 5-25% of the abstracts), so the positive term of each
 // hallmark's loss is weighted by its negatives-to-positives ratio in the training set.
 //
-//   text_classification_hoc [--epochs 8] [--max-tokens 256] [--abstracts all] [--threads 2] [--quick]
+//   text_classification_hoc [--epochs 8] [--max-tokens 256] [--abstracts all] [--threads 2] [--out .] [--quick]
 //                           [--models cnn,lstm,transformer]
+//   (plot: hoc_micro_f1, the test micro-F1 of each model per epoch)
 #include <xgrad.hpp>
 
 #include <chrono>
@@ -161,7 +162,8 @@ Tensor predict_in_batches(Model& model, const Corpus& corpus, int64_t batch) {
 struct Scores {
     double micro_f1, macro_f1;
     std::vector<double> per_label;
-    double best_micro_f1 = 0;  ///< over the epochs (train_and_test)
+    double best_micro_f1 = 0;          ///< over the epochs (train_and_test)
+    std::vector<double> micro_f1_curve;  ///< test micro-F1 after each epoch (train_and_test)
 };
 
 // Label l is predicted where its logit is above 0 (probability above 1/2).
@@ -181,12 +183,17 @@ Scores train_and_test(const char* name, Model& model, const Corpus& train, const
     for (const Tensor& p : model.parameters()) parameter_count += p.numel();
     std::printf("%s (%lld parameters)\n", name, static_cast<long long>(parameter_count));
     Scores scores{};
+    std::vector<double> curve;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
         model.train();
         const Tensor order = randperm(n, &gen);
         double total = 0;
         int64_t steps = 0;
+        const int64_t batches = (n + 31) / 32;
+        // A live bar on a terminal; in a log, one line at the end of the epoch.
+        training::ProgressBar bar({.total = batches, .description = tutorial::format("  epoch %d/%d", epoch, epochs),
+                                   .out = &std::cout, .line_every = batches});
         for (int64_t begin = 0; begin < n; begin += 32, ++steps) {
             const Tensor idx = order.slice(0, begin, std::min(n, begin + 32));
             opt.zero_grad();
@@ -196,13 +203,17 @@ Scores train_and_test(const char* name, Model& model, const Corpus& train, const
             loss.backward();
             opt.step();
             total += loss.item();
+            bar.update(idx.size(0), {{"loss", loss.item()}});
         }
+        bar.finish();
         model.eval();
         NoGradGuard no_grad;
         const double best = scores.best_micro_f1;
         const Tensor logits = predict_in_batches(model, test, 64);
         scores = f1_scores(logits, test.targets);
         scores.best_micro_f1 = std::max(best, scores.micro_f1);
+        curve.push_back(scores.micro_f1);
+        scores.micro_f1_curve = curve;
         std::printf("  epoch %d: train loss %.4f, test micro-F1 %.3f, macro-F1 %.3f, macro ROC AUC %.3f (%.1f s)\n",
                     epoch, total / static_cast<double>(steps), scores.micro_f1, scores.macro_f1,
                     metrics::macro_roc_auc(logits, test.targets),
@@ -225,6 +236,8 @@ int main(int argc, char** argv) {
     cli.option("--abstracts", limit, -1, 800, "abstracts used (-1: all)");
     cli.option("--threads", threads, "threads for kernels and BLAS");
     cli.option("--models", models, "comma-separated: cnn, lstm, transformer");
+    std::string out = ".";
+    cli.option("--out", out, "folder for the plot of the test micro-F1 per epoch");
     const bool quick = cli.parse(argc, argv);
     set_num_threads(threads);
     const auto wanted = [&](const std::string& name) { return models.find(name) != std::string::npos; };
@@ -269,6 +282,17 @@ int main(int argc, char** argv) {
         for (const auto& [name, s] : results) std::printf(" %11.3f", s.per_label[k]);
     }
     std::printf("\n");
+    std::vector<tutorial::Series> curves;
+    for (const auto& [name, sc] : results) {
+        tutorial::Series c{name, {}, sc.micro_f1_curve};
+        for (int e = 1; e <= static_cast<int>(sc.micro_f1_curve.size()); ++e) c.x.push_back(e);
+        curves.push_back(c);
+    }
+    if (!curves.empty()) {
+        curves.push_back({"every hallmark everywhere", curves[0].x, std::vector<double>(curves[0].x.size(), everything.micro_f1)});
+        tutorial::plot(out + "/hoc_micro_f1", "Hallmarks of Cancer: test micro-F1 per epoch", "epoch", "micro-F1", curves,
+                       false);
+    }
     // Predicting "no hallmark" scores 0 and "every hallmark" the line above: every model must
     // learn well beyond that. The short --quick run, a smoke test, has to beat it in some epoch.
     bool holds = true;
