@@ -147,6 +147,22 @@ void load_generator(Loader& loader, const std::string& key, Generator& gen) {
     const Generator::State before = gen.get_state();
     loader.attempt([&] { gen.set_state(state); }, [&gen, before] { gen.set_state(before); });
 }
+// A section loaded through object.load_state_dict, undone with the state it had before
+// (optimizers and schedulers: their state_dict() is a complete snapshot).
+template <class Object, class State>
+void load_restoring_state(Loader& loader, const std::string& prefix, Object& object, const State& state) {
+    if (!loader.present(prefix, !state.empty())) return;
+    const auto before = object.state_dict();
+    loader.attempt([&] { object.load_state_dict(state); }, [&object, before] { object.load_state_dict(before); });
+}
+
+// The same for copyable objects, undone with a copy (an unfitted scaler has no state_dict()).
+template <class Object, class State>
+void load_restoring_copy(Loader& loader, const std::string& prefix, Object& object, const State& state) {
+    if (!loader.present(prefix, !state.empty())) return;
+    const Object before = object;
+    loader.attempt([&] { object.load_state_dict(state); }, [&object, before] { object = before; });
+}
 }  // namespace
 
 void save(const nn::Module& module, const std::string& path) {
@@ -201,56 +217,15 @@ CheckpointLoadResult load_checkpoint(const std::string& path, const Checkpoint& 
             [&] { loader.note_missing("model.", model.load_state_dict(state, options.strict).missing_keys); },
             [&model, before] { model.load_state_dict(before); });
     }
-    if (c.optimizer) {
-        const auto state = loader.section("optimizer.");
-        if (loader.present("optimizer.", !state.empty())) {
-            optim::Optimizer& opt = *c.optimizer;
-            const optim::StateDict before = opt.state_dict();
-            loader.attempt([&] { opt.load_state_dict(state); }, [&opt, before] { opt.load_state_dict(before); });
-        }
-    }
+    if (c.optimizer) load_restoring_state(loader, "optimizer.", *c.optimizer, loader.section("optimizer."));
     for (std::size_t i = 0; i < c.schedulers.size(); ++i) {
         const std::string prefix = "scheduler." + std::to_string(i) + ".";
-        const Numbers state = loader.numbers(prefix);
-        if (!loader.present(prefix, !state.empty())) continue;
-        optim::LRScheduler& scheduler = *c.schedulers[i];
-        const optim::SchedulerState before = scheduler.state_dict();
-        loader.attempt([&] { scheduler.load_state_dict(state); },
-                       [&scheduler, before] { scheduler.load_state_dict(before); });
+        load_restoring_state(loader, prefix, *c.schedulers[i], loader.numbers(prefix));
     }
-    if (c.plateau) {
-        const Numbers state = loader.numbers("plateau.");
-        if (loader.present("plateau.", !state.empty())) {
-            optim::ReduceLROnPlateau& plateau = *c.plateau;
-            const optim::SchedulerState before = plateau.state_dict();
-            loader.attempt([&] { plateau.load_state_dict(state); },
-                           [&plateau, before] { plateau.load_state_dict(before); });
-        }
-    }
-    if (c.scaler) {
-        const auto state = loader.section("scaler.");
-        if (loader.present("scaler.", !state.empty())) {
-            data::StandardScaler& scaler = *c.scaler;
-            const data::StandardScaler before = scaler;
-            loader.attempt([&] { scaler.load_state_dict(state); }, [&scaler, before] { scaler = before; });
-        }
-    }
-    if (c.min_max_scaler) {
-        const auto state = loader.section("min_max_scaler.");
-        if (loader.present("min_max_scaler.", !state.empty())) {
-            data::MinMaxScaler& scaler = *c.min_max_scaler;
-            const data::MinMaxScaler before = scaler;
-            loader.attempt([&] { scaler.load_state_dict(state); }, [&scaler, before] { scaler = before; });
-        }
-    }
-    if (c.early_stopping) {
-        const Numbers state = loader.numbers("early_stopping.");
-        if (loader.present("early_stopping.", !state.empty())) {
-            training::EarlyStopping& stopper = *c.early_stopping;
-            const training::EarlyStopping before = stopper;
-            loader.attempt([&] { stopper.load_state_dict(state); }, [&stopper, before] { stopper = before; });
-        }
-    }
+    if (c.plateau) load_restoring_state(loader, "plateau.", *c.plateau, loader.numbers("plateau."));
+    if (c.scaler) load_restoring_copy(loader, "scaler.", *c.scaler, loader.section("scaler."));
+    if (c.min_max_scaler) load_restoring_copy(loader, "min_max_scaler.", *c.min_max_scaler, loader.section("min_max_scaler."));
+    if (c.early_stopping) load_restoring_copy(loader, "early_stopping.", *c.early_stopping, loader.numbers("early_stopping."));
     for (const auto& [name, gen] : c.generators) load_generator(loader, "generator." + name, *gen);
     if (c.default_generator) load_generator(loader, "generator.default", default_generator());
     if (c.values) {
