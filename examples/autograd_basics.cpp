@@ -10,7 +10,7 @@
 
 using namespace xgrad;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     tutorial::Cli("Autograd basics: gradients, hooks, second derivatives and gradcheck (--quick changes nothing here).")
         .parse(argc, argv);
     // f(x) = x^3 + 2x at x = 2: f'(x) = 3x^2 + 2 = 14, f''(x) = 6x = 12.
@@ -50,4 +50,7 @@ int main(int argc, char** argv) {
                                       {randn({4}, TensorOptions(kFloat64).requires_grad(true))});
     std::cout << "gradcheck of sum(x sin x): " << (result.ok ? "passed" : result.message) << "\n";
     return result.ok ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

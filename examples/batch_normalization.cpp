@@ -47,7 +47,7 @@ void build(nn::Sequential& model, int depth, int64_t width, bool batch_norm) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int64_t n_train = 0;
     int epochs = 0;
     std::string out = ".";
@@ -115,4 +115,7 @@ int main(int argc, char** argv) {
 
     if (!holds) std::printf("unexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

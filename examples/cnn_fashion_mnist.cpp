@@ -68,7 +68,7 @@ double evaluate(nn::Module& model, const Tensor& x, const Tensor& y) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int epochs = 0;
     int64_t n_train = 0;
     int threads = get_num_threads();
@@ -123,4 +123,7 @@ int main(int argc, char** argv) {
     const bool holds = quick ? accuracy > 0.65 : accuracy > 0.89;
     if (!holds) std::printf("unexpected: the CNN did not learn as expected\n");
     return holds ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

@@ -98,7 +98,7 @@ Run train(Mlp& model, const Tensor& x, const Tensor& y, const Tensor& x_test, co
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int64_t n_train = 0;
     int epochs = 0, samples = 0;
     // The paper tunes c on validation data (3 to 4 in its nets); 2 suits this one.
@@ -200,4 +200,7 @@ int main(int argc, char** argv) {
 
     if (!holds) std::printf("\nunexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

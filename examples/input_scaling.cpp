@@ -48,7 +48,7 @@ std::vector<Prepared> preprocessings(const Tensor& train, const Tensor& test) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int epochs = 0;
     double lr = 0.1;
     std::string out = ".";
@@ -115,4 +115,7 @@ int main(int argc, char** argv) {
                        test_accuracy["standardized"] > 0.93 && final_loss["min-max [-0.5, 0.5]"] < final_loss["min-max [0, 1]"];
     if (!holds) std::printf("unexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

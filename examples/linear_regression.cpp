@@ -11,7 +11,7 @@
 
 using namespace xgrad;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     tutorial::Cli("Linear regression by full-batch gradient descent with optim::SGD (--quick changes nothing here).")
         .parse(argc, argv);
     manual_seed(1);
@@ -37,4 +37,7 @@ int main(int argc, char** argv) {
     std::printf("learned w = (%.3f, %.3f), b = %.3f   (true: 3, -2, 0.5)\n", wv[0], wv[1], b.item());
     const bool recovered = std::abs(wv[0] - 3) < 0.05 && std::abs(wv[1] + 2) < 0.05 && std::abs(b.item() - 0.5) < 0.05;
     return recovered ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

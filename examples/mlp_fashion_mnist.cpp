@@ -60,7 +60,7 @@ Evaluation evaluate(nn::Module& model, const Tensor& x, const Tensor& y) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int epochs = 0, threads = 1;
     int64_t batch_size = 128;
     double lr = 1e-3, dropout = 0.2, min_accuracy = 0;
@@ -183,4 +183,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 2;
     }
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

@@ -24,7 +24,7 @@ void build(nn::Sequential& model, int64_t n, int64_t p, int64_t l, int hidden_la
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int64_t n = 784, p = 256, l = 10;
     tutorial::Cli cli("Tutorial: parameter counts of deep MLPs (--quick changes nothing here).");
     cli.option("-n,--inputs", n, "input units n");
@@ -48,4 +48,7 @@ int main(int argc, char** argv) {
         all_match = all_match && counted_weights == weights && s.total_params == weights + biases;
     }
     return all_match ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

@@ -72,7 +72,7 @@ ValleyRun valley(const std::string& name, const MakeOptimizer& make, int max_ste
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int64_t n_train = 0;
     int epochs = 0;
     std::string out = ".";
@@ -164,4 +164,7 @@ int main(int argc, char** argv) {
 
     if (!holds) std::printf("unexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

@@ -10,7 +10,7 @@
 
 using namespace xgrad;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     std::string model_path = "fashion_mlp.npz", hidden = "256,256", images_path, data_dir = data::kFashionMnistDir;
     int64_t count = 5;
     tutorial::Cli cli("Classify images with the checkpoint mlp_fashion_mnist saves (--quick changes nothing here).");
@@ -51,4 +51,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 2;
     }
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

@@ -57,7 +57,7 @@ Result train(const Penalty& penalty, const Tensor& x, const Tensor& y, const Ten
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     // Fast enough (~2 s) that --quick, the test suite's flag, changes nothing here.
     int64_t n_train = 1000;
     int epochs = 40;
@@ -143,4 +143,7 @@ int main(int argc, char** argv) {
 
     if (!holds) std::printf("unexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

@@ -10,7 +10,7 @@
 
 using namespace xgrad;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     tutorial::Cli("A tour of tensors: creation, views, broadcasting, reductions (--quick changes nothing here).")
         .parse(argc, argv);
     manual_seed(0);  // one seed makes every random tensor below reproducible
@@ -54,4 +54,7 @@ int main(int argc, char** argv) {
         std::cout << "error, as expected: " << e.what() << "\n";
     }
     return 0;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

@@ -224,7 +224,7 @@ Scores train_and_test(const char* name, Model& model, const Corpus& train, const
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int epochs = 0, threads = get_num_threads();
     int64_t max_tokens = 0, limit = 0;
     std::string models = "cnn,lstm,transformer";
@@ -300,4 +300,7 @@ int main(int argc, char** argv) {
         holds = holds && (quick ? s.best_micro_f1 > everything.micro_f1 : s.micro_f1 > everything.micro_f1 + 0.25);
     if (!holds) std::printf("unexpected: the models did not learn as expected\n");
     return holds ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

@@ -90,6 +90,13 @@ private:
     std::vector<std::function<void()>> quick_defaults_;
 };
 
+/// What every example's main ends with when something throws (a missing data file, an
+/// unwritable --out, a bad value): the message on stderr and exit status 2, never an abort.
+inline int fail(const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+}
+
 /// printf into a std::string.
 template <class... Args>
 std::string format(const char* pattern, Args... args) {

@@ -56,7 +56,7 @@ Flow gradient_flow(const std::string& activation, int depth, int width, const Te
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int depth = 0, width = 0;
     std::string out = ".";
     tutorial::Cli cli("Tutorial: the vanishing gradient, and why ReLU helps.");
@@ -104,4 +104,7 @@ int main(int argc, char** argv) {
     const bool vanishes = ratio(series[0]) < 1e-2 && ratio(series[2]) > 1e-1;
     if (!vanishes) std::printf("unexpected: the gradients did not behave as the lecture says\n");
     return vanishes ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

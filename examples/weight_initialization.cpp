@@ -95,7 +95,7 @@ Trained train_on_breast_cancer(const tutorial::TabularSplit& data, const std::ve
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int epochs = 0;
     std::string out = ".";
     tutorial::Cli cli("Tutorial: weight initialization, from zeros to He.");
@@ -179,4 +179,7 @@ int main(int argc, char** argv) {
 
     if (!claims_hold) std::printf("\nunexpected: the results did not behave as the lecture says\n");
     return claims_hold ? 0 : 1;
+}
+catch (const std::exception& e) {
+    return tutorial::fail(e);
 }

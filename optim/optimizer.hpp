@@ -16,6 +16,7 @@
 /// decayed gradient is then rescaled per parameter; AdamW's decoupled decay avoids that.
 
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -26,6 +27,11 @@
 #include "tensor/parallel.hpp"
 
 namespace xgrad::optim {
+
+namespace detail {
+/// A message for an invalid option: "Invalid learning rate: -1".
+[[noreturn]] void invalid(const char* optimizer, const char* what, double value);
+}  // namespace detail
 
 /// Named tensors: "param_groups.0.lr", "state.0.3.exp_avg", ... (numbers as 0-d float64 tensors).
 using StateDict = std::map<std::string, Tensor>;
@@ -112,14 +118,14 @@ public:
 
     void add_param_group(ParamGroup<Options> group) {
         Options o = group.options.value_or(defaults_);
-        o.validate();
+        validate(o);
         options_.push_back(o);
         add_params(std::move(group.params), Options::kName);
     }
 
 protected:
     OptimizerWithOptions(std::vector<ParamGroup<Options>> groups, Options defaults) : defaults_(defaults) {
-        defaults_.validate();
+        validate(defaults_);
         for (auto& g : groups) add_param_group(std::move(g));
     }
 
@@ -134,8 +140,18 @@ protected:
         o.fields([&](const char* name, auto& value) {
             value = static_cast<std::decay_t<decltype(value)>>(values.at(name));
         });
-        o.validate();  // a bad value leaves the group untouched
+        validate(o);  // a bad value leaves the group untouched
         options_.at(group) = o;
+    }
+
+    /// Every option finite (NaN or inf are refused, as PyTorch refuses them), then the
+    /// optimizer's own ranges.
+    static void validate(Options o) {
+        o.fields([](const char* name, auto& value) {
+            const auto number = static_cast<double>(value);
+            if (!std::isfinite(number)) detail::invalid(Options::kName, name, number);
+        });
+        o.validate();
     }
 
     Options defaults_;
@@ -164,8 +180,6 @@ void for_each_element(int64_t n, const Body& body) {
     // An update reads and writes several arrays per element: it counts as a few element-wise ops.
     ::xgrad::detail::parallel_for(n, 4.0, 16, [&](int64_t begin, int64_t end) { update_range(body, begin, end); });
 }
-/// A message for an invalid option: "Invalid learning rate: -1".
-[[noreturn]] void invalid(const char* optimizer, const char* what, double value);
 }  // namespace detail
 
 }  // namespace xgrad::optim

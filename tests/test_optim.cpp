@@ -1,6 +1,9 @@
 // Optimizers against their published update rules: first steps derived by hand (the derivation
 // sits next to each number), convergence on a convex quadratic and on Rosenbrock, the lecture's
 // momentum form, exact resumption from state_dict, schedules, clipping and max-norm.
+#include <cmath>
+#include <limits>
+
 #include "helpers.hpp"
 
 using namespace xgrad;
@@ -274,6 +277,14 @@ BOOST_AUTO_TEST_CASE(invalid_options_are_named) {
     check_error([&] { optim::Adam({w}, {.betas = {1.0, 0.999}}); }, {"Adam", "beta parameter at index 0"});
     check_error([&] { optim::RMSprop({w}, {.alpha = 2}); }, {"RMSprop", "alpha"});
     check_error([] { optim::SGD({ones({2}).requires_grad_() * 2.0}); }, {"SGD", "not a leaf"});
+    // NaN and infinite options are refused by every optimizer, whatever the option.
+    const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
+    check_error([&] { optim::Adam({w}, {.lr = nan}); }, {"Adam", "invalid lr", "nan"});
+    check_error([&] { optim::SGD({w}, {.lr = 0.1, .weight_decay = inf}); }, {"SGD", "invalid weight_decay", "inf"});
+    check_error([&] { optim::RMSprop({w}, {.eps = nan}); }, {"RMSprop", "eps"});
+    optim::Adagrad adagrad({w}, {});
+    check_error([&] { adagrad.set_group_option(0, "lr", inf); }, {"Adagrad", "lr", "inf"});
+    BOOST_TEST(adagrad.lr(0) == optim::AdagradOptions{}.lr);
 }
 
 BOOST_AUTO_TEST_CASE(momentum_turned_on_later_starts_its_buffer_then) {
