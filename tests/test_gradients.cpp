@@ -190,6 +190,35 @@ BOOST_DATA_TEST_CASE(gradgradcheck_loss_and_activation_ops, bdata::make(ops), c)
 
 // With a zero in x, cumprod's backward cannot divide by x: the explicit product form must be
 // exact, to second order too.
+// At a constant input std's gradient is 0/0; PyTorch (and xgrad) give 0 there, not NaN. The
+// other lanes keep their gradient; linear layers with no outputs (or no inputs) give zero-size
+// gradients of the right shapes.
+BOOST_AUTO_TEST_CASE(std_at_a_constant_and_empty_linear_layers) {
+    const Tensor x = tensor({{2.0, 2.0, 2.0}, {1.0, 2.0, 4.0}}, kFloat64).requires_grad_();
+    xgrad::std(x, {1}).sum().backward();
+    const auto g = x.grad().to_vector<double>();
+    for (int i = 0; i < 3; ++i) BOOST_TEST(g[static_cast<std::size_t>(i)] == 0.0);
+    // Row 2: mean 7/3, std = sqrt(((4/3)^2 + (1/3)^2 + (5/3)^2) / 2) = sqrt(7/3); d std / d x_i = (x_i - mean) / (2 std).
+    const double s = std::sqrt(7.0 / 3);
+    check_values(x.grad().select(0, 1), {(-4.0 / 3) / (2 * s), (-1.0 / 3) / (2 * s), (5.0 / 3) / (2 * s)}, 1e-12);
+    auto second = autograd::gradgradcheck([](const Args& a) { return xgrad::std(a[0], {1}); },
+                                          {tensor({{1.0, 2.0, 4.0}}, kFloat64).requires_grad_()}, {.raise = false});
+    BOOST_TEST(second.ok, second.message);
+
+    const Tensor in = randn({5, 3}, kFloat64).requires_grad_();
+    const Tensor no_outputs = zeros({0, 3}, kFloat64).requires_grad_();
+    const Tensor y = linear(in, no_outputs, zeros({0}, kFloat64).requires_grad_());
+    BOOST_TEST((y.sizes() == Shape{5, 0}));
+    y.sum().backward();
+    check_values(in.grad(), std::vector<double>(15, 0.0), 0);
+    BOOST_TEST((no_outputs.grad().sizes() == Shape{0, 3}));
+    const Tensor no_inputs = zeros({4, 0}, kFloat64).requires_grad_();
+    const Tensor z = linear(zeros({2, 0}, kFloat64).requires_grad_(), no_inputs);
+    check_values(z, std::vector<double>(8, 0.0), 0);
+    z.sum().backward();
+    BOOST_TEST((no_inputs.grad().sizes() == Shape{4, 0}));
+}
+
 BOOST_AUTO_TEST_CASE(cumprod_gradient_is_exact_at_zeros) {
     for (const Tensor& values : {tensor({{0.5, 0.0, 2.0, -1.5}, {1.2, 0.7, 0.0, 0.0}}, kFloat64),
                                  tensor({{0.0, 1.5, 2.0, 0.0}, {0.0, 0.0, 0.0, 3.0}}, kFloat64),

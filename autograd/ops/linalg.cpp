@@ -69,7 +69,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                 bias.defined() ? bias.sizes() : Shape{}, " but the weight ", weight.sizes(), " needs [", out_features, "]");
     XGRAD_CHECK(x.dtype() == weight.dtype() && (!bias.defined() || bias.dtype() == weight.dtype()),
                 "linear: dtypes differ (input ", x.dtype(), ", weight ", weight.dtype(), ")");
-    const NDArray x2 = x.data().reshape({-1, in});
+    // Rows counted, not inferred with -1: a dimension of 0 (no features in or out) is legal.
+    auto rows_of = [](const Shape& sizes) {
+        int64_t rows = 1;
+        for (std::size_t d = 0; d + 1 < sizes.size(); ++d) rows *= sizes[d];
+        return rows;
+    };
+    const NDArray x2 = x.data().reshape({rows_of(x.sizes()), in});
     NDArray out = NDArray::empty({x2.size(0), out_features}, x.dtype());
     if (bias.defined()) kernels::copy_(out, bias.data());
     kernels::gemm_out(out, x2, weight.data().transpose(0, 1), 1.0, bias.defined() ? 1.0 : 0.0);
@@ -77,12 +83,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     out_sizes.back() = out_features;
     const uint32_t save_mask = (weight.requires_grad() ? 1u : 0u) | (x.requires_grad() ? 2u : 0u);
     return make_op("linear", {x, weight, bias}, out.view(out_sizes),
-                   [](const Tensor& g, const BackwardContext& c) -> Grads {
+                   [rows_of](const Tensor& g, const BackwardContext& c) -> Grads {
                        const Tensor &x = c.inputs[0], &w = c.inputs[1];
-                       const Tensor g2 = g.reshape({-1, g.size(-1)});
+                       const Tensor g2 = g.reshape({rows_of(g.sizes()), g.size(-1)});
                        Tensor gx, gw, gb;
                        if (c.needs(0)) gx = matmul(g2, w).reshape(c.input_sizes(0));
-                       if (c.needs(1)) gw = matmul(g2.t(), x.reshape({-1, x.size(-1)}));
+                       if (c.needs(1)) gw = matmul(g2.t(), x.reshape({rows_of(x.sizes()), x.size(-1)}));
                        if (c.needs(2)) gb = sum(g2, {0});
                        return {gx, gw, gb};
                    },

@@ -121,9 +121,24 @@ Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
                    Saves::inputs);
 }
 
-// std = sqrt(var): composed, so its gradient (and second derivative) follow from var and sqrt.
+// d std = g (x - mean) / ((N - correction) std), written with differentiable ops (second
+// derivatives follow). Where std is 0 (a constant input) that is 0 / 0: the gradient there is 0,
+// as in PyTorch, not the NaN that sqrt(var) would give.
 Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
-    return sqrt(var(x, dims, unbiased, keepdim));
+    const int64_t correction = unbiased ? 1 : 0;
+    NDArray out = kernels::unary(kernels::Unary::sqrt, kernels::var(x.data(), dims, correction, keepdim));
+    return make_op("std", {x}, std::move(out),
+                   [dims, keepdim, correction](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor& in = c.inputs[0];
+                       const double n = static_cast<double>(count_reduced(in.sizes(), dims) - correction);
+                       const Tensor s = unsqueeze_reduced(c.output, in.sizes(), dims, keepdim);
+                       const Tensor flat = eq(s, scalar_like(s, 0));
+                       const Tensor safe = where(flat, ones_like(s), s);
+                       const Tensor centered = sub(in, mean(in, dims, true));
+                       const Tensor slope = where(flat, zeros_like(s), div(centered, mul(safe, scalar_like(s, n))));
+                       return {mul(unsqueeze_reduced(g, in.sizes(), dims, keepdim), slope)};
+                   },
+                   Saves::inputs_and_output);
 }
 
 // d logsumexp = g exp(x - out) = g softmax(x)
