@@ -3,6 +3,8 @@
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 
+#include <limits>
+
 #include "helpers.hpp"
 
 using namespace xgrad;
@@ -108,6 +110,23 @@ BOOST_AUTO_TEST_CASE(scalar_operands_and_type_promotion) {
     check_values(2.0 - f * 3.0, {-1, -1});
     check_values(pow(arange(4), 2.0), {0, 1, 4, 9});
     BOOST_TEST(pow(arange(4), 2.0).dtype() == kInt64);
+}
+
+// int64 arithmetic wraps on overflow as in PyTorch (two's complement), on the SIMD path and on
+// the scalar one (a strided view), without undefined behaviour (the sanitizer build checks).
+BOOST_AUTO_TEST_CASE(int64_overflow_wraps) {
+    const int64_t big = std::numeric_limits<int64_t>::max(), small = std::numeric_limits<int64_t>::min();
+    const Tensor a = full({4, 2}, static_cast<double>(0), kInt64);
+    a.fill_(1);
+    const Tensor top = from_vector(std::vector<int64_t>(8, big), {4, 2});
+    const Tensor bottom = from_vector(std::vector<int64_t>(8, small), {4, 2});
+    for (const Tensor& view : {top, top.t().contiguous().t()}) {  // contiguous, then strided
+        BOOST_TEST((add(view, a).to_vector<int64_t>() == std::vector<int64_t>(8, small)));
+        BOOST_TEST((mul(view, full({4, 2}, 2.0, kInt64)).to_vector<int64_t>() == std::vector<int64_t>(8, -2)));
+    }
+    BOOST_TEST((sub(bottom.narrow(1, 0, 1), a.narrow(1, 0, 1)).to_vector<int64_t>() == std::vector<int64_t>(4, big)));
+    BOOST_TEST(pow(full({1}, 3.0, kInt64), full({1}, 41.0, kInt64)).to_vector<int64_t>()[0] ==
+               static_cast<int64_t>(0xfa2a1cf67b5fb863ULL));  // 3^41 mod 2^64, as a signed value
 }
 
 BOOST_AUTO_TEST_CASE(comparisons_give_bool_masks_and_where_selects) {

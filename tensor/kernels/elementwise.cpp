@@ -92,9 +92,37 @@ struct PowScalarOp {
     }
 };
 
-struct AddOp { template <class V> V operator()(V a, V b) const { return a + b; } };
-struct SubOp { template <class V> V operator()(V a, V b) const { return a - b; } };
-struct MulOp { template <class V> V operator()(V a, V b) const { return a * b; } };
+// Signed integers wrap on overflow, as in PyTorch, computed in unsigned arithmetic: overflowing
+// signed arithmetic is undefined behaviour in C++ (SIMD batches wrap in hardware already).
+template <class V>
+constexpr bool kWraps = std::is_integral_v<V> && std::is_signed_v<V>;
+template <class V>
+V wrapping_mul(V a, V b) {
+    using U = std::make_unsigned_t<V>;
+    return static_cast<V>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
+}
+
+struct AddOp {
+    template <class V>
+    V operator()(V a, V b) const {
+        if constexpr (kWraps<V>) return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) + static_cast<std::make_unsigned_t<V>>(b));
+        else return a + b;
+    }
+};
+struct SubOp {
+    template <class V>
+    V operator()(V a, V b) const {
+        if constexpr (kWraps<V>) return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) - static_cast<std::make_unsigned_t<V>>(b));
+        else return a - b;
+    }
+};
+struct MulOp {
+    template <class V>
+    V operator()(V a, V b) const {
+        if constexpr (kWraps<V>) return wrapping_mul(a, b);
+        else return a * b;
+    }
+};
 struct DivOp { template <class V> V operator()(V a, V b) const { return a / b; } };
 struct PowOp {
     template <class V>
@@ -103,8 +131,8 @@ struct PowOp {
         else if constexpr (std::is_integral_v<V>) {
             XGRAD_CHECK(b >= 0, "pow: integers to negative integer powers are not allowed");
             V result = 1, base = a;
-            for (V e = b; e > 0; e >>= 1, base *= base)
-                if (e & 1) result *= base;
+            for (V e = b; e > 0; e >>= 1, base = wrapping_mul(base, base))
+                if (e & 1) result = wrapping_mul(result, base);
             return result;
         } else return std::pow(a, b);
     }
