@@ -83,18 +83,32 @@ public:
         return false;
     }
 
-    // Runs a load step; undo restores its object should anything (here or elsewhere) fail.
+    // Runs a load step; undo restores its object should anything (here or elsewhere) fail. The
+    // undo is registered first: a step that changes its object and then throws is undone too.
+    // Anything other than xgrad::Error (out of memory) undoes every step and goes on up.
     void attempt(const std::function<void()>& load_step, std::function<void()> undo) {
+        undos_.push_back(std::move(undo));
         try {
             load_step();
-            undos_.push_back(std::move(undo));
         } catch (const Error& e) {
             problems_.push_back(e.what());
+        } catch (...) {
+            undo_all();
+            throw;
         }
+    }
+
+    void undo_all() {
+        for (auto it = undos_.rbegin(); it != undos_.rend(); ++it) (*it)();
+        undos_.clear();
     }
 
     void note_missing(const std::string& prefix, const std::vector<std::string>& keys) {
         for (const auto& k : keys) missing_.push_back(prefix + k);
+    }
+    // Entries a section claimed but its object did not take (a non-strict model load).
+    void note_unexpected(const std::string& prefix, const std::vector<std::string>& keys) {
+        for (const auto& k : keys) claimed_.erase(prefix + k);
     }
     void problem(std::string what) { problems_.push_back(std::move(what)); }
 
@@ -117,7 +131,7 @@ public:
         if (strict_ && !foreign.empty())
             problems_.push_back("unexpected entries (of no checkpoint section): " + join(foreign, ", "));
         if (!problems_.empty()) {
-            for (auto it = undos_.rbegin(); it != undos_.rend(); ++it) (*it)();
+            undo_all();
             fail(path, ": cannot load the checkpoint (nothing was changed): ", join(problems_, "; "));
         }
         return {missing_, unexpected};
@@ -214,11 +228,16 @@ CheckpointLoadResult load_checkpoint(const std::string& path, const Checkpoint& 
         nn::StateDict before = c.model->state_dict();
         nn::Module& model = *c.model;
         loader.attempt(
-            [&] { loader.note_missing("model.", model.load_state_dict(state, options.strict).missing_keys); },
+            [&] {
+                const auto result = model.load_state_dict(state, options.strict);
+                loader.note_missing("model.", result.missing_keys);
+                loader.note_unexpected("model.", result.unexpected_keys);
+            },
             [&model, before] { model.load_state_dict(before); });
     }
     if (c.optimizer) load_restoring_state(loader, "optimizer.", *c.optimizer, loader.section("optimizer."));
     for (std::size_t i = 0; i < c.schedulers.size(); ++i) {
+        XGRAD_CHECK(c.schedulers[i] != nullptr, "load_checkpoint: ", path, ": scheduler ", i, " is null");
         const std::string prefix = "scheduler." + std::to_string(i) + ".";
         load_restoring_state(loader, prefix, *c.schedulers[i], loader.numbers(prefix));
     }
@@ -226,7 +245,10 @@ CheckpointLoadResult load_checkpoint(const std::string& path, const Checkpoint& 
     if (c.scaler) load_restoring_copy(loader, "scaler.", *c.scaler, loader.section("scaler."));
     if (c.min_max_scaler) load_restoring_copy(loader, "min_max_scaler.", *c.min_max_scaler, loader.section("min_max_scaler."));
     if (c.early_stopping) load_restoring_copy(loader, "early_stopping.", *c.early_stopping, loader.numbers("early_stopping."));
-    for (const auto& [name, gen] : c.generators) load_generator(loader, "generator." + name, *gen);
+    for (const auto& [name, gen] : c.generators) {
+        XGRAD_CHECK(gen != nullptr, "load_checkpoint: ", path, ": generator \"", name, "\" is null");
+        load_generator(loader, "generator." + name, *gen);
+    }
     if (c.default_generator) load_generator(loader, "generator.default", default_generator());
     if (c.values) {
         // An empty map saves no entries, so none is not missing when strict.

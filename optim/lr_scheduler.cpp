@@ -32,6 +32,16 @@ void LRScheduler::restart() {
     apply();
 }
 
+namespace {
+// A count from a saved state: a whole number in [lowest, 2^53) before it becomes an integer
+// (casting NaN or 1e300 to int64 is undefined behaviour).
+int64_t whole(double v, const std::string& key, double lowest = 0) {
+    XGRAD_CHECK(v >= lowest && v <= 9.0e15 && v == std::floor(v), "load_state_dict: the scheduler's \"", key,
+                "\" must be a whole number of at least ", lowest, ", got ", v);
+    return static_cast<int64_t>(v);
+}
+}  // namespace
+
 double LRScheduler::entry(const SchedulerState& state, const std::string& key) {
     auto it = state.find(key);
     XGRAD_CHECK(it != state.end(), "load_state_dict: the scheduler state has no entry \"", key, "\"");
@@ -53,7 +63,8 @@ void LRScheduler::load_state_dict(const SchedulerState& state) {
         bases.push_back(entry(state, "base_lrs." + std::to_string(g)));
         lasts.push_back(entry(state, "last_lrs." + std::to_string(g)));
     }
-    last_epoch_ = static_cast<int64_t>(entry(state, "last_epoch"));
+    const int64_t last_epoch = whole(entry(state, "last_epoch"), "last_epoch", -1);
+    last_epoch_ = last_epoch;
     base_lrs_ = bases;
     last_lrs_ = lasts;
     // The saved lrs, not recomputed ones: a recursive schedule cannot recompute them.
@@ -361,10 +372,12 @@ SchedulerState CosineAnnealingWarmRestarts::state_dict() const {
 }
 
 void CosineAnnealingWarmRestarts::load_state_dict(const SchedulerState& state) {
-    const double T_cur = entry(state, "T_cur"), T_i = entry(state, "T_i");
+    const double T_cur = entry(state, "T_cur");
+    const int64_t T_i = whole(entry(state, "T_i"), "T_i", 1);
+    XGRAD_CHECK(std::isfinite(T_cur) && T_cur >= 0, "load_state_dict: the scheduler's \"T_cur\" must be finite and non-negative, got ", T_cur);
     LRScheduler::load_state_dict(state);
     T_cur_ = T_cur;
-    T_i_ = static_cast<int64_t>(T_i);
+    T_i_ = T_i;
 }
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Options options)
@@ -435,17 +448,20 @@ void ReduceLROnPlateau::load_state_dict(const SchedulerState& state) {
     o.threshold_mode = mode_flag("threshold_mode") ? ThresholdMode::abs : ThresholdMode::rel;
     o.threshold = state.at("threshold");
     o.factor = state.at("factor");
-    o.patience = static_cast<int64_t>(state.at("patience"));
-    o.cooldown = static_cast<int64_t>(state.at("cooldown"));
+    o.patience = whole(state.at("patience"), "patience");
+    o.cooldown = whole(state.at("cooldown"), "cooldown");
     o.min_lr = state.at("min_lr");
     o.eps = state.at("eps");
     XGRAD_CHECK(o.factor < 1 && o.factor >= 0, "load_state_dict: ReduceLROnPlateau's factor must be in [0, 1), got ",
                 o.factor);
+    const int64_t bad = whole(state.at("num_bad_epochs"), "num_bad_epochs"),
+                  cooldown = whole(state.at("cooldown_counter"), "cooldown_counter"),
+                  last_epoch = whole(state.at("last_epoch"), "last_epoch", -1);
     options_ = o;
     best_ = state.at("best");
-    num_bad_epochs_ = static_cast<int64_t>(state.at("num_bad_epochs"));
-    cooldown_counter_ = static_cast<int64_t>(state.at("cooldown_counter"));
-    last_epoch_ = static_cast<int64_t>(state.at("last_epoch"));
+    num_bad_epochs_ = bad;
+    cooldown_counter_ = cooldown;
+    last_epoch_ = last_epoch;
 }
 
 }  // namespace xgrad::optim

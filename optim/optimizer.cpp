@@ -1,6 +1,7 @@
 #include "optim/optimizer.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <set>
 
@@ -102,8 +103,10 @@ StateDict Optimizer::state_dict() const {
             if (s.step == 0) continue;
             const std::string key = "state." + std::to_string(g) + "." + std::to_string(i) + ".";
             dict[key + "step"] = scalar_tensor(static_cast<double>(s.step), kFloat64);
-            // Only the buffers that exist: an option changed since the last step may name more.
+            // Only the buffers that exist: an option changed since the last step (SGD's momentum
+            // turned on) may name more, which the next step creates; the marker says so.
             for (std::size_t k = 0; k < names.size() && k < s.buffers.size(); ++k) dict[key + names[k]] = s.buffers[k].clone();
+            if (s.buffers.size() < names.size()) dict[key + "buffers_pending"] = scalar_tensor(1.0, kFloat64);
             const auto scalars = scalar_names(g);
             for (std::size_t k = 0; k < scalars.size() && k < s.scalars.size(); ++k)
                 dict[key + scalars[k]] = scalar_tensor(s.scalars[k], kFloat64);
@@ -137,11 +140,14 @@ void Optimizer::load_state_dict(const StateDict& dict) {
             const std::string key = "state." + std::to_string(g) + "." + std::to_string(i) + ".";
             ParamState s;
             if (dict.count(key + "step")) {
-                s.step = static_cast<int64_t>(find(key + "step").item());
-                // Buffers an option asked for after the last step (all of them: SGD's momentum
-                // turned on) are missing, and are created at the next step. Some missing is an error.
-                const bool none_saved = std::none_of(names.begin(), names.end(),
-                                                     [&](const std::string& name) { return dict.count(key + name) > 0; });
+                const double step = find(key + "step").item();
+                XGRAD_CHECK(step >= 1 && step <= 9.0e15 && step == std::floor(step), "load_state_dict: \"", key,
+                            "step\" must be a positive whole number, got ", step);
+                s.step = static_cast<int64_t>(step);
+                // Buffers an option asked for after the last step (SGD's momentum turned on) are
+                // missing, marked as pending, and created at the next step; otherwise a missing
+                // buffer is an error.
+                const bool none_saved = dict.count(key + "buffers_pending") > 0;
                 for (const std::string& name : none_saved ? std::vector<std::string>{} : names) {
                     const Tensor& b = find(key + name);
                     const Tensor& p = params_[g][i];

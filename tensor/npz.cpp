@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -128,9 +129,12 @@ std::string inflate_raw(const std::string& compressed, std::size_t size, const s
     return out;
 }
 
-// Temporaries are named <file>.tmp.<pid>. One whose process is gone was left by a save that was
-// killed (the named file exists only for the instant between linkat and rename, or throughout
-// on file systems without O_TMPFILE); the next save into the same directory removes it.
+// Temporaries are named <file>.tmp.<pid>.<n>, n counting this process's saves (so two threads
+// saving the same file never share a temporary). One whose process is gone was left by a save
+// that was killed (the named file exists only for the instant between linkat and rename, or
+// throughout on file systems without O_TMPFILE); the next save into the same directory removes
+// it. (On a folder shared between machines or PID namespaces another writer's pid may look dead:
+// its save then fails cleanly at its rename rather than replacing the file with a part.)
 void remove_stale_temporaries(const std::filesystem::path& path) {
     const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     const std::string prefix = path.filename().string() + ".tmp.";
@@ -138,8 +142,9 @@ void remove_stale_temporaries(const std::filesystem::path& path) {
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
         const std::string name = entry.path().filename().string();
         if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-        const std::string pid_text = name.substr(prefix.size());
-        if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
+        const std::string rest = name.substr(prefix.size());
+        const std::string pid_text = rest.substr(0, rest.find('.'));
+        if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
         const auto pid = static_cast<pid_t>(std::stol(pid_text));
         if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), ec);
     }
@@ -150,46 +155,61 @@ bool write_all(int fd, const std::string& bytes) {
     while (done < bytes.size()) {
         const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
+        if (n < 0) return false;
+        if (n == 0) {
+            errno = EIO;
+            return false;
+        }
         done += static_cast<std::size_t>(n);
     }
     return ::fsync(fd) == 0;
+}
+
+// The rename is durable once the directory entry is on disk too.
+void sync_directory(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;  // best effort: the file itself is already synced
+    ::fsync(fd);
+    ::close(fd);
 }
 
 // Replaces path with bytes so that a reader sees the old file or the new one, never a part:
 // the bytes go to an unnamed file in the same directory (O_TMPFILE, so a process killed while
 // writing leaves nothing), which is then linked under the temporary name and renamed over path.
 void write_atomically(const std::string& path, const std::string& bytes) {
+    static std::atomic<uint64_t> saves{0};
     remove_stale_temporaries(path);
-    const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+    const std::string temporary = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(saves++);
     const std::filesystem::path p(path);
     const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
-    auto failed = [&](const std::string& reason) {
+    auto failed = [&](int error) {  // errno as it was, before remove() could change it
         std::remove(temporary.c_str());
-        fail("save_npz: cannot write ", path, " (", reason, ")");
+        fail("save_npz: cannot write ", path, " (", std::strerror(error), ")");
     };
     int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
     if (fd >= 0) {
         const bool written = write_all(fd, bytes);
+        int error = errno;
         const std::string proc = "/proc/self/fd/" + std::to_string(fd);
-        std::remove(temporary.c_str());  // ours from an earlier failed save, if any
         const bool linked = written && ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temporary.c_str(), AT_SYMLINK_FOLLOW) == 0;
-        const std::string reason = std::strerror(errno);
+        if (written && !linked) error = errno;
         ::close(fd);
-        if (!written) failed(reason);
+        if (!written) failed(error);
         if (linked) {
-            if (std::rename(temporary.c_str(), path.c_str()) != 0) failed(std::strerror(errno));
+            if (std::rename(temporary.c_str(), path.c_str()) != 0) failed(errno);
+            sync_directory(dir);
             return;
         }
         // No /proc to link through: write the named temporary instead.
     }
-    fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) failed(std::strerror(errno));
+    fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) failed(errno);
     const bool written = write_all(fd, bytes);
-    const std::string reason = std::strerror(errno);
+    const int error = errno;
     ::close(fd);
-    if (!written) failed(reason);
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) failed(std::strerror(errno));
+    if (!written) failed(error);
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) failed(errno);
+    sync_directory(dir);
 }
 
 }  // namespace

@@ -248,10 +248,12 @@ BOOST_AUTO_TEST_CASE(a_dead_saves_temporary_is_removed_by_the_next_save) {
     ::waitpid(child, nullptr, 0);
     const fs::path stale = dir / ("model.npz.tmp." + std::to_string(child));
     const fs::path alive = dir / ("model.npz.tmp." + std::to_string(::getppid()));
+    const fs::path stale_numbered = dir / ("model.npz.tmp." + std::to_string(child) + ".3");
     const fs::path other = dir / "other.npz.tmp.1";  // another file's: not this save's business
-    for (const fs::path& p : {stale, alive, other}) std::ofstream(p) << "partial";
+    for (const fs::path& p : {stale, stale_numbered, alive, other}) std::ofstream(p) << "partial";
     save(model, path.string());
     BOOST_TEST(!fs::exists(stale));
+    BOOST_TEST(!fs::exists(stale_numbered));
     BOOST_TEST(fs::exists(alive));
     BOOST_TEST(fs::exists(other));
     BOOST_TEST(fs::exists(path));
@@ -356,12 +358,14 @@ BOOST_AUTO_TEST_CASE(checkpoint_sections_load_together_or_not_at_all) {
     // Not strict: what is there loads, what is missing or extra is reported; mismatches still fail.
     entries.erase("model.fc2.bias");
     entries["extra.thing"] = zeros({1}).data();
+    entries["model.head.weight"] = zeros({2}).data();  // a layer the model does not have
     save_npz(broken.string(), entries);
     Mlp model4;
     const Checkpoint partial4{.model = &model4, .optimizer = &opt3, .early_stopping = &stopper3, .values = &counters3};
     const auto lenient = load_checkpoint(broken.string(), partial4, {.strict = false});
     BOOST_TEST((lenient.missing_keys == std::vector<std::string>{"model.fc2.bias"}));
     BOOST_TEST(std::count(lenient.unexpected_keys.begin(), lenient.unexpected_keys.end(), "extra.thing") == 1);
+    BOOST_TEST(std::count(lenient.unexpected_keys.begin(), lenient.unexpected_keys.end(), "model.head.weight") == 1);
     BOOST_TEST(std::count(lenient.unexpected_keys.begin(), lenient.unexpected_keys.end(), "generator.loader") == 1);
     BOOST_TEST(equal(model4.fc1.weight, model.fc1.weight));
     BOOST_TEST(stopper3.best() == 0.7);
@@ -369,6 +373,7 @@ BOOST_AUTO_TEST_CASE(checkpoint_sections_load_together_or_not_at_all) {
     entries["model.fc1.weight"] = zeros({2, 2}).data();
     save_npz(broken.string(), entries);
     check_error([&] { load_checkpoint(broken.string(), partial4, {.strict = false}); }, {"mismatched entries", "fc1.weight"});
+    check_error([&] { load_checkpoint(path.string(), {.schedulers = {nullptr}}); }, {"load_checkpoint", "scheduler 0", "null"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -255,6 +255,19 @@ BOOST_AUTO_TEST_CASE(state_dict_round_trip_resumes_to_identical_parameters) {
     broken = saved;
     broken["state.0.0.exp_avg"] = zeros({3}, kFloat64);
     check_error([&] { resumed.load_state_dict(broken); }, {"load_state_dict", "[3]", "[2]"});
+    // Every buffer missing is an error too (only SGD's pending momentum buffer may be absent,
+    // and its state says so), and so is a step that is not a whole number.
+    broken = saved;
+    broken.erase("state.0.0.exp_avg");
+    broken.erase("state.0.0.exp_avg_sq");
+    check_error([&] { resumed.load_state_dict(broken); }, {"load_state_dict", "state.0.0.exp_avg"});
+    broken = saved;
+    broken["state.0.0.step"] = scalar_tensor(std::nan(""), kFloat64);
+    check_error([&] { resumed.load_state_dict(broken); }, {"load_state_dict", "step", "whole number"});
+    optim::StepLR schedule(resumed, {.step_size = 2});
+    auto schedule_state = schedule.state_dict();
+    schedule_state["last_epoch"] = 1e300;
+    check_error([&] { schedule.load_state_dict(schedule_state); }, {"load_state_dict", "last_epoch", "whole number"});
 }
 
 BOOST_AUTO_TEST_CASE(param_groups_carry_their_own_options) {

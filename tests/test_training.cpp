@@ -61,7 +61,10 @@ BOOST_AUTO_TEST_CASE(early_stopping_counts_epochs_without_improvement) {
     BOOST_TEST(!resumed.step(0.59));
     BOOST_TEST(resumed.step(0.58));  // third epoch without beating 0.6
     check_error([] { training::EarlyStopping({.patience = 0}); }, {"EarlyStopping", "patience", "0"});
-    check_error([&] { resumed.load_state_dict({{"best", 1}}); }, {"EarlyStopping", "best_epoch"});
+    check_error([&] { resumed.load_state_dict({{"best", 1}}); }, {"EarlyStopping", "no entry"});
+    auto corrupt = f1.state_dict();
+    corrupt["epochs"] = -3;
+    check_error([&] { resumed.load_state_dict(corrupt); }, {"EarlyStopping", "\"epochs\"", "whole number"});
 }
 
 BOOST_AUTO_TEST_CASE(progress_lines_show_running_means_rate_and_time_left) {
@@ -125,6 +128,7 @@ BOOST_AUTO_TEST_CASE(scalar_logger_writes_csv_and_json_lines) {
         log.log("epoch", 1, {{"test_accuracy", 0.875}, {"train_loss", std::nan("")}});
         check_error([&] { log.log("step", 3, {{"loss", 0.1}}); }, {"ScalarLogger", "\"step\"", "loss, lr", "has loss"});
         check_error([&] { log.log("bad/phase", 1, {{"x", 1}}); }, {"ScalarLogger", "bad/phase"});
+        check_error([&] { log.log("other", 1, {{"index", 1}}); }, {"ScalarLogger", "\"index\""});
         BOOST_TEST((log.history("step", "loss") == std::vector<double>{0.5, 0.25}));
         BOOST_TEST((log.indices("step") == std::vector<int64_t>{1, 2}));
     }
@@ -189,6 +193,11 @@ BOOST_AUTO_TEST_CASE(plots_go_through_gnuplot_with_a_readable_script) {
     BOOST_TEST(contains(missing.message, "gnuplot " + missing.script_path));
     check_error([&] { training::plot(base, {{"bad", {1, 2}, {1}}}); }, {"plot", "\"bad\"", "2 x values", "1 y values"});
     check_error([&] { training::plot(base, {}); }, {"plot", "no series"});
+    // A line break in a label stays inside its string (escaped) and off the data lines.
+    const auto broken = training::plot((dir / "two_lines").string(), {{"first\nsecond", {1, 2}, {3, 4}}},
+                                       {.title = "a\nb", .gnuplot = ""});
+    BOOST_TEST(contains(read_text(broken.script_path), "set title \"a\\nb\""));
+    BOOST_TEST(lines_of(read_text(broken.data_path))[0] == "# first second");
 }
 
 BOOST_AUTO_TEST_CASE(gradient_flow_monitor_sees_saturation_dead_units_and_vanishing_gradients) {

@@ -47,12 +47,19 @@ void EarlyStopping::load_state_dict(const std::map<std::string, double>& state) 
         XGRAD_CHECK(it != state.end(), "EarlyStopping::load_state_dict: the state has no entry \"", name, "\"");
         return it->second;
     };
-    const double best = entry("best"), best_epoch = entry("best_epoch"), epochs = entry("epochs"),
-                 bad = entry("bad_epochs"), improved = entry("improved");
+    // Counts from a file: whole, non-negative and in range before they become integers.
+    auto count = [&](const char* name) {
+        const double v = entry(name);
+        XGRAD_CHECK(v >= 0 && v <= 9.0e15 && v == std::floor(v), "EarlyStopping::load_state_dict: \"", name,
+                    "\" must be a non-negative whole number, got ", v);
+        return static_cast<int64_t>(v);
+    };
+    const double best = entry("best"), improved = entry("improved");
+    const int64_t best_epoch = count("best_epoch"), epochs = count("epochs"), bad = count("bad_epochs");
     best_ = best;
-    best_epoch_ = static_cast<int64_t>(best_epoch);
-    epochs_ = static_cast<int64_t>(epochs);
-    bad_epochs_ = static_cast<int64_t>(bad);
+    best_epoch_ = best_epoch;
+    epochs_ = epochs;
+    bad_epochs_ = bad;
     improved_ = improved != 0;
 }
 

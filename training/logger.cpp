@@ -75,22 +75,30 @@ void ScalarLogger::log(const std::string& phase, int64_t index, const std::map<s
     XGRAD_CHECK(valid_phase(phase), "ScalarLogger::log: the phase \"", phase,
                 "\" must be letters, digits, '_' or '-' (it names a file)");
     XGRAD_CHECK(!values.empty(), "ScalarLogger::log: no values for phase \"", phase, "\" at ", index);
-    Phase& p = phases_[phase];
-    if (p.columns.empty()) {
-        for (const auto& [name, value] : values) p.columns.push_back(name);
+    XGRAD_CHECK(!values.count("index") && !values.count("phase"),
+                "ScalarLogger::log: \"index\" and \"phase\" name the record itself; call the value something else");
+    const bool first = !phases_.count(phase);
+    if (first) {
+        // Set up completely (file open, header written) before the phase exists: a failure
+        // leaves no half-made phase behind.
+        Phase fresh;
+        for (const auto& [name, value] : values) fresh.columns.push_back(name);
         if (options_.csv) {
             const std::string path = csv_path(phase);
             const bool continuing =
                 options_.append && std::filesystem::exists(path) && std::filesystem::file_size(path) > 0;
-            p.csv = std::make_unique<std::ofstream>(path, options_.append ? std::ios::app : std::ios::trunc);
-            XGRAD_CHECK(p.csv->good(), "ScalarLogger: cannot write ", path);
+            fresh.csv = std::make_unique<std::ofstream>(path, options_.append ? std::ios::app : std::ios::trunc);
+            XGRAD_CHECK(fresh.csv->good(), "ScalarLogger: cannot write ", path);
             if (!continuing) {
-                *p.csv << "index";
-                for (const auto& c : p.columns) *p.csv << ',' << csv_field(c);
-                *p.csv << '\n';
+                *fresh.csv << "index";
+                for (const auto& c : fresh.columns) *fresh.csv << ',' << csv_field(c);
+                *fresh.csv << '\n';
             }
         }
-    } else {
+        phases_.emplace(phase, std::move(fresh));
+    }
+    Phase& p = phases_.at(phase);
+    if (!first) {
         bool same = values.size() == p.columns.size();
         for (std::size_t i = 0; same && i < p.columns.size(); ++i) same = values.count(p.columns[i]) > 0;
         if (!same) {
@@ -107,6 +115,7 @@ void ScalarLogger::log(const std::string& phase, int64_t index, const std::map<s
         for (const auto& c : p.columns) *p.csv << ',' << number(values.at(c));
         *p.csv << '\n';
         p.csv->flush();
+        XGRAD_CHECK(p.csv->good(), "ScalarLogger: cannot write ", csv_path(phase), " (disk full?)");
     }
     if (options_.jsonl) {
         jsonl_ << "{\"phase\": " << json_string(phase) << ", \"index\": " << index;
@@ -114,6 +123,7 @@ void ScalarLogger::log(const std::string& phase, int64_t index, const std::map<s
             jsonl_ << ", " << json_string(name) << ": " << (std::isfinite(value) ? number(value) : "null");
         jsonl_ << "}\n";
         jsonl_.flush();
+        XGRAD_CHECK(jsonl_.good(), "ScalarLogger: cannot write ", jsonl_path(), " (disk full?)");
     }
 }
 

@@ -1,6 +1,7 @@
 #include "training/plot.hpp"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -21,14 +22,27 @@ const char* const kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#94
                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr int kColours = 10;
 
-// A gnuplot string literal: double quotes, with backslashes and quotes escaped.
+// A gnuplot string literal: double quotes, with backslashes and quotes escaped and line breaks
+// as \n (a raw one would end the script's line inside the string).
 std::string quoted(const std::string& text) {
     std::string out = "\"";
     for (char c : text) {
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        if (c == '\r') continue;
         if (c == '"' || c == '\\') out += '\\';
         out += c;
     }
     return out + "\"";
+}
+
+// A label on one line, for the "# label" comment that heads each block of the data file.
+std::string one_line(std::string text) {
+    for (char& c : text)
+        if (c == '\n' || c == '\r') c = ' ';
+    return text;
 }
 
 // A shell word: single quotes, with single quotes spliced in.
@@ -88,7 +102,7 @@ PlotResult plot(const std::string& base, const std::vector<Series>& series, cons
         XGRAD_CHECK(data.good(), "plot: cannot write ", result.data_path);
         data << std::setprecision(std::numeric_limits<double>::max_digits10);
         for (std::size_t k = 0; k < series.size(); ++k) {
-            data << "# " << series[k].label << '\n';
+            data << "# " << one_line(series[k].label) << '\n';
             for (std::size_t i = 0; i < series[k].x.size(); ++i) {
                 const double y = series[k].y[i];
                 data << series[k].x[i] << ' ';
@@ -158,7 +172,8 @@ PlotResult plot(const std::string& base, const std::vector<Series>& series, cons
         std::remove(log_path.c_str());
         result.message = "wrote " + result.png_path + " and " + result.svg_path;
     } else {
-        result.message = "gnuplot failed on " + result.script_path + " (exit status " + std::to_string(status) +
+        const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;  // -1: it did not exit (a signal)
+        result.message = "gnuplot failed on " + result.script_path + " (exit status " + std::to_string(code) +
                          "; see " + log_path + ")";
     }
     return result;
