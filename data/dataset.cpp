@@ -37,12 +37,16 @@ Batch default_collate(const std::vector<Example>& examples) {
     return batch;
 }
 
-Batch Dataset::get_batch(const std::vector<int64_t>& indices) const {
+namespace {
+std::vector<Example> examples_at(const Dataset& dataset, const std::vector<int64_t>& indices) {
     std::vector<Example> examples;
     examples.reserve(indices.size());
-    for (int64_t i : indices) examples.push_back(get(i));
-    return default_collate(examples);
+    for (int64_t i : indices) examples.push_back(dataset.get(i));
+    return examples;
 }
+}  // namespace
+
+Batch Dataset::get_batch(const std::vector<int64_t>& indices) const { return default_collate(examples_at(*this, indices)); }
 
 TensorDataset::TensorDataset(Tensor data, Tensor target) : data_(std::move(data)), target_(std::move(target)) {
     XGRAD_CHECK(data_.dim() >= 1 && target_.dim() >= 1, "TensorDataset: data and target need a sample dimension");
@@ -79,11 +83,7 @@ Batch DataLoader::assemble(const std::vector<int64_t>& order, int64_t batch) con
     const int64_t start = batch * options_.batch_size;
     const int64_t stop = std::min<int64_t>(start + options_.batch_size, static_cast<int64_t>(order.size()));
     const std::vector<int64_t> indices(order.begin() + start, order.begin() + stop);
-    if (!options_.collate) return dataset_.get_batch(indices);
-    std::vector<Example> examples;
-    examples.reserve(indices.size());
-    for (int64_t i : indices) examples.push_back(dataset_.get(i));
-    return options_.collate(std::move(examples));
+    return options_.collate ? options_.collate(examples_at(dataset_, indices)) : dataset_.get_batch(indices);
 }
 
 DataLoader::Iterator DataLoader::begin() const {

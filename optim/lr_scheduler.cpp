@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "tensor/whole_number.hpp"
+
 namespace xgrad::optim {
 
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
@@ -33,12 +35,9 @@ void LRScheduler::restart() {
 }
 
 namespace {
-// A count from a saved state: a whole number in [lowest, 2^53) before it becomes an integer
-// (casting NaN or 1e300 to int64 is undefined behaviour).
+// A count from a saved state (see tensor/whole_number.hpp).
 int64_t whole(double v, const std::string& key, double lowest = 0) {
-    XGRAD_CHECK(v >= lowest && v <= 9.0e15 && v == std::floor(v), "load_state_dict: the scheduler's \"", key,
-                "\" must be a whole number of at least ", lowest, ", got ", v);
-    return static_cast<int64_t>(v);
+    return whole_number(v, lowest, "load_state_dict: the scheduler's \"" + key + "\"");
 }
 }  // namespace
 
@@ -63,8 +62,7 @@ void LRScheduler::load_state_dict(const SchedulerState& state) {
         bases.push_back(entry(state, "base_lrs." + std::to_string(g)));
         lasts.push_back(entry(state, "last_lrs." + std::to_string(g)));
     }
-    const int64_t last_epoch = whole(entry(state, "last_epoch"), "last_epoch", -1);
-    last_epoch_ = last_epoch;
+    last_epoch_ = whole(entry(state, "last_epoch"), "last_epoch", -1);
     base_lrs_ = bases;
     last_lrs_ = lasts;
     // The saved lrs, not recomputed ones: a recursive schedule cannot recompute them.

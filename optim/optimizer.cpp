@@ -1,12 +1,10 @@
 #include "optim/optimizer.hpp"
 
-#include <algorithm>
-#include <cmath>
-
 #include <set>
 
 #include "autograd/grad_mode.hpp"
 #include "autograd/ops.hpp"
+#include "tensor/whole_number.hpp"
 
 namespace xgrad::optim {
 
@@ -140,10 +138,7 @@ void Optimizer::load_state_dict(const StateDict& dict) {
             const std::string key = "state." + std::to_string(g) + "." + std::to_string(i) + ".";
             ParamState s;
             if (dict.count(key + "step")) {
-                const double step = find(key + "step").item();
-                XGRAD_CHECK(step >= 1 && step <= 9.0e15 && step == std::floor(step), "load_state_dict: \"", key,
-                            "step\" must be a positive whole number, got ", step);
-                s.step = static_cast<int64_t>(step);
+                s.step = whole_number(find(key + "step").item(), 1, "load_state_dict: \"" + key + "step\"");
                 // Buffers an option asked for after the last step (SGD's momentum turned on) are
                 // missing, marked as pending, and created at the next step; otherwise a missing
                 // buffer is an error.

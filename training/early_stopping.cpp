@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "tensor/error.hpp"
+#include "tensor/whole_number.hpp"
 
 namespace xgrad::training {
 
@@ -47,12 +48,8 @@ void EarlyStopping::load_state_dict(const std::map<std::string, double>& state) 
         XGRAD_CHECK(it != state.end(), "EarlyStopping::load_state_dict: the state has no entry \"", name, "\"");
         return it->second;
     };
-    // Counts from a file: whole, non-negative and in range before they become integers.
     auto count = [&](const char* name) {
-        const double v = entry(name);
-        XGRAD_CHECK(v >= 0 && v <= 9.0e15 && v == std::floor(v), "EarlyStopping::load_state_dict: \"", name,
-                    "\" must be a non-negative whole number, got ", v);
-        return static_cast<int64_t>(v);
+        return whole_number(entry(name), 0, std::string("EarlyStopping::load_state_dict: \"") + name + "\"");
     };
     const double best = entry("best"), improved = entry("improved");
     const int64_t best_epoch = count("best_epoch"), epochs = count("epochs"), bad = count("bad_epochs");
