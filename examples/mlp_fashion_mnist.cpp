@@ -84,105 +84,100 @@ int main(int argc, char** argv) try {
     const bool quick = cli.parse(argc, argv);
     const std::vector<int64_t> hidden = example::parse_sizes(hidden_sizes);
 
-    try {
-        set_num_threads(threads);
-        manual_seed(seed);
-        data::ImageSet train = data::load_fashion_mnist(true, data_dir);
-        data::ImageSet test = data::load_fashion_mnist(false, data_dir);
-        if (quick) {
-            train = {train.images.narrow(0, 0, 2000), train.labels.narrow(0, 0, 2000)};
-            test = {test.images.narrow(0, 0, 500), test.labels.narrow(0, 0, 500)};
-        }
-        // Standardize each pixel with statistics of the training set only.
-        data::StandardScaler scaler;
-        const Tensor x_train = scaler.fit_transform(train.images.reshape({-1, 28 * 28}));
-        const Tensor x_test = scaler.transform(test.images.reshape({-1, 28 * 28}));
-        std::printf("Fashion-MNIST: %lld training and %lld test images; %d thread(s), seed %llu\n",
-                    static_cast<long long>(x_train.size(0)), static_cast<long long>(x_test.size(0)), threads,
-                    static_cast<unsigned long long>(seed));
-
-        example::FashionMlp model(hidden, dropout);
-        std::cout << model << "\n";
-        const nn::Summary summary = nn::summary(model, {1, 28 * 28});
-        std::printf("%lld parameters\n", static_cast<long long>(summary.total_params));
-        auto optimizer = make_optimizer(optimizer_name, model.parameters(), lr);
-
-        data::TensorDataset dataset(x_train, train.labels);
-        Generator shuffle(seed + 1);
-        data::DataLoader loader(dataset, {.batch_size = batch_size, .shuffle = true, .generator = &shuffle});
-        // Everything the next epoch depends on: a checkpoint of it resumes the run bit for bit.
-        std::map<std::string, double> counters{{"epoch", 0}, {"step", 0}};
-        const Checkpoint run{.model = &model, .optimizer = optimizer.get(), .scaler = &scaler,
-                             .generators = {{"shuffle", &shuffle}}, .values = &counters};
-        std::filesystem::create_directories(out_dir);
-        if (!resume.empty()) {
-            load_checkpoint(resume, run);
-            std::printf("resumed %s after epoch %.0f\n", resume.c_str(), counters["epoch"]);
-        }
-        training::ScalarLogger log({.directory = out_dir + "/fashion_mlp_log", .append = !resume.empty()});
-        double total_seconds = 0;
-        for (int epoch = static_cast<int>(counters["epoch"]) + 1; epoch <= epochs; ++epoch) {
-            training::ProgressBar progress({.total = loader.size(), .description = tutorial::format("epoch %d/%d", epoch, epochs),
-                                            .out = &std::cout, .line_every = std::max<int64_t>(1, loader.size() / 4)});
-            const auto started = Clock::now();
-            for (const data::Batch& batch : loader) {
-                optimizer->zero_grad();
-                const Tensor logits = model(batch.data);
-                const Tensor loss = nn::F::cross_entropy(logits, batch.target);
-                loss.backward();
-                optimizer->step();
-                const double batch_loss = loss.item();
-                progress.update(batch.size(), {{"loss", batch_loss}, {"acc", metrics::accuracy(logits.argmax(1), batch.target)}});
-                counters["step"] += 1;
-                log.log("step", static_cast<int64_t>(counters["step"]), {{"loss", batch_loss}});
-            }
-            progress.finish();
-            const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-            total_seconds += seconds;
-            counters["epoch"] = epoch;
-            const Evaluation e = evaluate(model, x_test, test.labels);
-            log.log("epoch", epoch, {{"train_loss", progress.mean("loss")}, {"train_accuracy", progress.mean("acc")},
-                                     {"test_loss", e.loss}, {"test_accuracy", e.accuracy}, {"seconds", seconds}});
-            std::printf("epoch %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.2fs\n", epoch,
-                        progress.mean("loss"), progress.mean("acc"), e.loss, e.accuracy, seconds);
-        }
-
-        const Evaluation final_eval = evaluate(model, x_test, test.labels);
-        std::printf("\ntest accuracy after %d epoch(s): %.2f%% (%.2fs of training)\n\n", epochs,
-                    100 * final_eval.accuracy, total_seconds);
-        std::printf("%-12s %9s %9s %9s\n", "class", "precision", "recall", "F1");
-        for (int c = 0; c < 10; ++c)
-            std::printf("%-12s %8.1f%% %8.1f%% %8.1f%%\n", data::fashion_mnist_classes()[c].c_str(),
-                        100 * final_eval.report.precision[c], 100 * final_eval.report.recall[c],
-                        100 * final_eval.report.f1[c]);
-        std::printf("%-12s %8.1f%% %8.1f%% %8.1f%%\n", "macro", 100 * final_eval.report.macro_precision,
-                    100 * final_eval.report.macro_recall, 100 * final_eval.report.macro_f1);
-
-        const std::string path = out_dir + "/fashion_mlp.npz";
-        save_checkpoint(path, run);
-        std::printf("\nsaved model, optimizer, scaler, shuffling state and counters to %s\n", path.c_str());
-        std::printf("logged steps and epochs to %s/fashion_mlp_log (CSV and JSON Lines)\n", out_dir.c_str());
-        if (log.indices("epoch").size() > 0) {
-            std::vector<double> x;
-            for (int64_t e : log.indices("epoch")) x.push_back(static_cast<double>(e));
-            tutorial::plot(out_dir + "/fashion_mlp_loss", "Cross-entropy per epoch", "epoch", "cross-entropy",
-                           {{"train", x, log.history("epoch", "train_loss")}, {"test", x, log.history("epoch", "test_loss")}},
-                           false);
-            tutorial::plot(out_dir + "/fashion_mlp_accuracy", "Accuracy per epoch", "epoch", "accuracy",
-                           {{"train", x, log.history("epoch", "train_accuracy")},
-                            {"test", x, log.history("epoch", "test_accuracy")}},
-                           false);
-        }
-        if (final_eval.accuracy < min_accuracy) {
-            std::fprintf(stderr, "FAILED: test accuracy %.4f is below the claimed %.2f\n", final_eval.accuracy, min_accuracy);
-            return 1;
-        }
-        std::printf("claim holds: test accuracy %.4f >= %.2f\n", final_eval.accuracy, min_accuracy);
-        return 0;
-    } catch (const Error& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 2;
+    set_num_threads(threads);
+    manual_seed(seed);
+    data::ImageSet train = data::load_fashion_mnist(true, data_dir);
+    data::ImageSet test = data::load_fashion_mnist(false, data_dir);
+    if (quick) {
+        train = {train.images.narrow(0, 0, 2000), train.labels.narrow(0, 0, 2000)};
+        test = {test.images.narrow(0, 0, 500), test.labels.narrow(0, 0, 500)};
     }
+    // Standardize each pixel with statistics of the training set only.
+    data::StandardScaler scaler;
+    const Tensor x_train = scaler.fit_transform(train.images.reshape({-1, 28 * 28}));
+    const Tensor x_test = scaler.transform(test.images.reshape({-1, 28 * 28}));
+    std::printf("Fashion-MNIST: %lld training and %lld test images; %d thread(s), seed %llu\n",
+                static_cast<long long>(x_train.size(0)), static_cast<long long>(x_test.size(0)), threads,
+                static_cast<unsigned long long>(seed));
+
+    example::FashionMlp model(hidden, dropout);
+    std::cout << model << "\n";
+    const nn::Summary summary = nn::summary(model, {1, 28 * 28});
+    std::printf("%lld parameters\n", static_cast<long long>(summary.total_params));
+    auto optimizer = make_optimizer(optimizer_name, model.parameters(), lr);
+
+    data::TensorDataset dataset(x_train, train.labels);
+    Generator shuffle(seed + 1);
+    data::DataLoader loader(dataset, {.batch_size = batch_size, .shuffle = true, .generator = &shuffle});
+    // Everything the next epoch depends on: a checkpoint of it resumes the run bit for bit.
+    std::map<std::string, double> counters{{"epoch", 0}, {"step", 0}};
+    const Checkpoint run{.model = &model, .optimizer = optimizer.get(), .scaler = &scaler,
+                         .generators = {{"shuffle", &shuffle}}, .values = &counters};
+    std::filesystem::create_directories(out_dir);
+    if (!resume.empty()) {
+        load_checkpoint(resume, run);
+        std::printf("resumed %s after epoch %.0f\n", resume.c_str(), counters["epoch"]);
+    }
+    training::ScalarLogger log({.directory = out_dir + "/fashion_mlp_log", .append = !resume.empty()});
+    double total_seconds = 0;
+    for (int epoch = static_cast<int>(counters["epoch"]) + 1; epoch <= epochs; ++epoch) {
+        training::ProgressBar progress({.total = loader.size(), .description = tutorial::format("epoch %d/%d", epoch, epochs),
+                                        .out = &std::cout, .line_every = std::max<int64_t>(1, loader.size() / 4)});
+        const auto started = Clock::now();
+        for (const data::Batch& batch : loader) {
+            optimizer->zero_grad();
+            const Tensor logits = model(batch.data);
+            const Tensor loss = nn::F::cross_entropy(logits, batch.target);
+            loss.backward();
+            optimizer->step();
+            const double batch_loss = loss.item();
+            progress.update(batch.size(), {{"loss", batch_loss}, {"acc", metrics::accuracy(logits.argmax(1), batch.target)}});
+            counters["step"] += 1;
+            log.log("step", static_cast<int64_t>(counters["step"]), {{"loss", batch_loss}});
+        }
+        progress.finish();
+        const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+        total_seconds += seconds;
+        counters["epoch"] = epoch;
+        const Evaluation e = evaluate(model, x_test, test.labels);
+        log.log("epoch", epoch, {{"train_loss", progress.mean("loss")}, {"train_accuracy", progress.mean("acc")},
+                                 {"test_loss", e.loss}, {"test_accuracy", e.accuracy}, {"seconds", seconds}});
+        std::printf("epoch %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.2fs\n", epoch,
+                    progress.mean("loss"), progress.mean("acc"), e.loss, e.accuracy, seconds);
+    }
+
+    const Evaluation final_eval = evaluate(model, x_test, test.labels);
+    std::printf("\ntest accuracy after %d epoch(s): %.2f%% (%.2fs of training)\n\n", epochs,
+                100 * final_eval.accuracy, total_seconds);
+    std::printf("%-12s %9s %9s %9s\n", "class", "precision", "recall", "F1");
+    for (int c = 0; c < 10; ++c)
+        std::printf("%-12s %8.1f%% %8.1f%% %8.1f%%\n", data::fashion_mnist_classes()[c].c_str(),
+                    100 * final_eval.report.precision[c], 100 * final_eval.report.recall[c],
+                    100 * final_eval.report.f1[c]);
+    std::printf("%-12s %8.1f%% %8.1f%% %8.1f%%\n", "macro", 100 * final_eval.report.macro_precision,
+                100 * final_eval.report.macro_recall, 100 * final_eval.report.macro_f1);
+
+    const std::string path = out_dir + "/fashion_mlp.npz";
+    save_checkpoint(path, run);
+    std::printf("\nsaved model, optimizer, scaler, shuffling state and counters to %s\n", path.c_str());
+    std::printf("logged steps and epochs to %s/fashion_mlp_log (CSV and JSON Lines)\n", out_dir.c_str());
+    if (log.indices("epoch").size() > 0) {
+        std::vector<double> x;
+        for (int64_t e : log.indices("epoch")) x.push_back(static_cast<double>(e));
+        tutorial::plot(out_dir + "/fashion_mlp_loss", "Cross-entropy per epoch", "epoch", "cross-entropy",
+                       {{"train", x, log.history("epoch", "train_loss")}, {"test", x, log.history("epoch", "test_loss")}},
+                       false);
+        tutorial::plot(out_dir + "/fashion_mlp_accuracy", "Accuracy per epoch", "epoch", "accuracy",
+                       {{"train", x, log.history("epoch", "train_accuracy")},
+                        {"test", x, log.history("epoch", "test_accuracy")}},
+                       false);
+    }
+    if (final_eval.accuracy < min_accuracy) {
+        std::fprintf(stderr, "FAILED: test accuracy %.4f is below the claimed %.2f\n", final_eval.accuracy, min_accuracy);
+        return 1;
+    }
+    std::printf("claim holds: test accuracy %.4f >= %.2f\n", final_eval.accuracy, min_accuracy);
+    return 0;
 }
 catch (const std::exception& e) {
     return tutorial::fail(e);
