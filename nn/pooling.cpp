@@ -47,6 +47,23 @@ Tensor batched(const Tensor& x, int64_t dims, const char* op, const char* expect
 
 Size2 default_stride(Size2 stride, Size2 kernel) { return {stride.h == 0 ? kernel.h : stride.h, stride.w == 0 ? kernel.w : stride.w}; }
 
+// PyTorch's adaptive windows [floor(i n / m), ceil((i + 1) n / m)) of x4 [N, C, H, W], each
+// reduced to [N, C] by reduce, stacked into [N, C, oh, ow].
+template <class Reduce>
+Tensor adaptive_windows(const Tensor& x4, Size2 output_size, Reduce&& reduce) {
+    const int64_t N = x4.size(0), C = x4.size(1), H = x4.size(2), W = x4.size(3);
+    const int64_t oh = output_size.h, ow = output_size.w;
+    std::vector<Tensor> cells;
+    for (int64_t i = 0; i < oh; ++i) {
+        const int64_t h0 = i * H / oh, h1 = ((i + 1) * H + oh - 1) / oh;
+        for (int64_t j = 0; j < ow; ++j) {
+            const int64_t w0 = j * W / ow, w1 = ((j + 1) * W + ow - 1) / ow;
+            cells.push_back(reduce(x4.narrow(2, h0, h1 - h0).narrow(3, w0, w1 - w0)));
+        }
+    }
+    return stack(cells, 2).view({N, C, oh, ow});
+}
+
 void check_output_size(Size2 size, const char* op) {
     XGRAD_CHECK(size.h > 0 && size.w > 0, op, ": output_size must be positive, got ", to_string(size));
 }
@@ -114,20 +131,11 @@ Tensor avg_pool1d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
 Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
     check_output_size(output_size, "adaptive_avg_pool2d");
     return batched(x, 4, "adaptive_avg_pool2d", "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
-        const int64_t N = x4.size(0), C = x4.size(1), H = x4.size(2), W = x4.size(3);
-        const int64_t oh = output_size.h, ow = output_size.w;
+        const int64_t H = x4.size(2), W = x4.size(3), oh = output_size.h, ow = output_size.w;
         XGRAD_CHECK(H > 0 && W > 0, "adaptive_avg_pool2d: empty input of shape ", x4.sizes());
         if (oh == 1 && ow == 1) return mean(x4, {2, 3}, true);  // global average pooling
         if (H % oh == 0 && W % ow == 0) return functional::avg_pool2d(x4, Size2{H / oh, W / ow});  // equal windows
-        std::vector<Tensor> cells;
-        for (int64_t i = 0; i < oh; ++i) {
-            const int64_t h0 = i * H / oh, h1 = ((i + 1) * H + oh - 1) / oh;
-            for (int64_t j = 0; j < ow; ++j) {
-                const int64_t w0 = j * W / ow, w1 = ((j + 1) * W + ow - 1) / ow;
-                cells.push_back(mean(x4.narrow(2, h0, h1 - h0).narrow(3, w0, w1 - w0), {2, 3}));
-            }
-        }
-        return stack(cells, 2).view({N, C, oh, ow});
+        return adaptive_windows(x4, output_size, [](const Tensor& window) { return mean(window, {2, 3}); });
     });
 }
 
@@ -145,16 +153,9 @@ Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
         const int64_t oh = output_size.h, ow = output_size.w;
         XGRAD_CHECK(H > 0 && W > 0, "adaptive_max_pool2d: empty input of shape ", x4.sizes());
         if (H % oh == 0 && W % ow == 0) return functional::max_pool2d(x4, Size2{H / oh, W / ow});  // equal windows: the fast kernel
-        std::vector<Tensor> cells;
-        for (int64_t i = 0; i < oh; ++i) {
-            const int64_t h0 = i * H / oh, h1 = ((i + 1) * H + oh - 1) / oh;
-            for (int64_t j = 0; j < ow; ++j) {
-                const int64_t w0 = j * W / ow, w1 = ((j + 1) * W + ow - 1) / ow;
-                const Tensor window = x4.narrow(2, h0, h1 - h0).narrow(3, w0, w1 - w0).reshape({N, C, -1});
-                cells.push_back(std::get<0>(max(window, 2)));  // the first maximum takes the gradient
-            }
-        }
-        return stack(cells, 2).view({N, C, oh, ow});
+        return adaptive_windows(x4, output_size, [N, C](const Tensor& window) {
+            return std::get<0>(max(window.reshape({N, C, -1}), 2));  // the first maximum takes the gradient
+        });
     });
 }
 
