@@ -1,10 +1,10 @@
 #pragma once
 /// xgrad: everything a user needs, in one include.
-#include "autograd/autograd.hpp"
-#include "data/data.hpp"
-#include "io/checkpoint.hpp"
-#include "metrics/metrics.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
-#include "training/training.hpp"
-#include "tensor/tensor.hpp"
+#include <xgrad/autograd/autograd.hpp>
+#include <xgrad/data/data.hpp>
+#include <xgrad/io/checkpoint.hpp>
+#include <xgrad/metrics/metrics.hpp>
+#include <xgrad/nn/nn.hpp>
+#include <xgrad/optim/optim.hpp>
+#include <xgrad/training/training.hpp>
+#include <xgrad/tensor/tensor.hpp>

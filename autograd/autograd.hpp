@@ -1,9 +1,9 @@
 #pragma once
 /// The autograd layer: Tensor, its ops, the engine, grad mode, custom functions and gradcheck.
-#include "autograd/engine.hpp"
-#include "autograd/function.hpp"
-#include "autograd/gradcheck.hpp"
-#include "autograd/grad_mode.hpp"
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/engine.hpp>
+#include <xgrad/autograd/function.hpp>
+#include <xgrad/autograd/gradcheck.hpp>
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/autograd/tensor.hpp>

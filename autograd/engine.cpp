@@ -2,18 +2,18 @@
 // topological order from an explicit stack (no recursion, so a 1,000-step RNN cannot overflow the
 // C++ stack), summing the gradients that meet at a node before calling it.
 
-#include "autograd/engine.hpp"
+#include <xgrad/autograd/engine.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <unordered_map>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "autograd/tensor_impl.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/autograd/tensor_impl.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad::autograd {
 namespace {

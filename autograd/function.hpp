@@ -21,9 +21,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/node.hpp"
-#include "autograd/tensor_impl.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/tensor_impl.hpp>
 
 namespace xgrad::autograd {
 

@@ -1,4 +1,4 @@
-#include "autograd/grad_mode.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
 
 namespace xgrad {
 namespace {

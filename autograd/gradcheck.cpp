@@ -1,11 +1,11 @@
-#include "autograd/gradcheck.hpp"
+#include <xgrad/autograd/gradcheck.hpp>
 
 #include <cmath>
 #include <sstream>
 
-#include "autograd/engine.hpp"
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/engine.hpp>
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::autograd {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::autograd {
 

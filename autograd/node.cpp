@@ -1,11 +1,11 @@
-#include "autograd/node.hpp"
+#include <xgrad/autograd/node.hpp>
 
 #include <atomic>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
-#include "autograd/tensor_impl.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/autograd/tensor_impl.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 

@@ -8,8 +8,8 @@
 #include <tuple>
 #include <vector>
 
-#include "autograd/tensor.hpp"
-#include "tensor/window.hpp"
+#include <xgrad/autograd/tensor.hpp>
+#include <xgrad/tensor/window.hpp>
 
 namespace xgrad {
 

@@ -1,13 +1,13 @@
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 #include <atomic>
 #include <sstream>
 
-#include "autograd/engine.hpp"
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
-#include "autograd/tensor_impl.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/engine.hpp>
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/autograd/tensor_impl.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 

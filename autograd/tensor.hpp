@@ -12,8 +12,8 @@
 #include <tuple>
 #include <vector>
 
-#include "tensor/ndarray.hpp"
-#include "tensor/random.hpp"
+#include <xgrad/tensor/ndarray.hpp>
+#include <xgrad/tensor/random.hpp>
 
 namespace xgrad {
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "autograd/node.hpp"
+#include <xgrad/autograd/node.hpp>
 
 namespace xgrad {
 

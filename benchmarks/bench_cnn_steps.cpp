@@ -10,7 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 using namespace xgrad;
 

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "benchmarks/timing.hpp"
-#include "tensor/kernels/gemm.hpp"
+#include "timing.hpp"
+#include <xgrad/tensor/kernels/gemm.hpp>
 
 extern "C" void openblas_set_num_threads(int);
 extern "C" char* openblas_get_corename(void);

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include "timing.hpp"
 

@@ -3,7 +3,7 @@
 // arithmetic free, so what is left is the framework: allocation, node creation, the engine.
 // The same graphs in LibTorch: benchmarks/libtorch/overhead_libtorch.cpp.
 #include <cstdio>
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include "timing.hpp"
 

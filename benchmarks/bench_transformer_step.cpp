@@ -14,7 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 using namespace xgrad;
 

@@ -1,9 +1,9 @@
 #pragma once
 /// The data package: preprocessing, datasets, samplers and loaders, readers, the text pipeline,
 /// pretrained word vectors.
-#include "data/dataset.hpp"
-#include "data/readers.hpp"
-#include "data/sampler.hpp"
-#include "data/scaler.hpp"
-#include "data/text.hpp"
-#include "data/word_vectors.hpp"
+#include <xgrad/data/dataset.hpp>
+#include <xgrad/data/readers.hpp>
+#include <xgrad/data/sampler.hpp>
+#include <xgrad/data/scaler.hpp>
+#include <xgrad/data/text.hpp>
+#include <xgrad/data/word_vectors.hpp>

@@ -1,6 +1,6 @@
-#include "data/dataset.hpp"
+#include <xgrad/data/dataset.hpp>
 
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::data {
 

@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/tensor.hpp"
-#include "data/sampler.hpp"
+#include <xgrad/autograd/tensor.hpp>
+#include <xgrad/data/sampler.hpp>
 
 namespace xgrad::data {
 

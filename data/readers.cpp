@@ -1,7 +1,8 @@
-#include "data/readers.hpp"
+#include <xgrad/data/readers.hpp>
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -10,7 +11,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/input_file.hpp>
 
 #ifndef XGRAD_DEFAULT_DATASETS_DIR
 #define XGRAD_DEFAULT_DATASETS_DIR "datasets"
@@ -26,6 +28,7 @@ std::string datasets_dir() {
 namespace {
 // The whole file, decompressed when it is gzip (zlib reads plain files unchanged too).
 std::string read_file_bytes(const std::string& path) {
+    check_readable_file(path);
     gzFile file = gzopen(path.c_str(), "rb");
     XGRAD_CHECK(file != nullptr, path, ": cannot open (", std::strerror(errno), ")");
     std::string bytes;
@@ -36,7 +39,8 @@ std::string read_file_bytes(const std::string& path) {
     const char* message = gzerror(file, &err);
     const std::string error_text = n < 0 ? std::string(message) : "";
     gzclose(file);
-    XGRAD_CHECK(n == 0, path, ": cannot decompress (", error_text, ")");
+    XGRAD_CHECK(n == 0, path, ": cannot decompress after byte ", bytes.size(), " of the uncompressed data (",
+                error_text, ")");
     return bytes;
 }
 
@@ -44,36 +48,63 @@ uint32_t big_endian(const std::string& b, std::size_t at) {
     auto byte = [&](std::size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(b[at + i])); };
     return byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
 }
+
+const char* kind_name(IdxKind kind) { return kind == IdxKind::images ? "images" : "labels"; }
 }  // namespace
 
-Tensor read_idx(const std::string& path, DType dtype) {
+Tensor read_idx(const std::string& path, DType dtype) { return read_idx(path, IdxOptions{.dtype = dtype}); }
+
+Tensor read_idx(const std::string& path, IdxOptions options) {
+    XGRAD_CHECK(options.num_classes >= 0, "read_idx: num_classes must be non-negative, got ", options.num_classes);
+    XGRAD_CHECK(options.num_classes == 0 || options.expect == IdxKind::labels,
+                "read_idx: num_classes applies to label files (expect = IdxKind::labels)");
     const std::string bytes = read_file_bytes(path);
     XGRAD_CHECK(!bytes.empty(), path, ": the file is empty");
-    XGRAD_CHECK(bytes.size() >= 4, path, ": truncated header (", bytes.size(), " bytes)");
+    XGRAD_CHECK(bytes.size() >= 4, path, ": truncated header (", bytes.size(), " bytes, the magic number needs 4)");
     // Magic: two zero bytes, the element type (0x08 = unsigned byte), the number of dims.
-    XGRAD_CHECK(bytes[0] == 0 && bytes[1] == 0, path, ": not an IDX file (bad magic number 0x", std::hex,
+    XGRAD_CHECK(bytes[0] == 0 && bytes[1] == 0, path, ": byte 0: not an IDX file (bad magic number 0x", std::hex,
                 big_endian(bytes, 0), ")");
-    XGRAD_CHECK(static_cast<unsigned char>(bytes[2]) == 0x08, path, ": unsupported IDX element type 0x", std::hex,
-                static_cast<int>(static_cast<unsigned char>(bytes[2])), " (only unsigned bytes, 0x08)");
+    XGRAD_CHECK(static_cast<unsigned char>(bytes[2]) == 0x08, path, ": byte 2: unsupported IDX element type 0x",
+                std::hex, static_cast<int>(static_cast<unsigned char>(bytes[2])), " (only unsigned bytes, 0x08)");
     const int ndim = static_cast<unsigned char>(bytes[3]);
-    XGRAD_CHECK(ndim >= 1 && ndim <= 4, path, ": unsupported number of dimensions ", ndim);
+    XGRAD_CHECK(ndim >= 1 && ndim <= 4, path, ": byte 3: unsupported number of dimensions ", ndim, " (1 to 4)");
+    if (options.expect != IdxKind::any) {
+        const bool fits = options.expect == IdxKind::labels ? ndim == 1 : ndim >= 2;
+        XGRAD_CHECK(fits, path, ": byte 3: expected ", kind_name(options.expect), " (",
+                    options.expect == IdxKind::labels ? "1 dimension" : "2 or more dimensions", "), but the file has ",
+                    ndim, " dimension", ndim == 1 ? "" : "s", ndim == 1 ? " (a label file?)" : " (an image file?)");
+    }
     const std::size_t header = 4 + 4 * static_cast<std::size_t>(ndim);
-    XGRAD_CHECK(bytes.size() >= header, path, ": truncated header (", bytes.size(), " bytes, need ", header, ")");
+    XGRAD_CHECK(bytes.size() >= header, path, ": truncated header (", bytes.size(), " bytes, the ", ndim,
+                " sizes need ", header, ")");
     Shape sizes;
     for (int d = 0; d < ndim; ++d) sizes.push_back(big_endian(bytes, 4 + 4 * static_cast<std::size_t>(d)));
-    const auto count = static_cast<std::size_t>(shape_numel(sizes));
-    XGRAD_CHECK(bytes.size() - header == count, path, ": ", sizes, " needs ", count, " data bytes but the file has ",
-                bytes.size() - header, bytes.size() - header < count ? " (truncated)" : " (trailing bytes)");
-    Tensor out = empty(sizes, dtype);
+    const auto count = static_cast<std::size_t>(checked_numel(sizes, path.c_str()));
+    const std::size_t payload = bytes.size() - header;
+    if (payload < count) {
+        // Items are the slices along dim 0 (images, labels): say which one the data stops in.
+        const std::size_t item_bytes = std::max<std::size_t>(count / static_cast<std::size_t>(sizes[0]), 1);
+        fail(path, ": truncated at byte ", bytes.size(), ": ", sizes, " needs ", count, " data bytes after the ",
+             header, "-byte header, the file has ", payload, " (item ", payload / item_bytes, " of ", sizes[0],
+             " is incomplete)");
+    }
+    XGRAD_CHECK(payload == count, path, ": ", payload - count, " trailing bytes from byte ", header + count,
+                " (", sizes, " needs ", count, " data bytes after the ", header, "-byte header)");
     const auto* data = reinterpret_cast<const unsigned char*>(bytes.data() + header);
+    if (options.num_classes > 0)
+        for (std::size_t i = 0; i < count; ++i)
+            XGRAD_CHECK(data[i] < options.num_classes, path, ": item ", i, " (byte ", header + i, ") has label ",
+                        static_cast<int>(data[i]), ", outside the ", options.num_classes, " classes 0..",
+                        options.num_classes - 1);
+    Tensor out = empty(sizes, options.dtype);
     auto fill = [&](auto* p) {
         for (std::size_t i = 0; i < count; ++i) p[i] = static_cast<std::remove_pointer_t<decltype(p)>>(data[i]);
     };
-    switch (dtype) {
+    switch (options.dtype) {
         case DType::float32: fill(out.data_ptr<float>()); break;
         case DType::float64: fill(out.data_ptr<double>()); break;
         case DType::int64: fill(out.data_ptr<int64_t>()); break;
-        default: fail("read_idx: ", path, ": cannot read into dtype ", dtype);
+        default: fail("read_idx: ", path, ": cannot read into dtype ", options.dtype);
     }
     return out;
 }
@@ -86,8 +117,9 @@ ImageSet load_fashion_mnist(bool train, const std::string& folder) {
     };
     const std::string image_path = existing(prefix + "-images-idx3-ubyte");
     const std::string label_path = existing(prefix + "-labels-idx1-ubyte");
-    Tensor images = read_idx(image_path, kFloat32);
-    Tensor labels = read_idx(label_path, kInt64);
+    Tensor images = read_idx(image_path, {.dtype = kFloat32, .expect = IdxKind::images});
+    Tensor labels = read_idx(label_path, {.dtype = kInt64, .expect = IdxKind::labels,
+                                          .num_classes = static_cast<int64_t>(fashion_mnist_classes().size())});
     XGRAD_CHECK(images.dim() == 3, image_path, ": expected images [N, rows, cols], got shape ", images.sizes());
     XGRAD_CHECK(labels.dim() == 1 && labels.size(0) == images.size(0), label_path, ": ", labels.numel(),
                 " labels for ", images.size(0), " images in ", image_path);
@@ -101,23 +133,51 @@ const std::vector<std::string>& fashion_mnist_classes() {
     return names;
 }
 
-Tensor read_csv(const std::string& path, CsvOptions options) {
-    std::ifstream in(path);
-    XGRAD_CHECK(in.good(), path, ": cannot open (", std::strerror(errno), ")");
+namespace {
+// The fields of one line split at the delimiter (an empty line gives one empty field).
+std::vector<std::string> split_fields(const std::string& line, char delimiter) {
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t end = line.find(delimiter, start);
+        fields.push_back(line.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos) return fields;
+        start = end + 1;
+    }
+}
+}  // namespace
+
+CsvTable read_csv_table(const std::string& path, CsvOptions options) {
+    XGRAD_CHECK(options.skip_lines >= 0, "read_csv: skip_lines must be non-negative, got ", options.skip_lines);
+    std::ifstream in = open_input_file(path);
     std::string line;
     int64_t line_number = 0;
     for (int64_t i = 0; i < options.skip_lines && std::getline(in, line); ++i) ++line_number;
+    auto next_line = [&] {
+        while (std::getline(in, line)) {
+            ++line_number;
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (!line.empty()) return true;
+        }
+        return false;
+    };
+    CsvTable table;
+    int64_t header_line = 0;
+    if (options.header) {
+        XGRAD_CHECK(next_line(), path, ": no header line (the file is empty",
+                    options.skip_lines > 0 ? " after the skipped lines)" : ")");
+        header_line = line_number;
+        table.columns = split_fields(line, options.delimiter);
+        for (std::size_t c = 0; c < table.columns.size(); ++c)
+            XGRAD_CHECK(!table.columns[c].empty(), path, ":", line_number, ": the header's column ", c + 1,
+                        " has no name");
+    }
     std::vector<double> values;
-    int64_t columns = -1, rows = 0;
-    while (std::getline(in, line)) {
-        ++line_number;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.empty()) continue;
-        int64_t column = 0;
-        std::size_t start = 0;
-        while (true) {
-            const std::size_t end = line.find(options.delimiter, start);
-            const std::string field = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    int64_t columns = options.header ? static_cast<int64_t>(table.columns.size()) : -1, rows = 0;
+    while (next_line()) {
+        const std::vector<std::string> fields = split_fields(line, options.delimiter);
+        for (std::size_t column = 0; column < fields.size(); ++column) {
+            const std::string& field = fields[column];
             XGRAD_CHECK(!field.empty(), path, ":", line_number, ": column ", column + 1, " is empty");
             char* parsed_end = nullptr;
             errno = 0;
@@ -125,23 +185,27 @@ Tensor read_csv(const std::string& path, CsvOptions options) {
             XGRAD_CHECK(parsed_end != field.c_str() && *parsed_end == '\0' && errno != ERANGE, path, ":", line_number,
                         ": column ", column + 1, " is not a number: \"", field, "\"");
             values.push_back(v);
-            ++column;
-            if (end == std::string::npos) break;
-            start = end + 1;
         }
-        XGRAD_CHECK(columns < 0 || column == columns, path, ":", line_number, ": ", column, " fields, but earlier rows have ",
-                    columns);
-        columns = column;
+        const auto count = static_cast<int64_t>(fields.size());
+        XGRAD_CHECK(columns < 0 || count == columns, path, ":", line_number, ": ", count, " fields, but ",
+                    options.header ? "the header has " : "earlier rows have ", columns);
+        columns = count;
         ++rows;
     }
-    XGRAD_CHECK(rows > 0, path, ": no data rows (the file is empty)");
-    return from_vector(values, {rows, columns}, kFloat64);
+    if (options.header)
+        XGRAD_CHECK(rows > 0, path, ": the header (line ", header_line, ") is followed by no data rows");
+    else
+        XGRAD_CHECK(rows > 0, path, ": no data rows (the file is empty",
+                    options.skip_lines > 0 ? " after the skipped lines)" : ")");
+    table.values = from_vector(values, {rows, columns}, kFloat64);
+    return table;
 }
+
+Tensor read_csv(const std::string& path, CsvOptions options) { return read_csv_table(path, options).values; }
 
 TabularSet load_breast_cancer(const std::string& path_in) {
     const std::string path = path_in.empty() ? datasets_dir() + "/breast_cancer/breast_cancer.csv" : path_in;
-    std::ifstream in(path);
-    XGRAD_CHECK(in.good(), path, ": cannot open (", std::strerror(errno), ")");
+    std::ifstream in = open_input_file(path);
     std::string header;
     std::getline(in, header);
     // The header is "rows,features,name of class 0,name of class 1".

@@ -3,8 +3,9 @@
 /// the project uses. Malformed files throw xgrad::Error naming the file and the position.
 
 #include <string>
+#include <vector>
 
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::data {
 
@@ -14,8 +15,16 @@ std::string datasets_dir();
 /// Where Debian's dataset-fashion-mnist installs the IDX files.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
+/// What read_idx expects to find: any IDX array, images (two or more dims) or labels (one dim).
+enum class IdxKind { any, images, labels };
+struct IdxOptions {
+    DType dtype = kFloat32;        ///< int64 for labels, float32 for images
+    IdxKind expect = IdxKind::any;
+    int64_t num_classes = 0;       ///< for labels: each must lie in [0, num_classes); 0 skips the check
+};
 /// Reads an IDX file (".gz" is decompressed): unsigned-byte data as a uint8-valued tensor of the
-/// file's dims, in `dtype` (int64 for labels, float32 for images).
+/// file's dims. Errors name the file and the byte offset or item index where it goes wrong.
+Tensor read_idx(const std::string& path, IdxOptions options);
 Tensor read_idx(const std::string& path, DType dtype = kFloat32);
 
 struct ImageSet {
@@ -30,9 +39,17 @@ const std::vector<std::string>& fashion_mnist_classes();
 
 struct CsvOptions {
     char delimiter = ',';
-    int64_t skip_lines = 0;  ///< header lines before the numbers
+    int64_t skip_lines = 0;  ///< lines before the table (comments, a title)
+    bool header = false;     ///< the first line after skip_lines names the columns
 };
-/// A numeric table as [rows, columns] float64. Every row must have the same number of fields.
+struct CsvTable {
+    std::vector<std::string> columns;  ///< the header's names (empty without a header)
+    Tensor values;                     ///< [rows, columns] float64
+};
+/// A numeric table with its column names. Every row must have as many fields as the header
+/// (or as the first row); errors name the file, the line and the column.
+CsvTable read_csv_table(const std::string& path, CsvOptions options = {});
+/// The values of read_csv_table.
 Tensor read_csv(const std::string& path, CsvOptions options = {});
 
 struct TabularSet {

@@ -1,11 +1,11 @@
-#include "data/sampler.hpp"
+#include <xgrad/data/sampler.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <utility>
 
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::data {
 namespace {
@@ -34,6 +34,7 @@ RandomSampler::RandomSampler(int64_t n, RandomSamplerOptions options)
 }
 
 std::vector<int64_t> RandomSampler::epoch(Generator& gen) const {
+    auto hold = gen.lock();
     std::vector<int64_t> order;
     order.reserve(static_cast<std::size_t>(num_samples_));
     if (replacement_) {
@@ -55,6 +56,7 @@ SubsetRandomSampler::SubsetRandomSampler(std::vector<int64_t> indices) : indices
 }
 
 std::vector<int64_t> SubsetRandomSampler::epoch(Generator& gen) const {
+    auto hold = gen.lock();
     std::vector<int64_t> order;
     order.reserve(indices_.size());
     for (int64_t k : permutation(static_cast<int64_t>(indices_.size()), gen))
@@ -81,6 +83,7 @@ WeightedRandomSampler::WeightedRandomSampler(std::vector<double> weights, int64_
 }
 
 std::vector<int64_t> WeightedRandomSampler::epoch(Generator& gen) const {
+    auto hold = gen.lock();
     std::vector<int64_t> order;
     order.reserve(static_cast<std::size_t>(num_samples_));
     if (replacement_) {

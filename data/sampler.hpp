@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "tensor/random.hpp"
+#include <xgrad/tensor/random.hpp>
 
 namespace xgrad::data {
 

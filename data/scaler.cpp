@@ -1,7 +1,7 @@
-#include "data/scaler.hpp"
+#include <xgrad/data/scaler.hpp>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::data {
 namespace {

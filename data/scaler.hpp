@@ -13,7 +13,7 @@
 #include <string>
 #include <utility>
 
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::data {
 

@@ -1,4 +1,4 @@
-#include "data/text.hpp"
+#include <xgrad/data/text.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/input_file.hpp>
 
 namespace xgrad::data {
 
@@ -103,8 +104,7 @@ const std::array<std::string, 10>& hoc_labels() {
 }
 
 std::vector<HocSentence> read_hoc(const std::string& path) {
-    std::ifstream in(path);
-    XGRAD_CHECK(in.good(), path, ": cannot open (", std::strerror(errno), ")");
+    std::ifstream in = open_input_file(path);
     std::vector<HocSentence> sentences;
     std::string line;
     int64_t line_number = 0;
@@ -121,10 +121,13 @@ std::vector<HocSentence> read_hoc(const std::string& path) {
         }
         HocSentence s;
         s.pmid = fields[0];
+        XGRAD_CHECK(!s.pmid.empty() && s.pmid.find_first_not_of("0123456789") == std::string::npos, path, ":",
+                    line_number, ": column 1: the PubMed id \"", s.pmid, "\" is not a number");
         char* end = nullptr;
+        errno = 0;
         s.index = std::strtoll(fields[1].c_str(), &end, 10);
-        XGRAD_CHECK(!fields[1].empty() && *end == '\0', path, ":", line_number, ": sentence index \"", fields[1],
-                    "\" is not a number");
+        XGRAD_CHECK(!fields[1].empty() && *end == '\0' && errno != ERANGE && s.index >= 0, path, ":", line_number,
+                    ": column 2: the sentence index \"", fields[1], "\" is not a non-negative number");
         if (fields[2] != "none") {
             std::size_t at = 0;
             while (at <= fields[2].size()) {

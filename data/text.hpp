@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::data {
 

@@ -1,4 +1,4 @@
-#include "data/word_vectors.hpp"
+#include <xgrad/data/word_vectors.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,7 +10,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/input_file.hpp>
 
 namespace xgrad::data {
 namespace {
@@ -61,11 +62,12 @@ enum class Source : char { none, lowercase, exact };
 }  // namespace
 
 WordVectors read_word_vectors(const std::string& path, const Vocabulary& vocab, WordVectorsOptions options) {
-    std::ifstream in(path);
-    XGRAD_CHECK(in.good(), path, ": cannot open (", std::strerror(errno), ")");
+    std::ifstream in = open_input_file(path);
     const auto vocab_size = static_cast<std::size_t>(vocab.size());
     int64_t dim = -1, announced = -1, dim_line = 0;
-    std::vector<float> table;  // [vocab_size, dim], allocated once dim is known; <pad> stays zero
+    // [vocab_size, dim], allocated once a vector line has confirmed dim (a header's dim alone could
+    // be any number a corrupt file holds); <pad> stays zero.
+    std::vector<float> table;
     std::vector<Source> source(vocab_size, Source::none);
     WordVectors out;
 
@@ -74,7 +76,6 @@ WordVectors read_word_vectors(const std::string& path, const Vocabulary& vocab, 
                     ": the vectors have dim ", d, " but dim ", options.expected_dim, " was expected");
         dim = d;
         dim_line = line_number;
-        table.assign(vocab_size * static_cast<std::size_t>(dim), 0.0f);
     };
 
     std::string line;
@@ -116,6 +117,7 @@ WordVectors read_word_vectors(const std::string& path, const Vocabulary& vocab, 
                         word, "\" is not a finite number: \"", text, "\"");
         }
         ++out.vectors_in_file;
+        if (table.empty()) table.assign(vocab_size * static_cast<std::size_t>(dim), 0.0f);
 
         int64_t row = vocab.index(std::string(word));
         Source kind = Source::exact;
@@ -131,7 +133,8 @@ WordVectors read_word_vectors(const std::string& path, const Vocabulary& vocab, 
         source[r] = kind;
         std::copy(values.begin(), values.end(), table.begin() + static_cast<std::ptrdiff_t>(r * values.size()));
     }
-    XGRAD_CHECK(dim > 0, path, ": no word vectors (the file is empty)");
+    XGRAD_CHECK(out.vectors_in_file > 0, path, ": no word vectors (", dim > 0 ? "only a header" : "the file is empty",
+                ")");
     XGRAD_CHECK(announced < 0 || announced == out.vectors_in_file, path, ": the header announces ", announced,
                 " vectors but the file has ", out.vectors_in_file);
 

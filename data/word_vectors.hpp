@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/tensor.hpp"
-#include "data/text.hpp"
+#include <xgrad/autograd/tensor.hpp>
+#include <xgrad/data/text.hpp>
 
 namespace xgrad::data {
 

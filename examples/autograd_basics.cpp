@@ -1,7 +1,7 @@
 // Reverse-mode automatic differentiation, step by step: gradients accumulate, the graph is
 // freed after backward, hooks watch gradients flow, and second derivatives come from
 // differentiating the backward pass itself.
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <cmath>
 #include <iostream>

@@ -13,7 +13,7 @@
 // with and without BatchNorm on a Fashion-MNIST subset and prints the loss per epoch.
 //
 //   batch_normalization [--train 5000] [--epochs 10] [--out .] [--quick]
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -52,8 +52,8 @@ int main(int argc, char** argv) try {
     int epochs = 0;
     std::string out = ".";
     tutorial::Cli cli("Tutorial: batch normalization, by hand and in a deep sigmoid MLP.");
-    cli.option("--train", n_train, 5000, 2000, "Fashion-MNIST training images");
-    cli.option("--epochs", epochs, 10, 4, "training epochs");
+    cli.option("--train", n_train, 5000, 2000, "Fashion-MNIST training images").at_least(1);
+    cli.option("--epochs", epochs, 10, 4, "training epochs").at_least(1);
     cli.option("--out", out, "folder for the CSV and the plot");
     const bool quick = cli.parse(argc, argv);
     bool holds = true;

@@ -1,7 +1,7 @@
 #pragma once
 // Shared by the tutorials that train on the Wisconsin breast-cancer table (datasets/breast_cancer,
 // 569 tumours x 30 features, 0 = malignant, 1 = benign): one fixed train/test split.
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 namespace tutorial {
 

@@ -15,7 +15,7 @@
 // accuracy per epoch.
 //
 //   cnn_fashion_mnist [--epochs 3] [--train 60000] [--threads 2] [--quick]
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -73,9 +73,9 @@ int main(int argc, char** argv) try {
     int64_t n_train = 0;
     int threads = get_num_threads();
     tutorial::Cli cli("Tutorial: a CNN on Fashion-MNIST.");
-    cli.option("--epochs", epochs, 3, 1, "training epochs");
-    cli.option("--train", n_train, 60000, 4000, "training images");
-    cli.option("--threads", threads, "threads for kernels and BLAS");
+    cli.option("--epochs", epochs, 3, 1, "training epochs").at_least(1);
+    cli.option("--train", n_train, 60000, 4000, "training images").at_least(1);
+    cli.option("--threads", threads, "threads for kernels and BLAS").at_least(1);
     const bool quick = cli.parse(argc, argv);
     set_num_threads(threads);
     manual_seed(0);

@@ -19,7 +19,7 @@
 // dropout_mc_spread (how far the MC passes disagree, on right and on wrong predictions).
 //
 //   dropout [--train 2000] [--epochs 30] [--samples 50] [--out .] [--quick]
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -104,11 +104,11 @@ int main(int argc, char** argv) try {
     // The paper tunes c on validation data (3 to 4 in its nets); 2 suits this one.
     double c = 2.0, high_lr = 0.05;
     tutorial::Cli cli("Tutorial: dropout (Srivastava et al. 2014), max-norm, Monte Carlo dropout.");
-    cli.option("--train", n_train, 2000, 600, "Fashion-MNIST training images");
-    cli.option("--epochs", epochs, 30, 12, "training epochs");
-    cli.option("--samples", samples, 50, 20, "Monte Carlo dropout passes per image");
-    cli.option("--max-norm", c, "max-norm constraint c on each unit's incoming weights");
-    cli.option("--high-lr", high_lr, "the high learning rate max-norm is tried at");
+    cli.option("--train", n_train, 2000, 600, "Fashion-MNIST training images").at_least(1);
+    cli.option("--epochs", epochs, 30, 12, "training epochs").at_least(1);
+    cli.option("--samples", samples, 50, 20, "Monte Carlo dropout passes per image").at_least(1);
+    cli.option("--max-norm", c, "max-norm constraint c on each unit's incoming weights").at_least(0);
+    cli.option("--high-lr", high_lr, "the high learning rate max-norm is tried at").at_least(0);
     std::string out = ".";
     cli.option("--out", out, "folder for the plots (loss curves, MC dropout's spread)");
     const bool quick = cli.parse(argc, argv);

@@ -1,6 +1,6 @@
 #pragma once
 // The MLP of the main example, shared with predict.cpp so both build the same architecture.
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <sstream>
 #include <string>

@@ -11,7 +11,7 @@
 // and the test accuracy. The CSV and the plot (PNG and SVG, through gnuplot) go to --out.
 //
 //   input_scaling [--epochs 200] [--lr 0.1] [--out .] [--quick]
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -53,8 +53,8 @@ int main(int argc, char** argv) try {
     double lr = 0.1;
     std::string out = ".";
     tutorial::Cli cli("Tutorial: input preprocessing (raw, centered, standardized, min-max scaled).");
-    cli.option("--epochs", epochs, 200, 100, "full-batch epochs");
-    cli.option("--lr", lr, "learning rate, the same for every preprocessing");
+    cli.option("--epochs", epochs, 200, 100, "full-batch epochs").at_least(1);
+    cli.option("--lr", lr, "learning rate, the same for every preprocessing").at_least(0);
     cli.option("--out", out, "folder for the CSV and the plot");
     const bool quick = cli.parse(argc, argv);
 

@@ -2,7 +2,7 @@
 // fit y = 3 x1 - 2 x2 + 0.5 from 200 noisy samples and recover the coefficients.
 // Full-batch gradient descent is optim::SGD fed the whole data set at every step; feeding it
 // mini-batches instead would make it stochastic gradient descent, with no change to the optimizer.
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <cmath>
 #include <cstdio>

@@ -10,7 +10,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include "fashion_mlp.hpp"
 #include "tutorial.hpp"
@@ -67,14 +67,14 @@ int main(int argc, char** argv) try {
     uint64_t seed = 0;
     std::string optimizer_name = "adam", hidden_sizes = "256,256", data_dir = data::kFashionMnistDir, out_dir = ".", resume;
     tutorial::Cli cli("Train an MLP on Fashion-MNIST: 784-256-256-10, ReLU, He init, dropout, Adam.");
-    cli.option("--epochs", epochs, 5, 1, "passes over the training set");
-    cli.option("--batch-size", batch_size, "mini-batch size");
-    cli.option("--lr", lr, "learning rate");
+    cli.option("--epochs", epochs, 5, 1, "passes over the training set").at_least(1);
+    cli.option("--batch-size", batch_size, "mini-batch size").at_least(1);
+    cli.option("--lr", lr, "learning rate").at_least(0);
     cli.option("--optimizer", optimizer_name,
                "sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw, nadam or adamax");
     cli.option("--hidden", hidden_sizes, "hidden layer sizes, comma-separated");
     cli.option("--dropout", dropout, "probability of dropping a hidden unit (0 disables)");
-    cli.option("--threads", threads, "threads for kernels and BLAS");
+    cli.option("--threads", threads, "threads for kernels and BLAS").at_least(1);
     cli.option("--seed", seed, "one seed for initialization, dropout and shuffling");
     cli.option("--data", data_dir, "folder with the IDX files");
     cli.option("--out", out_dir, "where the checkpoint, the logs and the curves go");

@@ -3,7 +3,7 @@
 // three, plus one bias per non-input unit.
 //
 //   mlp_parameter_counts [--n 784] [--p 256] [--l 10]
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <cstdio>
 #include <iostream>
@@ -27,9 +27,9 @@ void build(nn::Sequential& model, int64_t n, int64_t p, int64_t l, int hidden_la
 int main(int argc, char** argv) try {
     int64_t n = 784, p = 256, l = 10;
     tutorial::Cli cli("Tutorial: parameter counts of deep MLPs (--quick changes nothing here).");
-    cli.option("-n,--inputs", n, "input units n");
-    cli.option("-p,--hidden", p, "hidden units p per layer");
-    cli.option("-l,--outputs", l, "output units l");
+    cli.option("-n,--inputs", n, "input units n").at_least(1);
+    cli.option("-p,--hidden", p, "hidden units p per layer").at_least(1);
+    cli.option("-l,--outputs", l, "output units l").at_least(1);
     cli.parse(argc, argv);
     bool all_match = true;
     for (int hidden : {1, 3}) {

@@ -12,7 +12,7 @@
 // The CSV and the plots (the valley paths; the loss curves: PNG and SVG, through gnuplot) go to --out.
 //
 //   optimizers [--train 5000] [--epochs 10] [--out .] [--quick]
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -77,8 +77,8 @@ int main(int argc, char** argv) try {
     int epochs = 0;
     std::string out = ".";
     tutorial::Cli cli("Tutorial: the optimizers, on a narrow valley and on Fashion-MNIST.");
-    cli.option("--train", n_train, 5000, 2000, "Fashion-MNIST training images");
-    cli.option("--epochs", epochs, 10, 4, "training epochs");
+    cli.option("--train", n_train, 5000, 2000, "Fashion-MNIST training images").at_least(1);
+    cli.option("--epochs", epochs, 10, 4, "training epochs").at_least(1);
     cli.option("--out", out, "folder for the CSV and the plot");
     const bool quick = cli.parse(argc, argv);
     bool holds = true;

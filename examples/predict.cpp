@@ -3,7 +3,7 @@
 //
 //   predict [--model fashion_mlp.npz] [--hidden 256,256] [--images FILE.idx(.gz)] [--count 5]
 #include <cstdio>
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include "fashion_mlp.hpp"
 #include "tutorial.hpp"
@@ -15,7 +15,7 @@ int main(int argc, char** argv) try {
     int64_t count = 5;
     tutorial::Cli cli("Classify images with the checkpoint mlp_fashion_mnist saves (--quick changes nothing here).");
     cli.option("--model", model_path, "the checkpoint");
-    cli.option("--count", count, "images to classify");
+    cli.option("--count", count, "images to classify").at_least(1);
     cli.option("--hidden", hidden, "hidden layer sizes the model was trained with");
     cli.option("--images", images_path, "an IDX file of 28x28 images (empty: the Fashion-MNIST test set)");
     cli.option("--data", data_dir, "folder with the Fashion-MNIST IDX files");

@@ -13,7 +13,7 @@
 // 28 x 28 template per class, so L1 visibly switches off uninformative pixels (the borders).
 //
 //   regularization [--train 1000] [--epochs 40] [--out .] [--quick]   (plot: regularization_sparsity)
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -63,8 +63,8 @@ int main(int argc, char** argv) try {
     int epochs = 40;
     std::string out = ".";
     tutorial::Cli cli("Tutorial: L2, L1 and elastic-net regularization (--quick changes nothing here).");
-    cli.option("--train", n_train, "Fashion-MNIST training images");
-    cli.option("--epochs", epochs, "training epochs");
+    cli.option("--train", n_train, "Fashion-MNIST training images").at_least(1);
+    cli.option("--epochs", epochs, "training epochs").at_least(1);
     cli.option("--out", out, "folder for the plot of the weights' magnitudes");
     cli.parse(argc, argv);
     bool holds = true;

@@ -2,7 +2,7 @@
 // reductions, matrix products, and a first gradient.
 //
 //   make example            (builds and runs this)
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <iostream>
 

@@ -26,7 +26,7 @@
 //   text_classification_hoc [--epochs 8] [--max-tokens 256] [--abstracts all] [--threads 2] [--out .] [--quick]
 //                           [--models cnn,lstm,transformer]
 //   (plot: hoc_micro_f1, the test micro-F1 of each model per epoch)
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -229,12 +229,12 @@ int main(int argc, char** argv) try {
     int64_t max_tokens = 0, limit = 0;
     std::string models = "cnn,lstm,transformer";
     tutorial::Cli cli("Tutorial: Hallmarks of Cancer, multi-label, with a CNN, a BiLSTM and a Transformer.");
-    cli.option("--epochs", epochs, 8, 4, "training epochs per model");
+    cli.option("--epochs", epochs, 8, 4, "training epochs per model").at_least(1);
     // --quick (the test suite, also under the sanitizers, where every op is ~30x slower) keeps
     // 800 abstracts and their first 64 tokens.
-    cli.option("--max-tokens", max_tokens, 256, 64, "tokens kept per abstract");
-    cli.option("--abstracts", limit, -1, 800, "abstracts used (-1: all)");
-    cli.option("--threads", threads, "threads for kernels and BLAS");
+    cli.option("--max-tokens", max_tokens, 256, 64, "tokens kept per abstract").at_least(1);
+    cli.option("--abstracts", limit, -1, 800, "abstracts used (-1: all)").at_least(-1);
+    cli.option("--threads", threads, "threads for kernels and BLAS").at_least(1);
     cli.option("--models", models, "comma-separated: cnn, lstm, transformer");
     std::string out = ".";
     cli.option("--out", out, "folder for the plot of the test micro-F1 per epoch");

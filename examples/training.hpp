@@ -1,7 +1,7 @@
 #pragma once
 // The training loop and accuracy the tutorials share: shuffled minibatches of a classification
 // set held in memory, cross-entropy, an optional penalty and an optional step after each update.
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <functional>
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 namespace tutorial {
 
@@ -30,7 +30,7 @@ namespace tutorial {
 ///     int epochs = 0;
 ///     std::string out = ".";
 ///     tutorial::Cli cli("Tutorial: dropout.");
-///     cli.option("--epochs", epochs, 30, 12, "training epochs");  // 30, or 12 with --quick
+///     cli.option("--epochs", epochs, 30, 12, "training epochs").at_least(1);  // 30, or 12 with --quick
 ///     cli.option("--out", out, "folder for the CSV and the plot");
 ///     const bool quick = cli.parse(argc, argv);
 class Cli {
@@ -42,7 +42,23 @@ public:
     /// A flag whose default stays whatever `value` holds.
     template <class T>
     Cli& option(const std::string& name, T& value, const std::string& help) {
-        app_.add_option(name, value, help)->capture_default_str();
+        last_ = app_.add_option(name, value, help)->capture_default_str();
+        return *this;
+    }
+
+    /// The option declared just before must be at least `minimum` (--epochs 0 or -1 is refused
+    /// with a message, not run as an empty loop). Values beyond the option's type (--epochs 1e12
+    /// into an int) are refused by CLI11 itself.
+    Cli& at_least(double minimum) {
+        const std::string bound = text(minimum);
+        last_->check(CLI::Validator(
+            [minimum, bound](std::string& value) -> std::string {
+                char* end = nullptr;
+                const double v = std::strtod(value.c_str(), &end);
+                if (end == value.c_str()) return "";  // not a number: the conversion reports it
+                return v >= minimum ? "" : "must be at least " + bound + ", got " + value;
+            },
+            ">=" + bound));
         return *this;
     }
 
@@ -53,6 +69,7 @@ public:
         value = normal;
         CLI::Option* option = app_.add_option(name, value, help + " (default " + text(normal) + "; " + text(quick) +
                                                                  " with --quick)");
+        last_ = option;
         quick_defaults_.push_back([option, &value, quick] {
             if (option->count() == 0) value = quick;
         });
@@ -86,6 +103,7 @@ private:
         return out.str();
     }
     CLI::App app_;
+    CLI::Option* last_ = nullptr;
     bool quick_ = false;
     std::vector<std::function<void()>> quick_defaults_;
 };

@@ -12,7 +12,7 @@
 // go to --out.
 //
 //   vanishing_gradient [--depth 20] [--width 64] [--out .] [--quick]
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -60,8 +60,8 @@ int main(int argc, char** argv) try {
     int depth = 0, width = 0;
     std::string out = ".";
     tutorial::Cli cli("Tutorial: the vanishing gradient, and why ReLU helps.");
-    cli.option("--depth", depth, 20, 8, "hidden layers");
-    cli.option("--width", width, 64, 16, "units per hidden layer");
+    cli.option("--depth", depth, 20, 8, "hidden layers").at_least(1);
+    cli.option("--width", width, 64, 16, "units per hidden layer").at_least(1);
     cli.option("--out", out, "folder for the CSV and the plot");
     cli.parse(argc, argv);
 

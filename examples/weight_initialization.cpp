@@ -16,7 +16,7 @@
 // 6-hidden-layer ReLU net on the breast-cancer table from each scheme.
 //
 //   weight_initialization [--epochs 40] [--out .] [--quick]
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 #include <cstdio>
 #include <functional>
@@ -99,7 +99,7 @@ int main(int argc, char** argv) try {
     int epochs = 0;
     std::string out = ".";
     tutorial::Cli cli("Tutorial: weight initialization, from zeros to He.");
-    cli.option("--epochs", epochs, 40, 15, "training epochs of the deep net per scheme");
+    cli.option("--epochs", epochs, 40, 15, "training epochs of the deep net per scheme").at_least(1);
     cli.option("--out", out, "folder for the plots of the activations' spread");
     const bool quick = cli.parse(argc, argv);
     bool claims_hold = true;

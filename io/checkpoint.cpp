@@ -1,12 +1,12 @@
-#include "io/checkpoint.hpp"
+#include <xgrad/io/checkpoint.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <functional>
 #include <set>
 
-#include "autograd/ops.hpp"
-#include "tensor/npz.hpp"
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/npz.hpp>
 
 namespace xgrad {
 namespace {

@@ -21,12 +21,12 @@
 #include <string>
 #include <vector>
 
-#include "data/scaler.hpp"
-#include "nn/module.hpp"
-#include "optim/lr_scheduler.hpp"
-#include "optim/optimizer.hpp"
-#include "tensor/random.hpp"
-#include "training/early_stopping.hpp"
+#include <xgrad/data/scaler.hpp>
+#include <xgrad/nn/module.hpp>
+#include <xgrad/optim/lr_scheduler.hpp>
+#include <xgrad/optim/optimizer.hpp>
+#include <xgrad/tensor/random.hpp>
+#include <xgrad/training/early_stopping.hpp>
 
 namespace xgrad {
 

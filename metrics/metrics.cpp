@@ -1,11 +1,11 @@
-#include "metrics/metrics.hpp"
+#include <xgrad/metrics/metrics.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::metrics {
 namespace {

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::metrics {
 

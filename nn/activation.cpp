@@ -1,6 +1,6 @@
-#include "nn/activation.hpp"
+#include <xgrad/nn/activation.hpp>
 
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::nn {
 

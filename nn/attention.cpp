@@ -1,13 +1,13 @@
-#include "nn/attention.hpp"
+#include <xgrad/nn/attention.hpp>
 
 #include <cmath>
 #include <limits>
 
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "nn/functional.hpp"
-#include "nn/init.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/functional.hpp>
+#include <xgrad/nn/init.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad::nn {
 

@@ -19,8 +19,8 @@
 #include <string>
 #include <tuple>
 
-#include "nn/linear.hpp"
-#include "nn/module.hpp"
+#include <xgrad/nn/linear.hpp>
+#include <xgrad/nn/module.hpp>
 
 namespace xgrad::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/container.hpp"
+#include <xgrad/nn/container.hpp>
 
 namespace xgrad::nn {
 

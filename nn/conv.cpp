@@ -1,11 +1,11 @@
-#include "nn/conv.hpp"
+#include <xgrad/nn/conv.hpp>
 
 #include <cmath>
 #include <string>
 
-#include "autograd/ops.hpp"
-#include "nn/init.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/init.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad::nn {
 namespace {

@@ -8,8 +8,8 @@
 /// convolution); padding = nn::kSame pads so that the output keeps the input's size (stride 1; an
 /// odd total goes to the right and bottom, as in PyTorch), nn::kValid means no padding.
 
-#include "nn/module.hpp"
-#include "nn/size2.hpp"
+#include <xgrad/nn/module.hpp>
+#include <xgrad/nn/size2.hpp>
 
 namespace xgrad::nn {
 

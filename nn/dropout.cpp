@@ -1,8 +1,8 @@
-#include "nn/dropout.hpp"
+#include <xgrad/nn/dropout.hpp>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
-#include "nn/functional.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/functional.hpp>
 
 namespace xgrad::nn {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "nn/module.hpp"
+#include <xgrad/nn/module.hpp>
 
 namespace xgrad::nn {
 

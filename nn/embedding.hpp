@@ -5,7 +5,7 @@
 #include <memory>
 #include <optional>
 
-#include "nn/module.hpp"
+#include <xgrad/nn/module.hpp>
 
 namespace xgrad::nn {
 

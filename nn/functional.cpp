@@ -1,12 +1,12 @@
-#include "nn/functional.hpp"
+#include <xgrad/nn/functional.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/node.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad::nn::functional {
 

@@ -4,8 +4,8 @@
 
 #include <optional>
 
-#include "autograd/ops.hpp"
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::nn::functional {
 

@@ -2,7 +2,7 @@
 /// Internal to the fused recurrent cells (fused_lstm_cell.cpp, fused_gru_cell.cpp): picks the
 /// element type of a float32 or float64 array for their hand-written loops.
 
-#include "tensor/dtype.hpp"
+#include <xgrad/tensor/dtype.hpp>
 
 namespace xgrad::nn::functional::detail {
 

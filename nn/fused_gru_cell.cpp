@@ -1,9 +1,9 @@
-#include "nn/fused_gru_cell.hpp"
+#include <xgrad/nn/fused_gru_cell.hpp>
 
-#include "autograd/function.hpp"
-#include "autograd/ops.hpp"
-#include "nn/fused_cell_dispatch.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/function.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/fused_cell_dispatch.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad::nn::functional {
 namespace {

@@ -15,7 +15,7 @@
 /// Under create_graph the same formulas run as differentiable ops from the saved inputs, so
 /// second derivatives go through the cell.
 
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::nn::functional {
 

@@ -18,7 +18,7 @@
 
 #include <utility>
 
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::nn::functional {
 

@@ -1,10 +1,10 @@
-#include "nn/init.hpp"
+#include <xgrad/nn/init.hpp>
 
 #include <cmath>
 #include <vector>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::nn::init {
 namespace {
@@ -62,12 +62,14 @@ void constant_(const Tensor& t, double value) {
 void uniform_(const Tensor& t, double a, double b, Generator* g) {
     XGRAD_CHECK(a <= b, "uniform_: a (", a, ") must not exceed b (", b, ")");
     Generator& gen = pick(g);
+    auto hold = gen.lock();
     fill_from(t, [&] { return a + (b - a) * gen.next_double(); });
 }
 
 void normal_(const Tensor& t, double mean, double std, Generator* g) {
     XGRAD_CHECK(std >= 0, "normal_: std must be non-negative, got ", std);
     Generator& gen = pick(g);
+    auto hold = gen.lock();
     fill_from(t, [&] { return mean + std * gen.next_normal(); });
 }
 
@@ -77,6 +79,7 @@ void trunc_normal_(const Tensor& t, double mean, double std, double a, double b,
     XGRAD_CHECK(b > mean - 6 * std && a < mean + 6 * std, "trunc_normal_: the bounds [", a, ", ", b,
                 "] lie more than 6 std from the mean; almost no draw would land inside");
     Generator& gen = pick(g);
+    auto hold = gen.lock();
     fill_from(t, [&] {
         double v;
         do v = mean + std * gen.next_normal();
@@ -130,6 +133,7 @@ void orthogonal_(const Tensor& t, double gain, Generator* g) {
     // then transpose if the tensor is wide. Signs follow R's diagonal, as in PyTorch's QR route.
     const int64_t big = std::max(rows, cols), small = std::min(rows, cols);
     Generator& gen = pick(g);
+    auto hold = gen.lock();
     std::vector<double> a(static_cast<std::size_t>(big * small));
     for (double& v : a) v = gen.next_normal();
     auto at = [&](int64_t i, int64_t j) -> double& { return a[static_cast<std::size_t>(i * small + j)]; };

@@ -1,7 +1,7 @@
 #pragma once
 /// Linear, Flatten and Identity.
 
-#include "nn/module.hpp"
+#include <xgrad/nn/module.hpp>
 
 namespace xgrad::nn {
 

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "nn/functional.hpp"
-#include "nn/module.hpp"
+#include <xgrad/nn/functional.hpp>
+#include <xgrad/nn/module.hpp>
 
 namespace xgrad::nn {
 

@@ -1,10 +1,10 @@
-#include "nn/module.hpp"
+#include <xgrad/nn/module.hpp>
 
 #include <ostream>
 #include <set>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::nn {
 

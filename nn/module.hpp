@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::nn {
 

@@ -1,8 +1,8 @@
-#include "nn/normalization.hpp"
+#include <xgrad/nn/normalization.hpp>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
-#include "nn/functional.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/functional.hpp>
 
 namespace xgrad::nn {
 

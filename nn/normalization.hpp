@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "nn/module.hpp"
+#include <xgrad/nn/module.hpp>
 
 namespace xgrad::nn {
 

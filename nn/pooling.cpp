@@ -1,10 +1,10 @@
-#include "nn/pooling.hpp"
+#include <xgrad/nn/pooling.hpp>
 
 #include <algorithm>
 #include <limits>
 #include <vector>
 
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::nn {
 namespace {
@@ -50,9 +50,13 @@ Size2 default_stride(Size2 stride, Size2 kernel) { return {stride.h == 0 ? kerne
 // PyTorch's adaptive windows [floor(i n / m), ceil((i + 1) n / m)) of x4 [N, C, H, W], each
 // reduced to [N, C] by reduce, stacked into [N, C, oh, ow].
 template <class Reduce>
-Tensor adaptive_windows(const Tensor& x4, Size2 output_size, Reduce&& reduce) {
+Tensor adaptive_windows(const Tensor& x4, Size2 output_size, const char* op, Reduce&& reduce) {
     const int64_t N = x4.size(0), C = x4.size(1), H = x4.size(2), W = x4.size(3);
     const int64_t oh = output_size.h, ow = output_size.w;
+    // The output's memory is claimed first, as PyTorch allocates it first: an output size beyond
+    // int64 or memory fails here at once, not after building billions of windows one by one.
+    NDArray::empty({N, C, oh, ow}, x4.dtype(), op);
+    if (N == 0 || C == 0) return zeros({N, C, oh, ow}, x4.dtype());  // nothing to pool, however many windows
     std::vector<Tensor> cells;
     for (int64_t i = 0; i < oh; ++i) {
         const int64_t h0 = i * H / oh, h1 = ((i + 1) * H + oh - 1) / oh;
@@ -135,7 +139,8 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
         XGRAD_CHECK(H > 0 && W > 0, "adaptive_avg_pool2d: empty input of shape ", x4.sizes());
         if (oh == 1 && ow == 1) return mean(x4, {2, 3}, true);  // global average pooling
         if (H % oh == 0 && W % ow == 0) return functional::avg_pool2d(x4, Size2{H / oh, W / ow});  // equal windows
-        return adaptive_windows(x4, output_size, [](const Tensor& window) { return mean(window, {2, 3}); });
+        return adaptive_windows(x4, output_size, "adaptive_avg_pool2d",
+                                [](const Tensor& window) { return mean(window, {2, 3}); });
     });
 }
 
@@ -153,7 +158,7 @@ Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
         const int64_t oh = output_size.h, ow = output_size.w;
         XGRAD_CHECK(H > 0 && W > 0, "adaptive_max_pool2d: empty input of shape ", x4.sizes());
         if (H % oh == 0 && W % ow == 0) return functional::max_pool2d(x4, Size2{H / oh, W / ow});  // equal windows: the fast kernel
-        return adaptive_windows(x4, output_size, [N, C](const Tensor& window) {
+        return adaptive_windows(x4, output_size, "adaptive_max_pool2d", [N, C](const Tensor& window) {
             return std::get<0>(max(window.reshape({N, C, -1}), 2));  // the first maximum takes the gradient
         });
     });

@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "nn/module.hpp"
-#include "nn/size2.hpp"
+#include <xgrad/nn/module.hpp>
+#include <xgrad/nn/size2.hpp>
 
 namespace xgrad::nn {
 

@@ -1,8 +1,8 @@
-#include "nn/regularization.hpp"
+#include <xgrad/nn/regularization.hpp>
 
 #include <string>
 
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::nn {
 namespace {

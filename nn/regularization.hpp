@@ -12,7 +12,7 @@
 
 #include <vector>
 
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::nn {
 

@@ -1,14 +1,14 @@
-#include "nn/rnn.hpp"
+#include <xgrad/nn/rnn.hpp>
 
 #include <cmath>
 #include <string>
 
-#include "autograd/ops.hpp"
-#include "nn/dropout.hpp"
-#include "nn/functional.hpp"
-#include "nn/fused_gru_cell.hpp"
-#include "nn/fused_lstm_cell.hpp"
-#include "nn/init.hpp"
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/dropout.hpp>
+#include <xgrad/nn/functional.hpp>
+#include <xgrad/nn/fused_gru_cell.hpp>
+#include <xgrad/nn/fused_lstm_cell.hpp>
+#include <xgrad/nn/init.hpp>
 
 namespace xgrad::nn {
 namespace {

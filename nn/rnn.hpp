@@ -30,7 +30,7 @@
 #include <tuple>
 #include <vector>
 
-#include "nn/module.hpp"
+#include <xgrad/nn/module.hpp>
 
 namespace xgrad::nn {
 

@@ -1,12 +1,12 @@
-#include "nn/summary.hpp"
+#include <xgrad/nn/summary.hpp>
 
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <sstream>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::nn {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/module.hpp"
+#include <xgrad/nn/module.hpp>
 
 namespace xgrad::nn {
 

@@ -1,10 +1,10 @@
-#include "nn/transformer.hpp"
+#include <xgrad/nn/transformer.hpp>
 
 #include <cmath>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
-#include "nn/functional.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/functional.hpp>
 
 namespace xgrad::nn {
 

@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "nn/attention.hpp"
-#include "nn/container.hpp"
-#include "nn/dropout.hpp"
-#include "nn/linear.hpp"
-#include "nn/normalization.hpp"
+#include <xgrad/nn/attention.hpp>
+#include <xgrad/nn/container.hpp>
+#include <xgrad/nn/dropout.hpp>
+#include <xgrad/nn/linear.hpp>
+#include <xgrad/nn/normalization.hpp>
 
 namespace xgrad::nn {
 

@@ -1,4 +1,4 @@
-#include "optim/adadelta.hpp"
+#include <xgrad/optim/adadelta.hpp>
 
 #include <cmath>
 

@@ -5,7 +5,7 @@
 ///   dx = sqrt(u + eps) / sqrt(v + eps) * g
 ///   u <- rho u + (1 - rho) dx^2;   theta <- theta - lr dx
 
-#include "optim/optimizer.hpp"
+#include <xgrad/optim/optimizer.hpp>
 
 namespace xgrad::optim {
 

@@ -3,7 +3,7 @@
 /// squared gradients, so frequently updated parameters slow down.
 ///   s <- s + g^2;   theta <- theta - lr_t g / (sqrt(s) + eps),   lr_t = lr / (1 + (t - 1) lr_decay)
 
-#include "optim/optimizer.hpp"
+#include <xgrad/optim/optimizer.hpp>
 
 namespace xgrad::optim {
 

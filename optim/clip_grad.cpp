@@ -1,9 +1,9 @@
-#include "optim/clip_grad.hpp"
+#include <xgrad/optim/clip_grad.hpp>
 
 #include <cmath>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::optim {
 

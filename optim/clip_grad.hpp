@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "autograd/tensor.hpp"
+#include <xgrad/autograd/tensor.hpp>
 
 namespace xgrad::optim {
 

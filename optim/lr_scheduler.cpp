@@ -1,10 +1,10 @@
-#include "optim/lr_scheduler.hpp"
+#include <xgrad/optim/lr_scheduler.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "tensor/whole_number.hpp"
+#include <xgrad/tensor/whole_number.hpp>
 
 namespace xgrad::optim {
 
@@ -72,8 +72,22 @@ void LRScheduler::load_state_dict(const SchedulerState& state) {
     }
 }
 
+namespace {
+// A hyper-parameter that must be a finite number, not below `lowest` (NaN and inf would turn every
+// later lr into NaN or inf without an error).
+void check_finite_at_least(double value, double lowest, const char* scheduler, const char* name) {
+    XGRAD_CHECK(std::isfinite(value) && value >= lowest, scheduler, ": ", name, " must be a finite number >= ", lowest,
+                ", got ", value);
+}
+void check_positive_finite(double value, const char* scheduler, const char* name) {
+    XGRAD_CHECK(std::isfinite(value) && value > 0, scheduler, ": ", name, " must be a finite positive number, got ",
+                value);
+}
+}  // namespace
+
 StepLR::StepLR(Optimizer& optimizer, Options options) : ClosedFormLRScheduler(optimizer), options_(options) {
     XGRAD_CHECK(options.step_size > 0, "StepLR: step_size must be positive, got ", options.step_size);
+    check_positive_finite(options.gamma, "StepLR", "gamma");
 }
 double StepLR::lr_at(double base, int64_t epoch) const {
     return base * std::pow(options_.gamma, static_cast<double>(epoch / options_.step_size));
@@ -83,6 +97,9 @@ MultiStepLR::MultiStepLR(Optimizer& optimizer, Options options)
     : ClosedFormLRScheduler(optimizer), options_(std::move(options)) {
     XGRAD_CHECK(std::is_sorted(options_.milestones.begin(), options_.milestones.end()),
                 "MultiStepLR: milestones must be increasing");
+    XGRAD_CHECK(options_.milestones.empty() || options_.milestones.front() >= 0,
+                "MultiStepLR: milestones must be non-negative, got ", options_.milestones.front());
+    check_positive_finite(options_.gamma, "MultiStepLR", "gamma");
 }
 double MultiStepLR::lr_at(double base, int64_t epoch) const {
     const auto reached = std::upper_bound(options_.milestones.begin(), options_.milestones.end(), epoch) -
@@ -91,7 +108,9 @@ double MultiStepLR::lr_at(double base, int64_t epoch) const {
 }
 
 ExponentialLR::ExponentialLR(Optimizer& optimizer, Options options)
-    : ClosedFormLRScheduler(optimizer), options_(options) {}
+    : ClosedFormLRScheduler(optimizer), options_(options) {
+    check_positive_finite(options.gamma, "ExponentialLR", "gamma");
+}
 double ExponentialLR::lr_at(double base, int64_t epoch) const {
     return base * std::pow(options_.gamma, static_cast<double>(epoch));
 }
@@ -99,6 +118,7 @@ double ExponentialLR::lr_at(double base, int64_t epoch) const {
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, Options options)
     : ClosedFormLRScheduler(optimizer), options_(options) {
     XGRAD_CHECK(options.T_max > 0, "CosineAnnealingLR: T_max must be positive, got ", options.T_max);
+    check_finite_at_least(options.eta_min, 0, "CosineAnnealingLR", "eta_min");
 }
 double CosineAnnealingLR::lr_at(double base, int64_t epoch) const {
     const double phase = M_PI * static_cast<double>(epoch) / static_cast<double>(options_.T_max);
@@ -209,7 +229,7 @@ void SequentialLR::load_state_dict(const SchedulerState& state) {
 }
 
 OneCycleLR::OneCycleLR(Optimizer& optimizer, Options o) : LRScheduler(optimizer), options_(o) {
-    XGRAD_CHECK(o.max_lr > 0, "OneCycleLR: max_lr must be positive, got ", o.max_lr);
+    check_positive_finite(o.max_lr, "OneCycleLR", "max_lr");
     if (o.total_steps != 0) {
         XGRAD_CHECK(o.total_steps > 0, "OneCycleLR: expected a positive total_steps, got ", o.total_steps);
         total_steps_ = o.total_steps;
@@ -221,9 +241,12 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, Options o) : LRScheduler(optimizer)
         total_steps_ = o.epochs * o.steps_per_epoch;
     }
     XGRAD_CHECK(o.pct_start >= 0 && o.pct_start <= 1, "OneCycleLR: pct_start must be in [0, 1], got ", o.pct_start);
-    XGRAD_CHECK(o.div_factor > 0 && o.final_div_factor > 0,
-                "OneCycleLR: div_factor and final_div_factor must be positive, got ", o.div_factor, " and ",
-                o.final_div_factor);
+    check_positive_finite(o.div_factor, "OneCycleLR", "div_factor");
+    check_positive_finite(o.final_div_factor, "OneCycleLR", "final_div_factor");
+    if (o.cycle_momentum) {
+        check_finite_at_least(o.base_momentum, 0, "OneCycleLR", "base_momentum");
+        check_finite_at_least(o.max_momentum, 0, "OneCycleLR", "max_momentum");
+    }
 
     const double initial = o.max_lr / o.div_factor, min_lr = initial / o.final_div_factor;
     const double total = static_cast<double>(total_steps_);
@@ -308,6 +331,7 @@ CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(Optimizer& optimizer, O
     : LRScheduler(optimizer), options_(options), T_i_(options.T_0) {
     XGRAD_CHECK(options.T_0 > 0, "CosineAnnealingWarmRestarts: expected a positive T_0, got ", options.T_0);
     XGRAD_CHECK(options.T_mult >= 1, "CosineAnnealingWarmRestarts: expected T_mult >= 1, got ", options.T_mult);
+    check_finite_at_least(options.eta_min, 0, "CosineAnnealingWarmRestarts", "eta_min");
     apply();
 }
 
@@ -378,12 +402,22 @@ void CosineAnnealingWarmRestarts::load_state_dict(const SchedulerState& state) {
     T_i_ = T_i;
 }
 
+namespace {
+void check_plateau_options(const ReduceLROnPlateauOptions& o, const char* who) {
+    XGRAD_CHECK(o.factor < 1 && o.factor >= 0, who, ": factor must be in [0, 1), got ", o.factor);
+    XGRAD_CHECK(o.patience >= 0, who, ": patience must be non-negative, got ", o.patience);
+    XGRAD_CHECK(o.cooldown >= 0, who, ": cooldown must be non-negative, got ", o.cooldown);
+    check_finite_at_least(o.threshold, 0, who, "threshold");
+    check_finite_at_least(o.min_lr, 0, who, "min_lr");
+    check_finite_at_least(o.eps, 0, who, "eps");
+}
+}  // namespace
+
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Options options)
     : optimizer_(optimizer),
       options_(options),
       best_(options.mode == Mode::min ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity()) {
-    XGRAD_CHECK(options.factor < 1 && options.factor >= 0, "ReduceLROnPlateau: factor must be in [0, 1), got ",
-                options.factor);
+    check_plateau_options(options, "ReduceLROnPlateau");
 }
 
 bool ReduceLROnPlateau::improves(double metric) const {
@@ -450,8 +484,7 @@ void ReduceLROnPlateau::load_state_dict(const SchedulerState& state) {
     o.cooldown = whole(state.at("cooldown"), "cooldown");
     o.min_lr = state.at("min_lr");
     o.eps = state.at("eps");
-    XGRAD_CHECK(o.factor < 1 && o.factor >= 0, "load_state_dict: ReduceLROnPlateau's factor must be in [0, 1), got ",
-                o.factor);
+    check_plateau_options(o, "load_state_dict: ReduceLROnPlateau");
     const int64_t bad = whole(state.at("num_bad_epochs"), "num_bad_epochs"),
                   cooldown = whole(state.at("cooldown_counter"), "cooldown_counter"),
                   last_epoch = whole(state.at("last_epoch"), "last_epoch", -1);

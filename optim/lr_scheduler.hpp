@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "optim/optimizer.hpp"
+#include <xgrad/optim/optimizer.hpp>
 
 namespace xgrad::optim {
 

@@ -1,4 +1,4 @@
-#include "optim/nadam.hpp"
+#include <xgrad/optim/nadam.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -6,7 +6,7 @@
 
 #include <utility>
 
-#include "optim/optimizer.hpp"
+#include <xgrad/optim/optimizer.hpp>
 
 namespace xgrad::optim {
 

@@ -1,11 +1,11 @@
 #pragma once
 /// The optim package: the lecture's optimizers, learning-rate schedules and gradient clipping.
-#include "optim/adadelta.hpp"
-#include "optim/adagrad.hpp"
-#include "optim/adam.hpp"
-#include "optim/clip_grad.hpp"
-#include "optim/lr_scheduler.hpp"
-#include "optim/nadam.hpp"
-#include "optim/optimizer.hpp"
-#include "optim/rmsprop.hpp"
-#include "optim/sgd.hpp"
+#include <xgrad/optim/adadelta.hpp>
+#include <xgrad/optim/adagrad.hpp>
+#include <xgrad/optim/adam.hpp>
+#include <xgrad/optim/clip_grad.hpp>
+#include <xgrad/optim/lr_scheduler.hpp>
+#include <xgrad/optim/nadam.hpp>
+#include <xgrad/optim/optimizer.hpp>
+#include <xgrad/optim/rmsprop.hpp>
+#include <xgrad/optim/sgd.hpp>

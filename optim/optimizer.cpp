@@ -1,10 +1,10 @@
-#include "optim/optimizer.hpp"
+#include <xgrad/optim/optimizer.hpp>
 
 #include <set>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
-#include "tensor/whole_number.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/whole_number.hpp>
 
 namespace xgrad::optim {
 

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/tensor.hpp"
-#include "tensor/parallel.hpp"
+#include <xgrad/autograd/tensor.hpp>
+#include <xgrad/tensor/parallel.hpp>
 
 namespace xgrad::optim {
 

@@ -4,7 +4,7 @@
 /// centered: subtract the squared running mean of g from v first (an estimate of the variance);
 /// momentum: accumulate g / (sqrt(v) + eps) in a buffer and step by lr times the buffer.
 
-#include "optim/optimizer.hpp"
+#include <xgrad/optim/optimizer.hpp>
 
 namespace xgrad::optim {
 

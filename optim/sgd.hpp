@@ -10,7 +10,7 @@
 /// Nesterov: theta <- theta - lr (g + mu b), the gradient at the look-ahead point rewritten so
 /// that it needs only the current parameters (Sutskever et al. 2013).
 
-#include "optim/optimizer.hpp"
+#include <xgrad/optim/optimizer.hpp>
 
 namespace xgrad::optim {
 

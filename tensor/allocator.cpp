@@ -1,4 +1,4 @@
-#include "tensor/allocator.hpp"
+#include <xgrad/tensor/allocator.hpp>
 
 #include <array>
 #include <bit>

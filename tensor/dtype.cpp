@@ -1,8 +1,8 @@
-#include "tensor/dtype.hpp"
+#include <xgrad/tensor/dtype.hpp>
 
 #include <algorithm>
 
-#include "tensor/small_vector.hpp"
+#include <xgrad/tensor/small_vector.hpp>
 
 namespace xgrad {
 

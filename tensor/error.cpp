@@ -1,4 +1,4 @@
-#include "tensor/error.hpp"
+#include <xgrad/tensor/error.hpp>
 
 namespace xgrad::detail {
 

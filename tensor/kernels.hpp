@@ -7,10 +7,10 @@
 #include <memory>
 #include <vector>
 
-#include "tensor/allocator.hpp"
-#include "tensor/ndarray.hpp"
-#include "tensor/random.hpp"
-#include "tensor/window.hpp"
+#include <xgrad/tensor/allocator.hpp>
+#include <xgrad/tensor/ndarray.hpp>
+#include <xgrad/tensor/random.hpp>
+#include <xgrad/tensor/window.hpp>
 
 namespace xgrad::kernels {
 

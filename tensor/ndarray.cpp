@@ -1,8 +1,10 @@
-#include "tensor/ndarray.hpp"
+#include <xgrad/tensor/ndarray.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <new>
 
-#include "tensor/kernels.hpp"
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 
@@ -19,6 +21,15 @@ Shape contiguous_strides(const Shape& sizes) {
 int64_t shape_numel(const Shape& sizes) {
     int64_t n = 1;
     for (int64_t s : sizes) n *= s;
+    return n;
+}
+
+int64_t checked_numel(const Shape& sizes, const char* op) {
+    int64_t n = 1;
+    for (int64_t s : sizes) XGRAD_CHECK(s >= 0, op, ": negative size in shape ", sizes);
+    for (int64_t s : sizes)
+        XGRAD_CHECK(!__builtin_mul_overflow(n, s, &n), op, ": shape ", sizes,
+                    " has more elements than an int64 can count");
     return n;
 }
 
@@ -49,10 +60,18 @@ NDArray::NDArray(std::shared_ptr<Storage> storage, DType dtype, Shape sizes, Sha
     XGRAD_INTERNAL_ASSERT(sizes_.size() == strides_.size(), "sizes and strides differ in length");
 }
 
-NDArray NDArray::empty(const Shape& sizes, DType dtype) {
-    for (int64_t s : sizes) XGRAD_CHECK(s >= 0, "empty: negative size in shape ", sizes);
-    const int64_t n = shape_numel(sizes);
-    auto storage = std::make_shared<Storage>(static_cast<std::size_t>(n) * element_size(dtype));
+NDArray NDArray::empty(const Shape& sizes, DType dtype, const char* op) {
+    const int64_t n = checked_numel(sizes, op);
+    std::size_t bytes = 0;
+    XGRAD_CHECK(!__builtin_mul_overflow(static_cast<std::size_t>(n), element_size(dtype), &bytes) &&
+                    bytes <= static_cast<std::size_t>(PTRDIFF_MAX),
+                op, ": a ", dtype, " tensor of shape ", sizes, " needs more bytes than memory can address");
+    std::shared_ptr<Storage> storage;
+    try {
+        storage = std::make_shared<Storage>(bytes);
+    } catch (const std::bad_alloc&) {
+        fail(op, ": cannot allocate ", bytes, " bytes for a ", dtype, " tensor of shape ", sizes);
+    }
     return NDArray(std::move(storage), dtype, sizes, contiguous_strides(sizes), 0);
 }
 
@@ -70,8 +89,15 @@ NDArray NDArray::from_blob(void* data, const Shape& sizes, const Shape& strides,
                     strides);
         if (sizes[i] == 0) extent = 0;
     }
+    checked_numel(sizes, "from_blob");
+    bool overflow = false;
     if (extent != 0)
-        for (std::size_t i = 0; i < sizes.size(); ++i) extent += (sizes[i] - 1) * strides[i];
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            int64_t reach = 0;
+            overflow = overflow || __builtin_mul_overflow(sizes[i] - 1, strides[i], &reach) ||
+                       __builtin_add_overflow(extent, reach, &extent);
+        }
+    XGRAD_CHECK(!overflow, "from_blob: sizes ", sizes, " with strides ", strides, " reach beyond int64");
     auto storage = std::make_shared<Storage>(data, static_cast<std::size_t>(extent) * element_size(dtype),
                                              std::move(keep_alive));
     return NDArray(std::move(storage), dtype, sizes, strides, 0);
@@ -301,6 +327,7 @@ NDArray NDArray::expand(const Shape& target) const {
         sizes[i] = want;
         strides[i] = have == want ? strides_[i - lead] : 0;
     }
+    checked_numel(sizes, "expand");
     return NDArray(storage_, dtype_, sizes, strides, offset_);
 }
 

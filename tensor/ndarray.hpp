@@ -7,10 +7,10 @@
 #include <memory>
 #include <ostream>
 
-#include "tensor/dtype.hpp"
-#include "tensor/error.hpp"
-#include "tensor/small_vector.hpp"
-#include "tensor/storage.hpp"
+#include <xgrad/tensor/dtype.hpp>
+#include <xgrad/tensor/error.hpp>
+#include <xgrad/tensor/small_vector.hpp>
+#include <xgrad/tensor/storage.hpp>
 
 namespace xgrad {
 
@@ -20,8 +20,9 @@ public:
     NDArray() = default;
     NDArray(std::shared_ptr<Storage> storage, DType dtype, Shape sizes, Shape strides, int64_t offset);
 
-    /// A fresh contiguous array with uninitialized contents.
-    static NDArray empty(const Shape& sizes, DType dtype = kFloat32);
+    /// A fresh contiguous array with uninitialized contents. A negative size, an element count
+    /// beyond int64 or a failed allocation throws naming op and the shape.
+    static NDArray empty(const Shape& sizes, DType dtype = kFloat32, const char* op = "empty");
     /// Wraps external memory without copying; keep_alive is held while any view lives.
     static NDArray from_blob(void* data, const Shape& sizes, DType dtype, std::shared_ptr<void> keep_alive = nullptr);
     static NDArray from_blob(void* data, const Shape& sizes, const Shape& strides, DType dtype,
@@ -93,8 +94,11 @@ private:
 
 /// Row-major strides for sizes.
 Shape contiguous_strides(const Shape& sizes);
-/// Product of sizes (1 for a 0-d shape).
+/// Product of sizes (1 for a 0-d shape), for shapes already known to be valid.
 int64_t shape_numel(const Shape& sizes);
+/// Product of sizes for a shape from outside: throws naming op and the shape when a size is
+/// negative or the count overflows int64 (a wrapped count would allocate too little).
+int64_t checked_numel(const Shape& sizes, const char* op);
 /// Wraps a possibly negative dim into [0, ndim); throws naming op when out of range.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
 /// The broadcast of two shapes (NumPy rules); throws naming op when they are incompatible.

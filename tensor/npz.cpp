@@ -1,7 +1,7 @@
 // The .npz format: zip (stored entries on write; stored or deflated on read) of .npy v1.0/2.0
 // files. Little-endian machines only, like the rest of xgrad.
 
-#include "tensor/npz.hpp"
+#include <xgrad/tensor/npz.hpp>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,12 +11,14 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "tensor/kernels.hpp"
+#include <xgrad/tensor/input_file.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 namespace {
@@ -67,6 +69,29 @@ uint32_t get16(const std::string& s, std::size_t at) {
 }
 uint32_t get32(const std::string& s, std::size_t at) { return get16(s, at) | get16(s, at + 2) << 16; }
 
+// The sizes in a header's "(2, 3)" / "(4,)" / "()": each a plain non-negative decimal.
+Shape parse_npy_shape(const std::string& text, const std::string& where) {
+    const std::size_t open = text.find('('), close = text.find(')');
+    XGRAD_CHECK(open != std::string::npos && close != std::string::npos && open < close, where,
+                ": the .npy header's 'shape' is not a tuple");
+    Shape sizes;
+    std::stringstream parts(text.substr(open + 1, close - open - 1));
+    std::string part;
+    while (std::getline(parts, part, ',')) {
+        const std::size_t first = part.find_first_not_of(' ');
+        if (first == std::string::npos) continue;
+        const std::string digits = part.substr(first, part.find_last_not_of(' ') - first + 1);
+        errno = 0;
+        char* end = nullptr;
+        const long long size = std::strtoll(digits.c_str(), &end, 10);
+        XGRAD_CHECK(*end == '\0' && digits.find_first_not_of("0123456789") == std::string::npos && errno != ERANGE,
+                    where, ": dimension ", sizes.size(), " of the .npy shape is \"", digits,
+                    "\", not a non-negative integer below 2^63");
+        sizes.push_back(size);
+    }
+    return sizes;
+}
+
 // Parses one .npy entry; `where` names it in errors ("model.npz: entry fc1.weight").
 NDArray parse_npy(const std::string& b, const std::string& where) {
     XGRAD_CHECK(b.size() >= 10 && b.compare(0, 6, "\x93NUMPY") == 0, where, ": not an .npy array (bad magic)");
@@ -79,10 +104,15 @@ NDArray parse_npy(const std::string& b, const std::string& where) {
     auto field = [&](const std::string& key) {
         const std::size_t at = header.find("'" + key + "'");
         XGRAD_CHECK(at != std::string::npos, where, ": the .npy header has no '", key, "'");
-        return header.substr(header.find(':', at) + 1);
+        const std::size_t colon = header.find(':', at);
+        XGRAD_CHECK(colon != std::string::npos, where, ": the .npy header has no value for '", key, "'");
+        return header.substr(colon + 1);
     };
     const std::string descr_text = field("descr");
-    const std::size_t q0 = descr_text.find('\''), q1 = descr_text.find('\'', q0 + 1);
+    const std::size_t q0 = descr_text.find_first_not_of(' ');
+    const std::size_t q1 = q0 == std::string::npos || descr_text[q0] != '\'' ? std::string::npos
+                                                                            : descr_text.find('\'', q0 + 1);
+    XGRAD_CHECK(q1 != std::string::npos, where, ": the .npy header's 'descr' is not a quoted string");
     const std::string descr = descr_text.substr(q0 + 1, q1 - q0 - 1);
     DType dtype;
     if (descr == "<f4") dtype = kFloat32;
@@ -92,14 +122,11 @@ NDArray parse_npy(const std::string& b, const std::string& where) {
     else fail(where, ": unsupported dtype '", descr, "' (float32, float64, int64 and bool are supported)");
     XGRAD_CHECK(field("fortran_order").find("False") != std::string::npos, where,
                 ": Fortran-ordered arrays are not supported");
-    const std::string shape_text = field("shape");
-    const std::string inside = shape_text.substr(shape_text.find('(') + 1, shape_text.find(')') - shape_text.find('(') - 1);
-    Shape sizes;
-    std::stringstream parts(inside);
-    std::string part;
-    while (std::getline(parts, part, ','))
-        if (part.find_first_not_of(' ') != std::string::npos) sizes.push_back(std::stoll(part));
-    const std::size_t bytes = static_cast<std::size_t>(shape_numel(sizes)) * element_size(dtype);
+    const Shape sizes = parse_npy_shape(field("shape"), where);
+    const int64_t count = checked_numel(sizes, where.c_str());
+    std::size_t bytes = 0;
+    XGRAD_CHECK(!__builtin_mul_overflow(static_cast<std::size_t>(count), element_size(dtype), &bytes), where,
+                ": shape ", sizes, " of ", dtype_name(dtype), " needs more bytes than memory can address");
     XGRAD_CHECK(b.size() - start - header_len == bytes, where, ": shape ", sizes, " of ", dtype_name(dtype), " needs ",
                 bytes, " bytes of data, found ", b.size() - start - header_len);
     NDArray out = NDArray::empty(sizes, dtype);
@@ -108,8 +135,7 @@ NDArray parse_npy(const std::string& b, const std::string& where) {
 }
 
 std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    XGRAD_CHECK(in.good(), path, ": cannot open (", std::strerror(errno), ")");
+    std::ifstream in = open_input_file(path, std::ios::binary);
     std::ostringstream buffer;
     buffer << in.rdbuf();
     return buffer.str();
@@ -283,6 +309,10 @@ std::map<std::string, NDArray> load_npz(const std::string& path) {
         const std::size_t data_at = local + 30 + get16(b, local + 26) + get16(b, local + 28);
         XGRAD_CHECK(data_at + compressed <= b.size(), where, ": truncated data (the file is cut short)");
         std::string data = b.substr(data_at, compressed);
+        // Deflate shrinks at most ~1032:1, so a larger claim is a corrupt size, not a buffer to allocate.
+        if (method == 8)
+            XGRAD_CHECK(size / 1032 <= compressed, where, ": claims ", size, " bytes from ", compressed,
+                        " compressed bytes (the file is corrupt)");
         if (method == 8) data = inflate_raw(data, size, where);
         else XGRAD_CHECK(method == 0, where, ": unsupported compression method ", method);
         const uint32_t actual = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()),

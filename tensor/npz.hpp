@@ -9,7 +9,7 @@
 #include <map>
 #include <string>
 
-#include "tensor/ndarray.hpp"
+#include <xgrad/tensor/ndarray.hpp>
 
 namespace xgrad {
 

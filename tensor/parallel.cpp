@@ -10,7 +10,7 @@
 // preempted, or arrives after the caller has claimed everything (its core is busy with another
 // process), stops spinning, so on a shared core it gives the time back instead of competing.
 
-#include "tensor/parallel.hpp"
+#include <xgrad/tensor/parallel.hpp>
 
 #include <linux/futex.h>
 #include <sched.h>
@@ -35,8 +35,8 @@
 #include <immintrin.h>
 #endif
 
-#include "tensor/error.hpp"
-#include "tensor/parallel_config.hpp"
+#include <xgrad/tensor/error.hpp>
+#include <xgrad/tensor/parallel_config.hpp>
 
 extern "C" void openblas_set_num_threads(int);
 

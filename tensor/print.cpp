@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/kernels.hpp"
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 namespace {

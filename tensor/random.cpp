@@ -1,9 +1,9 @@
-#include "tensor/random.hpp"
+#include <xgrad/tensor/random.hpp>
 
 #include <cmath>
 #include <cstring>
 
-#include "tensor/error.hpp"
+#include <xgrad/tensor/error.hpp>
 
 namespace xgrad {
 namespace {
@@ -15,6 +15,23 @@ uint64_t splitmix64(uint64_t& state) {
     return z ^ (z >> 31);
 }
 }  // namespace
+
+Generator::Generator(const Generator& other) { set_state(other.get_state()); }
+
+Generator& Generator::operator=(const Generator& other) {
+    if (this != &other) set_state(other.get_state());
+    return *this;
+}
+
+void Generator::manual_seed(uint64_t seed) {
+    auto hold = lock();
+    seed_all(seed);
+}
+
+uint64_t Generator::seed() const {
+    auto hold = lock();
+    return seed_;
+}
 
 void Generator::seed_all(uint64_t seed) {
     seed_ = seed;
@@ -62,6 +79,7 @@ uint64_t Generator::next_below(uint64_t n) {
 }
 
 Generator::State Generator::get_state() const {
+    auto hold = lock();
     uint64_t spare_bits = 0;
     std::memcpy(&spare_bits, &spare_, sizeof spare_bits);
     return {seed_, s_[0], s_[1], s_[2], s_[3], has_spare_ ? 1u : 0u, spare_bits};
@@ -71,6 +89,7 @@ void Generator::set_state(const State& state) {
     // xoshiro's all-zero state is a fixed point: it can only come from a corrupt checkpoint.
     XGRAD_CHECK(state[1] | state[2] | state[3] | state[4], "Generator::set_state: the state words are all zero");
     XGRAD_CHECK(state[5] <= 1, "Generator::set_state: invalid spare flag ", state[5]);
+    auto hold = lock();
     seed_ = state[0];
     for (int i = 0; i < 4; ++i) s_[i] = state[static_cast<std::size_t>(i + 1)];
     has_spare_ = state[5] == 1;

@@ -7,14 +7,26 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 
 namespace xgrad {
 
+/// Thread safety: every xgrad function that draws (randn, dropout, the init functions, samplers,
+/// DataLoader shuffling) holds the generator's lock() for all of its draws, so several threads
+/// may share one generator, the default one included. Code that calls next_*() itself from
+/// several threads takes lock() around its draws. A copy continues from the same state, with a
+/// lock of its own.
 class Generator {
 public:
     explicit Generator(uint64_t seed = 0x5eed) { seed_all(seed); }
-    void manual_seed(uint64_t seed) { seed_all(seed); }
-    uint64_t seed() const { return seed_; }
+    Generator(const Generator& other);
+    Generator& operator=(const Generator& other);
+    void manual_seed(uint64_t seed);
+    uint64_t seed() const;
+
+    /// Held while drawing a batch of numbers; recursive, so a function that holds it may call
+    /// another that takes it too.
+    [[nodiscard]] std::unique_lock<std::recursive_mutex> lock() const { return std::unique_lock(mutex_); }
 
     uint64_t next_u64();
     /// Uniform in [0, 1) with 53 random bits.
@@ -36,6 +48,7 @@ private:
     uint64_t s_[4] = {};
     bool has_spare_ = false;
     double spare_ = 0;
+    mutable std::recursive_mutex mutex_;
 };
 
 /// The generator used when none is given.

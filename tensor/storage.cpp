@@ -1,6 +1,6 @@
-#include "tensor/storage.hpp"
+#include <xgrad/tensor/storage.hpp>
 
-#include "tensor/allocator.hpp"
+#include <xgrad/tensor/allocator.hpp>
 
 namespace xgrad {
 

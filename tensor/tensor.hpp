@@ -1,12 +1,12 @@
 #pragma once
 /// The tensor layer: raw n-d arrays, their kernels, memory, threads and random numbers.
-#include "tensor/allocator.hpp"
-#include "tensor/dtype.hpp"
-#include "tensor/error.hpp"
-#include "tensor/kernels.hpp"
-#include "tensor/ndarray.hpp"
-#include "tensor/npz.hpp"
-#include "tensor/parallel.hpp"
-#include "tensor/random.hpp"
-#include "tensor/small_vector.hpp"
-#include "tensor/storage.hpp"
+#include <xgrad/tensor/allocator.hpp>
+#include <xgrad/tensor/dtype.hpp>
+#include <xgrad/tensor/error.hpp>
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/ndarray.hpp>
+#include <xgrad/tensor/npz.hpp>
+#include <xgrad/tensor/parallel.hpp>
+#include <xgrad/tensor/random.hpp>
+#include <xgrad/tensor/small_vector.hpp>
+#include <xgrad/tensor/storage.hpp>

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "tensor/error.hpp"
+#include <xgrad/tensor/error.hpp>
 
 namespace xgrad {
 

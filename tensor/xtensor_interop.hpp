@@ -11,8 +11,8 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
 
-#include "tensor/kernels.hpp"
-#include "tensor/ndarray.hpp"
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/ndarray.hpp>
 
 namespace xgrad {
 

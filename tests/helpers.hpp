@@ -11,7 +11,7 @@
 #include <functional>
 #include <vector>
 
-#include "xgrad.hpp"
+#include <xgrad/xgrad.hpp>
 
 namespace xgrad::test {
 

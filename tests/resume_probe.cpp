@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 using namespace xgrad;
 

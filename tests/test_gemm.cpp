@@ -6,7 +6,7 @@
 #include <random>
 
 #include "helpers.hpp"
-#include "tensor/kernels/gemm.hpp"
+#include <xgrad/tensor/kernels/gemm.hpp>
 
 using xgrad::kernels::detail::gemm_blocked;
 using xgrad::kernels::detail::gemm_blocked_parallel;

@@ -2,7 +2,7 @@
 #include <xtensor/xmath.hpp>
 
 #include "helpers.hpp"
-#include "tensor/xtensor_interop.hpp"
+#include <xgrad/tensor/xtensor_interop.hpp>
 
 using namespace xgrad;
 using namespace xgrad::test;

@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "helpers.hpp"
-#include "tensor/parallel.hpp"
-#include "tensor/parallel_config.hpp"
+#include <xgrad/tensor/parallel.hpp>
+#include <xgrad/tensor/parallel_config.hpp>
 
 using namespace xgrad;
 using namespace xgrad::test;

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <xgrad.hpp>
+#include <xgrad/xgrad.hpp>
 
 int main(int argc, char** argv) {
     try {

@@ -1,10 +1,10 @@
-#include "training/early_stopping.hpp"
+#include <xgrad/training/early_stopping.hpp>
 
 #include <cmath>
 #include <limits>
 
-#include "tensor/error.hpp"
-#include "tensor/whole_number.hpp"
+#include <xgrad/tensor/error.hpp>
+#include <xgrad/tensor/whole_number.hpp>
 
 namespace xgrad::training {
 

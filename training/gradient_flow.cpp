@@ -1,11 +1,11 @@
-#include "training/gradient_flow.hpp"
+#include <xgrad/training/gradient_flow.hpp>
 
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
 
 namespace xgrad::training {
 namespace {

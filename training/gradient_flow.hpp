@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "nn/module.hpp"
-#include "training/plot.hpp"
+#include <xgrad/nn/module.hpp>
+#include <xgrad/training/plot.hpp>
 
 namespace xgrad::training {
 

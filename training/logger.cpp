@@ -1,4 +1,4 @@
-#include "training/logger.hpp"
+#include <xgrad/training/logger.hpp>
 
 #include <cctype>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "tensor/error.hpp"
+#include <xgrad/tensor/error.hpp>
 
 namespace xgrad::training {
 namespace {

@@ -1,4 +1,4 @@
-#include "training/plot.hpp"
+#include <xgrad/training/plot.hpp>
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,7 +12,7 @@
 #include <limits>
 #include <sstream>
 
-#include "tensor/error.hpp"
+#include <xgrad/tensor/error.hpp>
 
 namespace xgrad::training {
 namespace {

@@ -1,4 +1,4 @@
-#include "training/progress.hpp"
+#include <xgrad/training/progress.hpp>
 
 #include <unistd.h>
 
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "tensor/error.hpp"
+#include <xgrad/tensor/error.hpp>
 
 namespace xgrad::training {
 namespace {

@@ -3,10 +3,10 @@
 // its gradient scatters to them and the scatter's gradient gathers from them, each the other's
 // adjoint as unfold and fold are.
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 

@@ -1,18 +1,24 @@
 // Factories: they make leaves (requires_grad from the options), never graph nodes.
 
-#include "autograd/ops.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 namespace {
 Tensor leaf(NDArray data, const TensorOptions& options) { return Tensor(std::move(data), options.requires_grad()); }
 Generator& pick(Generator* g) { return g ? *g : default_generator(); }
+// The user's shape, checked before any kernel sizes a buffer from it (so the error names the op
+// the user called, and a count that overflows int64 never turns into a tiny allocation).
+const Shape& shape_for(const char* op, const Shape& sizes) {
+    checked_numel(sizes, op);
+    return sizes;
+}
 }  // namespace
 
-Tensor empty(const Shape& sizes, TensorOptions o) { return leaf(NDArray::empty(sizes, o.dtype()), o); }
-Tensor zeros(const Shape& sizes, TensorOptions o) { return leaf(kernels::full(sizes, 0, o.dtype()), o); }
-Tensor ones(const Shape& sizes, TensorOptions o) { return leaf(kernels::full(sizes, 1, o.dtype()), o); }
-Tensor full(const Shape& sizes, double v, TensorOptions o) { return leaf(kernels::full(sizes, v, o.dtype()), o); }
+Tensor empty(const Shape& sizes, TensorOptions o) { return leaf(NDArray::empty(sizes, o.dtype(), "empty"), o); }
+Tensor zeros(const Shape& sizes, TensorOptions o) { return leaf(kernels::full(shape_for("zeros", sizes), 0, o.dtype()), o); }
+Tensor ones(const Shape& sizes, TensorOptions o) { return leaf(kernels::full(shape_for("ones", sizes), 1, o.dtype()), o); }
+Tensor full(const Shape& sizes, double v, TensorOptions o) { return leaf(kernels::full(shape_for("full", sizes), v, o.dtype()), o); }
 Tensor arange(double end, TensorOptions o) { return arange(0, end, 1, o); }
 Tensor arange(double start, double end, double step, TensorOptions o) {
     return leaf(kernels::arange(start, end, step, o.dtype()), o);
@@ -58,8 +64,9 @@ Tensor tensor(std::initializer_list<std::initializer_list<std::initializer_list<
 namespace {
 template <class T>
 Tensor from_values(const std::vector<T>& values, const Shape& sizes, const TensorOptions& o) {
-    XGRAD_CHECK(static_cast<int64_t>(values.size()) == shape_numel(sizes), "from_vector: ", values.size(),
-                " values do not fill shape ", sizes, " (", shape_numel(sizes), " elements)");
+    const int64_t count = checked_numel(sizes, "from_vector");
+    XGRAD_CHECK(static_cast<int64_t>(values.size()) == count, "from_vector: ", values.size(),
+                " values do not fill shape ", sizes, " (", count, " elements)");
     // Wrap the caller's values without copying, then convert into a fresh array of the dtype.
     NDArray view = NDArray::from_blob(const_cast<T*>(values.data()), sizes, dtype_of<T>());
     NDArray out = NDArray::empty(sizes, o.dtype());
@@ -73,19 +80,19 @@ Tensor from_vector(const std::vector<float>& v, const Shape& s, TensorOptions o)
 Tensor from_vector(const std::vector<int64_t>& v, const Shape& s, TensorOptions o) { return from_values(v, s, o); }
 Tensor from_blob(void* data, const Shape& sizes, DType dtype) { return Tensor(NDArray::from_blob(data, sizes, dtype)); }
 
-Tensor rand(const Shape& s, TensorOptions o, Generator* g) { return leaf(kernels::uniform(s, 0, 1, o.dtype(), pick(g)), o); }
-Tensor randn(const Shape& s, TensorOptions o, Generator* g) { return leaf(kernels::normal(s, 0, 1, o.dtype(), pick(g)), o); }
+Tensor rand(const Shape& s, TensorOptions o, Generator* g) { return leaf(kernels::uniform(shape_for("rand", s), 0, 1, o.dtype(), pick(g)), o); }
+Tensor randn(const Shape& s, TensorOptions o, Generator* g) { return leaf(kernels::normal(shape_for("randn", s), 0, 1, o.dtype(), pick(g)), o); }
 Tensor uniform(const Shape& s, double lo, double hi, TensorOptions o, Generator* g) {
-    return leaf(kernels::uniform(s, lo, hi, o.dtype(), pick(g)), o);
+    return leaf(kernels::uniform(shape_for("uniform", s), lo, hi, o.dtype(), pick(g)), o);
 }
 Tensor normal(const Shape& s, double mean, double std, TensorOptions o, Generator* g) {
-    return leaf(kernels::normal(s, mean, std, o.dtype(), pick(g)), o);
+    return leaf(kernels::normal(shape_for("normal", s), mean, std, o.dtype(), pick(g)), o);
 }
 Tensor randint(int64_t lo, int64_t hi, const Shape& s, TensorOptions o, Generator* g) {
-    return leaf(kernels::randint(lo, hi, s, o.dtype(), pick(g)), o);
+    return leaf(kernels::randint(lo, hi, shape_for("randint", s), o.dtype(), pick(g)), o);
 }
 Tensor bernoulli(const Shape& s, double p, TensorOptions o, Generator* g) {
-    return leaf(kernels::bernoulli(s, p, o.dtype(), pick(g)), o);
+    return leaf(kernels::bernoulli(shape_for("bernoulli", s), p, o.dtype(), pick(g)), o);
 }
 Tensor randperm(int64_t n, Generator* g) { return Tensor(kernels::randperm(n, pick(g))); }
 

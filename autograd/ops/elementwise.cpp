@@ -5,10 +5,10 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 using kernels::Binary;

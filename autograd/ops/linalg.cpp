@@ -1,9 +1,9 @@
 // Matrix products. The backward passes transposed views to matmul, which hands them to BLAS with
 // a transpose flag: no copies.
 
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 

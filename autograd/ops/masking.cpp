@@ -1,9 +1,9 @@
 // Masks: filling, selecting and the triangular parts of matrices. All are compositions of where,
 // index_select and reshapes, so their gradients come from those ops' rules.
 
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 namespace {

@@ -1,9 +1,9 @@
 // Cumulative sums and products. Both backward passes are written with differentiable ops
 // (reverse sums, products, a matrix product), so second derivatives follow.
 
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 namespace {

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 namespace {

@@ -1,9 +1,9 @@
 // Sorting and selection along a dim. Each picks positions without gradients and then gathers the
 // values, so the values' gradient is gather's: it flows back to the positions they came from.
 
-#include "autograd/node.hpp"
-#include "autograd/ops.hpp"
-#include "tensor/kernels.hpp"
+#include <xgrad/autograd/node.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
 namespace {

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <limits>
 
-#include "tensor/kernels.hpp"
-#include "tensor/kernels/dispatch.hpp"
-#include "tensor/parallel.hpp"
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/kernels/dispatch.hpp>
+#include <xgrad/tensor/parallel.hpp>
 
 namespace xgrad::kernels {
 namespace {

@@ -22,8 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tensor/kernels.hpp"
-#include "tensor/parallel.hpp"
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/parallel.hpp>
 
 #ifdef XGRAD_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
@@ -92,25 +92,34 @@ std::shared_ptr<const ConvPrimitives> primitives_for(int64_t batch, const Shape&
     const auto f32 = memory::data_type::f32;
     const memory::desc src_md(src, f32, Tag::any), weights_md(weights, f32, Tag::any), dst_md(dst, f32, Tag::any),
         bias_md = bias ? memory::desc(bias_dims, f32, Tag::a) : memory::desc();
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // per call: concurrent calls stay apart
-    auto& engine = cpu_engine();
-    const auto algo = dnnl::algorithm::convolution_direct;
-    dnnl::convolution_forward::primitive_desc forward_pd(
-        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, src_md, weights_md, bias_md, dst_md,
-                                        strides, dilation, padding, padding),
-        attr, engine);
-    dnnl::convolution_backward_data::primitive_desc data_pd(
-        dnnl::convolution_backward_data::desc(algo, src_md, weights_md, dst_md, strides, dilation, padding, padding), attr,
-        engine, forward_pd);
-    dnnl::convolution_backward_weights::primitive_desc weights_pd(
-        dnnl::convolution_backward_weights::desc(algo, src_md, weights_md, bias_md, dst_md, strides, dilation, padding,
-                                                 padding),
-        attr, engine, forward_pd);
-    auto primitives = std::make_shared<const ConvPrimitives>(ConvPrimitives{forward_pd, data_pd, weights_pd,
-                                                                            dnnl::convolution_forward(forward_pd),
-                                                                            dnnl::convolution_backward_data(data_pd),
-                                                                            dnnl::convolution_backward_weights(weights_pd)});
+    // oneDNN refuses some windows the definition allows (strides or padding near 2^40): an
+    // xgrad::Error naming the convolution, not a dnnl::error from deep inside it.
+    std::shared_ptr<const ConvPrimitives> primitives;
+    try {
+        dnnl::primitive_attr attr;
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // per call: concurrent calls stay apart
+        auto& engine = cpu_engine();
+        const auto algo = dnnl::algorithm::convolution_direct;
+        dnnl::convolution_forward::primitive_desc forward_pd(
+            dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, src_md, weights_md, bias_md, dst_md,
+                                            strides, dilation, padding, padding),
+            attr, engine);
+        dnnl::convolution_backward_data::primitive_desc data_pd(
+            dnnl::convolution_backward_data::desc(algo, src_md, weights_md, dst_md, strides, dilation, padding, padding), attr,
+            engine, forward_pd);
+        dnnl::convolution_backward_weights::primitive_desc weights_pd(
+            dnnl::convolution_backward_weights::desc(algo, src_md, weights_md, bias_md, dst_md, strides, dilation, padding,
+                                                     padding),
+            attr, engine, forward_pd);
+        primitives = std::make_shared<const ConvPrimitives>(ConvPrimitives{forward_pd, data_pd, weights_pd,
+                                                                                dnnl::convolution_forward(forward_pd),
+                                                                                dnnl::convolution_backward_data(data_pd),
+                                                                                dnnl::convolution_backward_weights(weights_pd)});
+    } catch (const dnnl::error& e) {
+        fail("conv2d: oneDNN cannot build the convolution of input [", batch, ", ", x[1], ", ", x[2], ", ", x[3],
+             "] with weight ", w, " (stride ", win.stride_h, "x", win.stride_w, ", padding ", win.padding_h, "x",
+             win.padding_w, ", dilation ", win.dilation_h, "x", win.dilation_w, "): ", e.what());
+    }
     if (built.size() == kMaxCachedShapes) {
         cache.erase(built.front());
         built.pop_front();

@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "tensor/kernels.hpp"
-#include "tensor/kernels/dispatch.hpp"
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/kernels/dispatch.hpp>
 
 namespace xgrad::kernels {
 using namespace detail;
@@ -21,8 +21,10 @@ NDArray arange(double start, double end, double step, DType dtype) {
     const double count = std::ceil((end - start) / step);
     XGRAD_CHECK(count >= 0, "arange: the range [", start, ", ", end, ") is empty in the direction of step ", step,
                 " (it would be negative)");
+    XGRAD_CHECK(count < 0x1p63, "arange: the range [", start, ", ", end, ") in steps of ", step, " has ", count,
+                " elements, more than an int64 can count");
     const auto n = static_cast<int64_t>(count);
-    NDArray out = NDArray::empty({n}, dtype);
+    NDArray out = NDArray::empty({n}, dtype, "arange");
     dispatch_numeric(dtype, "arange", [&](auto tag) {
         using T = decltype(tag);
         T* p = out.data<T>();
@@ -33,7 +35,7 @@ NDArray arange(double start, double end, double step, DType dtype) {
 
 NDArray linspace(double start, double end, int64_t steps, DType dtype) {
     XGRAD_CHECK(steps >= 0, "linspace: the number of steps must be non-negative, got ", steps);
-    NDArray out = NDArray::empty({steps}, dtype);
+    NDArray out = NDArray::empty({steps}, dtype, "linspace");
     dispatch_numeric(dtype, "linspace", [&](auto tag) {
         using T = decltype(tag);
         T* p = out.data<T>();
@@ -48,6 +50,7 @@ NDArray linspace(double start, double end, int64_t steps, DType dtype) {
 
 NDArray eye(int64_t n, int64_t m, DType dtype) {
     XGRAD_CHECK(n >= 0 && m >= 0, "eye: sizes must be non-negative, got ", n, " and ", m);
+    checked_numel({n, m}, "eye");
     NDArray out = full({n, m}, 0, dtype);
     for (int64_t i = 0; i < std::min(n, m); ++i) fill_(out.select(0, i).narrow(0, i, 1), 1);
     return out;
@@ -68,6 +71,7 @@ NDArray random_fill(const Shape& sizes, DType dtype, const char* op, Draw draw) 
 }  // namespace
 
 NDArray uniform(const Shape& sizes, double low, double high, DType dtype, Generator& gen) {
+    auto hold = gen.lock();
     XGRAD_CHECK(low <= high, "uniform: low (", low, ") must not exceed high (", high, ")");
     XGRAD_CHECK(is_floating(dtype), "uniform: expected a floating-point dtype, got ", dtype);
     return random_fill(sizes, dtype, "uniform", [&] {
@@ -80,12 +84,14 @@ NDArray uniform(const Shape& sizes, double low, double high, DType dtype, Genera
 }
 
 NDArray normal(const Shape& sizes, double mean, double std, DType dtype, Generator& gen) {
+    auto hold = gen.lock();
     XGRAD_CHECK(std >= 0, "normal: std must be non-negative, got ", std);
     XGRAD_CHECK(is_floating(dtype), "normal: expected a floating-point dtype, got ", dtype);
     return random_fill(sizes, dtype, "normal", [&] { return mean + std * gen.next_normal(); });
 }
 
 NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Generator& gen) {
+    auto hold = gen.lock();
     XGRAD_CHECK(low < high, "randint: expected low < high, got [", low, ", ", high, ")");
     const auto span = static_cast<uint64_t>(high - low);
     return random_fill(sizes, dtype, "randint",
@@ -93,11 +99,13 @@ NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Gene
 }
 
 NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen) {
+    auto hold = gen.lock();
     XGRAD_CHECK(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got ", p);
     return random_fill(sizes, dtype, "bernoulli", [&] { return gen.next_double() < p ? 1.0 : 0.0; });
 }
 
 NDArray randperm(int64_t n, Generator& gen) {
+    auto hold = gen.lock();
     XGRAD_CHECK(n >= 0, "randperm: n must be non-negative, got ", n);
     NDArray out = arange(0, static_cast<double>(n), 1, kInt64);
     int64_t* p = out.data<int64_t>();

@@ -3,8 +3,8 @@
 
 #include <cstdint>
 
-#include "tensor/dtype.hpp"
-#include "tensor/error.hpp"
+#include <xgrad/tensor/dtype.hpp>
+#include <xgrad/tensor/error.hpp>
 
 namespace xgrad::kernels::detail {
 

@@ -6,10 +6,10 @@
 #include <cstring>
 #include <limits>
 
-#include "tensor/kernels.hpp"
-#include "tensor/kernels/dispatch.hpp"
-#include "tensor/kernels/loops.hpp"
-#include "tensor/kernels/simd.hpp"
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/kernels/dispatch.hpp>
+#include <xgrad/tensor/kernels/loops.hpp>
+#include <xgrad/tensor/kernels/simd.hpp>
 
 namespace xgrad::kernels {
 using namespace detail;
@@ -81,14 +81,39 @@ struct ClampOp {
     }
 };
 
+// xsimd's pow agrees with IEEE pow (std::pow) to an ulp or two for finite non-zero bases and
+// exponents below 2^24, but not at the edges: pow(0, 0), pow(inf, 0), pow(nan, 0) and pow(1, inf)
+// come out NaN or 0 instead of 1, pow(-1, 1e30) as -1. Those lanes take std::pow. A single element
+// goes through the same batch, so a result does not depend on whether its element sat in a SIMD
+// run or in a tail or a strided walk.
+template <class T>
+xsimd::batch<T> ieee_pow(xsimd::batch<T> a, xsimd::batch<T> b) {
+    using B = xsimd::batch<T>;
+    const auto ordinary = xsimd::isfinite(a) & (a != B(T(0))) & (xsimd::abs(b) < B(T(16777216)));
+    const B fast = xsimd::pow(a, b);
+    if (xsimd::all(ordinary)) return fast;
+    alignas(B::arch_type::alignment()) T base[B::size], exponent[B::size], result[B::size], is_fast[B::size];
+    a.store_aligned(base);
+    b.store_aligned(exponent);
+    fast.store_aligned(result);
+    xsimd::select(ordinary, B(T(1)), B(T(0))).store_aligned(is_fast);
+    for (std::size_t i = 0; i < B::size; ++i)
+        if (is_fast[i] == T(0)) result[i] = std::pow(base[i], exponent[i]);
+    return B::load_aligned(result);
+}
+template <class T>
+T ieee_pow(T a, T b) {
+    return ieee_pow(xsimd::batch<T>(a), xsimd::batch<T>(b)).get(0);
+}
+
 struct PowScalarOp {
     double e;
     template <class V>
     V operator()(V x) const {
         if constexpr (kIsBatch<V>)
-            return xsimd::pow(x, V(static_cast<typename V::value_type>(e)));
+            return ieee_pow(x, V(static_cast<typename V::value_type>(e)));
         else
-            return static_cast<V>(std::pow(x, static_cast<V>(e)));
+            return ieee_pow(x, static_cast<V>(e));
     }
 };
 
@@ -127,14 +152,14 @@ struct DivOp { template <class V> V operator()(V a, V b) const { return a / b; }
 struct PowOp {
     template <class V>
     V operator()(V a, V b) const {
-        if constexpr (kIsBatch<V>) return xsimd::pow(a, b);
+        if constexpr (kIsBatch<V>) return ieee_pow(a, b);
         else if constexpr (std::is_integral_v<V>) {
             XGRAD_CHECK(b >= 0, "pow: integers to negative integer powers are not allowed");
             V result = 1, base = a;
             for (V e = b; e > 0; e >>= 1, base = wrapping_mul(base, base))
                 if (e & 1) result = wrapping_mul(result, base);
             return result;
-        } else return std::pow(a, b);
+        } else return ieee_pow(a, b);
     }
 };
 struct TanhBackwardOp { template <class V> V operator()(V g, V y) const { return g * (V(1) - y * y); } };

@@ -11,9 +11,9 @@
 // micro-kernel is a single loop with no edge cases; the tile of C on a ragged edge goes through
 // a small buffer.
 
-#include "tensor/kernels/gemm.hpp"
+#include <xgrad/tensor/kernels/gemm.hpp>
 
-#include "tensor/parallel.hpp"
+#include <xgrad/tensor/parallel.hpp>
 
 #include <algorithm>
 #include <cstdlib>

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "tensor/kernels.hpp"
-#include "tensor/kernels/dispatch.hpp"
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/kernels/dispatch.hpp>
 
 namespace xgrad::kernels {
 using namespace detail;
@@ -51,11 +51,12 @@ NDArray stack(const std::vector<NDArray>& arrays, int64_t dim) {
 }
 
 std::vector<NDArray> split_with_sizes(const NDArray& x, const std::vector<int64_t>& sizes, int64_t dim) {
+    XGRAD_CHECK(x.dim() > 0, "split: a 0-d tensor has no dimension to split");
     const int64_t d = wrap_dim(dim, x.dim(), "split");
     int64_t total = 0;
     for (int64_t s : sizes) {
         XGRAD_CHECK(s >= 0, "split: negative split size ", s);
-        total += s;
+        XGRAD_CHECK(!__builtin_add_overflow(total, s, &total), "split: the sizes add up to more than an int64 holds");
     }
     XGRAD_CHECK(total == x.sizes()[d], "split: sizes add up to ", total, " but dimension ", d, " of shape ",
                 x.sizes(), " has ", x.sizes()[d]);
@@ -70,7 +71,8 @@ std::vector<NDArray> split_with_sizes(const NDArray& x, const std::vector<int64_
 
 std::vector<NDArray> split(const NDArray& x, int64_t split_size, int64_t dim) {
     XGRAD_CHECK(split_size > 0, "split: split_size must be positive, got ", split_size);
-    const int64_t n = x.size(dim);
+    XGRAD_CHECK(x.dim() > 0, "split: a 0-d tensor has no dimension to split");
+    const int64_t n = x.sizes()[wrap_dim(dim, x.dim(), "split")];
     std::vector<int64_t> sizes;
     for (int64_t at = 0; at < n; at += split_size) sizes.push_back(std::min(split_size, n - at));
     if (sizes.empty()) sizes.push_back(0);
@@ -79,8 +81,9 @@ std::vector<NDArray> split(const NDArray& x, int64_t split_size, int64_t dim) {
 
 std::vector<NDArray> chunk(const NDArray& x, int64_t chunks, int64_t dim) {
     XGRAD_CHECK(chunks > 0, "chunk: the number of chunks must be positive, got ", chunks);
-    const int64_t n = x.size(dim);
-    return split(x, std::max<int64_t>((n + chunks - 1) / chunks, 1), dim);
+    XGRAD_CHECK(x.dim() > 0, "chunk: a 0-d tensor has no dimension to chunk");
+    const int64_t n = x.sizes()[wrap_dim(dim, x.dim(), "chunk")];
+    return split(x, std::max<int64_t>(n / chunks + (n % chunks != 0), 1), dim);
 }
 
 namespace {

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "tensor/ndarray.hpp"
+#include <xgrad/tensor/ndarray.hpp>
 
 namespace xgrad::kernels::detail {
 

@@ -10,10 +10,10 @@
 
 extern "C" void openblas_set_num_threads(int);
 
-#include "tensor/kernels.hpp"
-#include "tensor/kernels/dispatch.hpp"
-#include "tensor/kernels/gemm.hpp"
-#include "tensor/parallel.hpp"
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/kernels/dispatch.hpp>
+#include <xgrad/tensor/kernels/gemm.hpp>
+#include <xgrad/tensor/parallel.hpp>
 
 namespace xgrad::kernels {
 namespace {

@@ -11,8 +11,8 @@
 #include <array>
 #include <cstdint>
 
-#include "tensor/ndarray.hpp"
-#include "tensor/parallel.hpp"
+#include <xgrad/tensor/ndarray.hpp>
+#include <xgrad/tensor/parallel.hpp>
 
 namespace xgrad::kernels::detail {
 

@@ -8,10 +8,10 @@
 #include <limits>
 #include <type_traits>
 
-#include "tensor/kernels.hpp"
-#include "tensor/kernels/dispatch.hpp"
-#include "tensor/kernels/simd.hpp"
-#include "tensor/parallel.hpp"
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/kernels/dispatch.hpp>
+#include <xgrad/tensor/kernels/simd.hpp>
+#include <xgrad/tensor/parallel.hpp>
 
 namespace xgrad::kernels {
 namespace {

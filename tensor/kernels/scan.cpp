@@ -2,9 +2,9 @@
 // PyTorch; floating inputs keep their dtype and accumulate in it, left to right
 // (or right to left: reverse sums are cumsum's gradient).
 
-#include "tensor/kernels.hpp"
-#include "tensor/kernels/dispatch.hpp"
-#include "tensor/kernels/lanes.hpp"
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/kernels/dispatch.hpp>
+#include <xgrad/tensor/kernels/lanes.hpp>
 
 namespace xgrad::kernels {
 using namespace detail;

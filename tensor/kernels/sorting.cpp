@@ -7,9 +7,9 @@
 #include <numeric>
 #include <vector>
 
-#include "tensor/kernels.hpp"
-#include "tensor/kernels/dispatch.hpp"
-#include "tensor/kernels/lanes.hpp"
+#include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/kernels/dispatch.hpp>
+#include <xgrad/tensor/kernels/lanes.hpp>
 
 namespace xgrad::kernels {
 using namespace detail;

@@ -1,0 +1,274 @@
+// Regression tests for what the fuzzer, crafted files and a new user's build found (issue #17):
+// each defect that was a crash, undefined behaviour or a wrong result is pinned here.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <thread>
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include "helpers.hpp"
+#include "zip_builder.hpp"
+
+using namespace xgrad;
+using namespace xgrad::test;
+namespace fs = std::filesystem;
+
+namespace {
+void write_file(const fs::path& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+constexpr int64_t kHuge = int64_t(1) << 62;
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(hardening)
+
+BOOST_AUTO_TEST_CASE(element_counts_that_overflow_int64_are_refused) {
+    check_error([] { randn({kHuge, 4}); }, {"randn", "[4611686018427387904, 4]", "more elements than an int64"});
+    check_error([] { zeros({int64_t(1) << 32, int64_t(1) << 32}); }, {"zeros", "[4294967296, 4294967296]"});
+    check_error([] { ones({1, 4}).expand({kHuge, 4}).contiguous(); }, {"expand", "[4611686018427387904, 4]"});
+    check_error([] { zeros({kHuge, 4}).select(0, 1000000000).sum(); }, {"zeros", "more elements"});
+    check_error([] { full({3, -2}, 1.0); }, {"full", "negative size", "[3, -2]"});
+    check_error([] { empty({kHuge, 2}, kFloat64); }, {"empty", "[4611686018427387904, 2]"});
+    check_error([] { arange(0, 1e300, 1); }, {"arange", "more than an int64"});
+    check_error([] { eye(kHuge, 8); }, {"eye", "more elements"});
+    check_error([] { from_vector(std::vector<float>{1, 2}, {kHuge, 4}); }, {"from_vector", "more elements"});
+    // Counts that fit int64 but not memory: an error from the allocation, naming the op and shape.
+    check_error([] { empty({int64_t(1) << 50}); }, {"empty", "[1125899906842624]"});
+}
+
+BOOST_AUTO_TEST_CASE(pooling_a_zero_width_strided_view_is_an_error_not_a_read_past_the_buffer) {
+    const Tensor x = randn({1, 2, 4, 6});
+    const Tensor zero_width = x.slice(3, 0, 0, 2);  // [1, 2, 4, 0], strided
+    BOOST_TEST(zero_width.size(3) == 0);
+    check_error([&] { nn::functional::max_pool2d(zero_width, 2); }, {"max_pool2d"});
+    check_error([&] { nn::functional::max_pool2d(zero_width.transpose(2, 3), 2); }, {"max_pool2d"});
+    check_error([&] { nn::functional::max_pool2d(zero_width, {1, 1}, {1, 2}); }, {"max_pool2d"});
+    check_error([&] { nn::functional::avg_pool2d(zero_width, 2); }, {"avg_pool2d"});
+}
+
+BOOST_AUTO_TEST_CASE(pow_follows_ieee_at_the_edges_in_every_layout) {
+    const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+    const std::vector<double> bases = {0, -0.0, 0, inf, nan, 1, 1, -1, -1, -inf, -inf, 0, 2, -2, 0.5, 3};
+    const std::vector<double> exps = {0, 0, -1, 0, 0, inf, nan, inf, 1e30, 0.5, -0.5, -2, 10, 3, -1, 0.25};
+    for (DType dtype : {kFloat32, kFloat64}) {
+        // 16 lanes in a row go through the SIMD path; the same values as a strided view (every
+        // other element of a doubled buffer) and one by one go through the scalar path.
+        const Tensor b = from_vector(bases, {16}, dtype), e = from_vector(exps, {16}, dtype);
+        const Tensor b_strided = stack({b, b}, 1).select(1, 0), e_strided = stack({e, e}, 1).select(1, 1);
+        const auto simd = pow(b, e).to(kFloat64).to_vector<double>();
+        const auto strided = pow(b_strided, e_strided).to(kFloat64).to_vector<double>();
+        for (std::size_t i = 0; i < bases.size(); ++i) {
+            const double expect = dtype == kFloat32 ? static_cast<double>(std::pow(static_cast<float>(bases[i]),
+                                                                                   static_cast<float>(exps[i])))
+                                                    : std::pow(bases[i], exps[i]);
+            const double single = pow(from_vector(std::vector<double>{bases[i]}, {1}, dtype),
+                                      from_vector(std::vector<double>{exps[i]}, {1}, dtype))
+                                      .to(kFloat64)
+                                      .item<double>();
+            for (double got : {simd[i], strided[i], single}) {
+                const bool same = (std::isnan(expect) && std::isnan(got)) ||
+                                  (got == expect && std::signbit(got) == std::signbit(expect)) ||
+                                  std::abs(got - expect) <= 1e-6 * std::abs(expect);
+                BOOST_TEST(same, "pow(" << bases[i] << ", " << exps[i] << ") in " << dtype << ": got " << got
+                                        << ", IEEE gives " << expect);
+            }
+            BOOST_TEST((simd[i] == strided[i] || (std::isnan(simd[i]) && std::isnan(strided[i]))),
+                       "pow(" << bases[i] << ", " << exps[i] << ") depends on the layout");
+        }
+    }
+    // int64: exact and the same contiguous, strided and broadcast.
+    const Tensor ib = from_vector(std::vector<int64_t>{2, -3, 0, 7, 1, -1, 5, 3}, {8});
+    const Tensor ie = from_vector(std::vector<int64_t>{10, 3, 0, 2, 50, 7, 0, 39}, {8});
+    const std::vector<int64_t> expect = {1024, -27, 1, 49, 1, -1, 1, 4052555153018976267};
+    BOOST_TEST(pow(ib, ie).to_vector<int64_t>() == expect);
+    BOOST_TEST(pow(stack({ib, ib}, 1).select(1, 1), stack({ie, ie}, 1).select(1, 0)).to_vector<int64_t>() == expect);
+    BOOST_TEST(pow(ib.unsqueeze(0).expand({3, 8}), ie).select(0, 2).to_vector<int64_t>() == expect);
+}
+
+BOOST_AUTO_TEST_CASE(schedulers_reject_non_finite_and_out_of_range_options) {
+    const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
+    nn::Linear layer({.in_features = 2, .out_features = 2});
+    optim::SGD sgd(layer.parameters(), {.lr = 0.1, .momentum = 0.9});
+    check_error([&] { optim::StepLR(sgd, {.step_size = 2, .gamma = nan}); }, {"StepLR", "gamma", "nan"});
+    check_error([&] { optim::MultiStepLR(sgd, {.milestones = {2, 4}, .gamma = inf}); }, {"MultiStepLR", "gamma"});
+    check_error([&] { optim::MultiStepLR(sgd, {.milestones = {-1, 4}}); }, {"MultiStepLR", "non-negative"});
+    check_error([&] { optim::ExponentialLR(sgd, {.gamma = -0.5}); }, {"ExponentialLR", "gamma"});
+    check_error([&] { optim::CosineAnnealingLR(sgd, {.T_max = 10, .eta_min = nan}); }, {"CosineAnnealingLR", "eta_min"});
+    check_error([&] { optim::CosineAnnealingWarmRestarts(sgd, {.T_0 = 5, .eta_min = -1}); },
+                {"CosineAnnealingWarmRestarts", "eta_min"});
+    check_error([&] { optim::OneCycleLR(sgd, {.max_lr = inf, .total_steps = 10}); }, {"OneCycleLR", "max_lr"});
+    check_error([&] { optim::OneCycleLR(sgd, {.max_lr = 1, .total_steps = 10, .div_factor = inf}); },
+                {"OneCycleLR", "div_factor"});
+    check_error([&] { optim::OneCycleLR(sgd, {.max_lr = 1, .total_steps = 10, .base_momentum = nan}); },
+                {"OneCycleLR", "base_momentum"});
+    check_error([&] { optim::ReduceLROnPlateau(sgd, {.threshold = nan}); }, {"ReduceLROnPlateau", "threshold"});
+    check_error([&] { optim::ReduceLROnPlateau(sgd, {.patience = -1}); }, {"ReduceLROnPlateau", "patience"});
+    check_error([&] { optim::ReduceLROnPlateau(sgd, {.min_lr = inf}); }, {"ReduceLROnPlateau", "min_lr"});
+    check_error([&] { optim::ReduceLROnPlateau(sgd, {.eps = -1}); }, {"ReduceLROnPlateau", "eps"});
+    // A saved ReduceLROnPlateau state goes through the same checks.
+    optim::ReduceLROnPlateau plateau(sgd);
+    auto state = plateau.state_dict();
+    state["threshold"] = nan;
+    check_error([&] { plateau.load_state_dict(state); }, {"load_state_dict", "ReduceLROnPlateau", "threshold"});
+}
+
+BOOST_AUTO_TEST_CASE(one_generator_shared_by_threads_gives_each_op_a_whole_run_of_the_stream) {
+    // Each randn holds the generator for all its draws, so the blocks two threads draw are the
+    // blocks one thread draws from the same seed, in some interleaving, never torn or repeated.
+    constexpr int kBlocks = 200, kBlock = 257;
+    Generator reference(42);
+    std::vector<std::vector<float>> expected;
+    for (int i = 0; i < 2 * kBlocks; ++i) expected.push_back(randn({kBlock}, {}, &reference).to_vector<float>());
+    Generator shared(42);
+    std::vector<std::vector<float>> drawn[2];
+    auto draw = [&](int who) {
+        for (int i = 0; i < kBlocks; ++i) drawn[who].push_back(randn({kBlock}, {}, &shared).to_vector<float>());
+    };
+    std::thread a(draw, 0), b(draw, 1);
+    a.join();
+    b.join();
+    std::vector<std::vector<float>> all = drawn[0];
+    all.insert(all.end(), drawn[1].begin(), drawn[1].end());
+    std::sort(all.begin(), all.end());
+    std::sort(expected.begin(), expected.end());
+    BOOST_TEST((all == expected));
+    // The default generator too (randn without one): no torn state, the next seed still replays.
+    auto use_default = [] {
+        for (int i = 0; i < 100; ++i) randn({64});
+    };
+    std::thread c(use_default), d(use_default);
+    c.join();
+    d.join();
+    manual_seed(7);
+    const auto first = randn({5}).to_vector<float>();
+    manual_seed(7);
+    BOOST_TEST(randn({5}).to_vector<float>() == first);
+    // A copy continues from the same state.
+    Generator g(3);
+    g.next_normal();
+    Generator copy(g);
+    BOOST_TEST(copy.next_u64() == g.next_u64());
+}
+
+BOOST_AUTO_TEST_CASE(crafted_npy_headers_name_the_file_and_the_entry) {
+    const fs::path path = scratch("crafted.npz");
+    auto with_shape = [&](const std::string& shape, const std::string& payload = "") {
+        write_file(path, stored_zip({{"w.npy", npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape +
+                                                            ", }",
+                                                        payload)}}));
+    };
+    const std::string where = path.string() + ": entry w";
+    with_shape("(-4, -8)");
+    check_error([&] { load_npz(path.string()); }, {where, "dimension 0", "\"-4\"", "non-negative integer"});
+    with_shape("(4611686018427387912, 4)");
+    check_error([&] { load_npz(path.string()); }, {where, "more elements than an int64"});
+    with_shape("(99999999999999999999,)");
+    check_error([&] { load_npz(path.string()); }, {where, "dimension 0", "99999999999999999999"});
+    with_shape("(2, x)");
+    check_error([&] { load_npz(path.string()); }, {where, "dimension 1", "\"x\""});
+    with_shape("(2, 3");
+    check_error([&] { load_npz(path.string()); }, {where, "'shape' is not a tuple"});
+    with_shape("(2, 3)", std::string(7, '\0'));
+    check_error([&] { load_npz(path.string()); }, {where, "needs 24 bytes", "found 7"});
+    write_file(path, stored_zip({{"w.npy", npy_file("{'descr': <f4, 'shape': (2,), }", "")}}));
+    check_error([&] { load_npz(path.string()); }, {where, "'descr' is not a quoted string"});
+    with_shape("(2, 3)", std::string(24, '\0'));
+    BOOST_TEST(load_npz(path.string()).at("w").sizes() == Shape({2, 3}));  // the well-formed one loads
+}
+
+BOOST_AUTO_TEST_CASE(directories_and_missing_files_are_named_as_such) {
+    const fs::path dir = scratch("a_folder");
+    fs::create_directories(dir);
+    check_error([&] { load_npz(dir.string()); }, {dir.string(), "is a directory"});
+    check_error([&] { data::read_csv(dir.string()); }, {dir.string(), "is a directory"});
+    check_error([&] { data::read_idx(dir.string()); }, {dir.string(), "is a directory"});
+    check_error([&] { data::read_hoc(dir.string()); }, {dir.string(), "is a directory"});
+    check_error([&] { data::read_idx((dir / "none.idx").string()); }, {"none.idx", "no such file"});
+}
+
+BOOST_AUTO_TEST_CASE(idx_errors_give_the_byte_offset_or_item_and_check_the_kind) {
+    auto idx = [](std::vector<uint32_t> dims, std::string payload) {
+        std::string b = {0, 0, 8, static_cast<char>(dims.size())};
+        for (uint32_t d : dims)
+            for (int shift = 24; shift >= 0; shift -= 8) b += static_cast<char>(d >> shift & 0xff);
+        return b + payload;
+    };
+    const fs::path labels = scratch("labels.idx"), images = scratch("images.idx"), bad = scratch("bad.idx");
+    write_file(labels, idx({4}, std::string("\x01\x0c\x02\x03", 4)));
+    write_file(images, idx({2, 2, 2}, std::string(8, '\x07')));
+    // The kind the caller expects.
+    check_error([&] { data::read_idx(images.string(), {.dtype = kInt64, .expect = data::IdxKind::labels}); },
+                {images.string(), "expected labels", "3 dimensions", "an image file?"});
+    check_error([&] { data::read_idx(labels.string(), {.expect = data::IdxKind::images}); },
+                {labels.string(), "expected images", "a label file?"});
+    // A label outside the class count, with its item index.
+    check_error([&] {
+        data::read_idx(labels.string(), {.dtype = kInt64, .expect = data::IdxKind::labels, .num_classes = 10});
+    }, {labels.string(), "item 1", "label 12", "10 classes"});
+    BOOST_TEST(data::read_idx(labels.string(), {.dtype = kInt64, .expect = data::IdxKind::labels, .num_classes = 13})
+                   .to_vector<int64_t>() == std::vector<int64_t>({1, 12, 2, 3}));
+    // Byte offsets and items.
+    write_file(bad, std::string("\x00\x01\x08\x01", 4));
+    check_error([&] { data::read_idx(bad.string()); }, {bad.string(), "byte 0", "bad magic"});
+    write_file(bad, std::string("\x00\x00\x0d\x01", 4));
+    check_error([&] { data::read_idx(bad.string()); }, {bad.string(), "byte 2", "element type 0xd"});
+    write_file(bad, idx({3, 2, 2}, std::string(6, '\x01')));
+    check_error([&] { data::read_idx(bad.string()); }, {bad.string(), "truncated at byte 22", "item 1 of 3"});
+    write_file(bad, idx({2}, std::string(5, '\x01')));
+    check_error([&] { data::read_idx(bad.string()); }, {bad.string(), "3 trailing bytes from byte 10"});
+    write_file(bad, idx({0xffffffffu, 0xffffffffu, 0xffffffffu}, ""));
+    check_error([&] { data::read_idx(bad.string()); }, {bad.string(), "more elements than an int64"});
+    // A gzip file whose compressed data is corrupt: how far decompression got.
+    const std::string gz = scratch("labels.idx.gz").string();
+    {
+        gzFile out = gzopen(gz.c_str(), "wb");
+        const std::string content = idx({4096}, std::string(4096, '\x03'));
+        gzwrite(out, content.data(), static_cast<unsigned>(content.size()));
+        gzclose(out);
+    }
+    std::string bytes;
+    {
+        std::ifstream in(gz, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    bytes[bytes.size() - 6] = static_cast<char>(bytes[bytes.size() - 6] ^ 0xff);  // the CRC in the trailer
+    write_file(gz, bytes);
+    check_error([&] { data::read_idx(gz); }, {gz, "cannot decompress after byte"});
+}
+
+BOOST_AUTO_TEST_CASE(csv_headers_are_returned_and_an_empty_table_is_named_as_such) {
+    const fs::path csv = scratch("table.csv");
+    write_file(csv, "age,dose,response\n50,1.5,0\n61,2,1\n");
+    const data::CsvTable table = data::read_csv_table(csv.string(), {.header = true});
+    BOOST_TEST(table.columns == std::vector<std::string>({"age", "dose", "response"}));
+    BOOST_TEST(table.values.sizes() == Shape({2, 3}));
+    BOOST_TEST(table.values.to_vector<double>() == std::vector<double>({50, 1.5, 0, 61, 2, 1}));
+    write_file(csv, "age,dose,response\n");
+    check_error([&] { data::read_csv_table(csv.string(), {.header = true}); },
+                {csv.string(), "header (line 1) is followed by no data rows"});
+    write_file(csv, "age,dose\n1,2,3\n");
+    check_error([&] { data::read_csv_table(csv.string(), {.header = true}); },
+                {csv.string() + ":2", "3 fields", "the header has 2"});
+    write_file(csv, "");
+    check_error([&] { data::read_csv(csv.string()); }, {csv.string(), "the file is empty"});
+}
+
+BOOST_AUTO_TEST_CASE(hoc_rows_need_a_numeric_pubmed_id) {
+    const fs::path tsv = scratch("hoc.tsv");
+    write_file(tsv, "101\t0\tnone\tA sentence .\nPMID102\t0\tnone\tAnother .\n");
+    check_error([&] { data::read_hoc(tsv.string()); }, {tsv.string() + ":2", "PubMed id \"PMID102\""});
+    write_file(tsv, "101\t-1\tnone\tA sentence .\n");
+    check_error([&] { data::read_hoc(tsv.string()); }, {tsv.string() + ":1", "sentence index \"-1\""});
+}
+
+BOOST_AUTO_TEST_CASE(split_and_chunk_name_themselves) {
+    const Tensor x = randn({2, 3});
+    check_error([&] { split(x, 1, 5); }, {"split", "dimension 5"});
+    check_error([&] { chunk(x, 2, -3); }, {"chunk", "dimension -3"});
+    check_error([&] { split(scalar_tensor(1.0), 1, 0); }, {"split", "0-d"});
+    BOOST_TEST(chunk(x, std::numeric_limits<int64_t>::max(), 0).size() == 2u);  // no overflow in the rounding
+}
+
+BOOST_AUTO_TEST_SUITE_END()
