@@ -2,11 +2,12 @@
 # install what is missing (scripts/install_deps.sh), configure out of tree, build and run.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+DEBUG_BUILD ?= build-debug
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 EXAMPLE ?= mlp_fashion_mnist
 
-.PHONY: all deps configure build example test sanitize bench clean
+.PHONY: all deps configure build example test sanitize debug bench clean
 
 all: build
 
@@ -31,10 +32,16 @@ sanitize: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
 
+# A Debug build of the library (-Og, see CMakeLists.txt), checked by a short run of the op fuzzer.
+debug: deps
+	cmake -S . -B $(DEBUG_BUILD) -DCMAKE_BUILD_TYPE=Debug -DXGRAD_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS)
+	cmake --build $(DEBUG_BUILD) -j$(JOBS) --target xgrad fuzz_ops
+	$(DEBUG_BUILD)/tests/fuzz_ops --cases 3000 --seed 2
+
 # Kernel and overhead benchmarks next to PyTorch / LibTorch, measured in the same run.
 bench: build
 	@scripts/install_deps.sh bench
 	benchmarks/run_all.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(DEBUG_BUILD)
