@@ -139,9 +139,18 @@ Edge gradient_edge(const Tensor& tensor) {
     return Edge{acc, 0};
 }
 
+SavedInputs::SavedInputs(std::initializer_list<bool> which) : mask_(0) {
+    XGRAD_INTERNAL_ASSERT(which.size() <= 32, "SavedInputs: at most 32 inputs");
+    uint32_t bit = 1;
+    for (bool keep : which) {
+        if (keep) mask_ |= bit;
+        bit <<= 1;
+    }
+}
+
 template <class Inputs>
-Tensor make_op_impl(const char* name, const Inputs& inputs, NDArray result, BackwardFn backward, Saves saves,
-                    bool check_version, uint32_t save_mask) {
+Tensor make_op_impl(const char* name, const Inputs& inputs, NDArray result, BackwardFn backward, const OpSpec& spec) {
+    const Saves saves = spec.saves;
     Tensor out(std::move(result));
     if (!GradMode::is_enabled() || !is_floating(out.dtype())) return out;
     bool any = false;
@@ -159,32 +168,31 @@ Tensor make_op_impl(const char* name, const Inputs& inputs, NDArray result, Back
     node->output_meta.push_back({out.sizes(), out.dtype()});
     if (static_cast<uint8_t>(saves) & static_cast<uint8_t>(Saves::inputs))
     {
-        uint32_t bit = 1;
-        for (const Tensor& t : inputs) {
-            node->saved_inputs_.emplace_back(t.defined() && (save_mask & bit) ? SavedTensor(t, false) : SavedTensor());
-            bit <<= 1;
-        }
+        std::size_t i = 0;
+        for (const Tensor& t : inputs)
+            node->saved_inputs_.emplace_back(t.defined() && spec.save_inputs.includes(i++) ? SavedTensor(t, false)
+                                                                                          : SavedTensor());
     }
     auto& impl = *out.impl();
     impl.requires_grad = true;
     impl.grad_fn = node;
     impl.output_nr = 0;
     if (static_cast<uint8_t>(saves) & static_cast<uint8_t>(Saves::output)) node->saved_output_ = SavedTensor(out, true);
-    if (check_version) {
+    if (spec.is_view) {
         node->view_storage_ = out.data().storage();
         node->view_version_ = out.version();
     }
     return out;
 }
 
-Tensor make_op(const char* name, std::initializer_list<Tensor> inputs, NDArray result, BackwardFn backward, Saves saves,
-               bool check_version, uint32_t save_mask) {
-    return make_op_impl(name, inputs, std::move(result), std::move(backward), saves, check_version, save_mask);
+Tensor make_op(const char* name, std::initializer_list<Tensor> inputs, NDArray result, BackwardFn backward,
+               OpSpec spec) {
+    return make_op_impl(name, inputs, std::move(result), std::move(backward), spec);
 }
 
-Tensor make_op(const char* name, const std::vector<Tensor>& inputs, NDArray result, BackwardFn backward, Saves saves,
-               bool check_version, uint32_t save_mask) {
-    return make_op_impl(name, inputs, std::move(result), std::move(backward), saves, check_version, save_mask);
+Tensor make_op(const char* name, const std::vector<Tensor>& inputs, NDArray result, BackwardFn backward,
+               OpSpec spec) {
+    return make_op_impl(name, inputs, std::move(result), std::move(backward), spec);
 }
 
 // ---- leaves ----------------------------------------------------------------------------------------

@@ -114,16 +114,38 @@ using BackwardFn = std::function<Grads(const Tensor& grad, const BackwardContext
 /// Which tensors an op keeps for its backward formula.
 enum class Saves : uint8_t { nothing = 0, inputs = 1, output = 2, inputs_and_output = 3 };
 
+/// Which inputs an op saves, by position, when it saves inputs: all of them by default, or those
+/// marked true in a list (inputs past its end are not saved). An op saves only what its formula
+/// needs for the inputs that need gradients, so that an in-place change to an input nobody needs
+/// is no error: mul saves b only for a's gradient, `{b.requires_grad(), a.requires_grad()}`.
+class SavedInputs {
+public:
+    SavedInputs() = default;
+    SavedInputs(std::initializer_list<bool> which);  // NOLINT: implicit, for `.save_inputs = {...}`
+    bool includes(std::size_t input) const { return input < 32 && (mask_ >> input & 1u); }
+
+private:
+    uint32_t mask_ = ~0u;
+};
+
+/// How make_op records an op, by name at the call site:
+///     make_op("mul", {a, b}, result, backward,
+///             {.saves = Saves::inputs, .save_inputs = {b.requires_grad(), a.requires_grad()}});
+struct OpSpec {
+    Saves saves = Saves::nothing;
+    /// The result is a view of an input: a later in-place write to its storage would make the
+    /// recorded graph wrong, so backward then throws.
+    bool is_view = false;
+    SavedInputs save_inputs = {};
+};
+
 /// Wraps a kernel result as the output of op `name`. When recording and an input requires grad,
 /// attaches a node whose apply() runs `backward` (written with differentiable ops, so that
-/// create_graph gives higher derivatives). `save_mask` limits which inputs are saved (bit i for
-/// input i): an op saves only what its formula needs for the inputs that need gradients, so that an
-/// in-place change to an unneeded input is no error. `check_version`: the op is a view, so a later
-/// in-place write to its storage would make the recorded graph wrong; backward then throws.
+/// create_graph gives higher derivatives), keeping what `spec` says.
 Tensor make_op(const char* name, std::initializer_list<Tensor> inputs, NDArray result, BackwardFn backward,
-               Saves saves = Saves::nothing, bool check_version = false, uint32_t save_mask = ~0u);
+               OpSpec spec = {});
 Tensor make_op(const char* name, const std::vector<Tensor>& inputs, NDArray result, BackwardFn backward,
-               Saves saves = Saves::nothing, bool check_version = false, uint32_t save_mask = ~0u);
+               OpSpec spec = {});
 
 /// The edge a gradient for `tensor` should flow into (its grad_fn, or its AccumulateGrad node).
 Edge gradient_edge(const Tensor& tensor);

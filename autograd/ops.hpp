@@ -187,6 +187,14 @@ Tensor norm(const Tensor& x, double p = 2.0, const Shape& dims = {}, bool keepdi
 Tensor softmax(const Tensor& x, int64_t dim);
 /// x - logsumexp(x) along dim: stable for large logits.
 Tensor log_softmax(const Tensor& x, int64_t dim);
+/// softmax along dim with the places where the bool `excluded` (broadcast to x; undefined for
+/// none) is true left out; a lane with nothing left gives zeros (and passes no gradient).
+Tensor masked_softmax(const Tensor& x, const Tensor& excluded, int64_t dim);
+/// Cross-entropy of each row of logits [N, C] against int64 class targets [N], fused into one
+/// pass per row: logsumexp(row) - row[t], and 0 for rows whose target is ignore_index. The
+/// gradient is softmax(row) - onehot(t) (0 for ignored rows). nn::functional::cross_entropy
+/// reduces it.
+Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, int64_t ignore_index = -100);
 
 // ---- sorting and scans (ops/sorting.cpp, ops/scan.cpp) -----------------------------------------
 /// Values sorted along dim and the int64 positions they came from. The sort is stable (ties keep

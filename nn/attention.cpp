@@ -3,7 +3,6 @@
 #include <cmath>
 #include <limits>
 
-#include <xgrad/autograd/node.hpp>
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/nn/functional.hpp>
 #include <xgrad/nn/init.hpp>
@@ -12,20 +11,6 @@
 namespace xgrad::nn {
 
 namespace functional {
-// One kernel pass forward; the backward is softmax's, s (g - sum(g s)) with s the output, which
-// is 0 for excluded places and for empty lanes (so they pass no gradient), and is itself
-// differentiable.
-Tensor masked_softmax(const Tensor& x, const Tensor& masked, int64_t dim) {
-    const int64_t d = wrap_dim(dim, x.dim(), "masked_softmax");
-    const NDArray excluded = masked.defined() ? masked.data() : NDArray();
-    return make_op("masked_softmax", {x}, kernels::masked_softmax(x.data(), excluded, d),
-                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
-                       const Tensor& s = c.output;
-                       return {mul(s, sub(g, sum(mul(g, s), {d}, true)))};
-                   },
-                   Saves::output);
-}
-
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                     const ScaledDotProductOptions& options) {
     const char* op = "scaled_dot_product_attention";

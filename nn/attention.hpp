@@ -19,6 +19,7 @@
 #include <string>
 #include <tuple>
 
+#include <xgrad/autograd/ops.hpp>
 #include <xgrad/nn/linear.hpp>
 #include <xgrad/nn/module.hpp>
 
@@ -26,8 +27,9 @@ namespace xgrad::nn {
 
 namespace functional {
 /// softmax along dim with the places where `masked` is true (bool, broadcast to x) excluded; a
-/// slice with every place masked (or every score -inf) gives zeros instead of NaN.
-Tensor masked_softmax(const Tensor& x, const Tensor& masked, int64_t dim);
+/// slice with every place masked (or every score -inf) gives zeros instead of NaN. The op itself
+/// is xgrad::masked_softmax (autograd/ops/reduce.cpp).
+using xgrad::masked_softmax;
 
 struct ScaledDotProductOptions {
     /// bool: true where a query may attend a key (broadcast to [..., L, S]); floating: added

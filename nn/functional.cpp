@@ -5,8 +5,6 @@
 #include <vector>
 
 #include <xgrad/autograd/grad_mode.hpp>
-#include <xgrad/autograd/node.hpp>
-#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad::nn::functional {
 
@@ -251,58 +249,6 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLOptions&
     return weighted_reduction(-(picked * w), w, o.reduction);
 }
 
-namespace {
-// Cross-entropy without class weights or smoothing, fused: one pass per row computes the
-// log-sum-exp (max-shifted, so large logits cannot overflow) and picks the target's logit.
-// d loss_i / d logits_i = softmax(logits_i) - onehot(t_i), times the output gradient and
-// 1/count for the mean; ignored rows get 0. The backward uses differentiable ops (softmax, mul),
-// so second derivatives still work.
-template <class T>
-void cross_entropy_rows(const T* x, const int64_t* t, int64_t n, int64_t c, int64_t ignore, double* losses) {
-    for (int64_t i = 0; i < n; ++i) {
-        const T* row = x + i * c;
-        if (t[i] == ignore) {
-            losses[i] = 0;
-            continue;
-        }
-        double m = row[0];
-        for (int64_t j = 1; j < c; ++j) m = std::max(m, static_cast<double>(row[j]));
-        double total = 0;
-        for (int64_t j = 0; j < c; ++j) total += std::exp(static_cast<double>(row[j]) - m);
-        losses[i] = m + std::log(total) - static_cast<double>(row[t[i]]);
-    }
-}
-
-// kept: the number of targets that are not ignore_index (the mean's divisor).
-Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, Reduction reduction,
-                           int64_t kept) {
-    const int64_t n = logits.size(0), c = logits.size(1);
-    const Tensor x = logits.contiguous();
-    const Tensor t = target.contiguous();
-    std::vector<double> losses(static_cast<std::size_t>(n));
-    if (x.dtype() == kFloat32) cross_entropy_rows(x.data_ptr<float>(), t.data_ptr<int64_t>(), n, c, ignore_index, losses.data());
-    else cross_entropy_rows(x.data_ptr<double>(), t.data_ptr<int64_t>(), n, c, ignore_index, losses.data());
-    double total = 0;
-    for (double l : losses) total += l;
-    NDArray result;
-    if (reduction == Reduction::none) result = from_vector(losses, {n}, logits.dtype()).data();
-    else result = NDArray::scalar(reduction == Reduction::sum ? total : total / static_cast<double>(kept), logits.dtype());
-    // The one-hot targets with ignored rows zeroed, and the per-row weight of the output gradient.
-    const Tensor safe = where(t == scalar_tensor(static_cast<double>(ignore_index), kInt64), zeros_like(t), t);
-    const Tensor keep = (t != scalar_tensor(static_cast<double>(ignore_index), kInt64)).to(logits.dtype()).unsqueeze(1);
-    const Tensor onehot = one_hot(safe, c).to(logits.dtype()) * keep;
-    const double scale = reduction == Reduction::mean ? 1.0 / static_cast<double>(kept) : 1.0;
-    return make_op("cross_entropy", {logits}, result,
-                   [onehot = onehot.data(), keep = keep.data(), scale, reduction](const Tensor& g,
-                                                                                  const BackwardContext& ctx) -> Grads {
-                       const Tensor per_row = reduction == Reduction::none ? g.unsqueeze(1) : g;
-                       const Tensor d = (softmax(ctx.inputs[0], 1) * Tensor(keep) - Tensor(onehot)) * per_row;
-                       return {scale == 1.0 ? d : d * scale};
-                   },
-                   Saves::inputs);
-}
-}  // namespace
-
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
     XGRAD_CHECK(o.label_smoothing >= 0 && o.label_smoothing <= 1, "cross_entropy: label_smoothing must be in [0, 1], got ",
                 o.label_smoothing);
@@ -319,8 +265,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
             kept += v != o.ignore_index;
         }
         // All targets ignored with mean reduction is 0/0: the composed path gives PyTorch's NaN.
-        if (kept > 0 || o.reduction != Reduction::mean)
-            return fused_cross_entropy(logits, target, o.ignore_index, o.reduction, kept);
+        if (kept > 0 || o.reduction != Reduction::mean) {
+            const Tensor losses = cross_entropy_rows(logits, target, o.ignore_index);
+            if (o.reduction == Reduction::none) return losses;
+            return o.reduction == Reduction::sum ? losses.sum() : losses.sum() / static_cast<double>(kept);
+        }
     }
     auto [w, safe] = target_weights("cross_entropy", logits, target, o.weight, o.ignore_index);
     const Tensor logp = log_softmax(logits, 1);

@@ -139,6 +139,9 @@ NDArray softmax(const NDArray& x, int64_t dim);
 /// none) is true left out; a lane with nothing left (all excluded or -inf) gives zeros.
 NDArray masked_softmax(const NDArray& x, const NDArray& excluded, int64_t dim);
 NDArray log_softmax(const NDArray& x, int64_t dim);
+/// Cross-entropy per row of logits [N, C] against int64 targets [N]: logsumexp(row) - row[t],
+/// 0 where t == ignore_index; [N] in the logits' dtype, each row computed in double.
+NDArray cross_entropy_rows(const NDArray& logits, const NDArray& target, int64_t ignore_index);
 /// The sizes of a reduction's result.
 Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim, const char* op);
 

@@ -71,7 +71,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const W
                        auto wrap = [](NDArray a) { return a.defined() ? Tensor(std::move(a)) : Tensor(); };
                        return {wrap(grads.input), wrap(grads.weight), wrap(grads.bias)};
                    },
-                   Saves::inputs);
+                   {.saves = Saves::inputs});
 }
 
 namespace {

@@ -15,15 +15,13 @@ using kernels::Binary;
 using kernels::Unary;
 
 namespace {
-Tensor binary_op(Binary kind, const Tensor& a, const Tensor& b, BackwardFn backward, Saves saves,
-                 uint32_t save_mask = ~0u) {
+Tensor binary_op(Binary kind, const Tensor& a, const Tensor& b, BackwardFn backward, OpSpec spec) {
     return make_op(kernels::binary_name(kind), {a, b}, kernels::binary(kind, a.data(), b.data()), std::move(backward),
-                   saves, false, save_mask);
+                   spec);
 }
-Tensor unary_op(Unary kind, const Tensor& x, BackwardFn backward, Saves saves) {
-    return make_op(kernels::unary_name(kind), {x}, kernels::unary(kind, x.data()), std::move(backward), saves);
+Tensor unary_op(Unary kind, const Tensor& x, BackwardFn backward, OpSpec spec) {
+    return make_op(kernels::unary_name(kind), {x}, kernels::unary(kind, x.data()), std::move(backward), spec);
 }
-uint32_t bit(bool on, int i) { return on ? (1u << i) : 0u; }
 }  // namespace
 
 Tensor scalar_like(const Tensor& like, double value) {
@@ -35,7 +33,7 @@ Tensor scalar_like(const Tensor& like, double value) {
 // d(a + b) = (g, g)
 Tensor add(const Tensor& a, const Tensor& b) {
     return binary_op(Binary::add, a, b, [](const Tensor& g, const BackwardContext&) -> Grads { return {g, g}; },
-                     Saves::nothing);
+                     {.saves = Saves::nothing});
 }
 
 // d(a - b) = (g, -g)
@@ -44,7 +42,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
                      [](const Tensor& g, const BackwardContext& c) -> Grads {
                          return {g, c.needs(1) ? neg(g) : Tensor()};
                      },
-                     Saves::nothing);
+                     {.saves = Saves::nothing});
 }
 
 // d(a b) = (g b, g a): each side needs only the other input.
@@ -53,7 +51,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
                      [](const Tensor& g, const BackwardContext& c) -> Grads {
                          return {c.needs(0) ? mul(g, c.inputs[1]) : Tensor(), c.needs(1) ? mul(g, c.inputs[0]) : Tensor()};
                      },
-                     Saves::inputs, bit(a.requires_grad(), 1) | bit(b.requires_grad(), 0));
+                     {.saves = Saves::inputs, .save_inputs = {b.requires_grad(), a.requires_grad()}});
 }
 
 // d(a / b) = (g / b, -g a / b^2)
@@ -64,7 +62,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
                          const Tensor ga = div(g, b);
                          return {c.needs(0) ? ga : Tensor(), c.needs(1) ? neg(div(mul(ga, c.inputs[0]), b)) : Tensor()};
                      },
-                     Saves::inputs, bit(b.requires_grad(), 0) | 2u);
+                     {.saves = Saves::inputs, .save_inputs = {b.requires_grad(), true}});
 }
 
 // d(a^b) = (g b a^(b-1), g a^b log a); the second is taken as 0 where a == 0 and b >= 0 (the
@@ -82,7 +80,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
                          }
                          return {ga, gb};
                      },
-                     Saves::inputs_and_output);
+                     {.saves = Saves::inputs_and_output});
 }
 
 // d(x^e) = g e x^(e-1)
@@ -92,7 +90,7 @@ Tensor pow(const Tensor& x, double e) {
                        if (e == 0) return {zeros_like(g)};
                        return {mul(g, mul(pow(c.inputs[0], e - 1), scalar_like(g, e)))};
                    },
-                   Saves::inputs);
+                   {.saves = Saves::inputs});
 }
 
 // maximum/minimum: the gradient goes to the larger (smaller) input; at ties it is split in half.
@@ -105,7 +103,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
                          return {where(tie, half, where(gt(x, y), g, zeros_like(g))),
                                  where(tie, half, where(lt(x, y), g, zeros_like(g)))};
                      },
-                     Saves::inputs);
+                     {.saves = Saves::inputs});
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
@@ -117,24 +115,24 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
                          return {where(tie, half, where(lt(x, y), g, zeros_like(g))),
                                  where(tie, half, where(gt(x, y), g, zeros_like(g)))};
                      },
-                     Saves::inputs);
+                     {.saves = Saves::inputs});
 }
 
 Tensor neg(const Tensor& x) {
     return unary_op(Unary::neg, x, [](const Tensor& g, const BackwardContext&) -> Grads { return {neg(g)}; },
-                    Saves::nothing);
+                    {.saves = Saves::nothing});
 }
 
 // d exp(x) = g exp(x): reuses the output.
 Tensor exp(const Tensor& x) {
     return unary_op(Unary::exp, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, c.output)}; },
-                    Saves::output);
+                    {.saves = Saves::output});
 }
 
 // d log(x) = g / x
 Tensor log(const Tensor& x) {
     return unary_op(Unary::log, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {div(g, c.inputs[0])}; },
-                    Saves::inputs);
+                    {.saves = Saves::inputs});
 }
 
 // d log1p(x) = g / (1 + x)
@@ -143,7 +141,7 @@ Tensor log1p(const Tensor& x) {
                     [](const Tensor& g, const BackwardContext& c) -> Grads {
                         return {div(g, add(c.inputs[0], scalar_like(g, 1.0)))};
                     },
-                    Saves::inputs);
+                    {.saves = Saves::inputs});
 }
 
 // d expm1(x) = g (expm1(x) + 1)
@@ -152,7 +150,7 @@ Tensor expm1(const Tensor& x) {
                     [](const Tensor& g, const BackwardContext& c) -> Grads {
                         return {mul(g, add(c.output, scalar_like(g, 1.0)))};
                     },
-                    Saves::output);
+                    {.saves = Saves::output});
 }
 
 // d erf(x) = g 2/sqrt(pi) exp(-x^2)
@@ -162,7 +160,7 @@ Tensor erf(const Tensor& x) {
                         const Tensor& in = c.inputs[0];
                         return {mul(g, mul(exp(neg(square(in))), scalar_like(g, 2.0 / std::sqrt(M_PI))))};
                     },
-                    Saves::inputs);
+                    {.saves = Saves::inputs});
 }
 
 // d sqrt(x) = g / (2 sqrt(x))
@@ -171,7 +169,7 @@ Tensor sqrt(const Tensor& x) {
                     [](const Tensor& g, const BackwardContext& c) -> Grads {
                         return {div(g, mul(c.output, scalar_like(g, 2.0)))};
                     },
-                    Saves::output);
+                    {.saves = Saves::output});
 }
 
 // d x^(-1/2) = -g x^(-3/2) / 2 = -g out^3 / 2
@@ -180,37 +178,37 @@ Tensor rsqrt(const Tensor& x) {
                     [](const Tensor& g, const BackwardContext& c) -> Grads {
                         return {mul(g, mul(pow(c.output, 3.0), scalar_like(g, -0.5)))};
                     },
-                    Saves::output);
+                    {.saves = Saves::output});
 }
 
 // d |x| = g sign(x); 0 at x = 0 (the subgradient PyTorch picks).
 Tensor abs(const Tensor& x) {
     return unary_op(Unary::abs, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, sign(c.inputs[0]))}; },
-                    Saves::inputs);
+                    {.saves = Saves::inputs});
 }
 
 // sign is piecewise constant: zero gradient everywhere (and at 0 by convention).
 Tensor sign(const Tensor& x) {
     return unary_op(Unary::sign, x, [](const Tensor& g, const BackwardContext&) -> Grads { return {zeros_like(g)}; },
-                    Saves::nothing);
+                    {.saves = Saves::nothing});
 }
 
 Tensor sin(const Tensor& x) {
     return unary_op(Unary::sin, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, cos(c.inputs[0]))}; },
-                    Saves::inputs);
+                    {.saves = Saves::inputs});
 }
 
 Tensor cos(const Tensor& x) {
     return unary_op(Unary::cos, x,
                     [](const Tensor& g, const BackwardContext& c) -> Grads { return {neg(mul(g, sin(c.inputs[0])))}; },
-                    Saves::inputs);
+                    {.saves = Saves::inputs});
 }
 
 // d tanh(x) = g (1 - tanh(x)^2): reuses the output.
 Tensor tanh(const Tensor& x) {
     return unary_op(Unary::tanh, x,
                     [](const Tensor& g, const BackwardContext& c) -> Grads { return {tanh_backward(g, c.output)}; },
-                    Saves::output);
+                    {.saves = Saves::output});
 }
 
 // tanh_backward(g, y) = g (1 - y^2): d/dg = 1 - y^2, d/dy = -2 g y.
@@ -221,14 +219,14 @@ Tensor tanh_backward(const Tensor& grad, const Tensor& y) {
                          return {c.needs(0) ? tanh_backward(gg, out) : Tensor(),
                                  c.needs(1) ? mul(mul(gg, g), mul(out, scalar_like(out, -2.0))) : Tensor()};
                      },
-                     Saves::inputs);
+                     {.saves = Saves::inputs});
 }
 
 // d sigmoid(x) = g s (1 - s) with s the output.
 Tensor sigmoid(const Tensor& x) {
     return unary_op(Unary::sigmoid, x,
                     [](const Tensor& g, const BackwardContext& c) -> Grads { return {sigmoid_backward(g, c.output)}; },
-                    Saves::output);
+                    {.saves = Saves::output});
 }
 
 // sigmoid_backward(g, y) = g y (1 - y): d/dg = y (1 - y), d/dy = g (1 - 2 y).
@@ -240,7 +238,7 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
                                  c.needs(1) ? mul(mul(gg, g), sub(scalar_like(out, 1.0), mul(out, scalar_like(out, 2.0))))
                                             : Tensor()};
                      },
-                     Saves::inputs);
+                     {.saves = Saves::inputs});
 }
 
 // relu's gradient is g where the output is positive. Using the output (out > 0 exactly when
@@ -248,7 +246,7 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
 Tensor relu(const Tensor& x) {
     return unary_op(Unary::relu, x,
                     [](const Tensor& g, const BackwardContext& c) -> Grads { return {threshold_backward(g, c.output)}; },
-                    Saves::output);
+                    {.saves = Saves::output});
 }
 
 // threshold_backward(g, x) is linear in g with a mask that is constant almost everywhere, so its
@@ -258,7 +256,7 @@ Tensor threshold_backward(const Tensor& grad, const Tensor& x) {
                    [](const Tensor& gg, const BackwardContext& c) -> Grads {
                        return {threshold_backward(gg, c.inputs[1]), c.needs(1) ? zeros_like(c.inputs[1]) : Tensor()};
                    },
-                   Saves::inputs, false, 2u);
+                   {.saves = Saves::inputs, .save_inputs = {false, true}});
 }
 
 // d x^2 = 2 g x
@@ -267,14 +265,14 @@ Tensor square(const Tensor& x) {
                     [](const Tensor& g, const BackwardContext& c) -> Grads {
                         return {mul(g, mul(c.inputs[0], scalar_like(g, 2.0)))};
                     },
-                    Saves::inputs);
+                    {.saves = Saves::inputs});
 }
 
 // d (1/x) = -g / x^2 = -g out^2
 Tensor reciprocal(const Tensor& x) {
     return unary_op(Unary::reciprocal, x,
                     [](const Tensor& g, const BackwardContext& c) -> Grads { return {neg(mul(g, square(c.output)))}; },
-                    Saves::output);
+                    {.saves = Saves::output});
 }
 
 // The gradient passes where low <= x <= high (bounds included, as PyTorch).
@@ -287,7 +285,7 @@ Tensor clamp(const Tensor& x, double low, double high) {
                        if (!std::isnan(high)) inside = logical_and(inside, le(in, scalar_like(in, high)));
                        return {where(inside, g, zeros_like(g))};
                    },
-                   Saves::inputs);
+                   {.saves = Saves::inputs});
 }
 
 Tensor clamp_min(const Tensor& x, double low) { return clamp(x, low, std::numeric_limits<double>::quiet_NaN()); }
@@ -301,7 +299,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
                        const Tensor z = zeros_like(g);
                        return {Tensor(), c.needs(1) ? where(m, g, z) : Tensor(), c.needs(2) ? where(m, z, g) : Tensor()};
                    },
-                   Saves::inputs, false, 1u);
+                   {.saves = Saves::inputs, .save_inputs = {true, false, false}});
 }
 
 // ---- out= variants: no graph ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                        }
                        return {ga, gb};
                    },
-                   Saves::inputs, false, (b.requires_grad() ? 1u : 0u) | (a.requires_grad() ? 2u : 0u));
+                   {.saves = Saves::inputs, .save_inputs = {b.requires_grad(), a.requires_grad()}});
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
@@ -81,7 +81,6 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     kernels::gemm_out(out, x2, weight.data().transpose(0, 1), 1.0, bias.defined() ? 1.0 : 0.0);
     Shape out_sizes = x.sizes();
     out_sizes.back() = out_features;
-    const uint32_t save_mask = (weight.requires_grad() ? 1u : 0u) | (x.requires_grad() ? 2u : 0u);
     return make_op("linear", {x, weight, bias}, out.view(out_sizes),
                    [rows_of](const Tensor& g, const BackwardContext& c) -> Grads {
                        const Tensor &x = c.inputs[0], &w = c.inputs[1];
@@ -92,7 +91,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                        if (c.needs(2)) gb = sum(g2, {0});
                        return {gx, gw, gb};
                    },
-                   Saves::inputs, false, save_mask);
+                   // x for the weight's gradient, the weight for x's; the bias's needs neither
+                   {.saves = Saves::inputs, .save_inputs = {weight.requires_grad(), x.requires_grad(), false}});
 }
 
 }  // namespace xgrad

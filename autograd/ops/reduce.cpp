@@ -71,7 +71,7 @@ Tensor extreme(const Tensor& x, const Shape& dims, bool keepdim, const char* nam
                        const Tensor count = sum(hit, dims, true);
                        return {mul(div(unsqueeze_reduced(g, in.sizes(), dims, keepdim), count), hit)};
                    },
-                   Saves::inputs_and_output);
+                   {.saves = Saves::inputs_and_output});
 }
 
 template <bool kMax>
@@ -118,7 +118,7 @@ Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
                        const Tensor centered = sub(in, mean(in, dims, true));
                        return {mul(unsqueeze_reduced(g, in.sizes(), dims, keepdim), mul(centered, scalar_like(g, 2.0 / n)))};
                    },
-                   Saves::inputs);
+                   {.saves = Saves::inputs});
 }
 
 // d std = g (x - mean) / ((N - correction) std), written with differentiable ops (second
@@ -138,7 +138,7 @@ Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
                        const Tensor slope = where(flat, zeros_like(s), div(centered, mul(safe, scalar_like(s, n))));
                        return {mul(unsqueeze_reduced(g, in.sizes(), dims, keepdim), slope)};
                    },
-                   Saves::inputs_and_output);
+                   {.saves = Saves::inputs_and_output});
 }
 
 // d logsumexp = g exp(x - out) = g softmax(x)
@@ -149,7 +149,7 @@ Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
                        const Tensor out = unsqueeze_reduced(c.output, in.sizes(), dims, keepdim);
                        return {mul(unsqueeze_reduced(g, in.sizes(), dims, keepdim), exp(sub(in, out)))};
                    },
-                   Saves::inputs_and_output);
+                   {.saves = Saves::inputs_and_output});
 }
 
 // p-norms: composed from abs, pow, sum and amax, so every case inherits correct derivatives.
@@ -170,7 +170,7 @@ Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
                            const Tensor scaled = div(unsqueeze_reduced(g, in.sizes(), dims, keepdim), safe);
                            return {where(zero, zeros_like(in), mul(in, scaled))};
                        },
-                       Saves::inputs_and_output);
+                       {.saves = Saves::inputs_and_output});
     return pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
 }
 
@@ -182,7 +182,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
                        const Tensor& s = c.output;
                        return {mul(s, sub(g, sum(mul(g, s), {d}, true)))};
                    },
-                   Saves::output);
+                   {.saves = Saves::output});
 }
 
 // d log_softmax = g - softmax(x) sum(g) along dim; softmax = exp(out) (no overflow: out <= 0).
@@ -192,7 +192,36 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
                    [d](const Tensor& g, const BackwardContext& c) -> Grads {
                        return {sub(g, mul(exp(c.output), sum(g, {d}, true)))};
                    },
-                   Saves::output);
+                   {.saves = Saves::output});
+}
+
+// One kernel pass forward; the backward is softmax's, s (g - sum(g s)) with s the output, which
+// is 0 for excluded places and for empty lanes (so they pass no gradient), and is itself
+// differentiable.
+Tensor masked_softmax(const Tensor& x, const Tensor& excluded, int64_t dim) {
+    const int64_t d = wrap_dim(dim, x.dim(), "masked_softmax");
+    return make_op("masked_softmax", {x},
+                   kernels::masked_softmax(x.data(), excluded.defined() ? excluded.data() : NDArray(), d),
+                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor& s = c.output;
+                       return {mul(s, sub(g, sum(mul(g, s), {d}, true)))};
+                   },
+                   {.saves = Saves::output});
+}
+
+// d loss_i / d logits_i = (softmax(logits_i) - onehot(t_i)) g_i, and 0 for ignored rows. The
+// backward is made of differentiable ops, so second derivatives work; the targets are saved like
+// any input (and freed with the graph).
+Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, int64_t ignore_index) {
+    return make_op("cross_entropy", {logits, target}, kernels::cross_entropy_rows(logits.data(), target.data(), ignore_index),
+                   [ignore_index](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor &x = c.inputs[0], &t = c.inputs[1];
+                       const Tensor ignored = t == scalar_tensor(static_cast<double>(ignore_index), kInt64);
+                       const Tensor keep = logical_not(ignored).to(x.dtype()).unsqueeze(1);
+                       const Tensor onehot = one_hot(where(ignored, zeros_like(t), t), x.size(1)).to(x.dtype());
+                       return {mul(sub(mul(softmax(x, 1), keep), mul(onehot, keep)), g.unsqueeze(1)), Tensor()};
+                   },
+                   {.saves = Saves::inputs});
 }
 
 }  // namespace xgrad

@@ -65,7 +65,7 @@ Tensor cumprod(const Tensor& x, int64_t dim) {
                    [d](const Tensor& g, const BackwardContext& c) -> Grads {
                        return {cumprod_backward(g, c.inputs[0], c.output, d)};
                    },
-                   Saves::inputs_and_output);
+                   {.saves = Saves::inputs_and_output});
 }
 
 }  // namespace xgrad

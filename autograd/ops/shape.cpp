@@ -11,7 +11,7 @@
 namespace xgrad {
 namespace {
 Tensor view_op(const char* name, const Tensor& x, NDArray result, BackwardFn backward) {
-    return make_op(name, {x}, std::move(result), std::move(backward), Saves::nothing, true);
+    return make_op(name, {x}, std::move(result), std::move(backward), {.is_view = true});
 }
 
 // Marks a view's node with the region of its input it covers (see Node::Region).
@@ -237,7 +237,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     const int64_t d = wrap_dim(dim, x.dim(), "index_select");
     return make_op("index_select", {x, index}, result, [d](const Tensor& g, const BackwardContext& c) -> Grads {
         return {index_add(zeros(c.input_sizes(0), g.dtype()), d, c.inputs[1], g), Tensor()};
-    }, Saves::inputs, false, 2u);
+    }, {.saves = Saves::inputs, .save_inputs = {false, true}});
 }
 
 // d index_add = (g, the rows of g that were added to)
@@ -246,7 +246,7 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
     const int64_t d = wrap_dim(dim, x.dim(), "index_add");
     return make_op("index_add", {x, index, source}, result, [d](const Tensor& g, const BackwardContext& c) -> Grads {
         return {g, Tensor(), c.needs(2) ? index_select(g, d, c.inputs[1]) : Tensor()};
-    }, Saves::inputs, false, 2u);
+    }, {.saves = Saves::inputs, .save_inputs = {false, true}});
 }
 
 // d gather = g scattered back to where it was gathered from.
@@ -255,7 +255,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
     const int64_t d = wrap_dim(dim, x.dim(), "gather");
     return make_op("gather", {x, index}, result, [d](const Tensor& g, const BackwardContext& c) -> Grads {
         return {scatter_add(zeros(c.input_sizes(0), g.dtype()), d, c.inputs[1], g), Tensor()};
-    }, Saves::inputs, false, 2u);
+    }, {.saves = Saves::inputs, .save_inputs = {false, true}});
 }
 
 // d scatter_add = (g, g gathered at the index), zero-padded where src is larger than the index.
@@ -275,7 +275,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
                 }
         }
         return {g, Tensor(), gs};
-    }, Saves::inputs, false, 2u);
+    }, {.saves = Saves::inputs, .save_inputs = {false, true}});
 }
 
 Tensor one_hot(const Tensor& index, int64_t num_classes) {
