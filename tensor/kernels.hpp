@@ -80,10 +80,34 @@ Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, co
                                    bool need_input, bool need_weight, bool need_bias);
 
 // ---- element-wise -------------------------------------------------------------------------
-enum class Unary { neg, exp, log, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu, reciprocal, square,
-                   log1p, expm1, erf };
-/// Math ops on integer or bool inputs compute in float32, as PyTorch does; neg, abs, sign, relu and
-/// square keep int64.
+/// Every unary op, one row each: its name, its functor (tensor/kernels/elementwise.cpp) and whether
+/// integer inputs keep their dtype (true: int64 in, int64 out) or compute in float32, as PyTorch
+/// does (bool inputs count as int64). Adding an op is one row here, its functor, its derivative in
+/// autograd/ops/elementwise.cpp and its rows in the tests.
+#define XGRAD_UNARY_OPS(X)                  \
+    X(neg, NegOp, true)                     \
+    X(exp, ExpOp, false)                    \
+    X(log, LogOp, false)                    \
+    X(sqrt, SqrtOp, false)                  \
+    X(rsqrt, RsqrtOp, false)                \
+    X(abs, AbsOp, true)                     \
+    X(sign, SignOp, true)                   \
+    X(sin, SinOp, false)                    \
+    X(cos, CosOp, false)                    \
+    X(tanh, TanhOp, false)                  \
+    X(sigmoid, SigmoidOp, false)            \
+    X(relu, ReluOp, true)                   \
+    X(reciprocal, ReciprocalOp, false)      \
+    X(square, SquareOp, true)               \
+    X(log1p, Log1pOp, false)                \
+    X(expm1, Expm1Op, false)                \
+    X(erf, ErfOp, false)
+
+enum class Unary {
+#define XGRAD_UNARY_ENUMERATOR(name, functor, keeps_integers) name,
+    XGRAD_UNARY_OPS(XGRAD_UNARY_ENUMERATOR)
+#undef XGRAD_UNARY_ENUMERATOR
+};
 NDArray unary(Unary op, const NDArray& x);
 /// out = op(x), where out has x's shape and the result dtype (out may alias x: in place).
 void unary_out(Unary op, const NDArray& out, const NDArray& x);

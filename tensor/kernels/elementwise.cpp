@@ -17,6 +17,44 @@ using namespace detail;
 namespace {
 
 // ---- op functors: one body for scalars and SIMD batches ----------------------------------------
+// Signed integers wrap on overflow, as in PyTorch (abs(INT64_MIN) is INT64_MIN), computed in
+// unsigned arithmetic: overflowing signed arithmetic is undefined behaviour in C++ (SIMD batches
+// wrap in hardware already).
+template <class V>
+constexpr bool kWraps = std::is_integral_v<V> && std::is_signed_v<V>;
+template <class V>
+V wrapping_mul(V a, V b) {
+    using U = std::make_unsigned_t<V>;
+    return static_cast<V>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
+}
+template <class V>
+V wrapping_neg(V x) {
+    return static_cast<V>(std::make_unsigned_t<V>(0) - static_cast<std::make_unsigned_t<V>>(x));
+}
+struct NegOp {
+    template <class V>
+    V operator()(V x) const {
+        if constexpr (kWraps<V>) return wrapping_neg(x);
+        else return -x;
+    }
+};
+struct AbsOp {
+    template <class V>
+    V operator()(V x) const {
+        if constexpr (kWraps<V>) return x < 0 ? wrapping_neg(x) : x;
+        else {
+            using std::abs;
+            return abs(x);
+        }
+    }
+};
+struct SquareOp {
+    template <class V>
+    V operator()(V x) const {
+        if constexpr (kWraps<V>) return wrapping_mul(x, x);
+        else return x * x;
+    }
+};
 #define XGRAD_UNARY_FUNCTOR(Name, expr)                  \
     struct Name {                                        \
         template <class V>                               \
@@ -26,19 +64,16 @@ namespace {
             return expr;                                 \
         }                                                \
     };
-XGRAD_UNARY_FUNCTOR(NegOp, -x)
 XGRAD_UNARY_FUNCTOR(ExpOp, exp(x))
 XGRAD_UNARY_FUNCTOR(LogOp, log(x))
 XGRAD_UNARY_FUNCTOR(SqrtOp, sqrt(x))
 XGRAD_UNARY_FUNCTOR(RsqrtOp, V(1) / sqrt(x))
-XGRAD_UNARY_FUNCTOR(AbsOp, abs(x))
 XGRAD_UNARY_FUNCTOR(SinOp, sin(x))
 XGRAD_UNARY_FUNCTOR(CosOp, cos(x))
 XGRAD_UNARY_FUNCTOR(TanhOp, tanh(x))
 // 1 / (1 + e^-x): for very negative x, e^-x overflows to inf and the result is a clean 0.
 XGRAD_UNARY_FUNCTOR(SigmoidOp, V(1) / (V(1) + exp(-x)))
 XGRAD_UNARY_FUNCTOR(ReciprocalOp, V(1) / x)
-XGRAD_UNARY_FUNCTOR(SquareOp, x* x)
 XGRAD_UNARY_FUNCTOR(Log1pOp, log1p(x))
 XGRAD_UNARY_FUNCTOR(Expm1Op, expm1(x))
 XGRAD_UNARY_FUNCTOR(ErfOp, erf(x))
@@ -117,15 +152,6 @@ struct PowScalarOp {
     }
 };
 
-// Signed integers wrap on overflow, as in PyTorch, computed in unsigned arithmetic: overflowing
-// signed arithmetic is undefined behaviour in C++ (SIMD batches wrap in hardware already).
-template <class V>
-constexpr bool kWraps = std::is_integral_v<V> && std::is_signed_v<V>;
-template <class V>
-V wrapping_mul(V a, V b) {
-    using U = std::make_unsigned_t<V>;
-    return static_cast<V>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
-}
 
 struct AddOp {
     template <class V>
@@ -236,7 +262,13 @@ void check_out(const char* op, const NDArray& out, const Shape& sizes, DType dty
 }
 
 bool keeps_integers(Unary op) {
-    return op == Unary::neg || op == Unary::abs || op == Unary::sign || op == Unary::relu || op == Unary::square;
+    switch (op) {
+#define XGRAD_UNARY_KEEPS_INTEGERS(name, functor, integers) \
+    case Unary::name: return integers;
+        XGRAD_UNARY_OPS(XGRAD_UNARY_KEEPS_INTEGERS)
+#undef XGRAD_UNARY_KEEPS_INTEGERS
+    }
+    return false;
 }
 
 DType unary_result_dtype(Unary op, DType in) {
@@ -245,34 +277,17 @@ DType unary_result_dtype(Unary op, DType in) {
     return in;
 }
 
+// The functor of op on T; integer T only reaches the ops whose row keeps integers (the others
+// compute in float32, see unary_result_dtype).
 template <class T>
 void unary_typed(Unary op, const NDArray& out, const NDArray& x) {
     switch (op) {
-        case Unary::neg: return unary_loop<T>(out, x, NegOp{});
-        case Unary::abs:
-            if constexpr (std::is_integral_v<T>) return unary_loop<T>(out, x, [](T v) { return v < 0 ? -v : v; });
-            else return unary_loop<T>(out, x, AbsOp{});
-        case Unary::sign: return unary_loop<T>(out, x, SignOp{});
-        case Unary::relu: return unary_loop<T>(out, x, ReluOp{});
-        case Unary::square: return unary_loop<T>(out, x, SquareOp{});
-        default: break;
-    }
-    if constexpr (std::is_floating_point_v<T>) {
-        switch (op) {
-            case Unary::exp: return unary_loop<T>(out, x, ExpOp{});
-            case Unary::log: return unary_loop<T>(out, x, LogOp{});
-            case Unary::sqrt: return unary_loop<T>(out, x, SqrtOp{});
-            case Unary::rsqrt: return unary_loop<T>(out, x, RsqrtOp{});
-            case Unary::sin: return unary_loop<T>(out, x, SinOp{});
-            case Unary::cos: return unary_loop<T>(out, x, CosOp{});
-            case Unary::tanh: return unary_loop<T>(out, x, TanhOp{});
-            case Unary::sigmoid: return unary_loop<T>(out, x, SigmoidOp{});
-            case Unary::reciprocal: return unary_loop<T>(out, x, ReciprocalOp{});
-            case Unary::log1p: return unary_loop<T>(out, x, Log1pOp{});
-            case Unary::expm1: return unary_loop<T>(out, x, Expm1Op{});
-            case Unary::erf: return unary_loop<T>(out, x, ErfOp{});
-            default: break;
-        }
+#define XGRAD_UNARY_CASE(name, Functor, integers)                                          \
+    case Unary::name:                                                                      \
+        if constexpr (std::is_floating_point_v<T> || integers) return unary_loop<T>(out, x, Functor{}); \
+        break;
+        XGRAD_UNARY_OPS(XGRAD_UNARY_CASE)
+#undef XGRAD_UNARY_CASE
     }
     XGRAD_INTERNAL_ASSERT(false, "unary op ", unary_name(op), " has no kernel for ", dtype_of<T>());
 }
@@ -287,9 +302,13 @@ DType binary_compute_dtype(Binary op, DType a, DType b) {
 }  // namespace
 
 const char* unary_name(Unary op) {
-    static const char* names[] = {"neg", "exp",     "log",  "sqrt",       "rsqrt",  "abs",   "sign",  "sin",
-                                  "cos", "tanh", "sigmoid", "relu", "reciprocal", "square", "log1p", "expm1", "erf"};
-    return names[static_cast<int>(op)];
+    switch (op) {
+#define XGRAD_UNARY_NAME(name, functor, integers) \
+    case Unary::name: return #name;
+        XGRAD_UNARY_OPS(XGRAD_UNARY_NAME)
+#undef XGRAD_UNARY_NAME
+    }
+    return "unary";
 }
 
 const char* binary_name(Binary op) {
