@@ -5,15 +5,11 @@
 namespace xgrad::optim {
 
 void AdadeltaOptions::validate() const {
-    if (lr < 0) detail::invalid(kName, "learning rate", lr);
-    if (rho < 0 || rho > 1) detail::invalid(kName, "rho value", rho);
-    if (eps < 0) detail::invalid(kName, "epsilon value", eps);
-    if (weight_decay < 0) detail::invalid(kName, "weight_decay", weight_decay);
+    detail::check_lr(kName, lr);
+    detail::check_between(kName, "rho", rho, 0, 1);
+    detail::check_eps(kName, eps);
+    detail::check_weight_decay(kName, weight_decay);
 }
-
-Adadelta::Adadelta(std::vector<Tensor> params, AdadeltaOptions options) : Adadelta({{std::move(params), std::nullopt}}, options) {}
-Adadelta::Adadelta(std::vector<ParamGroup<AdadeltaOptions>> groups, AdadeltaOptions defaults)
-    : OptimizerWithOptions(std::move(groups), defaults) {}
 
 void Adadelta::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     const AdadeltaOptions& o = options_[group];

@@ -25,8 +25,7 @@ struct AdadeltaOptions {
 
 class Adadelta : public OptimizerWithOptions<AdadeltaOptions> {
 public:
-    Adadelta(std::vector<Tensor> params, AdadeltaOptions options = {});
-    Adadelta(std::vector<ParamGroup<AdadeltaOptions>> groups, AdadeltaOptions defaults = {});
+    using OptimizerWithOptions::OptimizerWithOptions;
 
 protected:
     std::vector<std::string> buffer_names(std::size_t) const override { return {"square_avg", "acc_delta"}; }

@@ -5,16 +5,12 @@
 namespace xgrad::optim {
 
 void AdagradOptions::validate() const {
-    if (lr < 0) detail::invalid(kName, "learning rate", lr);
-    if (lr_decay < 0) detail::invalid(kName, "lr_decay", lr_decay);
-    if (weight_decay < 0) detail::invalid(kName, "weight_decay", weight_decay);
-    if (initial_accumulator_value < 0) detail::invalid(kName, "initial_accumulator_value", initial_accumulator_value);
-    if (eps < 0) detail::invalid(kName, "epsilon value", eps);
+    detail::check_lr(kName, lr);
+    detail::check_non_negative(kName, "lr_decay", lr_decay);
+    detail::check_weight_decay(kName, weight_decay);
+    detail::check_non_negative(kName, "initial_accumulator_value", initial_accumulator_value);
+    detail::check_eps(kName, eps);
 }
-
-Adagrad::Adagrad(std::vector<Tensor> params, AdagradOptions options) : Adagrad({{std::move(params), std::nullopt}}, options) {}
-Adagrad::Adagrad(std::vector<ParamGroup<AdagradOptions>> groups, AdagradOptions defaults)
-    : OptimizerWithOptions(std::move(groups), defaults) {}
 
 void Adagrad::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     const AdagradOptions& o = options_[group];

@@ -25,8 +25,7 @@ struct AdagradOptions {
 
 class Adagrad : public OptimizerWithOptions<AdagradOptions> {
 public:
-    Adagrad(std::vector<Tensor> params, AdagradOptions options = {});
-    Adagrad(std::vector<ParamGroup<AdagradOptions>> groups, AdagradOptions defaults = {});
+    using OptimizerWithOptions::OptimizerWithOptions;
 
 protected:
     std::vector<std::string> buffer_names(std::size_t) const override { return {"sum"}; }

@@ -7,11 +7,10 @@
 namespace xgrad::optim {
 
 void AdamOptions::validate() const {
-    if (lr < 0) detail::invalid(kName, "learning rate", lr);
-    if (eps < 0) detail::invalid(kName, "epsilon value", eps);
-    if (betas.first < 0 || betas.first >= 1) detail::invalid(kName, "beta parameter at index 0", betas.first);
-    if (betas.second < 0 || betas.second >= 1) detail::invalid(kName, "beta parameter at index 1", betas.second);
-    if (weight_decay < 0) detail::invalid(kName, "weight_decay value", weight_decay);
+    detail::check_lr(kName, lr);
+    detail::check_eps(kName, eps);
+    detail::check_betas(kName, betas);
+    detail::check_weight_decay(kName, weight_decay);
 }
 
 namespace {
@@ -50,9 +49,6 @@ void adam_step(const AdamOptions& o, bool decoupled, const Tensor& param, const 
 }
 }  // namespace
 
-Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Adam({{std::move(params), std::nullopt}}, options) {}
-Adam::Adam(std::vector<ParamGroup<AdamOptions>> groups, AdamOptions defaults)
-    : OptimizerWithOptions(std::move(groups), defaults) {}
 void Adam::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     adam_step(options_[group], false, param, grad, state.buffers, state.step, "Adam");
 }

@@ -36,8 +36,7 @@ struct AdamWOptions : AdamOptions {
 
 class Adam : public OptimizerWithOptions<AdamOptions> {
 public:
-    Adam(std::vector<Tensor> params, AdamOptions options = {});
-    Adam(std::vector<ParamGroup<AdamOptions>> groups, AdamOptions defaults = {});
+    using OptimizerWithOptions::OptimizerWithOptions;
 
 protected:
     std::vector<std::string> buffer_names(std::size_t) const override { return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}; }

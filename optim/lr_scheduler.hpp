@@ -76,12 +76,14 @@ protected:
 };
 
 /// lr = base * gamma^floor(epoch / step_size)
+struct StepLROptions {
+    int64_t step_size = 1;
+    double gamma = 0.1;
+};
+
 class StepLR : public ClosedFormLRScheduler {
 public:
-    struct Options {
-        int64_t step_size = 1;
-        double gamma = 0.1;
-    };
+    using Options = StepLROptions;
     StepLR(Optimizer& optimizer, Options options);
 
 protected:
@@ -90,12 +92,14 @@ protected:
 };
 
 /// lr = base * gamma^(number of milestones reached)
+struct MultiStepLROptions {
+    std::vector<int64_t> milestones;
+    double gamma = 0.1;
+};
+
 class MultiStepLR : public ClosedFormLRScheduler {
 public:
-    struct Options {
-        std::vector<int64_t> milestones;
-        double gamma = 0.1;
-    };
+    using Options = MultiStepLROptions;
     MultiStepLR(Optimizer& optimizer, Options options);
 
 protected:
@@ -104,11 +108,13 @@ protected:
 };
 
 /// lr = base * gamma^epoch
+struct ExponentialLROptions {
+    double gamma = 0.95;
+};
+
 class ExponentialLR : public ClosedFormLRScheduler {
 public:
-    struct Options {
-        double gamma = 0.95;
-    };
+    using Options = ExponentialLROptions;
     ExponentialLR(Optimizer& optimizer, Options options);
 
 protected:
@@ -117,12 +123,14 @@ protected:
 };
 
 /// lr = eta_min + (base - eta_min) (1 + cos(pi epoch / T_max)) / 2  (Loshchilov & Hutter 2017)
+struct CosineAnnealingLROptions {
+    int64_t T_max = 1;
+    double eta_min = 0.0;
+};
+
 class CosineAnnealingLR : public ClosedFormLRScheduler {
 public:
-    struct Options {
-        int64_t T_max = 1;
-        double eta_min = 0.0;
-    };
+    using Options = CosineAnnealingLROptions;
     CosineAnnealingLR(Optimizer& optimizer, Options options);
 
 protected:
@@ -131,13 +139,15 @@ protected:
 };
 
 /// Linear warm-up (or decay): lr = base * (start + (end - start) min(epoch, total_iters) / total_iters)
+struct LinearLROptions {
+    double start_factor = 1.0 / 3;
+    double end_factor = 1.0;
+    int64_t total_iters = 5;
+};
+
 class LinearLR : public ClosedFormLRScheduler {
 public:
-    struct Options {
-        double start_factor = 1.0 / 3;
-        double end_factor = 1.0;
-        int64_t total_iters = 5;
-    };
+    using Options = LinearLROptions;
     LinearLR(Optimizer& optimizer, Options options);
 
 protected:
@@ -257,13 +267,15 @@ protected:
 ///   lr = eta_min + (base - eta_min) (1 + cos(pi T_cur / T_i)) / 2
 /// step() advances one epoch; step(epoch) jumps to a fractional epoch, for steps within an epoch:
 ///     schedule.step(epoch + batch / double(batches));
+struct CosineAnnealingWarmRestartsOptions {
+    int64_t T_0 = 1;
+    int64_t T_mult = 1;
+    double eta_min = 0.0;
+};
+
 class CosineAnnealingWarmRestarts : public LRScheduler {
 public:
-    struct Options {
-        int64_t T_0 = 1;
-        int64_t T_mult = 1;
-        double eta_min = 0.0;
-    };
+    using Options = CosineAnnealingWarmRestartsOptions;
     CosineAnnealingWarmRestarts(Optimizer& optimizer, Options options);
     void step() override;
     /// Jumps to `epoch` (>= 0, fractional allowed): T_cur and T_i follow from it, last_epoch() is

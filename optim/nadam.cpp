@@ -7,17 +7,12 @@
 namespace xgrad::optim {
 
 void NAdamOptions::validate() const {
-    if (lr < 0) detail::invalid(kName, "learning rate", lr);
-    if (eps < 0) detail::invalid(kName, "epsilon value", eps);
-    if (betas.first < 0 || betas.first >= 1) detail::invalid(kName, "beta parameter at index 0", betas.first);
-    if (betas.second < 0 || betas.second >= 1) detail::invalid(kName, "beta parameter at index 1", betas.second);
-    if (weight_decay < 0) detail::invalid(kName, "weight_decay value", weight_decay);
-    if (momentum_decay < 0) detail::invalid(kName, "momentum_decay value", momentum_decay);
+    detail::check_lr(kName, lr);
+    detail::check_eps(kName, eps);
+    detail::check_betas(kName, betas);
+    detail::check_weight_decay(kName, weight_decay);
+    detail::check_non_negative(kName, "momentum_decay", momentum_decay);
 }
-
-NAdam::NAdam(std::vector<Tensor> params, NAdamOptions options) : NAdam({{std::move(params), std::nullopt}}, options) {}
-NAdam::NAdam(std::vector<ParamGroup<NAdamOptions>> groups, NAdamOptions defaults)
-    : OptimizerWithOptions(std::move(groups), defaults) {}
 
 void NAdam::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     const NAdamOptions& o = options_[group];
@@ -46,38 +41,6 @@ void NAdam::update(std::size_t group, const Tensor& param, const Tensor& grad, P
             v[i] = b2 * v[i] + (1 - b2) * d * d;
             const T denom = std::sqrt(v[i] * inv_bc2) + eps;
             w[i] -= grad_weight * d / denom + momentum_weight * m[i] / denom;
-        });
-    });
-}
-
-void AdamaxOptions::validate() const {
-    if (lr < 0) detail::invalid(kName, "learning rate", lr);
-    if (eps < 0) detail::invalid(kName, "epsilon value", eps);
-    if (betas.first < 0 || betas.first >= 1) detail::invalid(kName, "beta parameter at index 0", betas.first);
-    if (betas.second < 0 || betas.second >= 1) detail::invalid(kName, "beta parameter at index 1", betas.second);
-    if (weight_decay < 0) detail::invalid(kName, "weight_decay value", weight_decay);
-}
-
-Adamax::Adamax(std::vector<Tensor> params, AdamaxOptions options) : Adamax({{std::move(params), std::nullopt}}, options) {}
-Adamax::Adamax(std::vector<ParamGroup<AdamaxOptions>> groups, AdamaxOptions defaults)
-    : OptimizerWithOptions(std::move(groups), defaults) {}
-
-void Adamax::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
-    const AdamaxOptions& o = options_[group];
-    detail::dispatch_floating(param, "Adamax", [&](auto tag) {
-        using T = decltype(tag);
-        T* w = param.data_ptr<T>();
-        const T* g = grad.data_ptr<T>();
-        T* m = state.buffers[0].data_ptr<T>();
-        T* u = state.buffers[1].data_ptr<T>();
-        const T b1 = T(o.betas.first), b2 = T(o.betas.second), eps = T(o.eps), wd = T(o.weight_decay);
-        const T step_size = T(o.lr / (1 - std::pow(o.betas.first, static_cast<double>(state.step))));
-        const int64_t n = param.numel();
-        detail::for_each_element(n, [=](int64_t i) {
-            const T d = g[i] + wd * w[i];
-            m[i] = b1 * m[i] + (1 - b1) * d;
-            u[i] = std::max(b2 * u[i], std::abs(d) + eps);
-            w[i] -= step_size * m[i] / u[i];
         });
     });
 }

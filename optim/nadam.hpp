@@ -28,40 +28,13 @@ struct NAdamOptions {
 
 class NAdam : public OptimizerWithOptions<NAdamOptions> {
 public:
-    NAdam(std::vector<Tensor> params, NAdamOptions options = {});
-    NAdam(std::vector<ParamGroup<NAdamOptions>> groups, NAdamOptions defaults = {});
+    using OptimizerWithOptions::OptimizerWithOptions;
 
 protected:
     std::vector<std::string> buffer_names(std::size_t) const override { return {"exp_avg", "exp_avg_sq"}; }
     /// The running product of the momentum schedule, prod_{i <= t} mu_i.
     std::vector<std::string> scalar_names(std::size_t) const override { return {"mu_product"}; }
     double scalar_initial_value(std::size_t, std::size_t) const override { return 1.0; }
-    void update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) override;
-};
-
-/// Adamax (Kingma & Ba 2015, section 7): Adam with the infinity norm in place of v.
-///   u <- max(b2 u, |g| + eps);   theta <- theta - lr / (1 - b1^t) * m / u
-struct AdamaxOptions {
-    static constexpr const char* kName = "Adamax";
-    double lr = 2e-3;
-    std::pair<double, double> betas = {0.9, 0.999};
-    double eps = 1e-8;
-    double weight_decay = 0.0;
-
-    void validate() const;
-    template <class F>
-    void fields(F&& f) {
-        f("lr", lr), f("beta1", betas.first), f("beta2", betas.second), f("eps", eps), f("weight_decay", weight_decay);
-    }
-};
-
-class Adamax : public OptimizerWithOptions<AdamaxOptions> {
-public:
-    Adamax(std::vector<Tensor> params, AdamaxOptions options = {});
-    Adamax(std::vector<ParamGroup<AdamaxOptions>> groups, AdamaxOptions defaults = {});
-
-protected:
-    std::vector<std::string> buffer_names(std::size_t) const override { return {"exp_avg", "exp_inf"}; }
     void update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) override;
 };
 

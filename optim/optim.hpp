@@ -3,6 +3,7 @@
 #include <xgrad/optim/adadelta.hpp>
 #include <xgrad/optim/adagrad.hpp>
 #include <xgrad/optim/adam.hpp>
+#include <xgrad/optim/adamax.hpp>
 #include <xgrad/optim/clip_grad.hpp>
 #include <xgrad/optim/lr_scheduler.hpp>
 #include <xgrad/optim/nadam.hpp>

@@ -12,6 +12,26 @@ void detail::invalid(const char* optimizer, const char* what, double value) {
     fail(optimizer, ": invalid ", what, ": ", value);
 }
 
+void detail::check_lr(const char* optimizer, double lr) {
+    if (lr < 0) invalid(optimizer, "learning rate", lr);
+}
+void detail::check_eps(const char* optimizer, double eps) {
+    if (eps < 0) invalid(optimizer, "epsilon value", eps);
+}
+void detail::check_weight_decay(const char* optimizer, double decay) {
+    if (decay < 0) invalid(optimizer, "weight_decay value", decay);
+}
+void detail::check_betas(const char* optimizer, const std::pair<double, double>& betas) {
+    if (betas.first < 0 || betas.first >= 1) invalid(optimizer, "beta parameter at index 0", betas.first);
+    if (betas.second < 0 || betas.second >= 1) invalid(optimizer, "beta parameter at index 1", betas.second);
+}
+void detail::check_non_negative(const char* optimizer, const char* name, double value) {
+    if (value < 0) invalid(optimizer, (std::string(name) + " value").c_str(), value);
+}
+void detail::check_between(const char* optimizer, const char* name, double value, double lo, double hi) {
+    if (value < lo || value > hi) invalid(optimizer, (std::string(name) + " value").c_str(), value);
+}
+
 void Optimizer::add_params(std::vector<Tensor> params, const char* optimizer_name) {
     std::set<const void*> seen;
     for (const auto& group : params_)

@@ -23,14 +23,26 @@
 #include <string>
 #include <vector>
 
+#include <utility>
+
 #include <xgrad/autograd/tensor.hpp>
 #include <xgrad/tensor/parallel.hpp>
 
 namespace xgrad::optim {
 
 namespace detail {
-/// A message for an invalid option: "Invalid learning rate: -1".
+/// A message for an invalid option: "SGD: invalid learning rate: -1".
 [[noreturn]] void invalid(const char* optimizer, const char* what, double value);
+/// The checks the optimizers share, in PyTorch's wording, so that every optimizer names a bad
+/// option the same way.
+void check_lr(const char* optimizer, double lr);                  ///< lr >= 0
+void check_eps(const char* optimizer, double eps);                ///< eps >= 0
+void check_weight_decay(const char* optimizer, double decay);     ///< weight_decay >= 0
+void check_betas(const char* optimizer, const std::pair<double, double>& betas);  ///< each in [0, 1)
+/// value >= 0: "invalid <name> value: v".
+void check_non_negative(const char* optimizer, const char* name, double value);
+/// lo <= value <= hi: "invalid <name> value: v".
+void check_between(const char* optimizer, const char* name, double value, double lo, double hi);
 }  // namespace detail
 
 /// Named tensors: "param_groups.0.lr", "state.0.3.exp_avg", ... (numbers as 0-d float64 tensors).
@@ -123,11 +135,16 @@ public:
         add_params(std::move(group.params), Options::kName);
     }
 
-protected:
-    OptimizerWithOptions(std::vector<ParamGroup<Options>> groups, Options defaults) : defaults_(defaults) {
+    /// One group of parameters with these options, or groups that fall back on `defaults`. Each
+    /// optimizer inherits these two constructors (`using OptimizerWithOptions::OptimizerWithOptions`).
+    OptimizerWithOptions(std::vector<Tensor> params, Options options = {})
+        : OptimizerWithOptions(std::vector<ParamGroup<Options>>{{std::move(params), std::nullopt}}, options) {}
+    OptimizerWithOptions(std::vector<ParamGroup<Options>> groups, Options defaults = {}) : defaults_(defaults) {
         validate(defaults_);
         for (auto& g : groups) add_param_group(std::move(g));
     }
+
+protected:
 
     std::vector<std::pair<std::string, double>> group_options(std::size_t group) const override {
         std::vector<std::pair<std::string, double>> out;

@@ -5,16 +5,12 @@
 namespace xgrad::optim {
 
 void RMSpropOptions::validate() const {
-    if (lr < 0) detail::invalid(kName, "learning rate", lr);
-    if (alpha < 0 || alpha > 1) detail::invalid(kName, "alpha value", alpha);
-    if (eps < 0) detail::invalid(kName, "epsilon value", eps);
-    if (weight_decay < 0) detail::invalid(kName, "weight_decay", weight_decay);
-    if (momentum < 0) detail::invalid(kName, "momentum", momentum);
+    detail::check_lr(kName, lr);
+    detail::check_between(kName, "alpha", alpha, 0, 1);
+    detail::check_eps(kName, eps);
+    detail::check_weight_decay(kName, weight_decay);
+    detail::check_non_negative(kName, "momentum", momentum);
 }
-
-RMSprop::RMSprop(std::vector<Tensor> params, RMSpropOptions options) : RMSprop({{std::move(params), std::nullopt}}, options) {}
-RMSprop::RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups, RMSpropOptions defaults)
-    : OptimizerWithOptions(std::move(groups), defaults) {}
 
 void RMSprop::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     const RMSpropOptions& o = options_[group];

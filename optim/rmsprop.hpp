@@ -27,8 +27,7 @@ struct RMSpropOptions {
 
 class RMSprop : public OptimizerWithOptions<RMSpropOptions> {
 public:
-    RMSprop(std::vector<Tensor> params, RMSpropOptions options = {});
-    RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups, RMSpropOptions defaults = {});
+    using OptimizerWithOptions::OptimizerWithOptions;
 
 protected:
     std::vector<std::string> buffer_names(std::size_t) const override {

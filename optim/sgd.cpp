@@ -3,16 +3,12 @@
 namespace xgrad::optim {
 
 void SGDOptions::validate() const {
-    if (lr < 0) detail::invalid(kName, "learning rate", lr);
-    if (momentum < 0) detail::invalid(kName, "momentum", momentum);
-    if (weight_decay < 0) detail::invalid(kName, "weight_decay", weight_decay);
+    detail::check_lr(kName, lr);
+    detail::check_non_negative(kName, "momentum", momentum);
+    detail::check_weight_decay(kName, weight_decay);
     XGRAD_CHECK(!nesterov || (momentum > 0 && dampening == 0),
                 "SGD: Nesterov momentum requires a momentum above 0 and zero dampening");
 }
-
-SGD::SGD(std::vector<Tensor> params, SGDOptions options) : SGD({{std::move(params), std::nullopt}}, options) {}
-SGD::SGD(std::vector<ParamGroup<SGDOptions>> groups, SGDOptions defaults)
-    : OptimizerWithOptions(std::move(groups), defaults) {}
 
 std::vector<std::string> SGD::buffer_names(std::size_t group) const {
     return options_[group].momentum != 0 ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{};

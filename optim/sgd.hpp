@@ -32,8 +32,7 @@ struct SGDOptions {
 
 class SGD : public OptimizerWithOptions<SGDOptions> {
 public:
-    SGD(std::vector<Tensor> params, SGDOptions options = {});
-    SGD(std::vector<ParamGroup<SGDOptions>> groups, SGDOptions defaults = {});
+    using OptimizerWithOptions::OptimizerWithOptions;
 
 protected:
     std::vector<std::string> buffer_names(std::size_t group) const override;
