@@ -15,7 +15,7 @@ namespace xgrad::nn {
 
 class Sigmoid : public Module {
 public:
-    struct Options {};
+    using Options = NoOptions;
     explicit Sigmoid(Options = {}) {}
     Tensor forward(const Tensor& x) override { return sigmoid(x); }
     std::string type_name() const override { return "Sigmoid"; }
@@ -23,7 +23,7 @@ public:
 
 class Tanh : public Module {
 public:
-    struct Options {};
+    using Options = NoOptions;
     explicit Tanh(Options = {}) {}
     Tensor forward(const Tensor& x) override { return tanh(x); }
     std::string type_name() const override { return "Tanh"; }
@@ -31,7 +31,7 @@ public:
 
 class ReLU : public Module {
 public:
-    struct Options {};
+    using Options = NoOptions;
     explicit ReLU(Options = {}) {}
     Tensor forward(const Tensor& x) override { return relu(x); }
     std::string type_name() const override { return "ReLU"; }

@@ -49,7 +49,7 @@ public:
 /// Returns its input.
 class Identity : public Module {
 public:
-    struct Options {};
+    using Options = NoOptions;
     explicit Identity(Options = {}) {}
     Tensor forward(const Tensor& input) override { return input; }
     std::string type_name() const override { return "Identity"; }

@@ -28,6 +28,11 @@ namespace xgrad::nn {
 /// Parameters and buffers by dotted name.
 using StateDict = std::map<std::string, Tensor>;
 
+/// The options of a module that has none (ReLU, Identity). The convention, for every module,
+/// scheduler and optimizer: a namespace-level `XOptions` aggregate, named in the class as
+/// `using Options = XOptions;` (what Sequential::emplace<M>(options) constructs from).
+struct NoOptions {};
+
 class Module {
 public:
     Module() = default;
