@@ -94,6 +94,16 @@ BOOST_AUTO_TEST_CASE(progress_lines_show_running_means_rate_and_time_left) {
     BOOST_TEST(bar.mean("loss") == 0.58, boost::test_tools::tolerance(1e-12));
     check_error([&] { bar.mean("f1"); }, {"ProgressBar", "\"f1\"", "acc, loss"});
     check_error([&] { bar.update(1); }, {"ProgressBar", "finished"});
+    // A value reported by some batches only is averaged over those batches' samples.
+    {
+        std::ostringstream quiet_out;
+        training::ProgressBar partial({.total = 3, .out = &quiet_out, .style = training::ProgressStyle::quiet});
+        partial.update(10, {{"loss", 1.0}});
+        partial.update(30, {{"loss", 3.0}, {"val_acc", 0.5}});
+        partial.update(10, {{"loss", 1.0}, {"val_acc", 1.0}});
+        BOOST_TEST(partial.mean("loss") == 2.2, boost::test_tools::tolerance(1e-12));       // (10 + 90 + 10) / 50
+        BOOST_TEST(partial.mean("val_acc") == 0.625, boost::test_tools::tolerance(1e-12));  // (15 + 10) / 40
+    }
 
     // The bar redraws one line in place and ends it; quiet writes nothing.
     std::ostringstream drawn, silent;
@@ -145,6 +155,24 @@ BOOST_AUTO_TEST_CASE(scalar_logger_writes_csv_and_json_lines) {
     }
     BOOST_TEST(read_text(dir / "step.csv") == "index,loss,lr\n1,0.5,0.1\n2,0.25,0.1\n3,0.125,0.05\n");
     BOOST_TEST(lines_of(read_text(dir / "log.jsonl")).size() == 4u);
+    // The resumed logger's history holds the records before the resume too (for its plots).
+    {
+        training::ScalarLogger log({.directory = dir.string(), .append = true});
+        log.log("step", 4, {{"loss", 0.0625}, {"lr", 0.05}});
+        log.log("epoch", 2, {{"test_accuracy", 0.9}, {"train_loss", 0.2}});
+        BOOST_TEST((log.history("step", "loss") == std::vector<double>{0.5, 0.25, 0.125, 0.0625}));
+        BOOST_TEST((log.indices("step") == std::vector<int64_t>{1, 2, 3, 4}));
+        const auto train_loss = log.history("epoch", "train_loss");
+        BOOST_TEST_REQUIRE(train_loss.size() == 2u);
+        BOOST_TEST(std::isnan(train_loss[0]));
+        BOOST_TEST(train_loss[1] == 0.2);
+    }
+    // Resuming with other values is an error naming the file, before anything is written.
+    {
+        training::ScalarLogger log({.directory = dir.string(), .append = true});
+        check_error([&] { log.log("step", 5, {{"loss", 0.1}}); }, {"step.csv", "records loss, lr", "logs loss"});
+    }
+    BOOST_TEST(read_text(dir / "step.csv") == "index,loss,lr\n1,0.5,0.1\n2,0.25,0.1\n3,0.125,0.05\n4,0.0625,0.05\n");
 }
 
 BOOST_AUTO_TEST_CASE(plots_go_through_gnuplot_with_a_readable_script) {

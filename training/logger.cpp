@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include <xgrad/tensor/error.hpp>
 
@@ -43,6 +44,26 @@ std::string csv_field(const std::string& s) {
     std::string out = "\"";
     for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
+}
+
+// The fields of one CSV line as csv_field wrote them (quoted fields with doubled quotes).
+std::vector<std::string> csv_fields(const std::string& line) {
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+            fields.back() += '"';
+            ++i;
+        } else if (c == '"') {
+            quoted = !quoted;
+        } else if (c == ',' && !quoted) {
+            fields.emplace_back();
+        } else {
+            fields.back() += c;
+        }
+    }
+    return fields;
 }
 
 bool valid_phase(const std::string& phase) {
@@ -87,6 +108,7 @@ void ScalarLogger::log(const std::string& phase, int64_t index, const std::map<s
             const std::string path = csv_path(phase);
             const bool continuing =
                 options_.append && std::filesystem::exists(path) && std::filesystem::file_size(path) > 0;
+            if (continuing) read_history(path, values, fresh);
             fresh.csv = std::make_unique<std::ofstream>(path, options_.append ? std::ios::app : std::ios::trunc);
             XGRAD_CHECK(fresh.csv->good(), "ScalarLogger: cannot write ", path);
             if (!continuing) {
@@ -124,6 +146,43 @@ void ScalarLogger::log(const std::string& phase, int64_t index, const std::map<s
         jsonl_ << "}\n";
         jsonl_.flush();
         XGRAD_CHECK(jsonl_.good(), "ScalarLogger: cannot write ", jsonl_path(), " (disk full?)");
+    }
+}
+
+// A resumed run's earlier records, so that history() and the plots made from it cover the whole
+// run and not only the epochs since the resume.
+void ScalarLogger::read_history(const std::string& path, const std::map<std::string, double>& values, Phase& phase) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    const std::vector<std::string> header = csv_fields(line);
+    std::vector<std::string> expected = {"index"};
+    for (const auto& [name, value] : values) expected.push_back(name);
+    if (header != expected) {
+        std::string had, got;
+        for (std::size_t i = 1; i < header.size(); ++i) had += (had.empty() ? "" : ", ") + header[i];
+        for (std::size_t i = 1; i < expected.size(); ++i) got += (got.empty() ? "" : ", ") + expected[i];
+        fail("ScalarLogger: ", path, " records ", had, " but the resumed run logs ", got,
+             " (start a new directory, or log the same values)");
+    }
+    int64_t line_number = 1;
+    while (std::getline(in, line)) {
+        ++line_number;
+        if (line.empty()) continue;
+        const std::vector<std::string> fields = csv_fields(line);
+        XGRAD_CHECK(fields.size() == header.size(), path, ":", line_number, ": ", fields.size(),
+                    " fields, the header has ", header.size());
+        char* end = nullptr;
+        const long long index = std::strtoll(fields[0].c_str(), &end, 10);
+        XGRAD_CHECK(!fields[0].empty() && *end == '\0', path, ":", line_number, ": the index \"", fields[0],
+                    "\" is not a whole number");
+        phase.indices.push_back(index);
+        for (std::size_t i = 1; i < fields.size(); ++i) {
+            const double v = std::strtod(fields[i].c_str(), &end);
+            XGRAD_CHECK(!fields[i].empty() && *end == '\0', path, ":", line_number, ": \"", fields[i],
+                        "\" is not a number");
+            phase.values[header[i]].push_back(v);
+        }
     }
 }
 

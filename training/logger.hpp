@@ -25,7 +25,9 @@ struct ScalarLoggerOptions {
     bool csv = true;
     bool jsonl = true;
     std::string jsonl_name = "log.jsonl";
-    bool append = false;  ///< continue existing files (a resumed run) instead of replacing them
+    /// Continue existing files (a resumed run) instead of replacing them; the records already in a
+    /// phase's CSV come back in history() and indices().
+    bool append = false;
 };
 
 class ScalarLogger {
@@ -47,6 +49,7 @@ private:
         std::vector<int64_t> indices;
         std::map<std::string, std::vector<double>> values;
     };
+    static void read_history(const std::string& path, const std::map<std::string, double>& values, Phase& phase);
     ScalarLoggerOptions options_;
     std::map<std::string, Phase> phases_;
     std::ofstream jsonl_;

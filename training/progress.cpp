@@ -75,8 +75,10 @@ void ProgressBar::update(int64_t samples, const std::map<std::string, double>& v
     ++batches_;
     samples_ += samples;
     for (const auto& [name, value] : values) {
-        if (!sums_.count(name)) order_.push_back(name);
-        sums_[name] += value * static_cast<double>(samples);
+        if (!values_.count(name)) order_.push_back(name);
+        Running& r = values_[name];
+        r.sum += value * static_cast<double>(samples);
+        r.samples += samples;
     }
     if (style_ == ProgressStyle::bar) {
         const double t = now();
@@ -87,13 +89,13 @@ void ProgressBar::update(int64_t samples, const std::map<std::string, double>& v
 }
 
 double ProgressBar::mean(const std::string& name) const {
-    auto it = sums_.find(name);
-    if (it == sums_.end()) {
+    auto it = values_.find(name);
+    if (it == values_.end()) {
         std::string names;
         for (const auto& n : order_) names += (names.empty() ? "" : ", ") + n;
         fail("ProgressBar::mean: no value \"", name, "\" (there are: ", names.empty() ? "none" : names, ")");
     }
-    return samples_ > 0 ? it->second / static_cast<double>(samples_) : std::nan("");
+    return it->second.samples > 0 ? it->second.sum / static_cast<double>(it->second.samples) : std::nan("");
 }
 
 std::string ProgressBar::line() const {

@@ -54,7 +54,8 @@ public:
 
     int64_t batches() const { return batches_; }
     int64_t samples() const { return samples_; }
-    /// The running (sample-weighted) mean of a value; an error names the values there are.
+    /// The running (sample-weighted) mean of a value over the batches that reported it; an error
+    /// names the values there are.
     double mean(const std::string& name) const;
     ProgressStyle style() const { return style_; }
     /// The current line, as it would be printed.
@@ -69,8 +70,12 @@ private:
     std::ostream* out_;
     double start_, last_draw_ = -1;
     int64_t batches_ = 0, samples_ = 0;
-    std::map<std::string, double> sums_;  // sum of value * samples
-    std::vector<std::string> order_;      // values in the order first seen
+    struct Running {
+        double sum = 0;       // of value * samples
+        int64_t samples = 0;  // in the batches that reported this value
+    };
+    std::map<std::string, Running> values_;
+    std::vector<std::string> order_;  // values in the order first seen
     std::size_t last_length_ = 0;
     bool finished_ = false;
 };
