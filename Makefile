@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 EXAMPLE ?= mlp_fashion_mnist
 
-.PHONY: all deps configure build example test sanitize debug bench clean
+.PHONY: all deps configure build example test sanitize debug bench format check-format clean
 
 all: build
 
@@ -42,6 +42,14 @@ debug: deps
 bench: build
 	@scripts/install_deps.sh bench
 	benchmarks/run_all.sh $(BUILD)
+
+# The C++ files laid out by the committed .clang-format (CI checks it with check-format).
+format:
+	@scripts/install_deps.sh format
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+check-format:
+	@scripts/check_format.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(DEBUG_BUILD)

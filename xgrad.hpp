@@ -6,5 +6,5 @@
 #include <xgrad/metrics/metrics.hpp>
 #include <xgrad/nn/nn.hpp>
 #include <xgrad/optim/optim.hpp>
-#include <xgrad/training/training.hpp>
 #include <xgrad/tensor/tensor.hpp>
+#include <xgrad/training/training.hpp>

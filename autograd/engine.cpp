@@ -103,8 +103,7 @@ void add_to_buffer(GraphTask& task, const Edge& edge, Tensor g) {
 
 // A region view's gradient (Node::Region) added into that region of its input's gradient: the
 // input's buffer becomes a tensor of the engine's own, zeros where no view has added anything.
-void add_region_to_buffer(GraphTask& task, const Edge& edge, const Node::Region& r, Tensor g,
-                          const TensorMeta& input) {
+void add_region_to_buffer(GraphTask& task, const Edge& edge, const Node::Region& r, Tensor g, const TensorMeta& input) {
     auto [slot, owned] = buffer_slot(task, edge);
     if (!slot.defined()) {
         slot = zeros(input.sizes, input.dtype);
@@ -221,8 +220,10 @@ std::vector<Edge> seed(GraphTask& task, const std::vector<Tensor>& outputs, cons
                     "NoGradGuard?)");
         Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
         if (!g.defined()) {
-            XGRAD_CHECK(out.numel() == 1, op, ": a gradient can be created implicitly only for one-element outputs, but "
-                                              "output ", i, " has shape ", out.sizes(), "; pass a gradient");
+            XGRAD_CHECK(out.numel() == 1, op,
+                        ": a gradient can be created implicitly only for one-element outputs, but "
+                        "output ",
+                        i, " has shape ", out.sizes(), "; pass a gradient");
             g = ones_like(out);
         } else {
             XGRAD_CHECK(g.sizes() == out.sizes(), op, ": the gradient for output ", i, " has shape ", g.sizes(),

@@ -70,8 +70,9 @@ public:
                     " gradients but forward took ", next_edges.size(), " tensor arguments");
         for (std::size_t i = 0; i < result.size(); ++i)
             if (result[i].defined() && next_edges[i].valid())
-                XGRAD_CHECK(result[i].sizes() == input_meta[i].sizes, ctx.name_, ": backward returned a gradient of shape ",
-                            result[i].sizes(), " for argument ", i, " of shape ", input_meta[i].sizes);
+                XGRAD_CHECK(result[i].sizes() == input_meta[i].sizes, ctx.name_,
+                            ": backward returned a gradient of shape ", result[i].sizes(), " for argument ", i,
+                            " of shape ", input_meta[i].sizes);
         return result;
     }
     void release_saved() override {
@@ -111,8 +112,10 @@ struct Function {
             outputs = Derived::forward(&node->ctx, std::forward<Args>(args)...);
         }
         std::vector<Tensor*> out_refs;
-        if constexpr (std::is_same_v<Output, Tensor>) out_refs.push_back(&outputs);
-        else for (Tensor& t : outputs) out_refs.push_back(&t);
+        if constexpr (std::is_same_v<Output, Tensor>)
+            out_refs.push_back(&outputs);
+        else
+            for (Tensor& t : outputs) out_refs.push_back(&t);
 
         bool any = false;
         for (const Tensor& t : tensor_args) any = any || (t.defined() && t.requires_grad());

@@ -13,9 +13,15 @@ namespace {
 std::atomic<int64_t> live_nodes{0};
 }  // namespace
 
-detail::NodeCounter::NodeCounter() { ++live_nodes; }
-detail::NodeCounter::~NodeCounter() { --live_nodes; }
-int64_t live_node_count() { return live_nodes.load(); }
+detail::NodeCounter::NodeCounter() {
+    ++live_nodes;
+}
+detail::NodeCounter::~NodeCounter() {
+    --live_nodes;
+}
+int64_t live_node_count() {
+    return live_nodes.load();
+}
 
 // A chain of nodes held by shared_ptr would be destroyed recursively, one stack frame per node.
 // Instead, the outermost destructor collects the edges of every node that dies under it and
@@ -166,12 +172,11 @@ Tensor make_op_impl(const char* name, const Inputs& inputs, NDArray result, Back
         node->input_meta.push_back(t.defined() ? TensorMeta{t.sizes(), t.dtype()} : TensorMeta{});
     }
     node->output_meta.push_back({out.sizes(), out.dtype()});
-    if (static_cast<uint8_t>(saves) & static_cast<uint8_t>(Saves::inputs))
-    {
+    if (static_cast<uint8_t>(saves) & static_cast<uint8_t>(Saves::inputs)) {
         std::size_t i = 0;
         for (const Tensor& t : inputs)
             node->saved_inputs_.emplace_back(t.defined() && spec.save_inputs.includes(i++) ? SavedTensor(t, false)
-                                                                                          : SavedTensor());
+                                                                                           : SavedTensor());
     }
     auto& impl = *out.impl();
     impl.requires_grad = true;
@@ -190,8 +195,7 @@ Tensor make_op(const char* name, std::initializer_list<Tensor> inputs, NDArray r
     return make_op_impl(name, inputs, std::move(result), std::move(backward), spec);
 }
 
-Tensor make_op(const char* name, const std::vector<Tensor>& inputs, NDArray result, BackwardFn backward,
-               OpSpec spec) {
+Tensor make_op(const char* name, const std::vector<Tensor>& inputs, NDArray result, BackwardFn backward, OpSpec spec) {
     return make_op_impl(name, inputs, std::move(result), std::move(backward), spec);
 }
 

@@ -68,10 +68,10 @@ public:
     /// Bookkeeping of the backward pass that is visiting this node (engine.cpp only): kept in
     /// the node rather than in hash maps keyed by node, which cost more than a small op itself.
     struct EngineState {
-        uint64_t task = 0;     ///< the backward pass these fields belong to
-        uint64_t visited = 0;  ///< the last pass whose dependency count reached this node
-        int dependencies = 0;  ///< gradients still to arrive from nodes that use this one
-        Grads buffer;          ///< gradients arrived so far, one slot per output
+        uint64_t task = 0;        ///< the backward pass these fields belong to
+        uint64_t visited = 0;     ///< the last pass whose dependency count reached this node
+        int dependencies = 0;     ///< gradients still to arrive from nodes that use this one
+        Grads buffer;             ///< gradients arrived so far, one slot per output
         std::vector<bool> owned;  ///< buffer slots the engine allocated itself (safe to add into in place)
     };
     EngineState engine_state;
@@ -101,8 +101,8 @@ private:
 
 /// What a backward formula sees: the saved inputs and output, and which inputs need gradients.
 struct BackwardContext {
-    const std::vector<Tensor>& inputs;     ///< saved inputs (undefined when the op saved none)
-    const Tensor& output;                  ///< saved output (undefined when not saved)
+    const std::vector<Tensor>& inputs;  ///< saved inputs (undefined when the op saved none)
+    const Tensor& output;               ///< saved output (undefined when not saved)
     const std::vector<TensorMeta>& input_meta;
     const Node& node;
     bool needs(std::size_t i) const { return node.needs_input_grad(i); }

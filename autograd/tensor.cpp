@@ -21,18 +21,24 @@ const NDArray& Tensor::data() const {
     return impl_->data;
 }
 
-bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
+bool Tensor::requires_grad() const {
+    return impl_ && impl_->requires_grad;
+}
 
 const Tensor& Tensor::requires_grad_(bool requires_grad) const {
     XGRAD_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change requires_grad (this one was made by ",
                 impl_->grad_fn->name(), "); use detach() first");
-    XGRAD_CHECK(!requires_grad || is_floating(dtype()), "requires_grad_: only floating-point tensors can require "
-                                                        "gradients, got ", dtype());
+    XGRAD_CHECK(!requires_grad || is_floating(dtype()),
+                "requires_grad_: only floating-point tensors can require "
+                "gradients, got ",
+                dtype());
     impl_->requires_grad = requires_grad;
     return *this;
 }
 
-const Tensor& Tensor::grad() const { return data(), impl_->grad; }
+const Tensor& Tensor::grad() const {
+    return data(), impl_->grad;
+}
 
 void Tensor::set_grad(const Tensor& grad) const {
     XGRAD_CHECK(!grad.defined() || grad.sizes() == sizes(), "set_grad: the gradient has shape ", grad.sizes(),
@@ -41,21 +47,31 @@ void Tensor::set_grad(const Tensor& grad) const {
     impl_->grad = grad;
 }
 
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return data(), impl_->grad_fn; }
-uint32_t Tensor::output_nr() const { return data(), impl_->output_nr; }
-bool Tensor::is_leaf() const { return data(), impl_->grad_fn == nullptr; }
+const std::shared_ptr<Node>& Tensor::grad_fn() const {
+    return data(), impl_->grad_fn;
+}
+uint32_t Tensor::output_nr() const {
+    return data(), impl_->output_nr;
+}
+bool Tensor::is_leaf() const {
+    return data(), impl_->grad_fn == nullptr;
+}
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
     autograd::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
                        retain_graph, create_graph);
 }
 
-Tensor Tensor::detach() const { return Tensor(data()); }
+Tensor Tensor::detach() const {
+    return Tensor(data());
+}
 
 void Tensor::set_data(const NDArray& new_data) const {
     XGRAD_CHECK(new_data.defined(), "set_data: the new data is undefined");
-    XGRAD_CHECK(!impl_->requires_grad || is_floating(new_data.dtype()), "set_data: a tensor that requires grad must "
-                                                                        "stay floating-point, got ", new_data.dtype());
+    XGRAD_CHECK(!impl_->requires_grad || is_floating(new_data.dtype()),
+                "set_data: a tensor that requires grad must "
+                "stay floating-point, got ",
+                new_data.dtype());
     if (impl_->grad.defined() && (impl_->grad.sizes() != new_data.sizes() || impl_->grad.dtype() != new_data.dtype()))
         impl_->grad = Tensor();
     impl_->data = new_data;
@@ -89,7 +105,9 @@ void Tensor::retain_grad() const {
                                }});
 }
 
-bool Tensor::retains_grad() const { return data(), impl_->retains_grad; }
+bool Tensor::retains_grad() const {
+    return data(), impl_->retains_grad;
+}
 
 int Tensor::register_hook(Hook fn) const {
     XGRAD_CHECK(requires_grad(), "register_hook: cannot register a hook on a tensor that does not require grad");
@@ -104,64 +122,172 @@ void Tensor::remove_hook(int handle) const {
 }
 
 // ---- methods forwarding to ops ---------------------------------------------------------------
-Tensor Tensor::view(const Shape& s) const { return xgrad::view(*this, s); }
-Tensor Tensor::reshape(const Shape& s) const { return xgrad::reshape(*this, s); }
-Tensor Tensor::flatten(int64_t a, int64_t b) const { return xgrad::flatten(*this, a, b); }
-Tensor Tensor::transpose(int64_t a, int64_t b) const { return xgrad::transpose(*this, a, b); }
+Tensor Tensor::view(const Shape& s) const {
+    return xgrad::view(*this, s);
+}
+Tensor Tensor::reshape(const Shape& s) const {
+    return xgrad::reshape(*this, s);
+}
+Tensor Tensor::flatten(int64_t a, int64_t b) const {
+    return xgrad::flatten(*this, a, b);
+}
+Tensor Tensor::transpose(int64_t a, int64_t b) const {
+    return xgrad::transpose(*this, a, b);
+}
 Tensor Tensor::t() const {
     XGRAD_CHECK(dim() <= 2, "t: expected a tensor with at most 2 dimensions, got shape ", sizes());
     return dim() < 2 ? *this : xgrad::transpose(*this, 0, 1);
 }
-Tensor Tensor::permute(const Shape& d) const { return xgrad::permute(*this, d); }
-Tensor Tensor::narrow(int64_t d, int64_t s, int64_t l) const { return xgrad::narrow(*this, d, s, l); }
-Tensor Tensor::slice(int64_t d, int64_t s, int64_t e, int64_t st) const { return xgrad::slice(*this, d, s, e, st); }
-Tensor Tensor::select(int64_t d, int64_t i) const { return xgrad::select(*this, d, i); }
-Tensor Tensor::unsqueeze(int64_t d) const { return xgrad::unsqueeze(*this, d); }
-Tensor Tensor::squeeze() const { return xgrad::squeeze(*this); }
-Tensor Tensor::squeeze(int64_t d) const { return xgrad::squeeze(*this, d); }
-Tensor Tensor::expand(const Shape& s) const { return xgrad::expand(*this, s); }
-Tensor Tensor::contiguous() const { return xgrad::contiguous(*this); }
-Tensor Tensor::clone() const { return xgrad::clone(*this); }
-Tensor Tensor::to(DType d) const { return xgrad::to(*this, d); }
-Tensor Tensor::neg() const { return xgrad::neg(*this); }
-Tensor Tensor::exp() const { return xgrad::exp(*this); }
-Tensor Tensor::log() const { return xgrad::log(*this); }
-Tensor Tensor::sqrt() const { return xgrad::sqrt(*this); }
-Tensor Tensor::abs() const { return xgrad::abs(*this); }
-Tensor Tensor::sign() const { return xgrad::sign(*this); }
-Tensor Tensor::sin() const { return xgrad::sin(*this); }
-Tensor Tensor::cos() const { return xgrad::cos(*this); }
-Tensor Tensor::tanh() const { return xgrad::tanh(*this); }
-Tensor Tensor::sigmoid() const { return xgrad::sigmoid(*this); }
-Tensor Tensor::relu() const { return xgrad::relu(*this); }
-Tensor Tensor::square() const { return xgrad::square(*this); }
-Tensor Tensor::pow(double e) const { return xgrad::pow(*this, e); }
-Tensor Tensor::pow(const Tensor& e) const { return xgrad::pow(*this, e); }
-Tensor Tensor::clamp(double lo, double hi) const { return xgrad::clamp(*this, lo, hi); }
-Tensor Tensor::matmul(const Tensor& o) const { return xgrad::matmul(*this, o); }
-Tensor Tensor::bmm(const Tensor& o) const { return xgrad::bmm(*this, o); }
-Tensor Tensor::masked_fill(const Tensor& m, double v) const { return xgrad::masked_fill(*this, m, v); }
-Tensor Tensor::masked_fill(const Tensor& m, const Tensor& v) const { return xgrad::masked_fill(*this, m, v); }
-Tensor Tensor::cumsum(int64_t d) const { return xgrad::cumsum(*this, d); }
-Tensor Tensor::cumprod(int64_t d) const { return xgrad::cumprod(*this, d); }
-Tensor Tensor::tril(int64_t k) const { return xgrad::tril(*this, k); }
-Tensor Tensor::triu(int64_t k) const { return xgrad::triu(*this, k); }
-Tensor Tensor::repeat(const Shape& r) const { return xgrad::repeat(*this, r); }
-Tensor Tensor::sum() const { return xgrad::sum(*this); }
-Tensor Tensor::sum(const Shape& d, bool k) const { return xgrad::sum(*this, d, k); }
-Tensor Tensor::mean() const { return xgrad::mean(*this); }
-Tensor Tensor::mean(const Shape& d, bool k) const { return xgrad::mean(*this, d, k); }
-Tensor Tensor::max() const { return xgrad::max(*this); }
-std::tuple<Tensor, Tensor> Tensor::max(int64_t d, bool k) const { return xgrad::max(*this, d, k); }
-Tensor Tensor::min() const { return xgrad::min(*this); }
-std::tuple<Tensor, Tensor> Tensor::min(int64_t d, bool k) const { return xgrad::min(*this, d, k); }
-Tensor Tensor::argmax() const { return xgrad::argmax(*this); }
-Tensor Tensor::argmax(int64_t d, bool k) const { return xgrad::argmax(*this, d, k); }
-Tensor Tensor::var(const Shape& d, bool u, bool k) const { return xgrad::var(*this, d, u, k); }
-Tensor Tensor::std(const Shape& d, bool u, bool k) const { return xgrad::std(*this, d, u, k); }
-Tensor Tensor::norm(double p) const { return xgrad::norm(*this, p); }
-Tensor Tensor::softmax(int64_t d) const { return xgrad::softmax(*this, d); }
-Tensor Tensor::log_softmax(int64_t d) const { return xgrad::log_softmax(*this, d); }
+Tensor Tensor::permute(const Shape& d) const {
+    return xgrad::permute(*this, d);
+}
+Tensor Tensor::narrow(int64_t d, int64_t s, int64_t l) const {
+    return xgrad::narrow(*this, d, s, l);
+}
+Tensor Tensor::slice(int64_t d, int64_t s, int64_t e, int64_t st) const {
+    return xgrad::slice(*this, d, s, e, st);
+}
+Tensor Tensor::select(int64_t d, int64_t i) const {
+    return xgrad::select(*this, d, i);
+}
+Tensor Tensor::unsqueeze(int64_t d) const {
+    return xgrad::unsqueeze(*this, d);
+}
+Tensor Tensor::squeeze() const {
+    return xgrad::squeeze(*this);
+}
+Tensor Tensor::squeeze(int64_t d) const {
+    return xgrad::squeeze(*this, d);
+}
+Tensor Tensor::expand(const Shape& s) const {
+    return xgrad::expand(*this, s);
+}
+Tensor Tensor::contiguous() const {
+    return xgrad::contiguous(*this);
+}
+Tensor Tensor::clone() const {
+    return xgrad::clone(*this);
+}
+Tensor Tensor::to(DType d) const {
+    return xgrad::to(*this, d);
+}
+Tensor Tensor::neg() const {
+    return xgrad::neg(*this);
+}
+Tensor Tensor::exp() const {
+    return xgrad::exp(*this);
+}
+Tensor Tensor::log() const {
+    return xgrad::log(*this);
+}
+Tensor Tensor::sqrt() const {
+    return xgrad::sqrt(*this);
+}
+Tensor Tensor::abs() const {
+    return xgrad::abs(*this);
+}
+Tensor Tensor::sign() const {
+    return xgrad::sign(*this);
+}
+Tensor Tensor::sin() const {
+    return xgrad::sin(*this);
+}
+Tensor Tensor::cos() const {
+    return xgrad::cos(*this);
+}
+Tensor Tensor::tanh() const {
+    return xgrad::tanh(*this);
+}
+Tensor Tensor::sigmoid() const {
+    return xgrad::sigmoid(*this);
+}
+Tensor Tensor::relu() const {
+    return xgrad::relu(*this);
+}
+Tensor Tensor::square() const {
+    return xgrad::square(*this);
+}
+Tensor Tensor::pow(double e) const {
+    return xgrad::pow(*this, e);
+}
+Tensor Tensor::pow(const Tensor& e) const {
+    return xgrad::pow(*this, e);
+}
+Tensor Tensor::clamp(double lo, double hi) const {
+    return xgrad::clamp(*this, lo, hi);
+}
+Tensor Tensor::matmul(const Tensor& o) const {
+    return xgrad::matmul(*this, o);
+}
+Tensor Tensor::bmm(const Tensor& o) const {
+    return xgrad::bmm(*this, o);
+}
+Tensor Tensor::masked_fill(const Tensor& m, double v) const {
+    return xgrad::masked_fill(*this, m, v);
+}
+Tensor Tensor::masked_fill(const Tensor& m, const Tensor& v) const {
+    return xgrad::masked_fill(*this, m, v);
+}
+Tensor Tensor::cumsum(int64_t d) const {
+    return xgrad::cumsum(*this, d);
+}
+Tensor Tensor::cumprod(int64_t d) const {
+    return xgrad::cumprod(*this, d);
+}
+Tensor Tensor::tril(int64_t k) const {
+    return xgrad::tril(*this, k);
+}
+Tensor Tensor::triu(int64_t k) const {
+    return xgrad::triu(*this, k);
+}
+Tensor Tensor::repeat(const Shape& r) const {
+    return xgrad::repeat(*this, r);
+}
+Tensor Tensor::sum() const {
+    return xgrad::sum(*this);
+}
+Tensor Tensor::sum(const Shape& d, bool k) const {
+    return xgrad::sum(*this, d, k);
+}
+Tensor Tensor::mean() const {
+    return xgrad::mean(*this);
+}
+Tensor Tensor::mean(const Shape& d, bool k) const {
+    return xgrad::mean(*this, d, k);
+}
+Tensor Tensor::max() const {
+    return xgrad::max(*this);
+}
+std::tuple<Tensor, Tensor> Tensor::max(int64_t d, bool k) const {
+    return xgrad::max(*this, d, k);
+}
+Tensor Tensor::min() const {
+    return xgrad::min(*this);
+}
+std::tuple<Tensor, Tensor> Tensor::min(int64_t d, bool k) const {
+    return xgrad::min(*this, d, k);
+}
+Tensor Tensor::argmax() const {
+    return xgrad::argmax(*this);
+}
+Tensor Tensor::argmax(int64_t d, bool k) const {
+    return xgrad::argmax(*this, d, k);
+}
+Tensor Tensor::var(const Shape& d, bool u, bool k) const {
+    return xgrad::var(*this, d, u, k);
+}
+Tensor Tensor::std(const Shape& d, bool u, bool k) const {
+    return xgrad::std(*this, d, u, k);
+}
+Tensor Tensor::norm(double p) const {
+    return xgrad::norm(*this, p);
+}
+Tensor Tensor::softmax(int64_t d) const {
+    return xgrad::softmax(*this, d);
+}
+Tensor Tensor::log_softmax(int64_t d) const {
+    return xgrad::log_softmax(*this, d);
+}
 
 // ---- in-place ops ------------------------------------------------------------------------------
 namespace {
@@ -201,7 +327,7 @@ void check_inplace_shape(const char* op, const Tensor& self, const Tensor& other
 }
 
 const Tensor& binary_inplace(const Tensor& self, const char* op, const Tensor& other, kernels::Binary kind,
-                       Tensor (*fn)(const Tensor&, const Tensor&)) {
+                             Tensor (*fn)(const Tensor&, const Tensor&)) {
     check_inplace_shape(op, self, other);
     return inplace(
         self, op, other.requires_grad(), [&](const Tensor& old) { return fn(old, other); },
@@ -216,15 +342,25 @@ const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
     const Tensor scaled = alpha == 1.0 ? other : mul(other, scalar_like(other, alpha));
     return binary_inplace(*this, "add_", scaled, kernels::Binary::add, &add);
 }
-const Tensor& Tensor::add_(double value) const { return add_(scalar_like(*this, value)); }
-const Tensor& Tensor::sub_(const Tensor& other) const { return binary_inplace(*this, "sub_", other, kernels::Binary::sub, &sub); }
-const Tensor& Tensor::mul_(const Tensor& other) const { return binary_inplace(*this, "mul_", other, kernels::Binary::mul, &mul); }
-const Tensor& Tensor::mul_(double value) const { return mul_(scalar_like(*this, value)); }
+const Tensor& Tensor::add_(double value) const {
+    return add_(scalar_like(*this, value));
+}
+const Tensor& Tensor::sub_(const Tensor& other) const {
+    return binary_inplace(*this, "sub_", other, kernels::Binary::sub, &sub);
+}
+const Tensor& Tensor::mul_(const Tensor& other) const {
+    return binary_inplace(*this, "mul_", other, kernels::Binary::mul, &mul);
+}
+const Tensor& Tensor::mul_(double value) const {
+    return mul_(scalar_like(*this, value));
+}
 const Tensor& Tensor::div_(const Tensor& other) const {
     XGRAD_CHECK(is_floating(dtype()), "div_: true division needs a floating-point tensor to write into, got ", dtype());
     return binary_inplace(*this, "div_", other, kernels::Binary::div, &div);
 }
-const Tensor& Tensor::div_(double value) const { return div_(scalar_like(*this, value)); }
+const Tensor& Tensor::div_(double value) const {
+    return div_(scalar_like(*this, value));
+}
 
 const Tensor& Tensor::clamp_(double low, double high) const {
     return inplace(
@@ -246,15 +382,19 @@ const Tensor& Tensor::fill_(double value) const {
         [&](const NDArray& d) { kernels::fill_(d, value); });
 }
 
-const Tensor& Tensor::zero_() const { return fill_(0.0); }
+const Tensor& Tensor::zero_() const {
+    return fill_(0.0);
+}
 
 std::ostream& operator<<(std::ostream& out, const Tensor& t) {
     if (!t.defined()) return out << "tensor(undefined)";
     std::ostringstream text;
     text << t.data();
     std::string s = text.str();
-    if (t.grad_fn()) s.insert(s.size() - 1, std::string(", grad_fn=<") + t.grad_fn()->name() + ">");
-    else if (t.requires_grad()) s.insert(s.size() - 1, ", requires_grad=true");
+    if (t.grad_fn())
+        s.insert(s.size() - 1, std::string(", grad_fn=<") + t.grad_fn()->name() + ">");
+    else if (t.requires_grad())
+        s.insert(s.size() - 1, ", requires_grad=true");
     return out << s;
 }
 

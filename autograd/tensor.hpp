@@ -26,8 +26,16 @@ class TensorOptions {
 public:
     TensorOptions() = default;
     TensorOptions(DType dtype) : dtype_(dtype) {}  // NOLINT: implicit on purpose, like LibTorch
-    TensorOptions dtype(DType d) const { auto o = *this; o.dtype_ = d; return o; }
-    TensorOptions requires_grad(bool r) const { auto o = *this; o.requires_grad_ = r; return o; }
+    TensorOptions dtype(DType d) const {
+        auto o = *this;
+        o.dtype_ = d;
+        return o;
+    }
+    TensorOptions requires_grad(bool r) const {
+        auto o = *this;
+        o.requires_grad_ = r;
+        return o;
+    }
     DType dtype() const { return dtype_; }
     bool requires_grad() const { return requires_grad_; }
 
@@ -62,10 +70,14 @@ public:
     /// The single element of a one-element tensor.
     double item() const { return data().item(); }
     template <class T>
-    T item() const { return static_cast<T>(data().item()); }
+    T item() const {
+        return static_cast<T>(data().item());
+    }
     /// Pointer to the first element (the tensor must hold T).
     template <class T>
-    T* data_ptr() const { return data().data<T>(); }
+    T* data_ptr() const {
+        return data().data<T>();
+    }
     /// The elements in row-major order, converted to T.
     template <class T>
     std::vector<T> to_vector() const;

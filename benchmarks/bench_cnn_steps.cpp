@@ -17,9 +17,12 @@ using namespace xgrad;
 int main(int argc, char** argv) {
     int threads = 1, steps = 100, repeats = 3;
     for (int i = 1; i + 1 < argc; ++i) {
-        if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--threads"))
+            threads = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--steps"))
+            steps = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--repeats"))
+            repeats = std::atoi(argv[++i]);
     }
     set_num_threads(threads);
     manual_seed(0);

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "timing.hpp"
 #include <xgrad/tensor/kernels/gemm.hpp>
+#include "timing.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 extern "C" char* openblas_get_corename(void);
@@ -23,7 +23,9 @@ struct Case {
     bool trans_a, trans_b;  // as the training step passes them: x @ w.t(), g.t() @ x, g @ w
 };
 
-double gflops(const Case& c, double seconds) { return 2.0 * c.m * c.n * c.k / seconds * 1e-9; }
+double gflops(const Case& c, double seconds) {
+    return 2.0 * c.m * c.n * c.k / seconds * 1e-9;
+}
 
 }  // namespace
 
@@ -66,7 +68,8 @@ int main() {
                             c.m, c.n, c.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, out.data(), c.n);
             },
             inner);
-        std::printf("%-32s %12.1f %12.1f %7.2fx %10.1f\n", c.name, gflops(c, ours), gflops(c, blas), blas / ours, ours * 1e6);
+        std::printf("%-32s %12.1f %12.1f %7.2fx %10.1f\n", c.name, gflops(c, ours), gflops(c, blas), blas / ours,
+                    ours * 1e6);
     }
     return 0;
 }

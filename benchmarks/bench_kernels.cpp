@@ -26,11 +26,13 @@ void report(const std::string& name, double value, const char* unit) {
 double triad_gbs(int64_t n) {
     Tensor a = empty({n}), b = randn({n}), c = randn({n});
     float *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>(), *pc = c.data_ptr<float>();
-    const double s = bench::median_seconds([&] {
-        xgrad::detail::parallel_for(n, 1.0, 64, [&](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i) pa[i] = pb[i] + 3.0f * pc[i];
-        });
-    }, n > (1 << 22) ? 5 : 50);
+    const double s = bench::median_seconds(
+        [&] {
+            xgrad::detail::parallel_for(n, 1.0, 64, [&](int64_t begin, int64_t end) {
+                for (int64_t i = begin; i < end; ++i) pa[i] = pb[i] + 3.0f * pc[i];
+            });
+        },
+        n > (1 << 22) ? 5 : 50);
     return 3.0 * 4 * static_cast<double>(n) / s / 1e9;
 }
 }  // namespace
@@ -38,8 +40,10 @@ double triad_gbs(int64_t n) {
 int main(int argc, char** argv) {
     bool quick = false;
     for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--quick")) quick = true;
+        if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--quick"))
+            quick = true;
     }
     set_num_threads(threads);
     manual_seed(0);
@@ -54,15 +58,20 @@ int main(int argc, char** argv) {
 
         auto binary = [&](const char* name, Tensor (*fresh)(const Tensor&, const Tensor&),
                           const Tensor& (*into)(const Tensor&, const Tensor&, const Tensor&)) {
-            report(std::string(name) + "_" + size + "_fresh", 3 * bytes1 / bench::median_seconds([&] { Tensor c = fresh(a, b); }, inner) / 1e9, "GB/s");
-            report(std::string(name) + "_" + size + "_out", 3 * bytes1 / bench::median_seconds([&] { into(out, a, b); }, inner) / 1e9, "GB/s");
+            report(std::string(name) + "_" + size + "_fresh",
+                   3 * bytes1 / bench::median_seconds([&] { Tensor c = fresh(a, b); }, inner) / 1e9, "GB/s");
+            report(std::string(name) + "_" + size + "_out",
+                   3 * bytes1 / bench::median_seconds([&] { into(out, a, b); }, inner) / 1e9, "GB/s");
         };
         binary("add", &add, &add_out);
         binary("mul", &mul, &mul_out);
 
-        auto unary = [&](const char* name, Tensor (*fresh)(const Tensor&), const Tensor& (*into)(const Tensor&, const Tensor&)) {
-            report(std::string(name) + "_" + size + "_fresh", 2 * bytes1 / bench::median_seconds([&] { Tensor c = fresh(a); }, inner) / 1e9, "GB/s");
-            report(std::string(name) + "_" + size + "_out", 2 * bytes1 / bench::median_seconds([&] { into(out, a); }, inner) / 1e9, "GB/s");
+        auto unary = [&](const char* name, Tensor (*fresh)(const Tensor&),
+                         const Tensor& (*into)(const Tensor&, const Tensor&)) {
+            report(std::string(name) + "_" + size + "_fresh",
+                   2 * bytes1 / bench::median_seconds([&] { Tensor c = fresh(a); }, inner) / 1e9, "GB/s");
+            report(std::string(name) + "_" + size + "_out",
+                   2 * bytes1 / bench::median_seconds([&] { into(out, a); }, inner) / 1e9, "GB/s");
         };
         unary("relu", &relu, &relu_out);
         unary("sigmoid", &sigmoid, &sigmoid_out);
@@ -71,12 +80,15 @@ int main(int argc, char** argv) {
         report("sum_" + size, bytes1 / bench::median_seconds([&] { Tensor s = a.sum(); }, inner) / 1e9, "GB/s");
     }
 
-    const std::vector<int64_t> sizes = quick ? std::vector<int64_t>{256} : std::vector<int64_t>{256, 512, 1024, 2048, 4096};
+    const std::vector<int64_t> sizes =
+        quick ? std::vector<int64_t>{256} : std::vector<int64_t>{256, 512, 1024, 2048, 4096};
     for (int64_t n : sizes) {
         Tensor a = randn({n, n}), b = randn({n, n});
         const double flops = 2.0 * static_cast<double>(n) * n * n;
         const int inner = n <= 512 ? 20 : (n <= 1024 ? 4 : 1);
-        report("matmul_" + std::to_string(n), flops / bench::median_seconds([&] { Tensor c = matmul(a, b); }, inner, quick || n > 2048 ? 3 : 7) / 1e9, "GFLOP/s");
+        report("matmul_" + std::to_string(n),
+               flops / bench::median_seconds([&] { Tensor c = matmul(a, b); }, inner, quick || n > 2048 ? 3 : 7) / 1e9,
+               "GFLOP/s");
     }
     const auto stats = memory::stats();
     std::fprintf(stderr, "allocator: peak %.1f MiB in use, %zu OS allocations, %zu cache hits\n",

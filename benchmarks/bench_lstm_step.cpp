@@ -30,7 +30,8 @@ double median_step_ms(int64_t layers, bool bidirectional, int repeats) {
         Tensor loss = lstm.forward_with_state(x, {}).output.pow(2).mean();
         loss.backward();
         opt.step();
-        if (r >= 2) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+        if (r >= 2)
+            ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     }
     std::sort(ms.begin(), ms.end());
     return ms[ms.size() / 2];
@@ -41,8 +42,10 @@ double median_step_ms(int64_t layers, bool bidirectional, int repeats) {
 int main(int argc, char** argv) {
     int threads = 1, repeats = 20;
     for (int i = 1; i + 1 < argc; ++i) {
-        if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--threads"))
+            threads = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--repeats"))
+            repeats = std::atoi(argv[++i]);
     }
     set_num_threads(threads);
     manual_seed(0);

@@ -15,8 +15,10 @@ using namespace xgrad;
 int main(int argc, char** argv) {
     int threads = 1, epochs = 3;
     for (int i = 1; i + 1 < argc; ++i) {
-        if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--epochs")) epochs = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--threads"))
+            threads = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--epochs"))
+            epochs = std::atoi(argv[++i]);
     }
     set_num_threads(threads);
     manual_seed(0);

@@ -13,11 +13,13 @@ int main() {
     set_num_threads(1);
     Tensor x = full({1}, 0.5, TensorOptions().requires_grad(true));
     Tensor w = full({1}, 0.9, TensorOptions().requires_grad(true));
-    const double chain = bench::median_seconds([&] {
-        Tensor h = x;
-        for (int i = 0; i < 50; ++i) h = tanh(h * w);
-        h.sum().backward();
-    }, 200, 15);
+    const double chain = bench::median_seconds(
+        [&] {
+            Tensor h = x;
+            for (int i = 0; i < 50; ++i) h = tanh(h * w);
+            h.sum().backward();
+        },
+        200, 15);
     std::printf("chain_100_ops_us_per_op\t1\t%.3f\tus\n", chain / 100 * 1e6);
 
     Tensor input = randn({1, 4});

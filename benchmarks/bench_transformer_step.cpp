@@ -24,9 +24,14 @@ constexpr int64_t kVocab = 9000, kDim = 64, kTokens = 256, kReal = 200, kBatch =
 struct TextTransformer : nn::Module {
     nn::Embedding embedding{{.num_embeddings = kVocab, .embedding_dim = kDim, .padding_idx = 0}};
     nn::PositionalEncoding position{{.d_model = kDim, .max_len = kTokens, .dropout = 0.1, .batch_first = true}};
-    nn::TransformerEncoder encoder{{.layer = {.d_model = kDim, .nhead = 4, .dim_feedforward = 2 * kDim, .dropout = 0.1,
-                                              .batch_first = true, .norm_first = true},
-                                    .num_layers = 2, .final_norm = true}};
+    nn::TransformerEncoder encoder{{.layer = {.d_model = kDim,
+                                              .nhead = 4,
+                                              .dim_feedforward = 2 * kDim,
+                                              .dropout = 0.1,
+                                              .batch_first = true,
+                                              .norm_first = true},
+                                    .num_layers = 2,
+                                    .final_norm = true}};
     nn::Dropout dropout{{.p = 0.3}};
     nn::Linear out{{.in_features = kDim, .out_features = 10}};
     TextTransformer() {
@@ -58,7 +63,8 @@ double median_step_ms(int repeats) {
         Tensor loss = nn::F::binary_cross_entropy_with_logits(model(indices), targets);
         loss.backward();
         opt.step();
-        if (r >= 2) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+        if (r >= 2)
+            ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     }
     std::sort(ms.begin(), ms.end());
     return ms[ms.size() / 2];
@@ -68,8 +74,10 @@ double median_step_ms(int repeats) {
 int main(int argc, char** argv) {
     int threads = 1, repeats = 10;
     for (int i = 1; i + 1 < argc; ++i) {
-        if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--threads"))
+            threads = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--repeats"))
+            repeats = std::atoi(argv[++i]);
     }
     set_num_threads(threads);
     manual_seed(0);

@@ -31,7 +31,9 @@ Batch default_collate(const std::vector<Example>& examples) {
         }
     }
     // Stacking checks the shapes and names the sizes; a missing tensor stays missing.
-    auto stack_defined = [](const std::vector<Tensor>& parts) { return parts.front().defined() ? stack(parts) : Tensor(); };
+    auto stack_defined = [](const std::vector<Tensor>& parts) {
+        return parts.front().defined() ? stack(parts) : Tensor();
+    };
     Batch batch{stack_defined(data), stack_defined(target), {}};
     for (auto& [name, parts] : fields) batch.fields[name] = stack(parts);
     return batch;
@@ -46,7 +48,9 @@ std::vector<Example> examples_at(const Dataset& dataset, const std::vector<int64
 }
 }  // namespace
 
-Batch Dataset::get_batch(const std::vector<int64_t>& indices) const { return default_collate(examples_at(*this, indices)); }
+Batch Dataset::get_batch(const std::vector<int64_t>& indices) const {
+    return default_collate(examples_at(*this, indices));
+}
 
 TensorDataset::TensorDataset(Tensor data, Tensor target) : data_(std::move(data)), target_(std::move(target)) {
     XGRAD_CHECK(data_.dim() >= 1 && target_.dim() >= 1, "TensorDataset: data and target need a sample dimension");
@@ -57,7 +61,8 @@ TensorDataset::TensorDataset(Tensor data, Tensor target) : data_(std::move(data)
 }
 
 Example TensorDataset::get(int64_t index) const {
-    XGRAD_CHECK(index >= 0 && index < size(), "TensorDataset: index ", index, " is out of range for ", size(), " samples");
+    XGRAD_CHECK(index >= 0 && index < size(), "TensorDataset: index ", index, " is out of range for ", size(),
+                " samples");
     return {data_.select(0, index), target_.select(0, index), {}};
 }
 
@@ -66,13 +71,16 @@ Batch TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
     return {index_select(data_, 0, idx), index_select(target_, 0, idx), {}};
 }
 
-DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options) : dataset_(dataset), options_(std::move(options)) {
+DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options)
+    : dataset_(dataset), options_(std::move(options)) {
     XGRAD_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
     XGRAD_CHECK(!(options_.sampler && options_.shuffle),
                 "DataLoader: shuffle must be false when a sampler is given (the sampler sets the order)");
 }
 
-int64_t DataLoader::examples_per_epoch() const { return options_.sampler ? options_.sampler->size() : dataset_.size(); }
+int64_t DataLoader::examples_per_epoch() const {
+    return options_.sampler ? options_.sampler->size() : dataset_.size();
+}
 
 int64_t DataLoader::size() const {
     const int64_t n = examples_per_epoch(), b = options_.batch_size;
@@ -96,15 +104,17 @@ DataLoader::Iterator DataLoader::begin() const {
                     order.size(), " indices for an epoch but its size() says ", options_.sampler->size());
         const int64_t n = dataset_.size();
         for (std::size_t i = 0; i < order.size(); ++i)
-            XGRAD_CHECK(order[i] >= 0 && order[i] < n, "DataLoader: the sampler gave index ", order[i], " (position ", i,
-                        ") for a dataset of ", n, " examples");
+            XGRAD_CHECK(order[i] >= 0 && order[i] < n, "DataLoader: the sampler gave index ", order[i], " (position ",
+                        i, ") for a dataset of ", n, " examples");
     } else {
         order = (options_.shuffle ? randperm(dataset_.size(), &gen) : arange(dataset_.size())).to_vector<int64_t>();
     }
     return Iterator(this, std::make_shared<std::vector<int64_t>>(std::move(order)), 0);
 }
 
-DataLoader::Iterator DataLoader::end() const { return Iterator(this, nullptr, size()); }
+DataLoader::Iterator DataLoader::end() const {
+    return Iterator(this, nullptr, size());
+}
 
 DataLoader::Iterator::Iterator(const DataLoader* loader, std::shared_ptr<std::vector<int64_t>> order, int64_t batch)
     : loader_(loader), order_(std::move(order)), batch_(batch) {
@@ -118,7 +128,8 @@ void DataLoader::Iterator::load() {
         const DataLoader* loader = loader_;
         auto order = order_;
         const int64_t next = batch_ + 1;
-        next_ = std::async(std::launch::async, [loader, order, next] { return loader->assemble(*order, next); }).share();
+        next_ =
+            std::async(std::launch::async, [loader, order, next] { return loader->assemble(*order, next); }).share();
     }
 }
 

@@ -49,10 +49,14 @@ uint32_t big_endian(const std::string& b, std::size_t at) {
     return byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
 }
 
-const char* kind_name(IdxKind kind) { return kind == IdxKind::images ? "images" : "labels"; }
+const char* kind_name(IdxKind kind) {
+    return kind == IdxKind::images ? "images" : "labels";
+}
 }  // namespace
 
-Tensor read_idx(const std::string& path, DType dtype) { return read_idx(path, IdxOptions{.dtype = dtype}); }
+Tensor read_idx(const std::string& path, DType dtype) {
+    return read_idx(path, IdxOptions{.dtype = dtype});
+}
 
 Tensor read_idx(const std::string& path, IdxOptions options) {
     XGRAD_CHECK(options.num_classes >= 0, "read_idx: num_classes must be non-negative, got ", options.num_classes);
@@ -88,8 +92,8 @@ Tensor read_idx(const std::string& path, IdxOptions options) {
              header, "-byte header, the file has ", payload, " (item ", payload / item_bytes, " of ", sizes[0],
              " is incomplete)");
     }
-    XGRAD_CHECK(payload == count, path, ": ", payload - count, " trailing bytes from byte ", header + count,
-                " (", sizes, " needs ", count, " data bytes after the ", header, "-byte header)");
+    XGRAD_CHECK(payload == count, path, ": ", payload - count, " trailing bytes from byte ", header + count, " (",
+                sizes, " needs ", count, " data bytes after the ", header, "-byte header)");
     const auto* data = reinterpret_cast<const unsigned char*>(bytes.data() + header);
     if (options.num_classes > 0)
         for (std::size_t i = 0; i < count; ++i)
@@ -101,10 +105,17 @@ Tensor read_idx(const std::string& path, IdxOptions options) {
         for (std::size_t i = 0; i < count; ++i) p[i] = static_cast<std::remove_pointer_t<decltype(p)>>(data[i]);
     };
     switch (options.dtype) {
-        case DType::float32: fill(out.data_ptr<float>()); break;
-        case DType::float64: fill(out.data_ptr<double>()); break;
-        case DType::int64: fill(out.data_ptr<int64_t>()); break;
-        default: fail("read_idx: ", path, ": cannot read into dtype ", options.dtype);
+        case DType::float32:
+            fill(out.data_ptr<float>());
+            break;
+        case DType::float64:
+            fill(out.data_ptr<double>());
+            break;
+        case DType::int64:
+            fill(out.data_ptr<int64_t>());
+            break;
+        default:
+            fail("read_idx: ", path, ": cannot read into dtype ", options.dtype);
     }
     return out;
 }
@@ -118,11 +129,12 @@ ImageSet load_fashion_mnist(bool train, const std::string& folder) {
     const std::string image_path = existing(prefix + "-images-idx3-ubyte");
     const std::string label_path = existing(prefix + "-labels-idx1-ubyte");
     Tensor images = read_idx(image_path, {.dtype = kFloat32, .expect = IdxKind::images});
-    Tensor labels = read_idx(label_path, {.dtype = kInt64, .expect = IdxKind::labels,
+    Tensor labels = read_idx(label_path, {.dtype = kInt64,
+                                          .expect = IdxKind::labels,
                                           .num_classes = static_cast<int64_t>(fashion_mnist_classes().size())});
     XGRAD_CHECK(images.dim() == 3, image_path, ": expected images [N, rows, cols], got shape ", images.sizes());
-    XGRAD_CHECK(labels.dim() == 1 && labels.size(0) == images.size(0), label_path, ": ", labels.numel(),
-                " labels for ", images.size(0), " images in ", image_path);
+    XGRAD_CHECK(labels.dim() == 1 && labels.size(0) == images.size(0), label_path, ": ", labels.numel(), " labels for ",
+                images.size(0), " images in ", image_path);
     images.div_(255.0);  // in place: a second 188 MB copy would be the peak of a training run
     return {images, labels};
 }
@@ -201,7 +213,9 @@ CsvTable read_csv_table(const std::string& path, CsvOptions options) {
     return table;
 }
 
-Tensor read_csv(const std::string& path, CsvOptions options) { return read_csv_table(path, options).values; }
+Tensor read_csv(const std::string& path, CsvOptions options) {
+    return read_csv_table(path, options).values;
+}
 
 TabularSet load_breast_cancer(const std::string& path_in) {
     const std::string path = path_in.empty() ? datasets_dir() + "/breast_cancer/breast_cancer.csv" : path_in;
@@ -213,8 +227,8 @@ TabularSet load_breast_cancer(const std::string& path_in) {
     XGRAD_CHECK(std::sscanf(header.c_str(), "%" SCNd64 ",%" SCNd64, &rows, &features) == 2, path,
                 ":1: expected the header \"rows,features,class0,class1\", got \"", header, "\"");
     const Tensor table = read_csv(path, {.skip_lines = 1});
-    XGRAD_CHECK(table.size(0) == rows && table.size(1) == features + 1, path, ": the header announces ", rows, " rows of ",
-                features, " features and a class, but the file has shape ", table.sizes());
+    XGRAD_CHECK(table.size(0) == rows && table.size(1) == features + 1, path, ": the header announces ", rows,
+                " rows of ", features, " features and a class, but the file has shape ", table.sizes());
     const Tensor labels = table.select(1, features).to(kInt64);
     for (int64_t v : labels.to_vector<int64_t>())
         XGRAD_CHECK(v == 0 || v == 1, path, ": class labels must be 0 or 1, found ", v);

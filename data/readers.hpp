@@ -18,9 +18,9 @@ inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mni
 /// What read_idx expects to find: any IDX array, images (two or more dims) or labels (one dim).
 enum class IdxKind { any, images, labels };
 struct IdxOptions {
-    DType dtype = kFloat32;        ///< int64 for labels, float32 for images
+    DType dtype = kFloat32;  ///< int64 for labels, float32 for images
     IdxKind expect = IdxKind::any;
-    int64_t num_classes = 0;       ///< for labels: each must lie in [0, num_classes); 0 skips the check
+    int64_t num_classes = 0;  ///< for labels: each must lie in [0, num_classes); 0 skips the check
 };
 /// Reads an IDX file (".gz" is decompressed): unsigned-byte data as a uint8-valued tensor of the
 /// file's dims. Errors name the file and the byte offset or item index where it goes wrong.

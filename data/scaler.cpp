@@ -15,7 +15,9 @@ void check_input(const char* op, const Tensor& x, const Tensor& fitted_stat) {
 }
 
 // 1 where the spread is 0 (a constant feature): such a feature is shifted but not scaled.
-Tensor safe_divisor(const Tensor& spread) { return where(spread == 0.0, ones_like(spread), spread); }
+Tensor safe_divisor(const Tensor& spread) {
+    return where(spread == 0.0, ones_like(spread), spread);
+}
 
 const Tensor& entry(const ScalerState& state, const std::string& key, const char* op) {
     auto it = state.find(key);

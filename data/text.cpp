@@ -30,8 +30,10 @@ std::vector<std::string> tokenize(const std::string& text) {
         const bool inside_number = (c == '.' || c == ',') && !current.empty() &&
                                    std::isdigit(static_cast<unsigned char>(current.back())) && i + 1 < text.size() &&
                                    std::isdigit(static_cast<unsigned char>(text[i + 1]));
-        if (std::isalnum(c) || c >= 0x80 || inside_number) current += static_cast<char>(std::tolower(c));
-        else flush();
+        if (std::isalnum(c) || c >= 0x80 || inside_number)
+            current += static_cast<char>(std::tolower(c));
+        else
+            flush();
     }
     flush();
     return tokens;
@@ -97,9 +99,10 @@ std::vector<std::string> decode(const Tensor& row, const Vocabulary& vocab) {
 
 const std::array<std::string, 10>& hoc_labels() {
     static const std::array<std::string, 10> labels = {
-        "proliferative_signaling", "growth_suppressors",  "cell_death",   "replicative_immortality",
-        "angiogenesis",            "invasion_metastasis", "genomic_instability", "inflammation",
-        "cellular_energetics",     "immune_destruction"};
+        "proliferative_signaling", "growth_suppressors", "cell_death",
+        "replicative_immortality", "angiogenesis",       "invasion_metastasis",
+        "genomic_instability",     "inflammation",       "cellular_energetics",
+        "immune_destruction"};
     return labels;
 }
 
@@ -115,7 +118,8 @@ std::vector<HocSentence> read_hoc(const std::string& path) {
         std::size_t start = 0;
         for (int k = 0; k < 3; ++k) {
             const std::size_t tab = line.find('\t', start);
-            XGRAD_CHECK(tab != std::string::npos, path, ":", line_number, ": expected 4 tab-separated fields, found ", k + 1);
+            XGRAD_CHECK(tab != std::string::npos, path, ":", line_number, ": expected 4 tab-separated fields, found ",
+                        k + 1);
             fields.push_back(line.substr(start, tab - start));
             start = tab + 1;
         }

@@ -50,7 +50,6 @@ int main(int argc, char** argv) try {
                                       {randn({4}, TensorOptions(kFloat64).requires_grad(true))});
     std::cout << "gradcheck of sum(x sin x): " << (result.ok ? "passed" : result.message) << "\n";
     return result.ok ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

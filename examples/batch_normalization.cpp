@@ -63,8 +63,8 @@ int main(int argc, char** argv) try {
     nn::BatchNorm1d bn({.num_features = 2, .momentum = 0.1, .dtype = kFloat64});
     const Tensor y = bn(batch);
     const Tensor mean = batch.mean(Shape{0}), biased = batch.var(Shape{0}, false), unbiased = batch.var(Shape{0}, true);
-    std::printf("   batch mean %s, biased variance %s, unbiased %s\n", values(mean).c_str(),
-                values(biased).c_str(), values(unbiased).c_str());
+    std::printf("   batch mean %s, biased variance %s, unbiased %s\n", values(mean).c_str(), values(biased).c_str(),
+                values(unbiased).c_str());
     std::printf("   output (gamma = 1, beta = 0): per-feature mean %s, biased variance %s\n",
                 values(y.mean(Shape{0})).c_str(), values(y.var(Shape{0}, false)).c_str());
     std::printf("   running mean  = 0.9 * 0 + 0.1 * batch mean     = %s\n", values(bn.running_mean).c_str());
@@ -86,9 +86,10 @@ int main(int argc, char** argv) try {
     const Tensor& x = images.x_train;
     const Tensor& labels = images.y_train;
 
-    std::printf("2. %d sigmoid layers of %lld units, N(0, 0.05) weights, %lld Fashion-MNIST images, SGD lr 0.1,\n"
-                "   batch 64: mean training loss per epoch\n\n",
-                depth, static_cast<long long>(width), static_cast<long long>(n_train));
+    std::printf(
+        "2. %d sigmoid layers of %lld units, N(0, 0.05) weights, %lld Fashion-MNIST images, SGD lr 0.1,\n"
+        "   batch 64: mean training loss per epoch\n\n",
+        depth, static_cast<long long>(width), static_cast<long long>(n_train));
     std::vector<tutorial::Series> curves;
     for (bool batch_norm : {false, true}) {
         manual_seed(0);
@@ -106,16 +107,17 @@ int main(int argc, char** argv) try {
     std::printf("%6s %14s %16s\n", "epoch", "without", "with BatchNorm");
     for (int e = 0; e < epochs; ++e) std::printf("%6d %14.4f %16.4f\n", e + 1, curves[0].y[e], curves[1].y[e]);
     tutorial::write_csv(out + "/batch_normalization.csv", "epoch", curves);
-    tutorial::plot(out + "/batch_normalization", "Deep sigmoid MLP: training loss", "epoch",
-                   "cross-entropy", curves, false);
-    std::printf("\nWithout normalization the small weights squash the signal through six sigmoids and the\n"
-                "loss stays near log(10) = 2.30 (chance); with BatchNorm every layer sees unit-scale inputs.\n"
-                "wrote %s/batch_normalization.csv\n", out.c_str());
+    tutorial::plot(out + "/batch_normalization", "Deep sigmoid MLP: training loss", "epoch", "cross-entropy", curves,
+                   false);
+    std::printf(
+        "\nWithout normalization the small weights squash the signal through six sigmoids and the\n"
+        "loss stays near log(10) = 2.30 (chance); with BatchNorm every layer sees unit-scale inputs.\n"
+        "wrote %s/batch_normalization.csv\n",
+        out.c_str());
     holds &= curves[1].y.back() < 0.5 * curves[0].y.back() && curves[0].y.front() > 2.0;
 
     if (!holds) std::printf("unexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

@@ -101,8 +101,10 @@ int main(int argc, char** argv) try {
         double total = 0;
         int64_t steps = 0;
         // A live bar on a terminal; in a log, a line every quarter epoch.
-        training::ProgressBar bar({.total = loader.size(), .description = tutorial::format("epoch %d/%d", epoch, epochs),
-                                   .out = &std::cout, .line_every = std::max<int64_t>(1, loader.size() / 4)});
+        training::ProgressBar bar({.total = loader.size(),
+                                   .description = tutorial::format("epoch %d/%d", epoch, epochs),
+                                   .out = &std::cout,
+                                   .line_every = std::max<int64_t>(1, loader.size() / 4)});
         for (const data::Batch& batch : loader) {
             opt.zero_grad();
             Tensor loss = nn::F::cross_entropy(model(batch.data), batch.target);
@@ -123,7 +125,6 @@ int main(int argc, char** argv) try {
     const bool holds = quick ? accuracy > 0.65 : accuracy > 0.89;
     if (!holds) std::printf("unexpected: the CNN did not learn as expected\n");
     return holds ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

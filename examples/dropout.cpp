@@ -57,7 +57,9 @@ struct Mlp : nn::Module {
     Tensor forward(const Tensor& x) override { return layers(x); }
 };
 
-double max_row_norm(const Tensor& w) { return norm(w.detach(), 2, Shape{1}).max().item(); }
+double max_row_norm(const Tensor& w) {
+    return norm(w.detach(), 2, Shape{1}).max().item();
+}
 
 struct Run {
     double train_accuracy, test_accuracy, max_norm;
@@ -123,7 +125,8 @@ int main(int argc, char** argv) try {
     paper.eval();
     const double inv_test = inverted(ones_in).mean().item(), paper_test = paper(ones_in).mean().item();
     std::printf("   inverted (kept units x 1/p in training): training mean %.3f, test %.3f\n", inv_train, inv_test);
-    std::printf("   paper    (weights x p at test time):     training mean %.3f, test %.3f\n\n", paper_train, paper_test);
+    std::printf("   paper    (weights x p at test time):     training mean %.3f, test %.3f\n\n", paper_train,
+                paper_test);
     holds &= std::abs(inv_train - inv_test) < 0.01 && std::abs(paper_train - paper_test) < 0.01;
 
     const auto [x, y, x_test, y_test] = tutorial::fashion_mnist_subset(n_train, 2000);
@@ -173,8 +176,10 @@ int main(int argc, char** argv) try {
     const double spread_right = (spread * correct).sum().item() / correct.sum().item();
     const double spread_wrong = (spread * (1 - correct)).sum().item() / (1 - correct).sum().item();
     std::printf("   accuracy: weight scaling (eval) %.3f, MC average %.3f\n", r_drop.test_accuracy, mc_accuracy);
-    std::printf("   mean std of the predicted class's probability: right %.3f, wrong %.3f\n", spread_right, spread_wrong);
-    std::printf("   -> the passes disagree %.1fx more on the images the model gets wrong\n", spread_wrong / spread_right);
+    std::printf("   mean std of the predicted class's probability: right %.3f, wrong %.3f\n", spread_right,
+                spread_wrong);
+    std::printf("   -> the passes disagree %.1fx more on the images the model gets wrong\n",
+                spread_wrong / spread_right);
     holds &= std::abs(mc_accuracy - r_drop.test_accuracy) < 0.03 && spread_wrong > 1.25 * spread_right;
     // The picture: how the spread is distributed over the right and the wrong predictions.
     const std::vector<double> spreads = spread.to_vector<double>(), rights = correct.to_vector<double>();
@@ -196,11 +201,11 @@ int main(int argc, char** argv) try {
         for (double& v : hist->y) v /= std::max(total, 1.0);
     }
     tutorial::plot(out + "/dropout_mc_spread", "Monte Carlo dropout: spread of the predicted class's probability",
-                   "standard deviation over the passes", "fraction of the predictions", {right_hist, wrong_hist}, false);
+                   "standard deviation over the passes", "fraction of the predictions", {right_hist, wrong_hist},
+                   false);
 
     if (!holds) std::printf("\nunexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

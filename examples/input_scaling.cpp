@@ -104,18 +104,18 @@ int main(int argc, char** argv) try {
     }
 
     tutorial::write_csv(out + "/input_scaling.csv", "epoch", curves);
-    tutorial::plot(out + "/input_scaling", "Training loss by input preprocessing", "epoch",
-                   "cross-entropy", curves, true);
+    tutorial::plot(out + "/input_scaling", "Training loss by input preprocessing", "epoch", "cross-entropy", curves,
+                   true);
     std::printf("wrote %s/input_scaling.csv\n", out.c_str());
 
     // The claims, checked: raw inputs make the same learning rate useless (the loss jumps by
     // orders of magnitude from step to step); standardized inputs train to a low loss and a
     // good test accuracy, and the centered ranges beat [0, 1] at equal width.
     const bool holds = !(final_loss["raw"] < 1.0) && final_loss["standardized"] < 0.15 &&
-                       test_accuracy["standardized"] > 0.93 && final_loss["min-max [-0.5, 0.5]"] < final_loss["min-max [0, 1]"];
+                       test_accuracy["standardized"] > 0.93 &&
+                       final_loss["min-max [-0.5, 0.5]"] < final_loss["min-max [0, 1]"];
     if (!holds) std::printf("unexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

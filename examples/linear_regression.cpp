@@ -27,7 +27,7 @@ int main(int argc, char** argv) try {
 
     for (int step = 0; step <= 100; ++step) {
         gd.zero_grad();
-        Tensor prediction = matmul(X, w) + b;  // all 200 samples: full batch
+        Tensor prediction = matmul(X, w) + b;         // all 200 samples: full batch
         Tensor loss = square(prediction - y).mean();  // mean squared error
         loss.backward();
         gd.step();
@@ -37,7 +37,6 @@ int main(int argc, char** argv) try {
     std::printf("learned w = (%.3f, %.3f), b = %.3f   (true: 3, -2, 0.5)\n", wv[0], wv[1], b.item());
     const bool recovered = std::abs(wv[0] - 3) < 0.05 && std::abs(wv[1] + 2) < 0.05 && std::abs(b.item() - 0.5) < 0.05;
     return recovered ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

@@ -20,7 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, const std::vector<Tensor>& params, double lr) {
+std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, const std::vector<Tensor>& params,
+                                                 double lr) {
     if (name == "sgd") return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = lr});
     if (name == "momentum") return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = lr, .momentum = 0.9});
     if (name == "nesterov")
@@ -29,7 +30,8 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, const 
     if (name == "rmsprop") return std::make_unique<optim::RMSprop>(params, optim::RMSpropOptions{.lr = lr});
     if (name == "adadelta") return std::make_unique<optim::Adadelta>(params, optim::AdadeltaOptions{.lr = lr});
     if (name == "adam") return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = lr});
-    if (name == "adamw") return std::make_unique<optim::AdamW>(params, optim::AdamOptions{.lr = lr, .weight_decay = 1e-2});
+    if (name == "adamw")
+        return std::make_unique<optim::AdamW>(params, optim::AdamOptions{.lr = lr, .weight_decay = 1e-2});
     if (name == "nadam") return std::make_unique<optim::NAdam>(params, optim::NAdamOptions{.lr = lr});
     if (name == "adamax") return std::make_unique<optim::Adamax>(params, optim::AdamaxOptions{.lr = lr});
     fail("unknown optimizer \"", name, "\" (see --help)");
@@ -123,7 +125,8 @@ void train_epoch(nn::Module& model, optim::Optimizer& optimizer, data::DataLoade
         loss.backward();
         optimizer.step();
         const double batch_loss = loss.item();
-        progress.update(batch.size(), {{"loss", batch_loss}, {"acc", metrics::accuracy(logits.argmax(1), batch.target)}});
+        progress.update(batch.size(),
+                        {{"loss", batch_loss}, {"acc", metrics::accuracy(logits.argmax(1), batch.target)}});
         step += 1;
         log.log("step", static_cast<int64_t>(step), {{"loss", batch_loss}});
     }
@@ -134,8 +137,8 @@ void print_report(const Evaluation& e, int epochs, double seconds) {
     std::printf("\ntest accuracy after %d epoch(s): %.2f%% (%.2fs of training)\n\n", epochs, 100 * e.accuracy, seconds);
     std::printf("%-12s %9s %9s %9s\n", "class", "precision", "recall", "F1");
     for (int c = 0; c < 10; ++c)
-        std::printf("%-12s %8.1f%% %8.1f%% %8.1f%%\n", data::fashion_mnist_classes()[c].c_str(), 100 * e.report.precision[c],
-                    100 * e.report.recall[c], 100 * e.report.f1[c]);
+        std::printf("%-12s %8.1f%% %8.1f%% %8.1f%%\n", data::fashion_mnist_classes()[c].c_str(),
+                    100 * e.report.precision[c], 100 * e.report.recall[c], 100 * e.report.f1[c]);
     std::printf("%-12s %8.1f%% %8.1f%% %8.1f%%\n", "macro", 100 * e.report.macro_precision, 100 * e.report.macro_recall,
                 100 * e.report.macro_f1);
 }
@@ -148,9 +151,10 @@ void plot_curves(const training::ScalarLogger& log, const std::string& out_dir) 
     tutorial::plot(out_dir + "/fashion_mlp_loss", "Cross-entropy per epoch", "epoch", "cross-entropy",
                    {{"train", x, log.history("epoch", "train_loss")}, {"test", x, log.history("epoch", "test_loss")}},
                    false);
-    tutorial::plot(out_dir + "/fashion_mlp_accuracy", "Accuracy per epoch", "epoch", "accuracy",
-                   {{"train", x, log.history("epoch", "train_accuracy")}, {"test", x, log.history("epoch", "test_accuracy")}},
-                   false);
+    tutorial::plot(
+        out_dir + "/fashion_mlp_accuracy", "Accuracy per epoch", "epoch", "accuracy",
+        {{"train", x, log.history("epoch", "train_accuracy")}, {"test", x, log.history("epoch", "test_accuracy")}},
+        false);
 }
 }  // namespace
 
@@ -173,8 +177,11 @@ int main(int argc, char** argv) try {
 
     // Everything the next epoch depends on: a checkpoint of it resumes the run bit for bit.
     std::map<std::string, double> counters{{"epoch", 0}, {"step", 0}};
-    const Checkpoint run{.model = &model, .optimizer = optimizer.get(), .scaler = &scaler,
-                         .generators = {{"shuffle", &shuffle}}, .values = &counters};
+    const Checkpoint run{.model = &model,
+                         .optimizer = optimizer.get(),
+                         .scaler = &scaler,
+                         .generators = {{"shuffle", &shuffle}},
+                         .values = &counters};
     std::filesystem::create_directories(s.out_dir);
     if (!s.resume.empty()) {
         load_checkpoint(s.resume, run);
@@ -184,16 +191,22 @@ int main(int argc, char** argv) try {
     training::ScalarLogger log({.directory = s.out_dir + "/fashion_mlp_log", .append = !s.resume.empty()});
     double total_seconds = 0;
     for (int epoch = static_cast<int>(counters["epoch"]) + 1; epoch <= s.epochs; ++epoch) {
-        training::ProgressBar progress({.total = loader.size(), .description = tutorial::format("epoch %d/%d", epoch, s.epochs),
-                                        .out = &std::cout, .line_every = std::max<int64_t>(1, loader.size() / 4)});
+        training::ProgressBar progress({.total = loader.size(),
+                                        .description = tutorial::format("epoch %d/%d", epoch, s.epochs),
+                                        .out = &std::cout,
+                                        .line_every = std::max<int64_t>(1, loader.size() / 4)});
         const auto started = Clock::now();
         train_epoch(model, *optimizer, loader, progress, log, counters["step"]);
         const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
         total_seconds += seconds;
         counters["epoch"] = epoch;
         const Evaluation e = evaluate(model, data.x_test, data.y_test);
-        log.log("epoch", epoch, {{"train_loss", progress.mean("loss")}, {"train_accuracy", progress.mean("acc")},
-                                 {"test_loss", e.loss}, {"test_accuracy", e.accuracy}, {"seconds", seconds}});
+        log.log("epoch", epoch,
+                {{"train_loss", progress.mean("loss")},
+                 {"train_accuracy", progress.mean("acc")},
+                 {"test_loss", e.loss},
+                 {"test_accuracy", e.accuracy},
+                 {"seconds", seconds}});
         std::printf("epoch %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.2fs\n", epoch,
                     progress.mean("loss"), progress.mean("acc"), e.loss, e.accuracy, seconds);
     }
@@ -208,12 +221,12 @@ int main(int argc, char** argv) try {
 
     // The README's claim, checked: below it the program fails.
     if (final_eval.accuracy < s.min_accuracy) {
-        std::fprintf(stderr, "FAILED: test accuracy %.4f is below the claimed %.2f\n", final_eval.accuracy, s.min_accuracy);
+        std::fprintf(stderr, "FAILED: test accuracy %.4f is below the claimed %.2f\n", final_eval.accuracy,
+                     s.min_accuracy);
         return 1;
     }
     std::printf("claim holds: test accuracy %.4f >= %.2f\n", final_eval.accuracy, s.min_accuracy);
     return 0;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

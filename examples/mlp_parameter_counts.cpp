@@ -48,7 +48,6 @@ int main(int argc, char** argv) try {
         all_match = all_match && counted_weights == weights && s.total_params == weights + biases;
     }
     return all_match ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

@@ -40,9 +40,9 @@ MakeOptimizer maker(Options options) {
 }
 
 struct ValleyRun {
-    int steps;                       // until f < 1e-6 (or max_steps)
-    double f;                        // after them
-    tutorial::Series path;           // (x, y) over the first kPathSteps steps
+    int steps;              // until f < 1e-6 (or max_steps)
+    double f;               // after them
+    tutorial::Series path;  // (x, y) over the first kPathSteps steps
 };
 constexpr int kPathSteps = 100;
 
@@ -104,10 +104,12 @@ int main(int argc, char** argv) try {
     }
     tutorial::plot(out + "/optimizers_valley", tutorial::format("Paths through the valley, first %d steps", kPathSteps),
                    "x (curvature 1)", "y (curvature 100)", paths, false);
-    std::printf("\n   (GD, momentum and Nesterov share lr 0.01, a rate all three are stable at on the steep y\n"
-                "    axis: with momentum 0.9 Nesterov diverges once lr * 100 exceeds 2 (1 + 0.9) / (1 + 1.8).)\n");
-    std::printf("   (AdaDelta has no learning rate in the paper: its steps start at sqrt(eps) and grow\n"
-                "    slowly, so it is the slowest here; it shines where gradients vary over orders of magnitude.)\n\n");
+    std::printf(
+        "\n   (GD, momentum and Nesterov share lr 0.01, a rate all three are stable at on the steep y\n"
+        "    axis: with momentum 0.9 Nesterov diverges once lr * 100 exceeds 2 (1 + 0.9) / (1 + 1.8).)\n");
+    std::printf(
+        "   (AdaDelta has no learning rate in the paper: its steps start at sqrt(eps) and grow\n"
+        "    slowly, so it is the slowest here; it shines where gradients vary over orders of magnitude.)\n\n");
     holds &= valley_steps["momentum 0.9, lr 0.01"] < valley_steps["gradient descent lr 0.01"] / 3;
     holds &= valley_steps["Nesterov 0.9, lr 0.01"] <= valley_steps["momentum 0.9, lr 0.01"];
     holds &= valley_steps["Adam lr 0.5"] < valley_steps["gradient descent lr 0.01"];
@@ -128,7 +130,8 @@ int main(int argc, char** argv) try {
         {"Nadam lr 2e-3", maker<optim::NAdam>(optim::NAdamOptions{.lr = 2e-3})},
     };
     std::printf("%-24s", "optimizer");
-    for (int e = 1; e <= epochs; ++e) std::printf(e == 1 || e == epochs || e % 5 == 0 ? " %8s" : "", ("ep " + std::to_string(e)).c_str());
+    for (int e = 1; e <= epochs; ++e)
+        std::printf(e == 1 || e == epochs || e % 5 == 0 ? " %8s" : "", ("ep " + std::to_string(e)).c_str());
     std::printf(" %10s\n", "test acc");
     std::vector<tutorial::Series> curves;
     std::map<std::string, double> final_loss;
@@ -155,16 +158,17 @@ int main(int argc, char** argv) try {
     }
     tutorial::write_csv(out + "/optimizers.csv", "epoch", curves);
     tutorial::plot(out + "/optimizers", "Training loss per epoch", "epoch", "cross-entropy", curves, true);
-    std::printf("\nOne full-batch step per epoch cannot keep up with %lld mini-batch steps; momentum and the\n"
-                "adaptive methods reach a lower loss than plain SGD in the same number of steps.\n"
-                "wrote %s/optimizers.csv\n",
-                static_cast<long long>((n_train + 63) / 64), out.c_str());
+    std::printf(
+        "\nOne full-batch step per epoch cannot keep up with %lld mini-batch steps; momentum and the\n"
+        "adaptive methods reach a lower loss than plain SGD in the same number of steps.\n"
+        "wrote %s/optimizers.csv\n",
+        static_cast<long long>((n_train + 63) / 64), out.c_str());
     holds &= final_loss["full-batch GD lr 0.5"] > final_loss["SGD lr 0.05"];
-    holds &= final_loss["Adam lr 1e-3"] < final_loss["SGD lr 0.05"] && final_loss["momentum 0.9 lr 0.01"] < final_loss["SGD lr 0.05"];
+    holds &= final_loss["Adam lr 1e-3"] < final_loss["SGD lr 0.05"] &&
+             final_loss["momentum 0.9 lr 0.01"] < final_loss["SGD lr 0.05"];
 
     if (!holds) std::printf("unexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

@@ -46,7 +46,6 @@ int main(int argc, char** argv) try {
         std::printf("\n");
     }
     return 0;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

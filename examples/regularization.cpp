@@ -76,8 +76,12 @@ int main(int argc, char** argv) try {
                 static_cast<long long>(n_train), epochs);
     std::printf("%-26s %10s %10s %8s %10s %14s\n", "penalty", "train acc", "test acc", "gap", "||W||", "|w| < 1e-3");
     const std::vector<Penalty> penalties = {
-        {"none", 0, 0},           {"L2 lambda 1e-3", 0, 1e-3},   {"L2 lambda 1e-2", 0, 1e-2},
-        {"L1 lambda 1e-4", 1e-4, 0}, {"L1 lambda 1e-3", 1e-3, 0}, {"elastic 1e-4 + 1e-3", 1e-4, 1e-3},
+        {"none", 0, 0},
+        {"L2 lambda 1e-3", 0, 1e-3},
+        {"L2 lambda 1e-2", 0, 1e-2},
+        {"L1 lambda 1e-4", 1e-4, 0},
+        {"L1 lambda 1e-3", 1e-3, 0},
+        {"elastic 1e-4 + 1e-3", 1e-4, 1e-3},
     };
     std::map<std::string, Result> results;
     for (const Penalty& p : penalties) {
@@ -89,10 +93,12 @@ int main(int argc, char** argv) try {
     const Result& none = results["none"];
     const Result& l2 = results["L2 lambda 1e-2"];
     const Result& l1 = results["L1 lambda 1e-3"];
-    std::printf("\nL2 shrinks the weights (norm %.2f -> %.2f) but leaves few at zero; L1 zeroes %.0f%% of them\n"
-                "(pixels that never help: the image borders). Both narrow the train-test gap.\n",
-                none.weight_norm, l2.weight_norm, 100 * l1.near_zero_fraction);
-    holds &= l2.weight_norm < 0.8 * none.weight_norm && l1.near_zero_fraction > 3 * std::max(none.near_zero_fraction, 0.01);
+    std::printf(
+        "\nL2 shrinks the weights (norm %.2f -> %.2f) but leaves few at zero; L1 zeroes %.0f%% of them\n"
+        "(pixels that never help: the image borders). Both narrow the train-test gap.\n",
+        none.weight_norm, l2.weight_norm, 100 * l1.near_zero_fraction);
+    holds &=
+        l2.weight_norm < 0.8 * none.weight_norm && l1.near_zero_fraction > 3 * std::max(none.near_zero_fraction, 0.01);
     holds &= l1.near_zero_fraction > l2.near_zero_fraction;
     // The picture of sparsity: the fraction of weights below each magnitude t. L1's curve rises
     // orders of magnitude earlier (plain SGD leaves them near zero, not at it); L2's barely moves.
@@ -103,13 +109,16 @@ int main(int argc, char** argv) try {
         for (int k = 0; k <= 28; ++k) {
             const double t = std::pow(10.0, -7 + 0.25 * k);
             s.x.push_back(t);
-            s.y.push_back(static_cast<double>(std::lower_bound(m.begin(), m.end(), t) - m.begin()) / static_cast<double>(m.size()));
+            s.y.push_back(static_cast<double>(std::lower_bound(m.begin(), m.end(), t) - m.begin()) /
+                          static_cast<double>(m.size()));
         }
         below.push_back(s);
     }
     const auto plotted = training::plot(out + "/regularization_sparsity", below,
-                                        {.title = "Share of weights below each magnitude", .x_label = "magnitude |w|",
-                                         .y_label = "fraction of the weights", .log_x = true});
+                                        {.title = "Share of weights below each magnitude",
+                                         .x_label = "magnitude |w|",
+                                         .y_label = "fraction of the weights",
+                                         .log_x = true});
     std::printf("%s\n", plotted.message.c_str());
     holds &= (l2.train_accuracy - l2.test_accuracy) < (none.train_accuracy - none.test_accuracy);
 
@@ -143,7 +152,6 @@ int main(int argc, char** argv) try {
 
     if (!holds) std::printf("unexpected: the results did not behave as the lecture says\n");
     return holds ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

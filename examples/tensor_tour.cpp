@@ -54,7 +54,6 @@ int main(int argc, char** argv) try {
         std::cout << "error, as expected: " << e.what() << "\n";
     }
     return 0;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

@@ -43,7 +43,8 @@ struct Corpus {
 
 Corpus load(const std::string& file, const data::Vocabulary* vocab_in, data::Vocabulary* vocab_out, int64_t max_tokens,
             int64_t limit) {
-    std::vector<data::HocAbstract> abstracts = data::hoc_abstracts(data::read_hoc(data::datasets_dir() + "/hoc/" + file));
+    std::vector<data::HocAbstract> abstracts =
+        data::hoc_abstracts(data::read_hoc(data::datasets_dir() + "/hoc/" + file));
     if (limit > 0 && static_cast<int64_t>(abstracts.size()) > limit) abstracts.resize(static_cast<std::size_t>(limit));
     std::vector<std::vector<std::string>> texts;
     std::vector<std::array<bool, 10>> labels;
@@ -123,9 +124,14 @@ struct TextTransformer : nn::Module {
         : dim(dim),
           embedding({.num_embeddings = vocab, .embedding_dim = dim, .padding_idx = data::Vocabulary::kPad}),
           position({.d_model = dim, .max_len = max_tokens, .dropout = 0.1, .batch_first = true}),
-          encoder({.layer = {.d_model = dim, .nhead = heads, .dim_feedforward = 2 * dim, .dropout = 0.1,
-                             .batch_first = true, .norm_first = true},
-                   .num_layers = 2, .final_norm = true}),
+          encoder({.layer = {.d_model = dim,
+                             .nhead = heads,
+                             .dim_feedforward = 2 * dim,
+                             .dropout = 0.1,
+                             .batch_first = true,
+                             .norm_first = true},
+                   .num_layers = 2,
+                   .final_norm = true}),
           out({.in_features = dim, .out_features = 10}) {
         register_module("embedding", embedding);
         register_module("position", position);
@@ -137,15 +143,19 @@ struct TextTransformer : nn::Module {
         const Tensor padding = indices == static_cast<double>(data::Vocabulary::kPad);  // [N, T], true = ignore
         const Tensor embedded = embedding(indices);
         const Tensor h = encoder(position(embedded), {.src_key_padding_mask = padding});  // [N, T, E]
-        const Tensor real = logical_not(padding).to(h.dtype()).unsqueeze(2);                 // [N, T, 1]
+        const Tensor real = logical_not(padding).to(h.dtype()).unsqueeze(2);              // [N, T, 1]
         return out(dropout((h * real).sum({1}) / real.sum({1})));
     }
 };
 
 // Each model's call with the abstracts' lengths (the CNN does not need them).
-Tensor predict(TextCnn& model, const Tensor& indices, const Tensor&) { return model(indices); }
+Tensor predict(TextCnn& model, const Tensor& indices, const Tensor&) {
+    return model(indices);
+}
 template <class Model>
-Tensor predict(Model& model, const Tensor& indices, const Tensor& lengths) { return model.forward(indices, lengths); }
+Tensor predict(Model& model, const Tensor& indices, const Tensor& lengths) {
+    return model.forward(indices, lengths);
+}
 
 // The test set in batches: attention over a whole test set at once would need an [N heads, T, T]
 // score tensor of gigabytes.
@@ -162,7 +172,7 @@ Tensor predict_in_batches(Model& model, const Corpus& corpus, int64_t batch) {
 struct Scores {
     double micro_f1, macro_f1;
     std::vector<double> per_label;
-    double best_micro_f1 = 0;          ///< over the epochs (train_and_test)
+    double best_micro_f1 = 0;            ///< over the epochs (train_and_test)
     std::vector<double> micro_f1_curve;  ///< test micro-F1 after each epoch (train_and_test)
 };
 
@@ -192,12 +202,15 @@ Scores train_and_test(const char* name, Model& model, const Corpus& train, const
         int64_t steps = 0;
         const int64_t batches = (n + 31) / 32;
         // A live bar on a terminal; in a log, one line at the end of the epoch.
-        training::ProgressBar bar({.total = batches, .description = tutorial::format("  epoch %d/%d", epoch, epochs),
-                                   .out = &std::cout, .line_every = batches});
+        training::ProgressBar bar({.total = batches,
+                                   .description = tutorial::format("  epoch %d/%d", epoch, epochs),
+                                   .out = &std::cout,
+                                   .line_every = batches});
         for (int64_t begin = 0; begin < n; begin += 32, ++steps) {
             const Tensor idx = order.slice(0, begin, std::min(n, begin + 32));
             opt.zero_grad();
-            const Tensor logits = predict(model, index_select(train.indices, 0, idx), index_select(train.lengths, 0, idx));
+            const Tensor logits =
+                predict(model, index_select(train.indices, 0, idx), index_select(train.lengths, 0, idx));
             Tensor loss = nn::F::binary_cross_entropy_with_logits(logits, index_select(train.targets, 0, idx), Tensor(),
                                                                   pos_weight);
             loss.backward();
@@ -246,10 +259,11 @@ int main(int argc, char** argv) try {
     data::Vocabulary vocab({"<pad>", "<unk>"});
     const Corpus train = load("train.tsv", nullptr, &vocab, max_tokens, limit);
     const Corpus test = load("test.tsv", &vocab, nullptr, max_tokens, -1);
-    std::printf("Hallmarks of Cancer, abstract level: %lld training and %lld test abstracts, vocabulary %lld "
-                "(words seen twice in training), %lld tokens kept per abstract\n\n",
-                static_cast<long long>(train.indices.size(0)), static_cast<long long>(test.indices.size(0)),
-                static_cast<long long>(vocab.size()), static_cast<long long>(max_tokens));
+    std::printf(
+        "Hallmarks of Cancer, abstract level: %lld training and %lld test abstracts, vocabulary %lld "
+        "(words seen twice in training), %lld tokens kept per abstract\n\n",
+        static_cast<long long>(train.indices.size(0)), static_cast<long long>(test.indices.size(0)),
+        static_cast<long long>(vocab.size()), static_cast<long long>(max_tokens));
 
     // The score to beat: flagging every hallmark in every abstract (recall 1, precision = how
     // common the hallmarks are).
@@ -261,12 +275,14 @@ int main(int argc, char** argv) try {
     if (wanted("cnn")) {
         manual_seed(0);
         TextCnn cnn(vocab.size(), 64, 64);
-        results.emplace_back("CNN", train_and_test("CNN, filters of 3, 4, 5 words x 64", cnn, train, test, epochs, 2e-3));
+        results.emplace_back("CNN",
+                             train_and_test("CNN, filters of 3, 4, 5 words x 64", cnn, train, test, epochs, 2e-3));
     }
     if (wanted("lstm")) {
         manual_seed(0);
         BiLstm lstm(vocab.size(), 64, 64);
-        results.emplace_back("BiLSTM", train_and_test("Bidirectional LSTM, 64 units each way", lstm, train, test, epochs, 2e-3));
+        results.emplace_back("BiLSTM",
+                             train_and_test("Bidirectional LSTM, 64 units each way", lstm, train, test, epochs, 2e-3));
     }
     if (wanted("transformer")) {
         manual_seed(0);
@@ -289,9 +305,10 @@ int main(int argc, char** argv) try {
         curves.push_back(c);
     }
     if (!curves.empty()) {
-        curves.push_back({"every hallmark everywhere", curves[0].x, std::vector<double>(curves[0].x.size(), everything.micro_f1)});
-        tutorial::plot(out + "/hoc_micro_f1", "Hallmarks of Cancer: test micro-F1 per epoch", "epoch", "micro-F1", curves,
-                       false);
+        curves.push_back(
+            {"every hallmark everywhere", curves[0].x, std::vector<double>(curves[0].x.size(), everything.micro_f1)});
+        tutorial::plot(out + "/hoc_micro_f1", "Hallmarks of Cancer: test micro-F1 per epoch", "epoch", "micro-F1",
+                       curves, false);
     }
     // Predicting "no hallmark" scores 0 and "every hallmark" the line above: every model must
     // learn well beyond that. The short --quick run, a smoke test, has to beat it in some epoch.
@@ -300,7 +317,6 @@ int main(int argc, char** argv) try {
         holds = holds && (quick ? s.best_micro_f1 > everything.micro_f1 : s.micro_f1 > everything.micro_f1 + 0.25);
     if (!holds) std::printf("unexpected: the models did not learn as expected\n");
     return holds ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

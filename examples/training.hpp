@@ -39,9 +39,9 @@ inline ImageSplit fashion_mnist_subset(int64_t n_train, int64_t n_test, bool sta
 }
 
 struct EpochOptions {
-    int64_t batch_size = 64;                   ///< x.size(0) for full-batch gradient descent
-    std::function<xgrad::Tensor()> penalty;    ///< added to the loss (the lecture's Cost = Loss + Penalty)
-    std::function<void()> after_step;          ///< e.g. a max-norm constraint
+    int64_t batch_size = 64;                 ///< x.size(0) for full-batch gradient descent
+    std::function<xgrad::Tensor()> penalty;  ///< added to the loss (the lecture's Cost = Loss + Penalty)
+    std::function<void()> after_step;        ///< e.g. a max-norm constraint
 };
 
 /// One epoch of shuffled minibatches with cross-entropy; returns the mean cross-entropy over the

@@ -8,11 +8,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
-#include <string>
-#include <functional>
 #include <sstream>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -67,8 +67,8 @@ public:
     Cli& option(const std::string& name, T& value, std::type_identity_t<T> normal, std::type_identity_t<T> quick,
                 const std::string& help) {
         value = normal;
-        CLI::Option* option = app_.add_option(name, value, help + " (default " + text(normal) + "; " + text(quick) +
-                                                                 " with --quick)");
+        CLI::Option* option =
+            app_.add_option(name, value, help + " (default " + text(normal) + "; " + text(quick) + " with --quick)");
         last_ = option;
         quick_defaults_.push_back([option, &value, quick] {
             if (option->count() == 0) value = quick;

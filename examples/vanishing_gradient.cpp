@@ -24,7 +24,7 @@ using namespace xgrad;
 
 namespace {
 struct Flow {
-    std::vector<double> norms;  // the hidden layers' weight gradients, input side first
+    std::vector<double> norms;       // the hidden layers' weight gradients, input side first
     double saturated = 0, dead = 0;  // averaged over the hidden activations
 };
 
@@ -35,12 +35,17 @@ Flow gradient_flow(const std::string& activation, int depth, int width, const Te
     nn::Sequential model;
     for (int d = 0; d < depth; ++d) {
         auto& layer = model.emplace<nn::Linear>({.in_features = width, .out_features = width});
-        if (activation == "relu") nn::init::kaiming_normal_(layer.weight, 0, nn::init::FanMode::fan_in, nn::init::Nonlinearity::relu);
-        else nn::init::xavier_normal_(layer.weight);
+        if (activation == "relu")
+            nn::init::kaiming_normal_(layer.weight, 0, nn::init::FanMode::fan_in, nn::init::Nonlinearity::relu);
+        else
+            nn::init::xavier_normal_(layer.weight);
         nn::init::zeros_(layer.bias);
-        if (activation == "sigmoid") model.emplace<nn::Sigmoid>();
-        else if (activation == "tanh") model.emplace<nn::Tanh>();
-        else model.emplace<nn::ReLU>();
+        if (activation == "sigmoid")
+            model.emplace<nn::Sigmoid>();
+        else if (activation == "tanh")
+            model.emplace<nn::Tanh>();
+        else
+            model.emplace<nn::ReLU>();
     }
     model.emplace<nn::Linear>({.in_features = width, .out_features = 1});
     training::GradientFlowMonitor monitor(model);
@@ -91,12 +96,14 @@ int main(int argc, char** argv) try {
     auto ratio = [&](const tutorial::Series& s) { return s.y.front() / s.y.back(); };
     std::printf("\nfirst layer / last layer: sigmoid %.2e, tanh %.2e, relu %.2e\n", ratio(series[0]), ratio(series[1]),
                 ratio(series[2]));
-    std::printf("saturated outputs (sigma' or tanh' near 0): sigmoid %.1f%%, tanh %.1f%%; ReLU units that never fire: %.1f%%\n",
-                100 * saturated[0], 100 * saturated[1], 100 * dead[2]);
-    std::printf("(sigmoid's gradient vanishes even without saturated units: every layer multiplies it by\n"
-                " sigma'(z) <= 1/4 and by weights that Xavier scales for variance 1, not for sigma'.)\n");
-    tutorial::plot(out + "/vanishing_gradient", "Gradient norm per layer", "layer (1 = input side)",
-                   "||dL/dW||", series, true);
+    std::printf(
+        "saturated outputs (sigma' or tanh' near 0): sigmoid %.1f%%, tanh %.1f%%; ReLU units that never fire: %.1f%%\n",
+        100 * saturated[0], 100 * saturated[1], 100 * dead[2]);
+    std::printf(
+        "(sigmoid's gradient vanishes even without saturated units: every layer multiplies it by\n"
+        " sigma'(z) <= 1/4 and by weights that Xavier scales for variance 1, not for sigma'.)\n");
+    tutorial::plot(out + "/vanishing_gradient", "Gradient norm per layer", "layer (1 = input side)", "||dL/dW||",
+                   series, true);
     std::printf("wrote %s/vanishing_gradient.csv\n", out.c_str());
 
     // The claim, checked: sigmoid's first layer gets orders of magnitude less gradient than its
@@ -104,7 +111,6 @@ int main(int argc, char** argv) try {
     const bool vanishes = ratio(series[0]) < 1e-2 && ratio(series[2]) > 1e-1;
     if (!vanishes) std::printf("unexpected: the gradients did not behave as the lecture says\n");
     return vanishes ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

@@ -43,8 +43,10 @@ std::vector<Scheme> schemes() {
         {"trunc_normal(0, 0.05)", [](const Tensor& w) { init::trunc_normal_(w, 0.0, 0.05, -0.1, 0.1); }},
         {"xavier_normal", [](const Tensor& w) { init::xavier_normal_(w); }},
         {"xavier_uniform", [](const Tensor& w) { init::xavier_uniform_(w); }},
-        {"he_normal", [](const Tensor& w) { init::kaiming_normal_(w, 0, init::FanMode::fan_in, init::Nonlinearity::relu); }},
-        {"he_uniform", [](const Tensor& w) { init::kaiming_uniform_(w, 0, init::FanMode::fan_in, init::Nonlinearity::relu); }},
+        {"he_normal",
+         [](const Tensor& w) { init::kaiming_normal_(w, 0, init::FanMode::fan_in, init::Nonlinearity::relu); }},
+        {"he_uniform",
+         [](const Tensor& w) { init::kaiming_uniform_(w, 0, init::FanMode::fan_in, init::Nonlinearity::relu); }},
         {"variance_scaling(2)", [](const Tensor& w) { init::variance_scaling_(w, 2.0, init::FanMode::fan_in); }},
     };
 }
@@ -56,8 +58,10 @@ void build_mlp(nn::Sequential& model, int64_t in, const std::vector<int64_t>& hi
         auto& layer = model.emplace<nn::Linear>({.in_features = in, .out_features = width});
         init_weight(layer.weight);
         init::zeros_(layer.bias);
-        if (tanh) model.emplace<nn::Tanh>();
-        else model.emplace<nn::ReLU>();
+        if (tanh)
+            model.emplace<nn::Tanh>();
+        else
+            model.emplace<nn::ReLU>();
         in = width;
     }
     auto& head = model.emplace<nn::Linear>({.in_features = in, .out_features = out});
@@ -88,7 +92,8 @@ Trained train_on_breast_cancer(const tutorial::TabularSplit& data, const std::ve
     build_mlp(model, 30, hidden, 2, false, init_weight);
     optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9});
     Generator gen(2);
-    for (int e = 0; e < epochs; ++e) tutorial::train_epoch(model, opt, data.x_train, data.y_train, gen, {.batch_size = 32});
+    for (int e = 0; e < epochs; ++e)
+        tutorial::train_epoch(model, opt, data.x_train, data.y_train, gen, {.batch_size = 32});
     auto& first = dynamic_cast<nn::Linear&>(model[0]);
     return {tutorial::accuracy(model, data.x_test, data.y_test), distinct_rows(first.weight.detach())};
 }
@@ -108,32 +113,36 @@ int main(int argc, char** argv) try {
     data::StandardScaler scaler;
     data.x_train = scaler.fit_transform(data.x_train);
     data.x_test = scaler.transform(data.x_test);
-    const double majority = std::max(data.y_test.to(kFloat64).mean().item(), 1 - data.y_test.to(kFloat64).mean().item());
+    const double majority =
+        std::max(data.y_test.to(kFloat64).mean().item(), 1 - data.y_test.to(kFloat64).mean().item());
 
     std::printf("1. Constant initialization: a 30-32-2 ReLU net, %d epochs of SGD (momentum 0.9)\n\n", epochs);
     std::printf("%-22s %14s %24s\n", "init", "test accuracy", "distinct hidden units");
-    const Trained zero = train_on_breast_cancer(data, {32}, [](const Tensor& w) { init::zeros_(w); }, epochs);
-    const Trained constant = train_on_breast_cancer(data, {32}, [](const Tensor& w) { init::constant_(w, 0.1); }, epochs);
+    const Trained zero = train_on_breast_cancer(
+        data, {32}, [](const Tensor& w) { init::zeros_(w); }, epochs);
+    const Trained constant = train_on_breast_cancer(
+        data, {32}, [](const Tensor& w) { init::constant_(w, 0.1); }, epochs);
     const Trained he = train_on_breast_cancer(data, {32}, schemes()[6].apply, epochs);
     std::printf("%-22s %14.3f %24d\n", "zeros", zero.accuracy, zero.distinct_hidden_units);
     std::printf("%-22s %14.3f %24d\n", "constant 0.1", constant.accuracy, constant.distinct_hidden_units);
     std::printf("%-22s %14.3f %24d\n", "he_normal", he.accuracy, he.distinct_hidden_units);
-    std::printf("(predicting the majority class scores %.3f. This table is almost linearly separable, so a\n"
-                " single unit scores well: the unit count, not the accuracy, shows what a constant costs.)\n\n",
-                majority);
+    std::printf(
+        "(predicting the majority class scores %.3f. This table is almost linearly separable, so a\n"
+        " single unit scores well: the unit count, not the accuracy, shows what a constant costs.)\n\n",
+        majority);
     // Zeros: no gradient reaches the hidden layer, the net predicts one class. Constant: the 32
     // units move in lockstep and stay one unit. He: 32 different units.
     claims_hold &= std::abs(zero.accuracy - majority) < 1e-9 && zero.distinct_hidden_units == 1;
     claims_hold &= constant.distinct_hidden_units == 1 && he.distinct_hidden_units == 32;
 
     const int depth = 10, width = quick ? 128 : 256;
-    std::printf("2. Standard deviation of the activations through %d layers of %d units (N(0, 1) inputs)\n\n",
-                depth, width);
+    std::printf("2. Standard deviation of the activations through %d layers of %d units (N(0, 1) inputs)\n\n", depth,
+                width);
     std::printf("%-22s %10s %10s %10s   %10s %10s %10s\n", "init", "tanh L1", "L5", "L10", "relu L1", "L5", "L10");
     manual_seed(0);
     const Tensor x = randn({512, width});
     std::map<std::string, std::pair<double, double>> last_layer_std;  // scheme -> (tanh, relu)
-    std::vector<tutorial::Series> tanh_spread, relu_spread;            // std per layer, per scheme
+    std::vector<tutorial::Series> tanh_spread, relu_spread;           // std per layer, per scheme
     for (const Scheme& scheme : schemes()) {
         std::printf("%-22s", scheme.name);
         for (bool tanh : {true, false}) {
@@ -159,9 +168,10 @@ int main(int argc, char** argv) try {
     tutorial::plot(out + "/initialization_relu", "Activation spread through ReLU layers", "layer",
                    "standard deviation of the activations", relu_spread, true);
     const auto& s = last_layer_std;
-    std::printf("\nSmall weights: the signal vanishes. N(0, 1): ReLU explodes, tanh saturates at +-1.\n"
-                "Xavier keeps tanh's activations alive; with ReLU, which zeroes half its inputs, Xavier\n"
-                "loses variance at every layer and He (twice the variance) keeps it constant.\n\n");
+    std::printf(
+        "\nSmall weights: the signal vanishes. N(0, 1): ReLU explodes, tanh saturates at +-1.\n"
+        "Xavier keeps tanh's activations alive; with ReLU, which zeroes half its inputs, Xavier\n"
+        "loses variance at every layer and He (twice the variance) keeps it constant.\n\n");
     claims_hold &= s.at("normal(0, 0.01)").first < 1e-6 && s.at("normal(0, 0.01)").second < 1e-6;
     claims_hold &= s.at("normal(0, 1)").second > 1e6 && s.at("normal(0, 1)").first > 0.9;
     claims_hold &= s.at("xavier_normal").first > 0.05 && s.at("xavier_normal").first < 0.9;
@@ -179,7 +189,6 @@ int main(int argc, char** argv) try {
 
     if (!claims_hold) std::printf("\nunexpected: the results did not behave as the lecture says\n");
     return claims_hold ? 0 : 1;
-}
-catch (const std::exception& e) {
+} catch (const std::exception& e) {
     return tutorial::fail(e);
 }

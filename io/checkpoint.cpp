@@ -243,8 +243,10 @@ CheckpointLoadResult load_checkpoint(const std::string& path, const Checkpoint& 
     }
     if (c.plateau) load_restoring_state(loader, "plateau.", *c.plateau, loader.numbers("plateau."));
     if (c.scaler) load_restoring_copy(loader, "scaler.", *c.scaler, loader.section("scaler."));
-    if (c.min_max_scaler) load_restoring_copy(loader, "min_max_scaler.", *c.min_max_scaler, loader.section("min_max_scaler."));
-    if (c.early_stopping) load_restoring_copy(loader, "early_stopping.", *c.early_stopping, loader.numbers("early_stopping."));
+    if (c.min_max_scaler)
+        load_restoring_copy(loader, "min_max_scaler.", *c.min_max_scaler, loader.section("min_max_scaler."));
+    if (c.early_stopping)
+        load_restoring_copy(loader, "early_stopping.", *c.early_stopping, loader.numbers("early_stopping."));
     for (const auto& [name, gen] : c.generators) {
         XGRAD_CHECK(gen != nullptr, "load_checkpoint: ", path, ": generator \"", name, "\" is null");
         load_generator(loader, "generator." + name, *gen);

@@ -10,8 +10,12 @@
 namespace xgrad::metrics {
 namespace {
 
-double ratio(double numerator, double denominator) { return denominator == 0 ? 0.0 : numerator / denominator; }
-double f1_of(double precision, double recall) { return ratio(2 * precision * recall, precision + recall); }
+double ratio(double numerator, double denominator) {
+    return denominator == 0 ? 0.0 : numerator / denominator;
+}
+double f1_of(double precision, double recall) {
+    return ratio(2 * precision * recall, precision + recall);
+}
 
 // Class indices as int64 values, checked against [0, num_classes) (num_classes < 0: unchecked).
 std::vector<int64_t> class_indices(const char* metric, const char* what, const Tensor& t, int64_t num_classes) {
@@ -20,13 +24,14 @@ std::vector<int64_t> class_indices(const char* metric, const char* what, const T
     std::vector<int64_t> v = t.to_vector<int64_t>();
     if (num_classes >= 0)
         for (int64_t c : v)
-            XGRAD_CHECK(c >= 0 && c < num_classes, metric, ": ", what, " holds class ", c, ", outside [0, ", num_classes, ")");
+            XGRAD_CHECK(c >= 0 && c < num_classes, metric, ": ", what, " holds class ", c, ", outside [0, ",
+                        num_classes, ")");
     return v;
 }
 
 void check_same_shape(const char* metric, const Tensor& a, const Tensor& b) {
-    XGRAD_CHECK(a.sizes() == b.sizes(), metric, ": predictions of shape ", a.sizes(), " and targets of shape ", b.sizes(),
-                " differ");
+    XGRAD_CHECK(a.sizes() == b.sizes(), metric, ": predictions of shape ", a.sizes(), " and targets of shape ",
+                b.sizes(), " differ");
 }
 
 // 0/1 targets (bool, integer or floating) as bools; anything else throws.
@@ -41,7 +46,8 @@ std::vector<bool> binary_targets(const char* metric, const Tensor& targets) {
 }
 
 // Fills a report's per-class figures and averages from per-class counts.
-ClassReport report_from_counts(const std::vector<int64_t>& tp, const std::vector<int64_t>& fp, const std::vector<int64_t>& fn) {
+ClassReport report_from_counts(const std::vector<int64_t>& tp, const std::vector<int64_t>& fp,
+                               const std::vector<int64_t>& fn) {
     ClassReport r;
     double all_tp = 0, all_fp = 0, all_fn = 0;
     const std::size_t classes = tp.size();
@@ -52,7 +58,8 @@ ClassReport report_from_counts(const std::vector<int64_t>& tp, const std::vector
         r.recall.push_back(q);
         r.f1.push_back(f1_of(p, q));
         r.support.push_back(tp[c] + fn[c]);
-        all_tp += static_cast<double>(tp[c]), all_fp += static_cast<double>(fp[c]), all_fn += static_cast<double>(fn[c]);
+        all_tp += static_cast<double>(tp[c]), all_fp += static_cast<double>(fp[c]),
+            all_fn += static_cast<double>(fn[c]);
     }
     r.micro_precision = ratio(all_tp, all_tp + all_fp);
     r.micro_recall = ratio(all_tp, all_tp + all_fn);
@@ -120,8 +127,10 @@ ClassReport classification_report(const Tensor& predicted, const Tensor& targets
     for (std::size_t t = 0; t < C; ++t)
         for (std::size_t p = 0; p < C; ++p) {
             const int64_t n = m[t * C + p];
-            if (t == p) tp[t] += n;
-            else fn[t] += n, fp[p] += n;
+            if (t == p)
+                tp[t] += n;
+            else
+                fn[t] += n, fp[p] += n;
         }
     return report_from_counts(tp, fp, fn);
 }
@@ -145,7 +154,8 @@ ClassReport multilabel_report(const Tensor& scores, const Tensor& targets, doubl
 
 BinaryScores binary_scores(const Tensor& predicted, const Tensor& targets) {
     check_same_shape("binary_scores", predicted, targets);
-    const std::vector<bool> p = binary_targets("binary_scores", predicted), t = binary_targets("binary_scores", targets);
+    const std::vector<bool> p = binary_targets("binary_scores", predicted),
+                            t = binary_targets("binary_scores", targets);
     BinaryScores b;
     for (std::size_t i = 0; i < p.size(); ++i) {
         b.true_positives += p[i] && t[i];
@@ -153,7 +163,8 @@ BinaryScores binary_scores(const Tensor& predicted, const Tensor& targets) {
         b.false_negatives += !p[i] && t[i];
         b.true_negatives += !p[i] && !t[i];
     }
-    b.precision = ratio(static_cast<double>(b.true_positives), static_cast<double>(b.true_positives + b.false_positives));
+    b.precision =
+        ratio(static_cast<double>(b.true_positives), static_cast<double>(b.true_positives + b.false_positives));
     b.recall = ratio(static_cast<double>(b.true_positives), static_cast<double>(b.true_positives + b.false_negatives));
     b.f1 = f1_of(b.precision, b.recall);
     return b;

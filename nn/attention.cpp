@@ -31,15 +31,17 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
         for (int64_t d = 1; fits && d <= mask.dim(); ++d) fits = mask.size(-d) == 1 || mask.size(-d) == scores.size(-d);
         XGRAD_CHECK(fits, op, ": attn_mask of shape ", mask.sizes(), " does not broadcast to the scores' shape ",
                     scores.sizes());
-        if (mask.dtype() == kBool) excluded = logical_not(mask);
-        else scores = add(scores, mask);
+        if (mask.dtype() == kBool)
+            excluded = logical_not(mask);
+        else
+            scores = add(scores, mask);
     }
     if (options.is_causal) {
         const Tensor future(kernels::triangle_mask(L, S, 1, true));
         excluded = excluded.defined() ? logical_or(excluded, future) : future;
     }
-    Tensor weights = options.attn_mask.defined() || options.is_causal ? masked_softmax(scores, excluded, -1)
-                                                                     : softmax(scores, -1);
+    Tensor weights =
+        options.attn_mask.defined() || options.is_causal ? masked_softmax(scores, excluded, -1) : softmax(scores, -1);
     if (options.dropout_p > 0) weights = dropout(weights, options.dropout_p, true, options.generator);
     return matmul(weights, value);
 }
@@ -47,8 +49,9 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
 
 namespace {
 MultiheadAttentionOptions checked(MultiheadAttentionOptions o) {
-    XGRAD_CHECK(o.embed_dim > 0 && o.num_heads > 0, "MultiheadAttention: embed_dim and num_heads must be positive, got ",
-                o.embed_dim, " and ", o.num_heads);
+    XGRAD_CHECK(o.embed_dim > 0 && o.num_heads > 0,
+                "MultiheadAttention: embed_dim and num_heads must be positive, got ", o.embed_dim, " and ",
+                o.num_heads);
     XGRAD_CHECK(o.embed_dim % o.num_heads == 0, "MultiheadAttention: embed_dim ", o.embed_dim,
                 " is not divisible by num_heads ", o.num_heads);
     XGRAD_CHECK(o.dropout >= 0 && o.dropout < 1, "MultiheadAttention: dropout must be in [0, 1), got ", o.dropout);
@@ -66,7 +69,9 @@ Tensor split_heads(const Tensor& x, int64_t heads) {
 
 MultiheadAttention::MultiheadAttention(MultiheadAttentionOptions o)
     : options(checked(o)),
-      out_proj({.in_features = options.embed_dim, .out_features = options.embed_dim, .bias = options.bias,
+      out_proj({.in_features = options.embed_dim,
+                .out_features = options.embed_dim,
+                .bias = options.bias,
                 .dtype = options.dtype}) {
     const int64_t E = options.embed_dim;
     if (same_dims()) {
@@ -116,9 +121,9 @@ std::tuple<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, cons
     };
     const Tensor q = time_major(query), k = time_major(key), v = time_major(value);
     const int64_t L = q.size(0), N = q.size(1), S = k.size(0);
-    XGRAD_CHECK(q.size(2) == E && k.size(2) == options.kdim && v.size(2) == options.vdim, op, ": query ",
-                query.sizes(), ", key ", key.sizes(), " and value ", value.sizes(), " must have ", E, ", ",
-                options.kdim, " and ", options.vdim, " features (embed_dim, kdim, vdim)");
+    XGRAD_CHECK(q.size(2) == E && k.size(2) == options.kdim && v.size(2) == options.vdim, op, ": query ", query.sizes(),
+                ", key ", key.sizes(), " and value ", value.sizes(), " must have ", E, ", ", options.kdim, " and ",
+                options.vdim, " features (embed_dim, kdim, vdim)");
     XGRAD_CHECK(k.size(1) == N && v.size(1) == N && v.size(0) == S, op, ": key ", key.sizes(), " and value ",
                 value.sizes(), " must match each other and the query's batch ", query.sizes());
 
@@ -142,12 +147,15 @@ std::tuple<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, cons
     bool masked = false;
     auto apply = [&](const Tensor& mask, const Tensor& as_scores_shape) {
         masked = true;
-        if (mask.dtype() == kBool) excluded = excluded.defined() ? logical_or(excluded, as_scores_shape) : as_scores_shape;
-        else scores = add(scores, as_scores_shape);
+        if (mask.dtype() == kBool)
+            excluded = excluded.defined() ? logical_or(excluded, as_scores_shape) : as_scores_shape;
+        else
+            scores = add(scores, as_scores_shape);
     };
     if (args.attn_mask.defined()) {
         const Tensor& m = args.attn_mask;
-        const bool fits = (m.dim() == 2 && m.sizes() == Shape{L, S}) || (m.dim() == 3 && m.sizes() == Shape{N * H, L, S});
+        const bool fits =
+            (m.dim() == 2 && m.sizes() == Shape{L, S}) || (m.dim() == 3 && m.sizes() == Shape{N * H, L, S});
         XGRAD_CHECK(fits, op, ": attn_mask has shape ", m.sizes(), " but must be [L, S] = [", L, ", ", S,
                     "] or [N * num_heads, L, S] = [", N * H, ", ", L, ", ", S, "]");
         XGRAD_CHECK(m.dtype() == kBool || m.dtype() == scores.dtype(), op, ": attn_mask must be bool or ",
@@ -170,8 +178,8 @@ std::tuple<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, cons
 
     Tensor weights = masked ? F::masked_softmax(scores, excluded, -1) : softmax(scores, -1);
     if (is_training() && options.dropout > 0) weights = F::dropout(weights, options.dropout, true, options.generator);
-    const Tensor heads = bmm(weights, vh);                                     // [N H, L, E / H]
-    Tensor out = out_proj(heads.transpose(0, 1).reshape({L, N, E}));           // [L, N, E]
+    const Tensor heads = bmm(weights, vh);                            // [N H, L, E / H]
+    Tensor out = out_proj(heads.transpose(0, 1).reshape({L, N, E}));  // [L, N, E]
     out = !batched ? out.squeeze(1) : options.batch_first ? out.transpose(0, 1) : out;
 
     Tensor returned;
@@ -183,7 +191,9 @@ std::tuple<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, cons
     return {out, returned};
 }
 
-Tensor MultiheadAttention::forward(const Tensor& x) { return std::get<0>(forward(x, x, x, {.need_weights = false})); }
+Tensor MultiheadAttention::forward(const Tensor& x) {
+    return std::get<0>(forward(x, x, x, {.need_weights = false}));
+}
 
 std::tuple<Tensor, Tensor> MultiheadAttention::operator()(const Tensor& query, const Tensor& key, const Tensor& value,
                                                           const MultiheadAttentionArgs& args) {
@@ -193,7 +203,8 @@ std::tuple<Tensor, Tensor> MultiheadAttention::operator()(const Tensor& query, c
 }
 
 std::string MultiheadAttention::extra_repr() const {
-    std::string s = "embed_dim=" + std::to_string(options.embed_dim) + ", num_heads=" + std::to_string(options.num_heads);
+    std::string s =
+        "embed_dim=" + std::to_string(options.embed_dim) + ", num_heads=" + std::to_string(options.num_heads);
     if (options.dropout > 0) s += ", dropout=" + std::to_string(options.dropout);
     if (!same_dims()) s += ", kdim=" + std::to_string(options.kdim) + ", vdim=" + std::to_string(options.vdim);
     if (!options.bias) s += ", bias=false";

@@ -50,10 +50,10 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
 struct MultiheadAttentionOptions {
     int64_t embed_dim = 0;
     int64_t num_heads = 1;
-    double dropout = 0.0;  ///< on the attention weights, in training
-    bool bias = true;      ///< in_proj_bias and out_proj.bias
-    int64_t kdim = 0;      ///< key features (0: embed_dim)
-    int64_t vdim = 0;      ///< value features (0: embed_dim)
+    double dropout = 0.0;      ///< on the attention weights, in training
+    bool bias = true;          ///< in_proj_bias and out_proj.bias
+    int64_t kdim = 0;          ///< key features (0: embed_dim)
+    int64_t vdim = 0;          ///< value features (0: embed_dim)
     bool batch_first = false;  ///< [N, L, E] instead of PyTorch's default [L, N, E]
     DType dtype = kFloat32;
     Generator* generator = nullptr;  ///< for the attention dropout

@@ -41,7 +41,8 @@ namespace functional {
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Padding2 padding, Size2 dilation,
               int64_t groups) {
-    XGRAD_CHECK(x.dim() == 4 || x.dim() == 3, "conv2d: expected input [N, C, H, W] or [C, H, W], got shape ", x.sizes());
+    XGRAD_CHECK(x.dim() == 4 || x.dim() == 3, "conv2d: expected input [N, C, H, W] or [C, H, W], got shape ",
+                x.sizes());
     if (x.dim() == 3) return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0);
     XGRAD_CHECK(weight.dim() == 4, "conv2d: expected weight [out_channels, in_channels / groups, kh, kw], got shape ",
                 weight.sizes());
@@ -56,7 +57,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 s
     // the total is odd, which is PyTorch's smaller left and larger right padding.
     Size2 pad = padding, trim = 0;
     if (padding.mode == PaddingMode::same) {
-        XGRAD_CHECK(stride.h == 1 && stride.w == 1, "conv2d: padding 'same' needs stride 1, got stride ", to_string(stride));
+        XGRAD_CHECK(stride.h == 1 && stride.w == 1, "conv2d: padding 'same' needs stride 1, got stride ",
+                    to_string(stride));
         const int64_t total_h = dilation.h * (weight.size(2) - 1), total_w = dilation.w * (weight.size(3) - 1);
         pad = {(total_h + 1) / 2, (total_w + 1) / 2};
         trim = {total_h % 2, total_w % 2};
@@ -90,7 +92,8 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
     XGRAD_CHECK(weight.dim() == 3, "conv1d: expected weight [out_channels, in_channels / groups, k], got shape ",
                 weight.sizes());
     XGRAD_CHECK(groups > 0 && x.size(1) == weight.size(1) * groups, "conv1d: the input ", x.sizes(), " has ", x.size(1),
-                " channels but the weight ", weight.sizes(), " with groups ", groups, " expects ", weight.size(1) * groups);
+                " channels but the weight ", weight.sizes(), " with groups ", groups, " expects ",
+                weight.size(1) * groups);
     // A 1-D convolution is a 2-D one over a height of 1.
     const Padding2 pad = padding.mode == PaddingMode::sizes ? Padding2(0, padding.size) : Padding2(padding.mode);
     return conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, {1, stride}, pad, {1, dilation}, groups).squeeze(2);
@@ -100,8 +103,8 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
 
 Conv2d::Conv2d(Conv2dOptions o) : options(o) {
     XGRAD_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.kernel_size.h > 0 && o.kernel_size.w > 0,
-                "Conv2d: channels and kernel size must be positive, got in_channels ", o.in_channels,
-                ", out_channels ", o.out_channels, ", kernel_size ", to_string(o.kernel_size));
+                "Conv2d: channels and kernel size must be positive, got in_channels ", o.in_channels, ", out_channels ",
+                o.out_channels, ", kernel_size ", to_string(o.kernel_size));
     check_groups("Conv2d", o.in_channels, o.out_channels, o.groups);
     weight = register_parameter(
         "weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size.h, o.kernel_size.w}, o.dtype));
@@ -109,7 +112,9 @@ Conv2d::Conv2d(Conv2dOptions o) : options(o) {
     reset_parameters();
 }
 
-void Conv2d::reset_parameters(Generator* generator) { default_init(weight, bias, generator); }
+void Conv2d::reset_parameters(Generator* generator) {
+    default_init(weight, bias, generator);
+}
 
 Tensor Conv2d::forward(const Tensor& input) {
     return functional::conv2d(input, weight, bias, options.stride, options.padding, options.dilation, options.groups);
@@ -119,20 +124,23 @@ std::string Conv2d::extra_repr() const {
     return std::to_string(options.in_channels) + ", " + std::to_string(options.out_channels) +
            ", kernel_size=" + to_string(options.kernel_size) + ", stride=" + to_string(options.stride) +
            ", padding=" + padding_text(options.padding) +
-           (options.groups != 1 ? ", groups=" + std::to_string(options.groups) : "") + (options.bias ? "" : ", bias=false");
+           (options.groups != 1 ? ", groups=" + std::to_string(options.groups) : "") +
+           (options.bias ? "" : ", bias=false");
 }
 
 Conv1d::Conv1d(Conv1dOptions o) : options(o) {
     XGRAD_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.kernel_size > 0,
-                "Conv1d: channels and kernel size must be positive, got in_channels ", o.in_channels,
-                ", out_channels ", o.out_channels, ", kernel_size ", o.kernel_size);
+                "Conv1d: channels and kernel size must be positive, got in_channels ", o.in_channels, ", out_channels ",
+                o.out_channels, ", kernel_size ", o.kernel_size);
     check_groups("Conv1d", o.in_channels, o.out_channels, o.groups);
     weight = register_parameter("weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size}, o.dtype));
     if (o.bias) bias = register_parameter("bias", empty({o.out_channels}, o.dtype));
     reset_parameters();
 }
 
-void Conv1d::reset_parameters(Generator* generator) { default_init(weight, bias, generator); }
+void Conv1d::reset_parameters(Generator* generator) {
+    default_init(weight, bias, generator);
+}
 
 Tensor Conv1d::forward(const Tensor& input) {
     return functional::conv1d(input, weight, bias, options.stride, options.padding, options.dilation, options.groups);
@@ -142,7 +150,8 @@ std::string Conv1d::extra_repr() const {
     return std::to_string(options.in_channels) + ", " + std::to_string(options.out_channels) +
            ", kernel_size=" + std::to_string(options.kernel_size) + ", stride=" + std::to_string(options.stride) +
            ", padding=" + padding_text(options.padding) +
-           (options.groups != 1 ? ", groups=" + std::to_string(options.groups) : "") + (options.bias ? "" : ", bias=false");
+           (options.groups != 1 ? ", groups=" + std::to_string(options.groups) : "") +
+           (options.bias ? "" : ", bias=false");
 }
 
 }  // namespace xgrad::nn

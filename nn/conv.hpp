@@ -22,7 +22,7 @@ struct Padding2 : Size2 {
     PaddingMode mode = PaddingMode::sizes;
     Padding2(int64_t both = 0) : Size2(both) {}  // NOLINT: implicit on purpose, as in PyTorch
     Padding2(int64_t h, int64_t w) : Size2(h, w) {}
-    Padding2(Size2 sizes) : Size2(sizes) {}          // NOLINT
+    Padding2(Size2 sizes) : Size2(sizes) {}               // NOLINT
     Padding2(PaddingMode mode) : Size2(0), mode(mode) {}  // NOLINT
 };
 
@@ -30,8 +30,8 @@ struct Padding2 : Size2 {
 struct Padding1 {
     int64_t size = 0;
     PaddingMode mode = PaddingMode::sizes;
-    Padding1(int64_t size = 0) : size(size) {}            // NOLINT: implicit on purpose
-    Padding1(PaddingMode mode) : mode(mode) {}            // NOLINT
+    Padding1(int64_t size = 0) : size(size) {}  // NOLINT: implicit on purpose
+    Padding1(PaddingMode mode) : mode(mode) {}  // NOLINT
 };
 
 namespace functional {

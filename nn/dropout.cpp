@@ -17,7 +17,9 @@ Tensor scale_at_test(const Tensor& x, const DropoutOptions& o, bool training, co
 }
 }  // namespace
 
-Dropout::Dropout(DropoutOptions o) : options(o) { check("Dropout", o); }
+Dropout::Dropout(DropoutOptions o) : options(o) {
+    check("Dropout", o);
+}
 
 Tensor Dropout::forward(const Tensor& x) {
     if (options.scale_at_test) return scale_at_test(x, options, is_training(), x.sizes());
@@ -28,7 +30,9 @@ std::string Dropout::extra_repr() const {
     return "p=" + std::to_string(options.p) + (options.scale_at_test ? ", scale_at_test=true" : "");
 }
 
-Dropout2d::Dropout2d(DropoutOptions o) : options(o) { check("Dropout2d", o); }
+Dropout2d::Dropout2d(DropoutOptions o) : options(o) {
+    check("Dropout2d", o);
+}
 
 Tensor Dropout2d::forward(const Tensor& x) {
     if (options.scale_at_test) {
@@ -41,7 +45,9 @@ Tensor Dropout2d::forward(const Tensor& x) {
     return F::dropout2d(x, options.p, is_training(), options.generator);
 }
 
-std::string Dropout2d::extra_repr() const { return "p=" + std::to_string(options.p); }
+std::string Dropout2d::extra_repr() const {
+    return "p=" + std::to_string(options.p);
+}
 
 McDropoutPrediction mc_dropout_predict(Module& model, const Tensor& x, int samples) {
     XGRAD_CHECK(samples >= 1, "mc_dropout_predict: needs at least one sample, got ", samples);

@@ -69,14 +69,18 @@ void Embedding::reset_parameters(Generator* generator) {
     }
 }
 
-std::shared_ptr<Embedding> Embedding::from_pretrained(const Tensor& embeddings, bool freeze, std::optional<int64_t> padding_idx) {
-    XGRAD_CHECK(embeddings.dim() == 2, "Embedding::from_pretrained: expected embeddings [num_embeddings, "
-                "embedding_dim], got shape ", embeddings.sizes());
+std::shared_ptr<Embedding> Embedding::from_pretrained(const Tensor& embeddings, bool freeze,
+                                                      std::optional<int64_t> padding_idx) {
+    XGRAD_CHECK(embeddings.dim() == 2,
+                "Embedding::from_pretrained: expected embeddings [num_embeddings, "
+                "embedding_dim], got shape ",
+                embeddings.sizes());
     XGRAD_CHECK(is_floating(embeddings.dtype()), "Embedding::from_pretrained: expected floating embeddings, got ",
                 embeddings.dtype());
     auto layer = std::make_shared<Embedding>(EmbeddingOptions{.num_embeddings = embeddings.size(0),
                                                               .embedding_dim = embeddings.size(1),
-                                                              .padding_idx = padding_idx, .dtype = embeddings.dtype()});
+                                                              .padding_idx = padding_idx,
+                                                              .dtype = embeddings.dtype()});
     {
         NoGradGuard no_grad;
         layer->weight.copy_(embeddings);  // the padding row too, as PyTorch keeps it
@@ -85,7 +89,9 @@ std::shared_ptr<Embedding> Embedding::from_pretrained(const Tensor& embeddings, 
     return layer;
 }
 
-Tensor Embedding::forward(const Tensor& indices) { return functional::embedding(indices, weight, options.padding_idx); }
+Tensor Embedding::forward(const Tensor& indices) {
+    return functional::embedding(indices, weight, options.padding_idx);
+}
 
 std::string Embedding::extra_repr() const {
     return std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim) +

@@ -17,9 +17,9 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
 }  // namespace functional
 
 struct EmbeddingOptions {
-    int64_t num_embeddings = 0;              ///< vocabulary size
+    int64_t num_embeddings = 0;  ///< vocabulary size
     int64_t embedding_dim = 0;
-    std::optional<int64_t> padding_idx;      ///< e.g. data::Vocabulary::kPad: a row initialized to zeros that never trains
+    std::optional<int64_t> padding_idx;  ///< e.g. data::Vocabulary::kPad: a row initialized to zeros that never trains
     DType dtype = kFloat32;
 };
 
@@ -32,7 +32,7 @@ public:
     /// not trained when freeze is set (torch.nn.Embedding.from_pretrained). Modules do not move,
     /// so the layer comes in a shared_ptr (as LibTorch's module holders share theirs).
     static std::shared_ptr<Embedding> from_pretrained(const Tensor& embeddings, bool freeze = true,
-                                     std::optional<int64_t> padding_idx = std::nullopt);
+                                                      std::optional<int64_t> padding_idx = std::nullopt);
     Tensor forward(const Tensor& indices) override;
     std::string type_name() const override { return "Embedding"; }
     std::string extra_repr() const override;

@@ -8,7 +8,9 @@
 
 namespace xgrad::nn::functional {
 
-Tensor leaky_relu(const Tensor& x, double negative_slope) { return where(x > 0.0, x, x * negative_slope); }
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+    return where(x > 0.0, x, x * negative_slope);
+}
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {
     XGRAD_CHECK(weight.dim() == 1, "prelu: the weight must be 1-D, got shape ", weight.sizes());
@@ -25,7 +27,9 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
 
 // expm1 of min(x, 0): the unselected branch of where() stays finite, so its (zero) gradient
 // cannot turn into inf * 0 = NaN for large positive x.
-Tensor elu(const Tensor& x, double alpha) { return where(x > 0.0, x, expm1(clamp_max(x, 0.0)) * alpha); }
+Tensor elu(const Tensor& x, double alpha) {
+    return where(x > 0.0, x, expm1(clamp_max(x, 0.0)) * alpha);
+}
 
 Tensor gelu(const Tensor& x, bool approximate) {
     if (approximate) {
@@ -69,12 +73,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
     channel_shape[1] = channels;
     for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
-        XGRAD_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == channels), "batch_norm: per-channel tensors must "
-                    "have shape [", channels, "], got ", t->sizes());
+        XGRAD_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == channels),
+                    "batch_norm: per-channel tensors must "
+                    "have shape [",
+                    channels, "], got ", t->sizes());
     Tensor mean, var;
     if (training) {
         const int64_t n = x.numel() / channels;
-        XGRAD_CHECK(n > 1, "batch_norm: expected more than 1 value per channel when training, got input shape ", x.sizes());
+        XGRAD_CHECK(n > 1, "batch_norm: expected more than 1 value per channel when training, got input shape ",
+                    x.sizes());
         mean = x.mean(dims, true);
         var = x.var(dims, /*unbiased=*/false, true);
         if (running_mean.defined() && running_var.defined()) {
@@ -102,11 +109,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
     XGRAD_CHECK(x.dim() >= 2, "group_norm: expected input [N, C, ...], got shape ", x.sizes());
     const int64_t n = x.size(0), channels = x.size(1);
-    XGRAD_CHECK(num_groups > 0 && channels % num_groups == 0, "group_norm: ", channels,
-                " channels (input shape ", x.sizes(), ") cannot be split into ", num_groups, " groups");
+    XGRAD_CHECK(num_groups > 0 && channels % num_groups == 0, "group_norm: ", channels, " channels (input shape ",
+                x.sizes(), ") cannot be split into ", num_groups, " groups");
     for (const Tensor* t : {&weight, &bias})
-        XGRAD_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == channels), "group_norm: per-channel tensors must "
-                    "have shape [", channels, "], got ", t->sizes());
+        XGRAD_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == channels),
+                    "group_norm: per-channel tensors must "
+                    "have shape [",
+                    channels, "], got ", t->sizes());
     // Each sample's group of C / G channels (and all their positions) is normalized together.
     const Tensor grouped = x.reshape({n, num_groups, -1});
     const Tensor mean = grouped.mean({2}, true), var = grouped.var({2}, false, true);
@@ -133,17 +142,20 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
 
 Tensor reduce_loss(const Tensor& losses, Reduction reduction) {
     switch (reduction) {
-        case Reduction::none: return losses;
-        case Reduction::sum: return losses.sum();
-        case Reduction::mean: return losses.mean();
+        case Reduction::none:
+            return losses;
+        case Reduction::sum:
+            return losses.sum();
+        case Reduction::mean:
+            return losses.mean();
     }
     return losses;
 }
 
 namespace {
 void check_same_shape(const char* op, const Tensor& input, const Tensor& target) {
-    XGRAD_CHECK(input.sizes() == target.sizes(), op, ": the input has shape ", input.sizes(), " but the target has shape ",
-                target.sizes());
+    XGRAD_CHECK(input.sizes() == target.sizes(), op, ": the input has shape ", input.sizes(),
+                " but the target has shape ", target.sizes());
 }
 }  // namespace
 
@@ -167,20 +179,22 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
 
 namespace {
 // Per-sample weights w[target] (0 for ignored samples) and the targets made safe to gather.
-std::pair<Tensor, Tensor> target_weights(const char* op, const Tensor& scores, const Tensor& target, const Tensor& weight,
-                                         int64_t ignore_index) {
+std::pair<Tensor, Tensor> target_weights(const char* op, const Tensor& scores, const Tensor& target,
+                                         const Tensor& weight, int64_t ignore_index) {
     XGRAD_CHECK(scores.dim() == 2, op, ": expected input [N, C], got shape ", scores.sizes());
     XGRAD_CHECK(target.dtype() == kInt64, op, ": the target must hold int64 class indices, got ", target.dtype());
     XGRAD_CHECK(target.dim() == 1 && target.size(0) == scores.size(0), op, ": the target has shape ", target.sizes(),
                 " but the input has shape ", scores.sizes(), " (expected [", scores.size(0), "])");
     const int64_t classes = scores.size(1);
-    XGRAD_CHECK(!weight.defined() || (weight.dim() == 1 && weight.size(0) == classes), op, ": the class weight has shape ",
-                weight.defined() ? weight.sizes() : Shape{}, " but there are ", classes, " classes");
+    XGRAD_CHECK(!weight.defined() || (weight.dim() == 1 && weight.size(0) == classes), op,
+                ": the class weight has shape ", weight.defined() ? weight.sizes() : Shape{}, " but there are ",
+                classes, " classes");
     const Tensor ignored = target == scalar_tensor(static_cast<double>(ignore_index), kInt64);
     const Tensor safe = where(ignored, zeros_like(target), target);
     for (int64_t t : safe.to_vector<int64_t>())
         XGRAD_CHECK(t >= 0 && t < classes, op, ": target ", t, " is out of bounds for ", classes, " classes");
-    Tensor w = weight.defined() ? index_select(weight.to(scores.dtype()), 0, safe) : ones({target.size(0)}, scores.dtype());
+    Tensor w =
+        weight.defined() ? index_select(weight.to(scores.dtype()), 0, safe) : ones({target.size(0)}, scores.dtype());
     w = where(ignored, zeros_like(w), w);
     return {w, safe};
 }
@@ -221,8 +235,9 @@ Tensor over_class_rows(const char* op, const Tensor& scores, const Tensor& targe
 // per sample; label smoothing mixes t with the uniform distribution. The mean divides by the
 // number of samples, not by the weights (PyTorch's definition for this form).
 Tensor cross_entropy_with_probabilities(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
-    XGRAD_CHECK(target.sizes() == logits.sizes(), "cross_entropy: class-probability targets must have the input's shape ",
-                logits.sizes(), ", got ", target.sizes());
+    XGRAD_CHECK(target.sizes() == logits.sizes(),
+                "cross_entropy: class-probability targets must have the input's shape ", logits.sizes(), ", got ",
+                target.sizes());
     XGRAD_CHECK(logits.dim() >= 1, "cross_entropy: expected input [N, C], [N, C, d1, ...] or [C], got a 0-d tensor");
     const int64_t class_dim = logits.dim() == 1 ? 0 : 1, classes = logits.size(class_dim);
     XGRAD_CHECK(!o.weight.defined() || (o.weight.dim() == 1 && o.weight.size(0) == classes),
@@ -250,12 +265,13 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLOptions&
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
-    XGRAD_CHECK(o.label_smoothing >= 0 && o.label_smoothing <= 1, "cross_entropy: label_smoothing must be in [0, 1], got ",
-                o.label_smoothing);
+    XGRAD_CHECK(o.label_smoothing >= 0 && o.label_smoothing <= 1,
+                "cross_entropy: label_smoothing must be in [0, 1], got ", o.label_smoothing);
     if (is_floating(target.dtype())) return cross_entropy_with_probabilities(logits, target, o);
     if (logits.dim() != 2)
-        return over_class_rows("cross_entropy", logits, target, o.reduction,
-                               [&](const Tensor& rows, const Tensor& targets) { return cross_entropy(rows, targets, o); });
+        return over_class_rows(
+            "cross_entropy", logits, target, o.reduction,
+            [&](const Tensor& rows, const Tensor& targets) { return cross_entropy(rows, targets, o); });
     if (!o.weight.defined() && o.label_smoothing == 0 && logits.dim() == 2 && is_floating(logits.dtype()) &&
         target.dtype() == kInt64 && target.dim() == 1 && target.size(0) == logits.size(0)) {
         int64_t kept = 0;

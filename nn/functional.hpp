@@ -45,7 +45,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
                   double eps = 1e-5);
 /// Normalizes over the last normalized_dims dims (biased variance), then the elementwise affine.
-Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps = 1e-5);
+Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias,
+                  double eps = 1e-5);
 
 // ---- losses -----------------------------------------------------------------------------------
 enum class Reduction { none, mean, sum };
@@ -53,11 +54,12 @@ enum class Reduction { none, mean, sum };
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
 /// Quadratic below beta, linear above: 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta.
-Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean, double beta = 1.0);
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean,
+                      double beta = 1.0);
 
 struct NLLOptions {
-    Tensor weight;              ///< [C] class weights (undefined: all 1)
-    int64_t ignore_index = -100;  ///< targets equal to this contribute nothing
+    Tensor weight;                          ///< [C] class weights (undefined: all 1)
+    int64_t ignore_index = -100;            ///< targets equal to this contribute nothing
     Reduction reduction = Reduction::mean;  ///< mean divides by the summed weights of the targets
 };
 /// Negative log-likelihood of log-probabilities [N, C] for int64 class targets [N]; also

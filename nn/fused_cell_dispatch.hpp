@@ -9,8 +9,10 @@ namespace xgrad::nn::functional::detail {
 /// f(T{}) for T float or double; the callers have checked that dtype is one of the two.
 template <class F>
 void with_element_type(DType dtype, F&& f) {
-    if (dtype == kFloat32) f(float{});
-    else f(double{});
+    if (dtype == kFloat32)
+        f(float{});
+    else
+        f(double{});
 }
 
 }  // namespace xgrad::nn::functional::detail

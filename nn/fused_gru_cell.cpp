@@ -51,7 +51,8 @@ void fused_backward(int64_t rows, int64_t h, const T* act, const T* hg, const T*
 }
 
 struct FusedGRUCell : autograd::Function<FusedGRUCell> {
-    static Tensor forward(AutogradContext* ctx, const Tensor& input_gates, const Tensor& hidden_gates, const Tensor& hx) {
+    static Tensor forward(AutogradContext* ctx, const Tensor& input_gates, const Tensor& hidden_gates,
+                          const Tensor& hx) {
         const int64_t rows = hx.size(0), h = hx.size(1);
         const NDArray ig = input_gates.data().contiguous(), hg = hidden_gates.data().contiguous();
         const NDArray h_prev = hx.data().contiguous();
@@ -91,7 +92,8 @@ struct FusedGRUCell : autograd::Function<FusedGRUCell> {
         const int64_t rows = hx.size(0), h = hx.size(1);
         const NDArray act = saved[3].data(), hg = hidden_gates.data().contiguous(), h_prev = hx.data().contiguous();
         const NDArray dhy = grads[0].data().to(hx.dtype()).contiguous();
-        NDArray d_input = NDArray::empty({rows, 3 * h}, hx.dtype()), d_hidden = NDArray::empty({rows, 3 * h}, hx.dtype());
+        NDArray d_input = NDArray::empty({rows, 3 * h}, hx.dtype()),
+                d_hidden = NDArray::empty({rows, 3 * h}, hx.dtype());
         NDArray dhx = NDArray::empty({rows, h}, hx.dtype());
         with_element_type(hx.dtype(), [&](auto tag) {
             using T = decltype(tag);

@@ -103,8 +103,8 @@ std::pair<Tensor, Tensor> fused_lstm_cell(const Tensor& input_gates, const Tenso
                 "fused_lstm_cell: expected input_gates and hidden_gates of shape ", gate_sizes, " for cx ", cx.sizes(),
                 ", got ", input_gates.sizes(), " and ", hidden_gates.sizes());
     XGRAD_CHECK(is_floating(cx.dtype()) && input_gates.dtype() == cx.dtype() && hidden_gates.dtype() == cx.dtype(),
-                "fused_lstm_cell: expected one floating dtype, got input_gates ", input_gates.dtype(), ", hidden_gates ",
-                hidden_gates.dtype(), ", cx ", cx.dtype());
+                "fused_lstm_cell: expected one floating dtype, got input_gates ", input_gates.dtype(),
+                ", hidden_gates ", hidden_gates.dtype(), ", cx ", cx.dtype());
     std::vector<Tensor> out = FusedLSTMCell::apply(input_gates, hidden_gates, cx);
     return {out[0], out[1]};
 }

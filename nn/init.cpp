@@ -8,7 +8,9 @@
 
 namespace xgrad::nn::init {
 namespace {
-Generator& pick(Generator* g) { return g ? *g : default_generator(); }
+Generator& pick(Generator* g) {
+    return g ? *g : default_generator();
+}
 
 // Fills t from a per-element draw, in element order (a seed fixes the result).
 template <class Draw>
@@ -23,9 +25,12 @@ void fill_from(const Tensor& t, Draw draw) {
 double fan(const Tensor& t, FanMode mode) {
     const auto [in, out] = calculate_fan_in_and_fan_out(t);
     switch (mode) {
-        case FanMode::fan_in: return static_cast<double>(in);
-        case FanMode::fan_out: return static_cast<double>(out);
-        case FanMode::fan_avg: return (in + out) / 2.0;
+        case FanMode::fan_in:
+            return static_cast<double>(in);
+        case FanMode::fan_out:
+            return static_cast<double>(out);
+        case FanMode::fan_avg:
+            return (in + out) / 2.0;
     }
     return static_cast<double>(in);
 }
@@ -35,11 +40,16 @@ double calculate_gain(Nonlinearity nonlinearity, double param) {
     switch (nonlinearity) {
         case Nonlinearity::linear:
         case Nonlinearity::conv:
-        case Nonlinearity::sigmoid: return 1.0;
-        case Nonlinearity::tanh: return 5.0 / 3;
-        case Nonlinearity::relu: return std::sqrt(2.0);
-        case Nonlinearity::leaky_relu: return std::sqrt(2.0 / (1 + param * param));
-        case Nonlinearity::selu: return 3.0 / 4;
+        case Nonlinearity::sigmoid:
+            return 1.0;
+        case Nonlinearity::tanh:
+            return 5.0 / 3;
+        case Nonlinearity::relu:
+            return std::sqrt(2.0);
+        case Nonlinearity::leaky_relu:
+            return std::sqrt(2.0 / (1 + param * param));
+        case Nonlinearity::selu:
+            return 3.0 / 4;
     }
     return 1.0;
 }
@@ -52,8 +62,12 @@ std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& weight) {
     return {weight.size(1) * receptive, weight.size(0) * receptive};
 }
 
-void zeros_(const Tensor& t) { constant_(t, 0.0); }
-void ones_(const Tensor& t) { constant_(t, 1.0); }
+void zeros_(const Tensor& t) {
+    constant_(t, 0.0);
+}
+void ones_(const Tensor& t) {
+    constant_(t, 1.0);
+}
 void constant_(const Tensor& t, double value) {
     NoGradGuard no_grad;
     t.fill_(value);
@@ -112,7 +126,8 @@ void variance_scaling_(const Tensor& t, double scale, FanMode mode, Distribution
     XGRAD_CHECK(scale > 0, "variance_scaling_: scale must be positive, got ", scale);
     const double variance = scale / fan(t, mode);
     switch (distribution) {
-        case Distribution::normal: return normal_(t, 0.0, std::sqrt(variance), g);
+        case Distribution::normal:
+            return normal_(t, 0.0, std::sqrt(variance), g);
         case Distribution::uniform: {
             const double limit = std::sqrt(3.0 * variance);
             return uniform_(t, -limit, limit, g);

@@ -23,11 +23,13 @@ void Linear::reset_parameters(Generator* generator) {
     }
 }
 
-Tensor Linear::forward(const Tensor& input) { return linear(input, weight, bias); }
+Tensor Linear::forward(const Tensor& input) {
+    return linear(input, weight, bias);
+}
 
 std::string Linear::extra_repr() const {
-    return "in_features=" + std::to_string(options.in_features) + ", out_features=" +
-           std::to_string(options.out_features) + ", bias=" + (options.bias ? "true" : "false");
+    return "in_features=" + std::to_string(options.in_features) +
+           ", out_features=" + std::to_string(options.out_features) + ", bias=" + (options.bias ? "true" : "false");
 }
 
 std::string Flatten::extra_repr() const {

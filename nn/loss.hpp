@@ -23,7 +23,9 @@ class MSELoss : public Loss {
 public:
     using Options = LossOptions;
     explicit MSELoss(LossOptions o = {}) : options(o) {}
-    Tensor operator()(const Tensor& input, const Tensor& target) override { return F::mse_loss(input, target, options.reduction); }
+    Tensor operator()(const Tensor& input, const Tensor& target) override {
+        return F::mse_loss(input, target, options.reduction);
+    }
     std::string type_name() const override { return "MSELoss"; }
     const LossOptions options;
 };
@@ -32,7 +34,9 @@ class L1Loss : public Loss {
 public:
     using Options = LossOptions;
     explicit L1Loss(LossOptions o = {}) : options(o) {}
-    Tensor operator()(const Tensor& input, const Tensor& target) override { return F::l1_loss(input, target, options.reduction); }
+    Tensor operator()(const Tensor& input, const Tensor& target) override {
+        return F::l1_loss(input, target, options.reduction);
+    }
     std::string type_name() const override { return "L1Loss"; }
     const LossOptions options;
 };
@@ -56,7 +60,9 @@ class NLLLoss : public Loss {
 public:
     using Options = F::NLLOptions;
     explicit NLLLoss(F::NLLOptions o = {}) : options(std::move(o)) {}
-    Tensor operator()(const Tensor& log_probs, const Tensor& target) override { return F::nll_loss(log_probs, target, options); }
+    Tensor operator()(const Tensor& log_probs, const Tensor& target) override {
+        return F::nll_loss(log_probs, target, options);
+    }
     std::string type_name() const override { return "NLLLoss"; }
     const F::NLLOptions options;
 };
@@ -65,7 +71,9 @@ class CrossEntropyLoss : public Loss {
 public:
     using Options = F::CrossEntropyOptions;
     explicit CrossEntropyLoss(F::CrossEntropyOptions o = {}) : options(std::move(o)) {}
-    Tensor operator()(const Tensor& logits, const Tensor& target) override { return F::cross_entropy(logits, target, options); }
+    Tensor operator()(const Tensor& logits, const Tensor& target) override {
+        return F::cross_entropy(logits, target, options);
+    }
     std::string type_name() const override { return "CrossEntropyLoss"; }
     const F::CrossEntropyOptions options;
 };
@@ -95,7 +103,8 @@ public:
     using Options = BCEWithLogitsLossOptions;
     explicit BCEWithLogitsLoss(BCEWithLogitsLossOptions o = {}) : options(std::move(o)) {}
     Tensor operator()(const Tensor& logits, const Tensor& target) override {
-        return F::binary_cross_entropy_with_logits(logits, target, options.weight, options.pos_weight, options.reduction);
+        return F::binary_cross_entropy_with_logits(logits, target, options.weight, options.pos_weight,
+                                                   options.reduction);
     }
     std::string type_name() const override { return "BCEWithLogitsLoss"; }
     const BCEWithLogitsLossOptions options;

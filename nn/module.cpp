@@ -12,7 +12,9 @@ Tensor Module::forward(const Tensor&) {
     fail(type_name(), ": this module has no forward(const Tensor&); call its own forward");
 }
 
-Tensor Module::operator()(const Tensor& input) { return run_forward_hooks(input, forward(input)); }
+Tensor Module::operator()(const Tensor& input) {
+    return run_forward_hooks(input, forward(input));
+}
 
 const Tensor& Module::run_forward_hooks(const Tensor& input, const Tensor& output) {
     for (auto& [handle, hook] : forward_hooks_) hook(*this, input, output);
@@ -62,7 +64,6 @@ void Module::add_child(std::string name, Module* module) {
     children_.emplace_back(std::move(name), module);
 }
 
-
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
     std::vector<std::pair<std::string, Tensor>> out;
     std::set<const void*> seen;  // a shared parameter is listed once, under its first name
@@ -109,7 +110,8 @@ std::vector<std::pair<std::string, Module*>> Module::named_modules() const {
     std::vector<std::pair<std::string, Module*>> out;
     std::function<void(const Module&, const std::string&)> walk = [&](const Module& m, const std::string& name) {
         out.emplace_back(name, const_cast<Module*>(&m));
-        for (const auto& [child_name, child] : m.children_) walk(*child, name.empty() ? child_name : name + "." + child_name);
+        for (const auto& [child_name, child] : m.children_)
+            walk(*child, name.empty() ? child_name : name + "." + child_name);
     };
     walk(*this, "");
     return out;
@@ -129,8 +131,10 @@ void Module::train(bool on) {
 void Module::zero_grad(bool set_to_none) {
     for (const Tensor& p : parameters()) {
         if (!p.grad().defined()) continue;
-        if (set_to_none) p.set_grad(Tensor());
-        else p.grad().zero_();
+        if (set_to_none)
+            p.set_grad(Tensor());
+        else
+            p.grad().zero_();
     }
 }
 
@@ -173,8 +177,9 @@ Module::LoadResult Module::load_state_dict(const StateDict& state, bool strict) 
         used.insert(name);
         const Tensor& value = it->second;
         if (value.sizes() != target.sizes() || value.dtype() != target.dtype()) {
-            mismatched.push_back(detail::concat("\"", name, "\" has shape ", value.sizes(), " and dtype ", value.dtype(),
-                                                " but the module expects ", target.sizes(), " and ", target.dtype()));
+            mismatched.push_back(detail::concat("\"", name, "\" has shape ", value.sizes(), " and dtype ",
+                                                value.dtype(), " but the module expects ", target.sizes(), " and ",
+                                                target.dtype()));
             continue;
         }
         writes.emplace_back(target, value);

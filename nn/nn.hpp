@@ -5,7 +5,6 @@
 #include <xgrad/nn/attention.hpp>
 #include <xgrad/nn/container.hpp>
 #include <xgrad/nn/conv.hpp>
-#include <xgrad/nn/pooling.hpp>
 #include <xgrad/nn/dropout.hpp>
 #include <xgrad/nn/embedding.hpp>
 #include <xgrad/nn/functional.hpp>
@@ -16,6 +15,7 @@
 #include <xgrad/nn/loss.hpp>
 #include <xgrad/nn/module.hpp>
 #include <xgrad/nn/normalization.hpp>
+#include <xgrad/nn/pooling.hpp>
 #include <xgrad/nn/regularization.hpp>
 #include <xgrad/nn/rnn.hpp>
 #include <xgrad/nn/summary.hpp>

@@ -32,8 +32,8 @@ void BatchNormBase::reset_running_stats() {
 
 Tensor BatchNormBase::forward(const Tensor& x) {
     check_dims(x);
-    XGRAD_CHECK(x.size(1) == options.num_features, name_, ": the input has ", x.size(1), " channels (shape ",
-                x.sizes(), ") but the layer was built for ", options.num_features);
+    XGRAD_CHECK(x.size(1) == options.num_features, name_, ": the input has ", x.size(1), " channels (shape ", x.sizes(),
+                ") but the layer was built for ", options.num_features);
     const bool use_batch_stats = is_training() || !options.track_running_stats;
     if (is_training() && options.track_running_stats) {
         NoGradGuard no_grad;

@@ -29,8 +29,8 @@ public:
     void reset_running_stats();
 
     const BatchNormOptions options;
-    Tensor weight, bias;                                       ///< gamma, beta: [C]
-    Tensor running_mean, running_var, num_batches_tracked;     ///< buffers
+    Tensor weight, bias;                                    ///< gamma, beta: [C]
+    Tensor running_mean, running_var, num_batches_tracked;  ///< buffers
 
 protected:
     BatchNormBase(BatchNormOptions options, const char* name);

@@ -45,7 +45,9 @@ Tensor batched(const Tensor& x, int64_t dims, const char* op, const char* expect
     return x.dim() == dims ? pool(x) : pool(x.unsqueeze(0)).squeeze(0);
 }
 
-Size2 default_stride(Size2 stride, Size2 kernel) { return {stride.h == 0 ? kernel.h : stride.h, stride.w == 0 ? kernel.w : stride.w}; }
+Size2 default_stride(Size2 stride, Size2 kernel) {
+    return {stride.h == 0 ? kernel.h : stride.h, stride.w == 0 ? kernel.w : stride.w};
+}
 
 // PyTorch's adaptive windows [floor(i n / m), ceil((i + 1) n / m)) of x4 [N, C, H, W], each
 // reduced to [N, C] by reduce, stacked into [N, C, oh, ow].
@@ -86,7 +88,8 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Si
         const double lowest = -std::numeric_limits<double>::infinity();
         const Tensor extended = extend(extend(x4, 2, overhang(oh, H, kernel.h, s.h, padding.h, dilation.h), lowest), 3,
                                        overhang(ow, W, kernel.w, s.w, padding.w, dilation.w), lowest);
-        return xgrad::max_pool2d(extended, {kernel.h, kernel.w, s.h, s.w, padding.h, padding.w, dilation.h, dilation.w});
+        return xgrad::max_pool2d(extended,
+                                 {kernel.h, kernel.w, s.h, s.w, padding.h, padding.w, dilation.h, dilation.w});
     });
 }
 
@@ -115,14 +118,16 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
                 const int64_t h0 = i * s.h - padding.h, w0 = j * s.w - padding.w;
                 const int64_t h1 = std::min(h0 + kernel.h, H + padding.h), w1 = std::min(w0 + kernel.w, W + padding.w);
                 const int64_t with_pad = (h1 - h0) * (w1 - w0);
-                const int64_t inside = (std::min(h1, H) - std::max<int64_t>(h0, 0)) * (std::min(w1, W) - std::max<int64_t>(w0, 0));
+                const int64_t inside =
+                    (std::min(h1, H) - std::max<int64_t>(h0, 0)) * (std::min(w1, W) - std::max<int64_t>(w0, 0));
                 counts.push_back(static_cast<double>(count_include_pad ? with_pad : inside));
             }
         return div(sums, from_vector(counts, {oh * ow}, x4.dtype())).view({N, C, oh, ow});
     });
 }
 
-Tensor avg_pool1d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding, bool ceil_mode, bool count_include_pad) {
+Tensor avg_pool1d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding, bool ceil_mode,
+                  bool count_include_pad) {
     return batched(x, 3, "avg_pool1d", "[N, C, L] or [C, L]", [&](const Tensor& x3) {
         return avg_pool2d(x3.unsqueeze(2), {1, kernel}, {1, stride == 0 ? kernel : stride}, {0, padding}, ceil_mode,
                           count_include_pad)
@@ -139,8 +144,9 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
         XGRAD_CHECK(H > 0 && W > 0, "adaptive_avg_pool2d: empty input of shape ", x4.sizes());
         if (oh == 1 && ow == 1) return mean(x4, {2, 3}, true);  // global average pooling
         if (H % oh == 0 && W % ow == 0) return functional::avg_pool2d(x4, Size2{H / oh, W / ow});  // equal windows
-        return adaptive_windows(x4, output_size, "adaptive_avg_pool2d",
-                                [](const Tensor& window) { return mean(window, {2, 3}); });
+        return adaptive_windows(x4, output_size, "adaptive_avg_pool2d", [](const Tensor& window) {
+            return mean(window, {2, 3});
+        });
     });
 }
 
@@ -157,7 +163,8 @@ Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
         const int64_t N = x4.size(0), C = x4.size(1), H = x4.size(2), W = x4.size(3);
         const int64_t oh = output_size.h, ow = output_size.w;
         XGRAD_CHECK(H > 0 && W > 0, "adaptive_max_pool2d: empty input of shape ", x4.sizes());
-        if (H % oh == 0 && W % ow == 0) return functional::max_pool2d(x4, Size2{H / oh, W / ow});  // equal windows: the fast kernel
+        if (H % oh == 0 && W % ow == 0)
+            return functional::max_pool2d(x4, Size2{H / oh, W / ow});  // equal windows: the fast kernel
         return adaptive_windows(x4, output_size, "adaptive_max_pool2d", [N, C](const Tensor& window) {
             return std::get<0>(max(window.reshape({N, C, -1}), 2));  // the first maximum takes the gradient
         });
@@ -221,9 +228,17 @@ std::string AvgPool1d::extra_repr() const {
            ", count_include_pad=" + (options.count_include_pad ? "true" : "false");
 }
 
-std::string AdaptiveAvgPool2d::extra_repr() const { return "output_size=" + to_string(options.output_size); }
-std::string AdaptiveAvgPool1d::extra_repr() const { return "output_size=" + std::to_string(options.output_size); }
-std::string AdaptiveMaxPool2d::extra_repr() const { return "output_size=" + to_string(options.output_size); }
-std::string AdaptiveMaxPool1d::extra_repr() const { return "output_size=" + std::to_string(options.output_size); }
+std::string AdaptiveAvgPool2d::extra_repr() const {
+    return "output_size=" + to_string(options.output_size);
+}
+std::string AdaptiveAvgPool1d::extra_repr() const {
+    return "output_size=" + std::to_string(options.output_size);
+}
+std::string AdaptiveMaxPool2d::extra_repr() const {
+    return "output_size=" + to_string(options.output_size);
+}
+std::string AdaptiveMaxPool1d::extra_repr() const {
+    return "output_size=" + std::to_string(options.output_size);
+}
 
 }  // namespace xgrad::nn

@@ -31,7 +31,8 @@ Tensor elastic_net_penalty(const std::vector<Tensor>& params, double l1, double 
     return l1_penalty(params, l1) + l2_penalty(params, l2);
 }
 
-std::vector<Tensor> parameters_named(const std::vector<std::pair<std::string, Tensor>>& named, const std::string& suffix) {
+std::vector<Tensor> parameters_named(const std::vector<std::pair<std::string, Tensor>>& named,
+                                     const std::string& suffix) {
     std::vector<Tensor> out;
     for (const auto& [name, p] : named)
         if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)

@@ -23,6 +23,7 @@ Tensor l1_penalty(const std::vector<Tensor>& params, double lambda);
 /// l1 * sum |w| + l2 / 2 * sum w^2 (Zou & Hastie 2005).
 Tensor elastic_net_penalty(const std::vector<Tensor>& params, double l1, double l2);
 /// Parameters whose dotted name ends with suffix ("weight"): the usual selection for penalties.
-std::vector<Tensor> parameters_named(const std::vector<std::pair<std::string, Tensor>>& named, const std::string& suffix);
+std::vector<Tensor> parameters_named(const std::vector<std::pair<std::string, Tensor>>& named,
+                                     const std::string& suffix);
 
 }  // namespace xgrad::nn

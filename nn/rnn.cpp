@@ -14,8 +14,14 @@ namespace xgrad::nn {
 namespace {
 
 RecurrentOptions stack_options_of(const RNNOptions& o) {
-    return {.input_size = o.input_size, .hidden_size = o.hidden_size, .num_layers = o.num_layers, .bias = o.bias,
-            .batch_first = o.batch_first, .dropout = o.dropout, .bidirectional = o.bidirectional, .dtype = o.dtype,
+    return {.input_size = o.input_size,
+            .hidden_size = o.hidden_size,
+            .num_layers = o.num_layers,
+            .bias = o.bias,
+            .batch_first = o.batch_first,
+            .dropout = o.dropout,
+            .bidirectional = o.bidirectional,
+            .dtype = o.dtype,
             .generator = o.generator};
 }
 
@@ -91,8 +97,8 @@ std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run_direction(const Weights& 
 std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run(const Tensor& x_in, Tensor h0, Tensor c0, const Tensor& lengths,
                                                        bool has_cell_state) {
     const RecurrentOptions& o = stack_options_;
-    XGRAD_CHECK(x_in.dim() == 3, name_, ": expected input ", o.batch_first ? "[N, T, input_size]" : "[T, N, input_size]",
-                ", got shape ", x_in.sizes());
+    XGRAD_CHECK(x_in.dim() == 3, name_, ": expected input ",
+                o.batch_first ? "[N, T, input_size]" : "[T, N, input_size]", ", got shape ", x_in.sizes());
     XGRAD_CHECK(x_in.size(2) == o.input_size, name_, ": the input ", x_in.sizes(), " has ", x_in.size(2),
                 " features but input_size is ", o.input_size);
     Tensor x = o.batch_first ? x_in.transpose(0, 1) : x_in;  // [T, N, in]
@@ -103,8 +109,8 @@ std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run(const Tensor& x_in, Tenso
                 state_sizes, ", got ", h0.sizes());
     if (has_cell_state) {
         if (!c0.defined()) c0 = zeros(state_sizes, x.dtype());
-        XGRAD_CHECK(c0.sizes() == state_sizes, name_, ": expected h and c of shape ", state_sizes, ", got ",
-                    h0.sizes(), " and ", c0.sizes());
+        XGRAD_CHECK(c0.sizes() == state_sizes, name_, ": expected h and c of shape ", state_sizes, ", got ", h0.sizes(),
+                    " and ", c0.sizes());
     }
     Tensor step_masks;  // [T, N, 1]
     int64_t shortest_length = steps;
@@ -122,9 +128,9 @@ std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run(const Tensor& x_in, Tenso
         std::vector<Tensor> direction_outputs;
         for (int64_t d = 0; d < directions; ++d) {
             const int64_t k = layer * directions + d;
-            auto [out, h, c] = run_direction(weights_[static_cast<std::size_t>(k)], x, h0[k],
-                                             has_cell_state ? c0[k] : Tensor(), step_masks, shortest_length, d == 1,
-                                             has_cell_state);
+            auto [out, h, c] =
+                run_direction(weights_[static_cast<std::size_t>(k)], x, h0[k], has_cell_state ? c0[k] : Tensor(),
+                              step_masks, shortest_length, d == 1, has_cell_state);
             direction_outputs.push_back(out);
             final_h.push_back(h);
             if (has_cell_state) final_c.push_back(c);
@@ -140,7 +146,8 @@ std::string RecurrentStack::extra_repr() const {
     const RecurrentOptions& o = stack_options_;
     return std::to_string(o.input_size) + ", " + std::to_string(o.hidden_size) +
            ", num_layers=" + std::to_string(o.num_layers) + (o.bias ? "" : ", bias=false") +
-           (o.batch_first ? ", batch_first=true" : "") + (o.dropout > 0 ? ", dropout=" + std::to_string(o.dropout) : "") +
+           (o.batch_first ? ", batch_first=true" : "") +
+           (o.dropout > 0 ? ", dropout=" + std::to_string(o.dropout) : "") +
            (o.bidirectional ? ", bidirectional=true" : "");
 }
 

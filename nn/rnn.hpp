@@ -39,9 +39,9 @@ struct RecurrentOptions {
     int64_t hidden_size = 0;
     int64_t num_layers = 1;
     bool bias = true;
-    bool batch_first = false;   ///< input and output [N, T, features] instead of [T, N, features]
-    double dropout = 0.0;       ///< between layers, in training mode only
-    bool bidirectional = false; ///< a second pass reads each sequence backwards; outputs are concatenated
+    bool batch_first = false;    ///< input and output [N, T, features] instead of [T, N, features]
+    double dropout = 0.0;        ///< between layers, in training mode only
+    bool bidirectional = false;  ///< a second pass reads each sequence backwards; outputs are concatenated
     DType dtype = kFloat32;
     Generator* generator = nullptr;  ///< for the dropout masks
 };
@@ -69,8 +69,8 @@ struct LSTMState {
 };
 
 struct LSTMOutput {
-    Tensor output;      ///< [T, N, directions * hidden_size] (or [N, T, ...] with batch_first): the last layer's h
-    LSTMState state;    ///< the state after each sequence's last real step
+    Tensor output;    ///< [T, N, directions * hidden_size] (or [N, T, ...] with batch_first): the last layer's h
+    LSTMState state;  ///< the state after each sequence's last real step
 };
 
 /// GRU and RNN: the output sequence and h_n [num_layers * directions, N, hidden_size].
@@ -107,8 +107,8 @@ protected:
 
 private:
     std::tuple<Tensor, Tensor, Tensor> run_direction(const Weights& w, const Tensor& x, Tensor h, Tensor c,
-                                                     const Tensor& step_masks, int64_t shortest_length,
-                                                     bool reverse, bool has_cell_state) const;
+                                                     const Tensor& step_masks, int64_t shortest_length, bool reverse,
+                                                     bool has_cell_state) const;
     RecurrentOptions stack_options_;
     const char* name_;
     std::vector<Weights> weights_;  // layer-major, forward before backward

@@ -15,6 +15,8 @@ struct Size2 {
 };
 
 /// "(h, w)" for printing options.
-inline std::string to_string(Size2 s) { return "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")"; }
+inline std::string to_string(Size2 s) {
+    return "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")";
+}
 
 }  // namespace xgrad::nn

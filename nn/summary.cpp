@@ -74,7 +74,8 @@ std::ostream& operator<<(std::ostream& out, const Summary& s) {
     std::snprintf(line, sizeof line, "%-36s %-22s %12s\n", "Layer (type)", "Output shape", "Param #");
     out << line << rule << '\n';
     for (const SummaryRow& r : s.rows) {
-        const std::string label = std::string(static_cast<std::size_t>(2 * (r.depth - 1)), ' ') + r.name + " (" + r.type + ")";
+        const std::string label =
+            std::string(static_cast<std::size_t>(2 * (r.depth - 1)), ' ') + r.name + " (" + r.type + ")";
         std::snprintf(line, sizeof line, "%-36s %-22s %12s\n", label.c_str(), shape_text(r.output_shape).c_str(),
                       with_commas(r.params).c_str());
         out << line;

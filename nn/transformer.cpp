@@ -20,8 +20,12 @@ TransformerEncoderLayerOptions checked(const TransformerEncoderLayerOptions& o) 
 
 TransformerEncoderLayer::TransformerEncoderLayer(TransformerEncoderLayerOptions o)
     : options(checked(o)),
-      self_attn({.embed_dim = o.d_model, .num_heads = o.nhead, .dropout = o.dropout, .batch_first = o.batch_first,
-                 .dtype = o.dtype, .generator = o.generator}),
+      self_attn({.embed_dim = o.d_model,
+                 .num_heads = o.nhead,
+                 .dropout = o.dropout,
+                 .batch_first = o.batch_first,
+                 .dtype = o.dtype,
+                 .generator = o.generator}),
       linear1({.in_features = o.d_model, .out_features = o.dim_feedforward, .dtype = o.dtype}),
       dropout({.p = o.dropout, .generator = o.generator}),
       linear2({.in_features = o.dim_feedforward, .out_features = o.d_model, .dtype = o.dtype}),
@@ -41,8 +45,10 @@ TransformerEncoderLayer::TransformerEncoderLayer(TransformerEncoderLayerOptions 
 
 Tensor TransformerEncoderLayer::self_attention_block(const Tensor& x, const TransformerEncoderArgs& args) {
     auto [attended, weights] = self_attn(x, x, x,
-                                         {.key_padding_mask = args.src_key_padding_mask, .need_weights = false,
-                                          .attn_mask = args.src_mask, .is_causal = args.is_causal});
+                                         {.key_padding_mask = args.src_key_padding_mask,
+                                          .need_weights = false,
+                                          .attn_mask = args.src_mask,
+                                          .is_causal = args.is_causal});
     return dropout1(attended);
 }
 
@@ -70,7 +76,8 @@ Tensor TransformerEncoderLayer::operator()(const Tensor& src, const TransformerE
 
 std::string TransformerEncoderLayer::extra_repr() const {
     return "d_model=" + std::to_string(options.d_model) + ", nhead=" + std::to_string(options.nhead) +
-           ", dim_feedforward=" + std::to_string(options.dim_feedforward) + ", dropout=" + std::to_string(options.dropout) +
+           ", dim_feedforward=" + std::to_string(options.dim_feedforward) +
+           ", dropout=" + std::to_string(options.dropout) +
            ", activation=" + (options.activation == TransformerActivation::gelu ? "gelu" : "relu") +
            (options.norm_first ? ", norm_first=true" : "") + (options.batch_first ? ", batch_first=true" : "");
 }
@@ -85,8 +92,9 @@ TransformerEncoder::TransformerEncoder(TransformerEncoderOptions o) : options(o)
     }
     register_module("layers", layers);
     if (o.final_norm) {
-        norm = register_module("norm", std::make_shared<LayerNorm>(LayerNormOptions{
-                                           .normalized_shape = {o.layer.d_model}, .eps = o.layer.layer_norm_eps, .dtype = o.layer.dtype}));
+        norm = register_module(
+            "norm", std::make_shared<LayerNorm>(LayerNormOptions{
+                        .normalized_shape = {o.layer.d_model}, .eps = o.layer.layer_norm_eps, .dtype = o.layer.dtype}));
     }
 }
 
@@ -101,8 +109,9 @@ Tensor TransformerEncoder::operator()(const Tensor& src, const TransformerEncode
 }
 
 Tensor sinusoidal_positional_encoding(int64_t max_len, int64_t d_model, DType dtype) {
-    XGRAD_CHECK(max_len > 0 && d_model > 0, "sinusoidal_positional_encoding: max_len and d_model must be positive, got ",
-                max_len, " and ", d_model);
+    XGRAD_CHECK(max_len > 0 && d_model > 0,
+                "sinusoidal_positional_encoding: max_len and d_model must be positive, got ", max_len, " and ",
+                d_model);
     std::vector<double> values(static_cast<std::size_t>(max_len * d_model));
     for (int64_t pos = 0; pos < max_len; ++pos)
         for (int64_t i = 0; i < d_model; ++i) {
@@ -114,7 +123,8 @@ Tensor sinusoidal_positional_encoding(int64_t max_len, int64_t d_model, DType dt
 }
 
 PositionalEncoding::PositionalEncoding(PositionalEncodingOptions o)
-    : options(o), table(sinusoidal_positional_encoding(o.max_len, o.d_model, o.dtype)),
+    : options(o),
+      table(sinusoidal_positional_encoding(o.max_len, o.d_model, o.dtype)),
       dropout({.p = o.dropout, .generator = o.generator}) {
     register_module("dropout", dropout);
 }

@@ -43,8 +43,10 @@ void adam_step(const AdamOptions& o, bool decoupled, const Tensor& param, const 
                 w[i] -= step_size * m[i] / (std::sqrt(second) / root_bc2 + eps);
             });
         };
-        if (o.amsgrad) run(std::true_type{});
-        else run(std::false_type{});
+        if (o.amsgrad)
+            run(std::true_type{});
+        else
+            run(std::false_type{});
     });
 }
 }  // namespace

@@ -39,7 +39,9 @@ public:
     using OptimizerWithOptions::OptimizerWithOptions;
 
 protected:
-    std::vector<std::string> buffer_names(std::size_t) const override { return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}; }
+    std::vector<std::string> buffer_names(std::size_t) const override {
+        return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    }
     void update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) override;
 };
 
@@ -50,7 +52,9 @@ public:
     AdamW(std::vector<ParamGroup<AdamOptions>> groups, AdamOptions defaults = AdamWOptions());
 
 protected:
-    std::vector<std::string> buffer_names(std::size_t) const override { return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}; }
+    std::vector<std::string> buffer_names(std::size_t) const override {
+        return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    }
     void update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) override;
 };
 

@@ -102,8 +102,8 @@ MultiStepLR::MultiStepLR(Optimizer& optimizer, Options options)
     check_positive_finite(options_.gamma, "MultiStepLR", "gamma");
 }
 double MultiStepLR::lr_at(double base, int64_t epoch) const {
-    const auto reached = std::upper_bound(options_.milestones.begin(), options_.milestones.end(), epoch) -
-                         options_.milestones.begin();
+    const auto reached =
+        std::upper_bound(options_.milestones.begin(), options_.milestones.end(), epoch) - options_.milestones.begin();
     return base * std::pow(options_.gamma, static_cast<double>(reached));
 }
 
@@ -134,7 +134,8 @@ LinearLR::LinearLR(Optimizer& optimizer, Options options) : ClosedFormLRSchedule
     apply();  // epoch 0 already uses start_factor
 }
 double LinearLR::lr_at(double base, int64_t epoch) const {
-    const double progress = static_cast<double>(std::min(epoch, options_.total_iters)) / static_cast<double>(options_.total_iters);
+    const double progress =
+        static_cast<double>(std::min(epoch, options_.total_iters)) / static_cast<double>(options_.total_iters);
     return base * (options_.start_factor + (options_.end_factor - options_.start_factor) * progress);
 }
 
@@ -396,7 +397,8 @@ SchedulerState CosineAnnealingWarmRestarts::state_dict() const {
 void CosineAnnealingWarmRestarts::load_state_dict(const SchedulerState& state) {
     const double T_cur = entry(state, "T_cur");
     const int64_t T_i = whole(entry(state, "T_i"), "T_i", 1);
-    XGRAD_CHECK(std::isfinite(T_cur) && T_cur >= 0, "load_state_dict: the scheduler's \"T_cur\" must be finite and non-negative, got ", T_cur);
+    XGRAD_CHECK(std::isfinite(T_cur) && T_cur >= 0,
+                "load_state_dict: the scheduler's \"T_cur\" must be finite and non-negative, got ", T_cur);
     LRScheduler::load_state_dict(state);
     T_cur_ = T_cur;
     T_i_ = T_i;
@@ -416,7 +418,8 @@ void check_plateau_options(const ReduceLROnPlateauOptions& o, const char* who) {
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Options options)
     : optimizer_(optimizer),
       options_(options),
-      best_(options.mode == Mode::min ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity()) {
+      best_(options.mode == Mode::min ? std::numeric_limits<double>::infinity()
+                                      : -std::numeric_limits<double>::infinity()) {
     check_plateau_options(options, "ReduceLROnPlateau");
 }
 

@@ -70,7 +70,8 @@ void Optimizer::step() {
             if (s.buffers.size() < buffer_count) s.buffers_created_at = s.step + 1;
             for (std::size_t k = s.buffers.size(); k < buffer_count; ++k)
                 s.buffers.push_back(full(p.sizes(), buffer_initial_value(g, k), p.dtype()));
-            for (std::size_t k = s.scalars.size(); k < scalar_count; ++k) s.scalars.push_back(scalar_initial_value(g, k));
+            for (std::size_t k = s.scalars.size(); k < scalar_count; ++k)
+                s.scalars.push_back(scalar_initial_value(g, k));
             ++s.step;
             update(g, p, grad, s);
             p.data().bump_version();
@@ -82,8 +83,10 @@ void Optimizer::zero_grad(bool set_to_none) {
     for (const auto& group : params_)
         for (const Tensor& p : group) {
             if (!p.grad().defined()) continue;
-            if (set_to_none) p.set_grad(Tensor());
-            else p.grad().zero_();
+            if (set_to_none)
+                p.set_grad(Tensor());
+            else
+                p.grad().zero_();
         }
 }
 
@@ -93,7 +96,9 @@ std::vector<Tensor> Optimizer::parameters() const {
     return all;
 }
 
-int64_t Optimizer::step_count(std::size_t group, std::size_t index) const { return state_.at(group).at(index).step; }
+int64_t Optimizer::step_count(std::size_t group, std::size_t index) const {
+    return state_.at(group).at(index).step;
+}
 
 std::optional<double> Optimizer::group_option(std::size_t group, const std::string& name) const {
     for (const auto& [option, value] : group_options(group))
@@ -123,7 +128,8 @@ StateDict Optimizer::state_dict() const {
             dict[key + "step"] = scalar_tensor(static_cast<double>(s.step), kFloat64);
             // Only the buffers that exist: an option changed since the last step (SGD's momentum
             // turned on) may name more, which the next step creates; the marker says so.
-            for (std::size_t k = 0; k < names.size() && k < s.buffers.size(); ++k) dict[key + names[k]] = s.buffers[k].clone();
+            for (std::size_t k = 0; k < names.size() && k < s.buffers.size(); ++k)
+                dict[key + names[k]] = s.buffers[k].clone();
             if (s.buffers.size() < names.size()) dict[key + "buffers_pending"] = scalar_tensor(1.0, kFloat64);
             const auto scalars = scalar_names(g);
             for (std::size_t k = 0; k < scalars.size() && k < s.scalars.size(); ++k)

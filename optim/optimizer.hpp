@@ -15,7 +15,6 @@
 /// (put biases in a group with weight_decay 0 to spare them). For Adam-type optimizers the
 /// decayed gradient is then rescaled per parameter; AdamW's decoupled decay avoids that.
 
-
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -35,9 +34,9 @@ namespace detail {
 [[noreturn]] void invalid(const char* optimizer, const char* what, double value);
 /// The checks the optimizers share, in PyTorch's wording, so that every optimizer names a bad
 /// option the same way.
-void check_lr(const char* optimizer, double lr);                  ///< lr >= 0
-void check_eps(const char* optimizer, double eps);                ///< eps >= 0
-void check_weight_decay(const char* optimizer, double decay);     ///< weight_decay >= 0
+void check_lr(const char* optimizer, double lr);                                  ///< lr >= 0
+void check_eps(const char* optimizer, double eps);                                ///< eps >= 0
+void check_weight_decay(const char* optimizer, double decay);                     ///< weight_decay >= 0
 void check_betas(const char* optimizer, const std::pair<double, double>& betas);  ///< each in [0, 1)
 /// value >= 0: "invalid <name> value: v".
 void check_non_negative(const char* optimizer, const char* name, double value);
@@ -92,8 +91,8 @@ public:
 protected:
     struct ParamState {
         int64_t step = 0;
-        std::vector<Tensor> buffers;  ///< named by buffer_names(), created at the first step
-        std::vector<double> scalars;  ///< named by scalar_names(), e.g. NAdam's momentum product
+        std::vector<Tensor> buffers;     ///< named by buffer_names(), created at the first step
+        std::vector<double> scalars;     ///< named by scalar_names(), e.g. NAdam's momentum product
         int64_t buffers_created_at = 0;  ///< the step that created the newest buffers (0: loaded)
     };
 
@@ -145,7 +144,6 @@ public:
     }
 
 protected:
-
     std::vector<std::pair<std::string, double>> group_options(std::size_t group) const override {
         std::vector<std::pair<std::string, double>> out;
         Options copy = options_.at(group);
@@ -179,9 +177,12 @@ namespace detail {
 /// Runs f(T{}) for the parameter's floating dtype.
 template <class F>
 void dispatch_floating(const Tensor& param, const char* optimizer, F&& f) {
-    if (param.dtype() == kFloat32) f(float{});
-    else if (param.dtype() == kFloat64) f(double{});
-    else fail(optimizer, ": parameters must be floating-point, got ", param.dtype());
+    if (param.dtype() == kFloat32)
+        f(float{});
+    else if (param.dtype() == kFloat64)
+        f(double{});
+    else
+        fail(optimizer, ": parameters must be floating-point, got ", param.dtype());
 }
 /// body(i) for i in [begin, end), on a private copy of body: a plain loop the compiler vectorizes.
 template <class Body>

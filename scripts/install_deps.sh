@@ -2,6 +2,7 @@
 # Installs the Debian packages xgrad needs that this machine lacks, and nothing else.
 #   scripts/install_deps.sh            build + test dependencies
 #   scripts/install_deps.sh bench      also the peers the benchmarks compare against
+#   scripts/install_deps.sh format     also clang-format, which CI uses to check the code's layout
 # Runs apt-get as root, or through sudo; does nothing when everything is present.
 set -euo pipefail
 
@@ -14,6 +15,9 @@ packages=(g++ cmake make libxtensor-dev libxsimd-dev xtl-dev libboost-test-dev l
           dataset-fashion-mnist python3-numpy libdnnl-dev gnuplot-nox libcli11-dev)
 if [[ "${1:-}" == "bench" ]]; then
   packages+=(python3-torch libtorch-dev)
+fi
+if [[ "${1:-}" == "format" ]]; then
+  packages+=(clang-format)
 fi
 
 missing=()

@@ -65,8 +65,7 @@ void* allocate(std::size_t nbytes) {
         auto& bin = c.bin(bytes);
         c.stats.bytes_in_use += bytes;
         c.stats.bytes_allocated_total += bytes;
-        if (c.stats.bytes_in_use > c.stats.peak_bytes_in_use)
-            c.stats.peak_bytes_in_use = c.stats.bytes_in_use;
+        if (c.stats.bytes_in_use > c.stats.peak_bytes_in_use) c.stats.peak_bytes_in_use = c.stats.bytes_in_use;
         if (!bin.empty()) {
             void* p = bin.back();
             bin.pop_back();

@@ -10,11 +10,11 @@
 namespace xgrad::memory {
 
 struct AllocatorStats {
-    std::size_t bytes_in_use = 0;       ///< held by live buffers (rounded to size classes)
-    std::size_t bytes_cached = 0;       ///< freed, kept for reuse
-    std::size_t peak_bytes_in_use = 0;  ///< since start or the last reset_peak_stats()
-    std::size_t os_allocations = 0;     ///< buffers obtained from the system
-    std::size_t cache_hits = 0;         ///< requests served from the cache
+    std::size_t bytes_in_use = 0;           ///< held by live buffers (rounded to size classes)
+    std::size_t bytes_cached = 0;           ///< freed, kept for reuse
+    std::size_t peak_bytes_in_use = 0;      ///< since start or the last reset_peak_stats()
+    std::size_t os_allocations = 0;         ///< buffers obtained from the system
+    std::size_t cache_hits = 0;             ///< requests served from the cache
     std::size_t bytes_allocated_total = 0;  ///< every request since start (rounded): the allocation traffic
 };
 
@@ -41,7 +41,9 @@ struct CachingAllocator {
     T* allocate(std::size_t n) { return static_cast<T*>(memory::allocate(n * sizeof(T))); }
     void deallocate(T* p, std::size_t n) { memory::deallocate(p, n * sizeof(T)); }
     template <class U>
-    bool operator==(const CachingAllocator<U>&) const { return true; }
+    bool operator==(const CachingAllocator<U>&) const {
+        return true;
+    }
 };
 
 }  // namespace xgrad::memory

@@ -27,9 +27,21 @@ std::ostream& operator<<(std::ostream& out, DType dtype);
 /// The C++ type of each dtype, for kernels: dtype_of<float> == kFloat32.
 template <class T>
 constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return kFloat32; }
-template <> constexpr DType dtype_of<double>() { return kFloat64; }
-template <> constexpr DType dtype_of<int64_t>() { return kInt64; }
-template <> constexpr DType dtype_of<bool>() { return kBool; }
+template <>
+constexpr DType dtype_of<float>() {
+    return kFloat32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+    return kFloat64;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+    return kInt64;
+}
+template <>
+constexpr DType dtype_of<bool>() {
+    return kBool;
+}
 
 }  // namespace xgrad

@@ -33,15 +33,14 @@ template <class... Args>
 }  // namespace xgrad
 
 /// Check a caller's input in every build; the message is only built on failure.
-#define XGRAD_CHECK(cond, ...)                     \
-    do {                                           \
-        if (!(cond)) ::xgrad::fail(__VA_ARGS__);   \
+#define XGRAD_CHECK(cond, ...)                   \
+    do {                                         \
+        if (!(cond)) ::xgrad::fail(__VA_ARGS__); \
     } while (false)
 
 /// Check an invariant of xgrad itself; failing means a bug of ours, and the message says so.
-#define XGRAD_INTERNAL_ASSERT(cond, ...)                                                    \
-    do {                                                                                    \
-        if (!(cond))                                                                        \
-            ::xgrad::detail::throw_internal(__FILE__, __LINE__,                             \
-                                            ::xgrad::detail::concat(#cond " ", __VA_ARGS__)); \
+#define XGRAD_INTERNAL_ASSERT(cond, ...)                                                                          \
+    do {                                                                                                          \
+        if (!(cond))                                                                                              \
+            ::xgrad::detail::throw_internal(__FILE__, __LINE__, ::xgrad::detail::concat(#cond " ", __VA_ARGS__)); \
     } while (false)

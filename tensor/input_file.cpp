@@ -11,8 +11,7 @@ namespace xgrad {
 void check_readable_file(const std::string& path) {
     std::error_code error;
     const auto status = std::filesystem::status(path, error);
-    XGRAD_CHECK(!error || error == std::errc::no_such_file_or_directory, path, ": cannot open (", error.message(),
-                ")");
+    XGRAD_CHECK(!error || error == std::errc::no_such_file_or_directory, path, ": cannot open (", error.message(), ")");
     XGRAD_CHECK(std::filesystem::exists(status), path, ": cannot open (no such file)");
     XGRAD_CHECK(!std::filesystem::is_directory(status), path, ": is a directory, not a file");
 }

@@ -51,7 +51,7 @@ NDArray fold2d(const NDArray& cols, const Shape& input_sizes, const Window2d& wi
 /// first maximum of every window (padding never wins), for out_sizes [N, C, out_h, out_w].
 struct PoolPositions {
     Shape out_sizes;
-    Shape in_hw;  ///< {H, W}
+    Shape in_hw;                                                 ///< {H, W}
     std::vector<int32_t, memory::CachingAllocator<int32_t>> at;  // cached like tensors: no page faults per step
 };
 struct MaxPool2dResult {
@@ -84,23 +84,23 @@ Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, co
 /// integer inputs keep their dtype (true: int64 in, int64 out) or compute in float32, as PyTorch
 /// does (bool inputs count as int64). Adding an op is one row here, its functor, its derivative in
 /// autograd/ops/elementwise.cpp and its rows in the tests.
-#define XGRAD_UNARY_OPS(X)                  \
-    X(neg, NegOp, true)                     \
-    X(exp, ExpOp, false)                    \
-    X(log, LogOp, false)                    \
-    X(sqrt, SqrtOp, false)                  \
-    X(rsqrt, RsqrtOp, false)                \
-    X(abs, AbsOp, true)                     \
-    X(sign, SignOp, true)                   \
-    X(sin, SinOp, false)                    \
-    X(cos, CosOp, false)                    \
-    X(tanh, TanhOp, false)                  \
-    X(sigmoid, SigmoidOp, false)            \
-    X(relu, ReluOp, true)                   \
-    X(reciprocal, ReciprocalOp, false)      \
-    X(square, SquareOp, true)               \
-    X(log1p, Log1pOp, false)                \
-    X(expm1, Expm1Op, false)                \
+#define XGRAD_UNARY_OPS(X)             \
+    X(neg, NegOp, true)                \
+    X(exp, ExpOp, false)               \
+    X(log, LogOp, false)               \
+    X(sqrt, SqrtOp, false)             \
+    X(rsqrt, RsqrtOp, false)           \
+    X(abs, AbsOp, true)                \
+    X(sign, SignOp, true)              \
+    X(sin, SinOp, false)               \
+    X(cos, CosOp, false)               \
+    X(tanh, TanhOp, false)             \
+    X(sigmoid, SigmoidOp, false)       \
+    X(relu, ReluOp, true)              \
+    X(reciprocal, ReciprocalOp, false) \
+    X(square, SquareOp, true)          \
+    X(log1p, Log1pOp, false)           \
+    X(expm1, Expm1Op, false)           \
     X(erf, ErfOp, false)
 
 enum class Unary {

@@ -47,15 +47,18 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     for (std::size_t i = 0; i < n; ++i) {
         const int64_t sa = i < n - a.size() ? 1 : a[i - (n - a.size())];
         const int64_t sb = i < n - b.size() ? 1 : b[i - (n - b.size())];
-        XGRAD_CHECK(sa == sb || sa == 1 || sb == 1, op, ": shapes ", a, " and ", b,
-                    " cannot be broadcast (dimension ", i, ": ", sa, " vs ", sb, ")");
+        XGRAD_CHECK(sa == sb || sa == 1 || sb == 1, op, ": shapes ", a, " and ", b, " cannot be broadcast (dimension ",
+                    i, ": ", sa, " vs ", sb, ")");
         out[i] = sa == 1 ? sb : sa;
     }
     return out;
 }
 
 NDArray::NDArray(std::shared_ptr<Storage> storage, DType dtype, Shape sizes, Shape strides, int64_t offset)
-    : storage_(std::move(storage)), dtype_(dtype), sizes_(std::move(sizes)), strides_(std::move(strides)),
+    : storage_(std::move(storage)),
+      dtype_(dtype),
+      sizes_(std::move(sizes)),
+      strides_(std::move(strides)),
       offset_(offset) {
     XGRAD_INTERNAL_ASSERT(sizes_.size() == strides_.size(), "sizes and strides differ in length");
 }
@@ -85,8 +88,7 @@ NDArray NDArray::from_blob(void* data, const Shape& sizes, const Shape& strides,
                 " differ in length");
     int64_t extent = 1;
     for (std::size_t i = 0; i < sizes.size(); ++i) {
-        XGRAD_CHECK(sizes[i] >= 0 && strides[i] >= 0, "from_blob: negative size or stride in ", sizes, " / ",
-                    strides);
+        XGRAD_CHECK(sizes[i] >= 0 && strides[i] >= 0, "from_blob: negative size or stride in ", sizes, " / ", strides);
         if (sizes[i] == 0) extent = 0;
     }
     checked_numel(sizes, "from_blob");
@@ -98,17 +100,25 @@ NDArray NDArray::from_blob(void* data, const Shape& sizes, const Shape& strides,
                        __builtin_add_overflow(extent, reach, &extent);
         }
     XGRAD_CHECK(!overflow, "from_blob: sizes ", sizes, " with strides ", strides, " reach beyond int64");
-    auto storage = std::make_shared<Storage>(data, static_cast<std::size_t>(extent) * element_size(dtype),
-                                             std::move(keep_alive));
+    auto storage =
+        std::make_shared<Storage>(data, static_cast<std::size_t>(extent) * element_size(dtype), std::move(keep_alive));
     return NDArray(std::move(storage), dtype, sizes, strides, 0);
 }
 
-NDArray NDArray::scalar(double value, DType dtype) { return kernels::full({}, value, dtype); }
+NDArray NDArray::scalar(double value, DType dtype) {
+    return kernels::full({}, value, dtype);
+}
 
-int64_t NDArray::numel() const { return shape_numel(sizes_); }
+int64_t NDArray::numel() const {
+    return shape_numel(sizes_);
+}
 
-int64_t NDArray::size(int64_t d) const { return sizes_[wrap_dim(d, dim(), "size")]; }
-int64_t NDArray::stride(int64_t d) const { return strides_[wrap_dim(d, dim(), "stride")]; }
+int64_t NDArray::size(int64_t d) const {
+    return sizes_[wrap_dim(d, dim(), "size")];
+}
+int64_t NDArray::stride(int64_t d) const {
+    return strides_[wrap_dim(d, dim(), "stride")];
+}
 
 bool NDArray::is_contiguous() const {
     int64_t expected = 1;
@@ -130,10 +140,14 @@ double NDArray::item() const {
     XGRAD_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", sizes_);
     const void* p = raw_data();
     switch (dtype_) {
-        case DType::float32: return *static_cast<const float*>(p);
-        case DType::float64: return *static_cast<const double*>(p);
-        case DType::int64: return static_cast<double>(*static_cast<const int64_t*>(p));
-        case DType::boolean: return *static_cast<const bool*>(p) ? 1.0 : 0.0;
+        case DType::float32:
+            return *static_cast<const float*>(p);
+        case DType::float64:
+            return *static_cast<const double*>(p);
+        case DType::int64:
+            return static_cast<double>(*static_cast<const int64_t*>(p));
+        case DType::boolean:
+            return *static_cast<const bool*>(p) ? 1.0 : 0.0;
     }
     return 0;
 }
@@ -158,8 +172,8 @@ Shape infer_size(const Shape& requested, int64_t numel, const char* op, const Sh
                     from, " (", numel, " elements)");
         sizes[infer_at] = numel / known;
     } else {
-        XGRAD_CHECK(known == numel, op, ": shape ", requested, " is invalid for input of shape ", from, " (",
-                    numel, " elements)");
+        XGRAD_CHECK(known == numel, op, ": shape ", requested, " is invalid for input of shape ", from, " (", numel,
+                    " elements)");
     }
     return sizes;
 }
@@ -270,8 +284,8 @@ NDArray NDArray::select(int64_t d, int64_t index) const {
     XGRAD_CHECK(dim() > 0, "select: cannot select from a 0-d tensor");
     d = wrap_dim(d, dim(), "select");
     const int64_t n = sizes_[d];
-    XGRAD_CHECK(index >= -n && index < n, "select: index ", index, " is out of range for dimension ", d,
-                " of size ", n, " (shape ", sizes_, ")");
+    XGRAD_CHECK(index >= -n && index < n, "select: index ", index, " is out of range for dimension ", d, " of size ", n,
+                " (shape ", sizes_, ")");
     if (index < 0) index += n;
     Shape sizes = sizes_, strides = strides_;
     sizes.erase(d);
@@ -331,7 +345,9 @@ NDArray NDArray::expand(const Shape& target) const {
     return NDArray(storage_, dtype_, sizes, strides, offset_);
 }
 
-NDArray NDArray::contiguous() const { return is_contiguous() ? *this : clone(); }
+NDArray NDArray::contiguous() const {
+    return is_contiguous() ? *this : clone();
+}
 
 NDArray NDArray::clone() const {
     NDArray out = empty(sizes_, dtype_);

@@ -25,10 +25,14 @@ namespace {
 
 const char* npy_descr(DType dtype) {
     switch (dtype) {
-        case DType::float32: return "<f4";
-        case DType::float64: return "<f8";
-        case DType::int64: return "<i8";
-        case DType::boolean: return "|b1";
+        case DType::float32:
+            return "<f4";
+        case DType::float64:
+            return "<f8";
+        case DType::int64:
+            return "<i8";
+        case DType::boolean:
+            return "|b1";
     }
     return "";
 }
@@ -39,8 +43,8 @@ std::string npy_bytes(const NDArray& array) {
     shape << '(';
     for (int64_t d = 0; d < c.dim(); ++d) shape << c.sizes()[d] << (c.dim() == 1 ? "," : (d + 1 < c.dim() ? ", " : ""));
     shape << ')';
-    std::string header = std::string("{'descr': '") + npy_descr(c.dtype()) + "', 'fortran_order': False, 'shape': " +
-                         shape.str() + ", }";
+    std::string header = std::string("{'descr': '") + npy_descr(c.dtype()) +
+                         "', 'fortran_order': False, 'shape': " + shape.str() + ", }";
     // Pad with spaces so that the data starts on a 64-byte boundary, ending in '\n'.
     const std::size_t preamble = 10;
     while ((preamble + header.size() + 1) % 64 != 0) header += ' ';
@@ -67,7 +71,9 @@ uint32_t get16(const std::string& s, std::size_t at) {
     return static_cast<uint32_t>(static_cast<unsigned char>(s[at])) |
            static_cast<uint32_t>(static_cast<unsigned char>(s[at + 1])) << 8;
 }
-uint32_t get32(const std::string& s, std::size_t at) { return get16(s, at) | get16(s, at + 2) << 16; }
+uint32_t get32(const std::string& s, std::size_t at) {
+    return get16(s, at) | get16(s, at + 2) << 16;
+}
 
 // The sizes in a header's "(2, 3)" / "(4,)" / "()": each a plain non-negative decimal.
 Shape parse_npy_shape(const std::string& text, const std::string& where) {
@@ -110,16 +116,21 @@ NDArray parse_npy(const std::string& b, const std::string& where) {
     };
     const std::string descr_text = field("descr");
     const std::size_t q0 = descr_text.find_first_not_of(' ');
-    const std::size_t q1 = q0 == std::string::npos || descr_text[q0] != '\'' ? std::string::npos
-                                                                            : descr_text.find('\'', q0 + 1);
+    const std::size_t q1 =
+        q0 == std::string::npos || descr_text[q0] != '\'' ? std::string::npos : descr_text.find('\'', q0 + 1);
     XGRAD_CHECK(q1 != std::string::npos, where, ": the .npy header's 'descr' is not a quoted string");
     const std::string descr = descr_text.substr(q0 + 1, q1 - q0 - 1);
     DType dtype;
-    if (descr == "<f4") dtype = kFloat32;
-    else if (descr == "<f8") dtype = kFloat64;
-    else if (descr == "<i8") dtype = kInt64;
-    else if (descr == "|b1") dtype = kBool;
-    else fail(where, ": unsupported dtype '", descr, "' (float32, float64, int64 and bool are supported)");
+    if (descr == "<f4")
+        dtype = kFloat32;
+    else if (descr == "<f8")
+        dtype = kFloat64;
+    else if (descr == "<i8")
+        dtype = kInt64;
+    else if (descr == "|b1")
+        dtype = kBool;
+    else
+        fail(where, ": unsupported dtype '", descr, "' (float32, float64, int64 and bool are supported)");
     XGRAD_CHECK(field("fortran_order").find("False") != std::string::npos, where,
                 ": Fortran-ordered arrays are not supported");
     const Shape sizes = parse_npy_shape(field("shape"), where);
@@ -170,7 +181,8 @@ void remove_stale_temporaries(const std::filesystem::path& path) {
         if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
         const std::string rest = name.substr(prefix.size());
         const std::string pid_text = rest.substr(0, rest.find('.'));
-        if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
+        if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+            continue;
         const auto pid = static_cast<pid_t>(std::stol(pid_text));
         if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), ec);
     }
@@ -217,7 +229,8 @@ void write_atomically(const std::string& path, const std::string& bytes) {
         const bool written = write_all(fd, bytes);
         int error = errno;
         const std::string proc = "/proc/self/fd/" + std::to_string(fd);
-        const bool linked = written && ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temporary.c_str(), AT_SYMLINK_FOLLOW) == 0;
+        const bool linked =
+            written && ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temporary.c_str(), AT_SYMLINK_FOLLOW) == 0;
         if (written && !linked) error = errno;
         ::close(fd);
         if (!written) failed(error);
@@ -250,20 +263,23 @@ void save_npz(const std::string& path, const std::map<std::string, NDArray>& arr
         const std::string data = npy_bytes(array);
         XGRAD_CHECK(data.size() < 0xffffffffu && archive.size() < 0xffffffffu, "save_npz: ", path, ": entry \"", name,
                     "\" makes the archive larger than 4 GiB (zip64 is not supported)");
-        const uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()),
-                                                         static_cast<uInt>(data.size())));
+        const uint32_t crc = static_cast<uint32_t>(
+            crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
         const auto offset = static_cast<uint32_t>(archive.size());
         // Local file header: stored (method 0), no extra field.
         put32(archive, 0x04034b50), put16(archive, 20), put16(archive, 0), put16(archive, 0);
         put16(archive, 0), put16(archive, 0x21);  // time, date: 1980-01-01
-        put32(archive, crc), put32(archive, static_cast<uint32_t>(data.size())), put32(archive, static_cast<uint32_t>(data.size()));
+        put32(archive, crc), put32(archive, static_cast<uint32_t>(data.size())),
+            put32(archive, static_cast<uint32_t>(data.size()));
         put16(archive, static_cast<uint32_t>(file.size())), put16(archive, 0);
         archive += file;
         archive += data;
         // Its central directory record.
-        put32(directory, 0x02014b50), put16(directory, 20), put16(directory, 20), put16(directory, 0), put16(directory, 0);
+        put32(directory, 0x02014b50), put16(directory, 20), put16(directory, 20), put16(directory, 0),
+            put16(directory, 0);
         put16(directory, 0), put16(directory, 0x21);
-        put32(directory, crc), put32(directory, static_cast<uint32_t>(data.size())), put32(directory, static_cast<uint32_t>(data.size()));
+        put32(directory, crc), put32(directory, static_cast<uint32_t>(data.size())),
+            put32(directory, static_cast<uint32_t>(data.size()));
         put16(directory, static_cast<uint32_t>(file.size())), put16(directory, 0), put16(directory, 0);
         put16(directory, 0), put16(directory, 0), put32(directory, 0), put32(directory, offset);
         directory += file;
@@ -295,7 +311,8 @@ std::map<std::string, NDArray> load_npz(const std::string& path) {
     std::size_t at = get32(b, eocd + 16);
     std::map<std::string, NDArray> arrays;
     for (uint32_t e = 0; e < count; ++e) {
-        XGRAD_CHECK(at + 46 <= b.size() && get32(b, at) == 0x02014b50, path, ": corrupt central directory (entry ", e, ")");
+        XGRAD_CHECK(at + 46 <= b.size() && get32(b, at) == 0x02014b50, path, ": corrupt central directory (entry ", e,
+                    ")");
         const uint32_t method = get16(b, at + 10), crc = get32(b, at + 16);
         const uint32_t compressed = get32(b, at + 20), size = get32(b, at + 24);
         const uint32_t name_len = get16(b, at + 28), extra_len = get16(b, at + 30), comment_len = get16(b, at + 32);
@@ -313,10 +330,12 @@ std::map<std::string, NDArray> load_npz(const std::string& path) {
         if (method == 8)
             XGRAD_CHECK(size / 1032 <= compressed, where, ": claims ", size, " bytes from ", compressed,
                         " compressed bytes (the file is corrupt)");
-        if (method == 8) data = inflate_raw(data, size, where);
-        else XGRAD_CHECK(method == 0, where, ": unsupported compression method ", method);
-        const uint32_t actual = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()),
-                                                            static_cast<uInt>(data.size())));
+        if (method == 8)
+            data = inflate_raw(data, size, where);
+        else
+            XGRAD_CHECK(method == 0, where, ": unsupported compression method ", method);
+        const uint32_t actual = static_cast<uint32_t>(
+            crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
         XGRAD_CHECK(actual == crc, where, ": CRC mismatch (the file is corrupt)");
         if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
         arrays[name] = parse_npy(data, path + ": entry " + name);

@@ -274,8 +274,10 @@ private:
             // goes to that process while we wait and our wake-ups find us a fresh time slice.
             // A quiet stretch restores the full spin step by step.
             const long preempted = involuntary_switches();
-            if (preempted != last_preempted || !worked) spin = kMinWorkerSpin;
-            else spin = std::min(kMaxWorkerSpin, spin * 2);
+            if (preempted != last_preempted || !worked)
+                spin = kMinWorkerSpin;
+            else
+                spin = std::min(kMaxWorkerSpin, spin * 2);
             last_preempted = preempted;
         }
     }
@@ -313,16 +315,16 @@ private:
 
     std::vector<std::thread> workers_;
     int wanted_workers_ = 0;
-    uint32_t last_epoch_ = 0;                    // written by the job's owner only
-    std::atomic<bool> busy_{false};              // one job at a time
+    uint32_t last_epoch_ = 0;        // written by the job's owner only
+    std::atomic<bool> busy_{false};  // one job at a time
     std::atomic<bool> stopping_{false};
-    std::atomic<uint32_t> epoch_{0};             // what idle workers wait on
-    std::atomic<uint64_t> claims_{0};            // epoch:32 | next:16 | count:16
-    std::atomic<uint32_t> done_{0};              // units finished in the current job
-    std::atomic<uint32_t> sleepers_{0};          // workers asleep on epoch_
-    std::atomic<bool> caller_sleeping_{false};   // the job's owner asleep on done_
-    std::atomic<int> limit_{1};                  // threads the current job may use
-    std::atomic<int> joined_{1};                 // threads that joined it
+    std::atomic<uint32_t> epoch_{0};            // what idle workers wait on
+    std::atomic<uint64_t> claims_{0};           // epoch:32 | next:16 | count:16
+    std::atomic<uint32_t> done_{0};             // units finished in the current job
+    std::atomic<uint32_t> sleepers_{0};         // workers asleep on epoch_
+    std::atomic<bool> caller_sleeping_{false};  // the job's owner asleep on done_
+    std::atomic<int> limit_{1};                 // threads the current job may use
+    std::atomic<int> joined_{1};                // threads that joined it
     TaskRef task_{};
     int64_t total_ = 0, per_unit_ = 1;
     std::mutex error_mutex_;
@@ -418,7 +420,9 @@ double cgroup_cpu_limit(const std::string& cgroup_root, const std::string& proc_
     return limit;
 }
 
-bool in_parallel() { return tl_in_parallel; }
+bool in_parallel() {
+    return tl_in_parallel;
+}
 
 int threads_for(double work, double grain) {
     if (tl_in_parallel) return 1;
@@ -428,7 +432,9 @@ int threads_for(double work, double grain) {
     return static_cast<int>(std::min<double>(threads, std::floor(work / grain)));
 }
 
-void end_contention_backoff() { contention().end(); }
+void end_contention_backoff() {
+    contention().end();
+}
 
 void run_tasks(int64_t tasks, int threads, TaskRef task) {
     if (tasks <= 0) return;
@@ -456,7 +462,8 @@ int default_num_threads() {
 
 void set_num_threads(int n) {
     detail::check_thread_count(n, "set_num_threads");
-    XGRAD_CHECK(!detail::in_parallel(), "set_num_threads: cannot change the thread count from inside a parallel region");
+    XGRAD_CHECK(!detail::in_parallel(),
+                "set_num_threads: cannot change the thread count from inside a parallel region");
     // Wins over XGRAD_NUM_THREADS, even a malformed one.
     std::call_once(detail::g_threads_init, [n] { detail::g_threads.store(n); });
     detail::g_threads.store(n);

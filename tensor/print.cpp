@@ -24,12 +24,18 @@ struct Format {
 
 std::string format_value(double v, const Format& f) {
     char buf[64];
-    if (!f.is_float) std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-    else if (std::isnan(v)) std::snprintf(buf, sizeof buf, "nan");
-    else if (std::isinf(v)) std::snprintf(buf, sizeof buf, v > 0 ? "inf" : "-inf");
-    else if (f.scientific) std::snprintf(buf, sizeof buf, "%.4e", v);
-    else if (f.integral) std::snprintf(buf, sizeof buf, "%.0f.", v);
-    else std::snprintf(buf, sizeof buf, "%.4f", v);
+    if (!f.is_float)
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+    else if (std::isnan(v))
+        std::snprintf(buf, sizeof buf, "nan");
+    else if (std::isinf(v))
+        std::snprintf(buf, sizeof buf, v > 0 ? "inf" : "-inf");
+    else if (f.scientific)
+        std::snprintf(buf, sizeof buf, "%.4e", v);
+    else if (f.integral)
+        std::snprintf(buf, sizeof buf, "%.0f.", v);
+    else
+        std::snprintf(buf, sizeof buf, "%.4f", v);
     return buf;
 }
 
@@ -57,11 +63,16 @@ void print_rec(std::string& out, const NDArray& a, const Format& f, bool summari
     for (std::size_t k = 0; k < idx.size(); ++k) {
         if (k > 0) {
             out += ',';
-            if (a.dim() == 1) out += ' ';
-            else out += std::string(static_cast<std::size_t>(a.dim() - 1), '\n') + std::string(static_cast<std::size_t>(indent + 1), ' ');
+            if (a.dim() == 1)
+                out += ' ';
+            else
+                out += std::string(static_cast<std::size_t>(a.dim() - 1), '\n') +
+                       std::string(static_cast<std::size_t>(indent + 1), ' ');
         }
-        if (idx[k] < 0) out += "...";
-        else print_rec(out, a.select(0, idx[k]), f, summarize, indent + 1);
+        if (idx[k] < 0)
+            out += "...";
+        else
+            print_rec(out, a.select(0, idx[k]), f, summarize, indent + 1);
     }
     out += ']';
 }
@@ -93,9 +104,12 @@ std::ostream& operator<<(std::ostream& os, const NDArray& a) {
     if (a.dtype() == kBool) {
         std::string mapped;
         for (std::size_t i = 0; i < body.size(); ++i) {
-            if (body[i] == '1') mapped += " True";
-            else if (body[i] == '0') mapped += "False";
-            else mapped += body[i];
+            if (body[i] == '1')
+                mapped += " True";
+            else if (body[i] == '0')
+                mapped += "False";
+            else
+                mapped += body[i];
         }
         body = mapped;
     }

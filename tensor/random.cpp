@@ -7,7 +7,9 @@
 
 namespace xgrad {
 namespace {
-uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 uint64_t splitmix64(uint64_t& state) {
     uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -16,7 +18,9 @@ uint64_t splitmix64(uint64_t& state) {
 }
 }  // namespace
 
-Generator::Generator(const Generator& other) { set_state(other.get_state()); }
+Generator::Generator(const Generator& other) {
+    set_state(other.get_state());
+}
 
 Generator& Generator::operator=(const Generator& other) {
     if (this != &other) set_state(other.get_state());
@@ -52,7 +56,9 @@ uint64_t Generator::next_u64() {
     return result;
 }
 
-double Generator::next_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double Generator::next_double() {
+    return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+}
 
 double Generator::next_normal() {
     if (has_spare_) {
@@ -101,6 +107,8 @@ Generator& default_generator() {
     return generator;
 }
 
-void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+void manual_seed(uint64_t seed) {
+    default_generator().manual_seed(seed);
+}
 
 }  // namespace xgrad

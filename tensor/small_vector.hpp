@@ -26,7 +26,9 @@ public:
     SmallVector(std::initializer_list<T> values) { assign(values.begin(), values.end()); }
     SmallVector(const std::vector<T>& values) { assign(values.begin(), values.end()); }
     template <class It, class = decltype(*std::declval<It>())>
-    SmallVector(It first, It last) { assign(first, last); }
+    SmallVector(It first, It last) {
+        assign(first, last);
+    }
     explicit SmallVector(std::size_t count, T value = T()) { resize(count, value); }
 
     SmallVector(const SmallVector& other) { assign(other.begin(), other.end()); }

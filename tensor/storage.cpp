@@ -4,8 +4,7 @@
 
 namespace xgrad {
 
-Storage::Storage(std::size_t nbytes)
-    : data_(memory::allocate(nbytes)), nbytes_(nbytes), owned_(true) {}
+Storage::Storage(std::size_t nbytes) : data_(memory::allocate(nbytes)), nbytes_(nbytes), owned_(true) {}
 
 Storage::Storage(void* data, std::size_t nbytes, std::shared_ptr<void> keep_alive)
     : data_(data), nbytes_(nbytes), owned_(false), keep_alive_(std::move(keep_alive)) {}

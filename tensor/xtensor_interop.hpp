@@ -41,7 +41,8 @@ auto as_xtensor(const NDArray& x) {
     std::vector<std::size_t> shape(x.sizes().begin(), x.sizes().end());
     std::vector<std::ptrdiff_t> strides(x.strides().begin(), x.strides().end());
     std::size_t extent = x.numel() == 0 ? 0 : 1;
-    for (std::size_t d = 0; d < shape.size() && extent; ++d) extent += (shape[d] - 1) * static_cast<std::size_t>(strides[d]);
+    for (std::size_t d = 0; d < shape.size() && extent; ++d)
+        extent += (shape[d] - 1) * static_cast<std::size_t>(strides[d]);
     return xt::adapt(x.data<T>(), extent, xt::no_ownership(), shape, strides);
 }
 

@@ -66,7 +66,8 @@ inline int64_t broadcast_position(const Shape& index, const Shape& sizes) {
 }
 
 /// The reference for a broadcasting binary op: a plain loop over the output in double.
-inline std::vector<double> reference_binary(const Tensor& a, const Tensor& b, const std::function<double(double, double)>& f) {
+inline std::vector<double> reference_binary(const Tensor& a, const Tensor& b,
+                                            const std::function<double(double, double)>& f) {
     const Shape out = broadcast_shapes(a.sizes(), b.sizes(), "reference");
     const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
     std::vector<double> r(static_cast<std::size_t>(shape_numel(out)));
@@ -83,7 +84,8 @@ inline void check_values(const Tensor& actual, const std::vector<double>& expect
     BOOST_TEST_REQUIRE(got.size() == expected.size());
     for (std::size_t i = 0; i < got.size(); ++i) {
         const bool both_nan = std::isnan(got[i]) && std::isnan(expected[i]);
-        const bool close = got[i] == expected[i] || std::abs(got[i] - expected[i]) <= tol * std::max(1.0, std::abs(expected[i]));
+        const bool close =
+            got[i] == expected[i] || std::abs(got[i] - expected[i]) <= tol * std::max(1.0, std::abs(expected[i]));
         BOOST_TEST((both_nan || close), "element " << i << ": got " << got[i] << ", expected " << expected[i]);
     }
 }

@@ -20,7 +20,9 @@ struct Matrix {
     std::vector<double> v;
     double operator()(int64_t r, int64_t c) const { return v[static_cast<std::size_t>(r * cols + c)]; }
 };
-Matrix matrix_of(const Tensor& t) { return {t.size(0), t.size(1), t.contiguous().to_vector<double>()}; }
+Matrix matrix_of(const Tensor& t) {
+    return {t.size(0), t.size(1), t.contiguous().to_vector<double>()};
+}
 
 // y = W x + b for one vector.
 std::vector<double> affine(const Matrix& w, const std::vector<double>& b, const std::vector<double>& x) {
@@ -77,7 +79,8 @@ ReferenceAttention reference_attention(const nn::MultiheadAttention& m, const Se
     std::vector<double> bq, bk, bv, bo;
     if (m.in_proj_bias.defined()) {
         const auto b = m.in_proj_bias.to_vector<double>();
-        bq.assign(b.begin(), b.begin() + E), bk.assign(b.begin() + E, b.begin() + 2 * E), bv.assign(b.begin() + 2 * E, b.end());
+        bq.assign(b.begin(), b.begin() + E), bk.assign(b.begin() + E, b.begin() + 2 * E),
+            bv.assign(b.begin() + 2 * E, b.end());
         bo = m.out_proj.bias.to_vector<double>();
     }
     const Matrix wo = matrix_of(m.out_proj.weight);
@@ -140,8 +143,9 @@ Sequence reference_encoder_layer(nn::TransformerEncoderLayer& layer, const Seque
     const auto feed_forward = [&](const std::vector<double>& v) {
         std::vector<double> hidden = affine(w1, b1, v);
         for (double& h : hidden)
-            h = layer.options.activation == nn::TransformerActivation::gelu ? 0.5 * h * (1 + std::erf(h / std::sqrt(2.0)))
-                                                                            : std::max(h, 0.0);
+            h = layer.options.activation == nn::TransformerActivation::gelu
+                    ? 0.5 * h * (1 + std::erf(h / std::sqrt(2.0)))
+                    : std::max(h, 0.0);
         return affine(w2, b2, hidden);
     };
     const auto add = [](std::vector<double> a, const std::vector<double>& b) {
@@ -172,8 +176,8 @@ Sequence reference_encoder_layer(nn::TransformerEncoderLayer& layer, const Seque
 
 nn::MultiheadAttention attention64(int64_t E, int64_t H, int64_t kdim = 0, int64_t vdim = 0, bool batch_first = false) {
     manual_seed(7);
-    return nn::MultiheadAttention({.embed_dim = E, .num_heads = H, .kdim = kdim, .vdim = vdim, .batch_first = batch_first,
-                                   .dtype = kFloat64});
+    return nn::MultiheadAttention(
+        {.embed_dim = E, .num_heads = H, .kdim = kdim, .vdim = vdim, .batch_first = batch_first, .dtype = kFloat64});
 }
 }  // namespace
 
@@ -187,13 +191,15 @@ BOOST_AUTO_TEST_CASE(multihead_attention_matches_the_equations_with_both_masks) 
     const Tensor q = random_tensor({4, 2, 6}, kFloat64, 1), k = random_tensor({5, 2, 6}, kFloat64, 2),
                  v = random_tensor({5, 2, 6}, kFloat64, 3);
     const Tensor padding = tensor({{0, 0, 0, 1, 1}, {0, 0, 0, 0, 0}}) > 0.5;  // [N, S]
-    const Tensor additive = random_tensor({4, 5}, kFloat64, 4);              // [L, S], added
+    const Tensor additive = random_tensor({4, 5}, kFloat64, 4);               // [L, S], added
     auto [out, weights] = m(q, k, v, {.key_padding_mask = padding, .attn_mask = additive});
     const auto pad = padding.to_vector<double>();
     const auto add = additive.to_vector<double>();
-    const auto ref = reference_attention(m, sequence_of(q), sequence_of(k), sequence_of(v), [&](int64_t n, int64_t, int64_t i, int64_t j) {
-        return (pad[static_cast<std::size_t>(n * 5 + j)] != 0 ? -inf : 0.0) + add[static_cast<std::size_t>(i * 5 + j)];
-    });
+    const auto ref = reference_attention(m, sequence_of(q), sequence_of(k), sequence_of(v),
+                                         [&](int64_t n, int64_t, int64_t i, int64_t j) {
+                                             return (pad[static_cast<std::size_t>(n * 5 + j)] != 0 ? -inf : 0.0) +
+                                                    add[static_cast<std::size_t>(i * 5 + j)];
+                                         });
     BOOST_TEST((out.sizes() == Shape{4, 2, 6}));
     BOOST_TEST((weights.sizes() == Shape{2, 4, 5}));
     check_values(out, flatten(ref.out), 1e-10);
@@ -228,8 +234,9 @@ BOOST_AUTO_TEST_CASE(unbatched_input_and_causal_attention) {
     auto [out, weights] = m(x, x, x, {.is_causal = true});
     BOOST_TEST((out.sizes() == Shape{3, 4}));
     BOOST_TEST((weights.sizes() == Shape{3, 3}));
-    const auto ref = reference_attention(m, sequence_of(x.unsqueeze(1)), sequence_of(x.unsqueeze(1)), sequence_of(x.unsqueeze(1)),
-                                         [](int64_t, int64_t, int64_t i, int64_t j) { return j > i ? -inf : 0.0; });
+    const auto ref =
+        reference_attention(m, sequence_of(x.unsqueeze(1)), sequence_of(x.unsqueeze(1)), sequence_of(x.unsqueeze(1)),
+                            [](int64_t, int64_t, int64_t i, int64_t j) { return j > i ? -inf : 0.0; });
     check_values(out, flatten(ref.out), 1e-10);
     check_values(weights, flatten_weights(ref.weights), 1e-10);
     // The single-input call is self-attention without masks.
@@ -250,8 +257,8 @@ BOOST_AUTO_TEST_CASE(a_fully_masked_query_gets_zero_weights_not_nan) {
     for (double g : q.grad().to_vector<double>()) BOOST_TEST(std::isfinite(g));
     // The function form: true means "may attend"; an all-false row gives zeros too.
     const Tensor none = zeros({2, 3}, kFloat64) > 1.0;
-    const Tensor r = nn::F::scaled_dot_product_attention(random_tensor({2, 4}, kFloat64), kv.select(1, 0), kv.select(1, 0),
-                                                         {.attn_mask = none});
+    const Tensor r = nn::F::scaled_dot_product_attention(random_tensor({2, 4}, kFloat64), kv.select(1, 0),
+                                                         kv.select(1, 0), {.attn_mask = none});
     check_values(r, std::vector<double>(8, 0.0));
     check_values(nn::F::masked_softmax(tensor({{1.0, 2.0}, {-inf, -inf}}, kFloat64), Tensor(), 1),
                  {1 / (1 + std::exp(1.0)), 1 / (1 + std::exp(-1.0)), 0, 0}, 1e-12);
@@ -278,7 +285,8 @@ BOOST_AUTO_TEST_CASE(masked_softmax_is_softmax_over_the_kept_places) {
     BOOST_TEST(first.ok, first.message);
     auto second = autograd::gradgradcheck(fn, {x.detach().requires_grad_()}, {.raise = false});
     BOOST_TEST(second.ok, second.message);
-    check_values(nn::F::masked_softmax(x.to(kFloat32), mask, 1), expected.to_vector<double>(), 1e-6);  // float32 SIMD path
+    check_values(nn::F::masked_softmax(x.to(kFloat32), mask, 1), expected.to_vector<double>(),
+                 1e-6);  // float32 SIMD path
     check_error([&] { nn::F::masked_softmax(x, ones({5, 1}) > 0.5, 1); }, {"masked_softmax", "[5, 1]", "[3, 4, 5]"});
 }
 
@@ -289,13 +297,20 @@ BOOST_AUTO_TEST_CASE(scaled_dot_product_attention_matches_its_definition) {
     check_values(nn::F::scaled_dot_product_attention(q, k, v), expected.to_vector<double>(), 1e-12);
     const Tensor causal = tril(ones({3, 5}, kFloat64)) > 0.5;  // true = may attend
     const Tensor via_mask = nn::F::scaled_dot_product_attention(q, k, v, {.attn_mask = causal});
-    check_values(nn::F::scaled_dot_product_attention(q, k, v, {.is_causal = true}), via_mask.to_vector<double>(), 1e-12);
+    check_values(nn::F::scaled_dot_product_attention(q, k, v, {.is_causal = true}), via_mask.to_vector<double>(),
+                 1e-12);
     const Tensor additive = where(causal, zeros({}, kFloat64), full({}, -inf, kFloat64));
-    check_values(nn::F::scaled_dot_product_attention(q, k, v, {.attn_mask = additive}), via_mask.to_vector<double>(), 1e-12);
-    check_error([&] { nn::F::scaled_dot_product_attention(q, v, v); }, {"scaled_dot_product_attention", "[2, 3, 4]", "[2, 5, 2]"});
-    check_error([&] { nn::F::scaled_dot_product_attention(q, k, v.narrow(1, 0, 4)); }, {"scaled_dot_product_attention", "positions"});
-    check_error([&] { nn::F::scaled_dot_product_attention(q, k, v, {.attn_mask = ones({4, 5}) > 0.5}); },
-                {"attn_mask", "[4, 5]", "[2, 3, 5]"});
+    check_values(nn::F::scaled_dot_product_attention(q, k, v, {.attn_mask = additive}), via_mask.to_vector<double>(),
+                 1e-12);
+    check_error([&] { nn::F::scaled_dot_product_attention(q, v, v); },
+                {"scaled_dot_product_attention", "[2, 3, 4]", "[2, 5, 2]"});
+    check_error([&] { nn::F::scaled_dot_product_attention(q, k, v.narrow(1, 0, 4)); },
+                {"scaled_dot_product_attention", "positions"});
+    check_error(
+        [&] {
+            nn::F::scaled_dot_product_attention(q, k, v, {.attn_mask = ones({4, 5}) > 0.5});
+        },
+        {"attn_mask", "[4, 5]", "[2, 3, 5]"});
 }
 
 BOOST_AUTO_TEST_CASE(attention_gradients_pass_gradcheck_with_masks) {
@@ -309,15 +324,18 @@ BOOST_AUTO_TEST_CASE(attention_gradients_pass_gradcheck_with_masks) {
     };
     const Tensor q = random_tensor({2, 2, 4}, kFloat64, 15).requires_grad_(),
                  kv = random_tensor({3, 2, 4}, kFloat64, 16).requires_grad_();
-    auto result = autograd::gradcheck(fn, {q, kv, m.in_proj_weight, m.in_proj_bias, m.out_proj.weight}, {.raise = false});
+    auto result =
+        autograd::gradcheck(fn, {q, kv, m.in_proj_weight, m.in_proj_bias, m.out_proj.weight}, {.raise = false});
     BOOST_TEST(result.ok, result.message);
-    auto strided = autograd::gradcheck(fn, {noncontiguous(q.detach()).requires_grad_(), noncontiguous(kv.detach()).requires_grad_()},
-                                       {.raise = false});
+    auto strided = autograd::gradcheck(
+        fn, {noncontiguous(q.detach()).requires_grad_(), noncontiguous(kv.detach()).requires_grad_()},
+        {.raise = false});
     BOOST_TEST(strided.ok, strided.message);
     const auto sdpa = [](const Args& a) {
         return nn::F::scaled_dot_product_attention(a[0], a[1], a[2], {.is_causal = true});
     };
-    const Args inputs = {random_tensor({2, 3, 4}, kFloat64, 17).requires_grad_(), random_tensor({2, 3, 4}, kFloat64, 18).requires_grad_(),
+    const Args inputs = {random_tensor({2, 3, 4}, kFloat64, 17).requires_grad_(),
+                         random_tensor({2, 3, 4}, kFloat64, 18).requires_grad_(),
                          random_tensor({1, 3, 2}, kFloat64, 19).requires_grad_()};  // value broadcasts over the batch
     auto first = autograd::gradcheck(sdpa, inputs, {.raise = false});
     BOOST_TEST(first.ok, first.message);
@@ -327,16 +345,26 @@ BOOST_AUTO_TEST_CASE(attention_gradients_pass_gradcheck_with_masks) {
     const auto small = [&](const Args& a) {
         return std::get<0>(m(a[0], a[0], a[0], {.key_padding_mask = tensor({{0, 1}, {0, 0}}) > 0.5}));
     };
-    auto layer_second = autograd::gradgradcheck(small, {random_tensor({2, 2, 4}, kFloat64, 20).requires_grad_()}, {.raise = false});
+    auto layer_second =
+        autograd::gradgradcheck(small, {random_tensor({2, 2, 4}, kFloat64, 20).requires_grad_()}, {.raise = false});
     BOOST_TEST(layer_second.ok, layer_second.message);
 }
 
 BOOST_AUTO_TEST_CASE(attention_errors_name_the_shapes) {
-    check_error([] { nn::MultiheadAttention({.embed_dim = 6, .num_heads = 4}); }, {"MultiheadAttention", "6", "not divisible", "4"});
+    check_error([] { nn::MultiheadAttention({.embed_dim = 6, .num_heads = 4}); },
+                {"MultiheadAttention", "6", "not divisible", "4"});
     nn::MultiheadAttention m = attention64(4, 2);
     const Tensor x = random_tensor({3, 2, 4}, kFloat64);
-    check_error([&] { m(x, x, x, {.key_padding_mask = zeros({3, 2}) > 0.5}); }, {"key_padding_mask", "[3, 2]", "[2, 3]"});
-    check_error([&] { m(x, x, x, {.attn_mask = zeros({3, 2}, kFloat64)}); }, {"attn_mask", "[3, 2]", "[3, 3]", "[4, 3, 3]"});
+    check_error(
+        [&] {
+            m(x, x, x, {.key_padding_mask = zeros({3, 2}) > 0.5});
+        },
+        {"key_padding_mask", "[3, 2]", "[2, 3]"});
+    check_error(
+        [&] {
+            m(x, x, x, {.attn_mask = zeros({3, 2}, kFloat64)});
+        },
+        {"attn_mask", "[3, 2]", "[3, 3]", "[4, 3, 3]"});
     check_error([&] { m(x, x, x, {.attn_mask = zeros({3, 3}, kInt64)}); }, {"attn_mask", "bool", "int64"});
     check_error([&] { m(x, x.narrow(1, 0, 1), x); }, {"MultiheadAttention", "[3, 1, 4]"});
     check_error([&] { m(random_tensor({3, 2, 5}, kFloat64), x, x); }, {"MultiheadAttention", "[3, 2, 5]", "embed_dim"});
@@ -346,17 +374,24 @@ BOOST_AUTO_TEST_CASE(attention_errors_name_the_shapes) {
 BOOST_AUTO_TEST_CASE(encoder_layer_matches_the_equations_post_and_pre_norm) {
     for (bool norm_first : {false, true})
         for (auto activation : {nn::TransformerActivation::relu, nn::TransformerActivation::gelu}) {
-            BOOST_TEST_CONTEXT("norm_first " << norm_first << ", gelu " << (activation == nn::TransformerActivation::gelu)) {
+            BOOST_TEST_CONTEXT("norm_first " << norm_first << ", gelu "
+                                             << (activation == nn::TransformerActivation::gelu)) {
                 manual_seed(3);
-                nn::TransformerEncoderLayer layer({.d_model = 4, .nhead = 2, .dim_feedforward = 6, .dropout = 0.3,
-                                                   .activation = activation, .norm_first = norm_first, .dtype = kFloat64});
+                nn::TransformerEncoderLayer layer({.d_model = 4,
+                                                   .nhead = 2,
+                                                   .dim_feedforward = 6,
+                                                   .dropout = 0.3,
+                                                   .activation = activation,
+                                                   .norm_first = norm_first,
+                                                   .dtype = kFloat64});
                 nn::init::normal_(layer.norm1.weight, 1, 0.3);
                 nn::init::normal_(layer.norm2.bias, 0, 0.3);
                 layer.eval();  // dropout off
                 const Tensor x = random_tensor({3, 2, 4}, kFloat64, 20);
                 const Tensor padding = tensor({{0, 0, 1}, {0, 0, 0}}) > 0.5;
                 const Tensor y = layer(x, {.src_key_padding_mask = padding});
-                const Sequence ref = reference_encoder_layer(layer, sequence_of(x), {{false, false, true}, {false, false, false}});
+                const Sequence ref =
+                    reference_encoder_layer(layer, sequence_of(x), {{false, false, true}, {false, false, false}});
                 check_values(y, flatten(ref), 1e-10);
             }
         }
@@ -364,9 +399,15 @@ BOOST_AUTO_TEST_CASE(encoder_layer_matches_the_equations_post_and_pre_norm) {
 
 BOOST_AUTO_TEST_CASE(encoder_stacks_copies_of_one_layer_with_pytorch_names) {
     manual_seed(4);
-    nn::TransformerEncoder encoder({.layer = {.d_model = 4, .nhead = 2, .dim_feedforward = 8, .dropout = 0.0,
-                                              .batch_first = true, .norm_first = true, .dtype = kFloat64},
-                                    .num_layers = 2, .final_norm = true});
+    nn::TransformerEncoder encoder({.layer = {.d_model = 4,
+                                              .nhead = 2,
+                                              .dim_feedforward = 8,
+                                              .dropout = 0.0,
+                                              .batch_first = true,
+                                              .norm_first = true,
+                                              .dtype = kFloat64},
+                                    .num_layers = 2,
+                                    .final_norm = true});
     const nn::StateDict state = encoder.state_dict();
     for (const char* name : {"layers.0.self_attn.in_proj_weight", "layers.0.self_attn.in_proj_bias",
                              "layers.1.self_attn.out_proj.weight", "layers.1.linear1.weight", "layers.1.linear2.bias",
@@ -375,16 +416,17 @@ BOOST_AUTO_TEST_CASE(encoder_stacks_copies_of_one_layer_with_pytorch_names) {
     BOOST_TEST(state.size() == 2 * 12 + 2);
     BOOST_TEST(equal(state.at("layers.0.linear1.weight"), state.at("layers.1.linear1.weight")));  // deep copies
     nn::init::normal_(encoder.layer(1).linear1.weight);
-    BOOST_TEST(!equal(encoder.layer(0).linear1.weight, encoder.layer(1).linear1.weight));        // but not shared
+    BOOST_TEST(!equal(encoder.layer(0).linear1.weight, encoder.layer(1).linear1.weight));  // but not shared
     const Tensor x = random_tensor({2, 3, 4}, kFloat64, 21);
     const Tensor padding = tensor({{0, 0, 1}, {0, 1, 1}}) > 0.5;
     const Tensor y = encoder(x, {.src_key_padding_mask = padding});
-    const Tensor by_hand = (*encoder.norm)(encoder.layer(1)(encoder.layer(0)(x, {.src_key_padding_mask = padding}),
-                                                             {.src_key_padding_mask = padding}));
+    const Tensor by_hand = (*encoder.norm)(
+        encoder.layer(1)(encoder.layer(0)(x, {.src_key_padding_mask = padding}), {.src_key_padding_mask = padding}));
     check_values(y, by_hand.to_vector<double>(), 1e-12);
     const auto fn = [&](const Args& a) { return encoder(a[0], {.src_key_padding_mask = padding}); };
-    auto result = autograd::gradcheck(fn, {x.requires_grad_(), encoder.layer(0).self_attn.in_proj_weight,
-                                           encoder.layer(1).linear2.weight}, {.raise = false});
+    auto result = autograd::gradcheck(
+        fn, {x.requires_grad_(), encoder.layer(0).self_attn.in_proj_weight, encoder.layer(1).linear2.weight},
+        {.raise = false});
     BOOST_TEST(result.ok, result.message);
     int calls = 0;
     encoder.layer(0).register_forward_hook([&](nn::Module&, const Tensor&, const Tensor&) { ++calls; });
@@ -397,7 +439,8 @@ BOOST_AUTO_TEST_CASE(dropout_in_training_is_seeded) {
     Generator first(5), second(5);
     auto run = [](Generator& g) {
         manual_seed(1);
-        nn::TransformerEncoderLayer layer({.d_model = 4, .nhead = 2, .dim_feedforward = 8, .dropout = 0.5, .generator = &g});
+        nn::TransformerEncoderLayer layer(
+            {.d_model = 4, .nhead = 2, .dim_feedforward = 8, .dropout = 0.5, .generator = &g});
         return layer(random_tensor({3, 2, 4}));
     };
     const Tensor a = run(first), b = run(second);
@@ -415,7 +458,8 @@ BOOST_AUTO_TEST_CASE(sinusoidal_positional_encoding_follows_the_paper) {
     check_values(pe.select(0, 1).narrow(0, 0, 2), {std::sin(1.0), std::cos(1.0)}, 1e-12);
     const double rate = std::pow(10000.0, -2.0 / 6.0);
     check_values(pe.select(0, 3).narrow(0, 2, 2), {std::sin(3 * rate), std::cos(3 * rate)}, 1e-12);
-    nn::PositionalEncoding position({.d_model = 6, .max_len = 5, .dropout = 0.0, .batch_first = true, .dtype = kFloat64});
+    nn::PositionalEncoding position(
+        {.d_model = 6, .max_len = 5, .dropout = 0.0, .batch_first = true, .dtype = kFloat64});
     const Tensor x = random_tensor({2, 4, 6}, kFloat64);
     check_values(position(x).select(0, 1), (x.select(0, 1) + pe.narrow(0, 0, 4)).to_vector<double>(), 1e-12);
     BOOST_TEST(position.state_dict().empty());

@@ -14,7 +14,8 @@ namespace {
 std::vector<double> reference_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, nn::Size2 s, nn::Size2 p,
                                      nn::Size2 d) {
     const auto xv = x.to_vector<double>(), wv = w.to_vector<double>(), bv = b.to_vector<double>();
-    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), O = w.size(0), KH = w.size(2), KW = w.size(3);
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), O = w.size(0), KH = w.size(2),
+                  KW = w.size(3);
     const int64_t OH = (H + 2 * p.h - d.h * (KH - 1) - 1) / s.h + 1, OW = (W + 2 * p.w - d.w * (KW - 1) - 1) / s.w + 1;
     std::vector<double> out;
     for (int64_t n = 0; n < N; ++n)
@@ -92,9 +93,9 @@ BOOST_AUTO_TEST_CASE(conv2d_matches_the_definition) {
         nn::Size2 stride, padding, dilation;
     };
     const std::vector<Case> cases = {
-        {{2, 3, 7, 6}, {4, 3, 3, 3}, 1, 0, 1},        {{2, 3, 7, 6}, {4, 3, 3, 3}, 1, 1, 1},
+        {{2, 3, 7, 6}, {4, 3, 3, 3}, 1, 0, 1},           {{2, 3, 7, 6}, {4, 3, 3, 3}, 1, 1, 1},
         {{1, 2, 9, 8}, {3, 2, 3, 2}, {2, 3}, {1, 0}, 1}, {{2, 1, 10, 9}, {2, 1, 3, 3}, 1, 2, {2, 3}},
-        {{3, 1, 28, 28}, {5, 1, 5, 5}, 1, 2, 1},      {{1, 4, 1, 12}, {2, 4, 1, 3}, 1, {0, 1}, 1},
+        {{3, 1, 28, 28}, {5, 1, 5, 5}, 1, 2, 1},         {{1, 4, 1, 12}, {2, 4, 1, 3}, 1, {0, 1}, 1},
     };
     for (const Case& c : cases) {
         BOOST_TEST_CONTEXT("x " << c.x << ", w " << c.w) {
@@ -129,7 +130,8 @@ std::vector<double> reference_grouped_conv2d(const Tensor& x, const Tensor& w, c
                     for (int64_t cg = 0; cg < CG; ++cg)
                         for (int64_t ki = 0; ki < KH; ++ki)
                             for (int64_t kj = 0; kj < KW; ++kj) {
-                                const int64_t c = group * CG + cg, h = i - before.h + ki * d.h, ww = j - before.w + kj * d.w;
+                                const int64_t c = group * CG + cg, h = i - before.h + ki * d.h,
+                                              ww = j - before.w + kj * d.w;
                                 if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
                                 sum += xv[((n * C + c) * H + h) * W + ww] * wv[((o * CG + cg) * KH + ki) * KW + kj];
                             }
@@ -141,28 +143,35 @@ std::vector<double> reference_grouped_conv2d(const Tensor& x, const Tensor& w, c
 BOOST_AUTO_TEST_CASE(grouped_and_depthwise_convolutions_match_the_definition) {
     const Tensor x = random_tensor({2, 6, 5, 4}, kFloat64, 30);
     manual_seed(2);
-    nn::Conv2d grouped({.in_channels = 6, .out_channels = 4, .kernel_size = {3, 2}, .padding = 1, .groups = 2, .dtype = kFloat64});
+    nn::Conv2d grouped(
+        {.in_channels = 6, .out_channels = 4, .kernel_size = {3, 2}, .padding = 1, .groups = 2, .dtype = kFloat64});
     BOOST_TEST((grouped.weight.sizes() == Shape{4, 3, 3, 2}));
     check_values(grouped(x), reference_grouped_conv2d(x, grouped.weight, grouped.bias, 1, 1, 1, 2), 1e-12);
-    nn::Conv2d depthwise({.in_channels = 6, .out_channels = 12, .kernel_size = 3, .padding = nn::kSame, .groups = 6,
-                          .dtype = kFloat64});
+    nn::Conv2d depthwise(
+        {.in_channels = 6, .out_channels = 12, .kernel_size = 3, .padding = nn::kSame, .groups = 6, .dtype = kFloat64});
     BOOST_TEST((depthwise.weight.sizes() == Shape{12, 1, 3, 3}));
     check_values(depthwise(x), reference_grouped_conv2d(x, depthwise.weight, depthwise.bias, 1, 1, 1, 6), 1e-12);
     const auto fn = [&](const std::vector<Tensor>& a) { return nn::F::conv2d(a[0], a[1], a[2], 1, 1, 1, 2); };
-    const auto result = autograd::gradcheck(fn, {noncontiguous(x).detach().requires_grad_(), grouped.weight, grouped.bias},
-                                            {.raise = false});
+    const auto result = autograd::gradcheck(
+        fn, {noncontiguous(x).detach().requires_grad_(), grouped.weight, grouped.bias}, {.raise = false});
     BOOST_TEST(result.ok, result.message);
     check_error([] { nn::Conv2d({.in_channels = 6, .out_channels = 4, .kernel_size = 3, .groups = 4}); },
                 {"Conv2d", "groups 4", "in_channels 6"});
-    check_error([&] { nn::F::conv2d(x, grouped.weight, grouped.bias, 1, 0, 1, 3); }, {"conv2d", "groups 3", "output channels 4"});
-    check_error([&] { nn::F::conv2d(x, depthwise.weight, depthwise.bias, 1, 0, 1, 2); }, {"conv2d", "groups 2", "expects 2"});
+    check_error([&] { nn::F::conv2d(x, grouped.weight, grouped.bias, 1, 0, 1, 3); },
+                {"conv2d", "groups 3", "output channels 4"});
+    check_error([&] { nn::F::conv2d(x, depthwise.weight, depthwise.bias, 1, 0, 1, 2); },
+                {"conv2d", "groups 2", "expects 2"});
 }
 
 BOOST_AUTO_TEST_CASE(padding_same_keeps_the_size_with_pytorchs_odd_split) {
     const Tensor x = random_tensor({2, 3, 6, 7}, kFloat64, 31);
     manual_seed(3);
     // Kernel 4 (total 3: 1 before, 2 after); dilation 2 on a kernel 2 (total 2: 1 and 1).
-    nn::Conv2d conv({.in_channels = 3, .out_channels = 2, .kernel_size = {4, 2}, .padding = nn::kSame, .dilation = {1, 2},
+    nn::Conv2d conv({.in_channels = 3,
+                     .out_channels = 2,
+                     .kernel_size = {4, 2},
+                     .padding = nn::kSame,
+                     .dilation = {1, 2},
                      .dtype = kFloat64});
     const Tensor y = conv(x);
     BOOST_TEST((y.sizes() == Shape{2, 2, 6, 7}));
@@ -173,20 +182,24 @@ BOOST_AUTO_TEST_CASE(padding_same_keeps_the_size_with_pytorchs_odd_split) {
     nn::Conv1d text({.in_channels = 3, .out_channels = 2, .kernel_size = 4, .padding = nn::kSame, .dtype = kFloat64});
     const Tensor seq = random_tensor({2, 3, 9}, kFloat64, 32);
     BOOST_TEST((text(seq).sizes() == Shape{2, 2, 9}));
-    check_values(text(seq), reference_grouped_conv2d(seq.unsqueeze(2), text.weight.unsqueeze(2), text.bias, {0, 1}, {0, 2}, 1, 1),
+    check_values(text(seq),
+                 reference_grouped_conv2d(seq.unsqueeze(2), text.weight.unsqueeze(2), text.bias, {0, 1}, {0, 2}, 1, 1),
                  1e-12);
     nn::Conv1d valid({.in_channels = 3, .out_channels = 2, .kernel_size = 4, .padding = nn::kValid, .dtype = kFloat64});
     BOOST_TEST(valid(seq).size(2) == 6);
     BOOST_TEST(valid(seq.select(0, 0)).dim() == 2);  // unbatched [C, L]
-    check_error([&] { nn::F::conv2d(x, conv.weight, conv.bias, 2, nn::kSame); }, {"conv2d", "'same'", "stride 1", "(2, 2)"});
+    check_error([&] { nn::F::conv2d(x, conv.weight, conv.bias, 2, nn::kSame); },
+                {"conv2d", "'same'", "stride 1", "(2, 2)"});
 }
 
 BOOST_AUTO_TEST_CASE(conv2d_has_second_derivatives) {
     const Tensor x = random_tensor({2, 2, 5, 4}, kFloat64, 7).requires_grad_();
     const Tensor w = random_tensor({3, 2, 2, 2}, kFloat64, 8).requires_grad_();
     const auto result = autograd::gradgradcheck(
-        [](const std::vector<Tensor>& a) { return nn::F::conv2d(a[0], a[1], Tensor(), {1, 2}, {1, 1}); }, {x, w},
-        {.raise = false});
+        [](const std::vector<Tensor>& a) {
+            return nn::F::conv2d(a[0], a[1], Tensor(), {1, 2}, {1, 1});
+        },
+        {x, w}, {.raise = false});
     BOOST_TEST(result.ok, result.message);
 }
 
@@ -196,7 +209,8 @@ BOOST_AUTO_TEST_CASE(conv1d_is_conv2d_over_a_height_of_one) {
     const Tensor y = nn::F::conv1d(x, w, b, 2, 1, 1);
     BOOST_TEST((y.sizes() == Shape{2, 3, 5}));  // (11 + 2 - 3 - 1) / 2 + 1
     check_values(y, reference_conv2d(x.unsqueeze(2), w.unsqueeze(2), b, {1, 2}, {0, 1}, 1), 1e-12);
-    nn::Conv1d layer({.in_channels = 5, .out_channels = 3, .kernel_size = 4, .stride = 2, .padding = 1, .dtype = kFloat64});
+    nn::Conv1d layer(
+        {.in_channels = 5, .out_channels = 3, .kernel_size = 4, .stride = 2, .padding = 1, .dtype = kFloat64});
     BOOST_TEST((layer(x).sizes() == Shape{2, 3, 5}));
     BOOST_TEST(layer.parameters().size() == 2u);
     BOOST_TEST((layer.weight.sizes() == Shape{3, 5, 4}));
@@ -227,7 +241,14 @@ BOOST_AUTO_TEST_CASE(max_pooling_with_ties_padding_and_dilation_matches_direct_l
     const std::vector<Window2d> windows = {
         {.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2},  // the fast 2 x 2 path
         {.kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1, .padding_h = 1, .padding_w = 1},
-        {.kernel_h = 3, .kernel_w = 2, .stride_h = 2, .stride_w = 1, .padding_h = 1, .padding_w = 1, .dilation_h = 2, .dilation_w = 3},
+        {.kernel_h = 3,
+         .kernel_w = 2,
+         .stride_h = 2,
+         .stride_w = 1,
+         .padding_h = 1,
+         .padding_w = 1,
+         .dilation_h = 2,
+         .dilation_w = 3},
         {.kernel_h = 1, .kernel_w = 4, .stride_h = 1, .stride_w = 3},
     };
     for (const Window2d& win : windows) {
@@ -267,8 +288,8 @@ BOOST_AUTO_TEST_CASE(max_pooling_has_second_derivatives) {
     // The gradient is a scatter whose own gradient is a gather at the same positions.
     const Window2d win{.kernel_h = 2, .kernel_w = 3, .stride_h = 1, .stride_w = 2, .padding_w = 1};
     const Tensor x = random_tensor({2, 2, 5, 6}, kFloat64, 3).requires_grad_();
-    const auto result = autograd::gradgradcheck([&](const std::vector<Tensor>& a) { return max_pool2d(a[0], win) * a[0].sum(); },
-                                                {x}, {.raise = false});
+    const auto result = autograd::gradgradcheck(
+        [&](const std::vector<Tensor>& a) { return max_pool2d(a[0], win) * a[0].sum(); }, {x}, {.raise = false});
     BOOST_TEST(result.ok, result.message);
 }
 
@@ -284,8 +305,14 @@ BOOST_AUTO_TEST_CASE(float32_convolutions_match_the_float64_im2col_form) {
     };
     const std::vector<Case> cases = {
         {{37, 3, 9, 8}, {5, 3, 3, 3}, {.kernel_h = 3, .kernel_w = 3, .padding_h = 1, .padding_w = 1}, true},
-        {{16, 4, 11, 7}, {6, 4, 3, 2}, {.kernel_h = 3, .kernel_w = 2, .stride_h = 2, .stride_w = 1, .padding_h = 1}, false},
-        {{5, 2, 10, 10}, {3, 2, 3, 3}, {.kernel_h = 3, .kernel_w = 3, .padding_h = 2, .padding_w = 2, .dilation_h = 2, .dilation_w = 2}, true},
+        {{16, 4, 11, 7},
+         {6, 4, 3, 2},
+         {.kernel_h = 3, .kernel_w = 2, .stride_h = 2, .stride_w = 1, .padding_h = 1},
+         false},
+        {{5, 2, 10, 10},
+         {3, 2, 3, 3},
+         {.kernel_h = 3, .kernel_w = 3, .padding_h = 2, .padding_w = 2, .dilation_h = 2, .dilation_w = 2},
+         true},
         {{2, 1, 28, 28}, {32, 1, 3, 3}, {.kernel_h = 3, .kernel_w = 3, .padding_h = 1, .padding_w = 1}, true},
     };
     for (const Case& c : cases) {
@@ -351,8 +378,10 @@ BOOST_AUTO_TEST_CASE(a_small_cnn_trains) {
     for (int64_t i = 0; i < 8; ++i) {
         const bool vertical = i % 2 == 0;
         Tensor img = images[i][0];
-        if (vertical) img.select(1, 1 + i / 2).fill_(1.0);
-        else img.select(0, 1 + i / 2).fill_(1.0);
+        if (vertical)
+            img.select(1, 1 + i / 2).fill_(1.0);
+        else
+            img.select(0, 1 + i / 2).fill_(1.0);
         labels[i].fill_(vertical ? 1 : 0);
     }
     nn::Sequential model;
@@ -374,20 +403,53 @@ BOOST_AUTO_TEST_CASE(a_small_cnn_trains) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_shapes_are_reported) {
-    check_error([] { nn::F::conv2d(ones({2, 3, 5, 5}), ones({4, 2, 3, 3})); }, {"conv2d", "3 channels", "[4, 2, 3, 3]"});
-    check_error([] { nn::F::conv2d(ones({5, 5}), ones({4, 3, 3, 3})); }, {"conv2d", "[N, C, H, W] or [C, H, W]", "[5, 5]"});
-    BOOST_TEST((nn::F::conv2d(ones({3, 5, 5}), ones({4, 3, 3, 3})).sizes() == Shape{4, 3, 3}));  // unbatched, as in PyTorch
-    check_error([] { nn::F::conv2d(ones({1, 1, 2, 2}), ones({1, 1, 3, 3})); }, {"conv2d", "larger than the padded input"});
-    check_error([] { nn::F::conv2d(ones({1, 1, 4, 4}), ones({2, 1, 3, 3}), ones({3})); }, {"conv2d", "bias", "2 output channels"});
-    check_error([] { nn::F::conv2d(ones({1, 1, 4, 4}), ones({1, 1, 3, 3}), Tensor(), 0); }, {"conv2d", "stride", "positive"});
+    check_error(
+        [] {
+            nn::F::conv2d(ones({2, 3, 5, 5}), ones({4, 2, 3, 3}));
+        },
+        {"conv2d", "3 channels", "[4, 2, 3, 3]"});
+    check_error(
+        [] {
+            nn::F::conv2d(ones({5, 5}), ones({4, 3, 3, 3}));
+        },
+        {"conv2d", "[N, C, H, W] or [C, H, W]", "[5, 5]"});
+    BOOST_TEST(
+        (nn::F::conv2d(ones({3, 5, 5}), ones({4, 3, 3, 3})).sizes() == Shape{4, 3, 3}));  // unbatched, as in PyTorch
+    check_error(
+        [] {
+            nn::F::conv2d(ones({1, 1, 2, 2}), ones({1, 1, 3, 3}));
+        },
+        {"conv2d", "larger than the padded input"});
+    check_error(
+        [] {
+            nn::F::conv2d(ones({1, 1, 4, 4}), ones({2, 1, 3, 3}), ones({3}));
+        },
+        {"conv2d", "bias", "2 output channels"});
+    check_error(
+        [] {
+            nn::F::conv2d(ones({1, 1, 4, 4}), ones({1, 1, 3, 3}), Tensor(), 0);
+        },
+        {"conv2d", "stride", "positive"});
     check_error([] { nn::F::conv1d(ones({2, 3, 5}), ones({4, 2, 3})); }, {"conv1d", "3 channels"});
     check_error([] { nn::F::max_pool2d(ones({1, 1, 4, 4}), 2, 2, 2); }, {"max_pool2d", "padding", "half the kernel"});
     check_error([] { nn::Conv2d({.in_channels = 0, .out_channels = 2, .kernel_size = 3}); }, {"Conv2d", "positive"});
-    check_error([] { fold2d(ones({1, 5, 4}), {1, 1, 3, 3}, {.kernel_h = 2, .kernel_w = 2}); }, {"fold2d", "[1, 4, 4]", "[1, 5, 4]"});
+    check_error(
+        [] {
+            fold2d(ones({1, 5, 4}), {1, 1, 3, 3}, {.kernel_h = 2, .kernel_w = 2});
+        },
+        {"fold2d", "[1, 4, 4]", "[1, 5, 4]"});
     // The op under nn::F::conv2d checks what it is given too.
     const Window2d three{.kernel_h = 3, .kernel_w = 3};
-    check_error([&] { xgrad::conv2d(ones({1, 2, 4, 4}), ones({1, 3, 3, 3}), Tensor(), three); }, {"conv2d", "2 channels", "expects 3"});
-    check_error([&] { xgrad::conv2d(ones({1, 1, 4, 4}), ones({2, 1, 3, 3}), ones({3}), three); }, {"conv2d", "bias", "[3]"});
+    check_error(
+        [&] {
+            xgrad::conv2d(ones({1, 2, 4, 4}), ones({1, 3, 3, 3}), Tensor(), three);
+        },
+        {"conv2d", "2 channels", "expects 3"});
+    check_error(
+        [&] {
+            xgrad::conv2d(ones({1, 1, 4, 4}), ones({2, 1, 3, 3}), ones({3}), three);
+        },
+        {"conv2d", "bias", "[3]"});
     check_error([&] { xgrad::conv2d(ones({1, 4, 4}), ones({2, 1, 3, 3}), Tensor(), three); }, {"conv2d", "[1, 4, 4]"});
 }
 
@@ -404,7 +466,8 @@ BOOST_AUTO_TEST_CASE(empty_batches_convolve_to_empty_results) {
     check_values(conv.bias.grad(), std::vector<double>(4, 0.0), 0);
     nn::Conv2d depthwise({.in_channels = 3, .out_channels = 3, .kernel_size = 3, .groups = 3});
     BOOST_TEST((depthwise(zeros({0, 3, 5, 5})).sizes() == Shape{0, 3, 3, 3}));
-    const Tensor none = xgrad::conv2d(ones({2, 3, 5, 5}), zeros({0, 3, 3, 3}), Tensor(), {.kernel_h = 3, .kernel_w = 3});
+    const Tensor none =
+        xgrad::conv2d(ones({2, 3, 5, 5}), zeros({0, 3, 3, 3}), Tensor(), {.kernel_h = 3, .kernel_w = 3});
     BOOST_TEST((none.sizes() == Shape{2, 0, 3, 3}));
 }
 

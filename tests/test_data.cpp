@@ -192,7 +192,8 @@ BOOST_AUTO_TEST_SUITE(data_text)
 
 BOOST_AUTO_TEST_CASE(tokenizer_lowercases_splits_and_classes_numbers) {
     BOOST_TEST((data::tokenize("The SHEE20 cells ( GHS-R ) grew 3.5-fold, in 12 days.") ==
-                std::vector<std::string>{"the", "shee20", "cells", "ghs", "r", "grew", "<num>", "fold", "in", "<num>", "days"}));
+                std::vector<std::string>{"the", "shee20", "cells", "ghs", "r", "grew", "<num>", "fold", "in", "<num>",
+                                         "days"}));
     BOOST_TEST((data::tokenize("  ") == std::vector<std::string>{}));
     BOOST_TEST((data::tokenize("IL-1β") == std::vector<std::string>{"il", "1β"}));  // non-ASCII stays in the token
 }
@@ -314,7 +315,9 @@ BOOST_AUTO_TEST_CASE(malformed_word_vector_files_name_the_line) {
     check_error([&] { data::read_word_vectors(huge, vocab); }, {huge + ":1", "\"1e39\""});
     // A byte-order mark before the first word, and values too small for a normal float (which
     // trained vectors hold): read, not refused.
-    const std::string tiny = file("tiny.txt", "\xEF\xBB\xBF" "a 1e-40 -1e-50 3\n");
+    const std::string tiny = file("tiny.txt",
+                                  "\xEF\xBB\xBF"
+                                  "a 1e-40 -1e-50 3\n");
     const data::WordVectors v = data::read_word_vectors(tiny, vocab);
     BOOST_TEST(v.hits == 1);
     check_values(v.weights[2], {1e-40, 0, 3}, 1e-30);

@@ -15,14 +15,16 @@ namespace {
 struct ShapePair {
     Shape a, b;
 };
-std::ostream& operator<<(std::ostream& out, const ShapePair& p) { return out << p.a << " with " << p.b; }
+std::ostream& operator<<(std::ostream& out, const ShapePair& p) {
+    return out << p.a << " with " << p.b;
+}
 
 // Scalars, row and column broadcasts, both sides broadcasting, rank changes, empties, and sizes
 // large enough for the SIMD body, its tail, and the multi-threaded path.
 const std::vector<ShapePair> shape_pairs = {
-    {{}, {}},           {{5}, {}},          {{}, {4, 3}},         {{4, 3}, {4, 3}},   {{4, 3}, {3}},
-    {{4, 3}, {4, 1}},   {{4, 1}, {1, 3}},   {{2, 1, 3}, {5, 1}},  {{0, 3}, {3}},      {{37}, {37}},
-    {{3, 70}, {70}},    {{70, 3}, {70, 1}}, {{300, 257}, {257}},  {{300, 257}, {300, 1}}, {{2, 3, 4, 5}, {1, 3, 1, 5}},
+    {{}, {}},         {{5}, {}},          {{}, {4, 3}},        {{4, 3}, {4, 3}},       {{4, 3}, {3}},
+    {{4, 3}, {4, 1}}, {{4, 1}, {1, 3}},   {{2, 1, 3}, {5, 1}}, {{0, 3}, {3}},          {{37}, {37}},
+    {{3, 70}, {70}},  {{70, 3}, {70, 1}}, {{300, 257}, {257}}, {{300, 257}, {300, 1}}, {{2, 3, 4, 5}, {1, 3, 1, 5}},
 };
 
 struct BinaryCase {
@@ -31,7 +33,9 @@ struct BinaryCase {
     double (*ref)(double, double);
     bool positive_b;
 };
-std::ostream& operator<<(std::ostream& out, const BinaryCase& c) { return out << c.name; }
+std::ostream& operator<<(std::ostream& out, const BinaryCase& c) {
+    return out << c.name;
+}
 const std::vector<BinaryCase> binary_cases = {
     {"add", &add, [](double a, double b) { return a + b; }, false},
     {"sub", &sub, [](double a, double b) { return a - b; }, false},
@@ -48,7 +52,9 @@ struct UnaryCase {
     double (*ref)(double);
     double low, high;
 };
-std::ostream& operator<<(std::ostream& out, const UnaryCase& c) { return out << c.name; }
+std::ostream& operator<<(std::ostream& out, const UnaryCase& c) {
+    return out << c.name;
+}
 const std::vector<UnaryCase> unary_cases = {
     {"neg", &neg, [](double x) { return -x; }, -3, 3},
     {"exp", &exp, [](double x) { return std::exp(x); }, -5, 5},

@@ -6,7 +6,9 @@ using namespace xgrad;
 using namespace xgrad::test;
 
 namespace {
-TensorOptions grad64() { return TensorOptions(kFloat64).requires_grad(true); }
+TensorOptions grad64() {
+    return TensorOptions(kFloat64).requires_grad(true);
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(engine)
@@ -176,7 +178,7 @@ BOOST_AUTO_TEST_CASE(functional_grad_and_second_derivatives) {
     Tensor x = tensor({1.0, 2.0}, grad64());
     Tensor y = (x * x * x).sum();
     auto g = autograd::grad({y}, {x}, {}, std::nullopt, /*create_graph=*/true);
-    check_values(g[0], {3, 12});  // 3x^2
+    check_values(g[0], {3, 12});      // 3x^2
     BOOST_TEST(!x.grad().defined());  // grad() does not touch .grad
     auto h = autograd::grad({g[0].sum()}, {x});
     check_values(h[0], {6, 12});  // 6x

@@ -5,8 +5,8 @@
 #include <limits>
 #include <random>
 
-#include "helpers.hpp"
 #include <xgrad/tensor/kernels/gemm.hpp>
+#include "helpers.hpp"
 
 using xgrad::kernels::detail::gemm_blocked;
 using xgrad::kernels::detail::gemm_blocked_parallel;
@@ -18,10 +18,14 @@ enum class Layout { row_major, column_major, strided, broadcast_rows };
 
 const char* name(Layout layout) {
     switch (layout) {
-        case Layout::row_major: return "row-major";
-        case Layout::column_major: return "column-major";
-        case Layout::strided: return "strided";
-        case Layout::broadcast_rows: return "broadcast rows";
+        case Layout::row_major:
+            return "row-major";
+        case Layout::column_major:
+            return "column-major";
+        case Layout::strided:
+            return "strided";
+        case Layout::broadcast_rows:
+            return "broadcast rows";
     }
     return "?";
 }
@@ -39,10 +43,18 @@ Operand<T> make_operand(int64_t rows, int64_t cols, Layout layout, std::mt19937&
     std::uniform_real_distribution<double> uniform(-1, 1);
     Operand<T> op;
     switch (layout) {
-        case Layout::row_major: op.rs = cols, op.cs = 1; break;
-        case Layout::column_major: op.rs = 1, op.cs = rows; break;
-        case Layout::strided: op.rs = 3 * cols + 1, op.cs = 3; break;  // every third value of wider rows
-        case Layout::broadcast_rows: op.rs = 0, op.cs = 1; break;       // one row, expanded (stride 0)
+        case Layout::row_major:
+            op.rs = cols, op.cs = 1;
+            break;
+        case Layout::column_major:
+            op.rs = 1, op.cs = rows;
+            break;
+        case Layout::strided:
+            op.rs = 3 * cols + 1, op.cs = 3;
+            break;  // every third value of wider rows
+        case Layout::broadcast_rows:
+            op.rs = 0, op.cs = 1;
+            break;  // one row, expanded (stride 0)
     }
     const int64_t extent = (rows - 1) * op.rs + (cols - 1) * op.cs + 1;
     op.storage.resize(static_cast<size_t>(extent));
@@ -97,8 +109,8 @@ BOOST_AUTO_TEST_SUITE(gemm)
 
 // Sizes around the micro-kernel's tile (8 or 12 rows x 2 vectors), the depth block (256 floats,
 // 128 doubles), the height block and the width block (2048 columns).
-const Size kSizes[] = {{1, 1, 1},     {3, 5, 7},      {8, 32, 16},   {9, 33, 17},     {17, 47, 300},
-                       {128, 256, 784}, {130, 70, 257}, {200, 40, 100}, {5, 2100, 9},   {25, 16, 600}};
+const Size kSizes[] = {{1, 1, 1},       {3, 5, 7},      {8, 32, 16},    {9, 33, 17},  {17, 47, 300},
+                       {128, 256, 784}, {130, 70, 257}, {200, 40, 100}, {5, 2100, 9}, {25, 16, 600}};
 
 template <class T>
 void check_all_sizes_and_layouts() {
@@ -112,8 +124,12 @@ void check_all_sizes_and_layouts() {
             }
 }
 
-BOOST_AUTO_TEST_CASE(float32_matches_reference_for_every_size_and_transpose) { check_all_sizes_and_layouts<float>(); }
-BOOST_AUTO_TEST_CASE(float64_matches_reference_for_every_size_and_transpose) { check_all_sizes_and_layouts<double>(); }
+BOOST_AUTO_TEST_CASE(float32_matches_reference_for_every_size_and_transpose) {
+    check_all_sizes_and_layouts<float>();
+}
+BOOST_AUTO_TEST_CASE(float64_matches_reference_for_every_size_and_transpose) {
+    check_all_sizes_and_layouts<double>();
+}
 
 BOOST_AUTO_TEST_CASE(strided_and_broadcast_operands_need_no_copy) {
     for (Layout la : {Layout::strided, Layout::broadcast_rows, Layout::column_major})
@@ -160,9 +176,12 @@ BOOST_AUTO_TEST_CASE(parallel_product_has_the_single_thread_bits) {
     // gemm_blocked_parallel shares one packed operand between threads and splits the other; every
     // element must come out exactly as gemm_blocked computes it, at any thread count, on ragged
     // edges, transposed operands, beta != 0, and the fallback for operands too large to share.
-    struct Shape3 { int64_t m, n, k; bool ta, tb; };
+    struct Shape3 {
+        int64_t m, n, k;
+        bool ta, tb;
+    };
     const Shape3 shapes[] = {{128, 300, 200, false, true}, {300, 128, 200, true, false}, {37, 95, 531, false, false},
-                             {95, 37, 17, true, true},     {1, 500, 64, false, false},  {500, 1, 64, false, true},
+                             {95, 37, 17, true, true},     {1, 500, 64, false, false},   {500, 1, 64, false, true},
                              {700, 800, 900, false, true}};
     for (const Shape3& s : shapes) {
         std::vector<float> a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.k * s.n));
@@ -171,13 +190,14 @@ BOOST_AUTO_TEST_CASE(parallel_product_has_the_single_thread_bits) {
         const int64_t a_rs = s.ta ? 1 : s.k, a_cs = s.ta ? s.m : 1, b_rs = s.tb ? 1 : s.n, b_cs = s.tb ? s.k : 1;
         for (float beta : {0.0f, 0.5f}) {
             std::vector<float> one(static_cast<size_t>(s.m * s.n), 1.0f);
-            gemm_blocked<float>(s.m, s.n, s.k, 1.25f, a.data(), a_rs, a_cs, b.data(), b_rs, b_cs, beta, one.data(), s.n);
+            gemm_blocked<float>(s.m, s.n, s.k, 1.25f, a.data(), a_rs, a_cs, b.data(), b_rs, b_cs, beta, one.data(),
+                                s.n);
             for (int threads : {2, 3}) {
                 std::vector<float> many(static_cast<size_t>(s.m * s.n), 1.0f);
                 gemm_blocked_parallel<float>(s.m, s.n, s.k, 1.25f, a.data(), a_rs, a_cs, b.data(), b_rs, b_cs, beta,
                                              many.data(), s.n, threads);
                 BOOST_TEST((one == many), s.m << "x" << s.n << "x" << s.k << " beta " << beta << ", " << threads
-                                               << " threads: not the single-thread bits");
+                                              << " threads: not the single-thread bits");
             }
         }
     }

@@ -22,7 +22,9 @@ struct OpCase {
     Domain domain = Domain::any;
     bool second_order = false;
 };
-std::ostream& operator<<(std::ostream& out, const OpCase& c) { return out << c.name; }
+std::ostream& operator<<(std::ostream& out, const OpCase& c) {
+    return out << c.name;
+}
 
 autograd::TensorFunction unary(Tensor (*f)(const Tensor&)) {
     return [f](const Args& a) { return f(a[0]); };
@@ -61,7 +63,13 @@ const std::vector<OpCase> ops = {
     {"clamp", [](const Args& a) { return clamp(a[0], -0.5, 0.7); }, {{5, 4}}, Domain::away_from_zero},
     {"where", [](const Args& a) { return where(a[0] > 0.0, a[0], a[1]); }, {{3, 4}, {4}}, Domain::away_from_zero},
     {"sum_all", [](const Args& a) { return sum(a[0]); }, {{3, 4}}, Domain::any, true},
-    {"sum_dims", [](const Args& a) { return sum(a[0], {0, 2}); }, {{2, 3, 4}}, Domain::any, true},
+    {"sum_dims",
+     [](const Args& a) {
+         return sum(a[0], {0, 2});
+     },
+     {{2, 3, 4}},
+     Domain::any,
+     true},
     {"sum_keepdim", [](const Args& a) { return sum(a[0], {1}, true); }, {{2, 3, 4}}},
     {"mean", [](const Args& a) { return mean(a[0], {-1}); }, {{3, 4}}, Domain::any, true},
     {"max_all", [](const Args& a) { return max(a[0]); }, {{3, 4}}},
@@ -76,7 +84,10 @@ const std::vector<OpCase> ops = {
     {"norm2", [](const Args& a) { return norm(a[0], 2, {1}); }, {{3, 4}}, Domain::any, true},
     {"norm1", [](const Args& a) { return norm(a[0], 1); }, {{3, 4}}, Domain::away_from_zero},
     {"norm3", [](const Args& a) { return norm(a[0], 3, {0}); }, {{3, 4}}, Domain::away_from_zero},
-    {"norm_inf", [](const Args& a) { return norm(a[0], std::numeric_limits<double>::infinity()); }, {{3, 4}}, Domain::away_from_zero},
+    {"norm_inf",
+     [](const Args& a) { return norm(a[0], std::numeric_limits<double>::infinity()); },
+     {{3, 4}},
+     Domain::away_from_zero},
     {"softmax", [](const Args& a) { return softmax(a[0], 1); }, {{3, 4}}, Domain::any, true},
     {"log_softmax", [](const Args& a) { return log_softmax(a[0], 0); }, {{3, 4}}, Domain::any, true},
     {"matmul_2d", binary(matmul), {{3, 4}, {4, 2}}, Domain::any, true},
@@ -86,31 +97,99 @@ const std::vector<OpCase> ops = {
     {"matmul_batched_broadcast", binary(matmul), {{2, 1, 3, 4}, {3, 4, 2}}, Domain::any, true},
     {"linear", [](const Args& a) { return linear(a[0], a[1], a[2]); }, {{2, 3, 4}, {5, 4}, {5}}, Domain::any, true},
     {"linear_no_bias", [](const Args& a) { return linear(a[0], a[1]); }, {{3, 4}, {2, 4}}},
-    {"view", [](const Args& a) { return a[0].contiguous().view({4, 3}); }, {{2, 6}}},
+    {"view",
+     [](const Args& a) {
+         return a[0].contiguous().view({4, 3});
+     },
+     {{2, 6}}},
     {"reshape", [](const Args& a) { return a[0].reshape({-1}); }, {{3, 4}}},
     {"flatten", [](const Args& a) { return a[0].flatten(1); }, {{2, 3, 2}}},
     {"transpose", [](const Args& a) { return a[0].transpose(0, 2) * 2.0; }, {{2, 3, 4}}},
-    {"permute", [](const Args& a) { return a[0].permute({2, 0, 1}); }, {{2, 3, 4}}},
+    {"permute",
+     [](const Args& a) {
+         return a[0].permute({2, 0, 1});
+     },
+     {{2, 3, 4}}},
     {"narrow", [](const Args& a) { return a[0].narrow(1, 1, 2); }, {{3, 4}}},
     {"slice_step", [](const Args& a) { return a[0].slice(0, 1, 5, 2); }, {{5, 3}}},
     {"select", [](const Args& a) { return a[0].select(1, -1); }, {{3, 4}}},
     {"unsqueeze", [](const Args& a) { return a[0].unsqueeze(1); }, {{3, 4}}},
     {"squeeze", [](const Args& a) { return a[0].unsqueeze(0).squeeze(); }, {{3, 4}}},
-    {"expand", [](const Args& a) { return a[0].expand({2, 3, 4}); }, {{3, 1}}},
+    {"expand",
+     [](const Args& a) {
+         return a[0].expand({2, 3, 4});
+     },
+     {{3, 1}}},
     {"clone", [](const Args& a) { return a[0].clone(); }, {{3, 4}}},
     {"to_float32_and_back", [](const Args& a) { return a[0].to(kFloat32).to(kFloat64) * 0.0 + a[0]; }, {{3}}},
-    {"cat", [](const Args& a) { return cat({a[0], a[1]}, 1); }, {{2, 3}, {2, 2}}},
-    {"stack", [](const Args& a) { return stack({a[0], a[1]}, 0); }, {{2, 3}, {2, 3}}},
-    {"split", [](const Args& a) { auto p = split(a[0], 2, 1); return p[0] * p[1] + p[2].sum(); }, {{3, 5}}},
-    {"chunk", [](const Args& a) { auto p = chunk(a[0], 2, 0); return p[0] - p[1] * 3.0; }, {{4, 3}}},
-    {"unbind", [](const Args& a) { auto p = unbind(a[0], 1); return p[0] * p[2] - p[1] + p[0]; }, {{4, 3}}},
-    {"index_select", [](const Args& a) { return index_select(a[0], 0, tensor({2, 0, 2}, kInt64)); }, {{3, 4}}},
-    {"index_add", [](const Args& a) { return index_add(a[0], 1, tensor({1, 1}, kInt64), a[1]); }, {{3, 4}, {3, 2}}},
-    {"gather", [](const Args& a) { return gather(a[0], 1, tensor({{0, 0}, {3, 1}, {2, 2}}, kInt64)); }, {{3, 4}}},
-    {"scatter_add", [](const Args& a) { return scatter_add(a[0], 0, tensor({{1, 0}, {1, 2}}, kInt64), a[1]); }, {{3, 2}, {2, 3}}},
-    {"unfold2d", [](const Args& a) { return unfold2d(a[0], {.kernel_h = 2, .kernel_w = 3, .stride_h = 2, .padding_w = 1, .dilation_h = 1, .dilation_w = 2}); }, {{2, 3, 5, 6}}, Domain::any, true},
-    {"fold2d", [](const Args& a) { return fold2d(a[0], {2, 2, 4, 4}, {.kernel_h = 3, .kernel_w = 3, .padding_h = 1, .padding_w = 1}); }, {{2, 18, 16}}, Domain::any, true},
-    {"max_pool2d", [](const Args& a) { return max_pool2d(a[0], {.kernel_h = 2, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .padding_w = 1}); }, {{2, 2, 5, 6}}},
+    {"cat",
+     [](const Args& a) {
+         return cat({a[0], a[1]}, 1);
+     },
+     {{2, 3}, {2, 2}}},
+    {"stack",
+     [](const Args& a) {
+         return stack({a[0], a[1]}, 0);
+     },
+     {{2, 3}, {2, 3}}},
+    {"split",
+     [](const Args& a) {
+         auto p = split(a[0], 2, 1);
+         return p[0] * p[1] + p[2].sum();
+     },
+     {{3, 5}}},
+    {"chunk",
+     [](const Args& a) {
+         auto p = chunk(a[0], 2, 0);
+         return p[0] - p[1] * 3.0;
+     },
+     {{4, 3}}},
+    {"unbind",
+     [](const Args& a) {
+         auto p = unbind(a[0], 1);
+         return p[0] * p[2] - p[1] + p[0];
+     },
+     {{4, 3}}},
+    {"index_select",
+     [](const Args& a) {
+         return index_select(a[0], 0, tensor({2, 0, 2}, kInt64));
+     },
+     {{3, 4}}},
+    {"index_add",
+     [](const Args& a) {
+         return index_add(a[0], 1, tensor({1, 1}, kInt64), a[1]);
+     },
+     {{3, 4}, {3, 2}}},
+    {"gather",
+     [](const Args& a) {
+         return gather(a[0], 1, tensor({{0, 0}, {3, 1}, {2, 2}}, kInt64));
+     },
+     {{3, 4}}},
+    {"scatter_add",
+     [](const Args& a) {
+         return scatter_add(a[0], 0, tensor({{1, 0}, {1, 2}}, kInt64), a[1]);
+     },
+     {{3, 2}, {2, 3}}},
+    {"unfold2d",
+     [](const Args& a) {
+         return unfold2d(
+             a[0], {.kernel_h = 2, .kernel_w = 3, .stride_h = 2, .padding_w = 1, .dilation_h = 1, .dilation_w = 2});
+     },
+     {{2, 3, 5, 6}},
+     Domain::any,
+     true},
+    {"fold2d",
+     [](const Args& a) {
+         return fold2d(a[0], {2, 2, 4, 4}, {.kernel_h = 3, .kernel_w = 3, .padding_h = 1, .padding_w = 1});
+     },
+     {{2, 18, 16}},
+     Domain::any,
+     true},
+    {"max_pool2d",
+     [](const Args& a) {
+         return max_pool2d(a[0], {.kernel_h = 2, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .padding_w = 1});
+     },
+     {{2, 2, 5, 6}}},
     {"sort_descending", [](const Args& a) { return std::get<0>(sort(a[0], 1, true)); }, {{3, 4}}, Domain::any, true},
     {"sort_dim0", [](const Args& a) { return std::get<0>(sort(a[0], 0)) * a[0]; }, {{4, 3}}},
     {"topk", [](const Args& a) { return std::get<0>(topk(a[0], 2, 0)); }, {{4, 3}}, Domain::any, true},
@@ -119,16 +198,49 @@ const std::vector<OpCase> ops = {
     {"cumsum_scalar", [](const Args& a) { return cumsum(a[0], 0); }, {{}}},
     {"cumprod", [](const Args& a) { return cumprod(a[0], 0); }, {{4, 3}}, Domain::any, true},
     {"cumprod_last", [](const Args& a) { return cumprod(a[0], -1); }, {{2, 5}}, Domain::away_from_zero},
-    {"masked_fill_broadcast", [](const Args& a) { return masked_fill(a[0], tensor({{1, 0, 0}, {0, 1, 1}}) > 0.5, 2.0); }, {{3}}, Domain::any, true},
-    {"masked_fill_tensor_value", [](const Args& a) { return masked_fill(a[0], tensor({1, 0, 1}) > 0.5, sum(a[1])); }, {{2, 3}, {2}}},
-    {"masked_select", [](const Args& a) { return masked_select(a[0], tensor({{1, 0, 0}, {1, 1, 0}}) > 0.5); }, {{3}}, Domain::any, true},
+    {"masked_fill_broadcast",
+     [](const Args& a) {
+         return masked_fill(a[0], tensor({{1, 0, 0}, {0, 1, 1}}) > 0.5, 2.0);
+     },
+     {{3}},
+     Domain::any,
+     true},
+    {"masked_fill_tensor_value",
+     [](const Args& a) {
+         return masked_fill(a[0], tensor({1, 0, 1}) > 0.5, sum(a[1]));
+     },
+     {{2, 3}, {2}}},
+    {"masked_select",
+     [](const Args& a) {
+         return masked_select(a[0], tensor({{1, 0, 0}, {1, 1, 0}}) > 0.5);
+     },
+     {{3}},
+     Domain::any,
+     true},
     {"tril", [](const Args& a) { return tril(a[0], -1); }, {{2, 3, 4}}, Domain::any, true},
     {"triu", [](const Args& a) { return triu(a[0], 1); }, {{3, 4}}},
-    {"repeat", [](const Args& a) { return a[0].repeat({2, 1, 3}); }, {{3, 2}}, Domain::any, true},
+    {"repeat",
+     [](const Args& a) {
+         return a[0].repeat({2, 1, 3});
+     },
+     {{3, 2}},
+     Domain::any,
+     true},
     {"bmm", binary(bmm), {{2, 3, 4}, {2, 4, 2}}, Domain::any, true},
-    {"baddbmm", [](const Args& a) { return baddbmm(a[0], a[1], a[2], 0.5, 2.0); }, {{3, 1}, {2, 3, 4}, {2, 4, 1}}, Domain::any, true},
-    {"sum_to", [](const Args& a) { return sum_to(a[0], {1, 4}); }, {{3, 2, 4}}},
-    {"threshold_backward", [](const Args& a) { return threshold_backward(a[0], a[1]); }, {{3, 4}, {3, 4}}, Domain::away_from_zero},
+    {"baddbmm",
+     [](const Args& a) { return baddbmm(a[0], a[1], a[2], 0.5, 2.0); },
+     {{3, 1}, {2, 3, 4}, {2, 4, 1}},
+     Domain::any,
+     true},
+    {"sum_to",
+     [](const Args& a) {
+         return sum_to(a[0], {1, 4});
+     },
+     {{3, 2, 4}}},
+    {"threshold_backward",
+     [](const Args& a) { return threshold_backward(a[0], a[1]); },
+     {{3, 4}, {3, 4}},
+     Domain::away_from_zero},
     {"tanh_backward", binary(tanh_backward), {{3, 4}, {4}}, Domain::any, true},
     {"sigmoid_backward", binary(sigmoid_backward), {{3, 1}, {3, 4}}, Domain::any, true},
 };
@@ -198,7 +310,8 @@ BOOST_AUTO_TEST_CASE(std_at_a_constant_and_empty_linear_layers) {
     xgrad::std(x, {1}).sum().backward();
     const auto g = x.grad().to_vector<double>();
     for (int i = 0; i < 3; ++i) BOOST_TEST(g[static_cast<std::size_t>(i)] == 0.0);
-    // Row 2: mean 7/3, std = sqrt(((4/3)^2 + (1/3)^2 + (5/3)^2) / 2) = sqrt(7/3); d std / d x_i = (x_i - mean) / (2 std).
+    // Row 2: mean 7/3, std = sqrt(((4/3)^2 + (1/3)^2 + (5/3)^2) / 2) = sqrt(7/3); d std / d x_i = (x_i - mean) / (2
+    // std).
     const double s = std::sqrt(7.0 / 3);
     check_values(x.grad().select(0, 1), {(-4.0 / 3) / (2 * s), (-1.0 / 3) / (2 * s), (5.0 / 3) / (2 * s)}, 1e-12);
     auto second = autograd::gradgradcheck([](const Args& a) { return xgrad::std(a[0], {1}); },
@@ -220,10 +333,11 @@ BOOST_AUTO_TEST_CASE(std_at_a_constant_and_empty_linear_layers) {
 }
 
 BOOST_AUTO_TEST_CASE(cumprod_gradient_is_exact_at_zeros) {
-    for (const Tensor& values : {tensor({{0.5, 0.0, 2.0, -1.5}, {1.2, 0.7, 0.0, 0.0}}, kFloat64),
-                                 tensor({{0.0, 1.5, 2.0, 0.0}, {0.0, 0.0, 0.0, 3.0}}, kFloat64),
-                                 // lanes with and without zeros: only the first and last take the product form
-                                 tensor({{0.5, 0.0, 2.0, -1.5}, {1.2, 0.7, -0.3, 2.0}, {0.9, 1.1, 1.3, 0.0}}, kFloat64)}) {
+    for (const Tensor& values :
+         {tensor({{0.5, 0.0, 2.0, -1.5}, {1.2, 0.7, 0.0, 0.0}}, kFloat64),
+          tensor({{0.0, 1.5, 2.0, 0.0}, {0.0, 0.0, 0.0, 3.0}}, kFloat64),
+          // lanes with and without zeros: only the first and last take the product form
+          tensor({{0.5, 0.0, 2.0, -1.5}, {1.2, 0.7, -0.3, 2.0}, {0.9, 1.1, 1.3, 0.0}}, kFloat64)}) {
         const Tensor x = values.detach().requires_grad_();
         const auto fn = [](const Args& a) { return cumprod(a[0], 1); };
         auto first = autograd::gradcheck(fn, {x}, {.raise = false});
@@ -231,7 +345,8 @@ BOOST_AUTO_TEST_CASE(cumprod_gradient_is_exact_at_zeros) {
         auto second = autograd::gradgradcheck(fn, {x}, {.raise = false});
         BOOST_TEST(second.ok, second.message);
         const auto transposed = [](const Args& a) { return cumprod(a[0], 0); };
-        auto other_dim = autograd::gradcheck(transposed, {noncontiguous(values.t()).detach().requires_grad_()}, {.raise = false});
+        auto other_dim =
+            autograd::gradcheck(transposed, {noncontiguous(values.t()).detach().requires_grad_()}, {.raise = false});
         BOOST_TEST(other_dim.ok, other_dim.message);
     }
 }
@@ -248,12 +363,14 @@ BOOST_AUTO_TEST_CASE(gradcheck_reports_the_first_wrong_element) {
         }
     };
     Tensor x = tensor({1.0, 2.0}, kFloat64).requires_grad_();
-    const auto result = autograd::gradcheck([](const Args& a) { return WrongCube::apply(a[0]); }, {x}, {.raise = false});
+    const auto result =
+        autograd::gradcheck([](const Args& a) { return WrongCube::apply(a[0]); }, {x}, {.raise = false});
     BOOST_TEST(!result.ok);
     BOOST_TEST(result.message.find("input 0") != std::string::npos);
     BOOST_TEST(result.message.find("element (0)") != std::string::npos);
     BOOST_TEST(result.message.find("analytical 2") != std::string::npos);
-    check_error([&] { autograd::gradcheck([](const Args& a) { return WrongCube::apply(a[0]); }, {x}); }, {"gradcheck", "mismatch"});
+    check_error([&] { autograd::gradcheck([](const Args& a) { return WrongCube::apply(a[0]); }, {x}); },
+                {"gradcheck", "mismatch"});
     check_error([] { autograd::gradcheck([](const Args& a) { return a[0]; }, {ones({2}).requires_grad_()}); },
                 {"gradcheck", "float64"});
 }

@@ -18,7 +18,9 @@ using namespace xgrad::test;
 namespace fs = std::filesystem;
 
 namespace {
-void write_file(const fs::path& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+void write_file(const fs::path& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary) << bytes;
+}
 constexpr int64_t kHuge = int64_t(1) << 62;
 }  // namespace
 
@@ -60,9 +62,10 @@ BOOST_AUTO_TEST_CASE(pow_follows_ieee_at_the_edges_in_every_layout) {
         const auto simd = pow(b, e).to(kFloat64).to_vector<double>();
         const auto strided = pow(b_strided, e_strided).to(kFloat64).to_vector<double>();
         for (std::size_t i = 0; i < bases.size(); ++i) {
-            const double expect = dtype == kFloat32 ? static_cast<double>(std::pow(static_cast<float>(bases[i]),
-                                                                                   static_cast<float>(exps[i])))
-                                                    : std::pow(bases[i], exps[i]);
+            const double expect =
+                dtype == kFloat32
+                    ? static_cast<double>(std::pow(static_cast<float>(bases[i]), static_cast<float>(exps[i])))
+                    : std::pow(bases[i], exps[i]);
             const double single = pow(from_vector(std::vector<double>{bases[i]}, {1}, dtype),
                                       from_vector(std::vector<double>{exps[i]}, {1}, dtype))
                                       .to(kFloat64)
@@ -95,7 +98,8 @@ BOOST_AUTO_TEST_CASE(schedulers_reject_non_finite_and_out_of_range_options) {
     check_error([&] { optim::MultiStepLR(sgd, {.milestones = {2, 4}, .gamma = inf}); }, {"MultiStepLR", "gamma"});
     check_error([&] { optim::MultiStepLR(sgd, {.milestones = {-1, 4}}); }, {"MultiStepLR", "non-negative"});
     check_error([&] { optim::ExponentialLR(sgd, {.gamma = -0.5}); }, {"ExponentialLR", "gamma"});
-    check_error([&] { optim::CosineAnnealingLR(sgd, {.T_max = 10, .eta_min = nan}); }, {"CosineAnnealingLR", "eta_min"});
+    check_error([&] { optim::CosineAnnealingLR(sgd, {.T_max = 10, .eta_min = nan}); },
+                {"CosineAnnealingLR", "eta_min"});
     check_error([&] { optim::CosineAnnealingWarmRestarts(sgd, {.T_0 = 5, .eta_min = -1}); },
                 {"CosineAnnealingWarmRestarts", "eta_min"});
     check_error([&] { optim::OneCycleLR(sgd, {.max_lr = inf, .total_steps = 10}); }, {"OneCycleLR", "max_lr"});
@@ -155,9 +159,9 @@ BOOST_AUTO_TEST_CASE(one_generator_shared_by_threads_gives_each_op_a_whole_run_o
 BOOST_AUTO_TEST_CASE(crafted_npy_headers_name_the_file_and_the_entry) {
     const fs::path path = scratch("crafted.npz");
     auto with_shape = [&](const std::string& shape, const std::string& payload = "") {
-        write_file(path, stored_zip({{"w.npy", npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape +
-                                                            ", }",
-                                                        payload)}}));
+        write_file(path,
+                   stored_zip({{"w.npy", npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }",
+                                                  payload)}}));
     };
     const std::string where = path.string() + ": entry w";
     with_shape("(-4, -8)");
@@ -204,9 +208,9 @@ BOOST_AUTO_TEST_CASE(idx_errors_give_the_byte_offset_or_item_and_check_the_kind)
     check_error([&] { data::read_idx(labels.string(), {.expect = data::IdxKind::images}); },
                 {labels.string(), "expected images", "a label file?"});
     // A label outside the class count, with its item index.
-    check_error([&] {
-        data::read_idx(labels.string(), {.dtype = kInt64, .expect = data::IdxKind::labels, .num_classes = 10});
-    }, {labels.string(), "item 1", "label 12", "10 classes"});
+    check_error(
+        [&] { data::read_idx(labels.string(), {.dtype = kInt64, .expect = data::IdxKind::labels, .num_classes = 10}); },
+        {labels.string(), "item 1", "label 12", "10 classes"});
     BOOST_TEST(data::read_idx(labels.string(), {.dtype = kInt64, .expect = data::IdxKind::labels, .num_classes = 13})
                    .to_vector<int64_t>() == std::vector<int64_t>({1, 12, 2, 3}));
     // Byte offsets and items.

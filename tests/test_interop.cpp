@@ -1,8 +1,8 @@
 // xtensor interop: copies both ways, zero-copy adaption, and xtensor views of strided tensors.
 #include <xtensor/xmath.hpp>
 
-#include "helpers.hpp"
 #include <xgrad/tensor/xtensor_interop.hpp>
+#include "helpers.hpp"
 
 using namespace xgrad;
 using namespace xgrad::test;

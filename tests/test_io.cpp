@@ -37,11 +37,13 @@ struct TorchNet : nn::Module {
     nn::LSTM lstm{{.input_size = 4, .hidden_size = 3, .num_layers = 2, .bidirectional = true}};
     nn::LayerNorm norm{{.normalized_shape = {6}}};
     nn::GRU gru{{.input_size = 6, .hidden_size = 2}};
-    nn::Conv2d depthwise{{.in_channels = 2, .out_channels = 4, .kernel_size = {3, 2}, .padding = nn::kSame, .groups = 2}};
+    nn::Conv2d depthwise{
+        {.in_channels = 2, .out_channels = 4, .kernel_size = {3, 2}, .padding = nn::kSame, .groups = 2}};
     nn::GroupNorm gn{{.num_groups = 2, .num_channels = 4}};
-    nn::TransformerEncoder encoder{{.layer = {.d_model = 4, .nhead = 2, .dim_feedforward = 8,
-                                              .activation = nn::TransformerActivation::gelu},
-                                    .num_layers = 2, .final_norm = true}};
+    nn::TransformerEncoder encoder{
+        {.layer = {.d_model = 4, .nhead = 2, .dim_feedforward = 8, .activation = nn::TransformerActivation::gelu},
+         .num_layers = 2,
+         .final_norm = true}};
     nn::MultiheadAttention attention{{.embed_dim = 4, .num_heads = 2, .kdim = 3, .vdim = 5}};
     TorchNet() {
         register_module("conv", conv);
@@ -102,11 +104,12 @@ BOOST_AUTO_TEST_CASE(npz_round_trips_every_dtype_and_layout) {
 BOOST_AUTO_TEST_CASE(numpy_reads_what_xgrad_writes_and_the_reverse) {
     const fs::path path = scratch("for_numpy.npz"), from_numpy = scratch("from_numpy.npz");
     save_npz(path.string(), {{"w", tensor({{1.5, -2.0}, {3.0, 4.25}}).data()}, {"ids", arange(3).data()}});
-    const std::string script =
-        "import numpy as np; d = np.load('" + path.string() + "'); "
-        "assert d['w'].dtype == np.float32 and d['w'].shape == (2, 2) and d['w'][1, 1] == 4.25; "
-        "assert d['ids'].dtype == np.int64 and list(d['ids']) == [0, 1, 2]; "
-        "np.savez_compressed('" + from_numpy.string() + "', a=np.arange(6, dtype=np.float64).reshape(2, 3))";
+    const std::string script = "import numpy as np; d = np.load('" + path.string() +
+                               "'); "
+                               "assert d['w'].dtype == np.float32 and d['w'].shape == (2, 2) and d['w'][1, 1] == 4.25; "
+                               "assert d['ids'].dtype == np.int64 and list(d['ids']) == [0, 1, 2]; "
+                               "np.savez_compressed('" +
+                               from_numpy.string() + "', a=np.arange(6, dtype=np.float64).reshape(2, 3))";
     BOOST_TEST_REQUIRE(std::system(("/usr/bin/python3 -c \"" + script + "\"").c_str()) == 0);
     const auto loaded = load_npz(from_numpy.string());  // a deflated archive written by NumPy
     check_values(Tensor(loaded.at("a")), {0, 1, 2, 3, 4, 5});
@@ -170,7 +173,8 @@ BOOST_AUTO_TEST_CASE(loads_a_pytorch_state_dict_by_name) {
     const Tensor depthwise = net.depthwise_image(Tensor(io.at("image_input")));
     BOOST_TEST((depthwise.sizes() == Shape{2, 4, 2, 3}));
     check_values(depthwise, Tensor(io.at("depthwise_output")).to_vector<double>(), 1e-5);
-    auto [attended, weights] = net.encode(Tensor(io.at("text_input")), Tensor(io.at("key_input")), Tensor(io.at("value_input")));
+    auto [attended, weights] =
+        net.encode(Tensor(io.at("text_input")), Tensor(io.at("key_input")), Tensor(io.at("value_input")));
     BOOST_TEST((attended.sizes() == Shape{5, 2, 4}));
     check_values(attended, Tensor(io.at("attention_output")).to_vector<double>(), 1e-5);
     check_values(weights, Tensor(io.at("attention_weights")).to_vector<double>(), 1e-5);
@@ -227,7 +231,8 @@ BOOST_AUTO_TEST_CASE(writes_are_atomic) {
     save(model, path.string());
     const auto size_before = fs::file_size(path);
     // A save that cannot complete (its folder vanished) leaves no half-written target.
-    check_error([&] { save(model, (scratch("missing_dir") / "x" / "model.npz").string()); }, {"save_npz", "cannot write"});
+    check_error([&] { save(model, (scratch("missing_dir") / "x" / "model.npz").string()); },
+                {"save_npz", "cannot write"});
     save(model, path.string());  // replacing an existing file goes through a temporary + rename
     BOOST_TEST(fs::file_size(path) == size_before);
     for (const auto& entry : fs::directory_iterator(path.parent_path()))
@@ -291,8 +296,13 @@ BOOST_AUTO_TEST_CASE(checkpoint_sections_load_together_or_not_at_all) {
     stopper.step(0.7);
     loader_gen.next_u64();
     const fs::path path = scratch("full_checkpoint.npz");
-    const Checkpoint full{.model = &model, .optimizer = &opt, .schedulers = {&schedule}, .plateau = &plateau,
-                          .min_max_scaler = &scaler, .early_stopping = &stopper, .generators = {{"loader", &loader_gen}},
+    const Checkpoint full{.model = &model,
+                          .optimizer = &opt,
+                          .schedulers = {&schedule},
+                          .plateau = &plateau,
+                          .min_max_scaler = &scaler,
+                          .early_stopping = &stopper,
+                          .generators = {{"loader", &loader_gen}},
                           .values = &counters};
     save_checkpoint(path.string(), full);
     const uint64_t next_default = Generator(default_generator()).next_u64();
@@ -307,9 +317,14 @@ BOOST_AUTO_TEST_CASE(checkpoint_sections_load_together_or_not_at_all) {
     training::EarlyStopping stopper2({.patience = 2});
     Generator loader_gen2(1);
     std::map<std::string, double> counters2;
-    const Checkpoint fresh{.model = &model2, .optimizer = &opt2, .schedulers = {&schedule2}, .plateau = &plateau2,
-                           .min_max_scaler = &scaler2, .early_stopping = &stopper2,
-                           .generators = {{"loader", &loader_gen2}}, .values = &counters2};
+    const Checkpoint fresh{.model = &model2,
+                           .optimizer = &opt2,
+                           .schedulers = {&schedule2},
+                           .plateau = &plateau2,
+                           .min_max_scaler = &scaler2,
+                           .early_stopping = &stopper2,
+                           .generators = {{"loader", &loader_gen2}},
+                           .values = &counters2};
     const auto result = load_checkpoint(path.string(), fresh);
     BOOST_TEST(result.missing_keys.empty());
     BOOST_TEST(result.unexpected_keys.empty());
@@ -352,7 +367,8 @@ BOOST_AUTO_TEST_CASE(checkpoint_sections_load_together_or_not_at_all) {
     save_npz(broken.string(), entries);
     const auto skipped = load_checkpoint(broken.string(), partial);
     BOOST_TEST(std::count(skipped.unexpected_keys.begin(), skipped.unexpected_keys.end(), "generator.loader") == 1);
-    BOOST_TEST(std::count(skipped.unexpected_keys.begin(), skipped.unexpected_keys.end(), "scheduler.0.last_epoch") == 1);
+    BOOST_TEST(std::count(skipped.unexpected_keys.begin(), skipped.unexpected_keys.end(), "scheduler.0.last_epoch") ==
+               1);
     BOOST_TEST(equal(model3.fc2.bias, model.fc2.bias));
 
     // Not strict: what is there loads, what is missing or extra is reported; mismatches still fail.
@@ -372,8 +388,10 @@ BOOST_AUTO_TEST_CASE(checkpoint_sections_load_together_or_not_at_all) {
     BOOST_TEST((counters3 == counters));
     entries["model.fc1.weight"] = zeros({2, 2}).data();
     save_npz(broken.string(), entries);
-    check_error([&] { load_checkpoint(broken.string(), partial4, {.strict = false}); }, {"mismatched entries", "fc1.weight"});
-    check_error([&] { load_checkpoint(path.string(), {.schedulers = {nullptr}}); }, {"load_checkpoint", "scheduler 0", "null"});
+    check_error([&] { load_checkpoint(broken.string(), partial4, {.strict = false}); },
+                {"mismatched entries", "fc1.weight"});
+    check_error([&] { load_checkpoint(path.string(), {.schedulers = {nullptr}}); },
+                {"load_checkpoint", "scheduler 0", "null"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

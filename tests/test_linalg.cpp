@@ -33,9 +33,18 @@ BOOST_AUTO_TEST_SUITE(linalg)
 
 BOOST_AUTO_TEST_CASE(matmul_matches_reference_in_every_form) {
     const std::vector<std::pair<Shape, Shape>> cases = {
-        {{5}, {5}},          {{3, 5}, {5}},          {{5}, {5, 4}},       {{3, 5}, {5, 4}},       {{1, 1}, {1, 1}},
-        {{2, 3, 5}, {5, 4}}, {{5}, {2, 5, 4}},       {{2, 3, 5}, {2, 5, 4}}, {{2, 1, 3, 5}, {4, 5, 2}}, {{65, 130}, {130, 33}},
-        {{0, 5}, {5, 3}},    {{3, 0}, {0, 4}},
+        {{5}, {5}},
+        {{3, 5}, {5}},
+        {{5}, {5, 4}},
+        {{3, 5}, {5, 4}},
+        {{1, 1}, {1, 1}},
+        {{2, 3, 5}, {5, 4}},
+        {{5}, {2, 5, 4}},
+        {{2, 3, 5}, {2, 5, 4}},
+        {{2, 1, 3, 5}, {4, 5, 2}},
+        {{65, 130}, {130, 33}},
+        {{0, 5}, {5, 3}},
+        {{3, 0}, {0, 4}},
     };
     for (const auto& [sa, sb] : cases) {
         for (DType dtype : {kFloat32, kFloat64}) {
@@ -65,7 +74,8 @@ BOOST_AUTO_TEST_CASE(transposed_and_sliced_operands) {
 }
 
 BOOST_AUTO_TEST_CASE(linear_is_x_times_weight_transposed_plus_bias) {
-    Tensor x = random_tensor({4, 3, 5}, kFloat64, 1), w = random_tensor({2, 5}, kFloat64, 2), b = tensor({10, -10}, kFloat64);
+    Tensor x = random_tensor({4, 3, 5}, kFloat64, 1), w = random_tensor({2, 5}, kFloat64, 2),
+           b = tensor({10, -10}, kFloat64);
     Tensor y = linear(x, w, b);
     BOOST_TEST((y.sizes() == Shape{4, 3, 2}));
     check_values(y, (matmul(x, w.t()) + b).to_vector<double>(), 1e-12);

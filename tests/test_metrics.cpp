@@ -8,7 +8,9 @@ using namespace xgrad;
 using namespace xgrad::test;
 
 namespace {
-Tensor as_tensor(const std::vector<double>& v) { return from_vector(v, {static_cast<int64_t>(v.size())}, kFloat64); }
+Tensor as_tensor(const std::vector<double>& v) {
+    return from_vector(v, {static_cast<int64_t>(v.size())}, kFloat64);
+}
 
 // P(score of a positive > score of a negative), ties counting half: every pair.
 double brute_force_auc(const std::vector<double>& s, const std::vector<double>& t) {
@@ -83,7 +85,11 @@ BOOST_AUTO_TEST_CASE(multilabel_and_binary_scores) {
     BOOST_TEST(b.false_negatives == 1);
     BOOST_TEST(b.true_negatives == 1);
     BOOST_TEST(std::abs(b.f1 - 2.0 / 3) < 1e-12);
-    check_error([&] { metrics::multilabel_report(scores, tensor({{1, 0}, {0, 2}, {1, 1}})); }, {"multilabel_report", "0 or 1", "2"});
+    check_error(
+        [&] {
+            metrics::multilabel_report(scores, tensor({{1, 0}, {0, 2}, {1, 1}}));
+        },
+        {"multilabel_report", "0 or 1", "2"});
     check_error([&] { metrics::multilabel_report(scores, labels.t()); }, {"multilabel_report", "[3, 2]", "[2, 3]"});
 }
 
@@ -92,7 +98,8 @@ BOOST_AUTO_TEST_CASE(roc_auc_and_average_precision_match_their_definitions) {
     // positive wins 3 (0.35 loses to 0.4): AUC 0.75. AP: at 0.8 precision 1, recall 1/2; at 0.35
     // precision 2/3, recall 1: 1/2 x 1 + 1/2 x 2/3 = 0.8333.
     BOOST_TEST(metrics::roc_auc(tensor({0.1, 0.4, 0.35, 0.8}), tensor({0, 0, 1, 1})) == 0.75);
-    BOOST_TEST(std::abs(metrics::average_precision(tensor({0.1, 0.4, 0.35, 0.8}), tensor({0, 0, 1, 1})) - 0.8333333333) < 1e-9);
+    BOOST_TEST(std::abs(metrics::average_precision(tensor({0.1, 0.4, 0.35, 0.8}), tensor({0, 0, 1, 1})) -
+                        0.8333333333) < 1e-9);
     // Random scores with many ties (integers 0..9), against the brute-force definitions.
     Generator gen(3);
     for (int trial = 0; trial < 5; ++trial) {
@@ -110,8 +117,16 @@ BOOST_AUTO_TEST_CASE(roc_auc_and_average_precision_match_their_definitions) {
     const Tensor scores = tensor({{0.1, 0.5}, {0.4, 0.6}, {0.35, 0.7}, {0.8, 0.2}});
     const Tensor labels = tensor({{0, 1}, {0, 1}, {1, 1}, {1, 1}});
     BOOST_TEST(metrics::macro_roc_auc(scores, labels) == 0.75);
-    check_error([&] { metrics::roc_auc(tensor({0.1, 0.2}), tensor({1, 1})); }, {"roc_auc", "2 positives and 0 negatives"});
-    check_error([&] { metrics::average_precision(tensor({0.1, 0.2}), tensor({0, 0})); }, {"average_precision", "positive"});
+    check_error(
+        [&] {
+            metrics::roc_auc(tensor({0.1, 0.2}), tensor({1, 1}));
+        },
+        {"roc_auc", "2 positives and 0 negatives"});
+    check_error(
+        [&] {
+            metrics::average_precision(tensor({0.1, 0.2}), tensor({0, 0}));
+        },
+        {"average_precision", "positive"});
     check_error([&] { metrics::roc_auc(tensor({0.1, std::nan("")}), tensor({0, 1})); }, {"roc_auc", "NaN"});
     check_error([&] { metrics::macro_roc_auc(scores, ones({4, 2})); }, {"macro_roc_auc", "both"});
 }

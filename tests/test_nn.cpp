@@ -35,108 +35,254 @@ struct ModuleCase {
     autograd::TensorFunction fn;
     std::vector<Shape> shapes;
 };
-std::ostream& operator<<(std::ostream& out, const ModuleCase& c) { return out << c.name; }
+std::ostream& operator<<(std::ostream& out, const ModuleCase& c) {
+    return out << c.name;
+}
 
 // Modules are built once per case, in float64; their parameters are inputs of the check too.
-std::shared_ptr<nn::Linear> linear64 = std::make_shared<nn::Linear>(nn::LinearOptions{.in_features = 4, .out_features = 3, .dtype = kFloat64});
-std::shared_ptr<nn::PReLU> prelu64 = std::make_shared<nn::PReLU>(nn::PReLUOptions{.num_parameters = 3, .dtype = kFloat64});
-std::shared_ptr<nn::BatchNorm1d> bn64 = std::make_shared<nn::BatchNorm1d>(nn::BatchNormOptions{.num_features = 3, .dtype = kFloat64});
-std::shared_ptr<nn::Conv2d> conv2d64 = std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 2, .out_channels = 3, .kernel_size = {3, 2}, .stride = {2, 1}, .padding = 1, .dtype = kFloat64});
-std::shared_ptr<nn::Conv1d> conv1d64 = std::make_shared<nn::Conv1d>(nn::Conv1dOptions{.in_channels = 4, .out_channels = 2, .kernel_size = 3, .dilation = 2, .dtype = kFloat64});
-std::shared_ptr<nn::LSTM> lstm64 = std::make_shared<nn::LSTM>(nn::LSTMOptions{.input_size = 2, .hidden_size = 2, .num_layers = 2, .batch_first = true, .bidirectional = true, .dtype = kFloat64});
-std::shared_ptr<nn::GRU> gru64 = std::make_shared<nn::GRU>(nn::GRUOptions{.input_size = 2, .hidden_size = 2, .num_layers = 2, .batch_first = true, .bidirectional = true, .dtype = kFloat64});
-std::shared_ptr<nn::RNN> rnn64 = std::make_shared<nn::RNN>(nn::RNNOptions{.input_size = 2, .hidden_size = 3, .nonlinearity = nn::Nonlinearity::relu, .bidirectional = true, .dtype = kFloat64});
-std::shared_ptr<nn::LSTMCell> lstm_cell64 = std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions{.input_size = 3, .hidden_size = 2, .dtype = kFloat64});
-std::shared_ptr<nn::GRUCell> gru_cell64 = std::make_shared<nn::GRUCell>(nn::GRUCellOptions{.input_size = 3, .hidden_size = 2, .dtype = kFloat64});
-std::shared_ptr<nn::RNNCell> rnn_cell64 = std::make_shared<nn::RNNCell>(nn::RNNCellOptions{.input_size = 3, .hidden_size = 2, .dtype = kFloat64});
-std::shared_ptr<nn::LayerNorm> ln64 = std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {4}, .dtype = kFloat64});
+std::shared_ptr<nn::Linear> linear64 =
+    std::make_shared<nn::Linear>(nn::LinearOptions{.in_features = 4, .out_features = 3, .dtype = kFloat64});
+std::shared_ptr<nn::PReLU> prelu64 =
+    std::make_shared<nn::PReLU>(nn::PReLUOptions{.num_parameters = 3, .dtype = kFloat64});
+std::shared_ptr<nn::BatchNorm1d> bn64 =
+    std::make_shared<nn::BatchNorm1d>(nn::BatchNormOptions{.num_features = 3, .dtype = kFloat64});
+std::shared_ptr<nn::Conv2d> conv2d64 = std::make_shared<nn::Conv2d>(nn::Conv2dOptions{
+    .in_channels = 2, .out_channels = 3, .kernel_size = {3, 2}, .stride = {2, 1}, .padding = 1, .dtype = kFloat64});
+std::shared_ptr<nn::Conv1d> conv1d64 = std::make_shared<nn::Conv1d>(
+    nn::Conv1dOptions{.in_channels = 4, .out_channels = 2, .kernel_size = 3, .dilation = 2, .dtype = kFloat64});
+std::shared_ptr<nn::LSTM> lstm64 = std::make_shared<nn::LSTM>(nn::LSTMOptions{
+    .input_size = 2, .hidden_size = 2, .num_layers = 2, .batch_first = true, .bidirectional = true, .dtype = kFloat64});
+std::shared_ptr<nn::GRU> gru64 = std::make_shared<nn::GRU>(nn::GRUOptions{
+    .input_size = 2, .hidden_size = 2, .num_layers = 2, .batch_first = true, .bidirectional = true, .dtype = kFloat64});
+std::shared_ptr<nn::RNN> rnn64 = std::make_shared<nn::RNN>(nn::RNNOptions{.input_size = 2,
+                                                                          .hidden_size = 3,
+                                                                          .nonlinearity = nn::Nonlinearity::relu,
+                                                                          .bidirectional = true,
+                                                                          .dtype = kFloat64});
+std::shared_ptr<nn::LSTMCell> lstm_cell64 =
+    std::make_shared<nn::LSTMCell>(nn::LSTMCellOptions{.input_size = 3, .hidden_size = 2, .dtype = kFloat64});
+std::shared_ptr<nn::GRUCell> gru_cell64 =
+    std::make_shared<nn::GRUCell>(nn::GRUCellOptions{.input_size = 3, .hidden_size = 2, .dtype = kFloat64});
+std::shared_ptr<nn::RNNCell> rnn_cell64 =
+    std::make_shared<nn::RNNCell>(nn::RNNCellOptions{.input_size = 3, .hidden_size = 2, .dtype = kFloat64});
+std::shared_ptr<nn::LayerNorm> ln64 =
+    std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {4}, .dtype = kFloat64});
 
-Tensor class_targets() { return tensor({2, 0, 1, 2}, kInt64); }
+Tensor class_targets() {
+    return tensor({2, 0, 1, 2}, kInt64);
+}
 
 const std::vector<ModuleCase> module_cases = {
     {"Linear", [](const Args& a) { return (*linear64)(a[0]); }, {{2, 4}}},
     {"Conv2d", [](const Args& a) { return (*conv2d64)(a[0]); }, {{2, 2, 5, 4}}},
-    {"conv2d_functional", [](const Args& a) { return nn::F::conv2d(a[0], a[1], a[2], {1, 2}, {0, 1}, {2, 1}); }, {{2, 3, 6, 5}, {4, 3, 2, 2}, {4}}},
+    {"conv2d_functional",
+     [](const Args& a) {
+         return nn::F::conv2d(a[0], a[1], a[2], {1, 2}, {0, 1}, {2, 1});
+     },
+     {{2, 3, 6, 5}, {4, 3, 2, 2}, {4}}},
     {"Conv1d", [](const Args& a) { return (*conv1d64)(a[0]); }, {{2, 4, 9}}},
-    {"MaxPool2d", [](const Args& a) { nn::MaxPool2d m({.kernel_size = 2}); return m(a[0]); }, {{2, 3, 4, 6}}},
-    {"MaxPool1d_overlapping", [](const Args& a) { nn::MaxPool1d m({.kernel_size = 3, .stride = 1, .padding = 1}); return m(a[0]); }, {{2, 3, 7}}},
-    {"embedding", [](const Args& a) { return nn::F::embedding(tensor({{1, 0}, {3, 1}}, kInt64), a[0]); }, {{4, 3}}},
+    {"MaxPool2d",
+     [](const Args& a) {
+         nn::MaxPool2d m({.kernel_size = 2});
+         return m(a[0]);
+     },
+     {{2, 3, 4, 6}}},
+    {"MaxPool1d_overlapping",
+     [](const Args& a) {
+         nn::MaxPool1d m({.kernel_size = 3, .stride = 1, .padding = 1});
+         return m(a[0]);
+     },
+     {{2, 3, 7}}},
+    {"embedding",
+     [](const Args& a) {
+         return nn::F::embedding(tensor({{1, 0}, {3, 1}}, kInt64), a[0]);
+     },
+     {{4, 3}}},
     // With a padding index that the input does not use (its gradient is withheld by design).
-    {"embedding_padding_idx", [](const Args& a) { return nn::F::embedding(tensor({{1, 2}, {3, 1}}, kInt64), a[0], 0); }, {{4, 3}}},
-    {"LSTM_bidirectional_padded", [](const Args& a) { return lstm64->forward_with_state(a[0], {}, tensor({3, 2}, kInt64)).output; }, {{2, 3, 2}}},
-    {"LSTM_state", [](const Args& a) { auto out = lstm64->forward_with_state(a[0], {a[1], a[2]}); return out.state.h * out.state.c; }, {{2, 2, 2}, {4, 2, 2}, {4, 2, 2}}},
-    {"GRU_bidirectional_padded", [](const Args& a) { return gru64->forward_with_state(a[0], {}, tensor({3, 2}, kInt64)).output; }, {{2, 3, 2}}},
+    {"embedding_padding_idx",
+     [](const Args& a) {
+         return nn::F::embedding(tensor({{1, 2}, {3, 1}}, kInt64), a[0], 0);
+     },
+     {{4, 3}}},
+    {"LSTM_bidirectional_padded",
+     [](const Args& a) {
+         return lstm64->forward_with_state(a[0], {}, tensor({3, 2}, kInt64)).output;
+     },
+     {{2, 3, 2}}},
+    {"LSTM_state",
+     [](const Args& a) {
+         auto out = lstm64->forward_with_state(a[0], {a[1], a[2]});
+         return out.state.h * out.state.c;
+     },
+     {{2, 2, 2}, {4, 2, 2}, {4, 2, 2}}},
+    {"GRU_bidirectional_padded",
+     [](const Args& a) {
+         return gru64->forward_with_state(a[0], {}, tensor({3, 2}, kInt64)).output;
+     },
+     {{2, 3, 2}}},
     {"GRU_state", [](const Args& a) { return gru64->forward_with_state(a[0], a[1]).h; }, {{2, 2, 2}, {4, 2, 2}}},
-    {"RNN_relu_bidirectional", [](const Args& a) { return rnn64->forward_with_state(a[0], a[1]).output; }, {{3, 2, 2}, {2, 2, 3}}},
-    {"LSTMCell", [](const Args& a) { auto s = lstm_cell64->forward_with_state(a[0], {a[1], a[2]}); return s.h * s.c; }, {{2, 3}, {2, 2}, {2, 2}}},
+    {"RNN_relu_bidirectional",
+     [](const Args& a) { return rnn64->forward_with_state(a[0], a[1]).output; },
+     {{3, 2, 2}, {2, 2, 3}}},
+    {"LSTMCell",
+     [](const Args& a) {
+         auto s = lstm_cell64->forward_with_state(a[0], {a[1], a[2]});
+         return s.h * s.c;
+     },
+     {{2, 3}, {2, 2}, {2, 2}}},
     {"GRUCell", [](const Args& a) { return gru_cell64->forward_with_state(a[0], a[1]); }, {{2, 3}, {2, 2}}},
     {"RNNCell", [](const Args& a) { return rnn_cell64->forward_with_state(a[0], a[1]); }, {{2, 3}, {2, 2}}},
-    {"Flatten", [](const Args& a) { nn::Flatten f; return f(a[0]); }, {{2, 3, 2}}},
-    {"Sigmoid", [](const Args& a) { nn::Sigmoid m; return m(a[0]); }, {{3, 4}}},
-    {"Tanh", [](const Args& a) { nn::Tanh m; return m(a[0]); }, {{3, 4}}},
-    {"LeakyReLU", [](const Args& a) { nn::LeakyReLU m({.negative_slope = 0.2}); return m(a[0]); }, {{3, 4}}},
+    {"Flatten",
+     [](const Args& a) {
+         nn::Flatten f;
+         return f(a[0]);
+     },
+     {{2, 3, 2}}},
+    {"Sigmoid",
+     [](const Args& a) {
+         nn::Sigmoid m;
+         return m(a[0]);
+     },
+     {{3, 4}}},
+    {"Tanh",
+     [](const Args& a) {
+         nn::Tanh m;
+         return m(a[0]);
+     },
+     {{3, 4}}},
+    {"LeakyReLU",
+     [](const Args& a) {
+         nn::LeakyReLU m({.negative_slope = 0.2});
+         return m(a[0]);
+     },
+     {{3, 4}}},
     {"PReLU_per_channel", [](const Args& a) { return nn::F::prelu(a[0], a[1]); }, {{2, 3, 4}, {3}}},
     {"PReLU_shared", [](const Args& a) { return nn::F::prelu(a[0], a[1]); }, {{3, 4}, {1}}},
-    {"ELU", [](const Args& a) { nn::ELU m({.alpha = 1.3}); return m(a[0]); }, {{3, 4}}},
-    {"GELU", [](const Args& a) { nn::GELU m; return m(a[0]); }, {{3, 4}}},
-    {"GELU_tanh", [](const Args& a) { nn::GELU m({.approximate = true}); return m(a[0]); }, {{3, 4}}},
-    {"Softmax", [](const Args& a) { nn::Softmax m({.dim = 1}); return m(a[0]); }, {{3, 4}}},
-    {"LogSoftmax", [](const Args& a) { nn::LogSoftmax m({.dim = 1}); return m(a[0]); }, {{3, 4}}},
-    {"Dropout_training", [](const Args& a) {
+    {"ELU",
+     [](const Args& a) {
+         nn::ELU m({.alpha = 1.3});
+         return m(a[0]);
+     },
+     {{3, 4}}},
+    {"GELU",
+     [](const Args& a) {
+         nn::GELU m;
+         return m(a[0]);
+     },
+     {{3, 4}}},
+    {"GELU_tanh",
+     [](const Args& a) {
+         nn::GELU m({.approximate = true});
+         return m(a[0]);
+     },
+     {{3, 4}}},
+    {"Softmax",
+     [](const Args& a) {
+         nn::Softmax m({.dim = 1});
+         return m(a[0]);
+     },
+     {{3, 4}}},
+    {"LogSoftmax",
+     [](const Args& a) {
+         nn::LogSoftmax m({.dim = 1});
+         return m(a[0]);
+     },
+     {{3, 4}}},
+    {"Dropout_training",
+     [](const Args& a) {
          Generator g(3);  // the same mask at every evaluation
          return nn::F::dropout(a[0], 0.4, true, &g);
-     }, {{4, 5}}},
-    {"Dropout2d_training", [](const Args& a) {
+     },
+     {{4, 5}}},
+    {"Dropout2d_training",
+     [](const Args& a) {
          Generator g(3);
          return nn::F::dropout2d(a[0], 0.5, true, &g);
-     }, {{3, 4, 2}}},
-    {"BatchNorm1d_training_2d", [](const Args& a) {
-         return nn::F::batch_norm(a[0], Tensor(), Tensor(), a[1], a[2], true);
-     }, {{5, 3}, {3}, {3}}},
-    {"BatchNorm1d_training_3d", [](const Args& a) {
-         return nn::F::batch_norm(a[0], Tensor(), Tensor(), a[1], a[2], true);
-     }, {{4, 3, 2}, {3}, {3}}},
-    {"BatchNorm1d_module_eval", [](const Args& a) { bn64->eval(); return (*bn64)(a[0]); }, {{4, 3}}},
-    {"BatchNorm2d_training", [](const Args& a) {
-         return nn::F::batch_norm(a[0], Tensor(), Tensor(), a[1], a[2], true);
-     }, {{3, 2, 3, 2}, {2}, {2}}},
+     },
+     {{3, 4, 2}}},
+    {"BatchNorm1d_training_2d",
+     [](const Args& a) { return nn::F::batch_norm(a[0], Tensor(), Tensor(), a[1], a[2], true); },
+     {{5, 3}, {3}, {3}}},
+    {"BatchNorm1d_training_3d",
+     [](const Args& a) { return nn::F::batch_norm(a[0], Tensor(), Tensor(), a[1], a[2], true); },
+     {{4, 3, 2}, {3}, {3}}},
+    {"BatchNorm1d_module_eval",
+     [](const Args& a) {
+         bn64->eval();
+         return (*bn64)(a[0]);
+     },
+     {{4, 3}}},
+    {"BatchNorm2d_training",
+     [](const Args& a) { return nn::F::batch_norm(a[0], Tensor(), Tensor(), a[1], a[2], true); },
+     {{3, 2, 3, 2}, {2}, {2}}},
     {"GroupNorm", [](const Args& a) { return nn::F::group_norm(a[0], 2, a[1], a[2]); }, {{2, 4, 3}, {4}, {4}}},
-    {"GroupNorm_images", [](const Args& a) { return nn::F::group_norm(a[0], 3, a[1], a[2]); }, {{2, 3, 2, 2}, {3}, {3}}},
+    {"GroupNorm_images",
+     [](const Args& a) { return nn::F::group_norm(a[0], 3, a[1], a[2]); },
+     {{2, 3, 2, 2}, {3}, {3}}},
     {"LayerNorm", [](const Args& a) { return nn::F::layer_norm(a[0], 1, a[1], a[2]); }, {{3, 4}, {4}, {4}}},
     {"LayerNorm_module", [](const Args& a) { return (*ln64)(a[0]); }, {{2, 3, 4}}},
     {"mse_loss", [](const Args& a) { return nn::F::mse_loss(a[0], a[1]); }, {{3, 4}, {3, 4}}},
     {"l1_loss_sum", [](const Args& a) { return nn::F::l1_loss(a[0], a[1], nn::F::Reduction::sum); }, {{3, 4}, {3, 4}}},
-    {"smooth_l1_loss", [](const Args& a) { return nn::F::smooth_l1_loss(a[0], a[1], nn::F::Reduction::mean, 0.5); }, {{3, 4}, {3, 4}}},
-    {"nll_loss_weighted_ignore", [](const Args& a) {
+    {"smooth_l1_loss",
+     [](const Args& a) { return nn::F::smooth_l1_loss(a[0], a[1], nn::F::Reduction::mean, 0.5); },
+     {{3, 4}, {3, 4}}},
+    {"nll_loss_weighted_ignore",
+     [](const Args& a) {
          return nn::F::nll_loss(log_softmax(a[0], 1), tensor({2, -100, 1, 2}, kInt64),
                                 {.weight = tensor({1.0, 2.0, 0.5}, kFloat64)});
-     }, {{4, 3}}},
+     },
+     {{4, 3}}},
     {"cross_entropy", [](const Args& a) { return nn::F::cross_entropy(a[0], class_targets()); }, {{4, 3}}},
-    {"cross_entropy_large_logits", [](const Args& a) { return nn::F::cross_entropy(a[0] * 500.0, class_targets()); }, {{4, 3}}},
-    {"cross_entropy_smoothing_weights", [](const Args& a) {
-         return nn::F::cross_entropy(a[0], tensor({2, 0, -1, 1}, kInt64),
-                                     {.weight = tensor({0.5, 1.0, 2.0}, kFloat64), .ignore_index = -1, .label_smoothing = 0.1});
-     }, {{4, 3}}},
-    {"cross_entropy_ignore_sum", [](const Args& a) {
+    {"cross_entropy_large_logits",
+     [](const Args& a) { return nn::F::cross_entropy(a[0] * 500.0, class_targets()); },
+     {{4, 3}}},
+    {"cross_entropy_smoothing_weights",
+     [](const Args& a) {
+         return nn::F::cross_entropy(
+             a[0], tensor({2, 0, -1, 1}, kInt64),
+             {.weight = tensor({0.5, 1.0, 2.0}, kFloat64), .ignore_index = -1, .label_smoothing = 0.1});
+     },
+     {{4, 3}}},
+    {"cross_entropy_ignore_sum",
+     [](const Args& a) {
          return nn::F::cross_entropy(a[0], tensor({2, -100, 1, 0}, kInt64), {.reduction = nn::F::Reduction::sum});
-     }, {{4, 3}}},
-    {"cross_entropy_none", [](const Args& a) {
-         return nn::F::cross_entropy(a[0], class_targets(), {.reduction = nn::F::Reduction::none});
-     }, {{4, 3}}},
-    {"cross_entropy_k_dim_weighted", [](const Args& a) {
-         return nn::F::cross_entropy(a[0], tensor({{2, 0, -100}, {1, 1, 0}}, kInt64), {.weight = tensor({1.0, 2.0, 0.5}, kFloat64)});
-     }, {{2, 3, 3}}},
-    {"nll_loss_k_dim_none", [](const Args& a) {
-         return nn::F::nll_loss(log_softmax(a[0], 1), tensor({{{0, 1}}, {{2, 2}}}, kInt64), {.reduction = nn::F::Reduction::none});
-     }, {{2, 3, 1, 2}}},
-    {"cross_entropy_probabilities_smoothed", [](const Args& a) {
-         return nn::F::cross_entropy(a[0], softmax(a[1], 1), {.weight = tensor({1.0, 2.0, 0.5}, kFloat64), .label_smoothing = 0.2});
-     }, {{4, 3}, {4, 3}}},
-    {"binary_cross_entropy", [](const Args& a) { return nn::F::binary_cross_entropy(sigmoid(a[0]), sigmoid(a[1])); }, {{3, 4}, {3, 4}}},
-    {"bce_with_logits_pos_weight", [](const Args& a) {
-         return nn::F::binary_cross_entropy_with_logits(a[0], sigmoid(a[1]), Tensor(), tensor({1.0, 2.0, 3.0, 0.5}, kFloat64));
-     }, {{3, 4}, {3, 4}}},
-    {"l2_penalty", [](const Args& a) { return nn::l2_penalty({a[0], a[1]}, 0.3); }, {{3, 4}, {2}}},
+     },
+     {{4, 3}}},
+    {"cross_entropy_none",
+     [](const Args& a) { return nn::F::cross_entropy(a[0], class_targets(), {.reduction = nn::F::Reduction::none}); },
+     {{4, 3}}},
+    {"cross_entropy_k_dim_weighted",
+     [](const Args& a) {
+         return nn::F::cross_entropy(a[0], tensor({{2, 0, -100}, {1, 1, 0}}, kInt64),
+                                     {.weight = tensor({1.0, 2.0, 0.5}, kFloat64)});
+     },
+     {{2, 3, 3}}},
+    {"nll_loss_k_dim_none",
+     [](const Args& a) {
+         return nn::F::nll_loss(log_softmax(a[0], 1), tensor({{{0, 1}}, {{2, 2}}}, kInt64),
+                                {.reduction = nn::F::Reduction::none});
+     },
+     {{2, 3, 1, 2}}},
+    {"cross_entropy_probabilities_smoothed",
+     [](const Args& a) {
+         return nn::F::cross_entropy(a[0], softmax(a[1], 1),
+                                     {.weight = tensor({1.0, 2.0, 0.5}, kFloat64), .label_smoothing = 0.2});
+     },
+     {{4, 3}, {4, 3}}},
+    {"binary_cross_entropy",
+     [](const Args& a) { return nn::F::binary_cross_entropy(sigmoid(a[0]), sigmoid(a[1])); },
+     {{3, 4}, {3, 4}}},
+    {"bce_with_logits_pos_weight",
+     [](const Args& a) {
+         return nn::F::binary_cross_entropy_with_logits(a[0], sigmoid(a[1]), Tensor(),
+                                                        tensor({1.0, 2.0, 3.0, 0.5}, kFloat64));
+     },
+     {{3, 4}, {3, 4}}},
+    {"l2_penalty",
+     [](const Args& a) {
+         return nn::l2_penalty({a[0], a[1]}, 0.3);
+     },
+     {{3, 4}, {2}}},
     {"l1_penalty", [](const Args& a) { return nn::l1_penalty({a[0]}, 0.3); }, {{3, 4}}},
     {"elastic_net_penalty", [](const Args& a) { return nn::elastic_net_penalty({a[0]}, 0.2, 0.5); }, {{3, 4}}},
 };
@@ -290,8 +436,10 @@ BOOST_AUTO_TEST_CASE(one_seed_reproduces_a_training_run) {
 
 BOOST_AUTO_TEST_CASE(fused_cross_entropy_has_second_derivatives) {
     const auto result = autograd::gradgradcheck(
-        [](const Args& a) { return nn::F::cross_entropy(a[0], tensor({2, 0, -100, 1}, kInt64)); }, {leaf64({4, 3}, 9)},
-        {.raise = false});
+        [](const Args& a) {
+            return nn::F::cross_entropy(a[0], tensor({2, 0, -100, 1}, kInt64));
+        },
+        {leaf64({4, 3}, 9)}, {.raise = false});
     BOOST_TEST(result.ok, result.message);
     // The fused and the composed (class-weighted) paths agree when the weights are all 1.
     const Tensor logits = leaf64({5, 4}, 10);
@@ -318,7 +466,8 @@ BOOST_AUTO_TEST_CASE(losses_match_hand_computed_values) {
     check_values(loss_module(logits, target), {ce}, 1e-12);
     // Class weights (1, 1, 3): mean divides by the weights of the targets, 3 + 1.
     const double weighted = (3 * -std::log(0.5) + 1 * -std::log(1.0 / 3)) / 4;
-    check_values(nn::F::cross_entropy(logits, target, {.weight = tensor({1.0, 1.0, 3.0}, kFloat64)}), {weighted}, 1e-12);
+    check_values(nn::F::cross_entropy(logits, target, {.weight = tensor({1.0, 1.0, 3.0}, kFloat64)}), {weighted},
+                 1e-12);
     // Label smoothing 0.3: (1 - 0.3) nll + 0.3 * mean over classes of -log p.
     const double smooth0 = -(std::log(0.25) * 2 + std::log(0.5)) / 3, smooth1 = -std::log(1.0 / 3);
     const double smoothed = 0.7 * ce + 0.3 * (smooth0 + smooth1) / 2;
@@ -326,14 +475,23 @@ BOOST_AUTO_TEST_CASE(losses_match_hand_computed_values) {
     // Logits of 1e4 stay finite.
     BOOST_TEST(std::isfinite(nn::F::cross_entropy(logits * 1e4, target).item()));
     // BCE with logits at +-100: log(1 + e^-100) ~ 0 and 100 exactly, no overflow.
-    Tensor bce = nn::F::binary_cross_entropy_with_logits(tensor({100.0, -100.0}, kFloat64), tensor({1.0, 1.0}, kFloat64),
-                                                         Tensor(), Tensor(), nn::F::Reduction::none);
+    Tensor bce = nn::F::binary_cross_entropy_with_logits(
+        tensor({100.0, -100.0}, kFloat64), tensor({1.0, 1.0}, kFloat64), Tensor(), Tensor(), nn::F::Reduction::none);
     check_values(bce, {0.0, 100.0}, 1e-12);
     check_values(nn::F::binary_cross_entropy(tensor({0.5}, kFloat64), tensor({1.0}, kFloat64)), {std::log(2.0)}, 1e-12);
-    check_values(nn::F::smooth_l1_loss(tensor({0.0, 0.0}, kFloat64), tensor({0.5, 3.0}, kFloat64),
-                                       nn::F::Reduction::none), {0.125, 2.5}, 1e-12);
-    check_error([&] { nn::F::cross_entropy(logits, tensor({3, 0}, kInt64)); }, {"cross_entropy", "target 3", "3 classes"});
-    check_error([&] { nn::F::cross_entropy(logits, tensor({1.0, 0.0})); }, {"cross_entropy", "class-probability", "[2, 3]", "[2]"});
+    check_values(
+        nn::F::smooth_l1_loss(tensor({0.0, 0.0}, kFloat64), tensor({0.5, 3.0}, kFloat64), nn::F::Reduction::none),
+        {0.125, 2.5}, 1e-12);
+    check_error(
+        [&] {
+            nn::F::cross_entropy(logits, tensor({3, 0}, kInt64));
+        },
+        {"cross_entropy", "target 3", "3 classes"});
+    check_error(
+        [&] {
+            nn::F::cross_entropy(logits, tensor({1.0, 0.0}));
+        },
+        {"cross_entropy", "class-probability", "[2, 3]", "[2]"});
     check_error([&] { nn::F::nll_loss(logits, tensor({1.0, 0.0})); }, {"nll_loss", "int64"});
     check_error([&] { nn::F::mse_loss(logits, target); }, {"mse_loss", "[2, 3]", "[2]"});
 }
@@ -350,22 +508,32 @@ BOOST_AUTO_TEST_CASE(cross_entropy_over_positions_and_with_class_probabilities) 
     // Class weights (1, 1, 3) and an ignored position: the mean divides by the kept weights.
     const Tensor ignored = tensor({{2, -100}}, kInt64);
     check_values(nn::F::cross_entropy(logits, ignored, {.weight = tensor({1.0, 1.0, 3.0}, kFloat64)}), {l0}, 1e-12);
-    check_values(nn::F::nll_loss(log_softmax(logits, 1), target, {.reduction = nn::F::Reduction::sum}), {l0 + l1}, 1e-12);
-    check_values(nn::F::cross_entropy(logits.select(0, 0).select(1, 1), scalar_tensor(0, kInt64)), {l1}, 1e-12);  // unbatched
-    check_error([&] { nn::F::cross_entropy(logits, tensor({2, 0}, kInt64)); }, {"cross_entropy", "[2]", "[1, 3, 2]", "[1, 2]"});
+    check_values(nn::F::nll_loss(log_softmax(logits, 1), target, {.reduction = nn::F::Reduction::sum}), {l0 + l1},
+                 1e-12);
+    check_values(nn::F::cross_entropy(logits.select(0, 0).select(1, 1), scalar_tensor(0, kInt64)), {l1},
+                 1e-12);  // unbatched
+    check_error(
+        [&] {
+            nn::F::cross_entropy(logits, tensor({2, 0}, kInt64));
+        },
+        {"cross_entropy", "[2]", "[1, 3, 2]", "[1, 2]"});
 
     // Probability targets: -sum_c t_c log p_c per sample, mean over samples.
-    const Tensor rows = tensor({{0.0, 0.0, std::log(2.0)}, {1.0, 1.0, 1.0}}, kFloat64);  // p = (1/4, 1/4, 1/2), (1/3, ...)
+    const Tensor rows =
+        tensor({{0.0, 0.0, std::log(2.0)}, {1.0, 1.0, 1.0}}, kFloat64);  // p = (1/4, 1/4, 1/2), (1/3, ...)
     const Tensor soft = tensor({{0.5, 0.0, 0.5}, {0.2, 0.2, 0.6}}, kFloat64);
     const double s0 = -(0.5 * std::log(0.25) + 0.5 * std::log(0.5)), s1 = -std::log(1.0 / 3);
     check_values(nn::F::cross_entropy(rows, soft, {.reduction = nn::F::Reduction::none}), {s0, s1}, 1e-12);
     check_values(nn::F::cross_entropy(rows, soft), {(s0 + s1) / 2}, 1e-12);
     // Weights scale each class's term; the mean still divides by the 2 samples.
-    const double w0 = -(0.5 * std::log(0.25) + 3 * 0.5 * std::log(0.5)), w1 = -(0.2 + 0.2 + 3 * 0.6) * std::log(1.0 / 3);
-    check_values(nn::F::cross_entropy(rows, soft, {.weight = tensor({1.0, 1.0, 3.0}, kFloat64)}), {(w0 + w1) / 2}, 1e-12);
+    const double w0 = -(0.5 * std::log(0.25) + 3 * 0.5 * std::log(0.5)),
+                 w1 = -(0.2 + 0.2 + 3 * 0.6) * std::log(1.0 / 3);
+    check_values(nn::F::cross_entropy(rows, soft, {.weight = tensor({1.0, 1.0, 3.0}, kFloat64)}), {(w0 + w1) / 2},
+                 1e-12);
     // Smoothing 0.3 mixes the target with 1/3 everywhere.
     const double m0 = -((0.35 + 0.1) * std::log(0.25) + 0.1 * std::log(0.25) + (0.35 + 0.1) * std::log(0.5));
-    check_values(nn::F::cross_entropy(rows, soft, {.reduction = nn::F::Reduction::none, .label_smoothing = 0.3}), {m0, s1}, 1e-12);
+    check_values(nn::F::cross_entropy(rows, soft, {.reduction = nn::F::Reduction::none, .label_smoothing = 0.3}),
+                 {m0, s1}, 1e-12);
     // One-hot probabilities give the index form's loss.
     check_values(nn::F::cross_entropy(rows, one_hot(tensor({2, 0}, kInt64), 3).to(kFloat64)),
                  nn::F::cross_entropy(rows, tensor({2, 0}, kInt64)).to_vector<double>(), 1e-12);
@@ -418,7 +586,8 @@ BOOST_AUTO_TEST_CASE(initializers_have_the_documented_statistics) {
     BOOST_TEST(w.abs().max().item() <= std::sqrt(6.0 / 400));
     BOOST_TEST(std::abs(stats().second - 2.0 / 400) < 0.03 * 2.0 / 400);
 
-    for (auto dist : {nn::init::Distribution::normal, nn::init::Distribution::truncated_normal, nn::init::Distribution::uniform}) {
+    for (auto dist :
+         {nn::init::Distribution::normal, nn::init::Distribution::truncated_normal, nn::init::Distribution::uniform}) {
         nn::init::variance_scaling_(w, 2.0, nn::init::FanMode::fan_avg, dist, &g);
         BOOST_TEST(std::abs(stats().second - 2.0 / 450) < 0.03 * 2.0 / 450);
         BOOST_TEST(std::abs(stats().first) < 0.002);
@@ -457,18 +626,18 @@ BOOST_AUTO_TEST_CASE(dropout_keeps_the_expectation_and_is_reproducible) {
     Tensor y = drop(x);
     const double kept = (y > 0.0).to(kFloat64).mean().item();
     BOOST_TEST(std::abs(kept - 0.7) < 0.002);
-    BOOST_TEST(std::abs(y.mean().item() - 1.0) < 0.005);           // inverted scaling keeps E[y] = x
+    BOOST_TEST(std::abs(y.mean().item() - 1.0) < 0.005);  // inverted scaling keeps E[y] = x
     BOOST_TEST(std::abs(y.max().item() - 1.0 / 0.7) < 1e-5);
     manual_seed(5);
-    BOOST_TEST(equal(drop(x), y));                                  // one seed, one mask
+    BOOST_TEST(equal(drop(x), y));  // one seed, one mask
     drop.eval();
-    BOOST_TEST(equal(drop(x), x));                                  // identity in eval
+    BOOST_TEST(equal(drop(x), x));  // identity in eval
 
     nn::Dropout paper({.p = 0.3, .scale_at_test = true});
     Tensor t = paper(x);
-    BOOST_TEST(t.max().item() == 1.0);                              // training: no scaling
+    BOOST_TEST(t.max().item() == 1.0);  // training: no scaling
     paper.eval();
-    check_values(paper(tensor({2.0})), {1.4}, 1e-6);                // test: times retention 0.7
+    check_values(paper(tensor({2.0})), {1.4}, 1e-6);  // test: times retention 0.7
     check_error([] { nn::Dropout({.p = 1.5}); }, {"Dropout", "between 0 and 1"});
 }
 
@@ -527,8 +696,10 @@ BOOST_AUTO_TEST_CASE(batchnorm_running_statistics_match_the_formulas) {
         Tensor y = bn(x);
         // In training the output is normalized with the batch's own (biased) statistics.
         check_values(y.mean({0}), {0, 0}, 1e-12);
-        check_values(y.var({0}, false), {1 - 1e-5 / (x.var({0}, false).to_vector<double>()[0] + 1e-5),
-                                         1 - 1e-5 / (x.var({0}, false).to_vector<double>()[1] + 1e-5)}, 1e-9);
+        check_values(y.var({0}, false),
+                     {1 - 1e-5 / (x.var({0}, false).to_vector<double>()[0] + 1e-5),
+                      1 - 1e-5 / (x.var({0}, false).to_vector<double>()[1] + 1e-5)},
+                     1e-9);
         const auto m = x.mean({0}).to_vector<double>(), v = x.var({0}, true).to_vector<double>();
         for (int c = 0; c < 2; ++c) {
             mean[c] = 0.9 * mean[c] + 0.1 * m[c];

@@ -12,7 +12,8 @@ using namespace xgrad::test;
 namespace {
 // A float64 leaf with the given values and a gradient set by hand.
 Tensor param_with_grad(std::initializer_list<double> values, std::initializer_list<double> grad) {
-    Tensor p = from_vector(std::vector<double>(values), {static_cast<int64_t>(values.size())}, kFloat64).requires_grad_();
+    Tensor p =
+        from_vector(std::vector<double>(values), {static_cast<int64_t>(values.size())}, kFloat64).requires_grad_();
     p.set_grad(from_vector(std::vector<double>(grad), {static_cast<int64_t>(grad.size())}, kFloat64));
     return p;
 }
@@ -183,11 +184,15 @@ BOOST_AUTO_TEST_CASE(every_optimizer_converges_on_a_convex_quadratic) {
         return std::abs(w[0] - 3) < tol && std::abs(w[1] + 1) < tol;
     };
     BOOST_TEST(near_minimum(minimize<optim::SGD>(quadratic, start, optim::SGDOptions{.lr = 0.04}, 300), 1e-6));
-    BOOST_TEST(near_minimum(minimize<optim::SGD>(quadratic, start, optim::SGDOptions{.lr = 0.02, .momentum = 0.9}, 400), 1e-6));
-    BOOST_TEST(near_minimum(minimize<optim::SGD>(quadratic, start, optim::SGDOptions{.lr = 0.02, .momentum = 0.9, .nesterov = true}, 400), 1e-6));
+    BOOST_TEST(near_minimum(minimize<optim::SGD>(quadratic, start, optim::SGDOptions{.lr = 0.02, .momentum = 0.9}, 400),
+                            1e-6));
+    BOOST_TEST(near_minimum(
+        minimize<optim::SGD>(quadratic, start, optim::SGDOptions{.lr = 0.02, .momentum = 0.9, .nesterov = true}, 400),
+        1e-6));
     BOOST_TEST(near_minimum(minimize<optim::Adagrad>(quadratic, start, optim::AdagradOptions{.lr = 1.0}, 500), 1e-4));
     BOOST_TEST(near_minimum(minimize<optim::RMSprop>(quadratic, start, optim::RMSpropOptions{.lr = 0.01}, 2000), 2e-2));
-    BOOST_TEST(near_minimum(minimize<optim::Adadelta>(quadratic, start, optim::AdadeltaOptions{.lr = 1.0}, 20000), 5e-2));
+    BOOST_TEST(
+        near_minimum(minimize<optim::Adadelta>(quadratic, start, optim::AdadeltaOptions{.lr = 1.0}, 20000), 5e-2));
     BOOST_TEST(near_minimum(minimize<optim::Adam>(quadratic, start, optim::AdamOptions{.lr = 0.05}, 2000), 1e-4));
     BOOST_TEST(near_minimum(minimize<optim::NAdam>(quadratic, start, optim::NAdamOptions{.lr = 0.05}, 2000), 1e-4));
     BOOST_TEST(near_minimum(minimize<optim::Adamax>(quadratic, start, optim::AdamaxOptions{.lr = 0.05}, 2000), 1e-4));
@@ -355,15 +360,20 @@ BOOST_AUTO_TEST_CASE(scheduler_learning_rate_sequences) {
     };
     BOOST_TEST(close(sequence([](optim::Optimizer& o) { return optim::StepLR(o, {.step_size = 2, .gamma = 0.5}); }, 6),
                      {1, 1, 0.5, 0.5, 0.25, 0.25}));
-    BOOST_TEST(close(sequence([](optim::Optimizer& o) { return optim::MultiStepLR(o, {.milestones = {2, 4}, .gamma = 0.1}); }, 6),
+    BOOST_TEST(close(sequence(
+                         [](optim::Optimizer& o) {
+                             return optim::MultiStepLR(o, {.milestones = {2, 4}, .gamma = 0.1});
+                         },
+                         6),
                      {1, 1, 0.1, 0.1, 0.01, 0.01}));
     BOOST_TEST(close(sequence([](optim::Optimizer& o) { return optim::ExponentialLR(o, {.gamma = 0.5}); }, 4),
                      {1, 0.5, 0.25, 0.125}));
     // cos(pi e / 4): 1, (1 + 0.7071) / 2, 0.5, (1 - 0.7071) / 2, 0
     BOOST_TEST(close(sequence([](optim::Optimizer& o) { return optim::CosineAnnealingLR(o, {.T_max = 4}); }, 5),
                      {1, (1 + std::sqrt(0.5)) / 2, 0.5, (1 - std::sqrt(0.5)) / 2, 0}));
-    BOOST_TEST(close(sequence([](optim::Optimizer& o) { return optim::LinearLR(o, {.start_factor = 0.25, .total_iters = 3}); }, 5),
-                     {0.25, 0.5, 0.75, 1, 1}));
+    BOOST_TEST(close(
+        sequence([](optim::Optimizer& o) { return optim::LinearLR(o, {.start_factor = 0.25, .total_iters = 3}); }, 5),
+        {0.25, 0.5, 0.75, 1, 1}));
 }
 
 BOOST_AUTO_TEST_CASE(reduce_on_plateau_waits_for_patience) {

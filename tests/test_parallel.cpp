@@ -7,9 +7,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "helpers.hpp"
 #include <xgrad/tensor/parallel.hpp>
 #include <xgrad/tensor/parallel_config.hpp>
+#include "helpers.hpp"
 
 using namespace xgrad;
 using namespace xgrad::test;
@@ -171,10 +171,10 @@ BOOST_AUTO_TEST_CASE(two_user_threads_share_the_pool) {
 BOOST_AUTO_TEST_CASE(threads_for_is_the_one_rule) {
     ThreadCountGuard guard;
     set_num_threads(2);
-    detail::end_contention_backoff();  // a stall in an earlier test on a loaded machine must not count
-    BOOST_TEST(detail::threads_for(10) == 1);                             // too small
-    BOOST_TEST(detail::threads_for(2 * detail::kParallelGrain) == 2);     // a grain per thread
-    BOOST_TEST(detail::threads_for(1e12) == 2);                           // never above the setting
+    detail::end_contention_backoff();          // a stall in an earlier test on a loaded machine must not count
+    BOOST_TEST(detail::threads_for(10) == 1);  // too small
+    BOOST_TEST(detail::threads_for(2 * detail::kParallelGrain) == 2);  // a grain per thread
+    BOOST_TEST(detail::threads_for(1e12) == 2);                        // never above the setting
     set_num_threads(1);
     BOOST_TEST(detail::threads_for(1e12) == 1);
 }

@@ -7,7 +7,8 @@ using namespace xgrad::test;
 
 namespace {
 // Reference: reduce x (any layout) over dims with f(values) -> value, keeping dims as keepdim says.
-std::vector<double> reference_reduce(const Tensor& x, const Shape& dims, const std::function<double(const std::vector<double>&)>& f) {
+std::vector<double> reference_reduce(const Tensor& x, const Shape& dims,
+                                     const std::function<double(const std::vector<double>&)>& f) {
     const Shape out = kernels::reduced_shape(x.sizes(), dims, true, "reference");
     const std::vector<double> v = x.to_vector<double>();
     std::vector<std::vector<double>> groups(static_cast<std::size_t>(shape_numel(out)));
@@ -25,7 +26,9 @@ double sum_of(const std::vector<double>& v) {
     for (double x : v) s += x;
     return s;
 }
-double mean_of(const std::vector<double>& v) { return sum_of(v) / static_cast<double>(v.size()); }
+double mean_of(const std::vector<double>& v) {
+    return sum_of(v) / static_cast<double>(v.size());
+}
 double var_of(const std::vector<double>& v, int correction) {
     const double m = mean_of(v);
     double s = 0;
@@ -52,24 +55,33 @@ BOOST_AUTO_TEST_CASE(sum_mean_amax_amin_var_match_reference) {
         for (const Shape& dims : dim_sets) {
             for (bool keepdim : {false, true}) {
                 for (DType dtype : {kFloat32, kFloat64}) {
-                    BOOST_TEST_CONTEXT("shape " << shape << " dims " << dims << " keepdim " << keepdim << " " << dtype) {
+                    BOOST_TEST_CONTEXT("shape " << shape << " dims " << dims << " keepdim " << keepdim << " "
+                                                << dtype) {
                         const double tol = dtype == kFloat32 ? 1e-4 : 1e-10;
-                        for (const Tensor& x : {random_tensor(shape, dtype, 3), noncontiguous(random_tensor(shape, dtype, 3))}) {
+                        for (const Tensor& x :
+                             {random_tensor(shape, dtype, 3), noncontiguous(random_tensor(shape, dtype, 3))}) {
                             const Shape expect_shape = kernels::reduced_shape(shape, dims, keepdim, "test");
                             BOOST_TEST((sum(x, dims, keepdim).sizes() == expect_shape));
                             check_values(sum(x, dims, keepdim), reference_reduce(x, dims, sum_of), tol);
                             check_values(mean(x, dims, keepdim), reference_reduce(x, dims, mean_of), tol);
-                            check_values(amax(x, dims, keepdim), reference_reduce(x, dims, [](const std::vector<double>& v) {
+                            check_values(amax(x, dims, keepdim),
+                                         reference_reduce(x, dims, [](const std::vector<double>& v) {
                                              return *std::max_element(v.begin(), v.end());
                                          }));
-                            check_values(amin(x, dims, keepdim), reference_reduce(x, dims, [](const std::vector<double>& v) {
+                            check_values(amin(x, dims, keepdim),
+                                         reference_reduce(x, dims, [](const std::vector<double>& v) {
                                              return *std::min_element(v.begin(), v.end());
                                          }));
                             if (x.numel() > 1 && shape_numel(expect_shape) < x.numel()) {
                                 check_values(var(x, dims, true, keepdim),
-                                             reference_reduce(x, dims, [](const std::vector<double>& v) { return var_of(v, 1); }), tol);
-                                check_values(xgrad::std(x, dims, false, keepdim),
-                                             reference_reduce(x, dims, [](const std::vector<double>& v) { return std::sqrt(var_of(v, 0)); }), tol);
+                                             reference_reduce(
+                                                 x, dims, [](const std::vector<double>& v) { return var_of(v, 1); }),
+                                             tol);
+                                check_values(
+                                    xgrad::std(x, dims, false, keepdim),
+                                    reference_reduce(
+                                        x, dims, [](const std::vector<double>& v) { return std::sqrt(var_of(v, 0)); }),
+                                    tol);
                             }
                         }
                     }

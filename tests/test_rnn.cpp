@@ -12,7 +12,9 @@ using namespace xgrad::test;
 
 namespace {
 
-double sigmoid_ref(double v) { return 1 / (1 + std::exp(-v)); }
+double sigmoid_ref(double v) {
+    return 1 / (1 + std::exp(-v));
+}
 
 // One-layer, one-direction LSTM over x [T, N, I] in double with scalar loops, from its parameters.
 std::vector<double> reference_lstm(const Tensor& x, nn::LSTM& lstm) {
@@ -55,7 +57,6 @@ std::vector<double> reference_lstm(const Tensor& x, nn::LSTM& lstm) {
             for (int64_t j = 0; j < H; ++j) tnh[(t * N + n) * H + j] = out[(n * T + t) * H + j];
     return tnh;
 }
-
 
 // Parameters of a recurrent module by PyTorch name, as doubles.
 std::vector<double> param_of(nn::Module& m, const std::string& name) {
@@ -197,7 +198,11 @@ BOOST_AUTO_TEST_CASE(lstm_follows_its_equations) {
 
 BOOST_AUTO_TEST_CASE(padded_sequences_match_unpadded_ones_in_both_directions) {
     manual_seed(3);
-    nn::LSTM lstm({.input_size = 2, .hidden_size = 3, .num_layers = 2, .batch_first = true, .bidirectional = true,
+    nn::LSTM lstm({.input_size = 2,
+                   .hidden_size = 3,
+                   .num_layers = 2,
+                   .batch_first = true,
+                   .bidirectional = true,
                    .dtype = kFloat64});
     const Tensor a = random_tensor({1, 5, 2}, kFloat64, 4), b = random_tensor({1, 3, 2}, kFloat64, 5);
     // b padded with garbage to length 5: the garbage must not matter.
@@ -255,9 +260,21 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_reported) {
     nn::LSTM lstm({.input_size = 3, .hidden_size = 2});
     check_error([&] { lstm(ones({4, 3})); }, {"LSTM", "[T, N, input_size]", "[4, 3]"});
     check_error([&] { lstm(ones({4, 2, 5})); }, {"LSTM", "5 features", "input_size is 3"});
-    check_error([&] { lstm.forward_with_state(ones({4, 2, 3}), {}, tensor({4, 5}, kInt64)); }, {"LSTM", "lengths", "between 1 and"});
-    check_error([&] { lstm.forward_with_state(ones({4, 2, 3}), {}, tensor({4}, kInt64)); }, {"LSTM", "lengths", "[2] int64"});
-    check_error([&] { lstm.forward_with_state(ones({4, 2, 3}), {zeros({1, 3, 2}), zeros({1, 3, 2})}); }, {"LSTM", "h and c", "[1, 2, 2]"});
+    check_error(
+        [&] {
+            lstm.forward_with_state(ones({4, 2, 3}), {}, tensor({4, 5}, kInt64));
+        },
+        {"LSTM", "lengths", "between 1 and"});
+    check_error(
+        [&] {
+            lstm.forward_with_state(ones({4, 2, 3}), {}, tensor({4}, kInt64));
+        },
+        {"LSTM", "lengths", "[2] int64"});
+    check_error(
+        [&] {
+            lstm.forward_with_state(ones({4, 2, 3}), {zeros({1, 3, 2}), zeros({1, 3, 2})});
+        },
+        {"LSTM", "h and c", "[1, 2, 2]"});
     check_error([] { nn::LSTM({.input_size = 3, .hidden_size = 0}); }, {"LSTM", "positive"});
 }
 
@@ -268,8 +285,8 @@ BOOST_AUTO_TEST_CASE(fused_lstm_cell_matches_the_ops_it_fuses) {
     check_values(hy, hy_ref.to_vector<double>(), 1e-14);
     check_values(cy, cy_ref.to_vector<double>(), 1e-14);
     // float32 too, against the float64 result.
-    const auto [hy32, cy32] = nn::F::fused_lstm_cell(in.input_gates().to(kFloat32), in.hidden_gates().to(kFloat32),
-                                                     in.cx.to(kFloat32));
+    const auto [hy32, cy32] =
+        nn::F::fused_lstm_cell(in.input_gates().to(kFloat32), in.hidden_gates().to(kFloat32), in.cx.to(kFloat32));
     check_values(hy32, hy_ref.to_vector<double>(), 1e-6);
     check_values(cy32, cy_ref.to_vector<double>(), 1e-6);
 }
@@ -278,7 +295,9 @@ BOOST_AUTO_TEST_CASE(fused_lstm_cell_gradients_and_second_derivatives) {
     const CellInputs in = cell_inputs(2, 3);
     // Both outputs, h alone (no gradient arrives for c) and c alone.
     const std::vector<std::function<Tensor(const std::pair<Tensor, Tensor>&)>> uses = {
-        [](const std::pair<Tensor, Tensor>& o) { return cat({o.first, o.second * 0.7}, 1); },
+        [](const std::pair<Tensor, Tensor>& o) {
+            return cat({o.first, o.second * 0.7}, 1);
+        },
         [](const std::pair<Tensor, Tensor>& o) { return o.first; },
         [](const std::pair<Tensor, Tensor>& o) { return o.second; },
     };
@@ -306,11 +325,21 @@ BOOST_AUTO_TEST_CASE(fused_lstm_cell_fast_backward_equals_its_differentiable_for
 }
 
 BOOST_AUTO_TEST_CASE(fused_lstm_cell_reports_bad_inputs) {
-    check_error([] { nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}), zeros({2, 3})); },
-                {"fused_lstm_cell", "[2, 12]", "[2, 8]"});
-    check_error([] { nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}), zeros({2})); }, {"fused_lstm_cell", "cx [N, H]"});
-    check_error([] { nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}, kFloat64), zeros({2, 2})); },
-                {"fused_lstm_cell", "dtype", "float64"});
+    check_error(
+        [] {
+            nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}), zeros({2, 3}));
+        },
+        {"fused_lstm_cell", "[2, 12]", "[2, 8]"});
+    check_error(
+        [] {
+            nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}), zeros({2}));
+        },
+        {"fused_lstm_cell", "cx [N, H]"});
+    check_error(
+        [] {
+            nn::F::fused_lstm_cell(zeros({2, 8}), zeros({2, 8}, kFloat64), zeros({2, 2}));
+        },
+        {"fused_lstm_cell", "dtype", "float64"});
 }
 
 BOOST_AUTO_TEST_CASE(gru_and_rnn_follow_their_equations) {
@@ -327,7 +356,8 @@ BOOST_AUTO_TEST_CASE(gru_and_rnn_follow_their_equations) {
     BOOST_TEST((named[0].second.sizes() == Shape{12, 3}));  // 3 gates r, z, n
     for (const nn::Nonlinearity f : {nn::Nonlinearity::tanh, nn::Nonlinearity::relu}) {
         nn::RNN rnn({.input_size = 3, .hidden_size = 4, .nonlinearity = f, .dtype = kFloat64});
-        check_values(rnn(x), reference_recurrence(x, rnn, 4, f == nn::Nonlinearity::tanh ? Cell::rnn_tanh : Cell::rnn_relu),
+        check_values(rnn(x),
+                     reference_recurrence(x, rnn, 4, f == nn::Nonlinearity::tanh ? Cell::rnn_tanh : Cell::rnn_relu),
                      1e-12);
         BOOST_TEST((rnn.named_parameters()[1].second.sizes() == Shape{4, 4}));
     }
@@ -344,7 +374,11 @@ BOOST_AUTO_TEST_CASE(gru_and_rnn_follow_their_equations) {
 
 BOOST_AUTO_TEST_CASE(gru_padded_sequences_match_unpadded_ones) {
     manual_seed(4);
-    nn::GRU gru({.input_size = 2, .hidden_size = 3, .num_layers = 2, .batch_first = true, .bidirectional = true,
+    nn::GRU gru({.input_size = 2,
+                 .hidden_size = 3,
+                 .num_layers = 2,
+                 .batch_first = true,
+                 .bidirectional = true,
                  .dtype = kFloat64});
     const Tensor a = random_tensor({1, 5, 2}, kFloat64, 4), b = random_tensor({1, 3, 2}, kFloat64, 5);
     const Tensor batch = cat({a, cat({b, full({1, 2, 2}, 7.0, kFloat64)}, 1)}, 0);
@@ -377,12 +411,15 @@ BOOST_AUTO_TEST_CASE(cells_are_one_step_of_their_layers) {
     nn::GRU gru({.input_size = 4, .hidden_size = 5, .dtype = kFloat64});
     nn::GRUCell gru_cell({.input_size = 4, .hidden_size = 5, .dtype = kFloat64});
     copy_weights(gru_cell, gru);
-    check_values(gru_cell.forward_with_state(x, h), gru.forward_with_state(x.unsqueeze(0), h.unsqueeze(0)).h[0].to_vector<double>(), 1e-14);
+    check_values(gru_cell.forward_with_state(x, h),
+                 gru.forward_with_state(x.unsqueeze(0), h.unsqueeze(0)).h[0].to_vector<double>(), 1e-14);
 
     nn::RNN rnn({.input_size = 4, .hidden_size = 5, .nonlinearity = nn::Nonlinearity::relu, .dtype = kFloat64});
-    nn::RNNCell rnn_cell({.input_size = 4, .hidden_size = 5, .nonlinearity = nn::Nonlinearity::relu, .dtype = kFloat64});
+    nn::RNNCell rnn_cell(
+        {.input_size = 4, .hidden_size = 5, .nonlinearity = nn::Nonlinearity::relu, .dtype = kFloat64});
     copy_weights(rnn_cell, rnn);
-    check_values(rnn_cell.forward_with_state(x, h), rnn.forward_with_state(x.unsqueeze(0), h.unsqueeze(0)).h[0].to_vector<double>(), 1e-14);
+    check_values(rnn_cell.forward_with_state(x, h),
+                 rnn.forward_with_state(x.unsqueeze(0), h.unsqueeze(0)).h[0].to_vector<double>(), 1e-14);
     // No state: zeros, as in PyTorch.
     check_values(gru_cell(x), gru_cell.forward_with_state(x, zeros({3, 5}, kFloat64)).to_vector<double>(), 0);
     BOOST_TEST(gru_cell.named_parameters()[0].first == "weight_ih");
@@ -414,16 +451,33 @@ BOOST_AUTO_TEST_CASE(fused_gru_cell_gradients_and_second_derivatives) {
 BOOST_AUTO_TEST_CASE(gru_rnn_and_cells_report_bad_inputs) {
     nn::GRU gru({.input_size = 3, .hidden_size = 2});
     check_error([&] { gru(ones({4, 3})); }, {"GRU", "[T, N, input_size]", "[4, 3]"});
-    check_error([&] { gru.forward_with_state(ones({4, 2, 3}), zeros({1, 3, 2})); }, {"GRU", "expected h of shape", "[1, 2, 2]"});
-    check_error([&] { gru.forward_with_state(ones({4, 2, 3}), {}, tensor({4, 0}, kInt64)); }, {"GRU", "lengths", "between 1 and"});
+    check_error(
+        [&] {
+            gru.forward_with_state(ones({4, 2, 3}), zeros({1, 3, 2}));
+        },
+        {"GRU", "expected h of shape", "[1, 2, 2]"});
+    check_error(
+        [&] {
+            gru.forward_with_state(ones({4, 2, 3}), {}, tensor({4, 0}, kInt64));
+        },
+        {"GRU", "lengths", "between 1 and"});
     nn::RNN rnn({.input_size = 3, .hidden_size = 2});
     check_error([&] { rnn(ones({4, 2, 5})); }, {"RNN", "5 features", "input_size is 3"});
-    check_error([] { nn::RNN({.input_size = 3, .hidden_size = 2, .dropout = 2}); }, {"RNN", "dropout", "between 0 and 1"});
+    check_error([] { nn::RNN({.input_size = 3, .hidden_size = 2, .dropout = 2}); },
+                {"RNN", "dropout", "between 0 and 1"});
     nn::LSTMCell cell({.input_size = 3, .hidden_size = 2});
     check_error([&] { cell(ones({4, 5})); }, {"LSTMCell", "[N, 3]", "[4, 5]"});
-    check_error([&] { cell.forward_with_state(ones({4, 3}), {zeros({4, 3}), Tensor()}); }, {"LSTMCell", "h of shape", "[4, 2]"});
+    check_error(
+        [&] {
+            cell.forward_with_state(ones({4, 3}), {zeros({4, 3}), Tensor()});
+        },
+        {"LSTMCell", "h of shape", "[4, 2]"});
     check_error([] { nn::GRUCell({.input_size = 0, .hidden_size = 2}); }, {"GRUCell", "positive"});
-    check_error([] { nn::F::fused_gru_cell(zeros({2, 6}), zeros({2, 6}), zeros({2, 3})); }, {"fused_gru_cell", "[2, 9]"});
+    check_error(
+        [] {
+            nn::F::fused_gru_cell(zeros({2, 6}), zeros({2, 6}), zeros({2, 3}));
+        },
+        {"fused_gru_cell", "[2, 9]"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

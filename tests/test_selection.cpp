@@ -10,7 +10,9 @@ using namespace xgrad::test;
 
 namespace {
 const double nan_value = std::nan("");
-std::vector<double> as_doubles(const Tensor& t) { return t.to_vector<double>(); }
+std::vector<double> as_doubles(const Tensor& t) {
+    return t.to_vector<double>();
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(selection)

@@ -28,9 +28,9 @@ BOOST_AUTO_TEST_CASE(transpose_and_permute_swap_strides) {
     // p[i][j][k] == x[k][i][j]
     for (int64_t i = 0; i < 3; ++i)
         for (int64_t j = 0; j < 4; ++j)
-            for (int64_t k = 0; k < 2; ++k)
-                BOOST_TEST(p[i][j][k].item() == x[k][i][j].item());
-    check_values(t.contiguous(), {0, 12, 4, 16, 8, 20, 1, 13, 5, 17, 9, 21, 2, 14, 6, 18, 10, 22, 3, 15, 7, 19, 11, 23});
+            for (int64_t k = 0; k < 2; ++k) BOOST_TEST(p[i][j][k].item() == x[k][i][j].item());
+    check_values(t.contiguous(),
+                 {0, 12, 4, 16, 8, 20, 1, 13, 5, 17, 9, 21, 2, 14, 6, 18, 10, 22, 3, 15, 7, 19, 11, 23});
 }
 
 BOOST_AUTO_TEST_CASE(slice_narrow_select_pick_the_right_elements) {

@@ -19,9 +19,8 @@ Tensor unfold2d(const Tensor& x, const Window2d& window) {
 
 Tensor fold2d(const Tensor& cols, const Shape& input_sizes, const Window2d& window) {
     NDArray result = kernels::fold2d(cols.data(), input_sizes, window);
-    return make_op("fold2d", {cols}, result, [window](const Tensor& g, const BackwardContext&) -> Grads {
-        return {unfold2d(g, window)};
-    });
+    return make_op("fold2d", {cols}, result,
+                   [window](const Tensor& g, const BackwardContext&) -> Grads { return {unfold2d(g, window)}; });
 }
 
 namespace {
@@ -52,22 +51,24 @@ Grads im2col_conv2d_backward(const Tensor& g, const Tensor& x, const Tensor& w, 
 // im2col form. Under create_graph the backward is the im2col form's, so second derivatives work.
 // Empty batches and empty filters take the im2col form too: oneDNN's slices would divide by them.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window2d& window) {
-    XGRAD_CHECK(x.dim() == 4 && weight.dim() == 4, "conv2d: expected input [N, C, H, W] and weight [O, C, kh, kw], got ",
-                x.sizes(), " and ", weight.sizes());
+    XGRAD_CHECK(x.dim() == 4 && weight.dim() == 4,
+                "conv2d: expected input [N, C, H, W] and weight [O, C, kh, kw], got ", x.sizes(), " and ",
+                weight.sizes());
     XGRAD_CHECK(weight.size(1) == x.size(1), "conv2d: the input ", x.sizes(), " has ", x.size(1),
                 " channels but the weight ", weight.sizes(), " expects ", weight.size(1));
     XGRAD_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)), "conv2d: bias of shape ",
                 bias.defined() ? bias.sizes() : Shape{}, " does not match the weight ", weight.sizes());
     const bool onednn = kernels::convolution_backend() == kernels::ConvolutionBackend::onednn && x.numel() > 0 &&
-                        weight.numel() > 0 && x.dtype() == kFloat32 && weight.dtype() == kFloat32 && (!bias.defined() || bias.dtype() == kFloat32);
+                        weight.numel() > 0 && x.dtype() == kFloat32 && weight.dtype() == kFloat32 &&
+                        (!bias.defined() || bias.dtype() == kFloat32);
     if (!onednn) return im2col_conv2d(x, weight, bias, window);
     NDArray out = kernels::onednn_conv2d(x.data(), weight.data(), bias.defined() ? bias.data() : NDArray(), window);
     return make_op("conv2d", {x, weight, bias}, std::move(out),
                    [window](const Tensor& g, const BackwardContext& c) -> Grads {
                        const Tensor &x = c.inputs[0], &w = c.inputs[1];
                        if (GradMode::is_enabled()) return im2col_conv2d_backward(g, x, w, window, c);
-                       kernels::Conv2dGrads grads = kernels::onednn_conv2d_backward(g.data(), x.data(), w.data(), window,
-                                                                                    c.needs(0), c.needs(1), c.needs(2));
+                       kernels::Conv2dGrads grads = kernels::onednn_conv2d_backward(
+                           g.data(), x.data(), w.data(), window, c.needs(0), c.needs(1), c.needs(2));
                        auto wrap = [](NDArray a) { return a.defined() ? Tensor(std::move(a)) : Tensor(); };
                        return {wrap(grads.input), wrap(grads.weight), wrap(grads.bias)};
                    },

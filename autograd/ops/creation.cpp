@@ -5,8 +5,12 @@
 
 namespace xgrad {
 namespace {
-Tensor leaf(NDArray data, const TensorOptions& options) { return Tensor(std::move(data), options.requires_grad()); }
-Generator& pick(Generator* g) { return g ? *g : default_generator(); }
+Tensor leaf(NDArray data, const TensorOptions& options) {
+    return Tensor(std::move(data), options.requires_grad());
+}
+Generator& pick(Generator* g) {
+    return g ? *g : default_generator();
+}
 // The user's shape, checked before any kernel sizes a buffer from it (so the error names the op
 // the user called, and a count that overflows int64 never turns into a tiny allocation).
 const Shape& shape_for(const char* op, const Shape& sizes) {
@@ -15,20 +19,36 @@ const Shape& shape_for(const char* op, const Shape& sizes) {
 }
 }  // namespace
 
-Tensor empty(const Shape& sizes, TensorOptions o) { return leaf(NDArray::empty(sizes, o.dtype(), "empty"), o); }
-Tensor zeros(const Shape& sizes, TensorOptions o) { return leaf(kernels::full(shape_for("zeros", sizes), 0, o.dtype()), o); }
-Tensor ones(const Shape& sizes, TensorOptions o) { return leaf(kernels::full(shape_for("ones", sizes), 1, o.dtype()), o); }
-Tensor full(const Shape& sizes, double v, TensorOptions o) { return leaf(kernels::full(shape_for("full", sizes), v, o.dtype()), o); }
-Tensor arange(double end, TensorOptions o) { return arange(0, end, 1, o); }
+Tensor empty(const Shape& sizes, TensorOptions o) {
+    return leaf(NDArray::empty(sizes, o.dtype(), "empty"), o);
+}
+Tensor zeros(const Shape& sizes, TensorOptions o) {
+    return leaf(kernels::full(shape_for("zeros", sizes), 0, o.dtype()), o);
+}
+Tensor ones(const Shape& sizes, TensorOptions o) {
+    return leaf(kernels::full(shape_for("ones", sizes), 1, o.dtype()), o);
+}
+Tensor full(const Shape& sizes, double v, TensorOptions o) {
+    return leaf(kernels::full(shape_for("full", sizes), v, o.dtype()), o);
+}
+Tensor arange(double end, TensorOptions o) {
+    return arange(0, end, 1, o);
+}
 Tensor arange(double start, double end, double step, TensorOptions o) {
     return leaf(kernels::arange(start, end, step, o.dtype()), o);
 }
 Tensor linspace(double start, double end, int64_t steps, TensorOptions o) {
     return leaf(kernels::linspace(start, end, steps, o.dtype()), o);
 }
-Tensor eye(int64_t n, TensorOptions o) { return eye(n, n, o); }
-Tensor eye(int64_t n, int64_t m, TensorOptions o) { return leaf(kernels::eye(n, m, o.dtype()), o); }
-Tensor scalar_tensor(double v, TensorOptions o) { return leaf(kernels::full({}, v, o.dtype()), o); }
+Tensor eye(int64_t n, TensorOptions o) {
+    return eye(n, n, o);
+}
+Tensor eye(int64_t n, int64_t m, TensorOptions o) {
+    return leaf(kernels::eye(n, m, o.dtype()), o);
+}
+Tensor scalar_tensor(double v, TensorOptions o) {
+    return leaf(kernels::full({}, v, o.dtype()), o);
+}
 
 Tensor tensor(std::initializer_list<ListValue> values, TensorOptions o) {
     std::vector<double> flat;
@@ -75,13 +95,25 @@ Tensor from_values(const std::vector<T>& values, const Shape& sizes, const Tenso
 }
 }  // namespace
 
-Tensor from_vector(const std::vector<double>& v, const Shape& s, TensorOptions o) { return from_values(v, s, o); }
-Tensor from_vector(const std::vector<float>& v, const Shape& s, TensorOptions o) { return from_values(v, s, o); }
-Tensor from_vector(const std::vector<int64_t>& v, const Shape& s, TensorOptions o) { return from_values(v, s, o); }
-Tensor from_blob(void* data, const Shape& sizes, DType dtype) { return Tensor(NDArray::from_blob(data, sizes, dtype)); }
+Tensor from_vector(const std::vector<double>& v, const Shape& s, TensorOptions o) {
+    return from_values(v, s, o);
+}
+Tensor from_vector(const std::vector<float>& v, const Shape& s, TensorOptions o) {
+    return from_values(v, s, o);
+}
+Tensor from_vector(const std::vector<int64_t>& v, const Shape& s, TensorOptions o) {
+    return from_values(v, s, o);
+}
+Tensor from_blob(void* data, const Shape& sizes, DType dtype) {
+    return Tensor(NDArray::from_blob(data, sizes, dtype));
+}
 
-Tensor rand(const Shape& s, TensorOptions o, Generator* g) { return leaf(kernels::uniform(shape_for("rand", s), 0, 1, o.dtype(), pick(g)), o); }
-Tensor randn(const Shape& s, TensorOptions o, Generator* g) { return leaf(kernels::normal(shape_for("randn", s), 0, 1, o.dtype(), pick(g)), o); }
+Tensor rand(const Shape& s, TensorOptions o, Generator* g) {
+    return leaf(kernels::uniform(shape_for("rand", s), 0, 1, o.dtype(), pick(g)), o);
+}
+Tensor randn(const Shape& s, TensorOptions o, Generator* g) {
+    return leaf(kernels::normal(shape_for("randn", s), 0, 1, o.dtype(), pick(g)), o);
+}
 Tensor uniform(const Shape& s, double lo, double hi, TensorOptions o, Generator* g) {
     return leaf(kernels::uniform(shape_for("uniform", s), lo, hi, o.dtype(), pick(g)), o);
 }
@@ -94,13 +126,27 @@ Tensor randint(int64_t lo, int64_t hi, const Shape& s, TensorOptions o, Generato
 Tensor bernoulli(const Shape& s, double p, TensorOptions o, Generator* g) {
     return leaf(kernels::bernoulli(shape_for("bernoulli", s), p, o.dtype(), pick(g)), o);
 }
-Tensor randperm(int64_t n, Generator* g) { return Tensor(kernels::randperm(n, pick(g))); }
+Tensor randperm(int64_t n, Generator* g) {
+    return Tensor(kernels::randperm(n, pick(g)));
+}
 
-Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), t.dtype()); }
-Tensor ones_like(const Tensor& t) { return ones(t.sizes(), t.dtype()); }
-Tensor full_like(const Tensor& t, double v) { return full(t.sizes(), v, t.dtype()); }
-Tensor empty_like(const Tensor& t) { return empty(t.sizes(), t.dtype()); }
-Tensor rand_like(const Tensor& t, Generator* g) { return rand(t.sizes(), t.dtype(), g); }
-Tensor randn_like(const Tensor& t, Generator* g) { return randn(t.sizes(), t.dtype(), g); }
+Tensor zeros_like(const Tensor& t) {
+    return zeros(t.sizes(), t.dtype());
+}
+Tensor ones_like(const Tensor& t) {
+    return ones(t.sizes(), t.dtype());
+}
+Tensor full_like(const Tensor& t, double v) {
+    return full(t.sizes(), v, t.dtype());
+}
+Tensor empty_like(const Tensor& t) {
+    return empty(t.sizes(), t.dtype());
+}
+Tensor rand_like(const Tensor& t, Generator* g) {
+    return rand(t.sizes(), t.dtype(), g);
+}
+Tensor randn_like(const Tensor& t, Generator* g) {
+    return randn(t.sizes(), t.dtype(), g);
+}
 
 }  // namespace xgrad

@@ -32,7 +32,10 @@ Tensor scalar_like(const Tensor& like, double value) {
 
 // d(a + b) = (g, g)
 Tensor add(const Tensor& a, const Tensor& b) {
-    return binary_op(Binary::add, a, b, [](const Tensor& g, const BackwardContext&) -> Grads { return {g, g}; },
+    return binary_op(Binary::add, a, b,
+                     [](const Tensor& g, const BackwardContext&) -> Grads {
+                         return {g, g};
+                     },
                      {.saves = Saves::nothing});
 }
 
@@ -47,11 +50,12 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 // d(a b) = (g b, g a): each side needs only the other input.
 Tensor mul(const Tensor& a, const Tensor& b) {
-    return binary_op(Binary::mul, a, b,
-                     [](const Tensor& g, const BackwardContext& c) -> Grads {
-                         return {c.needs(0) ? mul(g, c.inputs[1]) : Tensor(), c.needs(1) ? mul(g, c.inputs[0]) : Tensor()};
-                     },
-                     {.saves = Saves::inputs, .save_inputs = {b.requires_grad(), a.requires_grad()}});
+    return binary_op(
+        Binary::mul, a, b,
+        [](const Tensor& g, const BackwardContext& c) -> Grads {
+            return {c.needs(0) ? mul(g, c.inputs[1]) : Tensor(), c.needs(1) ? mul(g, c.inputs[0]) : Tensor()};
+        },
+        {.saves = Saves::inputs, .save_inputs = {b.requires_grad(), a.requires_grad()}});
 }
 
 // d(a / b) = (g / b, -g a / b^2)
@@ -125,13 +129,15 @@ Tensor neg(const Tensor& x) {
 
 // d exp(x) = g exp(x): reuses the output.
 Tensor exp(const Tensor& x) {
-    return unary_op(Unary::exp, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, c.output)}; },
+    return unary_op(Unary::exp, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, c.output)}; },
                     {.saves = Saves::output});
 }
 
 // d log(x) = g / x
 Tensor log(const Tensor& x) {
-    return unary_op(Unary::log, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {div(g, c.inputs[0])}; },
+    return unary_op(Unary::log, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads { return {div(g, c.inputs[0])}; },
                     {.saves = Saves::inputs});
 }
 
@@ -146,11 +152,10 @@ Tensor log1p(const Tensor& x) {
 
 // d expm1(x) = g (expm1(x) + 1)
 Tensor expm1(const Tensor& x) {
-    return unary_op(Unary::expm1, x,
-                    [](const Tensor& g, const BackwardContext& c) -> Grads {
-                        return {mul(g, add(c.output, scalar_like(g, 1.0)))};
-                    },
-                    {.saves = Saves::output});
+    return unary_op(
+        Unary::expm1, x,
+        [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, add(c.output, scalar_like(g, 1.0)))}; },
+        {.saves = Saves::output});
 }
 
 // d erf(x) = g 2/sqrt(pi) exp(-x^2)
@@ -165,11 +170,10 @@ Tensor erf(const Tensor& x) {
 
 // d sqrt(x) = g / (2 sqrt(x))
 Tensor sqrt(const Tensor& x) {
-    return unary_op(Unary::sqrt, x,
-                    [](const Tensor& g, const BackwardContext& c) -> Grads {
-                        return {div(g, mul(c.output, scalar_like(g, 2.0)))};
-                    },
-                    {.saves = Saves::output});
+    return unary_op(
+        Unary::sqrt, x,
+        [](const Tensor& g, const BackwardContext& c) -> Grads { return {div(g, mul(c.output, scalar_like(g, 2.0)))}; },
+        {.saves = Saves::output});
 }
 
 // d x^(-1/2) = -g x^(-3/2) / 2 = -g out^3 / 2
@@ -183,7 +187,8 @@ Tensor rsqrt(const Tensor& x) {
 
 // d |x| = g sign(x); 0 at x = 0 (the subgradient PyTorch picks).
 Tensor abs(const Tensor& x) {
-    return unary_op(Unary::abs, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, sign(c.inputs[0]))}; },
+    return unary_op(Unary::abs, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, sign(c.inputs[0]))}; },
                     {.saves = Saves::inputs});
 }
 
@@ -194,7 +199,8 @@ Tensor sign(const Tensor& x) {
 }
 
 Tensor sin(const Tensor& x) {
-    return unary_op(Unary::sin, x, [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, cos(c.inputs[0]))}; },
+    return unary_op(Unary::sin, x,
+                    [](const Tensor& g, const BackwardContext& c) -> Grads { return {mul(g, cos(c.inputs[0]))}; },
                     {.saves = Saves::inputs});
 }
 
@@ -235,8 +241,9 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
                      [](const Tensor& gg, const BackwardContext& c) -> Grads {
                          const Tensor &g = c.inputs[0], &out = c.inputs[1];
                          return {c.needs(0) ? sigmoid_backward(gg, out) : Tensor(),
-                                 c.needs(1) ? mul(mul(gg, g), sub(scalar_like(out, 1.0), mul(out, scalar_like(out, 2.0))))
-                                            : Tensor()};
+                                 c.needs(1)
+                                     ? mul(mul(gg, g), sub(scalar_like(out, 1.0), mul(out, scalar_like(out, 2.0))))
+                                     : Tensor()};
                      },
                      {.saves = Saves::inputs});
 }
@@ -244,9 +251,10 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
 // relu's gradient is g where the output is positive. Using the output (out > 0 exactly when
 // x > 0) lets relu run in place; at x = 0 the gradient is 0, PyTorch's choice at the kink.
 Tensor relu(const Tensor& x) {
-    return unary_op(Unary::relu, x,
-                    [](const Tensor& g, const BackwardContext& c) -> Grads { return {threshold_backward(g, c.output)}; },
-                    {.saves = Saves::output});
+    return unary_op(
+        Unary::relu, x,
+        [](const Tensor& g, const BackwardContext& c) -> Grads { return {threshold_backward(g, c.output)}; },
+        {.saves = Saves::output});
 }
 
 // threshold_backward(g, x) is linear in g with a mask that is constant almost everywhere, so its
@@ -288,18 +296,23 @@ Tensor clamp(const Tensor& x, double low, double high) {
                    {.saves = Saves::inputs});
 }
 
-Tensor clamp_min(const Tensor& x, double low) { return clamp(x, low, std::numeric_limits<double>::quiet_NaN()); }
-Tensor clamp_max(const Tensor& x, double high) { return clamp(x, std::numeric_limits<double>::quiet_NaN(), high); }
+Tensor clamp_min(const Tensor& x, double low) {
+    return clamp(x, low, std::numeric_limits<double>::quiet_NaN());
+}
+Tensor clamp_max(const Tensor& x, double high) {
+    return clamp(x, std::numeric_limits<double>::quiet_NaN(), high);
+}
 
 // d where(c, a, b) = (g where c, g where not c); the condition gets no gradient.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-    return make_op("where", {cond, a, b}, kernels::where(cond.data(), a.data(), b.data()),
-                   [](const Tensor& g, const BackwardContext& c) -> Grads {
-                       const Tensor& m = c.inputs[0];
-                       const Tensor z = zeros_like(g);
-                       return {Tensor(), c.needs(1) ? where(m, g, z) : Tensor(), c.needs(2) ? where(m, z, g) : Tensor()};
-                   },
-                   {.saves = Saves::inputs, .save_inputs = {true, false, false}});
+    return make_op(
+        "where", {cond, a, b}, kernels::where(cond.data(), a.data(), b.data()),
+        [](const Tensor& g, const BackwardContext& c) -> Grads {
+            const Tensor& m = c.inputs[0];
+            const Tensor z = zeros_like(g);
+            return {Tensor(), c.needs(1) ? where(m, g, z) : Tensor(), c.needs(2) ? where(m, z, g) : Tensor()};
+        },
+        {.saves = Saves::inputs, .save_inputs = {true, false, false}});
 }
 
 // ---- out= variants: no graph ---------------------------------------------------------------------
@@ -307,8 +320,9 @@ namespace {
 void check_out_allowed(const char* op, std::initializer_list<Tensor> tensors) {
     if (!GradMode::is_enabled()) return;
     for (const Tensor& t : tensors)
-        XGRAD_CHECK(!t.requires_grad(), op, ": out= variants do not record gradients; call it under NoGradGuard or "
-                                            "use the ordinary op");
+        XGRAD_CHECK(!t.requires_grad(), op,
+                    ": out= variants do not record gradients; call it under NoGradGuard or "
+                    "use the ordinary op");
 }
 const Tensor& binary_out(const char* op, Binary kind, const Tensor& out, const Tensor& a, const Tensor& b) {
     check_out_allowed(op, {out, a, b});
@@ -324,31 +338,60 @@ const Tensor& unary_out(const char* op, Unary kind, const Tensor& out, const Ten
 }
 }  // namespace
 
-const Tensor& add_out(const Tensor& o, const Tensor& a, const Tensor& b) { return binary_out("add_out", Binary::add, o, a, b); }
-const Tensor& sub_out(const Tensor& o, const Tensor& a, const Tensor& b) { return binary_out("sub_out", Binary::sub, o, a, b); }
-const Tensor& mul_out(const Tensor& o, const Tensor& a, const Tensor& b) { return binary_out("mul_out", Binary::mul, o, a, b); }
-const Tensor& div_out(const Tensor& o, const Tensor& a, const Tensor& b) { return binary_out("div_out", Binary::div, o, a, b); }
-const Tensor& exp_out(const Tensor& o, const Tensor& x) { return unary_out("exp_out", Unary::exp, o, x); }
-const Tensor& tanh_out(const Tensor& o, const Tensor& x) { return unary_out("tanh_out", Unary::tanh, o, x); }
-const Tensor& sigmoid_out(const Tensor& o, const Tensor& x) { return unary_out("sigmoid_out", Unary::sigmoid, o, x); }
-const Tensor& relu_out(const Tensor& o, const Tensor& x) { return unary_out("relu_out", Unary::relu, o, x); }
+const Tensor& add_out(const Tensor& o, const Tensor& a, const Tensor& b) {
+    return binary_out("add_out", Binary::add, o, a, b);
+}
+const Tensor& sub_out(const Tensor& o, const Tensor& a, const Tensor& b) {
+    return binary_out("sub_out", Binary::sub, o, a, b);
+}
+const Tensor& mul_out(const Tensor& o, const Tensor& a, const Tensor& b) {
+    return binary_out("mul_out", Binary::mul, o, a, b);
+}
+const Tensor& div_out(const Tensor& o, const Tensor& a, const Tensor& b) {
+    return binary_out("div_out", Binary::div, o, a, b);
+}
+const Tensor& exp_out(const Tensor& o, const Tensor& x) {
+    return unary_out("exp_out", Unary::exp, o, x);
+}
+const Tensor& tanh_out(const Tensor& o, const Tensor& x) {
+    return unary_out("tanh_out", Unary::tanh, o, x);
+}
+const Tensor& sigmoid_out(const Tensor& o, const Tensor& x) {
+    return unary_out("sigmoid_out", Unary::sigmoid, o, x);
+}
+const Tensor& relu_out(const Tensor& o, const Tensor& x) {
+    return unary_out("relu_out", Unary::relu, o, x);
+}
 
 // ---- comparisons: masks, no gradient -------------------------------------------------------------
-Tensor eq(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::eq, a.data(), b.data())); }
-Tensor ne(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::ne, a.data(), b.data())); }
-Tensor lt(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::lt, a.data(), b.data())); }
-Tensor le(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::le, a.data(), b.data())); }
-Tensor gt(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::gt, a.data(), b.data())); }
-Tensor ge(const Tensor& a, const Tensor& b) { return Tensor(kernels::compare(kernels::Compare::ge, a.data(), b.data())); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+    return Tensor(kernels::compare(kernels::Compare::eq, a.data(), b.data()));
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+    return Tensor(kernels::compare(kernels::Compare::ne, a.data(), b.data()));
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+    return Tensor(kernels::compare(kernels::Compare::lt, a.data(), b.data()));
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+    return Tensor(kernels::compare(kernels::Compare::le, a.data(), b.data()));
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+    return Tensor(kernels::compare(kernels::Compare::gt, a.data(), b.data()));
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+    return Tensor(kernels::compare(kernels::Compare::ge, a.data(), b.data()));
+}
 
 Tensor logical_and(const Tensor& a, const Tensor& b) {
     const NDArray x = a.data().to(kBool), y = b.data().to(kBool);
-    return Tensor(kernels::compare(kernels::Compare::eq,
-                                   kernels::binary(Binary::mul, x, y), NDArray::scalar(1, kInt64)));
+    return Tensor(
+        kernels::compare(kernels::Compare::eq, kernels::binary(Binary::mul, x, y), NDArray::scalar(1, kInt64)));
 }
 Tensor logical_or(const Tensor& a, const Tensor& b) {
     const NDArray x = a.data().to(kBool), y = b.data().to(kBool);
-    return Tensor(kernels::compare(kernels::Compare::gt, kernels::binary(Binary::add, x, y), NDArray::scalar(0, kInt64)));
+    return Tensor(
+        kernels::compare(kernels::Compare::gt, kernels::binary(Binary::add, x, y), NDArray::scalar(0, kInt64)));
 }
 Tensor logical_not(const Tensor& a) {
     return Tensor(kernels::compare(kernels::Compare::eq, a.data().to(kBool), NDArray::scalar(0, kBool)));
@@ -369,32 +412,86 @@ bool equal(const Tensor& a, const Tensor& b) {
     return a.sizes() == b.sizes() && a.to_vector<double>() == b.to_vector<double>();
 }
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator-(const Tensor& a) { return neg(a); }
-Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
-Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
-Tensor operator+(double a, const Tensor& b) { return add(scalar_like(b, a), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
-Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
-Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
-Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
-Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
-Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
-Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
-Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
-Tensor operator<(const Tensor& a, double b) { return lt(a, scalar_like(a, b)); }
-Tensor operator<=(const Tensor& a, double b) { return le(a, scalar_like(a, b)); }
-Tensor operator>(const Tensor& a, double b) { return gt(a, scalar_like(a, b)); }
-Tensor operator>=(const Tensor& a, double b) { return ge(a, scalar_like(a, b)); }
-Tensor operator==(const Tensor& a, double b) { return eq(a, scalar_like(a, b)); }
-Tensor operator&&(const Tensor& a, const Tensor& b) { return logical_and(a, b); }
-Tensor operator||(const Tensor& a, const Tensor& b) { return logical_or(a, b); }
-Tensor operator!(const Tensor& a) { return logical_not(a); }
+Tensor operator+(const Tensor& a, const Tensor& b) {
+    return add(a, b);
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+    return sub(a, b);
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+    return mul(a, b);
+}
+Tensor operator/(const Tensor& a, const Tensor& b) {
+    return div(a, b);
+}
+Tensor operator-(const Tensor& a) {
+    return neg(a);
+}
+Tensor operator+(const Tensor& a, double b) {
+    return add(a, scalar_like(a, b));
+}
+Tensor operator-(const Tensor& a, double b) {
+    return sub(a, scalar_like(a, b));
+}
+Tensor operator*(const Tensor& a, double b) {
+    return mul(a, scalar_like(a, b));
+}
+Tensor operator/(const Tensor& a, double b) {
+    return div(a, scalar_like(a, b));
+}
+Tensor operator+(double a, const Tensor& b) {
+    return add(scalar_like(b, a), b);
+}
+Tensor operator-(double a, const Tensor& b) {
+    return sub(scalar_like(b, a), b);
+}
+Tensor operator*(double a, const Tensor& b) {
+    return mul(scalar_like(b, a), b);
+}
+Tensor operator/(double a, const Tensor& b) {
+    return div(scalar_like(b, a), b);
+}
+Tensor operator==(const Tensor& a, const Tensor& b) {
+    return eq(a, b);
+}
+Tensor operator!=(const Tensor& a, const Tensor& b) {
+    return ne(a, b);
+}
+Tensor operator<(const Tensor& a, const Tensor& b) {
+    return lt(a, b);
+}
+Tensor operator<=(const Tensor& a, const Tensor& b) {
+    return le(a, b);
+}
+Tensor operator>(const Tensor& a, const Tensor& b) {
+    return gt(a, b);
+}
+Tensor operator>=(const Tensor& a, const Tensor& b) {
+    return ge(a, b);
+}
+Tensor operator<(const Tensor& a, double b) {
+    return lt(a, scalar_like(a, b));
+}
+Tensor operator<=(const Tensor& a, double b) {
+    return le(a, scalar_like(a, b));
+}
+Tensor operator>(const Tensor& a, double b) {
+    return gt(a, scalar_like(a, b));
+}
+Tensor operator>=(const Tensor& a, double b) {
+    return ge(a, scalar_like(a, b));
+}
+Tensor operator==(const Tensor& a, double b) {
+    return eq(a, scalar_like(a, b));
+}
+Tensor operator&&(const Tensor& a, const Tensor& b) {
+    return logical_and(a, b);
+}
+Tensor operator||(const Tensor& a, const Tensor& b) {
+    return logical_or(a, b);
+}
+Tensor operator!(const Tensor& a) {
+    return logical_not(a);
+}
 
 }  // namespace xgrad

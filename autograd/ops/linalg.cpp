@@ -66,7 +66,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     XGRAD_CHECK(x.size(-1) == in, "linear: the input has shape ", x.sizes(), " but the weight ", weight.sizes(),
                 " expects ", in, " features in the last dimension");
     XGRAD_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out_features), "linear: the bias has shape ",
-                bias.defined() ? bias.sizes() : Shape{}, " but the weight ", weight.sizes(), " needs [", out_features, "]");
+                bias.defined() ? bias.sizes() : Shape{}, " but the weight ", weight.sizes(), " needs [", out_features,
+                "]");
     XGRAD_CHECK(x.dtype() == weight.dtype() && (!bias.defined() || bias.dtype() == weight.dtype()),
                 "linear: dtypes differ (input ", x.dtype(), ", weight ", weight.dtype(), ")");
     // Rows counted, not inferred with -1: a dimension of 0 (no features in or out) is legal.

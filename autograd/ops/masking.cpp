@@ -38,9 +38,15 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
     return index_select(x.expand(sizes).reshape({-1}), 0, picked);
 }
 
-Tensor nonzero(const Tensor& x) { return Tensor(kernels::nonzero(x.data())); }
+Tensor nonzero(const Tensor& x) {
+    return Tensor(kernels::nonzero(x.data()));
+}
 
-Tensor tril(const Tensor& x, int64_t diagonal) { return triangle("tril", x, diagonal, false); }
-Tensor triu(const Tensor& x, int64_t diagonal) { return triangle("triu", x, diagonal, true); }
+Tensor tril(const Tensor& x, int64_t diagonal) {
+    return triangle("tril", x, diagonal, false);
+}
+Tensor triu(const Tensor& x, int64_t diagonal) {
+    return triangle("triu", x, diagonal, true);
+}
 
 }  // namespace xgrad

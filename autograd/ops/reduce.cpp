@@ -76,18 +76,19 @@ Tensor extreme(const Tensor& x, const Shape& dims, bool keepdim, const char* nam
 
 template <bool kMax>
 std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, int64_t dim, bool keepdim, const char* name) {
-    kernels::ValuesIndices r = kMax ? kernels::max_dim(x.data(), dim, keepdim) : kernels::min_dim(x.data(), dim, keepdim);
+    kernels::ValuesIndices r =
+        kMax ? kernels::max_dim(x.data(), dim, keepdim) : kernels::min_dim(x.data(), dim, keepdim);
     const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), name);
     // The indices are plain data (no graph), so capturing them cannot form a cycle.
     Tensor indices(r.indices);
-    Tensor values = make_op(name, {x}, r.values,
-                            [d, keepdim, idx = r.indices](const Tensor& g, const BackwardContext& c) -> Grads {
-                                const Shape& in = c.input_sizes(0);
-                                if (in.empty()) return {g};
-                                const Tensor gk = keepdim ? g : g.unsqueeze(d);
-                                const Tensor ik(keepdim ? idx : idx.unsqueeze(d));
-                                return {scatter_add(zeros(in, g.dtype()), d, ik, gk)};
-                            });
+    Tensor values =
+        make_op(name, {x}, r.values, [d, keepdim, idx = r.indices](const Tensor& g, const BackwardContext& c) -> Grads {
+            const Shape& in = c.input_sizes(0);
+            if (in.empty()) return {g};
+            const Tensor gk = keepdim ? g : g.unsqueeze(d);
+            const Tensor ik(keepdim ? idx : idx.unsqueeze(d));
+            return {scatter_add(zeros(in, g.dtype()), d, ik, gk)};
+        });
     return {values, indices};
 }
 }  // namespace
@@ -100,25 +101,40 @@ Tensor min(const Tensor& x) {
     XGRAD_CHECK(x.numel() > 0, "min: cannot take the min of an empty tensor");
     return extreme<false>(x, {}, false, "min");
 }
-Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) { return extreme<true>(x, dims, keepdim, "amax"); }
-Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) { return extreme<false>(x, dims, keepdim, "amin"); }
-std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) { return extreme_dim<true>(x, dim, keepdim, "max"); }
-std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) { return extreme_dim<false>(x, dim, keepdim, "min"); }
-Tensor argmax(const Tensor& x) { return Tensor(kernels::argmax(x.data())); }
-Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) { return Tensor(kernels::argmax(x.data(), dim, keepdim)); }
-Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) { return Tensor(kernels::argmin(x.data(), dim, keepdim)); }
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) {
+    return extreme<true>(x, dims, keepdim, "amax");
+}
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) {
+    return extreme<false>(x, dims, keepdim, "amin");
+}
+std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+    return extreme_dim<true>(x, dim, keepdim, "max");
+}
+std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
+    return extreme_dim<false>(x, dim, keepdim, "min");
+}
+Tensor argmax(const Tensor& x) {
+    return Tensor(kernels::argmax(x.data()));
+}
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+    return Tensor(kernels::argmax(x.data(), dim, keepdim));
+}
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+    return Tensor(kernels::argmin(x.data(), dim, keepdim));
+}
 
 // d var = g 2 (x - mean) / (N - correction)
 Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
     const int64_t correction = unbiased ? 1 : 0;
-    return make_op("var", {x}, kernels::var(x.data(), dims, correction, keepdim),
-                   [dims, keepdim, correction](const Tensor& g, const BackwardContext& c) -> Grads {
-                       const Tensor& in = c.inputs[0];
-                       const double n = static_cast<double>(count_reduced(in.sizes(), dims) - correction);
-                       const Tensor centered = sub(in, mean(in, dims, true));
-                       return {mul(unsqueeze_reduced(g, in.sizes(), dims, keepdim), mul(centered, scalar_like(g, 2.0 / n)))};
-                   },
-                   {.saves = Saves::inputs});
+    return make_op(
+        "var", {x}, kernels::var(x.data(), dims, correction, keepdim),
+        [dims, keepdim, correction](const Tensor& g, const BackwardContext& c) -> Grads {
+            const Tensor& in = c.inputs[0];
+            const double n = static_cast<double>(count_reduced(in.sizes(), dims) - correction);
+            const Tensor centered = sub(in, mean(in, dims, true));
+            return {mul(unsqueeze_reduced(g, in.sizes(), dims, keepdim), mul(centered, scalar_like(g, 2.0 / n)))};
+        },
+        {.saves = Saves::inputs});
 }
 
 // d std = g (x - mean) / ((N - correction) std), written with differentiable ops (second
@@ -213,7 +229,8 @@ Tensor masked_softmax(const Tensor& x, const Tensor& excluded, int64_t dim) {
 // backward is made of differentiable ops, so second derivatives work; the targets are saved like
 // any input (and freed with the graph).
 Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, int64_t ignore_index) {
-    return make_op("cross_entropy", {logits, target}, kernels::cross_entropy_rows(logits.data(), target.data(), ignore_index),
+    return make_op("cross_entropy", {logits, target},
+                   kernels::cross_entropy_rows(logits.data(), target.data(), ignore_index),
                    [ignore_index](const Tensor& g, const BackwardContext& c) -> Grads {
                        const Tensor &x = c.inputs[0], &t = c.inputs[1];
                        const Tensor ignored = t == scalar_tensor(static_cast<double>(ignore_index), kInt64);

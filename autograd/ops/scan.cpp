@@ -7,7 +7,9 @@
 
 namespace xgrad {
 namespace {
-int64_t scan_dim(const Tensor& x, int64_t dim, const char* op) { return x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op); }
+int64_t scan_dim(const Tensor& x, int64_t dim, const char* op) {
+    return x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op);
+}
 
 // out[i] = x[i] + ... + x[n - 1]: cumsum's adjoint (and cumsum is its).
 Tensor reverse_cumsum(const Tensor& x, int64_t d) {
@@ -22,8 +24,8 @@ Tensor reverse_cumsum(const Tensor& x, int64_t d) {
 // entries up to k replaced by 1), O(n^2) but exact, and only where needed.
 Tensor cumprod_backward_with_zeros(const Tensor& g, const Tensor& x, const Tensor& out) {  // [L, n] lanes
     const int64_t n = x.size(-1);
-    const Tensor after_k = Tensor(kernels::triangle_mask(n, n, 1, true));   // j > k
-    const Tensor from_k = Tensor(kernels::triangle_mask(n, n, 0, true));    // j >= k
+    const Tensor after_k = Tensor(kernels::triangle_mask(n, n, 1, true));      // j > k
+    const Tensor from_k = Tensor(kernels::triangle_mask(n, n, 0, true));       // j >= k
     const Tensor rows = where(after_k, x.unsqueeze(-2), ones({}, x.dtype()));  // [L, k, j]
     const Tensor partial = where(from_k, cumprod(rows, -1), zeros({}, x.dtype()));
     const Tensor suffix = matmul(partial, g.unsqueeze(-1)).squeeze(-1);

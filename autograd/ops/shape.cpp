@@ -32,9 +32,10 @@ void normalize_slice(int64_t n, int64_t& start, int64_t& end) {
 Tensor slice_backward(const Tensor& g, const Shape& sizes, int64_t dim, int64_t start, int64_t end, int64_t step) {
     NDArray out = kernels::full(sizes, 0, g.dtype());
     kernels::copy_(out.slice(dim, start, end, step), g.data());
-    return make_op("slice_backward", {g}, out, [dim, start, end, step](const Tensor& gg, const BackwardContext&) -> Grads {
-        return {slice(gg, dim, start, end, step)};
-    });
+    return make_op("slice_backward", {g}, out,
+                   [dim, start, end, step](const Tensor& gg, const BackwardContext&) -> Grads {
+                       return {slice(gg, dim, start, end, step)};
+                   });
 }
 }  // namespace
 
@@ -69,7 +70,8 @@ Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
 Tensor permute(const Tensor& x, const Shape& dims) {
     NDArray result = x.data().permute(dims);
     Shape inverse(dims.size());
-    for (std::size_t i = 0; i < dims.size(); ++i) inverse[wrap_dim(dims[i], x.dim(), "permute")] = static_cast<int64_t>(i);
+    for (std::size_t i = 0; i < dims.size(); ++i)
+        inverse[wrap_dim(dims[i], x.dim(), "permute")] = static_cast<int64_t>(i);
     return view_op("permute", x, result,
                    [inverse](const Tensor& g, const BackwardContext&) -> Grads { return {permute(g, inverse)}; });
 }
@@ -78,27 +80,33 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
     NDArray result = x.data().slice(dim, start, end, step);
     const int64_t d = wrap_dim(dim, x.dim(), "slice");
     normalize_slice(x.sizes()[d], start, end);
-    return with_region(view_op("slice", x, result, [d, start, end, step](const Tensor& g, const BackwardContext& c) -> Grads {
-        return {slice_backward(g, c.input_sizes(0), d, start, end, step)};
-    }), {.dim = d, .start = start, .end = end, .step = step});
+    return with_region(view_op("slice", x, result,
+                               [d, start, end, step](const Tensor& g, const BackwardContext& c) -> Grads {
+                                   return {slice_backward(g, c.input_sizes(0), d, start, end, step)};
+                               }),
+                       {.dim = d, .start = start, .end = end, .step = step});
 }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
     NDArray result = x.data().narrow(dim, start, length);  // validates
     const int64_t d = wrap_dim(dim, x.dim(), "narrow");
     if (start < 0) start += x.sizes()[d];
-    return with_region(view_op("narrow", x, result, [d, start, length](const Tensor& g, const BackwardContext& c) -> Grads {
-        return {slice_backward(g, c.input_sizes(0), d, start, start + length, 1)};
-    }), {.dim = d, .start = start, .end = start + length, .step = 1});
+    return with_region(view_op("narrow", x, result,
+                               [d, start, length](const Tensor& g, const BackwardContext& c) -> Grads {
+                                   return {slice_backward(g, c.input_sizes(0), d, start, start + length, 1)};
+                               }),
+                       {.dim = d, .start = start, .end = start + length, .step = 1});
 }
 
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
     NDArray result = x.data().select(dim, index);  // validates
     const int64_t d = wrap_dim(dim, x.dim(), "select");
     if (index < 0) index += x.sizes()[d];
-    return with_region(view_op("select", x, result, [d, index](const Tensor& g, const BackwardContext& c) -> Grads {
-        return {slice_backward(g.unsqueeze(d), c.input_sizes(0), d, index, index + 1, 1)};
-    }), {.dim = d, .start = index, .end = index + 1, .step = 1, .dim_removed = true});
+    return with_region(view_op("select", x, result,
+                               [d, index](const Tensor& g, const BackwardContext& c) -> Grads {
+                                   return {slice_backward(g.unsqueeze(d), c.input_sizes(0), d, index, index + 1, 1)};
+                               }),
+                       {.dim = d, .start = index, .end = index + 1, .step = 1, .dim_removed = true});
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
@@ -118,13 +126,17 @@ Tensor squeeze(const Tensor& x, int64_t dim) {
 
 // The engine sums a gradient back to the input's shape, so expand's own rule is the identity.
 Tensor expand(const Tensor& x, const Shape& sizes) {
-    return view_op("expand", x, x.data().expand(sizes), [](const Tensor& g, const BackwardContext&) -> Grads { return {g}; });
+    return view_op("expand", x, x.data().expand(sizes),
+                   [](const Tensor& g, const BackwardContext&) -> Grads { return {g}; });
 }
 
-Tensor contiguous(const Tensor& x) { return x.is_contiguous() ? x : clone(x); }
+Tensor contiguous(const Tensor& x) {
+    return x.is_contiguous() ? x : clone(x);
+}
 
 Tensor clone(const Tensor& x) {
-    return make_op("clone", {x}, x.data().clone(), [](const Tensor& g, const BackwardContext&) -> Grads { return {g}; });
+    return make_op("clone", {x}, x.data().clone(),
+                   [](const Tensor& g, const BackwardContext&) -> Grads { return {g}; });
 }
 
 // The engine casts a gradient back to the input's dtype.
@@ -235,47 +247,55 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     NDArray result = kernels::index_select(x.data(), dim, index.data());
     const int64_t d = wrap_dim(dim, x.dim(), "index_select");
-    return make_op("index_select", {x, index}, result, [d](const Tensor& g, const BackwardContext& c) -> Grads {
-        return {index_add(zeros(c.input_sizes(0), g.dtype()), d, c.inputs[1], g), Tensor()};
-    }, {.saves = Saves::inputs, .save_inputs = {false, true}});
+    return make_op("index_select", {x, index}, result,
+                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
+                       return {index_add(zeros(c.input_sizes(0), g.dtype()), d, c.inputs[1], g), Tensor()};
+                   },
+                   {.saves = Saves::inputs, .save_inputs = {false, true}});
 }
 
 // d index_add = (g, the rows of g that were added to)
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source) {
     NDArray result = kernels::index_add(x.data(), dim, index.data(), source.data());
     const int64_t d = wrap_dim(dim, x.dim(), "index_add");
-    return make_op("index_add", {x, index, source}, result, [d](const Tensor& g, const BackwardContext& c) -> Grads {
-        return {g, Tensor(), c.needs(2) ? index_select(g, d, c.inputs[1]) : Tensor()};
-    }, {.saves = Saves::inputs, .save_inputs = {false, true}});
+    return make_op("index_add", {x, index, source}, result,
+                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
+                       return {g, Tensor(), c.needs(2) ? index_select(g, d, c.inputs[1]) : Tensor()};
+                   },
+                   {.saves = Saves::inputs, .save_inputs = {false, true}});
 }
 
 // d gather = g scattered back to where it was gathered from.
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
     NDArray result = kernels::gather(x.data(), dim, index.data());
     const int64_t d = wrap_dim(dim, x.dim(), "gather");
-    return make_op("gather", {x, index}, result, [d](const Tensor& g, const BackwardContext& c) -> Grads {
-        return {scatter_add(zeros(c.input_sizes(0), g.dtype()), d, c.inputs[1], g), Tensor()};
-    }, {.saves = Saves::inputs, .save_inputs = {false, true}});
+    return make_op("gather", {x, index}, result,
+                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
+                       return {scatter_add(zeros(c.input_sizes(0), g.dtype()), d, c.inputs[1], g), Tensor()};
+                   },
+                   {.saves = Saves::inputs, .save_inputs = {false, true}});
 }
 
 // d scatter_add = (g, g gathered at the index), zero-padded where src is larger than the index.
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
     NDArray result = kernels::scatter_add(x.data(), dim, index.data(), src.data());
     const int64_t d = wrap_dim(dim, x.dim(), "scatter_add");
-    return make_op("scatter_add", {x, index, src}, result, [d](const Tensor& g, const BackwardContext& c) -> Grads {
-        Tensor gs;
-        if (c.needs(2)) {
-            gs = gather(g, d, c.inputs[1]);
-            const Shape& want = c.input_sizes(2);
-            for (int64_t k = 0; k < gs.dim(); ++k)
-                if (gs.sizes()[k] != want[k]) {
-                    Shape padded = gs.sizes();
-                    padded[k] = want[k];
-                    gs = slice_backward(gs, padded, k, 0, gs.sizes()[k], 1);
-                }
-        }
-        return {g, Tensor(), gs};
-    }, {.saves = Saves::inputs, .save_inputs = {false, true}});
+    return make_op("scatter_add", {x, index, src}, result,
+                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
+                       Tensor gs;
+                       if (c.needs(2)) {
+                           gs = gather(g, d, c.inputs[1]);
+                           const Shape& want = c.input_sizes(2);
+                           for (int64_t k = 0; k < gs.dim(); ++k)
+                               if (gs.sizes()[k] != want[k]) {
+                                   Shape padded = gs.sizes();
+                                   padded[k] = want[k];
+                                   gs = slice_backward(gs, padded, k, 0, gs.sizes()[k], 1);
+                               }
+                       }
+                       return {g, Tensor(), gs};
+                   },
+                   {.saves = Saves::inputs, .save_inputs = {false, true}});
 }
 
 Tensor one_hot(const Tensor& index, int64_t num_classes) {

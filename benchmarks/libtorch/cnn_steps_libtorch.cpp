@@ -14,9 +14,12 @@
 int main(int argc, char** argv) {
     int threads = 1, steps = 100, repeats = 3;
     for (int i = 1; i + 1 < argc; ++i) {
-        if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--threads"))
+            threads = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--steps"))
+            steps = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--repeats"))
+            repeats = std::atoi(argv[++i]);
     }
     torch::set_num_threads(threads);
     torch::manual_seed(0);

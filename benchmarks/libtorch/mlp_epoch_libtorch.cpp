@@ -14,8 +14,10 @@
 int main(int argc, char** argv) {
     int threads = 1, epochs = 3;
     for (int i = 1; i + 1 < argc; ++i) {
-        if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
-        else if (!std::strcmp(argv[i], "--epochs")) epochs = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--threads"))
+            threads = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--epochs"))
+            epochs = std::atoi(argv[++i]);
     }
     torch::set_num_threads(threads);
     torch::manual_seed(0);

@@ -9,11 +9,13 @@ int main() {
     torch::set_num_threads(1);
     auto x = torch::full({1}, 0.5, torch::requires_grad());
     auto w = torch::full({1}, 0.9, torch::requires_grad());
-    const double chain = bench::median_seconds([&] {
-        auto h = x;
-        for (int i = 0; i < 50; ++i) h = torch::tanh(h * w);
-        h.sum().backward();
-    }, 200, 15);
+    const double chain = bench::median_seconds(
+        [&] {
+            auto h = x;
+            for (int i = 0; i < 50; ++i) h = torch::tanh(h * w);
+            h.sum().backward();
+        },
+        200, 15);
     std::printf("chain_100_ops_us_per_op\t1\t%.3f\tus\n", chain / 100 * 1e6);
 
     torch::nn::Linear layer(4, 4);

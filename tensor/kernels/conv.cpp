@@ -28,7 +28,11 @@ Geometry geometry(const Shape& sizes, const Window2d& win, const char* op) {
     const int64_t padded_h = sizes[2] + 2 * win.padding_h, padded_w = sizes[3] + 2 * win.padding_w;
     XGRAD_CHECK(padded_h >= span_h && padded_w >= span_w, op, ": the window (", span_h, " x ", span_w,
                 " with dilation) is larger than the padded input (", padded_h, " x ", padded_w, ") of shape ", sizes);
-    return {sizes[0], sizes[1], sizes[2], sizes[3], (padded_h - span_h) / win.stride_h + 1,
+    return {sizes[0],
+            sizes[1],
+            sizes[2],
+            sizes[3],
+            (padded_h - span_h) / win.stride_h + 1,
             (padded_w - span_w) / win.stride_w + 1};
 }
 
@@ -53,28 +57,31 @@ struct WindowRow {
 template <class Visit>
 void for_each_window_row(const Geometry& g, const Window2d& win, Visit&& visit) {
     const int64_t kk = win.kernel_h * win.kernel_w, cols = g.out_h * g.out_w;
-    xgrad::detail::parallel_for(g.n * g.c, static_cast<double>(kk * cols), 1, [&](int64_t plane_begin, int64_t plane_end) {
-        for (int64_t plane = plane_begin; plane < plane_end; ++plane) {
-            for (int64_t ki = 0; ki < win.kernel_h; ++ki)
-                for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
-                    const int64_t row = (plane * kk + ki * win.kernel_w + kj) * cols;
-                    // iw = ow s + offset lies in [0, W) for ow in [begin, end).
-                    const int64_t offset = kj * win.dilation_w - win.padding_w;
-                    const int64_t begin = offset >= 0 ? 0 : (-offset + win.stride_w - 1) / win.stride_w;
-                    const int64_t end = g.w - offset <= 0 ? 0 : std::min(g.out_w, (g.w - offset - 1) / win.stride_w + 1);
-                    for (int64_t oh = 0; oh < g.out_h; ++oh) {
-                        const int64_t ih = oh * win.stride_h - win.padding_h + ki * win.dilation_h;
-                        const bool inside = ih >= 0 && ih < g.h && begin < end;
-                        if (inside) {
-                            visit(WindowRow{row + oh * g.out_w, (plane * g.h + ih) * g.w + offset + begin * win.stride_w,
-                                            begin, end, win.stride_w});
-                        } else {
-                            visit(WindowRow{row + oh * g.out_w, 0, 0, 0, win.stride_w});
+    xgrad::detail::parallel_for(
+        g.n * g.c, static_cast<double>(kk * cols), 1, [&](int64_t plane_begin, int64_t plane_end) {
+            for (int64_t plane = plane_begin; plane < plane_end; ++plane) {
+                for (int64_t ki = 0; ki < win.kernel_h; ++ki)
+                    for (int64_t kj = 0; kj < win.kernel_w; ++kj) {
+                        const int64_t row = (plane * kk + ki * win.kernel_w + kj) * cols;
+                        // iw = ow s + offset lies in [0, W) for ow in [begin, end).
+                        const int64_t offset = kj * win.dilation_w - win.padding_w;
+                        const int64_t begin = offset >= 0 ? 0 : (-offset + win.stride_w - 1) / win.stride_w;
+                        const int64_t end =
+                            g.w - offset <= 0 ? 0 : std::min(g.out_w, (g.w - offset - 1) / win.stride_w + 1);
+                        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                            const int64_t ih = oh * win.stride_h - win.padding_h + ki * win.dilation_h;
+                            const bool inside = ih >= 0 && ih < g.h && begin < end;
+                            if (inside) {
+                                visit(WindowRow{row + oh * g.out_w,
+                                                (plane * g.h + ih) * g.w + offset + begin * win.stride_w, begin, end,
+                                                win.stride_w});
+                            } else {
+                                visit(WindowRow{row + oh * g.out_w, 0, 0, 0, win.stride_w});
+                            }
                         }
                     }
-                }
-        }
-    });
+            }
+        });
 }
 }  // namespace
 
@@ -90,8 +97,10 @@ NDArray unfold2d(const NDArray& x_in, const Window2d& win) {
             T* col = dst + r.col;
             std::fill(col, col + r.begin, T(0));
             const T* in = src + r.in;
-            if (r.stride == 1) std::copy(in, in + (r.end - r.begin), col + r.begin);
-            else for (int64_t ow = r.begin; ow < r.end; ++ow) col[ow] = in[(ow - r.begin) * r.stride];
+            if (r.stride == 1)
+                std::copy(in, in + (r.end - r.begin), col + r.begin);
+            else
+                for (int64_t ow = r.begin; ow < r.end; ++ow) col[ow] = in[(ow - r.begin) * r.stride];
             std::fill(col + r.end, col + g.out_w, T(0));
         });
     });
@@ -101,10 +110,10 @@ NDArray unfold2d(const NDArray& x_in, const Window2d& win) {
 NDArray fold2d(const NDArray& cols_in, const Shape& input_sizes, const Window2d& win) {
     const Geometry g = geometry(input_sizes, win, "fold2d");
     const int64_t kk = win.kernel_h * win.kernel_w, cols = g.out_h * g.out_w;
-    XGRAD_CHECK(cols_in.dim() == 3 && cols_in.sizes()[0] == g.n && cols_in.sizes()[1] == g.c * kk &&
-                    cols_in.sizes()[2] == cols,
-                "fold2d: expected columns of shape [", g.n, ", ", g.c * kk, ", ", cols, "] for input shape ",
-                input_sizes, ", got ", cols_in.sizes());
+    XGRAD_CHECK(
+        cols_in.dim() == 3 && cols_in.sizes()[0] == g.n && cols_in.sizes()[1] == g.c * kk && cols_in.sizes()[2] == cols,
+        "fold2d: expected columns of shape [", g.n, ", ", g.c * kk, ", ", cols, "] for input shape ", input_sizes,
+        ", got ", cols_in.sizes());
     const NDArray src_array = cols_in.contiguous();
     NDArray out = full(input_sizes, 0, cols_in.dtype());
     detail::dispatch_numeric(out.dtype(), "fold2d", [&](auto tag) {

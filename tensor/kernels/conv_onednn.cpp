@@ -37,8 +37,8 @@ ConvolutionBackend convolution_backend() {
     static const ConvolutionBackend backend = [] {
         const char* choice = std::getenv("XGRAD_CONV");
         const std::string name = choice ? choice : "";
-        XGRAD_CHECK(name.empty() || name == "onednn" || name == "im2col", "XGRAD_CONV must be 'onednn' or 'im2col', got '",
-                    name, "'");
+        XGRAD_CHECK(name.empty() || name == "onednn" || name == "im2col",
+                    "XGRAD_CONV must be 'onednn' or 'im2col', got '", name, "'");
 #ifdef XGRAD_HAVE_ONEDNN
         return name == "im2col" ? ConvolutionBackend::im2col : ConvolutionBackend::onednn;
 #else
@@ -68,8 +68,8 @@ struct ConvPrimitives {
     dnnl::convolution_backward_weights weights;
 };
 
-using ConvKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                           int64_t, int64_t, int64_t, bool>;
+using ConvKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                           int64_t, int64_t, int64_t, int64_t, bool>;
 
 // The cache holds the most recently built kMaxCachedShapes shapes: inputs whose size changes every
 // call (texts of every length through a 1-D convolution) must not grow it without bound. Callers
@@ -81,8 +81,9 @@ std::shared_ptr<const ConvPrimitives> primitives_for(int64_t batch, const Shape&
     static std::mutex mutex;
     static std::map<ConvKey, std::shared_ptr<const ConvPrimitives>> cache;
     static std::deque<ConvKey> built;  // oldest first
-    const ConvKey key{batch, x[1], x[2], x[3], w[0], w[2], w[3], win.stride_h, win.stride_w, win.padding_h,
-                      win.padding_w, win.dilation_h, win.dilation_w, 0, bias};
+    const ConvKey key{batch,        x[1],         x[2],          x[3],          w[0],           w[2],           w[3],
+                      win.stride_h, win.stride_w, win.padding_h, win.padding_w, win.dilation_h, win.dilation_w, 0,
+                      bias};
     std::lock_guard<std::mutex> lock(mutex);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     const Shape out_hw = window_output_size(x, win, "conv2d");
@@ -101,20 +102,20 @@ std::shared_ptr<const ConvPrimitives> primitives_for(int64_t batch, const Shape&
         auto& engine = cpu_engine();
         const auto algo = dnnl::algorithm::convolution_direct;
         dnnl::convolution_forward::primitive_desc forward_pd(
-            dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, src_md, weights_md, bias_md, dst_md,
-                                            strides, dilation, padding, padding),
+            dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, src_md, weights_md, bias_md,
+                                            dst_md, strides, dilation, padding, padding),
             attr, engine);
         dnnl::convolution_backward_data::primitive_desc data_pd(
-            dnnl::convolution_backward_data::desc(algo, src_md, weights_md, dst_md, strides, dilation, padding, padding), attr,
-            engine, forward_pd);
-        dnnl::convolution_backward_weights::primitive_desc weights_pd(
-            dnnl::convolution_backward_weights::desc(algo, src_md, weights_md, bias_md, dst_md, strides, dilation, padding,
-                                                     padding),
+            dnnl::convolution_backward_data::desc(algo, src_md, weights_md, dst_md, strides, dilation, padding,
+                                                  padding),
             attr, engine, forward_pd);
-        primitives = std::make_shared<const ConvPrimitives>(ConvPrimitives{forward_pd, data_pd, weights_pd,
-                                                                                dnnl::convolution_forward(forward_pd),
-                                                                                dnnl::convolution_backward_data(data_pd),
-                                                                                dnnl::convolution_backward_weights(weights_pd)});
+        dnnl::convolution_backward_weights::primitive_desc weights_pd(
+            dnnl::convolution_backward_weights::desc(algo, src_md, weights_md, bias_md, dst_md, strides, dilation,
+                                                     padding, padding),
+            attr, engine, forward_pd);
+        primitives = std::make_shared<const ConvPrimitives>(
+            ConvPrimitives{forward_pd, data_pd, weights_pd, dnnl::convolution_forward(forward_pd),
+                           dnnl::convolution_backward_data(data_pd), dnnl::convolution_backward_weights(weights_pd)});
     } catch (const dnnl::error& e) {
         fail("conv2d: oneDNN cannot build the convolution of input [", batch, ", ", x[1], ", ", x[2], ", ", x[3],
              "] with weight ", w, " (stride ", win.stride_h, "x", win.stride_w, ", padding ", win.padding_h, "x",
@@ -154,7 +155,9 @@ dnnl::memory as_layout(const dnnl::memory& plain, const memory::desc& wanted, st
 // count, so the weight gradient's sum over slices, and thus every result, is the same at any
 // thread count; the pool hands the slices to its threads.
 constexpr int64_t kSliceExamples = 16;
-int64_t slice_count(int64_t batch) { return (batch + kSliceExamples - 1) / kSliceExamples; }
+int64_t slice_count(int64_t batch) {
+    return (batch + kSliceExamples - 1) / kSliceExamples;
+}
 std::pair<int64_t, int64_t> slice(int64_t batch, int64_t s) {
     return {s * kSliceExamples, std::min(batch, (s + 1) * kSliceExamples)};
 }
@@ -162,7 +165,9 @@ int threads_for_slices(int64_t slices, double work) {
     return static_cast<int>(std::min<int64_t>(slices, xgrad::detail::threads_for(work)));
 }
 
-memory::dims dims_of(const Shape& s) { return memory::dims(s.begin(), s.end()); }
+memory::dims dims_of(const Shape& s) {
+    return memory::dims(s.begin(), s.end());
+}
 
 // oneDNN on one OpenMP thread for the task, and the caller's own OpenMP setting back afterwards
 // (the calling thread runs tasks too, and a user's OpenMP code on it should keep its threads).
@@ -199,7 +204,8 @@ NDArray onednn_conv2d(const NDArray& x, const NDArray& w, const NDArray& bias, c
         dnnl::memory src({{n1 - n0, x.size(1), x.size(2), x.size(3)}, f32, Tag::nchw}, cpu_engine(),
                          const_cast<float*>(xc.data<float>()) + n0 * in_step);
         dnnl::memory weights({dims_of(w.sizes()), f32, Tag::oihw}, cpu_engine(), const_cast<float*>(wc.data<float>()));
-        dnnl::memory dst({{n1 - n0, O, out_hw[0], out_hw[1]}, f32, Tag::nchw}, cpu_engine(), out.data<float>() + n0 * out_step);
+        dnnl::memory dst({{n1 - n0, O, out_hw[0], out_hw[1]}, f32, Tag::nchw}, cpu_engine(),
+                         out.data<float>() + n0 * out_step);
         std::unique_ptr<Scratch> src_buf, weights_buf, dst_buf;
         const dnnl::memory src_in = as_layout(src, p.forward_pd.src_desc(), src_buf, stream);
         const dnnl::memory weights_in = as_layout(weights, p.forward_pd.weights_desc(), weights_buf, stream);
@@ -207,9 +213,11 @@ NDArray onednn_conv2d(const NDArray& x, const NDArray& w, const NDArray& bias, c
         Scratch dst_scratch(dst_plain ? 64 : p.forward_pd.dst_desc().get_size());
         dnnl::memory dst_out = dst_plain ? dst : dnnl::memory(p.forward_pd.dst_desc(), cpu_engine(), dst_scratch.ptr);
         Scratch pad(std::max<std::size_t>(64, p.forward_pd.scratchpad_desc().get_size()));
-        std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src_in}, {DNNL_ARG_WEIGHTS, weights_in},
-                                                   {DNNL_ARG_DST, dst_out},
-                                                   {DNNL_ARG_SCRATCHPAD, dnnl::memory(p.forward_pd.scratchpad_desc(), cpu_engine(), pad.ptr)}};
+        std::unordered_map<int, dnnl::memory> args{
+            {DNNL_ARG_SRC, src_in},
+            {DNNL_ARG_WEIGHTS, weights_in},
+            {DNNL_ARG_DST, dst_out},
+            {DNNL_ARG_SCRATCHPAD, dnnl::memory(p.forward_pd.scratchpad_desc(), cpu_engine(), pad.ptr)}};
         if (bias.defined())
             args[DNNL_ARG_BIAS] = dnnl::memory({{O}, f32, Tag::a}, cpu_engine(), const_cast<float*>(bc.data<float>()));
         p.forward.execute(stream, args);
@@ -246,10 +254,12 @@ Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, co
         const auto f32 = memory::data_type::f32;
         const memory::dims src_dims{n1 - n0, x.size(1), x.size(2), x.size(3)};
         const memory::dims dst_dims{n1 - n0, O, grad_out.size(2), grad_out.size(3)};
-        dnnl::memory diff_dst({dst_dims, f32, Tag::nchw}, cpu_engine(), const_cast<float*>(gc.data<float>()) + n0 * out_step);
+        dnnl::memory diff_dst({dst_dims, f32, Tag::nchw}, cpu_engine(),
+                              const_cast<float*>(gc.data<float>()) + n0 * out_step);
         std::unique_ptr<Scratch> diff_dst_buf, weights_buf, src_buf, diff_dst_w_buf;
         if (need_input) {
-            dnnl::memory weights({dims_of(w.sizes()), f32, Tag::oihw}, cpu_engine(), const_cast<float*>(wc.data<float>()));
+            dnnl::memory weights({dims_of(w.sizes()), f32, Tag::oihw}, cpu_engine(),
+                                 const_cast<float*>(wc.data<float>()));
             dnnl::memory diff_src({src_dims, f32, Tag::nchw}, cpu_engine(), grads.input.data<float>() + n0 * in_step);
             const dnnl::memory dd = as_layout(diff_dst, p.data_pd.diff_dst_desc(), diff_dst_buf, stream);
             const dnnl::memory wt = as_layout(weights, p.data_pd.weights_desc(), weights_buf, stream);
@@ -257,13 +267,17 @@ Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, co
             Scratch out_scratch(plain ? 64 : p.data_pd.diff_src_desc().get_size());
             dnnl::memory ds = plain ? diff_src : dnnl::memory(p.data_pd.diff_src_desc(), cpu_engine(), out_scratch.ptr);
             Scratch pad(std::max<std::size_t>(64, p.data_pd.scratchpad_desc().get_size()));
-            p.data.execute(stream, {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, wt}, {DNNL_ARG_DIFF_SRC, ds},
-                                    {DNNL_ARG_SCRATCHPAD, dnnl::memory(p.data_pd.scratchpad_desc(), cpu_engine(), pad.ptr)}});
+            p.data.execute(stream,
+                           {{DNNL_ARG_DIFF_DST, dd},
+                            {DNNL_ARG_WEIGHTS, wt},
+                            {DNNL_ARG_DIFF_SRC, ds},
+                            {DNNL_ARG_SCRATCHPAD, dnnl::memory(p.data_pd.scratchpad_desc(), cpu_engine(), pad.ptr)}});
             if (!plain) dnnl::reorder(ds, diff_src).execute(stream, ds, diff_src);
             stream.wait();  // before this block's scratch buffers go
         }
         if (need_weight || need_bias) {
-            dnnl::memory src({src_dims, f32, Tag::nchw}, cpu_engine(), const_cast<float*>(xc.data<float>()) + n0 * in_step);
+            dnnl::memory src({src_dims, f32, Tag::nchw}, cpu_engine(),
+                             const_cast<float*>(xc.data<float>()) + n0 * in_step);
             const dnnl::memory sr = as_layout(src, p.weights_pd.src_desc(), src_buf, stream);
             const dnnl::memory dd = as_layout(diff_dst, p.weights_pd.diff_dst_desc(), diff_dst_w_buf, stream);
             NDArray part = NDArray::empty(w.sizes(), kFloat32);
@@ -271,11 +285,15 @@ Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, co
             dnnl::memory diff_weights({dims_of(w.sizes()), f32, Tag::oihw}, cpu_engine(), part.data<float>());
             const bool plain = p.weights_pd.diff_weights_desc() == diff_weights.get_desc();
             Scratch out_scratch(plain ? 64 : p.weights_pd.diff_weights_desc().get_size());
-            dnnl::memory dw = plain ? diff_weights : dnnl::memory(p.weights_pd.diff_weights_desc(), cpu_engine(), out_scratch.ptr);
+            dnnl::memory dw =
+                plain ? diff_weights : dnnl::memory(p.weights_pd.diff_weights_desc(), cpu_engine(), out_scratch.ptr);
             Scratch pad(std::max<std::size_t>(64, p.weights_pd.scratchpad_desc().get_size()));
-            p.weights.execute(stream, {{DNNL_ARG_SRC, sr}, {DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_DIFF_WEIGHTS, dw},
-                                       {DNNL_ARG_DIFF_BIAS, dnnl::memory({{O}, f32, Tag::a}, cpu_engine(), bias_part.data<float>())},
-                                       {DNNL_ARG_SCRATCHPAD, dnnl::memory(p.weights_pd.scratchpad_desc(), cpu_engine(), pad.ptr)}});
+            p.weights.execute(
+                stream, {{DNNL_ARG_SRC, sr},
+                         {DNNL_ARG_DIFF_DST, dd},
+                         {DNNL_ARG_DIFF_WEIGHTS, dw},
+                         {DNNL_ARG_DIFF_BIAS, dnnl::memory({{O}, f32, Tag::a}, cpu_engine(), bias_part.data<float>())},
+                         {DNNL_ARG_SCRATCHPAD, dnnl::memory(p.weights_pd.scratchpad_desc(), cpu_engine(), pad.ptr)}});
             if (!plain) dnnl::reorder(dw, diff_weights).execute(stream, dw, diff_weights);
             stream.wait();  // before this block's scratch buffers go
             weight_parts[static_cast<std::size_t>(s)] = part;

@@ -40,11 +40,10 @@ NDArray cross_entropy_rows(const NDArray& logits, const NDArray& target, int64_t
         XGRAD_CHECK(targets[i] == ignore_index || (targets[i] >= 0 && targets[i] < c), "cross_entropy: target ",
                     targets[i], " (row ", i, ") is out of bounds for ", c, " classes");
     NDArray losses = NDArray::empty({n}, logits.dtype());
-    detail::dispatch_floating(logits.dtype(), "cross_entropy",
-                              [&](auto tag) {
-                                  using T = decltype(tag);
-                                  rows_loss(x.data<T>(), targets, n, c, ignore_index, losses.data<T>());
-                              });
+    detail::dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
+        using T = decltype(tag);
+        rows_loss(x.data<T>(), targets, n, c, ignore_index, losses.data<T>());
+    });
     return losses;
 }
 

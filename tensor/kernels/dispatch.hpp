@@ -11,10 +11,14 @@ namespace xgrad::kernels::detail {
 template <class F>
 decltype(auto) dispatch_all(DType dtype, F&& f) {
     switch (dtype) {
-        case DType::float32: return f(float{});
-        case DType::float64: return f(double{});
-        case DType::int64: return f(int64_t{});
-        case DType::boolean: return f(bool{});
+        case DType::float32:
+            return f(float{});
+        case DType::float64:
+            return f(double{});
+        case DType::int64:
+            return f(int64_t{});
+        case DType::boolean:
+            return f(bool{});
     }
     XGRAD_INTERNAL_ASSERT(false, "unknown dtype");
 }
@@ -23,19 +27,26 @@ decltype(auto) dispatch_all(DType dtype, F&& f) {
 template <class F>
 decltype(auto) dispatch_numeric(DType dtype, const char* op, F&& f) {
     switch (dtype) {
-        case DType::float32: return f(float{});
-        case DType::float64: return f(double{});
-        case DType::int64: return f(int64_t{});
-        default: fail(op, ": not supported for dtype ", dtype);
+        case DType::float32:
+            return f(float{});
+        case DType::float64:
+            return f(double{});
+        case DType::int64:
+            return f(int64_t{});
+        default:
+            fail(op, ": not supported for dtype ", dtype);
     }
 }
 
 template <class F>
 decltype(auto) dispatch_floating(DType dtype, const char* op, F&& f) {
     switch (dtype) {
-        case DType::float32: return f(float{});
-        case DType::float64: return f(double{});
-        default: fail(op, ": expected a floating-point tensor, got ", dtype);
+        case DType::float32:
+            return f(float{});
+        case DType::float64:
+            return f(double{});
+        default:
+            fail(op, ": expected a floating-point tensor, got ", dtype);
     }
 }
 

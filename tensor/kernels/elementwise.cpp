@@ -21,7 +21,7 @@ namespace {
 // unsigned arithmetic: overflowing signed arithmetic is undefined behaviour in C++ (SIMD batches
 // wrap in hardware already).
 template <class V>
-constexpr bool kWraps = std::is_integral_v<V> && std::is_signed_v<V>;
+constexpr bool kWraps = std::is_integral_v<V>&& std::is_signed_v<V>;
 template <class V>
 V wrapping_mul(V a, V b) {
     using U = std::make_unsigned_t<V>;
@@ -34,14 +34,17 @@ V wrapping_neg(V x) {
 struct NegOp {
     template <class V>
     V operator()(V x) const {
-        if constexpr (kWraps<V>) return wrapping_neg(x);
-        else return -x;
+        if constexpr (kWraps<V>)
+            return wrapping_neg(x);
+        else
+            return -x;
     }
 };
 struct AbsOp {
     template <class V>
     V operator()(V x) const {
-        if constexpr (kWraps<V>) return x < 0 ? wrapping_neg(x) : x;
+        if constexpr (kWraps<V>)
+            return x < 0 ? wrapping_neg(x) : x;
         else {
             using std::abs;
             return abs(x);
@@ -51,18 +54,28 @@ struct AbsOp {
 struct SquareOp {
     template <class V>
     V operator()(V x) const {
-        if constexpr (kWraps<V>) return wrapping_mul(x, x);
-        else return x * x;
+        if constexpr (kWraps<V>)
+            return wrapping_mul(x, x);
+        else
+            return x * x;
     }
 };
-#define XGRAD_UNARY_FUNCTOR(Name, expr)                  \
-    struct Name {                                        \
-        template <class V>                               \
-        V operator()(V x) const {                        \
-            using std::exp; using std::log; using std::sqrt; using std::abs; \
-            using std::sin; using std::cos; using std::tanh; using std::log1p; using std::expm1; using std::erf; \
-            return expr;                                 \
-        }                                                \
+#define XGRAD_UNARY_FUNCTOR(Name, expr) \
+    struct Name {                       \
+        template <class V>              \
+        V operator()(V x) const {       \
+            using std::exp;             \
+            using std::log;             \
+            using std::sqrt;            \
+            using std::abs;             \
+            using std::sin;             \
+            using std::cos;             \
+            using std::tanh;            \
+            using std::log1p;           \
+            using std::expm1;           \
+            using std::erf;             \
+            return expr;                \
+        }                               \
     };
 XGRAD_UNARY_FUNCTOR(ExpOp, exp(x))
 XGRAD_UNARY_FUNCTOR(LogOp, log(x))
@@ -152,50 +165,74 @@ struct PowScalarOp {
     }
 };
 
-
 struct AddOp {
     template <class V>
     V operator()(V a, V b) const {
-        if constexpr (kWraps<V>) return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) + static_cast<std::make_unsigned_t<V>>(b));
-        else return a + b;
+        if constexpr (kWraps<V>)
+            return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) + static_cast<std::make_unsigned_t<V>>(b));
+        else
+            return a + b;
     }
 };
 struct SubOp {
     template <class V>
     V operator()(V a, V b) const {
-        if constexpr (kWraps<V>) return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) - static_cast<std::make_unsigned_t<V>>(b));
-        else return a - b;
+        if constexpr (kWraps<V>)
+            return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) - static_cast<std::make_unsigned_t<V>>(b));
+        else
+            return a - b;
     }
 };
 struct MulOp {
     template <class V>
     V operator()(V a, V b) const {
-        if constexpr (kWraps<V>) return wrapping_mul(a, b);
-        else return a * b;
+        if constexpr (kWraps<V>)
+            return wrapping_mul(a, b);
+        else
+            return a * b;
     }
 };
-struct DivOp { template <class V> V operator()(V a, V b) const { return a / b; } };
+struct DivOp {
+    template <class V>
+    V operator()(V a, V b) const {
+        return a / b;
+    }
+};
 struct PowOp {
     template <class V>
     V operator()(V a, V b) const {
-        if constexpr (kIsBatch<V>) return ieee_pow(a, b);
+        if constexpr (kIsBatch<V>)
+            return ieee_pow(a, b);
         else if constexpr (std::is_integral_v<V>) {
             XGRAD_CHECK(b >= 0, "pow: integers to negative integer powers are not allowed");
             V result = 1, base = a;
             for (V e = b; e > 0; e >>= 1, base = wrapping_mul(base, base))
                 if (e & 1) result = wrapping_mul(result, base);
             return result;
-        } else return ieee_pow(a, b);
+        } else
+            return ieee_pow(a, b);
     }
 };
-struct TanhBackwardOp { template <class V> V operator()(V g, V y) const { return g * (V(1) - y * y); } };
-struct SigmoidBackwardOp { template <class V> V operator()(V g, V y) const { return g * y * (V(1) - y); } };
+struct TanhBackwardOp {
+    template <class V>
+    V operator()(V g, V y) const {
+        return g * (V(1) - y * y);
+    }
+};
+struct SigmoidBackwardOp {
+    template <class V>
+    V operator()(V g, V y) const {
+        return g * y * (V(1) - y);
+    }
+};
 // d relu: pass the gradient where the input was positive (0 at the kink, as PyTorch).
 struct ThresholdBackwardOp {
     template <class V>
     V operator()(V g, V x) const {
-        if constexpr (kIsBatch<V>) return xsimd::select(x > V(0), g, V(0));
-        else return x > V(0) ? g : V(0);
+        if constexpr (kIsBatch<V>)
+            return xsimd::select(x > V(0), g, V(0));
+        else
+            return x > V(0) ? g : V(0);
     }
 };
 
@@ -264,7 +301,8 @@ void check_out(const char* op, const NDArray& out, const Shape& sizes, DType dty
 bool keeps_integers(Unary op) {
     switch (op) {
 #define XGRAD_UNARY_KEEPS_INTEGERS(name, functor, integers) \
-    case Unary::name: return integers;
+    case Unary::name:                                       \
+        return integers;
         XGRAD_UNARY_OPS(XGRAD_UNARY_KEEPS_INTEGERS)
 #undef XGRAD_UNARY_KEEPS_INTEGERS
     }
@@ -282,8 +320,8 @@ DType unary_result_dtype(Unary op, DType in) {
 template <class T>
 void unary_typed(Unary op, const NDArray& out, const NDArray& x) {
     switch (op) {
-#define XGRAD_UNARY_CASE(name, Functor, integers)                                          \
-    case Unary::name:                                                                      \
+#define XGRAD_UNARY_CASE(name, Functor, integers)                                                       \
+    case Unary::name:                                                                                   \
         if constexpr (std::is_floating_point_v<T> || integers) return unary_loop<T>(out, x, Functor{}); \
         break;
         XGRAD_UNARY_OPS(XGRAD_UNARY_CASE)
@@ -304,7 +342,8 @@ DType binary_compute_dtype(Binary op, DType a, DType b) {
 const char* unary_name(Unary op) {
     switch (op) {
 #define XGRAD_UNARY_NAME(name, functor, integers) \
-    case Unary::name: return #name;
+    case Unary::name:                             \
+        return #name;
         XGRAD_UNARY_OPS(XGRAD_UNARY_NAME)
 #undef XGRAD_UNARY_NAME
     }
@@ -312,9 +351,8 @@ const char* unary_name(Unary op) {
 }
 
 const char* binary_name(Binary op) {
-    static const char* names[] = {"add",     "sub",     "mul",           "div",
-                                  "pow",     "maximum", "minimum",       "tanh_backward",
-                                  "sigmoid_backward"};
+    static const char* names[] = {
+        "add", "sub", "mul", "div", "pow", "maximum", "minimum", "tanh_backward", "sigmoid_backward"};
     return names[static_cast<int>(op)];
 }
 
@@ -343,13 +381,20 @@ void binary_out(Binary op, const NDArray& out, const NDArray& a, const NDArray& 
     dispatch_numeric(dtype, name, [&](auto tag) {
         using T = decltype(tag);
         switch (op) {
-            case Binary::add: return binary_loop<T>(out, x, y, AddOp{});
-            case Binary::sub: return binary_loop<T>(out, x, y, SubOp{});
-            case Binary::mul: return binary_loop<T>(out, x, y, MulOp{});
-            case Binary::div: return binary_loop<T>(out, x, y, DivOp{});
-            case Binary::pow: return binary_loop<T>(out, x, y, PowOp{});
-            case Binary::maximum: return binary_loop<T>(out, x, y, NanMax{});
-            case Binary::minimum: return binary_loop<T>(out, x, y, NanMin{});
+            case Binary::add:
+                return binary_loop<T>(out, x, y, AddOp{});
+            case Binary::sub:
+                return binary_loop<T>(out, x, y, SubOp{});
+            case Binary::mul:
+                return binary_loop<T>(out, x, y, MulOp{});
+            case Binary::div:
+                return binary_loop<T>(out, x, y, DivOp{});
+            case Binary::pow:
+                return binary_loop<T>(out, x, y, PowOp{});
+            case Binary::maximum:
+                return binary_loop<T>(out, x, y, NanMax{});
+            case Binary::minimum:
+                return binary_loop<T>(out, x, y, NanMin{});
             case Binary::tanh_backward:
             case Binary::sigmoid_backward:
                 if constexpr (std::is_floating_point_v<T>) {
@@ -386,12 +431,24 @@ NDArray compare(Compare op, const NDArray& a, const NDArray& b) {
                 const T l = u[i * s[1]], r = v[i * s[2]];
                 bool result = false;
                 switch (op) {
-                    case Compare::eq: result = l == r; break;
-                    case Compare::ne: result = l != r; break;
-                    case Compare::lt: result = l < r; break;
-                    case Compare::le: result = l <= r; break;
-                    case Compare::gt: result = l > r; break;
-                    case Compare::ge: result = l >= r; break;
+                    case Compare::eq:
+                        result = l == r;
+                        break;
+                    case Compare::ne:
+                        result = l != r;
+                        break;
+                    case Compare::lt:
+                        result = l < r;
+                        break;
+                    case Compare::le:
+                        result = l <= r;
+                        break;
+                    case Compare::gt:
+                        result = l > r;
+                        break;
+                    case Compare::ge:
+                        result = l >= r;
+                        break;
                 }
                 o[i * s[0]] = result;
             }
@@ -477,13 +534,15 @@ namespace {
 // floats going to int64 saturate (NaN gives 0).
 template <class To, class From>
 To convert(From v) {
-    if constexpr (std::is_same_v<To, bool>) return v != From(0);
+    if constexpr (std::is_same_v<To, bool>)
+        return v != From(0);
     else if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
         if (std::isnan(v)) return 0;
         if (v >= 9.2233720368547758e18) return std::numeric_limits<To>::max();
         if (v <= -9.2233720368547758e18) return std::numeric_limits<To>::min();
         return static_cast<To>(v);
-    } else return static_cast<To>(v);
+    } else
+        return static_cast<To>(v);
 }
 }  // namespace
 
@@ -522,8 +581,10 @@ void fill_(const NDArray& dst, double value) {
         auto loop = make_loop<1>({&dst});
         for_each_run(loop, [&](const std::array<char*, 1>& p, const std::array<int64_t, 1>& s, int64_t n) {
             T* o = reinterpret_cast<T*>(p[0]);
-            if (s[0] == 1) std::fill(o, o + n, v);
-            else for (int64_t i = 0; i < n; ++i) o[i * s[0]] = v;
+            if (s[0] == 1)
+                std::fill(o, o + n, v);
+            else
+                for (int64_t i = 0; i < n; ++i) o[i * s[0]] = v;
         });
     });
 }

@@ -39,11 +39,11 @@ struct Blocking {
     using Batch = xsimd::batch<T, Arch>;
     static constexpr int64_t kLanes = static_cast<int64_t>(Batch::size);
     static constexpr int64_t kPanelRows = kWideRegisterFile ? 8 : 6;  // MR
-    static constexpr int64_t kPanelCols = 2 * kLanes;                  // NR
+    static constexpr int64_t kPanelCols = 2 * kLanes;                 // NR
     // KC: one B panel (kDepth x NR) stays in the 48 KiB L1 while A panels stream past it.
     static constexpr int64_t kDepth = 256 * 4 / static_cast<int64_t>(sizeof(T));
-    static constexpr int64_t kHeight = 16 * kPanelRows;     // MC: an A block of ~200 KiB, in L2
-    static constexpr int64_t kWidth = 2048;                 // NC: a B block of ~2 MiB
+    static constexpr int64_t kHeight = 16 * kPanelRows;  // MC: an A block of ~200 KiB, in L2
+    static constexpr int64_t kWidth = 2048;              // NC: a B block of ~2 MiB
 };
 
 template <class T>
@@ -137,8 +137,7 @@ inline void load_transposed8(__m256 r[8], const float* src, int64_t stride, int6
 // A panel of rows [i0, i0 + rows) x depth [p0, p0 + depth) of A, stored depth-major: for each p
 // the kPanelRows values of that column, zero-padded below the last row.
 template <class T>
-void pack_a_panel(T* dst, const T* a, int64_t a_rs, int64_t a_cs, int64_t i0, int64_t rows, int64_t p0,
-                  int64_t depth) {
+void pack_a_panel(T* dst, const T* a, int64_t a_rs, int64_t a_cs, int64_t i0, int64_t rows, int64_t p0, int64_t depth) {
     constexpr int64_t MR = Blocking<T>::kPanelRows;
     const T* src = a + i0 * a_rs + p0 * a_cs;
     if (a_rs == 1) {  // A is column-major (a transposed view): each column is a contiguous run
@@ -188,8 +187,7 @@ void pack_a_panel(T* dst, const T* a, int64_t a_rs, int64_t a_cs, int64_t i0, in
 // A panel of depth [p0, p0 + depth) x columns [j0, j0 + cols) of B, stored depth-major: for each
 // p the kPanelCols values of that row, zero-padded past the last column.
 template <class T>
-void pack_b_panel(T* dst, const T* b, int64_t b_rs, int64_t b_cs, int64_t p0, int64_t depth, int64_t j0,
-                  int64_t cols) {
+void pack_b_panel(T* dst, const T* b, int64_t b_rs, int64_t b_cs, int64_t p0, int64_t depth, int64_t j0, int64_t cols) {
     constexpr int64_t NR = Blocking<T>::kPanelCols;
     const T* src = b + p0 * b_rs + j0 * b_cs;
     if (b_cs == 1) {  // row-major B: each row of the panel is a contiguous run
@@ -239,9 +237,8 @@ void pack_b_panel(T* dst, const T* b, int64_t b_rs, int64_t b_cs, int64_t p0, in
 // C_tile = alpha * (A panel)(B panel) + beta * C_tile for one full MR x NR tile, accumulated in
 // registers: per step of depth, two B vectors, MR broadcasts of A and 2 * MR fused multiply-adds.
 template <class T>
-__attribute__((always_inline)) inline void micro_kernel(int64_t depth, const T* __restrict pa,
-                                                        const T* __restrict pb, T* __restrict c, int64_t ldc, T alpha,
-                                                        T beta) {
+__attribute__((always_inline)) inline void micro_kernel(int64_t depth, const T* __restrict pa, const T* __restrict pb,
+                                                        T* __restrict c, int64_t ldc, T alpha, T beta) {
     using B = Blocking<T>;
     using Batch = typename B::Batch;
     constexpr int64_t MR = B::kPanelRows, W = B::kLanes;
@@ -336,8 +333,10 @@ void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
                         const int64_t rows = std::min(MR, height - ir);
                         T* tile = c + (ic + ir) * ldc + jc + jr;
                         const T* pa = packed_a + ir * depth;
-                        if (rows == MR && cols == NR) micro_kernel<T>(depth, pa, pb, tile, ldc, alpha, beta_here);
-                        else edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, alpha, beta_here);
+                        if (rows == MR && cols == NR)
+                            micro_kernel<T>(depth, pa, pb, tile, ldc, alpha, beta_here);
+                        else
+                            edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, alpha, beta_here);
                     }
                 }
             }
@@ -346,15 +345,17 @@ void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
 }
 
 namespace {
-constexpr int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
+constexpr int64_t round_up(int64_t x, int64_t multiple) {
+    return (x + multiple - 1) / multiple * multiple;
+}
 // Above this the shared operand is not packed whole (it would not stay in cache anyway); the
 // product is then split into independent column blocks.
 constexpr int64_t kMaxSharedPackBytes = int64_t{2} << 20;
 }  // namespace
 
 template <class T>
-void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs,
-                           const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads) {
+void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                           int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads) {
     using B = Blocking<T>;
     constexpr int64_t MR = B::kPanelRows, NR = B::kPanelCols;
     if (threads <= 1 || m <= 0 || n <= 0 || k <= 0 || alpha == T(0))
@@ -366,15 +367,17 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
     const int64_t panel = share_a ? MR : NR;
     const int64_t shared_extent = round_up(share_a ? m : n, panel);
     const int64_t block_stride = shared_extent * depth_step;  // one depth block of the shared pack
-    const int64_t blocks = std::clamp<int64_t>((share_a ? n : m) / (share_a ? NR : MR), 1,
-                                               threads * ::xgrad::detail::kTasksPerThread);
+    const int64_t blocks =
+        std::clamp<int64_t>((share_a ? n : m) / (share_a ? NR : MR), 1, threads * ::xgrad::detail::kTasksPerThread);
     if (block_stride * depth_blocks * static_cast<int64_t>(sizeof(T)) > kMaxSharedPackBytes) {
         // Huge operands: independent column blocks, each packing what it reads.
         const int64_t col_blocks = std::clamp<int64_t>(n / NR, 1, threads * ::xgrad::detail::kTasksPerThread);
         const int64_t col_panels = (n + NR - 1) / NR;
         ::xgrad::detail::parallel_tasks(col_blocks, threads, [&](int64_t blk) {
-            const int64_t j0 = col_panels * blk / col_blocks * NR, j1 = std::min(n, col_panels * (blk + 1) / col_blocks * NR);
-            if (j1 > j0) gemm_blocked(m, j1 - j0, k, alpha, a, a_rs, a_cs, b + j0 * b_cs, b_rs, b_cs, beta, c + j0, ldc);
+            const int64_t j0 = col_panels * blk / col_blocks * NR,
+                          j1 = std::min(n, col_panels * (blk + 1) / col_blocks * NR);
+            if (j1 > j0)
+                gemm_blocked(m, j1 - j0, k, alpha, a, a_rs, a_cs, b + j0 * b_cs, b_rs, b_cs, beta, c + j0, ldc);
         });
         return;
     }
@@ -391,8 +394,10 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
         T* block = shared + d * block_stride;
         for (int64_t q = panels * g / groups; q < panels * (g + 1) / groups; ++q) {
             const int64_t at = q * panel;
-            if (share_a) pack_a_panel(block + at * depth, a, a_rs, a_cs, at, std::min(MR, m - at), pc, depth);
-            else pack_b_panel(block + at * depth, b, b_rs, b_cs, pc, depth, at, std::min(NR, n - at));
+            if (share_a)
+                pack_a_panel(block + at * depth, a, a_rs, a_cs, at, std::min(MR, m - at), pc, depth);
+            else
+                pack_b_panel(block + at * depth, b, b_rs, b_cs, pc, depth, at, std::min(NR, n - at));
         }
     });
 
@@ -422,8 +427,10 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                             const int64_t rows = std::min(MR, m - ir);
                             T* tile = c + ir * ldc + jr;
                             const T* pa = block + ir * depth;
-                            if (rows == MR && cols == NR) micro_kernel<T>(depth, pa, pb, tile, ldc, alpha, beta_here);
-                            else edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, alpha, beta_here);
+                            if (rows == MR && cols == NR)
+                                micro_kernel<T>(depth, pa, pb, tile, ldc, alpha, beta_here);
+                            else
+                                edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, alpha, beta_here);
                         }
                     }
                 }
@@ -437,8 +444,10 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                         const int64_t rows = std::min(MR, end - ir);
                         T* tile = c + ir * ldc + jr;
                         const T* pa = own + (ir - begin) * depth;
-                        if (rows == MR && cols == NR) micro_kernel<T>(depth, pa, pb, tile, ldc, alpha, beta_here);
-                        else edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, alpha, beta_here);
+                        if (rows == MR && cols == NR)
+                            micro_kernel<T>(depth, pa, pb, tile, ldc, alpha, beta_here);
+                        else
+                            edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, alpha, beta_here);
                     }
                 }
             }
@@ -456,7 +465,9 @@ template void gemm_blocked<float>(int64_t, int64_t, int64_t, float, const float*
 template void gemm_blocked<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t, const double*,
                                    int64_t, int64_t, double, double*, int64_t);
 
-const char* gemm_blocked_arch() { return Arch::name(); }
+const char* gemm_blocked_arch() {
+    return Arch::name();
+}
 
 template <class T>
 int64_t gemm_panel_width() {

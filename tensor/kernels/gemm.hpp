@@ -22,8 +22,8 @@ void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
 /// then packs its own part of the other. Blocks start on micro-tile edges and sum the depth blocks
 /// in gemm_blocked's order, so every element of C has the same bits at any thread count.
 template <class T>
-void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs,
-                           const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads);
+void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                           int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads);
 
 /// The xsimd instruction set the blocked kernel was compiled for ("avx512bw", "avx2", ...).
 const char* gemm_blocked_arch();

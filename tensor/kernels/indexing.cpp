@@ -58,8 +58,8 @@ std::vector<NDArray> split_with_sizes(const NDArray& x, const std::vector<int64_
         XGRAD_CHECK(s >= 0, "split: negative split size ", s);
         XGRAD_CHECK(!__builtin_add_overflow(total, s, &total), "split: the sizes add up to more than an int64 holds");
     }
-    XGRAD_CHECK(total == x.sizes()[d], "split: sizes add up to ", total, " but dimension ", d, " of shape ",
-                x.sizes(), " has ", x.sizes()[d]);
+    XGRAD_CHECK(total == x.sizes()[d], "split: sizes add up to ", total, " but dimension ", d, " of shape ", x.sizes(),
+                " has ", x.sizes()[d]);
     std::vector<NDArray> parts;
     int64_t at = 0;
     for (int64_t s : sizes) {
@@ -96,8 +96,8 @@ NDArray checked_indices(const NDArray& index, int64_t n, const char* op, int64_t
     NDArray idx = index.clone();
     int64_t* p = idx.data<int64_t>();
     for (int64_t i = 0; i < idx.numel(); ++i) {
-        XGRAD_CHECK(p[i] >= -n && p[i] < n, op, ": index ", p[i], " is out of range for dimension ", dim, " of size ", n,
-                    " (shape ", shape, ")");
+        XGRAD_CHECK(p[i] >= -n && p[i] < n, op, ": index ", p[i], " is out of range for dimension ", dim, " of size ",
+                    n, " (shape ", shape, ")");
         if (p[i] < 0) p[i] += n;
     }
     return idx;
@@ -115,8 +115,8 @@ NDArray index_select(const NDArray& x, int64_t dim, const NDArray& index) {
     NDArray out = NDArray::empty(sizes, x.dtype());
     const int64_t* p = idx.data<int64_t>();
     if (d == 0 && x.is_contiguous()) {  // rows of a table (embeddings): one memcpy each
-        const std::size_t row_bytes = static_cast<std::size_t>(x.numel() / std::max<int64_t>(x.sizes()[0], 1)) *
-                                      element_size(x.dtype());
+        const std::size_t row_bytes =
+            static_cast<std::size_t>(x.numel() / std::max<int64_t>(x.sizes()[0], 1)) * element_size(x.dtype());
         const char* src = static_cast<const char*>(x.raw_data());
         char* dst = static_cast<char*>(out.raw_data());
         // Rows picked at random from a table larger than the cache (a shuffled batch) each start
@@ -144,8 +144,8 @@ NDArray index_add(const NDArray& x, int64_t dim, const NDArray& index, const NDA
     const int64_t d = wrap_dim(dim, x.dim(), "index_add");
     Shape expected = x.sizes();
     expected[d] = index.numel();
-    XGRAD_CHECK(source.sizes() == expected, "index_add: the source has shape ", source.sizes(), " but shape ",
-                expected, " was expected for an index of ", index.numel(), " entries into shape ", x.sizes());
+    XGRAD_CHECK(source.sizes() == expected, "index_add: the source has shape ", source.sizes(), " but shape ", expected,
+                " was expected for an index of ", index.numel(), " entries into shape ", x.sizes());
     const NDArray idx = checked_indices(index, x.sizes()[d], "index_add", d, x.sizes());
     NDArray out = x.clone();
     const int64_t* p = idx.data<int64_t>();
@@ -212,9 +212,8 @@ NDArray gather(const NDArray& x, int64_t dim, const NDArray& index) {
         T* dst = static_cast<T*>(out.raw_data());
         const int64_t* p = idx.data<int64_t>();
         const int64_t step = x.strides()[d];
-        for_each_index_position(idx, x, out, d, [&](int64_t io, int64_t oo, int64_t xo) {
-            dst[oo] = src[xo + p[io] * step];
-        });
+        for_each_index_position(idx, x, out, d,
+                                [&](int64_t io, int64_t oo, int64_t xo) { dst[oo] = src[xo + p[io] * step]; });
     });
     return out;
 }
@@ -235,9 +234,8 @@ NDArray scatter_add(const NDArray& x, int64_t dim, const NDArray& index, const N
         T* o = static_cast<T*>(out.raw_data());
         const int64_t* p = idx.data<int64_t>();
         const int64_t step = out.strides()[d];
-        for_each_index_position(idx, out, values, d, [&](int64_t io, int64_t so, int64_t oo) {
-            o[oo + p[io] * step] += s[so];
-        });
+        for_each_index_position(idx, out, values, d,
+                                [&](int64_t io, int64_t so, int64_t oo) { o[oo + p[io] * step] += s[so]; });
     });
     return out;
 }

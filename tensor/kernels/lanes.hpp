@@ -23,6 +23,8 @@ inline NDArray lanes_back(const NDArray& lanes, const NDArray& like, int64_t d) 
 }
 
 /// Number of elements along the lanes' last dim (1 for an empty shape).
-inline int64_t lane_length(const NDArray& lanes) { return lanes.size(lanes.dim() - 1); }
+inline int64_t lane_length(const NDArray& lanes) {
+    return lanes.size(lanes.dim() - 1);
+}
 
 }  // namespace xgrad::kernels::detail

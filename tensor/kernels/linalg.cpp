@@ -61,8 +61,10 @@ void gemm_typed(const NDArray& out, const NDArray& a, const NDArray& b, double a
     T* c = out.data<T>();
     const int64_t ldc = out.strides()[0];
     if (k == 0) {  // an empty sum: out = beta * out
-        if (beta == 0) fill_(out, 0);
-        else binary_out(Binary::mul, out, out, NDArray::scalar(beta, out.dtype()));
+        if (beta == 0)
+            fill_(out, 0);
+        else
+            binary_out(Binary::mul, out, out, NDArray::scalar(beta, out.dtype()));
         return;
     }
     // Tiny products (a Linear(4, 4) on one sample) cost less as a plain loop than the ~1 us of
@@ -150,8 +152,10 @@ void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, doubl
     ::xgrad::detail::parallel_tasks(blocks, threads, [&](int64_t block) {
         const auto [begin, end] = ::xgrad::detail::aligned_piece(extent, block, blocks, align);
         if (end <= begin) return;
-        if (by_columns) gemm_typed<T>(out.narrow(1, begin, end - begin), a, b.narrow(1, begin, end - begin), alpha, beta);
-        else gemm_typed<T>(out.narrow(0, begin, end - begin), a.narrow(0, begin, end - begin), b, alpha, beta);
+        if (by_columns)
+            gemm_typed<T>(out.narrow(1, begin, end - begin), a, b.narrow(1, begin, end - begin), alpha, beta);
+        else
+            gemm_typed<T>(out.narrow(0, begin, end - begin), a.narrow(0, begin, end - begin), b, alpha, beta);
     });
 }
 }  // namespace
@@ -165,8 +169,10 @@ void gemm_out(const NDArray& out, const NDArray& a, const NDArray& b, double alp
                 out.sizes(), " but the product has shape [", a.sizes()[0], ", ", b.sizes()[1], "]");
     XGRAD_CHECK(a.dtype() == b.dtype() && a.dtype() == out.dtype(), "gemm: dtypes ", a.dtype(), ", ", b.dtype(),
                 " and ", out.dtype(), " differ");
-    XGRAD_CHECK(out.strides()[1] == 1 && out.strides()[0] >= out.sizes()[1], "gemm: the output must have contiguous rows");
-    detail::dispatch_numeric(a.dtype(), "matmul", [&](auto tag) { gemm_parallel<decltype(tag)>(out, a, b, alpha, beta); });
+    XGRAD_CHECK(out.strides()[1] == 1 && out.strides()[0] >= out.sizes()[1],
+                "gemm: the output must have contiguous rows");
+    detail::dispatch_numeric(a.dtype(), "matmul",
+                             [&](auto tag) { gemm_parallel<decltype(tag)>(out, a, b, alpha, beta); });
 }
 
 NDArray matmul(const NDArray& a_in, const NDArray& b_in) {

@@ -18,9 +18,9 @@ namespace xgrad::kernels::detail {
 
 template <std::size_t N>
 struct Loop {
-    Shape sizes;                         // coalesced; the last is the inner run
-    std::array<Shape, N> strides;        // per operand, in elements
-    std::array<char*, N> base{};         // first element of each operand
+    Shape sizes;                   // coalesced; the last is the inner run
+    std::array<Shape, N> strides;  // per operand, in elements
+    std::array<char*, N> base{};   // first element of each operand
     std::array<int64_t, N> itemsize{};
 };
 

@@ -69,8 +69,8 @@ void max_pool_2x2(const T* plane, int64_t w, int64_t out_h, int64_t out_w, T* va
             xsimd::select(below_wins, one, zero).store_aligned(below);
             for (int64_t k = 0; k < lanes / 2; ++k) {
                 out[ow + k] = best[2 * k];
-                at[ow + k] = first + static_cast<int32_t>(2 * (ow + k) + (right[2 * k] != T(0)) +
-                                                           (below[2 * k] != T(0)) * w);
+                at[ow + k] =
+                    first + static_cast<int32_t>(2 * (ow + k) + (right[2 * k] != T(0)) + (below[2 * k] != T(0)) * w);
             }
         }
         for (; ow < out_w; ++ow) {
@@ -99,7 +99,8 @@ void max_pool_any(const T* plane, int64_t h, int64_t w, int64_t out_h, int64_t o
             const int64_t kj_begin = left >= 0 ? 0 : (-left + win.dilation_w - 1) / win.dilation_w;
             const int64_t kj_end = std::min(win.kernel_w, (w - left + win.dilation_w - 1) / win.dilation_w);
             // Seeded with the window's first element inside the input.
-            int32_t best = static_cast<int32_t>((top + ki_begin * win.dilation_h) * w + left + kj_begin * win.dilation_w);
+            int32_t best =
+                static_cast<int32_t>((top + ki_begin * win.dilation_h) * w + left + kj_begin * win.dilation_w);
             T best_value = plane[best];
             for (int64_t ki = ki_begin; ki < ki_end; ++ki) {
                 const int64_t row = (top + ki * win.dilation_h) * w + left;
@@ -118,9 +119,9 @@ void max_pool_any(const T* plane, int64_t h, int64_t w, int64_t out_h, int64_t o
 
 MaxPool2dResult max_pool2d(const NDArray& x_in, const Window2d& win) {
     const Shape out_hw = window_output_size(x_in.sizes(), win, "max_pool2d");
-    XGRAD_CHECK(win.padding_h * 2 <= win.kernel_h && win.padding_w * 2 <= win.kernel_w,
-                "max_pool2d: padding (", win.padding_h, ", ", win.padding_w, ") must be at most half the kernel (",
-                win.kernel_h, ", ", win.kernel_w, ")");
+    XGRAD_CHECK(win.padding_h * 2 <= win.kernel_h && win.padding_w * 2 <= win.kernel_w, "max_pool2d: padding (",
+                win.padding_h, ", ", win.padding_w, ") must be at most half the kernel (", win.kernel_h, ", ",
+                win.kernel_w, ")");
     const int64_t n = x_in.size(0), c = x_in.size(1), h = x_in.size(2), w = x_in.size(3);
     XGRAD_CHECK(h * w <= std::numeric_limits<int32_t>::max(), "max_pool2d: a plane of ", h, " x ", w,
                 " has more positions than int32 indices hold");

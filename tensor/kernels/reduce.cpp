@@ -31,19 +31,46 @@ T combine_lanes(xsimd::batch<T> b) {
 }
 
 struct SumReducer {
-    template <class T> static T identity() { return T(0); }
-    template <class V> static V combine(V a, V b) { return a + b; }
-    template <class T> static T horizontal(xsimd::batch<T> b) { return xsimd::hadd(b); }
+    template <class T>
+    static T identity() {
+        return T(0);
+    }
+    template <class V>
+    static V combine(V a, V b) {
+        return a + b;
+    }
+    template <class T>
+    static T horizontal(xsimd::batch<T> b) {
+        return xsimd::hadd(b);
+    }
 };
 struct MaxReducer {
-    template <class T> static T identity() { return std::numeric_limits<T>::lowest(); }
-    template <class V> static V combine(V a, V b) { return NanMax{}(a, b); }
-    template <class T> static T horizontal(xsimd::batch<T> b) { return combine_lanes<MaxReducer>(b); }
+    template <class T>
+    static T identity() {
+        return std::numeric_limits<T>::lowest();
+    }
+    template <class V>
+    static V combine(V a, V b) {
+        return NanMax{}(a, b);
+    }
+    template <class T>
+    static T horizontal(xsimd::batch<T> b) {
+        return combine_lanes<MaxReducer>(b);
+    }
 };
 struct MinReducer {
-    template <class T> static T identity() { return std::numeric_limits<T>::max(); }
-    template <class V> static V combine(V a, V b) { return NanMin{}(a, b); }
-    template <class T> static T horizontal(xsimd::batch<T> b) { return combine_lanes<MinReducer>(b); }
+    template <class T>
+    static T identity() {
+        return std::numeric_limits<T>::max();
+    }
+    template <class V>
+    static V combine(V a, V b) {
+        return NanMin{}(a, b);
+    }
+    template <class T>
+    static T horizontal(xsimd::batch<T> b) {
+        return combine_lanes<MinReducer>(b);
+    }
 };
 
 // Reduces n contiguous values with four independent SIMD accumulators.
@@ -156,8 +183,10 @@ NDArray reduce(const NDArray& x, const Shape& dims, bool keepdim, const char* op
     std::vector<std::pair<int64_t, bool>> groups;
     for (int64_t d = 0; d < x.dim(); ++d) {
         if (x.sizes()[d] == 1) continue;
-        if (!groups.empty() && groups.back().second == mask[d]) groups.back().first *= x.sizes()[d];
-        else groups.push_back({x.sizes()[d], mask[d]});
+        if (!groups.empty() && groups.back().second == mask[d])
+            groups.back().first *= x.sizes()[d];
+        else
+            groups.push_back({x.sizes()[d], mask[d]});
     }
     NDArray current = in;
     return dispatch_numeric(dtype, op, [&](auto tag) -> NDArray {
@@ -172,7 +201,10 @@ NDArray reduce(const NDArray& x, const Shape& dims, bool keepdim, const char* op
         while (true) {
             int64_t at = -1;
             for (int64_t g = static_cast<int64_t>(groups.size()) - 1; g >= 0; --g)
-                if (groups[g].second) { at = g; break; }
+                if (groups[g].second) {
+                    at = g;
+                    break;
+                }
             if (at < 0) break;
             int64_t outer = 1, inner = 1;
             for (int64_t g = 0; g < at; ++g) outer *= groups[g].first;
@@ -187,7 +219,9 @@ NDArray reduce(const NDArray& x, const Shape& dims, bool keepdim, const char* op
     });
 }
 
-DType sum_dtype(DType in) { return is_floating(in) ? in : kInt64; }
+DType sum_dtype(DType in) {
+    return is_floating(in) ? in : kInt64;
+}
 
 }  // namespace
 
@@ -195,8 +229,10 @@ Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim, const c
     const std::vector<bool> mask = reduced_mask(static_cast<int64_t>(sizes.size()), dims, op);
     Shape out;
     for (std::size_t d = 0; d < sizes.size(); ++d) {
-        if (!mask[d]) out.push_back(sizes[d]);
-        else if (keepdim) out.push_back(1);
+        if (!mask[d])
+            out.push_back(sizes[d]);
+        else if (keepdim)
+            out.push_back(1);
     }
     return out;
 }
@@ -271,8 +307,10 @@ ValuesIndices extreme_dim(const NDArray& x, int64_t dim, bool keepdim, const cha
                 if constexpr (std::is_floating_point_v<T>)
                     if (std::isnan(row[best])) break;
                 bool better;
-                if constexpr (std::is_floating_point_v<T>) better = std::isnan(row[k]) || (kMax ? row[k] > row[best] : row[k] < row[best]);
-                else better = kMax ? row[k] > row[best] : row[k] < row[best];
+                if constexpr (std::is_floating_point_v<T>)
+                    better = std::isnan(row[k]) || (kMax ? row[k] > row[best] : row[k] < row[best]);
+                else
+                    better = kMax ? row[k] > row[best] : row[k] < row[best];
                 if (better) best = k;
             }
             val[o] = row[best];
@@ -283,23 +321,31 @@ ValuesIndices extreme_dim(const NDArray& x, int64_t dim, bool keepdim, const cha
 }
 }  // namespace
 
-ValuesIndices max_dim(const NDArray& x, int64_t dim, bool keepdim) { return extreme_dim<true>(x, dim, keepdim, "max"); }
-ValuesIndices min_dim(const NDArray& x, int64_t dim, bool keepdim) { return extreme_dim<false>(x, dim, keepdim, "min"); }
+ValuesIndices max_dim(const NDArray& x, int64_t dim, bool keepdim) {
+    return extreme_dim<true>(x, dim, keepdim, "max");
+}
+ValuesIndices min_dim(const NDArray& x, int64_t dim, bool keepdim) {
+    return extreme_dim<false>(x, dim, keepdim, "min");
+}
 
 NDArray argmax(const NDArray& x) {
     XGRAD_CHECK(x.numel() > 0, "argmax: cannot take the argmax of an empty tensor");
     return max_dim(x.reshape({-1}), 0, false).indices;
 }
-NDArray argmax(const NDArray& x, int64_t dim, bool keepdim) { return max_dim(x, dim, keepdim).indices; }
-NDArray argmin(const NDArray& x, int64_t dim, bool keepdim) { return min_dim(x, dim, keepdim).indices; }
+NDArray argmax(const NDArray& x, int64_t dim, bool keepdim) {
+    return max_dim(x, dim, keepdim).indices;
+}
+NDArray argmin(const NDArray& x, int64_t dim, bool keepdim) {
+    return min_dim(x, dim, keepdim).indices;
+}
 
 namespace {
 // The max with non-finite entries replaced by 0, so that x - max stays finite where it matters
 // (an all -inf row gives log(0) = -inf, as it should, instead of NaN).
 NDArray finite_max(const NDArray& x, const Shape& dims) {
     NDArray m = amax(x, dims, true);
-    NDArray finite = compare(Compare::eq, unary(Unary::abs, m),
-                             NDArray::scalar(std::numeric_limits<double>::infinity(), m.dtype()));
+    NDArray finite =
+        compare(Compare::eq, unary(Unary::abs, m), NDArray::scalar(std::numeric_limits<double>::infinity(), m.dtype()));
     return where(finite, NDArray::scalar(0, m.dtype()), m);
 }
 }  // namespace

@@ -24,17 +24,23 @@ inline constexpr bool kIsBatch = !std::is_arithmetic_v<V>;
 struct NanMax {
     template <class V>
     V operator()(V a, V b) const {
-        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a > b, a, b);
-        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a > b) ? a : b;
-        else return a > b ? a : b;
+        if constexpr (kIsBatch<V>)
+            return xsimd::select(xsimd::isnan(a) || a > b, a, b);
+        else if constexpr (std::is_floating_point_v<V>)
+            return (std::isnan(a) || a > b) ? a : b;
+        else
+            return a > b ? a : b;
     }
 };
 struct NanMin {
     template <class V>
     V operator()(V a, V b) const {
-        if constexpr (kIsBatch<V>) return xsimd::select(xsimd::isnan(a) || a < b, a, b);
-        else if constexpr (std::is_floating_point_v<V>) return (std::isnan(a) || a < b) ? a : b;
-        else return a < b ? a : b;
+        if constexpr (kIsBatch<V>)
+            return xsimd::select(xsimd::isnan(a) || a < b, a, b);
+        else if constexpr (std::is_floating_point_v<V>)
+            return (std::isnan(a) || a < b) ? a : b;
+        else
+            return a < b ? a : b;
     }
 };
 
@@ -62,14 +68,20 @@ inline constexpr int64_t kStreamingBytes = int64_t(4) << 20;
 template <class T>
 __attribute__((always_inline)) inline void stream_store(T* p, const xsimd::batch<T>& v) {
 #if defined(__AVX512F__)
-    if constexpr (std::is_same_v<T, float>) _mm512_stream_ps(p, v);
-    else _mm512_stream_pd(p, v);
+    if constexpr (std::is_same_v<T, float>)
+        _mm512_stream_ps(p, v);
+    else
+        _mm512_stream_pd(p, v);
 #elif defined(__AVX__)
-    if constexpr (std::is_same_v<T, float>) _mm256_stream_ps(p, v);
-    else _mm256_stream_pd(p, v);
+    if constexpr (std::is_same_v<T, float>)
+        _mm256_stream_ps(p, v);
+    else
+        _mm256_stream_pd(p, v);
 #elif defined(__SSE2__)
-    if constexpr (std::is_same_v<T, float>) _mm_stream_ps(p, v);
-    else _mm_stream_pd(p, v);
+    if constexpr (std::is_same_v<T, float>)
+        _mm_stream_ps(p, v);
+    else
+        _mm_stream_pd(p, v);
 #else
     v.store_aligned(p);
 #endif

@@ -17,8 +17,10 @@ using namespace detail;
 namespace {
 template <class T>
 bool is_nan(T v) {
-    if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
-    else return false;
+    if constexpr (std::is_floating_point_v<T>)
+        return std::isnan(v);
+    else
+        return false;
 }
 
 // Strict "a comes before b" for values at lane positions i and j, ties broken by position.
@@ -51,8 +53,10 @@ NDArray ordered_positions(const NDArray& x, int64_t d, int64_t k, bool descendin
         for (int64_t lane = 0; lane < count; ++lane) {
             std::iota(order.begin(), order.end(), int64_t{0});
             const auto before = lane_order(src + lane * n, descending);
-            if (k == n) std::sort(order.begin(), order.end(), before);
-            else std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+            if (k == n)
+                std::sort(order.begin(), order.end(), before);
+            else
+                std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
             std::copy(order.begin(), order.begin() + k, dst + lane * k);
         }
     });
@@ -68,8 +72,8 @@ NDArray argsort(const NDArray& x, int64_t dim, bool descending) {
 NDArray topk_indices(const NDArray& x, int64_t k, int64_t dim, bool largest) {
     const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "topk");
     const int64_t n = x.dim() == 0 ? 1 : x.size(d);
-    XGRAD_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for dimension ", d, " of size ", n,
-                " (shape ", x.sizes(), ")");
+    XGRAD_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for dimension ", d, " of size ", n, " (shape ",
+                x.sizes(), ")");
     return ordered_positions(x, d, k, largest);
 }
 
@@ -90,7 +94,8 @@ NDArray nonzero(const NDArray& x) {
             }
         }
     });
-    const int64_t count = nd == 0 ? static_cast<int64_t>(c.numel() == 1 && c.item() != 0) : static_cast<int64_t>(coords.size()) / nd;
+    const int64_t count =
+        nd == 0 ? static_cast<int64_t>(c.numel() == 1 && c.item() != 0) : static_cast<int64_t>(coords.size()) / nd;
     NDArray out = NDArray::empty({count, nd}, kInt64);
     std::copy(coords.begin(), coords.end(), out.data<int64_t>());
     return out;

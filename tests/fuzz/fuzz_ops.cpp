@@ -2,7 +2,8 @@
 // non-contiguous views), then applies one to three ops drawn from the table below with random and
 // often wrong arguments (dims out of range, mismatched shapes, negative or overflowing sizes), and
 // sometimes runs backward. Every op must either work or throw xgrad::Error (or std::bad_alloc for
-// a valid request beyond memory); any other exception is a failure, and under the sanitizer build a crash, a leak or undefined behaviour is one too.
+// a valid request beyond memory); any other exception is a failure, and under the sanitizer build a crash, a leak or
+// undefined behaviour is one too.
 //
 //     build/tests/fuzz_ops --cases 1000000 --seed 7     # a longer run
 //     build/tests/fuzz_ops --first 4242 --cases 1 -v    # replay one case, printing its ops
@@ -93,7 +94,10 @@ std::vector<NamedOp> op_table() {
         {"reciprocal", [](C& c) { return reciprocal(c.any()); }},
         {"sign", [](C& c) { return sign(c.any()); }},
         {"clamp", [](C& c) { return clamp(c.any(), c.rng.real(), c.rng.real()); }},
-        {"pow_scalar", [](C& c) { return pow(c.any(), c.rng.pick<double>({-2, -1, 0, 0.5, 1, 2, 3, 2.5})); }},
+        {"pow_scalar",
+         [](C& c) {
+             return pow(c.any(), c.rng.pick<double>({-2, -1, 0, 0.5, 1, 2, 3, 2.5}));
+         }},
         {"add", [](C& c) { return add(c.any(), c.any()); }},
         {"sub", [](C& c) { return sub(c.any(), c.any()); }},
         {"mul", [](C& c) { return mul(c.any(), c.any()); }},
@@ -104,49 +108,151 @@ std::vector<NamedOp> op_table() {
         {"logical_and", [](C& c) { return logical_and(c.any(), c.any()); }},
         {"where", [](C& c) { return where(c.any(), c.any(), c.any()); }},
         {"masked_fill", [](C& c) { return masked_fill(c.any(), c.any(), 2.0); }},
-        {"to", [](C& c) { return c.any().to(c.rng.pick<DType>({kFloat32, kFloat64, kInt64, kBool})); }},
+        {"to",
+         [](C& c) {
+             return c.any().to(c.rng.pick<DType>({kFloat32, kFloat64, kInt64, kBool}));
+         }},
         // reductions and scans
-        {"sum", [](C& c) { auto& t = c.any(); return sum(t, c.dims_of(t), c.rng.chance(0.5)); }},
-        {"mean", [](C& c) { auto& t = c.any(); return mean(t, c.dims_of(t), c.rng.chance(0.5)); }},
-        {"amax", [](C& c) { auto& t = c.any(); return amax(t, c.dims_of(t), c.rng.chance(0.5)); }},
-        {"argmax", [](C& c) { auto& t = c.any(); return argmax(t, c.dim_of(t), c.rng.chance(0.5)); }},
-        {"var", [](C& c) { auto& t = c.any(); return var(t, c.dims_of(t), c.rng.chance(0.5)); }},
-        {"std", [](C& c) { auto& t = c.any(); return xgrad::std(t, c.dims_of(t)); }},
-        {"norm", [](C& c) { auto& t = c.any(); return norm(t, c.rng.pick<double>({1, 2, 3}), c.dims_of(t)); }},
-        {"logsumexp", [](C& c) { auto& t = c.any(); return logsumexp(t, c.dims_of(t)); }},
-        {"softmax", [](C& c) { auto& t = c.any(); return softmax(t, c.dim_of(t)); }},
-        {"log_softmax", [](C& c) { auto& t = c.any(); return log_softmax(t, c.dim_of(t)); }},
-        {"cumsum", [](C& c) { auto& t = c.any(); return cumsum(t, c.dim_of(t)); }},
-        {"cumprod", [](C& c) { auto& t = c.any(); return cumprod(t, c.dim_of(t)); }},
-        {"argsort", [](C& c) { auto& t = c.any(); return argsort(t, c.dim_of(t)); }},
+        {"sum",
+         [](C& c) {
+             auto& t = c.any();
+             return sum(t, c.dims_of(t), c.rng.chance(0.5));
+         }},
+        {"mean",
+         [](C& c) {
+             auto& t = c.any();
+             return mean(t, c.dims_of(t), c.rng.chance(0.5));
+         }},
+        {"amax",
+         [](C& c) {
+             auto& t = c.any();
+             return amax(t, c.dims_of(t), c.rng.chance(0.5));
+         }},
+        {"argmax",
+         [](C& c) {
+             auto& t = c.any();
+             return argmax(t, c.dim_of(t), c.rng.chance(0.5));
+         }},
+        {"var",
+         [](C& c) {
+             auto& t = c.any();
+             return var(t, c.dims_of(t), c.rng.chance(0.5));
+         }},
+        {"std",
+         [](C& c) {
+             auto& t = c.any();
+             return xgrad::std(t, c.dims_of(t));
+         }},
+        {"norm",
+         [](C& c) {
+             auto& t = c.any();
+             return norm(t, c.rng.pick<double>({1, 2, 3}), c.dims_of(t));
+         }},
+        {"logsumexp",
+         [](C& c) {
+             auto& t = c.any();
+             return logsumexp(t, c.dims_of(t));
+         }},
+        {"softmax",
+         [](C& c) {
+             auto& t = c.any();
+             return softmax(t, c.dim_of(t));
+         }},
+        {"log_softmax",
+         [](C& c) {
+             auto& t = c.any();
+             return log_softmax(t, c.dim_of(t));
+         }},
+        {"cumsum",
+         [](C& c) {
+             auto& t = c.any();
+             return cumsum(t, c.dim_of(t));
+         }},
+        {"cumprod",
+         [](C& c) {
+             auto& t = c.any();
+             return cumprod(t, c.dim_of(t));
+         }},
+        {"argsort",
+         [](C& c) {
+             auto& t = c.any();
+             return argsort(t, c.dim_of(t));
+         }},
         // shapes and views
         {"view", [](C& c) { return view(c.any(), c.rng.shape_view()); }},
         {"reshape", [](C& c) { return reshape(c.any(), c.rng.shape_view()); }},
-        {"transpose", [](C& c) { auto& t = c.any(); return transpose(t, c.dim_of(t), c.dim_of(t)); }},
-        {"permute", [](C& c) { auto& t = c.any(); return permute(t, c.rng.permutation(t.dim())); }},
-        {"narrow", [](C& c) { auto& t = c.any(); return narrow(t, c.dim_of(t), c.rng.index(), c.rng.index()); }},
-        {"slice", [](C& c) {
+        {"transpose",
+         [](C& c) {
+             auto& t = c.any();
+             return transpose(t, c.dim_of(t), c.dim_of(t));
+         }},
+        {"permute",
+         [](C& c) {
+             auto& t = c.any();
+             return permute(t, c.rng.permutation(t.dim()));
+         }},
+        {"narrow",
+         [](C& c) {
+             auto& t = c.any();
+             return narrow(t, c.dim_of(t), c.rng.index(), c.rng.index());
+         }},
+        {"slice",
+         [](C& c) {
              auto& t = c.any();
              return slice(t, c.dim_of(t), c.rng.index(), c.rng.index(), c.rng.pick<int64_t>({1, 2, 3, 0, -1}));
          }},
-        {"select", [](C& c) { auto& t = c.any(); return select(t, c.dim_of(t), c.rng.index()); }},
-        {"unsqueeze", [](C& c) { auto& t = c.any(); return unsqueeze(t, c.rng.axis(t.dim() + 1)); }},
-        {"squeeze", [](C& c) { auto& t = c.any(); return squeeze(t, c.dim_of(t)); }},
+        {"select",
+         [](C& c) {
+             auto& t = c.any();
+             return select(t, c.dim_of(t), c.rng.index());
+         }},
+        {"unsqueeze",
+         [](C& c) {
+             auto& t = c.any();
+             return unsqueeze(t, c.rng.axis(t.dim() + 1));
+         }},
+        {"squeeze",
+         [](C& c) {
+             auto& t = c.any();
+             return squeeze(t, c.dim_of(t));
+         }},
         {"expand", [](C& c) { return expand(c.any(), c.rng.shape_any()); }},
         {"repeat", [](C& c) { return repeat(c.any(), c.rng.shape_small()); }},
-        {"flatten", [](C& c) { auto& t = c.any(); return flatten(t, c.dim_of(t), c.dim_of(t)); }},
-        {"cat", [](C& c) { auto& a = c.any(); return cat({a, c.any()}, c.dim_of(a)); }},
-        {"stack", [](C& c) { auto& a = c.any(); return stack({a, c.any()}, c.rng.axis(a.dim() + 1)); }},
-        {"split", [](C& c) { auto& t = c.any(); return split(t, c.rng.index(), c.dim_of(t)).at(0); }},
-        {"chunk", [](C& c) { auto& t = c.any(); return chunk(t, c.rng.index(), c.dim_of(t)).at(0); }},
+        {"flatten",
+         [](C& c) {
+             auto& t = c.any();
+             return flatten(t, c.dim_of(t), c.dim_of(t));
+         }},
+        {"cat",
+         [](C& c) {
+             auto& a = c.any();
+             return cat({a, c.any()}, c.dim_of(a));
+         }},
+        {"stack",
+         [](C& c) {
+             auto& a = c.any();
+             return stack({a, c.any()}, c.rng.axis(a.dim() + 1));
+         }},
+        {"split",
+         [](C& c) {
+             auto& t = c.any();
+             return split(t, c.rng.index(), c.dim_of(t)).at(0);
+         }},
+        {"chunk",
+         [](C& c) {
+             auto& t = c.any();
+             return chunk(t, c.rng.index(), c.dim_of(t)).at(0);
+         }},
         {"tril", [](C& c) { return tril(c.any(), c.rng.index()); }},
         {"contiguous", [](C& c) { return c.any().contiguous(); }},
         // indexing
-        {"index_select", [](C& c) {
+        {"index_select",
+         [](C& c) {
              auto& t = c.any();
              return index_select(t, c.dim_of(t), from_vector(std::vector<int64_t>{c.rng.index(), 0}, {2}));
          }},
-        {"gather", [](C& c) {
+        {"gather",
+         [](C& c) {
              auto& t = c.any();
              return gather(t, c.dim_of(t), (abs(c.any()) * 2.0).to(kInt64));
          }},
@@ -155,14 +261,18 @@ std::vector<NamedOp> op_table() {
         {"matmul", [](C& c) { return matmul(c.any(), c.any()); }},
         {"bmm", [](C& c) { return bmm(c.any(), c.any()); }},
         {"linear", [](C& c) { return linear(c.any(), c.any(), c.rng.chance(0.5) ? c.any() : Tensor()); }},
-        {"conv2d", [](C& c) {
+        {"conv2d",
+         [](C& c) {
              return F::conv2d(c.any(), c.any(), Tensor(), c.rng.window(), c.rng.padding(), 1,
                               c.rng.pick<int64_t>({1, 1, 2}));
          }},
         {"max_pool2d", [](C& c) { return F::max_pool2d(c.any(), c.rng.window(), c.rng.padding(), c.rng.padding()); }},
         {"avg_pool2d", [](C& c) { return F::avg_pool2d(c.any(), c.rng.window(), c.rng.padding(), c.rng.padding()); }},
         {"adaptive_max_pool2d", [](C& c) { return F::adaptive_max_pool2d(c.any(), c.rng.window()); }},
-        {"dropout", [](C& c) { return F::dropout(c.any(), c.rng.pick<double>({0, 0.5, 1, 1.5, -0.1}), true); }},
+        {"dropout",
+         [](C& c) {
+             return F::dropout(c.any(), c.rng.pick<double>({0, 0.5, 1, 1.5, -0.1}), true);
+         }},
         {"cross_entropy", [](C& c) { return F::cross_entropy(c.any(), (abs(c.any()) * 2.0).to(kInt64)); }},
         {"mse_loss", [](C& c) { return F::mse_loss(c.any(), c.any()); }},
     };
@@ -181,7 +291,9 @@ std::string run_case(uint64_t seed, uint64_t number, const std::vector<NamedOp>&
     for (std::size_t s = 0; s < steps; ++s) {
         const NamedOp& op = ops[rng.below(ops.size())];
         c.trace += op.name;
-        if (verbose) std::printf("case %llu: %s ...\n", static_cast<unsigned long long>(number), c.trace.c_str()), std::fflush(stdout);
+        if (verbose)
+            std::printf("case %llu: %s ...\n", static_cast<unsigned long long>(number), c.trace.c_str()),
+                std::fflush(stdout);
         try {
             Tensor out = op.run(c);
             c.trace += " -> " + fuzz::describe(out) + "; ";

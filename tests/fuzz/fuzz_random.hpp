@@ -68,13 +68,16 @@ public:
     xgrad::Shape permutation(int64_t n) {
         xgrad::Shape p;
         for (int64_t i = 0; i < n; ++i) p.push_back(i);
-        for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[static_cast<int64_t>(below(static_cast<uint64_t>(i + 1)))]);
+        for (int64_t i = n - 1; i > 0; --i)
+            std::swap(p[i], p[static_cast<int64_t>(below(static_cast<uint64_t>(i + 1)))]);
         if (n > 0 && chance(0.1)) p[0] = p[n - 1];  // a repeated dim
         if (chance(0.05)) p.push_back(0);           // one too many
         return p;
     }
     /// A kernel size or stride.
-    int64_t window() { return chance(0.05) ? pick<int64_t>({0, -1, int64_t(1) << 40}) : 1 + static_cast<int64_t>(below(3)); }
+    int64_t window() {
+        return chance(0.05) ? pick<int64_t>({0, -1, int64_t(1) << 40}) : 1 + static_cast<int64_t>(below(3));
+    }
     int64_t padding() { return chance(0.05) ? pick<int64_t>({-1, int64_t(1) << 40}) : static_cast<int64_t>(below(2)); }
 
 private:

@@ -4,8 +4,8 @@
 // back. Each read must succeed or throw xgrad::Error; anything else is a failure.
 //
 //     build/tests/fuzz_readers --cases 100000 --seed 3   # a longer run
-#include <CLI/CLI.hpp>
 #include <zlib.h>
+#include <CLI/CLI.hpp>
 
 #include <xgrad/xgrad.hpp>
 
@@ -73,30 +73,35 @@ std::vector<Sample> samples(const std::filesystem::path& dir) {
                    {"mask", (randn({2, 2}) > 0.0).data()}});
     const data::Vocabulary vocab({"<pad>", "<unk>", "tumor", "cell", "growth"});
     auto idx_reader = [](const std::string& path, fuzz::Random& rng) {
-        data::read_idx(path, {.dtype = rng.pick<DType>({kFloat32, kInt64, kFloat64}),
-                              .expect = rng.pick<data::IdxKind>(
-                                  {data::IdxKind::any, data::IdxKind::images, data::IdxKind::labels}),
-                              .num_classes = 0});
+        data::read_idx(
+            path,
+            {.dtype = rng.pick<DType>({kFloat32, kInt64, kFloat64}),
+             .expect = rng.pick<data::IdxKind>({data::IdxKind::any, data::IdxKind::images, data::IdxKind::labels}),
+             .num_classes = 0});
     };
     return {
         {"npz", read_bytes(npz), [](const std::string& path, fuzz::Random&) { load_npz(path); }},
         {"npy-header",
          test::npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", std::string(24, '\0')),
          [](const std::string& path, fuzz::Random&) { load_npz(path); }, false,
-         [](const std::string& npy) { return test::stored_zip({{"x.npy", npy}}); }},
+         [](const std::string& npy) {
+             return test::stored_zip({{"x.npy", npy}});
+         }},
         {"idx-images", idx_bytes({3, 4, 5}, 256), idx_reader},
         {"idx-images.gz", idx_bytes({3, 4, 5}, 256), idx_reader, true},
         {"idx-labels", idx_bytes({7}, 10),
          [](const std::string& path, fuzz::Random& rng) {
-             data::read_idx(path, {.dtype = kInt64, .expect = data::IdxKind::labels,
-                                   .num_classes = rng.pick<int64_t>({0, 3, 10})});
+             data::read_idx(
+                 path,
+                 {.dtype = kInt64, .expect = data::IdxKind::labels, .num_classes = rng.pick<int64_t>({0, 3, 10})});
          }},
         {"csv", "a,b,c\n1,2.5,-3\n4,5e3,6\n",
          [](const std::string& path, fuzz::Random& rng) {
              data::read_csv_table(path, {.skip_lines = rng.pick<int64_t>({0, 0, 1}), .header = rng.chance(0.5)});
          }},
-        {"hoc", "101\t0\tnone\tTumor cells grow .\n101\t1\tangiogenesis,inflammation\tVessels form .\n"
-                "102\t0\tcell_death\tCells die .\n",
+        {"hoc",
+         "101\t0\tnone\tTumor cells grow .\n101\t1\tangiogenesis,inflammation\tVessels form .\n"
+         "102\t0\tcell_death\tCells die .\n",
          [](const std::string& path, fuzz::Random&) { data::hoc_abstracts(data::read_hoc(path)); }},
         {"word-vectors", "3 2\ntumor 0.5 -1\ncell 1e-3 2\ngrowth 3 4\n",
          [vocab](const std::string& path, fuzz::Random&) { data::read_word_vectors(path, vocab); }},
@@ -128,16 +133,18 @@ std::string mutate(std::string b, fuzz::Random& rng) {
                 const std::size_t at = starts[rng.below(starts.size())];
                 std::size_t end = at;
                 while (end < b.size() && std::isdigit(static_cast<unsigned char>(b[end]))) ++end;
-                b.replace(at, end - at,
-                          rng.pick<const char*>({"-4", "0", "99999999999999999999", "4611686018427387912",
-                                                 "9223372036854775807", "1e999", "x", "", "-0", "18446744073709551615"}));
+                b.replace(
+                    at, end - at,
+                    rng.pick<const char*>({"-4", "0", "99999999999999999999", "4611686018427387912",
+                                           "9223372036854775807", "1e999", "x", "", "-0", "18446744073709551615"}));
                 break;
             }
             default:  // a big-endian 32-bit word (IDX sizes) set to an extreme
                 if (b.size() >= 8) {
                     const std::size_t at = rng.below(b.size() - 3);
                     const uint32_t v = rng.pick<uint32_t>({0u, 1u, 0x7fffffffu, 0xffffffffu, 0x10000u});
-                    for (int i = 0; i < 4; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<char>(v >> (24 - 8 * i));
+                    for (int i = 0; i < 4; ++i)
+                        b[at + static_cast<std::size_t>(i)] = static_cast<char>(v >> (24 - 8 * i));
                 }
         }
     }
