@@ -55,10 +55,11 @@ template <class Reduce>
 Tensor adaptive_windows(const Tensor& x4, Size2 output_size, const char* op, Reduce&& reduce) {
     const int64_t N = x4.size(0), C = x4.size(1), H = x4.size(2), W = x4.size(3);
     const int64_t oh = output_size.h, ow = output_size.w;
+    // Nothing to pool, however many windows: an empty result that stays in the graph.
+    if (N == 0 || C == 0) return sum(x4, {2, 3}, true).expand({N, C, oh, ow});
     // The output's memory is claimed first, as PyTorch allocates it first: an output size beyond
     // int64 or memory fails here at once, not after building billions of windows one by one.
     NDArray::empty({N, C, oh, ow}, x4.dtype(), op);
-    if (N == 0 || C == 0) return zeros({N, C, oh, ow}, x4.dtype());  // nothing to pool, however many windows
     std::vector<Tensor> cells;
     for (int64_t i = 0; i < oh; ++i) {
         const int64_t h0 = i * H / oh, h1 = ((i + 1) * H + oh - 1) / oh;

@@ -25,11 +25,16 @@ int64_t shape_numel(const Shape& sizes) {
 }
 
 int64_t checked_numel(const Shape& sizes, const char* op) {
-    int64_t n = 1;
     for (int64_t s : sizes) XGRAD_CHECK(s >= 0, op, ": negative size in shape ", sizes);
-    for (int64_t s : sizes)
-        XGRAD_CHECK(!__builtin_mul_overflow(n, s, &n), op, ": shape ", sizes,
+    // The product of the sizes with zeros counted as 1 is what contiguous strides reach, so it must
+    // fit too: [0, 2^62, 4] holds no element but its strides would overflow. Checking it makes the
+    // answer independent of where the zero sits.
+    int64_t reach = 1, n = 1;
+    for (int64_t s : sizes) {
+        XGRAD_CHECK(!__builtin_mul_overflow(reach, std::max<int64_t>(s, 1), &reach), op, ": shape ", sizes,
                     " has more elements than an int64 can count");
+        n *= s;  // cannot overflow: n <= reach
+    }
     return n;
 }
 
@@ -79,6 +84,7 @@ NDArray NDArray::empty(const Shape& sizes, DType dtype, const char* op) {
 }
 
 NDArray NDArray::from_blob(void* data, const Shape& sizes, DType dtype, std::shared_ptr<void> keep_alive) {
+    checked_numel(sizes, "from_blob");  // before its strides are computed
     return from_blob(data, sizes, contiguous_strides(sizes), dtype, std::move(keep_alive));
 }
 
@@ -164,7 +170,8 @@ Shape infer_size(const Shape& requested, int64_t numel, const char* op, const Sh
             infer_at = static_cast<int>(i);
         } else {
             XGRAD_CHECK(sizes[i] >= 0, op, ": invalid size ", sizes[i], " in ", requested);
-            known *= sizes[i];
+            XGRAD_CHECK(!__builtin_mul_overflow(known, sizes[i], &known), op, ": shape ", requested,
+                        " has more elements than an int64 can count");
         }
     }
     if (infer_at >= 0) {
@@ -175,6 +182,7 @@ Shape infer_size(const Shape& requested, int64_t numel, const char* op, const Sh
         XGRAD_CHECK(known == numel, op, ": shape ", requested, " is invalid for input of shape ", from, " (", numel,
                     " elements)");
     }
+    checked_numel(sizes, op);  // [0, 2^62, 4] matches an empty input, but its strides would overflow
     return sizes;
 }
 

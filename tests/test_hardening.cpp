@@ -38,16 +38,39 @@ BOOST_AUTO_TEST_CASE(element_counts_that_overflow_int64_are_refused) {
     check_error([] { from_vector(std::vector<float>{1, 2}, {kHuge, 4}); }, {"from_vector", "more elements"});
     // Counts that fit int64 but not memory: an error from the allocation, naming the op and shape.
     check_error([] { empty({int64_t(1) << 50}); }, {"empty", "[1125899906842624]"});
+    // A zero anywhere does not let the other sizes overflow the strides.
+    check_error([] { zeros({0, kHuge, 4}); }, {"zeros", "[0, 4611686018427387904, 4]"});
+    check_error([] { zeros({kHuge, 4, 0}); }, {"zeros", "[4611686018427387904, 4, 0]"});
+    check_error([] { zeros({0}).reshape({0, kHuge, 4}); }, {"reshape", "more elements"});
+    check_error([] { zeros({0}).view({kHuge, 4, 0}); }, {"view", "more elements"});
+    float value = 0;
+    check_error([&] { from_blob(&value, {kHuge, 4}); }, {"from_blob", "more elements"});
+    BOOST_TEST(zeros({0, int64_t(1) << 40}).numel() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(pooling_a_zero_width_strided_view_is_an_error_not_a_read_past_the_buffer) {
     const Tensor x = randn({1, 2, 4, 6});
     const Tensor zero_width = x.slice(3, 0, 0, 2);  // [1, 2, 4, 0], strided
     BOOST_TEST(zero_width.size(3) == 0);
-    check_error([&] { nn::functional::max_pool2d(zero_width, 2); }, {"max_pool2d"});
-    check_error([&] { nn::functional::max_pool2d(zero_width.transpose(2, 3), 2); }, {"max_pool2d"});
+    check_error([&] { nn::functional::max_pool2d(zero_width, 2); }, {"max_pool2d", "larger than the padded input (0)"});
+    check_error([&] { nn::functional::max_pool2d(zero_width.transpose(2, 3), 2); },
+                {"max_pool2d", "larger than the padded input (0)"});
     check_error([&] { nn::functional::max_pool2d(zero_width, {1, 1}, {1, 2}); }, {"max_pool2d"});
     check_error([&] { nn::functional::avg_pool2d(zero_width, 2); }, {"avg_pool2d"});
+}
+
+BOOST_AUTO_TEST_CASE(adaptive_pooling_of_an_empty_batch_stays_in_the_graph) {
+    const Tensor x = randn({0, 2, 5, 5}).requires_grad_(true);
+    const Tensor y = nn::functional::adaptive_avg_pool2d(x, {3, 3});  // uneven windows
+    BOOST_TEST(y.sizes() == Shape({0, 2, 3, 3}));
+    BOOST_TEST(y.requires_grad());
+    y.sum().backward();
+    BOOST_TEST(x.grad().sizes() == x.sizes());
+    check_error(
+        [] {
+            nn::functional::adaptive_max_pool2d(randn({1, 1, 5, 5}), {int64_t(1) << 40, int64_t(1) << 40});
+        },
+        {"adaptive_max_pool2d", "more elements"});
 }
 
 BOOST_AUTO_TEST_CASE(pow_follows_ieee_at_the_edges_in_every_layout) {
@@ -151,8 +174,9 @@ BOOST_AUTO_TEST_CASE(one_generator_shared_by_threads_gives_each_op_a_whole_run_o
     BOOST_TEST(randn({5}).to_vector<float>() == first);
     // A copy continues from the same state.
     Generator g(3);
-    g.next_normal();
+    g.next_normal();  // leaves a spare normal value, which the copy must carry
     Generator copy(g);
+    BOOST_TEST(copy.next_normal() == g.next_normal());
     BOOST_TEST(copy.next_u64() == g.next_u64());
 }
 

@@ -173,6 +173,16 @@ BOOST_AUTO_TEST_CASE(scalar_logger_writes_csv_and_json_lines) {
         check_error([&] { log.log("step", 5, {{"loss", 0.1}}); }, {"step.csv", "records loss, lr", "logs loss"});
     }
     BOOST_TEST(read_text(dir / "step.csv") == "index,loss,lr\n1,0.5,0.1\n2,0.25,0.1\n3,0.125,0.05\n4,0.0625,0.05\n");
+    // A run killed in the middle of a row: the next resume leaves the cut row out of the history
+    // and starts its own rows on a new line.
+    {
+        std::ofstream(dir / "step.csv", std::ios::app) << "5,0.03";
+        training::ScalarLogger log({.directory = dir.string(), .append = true});
+        log.log("step", 5, {{"loss", 0.03125}, {"lr", 0.05}});
+        BOOST_TEST((log.indices("step") == std::vector<int64_t>{1, 2, 3, 4, 5}));
+    }
+    BOOST_TEST(read_text(dir / "step.csv") ==
+               "index,loss,lr\n1,0.5,0.1\n2,0.25,0.1\n3,0.125,0.05\n4,0.0625,0.05\n5,0.03\n5,0.03125,0.05\n");
 }
 
 BOOST_AUTO_TEST_CASE(plots_go_through_gnuplot_with_a_readable_script) {

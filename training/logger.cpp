@@ -66,6 +66,14 @@ std::vector<std::string> csv_fields(const std::string& line) {
     return fields;
 }
 
+// Whether the file's last byte is a line break (a killed run can leave a row without one).
+bool ends_with_line_break(const std::string& path) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in || in.tellg() == 0) return true;
+    in.seekg(-1, std::ios::end);
+    return in.get() == '\n';
+}
+
 bool valid_phase(const std::string& phase) {
     if (phase.empty()) return false;
     for (char c : phase)
@@ -109,8 +117,10 @@ void ScalarLogger::log(const std::string& phase, int64_t index, const std::map<s
             const bool continuing =
                 options_.append && std::filesystem::exists(path) && std::filesystem::file_size(path) > 0;
             if (continuing) read_history(path, values, fresh);
+            const bool cut_short = continuing && !ends_with_line_break(path);
             fresh.csv = std::make_unique<std::ofstream>(path, options_.append ? std::ios::app : std::ios::trunc);
             XGRAD_CHECK(fresh.csv->good(), "ScalarLogger: cannot write ", path);
+            if (cut_short) *fresh.csv << '\n';  // the new rows start on a line of their own
             if (!continuing) {
                 *fresh.csv << "index";
                 for (const auto& c : fresh.columns) *fresh.csv << ',' << csv_field(c);
@@ -169,20 +179,21 @@ void ScalarLogger::read_history(const std::string& path, const std::map<std::str
     while (std::getline(in, line)) {
         ++line_number;
         if (line.empty()) continue;
+        // A row that does not read back whole (a run killed in the middle of writing it) is left
+        // out of the history; the rows after it still count.
         const std::vector<std::string> fields = csv_fields(line);
-        XGRAD_CHECK(fields.size() == header.size(), path, ":", line_number, ": ", fields.size(),
-                    " fields, the header has ", header.size());
+        if (fields.size() != header.size()) continue;
         char* end = nullptr;
         const long long index = std::strtoll(fields[0].c_str(), &end, 10);
-        XGRAD_CHECK(!fields[0].empty() && *end == '\0', path, ":", line_number, ": the index \"", fields[0],
-                    "\" is not a whole number");
-        phase.indices.push_back(index);
-        for (std::size_t i = 1; i < fields.size(); ++i) {
-            const double v = std::strtod(fields[i].c_str(), &end);
-            XGRAD_CHECK(!fields[i].empty() && *end == '\0', path, ":", line_number, ": \"", fields[i],
-                        "\" is not a number");
-            phase.values[header[i]].push_back(v);
+        bool whole = !fields[0].empty() && *end == '\0';
+        std::vector<double> row;
+        for (std::size_t i = 1; whole && i < fields.size(); ++i) {
+            row.push_back(std::strtod(fields[i].c_str(), &end));
+            whole = !fields[i].empty() && *end == '\0';
         }
+        if (!whole) continue;
+        phase.indices.push_back(index);
+        for (std::size_t i = 1; i < fields.size(); ++i) phase.values[header[i]].push_back(row[i - 1]);
     }
 }
 

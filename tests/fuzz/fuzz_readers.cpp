@@ -58,7 +58,8 @@ std::string idx_bytes(const std::vector<uint32_t>& dims, int64_t classes) {
 struct Sample {
     std::string name;
     std::string bytes;  // uncompressed content
-    std::function<void(const std::string& path, fuzz::Random& rng)> read;
+    /// Reads the file; `intact`: with options that fit the file as made (mutated files get random ones).
+    std::function<void(const std::string& path, fuzz::Random& rng, bool intact)> read;
     bool gzip = false;
     /// Applied after mutating: the .npy sample is mutated as an .npy and then stored in a zip with
     /// a correct CRC, so its header reaches the parser instead of stopping at the CRC check.
@@ -72,39 +73,40 @@ std::vector<Sample> samples(const std::filesystem::path& dir) {
                    {"steps", arange(5).data()},
                    {"mask", (randn({2, 2}) > 0.0).data()}});
     const data::Vocabulary vocab({"<pad>", "<unk>", "tumor", "cell", "growth"});
-    auto idx_reader = [](const std::string& path, fuzz::Random& rng) {
-        data::read_idx(
-            path,
-            {.dtype = rng.pick<DType>({kFloat32, kInt64, kFloat64}),
-             .expect = rng.pick<data::IdxKind>({data::IdxKind::any, data::IdxKind::images, data::IdxKind::labels}),
-             .num_classes = 0});
+    auto idx_reader = [](const std::string& path, fuzz::Random& rng, bool intact) {
+        const auto kind = rng.pick<data::IdxKind>({data::IdxKind::any, data::IdxKind::images, data::IdxKind::labels});
+        data::read_idx(path, {.dtype = rng.pick<DType>({kFloat32, kInt64, kFloat64}),
+                              .expect = intact ? data::IdxKind::images : kind,
+                              .num_classes = 0});
     };
     return {
-        {"npz", read_bytes(npz), [](const std::string& path, fuzz::Random&) { load_npz(path); }},
+        {"npz", read_bytes(npz), [](const std::string& path, fuzz::Random&, bool) { load_npz(path); }},
         {"npy-header",
          test::npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", std::string(24, '\0')),
-         [](const std::string& path, fuzz::Random&) { load_npz(path); }, false,
+         [](const std::string& path, fuzz::Random&, bool) { load_npz(path); }, false,
          [](const std::string& npy) {
              return test::stored_zip({{"x.npy", npy}});
          }},
         {"idx-images", idx_bytes({3, 4, 5}, 256), idx_reader},
         {"idx-images.gz", idx_bytes({3, 4, 5}, 256), idx_reader, true},
         {"idx-labels", idx_bytes({7}, 10),
-         [](const std::string& path, fuzz::Random& rng) {
-             data::read_idx(
-                 path,
-                 {.dtype = kInt64, .expect = data::IdxKind::labels, .num_classes = rng.pick<int64_t>({0, 3, 10})});
+         [](const std::string& path, fuzz::Random& rng, bool intact) {
+             const int64_t classes = rng.pick<int64_t>({0, 3, 10});
+             data::read_idx(path,
+                            {.dtype = kInt64, .expect = data::IdxKind::labels, .num_classes = intact ? 10 : classes});
          }},
         {"csv", "a,b,c\n1,2.5,-3\n4,5e3,6\n",
-         [](const std::string& path, fuzz::Random& rng) {
-             data::read_csv_table(path, {.skip_lines = rng.pick<int64_t>({0, 0, 1}), .header = rng.chance(0.5)});
+         [](const std::string& path, fuzz::Random& rng, bool intact) {
+             const int64_t skip = rng.pick<int64_t>({0, 0, 1});
+             const bool header = rng.chance(0.5);
+             data::read_csv_table(path, {.skip_lines = intact ? 0 : skip, .header = intact || header});
          }},
         {"hoc",
          "101\t0\tnone\tTumor cells grow .\n101\t1\tangiogenesis,inflammation\tVessels form .\n"
          "102\t0\tcell_death\tCells die .\n",
-         [](const std::string& path, fuzz::Random&) { data::hoc_abstracts(data::read_hoc(path)); }},
+         [](const std::string& path, fuzz::Random&, bool) { data::hoc_abstracts(data::read_hoc(path)); }},
         {"word-vectors", "3 2\ntumor 0.5 -1\ncell 1e-3 2\ngrowth 3 4\n",
-         [vocab](const std::string& path, fuzz::Random&) { data::read_word_vectors(path, vocab); }},
+         [vocab](const std::string& path, fuzz::Random&, bool) { data::read_word_vectors(path, vocab); }},
     };
 }
 
@@ -170,16 +172,23 @@ int main(int argc, char** argv) {
         fuzz::Random rng(seed, k);
         const Sample& sample = all[rng.below(all.size())];
         const std::string path = (dir / ("case." + sample.name)).string();
-        const std::string bytes = rng.chance(0.05) ? sample.bytes : mutate(sample.bytes, rng);
+        const bool intact = rng.chance(0.05);
+        const std::string bytes = intact ? sample.bytes : mutate(sample.bytes, rng);
         write_bytes(path, sample.wrap(bytes), sample.gzip);
-        if (sample.gzip && rng.chance(0.3)) write_bytes(path, mutate(read_bytes(path), rng));  // corrupt the gzip
+        if (!intact && sample.gzip && rng.chance(0.3))
+            write_bytes(path, mutate(read_bytes(path), rng));  // corrupt the gzip
         try {
-            sample.read(path, rng);
+            sample.read(path, rng, intact);
         } catch (const Error& e) {
             ++errors;
             const std::string message = e.what();
             // A reader's error names the file it read.
-            if (message.find(path) == std::string::npos && message.find("case.") == std::string::npos) {
+            if (intact) {  // the files as made must read back
+                ++failures;
+                std::fprintf(stderr, "FAIL case %llu (%s): the intact file was refused: %s\n",
+                             static_cast<unsigned long long>(k), sample.name.c_str(), message.c_str());
+            }
+            if (message.find(path) == std::string::npos) {
                 ++failures;
                 std::fprintf(stderr, "FAIL case %llu (%s): the error does not name the file: %s\n",
                              static_cast<unsigned long long>(k), sample.name.c_str(), message.c_str());
