@@ -133,9 +133,11 @@ struct ClampOp {
 // exponents below 2^24, but not at the edges: pow(0, 0), pow(inf, 0), pow(nan, 0) and pow(1, inf)
 // come out NaN or 0 instead of 1, pow(-1, 1e30) as -1. Those lanes take std::pow. A single element
 // goes through the same batch, so a result does not depend on whether its element sat in a SIMD
-// run or in a tail or a strided walk.
+// run or in a tail or a strided walk. Kept out of line: xsimd's pow is a long polynomial, and
+// inlined into every loop of every layout it made this file take half an hour to compile with the
+// sanitizers (one call per 16 floats costs nothing beside the pow itself).
 template <class T>
-xsimd::batch<T> ieee_pow(xsimd::batch<T> a, xsimd::batch<T> b) {
+[[gnu::noinline]] xsimd::batch<T> ieee_pow(xsimd::batch<T> a, xsimd::batch<T> b) {
     using B = xsimd::batch<T>;
     const auto ordinary = xsimd::isfinite(a) & (a != B(T(0))) & (xsimd::abs(b) < B(T(16777216)));
     const B fast = xsimd::pow(a, b);
@@ -150,7 +152,7 @@ xsimd::batch<T> ieee_pow(xsimd::batch<T> a, xsimd::batch<T> b) {
     return B::load_aligned(result);
 }
 template <class T>
-T ieee_pow(T a, T b) {
+[[gnu::noinline]] T ieee_pow(T a, T b) {
     return ieee_pow(xsimd::batch<T>(a), xsimd::batch<T>(b)).get(0);
 }
 
