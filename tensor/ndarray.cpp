@@ -265,9 +265,10 @@ NDArray NDArray::narrow(int64_t d, int64_t start, int64_t length) const {
     XGRAD_CHECK(dim() > 0, "narrow: cannot narrow a 0-d tensor");
     d = wrap_dim(d, dim(), "narrow");
     if (start < 0) start += sizes_[d];
-    XGRAD_CHECK(start >= 0 && length >= 0 && start + length <= sizes_[d], "narrow: range [", start, ", ",
-                start + length, ") is out of bounds for dimension ", d, " of size ", sizes_[d], " (shape ", sizes_,
-                ")");
+    // length <= size - start, not start + length <= size: the sum can overflow for a huge length.
+    XGRAD_CHECK(start >= 0 && start <= sizes_[d] && length >= 0 && length <= sizes_[d] - start, "narrow: ", length,
+                " elements from ", start, " are out of bounds for dimension ", d, " of size ", sizes_[d], " (shape ",
+                sizes_, ")");
     Shape sizes = sizes_;
     sizes[d] = length;
     return NDArray(storage_, dtype_, sizes, strides_, offset_ + start * strides_[d]);
@@ -283,8 +284,10 @@ NDArray NDArray::slice(int64_t d, int64_t start, int64_t end, int64_t step) cons
     start = std::clamp<int64_t>(start, 0, n);
     end = std::clamp<int64_t>(end, start, n);
     Shape sizes = sizes_, strides = strides_;
-    sizes[d] = (end - start + step - 1) / step;
-    strides[d] *= step;
+    // Written so that nothing overflows for a step near 2^63: with two or more elements the step
+    // is below the dimension's size, so stride * step stays within the storage's reach.
+    sizes[d] = end == start ? 0 : (end - start - 1) / step + 1;
+    if (sizes[d] > 1) strides[d] *= step;
     return NDArray(storage_, dtype_, sizes, strides, offset_ + start * strides_[d]);
 }
 

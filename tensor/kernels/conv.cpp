@@ -24,16 +24,25 @@ Geometry geometry(const Shape& sizes, const Window2d& win, const char* op) {
                 op, ": kernel size, stride and dilation must be positive and padding non-negative, got kernel (",
                 win.kernel_h, ", ", win.kernel_w, "), stride (", win.stride_h, ", ", win.stride_w, "), padding (",
                 win.padding_h, ", ", win.padding_w, "), dilation (", win.dilation_h, ", ", win.dilation_w, ")");
-    const int64_t span_h = win.dilation_h * (win.kernel_h - 1) + 1, span_w = win.dilation_w * (win.kernel_w - 1) + 1;
-    const int64_t padded_h = sizes[2] + 2 * win.padding_h, padded_w = sizes[3] + 2 * win.padding_w;
+    // Windows and padding near 2^62 are refused here, not wrapped around in the sums below.
+    int64_t span_h = 0, span_w = 0, padded_h = 0, padded_w = 0;
+    const bool overflow =
+        __builtin_mul_overflow(win.dilation_h, win.kernel_h - 1, &span_h) ||
+        __builtin_mul_overflow(win.dilation_w, win.kernel_w - 1, &span_w) ||
+        __builtin_mul_overflow(win.padding_h, 2, &padded_h) || __builtin_mul_overflow(win.padding_w, 2, &padded_w) ||
+        __builtin_add_overflow(padded_h, sizes[2], &padded_h) ||
+        __builtin_add_overflow(padded_w, sizes[3], &padded_w) || span_h == INT64_MAX || span_w == INT64_MAX;
+    XGRAD_CHECK(!overflow, op, ": kernel (", win.kernel_h, ", ", win.kernel_w, "), padding (", win.padding_h, ", ",
+                win.padding_w, ") and dilation (", win.dilation_h, ", ", win.dilation_w,
+                ") reach beyond int64 for input of shape ", sizes);
+    span_h += 1;
+    span_w += 1;
     XGRAD_CHECK(padded_h >= span_h && padded_w >= span_w, op, ": the window (", span_h, " x ", span_w,
                 " with dilation) is larger than the padded input (", padded_h, " x ", padded_w, ") of shape ", sizes);
-    return {sizes[0],
-            sizes[1],
-            sizes[2],
-            sizes[3],
-            (padded_h - span_h) / win.stride_h + 1,
-            (padded_w - span_w) / win.stride_w + 1};
+    const int64_t out_h = (padded_h - span_h) / win.stride_h + 1, out_w = (padded_w - span_w) / win.stride_w + 1;
+    // The columns of im2col, [N, C kh kw, out_h out_w], must be countable too.
+    checked_numel({sizes[0], sizes[1], win.kernel_h, win.kernel_w, out_h, out_w}, op);
+    return {sizes[0], sizes[1], sizes[2], sizes[3], out_h, out_w};
 }
 
 }  // namespace
