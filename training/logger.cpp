@@ -74,6 +74,18 @@ bool ends_with_line_break(const std::string& path) {
     return in.get() == '\n';
 }
 
+// "a, b, c": names for an error message, from the first-th on.
+std::string joined(const std::vector<std::string>& names, std::size_t first = 0) {
+    std::string out;
+    for (std::size_t i = first; i < names.size(); ++i) out += (out.empty() ? "" : ", ") + names[i];
+    return out;
+}
+std::vector<std::string> names_of(const std::map<std::string, double>& values) {
+    std::vector<std::string> names;
+    for (const auto& [name, value] : values) names.push_back(name);
+    return names;
+}
+
 bool valid_phase(const std::string& phase) {
     if (phase.empty()) return false;
     for (char c : phase)
@@ -133,12 +145,9 @@ void ScalarLogger::log(const std::string& phase, int64_t index, const std::map<s
     if (!first) {
         bool same = values.size() == p.columns.size();
         for (std::size_t i = 0; same && i < p.columns.size(); ++i) same = values.count(p.columns[i]) > 0;
-        if (!same) {
-            std::string expected, got;
-            for (const auto& c : p.columns) expected += (expected.empty() ? "" : ", ") + c;
-            for (const auto& [name, value] : values) got += (got.empty() ? "" : ", ") + name;
-            fail("ScalarLogger::log: phase \"", phase, "\" records ", expected, " but this record has ", got);
-        }
+        if (!same)
+            fail("ScalarLogger::log: phase \"", phase, "\" records ", joined(p.columns), " but this record has ",
+                 joined(names_of(values)));
     }
     p.indices.push_back(index);
     for (const auto& [name, value] : values) p.values[name].push_back(value);
@@ -166,15 +175,11 @@ void ScalarLogger::read_history(const std::string& path, const std::map<std::str
     std::string line;
     std::getline(in, line);
     const std::vector<std::string> header = csv_fields(line);
-    std::vector<std::string> expected = {"index"};
-    for (const auto& [name, value] : values) expected.push_back(name);
-    if (header != expected) {
-        std::string had, got;
-        for (std::size_t i = 1; i < header.size(); ++i) had += (had.empty() ? "" : ", ") + header[i];
-        for (std::size_t i = 1; i < expected.size(); ++i) got += (got.empty() ? "" : ", ") + expected[i];
-        fail("ScalarLogger: ", path, " records ", had, " but the resumed run logs ", got,
+    std::vector<std::string> expected = names_of(values);
+    expected.insert(expected.begin(), "index");
+    if (header != expected)
+        fail("ScalarLogger: ", path, " records ", joined(header, 1), " but the resumed run logs ", joined(expected, 1),
              " (start a new directory, or log the same values)");
-    }
     int64_t line_number = 1;
     while (std::getline(in, line)) {
         ++line_number;
