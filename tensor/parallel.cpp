@@ -1,9 +1,10 @@
 // xgrad's thread pool and thread-count policy (see parallel.hpp for the contract).
 //
-// A job is published as one 64-bit word, epoch:32 | next:16 | count:16. Every participant, the
-// caller included, claims work units by compare-and-swap on that word, so a claim can only succeed
-// while its job is current, and a thread that wakes late finds nothing left instead of waiting for
-// or delaying anybody. The caller returns once `done_` reaches `count`.
+// A job is published as one 64-bit word, epoch:32 | front:16 | back:16, the units not yet
+// claimed being [front, back). Every participant claims units by compare-and-swap on that word,
+// the caller from the front and the workers from the back, so a claim can only succeed while its
+// job is current, and a thread that wakes late finds nothing left instead of waiting for or
+// delaying anybody. The caller returns once `done_` reaches the job's unit count.
 //
 // Waiting: idle workers spin on the epoch for a bounded time and then sleep in a futex; the
 // caller likewise spins, then sleeps, while the last units finish. A worker that finds itself
@@ -111,7 +112,10 @@ double machine_idle_seconds() {
 // jobs stay on the calling thread; every back-off period (50 ms, doubling up to 1 s) the machine's
 // idle time over that period tells whether a core has come free, and only then is the pool tried
 // again. Probing by measurement rather than by another stall keeps the cost of a busy neighbour
-// to one stall per change of load.
+// to two stalls per change of load: a single stall is not enough, because on a quiet machine a
+// worker still loses its core for a millisecond now and then (a kernel thread, the hypervisor),
+// a few times a minute, and each of those would cost 50 ms on one thread. A neighbour that
+// shares our core stalls us again within a few time slices.
 class ContentionBackoff {
 public:
     bool active() {
@@ -139,12 +143,17 @@ public:
 
     void note_stall() {
         std::lock_guard<std::mutex> lock(mutex_);
+        const int64_t now = now_ns();
+        const bool repeated = last_stall_ns_ != 0 && now - last_stall_ns_ < kStallWindow;
+        last_stall_ns_ = now;
+        if (!repeated) return;
         backoff_ns_ = kFirstBackoff;
-        start_period(now_ns(), machine_idle_seconds());
+        start_period(now, machine_idle_seconds());
     }
 
 private:
     static constexpr int64_t kFirstBackoff = 50'000'000, kMaxBackoff = 1'000'000'000;
+    static constexpr int64_t kStallWindow = 50'000'000;  // two stalls this close: a neighbour
     static int64_t now_ns() {
         return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
     }
@@ -157,6 +166,7 @@ private:
     std::mutex mutex_;
     int64_t backoff_ns_ = kFirstBackoff;
     int64_t mark_ns_ = 0;
+    int64_t last_stall_ns_ = 0;  // 0: none yet
     double idle_mark_ = 0;
 };
 
@@ -188,6 +198,7 @@ public:
         const int64_t units = (tasks + per_unit_ - 1) / per_unit_;
         task_ = task;
         total_ = tasks;
+        units_ = static_cast<uint32_t>(units);
         limit_.store(threads, std::memory_order_relaxed);
         joined_.store(1, std::memory_order_relaxed);
         done_.store(0, std::memory_order_relaxed);
@@ -199,7 +210,7 @@ public:
 
         const Clock::time_point start = Clock::now();
         tl_in_parallel = true;
-        work_on(epoch);
+        work_on(epoch, false);
         tl_in_parallel = false;
 
         const auto finished = [&] { return done_.load(std::memory_order_acquire) == units; };
@@ -267,7 +278,7 @@ private:
             if (stopping_.load(std::memory_order_acquire)) return;
             seen = epoch_.load(std::memory_order_acquire);
             if (joined_.fetch_add(1, std::memory_order_relaxed) >= limit_.load(std::memory_order_relaxed)) continue;
-            const bool worked = work_on(seen);
+            const bool worked = work_on(seen, true);
             // Spinning pays only on a core nobody else wants. Being preempted (another runnable
             // thread took this core) or arriving to find every unit claimed (the core was slow to
             // get to us) means another process shares it: then spin hardly at all, so the core
@@ -282,21 +293,25 @@ private:
         }
     }
 
-    // Claims and runs units of job `epoch` until none is left; false if it got none.
-    bool work_on(uint32_t epoch) {
+    // Claims and runs units of job `epoch` until none is left; false if it got none. The caller
+    // takes units from the front, the workers from the back: on two threads each keeps the same
+    // half of every evenly split job, step after step, so the data it wrote last time (a layer's
+    // rows, an optimizer's slice of the moments) is still in its own cache.
+    bool work_on(uint32_t epoch, bool from_back) {
         bool worked = false;
         uint64_t c = claims_.load(std::memory_order_acquire);
         for (;;) {
             if (static_cast<uint32_t>(c >> 32) != epoch) return worked;
-            const uint64_t next = (c >> 16) & 0xFFFF, count = c & 0xFFFF;
-            if (next >= count) return worked;
-            if (!claims_.compare_exchange_weak(c, c + (uint64_t{1} << 16), std::memory_order_acq_rel,
-                                               std::memory_order_acquire))
+            const uint64_t front = (c >> 16) & 0xFFFF, back = c & 0xFFFF;
+            if (front >= back) return worked;
+            const uint64_t claimed = from_back ? c - 1 : c + (uint64_t{1} << 16);
+            if (!claims_.compare_exchange_weak(c, claimed, std::memory_order_acq_rel, std::memory_order_acquire))
                 continue;
             worked = true;
-            run_unit(static_cast<int64_t>(next));
-            // The job stays current until done_ reaches count, so the fields read above were its own.
-            if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == count &&
+            // Read before our unit can complete the job: the caller may then publish the next one.
+            const uint32_t units = units_;
+            run_unit(static_cast<int64_t>(from_back ? back - 1 : front));
+            if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == units &&
                 caller_sleeping_.load(std::memory_order_seq_cst))
                 futex_wake_all(done_);
             c = claims_.load(std::memory_order_acquire);
@@ -319,7 +334,7 @@ private:
     std::atomic<bool> busy_{false};  // one job at a time
     std::atomic<bool> stopping_{false};
     std::atomic<uint32_t> epoch_{0};            // what idle workers wait on
-    std::atomic<uint64_t> claims_{0};           // epoch:32 | next:16 | count:16
+    std::atomic<uint64_t> claims_{0};           // epoch:32 | front:16 | back:16
     std::atomic<uint32_t> done_{0};             // units finished in the current job
     std::atomic<uint32_t> sleepers_{0};         // workers asleep on epoch_
     std::atomic<bool> caller_sleeping_{false};  // the job's owner asleep on done_
@@ -327,6 +342,7 @@ private:
     std::atomic<int> joined_{1};                // threads that joined it
     TaskRef task_{};
     int64_t total_ = 0, per_unit_ = 1;
+    uint32_t units_ = 0;  // units in the current job
     std::mutex error_mutex_;
     std::exception_ptr error_;
 };
