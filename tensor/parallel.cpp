@@ -139,6 +139,7 @@ public:
     void end() {
         std::lock_guard<std::mutex> lock(mutex_);
         solo_until_ns_.store(0, std::memory_order_relaxed);
+        last_stall_ns_ = 0;
     }
 
     void note_stall() {
@@ -222,7 +223,7 @@ public:
             // Balanced work leaves us waiting at most about one task, a fraction of what we did
             // ourselves; waiting far longer means a worker lost its core mid-task.
             const Clock::time_point end = Clock::now();
-            if (end - waiting > 2 * (waiting - start) + kCallerSpin) contention().note_stall();
+            if (end - waiting > 2 * (waiting - start) + kCallerSpin) note_stall();
         }
         std::exception_ptr error = error_;
         busy_.store(false, std::memory_order_release);
@@ -450,6 +451,10 @@ int threads_for(double work, double grain) {
 
 void end_contention_backoff() {
     contention().end();
+}
+
+void note_stall() {
+    contention().note_stall();
 }
 
 void run_tasks(int64_t tasks, int threads, TaskRef task) {

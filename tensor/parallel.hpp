@@ -50,6 +50,10 @@ int threads_for(double work, double grain = kParallelGrain);
 /// Ends a back-off after a stall now, as if the machine had been seen idle (for tests of the
 /// sizing rule, which other tests on a loaded machine may have sent into back-off).
 void end_contention_backoff();
+/// Reports that the caller waited far longer for a worker than it worked itself (a worker lost
+/// its core mid-task). The first such stall is taken for a hiccup; a second within 50 ms for
+/// another process sharing our cores, and the pool backs off. Called by the pool (and tests).
+void note_stall();
 
 /// A borrowed callable for run_tasks (no allocation, no std::function).
 struct TaskRef {
@@ -59,7 +63,9 @@ struct TaskRef {
 
 /// Runs task(i) for every i in [0, tasks) on up to `threads` threads (the caller included) and
 /// returns when all are done. Which thread runs which task is not fixed, so a task's result must
-/// not depend on it. The first exception thrown by a task is rethrown here.
+/// not depend on it; the caller takes tasks in order from the front and the workers from the back,
+/// so that on two threads each tends to get the same half of a job every time (its cache still
+/// holds that half's data). The first exception thrown by a task is rethrown here.
 void run_tasks(int64_t tasks, int threads, TaskRef task);
 
 /// body(i) for every i in [0, tasks), in parallel when threads > 1.

@@ -2,10 +2,12 @@
 // the caller, nested and concurrent use run inline, the settings are checked, cgroup quotas are
 // read, and training steps give the same bits at 1 and 2 threads. (The default's respect for the
 // affinity mask and XGRAD_NUM_THREADS need processes of their own: see tests/CMakeLists.txt.)
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <xgrad/tensor/parallel.hpp>
 #include <xgrad/tensor/parallel_config.hpp>
@@ -177,6 +179,35 @@ BOOST_AUTO_TEST_CASE(threads_for_is_the_one_rule) {
     BOOST_TEST(detail::threads_for(1e12) == 2);                        // never above the setting
     set_num_threads(1);
     BOOST_TEST(detail::threads_for(1e12) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(one_stall_is_a_hiccup_two_are_a_neighbour) {
+    ThreadCountGuard guard;
+    set_num_threads(2);
+    detail::end_contention_backoff();
+    detail::note_stall();  // a kernel thread took the worker's core for a moment
+    BOOST_TEST(detail::threads_for(1e12) == 2);
+    detail::note_stall();  // again at once: another process shares our cores
+    BOOST_TEST(detail::threads_for(1e12) == 1);
+    detail::end_contention_backoff();
+    BOOST_TEST(detail::threads_for(1e12) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(the_caller_takes_tasks_from_the_front) {
+    ThreadCountGuard guard;
+    set_num_threads(2);
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<int> busy{0};
+    for (int round = 0; round < 200; ++round) {
+        std::vector<char> by_caller(16);
+        detail::parallel_tasks(16, 2, [&](int64_t t) {
+            by_caller[static_cast<std::size_t>(t)] = std::this_thread::get_id() == caller;
+            for (int spin = 0; spin < 2000; ++spin) busy.fetch_add(1, std::memory_order_relaxed);
+        });
+        // The caller's tasks are a prefix, the worker's the rest.
+        const auto first_other = std::find(by_caller.begin(), by_caller.end(), 0);
+        BOOST_TEST(std::count(first_other, by_caller.end(), 1) == 0);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(set_num_threads_rejects_bad_counts) {
