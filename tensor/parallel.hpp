@@ -7,8 +7,8 @@
 /// The pool is made for shared machines. The calling thread takes part in every job and the job
 /// is cut into more tasks than threads, handed out one at a time: a worker that the OS has not
 /// scheduled yet simply gets fewer tasks, and nobody waits for a thread that has not started.
-/// Idle workers spin for a few tens of microseconds (the gap between two kernels of a training
-/// step) and then sleep on a futex, so no thread burns a core it is not working on.
+/// Idle workers spin for at most 200 microseconds (longer than the gap between two kernels of a
+/// training step) and then sleep on a futex, so no thread burns a core it is not working on.
 
 #include <algorithm>
 #include <cstdint>
