@@ -109,12 +109,12 @@ double machine_idle_seconds() {
 // Backing off to one thread while another process shares our cores. A worker preempted while it
 // holds a task makes the caller wait for the rest of the other process's time slice (ms), so a
 // 2-thread epoch ran 1.3x slower than a 1-thread one beside a busy process. After a second such
-// stall within 50 ms, jobs stay on the calling thread; every back-off period (50 ms, doubling up to 1 s) the machine's
-// idle time over that period tells whether a core has come free, and only then is the pool tried
-// again. Probing by measurement rather than by another stall keeps the cost of a busy neighbour
-// to two stalls per change of load: a single stall is not enough, because on a quiet machine a
-// worker still loses its core for a millisecond now and then (a kernel thread, the hypervisor),
-// a few times a minute, and each of those would cost 50 ms on one thread. A neighbour that
+// stall within 50 ms, jobs stay on the calling thread; every back-off period (50 ms, doubling up
+// to 1 s) the machine's idle time over that period tells whether a core has come free, and only
+// then is the pool tried again. Probing by measurement rather than by another stall keeps the
+// cost of a busy neighbour to two stalls per change of load: a single stall is not enough,
+// because on a quiet machine a worker still loses its core for 0.4-2 ms about once a second (a
+// kernel thread, the hypervisor), and each of those would cost 50 ms on one thread. A neighbour that
 // shares our core stalls us again within a few time slices.
 class ContentionBackoff {
 public:
