@@ -239,6 +239,36 @@ std::vector<Edge> seed(GraphTask& task, const std::vector<Tensor>& outputs, cons
 
 }  // namespace
 
+namespace {
+// The callbacks of the backward passes running on this thread, innermost last (a hook may run a
+// backward pass of its own).
+thread_local std::vector<std::vector<std::function<void()>>*> pass_callbacks;
+
+class CallbackScope {
+public:
+    CallbackScope() { pass_callbacks.push_back(&callbacks_); }
+    ~CallbackScope() { pass_callbacks.pop_back(); }
+    CallbackScope(const CallbackScope&) = delete;
+    CallbackScope& operator=(const CallbackScope&) = delete;
+    // Index by index: a callback may queue another one, which runs in this same loop.
+    void run() {
+        for (std::size_t i = 0; i < callbacks_.size(); ++i) {
+            std::function<void()> fn = std::move(callbacks_[i]);
+            fn();
+        }
+        callbacks_.clear();
+    }
+
+private:
+    std::vector<std::function<void()>> callbacks_;
+};
+}  // namespace
+
+void queue_callback(std::function<void()> fn) {
+    XGRAD_CHECK(!pass_callbacks.empty(), "queue_callback: no backward pass is running on this thread");
+    pass_callbacks.back()->push_back(std::move(fn));
+}
+
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
               bool create_graph) {
     GraphTask task;
@@ -247,7 +277,9 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
     task.create_graph = create_graph;
     const std::vector<Edge> roots = seed(task, outputs, grad_outputs, "backward");
     count_dependencies(task, roots);
+    CallbackScope callbacks;
     execute(task, roots);
+    callbacks.run();
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
@@ -267,7 +299,9 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     }
     const std::vector<Edge> roots = seed(task, outputs, grad_outputs, "grad");
     count_dependencies(task, roots);
+    CallbackScope callbacks;
     execute(task, roots);
+    callbacks.run();
     for (std::size_t i = 0; i < inputs.size(); ++i)
         XGRAD_CHECK(allow_unused || task.captured[i].defined(), "grad: input ", i, " (shape ", inputs[i].sizes(),
                     ") was not used to compute the outputs; pass allow_unused=true if that is intended");

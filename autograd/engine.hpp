@@ -1,6 +1,7 @@
 #pragma once
 /// The backward engine and the functional autograd API.
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -12,6 +13,12 @@ namespace xgrad::autograd {
 /// output) and accumulates into the grad() of every leaf reached.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               bool retain_graph = false, bool create_graph = false);
+
+/// Runs fn once the backward pass running on this thread has finished its graph, before
+/// backward() returns (PyTorch's Variable._execution_engine.queue_callback): a hook that started
+/// work during the pass (a data-parallel gradient reduction) waits for it here. Callbacks run in
+/// the order queued; one may queue more. Throws outside a backward pass.
+void queue_callback(std::function<void()> fn);
 
 /// Gradients of outputs with respect to inputs, returned instead of accumulated into grad().
 /// With create_graph the results carry a graph of their own (for second derivatives); then

@@ -211,11 +211,22 @@ Grads AccumulateGrad::apply(Grads&& grads) {
         if (replaced.defined()) g = replaced;
     }
     if (!g.defined()) return {};
+    accumulate(std::move(g));
+    if (!leaf_->post_accumulate_hooks.empty()) {
+        const Tensor leaf(leaf_);
+        // A copy: a hook may remove itself.
+        const auto hooks = leaf_->post_accumulate_hooks;
+        for (const auto& [handle, hook] : hooks) hook(leaf);
+    }
+    return {};
+}
+
+void AccumulateGrad::accumulate(Tensor g) {
     Tensor& grad = leaf_->grad;
     if (GradMode::is_enabled()) {
         // create_graph: the gradient keeps its own graph, so it is never modified in place.
         grad = grad.defined() ? add(grad, g) : g;
-        return {};
+        return;
     }
     if (!grad.defined()) {
         // Keep the incoming buffer when nothing else can see it; otherwise copy, since grad() is
@@ -228,7 +239,6 @@ Grads AccumulateGrad::apply(Grads&& grads) {
     } else {
         kernels::binary_out(kernels::Binary::add, grad.data(), grad.data(), g.data());
     }
-    return {};
 }
 
 }  // namespace xgrad

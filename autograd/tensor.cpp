@@ -116,9 +116,18 @@ int Tensor::register_hook(Hook fn) const {
     return handle;
 }
 
+int Tensor::register_post_accumulate_grad_hook(PostAccumulateGradHook fn) const {
+    XGRAD_CHECK(requires_grad() && is_leaf(),
+                "register_post_accumulate_grad_hook: only a leaf that requires grad accumulates a gradient");
+    const int handle = next_hook_handle++;
+    impl_->post_accumulate_hooks.push_back({handle, std::move(fn)});
+    return handle;
+}
+
 void Tensor::remove_hook(int handle) const {
     auto& hooks = hooks_of(*this);
     std::erase_if(hooks, [handle](const auto& h) { return h.first == handle; });
+    std::erase_if(impl_->post_accumulate_hooks, [handle](const auto& h) { return h.first == handle; });
 }
 
 // ---- methods forwarding to ops ---------------------------------------------------------------
@@ -308,6 +317,7 @@ const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_gr
                 "(as optimizers do) or on a clone()");
     Tensor old(std::make_shared<TensorImpl>(*self.impl()));
     old.impl()->leaf_hooks.clear();
+    old.impl()->post_accumulate_hooks.clear();
     Tensor result = compute(old);
     XGRAD_CHECK(result.sizes() == self.sizes(), op, ": the result has shape ", result.sizes(),
                 " but the tensor written to has shape ", self.sizes(), " (an in-place op cannot grow its target)");

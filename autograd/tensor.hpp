@@ -47,6 +47,7 @@ private:
 class Tensor {
 public:
     using Hook = std::function<Tensor(const Tensor&)>;
+    using PostAccumulateGradHook = std::function<void(const Tensor&)>;
 
     /// An undefined tensor (defined() is false), e.g. the grad of a tensor that has none yet.
     Tensor() = default;
@@ -105,6 +106,10 @@ public:
     /// fn(grad) runs when the gradient for this tensor is computed; a defined return value
     /// replaces the gradient. Returns a handle for remove_hook.
     int register_hook(Hook fn) const;
+    /// fn(leaf) runs on a leaf after backward has added this pass's gradient into its grad()
+    /// (torch.Tensor.register_post_accumulate_grad_hook): where data-parallel training starts
+    /// reducing a gradient that is complete. Returns a handle for remove_hook.
+    int register_post_accumulate_grad_hook(PostAccumulateGradHook fn) const;
     void remove_hook(int handle) const;
     /// Replaces the data behind this handle (and every copy of it), e.g. to convert a parameter's
     /// dtype in place; the gradient is released when the shape or dtype changes.

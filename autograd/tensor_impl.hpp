@@ -19,6 +19,8 @@ struct TensorImpl {
     std::weak_ptr<Node> grad_accumulator;
     /// Hooks of a leaf (non-leaf hooks live on the grad_fn's output_hooks).
     std::vector<std::pair<int, Tensor::Hook>> leaf_hooks;
+    /// A leaf's hooks that run after its grad() is updated.
+    std::vector<std::pair<int, Tensor::PostAccumulateGradHook>> post_accumulate_hooks;
 };
 
 /// The node that adds incoming gradients into a leaf's grad().
@@ -30,6 +32,8 @@ public:
     const std::shared_ptr<TensorImpl>& leaf() const { return leaf_; }
 
 private:
+    /// Adds g into the leaf's grad().
+    void accumulate(Tensor g);
     std::shared_ptr<TensorImpl> leaf_;
 };
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <xgrad/autograd/ops.hpp>
+#include <xgrad/distributed/distributed.hpp>
 
 namespace xgrad::data {
 namespace {
@@ -14,6 +15,38 @@ std::vector<int64_t> permutation(int64_t n, Generator& gen) {
     return randperm(n, &gen).to_vector<int64_t>();
 }
 }  // namespace
+
+DistributedSampler::DistributedSampler(int64_t n, DistributedSamplerOptions options)
+    : n_(n),
+      replicas_(options.num_replicas == -1 ? distributed::world_size() : options.num_replicas),
+      rank_(options.rank == -1 ? distributed::rank() : options.rank),
+      options_(options) {
+    XGRAD_CHECK(n >= 0, "DistributedSampler: expected a non-negative size, got ", n);
+    XGRAD_CHECK(replicas_ >= 1, "DistributedSampler: num_replicas must be at least 1 (or -1 for the world size), got ",
+                options.num_replicas);
+    XGRAD_CHECK(rank_ >= 0 && rank_ < replicas_, "DistributedSampler: rank ", rank_, " is not in [0, ", replicas_, ")");
+    shard_size_ = options.drop_last ? n / replicas_ : (n + replicas_ - 1) / replicas_;
+}
+
+std::vector<int64_t> DistributedSampler::epoch(Generator&) const {
+    std::vector<int64_t> order;
+    if (options_.shuffle) {
+        Generator shared(options_.seed + static_cast<uint64_t>(epoch_));
+        order = permutation(n_, shared);
+    } else {
+        order.resize(static_cast<std::size_t>(n_));
+        std::iota(order.begin(), order.end(), int64_t{0});
+    }
+    const auto total = static_cast<std::size_t>(shard_size_ * replicas_);
+    // Pad by repeating the order from its start (as often as needed when n < num_replicas).
+    for (std::size_t i = 0; order.size() < total && n_ > 0; ++i) order.push_back(order[i]);
+    order.resize(std::min(order.size(), total));
+    std::vector<int64_t> shard;
+    shard.reserve(static_cast<std::size_t>(shard_size_));
+    for (std::size_t i = static_cast<std::size_t>(rank_); i < order.size(); i += static_cast<std::size_t>(replicas_))
+        shard.push_back(order[i]);
+    return shard;
+}
 
 SequentialSampler::SequentialSampler(int64_t n) : n_(n) {
     XGRAD_CHECK(n >= 0, "SequentialSampler: expected a non-negative size, got ", n);

@@ -83,6 +83,42 @@ private:
     bool replacement_;
 };
 
+struct DistributedSamplerOptions {
+    int num_replicas = -1;  ///< processes sharing the data; -1: distributed::world_size()
+    int rank = -1;          ///< this process's shard; -1: distributed::rank()
+    bool shuffle = true;    ///< a fresh permutation every epoch (else 0..n-1)
+    uint64_t seed = 0;      ///< the permutation of epoch e is drawn from Generator(seed + e) on every rank
+    /// Uneven n: drop the tail so every shard is n / num_replicas long; otherwise pad with the
+    /// first indices again up to ceil(n / num_replicas) per shard.
+    bool drop_last = false;
+};
+
+/// Data-parallel training's sampler (torch.utils.data.DistributedSampler): every rank draws the
+/// same permutation, from the shared seed and the epoch number rather than the loader's
+/// generator, and takes every num_replicas-th index of it from its rank on, so the shards of an
+/// epoch are disjoint and together cover the data set. Every shard has the same length (padding
+/// or dropping, see drop_last), so all ranks take the same number of steps. Call set_epoch(e)
+/// before each epoch, or every epoch repeats the first one's order.
+///
+///     auto sampler = std::make_shared<data::DistributedSampler>(train.size(), data::DistributedSamplerOptions{.seed =
+///     1}); data::DataLoader loader(train, {.batch_size = 64, .sampler = sampler}); for (int epoch = 0; epoch < epochs;
+///     ++epoch) { sampler->set_epoch(epoch); for (auto& batch : loader) ...; }
+class DistributedSampler : public Sampler {
+public:
+    explicit DistributedSampler(int64_t n, DistributedSamplerOptions options = {});
+    /// This rank's shard of epoch set_epoch(e)'s order; gen is not used (the ranks must agree).
+    std::vector<int64_t> epoch(Generator& gen) const override;
+    int64_t size() const override { return shard_size_; }
+    void set_epoch(int64_t epoch) { epoch_ = epoch; }
+    int num_replicas() const { return replicas_; }
+    int rank() const { return rank_; }
+
+private:
+    int64_t n_, shard_size_, epoch_ = 0;
+    int replicas_, rank_;
+    DistributedSamplerOptions options_;
+};
+
 /// Per-sample weights that make every class equally likely under a WeightedRandomSampler:
 /// 1 / (count of the sample's class). labels are class indices in [0, classes).
 std::vector<double> balanced_class_weights(const std::vector<int64_t>& labels);

@@ -4,12 +4,15 @@
 // mini-batches of 128, cross-entropy. Data: Debian's dataset-fashion-mnist.
 //
 //   mlp_fashion_mnist --help
+//   mpirun -np 2 mlp_fashion_mnist     data-parallel: each rank trains on its share of every batch
+//                                      (nn::DistributedDataParallel); rank 0 prints and saves
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <xgrad/xgrad.hpp>
 
 #include "fashion_mlp.hpp"
@@ -109,9 +112,9 @@ Data load_data(const Settings& s, data::StandardScaler& scaler) {
     }
     Data d{scaler.fit_transform(train.images.reshape({-1, 28 * 28})), train.labels,
            scaler.transform(test.images.reshape({-1, 28 * 28})), test.labels};
-    std::printf("Fashion-MNIST: %lld training and %lld test images; %d thread(s), seed %llu\n",
-                static_cast<long long>(d.x_train.size(0)), static_cast<long long>(d.x_test.size(0)), s.threads,
-                static_cast<unsigned long long>(s.seed));
+    std::printf("Fashion-MNIST: %lld training and %lld test images; %d process(es) of %d thread(s), seed %llu\n",
+                static_cast<long long>(d.x_train.size(0)), static_cast<long long>(d.x_test.size(0)),
+                distributed::world_size(), s.threads, static_cast<unsigned long long>(s.seed));
     return d;
 }
 
@@ -159,7 +162,17 @@ void plot_curves(const training::ScalarLogger& log, const std::string& out_dir) 
 }  // namespace
 
 int main(int argc, char** argv) try {
+    // Started by mpirun (or srun): one process per rank, training together. Only rank 0 speaks;
+    // the others' standard output goes nowhere (their errors still reach stderr).
+    std::optional<distributed::Guard> mpi;
+    if (distributed::launched_by_mpi()) mpi.emplace(argc, argv);
+    const int world = distributed::world_size();
+    const bool chief = distributed::rank() == 0;
+    if (!chief && std::freopen("/dev/null", "w", stdout) == nullptr) fail("cannot silence rank ", distributed::rank());
+
     const Settings s = parse_settings(argc, argv);
+    XGRAD_CHECK(s.batch_size % world == 0, "--batch-size ", s.batch_size, " cannot be split evenly over ", world,
+                " processes");
     set_num_threads(s.threads);
     manual_seed(s.seed);  // one seed: initialization and dropout; the shuffling generator follows it
     data::StandardScaler scaler;
@@ -173,7 +186,22 @@ int main(int argc, char** argv) try {
 
     data::TensorDataset dataset(data.x_train, data.y_train);
     Generator shuffle(s.seed + 1);
-    data::DataLoader loader(dataset, {.batch_size = s.batch_size, .shuffle = true, .generator = &shuffle});
+    // Data-parallel: the global batch of --batch-size is split over the ranks, each drawing its
+    // share of one permutation per epoch (the same on every rank), and the wrapper averages the
+    // ranks' gradients during backward, so every rank takes the step one process would take on
+    // the whole batch.
+    std::shared_ptr<data::DistributedSampler> shards;
+    std::unique_ptr<nn::DistributedDataParallel> parallel;
+    if (world > 1) {
+        shards = std::make_shared<data::DistributedSampler>(dataset.size(),
+                                                            data::DistributedSamplerOptions{.seed = s.seed + 1});
+        parallel = std::make_unique<nn::DistributedDataParallel>(model);
+    }
+    data::DataLoader loader(
+        dataset, world > 1
+                     ? data::DataLoaderOptions{.batch_size = s.batch_size / world, .sampler = shards}
+                     : data::DataLoaderOptions{.batch_size = s.batch_size, .shuffle = true, .generator = &shuffle});
+    nn::Module& trained = parallel ? static_cast<nn::Module&>(*parallel) : model;
 
     // Everything the next epoch depends on: a checkpoint of it resumes the run bit for bit.
     std::map<std::string, double> counters{{"epoch", 0}, {"step", 0}};
@@ -188,7 +216,8 @@ int main(int argc, char** argv) try {
         std::printf("resumed %s after epoch %.0f\n", s.resume.c_str(), counters["epoch"]);
     }
 
-    training::ScalarLogger log({.directory = s.out_dir + "/fashion_mlp_log", .append = !s.resume.empty()});
+    training::ScalarLogger log(
+        {.directory = s.out_dir + "/fashion_mlp_log", .csv = chief, .jsonl = chief, .append = !s.resume.empty()});
     double total_seconds = 0;
     for (int epoch = static_cast<int>(counters["epoch"]) + 1; epoch <= s.epochs; ++epoch) {
         training::ProgressBar progress({.total = loader.size(),
@@ -196,7 +225,8 @@ int main(int argc, char** argv) try {
                                         .out = &std::cout,
                                         .line_every = std::max<int64_t>(1, loader.size() / 4)});
         const auto started = Clock::now();
-        train_epoch(model, *optimizer, loader, progress, log, counters["step"]);
+        if (shards) shards->set_epoch(epoch);
+        train_epoch(trained, *optimizer, loader, progress, log, counters["step"]);
         const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
         total_seconds += seconds;
         counters["epoch"] = epoch;
@@ -213,11 +243,14 @@ int main(int argc, char** argv) try {
 
     const Evaluation final_eval = evaluate(model, data.x_test, data.y_test);
     print_report(final_eval, s.epochs, total_seconds);
+    // The checkpoint holds the model itself, not the wrapper: any number of processes loads it.
     const std::string path = s.out_dir + "/fashion_mlp.npz";
-    save_checkpoint(path, run);
-    std::printf("\nsaved model, optimizer, scaler, shuffling state and counters to %s\n", path.c_str());
-    std::printf("logged steps and epochs to %s/fashion_mlp_log (CSV and JSON Lines)\n", s.out_dir.c_str());
-    plot_curves(log, s.out_dir);
+    if (chief) {
+        save_checkpoint(path, run);
+        std::printf("\nsaved model, optimizer, scaler, shuffling state and counters to %s\n", path.c_str());
+        std::printf("logged steps and epochs to %s/fashion_mlp_log (CSV and JSON Lines)\n", s.out_dir.c_str());
+        plot_curves(log, s.out_dir);
+    }
 
     // The README's claim, checked: below it the program fails.
     if (final_eval.accuracy < s.min_accuracy) {

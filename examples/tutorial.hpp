@@ -110,8 +110,13 @@ private:
 
 /// What every example's main ends with when something throws (a missing data file, an
 /// unwritable --out, a bad value): the message on stderr and exit status 2, never an abort.
+/// In an MPI job the message names the rank, and the non-zero exit makes mpirun end the others.
 inline int fail(const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    if (xgrad::distributed::world_size() > 1)
+        std::fprintf(stderr, "rank %d of %d: error: %s\n", xgrad::distributed::rank(), xgrad::distributed::world_size(),
+                     e.what());
+    else
+        std::fprintf(stderr, "error: %s\n", e.what());
     return 2;
 }
 

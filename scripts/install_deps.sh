@@ -10,9 +10,11 @@ set -euo pipefail
 # python3-numpy: the test that NumPy reads the .npz files xgrad writes; libdnnl-dev: oneDNN, which
 # runs float32 convolutions about 1.5x faster than im2col + GEMM here (docs/benchmarks.md);
 # gnuplot-nox: renders the plots xgrad::training::plot writes (PNG and SVG) from its data and script;
-# libcli11-dev: the examples' command-line flags (--help, errors naming the flag).
+# libcli11-dev: the examples' command-line flags (--help, errors naming the flag);
+# libopenmpi-dev openmpi-bin: Open MPI, for data-parallel training over several processes or hosts
+# (xgrad::distributed, nn::DistributedDataParallel) and mpirun, which its tests run under.
 packages=(g++ cmake make libxtensor-dev libxsimd-dev xtl-dev libboost-test-dev libopenblas-dev zlib1g-dev
-          dataset-fashion-mnist python3-numpy libdnnl-dev gnuplot-nox libcli11-dev)
+          dataset-fashion-mnist python3-numpy libdnnl-dev gnuplot-nox libcli11-dev libopenmpi-dev openmpi-bin)
 if [[ "${1:-}" == "bench" ]]; then
   packages+=(python3-torch libtorch-dev)
 fi

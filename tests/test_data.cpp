@@ -186,6 +186,51 @@ BOOST_AUTO_TEST_CASE(breast_cancer_table_shows_why_inputs_are_scaled) {
     BOOST_TEST(std::abs(z.std({0}, false).mean().item() - 1.0) < 1e-5);
 }
 
+BOOST_AUTO_TEST_CASE(distributed_sampler_shards_are_disjoint_cover_the_set_and_change_per_epoch) {
+    Generator unused(1);
+    for (int replicas : {1, 3, 4}) {
+        for (bool drop_last : {false, true}) {
+            // 10 examples over `replicas` ranks, as each rank would build its sampler.
+            std::vector<std::vector<int64_t>> shards;
+            for (int r = 0; r < replicas; ++r) {
+                data::DistributedSampler s(10,
+                                           {.num_replicas = replicas, .rank = r, .seed = 5, .drop_last = drop_last});
+                s.set_epoch(2);
+                shards.push_back(s.epoch(unused));
+                BOOST_TEST(s.size() == static_cast<int64_t>(shards.back().size()));
+            }
+            const std::size_t each = drop_last ? 10 / replicas : (10 + replicas - 1) / replicas;
+            std::vector<int> count(10, 0);
+            for (const auto& shard : shards) {
+                BOOST_TEST(shard.size() == each);  // every rank takes the same number of steps
+                for (int64_t i : shard) count[static_cast<std::size_t>(i)] += 1;
+            }
+            int covered = 0, repeated = 0;
+            for (int c : count) {
+                covered += c > 0;
+                repeated += c > 1;
+            }
+            // Padding repeats just enough indices; dropping loses just the remainder.
+            BOOST_TEST(covered == (drop_last ? static_cast<int>(each) * replicas : 10));
+            BOOST_TEST(repeated == (drop_last ? 0 : static_cast<int>(each) * replicas - 10));
+        }
+    }
+    // The order follows seed + epoch, never the loader's generator; without shuffle it is 0..n-1.
+    data::DistributedSampler s(6, {.num_replicas = 2, .rank = 0, .seed = 5});
+    Generator g1(1), g2(2);
+    const auto first = s.epoch(g1);
+    BOOST_TEST((s.epoch(g2) == first));
+    s.set_epoch(1);
+    BOOST_TEST((s.epoch(g1) != first));
+    data::DistributedSampler plain(5, {.num_replicas = 2, .rank = 1, .shuffle = false});
+    BOOST_TEST((plain.epoch(g1) == std::vector<int64_t>{1, 3, 0}));  // 0 1 2 3 4 + padding 0
+    BOOST_CHECK_EXCEPTION(data::DistributedSampler(5, {.num_replicas = 2, .rank = 2}), Error, [](const Error& e) {
+        return std::string(e.what()) == "DistributedSampler: rank 2 is not in [0, 2)";
+    });
+    // Outside an MPI job the defaults are a world of one: the whole set.
+    BOOST_TEST(data::DistributedSampler(4, {.shuffle = false}).epoch(g1).size() == 4u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(data_text)

@@ -284,4 +284,50 @@ BOOST_AUTO_TEST_CASE(a_thousand_step_recurrence_reads_its_input_in_linear_traffi
     BOOST_TEST(g.back() != 0.0f);
 }
 
+BOOST_AUTO_TEST_CASE(post_accumulate_grad_hooks_see_the_finished_gradient) {
+    // x is used twice: the hook runs once per backward pass, after both uses are added in.
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    std::vector<std::vector<double>> seen;
+    const int handle = x.register_post_accumulate_grad_hook(
+        [&seen](const Tensor& leaf) { seen.push_back(leaf.grad().to_vector<double>()); });
+    (x * x + x * 3.0).sum().backward();  // 2x + 3
+    (x * 2.0).sum().backward();          // + 2, accumulated
+    BOOST_TEST(seen.size() == 2u);
+    BOOST_TEST((seen[0] == std::vector<double>{5, 7}));
+    BOOST_TEST((seen[1] == std::vector<double>{7, 9}));
+    x.remove_hook(handle);
+    (x * 2.0).sum().backward();
+    BOOST_TEST(seen.size() == 2u);
+    // autograd::grad leaves grad() alone, so nothing is accumulated and no hook runs.
+    x.register_post_accumulate_grad_hook([&seen](const Tensor&) { seen.push_back({}); });
+    autograd::grad({(x * x).sum()}, {x});
+    BOOST_TEST(seen.size() == 2u);
+    BOOST_CHECK_EXCEPTION(
+        (x * 2.0).register_post_accumulate_grad_hook([](const Tensor&) {}), Error, [](const Error& e) {
+            return std::string(e.what()).find("only a leaf that requires grad accumulates a gradient") !=
+                   std::string::npos;
+        });
+}
+
+BOOST_AUTO_TEST_CASE(queued_callbacks_run_once_the_pass_is_done_in_order) {
+    Tensor a = tensor({1.0}, grad64()), b = tensor({2.0}, grad64());
+    std::vector<std::string> events;
+    a.register_post_accumulate_grad_hook([&](const Tensor&) {
+        events.push_back("a");
+        autograd::queue_callback([&] {
+            // Every gradient of the pass is in place when callbacks run.
+            events.push_back(b.grad().defined() ? "first callback, b done" : "first callback, b missing");
+            autograd::queue_callback([&] { events.push_back("queued by a callback"); });
+        });
+    });
+    b.register_post_accumulate_grad_hook([&](const Tensor&) { events.push_back("b"); });
+    (a * b).sum().backward();
+    BOOST_TEST(events.size() == 4u);
+    BOOST_TEST(events[2] == "first callback, b done");
+    BOOST_TEST(events[3] == "queued by a callback");
+    BOOST_CHECK_EXCEPTION(autograd::queue_callback([] {}), Error, [](const Error& e) {
+        return std::string(e.what()).find("queue_callback: no backward pass is running") != std::string::npos;
+    });
+}
+
 BOOST_AUTO_TEST_SUITE_END()

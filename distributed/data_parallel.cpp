@@ -1,0 +1,272 @@
+#include <xgrad/distributed/data_parallel.hpp>
+
+#include <chrono>
+#include <sstream>
+
+#include <xgrad/autograd/engine.hpp>
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/distributed/communicator.hpp>
+#include <xgrad/distributed/distributed.hpp>
+#include <xgrad/tensor/kernels.hpp>
+
+namespace xgrad::nn {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// One line per parameter, "name [shape] dtype": what every rank must agree on.
+std::string describe_parameters(const std::vector<std::pair<std::string, Tensor>>& named) {
+    std::ostringstream out;
+    for (const auto& [name, p] : named) out << name << ' ' << p.sizes() << ' ' << p.dtype() << '\n';
+    return out.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+// Throws on every rank, naming the first difference, unless all ranks describe the same model.
+void check_same_model(const std::string& mine) {
+    const std::vector<std::string> all = distributed::all_gather_string(mine);
+    const std::vector<std::string> reference = lines_of(all[0]);
+    for (std::size_t r = 1; r < all.size(); ++r) {
+        if (all[r] == all[0]) continue;
+        const std::vector<std::string> theirs = lines_of(all[r]);
+        std::ostringstream why;
+        why << "DistributedDataParallel: the model differs between ranks (seen on rank " << distributed::rank()
+            << "): rank 0 has " << reference.size() << " parameters, rank " << r << " has " << theirs.size();
+        for (std::size_t i = 0; i < std::min(reference.size(), theirs.size()); ++i)
+            if (reference[i] != theirs[i]) {
+                why << "; parameter " << i << " is '" << reference[i] << "' on rank 0 but '" << theirs[i]
+                    << "' on rank " << r;
+                break;
+            }
+        fail(why.str());
+    }
+}
+}  // namespace
+
+// The buckets and the bookkeeping of one backward pass.
+struct DistributedDataParallel::State {
+    struct Bucket {
+        std::vector<int64_t> params;   // indices into State::params
+        std::vector<int64_t> offsets;  // where each starts in flat
+        int64_t numel = 0;
+        DType dtype = kFloat32;
+        NDArray flat, gathered;  // gathered: [world * numel], deterministic mode only
+        int64_t ready = 0;       // parameters whose gradient is in this pass
+        distributed::detail::Request request;
+        Clock::time_point started;
+    };
+
+    DistributedDataParallelOptions options;
+    distributed::detail::Communicator comm;
+    std::vector<Tensor> params;
+    std::vector<int> hooks;
+    std::vector<int64_t> bucket_of;
+    std::vector<char> ready;
+    std::vector<Bucket> buckets;
+    std::size_t next_bucket = 0;  // the next bucket to start: they start in index order everywhere
+    bool pass_open = false;       // a backward pass has reported gradients and queued its finish
+    bool sync = true;
+    Clock::time_point first_start;
+    Stats stats;
+
+    void on_gradient(int64_t index);
+    void start_ready_buckets();
+    void start(Bucket& b);
+    void finish_pass();
+    void write_back(Bucket& b);
+};
+
+void DistributedDataParallel::State::on_gradient(int64_t index) {
+    if (!sync || ready[index]) return;
+    ready[index] = 1;
+    ++buckets[bucket_of[index]].ready;
+    if (!pass_open) {
+        pass_open = true;
+        autograd::queue_callback([this] { finish_pass(); });
+    }
+    if (options.overlap) start_ready_buckets();
+    // Open MPI advances non-blocking collectives only inside MPI calls: give the ones in flight a turn.
+    for (std::size_t b = 0; b < next_bucket; ++b)
+        if (buckets[b].request.pending()) buckets[b].request.test();
+}
+
+void DistributedDataParallel::State::start_ready_buckets() {
+    while (next_bucket < buckets.size() &&
+           buckets[next_bucket].ready == static_cast<int64_t>(buckets[next_bucket].params.size()))
+        start(buckets[next_bucket++]);
+}
+
+void DistributedDataParallel::State::start(Bucket& b) {
+    b.started = Clock::now();
+    if (&b == &buckets.front()) first_start = b.started;
+    // The bucket's gradients side by side in one buffer: one message instead of one per tensor.
+    for (std::size_t i = 0; i < b.params.size(); ++i) {
+        const Tensor& p = params[b.params[i]];
+        NDArray slot = b.flat.slice(0, b.offsets[i], b.offsets[i] + p.numel()).reshape(p.sizes());
+        if (p.grad().defined())
+            kernels::copy_(slot, p.grad().data());
+        else
+            kernels::fill_(slot, 0.0);  // no gradient here in this pass: zeros from this rank
+    }
+    if (options.deterministic)
+        b.request = comm.iall_gather(b.flat.raw_data(), b.gathered.raw_data(), b.numel, b.dtype,
+                                     "DistributedDataParallel (gradient all-gather)");
+    else
+        b.request =
+            comm.iall_reduce_sum(b.flat.raw_data(), b.numel, b.dtype, "DistributedDataParallel (gradient all-reduce)");
+    stats.bytes += b.numel * static_cast<int64_t>(element_size(b.dtype));
+    ++stats.buckets;
+}
+
+void DistributedDataParallel::State::finish_pass() {
+    // Buckets whose parameters did not all get a gradient start now, still in index order.
+    while (next_bucket < buckets.size()) start(buckets[next_bucket++]);
+    const auto waiting = Clock::now();
+    for (Bucket& b : buckets) b.request.wait();
+    stats.wait_seconds += seconds_since(waiting);
+    stats.reduce_seconds += seconds_since(first_start);
+    ++stats.passes;
+    for (Bucket& b : buckets) write_back(b);
+    std::fill(ready.begin(), ready.end(), 0);
+    for (Bucket& b : buckets) b.ready = 0;
+    next_bucket = 0;
+    pass_open = false;
+}
+
+void DistributedDataParallel::State::write_back(Bucket& b) {
+    const int world = comm.size();
+    if (options.deterministic && world > 1) {
+        // Rank 0's gradient, plus rank 1's, plus rank 2's ...: the same additions in every launch.
+        kernels::copy_(b.flat, b.gathered.slice(0, 0, b.numel));
+        for (int r = 1; r < world; ++r)
+            kernels::binary_out(kernels::Binary::add, b.flat, b.flat,
+                                b.gathered.slice(0, r * b.numel, (r + 1) * b.numel));
+    }
+    if (world > 1) kernels::binary_out(kernels::Binary::div, b.flat, b.flat, NDArray::scalar(world, b.dtype));
+    for (std::size_t i = 0; i < b.params.size(); ++i) {
+        const Tensor& p = params[b.params[i]];
+        const NDArray averaged = b.flat.slice(0, b.offsets[i], b.offsets[i] + p.numel()).reshape(p.sizes());
+        if (p.grad().defined() && !p.grad().requires_grad()) {
+            kernels::copy_(p.grad().data(), averaged);
+            p.grad().data().bump_version();
+        } else {
+            p.set_grad(Tensor(averaged.clone()));
+        }
+    }
+}
+
+DistributedDataParallel::DistributedDataParallel(Module& module, DistributedDataParallelOptions options)
+    : module_(&module), state_(std::make_unique<State>()) {
+    state_->options = options;
+    set_up();
+}
+
+DistributedDataParallel::DistributedDataParallel(std::shared_ptr<Module> module, DistributedDataParallelOptions options)
+    : owned_(std::move(module)), module_(owned_.get()), state_(std::make_unique<State>()) {
+    XGRAD_CHECK(module_ != nullptr, "DistributedDataParallel: the module is null");
+    state_->options = options;
+    set_up();
+}
+
+void DistributedDataParallel::set_up() {
+    const DistributedDataParallelOptions& o = state_->options;
+    XGRAD_CHECK(o.first_bucket_bytes > 0 && o.bucket_bytes > 0,
+                "DistributedDataParallel: bucket sizes must be positive, got first_bucket_bytes = ",
+                o.first_bucket_bytes, " and bucket_bytes = ", o.bucket_bytes);
+    register_module("module", *module_);
+    const auto named = module_->named_parameters();
+    check_same_model(describe_parameters(named));
+    {
+        NoGradGuard no_grad;
+        for (const auto& [name, p] : named) distributed::broadcast(p, 0);
+        for (const auto& [name, b] : module_->named_buffers()) distributed::broadcast(b, 0);
+    }
+
+    State& s = *state_;
+    for (const auto& [name, p] : named)
+        if (p.requires_grad()) s.params.push_back(p);
+    s.bucket_of.assign(s.params.size(), 0);
+    s.ready.assign(s.params.size(), 0);
+    // Reverse registration order: backward reaches the last layers first.
+    for (int64_t i = static_cast<int64_t>(s.params.size()) - 1; i >= 0; --i) {
+        const Tensor& p = s.params[i];
+        const int64_t cap = s.buckets.size() == 1 ? o.first_bucket_bytes : o.bucket_bytes;
+        const bool open = !s.buckets.empty() && s.buckets.back().dtype == p.dtype() &&
+                          s.buckets.back().numel * static_cast<int64_t>(element_size(p.dtype())) < cap;
+        if (!open) s.buckets.emplace_back().dtype = p.dtype();
+        State::Bucket& b = s.buckets.back();
+        s.bucket_of[i] = static_cast<int64_t>(s.buckets.size()) - 1;
+        b.params.push_back(i);
+        b.offsets.push_back(b.numel);
+        b.numel += p.numel();
+    }
+    for (State::Bucket& b : s.buckets) {
+        b.flat = NDArray::empty({b.numel}, b.dtype, "DistributedDataParallel");
+        if (o.deterministic) b.gathered = NDArray::empty({s.comm.size() * b.numel}, b.dtype, "DistributedDataParallel");
+    }
+    for (std::size_t i = 0; i < s.params.size(); ++i)
+        s.hooks.push_back(s.params[i].register_post_accumulate_grad_hook(
+            [state = state_.get(), i](const Tensor&) { state->on_gradient(static_cast<int64_t>(i)); }));
+}
+
+DistributedDataParallel::~DistributedDataParallel() {
+    for (std::size_t i = 0; i < state_->params.size(); ++i) state_->params[i].remove_hook(state_->hooks[i]);
+}
+
+Tensor DistributedDataParallel::forward(const Tensor& input) {
+    if (state_->options.broadcast_buffers && is_training()) {
+        NoGradGuard no_grad;
+        for (const auto& [name, b] : module_->named_buffers()) distributed::broadcast(b, 0);
+    }
+    return (*module_)(input);
+}
+
+DistributedDataParallel::NoSync::NoSync(DistributedDataParallel* owner)
+    : owner_(owner), previous_(owner->state_->sync) {
+    owner_->state_->sync = false;
+}
+
+DistributedDataParallel::NoSync::NoSync(NoSync&& other) noexcept : owner_(other.owner_), previous_(other.previous_) {
+    other.owner_ = nullptr;
+}
+
+DistributedDataParallel::NoSync::~NoSync() {
+    if (owner_) owner_->state_->sync = previous_;
+}
+
+DistributedDataParallel::NoSync DistributedDataParallel::no_sync() {
+    return NoSync(this);
+}
+
+std::vector<std::vector<int64_t>> DistributedDataParallel::bucket_layout() const {
+    // State::params holds the parameters that require grad; map back to parameters() positions.
+    const std::vector<Tensor> all = module_->parameters();
+    std::vector<std::vector<int64_t>> layout;
+    for (const State::Bucket& b : state_->buckets) {
+        std::vector<int64_t>& indices = layout.emplace_back();
+        for (int64_t i : b.params)
+            for (std::size_t j = 0; j < all.size(); ++j)
+                if (all[j].impl() == state_->params[i].impl()) indices.push_back(static_cast<int64_t>(j));
+    }
+    return layout;
+}
+
+const DistributedDataParallel::Stats& DistributedDataParallel::stats() const {
+    return state_->stats;
+}
+void DistributedDataParallel::reset_stats() {
+    state_->stats = {};
+}
+
+}  // namespace xgrad::nn

@@ -1,0 +1,426 @@
+// xgrad::distributed and nn::DistributedDataParallel, run as a world of one process and under
+// mpirun with 2 and 3 ranks (tests/CMakeLists.txt). Every rank runs every test, so each test makes
+// the same collectives in the same order on every rank.
+#define BOOST_TEST_MODULE xgrad_distributed
+#define BOOST_TEST_NO_MAIN
+#define BOOST_TEST_ALTERNATIVE_INIT_API
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <optional>
+
+#include <xgrad/xgrad.hpp>
+
+using namespace xgrad;
+namespace dist = xgrad::distributed;
+
+namespace {
+
+bool same(const Tensor& a, const Tensor& b) {
+    return a.sizes() == b.sizes() && a.dtype() == b.dtype() && a.to_vector<double>() == b.to_vector<double>();
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+    return (a.to(kFloat64) - b.to(kFloat64)).abs().max().item();
+}
+
+// A small MLP, the same on every rank for a given seed.
+struct Mlp : nn::Module {
+    nn::Linear fc1, fc2;
+    explicit Mlp(int64_t hidden = 5)
+        : fc1({.in_features = 6, .out_features = hidden}), fc2({.in_features = hidden, .out_features = 3}) {
+        register_module("fc1", fc1);
+        register_module("fc2", fc2);
+    }
+    Tensor forward(const Tensor& x) override { return fc2(fc1(x).tanh()); }
+};
+
+// The global batch: 4 rows per rank, the same tensors on every rank (one seed).
+struct GlobalBatch {
+    Tensor x, y;
+    explicit GlobalBatch(uint64_t seed) {
+        Generator gen(seed);
+        const int64_t rows = 4 * dist::world_size();
+        x = randn({rows, 6}, kFloat32, &gen);
+        y = randint(0, 3, {rows}, kInt64, &gen);
+    }
+    Tensor x_of(int r) const { return x.narrow(0, 4 * r, 4); }
+    Tensor y_of(int r) const { return y.narrow(0, 4 * r, 4); }
+};
+
+Tensor shard_loss(nn::Module& model, const GlobalBatch& batch, int r) {
+    return nn::F::cross_entropy(model(batch.x_of(r)), batch.y_of(r));
+}
+
+// What data-parallel training must equal: one process computes each rank's gradient in turn and
+// averages them, summing in rank order (the deterministic mode's grouping).
+void reference_step(nn::Module& model, optim::Optimizer& opt, const GlobalBatch& batch) {
+    const std::vector<Tensor> params = model.parameters();
+    std::vector<Tensor> sums(params.size());
+    for (int r = 0; r < dist::world_size(); ++r) {
+        model.zero_grad();
+        shard_loss(model, batch, r).backward();
+        for (std::size_t i = 0; i < params.size(); ++i)
+            sums[i] = r == 0 ? params[i].grad().clone() : sums[i] + params[i].grad();
+    }
+    for (std::size_t i = 0; i < params.size(); ++i)
+        params[i].set_grad(sums[i] / static_cast<double>(dist::world_size()));
+    opt.step();
+}
+
+void ddp_step(nn::DistributedDataParallel& model, optim::Optimizer& opt, const GlobalBatch& batch) {
+    opt.zero_grad();
+    shard_loss(model, batch, dist::rank()).backward();
+    opt.step();
+}
+
+// Every rank holds bitwise the same parameters as rank 0.
+void check_ranks_agree(const nn::Module& model) {
+    for (const Tensor& p : model.parameters()) {
+        const std::vector<Tensor> all = dist::all_gather(p);
+        for (const Tensor& theirs : all) BOOST_TEST(same(theirs, all[0]));
+    }
+}
+
+enum class Opt { sgd, adam };
+std::unique_ptr<optim::Optimizer> make(Opt which, const std::vector<Tensor>& params) {
+    if (which == Opt::sgd) return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+    return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = 0.01});
+}
+
+// k steps with DDP against k reference steps; bitwise when `bitwise`, else to float32 rounding.
+void check_training_matches(Opt which, nn::DistributedDataParallelOptions options, bool bitwise) {
+    manual_seed(7);
+    Mlp reference_model;
+    manual_seed(7);
+    Mlp net;
+    nn::DistributedDataParallel model(net, options);
+    auto reference_opt = make(which, reference_model.parameters());
+    auto opt = make(which, model.parameters());
+    for (int step = 0; step < 3; ++step) {
+        const GlobalBatch batch(100 + step);
+        reference_step(reference_model, *reference_opt, batch);
+        ddp_step(model, *opt, batch);
+    }
+    const auto mine = net.parameters(), expected = reference_model.parameters();
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+        if (bitwise)
+            BOOST_TEST(same(mine[i], expected[i]));
+        else
+            BOOST_TEST(max_abs_diff(mine[i], expected[i]) <= 1e-6);
+    }
+    check_ranks_agree(net);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(distributed_collectives)
+
+BOOST_AUTO_TEST_CASE(all_reduce_sums_means_and_extremes_in_every_dtype) {
+    const int n = dist::world_size(), r = dist::rank();
+    for (DType dtype : {kFloat32, kFloat64, kInt64}) {
+        const Tensor t = full({2, 3}, r + 1, dtype);
+        dist::all_reduce(t);
+        BOOST_TEST(same(t, full({2, 3}, n * (n + 1) / 2, dtype)));
+        const Tensor hi = full({4}, r, dtype), lo = full({4}, r, dtype);
+        dist::all_reduce(hi, dist::ReduceOp::max);
+        dist::all_reduce(lo, dist::ReduceOp::min);
+        BOOST_TEST(same(hi, full({4}, n - 1, dtype)));
+        BOOST_TEST(same(lo, full({4}, 0, dtype)));
+    }
+    const Tensor mean = full({5}, r, kFloat64);
+    dist::all_reduce(mean, dist::ReduceOp::mean);
+    BOOST_TEST(same(mean, full({5}, (n - 1) / 2.0, kFloat64)));
+    // bool: sum and max are "any", min is "all".
+    const Tensor any = full({3}, r == n - 1 ? 1 : 0, kBool), all = full({3}, r == n - 1 ? 1 : 0, kBool);
+    dist::all_reduce(any);
+    dist::all_reduce(all, dist::ReduceOp::min);
+    BOOST_TEST(same(any, full({3}, 1, kBool)));
+    BOOST_TEST(same(all, full({3}, n == 1 ? 1 : 0, kBool)));
+}
+
+BOOST_AUTO_TEST_CASE(all_reduce_writes_through_a_strided_view) {
+    const Tensor base = arange(0, 12, 1, kFloat32).reshape({3, 4});
+    const Tensor view = base.t();  // [4, 3], not contiguous
+    const uint64_t before = base.version();
+    dist::all_reduce(view);
+    BOOST_TEST(same(base, arange(0, 12, 1, kFloat32).reshape({3, 4}) * static_cast<double>(dist::world_size())));
+    BOOST_TEST((dist::world_size() == 1 || base.version() > before));
+}
+
+BOOST_AUTO_TEST_CASE(broadcast_and_all_gather_follow_rank_order) {
+    const int n = dist::world_size(), r = dist::rank();
+    const Tensor t = full({2, 2}, 10 * r, kInt64);
+    dist::broadcast(t, n - 1);
+    BOOST_TEST(same(t, full({2, 2}, 10 * (n - 1), kInt64)));
+    const std::vector<Tensor> gathered = dist::all_gather(full({3}, r, kFloat64).reshape({1, 3}));
+    BOOST_TEST(gathered.size() == static_cast<std::size_t>(n));
+    for (int k = 0; k < n; ++k) BOOST_TEST(same(gathered[k], full({1, 3}, k, kFloat64)));
+    const std::vector<std::string> names = dist::all_gather_string(std::string(static_cast<std::size_t>(r), 'x'));
+    for (int k = 0; k < n; ++k) BOOST_TEST(names[k] == std::string(static_cast<std::size_t>(k), 'x'));
+    dist::barrier();
+}
+
+BOOST_AUTO_TEST_CASE(bad_arguments_name_the_op_and_the_rank) {
+    const std::string where = "on rank " + std::to_string(dist::rank()) + " of " + std::to_string(dist::world_size());
+    auto message_of = [](auto fn) {
+        try {
+            fn();
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    const std::string mean = message_of([] { dist::all_reduce(full({2}, 1, kInt64), dist::ReduceOp::mean); });
+    BOOST_TEST(mean.find("all_reduce " + where + ": mean needs a floating-point tensor, got int64") !=
+               std::string::npos);
+    const std::string root = message_of([] { dist::broadcast(full({2}, 1), dist::world_size()); });
+    BOOST_TEST(root.find("broadcast " + where + ": root " + std::to_string(dist::world_size()) + " is not a rank") !=
+               std::string::npos);
+    const std::string undefined = message_of([] { dist::all_gather(Tensor()); });
+    BOOST_TEST(undefined.find("all_gather " + where + ": the tensor is undefined") != std::string::npos);
+}
+
+// The gradient of a differentiable all-reduce, against central differences of the loss summed over
+// ranks: each element of each rank's input is nudged in turn (by its rank only), all ranks
+// recompute, and the change of the total loss is compared with that rank's analytic gradient.
+BOOST_AUTO_TEST_CASE(all_reduce_sum_gradient_matches_finite_differences) {
+    const int n = dist::world_size(), r = dist::rank();
+    Generator gen(11 + static_cast<uint64_t>(r));
+    const Tensor x = randn({2, 3}, kFloat64, &gen).requires_grad_();
+    const Tensor c = randn({2, 3}, kFloat64, &gen);  // differs per rank: every rank's loss differs
+    auto local_loss = [&](const Tensor& input) {
+        return (dist::all_reduce_sum(input).square() * c).sum() + input.sin().sum();
+    };
+    local_loss(x).backward();
+    const Tensor analytic = x.grad().clone();
+    const double h = 1e-6;
+    for (int owner = 0; owner < n; ++owner)
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            double total[2];
+            for (int side = 0; side < 2; ++side) {
+                NoGradGuard no_grad;
+                const Tensor nudged = x.detach().clone();
+                if (r == owner) nudged.view({-1}).narrow(0, i, 1).add_(side == 0 ? h : -h);
+                const Tensor loss = local_loss(nudged).reshape({1});
+                dist::all_reduce(loss);
+                total[side] = loss.item();
+            }
+            if (r == owner) {
+                const double numeric = (total[0] - total[1]) / (2 * h);
+                BOOST_TEST(std::abs(numeric - analytic.view({-1})[i].item()) <=
+                           1e-6 * std::max(1.0, std::abs(numeric)));
+            }
+        }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(distributed_data_parallel)
+
+BOOST_AUTO_TEST_CASE(construction_copies_rank_0s_parameters_and_buffers) {
+    manual_seed(3 + static_cast<uint64_t>(dist::rank()));  // different on every rank on purpose
+    Mlp net;
+    nn::DistributedDataParallel model(net);
+    check_ranks_agree(net);
+    BOOST_TEST(model.parameters().size() == 4u);
+    BOOST_TEST(model.named_parameters()[0].first == "module.fc1.weight");
+    BOOST_TEST(&model.module() == &net);
+}
+
+BOOST_AUTO_TEST_CASE(sgd_and_adam_match_one_process_on_the_global_batch_bitwise_in_deterministic_mode) {
+    check_training_matches(Opt::sgd, {.deterministic = true}, true);
+    check_training_matches(Opt::adam, {.deterministic = true}, true);
+}
+
+BOOST_AUTO_TEST_CASE(sgd_and_adam_match_one_process_to_rounding_with_mpis_reduction) {
+    check_training_matches(Opt::sgd, {}, false);
+    check_training_matches(Opt::adam, {}, false);
+}
+
+BOOST_AUTO_TEST_CASE(many_small_buckets_and_reductions_after_backward_give_the_same_result) {
+    check_training_matches(Opt::adam, {.first_bucket_bytes = 16, .bucket_bytes = 64, .deterministic = true}, true);
+    check_training_matches(Opt::adam, {.first_bucket_bytes = 16, .bucket_bytes = 64, .overlap = false}, false);
+}
+
+BOOST_AUTO_TEST_CASE(buckets_follow_reverse_registration_order) {
+    Mlp net;
+    // fc2: 5*3 + 3 floats = 72 bytes, fc1: 6*5 + 5 floats = 140 bytes.
+    // fc1.weight 120 bytes, fc1.bias 20, fc2.weight 60, fc2.bias 12. A bucket closes once it
+    // holds at least its cap: fc2.bias alone (12 >= 12), fc2.weight + fc1.bias (60 < 80, then 80),
+    // fc1.weight.
+    nn::DistributedDataParallel model(net, {.first_bucket_bytes = 12, .bucket_bytes = 80});
+    const auto layout = model.bucket_layout();
+    BOOST_TEST(layout.size() == 3u);
+    BOOST_TEST((layout[0] == std::vector<int64_t>{3}));
+    BOOST_TEST((layout[1] == std::vector<int64_t>{2, 1}));
+    BOOST_TEST((layout[2] == std::vector<int64_t>{0}));
+    nn::DistributedDataParallel one_bucket(net);
+    BOOST_TEST(one_bucket.bucket_layout().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(no_sync_accumulates_locally_and_the_next_backward_averages_everything) {
+    manual_seed(5);
+    Mlp reference;
+    manual_seed(5);
+    Mlp net;
+    nn::DistributedDataParallel model(net, {.deterministic = true});
+    const GlobalBatch first(21), second(22);
+    {
+        auto guard = model.no_sync();
+        shard_loss(model, first, dist::rank()).backward();
+    }
+    // Under no_sync nothing was communicated: this rank's own gradient only.
+    reference.zero_grad();
+    shard_loss(reference, first, dist::rank()).backward();
+    BOOST_TEST(same(net.fc1.weight.grad(), reference.fc1.weight.grad()));
+    BOOST_TEST(model.stats().passes == 0);
+    shard_loss(model, second, dist::rank()).backward();
+    BOOST_TEST(model.stats().passes == 1);
+    // The reference: each rank's two micro-batch gradients summed, then averaged in rank order.
+    std::vector<Tensor> sums;
+    for (int r = 0; r < dist::world_size(); ++r) {
+        reference.zero_grad();
+        shard_loss(reference, first, r).backward();
+        shard_loss(reference, second, r).backward();
+        const auto params = reference.parameters();
+        for (std::size_t i = 0; i < params.size(); ++i)
+            if (r == 0)
+                sums.push_back(params[i].grad().clone());
+            else
+                sums[i] = sums[i] + params[i].grad();
+    }
+    const auto params = net.parameters();
+    for (std::size_t i = 0; i < params.size(); ++i)
+        BOOST_TEST(same(params[i].grad(), sums[i] / static_cast<double>(dist::world_size())));
+}
+
+BOOST_AUTO_TEST_CASE(an_unused_parameter_still_takes_part) {
+    // fc3 is registered but only used on rank 0: every rank still reduces its bucket (zeros where
+    // unused), so no rank waits for a message that never comes.
+    struct Branchy : nn::Module {
+        nn::Linear fc1{{.in_features = 6, .out_features = 3}}, fc3{{.in_features = 6, .out_features = 3}};
+        Branchy() {
+            register_module("fc1", fc1);
+            register_module("fc3", fc3);
+        }
+        Tensor forward(const Tensor& x) override { return dist::rank() == 0 ? fc1(x) + fc3(x) : fc1(x); }
+    };
+    manual_seed(9);
+    Branchy net;
+    nn::DistributedDataParallel model(net, {.first_bucket_bytes = 8, .bucket_bytes = 8});
+    const GlobalBatch batch(31);
+    model(batch.x_of(dist::rank())).sum().backward();
+    check_ranks_agree(net);
+    const std::vector<Tensor> grads = dist::all_gather(net.fc3.weight.grad());
+    BOOST_TEST(same(grads[0], grads.back()));
+}
+
+BOOST_AUTO_TEST_CASE(a_model_that_differs_between_ranks_is_refused_on_every_rank) {
+    if (dist::world_size() == 1) return;  // one process cannot differ from itself
+    Mlp net(dist::rank() == 1 ? 4 : 5);
+    try {
+        nn::DistributedDataParallel model(net);
+        BOOST_ERROR("no error for a model that differs between ranks");
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        BOOST_TEST(what.find("the model differs between ranks") != std::string::npos);
+        BOOST_TEST(
+            what.find(
+                "parameter 0 is 'fc1.weight [5, 6] float32' on rank 0 but 'fc1.weight [4, 6] float32' on rank 1") !=
+            std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(checkpoints_written_by_rank_0_load_on_every_rank) {
+    manual_seed(13);
+    Mlp net;
+    nn::DistributedDataParallel model(net);
+    optim::Adam adam(model.parameters(), {.lr = 0.01});
+    ddp_step(model, adam, GlobalBatch(41));
+    // A folder every rank sees: named after rank 0's process id.
+    const Tensor pid = full({1}, static_cast<double>(::getpid()), kInt64);
+    dist::broadcast(pid, 0);
+    const auto dir = std::filesystem::temp_directory_path() / ("xgrad_ddp_" + std::to_string(pid.item<int64_t>()));
+    const std::string path = (dir / "model.npz").string();
+    if (dist::rank() == 0) {
+        std::filesystem::create_directories(dir);
+        save_checkpoint(path, {.model = &model.module(), .optimizer = &adam, .default_generator = false});
+    }
+    dist::barrier();
+    manual_seed(99);
+    Mlp loaded;
+    optim::Adam loaded_adam(loaded.parameters(), {.lr = 0.01});
+    load_checkpoint(path, {.model = &loaded, .optimizer = &loaded_adam, .default_generator = false});
+    const auto a = net.parameters(), b = loaded.parameters();
+    for (std::size_t i = 0; i < a.size(); ++i) BOOST_TEST(same(a[i], b[i]));
+    dist::barrier();
+    if (dist::rank() == 0) std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(a_distributed_sampler_feeds_each_rank_its_shard) {
+    // 10 examples: ranks see disjoint shards (up to padding) that together cover the set.
+    data::TensorDataset dataset(arange(0, 10, 1, kInt64).reshape({10, 1}), arange(0, 10, 1, kInt64));
+    auto sampler = std::make_shared<data::DistributedSampler>(10, data::DistributedSamplerOptions{.seed = 4});
+    data::DataLoader loader(dataset, {.batch_size = 2, .sampler = sampler});
+    for (int64_t epoch = 0; epoch < 2; ++epoch) {
+        sampler->set_epoch(epoch);
+        std::vector<Tensor> seen;
+        for (const data::Batch& b : loader) seen.push_back(b.target);
+        const Tensor mine = cat(seen, 0);
+        BOOST_TEST(mine.numel() == (10 + dist::world_size() - 1) / dist::world_size());
+        const std::vector<Tensor> all = dist::all_gather(mine);
+        std::vector<int64_t> covered(10, 0);
+        for (const Tensor& t : all)
+            for (int64_t v : t.to_vector<int64_t>()) covered[static_cast<std::size_t>(v)] += 1;
+        for (int64_t c : covered) BOOST_TEST(c >= 1);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(distributed_sync_batch_norm)
+
+// Each rank normalizes its 4 rows with the statistics of all ranks' rows: the same output, running
+// statistics and gradients as BatchNorm1d on the whole global batch in one process.
+BOOST_AUTO_TEST_CASE(matches_batch_norm_on_the_global_batch) {
+    const int r = dist::rank();
+    Generator gen(17);
+    const int64_t rows = 4 * dist::world_size();
+    const Tensor x = randn({rows, 3, 2}, kFloat64, &gen) * 3.0 + 5.0;
+    const Tensor c = randn({rows, 3, 2}, kFloat64, &gen);  // weights of a loss mixing every output
+
+    nn::BatchNorm1d whole({.num_features = 3, .dtype = kFloat64});
+    nn::SyncBatchNorm synced({.num_features = 3, .dtype = kFloat64});
+    const Tensor x_all = x.clone().requires_grad_();
+    const Tensor y_all = whole(x_all);
+    (y_all * c).sum().backward();
+
+    const Tensor x_mine = x.narrow(0, 4 * r, 4).clone().requires_grad_();
+    const Tensor y_mine = synced(x_mine);
+    (y_mine * c.narrow(0, 4 * r, 4)).sum().backward();
+
+    BOOST_TEST(max_abs_diff(y_mine, y_all.narrow(0, 4 * r, 4)) <= 1e-12);
+    BOOST_TEST(max_abs_diff(synced.running_mean, whole.running_mean) <= 1e-12);
+    BOOST_TEST(max_abs_diff(synced.running_var, whole.running_var) <= 1e-12);
+    BOOST_TEST(max_abs_diff(x_mine.grad(), x_all.grad().narrow(0, 4 * r, 4)) <= 1e-12);
+    // The affine parameters' gradients are per-rank parts: their sum over ranks is the whole's.
+    const Tensor weight_grad = synced.weight.grad().clone();
+    dist::all_reduce(weight_grad);
+    BOOST_TEST(max_abs_diff(weight_grad, whole.weight.grad()) <= 1e-12);
+    synced.eval();
+    whole.eval();
+    BOOST_TEST(max_abs_diff(synced(x_mine.detach()), whole(x.narrow(0, 4 * r, 4))) <= 1e-12);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Under mpirun, MPI; started plainly, the world of one process without MPI (what a program that
+// never calls init gets), which the leak checker can watch.
+int main(int argc, char** argv) {
+    std::optional<xgrad::distributed::Guard> mpi;
+    if (xgrad::distributed::launched_by_mpi()) mpi.emplace(argc, argv);
+    return boost::unit_test::unit_test_main([] { return true; }, argc, argv);
+}
