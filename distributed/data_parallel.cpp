@@ -1,6 +1,8 @@
 #include <xgrad/distributed/data_parallel.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <sstream>
 
 #include <xgrad/autograd/engine.hpp>
@@ -19,10 +21,15 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// One line per parameter, "name [shape] dtype": what every rank must agree on.
-std::string describe_parameters(const std::vector<std::pair<std::string, Tensor>>& named) {
+// One line per parameter, "name [shape] dtype", then one per buffer: what every rank must agree
+// on, since it decides the buckets and the broadcasts (a layer frozen on one rank only would
+// change both).
+std::string describe_model(const Module& module) {
     std::ostringstream out;
-    for (const auto& [name, p] : named) out << name << ' ' << p.sizes() << ' ' << p.dtype() << '\n';
+    for (const auto& [name, p] : module.named_parameters())
+        out << name << ' ' << p.sizes() << ' ' << p.dtype() << (p.requires_grad() ? "" : " frozen") << '\n';
+    for (const auto& [name, b] : module.named_buffers())
+        out << "buffer " << name << ' ' << b.sizes() << ' ' << b.dtype() << '\n';
     return out.str();
 }
 
@@ -42,11 +49,12 @@ void check_same_model(const std::string& mine) {
         const std::vector<std::string> theirs = lines_of(all[r]);
         std::ostringstream why;
         why << "DistributedDataParallel: the model differs between ranks (seen on rank " << distributed::rank()
-            << "): rank 0 has " << reference.size() << " parameters, rank " << r << " has " << theirs.size();
+            << "): rank 0 has " << reference.size() << " parameters and buffers, rank " << r << " has "
+            << theirs.size();
         for (std::size_t i = 0; i < std::min(reference.size(), theirs.size()); ++i)
             if (reference[i] != theirs[i]) {
-                why << "; parameter " << i << " is '" << reference[i] << "' on rank 0 but '" << theirs[i]
-                    << "' on rank " << r;
+                why << "; entry " << i << " is '" << reference[i] << "' on rank 0 but '" << theirs[i] << "' on rank "
+                    << r;
                 break;
             }
         fail(why.str());
@@ -61,7 +69,9 @@ struct DistributedDataParallel::State {
         std::vector<int64_t> offsets;  // where each starts in flat
         int64_t numel = 0;
         DType dtype = kFloat32;
-        NDArray flat, gathered;  // gathered: [world * numel], deterministic mode only
+        // The gradients side by side, then one presence flag per parameter (1 where this rank has a
+        // gradient): after the sum, 0 means no rank had one, and grad() stays undefined.
+        NDArray flat, gathered;  // gathered: [world * flat size], deterministic mode only
         int64_t ready = 0;       // parameters whose gradient is in this pass
         distributed::detail::Request request;
         Clock::time_point started;
@@ -76,10 +86,12 @@ struct DistributedDataParallel::State {
     std::vector<Bucket> buckets;
     std::size_t next_bucket = 0;  // the next bucket to start: they start in index order everywhere
     bool pass_open = false;       // a backward pass has reported gradients and queued its finish
-    bool sync = true;
+    bool sync = true;             // false while a NoSync lives
+    bool armed = false;           // a forward through the wrapper, with sync on, awaits its backward
     Clock::time_point first_start;
     Stats stats;
 
+    void prepare_for_backward();
     void on_gradient(int64_t index);
     void start_ready_buckets();
     void start(Bucket& b);
@@ -87,8 +99,22 @@ struct DistributedDataParallel::State {
     void write_back(Bucket& b);
 };
 
+// Called by forward: the next backward reduces. A pass left open by an exception in the last
+// backward (its finish never ran) is cleared first: its requests are waited for, so MPI writes
+// into no buffer that is reused, and the bookkeeping starts afresh.
+void DistributedDataParallel::State::prepare_for_backward() {
+    if (pass_open) {
+        for (Bucket& b : buckets) b.request.wait();
+        std::fill(ready.begin(), ready.end(), 0);
+        for (Bucket& b : buckets) b.ready = 0;
+        next_bucket = 0;
+        pass_open = false;
+    }
+    armed = sync;
+}
+
 void DistributedDataParallel::State::on_gradient(int64_t index) {
-    if (!sync || ready[index]) return;
+    if (!armed || ready[index]) return;
     ready[index] = 1;
     ++buckets[bucket_of[index]].ready;
     if (!pass_open) {
@@ -110,22 +136,27 @@ void DistributedDataParallel::State::start_ready_buckets() {
 void DistributedDataParallel::State::start(Bucket& b) {
     b.started = Clock::now();
     if (&b == &buckets.front()) first_start = b.started;
-    // The bucket's gradients side by side in one buffer: one message instead of one per tensor.
+    // The bucket's gradients side by side in one buffer (one message instead of one per tensor),
+    // then a flag per parameter: 1 where this rank has a gradient.
     for (std::size_t i = 0; i < b.params.size(); ++i) {
         const Tensor& p = params[b.params[i]];
         NDArray slot = b.flat.slice(0, b.offsets[i], b.offsets[i] + p.numel()).reshape(p.sizes());
-        if (p.grad().defined())
+        const bool has = p.grad().defined();
+        if (has)
             kernels::copy_(slot, p.grad().data());
         else
-            kernels::fill_(slot, 0.0);  // no gradient here in this pass: zeros from this rank
+            kernels::fill_(slot, 0.0);  // no gradient on this rank: zeros from here
+        const int64_t flag = b.numel + static_cast<int64_t>(i);
+        kernels::fill_(b.flat.slice(0, flag, flag + 1), has ? 1.0 : 0.0);
     }
+    const int64_t size = b.flat.numel();
     if (options.deterministic)
-        b.request = comm.iall_gather(b.flat.raw_data(), b.gathered.raw_data(), b.numel, b.dtype,
+        b.request = comm.iall_gather(b.flat.raw_data(), b.gathered.raw_data(), size, b.dtype,
                                      "DistributedDataParallel (gradient all-gather)");
     else
         b.request =
-            comm.iall_reduce_sum(b.flat.raw_data(), b.numel, b.dtype, "DistributedDataParallel (gradient all-reduce)");
-    stats.bytes += b.numel * static_cast<int64_t>(element_size(b.dtype));
+            comm.iall_reduce_sum(b.flat.raw_data(), size, b.dtype, "DistributedDataParallel (gradient all-reduce)");
+    stats.bytes += size * static_cast<int64_t>(element_size(b.dtype));
     ++stats.buckets;
 }
 
@@ -142,20 +173,24 @@ void DistributedDataParallel::State::finish_pass() {
     for (Bucket& b : buckets) b.ready = 0;
     next_bucket = 0;
     pass_open = false;
+    armed = false;
 }
 
 void DistributedDataParallel::State::write_back(Bucket& b) {
     const int world = comm.size();
+    const int64_t size = b.flat.numel();
     if (options.deterministic && world > 1) {
         // Rank 0's gradient, plus rank 1's, plus rank 2's ...: the same additions in every launch.
-        kernels::copy_(b.flat, b.gathered.slice(0, 0, b.numel));
+        kernels::copy_(b.flat, b.gathered.slice(0, 0, size));
         for (int r = 1; r < world; ++r)
-            kernels::binary_out(kernels::Binary::add, b.flat, b.flat,
-                                b.gathered.slice(0, r * b.numel, (r + 1) * b.numel));
+            kernels::binary_out(kernels::Binary::add, b.flat, b.flat, b.gathered.slice(0, r * size, (r + 1) * size));
     }
-    if (world > 1) kernels::binary_out(kernels::Binary::div, b.flat, b.flat, NDArray::scalar(world, b.dtype));
+    const NDArray gradients = b.flat.slice(0, 0, b.numel);
+    if (world > 1) kernels::binary_out(kernels::Binary::div, gradients, gradients, NDArray::scalar(world, b.dtype));
+    const std::vector<double> had = Tensor(b.flat.slice(0, b.numel, size)).to_vector<double>();
     for (std::size_t i = 0; i < b.params.size(); ++i) {
         const Tensor& p = params[b.params[i]];
+        if (had[i] == 0) continue;  // no rank had a gradient: grad() stays undefined, as in PyTorch
         const NDArray averaged = b.flat.slice(0, b.offsets[i], b.offsets[i] + p.numel()).reshape(p.sizes());
         if (p.grad().defined() && !p.grad().requires_grad()) {
             kernels::copy_(p.grad().data(), averaged);
@@ -186,7 +221,7 @@ void DistributedDataParallel::set_up() {
                 o.first_bucket_bytes, " and bucket_bytes = ", o.bucket_bytes);
     register_module("module", *module_);
     const auto named = module_->named_parameters();
-    check_same_model(describe_parameters(named));
+    check_same_model(describe_model(*module_));
     {
         NoGradGuard no_grad;
         for (const auto& [name, p] : named) distributed::broadcast(p, 0);
@@ -212,8 +247,13 @@ void DistributedDataParallel::set_up() {
         b.numel += p.numel();
     }
     for (State::Bucket& b : s.buckets) {
-        b.flat = NDArray::empty({b.numel}, b.dtype, "DistributedDataParallel");
-        if (o.deterministic) b.gathered = NDArray::empty({s.comm.size() * b.numel}, b.dtype, "DistributedDataParallel");
+        const int64_t size = b.numel + static_cast<int64_t>(b.params.size());
+        // Checked here rather than mid-backward: MPI counts elements in an int.
+        XGRAD_CHECK(size <= std::numeric_limits<int>::max() / std::max(1, s.comm.size()),
+                    "DistributedDataParallel: a bucket of ", size,
+                    " elements is more than one MPI call can reduce (a parameter of more than 2^31 elements?)");
+        b.flat = NDArray::empty({size}, b.dtype, "DistributedDataParallel");
+        if (o.deterministic) b.gathered = NDArray::empty({s.comm.size() * size}, b.dtype, "DistributedDataParallel");
     }
     for (std::size_t i = 0; i < s.params.size(); ++i)
         s.hooks.push_back(s.params[i].register_post_accumulate_grad_hook(
@@ -225,6 +265,10 @@ DistributedDataParallel::~DistributedDataParallel() {
 }
 
 Tensor DistributedDataParallel::forward(const Tensor& input) {
+    // Only a backward that follows a forward through the wrapper (recording gradients, outside
+    // no_sync) reduces: a backward through the wrapped module alone, or on some ranks only, stays
+    // local instead of starting collectives that the other ranks never join.
+    if (GradMode::is_enabled()) state_->prepare_for_backward();
     if (state_->options.broadcast_buffers && is_training()) {
         NoGradGuard no_grad;
         for (const auto& [name, b] : module_->named_buffers()) distributed::broadcast(b, 0);

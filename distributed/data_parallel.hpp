@@ -20,10 +20,13 @@
 /// on with earlier layers. Buckets always start in the same order on every rank (bucket k waits
 /// for bucket k - 1), as MPI requires. Before backward() returns, every reduction is waited for
 /// and the averages are written back into each grad(). A parameter that got no gradient on this
-/// rank in a pass counts as zeros.
+/// rank in a pass contributes its grad() as it is (zeros when undefined); one that got none on any
+/// rank keeps an undefined grad(), as in PyTorch.
 ///
-/// Every rank must build the same model (checked at construction: parameter count, names, shapes
-/// and dtypes) and run the same number of backward passes.
+/// Only a backward that follows a forward through the wrapper reduces (as in PyTorch, where
+/// forward prepares the reducer): a backward through the wrapped module itself stays local. Every
+/// rank must build the same model (checked at construction: names, shapes, dtypes and frozen
+/// parameters, and the buffers) and run the same number of forward-backward passes.
 
 #include <memory>
 #include <vector>
@@ -68,8 +71,9 @@ public:
     /// (the wrapper's own names carry a "module." prefix, as in PyTorch).
     Module& module() const { return *module_; }
 
-    /// While a NoSync lives, backward passes only accumulate gradients on each rank (micro-batches
-    /// of one large batch); the first backward after it averages everything accumulated.
+    /// While a NoSync lives, forwards through the wrapper are not followed by a reduction: their
+    /// backward passes only accumulate gradients on each rank (micro-batches of one large batch),
+    /// and the first backward of a forward made after it averages everything accumulated.
     class NoSync {
     public:
         ~NoSync();

@@ -16,7 +16,7 @@ namespace xgrad::distributed {
 
 namespace {
 bool we_initialized = false;  // init() started MPI, so finalize() ends it
-bool single_initialized = false;
+bool set_up = false;          // init() has run (error handler and terminate handler in place)
 
 // An exception nobody caught: with other ranks possibly waiting in a collective, the only safe end
 // is to take the whole job down, saying which rank failed and why.
@@ -60,17 +60,19 @@ bool debug_checks() {
     return on;
 }
 
-void check_same_everywhere(const char* op, int code, const Tensor& t) {
+// code names the collective and its reduction; root is broadcast's root (0 for the others).
+void check_same_everywhere(const char* op, int code, int root, const Tensor& t) {
     if (!debug_checks()) return;
-    const int64_t mine[3] = {code, static_cast<int64_t>(t.dtype()), t.numel()};
-    std::vector<int64_t> all(3 * static_cast<std::size_t>(world_size()));
-    mpi::check(MPI_Allgather(mine, 3, MPI_INT64_T, all.data(), 3, MPI_INT64_T, MPI_COMM_WORLD), op);
+    const int64_t mine[4] = {code, root, static_cast<int64_t>(t.dtype()), t.numel()};
+    std::vector<int64_t> all(4 * static_cast<std::size_t>(world_size()));
+    mpi::check(MPI_Allgather(mine, 4, MPI_INT64_T, all.data(), 4, MPI_INT64_T, MPI_COMM_WORLD), op);
     for (int r = 0; r < world_size(); ++r) {
-        const int64_t* theirs = &all[3 * static_cast<std::size_t>(r)];
-        XGRAD_CHECK(theirs[0] == mine[0] && theirs[1] == mine[1] && theirs[2] == mine[2], op, " on rank ", rank(),
-                    " of ", world_size(), ": this rank passes ", t.numel(), " elements of ", t.dtype(), " but rank ", r,
-                    " passes ", theirs[2], " elements of ", static_cast<DType>(theirs[1]),
-                    theirs[0] == mine[0] ? "" : " to a different collective");
+        const int64_t* theirs = &all[4 * static_cast<std::size_t>(r)];
+        XGRAD_CHECK(theirs[2] == mine[2] && theirs[3] == mine[3], op, " on rank ", rank(), " of ", world_size(),
+                    ": this rank passes ", t.numel(), " elements of ", t.dtype(), " but rank ", r, " passes ",
+                    theirs[3], " elements of ", static_cast<DType>(theirs[2]));
+        XGRAD_CHECK(theirs[0] == mine[0] && theirs[1] == mine[1], op, " on rank ", rank(), " of ", world_size(),
+                    ": rank ", r, " is in a different collective (or one with another reduction or root)");
     }
 }
 
@@ -112,22 +114,31 @@ bool launched_by_mpi() {
 }
 
 void init(int* argc, char*** argv) {
-    if (is_initialized()) return;
+    if (set_up && is_initialized()) return;
 #ifdef XGRAD_HAVE_MPI
     int already = 0;
     MPI_Initialized(&already);
+    // FUNNELED: xgrad's own threads compute but never call MPI; this thread makes every call.
+    int provided = 0;
     if (!already) {
-        // FUNNELED: xgrad's own threads compute but never call MPI; this thread makes every call.
-        int provided = 0;
         const int code = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
         XGRAD_CHECK(code == MPI_SUCCESS, "distributed::init: MPI_Init_thread failed with code ", code);
         we_initialized = true;
+    } else {
+        MPI_Query_thread(&provided);  // the program started MPI itself
     }
+    XGRAD_CHECK(provided >= MPI_THREAD_FUNNELED, "distributed::init: the MPI library offers thread level ", provided,
+                ", below MPI_THREAD_FUNNELED, which xgrad's thread pool needs");
     // Errors come back as codes, which become exceptions naming the op and the rank.
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
 #else
-    single_initialized = true;
+    // Under mpirun every process would otherwise train alone as "rank 0 of 1", all writing the
+    // same files.
+    XGRAD_CHECK(!launched_by_mpi(),
+                "distributed::init: this program was started by an MPI launcher, but xgrad was built without MPI "
+                "(install libopenmpi-dev and rebuild with -DXGRAD_WITH_MPI=ON)");
 #endif
+    set_up = true;
     std::set_terminate(terminate_job);
 }
 
@@ -136,14 +147,14 @@ void finalize() {
     if (we_initialized && mpi::running()) MPI_Finalize();
     we_initialized = false;
 #endif
-    single_initialized = false;
+    set_up = false;
 }
 
 bool is_initialized() {
 #ifdef XGRAD_HAVE_MPI
     return mpi::running();
 #else
-    return single_initialized;
+    return set_up;
 #endif
 }
 
@@ -199,7 +210,7 @@ void all_reduce(const Tensor& tensor, ReduceOp op) {
                 ": mean needs a floating-point tensor, got ", tensor.dtype());
 #ifdef XGRAD_HAVE_MPI
     if (world_size() == 1) return;
-    check_same_everywhere("all_reduce", 1 + static_cast<int>(op), tensor);
+    check_same_everywhere("all_reduce", 1 + static_cast<int>(op), 0, tensor);
     const MPI_Datatype type = mpi::type_of(tensor.dtype());
     over_contiguous(tensor, true, [&](void* p, int count) {
         mpi::check(MPI_Allreduce(MPI_IN_PLACE, p, count, type, mpi_op(op, tensor.dtype()), MPI_COMM_WORLD),
@@ -217,7 +228,7 @@ void broadcast(const Tensor& tensor, int root) {
                 " is not a rank");
 #ifdef XGRAD_HAVE_MPI
     if (world_size() == 1) return;
-    check_same_everywhere("broadcast", 10 + root, tensor);
+    check_same_everywhere("broadcast", 10, root, tensor);
     const MPI_Datatype type = mpi::type_of(tensor.dtype());
     over_contiguous(tensor, true, [&](void* p, int count) {
         mpi::check(MPI_Bcast(p, count, type, root, MPI_COMM_WORLD), "broadcast");
@@ -231,7 +242,7 @@ std::vector<Tensor> all_gather(const Tensor& tensor) {
     if (n == 1) return {Tensor(tensor.data().clone())};
     std::vector<Tensor> out;
 #ifdef XGRAD_HAVE_MPI
-    check_same_everywhere("all_gather", 20, tensor);
+    check_same_everywhere("all_gather", 20, 0, tensor);
     XGRAD_CHECK(tensor.numel() <= INT_MAX / 2, "all_gather on rank ", rank(), " of ", n, ": ", tensor.numel(),
                 " elements are more than one call can gather");
     const NDArray send = tensor.data().contiguous();

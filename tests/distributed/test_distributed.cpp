@@ -297,41 +297,84 @@ BOOST_AUTO_TEST_CASE(no_sync_accumulates_locally_and_the_next_backward_averages_
         BOOST_TEST(same(params[i].grad(), sums[i] / static_cast<double>(dist::world_size())));
 }
 
-BOOST_AUTO_TEST_CASE(an_unused_parameter_still_takes_part) {
-    // fc3 is registered but only used on rank 0: every rank still reduces its bucket (zeros where
-    // unused), so no rank waits for a message that never comes.
+// fc3 is used on rank 0 only, fc4 on no rank. Every rank still reduces fc3's bucket (zeros where
+// it is unused), so no rank waits for a message that never comes, and every rank ends with rank
+// 0's gradient divided by the world size; fc4's gradient stays undefined everywhere.
+BOOST_AUTO_TEST_CASE(parameters_unused_on_some_or_all_ranks) {
     struct Branchy : nn::Module {
-        nn::Linear fc1{{.in_features = 6, .out_features = 3}}, fc3{{.in_features = 6, .out_features = 3}};
-        Branchy() {
+        nn::Linear fc1{{.in_features = 6, .out_features = 3}}, fc3{{.in_features = 6, .out_features = 3}},
+            fc4{{.in_features = 6, .out_features = 3}};
+        bool use_fc3;
+        explicit Branchy(bool use) : use_fc3(use) {
             register_module("fc1", fc1);
             register_module("fc3", fc3);
+            register_module("fc4", fc4);
         }
-        Tensor forward(const Tensor& x) override { return dist::rank() == 0 ? fc1(x) + fc3(x) : fc1(x); }
+        Tensor forward(const Tensor& x) override { return use_fc3 ? fc1(x) + fc3(x) : fc1(x); }
     };
     manual_seed(9);
-    Branchy net;
+    Branchy net(dist::rank() == 0);
+    manual_seed(9);
+    Branchy rank0(true);
     nn::DistributedDataParallel model(net, {.first_bucket_bytes = 8, .bucket_bytes = 8});
     const GlobalBatch batch(31);
     model(batch.x_of(dist::rank())).sum().backward();
-    check_ranks_agree(net);
-    const std::vector<Tensor> grads = dist::all_gather(net.fc3.weight.grad());
-    BOOST_TEST(same(grads[0], grads.back()));
+    rank0(batch.x_of(0)).sum().backward();  // rank 0's own gradient, computed here on every rank
+    BOOST_TEST(same(net.fc3.weight.grad(), rank0.fc3.weight.grad() / static_cast<double>(dist::world_size())));
+    BOOST_TEST(!net.fc4.weight.grad().defined());
+    BOOST_TEST(!net.fc4.bias.grad().defined());
+    const std::vector<Tensor> grads = dist::all_gather(net.fc1.weight.grad());
+    for (const Tensor& g : grads) BOOST_TEST(same(g, grads[0]));
+}
+
+BOOST_AUTO_TEST_CASE(only_a_backward_after_a_forward_through_the_wrapper_reduces) {
+    manual_seed(15);
+    Mlp net;
+    nn::DistributedDataParallel model(net);
+    const GlobalBatch batch(51);
+    // Through the wrapped module: this rank's own gradient, no collective (rank 0 alone could do
+    // this without the others waiting for it).
+    if (dist::rank() == 0) shard_loss(net, batch, 0).backward();
+    BOOST_TEST(model.stats().passes == 0);
+    net.zero_grad();
+    shard_loss(model, batch, dist::rank()).backward();
+    BOOST_TEST(model.stats().passes == 1);
+    // An exception in the middle of a backward leaves a pass open; the next forward clears it.
+    const int failing = net.fc1.weight.register_hook([](const Tensor&) -> Tensor { throw Error("a hook failed"); });
+    BOOST_CHECK_THROW(shard_loss(model, batch, dist::rank()).backward(), Error);
+    net.fc1.weight.remove_hook(failing);
+    net.zero_grad();
+    manual_seed(15);
+    Mlp reference;
+    optim::SGD sgd(model.parameters(), {.lr = 0.1}), reference_sgd(reference.parameters(), {.lr = 0.1});
+    ddp_step(model, sgd, batch);
+    reference_step(reference, reference_sgd, batch);
+    for (std::size_t i = 0; i < net.parameters().size(); ++i)
+        BOOST_TEST(max_abs_diff(net.parameters()[i], reference.parameters()[i]) <= 1e-6);
 }
 
 BOOST_AUTO_TEST_CASE(a_model_that_differs_between_ranks_is_refused_on_every_rank) {
     if (dist::world_size() == 1) return;  // one process cannot differ from itself
-    Mlp net(dist::rank() == 1 ? 4 : 5);
-    try {
-        nn::DistributedDataParallel model(net);
-        BOOST_ERROR("no error for a model that differs between ranks");
-    } catch (const Error& e) {
-        const std::string what = e.what();
-        BOOST_TEST(what.find("the model differs between ranks") != std::string::npos);
-        BOOST_TEST(
-            what.find(
-                "parameter 0 is 'fc1.weight [5, 6] float32' on rank 0 but 'fc1.weight [4, 6] float32' on rank 1") !=
-            std::string::npos);
-    }
+    auto refusal = [](nn::Module& net) {
+        try {
+            nn::DistributedDataParallel model(net);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    // A shape, then a layer frozen on rank 1 only (it would change rank 1's buckets).
+    Mlp narrower(dist::rank() == 1 ? 4 : 5);
+    const std::string shape = refusal(narrower);
+    BOOST_TEST(shape.find("the model differs between ranks") != std::string::npos);
+    BOOST_TEST(
+        shape.find("entry 0 is 'fc1.weight [5, 6] float32' on rank 0 but 'fc1.weight [4, 6] float32' on rank 1") !=
+        std::string::npos);
+    Mlp frozen;
+    if (dist::rank() == 1) frozen.fc2.bias.requires_grad_(false);
+    const std::string freeze = refusal(frozen);
+    BOOST_TEST(freeze.find("entry 3 is 'fc2.bias [3] float32' on rank 0 but 'fc2.bias [3] float32 frozen' on rank 1") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(checkpoints_written_by_rank_0_load_on_every_rank) {

@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""PyTorch peer of bench_ddp_epoch.cpp: the same model, data and global batch of 128, trained by
+torch.nn.parallel.DistributedDataParallel over the gloo backend (Debian's PyTorch has no MPI
+backend) with one thread per process.
+
+    /usr/bin/python3 benchmarks/bench_ddp_epoch_torch.py --ranks 2 [--epochs 3]
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from fashion_mnist_idx import training_set
+
+
+def train(rank, ranks, epochs, port):
+    torch.set_num_threads(1)
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(port)
+    dist.init_process_group("gloo", rank=rank, world_size=ranks)
+    torch.manual_seed(0)
+    images, labels = training_set()
+    images = images.reshape(-1, 784)
+    std = images.std(0)
+    x = torch.from_numpy((images - images.mean(0)) / np.where(std == 0, 1, std))
+    y = torch.from_numpy(labels)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
+                                torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    model = torch.nn.parallel.DistributedDataParallel(model)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    dataset = torch.utils.data.TensorDataset(x, y)
+    sampler = torch.utils.data.distributed.DistributedSampler(dataset, seed=1)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=128 // ranks, sampler=sampler)
+    seconds = []
+    for epoch in range(epochs):
+        sampler.set_epoch(epoch)
+        dist.barrier()
+        start = time.perf_counter()
+        for bx, by in loader:
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(bx), by)
+            loss.backward()
+            opt.step()
+        dist.barrier()
+        seconds.append(time.perf_counter() - start)
+    seconds.sort()
+    if rank == 0:
+        print(f"ddp_epoch_seconds\tranks={ranks}\t{seconds[len(seconds) // 2]:.3f}\ts", flush=True)
+        print(f"torch: last batch loss {loss.item():.4f}", file=sys.stderr)
+    dist.destroy_process_group()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ranks", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--port", type=int, default=29517)
+    args = parser.parse_args()
+    mp.spawn(train, args=(args.ranks, args.epochs, args.port), nprocs=args.ranks, join=True)
+
+
+if __name__ == "__main__":
+    main()
