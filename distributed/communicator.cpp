@@ -128,4 +128,25 @@ Request Communicator::iall_gather(const void* send, void* receive, int64_t count
     return r;
 }
 
+void Communicator::all_reduce_sum(void* buffer, int64_t count, DType dtype, const char* op) {
+#ifdef XGRAD_HAVE_MPI
+    if (impl_->size == 1) return;
+    XGRAD_CHECK(count <= INT_MAX, op, " on rank ", impl_->rank, " of ", impl_->size, ": ", count,
+                " elements are more than one call can reduce");
+    mpi::check(MPI_Allreduce(MPI_IN_PLACE, buffer, static_cast<int>(count), mpi::type_of(dtype), MPI_SUM, impl_->comm),
+               op);
+#endif
+}
+
+void Communicator::all_gather(const void* send, void* receive, int64_t count, DType dtype, const char* op) {
+#ifdef XGRAD_HAVE_MPI
+    if (impl_->size == 1) return;
+    XGRAD_CHECK(count <= INT_MAX, op, " on rank ", impl_->rank, " of ", impl_->size, ": ", count,
+                " elements are more than one call can gather");
+    const MPI_Datatype type = mpi::type_of(dtype);
+    mpi::check(MPI_Allgather(send, static_cast<int>(count), type, receive, static_cast<int>(count), type, impl_->comm),
+               op);
+#endif
+}
+
 }  // namespace xgrad::distributed::detail
