@@ -458,6 +458,43 @@ BOOST_AUTO_TEST_CASE(matches_batch_norm_on_the_global_batch) {
     BOOST_TEST(max_abs_diff(synced(x_mine.detach()), whole(x.narrow(0, 4 * r, 4))) <= 1e-12);
 }
 
+// The point of SyncBatchNorm: data-parallel training of a model with batch normalization takes
+// the steps one process takes with BatchNorm on the whole global batch.
+BOOST_AUTO_TEST_CASE(data_parallel_training_with_it_matches_batch_norm_on_the_global_batch) {
+    struct Net : nn::Module {
+        // No bias before the normalization: its gradient is zero up to rounding, which Adam would
+        // blow up into steps of +-lr in directions set by the rounding.
+        nn::Linear fc1{{.in_features = 6, .out_features = 5, .bias = false}},
+            fc2{{.in_features = 5, .out_features = 3}};
+        std::shared_ptr<nn::Module> norm;
+        explicit Net(bool synced) {
+            const nn::BatchNormOptions o{.num_features = 5};
+            norm = synced ? std::shared_ptr<nn::Module>(std::make_shared<nn::SyncBatchNorm>(o))
+                          : std::shared_ptr<nn::Module>(std::make_shared<nn::BatchNorm1d>(o));
+            register_module("fc1", fc1);
+            register_module("norm", norm);
+            register_module("fc2", fc2);
+        }
+        Tensor forward(const Tensor& x) override { return fc2((*norm)(fc1(x)).tanh()); }
+    };
+    manual_seed(23);
+    Net whole(false);
+    manual_seed(23);
+    Net net(true);
+    nn::DistributedDataParallel model(net);
+    optim::Adam whole_adam(whole.parameters(), {.lr = 0.01}), adam(model.parameters(), {.lr = 0.01});
+    for (int step = 0; step < 3; ++step) {
+        const GlobalBatch batch(60 + step);
+        whole_adam.zero_grad();
+        nn::F::cross_entropy(whole(batch.x), batch.y).backward();
+        whole_adam.step();
+        ddp_step(model, adam, batch);
+    }
+    const auto mine = net.state_dict(), expected = whole.state_dict();
+    for (const auto& [name, value] : expected) BOOST_TEST(max_abs_diff(mine.at(name), value) <= 2e-6, name);
+    check_ranks_agree(net);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // Under mpirun, MPI; started plainly, the world of one process without MPI (what a program that
