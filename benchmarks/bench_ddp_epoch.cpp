@@ -18,6 +18,8 @@
 #include <optional>
 #include <xgrad/xgrad.hpp>
 
+#include "mlp_benchmark.hpp"
+
 using namespace xgrad;
 
 int main(int argc, char** argv) {
@@ -48,17 +50,9 @@ int main(int argc, char** argv) {
     }
     set_num_threads(threads);
     manual_seed(0);
-    const data::ImageSet train = data::load_fashion_mnist(true);
-    data::StandardScaler scaler;
-    const Tensor x = scaler.fit_transform(train.images.reshape({-1, 784}));
-    const Tensor y = train.labels;
-
+    const auto [x, y] = bench::load_standardized_fashion_mnist();
     nn::Sequential model;
-    model.emplace<nn::Linear>({.in_features = 784, .out_features = 256});
-    model.emplace<nn::ReLU>();
-    model.emplace<nn::Linear>({.in_features = 256, .out_features = 256});
-    model.emplace<nn::ReLU>();
-    model.emplace<nn::Linear>({.in_features = 256, .out_features = 10});
+    bench::build_mlp(model);
     std::unique_ptr<nn::DistributedDataParallel> parallel;
     if (world > 1)
         parallel = std::make_unique<nn::DistributedDataParallel>(

@@ -10,12 +10,11 @@ import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from fashion_mnist_idx import training_set
+from fashion_mnist_idx import mlp, standardized_training_set
 
 
 def train(rank, ranks, epochs, port):
@@ -24,13 +23,8 @@ def train(rank, ranks, epochs, port):
     os.environ["MASTER_PORT"] = str(port)
     dist.init_process_group("gloo", rank=rank, world_size=ranks)
     torch.manual_seed(0)
-    images, labels = training_set()
-    images = images.reshape(-1, 784)
-    std = images.std(0)
-    x = torch.from_numpy((images - images.mean(0)) / np.where(std == 0, 1, std))
-    y = torch.from_numpy(labels)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
-                                torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    x, y = standardized_training_set()
+    model = mlp()
     model = torch.nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     dataset = torch.utils.data.TensorDataset(x, y)

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <xgrad/xgrad.hpp>
 
+#include "mlp_benchmark.hpp"
+
 using namespace xgrad;
 
 int main(int argc, char** argv) {
@@ -22,17 +24,9 @@ int main(int argc, char** argv) {
     }
     set_num_threads(threads);
     manual_seed(0);
-    const data::ImageSet train = data::load_fashion_mnist(true);
-    data::StandardScaler scaler;
-    const Tensor x = scaler.fit_transform(train.images.reshape({-1, 784}));
-    const Tensor y = train.labels;
-
+    const auto [x, y] = bench::load_standardized_fashion_mnist();
     nn::Sequential model;
-    model.emplace<nn::Linear>({.in_features = 784, .out_features = 256});
-    model.emplace<nn::ReLU>();
-    model.emplace<nn::Linear>({.in_features = 256, .out_features = 256});
-    model.emplace<nn::ReLU>();
-    model.emplace<nn::Linear>({.in_features = 256, .out_features = 10});
+    bench::build_mlp(model);
     optim::Adam opt(model.parameters(), {.lr = 1e-3});
     data::TensorDataset dataset(x, y);
     Generator gen(1);

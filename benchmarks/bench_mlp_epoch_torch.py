@@ -8,10 +8,9 @@ import resource
 import sys
 import time
 
-import numpy as np
 import torch
 
-from fashion_mnist_idx import training_set
+from fashion_mnist_idx import mlp, standardized_training_set
 
 
 def main():
@@ -21,14 +20,9 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    images, labels = training_set()
-    images = images.reshape(-1, 784)
-    std = images.std(0)
-    x = torch.from_numpy((images - images.mean(0)) / np.where(std == 0, 1, std))
-    y = torch.from_numpy(labels)
+    x, y = standardized_training_set()
 
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
-                                torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    model = mlp()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(1)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=128, shuffle=True,

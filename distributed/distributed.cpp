@@ -15,8 +15,10 @@
 namespace xgrad::distributed {
 
 namespace {
+#ifdef XGRAD_HAVE_MPI
 bool we_initialized = false;  // init() started MPI, so finalize() ends it
-bool set_up = false;          // init() has run (error handler and terminate handler in place)
+#endif
+bool set_up = false;  // init() has run (error handler and terminate handler in place)
 
 // An exception nobody caught: with other ranks possibly waiting in a collective, the only safe end
 // is to take the whole job down, saying which rank failed and why.

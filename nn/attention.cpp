@@ -192,7 +192,9 @@ std::tuple<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, cons
 }
 
 Tensor MultiheadAttention::forward(const Tensor& x) {
-    return std::get<0>(forward(x, x, x, {.need_weights = false}));
+    MultiheadAttentionArgs args;  // not a designated initializer: GCC warns about the members left out
+    args.need_weights = false;
+    return std::get<0>(forward(x, x, x, args));
 }
 
 std::tuple<Tensor, Tensor> MultiheadAttention::operator()(const Tensor& query, const Tensor& key, const Tensor& value,
