@@ -104,7 +104,7 @@ struct DistributedDataParallel::State {
     std::size_t next_bucket = 0;  // the next bucket to start: they start in index order everywhere
     bool pass_open = false;       // a backward pass has reported gradients and queued its finish
     bool sync = true;             // false while a NoSync lives
-    bool armed = false;           // a forward through the wrapper, with sync on, awaits its backward
+    bool armed = false;           // backward has reached an output of the wrapper made with sync on
     Clock::time_point first_start;
     Stats stats;
 
@@ -116,18 +116,16 @@ struct DistributedDataParallel::State {
     void write_back(Bucket& b);
 };
 
-// Called by forward: the next backward reduces. A pass left open by an exception in the last
-// backward (its finish never ran) is cleared first: its requests are waited for, so MPI writes
-// into no buffer that is reused, and the bookkeeping starts afresh.
+// Called by forward: a pass left open by an exception in the last backward (its finish never
+// ran) is cleared; its requests are waited for, so MPI writes into no buffer that is reused.
 void DistributedDataParallel::State::prepare_for_backward() {
-    if (pass_open) {
-        for (Bucket& b : buckets) b.request.wait();
-        std::fill(ready.begin(), ready.end(), 0);
-        for (Bucket& b : buckets) b.ready = 0;
-        next_bucket = 0;
-        pass_open = false;
-    }
-    armed = sync;
+    if (!pass_open) return;
+    for (Bucket& b : buckets) b.request.wait();
+    std::fill(ready.begin(), ready.end(), 0);
+    for (Bucket& b : buckets) b.ready = 0;
+    next_bucket = 0;
+    pass_open = false;
+    armed = false;
 }
 
 void DistributedDataParallel::State::on_gradient(int64_t index) {
@@ -184,12 +182,14 @@ void DistributedDataParallel::State::start(Bucket& b, bool blocking) {
 }
 
 void DistributedDataParallel::State::finish_pass() {
-    // The reductions in flight first, then, in index order and blocking, the buckets not started:
-    // the last one, and any with a parameter that got no gradient on this rank. Every rank issues
-    // the same sequence.
+    // Every bucket but the last is reduced non-blocking on every rank (MPI never matches a
+    // non-blocking collective with a blocking one): those a parameter without a gradient on this
+    // rank held back start now, in index order. The last bucket, which the hooks never start, is
+    // reduced blocking on every rank once the others are done.
     const auto waiting = Clock::now();
+    while (next_bucket + 1 < buckets.size()) start(buckets[next_bucket++]);
     for (Bucket& b : buckets) b.request.wait();
-    while (next_bucket < buckets.size()) start(buckets[next_bucket++], true);
+    if (next_bucket < buckets.size()) start(buckets[next_bucket++], true);
     stats.wait_seconds += seconds_since(waiting);
     stats.reduce_seconds += seconds_since(first_start);
     ++stats.passes;
@@ -226,13 +226,13 @@ void DistributedDataParallel::State::write_back(Bucket& b) {
 }
 
 DistributedDataParallel::DistributedDataParallel(Module& module, DistributedDataParallelOptions options)
-    : module_(&module), state_(std::make_unique<State>()) {
+    : module_(&module), state_(std::make_shared<State>()) {
     state_->options = options;
     set_up();
 }
 
 DistributedDataParallel::DistributedDataParallel(std::shared_ptr<Module> module, DistributedDataParallelOptions options)
-    : owned_(std::move(module)), module_(owned_.get()), state_(std::make_unique<State>()) {
+    : owned_(std::move(module)), module_(owned_.get()), state_(std::make_shared<State>()) {
     XGRAD_CHECK(module_ != nullptr, "DistributedDataParallel: the module is null");
     state_->options = options;
     set_up();
@@ -245,7 +245,11 @@ void DistributedDataParallel::set_up() {
                 o.first_bucket_bytes, " and bucket_bytes = ", o.bucket_bytes);
     register_module("module", *module_);
     const auto named = module_->named_parameters();
-    check_same_model(describe_model(*module_));
+    // The options decide the buckets and which collectives run: they must agree too.
+    check_same_model(describe_model(*module_) + "options first_bucket_bytes=" + std::to_string(o.first_bucket_bytes) +
+                     " bucket_bytes=" + std::to_string(o.bucket_bytes) +
+                     " deterministic=" + std::to_string(o.deterministic) + " overlap=" + std::to_string(o.overlap) +
+                     " broadcast_buffers=" + std::to_string(o.broadcast_buffers) + "\n");
     {
         NoGradGuard no_grad;
         for (const auto& [name, p] : named) distributed::broadcast(p, 0);
@@ -289,15 +293,23 @@ DistributedDataParallel::~DistributedDataParallel() {
 }
 
 Tensor DistributedDataParallel::forward(const Tensor& input) {
-    // Only a backward that follows a forward through the wrapper (recording gradients, outside
-    // no_sync) reduces: a backward through the wrapped module alone, or on some ranks only, stays
-    // local instead of starting collectives that the other ranks never join.
-    if (GradMode::is_enabled()) state_->prepare_for_backward();
+    if (!GradMode::is_enabled()) return (*module_)(input);
+    state_->prepare_for_backward();
     if (state_->options.broadcast_buffers && is_training()) {
         NoGradGuard no_grad;
         for (const auto& [name, b] : module_->named_buffers()) distributed::broadcast(b, 0);
     }
-    return (*module_)(input);
+    Tensor output = (*module_)(input);
+    // The reduction is armed by backward reaching this output, with no_sync as it was here: a
+    // backward through the wrapped module alone stays local (on whichever ranks run it), and a
+    // second backward through this graph (retain_graph) is averaged again, like the first.
+    if (output.requires_grad()) {
+        output.register_hook([weak = std::weak_ptr<State>(state_), sync = state_->sync](const Tensor&) {
+            if (const auto state = weak.lock(); state && sync) state->armed = true;
+            return Tensor();
+        });
+    }
+    return output;
 }
 
 DistributedDataParallel::NoSync::NoSync(DistributedDataParallel* owner)

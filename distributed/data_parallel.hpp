@@ -23,10 +23,11 @@
 /// rank in a pass contributes its grad() as it is (zeros when undefined); one that got none on any
 /// rank keeps an undefined grad(), as in PyTorch.
 ///
-/// Only a backward that follows a forward through the wrapper reduces (as in PyTorch, where
-/// forward prepares the reducer): a backward through the wrapped module itself stays local. Every
-/// rank must build the same model (checked at construction: names, shapes, dtypes and frozen
-/// parameters, and the buffers) and run the same number of forward-backward passes.
+/// Only a backward pass that reaches an output of the wrapper reduces (a hook on each output arms
+/// it): a backward through the wrapped module itself stays local, and a second backward through
+/// the same graph (retain_graph) is averaged again. Every rank must build the same model (checked
+/// at construction: names, shapes, dtypes, frozen parameters and buffers, and the options) and run
+/// the same forward and backward passes.
 
 #include <memory>
 #include <vector>
@@ -71,9 +72,9 @@ public:
     /// (the wrapper's own names carry a "module." prefix, as in PyTorch).
     Module& module() const { return *module_; }
 
-    /// While a NoSync lives, forwards through the wrapper are not followed by a reduction: their
-    /// backward passes only accumulate gradients on each rank (micro-batches of one large batch),
-    /// and the first backward of a forward made after it averages everything accumulated.
+    /// The outputs of forwards made while a NoSync lives are not reduced in backward: those passes
+    /// only accumulate gradients on each rank (micro-batches of one large batch), and the first
+    /// backward through an output made after it averages everything accumulated.
     class NoSync {
     public:
         ~NoSync();
@@ -109,7 +110,7 @@ private:
     void set_up();
     std::shared_ptr<Module> owned_;
     Module* module_;
-    std::unique_ptr<State> state_;
+    std::shared_ptr<State> state_;  // shared: the hook on each output holds it weakly
 };
 
 }  // namespace xgrad::nn

@@ -216,6 +216,11 @@ int main(int argc, char** argv) try {
         std::printf("resumed %s after epoch %.0f\n", s.resume.c_str(), counters["epoch"]);
     }
 
+    // Dropout draws from the default generator. The one seed gave every rank the same stream, so
+    // rank 0's example i and rank 1's example i would lose the same units, unlike the independent
+    // masks of one process on the whole batch: from here each rank draws a stream of its own.
+    if (world > 1) manual_seed(s.seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(distributed::rank() + 1));
+
     training::ScalarLogger log(
         {.directory = s.out_dir + "/fashion_mlp_log", .csv = chief, .jsonl = chief, .append = !s.resume.empty()});
     double total_seconds = 0;

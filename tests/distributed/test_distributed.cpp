@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 
@@ -40,9 +41,9 @@ struct Mlp : nn::Module {
 // The global batch: 4 rows per rank, the same tensors on every rank (one seed).
 struct GlobalBatch {
     Tensor x, y;
-    explicit GlobalBatch(uint64_t seed) {
+    explicit GlobalBatch(uint64_t seed, int ranks = dist::world_size()) {
         Generator gen(seed);
-        const int64_t rows = 4 * dist::world_size();
+        const int64_t rows = 4 * ranks;
         x = randn({rows, 6}, kFloat32, &gen);
         y = randint(0, 3, {rows}, kInt64, &gen);
     }
@@ -84,13 +85,29 @@ void check_ranks_agree(const nn::Module& model) {
     }
 }
 
+void check_ranks_agree_on_gradients(const nn::Module& model) {
+    for (const Tensor& p : model.parameters()) {
+        const std::vector<Tensor> all = dist::all_gather(p.grad());
+        for (const Tensor& theirs : all) BOOST_TEST(same(theirs, all[0]));
+    }
+}
+
 enum class Opt { sgd, adam };
 std::unique_ptr<optim::Optimizer> make(Opt which, const std::vector<Tensor>& params) {
     if (which == Opt::sgd) return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
     return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = 0.01});
 }
 
-// k steps with DDP against k reference steps; bitwise when `bitwise`, else to float32 rounding.
+// One process on the whole global batch: one mean loss, one backward.
+void whole_batch_step(nn::Module& model, optim::Optimizer& opt, const GlobalBatch& batch) {
+    opt.zero_grad();
+    nn::F::cross_entropy(model(batch.x), batch.y).backward();
+    opt.step();
+}
+
+// k steps with DDP against k steps of one process: bitwise against the same summation grouping
+// (each rank's gradient, summed in rank order) when `bitwise`; else to float32 rounding against
+// one backward over the whole global batch.
 void check_training_matches(Opt which, nn::DistributedDataParallelOptions options, bool bitwise) {
     manual_seed(7);
     Mlp reference_model;
@@ -101,7 +118,10 @@ void check_training_matches(Opt which, nn::DistributedDataParallelOptions option
     auto opt = make(which, model.parameters());
     for (int step = 0; step < 3; ++step) {
         const GlobalBatch batch(100 + step);
-        reference_step(reference_model, *reference_opt, batch);
+        if (bitwise)
+            reference_step(reference_model, *reference_opt, batch);
+        else
+            whole_batch_step(reference_model, *reference_opt, batch);
         ddp_step(model, *opt, batch);
     }
     const auto mine = net.parameters(), expected = reference_model.parameters();
@@ -109,7 +129,7 @@ void check_training_matches(Opt which, nn::DistributedDataParallelOptions option
         if (bitwise)
             BOOST_TEST(same(mine[i], expected[i]));
         else
-            BOOST_TEST(max_abs_diff(mine[i], expected[i]) <= 1e-6);
+            BOOST_TEST(max_abs_diff(mine[i], expected[i]) <= 2e-6);
     }
     check_ranks_agree(net);
 }
@@ -152,12 +172,15 @@ BOOST_AUTO_TEST_CASE(all_reduce_writes_through_a_strided_view) {
 
 BOOST_AUTO_TEST_CASE(broadcast_and_all_gather_follow_rank_order) {
     const int n = dist::world_size(), r = dist::rank();
-    const Tensor t = full({2, 2}, 10 * r, kInt64);
-    dist::broadcast(t, n - 1);
-    BOOST_TEST(same(t, full({2, 2}, 10 * (n - 1), kInt64)));
-    const std::vector<Tensor> gathered = dist::all_gather(full({3}, r, kFloat64).reshape({1, 3}));
-    BOOST_TEST(gathered.size() == static_cast<std::size_t>(n));
-    for (int k = 0; k < n; ++k) BOOST_TEST(same(gathered[k], full({1, 3}, k, kFloat64)));
+    for (DType dtype : {kFloat32, kFloat64, kInt64, kBool}) {
+        const auto value = [dtype](int rank) { return dtype == kBool ? rank % 2 : 10 * rank; };
+        const Tensor t = full({2, 2}, value(r), dtype);
+        dist::broadcast(t, n - 1);
+        BOOST_TEST(same(t, full({2, 2}, value(n - 1), dtype)));
+        const std::vector<Tensor> gathered = dist::all_gather(full({3}, value(r), dtype).reshape({1, 3}));
+        BOOST_TEST(gathered.size() == static_cast<std::size_t>(n));
+        for (int k = 0; k < n; ++k) BOOST_TEST(same(gathered[k], full({1, 3}, value(k), dtype)));
+    }
     const std::vector<std::string> names = dist::all_gather_string(std::string(static_cast<std::size_t>(r), 'x'));
     for (int k = 0; k < n; ++k) BOOST_TEST(names[k] == std::string(static_cast<std::size_t>(k), 'x'));
     dist::barrier();
@@ -235,7 +258,7 @@ BOOST_AUTO_TEST_CASE(sgd_and_adam_match_one_process_on_the_global_batch_bitwise_
     check_training_matches(Opt::adam, {.deterministic = true}, true);
 }
 
-BOOST_AUTO_TEST_CASE(sgd_and_adam_match_one_process_to_rounding_with_mpis_reduction) {
+BOOST_AUTO_TEST_CASE(sgd_and_adam_match_one_process_on_the_whole_global_batch_to_rounding) {
     check_training_matches(Opt::sgd, {}, false);
     check_training_matches(Opt::adam, {}, false);
 }
@@ -305,10 +328,12 @@ BOOST_AUTO_TEST_CASE(parameters_unused_on_some_or_all_ranks) {
         nn::Linear fc1{{.in_features = 6, .out_features = 3}}, fc3{{.in_features = 6, .out_features = 3}},
             fc4{{.in_features = 6, .out_features = 3}};
         bool use_fc3;
+        // fc4 first: reverse registration order puts it in the last buckets, so fc3's are the
+        // first, started from rank 0's hooks while the other ranks start them at the end of the pass.
         explicit Branchy(bool use) : use_fc3(use) {
+            register_module("fc4", fc4);
             register_module("fc1", fc1);
             register_module("fc3", fc3);
-            register_module("fc4", fc4);
         }
         Tensor forward(const Tensor& x) override { return use_fc3 ? fc1(x) + fc3(x) : fc1(x); }
     };
@@ -327,7 +352,7 @@ BOOST_AUTO_TEST_CASE(parameters_unused_on_some_or_all_ranks) {
     for (const Tensor& g : grads) BOOST_TEST(same(g, grads[0]));
 }
 
-BOOST_AUTO_TEST_CASE(only_a_backward_after_a_forward_through_the_wrapper_reduces) {
+BOOST_AUTO_TEST_CASE(only_a_backward_through_the_wrappers_output_reduces) {
     manual_seed(15);
     Mlp net;
     nn::DistributedDataParallel model(net);
@@ -339,6 +364,19 @@ BOOST_AUTO_TEST_CASE(only_a_backward_after_a_forward_through_the_wrapper_reduces
     net.zero_grad();
     shard_loss(model, batch, dist::rank()).backward();
     BOOST_TEST(model.stats().passes == 1);
+    // After it, too: the wrapper's pass is over.
+    if (dist::rank() == 0) shard_loss(net, batch, 0).backward();
+    BOOST_TEST(model.stats().passes == 1);
+    // Twice through one graph (retain_graph): each pass is averaged, so the gradient is twice the
+    // average of one.
+    net.zero_grad();
+    const Tensor loss = shard_loss(model, batch, dist::rank());
+    loss.backward(Tensor(), /*retain_graph=*/true);
+    const Tensor once = net.fc1.weight.grad().clone();
+    loss.backward();
+    BOOST_TEST(model.stats().passes == 3);
+    BOOST_TEST(max_abs_diff(net.fc1.weight.grad(), once * 2.0) <= 1e-6);
+    check_ranks_agree_on_gradients(net);
     // An exception in the middle of a backward leaves a pass open; the next forward clears it.
     const int failing = net.fc1.weight.register_hook([](const Tensor&) -> Tensor { throw Error("a hook failed"); });
     BOOST_CHECK_THROW(shard_loss(model, batch, dist::rank()).backward(), Error);
@@ -401,6 +439,36 @@ BOOST_AUTO_TEST_CASE(checkpoints_written_by_rank_0_load_on_every_rank) {
     for (std::size_t i = 0; i < a.size(); ++i) BOOST_TEST(same(a[i], b[i]));
     dist::barrier();
     if (dist::rank() == 0) std::filesystem::remove_all(dir);
+    // For the next test, run by CTest in one process after the 2-rank run.
+    if (const char* keep = std::getenv("XGRAD_DDP_CHECKPOINT_DIR"); keep != nullptr && dist::rank() == 0) {
+        std::filesystem::create_directories(keep);
+        const std::string name = "ddp_" + std::to_string(dist::world_size()) + "_ranks.npz";
+        save_checkpoint((std::filesystem::path(keep) / name).string(),
+                        {.model = &model.module(), .optimizer = &adam, .default_generator = false});
+    }
+}
+
+// A checkpoint that rank 0 of a 2-rank job wrote (the test above, under mpirun) loads in one
+// process and holds what one process training on the same global batch holds; the optimizer state
+// too, so the next steps agree. Run by name from CTest (it needs that file), not by default.
+BOOST_AUTO_TEST_CASE(a_checkpoint_from_2_ranks_loads_in_one_process, *boost::unit_test::disabled()) {
+    const char* dir = std::getenv("XGRAD_DDP_CHECKPOINT_DIR");
+    BOOST_REQUIRE_MESSAGE(dir != nullptr, "XGRAD_DDP_CHECKPOINT_DIR names the folder of the 2-rank checkpoint");
+    manual_seed(13);
+    Mlp alone;
+    optim::Adam adam(alone.parameters(), {.lr = 0.01});
+    whole_batch_step(alone, adam, GlobalBatch(41, 2));
+    Mlp loaded;
+    optim::Adam loaded_adam(loaded.parameters(), {.lr = 0.01});
+    load_checkpoint((std::filesystem::path(dir) / "ddp_2_ranks.npz").string(),
+                    {.model = &loaded, .optimizer = &loaded_adam, .default_generator = false});
+    for (int step = 0; step < 2; ++step) {
+        const auto a = alone.parameters(), b = loaded.parameters();
+        for (std::size_t i = 0; i < a.size(); ++i) BOOST_TEST(max_abs_diff(a[i], b[i]) <= 2e-6);
+        const GlobalBatch next(42 + step, 1);
+        whole_batch_step(alone, adam, next);
+        whole_batch_step(loaded, loaded_adam, next);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_distributed_sampler_feeds_each_rank_its_shard) {
