@@ -60,3 +60,6 @@ echo "# end to end: the main example's model, seconds per epoch"
 
 echo "# the lecture's CNN (s per 100 steps) and LSTM (ms per step), with peak memory"
 "$here/run_models.sh" "$build"
+
+echo "# data-parallel training over MPI: the main example's model on 2 ranks (docs/distributed.md)"
+"$here/run_distributed.sh" "$build" 1
