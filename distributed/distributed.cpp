@@ -192,20 +192,6 @@ int world_size() {
     return 1;
 }
 
-const char* reduce_op_name(ReduceOp op) {
-    switch (op) {
-        case ReduceOp::sum:
-            return "sum";
-        case ReduceOp::mean:
-            return "mean";
-        case ReduceOp::max:
-            return "max";
-        case ReduceOp::min:
-            return "min";
-    }
-    return "?";
-}
-
 void all_reduce(const Tensor& tensor, ReduceOp op) {
     check_tensor(tensor, "all_reduce");
     XGRAD_CHECK(op != ReduceOp::mean || tensor.is_floating_point(), "all_reduce on rank ", rank(), " of ", world_size(),

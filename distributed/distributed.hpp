@@ -55,7 +55,6 @@ int rank();
 int world_size();
 
 enum class ReduceOp { sum, mean, max, min };
-const char* reduce_op_name(ReduceOp op);
 
 /// Combines tensor element-wise across ranks, in place, so every rank ends with the result.
 /// Every dtype; mean needs a floating-point tensor, and on bool sum and max are "any", min "all".
