@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string_view>
@@ -164,6 +165,38 @@ WordVectors read_word_vectors(const std::string& path, const Vocabulary& vocab, 
     }
     out.weights = from_vector(table, {vocab.size(), dim}, kFloat32);
     return out;
+}
+
+void write_word_vectors(const std::string& path, const Vocabulary& vocab, const Tensor& weights) {
+    XGRAD_CHECK(weights.defined(), "write_word_vectors: ", path, ": the weights are an undefined tensor");
+    XGRAD_CHECK(weights.dim() == 2 && weights.size(0) == vocab.size(), "write_word_vectors: ", path,
+                ": weights must be [vocabulary size, dim] = [", vocab.size(), ", dim], got ", weights.sizes());
+    XGRAD_CHECK(weights.dtype() == kFloat32 || weights.dtype() == kFloat64, "write_word_vectors: ", path,
+                ": weights must be float32 or float64, got ", dtype_name(weights.dtype()));
+    const std::vector<float> values = weights.to(kFloat32).to_vector<float>();
+    const auto dim = static_cast<std::size_t>(weights.size(1));
+    std::string text = std::to_string(vocab.size() - 1) + " " + std::to_string(dim) + "\n";
+    char number[32];
+    for (int64_t row = 0; row < vocab.size(); ++row) {
+        if (row == Vocabulary::kPad) continue;
+        const std::string& word = vocab.token(row);
+        XGRAD_CHECK(!word.empty() && word.find_first_of(" \t\r\n") == std::string::npos, "write_word_vectors: ", path,
+                    ": word ", row, " (\"", word, "\") is empty or holds a space, which the format cannot hold");
+        text += word;
+        for (std::size_t k = 0; k < dim; ++k) {
+            const auto [end, error] =
+                std::to_chars(number, number + sizeof number, values[static_cast<std::size_t>(row) * dim + k]);
+            text += ' ';
+            text.append(number, end);
+        }
+        text += '\n';
+    }
+    std::FILE* file = std::fopen(path.c_str(), "wb");
+    if (!file) fail("write_word_vectors: cannot write ", path, " (", std::strerror(errno), ")");
+    const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
+    const int error = written ? 0 : errno;
+    if (std::fclose(file) != 0 || !written)
+        fail("write_word_vectors: cannot write ", path, " (", std::strerror(error ? error : errno), ")");
 }
 
 }  // namespace xgrad::data

@@ -1,9 +1,10 @@
 #pragma once
 /// Pretrained word vectors (word2vec's text format, GloVe) laid out for a Vocabulary, to start an
-/// Embedding from:
+/// Embedding from, and vectors trained with xgrad written in word2vec's text format:
 ///
 ///     data::WordVectors glove = data::read_word_vectors("glove.6B.100d.txt", vocab);
 ///     auto embed = nn::Embedding::from_pretrained(glove.weights, /*freeze=*/true, data::Vocabulary::kPad);
+///     data::write_word_vectors("hoc_vectors.txt", vocab, skipgram.input.weight);
 ///
 /// Each line is a word and its dim values, separated by spaces ("the 0.418 0.24968 ..."); trailing
 /// spaces (word2vec writes one) and '\r' are ignored, as are blank lines. word2vec's text files
@@ -50,5 +51,12 @@ struct WordVectors {
 /// Reads a word-vector text file and returns one row per vocabulary index. Words outside the
 /// vocabulary are skipped; a word listed twice keeps its first vector.
 WordVectors read_word_vectors(const std::string& path, const Vocabulary& vocab, WordVectorsOptions options = {});
+
+/// Writes row i of weights ([vocab.size(), dim], float32 or float64) as the vector of vocab.token(i)
+/// in word2vec's text format: a "count dim" header, then "word v1 ... vdim" per line, every
+/// vocabulary word but <pad>, values in the shortest text that reads back to the same float
+/// (read_word_vectors returns them bit for bit). Throws xgrad::Error naming the file when it
+/// cannot be written, and the shapes when weights do not match the vocabulary.
+void write_word_vectors(const std::string& path, const Vocabulary& vocab, const Tensor& weights);
 
 }  // namespace xgrad::data

@@ -16,29 +16,13 @@
 #include <xgrad/xgrad.hpp>
 
 #include "fashion_mlp.hpp"
+#include "optimizer_by_name.hpp"
 #include "tutorial.hpp"
 
 using namespace xgrad;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, const std::vector<Tensor>& params,
-                                                 double lr) {
-    if (name == "sgd") return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = lr});
-    if (name == "momentum") return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = lr, .momentum = 0.9});
-    if (name == "nesterov")
-        return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = lr, .momentum = 0.9, .nesterov = true});
-    if (name == "adagrad") return std::make_unique<optim::Adagrad>(params, optim::AdagradOptions{.lr = lr});
-    if (name == "rmsprop") return std::make_unique<optim::RMSprop>(params, optim::RMSpropOptions{.lr = lr});
-    if (name == "adadelta") return std::make_unique<optim::Adadelta>(params, optim::AdadeltaOptions{.lr = lr});
-    if (name == "adam") return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = lr});
-    if (name == "adamw")
-        return std::make_unique<optim::AdamW>(params, optim::AdamOptions{.lr = lr, .weight_decay = 1e-2});
-    if (name == "nadam") return std::make_unique<optim::NAdam>(params, optim::NAdamOptions{.lr = lr});
-    if (name == "adamax") return std::make_unique<optim::Adamax>(params, optim::AdamaxOptions{.lr = lr});
-    fail("unknown optimizer \"", name, "\" (see --help)");
-}
 
 struct Evaluation {
     double loss = 0, accuracy = 0;
@@ -182,7 +166,7 @@ int main(int argc, char** argv) try {
     example::FashionMlp model(s.hidden, s.dropout);
     std::cout << model << "\n";
     std::printf("%lld parameters\n", static_cast<long long>(nn::summary(model, {1, 28 * 28}).total_params));
-    auto optimizer = make_optimizer(s.optimizer, model.parameters(), s.lr);
+    auto optimizer = example::make_optimizer(s.optimizer, model.parameters(), s.lr);
 
     data::TensorDataset dataset(data.x_train, data.y_train);
     Generator shuffle(s.seed + 1);

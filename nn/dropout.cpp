@@ -50,6 +50,12 @@ std::string Dropout2d::extra_repr() const {
 }
 
 McDropoutPrediction mc_dropout_predict(Module& model, const Tensor& x, int samples) {
+    return mc_dropout_predict(
+        model, [&] { return model(x); }, samples, McOutput::softmax);
+}
+
+McDropoutPrediction mc_dropout_predict(Module& model, const std::function<Tensor()>& pass, int samples,
+                                       McOutput output) {
     XGRAD_CHECK(samples >= 1, "mc_dropout_predict: needs at least one sample, got ", samples);
     std::vector<std::pair<Module*, bool>> modes;
     for (Module* m : model.modules()) modes.emplace_back(m, m->is_training());
@@ -62,10 +68,10 @@ McDropoutPrediction mc_dropout_predict(Module& model, const Tensor& x, int sampl
     Tensor mean, squared_deviations;
     try {
         for (int s = 1; s <= samples; ++s) {
-            const Tensor logits = model(x);
+            const Tensor logits = pass();
             XGRAD_CHECK(logits.dim() == 2, "mc_dropout_predict: expected the model to return logits [N, C], got shape ",
                         logits.sizes());
-            const Tensor p = softmax(logits, 1);
+            const Tensor p = output == McOutput::softmax ? softmax(logits, 1) : sigmoid(logits);
             if (s == 1) {
                 mean = p;
                 squared_deviations = zeros_like(p);

@@ -7,6 +7,7 @@
 /// that evaluation needs no change at all ("inverted dropout"). Both give the same expected
 /// activation; DropoutOptions::scale_at_test = true selects the paper's form.
 
+#include <functional>
 #include <string>
 
 #include <xgrad/nn/module.hpp>
@@ -55,5 +56,17 @@ struct McDropoutPrediction {
 /// Dropout2d module in training mode and everything else in evaluation mode (BatchNorm keeps its
 /// running statistics), without recording a graph; the modules' modes are restored afterwards.
 McDropoutPrediction mc_dropout_predict(Module& model, const Tensor& x, int samples);
+
+/// How the passes' logits become probabilities: softmax over the classes (one label per row), or
+/// sigmoid per column (multi-label: each of C labels on its own).
+enum class McOutput { softmax, sigmoid };
+
+/// The same for a model called some other way (several inputs, a batch loop of one's own):
+/// `pass` runs one forward pass of `model` and returns its logits [N, C]. For a multi-label model:
+///
+///     auto mc = nn::mc_dropout_predict(model, [&] { return model.forward(tokens, lengths); }, 20,
+///                                      nn::McOutput::sigmoid);
+McDropoutPrediction mc_dropout_predict(Module& model, const std::function<Tensor()>& pass, int samples,
+                                       McOutput output = McOutput::softmax);
 
 }  // namespace xgrad::nn

@@ -2,6 +2,7 @@
 // good and malformed files, the text pipeline, word vectors, and the shipped data sets.
 #include <zlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -324,6 +325,51 @@ BOOST_AUTO_TEST_CASE(word_vectors_in_glove_and_word2vec_formats) {
     const data::WordVectors exact = data::read_word_vectors(w2v.string(), vocab, {.lowercase_fallback = false});
     BOOST_TEST(exact.hits == 2);
     BOOST_TEST((exact.missing == std::vector<std::string>{"<unk>", "cell", "tumor"}));
+}
+
+BOOST_AUTO_TEST_CASE(word_vectors_written_in_word2vec_format_read_back_bit_for_bit) {
+    const data::Vocabulary vocab({"<pad>", "<unk>", "cancer", "µm", "p53"});
+    Generator gen(3);
+    // Values with long decimal expansions, tiny ones and negative zero: the shortest text of each
+    // float must read back to the same bits.
+    const Tensor weights = normal({5, 4}, 0.0, 1.0, kFloat32, &gen) * 1e-3;
+    weights.narrow(0, 4, 1).copy_(tensor({1e-30, -0.0, 3.4e38, 0.1}, kFloat32).unsqueeze(0));
+    const std::string path = scratch("written_vectors.txt").string();
+    data::write_word_vectors(path, vocab, weights);
+    std::ifstream in(path);
+    std::string header, first;
+    std::getline(in, header);
+    std::getline(in, first);
+    BOOST_TEST(header == "4 4");                // every word but <pad>
+    BOOST_TEST(first.rfind("<unk> ", 0) == 0);  // in vocabulary order
+    const data::WordVectors back = data::read_word_vectors(path, vocab, {.lowercase_fallback = false});
+    BOOST_TEST(back.hits == 4);
+    BOOST_TEST(back.misses() == 0);
+    const std::vector<float> wrote = weights.to_vector<float>(), read = back.weights.to_vector<float>();
+    for (std::size_t i = 4; i < wrote.size(); ++i)  // row 0 (<pad>) reads back as zeros
+        BOOST_TEST(std::memcmp(&wrote[i], &read[i], sizeof(float)) == 0, "element " << i);
+    // float64 weights are written as the float32 values a reader gets.
+    data::write_word_vectors(path, vocab, weights.to(kFloat64));
+    BOOST_TEST((data::read_word_vectors(path, vocab).weights.narrow(0, 1, 4).to_vector<float>() ==
+                weights.narrow(0, 1, 4).to_vector<float>()));
+
+    check_error(
+        [&] {
+            data::write_word_vectors(path, vocab, zeros({4, 3}));
+        },
+        {"write_word_vectors", path, "[5, dim]", "[4, 3]"});
+    check_error(
+        [&] {
+            data::write_word_vectors(path, vocab, zeros({5, 3}, kInt64));
+        },
+        {"write_word_vectors", "float32 or float64", "int64"});
+    check_error(
+        [&] {
+            data::write_word_vectors(path, data::Vocabulary({"<pad>", "<unk>", "two words"}), zeros({3, 3}));
+        },
+        {"write_word_vectors", "\"two words\"", "space"});
+    const std::string unwritable = "/proc/xgrad-no-such-dir/vectors.txt";
+    check_error([&] { data::write_word_vectors(unwritable, vocab, weights); }, {"cannot write", unwritable});
 }
 
 BOOST_AUTO_TEST_CASE(malformed_word_vector_files_name_the_line) {

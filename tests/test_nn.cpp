@@ -687,6 +687,43 @@ BOOST_AUTO_TEST_CASE(mc_dropout_samples_the_dropout_posterior) {
     check_error([&] { nn::mc_dropout_predict(plain, ones({2, 2, 3}), 2); }, {"mc_dropout_predict", "[2, 2, 4]"});
 }
 
+BOOST_AUTO_TEST_CASE(mc_dropout_of_a_multi_label_model_called_its_own_way) {
+    // Two inputs summed, Dropout(0.5), then Linear(1, 2) with weights (ln 3, 0) and bias (0, -ln 3):
+    // label 0 is sigmoid(ln 3 * 2) = 0.9 or sigmoid(0) = 0.5 (mean 0.7, spread 0.2) and label 1 is
+    // always sigmoid(-ln 3) = 0.25; sigmoids of their own, so a row need not sum to 1.
+    nn::Sequential model;
+    auto& drop = model.emplace<nn::Dropout>({.p = 0.5});
+    auto& fc = model.emplace<nn::Linear>({.in_features = 1, .out_features = 2});
+    {
+        NoGradGuard no_grad;
+        fc.weight.copy_(tensor({std::log(3.0), 0.0}).view({2, 1}));
+        fc.bias.copy_(tensor({0.0, -std::log(3.0)}));
+    }
+    const Tensor a = full({300, 1}, 0.25), b = full({300, 1}, 0.75);
+    manual_seed(5);
+    model.eval();
+    const nn::McDropoutPrediction pred = nn::mc_dropout_predict(
+        model, [&] { return fc(drop(a + b)); }, 400, nn::McOutput::sigmoid);
+    BOOST_TEST(std::abs(pred.mean.select(1, 0).mean().item() - 0.7) < 0.004);
+    BOOST_TEST(std::abs(pred.std.select(1, 0).mean().item() - 0.2) < 0.004);
+    check_values(pred.mean.select(1, 1), std::vector<double>(300, 0.25), 1e-6);
+    BOOST_TEST(pred.std.select(1, 1).max().item() < 1e-6);
+    BOOST_TEST(!model.is_training());  // eval mode restored
+    BOOST_TEST(!drop.is_training());
+    // An error inside a pass still restores the modes.
+    check_error(
+        [&] {
+            nn::mc_dropout_predict(
+                model,
+                [&]() -> Tensor {
+                    return fc(ones({2, 3}));
+                },
+                2);
+        },
+        {"[2, 3]"});
+    BOOST_TEST(!drop.is_training());
+}
+
 BOOST_AUTO_TEST_CASE(batchnorm_running_statistics_match_the_formulas) {
     nn::BatchNorm1d bn({.num_features = 2, .momentum = 0.1, .dtype = kFloat64});
     std::vector<double> mean = {0, 0}, var = {1, 1};

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The Hallmarks of Cancer comparison, end to end: word2vec vectors trained on the training
+# abstracts (word2vec_hoc), then every model with 3 seeds (early stopping and thresholds chosen on
+# dev, the test split read once per configuration), then the ablations, two programs at a time
+# with one thread each (2 cores). Prints the summary table and the ablation table; every
+# program's full report stays in <out>/<name>.log.
+#
+#   examples/hoc_comparison.sh [build-dir] [out-dir]          (about 25 minutes on 2 cores)
+#   SEEDS=1 examples/hoc_comparison.sh build /tmp/hoc          (a third of the time)
+set -euo pipefail
+build=${1:-build}
+out=${2:-hoc_comparison}
+seeds=${SEEDS:-3}
+bin="$build/examples"
+mkdir -p "$out"
+start=$(date +%s)
+
+echo "word2vec (skip-gram, negative sampling) on the training abstracts -> $out/hoc_word2vec_100d.txt"
+"$bin/word2vec_hoc" --threads 2 --out "$out" > "$out/word2vec.log"
+grep -A9 '^Nearest' "$out/word2vec.log"
+vectors="$out/hoc_word2vec_100d.txt"
+
+# name | what it shows | command (the main models first; the ablations change one thing each)
+configurations=(
+  "kim_cnn|main|$bin/hoc_kim_cnn --embeddings $vectors"
+  "bigru_attention|main|$bin/hoc_recurrent --embeddings $vectors"
+  "transformer|main|$bin/hoc_transformer --embeddings $vectors"
+  "kim_cnn_random_embeddings|ablation: random embeddings (Kim CNN)|$bin/hoc_kim_cnn"
+  "kim_cnn_no_dropout|ablation: no dropout (Kim CNN)|$bin/hoc_kim_cnn --embeddings $vectors --dropout 0 --embedding-dropout 0"
+  "bigru_max_pooling|ablation: max pooling instead of attention (BiGRU)|$bin/hoc_recurrent --embeddings $vectors --pooling max"
+  "bigru_naive_dropout|ablation: naive recurrent dropout instead of Zaremba's (BiGRU)|$bin/hoc_recurrent --embeddings $vectors --recurrent-dropout naive"
+  "bigru_random_embeddings|ablation: random embeddings (BiGRU)|$bin/hoc_recurrent"
+)
+
+running=0
+for configuration in "${configurations[@]}"; do
+  IFS='|' read -r name _ command <<< "$configuration"
+  if (( running == 2 )); then wait -n; running=1; fi
+  echo "running $name"
+  # shellcheck disable=SC2086  # the command is a program and its flags
+  $command --seeds "$seeds" --threads 1 --out "$out" > "$out/$name.log" 2>&1 &
+  running=$((running + 1))
+done
+wait
+elapsed=$(( $(date +%s) - start ))
+
+row() {  # name -> "| model | micro-F1 +- sd | dev-tuned | seeds averaged | s/epoch | s |"
+  local line
+  line=$(grep '^summary |' "$out/$1.log") || { echo "| $1 | failed: see $out/$1.log |"; return; }
+  awk -F' [|] ' '{ printf "| %s | %s +- %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8 }' <<< "$line"
+}
+echo
+echo "Hallmarks of Cancer, test micro-F1 (mean of $seeds seeds; fixed threshold 1/2; thresholds tuned on dev;"
+echo "the seeds' probabilities averaged), training seconds per epoch (one thread) and in all:"
+echo "| model | micro-F1 | dev-tuned | seeds averaged | s/epoch | s |"
+echo "|---|---|---|---|---|---|"
+for configuration in "${configurations[@]}"; do
+  IFS='|' read -r name kind _ <<< "$configuration"
+  [[ $kind == main ]] && row "$name"
+done
+echo
+echo "Ablations (each changes one thing of a main model):"
+echo "| model | micro-F1 | dev-tuned | seeds averaged | s/epoch | s |"
+echo "|---|---|---|---|---|---|"
+for configuration in "${configurations[@]}"; do
+  IFS='|' read -r name kind _ <<< "$configuration"
+  [[ $kind == main ]] || { echo "| *${kind#ablation: }* | | | | | |"; row "$name"; }
+done
+echo
+echo "whole comparison: $((elapsed / 60)) min $((elapsed % 60)) s"

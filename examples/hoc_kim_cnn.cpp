@@ -1,0 +1,71 @@
+// Tutorial: Kim's CNN for sentence classification (Kim 2014) on Hallmarks of Cancer abstracts.
+//
+// Filters 3, 4 and 5 words wide slide over the embedded abstract (a Conv1d whose channels are
+// the word-vector dimensions); each feature map is max-pooled over the whole abstract ("does this
+// n-gram detector fire anywhere?"), so the abstract's length does not matter and padding never
+// wins (it is masked to -inf before the max). The pooled features go through dropout to the ten
+// hallmark outputs, whose rows Kim keeps within a max-norm of 3. Started from word2vec vectors
+// trained on the training abstracts (word2vec_hoc), as Kim started from word2vec's:
+//
+//   word2vec_hoc --out vectors
+//   hoc_kim_cnn --embeddings vectors/hoc_word2vec_100d.txt [--seeds 3] [--dropout 0.5] ...
+//
+// Everything else (training loop, early stopping on dev, thresholds, MC dropout, the report) is
+// hoc_training.hpp's, shared with the BiGRU and the Transformer. --help lists the techniques
+// that can be switched.
+#include "hoc_training.hpp"
+
+using namespace xgrad;
+
+namespace {
+
+struct KimCnn : hoc::TextClassifier {
+    std::vector<int64_t> widths;
+    nn::ModuleList convs;
+
+    KimCnn(int64_t vocab, const hoc::Settings& s, const std::vector<int64_t>& widths, int64_t filters)
+        : TextClassifier(vocab, s, filters * static_cast<int64_t>(widths.size())), widths(widths) {
+        for (int64_t width : widths)
+            convs.emplace<nn::Conv1d>({.in_channels = s.dim, .out_channels = filters, .kernel_size = width});
+        register_module("convs", convs);
+    }
+    Tensor classify(const Tensor& indices, const Tensor& lengths) override {
+        const Tensor x = embed(indices).transpose(1, 2);  // [N, E, T]: the word dims are the channels
+        const int64_t steps = indices.size(1);
+        std::vector<Tensor> pooled;
+        for (std::size_t i = 0; i < convs.size(); ++i) {
+            const Tensor maps = relu(convs[i](x));  // [N, F, T - w + 1]
+            // A window that reaches past the abstract's end reads padding: masked out of the max
+            // (an abstract shorter than the window keeps its first, partly padded, window).
+            const int64_t positions = steps - widths[i] + 1;
+            const Tensor starts = arange(0, positions, 1, kInt64).unsqueeze(0);  // [1, P]
+            const Tensor last = clamp_min(lengths - widths[i], 0).unsqueeze(1);  // [N, 1]
+            const Tensor outside = (starts > last).unsqueeze(1);                 // [N, 1, P]
+            pooled.push_back(amax(maps.masked_fill(outside, -1e30), {2}));
+        }
+        return head(cat(pooled, 1));
+    }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    hoc::Settings s;
+    s.lr = 1e-3;
+    s.dropout = 0.5;
+    s.embedding_dropout = 0.2;
+    s.max_norm = 3.0;
+    int64_t filters = 100;
+    tutorial::Cli cli("Tutorial: Kim's CNN (filters of 3, 4, 5 words) on Hallmarks of Cancer abstracts.");
+    hoc::add_options(cli, s, 2e-3);
+    cli.option("--filters", filters, "feature maps per filter width").at_least(1);
+    s.quick = cli.parse(argc, argv);
+    return hoc::run(
+        "Kim CNN",
+        [&](int64_t vocab, const hoc::Settings& settings) {
+            return std::make_unique<KimCnn>(vocab, settings, std::vector<int64_t>{3, 4, 5}, filters);
+        },
+        s);
+} catch (const std::exception& e) {
+    return tutorial::fail(e);
+}
