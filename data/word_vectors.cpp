@@ -175,17 +175,20 @@ void write_word_vectors(const std::string& path, const Vocabulary& vocab, const 
                 ": weights must be float32 or float64, got ", dtype_name(weights.dtype()));
     const std::vector<float> values = weights.to(kFloat32).to_vector<float>();
     const auto dim = static_cast<std::size_t>(weights.size(1));
-    std::string text = std::to_string(vocab.size() - 1) + " " + std::to_string(dim) + "\n";
+    // <pad> and <unk> stand for no word: a reader gives them rows of its own.
+    std::string text = std::to_string(std::max<int64_t>(vocab.size() - 2, 0)) + " " + std::to_string(dim) + "\n";
     char number[32];
     for (int64_t row = 0; row < vocab.size(); ++row) {
-        if (row == Vocabulary::kPad) continue;
+        if (row == Vocabulary::kPad || row == Vocabulary::kUnk) continue;
         const std::string& word = vocab.token(row);
         XGRAD_CHECK(!word.empty() && word.find_first_of(" \t\r\n") == std::string::npos, "write_word_vectors: ", path,
                     ": word ", row, " (\"", word, "\") is empty or holds a space, which the format cannot hold");
         text += word;
         for (std::size_t k = 0; k < dim; ++k) {
-            const auto [end, error] =
-                std::to_chars(number, number + sizeof number, values[static_cast<std::size_t>(row) * dim + k]);
+            const float v = values[static_cast<std::size_t>(row) * dim + k];
+            XGRAD_CHECK(std::isfinite(v), "write_word_vectors: ", path, ": value ", k + 1, " of \"", word, "\" is ", v,
+                        " (training diverged?)");
+            const auto [end, error] = std::to_chars(number, number + sizeof number, v);
             text += ' ';
             text.append(number, end);
         }

@@ -54,9 +54,10 @@ WordVectors read_word_vectors(const std::string& path, const Vocabulary& vocab, 
 
 /// Writes row i of weights ([vocab.size(), dim], float32 or float64) as the vector of vocab.token(i)
 /// in word2vec's text format: a "count dim" header, then "word v1 ... vdim" per line, every
-/// vocabulary word but <pad>, values in the shortest text that reads back to the same float
-/// (read_word_vectors returns them bit for bit). Throws xgrad::Error naming the file when it
-/// cannot be written, and the shapes when weights do not match the vocabulary.
+/// vocabulary word but <pad> and <unk> (no word: a reader initializes them its own way), values
+/// in the shortest text that reads back to the same float (read_word_vectors returns them bit for
+/// bit). Throws xgrad::Error naming the file when it cannot be written, the shapes when weights
+/// do not match the vocabulary, and the word when a value is not finite.
 void write_word_vectors(const std::string& path, const Vocabulary& vocab, const Tensor& weights);
 
 }  // namespace xgrad::data

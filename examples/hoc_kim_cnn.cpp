@@ -3,7 +3,7 @@
 // Filters 3, 4 and 5 words wide slide over the embedded abstract (a Conv1d whose channels are
 // the word-vector dimensions); each feature map is max-pooled over the whole abstract ("does this
 // n-gram detector fire anywhere?"), so the abstract's length does not matter and padding never
-// wins (it is masked to -inf before the max). The pooled features go through dropout to the ten
+// wins (it is masked out of the max). The pooled features go through dropout to the ten
 // hallmark outputs, whose rows Kim keeps within a max-norm of 3. Started from word2vec vectors
 // trained on the training abstracts (word2vec_hoc), as Kim started from word2vec's:
 //
@@ -29,6 +29,7 @@ struct KimCnn : hoc::TextClassifier {
             convs.emplace<nn::Conv1d>({.in_channels = s.dim, .out_channels = filters, .kernel_size = width});
         register_module("convs", convs);
     }
+    int64_t min_tokens() const override { return *std::max_element(widths.begin(), widths.end()); }
     Tensor classify(const Tensor& indices, const Tensor& lengths) override {
         const Tensor x = embed(indices).transpose(1, 2);  // [N, E, T]: the word dims are the channels
         const int64_t steps = indices.size(1);

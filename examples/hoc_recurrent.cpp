@@ -44,13 +44,14 @@ struct AttentionPooling : nn::Module {
 };
 
 /// A bidirectional GRU or LSTM made of two cells stepped by hand, with dropout on the recurrent
-/// state h between steps, a new mask at every step (the naive recurrent dropout).
+/// state h between steps, a new mask at every step (the naive recurrent dropout). The dropout is a
+/// module, so that Monte Carlo dropout samples it too.
 struct NaiveDropoutBiRnn : nn::Module {
     bool lstm;
-    double p;
+    nn::Dropout recurrent_dropout;
     std::unique_ptr<nn::Module> forward_cell, backward_cell;
 
-    NaiveDropoutBiRnn(bool lstm, int64_t input, int64_t hidden, double p) : lstm(lstm), p(p) {
+    NaiveDropoutBiRnn(bool lstm, int64_t input, int64_t hidden, double p) : lstm(lstm), recurrent_dropout({.p = p}) {
         for (auto* cell : {&forward_cell, &backward_cell}) {
             if (lstm)
                 *cell = std::make_unique<nn::LSTMCell>(nn::LSTMCellOptions{.input_size = input, .hidden_size = hidden});
@@ -59,6 +60,7 @@ struct NaiveDropoutBiRnn : nn::Module {
         }
         register_module("forward_cell", *forward_cell);
         register_module("backward_cell", *backward_cell);
+        register_module("recurrent_dropout", recurrent_dropout);
     }
     // x [N, T, E] -> [N, T, H], zero past each sequence's end; the state stays put over padding,
     // so the backward direction starts at each abstract's last word.
@@ -70,7 +72,7 @@ struct NaiveDropoutBiRnn : nn::Module {
         Tensor h = zeros({x.size(0), hidden}), c = zeros({x.size(0), hidden});
         for (int64_t s = 0; s < steps; ++s) {
             const int64_t t = backwards ? steps - 1 - s : s;
-            const Tensor dropped = nn::F::dropout(h, p, is_training());
+            const Tensor dropped = recurrent_dropout(h);
             nn::LSTMState next;
             if (lstm)
                 next = static_cast<nn::LSTMCell&>(cell).forward_with_state(x.select(1, t), {dropped, c});

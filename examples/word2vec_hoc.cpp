@@ -21,7 +21,7 @@
 //
 // The gradients are derived by xgrad's autograd from the loss above (Embedding lookups, a dot
 // product, binary cross-entropy with logits); the
-// optimizer is word2vec's: plain SGD whose rate falls linearly to zero over the run.
+// optimizer is word2vec's: plain SGD whose rate falls linearly over the run (to 1e-4 of its start).
 #include <xgrad/xgrad.hpp>
 
 #include <chrono>
@@ -171,7 +171,12 @@ std::unique_ptr<SkipGram> train_skipgram(const IndexedCorpus& corpus, int64_t vo
                 for (int64_t i = 0; i < b; ++i) {
                     int64_t* row = targets.data() + i * (1 + o.negatives);
                     row[0] = contexts[static_cast<std::size_t>(begin + i)];
-                    for (int64_t k = 1; k <= o.negatives; ++k) row[k] = table[gen.next_below(table.size())];
+                    for (int64_t k = 1; k <= o.negatives; ++k) {
+                        // The real context is no noise (word2vec redraws it; a few tries bound the
+                        // loop for a corpus of one word).
+                        for (int tries = 0; tries < 8 && (tries == 0 || row[k] == row[0]); ++tries)
+                            row[k] = table[gen.next_below(table.size())];
+                    }
                 }
             }
             const auto at = centers.begin() + begin;

@@ -48,7 +48,7 @@ public:
 /// `samples` stochastic passes estimates the predictive probabilities; their spread over the
 /// passes measures the model's uncertainty about each input.
 struct McDropoutPrediction {
-    Tensor mean;  ///< [N, C] softmax probabilities averaged over the passes
+    Tensor mean;  ///< [N, C] probabilities (softmax, or sigmoid for McOutput::sigmoid) averaged over the passes
     Tensor std;   ///< [N, C] their standard deviation over the passes
 };
 
@@ -62,10 +62,15 @@ McDropoutPrediction mc_dropout_predict(Module& model, const Tensor& x, int sampl
 enum class McOutput { softmax, sigmoid };
 
 /// The same for a model called some other way (several inputs, a batch loop of one's own):
-/// `pass` runs one forward pass of `model` and returns its logits [N, C]. For a multi-label model:
+/// `pass` runs one forward pass of `model` and returns its logits [N, C]. For a multi-label model
+/// whose forward takes tokens and their lengths:
 ///
 ///     auto mc = nn::mc_dropout_predict(model, [&] { return model.forward(tokens, lengths); }, 20,
 ///                                      nn::McOutput::sigmoid);
+///
+/// Only Dropout and Dropout2d modules sample: dropout that other layers apply themselves (the
+/// attention weights' in MultiheadAttention, between the layers of LSTM and GRU) follows those
+/// layers' evaluation mode and stays off, as does nn::functional::dropout called with a mode.
 McDropoutPrediction mc_dropout_predict(Module& model, const std::function<Tensor()>& pass, int samples,
                                        McOutput output = McOutput::softmax);
 
