@@ -61,5 +61,8 @@ echo "# end to end: the main example's model, seconds per epoch"
 echo "# the lecture's CNN (s per 100 steps) and LSTM (ms per step), with peak memory"
 "$here/run_models.sh" "$build"
 
+echo "# the Hallmarks of Cancer programs' training epoch against PyTorch (docs/hoc.md)"
+"$here/run_hoc.sh" "$build" 1
+
 echo "# data-parallel training over MPI: the main example's model on 2 ranks (docs/distributed.md)"
 "$here/run_distributed.sh" "$build" 1
