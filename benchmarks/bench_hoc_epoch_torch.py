@@ -142,7 +142,7 @@ def main():
     size = len(vocab) + 2
     model = {"cnn": lambda: KimCnn(size), "bigru": lambda: BiGruAttention(size),
              "transformer": lambda: TextTransformer(size, args.max_tokens)}[args.model]()
-    lr = {"cnn": 1e-3, "bigru": 2e-3, "transformer": 5e-4}[args.model]
+    lr = {"cnn": 1e-3, "bigru": 2e-3, "transformer": 1e-3}[args.model]
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     positives = targets.sum(0)
     pos_weight = (len(train) - positives) / positives.clamp(min=1)

@@ -32,7 +32,7 @@ namespace hoc {
 using xgrad::Tensor;
 
 struct Settings {
-    int epochs = 15, patience = 4, seeds = 3, mc_samples = 20, threads = 1;
+    int epochs = 30, patience = 5, seeds = 3, mc_samples = 20, threads = 1;
     int64_t batch_size = 32, max_tokens = 384, abstracts = -1, dim = 100;
     double lr = 1e-3, l2 = 0, max_norm = 0;
     double dropout = 0.5;            ///< before the output layer
@@ -104,11 +104,14 @@ struct TextClassifier : xgrad::nn::Module {
     /// The fewest token columns the model can read (a convolution needs its width).
     virtual int64_t min_tokens() const { return 1; }
 
-    /// classify() on the columns up to the batch's longest abstract: the padding beyond it is
-    /// masked out by every model anyway, so the logits are the same, and the work is less.
+    /// classify() on the columns up to the batch's longest abstract, rounded up to a multiple of
+    /// 64: the padding beyond it is masked out by every model anyway, so the logits are the same,
+    /// and the work is less. (Rounded, so that a few shapes recur: xgrad's allocator reuses the
+    /// memory of a shape it has seen, while a new shape every batch costs fresh pages.)
     Tensor classify_batch(const Tensor& indices, const Tensor& lengths) {
         const int64_t longest = std::max(min_tokens(), lengths.max().item<int64_t>());
-        return classify(longest < indices.size(1) ? indices.narrow(1, 0, longest) : indices, lengths);
+        const int64_t kept = std::min(indices.size(1), (longest + 63) / 64 * 64);
+        return classify(kept < indices.size(1) ? indices.narrow(1, 0, kept) : indices, lengths);
     }
 
     Tensor embed(const Tensor& indices) { return embedding_dropout(embedding(indices)); }

@@ -290,6 +290,40 @@ BOOST_AUTO_TEST_CASE(masked_softmax_is_softmax_over_the_kept_places) {
     check_error([&] { nn::F::masked_softmax(x, ones({5, 1}) > 0.5, 1); }, {"masked_softmax", "[5, 1]", "[3, 4, 5]"});
 }
 
+BOOST_AUTO_TEST_CASE(masked_softmax_reads_a_broadcast_key_padding_mask_in_place) {
+    // Attention's layout: scores [N, heads, queries, keys] and a key-padding mask [N, 1, 1, keys],
+    // read through its strides; also a mask whose rows are a transposed (strided) view, and one
+    // whose keys are not contiguous (the copied path).
+    const Tensor x = random_tensor({2, 3, 4, 5}, kFloat64, 31);
+    const Tensor padding = tensor({{0, 0, 0, 1, 1}, {0, 0, 0, 0, 1}}) > 0.5;  // [2, 5]
+    const Tensor mask = padding.unsqueeze(1).unsqueeze(1);                    // [2, 1, 1, 5]
+    const Tensor expected = softmax(masked_fill(x, mask, -inf), -1);
+    check_values(nn::F::masked_softmax(x, mask, -1), expected.to_vector<double>(), 1e-12);
+    check_values(nn::F::masked_softmax(x.to(kFloat32), mask, -1), expected.to_vector<double>(), 1e-6);
+    // Rows of their own (key 0 always kept, so that the reference has no all-masked row).
+    const Tensor per_query = (random_tensor({2, 1, 4, 5}, kFloat64, 32) > 0.3) && (arange(5.0) > 0.5);
+    const Tensor strided = per_query.transpose(0, 2).contiguous().transpose(0, 2);  // same values, other strides
+    check_values(nn::F::masked_softmax(x, strided, -1),
+                 softmax(masked_fill(x, per_query, -inf), -1).to_vector<double>(), 1e-12);
+    const Tensor keys_strided = padding.t().contiguous().t().unsqueeze(1).unsqueeze(1);  // key stride 2
+    check_values(nn::F::masked_softmax(x, keys_strided, -1), expected.to_vector<double>(), 1e-12);
+    // A query row with every key masked gives zeros, not NaN.
+    const Tensor all_out = ones({2, 1, 1, 5}) > 0.5;
+    check_values(nn::F::masked_softmax(x, all_out, -1), std::vector<double>(120, 0.0));
+    // A NaN score among the kept ones makes its lane NaN (as softmax does), in the SIMD lanes of a
+    // long row (20 floats) and in the scalar tail; a masked-out NaN is ignored.
+    for (int64_t at : {3, 18}) {
+        const Tensor row = random_tensor({2, 20}, kFloat32, 33);
+        row.narrow(0, 0, 1).narrow(1, at, 1).fill_(std::nan(""));
+        const std::vector<float> y = nn::F::masked_softmax(row, Tensor(), 1).to_vector<float>();
+        BOOST_TEST(std::all_of(y.begin(), y.begin() + 20, [](float v) { return std::isnan(v); }));
+        BOOST_TEST(std::none_of(y.begin() + 20, y.end(), [](float v) { return std::isnan(v); }));
+        const Tensor hide = arange(20.0) == static_cast<double>(at);
+        const std::vector<float> kept = nn::F::masked_softmax(row, hide, 1).to_vector<float>();
+        BOOST_TEST(std::none_of(kept.begin(), kept.end(), [](float v) { return std::isnan(v); }));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(scaled_dot_product_attention_matches_its_definition) {
     const Tensor q = random_tensor({2, 3, 4}, kFloat64, 11), k = random_tensor({2, 5, 4}, kFloat64, 12),
                  v = random_tensor({2, 5, 2}, kFloat64, 13);

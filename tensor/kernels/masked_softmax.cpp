@@ -4,6 +4,7 @@
 // a composition of masked_fill, max, exp, sum and div would make eight passes over the largest
 // tensor of the model.
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -22,12 +23,33 @@ void softmax_lane(const T* x, const bool* excluded, T* out, int64_t n) {
     using Batch = xsimd::batch<T>;
     constexpr int64_t width = static_cast<int64_t>(Batch::size);
     const T lowest = -std::numeric_limits<T>::infinity();
+    // The kept scores (a branch-free select the compiler vectorizes), then their maximum in SIMD
+    // lanes; a NaN anywhere makes the maximum NaN, so that the lane comes out NaN, as softmax's.
+    if (excluded)
+        for (int64_t i = 0; i < n; ++i) out[i] = excluded[i] ? lowest : x[i];
+    else
+        std::copy(x, x + n, out);
     T best = lowest;
-    for (int64_t i = 0; i < n; ++i) {
-        const T v = excluded && excluded[i] ? lowest : x[i];
-        out[i] = v;
-        best = v > best || std::isnan(v) ? v : best;
+    bool nan = false;
+    int64_t k = 0;
+    if (n >= width) {
+        Batch most(lowest);
+        xsimd::batch_bool<T> any_nan(false);
+        for (; k + width <= n; k += width) {
+            const Batch v = Batch::load_unaligned(out + k);
+            any_nan = any_nan || xsimd::isnan(v);
+            most = xsimd::max(most, v);
+        }
+        alignas(Batch::arch_type::alignment()) T lanes[width];
+        most.store_aligned(lanes);
+        for (int64_t j = 0; j < width; ++j) best = std::max(best, lanes[j]);
+        nan = xsimd::any(any_nan);
     }
+    for (; k < n; ++k) {
+        best = std::max(best, out[k]);
+        nan = nan || std::isnan(out[k]);
+    }
+    if (nan) best = std::numeric_limits<T>::quiet_NaN();
     if (best == lowest) {  // nothing to attend: zeros, not NaN
         for (int64_t i = 0; i < n; ++i) out[i] = T(0);
         return;
@@ -60,19 +82,38 @@ NDArray masked_softmax(const NDArray& x, const NDArray& excluded, int64_t dim) {
     }
     const bool in_place_lanes = d == x.dim() - 1 && x.is_contiguous();
     const NDArray lanes = in_place_lanes ? x : lanes_last(x, d);
-    const NDArray mask_lanes = has_mask ? lanes_last(excluded.expand(x.sizes()), d) : NDArray();
+    // Attention's key-padding mask is [N, 1, 1, T] against scores [N, heads, T, T]: read it
+    // through the broadcast view (each lane finds its mask row by the view's strides) rather than
+    // copying it out to the scores' size, a copy as large as the scores. Any other layout is
+    // copied lane by lane as the scores are.
+    const NDArray mask_view = has_mask ? excluded.expand(x.sizes()) : NDArray();
+    const bool mask_by_strides = has_mask && in_place_lanes && mask_view.stride(d) == 1;
+    const NDArray mask_lanes = has_mask && !mask_by_strides ? lanes_last(mask_view, d) : NDArray();
     NDArray out = NDArray::empty(lanes.sizes(), x.dtype());
     const int64_t n = lane_length(lanes);
     if (n > 0) {
         const int64_t count = lanes.numel() / n;
+        // Offset of a lane's mask row: the lane index split over the leading dims, times the
+        // view's strides (0 on broadcast dims).
+        auto mask_row = [&](int64_t lane) {
+            if (!mask_by_strides) return lane * n;
+            int64_t offset = 0;
+            for (int64_t k = x.dim() - 2; k >= 0; --k) {
+                offset += (lane % x.size(k)) * mask_view.stride(k);
+                lane /= x.size(k);
+            }
+            return offset;
+        };
         dispatch_floating(x.dtype(), "masked_softmax", [&](auto tag) {
             using T = decltype(tag);
             const T* src = static_cast<const T*>(lanes.raw_data());
-            const bool* mask = has_mask ? mask_lanes.data<bool>() : nullptr;
+            const bool* mask = !has_mask         ? nullptr
+                               : mask_by_strides ? static_cast<const bool*>(mask_view.raw_data())
+                                                 : mask_lanes.data<bool>();
             T* dst = out.data<T>();
             xgrad::detail::parallel_for(count, static_cast<double>(4 * n), 1, [&](int64_t begin, int64_t end) {
                 for (int64_t lane = begin; lane < end; ++lane)
-                    softmax_lane(src + lane * n, mask ? mask + lane * n : nullptr, dst + lane * n, n);
+                    softmax_lane(src + lane * n, mask ? mask + mask_row(lane) : nullptr, dst + lane * n, n);
             });
         });
     }
