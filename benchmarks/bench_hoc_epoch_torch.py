@@ -21,6 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_positions import sinusoid_table
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 LABELS = ["proliferative_signaling", "growth_suppressors", "cell_death", "replicative_immortality", "angiogenesis",
           "invasion_metastasis", "genomic_instability", "inflammation", "cellular_energetics", "immune_destruction"]
@@ -104,12 +106,7 @@ class TextTransformer(nn.Module):
         self.dim = dim
         self.embedding = nn.Embedding(vocab, dim, padding_idx=0)
         self.embedding_dropout = nn.Dropout(0.1)
-        position = torch.arange(max_tokens).unsqueeze(1)
-        div = torch.exp(torch.arange(0, dim, 2) * (-math.log(10000.0) / dim))
-        pe = torch.zeros(max_tokens, dim)
-        pe[:, 0::2] = torch.sin(position * div)
-        pe[:, 1::2] = torch.cos(position * div)
-        self.register_buffer("pe", pe)
+        self.register_buffer("pe", sinusoid_table(max_tokens, dim))
         self.position_dropout = nn.Dropout(0.1)
         layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, 0.1, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(dim), enable_nested_tensor=False)

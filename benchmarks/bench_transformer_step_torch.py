@@ -12,6 +12,8 @@ import time
 
 import torch
 
+from torch_positions import sinusoid_table
+
 VOCAB, DIM, TOKENS, REAL, BATCH = 9000, 64, 256, 200, 32
 
 
@@ -19,12 +21,7 @@ class TextTransformer(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.embedding = torch.nn.Embedding(VOCAB, DIM, padding_idx=0)
-        position = torch.arange(TOKENS).unsqueeze(1)
-        rate = torch.exp(torch.arange(0, DIM, 2) * (-math.log(10000.0) / DIM))
-        table = torch.zeros(TOKENS, DIM)
-        table[:, 0::2] = torch.sin(position * rate)
-        table[:, 1::2] = torch.cos(position * rate)
-        self.register_buffer("table", table)
+        self.register_buffer("table", sinusoid_table(TOKENS, DIM))
         self.position_dropout = torch.nn.Dropout(0.1)
         layer = torch.nn.TransformerEncoderLayer(DIM, 4, 2 * DIM, 0.1, batch_first=True, norm_first=True)
         self.encoder = torch.nn.TransformerEncoder(layer, 2, norm=torch.nn.LayerNorm(DIM), enable_nested_tensor=False)
