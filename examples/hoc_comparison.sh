@@ -39,16 +39,16 @@ configurations=(
 )
 
 run_phase() {  # main|ablation: that phase's configurations, two at a time
-  local running=0 configuration name kind command
+  local configuration name kind command
   for configuration in "${configurations[@]}"; do
     IFS='|' read -r name kind command <<< "$configuration"
     if [[ $1 == main && $kind != main ]] || [[ $1 != main && $kind == main ]]; then continue; fi
-    # A program that fails shows as a failed row below; the others go on.
-    if (( running == 2 )); then wait -n || true; running=1; fi
+    # Two at a time (counting the running jobs: `wait -n` may return at once for a job an earlier
+    # `wait` already collected). A program that fails shows as a failed row below.
+    while (( $(jobs -rp | wc -l) >= 2 )); do sleep 1; done
     echo "running $name"
     # shellcheck disable=SC2086  # the command is a program and its flags
     $command $quick --seeds "$seeds" --threads 1 --out "$out/$name" > "$out/$name.log" 2>&1 &
-    running=$((running + 1))
   done
   wait || true
 }
