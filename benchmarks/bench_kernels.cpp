@@ -1,4 +1,4 @@
-// Kernel throughput: GB/s of element-wise ops and sum at 1M and 16M float32 elements, in both
+// Kernel throughput: GB/s of element-wise ops, sum and dropout at 1M and 16M float32 elements, in both
 // forms users write (a fresh result, and writing into an existing tensor), next to a STREAM-like
 // triad measuring the machine's bandwidth; GFLOP/s of matmul from 256 to 4096.
 // Prints one line per case: name<TAB>threads<TAB>value<TAB>unit (benchmarks/run_all.sh joins it
@@ -78,6 +78,10 @@ int main(int argc, char** argv) {
         unary("tanh", &tanh, &tanh_out);
         unary("exp", &exp, &exp_out);
         report("sum_" + size, bytes1 / bench::median_seconds([&] { Tensor s = a.sum(); }, inner) / 1e9, "GB/s");
+        // A random mask (one draw per element) and the scaled product: input read, result written.
+        report("dropout_" + size,
+               2 * bytes1 / bench::median_seconds([&] { Tensor d = nn::F::dropout(a, 0.1, true); }, inner) / 1e9,
+               "GB/s");
     }
 
     const std::vector<int64_t> sizes =

@@ -54,6 +54,8 @@ def main():
                 report(f"{name}_{size}_fresh", 2 * nbytes / median_seconds(fresh, inner) / 1e9, "GB/s")
                 report(f"{name}_{size}_out", 2 * nbytes / median_seconds(into, inner) / 1e9, "GB/s")
             report(f"sum_{size}", nbytes / median_seconds(lambda: a.sum(), inner) / 1e9, "GB/s")
+            dropout = lambda: torch.nn.functional.dropout(a, 0.1, training=True)
+            report(f"dropout_{size}", 2 * nbytes / median_seconds(dropout, inner) / 1e9, "GB/s")
 
         for n in ((256,) if args.quick else (256, 512, 1024, 2048, 4096)):
             a, b = torch.randn(n, n), torch.randn(n, n)

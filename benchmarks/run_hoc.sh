@@ -29,7 +29,7 @@ for line in open(sys.argv[1]):
     times[(framework, model)].append(float(seconds))
 print("| model (1 thread) | xgrad s/epoch | PyTorch s/epoch | PyTorch / xgrad |")
 print("|---|---|---|---|")
-names = {"cnn": "Kim CNN", "bigru": "BiGRU-attention", "transformer": "Transformer (2 layers)"}
+names = {"cnn": "Kim CNN", "bigru": "BiGRU-max", "transformer": "Transformer (2 layers)"}
 for model in ["cnn", "bigru", "transformer"]:
     x, t = statistics.median(times[("xgrad", model)]), statistics.median(times[("torch", model)])
     print(f"| {names[model]} | {x:.2f} | {t:.2f} | {t / x:.2f}x |")

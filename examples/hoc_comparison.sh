@@ -30,10 +30,11 @@ vectors="$out/hoc_word2vec_100d.txt"
 configurations=(
   "transformer|main|$bin/hoc_transformer --embeddings $vectors"
   "kim_cnn|main|$bin/hoc_kim_cnn --embeddings $vectors"
-  "bigru_attention|main|$bin/hoc_recurrent --embeddings $vectors"
+  "bigru_max|main|$bin/hoc_recurrent --embeddings $vectors"
   "kim_cnn_random_embeddings|ablation: random embeddings (Kim CNN)|$bin/hoc_kim_cnn"
   "kim_cnn_no_dropout|ablation: no dropout (Kim CNN)|$bin/hoc_kim_cnn --embeddings $vectors --dropout 0 --embedding-dropout 0"
-  "bigru_max_pooling|ablation: max pooling instead of attention (BiGRU)|$bin/hoc_recurrent --embeddings $vectors --pooling max"
+  "kim_cnn_last_weights|ablation: the weights themselves, not their moving average (Kim CNN)|$bin/hoc_kim_cnn --embeddings $vectors --average 0"
+  "bigru_attention|ablation: attention pooling instead of max (BiGRU)|$bin/hoc_recurrent --embeddings $vectors --pooling attention"
   "bigru_naive_dropout|ablation: naive recurrent dropout instead of Zaremba's (BiGRU)|$bin/hoc_recurrent --embeddings $vectors --recurrent-dropout naive"
   "bigru_random_embeddings|ablation: random embeddings (BiGRU)|$bin/hoc_recurrent"
 )

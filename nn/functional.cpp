@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad::nn::functional {
 
@@ -40,6 +41,11 @@ Tensor gelu(const Tensor& x, bool approximate) {
 }
 
 namespace {
+// 1 / keep with probability keep, else 0: inverted dropout's mask, a constant of the graph.
+Tensor scaled_mask(const Shape& sizes, double keep, DType dtype, Generator* generator) {
+    return Tensor(kernels::bernoulli(sizes, keep, dtype, generator ? *generator : default_generator(), 1.0 / keep));
+}
+
 void check_p(const char* op, double p) {
     XGRAD_CHECK(p >= 0 && p <= 1, op, ": dropout probability has to be between 0 and 1, but got ", p);
 }
@@ -49,8 +55,8 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
     check_p("dropout", p);
     if (!training || p == 0) return x;
     if (p == 1) return x * 0.0;
-    const Tensor mask = bernoulli(x.sizes(), 1 - p, x.dtype(), generator);
-    return x * (mask * (1.0 / (1 - p)));
+    // The kept elements' scale is in the mask already (one pass fewer than mask * scale).
+    return x * scaled_mask(x.sizes(), 1 - p, x.dtype(), generator);
 }
 
 Tensor dropout2d(const Tensor& x, double p, bool training, Generator* generator) {
@@ -60,8 +66,8 @@ Tensor dropout2d(const Tensor& x, double p, bool training, Generator* generator)
     Shape mask_shape(static_cast<std::size_t>(x.dim()), 1);
     mask_shape[0] = x.size(0);
     mask_shape[1] = x.size(1);
-    const Tensor mask = bernoulli(mask_shape, 1 - p, x.dtype(), generator);
-    return x * (mask * (p == 1 ? 0.0 : 1.0 / (1 - p)));
+    if (p == 1) return x * 0.0;
+    return x * scaled_mask(mask_shape, 1 - p, x.dtype(), generator);
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,

@@ -28,8 +28,9 @@ NDArray uniform(const Shape& sizes, double low, double high, DType dtype, Genera
 NDArray normal(const Shape& sizes, double mean, double std, DType dtype, Generator& gen);
 /// Integers uniform in [low, high).
 NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Generator& gen);
-/// 1 with probability p, else 0.
-NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen);
+/// `value` (1 unless given) with probability p, else 0. Dropout asks for 1 / (1 - its p) directly:
+/// the scaled mask in one pass, the same numbers as the 0/1 mask times the scale.
+NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, double value = 1.0);
 /// A random permutation of 0..n-1 (int64).
 NDArray randperm(int64_t n, Generator& gen);
 

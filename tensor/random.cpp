@@ -7,9 +7,6 @@
 
 namespace xgrad {
 namespace {
-uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
 uint64_t splitmix64(uint64_t& state) {
     uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -42,22 +39,6 @@ void Generator::seed_all(uint64_t seed) {
     uint64_t state = seed;
     for (auto& word : s_) word = splitmix64(state);
     has_spare_ = false;
-}
-
-uint64_t Generator::next_u64() {
-    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-}
-
-double Generator::next_double() {
-    return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
 }
 
 double Generator::next_normal() {

@@ -641,6 +641,23 @@ BOOST_AUTO_TEST_CASE(dropout_keeps_the_expectation_and_is_reproducible) {
     check_error([] { nn::Dropout({.p = 1.5}); }, {"Dropout", "between 0 and 1"});
 }
 
+BOOST_AUTO_TEST_CASE(dropout_mask_is_the_bernoulli_draw_scaled) {
+    // The scaled mask comes from one kernel pass; it must be the 0/1 draw times 1 / (1 - p), bit
+    // for bit, and the draw must be "uniform < keep" on the generator's stream.
+    const Tensor x = randn({257, 33});
+    for (double p : {0.1, 0.5, 1.0 / 3}) {
+        Generator a(11), b(11), c(11);
+        const Tensor dropped = nn::F::dropout(x, p, true, &a);
+        const Tensor mask = bernoulli(x.sizes(), 1 - p, kFloat32, &b);
+        BOOST_TEST(equal(dropped, x * (mask * (1.0 / (1 - p)))));
+        const std::vector<float> m = mask.to_vector<float>();
+        for (float v : m) BOOST_TEST_REQUIRE((v == (c.next_double() < 1 - p ? 1.0f : 0.0f)));
+    }
+    Generator g(3);
+    BOOST_TEST(bernoulli({1000}, 1.0, kFloat32, &g).min().item() == 1.0);  // p = 1: every draw
+    BOOST_TEST(bernoulli({1000}, 0.0, kFloat32, &g).max().item() == 0.0);  // p = 0: none
+}
+
 BOOST_AUTO_TEST_CASE(dropout2d_drops_whole_channels) {
     nn::Dropout2d drop({.p = 0.5});
     Tensor y = drop(ones({8, 16, 10}));

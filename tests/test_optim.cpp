@@ -775,4 +775,68 @@ BOOST_AUTO_TEST_CASE(clipping_and_max_norm) {
     check_error([&] { optim::max_norm_(w, -1); }, {"max_norm_"});
 }
 
+BOOST_AUTO_TEST_CASE(exponential_moving_average_of_weights) {
+    // Without warm-up: avg = 0.5 * avg + 0.5 * p after each step.
+    Tensor w = tensor({2.0, -4.0}, kFloat64).requires_grad_();
+    optim::ExponentialMovingAverage average({w}, {.decay = 0.5, .warmup = false});
+    check_values(average.averages()[0], {2, -4}, 0);  // starts at the weights
+    {
+        NoGradGuard no_grad;
+        w.copy_(tensor({4.0, 0.0}, kFloat64));
+    }
+    average.update();
+    check_values(average.averages()[0], {3, -2}, 1e-15);  // 0.5 * (2, -4) + 0.5 * (4, 0)
+    average.update();
+    check_values(average.averages()[0], {3.5, -1}, 1e-15);
+    BOOST_TEST(average.num_updates() == 2);
+
+    // store / copy_to / restore: evaluate with the averages, then train on from the weights.
+    average.store();
+    average.copy_to();
+    check_values(w, {3.5, -1}, 0);
+    BOOST_TEST(w.requires_grad());  // still the model's parameter, written in place
+    average.restore();
+    check_values(w, {4, 0}, 0);
+    check_error([&] { average.restore(); }, {"ExponentialMovingAverage::restore", "store()"});
+
+    // Warm-up: update n uses min(decay, (1 + n) / (10 + n)): 0.1, then 2/11, ...
+    Tensor v = tensor({0.0}, kFloat64).requires_grad_();
+    optim::ExponentialMovingAverage warm({v}, {.decay = 0.999});
+    BOOST_TEST(std::abs(warm.next_decay() - 0.1) < 1e-15);
+    {
+        NoGradGuard no_grad;
+        v.fill_(10.0);
+    }
+    warm.update();
+    check_values(warm.averages()[0], {9}, 1e-12);  // 0.1 * 0 + 0.9 * 10
+    BOOST_TEST(std::abs(warm.next_decay() - 2.0 / 11.0) < 1e-15);
+    for (int i = 0; i < 10000; ++i) warm.update();
+    BOOST_TEST(warm.next_decay() == 0.999);  // the warm-up is over
+    check_values(warm.averages()[0], {10}, 1e-9);
+
+    // Training with it: SGD on the quadratic with a step size that makes the weights oscillate
+    // around the minimum; their average sits much nearer to it than the last iterate.
+    Tensor q = tensor({0.0, 0.0}, kFloat64).requires_grad_();
+    optim::SGD sgd({q}, {.lr = 0.099});  // the stiff direction (a = 10) oscillates, factor -0.98
+    optim::ExponentialMovingAverage polyak({q}, {.decay = 0.9});
+    for (int step = 0; step < 150; ++step) {
+        sgd.zero_grad();
+        quadratic(q).backward();
+        sgd.step();
+        polyak.update();
+    }
+    const double last_error = std::abs(q.select(0, 1).item() + 1);
+    const double average_error = std::abs(polyak.averages()[0].select(0, 1).item() + 1);
+    BOOST_TEST(last_error > 0.01);
+    BOOST_TEST(average_error < last_error / 10);
+
+    check_error([&] { optim::ExponentialMovingAverage bad({w}, {.decay = 1.5}); },
+                {"ExponentialMovingAverage", "decay", "1.5"});
+    check_error(
+        [&] {
+            optim::ExponentialMovingAverage bad({tensor({1, 2}, kInt64)});
+        },
+        {"ExponentialMovingAverage", "parameter 0", "floating"});
+}
+
 BOOST_AUTO_TEST_SUITE_END()

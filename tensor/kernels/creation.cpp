@@ -98,10 +98,21 @@ NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Gene
                        [&] { return static_cast<double>(low + static_cast<int64_t>(gen.next_below(span))); });
 }
 
-NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen) {
+NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, double value) {
     auto hold = gen.lock();
     XGRAD_CHECK(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got ", p);
-    return random_fill(sizes, dtype, "bernoulli", [&] { return gen.next_double() < p ? 1.0 : 0.0; });
+    // next_double() < p, decided on the 53-bit integer behind it: k * 2^-53 < p exactly when
+    // k < ceil(p * 2^53) (both sides exact), which saves a conversion per element.
+    const auto bound = static_cast<uint64_t>(std::ceil(p * 0x1.0p53));
+    NDArray out = NDArray::empty(sizes, dtype);
+    dispatch_numeric(dtype, "bernoulli", [&](auto tag) {
+        using T = decltype(tag);
+        const T hit = static_cast<T>(value), miss = static_cast<T>(0);
+        T* data = out.data<T>();
+        const int64_t n = out.numel();
+        for (int64_t i = 0; i < n; ++i) data[i] = (gen.next_u64() >> 11) < bound ? hit : miss;
+    });
+    return out;
 }
 
 NDArray randperm(int64_t n, Generator& gen) {
