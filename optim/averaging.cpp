@@ -10,8 +10,8 @@ namespace xgrad::optim {
 ExponentialMovingAverage::ExponentialMovingAverage(std::vector<Tensor> parameters,
                                                    ExponentialMovingAverageOptions options)
     : parameters_(std::move(parameters)), options_(options) {
-    XGRAD_CHECK(options.decay >= 0 && options.decay <= 1,
-                "ExponentialMovingAverage: decay must be in [0, 1], got ", options.decay);
+    XGRAD_CHECK(options.decay >= 0 && options.decay <= 1, "ExponentialMovingAverage: decay must be in [0, 1], got ",
+                options.decay);
     NoGradGuard no_grad;
     averages_.reserve(parameters_.size());
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
@@ -33,8 +33,8 @@ void ExponentialMovingAverage::update() {
     NoGradGuard no_grad;
     const double decay = next_decay();
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
-        XGRAD_CHECK(parameters_[i].sizes() == averages_[i].sizes(), "ExponentialMovingAverage::update: parameter ",
-                    i, " changed shape from ", averages_[i].sizes(), " to ", parameters_[i].sizes());
+        XGRAD_CHECK(parameters_[i].sizes() == averages_[i].sizes(), "ExponentialMovingAverage::update: parameter ", i,
+                    " changed shape from ", averages_[i].sizes(), " to ", parameters_[i].sizes());
         averages_[i].mul_(decay).add_(parameters_[i], 1 - decay);
     }
     ++updates_;
