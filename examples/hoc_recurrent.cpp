@@ -97,7 +97,7 @@ struct NaiveDropoutBiRnn : nn::Module {
 };
 
 struct RecurrentOptions {
-    bool lstm = false, attention = true, naive_dropout = false;
+    bool lstm = false, attention = false, naive_dropout = false;
     int64_t hidden = 64;
     double recurrent_p = 0.25;
 };

@@ -225,8 +225,8 @@ inline Tensor decide(const Tensor& probabilities, const std::vector<double>& thr
 
 /// Dev micro-F1 of per-hallmark thresholds on abstracts they were not tuned on: 2-fold
 /// cross-validation within dev (tuned on the even abstracts, applied to the odd ones, and the
-/// other way round). Thresholds tuned on all of dev always beat 1/2 there; this says whether
-/// they would on new abstracts.
+/// other way round). Thresholds tuned on all of dev nearly always beat 1/2 there; this says
+/// whether they would on new abstracts.
 inline double cross_validated_tuned_f1(const Tensor& dev_probabilities, const Tensor& dev_targets) {
     using namespace xgrad;
     const int64_t n = dev_probabilities.size(0);
@@ -246,7 +246,6 @@ struct SeedRun {
     Tensor dev, test;                ///< probabilities [N, 10] of one deterministic pass (evaluation mode)
     Tensor mc_dev, mc_test, mc_std;  ///< means (and the test std) over Monte Carlo dropout passes
     int best_epoch = 0, epochs = 0;
-    double dev_f1 = 0;  ///< the best epoch's dev micro-F1 (what configurations are chosen by)
     double seconds = 0, seconds_per_epoch = 0;
 };
 
@@ -267,6 +266,8 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     const std::unique_ptr<optim::Optimizer> optimizer = example::make_optimizer(s.optimizer, trainable, s.lr);
     const std::vector<Tensor> penalized = layer_weights(*model);
     // --average: dev scores (and the weights kept) are those of the weights' moving average.
+    // (Batch normalization's running statistics are not averaged: they were gathered under the
+    // weights themselves, a small mismatch PyTorch's swa_utils.update_bn would recompute.)
     std::unique_ptr<optim::ExponentialMovingAverage> average;
     if (s.average > 0)
         average = std::make_unique<optim::ExponentialMovingAverage>(
@@ -318,7 +319,6 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
         if (better) {
             best_f1 = dev_f1;
             run.best_epoch = epoch;
-            run.dev_f1 = dev_f1;
             best = model->state_dict();  // copies, not views of the parameters
         }
         if (average) average->restore();
@@ -378,6 +378,7 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     using namespace xgrad;
     if (s.pos_weight != "ratio" && s.pos_weight != "sqrt" && s.pos_weight != "none")
         fail("--pos-weight: expected ratio, sqrt or none, got \"", s.pos_weight, "\"");
+    if (s.average >= 1) fail("--average: expected a decay below 1 (0: off), got ", s.average);
     set_num_threads(s.threads);
     const Corpus corpus = load_corpus(s.max_tokens, s.abstracts);
     std::printf(

@@ -41,9 +41,11 @@ Tensor gelu(const Tensor& x, bool approximate) {
 }
 
 namespace {
-// 1 / keep with probability keep, else 0: inverted dropout's mask, a constant of the graph.
-Tensor scaled_mask(const Shape& sizes, double keep, DType dtype, Generator* generator) {
-    return Tensor(kernels::bernoulli(sizes, keep, dtype, generator ? *generator : default_generator(), 1.0 / keep));
+// 1 / keep with probability keep, else 0, in x's dtype: inverted dropout's mask, a constant of
+// the graph. (An integer tensor could not hold the scale.)
+Tensor scaled_mask(const char* op, const Tensor& x, const Shape& sizes, double keep, Generator* generator) {
+    XGRAD_CHECK(x.is_floating_point(), op, ": expected a floating-point input, got ", x.dtype());
+    return Tensor(kernels::bernoulli(sizes, keep, x.dtype(), generator ? *generator : default_generator(), 1.0 / keep));
 }
 
 void check_p(const char* op, double p) {
@@ -56,7 +58,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
     if (!training || p == 0) return x;
     if (p == 1) return x * 0.0;
     // The kept elements' scale is in the mask already (one pass fewer than mask * scale).
-    return x * scaled_mask(x.sizes(), 1 - p, x.dtype(), generator);
+    return x * scaled_mask("dropout", x, x.sizes(), 1 - p, generator);
 }
 
 Tensor dropout2d(const Tensor& x, double p, bool training, Generator* generator) {
@@ -67,7 +69,7 @@ Tensor dropout2d(const Tensor& x, double p, bool training, Generator* generator)
     mask_shape[0] = x.size(0);
     mask_shape[1] = x.size(1);
     if (p == 1) return x * 0.0;
-    return x * scaled_mask(mask_shape, 1 - p, x.dtype(), generator);
+    return x * scaled_mask("dropout2d", x, mask_shape, 1 - p, generator);
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,

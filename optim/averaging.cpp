@@ -40,7 +40,7 @@ void ExponentialMovingAverage::update() {
     ++updates_;
 }
 
-void ExponentialMovingAverage::copy_to() const {
+void ExponentialMovingAverage::copy_to() {
     NoGradGuard no_grad;
     for (std::size_t i = 0; i < parameters_.size(); ++i) parameters_[i].copy_(averages_[i]);
 }

@@ -14,6 +14,10 @@
 ///   average.store();    // keep the trained weights aside
 ///   average.copy_to();  // evaluate (or save) with the averaged weights
 ///   average.restore();  // and go on training from the trained ones
+///
+/// Only the parameters are averaged: buffers such as batch normalization's running statistics
+/// stay those gathered under the trained weights (recompute them over the training data if the
+/// mismatch matters, as PyTorch's swa_utils.update_bn does).
 
 #include <cstdint>
 #include <vector>
@@ -44,7 +48,7 @@ public:
     int64_t num_updates() const { return updates_; }
 
     /// Writes the averages into the parameters (in place: the model now computes with them).
-    void copy_to() const;
+    void copy_to();
     /// Keeps a copy of the parameters' current values for restore().
     void store();
     /// Puts back the values store() kept; fails if nothing was stored.

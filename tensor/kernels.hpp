@@ -29,7 +29,8 @@ NDArray normal(const Shape& sizes, double mean, double std, DType dtype, Generat
 /// Integers uniform in [low, high).
 NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Generator& gen);
 /// `value` (1 unless given) with probability p, else 0. Dropout asks for 1 / (1 - its p) directly:
-/// the scaled mask in one pass, the same numbers as the 0/1 mask times the scale.
+/// the scaled mask in one pass, the same numbers as the 0/1 mask times the scale (in a floating
+/// dtype; an integer one truncates the value).
 NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, double value = 1.0);
 /// A random permutation of 0..n-1 (int64).
 NDArray randperm(int64_t n, Generator& gen);

@@ -653,6 +653,7 @@ BOOST_AUTO_TEST_CASE(dropout_mask_is_the_bernoulli_draw_scaled) {
         const std::vector<float> m = mask.to_vector<float>();
         for (float v : m) BOOST_TEST_REQUIRE((v == (c.next_double() < 1 - p ? 1.0f : 0.0f)));
     }
+    check_error([&] { nn::F::dropout(tensor({1, 2, 3}, kInt64), 0.5, true); }, {"dropout", "floating", "int64"});
     Generator g(3);
     BOOST_TEST(bernoulli({1000}, 1.0, kFloat32, &g).min().item() == 1.0);  // p = 1: every draw
     BOOST_TEST(bernoulli({1000}, 0.0, kFloat32, &g).max().item() == 0.0);  // p = 0: none

@@ -830,6 +830,12 @@ BOOST_AUTO_TEST_CASE(exponential_moving_average_of_weights) {
     BOOST_TEST(last_error > 0.01);
     BOOST_TEST(average_error < last_error / 10);
 
+    // A parameter given new data of another shape (PyTorch's `p.data = ...`) is named.
+    Tensor u = tensor({1.0, 2.0}, kFloat64).requires_grad_();
+    optim::ExponentialMovingAverage of_u({u});
+    u.set_data(zeros({3}, kFloat64).data());
+    check_error([&] { of_u.update(); }, {"ExponentialMovingAverage::update", "parameter 0", "[2]", "[3]"});
+
     check_error([&] { optim::ExponentialMovingAverage bad({w}, {.decay = 1.5}); },
                 {"ExponentialMovingAverage", "decay", "1.5"});
     check_error(
