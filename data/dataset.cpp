@@ -96,7 +96,7 @@ Batch DataLoader::assemble(const std::vector<int64_t>& order, int64_t batch) con
 
 DataLoader::Iterator DataLoader::begin() const {
     // Each epoch draws a new order from the loader's generator.
-    Generator& gen = options_.generator ? *options_.generator : default_generator();
+    Generator& gen = generator_or_default(options_.generator);
     std::vector<int64_t> order;
     if (options_.sampler) {
         order = options_.sampler->epoch(gen);

@@ -10,18 +10,27 @@
 #   SEEDS=1 examples/hoc_comparison.sh build /tmp/hoc      (a third of the time)
 #   ABLATIONS=0 examples/hoc_comparison.sh                 (the main models only)
 #   QUICK=1 examples/hoc_comparison.sh build /tmp/hoc      (every program with --quick: a minute)
+#   ONLY=kim_cnn,bigru_attention examples/hoc_comparison.sh build /tmp/hoc   (those configurations)
+# The word vectors are trained once per out-dir: a later run into the same folder reuses them
+# (word2vec_hoc is deterministic, so they would come out the same bit for bit).
 set -euo pipefail
 build=${1:-build}
 out=${2:-hoc_comparison}
 seeds=${SEEDS:-3}
 ablations=${ABLATIONS:-1}
 quick=${QUICK:+--quick}
+only=${ONLY:-}
+selected() { [[ -z $only || ",$only," == *",$1,"* ]]; }
 bin="$build/examples"
 mkdir -p "$out"
 start=$(date +%s)
 
-echo "word2vec (skip-gram, negative sampling) on the training abstracts -> $out/hoc_word2vec_100d.txt"
-"$bin/word2vec_hoc" $quick --threads 2 --out "$out" > "$out/word2vec.log"
+if [[ -s $out/hoc_word2vec_100d.txt && -s $out/word2vec.log ]]; then
+  echo "word2vec: reusing $out/hoc_word2vec_100d.txt"
+else
+  echo "word2vec (skip-gram, negative sampling) on the training abstracts -> $out/hoc_word2vec_100d.txt"
+  "$bin/word2vec_hoc" $quick --threads 2 --out "$out" > "$out/word2vec.log"
+fi
 grep -A9 '^Nearest' "$out/word2vec.log"
 vectors="$out/hoc_word2vec_100d.txt"
 
@@ -44,6 +53,7 @@ run_phase() {  # main|ablation: that phase's configurations, two at a time
   for configuration in "${configurations[@]}"; do
     IFS='|' read -r name kind command <<< "$configuration"
     if [[ $1 == main && $kind != main ]] || [[ $1 != main && $kind == main ]]; then continue; fi
+    selected "$name" || continue
     # Two at a time (counting the running jobs: `wait -n` may return at once for a job an earlier
     # `wait` already collected). A program that fails shows as a failed row below.
     while (( $(jobs -rp | wc -l) >= 2 )); do sleep 1; done
@@ -73,7 +83,7 @@ echo "$header"
 echo "$rule"
 for configuration in "${configurations[@]}"; do
   IFS='|' read -r name kind _ <<< "$configuration"
-  [[ $kind == main ]] && row "$name"
+  [[ $kind == main ]] && selected "$name" && row "$name"
 done
 echo "word2vec and the main models: $((main_elapsed / 60)) min $((main_elapsed % 60)) s"
 (( ablations )) || exit 0
@@ -83,6 +93,6 @@ echo "$header"
 echo "$rule"
 for configuration in "${configurations[@]}"; do
   IFS='|' read -r name kind _ <<< "$configuration"
-  [[ $kind == main ]] || { echo "| *${kind#ablation: }* | | | | | | | | |"; row "$name"; }
+  [[ $kind == main ]] || ! selected "$name" || { echo "| *${kind#ablation: }* | | | | | | | | |"; row "$name"; }
 done
 echo "the ablations: $(((elapsed - main_elapsed) / 60)) min $(((elapsed - main_elapsed) % 60)) s"

@@ -7,12 +7,12 @@
 //    dropout, normalization, optimizer, L2, max-norm, embeddings);
 //  - one training loop: binary cross-entropy per hallmark with the positives weighted by their
 //    rarity, minibatches, optionally a moving average of the weights (--average), early stopping
-//    on dev micro-F1 (the best epoch's weights are kept);
-//  - the evaluation: the prediction chosen on dev (one deterministic pass, or the mean of Monte
-//    Carlo dropout passes), test F1 at the fixed threshold 1/2 and at per-hallmark thresholds
-//    tuned on dev, over several seeds and for their averaged probabilities, the per-hallmark
-//    table, and Monte Carlo dropout's uncertainty: which abstracts the model is unsure of, and F1
-//    when it abstains on them.
+//    on dev micro-F1 (the best epoch's weights are kept, for each rule of prediction);
+//  - the evaluation: the rule chosen on dev (one deterministic pass or the mean of Monte Carlo
+//    dropout passes, at the threshold 1/2 or at per-hallmark thresholds tuned on dev, each rule at
+//    its own best dev epoch), test F1 with it and with the alternatives, over several seeds and
+//    for their averaged probabilities, the per-hallmark table, and Monte Carlo dropout's
+//    uncertainty: which abstracts the model is unsure of, and F1 when it abstains on them.
 #include <xgrad/xgrad.hpp>
 
 #include <algorithm>
@@ -47,6 +47,7 @@ struct Settings {
     std::string norm = "none";         ///< none, batch, layer: on the pooled features
     std::string embeddings;            ///< word-vector file to start from; empty: random N(0, 1)
     bool freeze_embeddings = false;
+    bool mc_selection = true;  ///< early stopping keeps the Monte Carlo mean's best dev epoch too
     std::string out = ".";
     bool quick = false;
 };
@@ -55,7 +56,8 @@ struct Settings {
 /// abstracts of 64 tokens, 5 epochs) trains with `quick_lr`.
 inline void add_options(tutorial::Cli& cli, Settings& s, double quick_lr) {
     cli.option("--epochs", s.epochs, s.epochs, 5, "most epochs per seed (early stopping on dev)").at_least(1);
-    cli.option("--patience", s.patience, "epochs without a better dev micro-F1 before stopping").at_least(1);
+    cli.option("--patience", s.patience, "epochs without a better dev micro-F1 (of either prediction) before stopping")
+        .at_least(1);
     cli.option("--seeds", s.seeds, s.seeds, 1, "seeds trained (1, 2, ...); results are their mean").at_least(1);
     cli.option("--batch-size", s.batch_size, "abstracts per minibatch").at_least(1);
     cli.option("--max-tokens", s.max_tokens, s.max_tokens, 64, "tokens kept per abstract").at_least(5);
@@ -79,6 +81,10 @@ inline void add_options(tutorial::Cli& cli, Settings& s, double quick_lr) {
                "evaluate and keep a moving average of the weights with this decay per step (0: the weights)")
         .at_least(0);
     cli.option("--mc-samples", s.mc_samples, s.mc_samples, 4, "Monte Carlo dropout passes").at_least(1);
+    cli.option("--mc-selection", s.mc_selection,
+               "1: score the Monte Carlo mean on dev every epoch and keep its own best epoch, so that dev chooses "
+               "between the predictions fairly (costs --mc-samples dev passes per epoch); 0: it takes the one "
+               "pass's epoch");
     cli.option("--threads", s.threads, "threads for kernels and BLAS").at_least(1);
     cli.option("--out", s.out, "folder for the abstention plot");
 }
@@ -241,11 +247,43 @@ inline double cross_validated_tuned_f1(const Tensor& dev_probabilities, const Te
     return micro_f1(decisions, cat({y_even, y_odd}, 0));
 }
 
-/// One trained seed: the best dev epoch's predictions.
+/// The ways a trained model can label an abstract, each chosen on dev like everything else: one
+/// deterministic pass (dropout off, the weights standing for the average network: Srivastava et
+/// al.) or the mean of Monte Carlo dropout passes (an average over sampled networks: Gal &
+/// Ghahramani), thresholded at 1/2 or at per-hallmark thresholds tuned on dev.
+enum Rule { kOnePass, kOnePassTuned, kMonteCarlo, kMonteCarloTuned, kRules };
+inline bool is_monte_carlo(int rule) {
+    return rule == kMonteCarlo || rule == kMonteCarloTuned;
+}
+inline bool is_tuned(int rule) {
+    return rule == kOnePassTuned || rule == kMonteCarloTuned;
+}
+inline const char* rule_name(int rule) {
+    static const char* names[] = {"one pass at 1/2", "one pass at dev-tuned thresholds", "Monte Carlo mean at 1/2",
+                                  "Monte Carlo mean at dev-tuned thresholds"};
+    return names[rule];
+}
+
+/// A rule's dev score: micro-F1 at 1/2, or for tuned thresholds on dev abstracts they were not
+/// tuned on (thresholds fitted to all of dev always win there).
+inline double dev_score(int rule, const Tensor& dev_probabilities, const Tensor& dev_targets) {
+    return is_tuned(rule) ? cross_validated_tuned_f1(dev_probabilities, dev_targets)
+                          : micro_f1(dev_probabilities, dev_targets);
+}
+
+/// What one seed keeps for a rule: the epoch with the rule's best dev score, its dev probabilities
+/// (those that scored) and its test probabilities [N, 10].
+struct Kept {
+    int epoch = 0;
+    double dev_f1 = -1;
+    Tensor dev, test;
+};
+
+/// One trained seed: each rule's best dev epoch and its predictions.
 struct SeedRun {
-    Tensor dev, test;                ///< probabilities [N, 10] of one deterministic pass (evaluation mode)
-    Tensor mc_dev, mc_test, mc_std;  ///< means (and the test std) over Monte Carlo dropout passes
-    int best_epoch = 0, epochs = 0;
+    Kept kept[kRules];
+    Tensor mc_std;  ///< the Monte Carlo passes' test std at the kMonteCarlo epoch
+    int epochs = 0;
     double seconds = 0, seconds_per_epoch = 0;
 };
 
@@ -281,9 +319,25 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     Generator shuffle(seed);
     const int64_t n = corpus.train.size();
     const auto start = std::chrono::steady_clock::now();
-    double best_f1 = -1, training_seconds = 0;
-    nn::StateDict best;
+    const auto mc_mean_of = [&](const Split& split) {
+        return nn::mc_dropout_predict(
+            *model, [&] { return logits_of(*model, split); }, s.mc_samples, nn::McOutput::sigmoid);
+    };
+    // Early stopping keeps, for each rule, the epoch with that rule's best dev score: every rule
+    // then comes out of the same selection over epochs, so that their dev scores compare fairly
+    // when run() chooses between them. (Kept by the one-pass score at 1/2 alone, every other rule
+    // would lose on dev at an epoch picked for that one.) Without --mc-selection the Monte Carlo
+    // rules take the one-pass rules' epochs.
     SeedRun run;
+    nn::StateDict states[kRules];
+    const auto offer = [&](int rule, const Tensor& dev_probabilities, int epoch) {
+        const double score = dev_score(rule, dev_probabilities, corpus.dev.targets);
+        Kept& kept = run.kept[rule];
+        if (score <= kept.dev_f1) return;
+        kept = {.epoch = epoch, .dev_f1 = score, .dev = dev_probabilities, .test = Tensor()};
+        states[rule] = model->state_dict();  // copies, not views of the parameters
+    };
+    double training_seconds = 0;
     for (int epoch = 1; epoch <= s.epochs; ++epoch) {
         const auto epoch_start = std::chrono::steady_clock::now();
         model->train();
@@ -309,35 +363,51 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
             average->store();
             average->copy_to();
         }
-        const double dev_f1 = micro_f1(sigmoid(logits_of(*model, corpus.dev)), corpus.dev.targets);
-        const bool better = dev_f1 > best_f1;
-        std::printf("  seed %llu epoch %2d: train loss %.4f, dev micro-F1 %.3f%s\n",
-                    static_cast<unsigned long long>(seed), epoch, total / static_cast<double>(steps), dev_f1,
-                    better ? " (best so far)" : "");
+        const int best_before = run.kept[kOnePass].epoch;
+        const Tensor dev = sigmoid(logits_of(*model, corpus.dev));
+        offer(kOnePass, dev, epoch);
+        offer(kOnePassTuned, dev, epoch);
+        std::printf("  seed %llu epoch %2d: train loss %.4f, dev micro-F1 %.3f%s",
+                    static_cast<unsigned long long>(seed), epoch, total / static_cast<double>(steps),
+                    micro_f1(dev, corpus.dev.targets), run.kept[kOnePass].epoch != best_before ? " (best so far)" : "");
+        if (s.mc_selection) {
+            const int mc_best_before = run.kept[kMonteCarlo].epoch;
+            const Tensor mc_dev = mc_mean_of(corpus.dev).mean;
+            offer(kMonteCarlo, mc_dev, epoch);
+            offer(kMonteCarloTuned, mc_dev, epoch);
+            std::printf(", Monte Carlo mean %.3f%s", micro_f1(mc_dev, corpus.dev.targets),
+                        run.kept[kMonteCarlo].epoch != mc_best_before ? " (best so far)" : "");
+        }
+        std::printf("\n");
         std::fflush(stdout);
         run.epochs = epoch;
-        if (better) {
-            best_f1 = dev_f1;
-            run.best_epoch = epoch;
-            best = model->state_dict();  // copies, not views of the parameters
-        }
         if (average) average->restore();
-        if (!better && epoch - run.best_epoch >= s.patience) break;
+        int last_better = 0;
+        for (const Kept& kept : run.kept) last_better = std::max(last_better, kept.epoch);
+        if (epoch - last_better >= s.patience) break;
     }
-    model->load_state_dict(best);
-    model->eval();
-    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     run.seconds_per_epoch = training_seconds / run.epochs;
-    run.dev = sigmoid(logits_of(*model, corpus.dev));
-    run.test = sigmoid(logits_of(*model, corpus.test));
-    const auto mc_of = [&](const Split& split) {
-        return nn::mc_dropout_predict(
-            *model, [&] { return logits_of(*model, split); }, s.mc_samples, nn::McOutput::sigmoid);
-    };
-    run.mc_dev = mc_of(corpus.dev).mean;
-    const nn::McDropoutPrediction mc = mc_of(corpus.test);
-    run.mc_test = mc.mean;
-    run.mc_std = mc.std;
+    model->eval();
+    for (int rule = 0; rule < kRules; ++rule) {
+        Kept& kept = run.kept[rule];
+        if (is_monte_carlo(rule) && !s.mc_selection) {  // at the one-pass rule's epoch, scored there
+            const int twin = is_tuned(rule) ? kOnePassTuned : kOnePass;
+            model->load_state_dict(states[twin]);
+            kept.epoch = run.kept[twin].epoch;
+            kept.dev = mc_mean_of(corpus.dev).mean;
+            kept.dev_f1 = dev_score(rule, kept.dev, corpus.dev.targets);
+        } else {
+            model->load_state_dict(states[rule]);
+        }
+        if (!is_monte_carlo(rule)) {
+            kept.test = sigmoid(logits_of(*model, corpus.test));
+            continue;
+        }
+        const nn::McDropoutPrediction on_test = mc_mean_of(corpus.test);
+        kept.test = on_test.mean;
+        if (rule == kMonteCarlo) run.mc_std = on_test.std;
+    }
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return run;
 }
 
@@ -400,67 +470,60 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     for (int seed = 1; seed <= s.seeds; ++seed)
         runs.push_back(train_seed(make, corpus, s, static_cast<uint64_t>(seed)));
 
-    // The prediction, chosen on dev: one deterministic pass (dropout off, the weights standing for
-    // the average network: Srivastava et al.) or the mean of the Monte Carlo dropout passes (an
-    // average over sampled networks: Gal & Ghahramani), whichever has the better mean dev micro-F1.
-    double dev_single = 0, dev_mc = 0;
-    for (const SeedRun& r : runs) {
-        dev_single += micro_f1(r.dev, corpus.dev.targets) / static_cast<double>(runs.size());
-        dev_mc += micro_f1(r.mc_dev, corpus.dev.targets) / static_cast<double>(runs.size());
-    }
-    const bool use_mc = dev_mc > dev_single;
-    std::printf("\nPrediction chosen on dev: %s (dev micro-F1 %.3f against %.3f for %s)\n",
-                use_mc ? "the mean of the Monte Carlo dropout passes" : "one deterministic pass",
-                use_mc ? dev_mc : dev_single, use_mc ? dev_single : dev_mc,
-                use_mc ? "one deterministic pass" : "the Monte Carlo mean");
-    const auto dev_of = [&](const SeedRun& r) { return use_mc ? r.mc_dev : r.dev; };
-    const auto test_of = [&](const SeedRun& r) { return use_mc ? r.mc_test : r.test; };
-
-    // The thresholds, chosen on dev as well: 1/2, or per hallmark tuned on dev when they beat 1/2
-    // on dev abstracts they were not tuned on (cross_validated_tuned_f1).
-    double dev_at_half = 0, dev_tuned_held_out = 0;
-    for (const SeedRun& r : runs) {
-        dev_at_half += micro_f1(dev_of(r), corpus.dev.targets) / static_cast<double>(runs.size());
-        dev_tuned_held_out +=
-            cross_validated_tuned_f1(dev_of(r), corpus.dev.targets) / static_cast<double>(runs.size());
-    }
-    const bool use_tuned = dev_tuned_held_out > dev_at_half;
+    // The rule, chosen on dev: the best mean dev score over the seeds, each rule at the epochs
+    // early stopping kept for it (ties: the simpler rule, in the order of Rule).
+    double dev_by_rule[kRules] = {};
+    for (const SeedRun& r : runs)
+        for (int rule = 0; rule < kRules; ++rule)
+            dev_by_rule[rule] += r.kept[rule].dev_f1 / static_cast<double>(runs.size());
+    const int chosen_rule =
+        static_cast<int>(std::max_element(std::begin(dev_by_rule), std::end(dev_by_rule)) - std::begin(dev_by_rule));
+    const bool use_mc = is_monte_carlo(chosen_rule), use_tuned = is_tuned(chosen_rule);
     std::printf(
-        "Thresholds chosen on dev: %s (dev micro-F1 with thresholds tuned on the other half of dev %.3f, at 1/2 "
-        "%.3f)\n",
-        use_tuned ? "tuned per hallmark" : "1/2", dev_tuned_held_out, dev_at_half);
+        "\nRule chosen on dev: %s. Mean dev micro-F1 by rule (tuned thresholds scored on the half of dev they "
+        "were not tuned on):\n",
+        rule_name(chosen_rule));
+    for (int rule = 0; rule < kRules; ++rule) std::printf("  %-42s %.3f\n", rule_name(rule), dev_by_rule[rule]);
+    // The chosen prediction at 1/2 and at dev-tuned thresholds, reported next to the choice.
+    const int half_rule = use_mc ? kMonteCarlo : kOnePass, tuned_rule = use_mc ? kMonteCarloTuned : kOnePassTuned;
+    const auto report = [&](const Kept& kept, bool tuned) {
+        return metrics::multilabel_report(
+            tuned ? decide(kept.test, tune_thresholds(kept.dev, corpus.dev.targets)) : kept.test, y, 0.5);
+    };
 
     std::vector<metrics::ClassReport> chosen_reports;
     std::vector<double> chosen, fixed, tuned, macro, tuned_macro, dev;
     for (std::size_t i = 0; i < runs.size(); ++i) {
         const SeedRun& r = runs[i];
-        const std::vector<double> thresholds = tune_thresholds(dev_of(r), corpus.dev.targets);
-        const metrics::ClassReport at_half = metrics::multilabel_report(test_of(r), y, 0.5);
-        const metrics::ClassReport at_tuned = metrics::multilabel_report(decide(test_of(r), thresholds), y, 0.5);
+        const metrics::ClassReport at_half = report(r.kept[half_rule], false);
+        const metrics::ClassReport at_tuned = report(r.kept[tuned_rule], true);
         chosen_reports.push_back(use_tuned ? at_tuned : at_half);
         chosen.push_back(chosen_reports.back().micro_f1);
+        dev.push_back(r.kept[chosen_rule].dev_f1);
         fixed.push_back(at_half.micro_f1);
-        dev.push_back(micro_f1(dev_of(r), corpus.dev.targets));
         macro.push_back(at_half.macro_f1);
         tuned.push_back(at_tuned.micro_f1);
         tuned_macro.push_back(at_tuned.macro_f1);
-        std::printf(
-            "seed %zu: best dev epoch %d of %d (dev micro-F1 %.3f), test micro-F1 at 1/2 %.3f (macro %.3f), at "
-            "dev-tuned thresholds %.3f (macro %.3f), %s at 1/2 %.3f; %.1f s per epoch, %.0f s in all\n",
-            i + 1, r.best_epoch, r.epochs, dev.back(), at_half.micro_f1, at_half.macro_f1, at_tuned.micro_f1,
-            at_tuned.macro_f1, use_mc ? "one pass" : "Monte Carlo mean", micro_f1(use_mc ? r.test : r.mc_test, y),
-            r.seconds_per_epoch, r.seconds);
+        std::printf("seed %zu: %d epochs, %.1f s per epoch, %.0f s in all\n", i + 1, r.epochs, r.seconds_per_epoch,
+                    r.seconds);
+        for (int rule = 0; rule < kRules; ++rule)
+            std::printf("  %-42s epoch %2d, dev micro-F1 %.3f, test %.3f%s\n", rule_name(rule), r.kept[rule].epoch,
+                        r.kept[rule].dev_f1, report(r.kept[rule], is_tuned(rule)).micro_f1,
+                        rule == chosen_rule ? " (chosen)" : "");
     }
 
-    // The seeds' probabilities averaged: an ensemble at no extra training cost.
-    Tensor dev_mean = zeros_like(runs[0].dev), test_mean = zeros_like(runs[0].test);
+    // The seeds' probabilities averaged (the chosen rule's): an ensemble at no extra training cost.
+    Tensor dev_mean = zeros_like(runs[0].kept[half_rule].dev), test_mean = zeros_like(runs[0].kept[half_rule].test);
+    Tensor tuned_dev_mean = dev_mean, tuned_test_mean = test_mean;
     for (const SeedRun& r : runs) {
-        dev_mean = dev_mean + dev_of(r) / static_cast<double>(runs.size());
-        test_mean = test_mean + test_of(r) / static_cast<double>(runs.size());
+        const double share = 1.0 / static_cast<double>(runs.size());
+        dev_mean = dev_mean + r.kept[half_rule].dev * share;
+        test_mean = test_mean + r.kept[half_rule].test * share;
+        tuned_dev_mean = tuned_dev_mean + r.kept[tuned_rule].dev * share;
+        tuned_test_mean = tuned_test_mean + r.kept[tuned_rule].test * share;
     }
-    const metrics::ClassReport ensemble = metrics::multilabel_report(test_mean, y, 0.5);
-    const metrics::ClassReport ensemble_tuned =
-        metrics::multilabel_report(decide(test_mean, tune_thresholds(dev_mean, corpus.dev.targets)), y, 0.5);
+    const metrics::ClassReport ensemble = report({.dev = dev_mean, .test = test_mean}, false);
+    const metrics::ClassReport ensemble_tuned = report({.dev = tuned_dev_mean, .test = tuned_test_mean}, true);
     const metrics::ClassReport& ensemble_chosen = use_tuned ? ensemble_tuned : ensemble;
 
     std::printf("\nPer-hallmark test F1 at the thresholds chosen (mean over seeds):\n%-26s %8s %8s\n", "hallmark", "F1",
@@ -475,8 +538,9 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     // Monte Carlo dropout (seed 1): abstaining on the abstracts the model is least sure of should
     // leave the rest more accurately labelled, and more so when "sure" is judged over dropout
     // samples than from one deterministic pass.
-    const SeedRun& first = runs[0];
-    const std::vector<double> mc_unsure = uncertainty(first.mc_test), plain_unsure = uncertainty(first.test);
+    const Tensor& mc_test = runs[0].kept[kMonteCarlo].test;
+    const Tensor& plain_test = runs[0].kept[kOnePass].test;
+    const std::vector<double> mc_unsure = uncertainty(mc_test), plain_unsure = uncertainty(plain_test);
     tutorial::Series by_mc{"MC dropout uncertainty", {}, {}}, by_plain{"one deterministic pass", {}, {}};
     std::printf(
         "\nMonte Carlo dropout (%d passes, seed 1): test micro-F1 when abstaining on the least certain "
@@ -485,15 +549,15 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     for (int percent = 0; percent <= 50; percent += 5) {
         by_mc.x.push_back(percent);
         by_plain.x.push_back(percent);
-        by_mc.y.push_back(f1_after_abstaining(first.mc_test, y, mc_unsure, percent / 100.0));
-        by_plain.y.push_back(f1_after_abstaining(first.test, y, plain_unsure, percent / 100.0));
+        by_mc.y.push_back(f1_after_abstaining(mc_test, y, mc_unsure, percent / 100.0));
+        by_plain.y.push_back(f1_after_abstaining(plain_test, y, plain_unsure, percent / 100.0));
         if (percent % 10 == 0) std::printf("%10d%% %14.3f %16.3f\n", percent, by_mc.y.back(), by_plain.y.back());
     }
     std::vector<int64_t> order(mc_unsure.size());
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return mc_unsure[a] > mc_unsure[b]; });
     std::printf("The abstracts the model is least sure of:\n");
-    const std::vector<float> probabilities = first.mc_test.to_vector<float>(), truth = y.to_vector<float>();
+    const std::vector<float> probabilities = mc_test.to_vector<float>(), truth = y.to_vector<float>();
     for (std::size_t i = 0; i < 3 && i < order.size(); ++i) {
         const auto a = static_cast<std::size_t>(order[i]);
         std::printf("  PMID %s (uncertainty %.2f): %s\n    hallmark probabilities:", corpus.test.pmids[a].c_str(),

@@ -45,7 +45,7 @@ namespace {
 // the graph. (An integer tensor could not hold the scale.)
 Tensor scaled_mask(const char* op, const Tensor& x, const Shape& sizes, double keep, Generator* generator) {
     XGRAD_CHECK(x.is_floating_point(), op, ": expected a floating-point input, got ", x.dtype());
-    return Tensor(kernels::bernoulli(sizes, keep, x.dtype(), generator ? *generator : default_generator(), 1.0 / keep));
+    return Tensor(kernels::bernoulli(sizes, keep, x.dtype(), generator_or_default(generator), 1.0 / keep));
 }
 
 void check_p(const char* op, double p) {

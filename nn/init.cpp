@@ -8,9 +8,6 @@
 
 namespace xgrad::nn::init {
 namespace {
-Generator& pick(Generator* g) {
-    return g ? *g : default_generator();
-}
 
 // Fills t from a per-element draw, in element order (a seed fixes the result).
 template <class Draw>
@@ -75,14 +72,14 @@ void constant_(const Tensor& t, double value) {
 
 void uniform_(const Tensor& t, double a, double b, Generator* g) {
     XGRAD_CHECK(a <= b, "uniform_: a (", a, ") must not exceed b (", b, ")");
-    Generator& gen = pick(g);
+    Generator& gen = generator_or_default(g);
     auto hold = gen.lock();
     fill_from(t, [&] { return a + (b - a) * gen.next_double(); });
 }
 
 void normal_(const Tensor& t, double mean, double std, Generator* g) {
     XGRAD_CHECK(std >= 0, "normal_: std must be non-negative, got ", std);
-    Generator& gen = pick(g);
+    Generator& gen = generator_or_default(g);
     auto hold = gen.lock();
     fill_from(t, [&] { return mean + std * gen.next_normal(); });
 }
@@ -92,7 +89,7 @@ void trunc_normal_(const Tensor& t, double mean, double std, double a, double b,
     XGRAD_CHECK(std > 0, "trunc_normal_: std must be positive, got ", std);
     XGRAD_CHECK(b > mean - 6 * std && a < mean + 6 * std, "trunc_normal_: the bounds [", a, ", ", b,
                 "] lie more than 6 std from the mean; almost no draw would land inside");
-    Generator& gen = pick(g);
+    Generator& gen = generator_or_default(g);
     auto hold = gen.lock();
     fill_from(t, [&] {
         double v;
@@ -147,7 +144,7 @@ void orthogonal_(const Tensor& t, double gain, Generator* g) {
     // Orthonormalize the columns of a tall Gaussian matrix [big, small] by modified Gram-Schmidt,
     // then transpose if the tensor is wide. Signs follow R's diagonal, as in PyTorch's QR route.
     const int64_t big = std::max(rows, cols), small = std::min(rows, cols);
-    Generator& gen = pick(g);
+    Generator& gen = generator_or_default(g);
     auto hold = gen.lock();
     std::vector<double> a(static_cast<std::size_t>(big * small));
     for (double& v : a) v = gen.next_normal();

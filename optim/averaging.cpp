@@ -4,6 +4,7 @@
 
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/ops.hpp>
+#include <xgrad/optim/optimizer.hpp>
 
 namespace xgrad::optim {
 
@@ -35,7 +36,19 @@ void ExponentialMovingAverage::update() {
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
         XGRAD_CHECK(parameters_[i].sizes() == averages_[i].sizes(), "ExponentialMovingAverage::update: parameter ", i,
                     " changed shape from ", averages_[i].sizes(), " to ", parameters_[i].sizes());
-        averages_[i].mul_(decay).add_(parameters_[i], 1 - decay);
+        const Tensor& p = parameters_[i];
+        if (!p.is_contiguous() || !averages_[i].is_contiguous() || p.dtype() != averages_[i].dtype()) {
+            // a view, or data swapped in of another dtype: two passes through the general ops
+            averages_[i].mul_(decay).add_(p, 1 - decay);
+            continue;
+        }
+        detail::dispatch_floating(p, "ExponentialMovingAverage", [&](auto tag) {  // one pass
+            using T = decltype(tag);
+            T* average = averages_[i].data_ptr<T>();
+            const T* value = p.data_ptr<T>();
+            const T d = T(decay), rest = T(1 - decay);
+            detail::for_each_element(p.numel(), [=](int64_t k) { average[k] = d * average[k] + rest * value[k]; });
+        });
     }
     ++updates_;
 }

@@ -66,6 +66,11 @@ private:
 
 /// The generator used when none is given.
 Generator& default_generator();
+/// `g`, or the default generator when it is null: what every function taking an optional
+/// `Generator*` draws from.
+inline Generator& generator_or_default(Generator* g) {
+    return g ? *g : default_generator();
+}
 /// Seeds the default generator: one seed makes a run reproducible.
 void manual_seed(uint64_t seed);
 

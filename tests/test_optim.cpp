@@ -830,6 +830,25 @@ BOOST_AUTO_TEST_CASE(exponential_moving_average_of_weights) {
     BOOST_TEST(last_error > 0.01);
     BOOST_TEST(average_error < last_error / 10);
 
+    // A parameter that is a transposed view (not contiguous) averages like its contiguous copy,
+    // in float32 as in float64.
+    for (DType dtype : {kFloat32, kFloat64}) {
+        const Tensor base = arange(0, 6, 1, dtype).reshape({2, 3});
+        Tensor view = base.t(), copy = base.t().contiguous();
+        optim::ExponentialMovingAverage of_view({view}, {.decay = 0.75, .warmup = false});
+        optim::ExponentialMovingAverage of_copy({copy}, {.decay = 0.75, .warmup = false});
+        {
+            NoGradGuard no_grad;
+            view.mul_(3.0);
+            copy.mul_(3.0);
+        }
+        of_view.update();
+        of_copy.update();
+        // 3/4 of x and 1/4 of 3x: 1.5x, for x = base.t() = (0, 3, 1, 4, 2, 5)
+        check_values(of_view.averages()[0], {0, 4.5, 1.5, 6, 3, 7.5}, 1e-6);
+        check_values(of_copy.averages()[0], {0, 4.5, 1.5, 6, 3, 7.5}, 1e-6);
+    }
+
     // A parameter given new data of another shape (PyTorch's `p.data = ...`) is named.
     Tensor u = tensor({1.0, 2.0}, kFloat64).requires_grad_();
     optim::ExponentialMovingAverage of_u({u});

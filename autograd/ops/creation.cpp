@@ -8,9 +8,6 @@ namespace {
 Tensor leaf(NDArray data, const TensorOptions& options) {
     return Tensor(std::move(data), options.requires_grad());
 }
-Generator& pick(Generator* g) {
-    return g ? *g : default_generator();
-}
 // The user's shape, checked before any kernel sizes a buffer from it (so the error names the op
 // the user called, and a count that overflows int64 never turns into a tiny allocation).
 const Shape& shape_for(const char* op, const Shape& sizes) {
@@ -109,25 +106,25 @@ Tensor from_blob(void* data, const Shape& sizes, DType dtype) {
 }
 
 Tensor rand(const Shape& s, TensorOptions o, Generator* g) {
-    return leaf(kernels::uniform(shape_for("rand", s), 0, 1, o.dtype(), pick(g)), o);
+    return leaf(kernels::uniform(shape_for("rand", s), 0, 1, o.dtype(), generator_or_default(g)), o);
 }
 Tensor randn(const Shape& s, TensorOptions o, Generator* g) {
-    return leaf(kernels::normal(shape_for("randn", s), 0, 1, o.dtype(), pick(g)), o);
+    return leaf(kernels::normal(shape_for("randn", s), 0, 1, o.dtype(), generator_or_default(g)), o);
 }
 Tensor uniform(const Shape& s, double lo, double hi, TensorOptions o, Generator* g) {
-    return leaf(kernels::uniform(shape_for("uniform", s), lo, hi, o.dtype(), pick(g)), o);
+    return leaf(kernels::uniform(shape_for("uniform", s), lo, hi, o.dtype(), generator_or_default(g)), o);
 }
 Tensor normal(const Shape& s, double mean, double std, TensorOptions o, Generator* g) {
-    return leaf(kernels::normal(shape_for("normal", s), mean, std, o.dtype(), pick(g)), o);
+    return leaf(kernels::normal(shape_for("normal", s), mean, std, o.dtype(), generator_or_default(g)), o);
 }
 Tensor randint(int64_t lo, int64_t hi, const Shape& s, TensorOptions o, Generator* g) {
-    return leaf(kernels::randint(lo, hi, shape_for("randint", s), o.dtype(), pick(g)), o);
+    return leaf(kernels::randint(lo, hi, shape_for("randint", s), o.dtype(), generator_or_default(g)), o);
 }
 Tensor bernoulli(const Shape& s, double p, TensorOptions o, Generator* g) {
-    return leaf(kernels::bernoulli(shape_for("bernoulli", s), p, o.dtype(), pick(g)), o);
+    return leaf(kernels::bernoulli(shape_for("bernoulli", s), p, o.dtype(), generator_or_default(g)), o);
 }
 Tensor randperm(int64_t n, Generator* g) {
-    return Tensor(kernels::randperm(n, pick(g)));
+    return Tensor(kernels::randperm(n, generator_or_default(g)));
 }
 
 Tensor zeros_like(const Tensor& t) {
