@@ -56,7 +56,7 @@ struct Settings {
 /// abstracts of 64 tokens, 5 epochs) trains with `quick_lr`.
 inline void add_options(tutorial::Cli& cli, Settings& s, double quick_lr) {
     cli.option("--epochs", s.epochs, s.epochs, 5, "most epochs per seed (early stopping on dev)").at_least(1);
-    cli.option("--patience", s.patience, "epochs without a better dev micro-F1 (of either prediction) before stopping")
+    cli.option("--patience", s.patience, "epochs without a better dev score for any rule of prediction before stopping")
         .at_least(1);
     cli.option("--seeds", s.seeds, s.seeds, 1, "seeds trained (1, 2, ...); results are their mean").at_least(1);
     cli.option("--batch-size", s.batch_size, "abstracts per minibatch").at_least(1);
@@ -263,6 +263,10 @@ inline const char* rule_name(int rule) {
                                   "Monte Carlo mean at dev-tuned thresholds"};
     return names[rule];
 }
+inline const char* rule_tag(int rule) {  // for the per-epoch log
+    static const char* tags[] = {"1/2", "tuned", "MC 1/2", "MC tuned"};
+    return tags[rule];
+}
 
 /// A rule's dev score: micro-F1 at 1/2, or for tuned thresholds on dev abstracts they were not
 /// tuned on (thresholds fitted to all of dev always win there).
@@ -282,7 +286,7 @@ struct Kept {
 /// One trained seed: each rule's best dev epoch and its predictions.
 struct SeedRun {
     Kept kept[kRules];
-    Tensor mc_std;  ///< the Monte Carlo passes' test std at the kMonteCarlo epoch
+    Tensor one_pass_test;  ///< one pass on test at the kMonteCarlo epoch: the abstention comparison's
     int epochs = 0;
     double seconds = 0, seconds_per_epoch = 0;
 };
@@ -319,9 +323,18 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     Generator shuffle(seed);
     const int64_t n = corpus.train.size();
     const auto start = std::chrono::steady_clock::now();
+    // The Monte Carlo passes draw the same dropout masks at every call (common random numbers):
+    // their mean is then a function of the weights alone, like the one pass, so that keeping its
+    // best epoch does not also keep a lucky draw; and training's own random stream is left where it
+    // was, so that the one-pass rules come out the same with or without --mc-selection.
     const auto mc_mean_of = [&](const Split& split) {
-        return nn::mc_dropout_predict(
+        Generator& generator = default_generator();
+        const Generator::State training_stream = generator.get_state();
+        generator.manual_seed(seed + 0x4d43);
+        nn::McDropoutPrediction prediction = nn::mc_dropout_predict(
             *model, [&] { return logits_of(*model, split); }, s.mc_samples, nn::McOutput::sigmoid);
+        generator.set_state(training_stream);
+        return prediction;
     };
     // Early stopping keeps, for each rule, the epoch with that rule's best dev score: every rule
     // then comes out of the same selection over epochs, so that their dev scores compare fairly
@@ -333,9 +346,10 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     const auto offer = [&](int rule, const Tensor& dev_probabilities, int epoch) {
         const double score = dev_score(rule, dev_probabilities, corpus.dev.targets);
         Kept& kept = run.kept[rule];
-        if (score <= kept.dev_f1) return;
+        if (score <= kept.dev_f1) return false;
         kept = {.epoch = epoch, .dev_f1 = score, .dev = dev_probabilities, .test = Tensor()};
         states[rule] = model->state_dict();  // copies, not views of the parameters
+        return true;
     };
     double training_seconds = 0;
     for (int epoch = 1; epoch <= s.epochs; ++epoch) {
@@ -363,22 +377,16 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
             average->store();
             average->copy_to();
         }
-        const int best_before = run.kept[kOnePass].epoch;
         const Tensor dev = sigmoid(logits_of(*model, corpus.dev));
-        offer(kOnePass, dev, epoch);
-        offer(kOnePassTuned, dev, epoch);
-        std::printf("  seed %llu epoch %2d: train loss %.4f, dev micro-F1 %.3f%s",
-                    static_cast<unsigned long long>(seed), epoch, total / static_cast<double>(steps),
-                    micro_f1(dev, corpus.dev.targets), run.kept[kOnePass].epoch != best_before ? " (best so far)" : "");
-        if (s.mc_selection) {
-            const int mc_best_before = run.kept[kMonteCarlo].epoch;
-            const Tensor mc_dev = mc_mean_of(corpus.dev).mean;
-            offer(kMonteCarlo, mc_dev, epoch);
-            offer(kMonteCarloTuned, mc_dev, epoch);
-            std::printf(", Monte Carlo mean %.3f%s", micro_f1(mc_dev, corpus.dev.targets),
-                        run.kept[kMonteCarlo].epoch != mc_best_before ? " (best so far)" : "");
-        }
-        std::printf("\n");
+        std::printf("  seed %llu epoch %2d: train loss %.4f, dev micro-F1 %.3f", static_cast<unsigned long long>(seed),
+                    epoch, total / static_cast<double>(steps), micro_f1(dev, corpus.dev.targets));
+        const Tensor mc_dev = s.mc_selection ? mc_mean_of(corpus.dev).mean : Tensor();
+        if (s.mc_selection) std::printf(", Monte Carlo mean %.3f", micro_f1(mc_dev, corpus.dev.targets));
+        std::string improved;  // the rules whose best dev epoch this is
+        for (int rule = 0; rule < (s.mc_selection ? kRules : kMonteCarlo); ++rule)
+            if (offer(rule, is_monte_carlo(rule) ? mc_dev : dev, epoch))
+                improved += std::string(improved.empty() ? "" : ", ") + rule_tag(rule);
+        std::printf("%s\n", improved.empty() ? "" : (" (best so far: " + improved + ")").c_str());
         std::fflush(stdout);
         run.epochs = epoch;
         if (average) average->restore();
@@ -403,9 +411,8 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
             kept.test = sigmoid(logits_of(*model, corpus.test));
             continue;
         }
-        const nn::McDropoutPrediction on_test = mc_mean_of(corpus.test);
-        kept.test = on_test.mean;
-        if (rule == kMonteCarlo) run.mc_std = on_test.std;
+        kept.test = mc_mean_of(corpus.test).mean;
+        if (rule == kMonteCarlo) run.one_pass_test = sigmoid(logits_of(*model, corpus.test));
     }
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return run;
@@ -442,7 +449,7 @@ inline double stddev(const std::vector<double>& v) {
 }
 
 /// Trains `s.seeds` seeds of a model, prints the evaluation and ends with the line
-/// "test micro-F1: 0.xxx" (the mean over the seeds at threshold 1/2). Returns the program's exit
+/// "test micro-F1: 0.xxx" (the mean over the seeds with the rule chosen on dev). Returns the program's exit
 /// status: 0 when the model beats flagging every hallmark everywhere by the margin it claims.
 inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     using namespace xgrad;
@@ -484,6 +491,10 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
         "were not tuned on):\n",
         rule_name(chosen_rule));
     for (int rule = 0; rule < kRules; ++rule) std::printf("  %-42s %.3f\n", rule_name(rule), dev_by_rule[rule]);
+    if (!s.mc_selection)
+        std::printf(
+            "  (--mc-selection 0: the Monte Carlo rules scored at the one-pass rules' epochs, which favours "
+            "those)\n");
     // The chosen prediction at 1/2 and at dev-tuned thresholds, reported next to the choice.
     const int half_rule = use_mc ? kMonteCarlo : kOnePass, tuned_rule = use_mc ? kMonteCarloTuned : kOnePassTuned;
     const auto report = [&](const Kept& kept, bool tuned) {
@@ -539,7 +550,7 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     // leave the rest more accurately labelled, and more so when "sure" is judged over dropout
     // samples than from one deterministic pass.
     const Tensor& mc_test = runs[0].kept[kMonteCarlo].test;
-    const Tensor& plain_test = runs[0].kept[kOnePass].test;
+    const Tensor& plain_test = runs[0].one_pass_test;  // the same weights, one pass
     const std::vector<double> mc_unsure = uncertainty(mc_test), plain_unsure = uncertainty(plain_test);
     tutorial::Series by_mc{"MC dropout uncertainty", {}, {}}, by_plain{"one deterministic pass", {}, {}};
     std::printf(

@@ -49,6 +49,7 @@ void ExponentialMovingAverage::update() {
             const T d = T(decay), rest = T(1 - decay);
             detail::for_each_element(p.numel(), [=](int64_t k) { average[k] = d * average[k] + rest * value[k]; });
         });
+        averages_[i].data().bump_version();  // written in place, as mul_ and add_ would have marked it
     }
     ++updates_;
 }
