@@ -10,6 +10,7 @@
 #include <memory>
 #include <ostream>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <xgrad/tensor/ndarray.hpp>
@@ -70,9 +71,13 @@ public:
     bool is_floating_point() const { return is_floating(dtype()); }
     /// The single element of a one-element tensor.
     double item() const { return data().item(); }
+    /// ... converted to T; an integer T reads int64 tensors exactly (see NDArray::item_int64).
     template <class T>
     T item() const {
-        return static_cast<T>(data().item());
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+            return static_cast<T>(data().item_int64());
+        else
+            return static_cast<T>(data().item());
     }
     /// Pointer to the first element (the tensor must hold T).
     template <class T>

@@ -56,10 +56,10 @@ int main(int argc, char** argv) try {
     s.dropout = 0.5;
     s.embedding_dropout = 0.2;
     s.max_norm = 3.0;
-    // Patience to let the dev curve settle (docs/hoc.md): with patience 5, a seed could stop on a
-    // lucky early epoch; with 8, every seed runs to epochs 20-30 (test spread 0.018 -> 0.008).
-    // The weights' moving average (--average 0.98) scored lower on dev (0.803 against 0.805 over
-    // 3 seeds, and 0.806 against 0.809 in an earlier run), so it is off.
+    // Up to 50 epochs with patience 8 (docs/hoc.md): with patience 5 a seed could stop on a lucky
+    // early epoch. The weights' moving average (--average 0.98) did not score higher on dev (one
+    // pass at 1/2: 0.806 with it against 0.809 without in one run of 3 seeds, 0.800 against 0.805
+    // in another), so it is off.
     s.epochs = 50;
     s.patience = 8;
     int64_t filters = 100;

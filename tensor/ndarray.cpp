@@ -1,6 +1,7 @@
 #include <xgrad/tensor/ndarray.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <new>
 
@@ -140,6 +141,16 @@ bool NDArray::is_contiguous() const {
 void* NDArray::raw_data() const {
     XGRAD_CHECK(defined(), "data: the array is undefined");
     return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(element_size(dtype_));
+}
+
+int64_t NDArray::item_int64() const {
+    XGRAD_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", sizes_);
+    if (dtype_ == DType::int64) return *static_cast<const int64_t*>(raw_data());
+    const double value = item();
+    // -2^63 is exact in double; 2^63 is the first value past the range.
+    XGRAD_CHECK(std::isfinite(value) && value >= -0x1p63 && value < 0x1p63, "item: ", value, " (", dtype_,
+                ") does not fit in an integer");
+    return static_cast<int64_t>(value);
 }
 
 double NDArray::item() const {

@@ -53,6 +53,10 @@ public:
     }
     /// The single element of a one-element array, converted to double.
     double item() const;
+    /// The single element as an integer: exact for int64 (beyond 2^53, where a double would round
+    /// it), truncated toward zero for floating values, which must be finite and within int64's
+    /// range (an error naming the value otherwise: the conversion would be undefined).
+    int64_t item_int64() const;
 
     // Views: share storage, copy nothing. Negative dims count from the end.
     /// A view with new sizes (one may be -1); throws if the strides do not allow it.

@@ -1,4 +1,5 @@
-// Factories, random numbers (statistics and determinism), printing, memory and threads.
+// Factories, random numbers (statistics and determinism), item(), printing, memory and threads.
+#include <cmath>
 #include <sstream>
 
 #include "helpers.hpp"
@@ -28,6 +29,19 @@ BOOST_AUTO_TEST_CASE(constant_factories) {
     check_error([] { from_vector(std::vector<double>{1, 2}, {3}); }, {"from_vector", "[3]"});
     check_error([] { arange(0, 5, 0); }, {"arange", "step"});
     check_error([] { zeros({-1}); }, {"negative size"});
+}
+
+BOOST_AUTO_TEST_CASE(item_reads_integers_exactly_and_refuses_what_does_not_fit) {
+    // 2^53 + 1 has no double: read through one, it would come back as 2^53.
+    const int64_t big = (int64_t(1) << 53) + 1;
+    const Tensor t = from_vector(std::vector<int64_t>{big}, {1});
+    BOOST_TEST(t.item<int64_t>() == big);
+    BOOST_TEST(tensor({-3.7}, kFloat64).item<int64_t>() == -3);  // toward zero, like static_cast
+    BOOST_TEST(tensor({2.5}, kFloat32).item<int>() == 2);
+    BOOST_TEST(tensor({2.5}, kFloat32).item<double>() == 2.5);
+    check_error([] { tensor({1e30}, kFloat32).item<int64_t>(); }, {"item", "1e+30", "float32", "integer"});
+    check_error([] { tensor({std::nan("")}, kFloat64).item<int64_t>(); }, {"item", "nan", "integer"});
+    check_error([] { zeros({2}, kInt64).item<int64_t>(); }, {"item", "one element", "[2]"});
 }
 
 BOOST_AUTO_TEST_CASE(random_tensors_have_the_right_statistics) {
