@@ -549,8 +549,8 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
                     static_cast<long long>(chosen_reports[0].support[k]));
 
     // Monte Carlo dropout (seed 1): abstaining on the abstracts the model is least sure of should
-    // leave the rest more accurately labelled, and more so when "sure" is judged over dropout
-    // samples than from one deterministic pass.
+    // leave the rest more accurately labelled; the two curves show whether judging "sure" over
+    // dropout samples does better than one deterministic pass of the same weights.
     const Tensor& mc_test = runs[0].kept[kMonteCarlo].test;
     const Tensor& plain_test = runs[0].one_pass_test;  // the same weights, one pass
     const std::vector<double> mc_unsure = uncertainty(mc_test), plain_unsure = uncertainty(plain_test);

@@ -15,8 +15,15 @@ struct Size2 {
 };
 
 /// "(h, w)" for printing options.
+/// (Appended piece by piece: GCC 12 warns, wrongly, of an overlapping memcpy in `"(" + std::string`
+/// once inlined, GCC bug 105329.)
 inline std::string to_string(Size2 s) {
-    return "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")";
+    std::string text = "(";
+    text += std::to_string(s.h);
+    text += ", ";
+    text += std::to_string(s.w);
+    text += ")";
+    return text;
 }
 
 }  // namespace xgrad::nn
