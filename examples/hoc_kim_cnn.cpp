@@ -10,6 +10,10 @@
 //   word2vec_hoc --out vectors
 //   hoc_kim_cnn --embeddings vectors/hoc_word2vec_100d.txt [--seeds 3] [--dropout 0.5] ...
 //
+// With --multichannel, Kim's CNN-multichannel: the filters read two copies of the word vectors
+// stacked as channels, one fine-tuned with the model and one kept as word2vec made it, so that
+// what training learns about the words it sees does not pull them away from the words it does not.
+//
 // Everything else (training loop, early stopping on dev, thresholds, MC dropout, the report) is
 // hoc_training.hpp's, shared with the BiGRU and the Transformer. --help lists the techniques
 // that can be switched.
@@ -22,16 +26,33 @@ namespace {
 struct KimCnn : hoc::TextClassifier {
     std::vector<int64_t> widths;
     nn::ModuleList convs;
+    bool multichannel;
+    nn::Embedding static_embedding;  ///< --multichannel: the word vectors as loaded, never trained
 
-    KimCnn(int64_t vocab, const hoc::Settings& s, const std::vector<int64_t>& widths, int64_t filters)
-        : TextClassifier(vocab, s, filters * static_cast<int64_t>(widths.size())), widths(widths) {
+    KimCnn(int64_t vocab, const hoc::Settings& s, const std::vector<int64_t>& widths, int64_t filters,
+           bool multichannel)
+        : TextClassifier(vocab, s, filters * static_cast<int64_t>(widths.size())),
+          widths(widths),
+          multichannel(multichannel),
+          static_embedding({.num_embeddings = multichannel ? vocab : 1, .embedding_dim = s.dim}) {
+        const int64_t channels = multichannel ? 2 * s.dim : s.dim;
         for (int64_t width : widths)
-            convs.emplace<nn::Conv1d>({.in_channels = s.dim, .out_channels = filters, .kernel_size = width});
+            convs.emplace<nn::Conv1d>({.in_channels = channels, .out_channels = filters, .kernel_size = width});
         register_module("convs", convs);
+        if (multichannel) {
+            static_embedding.weight.requires_grad_(false);
+            register_module("static_embedding", static_embedding);
+        }
     }
     int64_t min_tokens() const override { return *std::max_element(widths.begin(), widths.end()); }
+    void embeddings_loaded() override {
+        NoGradGuard no_grad;
+        if (multichannel) static_embedding.weight.copy_(embedding.weight);
+    }
     Tensor classify(const Tensor& indices, const Tensor& lengths) override {
-        const Tensor x = embed(indices).transpose(1, 2);  // [N, E, T]: the word dims are the channels
+        Tensor words = embed(indices);  // [N, T, E]
+        if (multichannel) words = cat({words, embedding_dropout(static_embedding(indices))}, 2);
+        const Tensor x = words.transpose(1, 2);  // [N, E, T]: the word dims are the channels
         const int64_t steps = indices.size(1);
         std::vector<Tensor> pooled;
         for (std::size_t i = 0; i < convs.size(); ++i) {
@@ -63,14 +84,20 @@ int main(int argc, char** argv) try {
     s.epochs = 50;
     s.patience = 8;
     int64_t filters = 100;
+    bool multichannel = false;
     tutorial::Cli cli("Tutorial: Kim's CNN (filters of 3, 4, 5 words) on Hallmarks of Cancer abstracts.");
     hoc::add_options(cli, s, 2e-3);
     cli.option("--filters", filters, "feature maps per filter width").at_least(1);
+    cli.flag("--multichannel", multichannel,
+             "a second, static copy of the --embeddings word vectors as more input channels (Kim's CNN-multichannel)");
     s.quick = cli.parse(argc, argv);
+    if (multichannel && s.embeddings.empty())
+        throw std::invalid_argument("--multichannel: needs --embeddings (the static channel holds those vectors)");
     return hoc::run(
-        "Kim CNN",
+        multichannel ? "Kim CNN-multichannel" : "Kim CNN",
         [&](int64_t vocab, const hoc::Settings& settings) {
-            return std::make_unique<KimCnn>(vocab, settings, std::vector<int64_t>{3, 4, 5}, filters);
+            return std::make_unique<KimCnn>(vocab, settings, std::vector<int64_t>{3, 4, 5}, filters,
+                                            multichannel);
         },
         s);
 } catch (const std::exception& e) {

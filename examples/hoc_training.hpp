@@ -21,9 +21,11 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "hoc_corpus.hpp"
@@ -120,6 +122,9 @@ struct TextClassifier : xgrad::nn::Module {
     virtual Tensor classify(const Tensor& indices, const Tensor& lengths) = 0;
     /// The fewest token columns the model can read (a convolution needs its width).
     virtual int64_t min_tokens() const { return 1; }
+    /// Called once the word vectors of --embeddings are in `embedding` (a model that keeps a
+    /// second copy of them, such as Kim's static channel, takes it here).
+    virtual void embeddings_loaded() {}
 
     /// classify() on the columns up to the batch's longest abstract, rounded up to a multiple of
     /// 64: the padding beyond it is masked out by every model anyway, so the logits are the same,
@@ -141,11 +146,11 @@ struct TextClassifier : xgrad::nn::Module {
 
 using ModelFactory = std::function<std::unique_ptr<TextClassifier>(int64_t vocab, const Settings&)>;
 
-/// The weights of the layers (not biases, norms or the embedding): what --init and --l2 act on.
+/// The weights of the layers (not biases, norms or the embeddings): what --init and --l2 act on.
 inline std::vector<Tensor> layer_weights(const xgrad::nn::Module& model) {
     std::vector<Tensor> weights;
     for (const auto& [name, p] : model.named_parameters())
-        if (p.dim() >= 2 && name.rfind("embedding.", 0) != 0 && name.find("norm") == std::string::npos)
+        if (p.dim() >= 2 && name.find("embedding") == std::string::npos && name.find("norm") == std::string::npos)
             weights.push_back(p);
     return weights;
 }
@@ -183,6 +188,7 @@ inline void load_embeddings(TextClassifier& model, const Settings& s, const xgra
         model.embedding.weight.copy_(vectors.weights);
     }
     if (s.freeze_embeddings) model.embedding.weight.requires_grad_(false);
+    model.embeddings_loaded();
     if (report)
         std::printf("word vectors from %s: %lld of %lld words found\n", s.embeddings.c_str(),
                     static_cast<long long>(vectors.hits), static_cast<long long>(vocab.size() - 1));
@@ -398,23 +404,28 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     }
     run.seconds_per_epoch = training_seconds / run.epochs;
     model->eval();
+    // Predictions of a kept epoch's weights, computed once: rules that kept the same epoch share
+    // them (the one pass is deterministic, and the Monte Carlo mean is too, by its common random
+    // numbers), which halves the passes after training when the rules agree on their epochs.
+    std::map<std::tuple<int, bool, const Split*>, Tensor> predicted;
+    const auto predict = [&](int epoch, bool monte_carlo, const Split& split) {
+        auto [at, fresh] = predicted.try_emplace({epoch, monte_carlo, &split});
+        if (fresh) at->second = monte_carlo ? mc_mean_of(split).mean : sigmoid(logits_of(*model, split));
+        return at->second;
+    };
     for (int rule = 0; rule < kRules; ++rule) {
         Kept& kept = run.kept[rule];
         if (is_monte_carlo(rule) && !s.mc_selection) {  // at the one-pass rule's epoch, scored there
             const int twin = is_tuned(rule) ? kOnePassTuned : kOnePass;
             model->load_state_dict(states[twin]);
             kept.epoch = run.kept[twin].epoch;
-            kept.dev = mc_mean_of(corpus.dev).mean;
+            kept.dev = predict(kept.epoch, true, corpus.dev);
             kept.dev_f1 = dev_score(rule, kept.dev, corpus.dev.targets);
         } else {
             model->load_state_dict(states[rule]);
         }
-        if (!is_monte_carlo(rule)) {
-            kept.test = sigmoid(logits_of(*model, corpus.test));
-            continue;
-        }
-        kept.test = mc_mean_of(corpus.test).mean;
-        if (rule == kMonteCarlo) run.one_pass_test = sigmoid(logits_of(*model, corpus.test));
+        kept.test = predict(kept.epoch, is_monte_carlo(rule), corpus.test);
+        if (rule == kMonteCarlo) run.one_pass_test = predict(kept.epoch, false, corpus.test);
     }
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return run;
