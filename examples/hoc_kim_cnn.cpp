@@ -96,8 +96,7 @@ int main(int argc, char** argv) try {
     return hoc::run(
         multichannel ? "Kim CNN-multichannel" : "Kim CNN",
         [&](int64_t vocab, const hoc::Settings& settings) {
-            return std::make_unique<KimCnn>(vocab, settings, std::vector<int64_t>{3, 4, 5}, filters,
-                                            multichannel);
+            return std::make_unique<KimCnn>(vocab, settings, std::vector<int64_t>{3, 4, 5}, filters, multichannel);
         },
         s);
 } catch (const std::exception& e) {
