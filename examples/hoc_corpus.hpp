@@ -6,7 +6,10 @@
 
 #include <array>
 #include <string>
+#include <unordered_set>
 #include <vector>
+
+#include "hoc_subwords.hpp"
 
 namespace hoc {
 
@@ -61,18 +64,54 @@ inline Split encode(const Abstracts& abstracts, const xgrad::data::Vocabulary& v
 struct Corpus {
     xgrad::data::Vocabulary vocab{{"<pad>", "<unk>"}};
     Split train, dev, test;
+    /// Rows [0, trained_words) of the vocabulary are the training split's words; with subword
+    /// vectors, the rest are dev and test words the training split did not show (enough), whose
+    /// vectors `spelled` [rest, dim] are the mean of their character n-grams' vectors.
+    int64_t trained_words = 0;
+    xgrad::Tensor spelled;
 };
 
 /// The three splits, the vocabulary from the words seen at least min_freq times in the training
-/// abstracts kept (`train_limit`; -1 keeps all).
-inline Corpus load_corpus(int64_t max_tokens, int64_t train_limit, int64_t min_freq = 2) {
+/// abstracts kept (`train_limit`; -1 keeps all). With `subwords` (word2vec_hoc's n-gram vectors),
+/// a dev or test word outside it that has a known n-gram gets a row of its own, the mean of its
+/// n-grams' vectors, instead of <unk>: only the words' spelling is read, never a label.
+inline Corpus load_corpus(int64_t max_tokens, int64_t train_limit, int64_t min_freq = 2,
+                          const std::string& subwords = "", int64_t dim = -1) {
     using namespace xgrad;
     const Abstracts train = read_abstracts("train", train_limit);
+    const Abstracts dev = read_abstracts("dev"), test = read_abstracts("test");
     Corpus corpus;
     corpus.vocab = data::Vocabulary::build(train.tokens, {.min_freq = min_freq});
+    corpus.trained_words = corpus.vocab.size();
     corpus.train = encode(train, corpus.vocab, max_tokens);
-    corpus.dev = encode(read_abstracts("dev"), corpus.vocab, max_tokens);
-    corpus.test = encode(read_abstracts("test"), corpus.vocab, max_tokens);
+    if (!subwords.empty()) {
+        std::vector<std::string> unseen;
+        std::unordered_set<std::string> listed;
+        for (const Abstracts* split : {&dev, &test})
+            for (const auto& tokens : split->tokens)
+                for (const std::string& token : tokens)
+                    if (corpus.vocab.index(token) == data::Vocabulary::kUnk && listed.insert(token).second)
+                        unseen.push_back(token);
+        // The n-grams of those words that the file has a vector for.
+        std::vector<std::vector<std::string>> bags;
+        for (const std::string& word : unseen) bags.push_back(char_ngrams(word));
+        const data::Vocabulary ngrams = data::Vocabulary::build(bags);
+        const data::WordVectors table = data::read_word_vectors(subwords, ngrams, {.expected_dim = dim});
+        std::unordered_set<int64_t> absent;
+        for (const std::string& ngram : table.missing) absent.insert(ngrams.index(ngram));
+        std::vector<std::string> tokens = corpus.vocab.tokens(), spelled;
+        for (const std::string& word : unseen) {
+            bool known = false;
+            for (const std::string& ngram : char_ngrams(word)) known = known || !absent.count(ngrams.index(ngram));
+            if (known) spelled.push_back(word);
+        }
+        tokens.insert(tokens.end(), spelled.begin(), spelled.end());
+        corpus.vocab = data::Vocabulary(std::move(tokens));
+        NoGradGuard no_grad;
+        corpus.spelled = compose(table.weights, ngram_bags(spelled, ngrams, absent));
+    }
+    corpus.dev = encode(dev, corpus.vocab, max_tokens);
+    corpus.test = encode(test, corpus.vocab, max_tokens);
     return corpus;
 }
 

@@ -26,6 +26,7 @@
 #include <numeric>
 #include <string>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "hoc_corpus.hpp"
@@ -48,6 +49,7 @@ struct Settings {
     std::string init = "default";      ///< default (PyTorch's), xavier, he, normal, uniform, zeros
     std::string norm = "none";         ///< none, batch, layer: on the pooled features
     std::string embeddings;            ///< word-vector file to start from; empty: random N(0, 1)
+    std::string subwords;              ///< n-gram vectors for the dev/test words training did not show
     bool freeze_embeddings = false;
     bool mc_selection = true;  ///< early stopping keeps the Monte Carlo mean's best dev epoch too
     std::string out = ".";
@@ -66,6 +68,9 @@ inline void add_options(tutorial::Cli& cli, Settings& s, double quick_lr) {
     cli.option("--abstracts", s.abstracts, -1, 400, "training abstracts used (-1: all)").at_least(-1);
     cli.option("--dim", s.dim, "word-vector size (must match --embeddings)").at_least(1);
     cli.option("--embeddings", s.embeddings, "word2vec text file to start the embeddings from (word2vec_hoc's)");
+    cli.option("--subwords", s.subwords,
+               "character n-gram vectors (word2vec_hoc's hoc_subwords_<dim>d.txt): dev and test words outside the "
+               "vocabulary get the mean of their n-grams' vectors instead of <unk>'s (needs --embeddings)");
     cli.flag("--freeze-embeddings", s.freeze_embeddings, "keep the loaded word vectors fixed");
     cli.option("--init", s.init, "weights: default, xavier, he, normal, uniform, zeros");
     cli.option("--dropout", s.dropout, "dropout before the output layer (0: off)").at_least(0);
@@ -177,21 +182,34 @@ inline void initialize(xgrad::nn::Module& model, const std::string& scheme) {
 }
 
 /// --embeddings: the word vectors of the file for the words it has (found in the vocabulary),
-/// small random ones for the rest, zeros for <pad>.
-inline void load_embeddings(TextClassifier& model, const Settings& s, const xgrad::data::Vocabulary& vocab,
-                            bool report) {
+/// small random ones for the rest, zeros for <pad>; with --subwords, the unseen words' vectors
+/// spelled from their n-grams. (Those words never occur in training, so their rows never change.)
+inline void load_embeddings(TextClassifier& model, const Settings& s, const Corpus& corpus, bool report) {
     using namespace xgrad;
     if (s.embeddings.empty()) return;
+    const data::Vocabulary& vocab = corpus.vocab;
     const data::WordVectors vectors = data::read_word_vectors(s.embeddings, vocab, {.expected_dim = s.dim});
     {
         NoGradGuard no_grad;
         model.embedding.weight.copy_(vectors.weights);
     }
+    int64_t spelled = 0;  // unseen words the word-vector file does not have either
+    if (corpus.spelled.defined()) {
+        NoGradGuard no_grad;
+        const std::unordered_set<std::string> missing(vectors.missing.begin(), vectors.missing.end());
+        for (int64_t row = corpus.trained_words; row < vocab.size(); ++row) {
+            if (!missing.count(vocab.token(row))) continue;
+            model.embedding.weight[row].copy_(corpus.spelled[row - corpus.trained_words]);
+            ++spelled;
+        }
+    }
     if (s.freeze_embeddings) model.embedding.weight.requires_grad_(false);
     model.embeddings_loaded();
     if (report)
-        std::printf("word vectors from %s: %lld of %lld words found\n", s.embeddings.c_str(),
-                    static_cast<long long>(vectors.hits), static_cast<long long>(vocab.size() - 1));
+        std::printf(
+            "word vectors from %s: %lld of %lld words found%s\n", s.embeddings.c_str(),
+            static_cast<long long>(vectors.hits), static_cast<long long>(vocab.size() - 1),
+            spelled ? (", " + std::to_string(spelled) + " unseen ones spelled from their n-grams").c_str() : "");
 }
 
 /// Logits of a whole split in batches, in evaluation mode, without a graph.
@@ -307,7 +325,7 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
         for (const Tensor& p : model->parameters()) count += p.numel();
         std::printf("%lld parameters\n", static_cast<long long>(count));
     }
-    load_embeddings(*model, s, corpus.vocab, seed == 1);
+    load_embeddings(*model, s, corpus, seed == 1);
     std::vector<Tensor> trainable;
     for (const Tensor& p : model->parameters())
         if (p.requires_grad()) trainable.push_back(p);
@@ -469,14 +487,19 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     if (s.pos_weight != "ratio" && s.pos_weight != "sqrt" && s.pos_weight != "none")
         fail("--pos-weight: expected ratio, sqrt or none, got \"", s.pos_weight, "\"");
     if (s.average >= 1) fail("--average: expected a decay below 1 (0: off), got ", s.average);
+    if (!s.subwords.empty() && s.embeddings.empty())
+        fail("--subwords: needs --embeddings (the spelled vectors live in the space of those word vectors)");
     set_num_threads(s.threads);
-    const Corpus corpus = load_corpus(s.max_tokens, s.abstracts);
+    const Corpus corpus = load_corpus(s.max_tokens, s.abstracts, 2, s.subwords, s.dim);
     std::printf(
         "%s on Hallmarks of Cancer: %lld training, %lld dev, %lld test abstracts, vocabulary %lld, "
         "%lld tokens per abstract, %d thread(s)\n",
         name.c_str(), static_cast<long long>(corpus.train.size()), static_cast<long long>(corpus.dev.size()),
-        static_cast<long long>(corpus.test.size()), static_cast<long long>(corpus.vocab.size()),
+        static_cast<long long>(corpus.test.size()), static_cast<long long>(corpus.trained_words),
         static_cast<long long>(s.max_tokens), s.threads);
+    if (corpus.spelled.defined())
+        std::printf("%lld dev and test words outside the vocabulary with a vector from their n-grams (%s)\n",
+                    static_cast<long long>(corpus.spelled.size(0)), s.subwords.c_str());
     std::printf(
         "%s, lr %g, dropout %.2f (words %.2f), init %s, norm %s, L2 %g, max-norm %g, weight average %g, "
         "positives weighted by %s, embeddings %s%s\n",
