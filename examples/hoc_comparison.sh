@@ -26,10 +26,12 @@ bin="$build/examples"
 mkdir -p "$out"
 start=$(date +%s)
 
-# word2vec.kind names the run that made the vectors; it is written only once they are complete.
-kind="word2vec_hoc ${quick:-full}"
-if [[ -s $out/hoc_word2vec_100d.txt && $(cat "$out/word2vec.kind" 2> /dev/null) == "$kind" ]]; then
-  echo "word2vec: reusing $out/hoc_word2vec_100d.txt"
+# word2vec.kind names the run that made the vectors (the words' and their n-grams'); it is written
+# only once they are complete.
+kind="word2vec_hoc ${quick:-full} with subwords"
+if [[ -s $out/hoc_word2vec_100d.txt && -s $out/hoc_subwords_100d.txt &&
+      $(cat "$out/word2vec.kind" 2> /dev/null) == "$kind" ]]; then
+  echo "word2vec: reusing $out/hoc_word2vec_100d.txt and $out/hoc_subwords_100d.txt"
 else
   rm -f "$out/word2vec.kind"
   echo "word2vec (skip-gram, negative sampling) on the training abstracts -> $out/hoc_word2vec_100d.txt"
@@ -38,6 +40,7 @@ else
 fi
 grep -A9 '^Nearest' "$out/word2vec.log"
 vectors="$out/hoc_word2vec_100d.txt"
+subwords="$out/hoc_subwords_100d.txt"
 
 # name | what it shows | command. The main models, the slowest first so that the two slots stay
 # busy; the ablations change one thing each.
@@ -48,6 +51,9 @@ configurations=(
   "kim_cnn_random_embeddings|ablation: random embeddings (Kim CNN)|$bin/hoc_kim_cnn"
   "kim_cnn_no_dropout|ablation: no dropout (Kim CNN)|$bin/hoc_kim_cnn --embeddings $vectors --dropout 0 --embedding-dropout 0"
   "kim_cnn_weight_average|ablation: a moving average of the weights (Kim CNN)|$bin/hoc_kim_cnn --embeddings $vectors --average 0.98"
+  "kim_cnn_multichannel|ablation: a static copy of the vectors as more channels (Kim CNN-multichannel)|$bin/hoc_kim_cnn --embeddings $vectors --multichannel"
+  "kim_cnn_subwords|ablation: unseen dev/test words spelled from n-grams (Kim CNN)|$bin/hoc_kim_cnn --embeddings $vectors --subwords $subwords"
+  "kim_cnn_multichannel_subwords|ablation: both (Kim CNN-multichannel, unseen words spelled)|$bin/hoc_kim_cnn --embeddings $vectors --multichannel --subwords $subwords"
   "bigru_attention|ablation: attention pooling instead of max (BiGRU)|$bin/hoc_recurrent --embeddings $vectors --pooling attention"
   "bigru_naive_dropout|ablation: naive recurrent dropout instead of Zaremba's (BiGRU)|$bin/hoc_recurrent --embeddings $vectors --recurrent-dropout naive"
   "bigru_random_embeddings|ablation: random embeddings (BiGRU)|$bin/hoc_recurrent"

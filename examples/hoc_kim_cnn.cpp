@@ -27,31 +27,30 @@ struct KimCnn : hoc::TextClassifier {
     std::vector<int64_t> widths;
     nn::ModuleList convs;
     bool multichannel;
-    nn::Embedding static_embedding;  ///< --multichannel: the word vectors as loaded, never trained
+    std::shared_ptr<nn::Embedding> static_embedding;  ///< --multichannel: the loaded vectors, never trained
 
     KimCnn(int64_t vocab, const hoc::Settings& s, const std::vector<int64_t>& widths, int64_t filters,
            bool multichannel)
         : TextClassifier(vocab, s, filters * static_cast<int64_t>(widths.size())),
           widths(widths),
-          multichannel(multichannel),
-          static_embedding({.num_embeddings = multichannel ? vocab : 1, .embedding_dim = s.dim}) {
+          multichannel(multichannel) {
         const int64_t channels = multichannel ? 2 * s.dim : s.dim;
         for (int64_t width : widths)
             convs.emplace<nn::Conv1d>({.in_channels = channels, .out_channels = filters, .kernel_size = width});
         register_module("convs", convs);
-        if (multichannel) {
-            static_embedding.weight.requires_grad_(false);
-            register_module("static_embedding", static_embedding);
-        }
     }
     int64_t min_tokens() const override { return *std::max_element(widths.begin(), widths.end()); }
+    // The static channel is made from the loaded vectors (after every layer drew its initial
+    // weights, so that the single-channel model draws exactly what it drew before).
     void embeddings_loaded() override {
-        NoGradGuard no_grad;
-        if (multichannel) static_embedding.weight.copy_(embedding.weight);
+        if (multichannel)
+            static_embedding = register_module(
+                "static_embedding",
+                nn::Embedding::from_pretrained(embedding.weight.detach(), /*freeze=*/true, data::Vocabulary::kPad));
     }
     Tensor classify(const Tensor& indices, const Tensor& lengths) override {
         Tensor words = embed(indices);  // [N, T, E]
-        if (multichannel) words = cat({words, embedding_dropout(static_embedding(indices))}, 2);
+        if (multichannel) words = cat({words, embedding_dropout((*static_embedding)(indices))}, 2);
         const Tensor x = words.transpose(1, 2);  // [N, E, T]: the word dims are the channels
         const int64_t steps = indices.size(1);
         std::vector<Tensor> pooled;
