@@ -271,6 +271,8 @@ SubwordFit fit_subwords(const data::Vocabulary& vocab, const Tensor& vectors, in
         (i % 10 == 9 ? held_out_rows : fitted_rows).push_back(order[i]);
         if (i % 10 != 9) bags.push_back(hoc::char_ngrams(word));
     }
+    if (held_out.size() < 2)
+        fail("subword vectors: ", order.size(), " words are too few to hold a tenth out (at least 20 needed)");
     SubwordFit fit;
     fit.center = vectors.narrow(0, 2, vectors.size(0) - 2).mean({0}, true);
     fit.ngrams = data::Vocabulary::build(bags, {.min_freq = 2});
@@ -430,6 +432,8 @@ int main(int argc, char** argv) try {
     // The classifiers' vocabulary: words seen at least twice in the training abstracts.
     const data::Vocabulary vocab = data::Vocabulary::build(train.tokens, {.min_freq = 2});
     const IndexedCorpus corpus = index_corpus(train.tokens, vocab);
+    if (corpus.words == 0)
+        fail("skip-gram: no word occurs twice in the ", train.size(), " training abstracts read (--abstracts)");
     std::printf(
         "skip-gram on %zu training abstracts: %lld words, vocabulary %lld, %lld-dimensional vectors, "
         "window %lld, %lld negatives\n",
