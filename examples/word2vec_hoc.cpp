@@ -460,11 +460,13 @@ int main(int argc, char** argv) try {
     std::printf("loss per pair: %.3f untrained, %.3f after %d epochs\n%s\n", untrained, losses.back(), o.epochs,
                 predicts ? "claim holds: the vectors predict their contexts" : "unexpected: the loss did not fall");
 
+    const auto fit_start = std::chrono::steady_clock::now();
     const SubwordFit fit = fit_subwords(vocab, model->input.weight.detach(), subword_epochs, gen);
+    const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
     const std::string subword_path = out + "/hoc_subwords_" + std::to_string(o.dim) + "d.txt";
     data::write_word_vectors(subword_path, fit.ngrams, fit.table);
-    std::printf("wrote %s\nNearest words (centered cosine) of held-out words* from their spelling alone:\n",
-                subword_path.c_str());
+    std::printf("wrote %s (fitted in %.1f s)\nNearest words (centered cosine) of held-out words* from their spelling alone:\n",
+                subword_path.c_str(), fit_seconds);
     std::vector<std::string> shown;  // the first few held-out words long enough to have a stem
     for (const std::string& word : fit.held_out)
         if (word.size() >= 8 && shown.size() < 6) shown.push_back(word + "*");
