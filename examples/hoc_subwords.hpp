@@ -62,11 +62,4 @@ inline xgrad::Tensor compose(const xgrad::Tensor& table, const NgramBags& bags) 
     return xgrad::nn::F::embedding(bags.ids, table, xgrad::data::Vocabulary::kPad).sum({1}) / bags.counts;
 }
 
-/// Whether a word has at least one n-gram the table knows.
-inline bool has_known_ngram(const std::string& word, const xgrad::data::Vocabulary& ngrams) {
-    for (const std::string& ngram : char_ngrams(word))
-        if (ngrams.index(ngram) != xgrad::data::Vocabulary::kUnk) return true;
-    return false;
-}
-
 }  // namespace hoc

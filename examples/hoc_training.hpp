@@ -183,7 +183,8 @@ inline void initialize(xgrad::nn::Module& model, const std::string& scheme) {
 
 /// --embeddings: the word vectors of the file for the words it has (found in the vocabulary),
 /// small random ones for the rest, zeros for <pad>; with --subwords, the unseen words' vectors
-/// spelled from their n-grams. (Those words never occur in training, so their rows never change.)
+/// spelled from their n-grams. (Those words never occur in training: their rows get no gradient and
+/// keep their spelled vectors, unless the optimizer decays weights, as adamw does.)
 inline void load_embeddings(TextClassifier& model, const Settings& s, const Corpus& corpus, bool report) {
     using namespace xgrad;
     if (s.embeddings.empty()) return;
@@ -498,7 +499,7 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
         static_cast<long long>(corpus.test.size()), static_cast<long long>(corpus.trained_words),
         static_cast<long long>(s.max_tokens), s.threads);
     if (corpus.spelled.defined())
-        std::printf("%lld dev and test words outside the vocabulary with a vector from their n-grams (%s)\n",
+        std::printf("%lld dev and test words outside the vocabulary with a known n-gram (%s) get rows of their own\n",
                     static_cast<long long>(corpus.spelled.size(0)), s.subwords.c_str());
     std::printf(
         "%s, lr %g, dropout %.2f (words %.2f), init %s, norm %s, L2 %g, max-norm %g, weight average %g, "

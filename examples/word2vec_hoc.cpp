@@ -253,8 +253,10 @@ double mean_row_cosine(const Tensor& a, const Tensor& b, const Tensor& center) {
 
 // The n-gram vectors, fitted on nine words in ten (each the mean of its n-grams reproducing its
 // skip-gram vector, squared error), the tenth held out; the epoch with the best held-out cosine is
-// kept. Only n-grams found in at least two words get a vector: one word's own n-grams could only
-// memorize it, which would say nothing about new words.
+// kept (chosen on the same held-out words it is reported on: a slightly flattering figure, though
+// the curve is flat). Only n-grams seen twice among the fitted words' n-grams get a vector (in
+// practice, in two words): one word's own n-grams could only memorize it, which would say
+// nothing about new words.
 SubwordFit fit_subwords(const data::Vocabulary& vocab, const Tensor& vectors, int epochs, Generator& gen) {
     std::vector<int64_t> order;
     for (int64_t i = 2; i < vocab.size(); ++i) order.push_back(i);  // not <pad>, <unk>
@@ -465,8 +467,9 @@ int main(int argc, char** argv) try {
     const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
     const std::string subword_path = out + "/hoc_subwords_" + std::to_string(o.dim) + "d.txt";
     data::write_word_vectors(subword_path, fit.ngrams, fit.table);
-    std::printf("wrote %s (fitted in %.1f s)\nNearest words (centered cosine) of held-out words* from their spelling alone:\n",
-                subword_path.c_str(), fit_seconds);
+    std::printf(
+        "wrote %s (fitted in %.1f s)\nNearest words (centered cosine) of held-out words* from their spelling alone:\n",
+        subword_path.c_str(), fit_seconds);
     std::vector<std::string> shown;  // the first few held-out words long enough to have a stem
     for (const std::string& word : fit.held_out)
         if (word.size() >= 8 && shown.size() < 6) shown.push_back(word + "*");
