@@ -425,26 +425,28 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     model->eval();
     // Predictions of a kept epoch's weights, computed once: rules that kept the same epoch share
     // them (the one pass is deterministic, and the Monte Carlo mean is too, by its common random
-    // numbers), which halves the passes after training when the rules agree on their epochs.
+    // numbers), which halves the passes after training when the rules agree on their epochs. The
+    // epoch's weights are loaded only when its predictions are not there yet.
     std::map<std::tuple<int, bool, const Split*>, Tensor> predicted;
-    const auto predict = [&](int epoch, bool monte_carlo, const Split& split) {
+    const auto predict = [&](int epoch, const nn::StateDict& weights, bool monte_carlo, const Split& split) {
         auto [at, fresh] = predicted.try_emplace({epoch, monte_carlo, &split});
-        if (fresh) at->second = monte_carlo ? mc_mean_of(split).mean : sigmoid(logits_of(*model, split));
+        if (fresh) {
+            model->load_state_dict(weights);
+            at->second = monte_carlo ? mc_mean_of(split).mean : sigmoid(logits_of(*model, split));
+        }
         return at->second;
     };
     for (int rule = 0; rule < kRules; ++rule) {
         Kept& kept = run.kept[rule];
+        int source = rule;                              // the rule whose kept weights predict
         if (is_monte_carlo(rule) && !s.mc_selection) {  // at the one-pass rule's epoch, scored there
-            const int twin = is_tuned(rule) ? kOnePassTuned : kOnePass;
-            model->load_state_dict(states[twin]);
-            kept.epoch = run.kept[twin].epoch;
-            kept.dev = predict(kept.epoch, true, corpus.dev);
+            source = is_tuned(rule) ? kOnePassTuned : kOnePass;
+            kept.epoch = run.kept[source].epoch;
+            kept.dev = predict(kept.epoch, states[source], true, corpus.dev);
             kept.dev_f1 = dev_score(rule, kept.dev, corpus.dev.targets);
-        } else {
-            model->load_state_dict(states[rule]);
         }
-        kept.test = predict(kept.epoch, is_monte_carlo(rule), corpus.test);
-        if (rule == kMonteCarlo) run.one_pass_test = predict(kept.epoch, false, corpus.test);
+        kept.test = predict(kept.epoch, states[source], is_monte_carlo(rule), corpus.test);
+        if (rule == kMonteCarlo) run.one_pass_test = predict(kept.epoch, states[source], false, corpus.test);
     }
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return run;
