@@ -173,16 +173,17 @@ BOOST_AUTO_TEST_CASE(matmul_split_between_threads_matches_reference) {
 }
 
 BOOST_AUTO_TEST_CASE(parallel_product_has_the_single_thread_bits) {
-    // gemm_blocked_parallel shares one packed operand between threads and splits the other; every
-    // element must come out exactly as gemm_blocked computes it, at any thread count, on ragged
-    // edges, transposed operands, beta != 0, and the fallback for operands too large to share.
+    // gemm_blocked_parallel shares one packed operand between threads (or has each thread pack it,
+    // as for the main example's products on 2 threads) and splits the other; every element must
+    // come out exactly as gemm_blocked computes it, at any thread count, on ragged edges,
+    // transposed operands, beta != 0, and the fallback for operands too large to share.
     struct Shape3 {
         int64_t m, n, k;
         bool ta, tb;
     };
     const Shape3 shapes[] = {{128, 300, 200, false, true}, {300, 128, 200, true, false}, {37, 95, 531, false, false},
                              {95, 37, 17, true, true},     {1, 500, 64, false, false},   {500, 1, 64, false, true},
-                             {700, 800, 900, false, true}};
+                             {700, 800, 900, false, true}, {128, 256, 784, false, true}, {256, 784, 128, true, false}};
     for (const Shape3& s : shapes) {
         std::vector<float> a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.k * s.n));
         for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>((i * 7919) % 1000) / 333.0f - 1.5f;
