@@ -5,10 +5,17 @@
 # run at their best on a shared machine: OMP_WAIT_POLICY=PASSIVE (their OpenMP threads would
 # otherwise spin), OpenBLAS pinned to the same thread count, and glibc's malloc tunables that
 # spare them page faults. xgrad runs with no variable at all.
+# Then a placement sweep: xgrad alone, 2 threads then 1, PLACEMENT_RUNS times (default 10), each
+# 2-thread run between two probes of how far apart our two cores are (bench_core_handover): on a virtual
+# machine the hypervisor moves the vCPUs between cores that share a cache and cores on different
+# dies, and the 2-thread speed-up follows it. Pairs whose probes both read under NEAR_NS (default
+# 120 ns; AMD Zen 5 measured ~60-70 ns within a die, 200-300 ns across) count as "near".
 #   benchmarks/run_threads.sh [build-dir] [repeats]
 set -euo pipefail
 build=${1:-build}
 repeats=${2:-3}
+placement_runs=${PLACEMENT_RUNS:-10}
+near_ns=${NEAR_NS:-120}
 here=$(cd "$(dirname "$0")" && pwd)
 out="$build/threads_results.tsv"
 source "$here/peers.sh"
@@ -39,10 +46,23 @@ for load in quiet neighbour; do
   stop_neighbour
 done
 
-/usr/bin/python3 - "$out" <<'PY'
+handover() { "$build/benchmarks/bench_core_handover" | awk '$1 == "core_handover_ns" { print $3 }'; }
+epoch() { "$build/benchmarks/bench_mlp_epoch" --threads "$1" --epochs 2 2>/dev/null | awk '$1 == "mlp_epoch_seconds" { print $3 }'; }
+for ((r = 0; r < placement_runs; ++r)); do
+  before=$(handover)
+  two=$(epoch 2)
+  after=$(handover)
+  one=$(epoch 1)  # one thread does not depend on where the other core is
+  printf 'placement\t%s\t%s\t%s\t%s\n' "$before" "$after" "$two" "$one" >> "$out"
+done
+
+/usr/bin/python3 - "$out" "$near_ns" <<'PY'
 import statistics, sys
-runs = {}
+runs, placement = {}, []
 for line in open(sys.argv[1]):
+    if line.startswith("placement"):
+        placement.append([float(x) for x in line.split()[1:]])
+        continue
     who, load, threads, seconds = line.split()
     runs.setdefault((who, load, threads), []).append(float(seconds))
 med = {k: statistics.median(v) for k, v in runs.items()}
@@ -56,4 +76,16 @@ for load in ("quiet", "neighbour"):
     one, two = med[("xgrad", load, "1")], med[("xgrad", load, "2")]
     lo, hi = span[("xgrad", load, "2")]
     print(f"xgrad {load}: 2 threads are {one / two:.2f}x as fast as 1 (2-thread runs {lo:.3f}-{hi:.3f} s)")
+near_ns = float(sys.argv[2])
+print(f"placement sweep, quiet (hand-over before/after in ns, epoch s at 2 and 1 threads, ratio):")
+for before, after, two, one in sorted(placement, key=lambda p: max(p[0], p[1])):
+    print(f"  {before:5.0f} {after:5.0f}   {two:.3f} {one:.3f}   {one / two:.2f}x")
+for name, group in (("near", [p for p in placement if max(p[0], p[1]) < near_ns]),
+                    ("far", [p for p in placement if max(p[0], p[1]) >= near_ns])):
+    if group:
+        ratio = statistics.median(p[3] / p[2] for p in group)
+        print(f"xgrad quiet, cores {name} (hand-over {'<' if name == 'near' else '>='} {near_ns:.0f} ns before and "
+              f"after): 2 threads are {ratio:.2f}x as fast as 1 (median of {len(group)} pairs)")
+    else:
+        print(f"xgrad quiet, cores {name}: no pair in this run")
 PY
