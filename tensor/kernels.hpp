@@ -168,6 +168,10 @@ NDArray log_softmax(const NDArray& x, int64_t dim);
 /// Cross-entropy per row of logits [N, C] against int64 targets [N]: logsumexp(row) - row[t],
 /// 0 where t == ignore_index; [N] in the logits' dtype, each row computed in double.
 NDArray cross_entropy_rows(const NDArray& logits, const NDArray& target, int64_t ignore_index);
+/// Its gradient with respect to the logits given the rows' gradients g [N]: (softmax(row) -
+/// onehot(t)) g per row, 0 where t == ignore_index; [N, C] in the logits' dtype.
+NDArray cross_entropy_rows_backward(const NDArray& logits, const NDArray& target, int64_t ignore_index,
+                                    const NDArray& row_grads);
 /// The sizes of a reduction's result.
 Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim, const char* op);
 

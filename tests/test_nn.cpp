@@ -448,6 +448,27 @@ BOOST_AUTO_TEST_CASE(fused_cross_entropy_has_second_derivatives) {
                  nn::F::cross_entropy(logits, target, {.weight = ones({4}, kFloat64)}).to_vector<double>(), 1e-12);
 }
 
+BOOST_AUTO_TEST_CASE(cross_entropy_backward_kernel_matches_the_composed_backward) {
+    // A plain backward runs one kernel; recording the backward (create_graph) runs the composed
+    // ops that second derivatives need. Both give the same gradient, ignored rows included, with
+    // an upstream gradient that differs per row (reduction none, weighted sum).
+    for (DType dtype : {kFloat64, kFloat32}) {
+        const Tensor logits = leaf64({6, 5}, 21, -4.0, 4.0).detach().to(dtype);
+        logits.requires_grad_();
+        const Tensor target = tensor({4, 0, -100, 2, 2, 1}, kInt64);
+        const Tensor row_weights = tensor({0.5, -1.0, 2.0, 3.0, 0.25, 1.0}, dtype);
+        const auto loss = [&] {
+            return (nn::F::cross_entropy(logits, target, {.reduction = nn::F::Reduction::none}) * row_weights).sum();
+        };
+        const Tensor fused = autograd::grad({loss()}, {logits})[0];
+        const Tensor composed = autograd::grad({loss()}, {logits}, {}, false, true)[0];
+        BOOST_TEST(composed.requires_grad());  // the composed path really ran
+        check_values(fused, composed.detach().to(kFloat64).to_vector<double>(), dtype == kFloat64 ? 1e-14 : 1e-6);
+        // The ignored row gets no gradient.
+        for (double v : fused.select(0, 2).to(kFloat64).to_vector<double>()) BOOST_TEST(v == 0.0);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(prelu_learns_its_slope) {
     nn::PReLU act({.num_parameters = 1, .init = 0.25, .dtype = kFloat64});
     Tensor x = tensor({-2.0, -1.0, 3.0}, kFloat64);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/node.hpp>
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/tensor/kernels.hpp>
@@ -225,20 +226,24 @@ Tensor masked_softmax(const Tensor& x, const Tensor& excluded, int64_t dim) {
                    {.saves = Saves::output});
 }
 
-// d loss_i / d logits_i = (softmax(logits_i) - onehot(t_i)) g_i, and 0 for ignored rows. The
-// backward is made of differentiable ops, so second derivatives work; the targets are saved like
-// any input (and freed with the graph).
+// d loss_i / d logits_i = (softmax(logits_i) - onehot(t_i)) g_i, and 0 for ignored rows. A plain
+// backward runs it as one kernel; while a graph of the backward is being recorded (create_graph,
+// for second derivatives) it is made of differentiable ops. The targets are saved like any input
+// (and freed with the graph).
 Tensor cross_entropy_rows(const Tensor& logits, const Tensor& target, int64_t ignore_index) {
-    return make_op("cross_entropy", {logits, target},
-                   kernels::cross_entropy_rows(logits.data(), target.data(), ignore_index),
-                   [ignore_index](const Tensor& g, const BackwardContext& c) -> Grads {
-                       const Tensor &x = c.inputs[0], &t = c.inputs[1];
-                       const Tensor ignored = t == scalar_tensor(static_cast<double>(ignore_index), kInt64);
-                       const Tensor keep = logical_not(ignored).to(x.dtype()).unsqueeze(1);
-                       const Tensor onehot = one_hot(where(ignored, zeros_like(t), t), x.size(1)).to(x.dtype());
-                       return {mul(sub(mul(softmax(x, 1), keep), mul(onehot, keep)), g.unsqueeze(1)), Tensor()};
-                   },
-                   {.saves = Saves::inputs});
+    return make_op(
+        "cross_entropy", {logits, target}, kernels::cross_entropy_rows(logits.data(), target.data(), ignore_index),
+        [ignore_index](const Tensor& g, const BackwardContext& c) -> Grads {
+            const Tensor &x = c.inputs[0], &t = c.inputs[1];
+            if (!GradMode::is_enabled())
+                return {Tensor(kernels::cross_entropy_rows_backward(x.data(), t.data(), ignore_index, g.data())),
+                        Tensor()};
+            const Tensor ignored = t == scalar_tensor(static_cast<double>(ignore_index), kInt64);
+            const Tensor keep = logical_not(ignored).to(x.dtype()).unsqueeze(1);
+            const Tensor onehot = one_hot(where(ignored, zeros_like(t), t), x.size(1)).to(x.dtype());
+            return {mul(sub(mul(softmax(x, 1), keep), mul(onehot, keep)), g.unsqueeze(1)), Tensor()};
+        },
+        {.saves = Saves::inputs});
 }
 
 }  // namespace xgrad
