@@ -41,35 +41,57 @@ bool two_cpus(int& first, int& second) {
     return second >= 0;
 }
 
-void pin_to(int cpu) {
+// False if the OS refused (the CPU is outside our mask).
+bool pin_to(int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
 }
 
+// One word alone on its cache line, so that nothing else moves with it.
+struct alignas(64) Turn {
+    std::atomic<int64_t> value{0};
+    char padding[64 - sizeof(std::atomic<int64_t>)];
+};
+
 // The caller (on `mine`) and a thread on `other` take turns incrementing one word; each turn is
-// one hand-over of its cache line. Returns nanoseconds per hand-over.
-double handover_ns(int mine, int other, int rounds) {
-    alignas(64) std::atomic<int> turn{0};
+// one hand-over of its cache line. The clock starts once the partner is pinned and waiting.
+// Returns nanoseconds per hand-over, or a negative number if a thread could not be pinned.
+double handover_ns(int mine, int other, int64_t rounds) {
+    Turn turn;
+    std::atomic<int> partner_pinned{0};  // 1: yes, -1: the OS refused
+    std::atomic<int> go{0};              // 1: start, -1: give up
     std::thread partner([&] {
-        pin_to(other);
-        for (int i = 0; i < rounds; ++i) {
-            while (turn.load(std::memory_order_acquire) != 2 * i + 1) {
+        partner_pinned.store(pin_to(other) ? 1 : -1, std::memory_order_release);
+        int start;
+        while ((start = go.load(std::memory_order_acquire)) == 0) {
+        }
+        if (start < 0) return;
+        for (int64_t i = 0; i < rounds; ++i) {
+            while (turn.value.load(std::memory_order_acquire) != 2 * i + 1) {
             }
-            turn.store(2 * i + 2, std::memory_order_release);
+            turn.value.store(2 * i + 2, std::memory_order_release);
         }
     });
-    pin_to(mine);
+    const bool pinned = pin_to(mine);
+    while (partner_pinned.load(std::memory_order_acquire) == 0) {
+    }
+    if (!pinned || partner_pinned.load() < 0) {
+        go.store(-1, std::memory_order_release);
+        partner.join();
+        return -1;
+    }
+    go.store(1, std::memory_order_release);
     const Clock::time_point start = Clock::now();
-    for (int i = 0; i < rounds; ++i) {
-        turn.store(2 * i + 1, std::memory_order_release);
-        while (turn.load(std::memory_order_acquire) != 2 * i + 2) {
+    for (int64_t i = 0; i < rounds; ++i) {
+        turn.value.store(2 * i + 1, std::memory_order_release);
+        while (turn.value.load(std::memory_order_acquire) != 2 * i + 2) {
         }
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     partner.join();
-    return seconds * 1e9 / (2.0 * rounds);
+    return seconds * 1e9 / (2.0 * static_cast<double>(rounds));
 }
 
 // Sums `data` with independent lanes (the compiler vectorizes it): a read at the cache's rate.
@@ -101,11 +123,11 @@ double read_rate_gbs(std::vector<float>& data, int writer_cpu, int repeats, floa
 }  // namespace
 
 int main(int argc, char** argv) {
-    int rounds = 200000;
+    long long rounds = 200000;
     for (int i = 1; i + 1 < argc; ++i)
-        if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[++i]);
-    if (rounds < 1) {
-        std::fprintf(stderr, "bench_core_handover: --rounds must be a positive number\n");
+        if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoll(argv[++i]);
+    if (rounds < 1 || rounds > (1LL << 40)) {
+        std::fprintf(stderr, "bench_core_handover: --rounds must be in [1, 2^40]\n");
         return 2;
     }
     int first = 0, second = 0;
@@ -113,7 +135,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_core_handover: this process may use only one CPU; nothing to measure\n");
         return 0;
     }
-    std::printf("core_handover_ns\t2\t%.0f\tns\n", handover_ns(first, second, rounds));
+    const double ns = handover_ns(first, second, rounds);
+    if (ns < 0) {
+        std::fprintf(stderr, "bench_core_handover: could not pin threads to CPUs %d and %d\n", first, second);
+        return 1;
+    }
+    std::printf("core_handover_ns\t2\t%.0f\tns\n", ns);
     std::vector<float> data(512 * 1024 / sizeof(float));
     float sink = 0;
     pin_to(first);

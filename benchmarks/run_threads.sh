@@ -8,8 +8,9 @@
 # Then a placement sweep: xgrad alone, 2 threads then 1, PLACEMENT_RUNS times (default 10), each
 # 2-thread run between two probes of how far apart our two cores are (bench_core_handover): on a virtual
 # machine the hypervisor moves the vCPUs between cores that share a cache and cores on different
-# dies, and the 2-thread speed-up follows it. Pairs whose probes both read under NEAR_NS (default
-# 120 ns; AMD Zen 5 measured ~60-70 ns within a die, 200-300 ns across) count as "near".
+# dies, and the 2-thread speed-up follows it. Runs whose probes both read under NEAR_NS (default
+# 120 ns; AMD Zen 5 measured ~60-70 ns within a die, 200-300 ns across) count as "near", both
+# above as "far", the others as "mixed".
 #   benchmarks/run_threads.sh [build-dir] [repeats]
 set -euo pipefail
 build=${1:-build}
@@ -18,6 +19,9 @@ placement_runs=${PLACEMENT_RUNS:-10}
 near_ns=${NEAR_NS:-120}
 here=$(cd "$(dirname "$0")" && pwd)
 out="$build/threads_results.tsv"
+for program in bench_mlp_epoch bench_core_handover; do
+  [[ -x "$build/benchmarks/$program" ]] || { echo "run_threads.sh: $build/benchmarks/$program is missing (build the benchmarks first)" >&2; exit 1; }
+done
 source "$here/peers.sh"
 build_libtorch_peers "$build"
 
@@ -46,8 +50,9 @@ for load in quiet neighbour; do
   stop_neighbour
 done
 
-handover() { "$build/benchmarks/bench_core_handover" | awk '$1 == "core_handover_ns" { print $3 }'; }
-epoch() { "$build/benchmarks/bench_mlp_epoch" --threads "$1" --epochs 2 2>/dev/null | awk '$1 == "mlp_epoch_seconds" { print $3 }'; }
+# A value that cannot be measured is written as nan (one CPU: no probe), never left empty.
+handover() { "$build/benchmarks/bench_core_handover" | awk '$1 == "core_handover_ns" { v = $3 } END { print (v == "" ? "nan" : v) }'; }
+epoch() { "$build/benchmarks/bench_mlp_epoch" --threads "$1" --epochs 2 2>/dev/null | awk '$1 == "mlp_epoch_seconds" { v = $3 } END { print (v == "" ? "nan" : v) }'; }
 for ((r = 0; r < placement_runs; ++r)); do
   before=$(handover)
   two=$(epoch 2)
@@ -77,15 +82,26 @@ for load in ("quiet", "neighbour"):
     lo, hi = span[("xgrad", load, "2")]
     print(f"xgrad {load}: 2 threads are {one / two:.2f}x as fast as 1 (2-thread runs {lo:.3f}-{hi:.3f} s)")
 near_ns = float(sys.argv[2])
-print(f"placement sweep, quiet (hand-over before/after in ns, epoch s at 2 and 1 threads, ratio):")
-for before, after, two, one in sorted(placement, key=lambda p: max(p[0], p[1])):
-    print(f"  {before:5.0f} {after:5.0f}   {two:.3f} {one:.3f}   {one / two:.2f}x")
-for name, group in (("near", [p for p in placement if max(p[0], p[1]) < near_ns]),
-                    ("far", [p for p in placement if max(p[0], p[1]) >= near_ns])):
-    if group:
-        ratio = statistics.median(p[3] / p[2] for p in group)
-        print(f"xgrad quiet, cores {name} (hand-over {'<' if name == 'near' else '>='} {near_ns:.0f} ns before and "
-              f"after): 2 threads are {ratio:.2f}x as fast as 1 (median of {len(group)} pairs)")
-    else:
-        print(f"xgrad quiet, cores {name}: no pair in this run")
+placement = [p for p in placement if len(p) == 4 and not any(v != v for v in p)]  # drop nan rows
+if placement:
+    # The 1-thread epoch does not depend on placement but moves with the host's load: each
+    # 2-thread epoch is compared with the median of all of them, and the pairs are listed too.
+    one = statistics.median(p[3] for p in placement)
+    print(f"placement sweep, quiet: hand-over before/after (ns), epoch at 2 and 1 threads (s), the pair's ratio")
+    for before, after, two, single in sorted(placement, key=lambda p: (max(p[0], p[1]), min(p[0], p[1]))):
+        print(f"  {before:5.0f} {after:5.0f}   {two:.3f} {single:.3f}   {single / two:.2f}x")
+    groups = (("near", f"< {near_ns:.0f} ns before and after", lambda p: max(p[0], p[1]) < near_ns),
+              ("far", f">= {near_ns:.0f} ns before and after", lambda p: min(p[0], p[1]) >= near_ns),
+              ("mixed", "moved during the run", lambda p: min(p[0], p[1]) < near_ns <= max(p[0], p[1])))
+    for name, meaning, member in groups:
+        group = [p for p in placement if member(p)]
+        if not group:
+            print(f"xgrad quiet, cores {name} ({meaning}): no run")
+            continue
+        two = statistics.median(p[2] for p in group)
+        print(f"xgrad quiet, cores {name} ({meaning}): 2-thread epoch {two:.3f} s (median of {len(group)}, "
+              f"{min(p[2] for p in group):.3f}-{max(p[2] for p in group):.3f}), {one / two:.2f}x as fast as the "
+              f"sweep's median 1-thread epoch {one:.3f} s")
+else:
+    print("placement sweep: no measurement (fewer than two CPUs?)")
 PY

@@ -467,6 +467,28 @@ BOOST_AUTO_TEST_CASE(cross_entropy_backward_kernel_matches_the_composed_backward
         // The ignored row gets no gradient.
         for (double v : fused.select(0, 2).to(kFloat64).to_vector<double>()) BOOST_TEST(v == 0.0);
     }
+    // Rows past the kernel's block of 4,096 logits (1,000 rows of 5 classes) and one wide row
+    // wider than a block, against the composed backward.
+    for (const Shape& shape : {Shape{1000, 5}, Shape{3, 5000}}) {
+        const Tensor logits = leaf64(shape, 22, -3.0, 3.0);
+        const Tensor target = randint(0, shape[1], {shape[0]}, kInt64);
+        const auto loss = [&] { return nn::F::cross_entropy(logits, target); };
+        const Tensor fused = autograd::grad({loss()}, {logits})[0];
+        const Tensor composed = autograd::grad({loss()}, {logits}, {}, false, true)[0];
+        check_values(fused, composed.detach().to_vector<double>(), 1e-12);
+    }
+    // The kernel checks what it is given, like the forward.
+    const NDArray x = zeros({2, 3}).data(), g = ones({2}).data();
+    check_error(
+        [&] {
+            kernels::cross_entropy_rows_backward(x, tensor({0, 3}, kInt64).data(), -100, g);
+        },
+        {"cross_entropy backward", "target 3", "out of bounds for 3 classes"});
+    check_error(
+        [&] {
+            kernels::cross_entropy_rows_backward(x, tensor({0, 1}, kInt64).data(), -100, ones({3}).data());
+        },
+        {"cross_entropy backward", "gradients [2]"});
 }
 
 BOOST_AUTO_TEST_CASE(prelu_learns_its_slope) {

@@ -351,8 +351,8 @@ constexpr int64_t round_up(int64_t x, int64_t multiple) {
 // Above this the shared operand is not packed whole (it would not stay in cache anyway); the
 // product is then split into independent column blocks.
 constexpr int64_t kMaxSharedPackBytes = int64_t{2} << 20;
-// What packing one element costs, in multiply-adds of the micro-kernel (a strided gather into
-// panels against 2 x 16 fused multiply-adds per cycle on AVX-512).
+// What packing one element costs, in flops of the micro-kernel (a strided gather into panels
+// against 2 x 16 fused multiply-adds per cycle on AVX-512: an element in a few cycles).
 constexpr int64_t kPackCostInFlops = 32;
 // A thread may spend up to this fraction of its products repacking the operand the others also pack.
 constexpr int64_t kRepackShare = 8;  // 1/8
@@ -395,15 +395,15 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
     // Few threads: one block each, every block packing the shared operand itself, when that
     // repacking costs a thread little next to its share of the products. Packing it once together
     // takes a job of its own (one more hand-over between the threads) and leaves each thread
-    // reading the half the other packed from the other core's cache: on 2 threads the main
-    // example's products ran 1.23-1.81x faster than on one that way, 1.48-2.0x this way. One block
-    // per thread: a thread that has not started yet still leaves its block to the caller.
-    const int64_t shared_elements = (share_a ? m : n) * k;
-    const double flops_per_thread =
-        2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / threads;
+    // reading the half the other packed from the other core's cache. On 2 threads, the main
+    // example's products against the shared packing in the same run: 1.48-2.0x faster than one
+    // thread against 1.23-1.81x (docs/benchmarks.md). One block per thread: a thread that has not
+    // started yet still leaves its block to the caller.
+    // The shared operand has (shared extent) x k elements, a thread's products 2 m n k / threads
+    // flops; repacking costs at most 1/kRepackShare of them when the other extent is at least
+    // kPackCostInFlops * kRepackShare * threads / 2 (m and k cancel): 128 per thread here.
     const int64_t own_extent = share_a ? n : m;
-    if (own_extent >= threads * panel_of_own<T>(share_a) &&
-        static_cast<double>(shared_elements) * kPackCostInFlops * kRepackShare <= flops_per_thread) {
+    if (2 * own_extent >= kPackCostInFlops * kRepackShare * threads) {
         const int64_t align = panel_of_own<T>(share_a);
         const int64_t own_panels = (own_extent + align - 1) / align;
         ::xgrad::detail::parallel_tasks(threads, threads, [&](int64_t blk) {
