@@ -356,12 +356,6 @@ constexpr int64_t kMaxSharedPackBytes = int64_t{2} << 20;
 constexpr int64_t kPackCostInFlops = 32;
 // A thread may spend up to this fraction of its products repacking the operand the others also pack.
 constexpr int64_t kRepackShare = 8;  // 1/8
-// Blocks of the dimension that is not shared start on micro-tile edges, so that every element is
-// computed by the same kernel call sequence as on one thread (same bits).
-template <class T>
-constexpr int64_t panel_of_own(bool share_a) {
-    return share_a ? Blocking<T>::kPanelCols : Blocking<T>::kPanelRows;
-}
 }  // namespace
 
 template <class T>
@@ -378,8 +372,11 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
     const int64_t panel = share_a ? MR : NR;
     const int64_t shared_extent = round_up(share_a ? m : n, panel);
     const int64_t block_stride = shared_extent * depth_step;  // one depth block of the shared pack
-    const int64_t blocks =
-        std::clamp<int64_t>((share_a ? n : m) / (share_a ? NR : MR), 1, threads * ::xgrad::detail::kTasksPerThread);
+    // The other dimension is cut into blocks that start on micro-tile edges, so that every element
+    // is computed by the same kernel calls as on one thread (same bits).
+    const int64_t own_extent = share_a ? n : m, own_align = share_a ? NR : MR;
+    const int64_t own_panels = (own_extent + own_align - 1) / own_align;
+    const int64_t blocks = std::clamp<int64_t>(own_extent / own_align, 1, threads * ::xgrad::detail::kTasksPerThread);
     if (block_stride * depth_blocks * static_cast<int64_t>(sizeof(T)) > kMaxSharedPackBytes) {
         // Huge operands: independent column blocks, each packing what it reads.
         const int64_t col_blocks = std::clamp<int64_t>(n / NR, 1, threads * ::xgrad::detail::kTasksPerThread);
@@ -402,13 +399,10 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
     // The shared operand has (shared extent) x k elements, a thread's products 2 m n k / threads
     // flops; repacking costs at most 1/kRepackShare of them when the other extent is at least
     // kPackCostInFlops * kRepackShare * threads / 2 (m and k cancel): 128 per thread here.
-    const int64_t own_extent = share_a ? n : m;
     if (2 * own_extent >= kPackCostInFlops * kRepackShare * threads) {
-        const int64_t align = panel_of_own<T>(share_a);
-        const int64_t own_panels = (own_extent + align - 1) / align;
         ::xgrad::detail::parallel_tasks(threads, threads, [&](int64_t blk) {
-            const int64_t begin = own_panels * blk / threads * align;
-            const int64_t end = std::min(own_extent, own_panels * (blk + 1) / threads * align);
+            const int64_t begin = own_panels * blk / threads * own_align;
+            const int64_t end = std::min(own_extent, own_panels * (blk + 1) / threads * own_align);
             if (end <= begin) return;
             if (share_a)
                 gemm_blocked(m, end - begin, k, alpha, a, a_rs, a_cs, b + begin * b_cs, b_rs, b_cs, beta, c + begin,
@@ -441,11 +435,9 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
 
     // Job 2: blocks of the other dimension, each packing its own part and computing its tiles in
     // the order gemm_blocked does (depth blocks outermost), so every element gets the same bits.
-    const int64_t own_align = share_a ? NR : MR;
-    const int64_t own_panels = ((share_a ? n : m) + own_align - 1) / own_align;
     ::xgrad::detail::parallel_tasks(blocks, threads, [&](int64_t blk) {
         const int64_t begin = own_panels * blk / blocks * own_align;
-        const int64_t end = std::min(share_a ? n : m, own_panels * (blk + 1) / blocks * own_align);
+        const int64_t end = std::min(own_extent, own_panels * (blk + 1) / blocks * own_align);
         if (end <= begin) return;
         thread_local PackBuffer<T> own_space;
         T* const own = own_space.get(depth_step * round_up(end - begin, own_align));
