@@ -61,6 +61,16 @@ inline Split encode(const Abstracts& abstracts, const xgrad::data::Vocabulary& v
     return split;
 }
 
+/// Two splits as one, the rows of `a` then those of `b` (--refit trains on train + dev).
+inline Split concatenate(const Split& a, const Split& b) {
+    using xgrad::cat;
+    Split both{cat({a.indices, b.indices}, 0), cat({a.lengths, b.lengths}, 0), cat({a.targets, b.targets}, 0), a.pmids,
+               a.openings};
+    both.pmids.insert(both.pmids.end(), b.pmids.begin(), b.pmids.end());
+    both.openings.insert(both.openings.end(), b.openings.begin(), b.openings.end());
+    return both;
+}
+
 struct Corpus {
     xgrad::data::Vocabulary vocab{{"<pad>", "<unk>"}};
     Split train, dev, test;
