@@ -11,6 +11,7 @@
 #   ABLATIONS=0 examples/hoc_comparison.sh                 (the main models only)
 #   QUICK=1 examples/hoc_comparison.sh build /tmp/hoc      (every program with --quick: a minute)
 #   ONLY=kim_cnn,bigru_attention examples/hoc_comparison.sh build /tmp/hoc   (those configurations)
+#   REFIT=1 examples/hoc_comparison.sh build /tmp/hoc     (every program also --refit: ~1.4x the time)
 # The word vectors are trained once per out-dir: a later run of the same kind (full or QUICK)
 # into the same folder reuses them (word2vec_hoc is deterministic: they would come out the same
 # bit for bit from the same build).
@@ -20,6 +21,7 @@ out=${2:-hoc_comparison}
 seeds=${SEEDS:-3}
 ablations=${ABLATIONS:-1}
 quick=${QUICK:+--quick}
+refit=${REFIT:+--refit}
 only=${ONLY:-}
 selected() { [[ -z $only || ",$only," == *",$1,"* ]]; }
 bin="$build/examples"
@@ -83,7 +85,7 @@ run_phase() {  # main|ablation: that phase's configurations, two at a time
     while (( $(jobs -rp | wc -l) >= 2 )); do sleep 1; done
     echo "running $name"
     # shellcheck disable=SC2086  # the command is a program and its flags
-    $command $quick --seeds "$seeds" --threads 1 --out "$out/$name" > "$out/$name.log" 2>&1 &
+    $command $quick $refit --seeds "$seeds" --threads 1 --out "$out/$name" > "$out/$name.log" 2>&1 &
   done
   wait || true
 }

@@ -13,6 +13,7 @@
 //    its own best dev epoch), test F1 with it and with the alternatives, over several seeds and
 //    for their averaged probabilities, the per-hallmark table, and Monte Carlo dropout's
 //    uncertainty: which abstracts the model is unsure of, and F1 when it abstains on them;
+//  - --ensemble K: each model the mean of K networks' probabilities (a deep ensemble);
 //  - --refit: once dev has chosen, each seed trained again on train + dev for its chosen epochs
 //    and tested once more (the usual last step when dev is too small to be worth holding out).
 #include <xgrad/xgrad.hpp>
@@ -195,7 +196,8 @@ inline void initialize(xgrad::nn::Module& model, const std::string& scheme) {
 /// --embeddings: the word vectors of the file for the words it has (found in the vocabulary),
 /// small random ones for the rest, zeros for <pad>; with --subwords, the unseen words' vectors
 /// spelled from their n-grams. (Those words never occur in training: their rows get no gradient and
-/// keep their spelled vectors, unless the optimizer decays weights, as adamw does.)
+/// keep their spelled vectors, unless the optimizer decays weights, as adamw does, or --refit
+/// trains on dev, where the dev words among them then learn like any other.)
 inline void load_embeddings(TextClassifier& model, const Settings& s, const Corpus& corpus, bool report) {
     using namespace xgrad;
     if (s.embeddings.empty()) return;
@@ -325,7 +327,7 @@ struct SeedRun {
     Kept kept[kRules];
     Tensor one_pass_test;  ///< one pass on test at the kMonteCarlo epoch: the abstention comparison's
     uint64_t seed = 0;
-    int epochs = 0;
+    int epochs = 0;  ///< trained (a network's; an ensemble's are its members')
     double seconds = 0, seconds_per_epoch = 0;
     std::vector<SeedRun> members;  ///< an ensemble's networks (empty for one network)
 
@@ -336,11 +338,17 @@ struct SeedRun {
         for (const SeedRun& member : members) out.push_back(&member);
         return out;
     }
-    /// "seed 2", or "ensemble 2 (seeds 4-6)".
+    /// "seed 2", or "ensemble 2 of seeds 4-6".
     std::string label(std::size_t index) const {
         if (members.empty()) return "seed " + std::to_string(seed);
-        return "ensemble " + std::to_string(index + 1) + " (seeds " + std::to_string(members.front().seed) + "-" +
-               std::to_string(members.back().seed) + ")";
+        return "ensemble " + std::to_string(index + 1) + " of seeds " + std::to_string(members.front().seed) + "-" +
+               std::to_string(members.back().seed);
+    }
+    /// The epochs trained, by each network ("30/28/31").
+    std::string epochs_run() const {
+        std::string out;
+        for (const SeedRun* network : networks()) out += (out.empty() ? "" : "/") + std::to_string(network->epochs);
+        return out;
     }
     /// The epoch a rule kept, or each network's ("12/17/23").
     std::string epochs_kept(int rule) const {
@@ -365,7 +373,6 @@ inline SeedRun ensemble_of(std::vector<SeedRun> networks, const Tensor& dev_targ
             add(ensemble.kept[rule].test, network.kept[rule].test);
         }
         add(ensemble.one_pass_test, network.one_pass_test);
-        ensemble.epochs += network.epochs;
         ensemble.seconds += network.seconds;
         ensemble.seconds_per_epoch += network.seconds_per_epoch * share;
     }
@@ -589,9 +596,10 @@ inline double stddev(const std::vector<double>& v) {
     return std::sqrt(s / static_cast<double>(v.size() - 1));
 }
 
-/// Trains `s.seeds` seeds of a model, prints the evaluation and ends with the line
-/// "test micro-F1: 0.xxx" (the mean over the seeds with the rule chosen on dev). Returns the program's exit
-/// status: 0 when the model beats flagging every hallmark everywhere by the margin it claims.
+/// Trains `s.seeds` seeds of a model (each an ensemble of `s.ensemble` networks), prints the
+/// evaluation and ends with the line "test micro-F1: 0.xxx" (the mean over the seeds with the rule
+/// chosen on dev; with --refit, the refitted seeds'). Returns the program's exit status: 0 when the
+/// model beats flagging every hallmark everywhere by the margin it claims.
 inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     using namespace xgrad;
     if (s.pos_weight != "ratio" && s.pos_weight != "sqrt" && s.pos_weight != "none")
@@ -668,7 +676,7 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
         macro.push_back(at_half.macro_f1);
         tuned.push_back(at_tuned.micro_f1);
         tuned_macro.push_back(at_tuned.macro_f1);
-        std::printf("%s: %d epochs, %.1f s per epoch, %.0f s in all\n", r.label(i).c_str(), r.epochs,
+        std::printf("%s: %s epochs, %.1f s per epoch, %.0f s in all\n", r.label(i).c_str(), r.epochs_run().c_str(),
                     r.seconds_per_epoch, r.seconds);
         for (int rule = 0; rule < kRules; ++rule)
             std::printf("  %-42s epoch %2s, dev micro-F1 %.3f, test %.3f%s\n", rule_name(rule),
@@ -691,10 +699,10 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     const metrics::ClassReport& ensemble_chosen = use_tuned ? ensemble_tuned : ensemble;
 
     // --refit: each seed trained again, from the same start, on train + dev for the epochs dev
-    // chose for it, then tested once with the rule dev chose (at the thresholds tuned on the first
-    // model's dev probabilities when the rule tunes them). Dev has nothing left to choose by then,
-    // so its 170 abstracts (13% more data) can teach the model instead. The vocabulary stays the
-    // training split's: words only dev has remain <unk> (or spelled, with --subwords).
+    // chose for it, then tested once with the rule dev chose (at the thresholds tuned on the dev
+    // probabilities of the same seed's train-only model when the rule tunes them). Dev has nothing left to choose by
+    // then, so its 170 abstracts (13% more data) can teach the model instead. The vocabulary stays the training
+    // split's: words only dev has remain <unk> (or spelled, with --subwords).
     std::vector<double> refit, refit_macro;
     Tensor refit_mean = zeros_like(test_mean);
     double refit_seconds = 0;
@@ -804,9 +812,10 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
         const metrics::ClassReport refit_ensemble =
             report({.dev = use_tuned ? tuned_dev_mean : dev_mean, .test = refit_mean}, use_tuned);
         std::printf(
-            "refit on train + dev, %d seed(s): test micro-F1 %.3f +- %.3f at %s (macro %.3f); seeds' "
+            "refit on train + dev, %d seed(s): test micro-F1 %.3f +- %.3f at %s%s (macro %.3f); seeds' "
             "probabilities averaged: %.3f\n",
-            s.seeds, mean(refit), stddev(refit), rule, mean(refit_macro), refit_ensemble.micro_f1);
+            s.seeds, mean(refit), stddev(refit), use_mc ? "the Monte Carlo mean, " : "", rule, mean(refit_macro),
+            refit_ensemble.micro_f1);
         char column[32];
         std::snprintf(column, sizeof column, "%.3f +- %.3f", mean(refit), stddev(refit));
         refit_column = column;
