@@ -4,7 +4,9 @@
 # Transformer encoder (milliseconds per training step) for xgrad and PyTorch, in one run at 1 and
 # 2 threads, with each program's peak resident memory. The sides are alternated (A B C A B C ...)
 # and medians reported. The peers run at their best: OMP_WAIT_POLICY=PASSIVE, OpenBLAS pinned to
-# the same thread count, glibc's malloc tunables that spare them page faults.
+# the same thread count, glibc's malloc tunables that spare them page faults. Each repeat's 2-thread
+# rows are taken between two probes of how far apart our two CPUs are (placement.sh), printed
+# below the table: near (one die) or far (two) changes what 2 threads buy.
 #   benchmarks/run_models.sh [build-dir] [repeats]
 set -euo pipefail
 build=${1:-build}
@@ -12,7 +14,9 @@ repeats=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 out="$build/models_results.tsv"
 source "$here/peers.sh"
+source "$here/placement.sh"
 build_libtorch_peers "$build"
+placements="$build/models_placement.txt"
 
 run() {  # label threads command...
   local label=$1 threads=$2
@@ -25,8 +29,10 @@ peer() {  # threads command...: a peer's environment
   env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" GLIBC_TUNABLES="$PEER_MALLOC_TUNABLES" "$@"
 }
 : > "$out"
+: > "$placements"
 for ((r = 0; r < repeats; ++r)); do
   for t in 1 2; do
+    [[ $t == 2 ]] && before=$(core_handover_ns "$build")
     run xgrad "$t" "$build/benchmarks/bench_cnn_steps" >> "$out"
     run libtorch "$t" peer "$t" "$build/libtorch_peer/cnn_steps_libtorch" >> "$out"
     run pytorch "$t" peer "$t" /usr/bin/python3 "$here/bench_cnn_steps_torch.py" >> "$out"
@@ -36,6 +42,8 @@ for ((r = 0; r < repeats; ++r)); do
     run xgrad "$t" "$build/benchmarks/bench_transformer_step" >> "$out"
     run pytorch "$t" peer "$t" /usr/bin/python3 "$here/bench_transformer_step_torch.py" >> "$out"
   done
+  after=$(core_handover_ns "$build")
+  echo "repeat $((r + 1)): ${before} ns before, ${after} ns after: $(placement_label "$before" "$after")" >> "$placements"
 done
 
 /usr/bin/python3 - "$out" <<'PY'
@@ -52,3 +60,5 @@ for (case, threads), sides in sorted(runs.items()):
     lo, hi = min(sides["xgrad"]), max(sides["xgrad"])
     print(f"{case:28} {threads:>7} {x:9.2f} {l:9.2f} {p:9.2f} {x / best:15.2f}x   (xgrad {lo:.2f}-{hi:.2f})")
 PY
+echo "2-thread rows: where our two CPUs were (cache-line hand-over, near under ${PLACEMENT_NEAR_NS} ns)"
+cat "$placements"

@@ -16,8 +16,9 @@ set -euo pipefail
 build=${1:-build}
 repeats=${2:-3}
 placement_runs=${PLACEMENT_RUNS:-10}
-near_ns=${NEAR_NS:-120}
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/placement.sh"
+near_ns=$PLACEMENT_NEAR_NS
 out="$build/threads_results.tsv"
 for program in bench_mlp_epoch bench_core_handover; do
   [[ -x "$build/benchmarks/$program" ]] || { echo "run_threads.sh: $build/benchmarks/$program is missing (build the benchmarks first)" >&2; exit 1; }
@@ -51,7 +52,7 @@ for load in quiet neighbour; do
 done
 
 # A value that cannot be measured is written as nan (one CPU: no probe), never left empty.
-handover() { "$build/benchmarks/bench_core_handover" | awk '$1 == "core_handover_ns" { v = $3 } END { print (v == "" ? "nan" : v) }'; }
+handover() { core_handover_ns "$build"; }
 epoch() { "$build/benchmarks/bench_mlp_epoch" --threads "$1" --epochs 2 2>/dev/null | awk '$1 == "mlp_epoch_seconds" { v = $3 } END { print (v == "" ? "nan" : v) }'; }
 for ((r = 0; r < placement_runs; ++r)); do
   before=$(handover)
