@@ -11,7 +11,7 @@
 #   ABLATIONS=0 examples/hoc_comparison.sh                 (the main models only)
 #   QUICK=1 examples/hoc_comparison.sh build /tmp/hoc      (every program with --quick: a minute)
 #   ONLY=kim_cnn,bigru_attention examples/hoc_comparison.sh build /tmp/hoc   (those configurations)
-#   REFIT=1 examples/hoc_comparison.sh build /tmp/hoc     (every program also --refit: ~1.4x the time)
+#   REFIT=1 examples/hoc_comparison.sh build /tmp/hoc     (every program also --refit: 1.4-1.6x the time)
 # The word vectors are trained once per out-dir: a later run of the same kind (full or QUICK)
 # into the same folder reuses them (word2vec_hoc is deterministic: they would come out the same
 # bit for bit from the same build).
