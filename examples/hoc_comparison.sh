@@ -12,6 +12,8 @@
 #   QUICK=1 examples/hoc_comparison.sh build /tmp/hoc      (every program with --quick: a minute)
 #   ONLY=kim_cnn,bigru_attention examples/hoc_comparison.sh build /tmp/hoc   (those configurations)
 #   REFIT=1 examples/hoc_comparison.sh build /tmp/hoc     (every program also --refit: 1.4-1.6x the time)
+# The main models save their predictions (--save-predictions <out>/<name>.npz), and hoc_ensemble
+# then averages them into the combinations below (no training of their own: a few seconds each).
 # The word vectors are trained once per out-dir: a later run of the same kind (full or QUICK)
 # into the same folder reuses them (word2vec_hoc is deterministic: they would come out the same
 # bit for bit from the same build).
@@ -74,22 +76,48 @@ if [[ -n $only ]]; then
   done
 fi
 
+# name | the main models averaged | its name in the table. Model i of a combination is the mean of
+# the probabilities of model i (seed i) of each; dev chooses its rule like any model's.
+combinations=(
+  "kim_cnn_and_bigru|kim_cnn bigru_max|Kim CNN + BiGRU-max"
+  "all_three|kim_cnn bigru_max transformer|Kim CNN + BiGRU-max + Transformer"
+)
+combined() {  # name -> whether each of its models was selected and saved its predictions
+  local configuration name parts part
+  for configuration in "${combinations[@]}"; do
+    IFS='|' read -r name parts _ <<< "$configuration"
+    [[ $name == "$1" ]] || continue
+    for part in $parts; do selected "$part" && [[ -s $out/$part.npz ]] || return 1; done
+    return 0
+  done
+  return 1
+}
+
 run_phase() {  # main|ablation: that phase's configurations, two at a time
-  local configuration name kind command
+  local configuration name kind command save
   for configuration in "${configurations[@]}"; do
     IFS='|' read -r name kind command <<< "$configuration"
     if [[ $1 == main && $kind != main ]] || [[ $1 != main && $kind == main ]]; then continue; fi
     selected "$name" || continue
+    save=()
+    [[ $kind == main ]] && save=(--save-predictions "$out/$name.npz") && rm -f "$out/$name.npz"
     # Two at a time (counting the running jobs: `wait -n` may return at once for a job an earlier
     # `wait` already collected). A program that fails shows as a failed row below.
     while (( $(jobs -rp | wc -l) >= 2 )); do sleep 1; done
     echo "running $name"
     # shellcheck disable=SC2086  # the command is a program and its flags
-    $command $quick $refit --seeds "$seeds" --threads 1 --out "$out/$name" > "$out/$name.log" 2>&1 &
+    $command $quick $refit --seeds "$seeds" --threads 1 --out "$out/$name" "${save[@]}" > "$out/$name.log" 2>&1 &
   done
   wait || true
 }
 run_phase main
+for combination in "${combinations[@]}"; do
+  IFS='|' read -r name parts title <<< "$combination"
+  combined "$name" || continue
+  files=()
+  for part in $parts; do files+=("$out/$part.npz"); done
+  "$bin/hoc_ensemble" $quick --models "${files[@]}" --name "$title" --out "$out/$name" > "$out/$name.log" 2>&1 || true
+done
 main_elapsed=$(( $(date +%s) - start ))
 if (( ablations )); then run_phase ablation; fi
 elapsed=$(( $(date +%s) - start ))
@@ -113,6 +141,11 @@ for configuration in "${configurations[@]}"; do
   IFS='|' read -r name kind _ <<< "$configuration"
   [[ $kind == main ]] && selected "$name" && row "$name"
 done
+for combination in "${combinations[@]}"; do
+  name=${combination%%|*}
+  combined "$name" && row "$name"
+done
+echo "(the combinations average the main models' predictions: their seconds are those of their models)"
 echo "word2vec and the main models: $((main_elapsed / 60)) min $((main_elapsed % 60)) s"
 (( ablations )) || exit 0
 echo

@@ -15,7 +15,10 @@
 //    uncertainty: which abstracts the model is unsure of, and F1 when it abstains on them;
 //  - --ensemble K: each model the mean of K networks' probabilities (a deep ensemble);
 //  - --refit: once dev has chosen, each seed trained again on train + dev for its chosen epochs
-//    and tested once more (the usual last step when dev is too small to be worth holding out).
+//    and tested once more (the usual last step when dev is too small to be worth holding out);
+//  - --save-predictions: every model's dev and test probabilities to a file, which hoc_ensemble
+//    combines with other programs' (the rules, what a seed keeps and those files live in
+//    hoc_predictions.hpp).
 #include <xgrad/xgrad.hpp>
 
 #include <algorithm>
@@ -33,6 +36,7 @@
 #include <vector>
 
 #include "hoc_corpus.hpp"
+#include "hoc_predictions.hpp"
 #include "optimizer_by_name.hpp"
 #include "tutorial.hpp"
 
@@ -55,8 +59,9 @@ struct Settings {
     std::string embeddings;            ///< word-vector file to start from; empty: random N(0, 1)
     std::string subwords;              ///< n-gram vectors for the dev/test words training did not show
     bool freeze_embeddings = false;
-    bool mc_selection = true;  ///< early stopping keeps the Monte Carlo mean's best dev epoch too
-    bool refit = false;        ///< train each seed again on train + dev for its chosen epochs
+    bool mc_selection = true;      ///< early stopping keeps the Monte Carlo mean's best dev epoch too
+    bool refit = false;            ///< train each seed again on train + dev for its chosen epochs
+    std::string save_predictions;  ///< .npz file for every model's dev and test probabilities (hoc_ensemble)
     std::string out = ".";
     bool quick = false;
 };
@@ -104,6 +109,9 @@ inline void add_options(tutorial::Cli& cli, Settings& s, double quick_lr) {
     cli.flag("--refit", s.refit,
              "once dev has chosen the rule and each seed's epoch, train each seed again on train + dev for that many "
              "epochs and report its test micro-F1 (the last line then gives this figure)");
+    cli.option("--save-predictions", s.save_predictions,
+               ".npz file to write every model's dev and test probabilities to, for each rule at the epoch it kept "
+               "(hoc_ensemble combines the models of several programs from such files)");
     cli.option("--threads", s.threads, "threads for kernels and BLAS").at_least(1);
     cli.option("--out", s.out, "folder for the abstention plot");
 }
@@ -235,151 +243,6 @@ inline Tensor logits_of(TextClassifier& model, const Split& split, int64_t batch
         parts.push_back(model.classify_batch(split.indices.narrow(0, begin, n), split.lengths.narrow(0, begin, n)));
     }
     return xgrad::cat(parts, 0);
-}
-
-inline double micro_f1(const Tensor& probabilities, const Tensor& targets, double threshold = 0.5) {
-    return xgrad::metrics::multilabel_report(probabilities, targets, threshold).micro_f1;
-}
-
-/// Per hallmark, the threshold in 0.05, 0.10, ..., 0.95 with the best F1 on dev (ties: the one
-/// nearest 1/2). Tuned on the 170 dev abstracts, these can overfit; both are reported.
-inline std::vector<double> tune_thresholds(const Tensor& dev_probabilities, const Tensor& dev_targets) {
-    std::vector<double> thresholds;
-    for (int64_t label = 0; label < 10; ++label) {
-        const Tensor p = dev_probabilities.select(1, label), y = dev_targets.select(1, label);
-        double best = 0.5, best_f1 = -1;
-        for (int step = 1; step <= 19; ++step) {
-            const double t = 0.05 * step;
-            const double f1 = xgrad::metrics::binary_scores(p > t, y).f1;
-            if (f1 > best_f1 + 1e-12 || (std::abs(f1 - best_f1) <= 1e-12 && std::abs(t - 0.5) < std::abs(best - 0.5))) {
-                best = t;
-                best_f1 = f1;
-            }
-        }
-        thresholds.push_back(best);
-    }
-    return thresholds;
-}
-
-/// Probabilities [N, 10] turned into 0/1 decisions by a threshold per column.
-inline Tensor decide(const Tensor& probabilities, const std::vector<double>& thresholds) {
-    std::vector<double> t(thresholds);
-    return (probabilities > xgrad::from_vector(t, {1, 10}, xgrad::kFloat32)).to(xgrad::kFloat32);
-}
-
-/// Dev micro-F1 of per-hallmark thresholds on abstracts they were not tuned on: 2-fold
-/// cross-validation within dev (tuned on the even abstracts, applied to the odd ones, and the
-/// other way round). Thresholds tuned on all of dev nearly always beat 1/2 there; this says
-/// whether they would on new abstracts.
-inline double cross_validated_tuned_f1(const Tensor& dev_probabilities, const Tensor& dev_targets) {
-    using namespace xgrad;
-    const int64_t n = dev_probabilities.size(0);
-    const Tensor even = arange(0, n, 2, kInt64), odd = arange(1, n, 2, kInt64);
-    const auto half = [&](const Tensor& rows) {
-        return std::pair{index_select(dev_probabilities, 0, rows), index_select(dev_targets, 0, rows)};
-    };
-    const auto [p_even, y_even] = half(even);
-    const auto [p_odd, y_odd] = half(odd);
-    const Tensor decisions =
-        cat({decide(p_even, tune_thresholds(p_odd, y_odd)), decide(p_odd, tune_thresholds(p_even, y_even))}, 0);
-    return micro_f1(decisions, cat({y_even, y_odd}, 0));
-}
-
-/// The ways a trained model can label an abstract, each chosen on dev like everything else: one
-/// deterministic pass (dropout off, the weights standing for the average network: Srivastava et
-/// al.) or the mean of Monte Carlo dropout passes (an average over sampled networks: Gal &
-/// Ghahramani), thresholded at 1/2 or at per-hallmark thresholds tuned on dev.
-enum Rule { kOnePass, kOnePassTuned, kMonteCarlo, kMonteCarloTuned, kRules };
-inline bool is_monte_carlo(int rule) {
-    return rule == kMonteCarlo || rule == kMonteCarloTuned;
-}
-inline bool is_tuned(int rule) {
-    return rule == kOnePassTuned || rule == kMonteCarloTuned;
-}
-inline const char* rule_name(int rule) {
-    static const char* names[] = {"one pass at 1/2", "one pass at dev-tuned thresholds", "Monte Carlo mean at 1/2",
-                                  "Monte Carlo mean at dev-tuned thresholds"};
-    return names[rule];
-}
-inline const char* rule_tag(int rule) {  // for the per-epoch log
-    static const char* tags[] = {"1/2", "tuned", "MC 1/2", "MC tuned"};
-    return tags[rule];
-}
-
-/// A rule's dev score: micro-F1 at 1/2, or for tuned thresholds on dev abstracts they were not
-/// tuned on (thresholds fitted to all of dev always win there).
-inline double dev_score(int rule, const Tensor& dev_probabilities, const Tensor& dev_targets) {
-    return is_tuned(rule) ? cross_validated_tuned_f1(dev_probabilities, dev_targets)
-                          : micro_f1(dev_probabilities, dev_targets);
-}
-
-/// What one seed keeps for a rule: the epoch with the rule's best dev score, its dev probabilities
-/// (those that scored) and its test probabilities [N, 10].
-struct Kept {
-    int epoch = 0;
-    double dev_f1 = -1;
-    Tensor dev, test;
-};
-
-/// One trained seed: each rule's best dev epoch and its predictions. Or a deep ensemble of such
-/// networks (`members`), whose predictions are the mean of theirs.
-struct SeedRun {
-    Kept kept[kRules];
-    Tensor one_pass_test;  ///< one pass on test at the kMonteCarlo epoch: the abstention comparison's
-    uint64_t seed = 0;
-    int epochs = 0;  ///< trained (a network's; an ensemble's are its members')
-    double seconds = 0, seconds_per_epoch = 0;
-    std::vector<SeedRun> members;  ///< an ensemble's networks (empty for one network)
-
-    /// The networks that make up this model: itself, or an ensemble's members.
-    std::vector<const SeedRun*> networks() const {
-        if (members.empty()) return {this};
-        std::vector<const SeedRun*> out;
-        for (const SeedRun& member : members) out.push_back(&member);
-        return out;
-    }
-    /// "seed 2", or "ensemble 2 of seeds 4-6".
-    std::string label(std::size_t index) const {
-        if (members.empty()) return "seed " + std::to_string(seed);
-        return "ensemble " + std::to_string(index + 1) + " of seeds " + std::to_string(members.front().seed) + "-" +
-               std::to_string(members.back().seed);
-    }
-    /// The epochs trained, by each network ("30/28/31").
-    std::string epochs_run() const {
-        std::string out;
-        for (const SeedRun* network : networks()) out += (out.empty() ? "" : "/") + std::to_string(network->epochs);
-        return out;
-    }
-    /// The epoch a rule kept, or each network's ("12/17/23").
-    std::string epochs_kept(int rule) const {
-        std::string out;
-        for (const SeedRun* network : networks())
-            out += (out.empty() ? "" : "/") + std::to_string(network->kept[rule].epoch);
-        return out;
-    }
-};
-
-/// A deep ensemble (Lakshminarayanan et al. 2017): for each rule, the mean of the networks'
-/// probabilities at the epochs each network kept for that rule, scored on dev again as one model.
-inline SeedRun ensemble_of(std::vector<SeedRun> networks, const Tensor& dev_targets) {
-    SeedRun ensemble;
-    const double share = 1.0 / static_cast<double>(networks.size());
-    const auto add = [share](Tensor& sum, const Tensor& part) {
-        sum = sum.defined() ? sum + part * share : part * share;
-    };
-    for (const SeedRun& network : networks) {
-        for (int rule = 0; rule < kRules; ++rule) {
-            add(ensemble.kept[rule].dev, network.kept[rule].dev);
-            add(ensemble.kept[rule].test, network.kept[rule].test);
-        }
-        add(ensemble.one_pass_test, network.one_pass_test);
-        ensemble.seconds += network.seconds;
-        ensemble.seconds_per_epoch += network.seconds_per_epoch * share;
-    }
-    for (int rule = 0; rule < kRules; ++rule)
-        ensemble.kept[rule].dev_f1 = dev_score(rule, ensemble.kept[rule].dev, dev_targets);
-    ensemble.members = std::move(networks);
-    return ensemble;
 }
 
 /// One seed's model and everything that trains it, on the split it is given (train, or train +
@@ -596,47 +459,16 @@ inline double stddev(const std::vector<double>& v) {
     return std::sqrt(s / static_cast<double>(v.size() - 1));
 }
 
-/// Trains `s.seeds` seeds of a model (each an ensemble of `s.ensemble` networks), prints the
-/// evaluation and ends with the line "test micro-F1: 0.xxx" (the mean over the seeds with the rule
-/// chosen on dev; with --refit, the refitted seeds'). Returns the program's exit status: 0 when the
-/// model beats flagging every hallmark everywhere by the margin it claims.
-inline int run(const std::string& name, const ModelFactory& make, Settings s) {
+/// The evaluation of trained models, from run() or from hoc_ensemble's combinations of saved ones:
+/// the rule chosen on dev, test F1 per model and for their probabilities averaged, --refit (which
+/// needs `make`), the per-hallmark table, Monte Carlo dropout's abstention, the summary line and
+/// the last line "test micro-F1: 0.xxx". Returns the program's exit status.
+inline int evaluate_models(const std::string& name, const std::vector<SeedRun>& runs, const Corpus& corpus,
+                           const Settings& s, const ModelFactory* make) {
     using namespace xgrad;
-    if (s.pos_weight != "ratio" && s.pos_weight != "sqrt" && s.pos_weight != "none")
-        fail("--pos-weight: expected ratio, sqrt or none, got \"", s.pos_weight, "\"");
-    if (s.average >= 1) fail("--average: expected a decay below 1 (0: off), got ", s.average);
-    if (!s.subwords.empty() && s.embeddings.empty())
-        fail("--subwords: needs --embeddings (the spelled vectors live in the space of those word vectors)");
-    set_num_threads(s.threads);
-    const Corpus corpus = load_corpus(s.max_tokens, s.abstracts, 2, s.subwords, s.dim);
-    std::printf(
-        "%s on Hallmarks of Cancer: %lld training, %lld dev, %lld test abstracts, vocabulary %lld, "
-        "%lld tokens per abstract, %d thread(s)\n",
-        name.c_str(), static_cast<long long>(corpus.train.size()), static_cast<long long>(corpus.dev.size()),
-        static_cast<long long>(corpus.test.size()), static_cast<long long>(corpus.trained_words),
-        static_cast<long long>(s.max_tokens), s.threads);
-    if (corpus.spelled.defined())
-        std::printf("%lld dev and test words outside the vocabulary with a known n-gram (%s) get rows of their own\n",
-                    static_cast<long long>(corpus.spelled.size(0)), s.subwords.c_str());
-    std::printf(
-        "%s, lr %g, dropout %.2f (words %.2f), init %s, norm %s, L2 %g, max-norm %g, weight average %g, "
-        "positives weighted by %s, embeddings %s%s\n",
-        s.optimizer.c_str(), s.lr, s.dropout, s.embedding_dropout, s.init.c_str(), s.norm.c_str(), s.l2, s.max_norm,
-        s.average, s.pos_weight.c_str(), s.embeddings.empty() ? "random" : s.embeddings.c_str(),
-        s.freeze_embeddings ? " (frozen)" : "");
+    if (s.refit && !make) fail("--refit: needs the models' factory, and these models were loaded, not built");
     const Tensor& y = corpus.test.targets;
     const double everything = micro_f1(ones_like(y), y);
-
-    // The models: networks one by one, or with --ensemble K, K networks per model (seeds 1-K make
-    // the first, K+1-2K the second, ...).
-    std::vector<SeedRun> runs;
-    for (int model = 0; model < s.seeds; ++model) {
-        std::vector<SeedRun> networks;
-        for (int member = 1; member <= s.ensemble; ++member)
-            networks.push_back(train_seed(make, corpus, s, static_cast<uint64_t>(model * s.ensemble + member)));
-        runs.push_back(s.ensemble == 1 ? std::move(networks.front())
-                                       : ensemble_of(std::move(networks), corpus.dev.targets));
-    }
 
     // The rule, chosen on dev: the best mean dev score over the seeds, each rule at the epochs
     // early stopping kept for it (ties: the simpler rule, in the order of Rule).
@@ -716,7 +548,7 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
             for (const SeedRun* network : networks) {
                 const auto start = std::chrono::steady_clock::now();
                 const int epochs = network->kept[chosen_rule].epoch;
-                SeedTraining training(make, corpus, train_and_dev, s, network->seed, false);
+                SeedTraining training(*make, corpus, train_and_dev, s, network->seed, false);
                 double loss = 0;
                 for (int epoch = 1; epoch <= epochs; ++epoch) loss = training.epoch();
                 training.evaluate();
@@ -797,15 +629,16 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
         "%s, %d seed(s): test micro-F1 %.3f +- %.3f at %s (chosen on dev); at 1/2 %.3f +- %.3f (macro %.3f), at "
         "dev-tuned thresholds %.3f +- %.3f (macro %.3f); seeds' probabilities averaged: %.3f (macro %.3f), dev-tuned "
         "%.3f\n",
-        name.c_str(), s.seeds, mean(chosen), stddev(chosen), rule, mean(fixed), stddev(fixed), mean(macro), mean(tuned),
-        stddev(tuned), mean(tuned_macro), ensemble.micro_f1, ensemble.macro_f1, ensemble_tuned.micro_f1);
-    if (s.ensemble > 1) {  // what the ensembles' networks score alone, with the same rule
+        name.c_str(), static_cast<int>(runs.size()), mean(chosen), stddev(chosen), rule, mean(fixed), stddev(fixed),
+        mean(macro), mean(tuned), stddev(tuned), mean(tuned_macro), ensemble.micro_f1, ensemble.macro_f1,
+        ensemble_tuned.micro_f1);
+    if (runs[0].members.size() > 1) {  // what the ensembles' networks score alone, with the same rule
         std::vector<double> alone;
         for (const SeedRun& r : runs)
             for (const SeedRun* network : r.networks())
                 alone.push_back(report(network->kept[chosen_rule], use_tuned).micro_f1);
-        std::printf("each model an ensemble of %d networks; the %zu networks alone: test micro-F1 %.3f +- %.3f\n",
-                    s.ensemble, alone.size(), mean(alone), stddev(alone));
+        std::printf("each model an ensemble of %zu networks; the %zu networks alone: test micro-F1 %.3f +- %.3f\n",
+                    runs[0].members.size(), alone.size(), mean(alone), stddev(alone));
     }
     std::string refit_column = "-";
     if (s.refit) {
@@ -814,8 +647,8 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
         std::printf(
             "refit on train + dev, %d seed(s): test micro-F1 %.3f +- %.3f at %s%s (macro %.3f); seeds' "
             "probabilities averaged: %.3f\n",
-            s.seeds, mean(refit), stddev(refit), use_mc ? "the Monte Carlo mean, " : "", rule, mean(refit_macro),
-            refit_ensemble.micro_f1);
+            static_cast<int>(runs.size()), mean(refit), stddev(refit), use_mc ? "the Monte Carlo mean, " : "", rule,
+            mean(refit_macro), refit_ensemble.micro_f1);
         char column[32];
         std::snprintf(column, sizeof column, "%.3f +- %.3f", mean(refit), stddev(refit));
         refit_column = column;
@@ -831,6 +664,52 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     const bool holds = result > everything + (s.quick ? 0.0 : 0.3);
     if (!holds) std::printf("unexpected: the model did not learn as it should\n");
     return holds ? 0 : 1;
+}
+
+/// Trains `s.seeds` seeds of a model (each an ensemble of `s.ensemble` networks), prints the
+/// evaluation and ends with the line "test micro-F1: 0.xxx" (the mean over the seeds with the rule
+/// chosen on dev; with --refit, the refitted seeds'). Returns the program's exit status: 0 when the
+/// model beats flagging every hallmark everywhere by the margin it claims.
+inline int run(const std::string& name, const ModelFactory& make, Settings s) {
+    using namespace xgrad;
+    if (s.pos_weight != "ratio" && s.pos_weight != "sqrt" && s.pos_weight != "none")
+        fail("--pos-weight: expected ratio, sqrt or none, got \"", s.pos_weight, "\"");
+    if (s.average >= 1) fail("--average: expected a decay below 1 (0: off), got ", s.average);
+    if (!s.subwords.empty() && s.embeddings.empty())
+        fail("--subwords: needs --embeddings (the spelled vectors live in the space of those word vectors)");
+    set_num_threads(s.threads);
+    const Corpus corpus = load_corpus(s.max_tokens, s.abstracts, 2, s.subwords, s.dim);
+    std::printf(
+        "%s on Hallmarks of Cancer: %lld training, %lld dev, %lld test abstracts, vocabulary %lld, "
+        "%lld tokens per abstract, %d thread(s)\n",
+        name.c_str(), static_cast<long long>(corpus.train.size()), static_cast<long long>(corpus.dev.size()),
+        static_cast<long long>(corpus.test.size()), static_cast<long long>(corpus.trained_words),
+        static_cast<long long>(s.max_tokens), s.threads);
+    if (corpus.spelled.defined())
+        std::printf("%lld dev and test words outside the vocabulary with a known n-gram (%s) get rows of their own\n",
+                    static_cast<long long>(corpus.spelled.size(0)), s.subwords.c_str());
+    std::printf(
+        "%s, lr %g, dropout %.2f (words %.2f), init %s, norm %s, L2 %g, max-norm %g, weight average %g, "
+        "positives weighted by %s, embeddings %s%s\n",
+        s.optimizer.c_str(), s.lr, s.dropout, s.embedding_dropout, s.init.c_str(), s.norm.c_str(), s.l2, s.max_norm,
+        s.average, s.pos_weight.c_str(), s.embeddings.empty() ? "random" : s.embeddings.c_str(),
+        s.freeze_embeddings ? " (frozen)" : "");
+
+    // The models: networks one by one, or with --ensemble K, K networks per model (seeds 1-K make
+    // the first, K+1-2K the second, ...).
+    std::vector<SeedRun> runs;
+    for (int model = 0; model < s.seeds; ++model) {
+        std::vector<SeedRun> networks;
+        for (int member = 1; member <= s.ensemble; ++member)
+            networks.push_back(train_seed(make, corpus, s, static_cast<uint64_t>(model * s.ensemble + member)));
+        runs.push_back(s.ensemble == 1 ? std::move(networks.front())
+                                       : ensemble_of(std::move(networks), corpus.dev.targets));
+    }
+    if (!s.save_predictions.empty()) {
+        save_models(s.save_predictions, runs, corpus.dev.targets, corpus.test.targets, s.mc_samples);
+        std::printf("\nEvery model's dev and test probabilities written to %s\n", s.save_predictions.c_str());
+    }
+    return evaluate_models(name, runs, corpus, s, &make);
 }
 
 }  // namespace hoc

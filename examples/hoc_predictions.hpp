@@ -1,0 +1,261 @@
+#pragma once
+// What a trained Hallmarks of Cancer model predicted, and how it is scored: the four rules of
+// prediction (one pass or the Monte Carlo mean, at 1/2 or at thresholds tuned on dev), what each
+// seed keeps for each rule (its best dev epoch's dev and test probabilities), deep ensembles as
+// the mean of such networks, and the .npz files (--save-predictions) that let hoc_ensemble
+// combine the models of several programs.
+#include <xgrad/xgrad.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hoc_corpus.hpp"
+
+namespace hoc {
+
+using xgrad::Tensor;
+
+inline double micro_f1(const Tensor& probabilities, const Tensor& targets, double threshold = 0.5) {
+    return xgrad::metrics::multilabel_report(probabilities, targets, threshold).micro_f1;
+}
+
+/// Per hallmark, the threshold in 0.05, 0.10, ..., 0.95 with the best F1 on dev (ties: the one
+/// nearest 1/2). Tuned on the 170 dev abstracts, these can overfit; both are reported.
+inline std::vector<double> tune_thresholds(const Tensor& dev_probabilities, const Tensor& dev_targets) {
+    std::vector<double> thresholds;
+    for (int64_t label = 0; label < 10; ++label) {
+        const Tensor p = dev_probabilities.select(1, label), y = dev_targets.select(1, label);
+        double best = 0.5, best_f1 = -1;
+        for (int step = 1; step <= 19; ++step) {
+            const double t = 0.05 * step;
+            const double f1 = xgrad::metrics::binary_scores(p > t, y).f1;
+            if (f1 > best_f1 + 1e-12 || (std::abs(f1 - best_f1) <= 1e-12 && std::abs(t - 0.5) < std::abs(best - 0.5))) {
+                best = t;
+                best_f1 = f1;
+            }
+        }
+        thresholds.push_back(best);
+    }
+    return thresholds;
+}
+
+/// Probabilities [N, 10] turned into 0/1 decisions by a threshold per column.
+inline Tensor decide(const Tensor& probabilities, const std::vector<double>& thresholds) {
+    std::vector<double> t(thresholds);
+    return (probabilities > xgrad::from_vector(t, {1, 10}, xgrad::kFloat32)).to(xgrad::kFloat32);
+}
+
+/// Dev micro-F1 of per-hallmark thresholds on abstracts they were not tuned on: 2-fold
+/// cross-validation within dev (tuned on the even abstracts, applied to the odd ones, and the
+/// other way round). Thresholds tuned on all of dev nearly always beat 1/2 there; this says
+/// whether they would on new abstracts.
+inline double cross_validated_tuned_f1(const Tensor& dev_probabilities, const Tensor& dev_targets) {
+    using namespace xgrad;
+    const int64_t n = dev_probabilities.size(0);
+    const Tensor even = arange(0, n, 2, kInt64), odd = arange(1, n, 2, kInt64);
+    const auto half = [&](const Tensor& rows) {
+        return std::pair{index_select(dev_probabilities, 0, rows), index_select(dev_targets, 0, rows)};
+    };
+    const auto [p_even, y_even] = half(even);
+    const auto [p_odd, y_odd] = half(odd);
+    const Tensor decisions =
+        cat({decide(p_even, tune_thresholds(p_odd, y_odd)), decide(p_odd, tune_thresholds(p_even, y_even))}, 0);
+    return micro_f1(decisions, cat({y_even, y_odd}, 0));
+}
+
+/// The ways a trained model can label an abstract, each chosen on dev like everything else: one
+/// deterministic pass (dropout off, the weights standing for the average network: Srivastava et
+/// al.) or the mean of Monte Carlo dropout passes (an average over sampled networks: Gal &
+/// Ghahramani), thresholded at 1/2 or at per-hallmark thresholds tuned on dev.
+enum Rule { kOnePass, kOnePassTuned, kMonteCarlo, kMonteCarloTuned, kRules };
+inline bool is_monte_carlo(int rule) {
+    return rule == kMonteCarlo || rule == kMonteCarloTuned;
+}
+inline bool is_tuned(int rule) {
+    return rule == kOnePassTuned || rule == kMonteCarloTuned;
+}
+inline const char* rule_name(int rule) {
+    static const char* names[] = {"one pass at 1/2", "one pass at dev-tuned thresholds", "Monte Carlo mean at 1/2",
+                                  "Monte Carlo mean at dev-tuned thresholds"};
+    return names[rule];
+}
+inline const char* rule_tag(int rule) {  // for the per-epoch log
+    static const char* tags[] = {"1/2", "tuned", "MC 1/2", "MC tuned"};
+    return tags[rule];
+}
+
+/// A rule's dev score: micro-F1 at 1/2, or for tuned thresholds on dev abstracts they were not
+/// tuned on (thresholds fitted to all of dev always win there).
+inline double dev_score(int rule, const Tensor& dev_probabilities, const Tensor& dev_targets) {
+    return is_tuned(rule) ? cross_validated_tuned_f1(dev_probabilities, dev_targets)
+                          : micro_f1(dev_probabilities, dev_targets);
+}
+
+/// What one seed keeps for a rule: the epoch with the rule's best dev score, its dev probabilities
+/// (those that scored) and its test probabilities [N, 10].
+struct Kept {
+    int epoch = 0;
+    double dev_f1 = -1;
+    Tensor dev, test;
+};
+
+/// One trained seed: each rule's best dev epoch and its predictions. Or a deep ensemble of such
+/// networks (`members`), whose predictions are the mean of theirs.
+struct SeedRun {
+    Kept kept[kRules];
+    Tensor one_pass_test;  ///< one pass on test at the kMonteCarlo epoch: the abstention comparison's
+    uint64_t seed = 0;
+    int epochs = 0;  ///< trained (a network's; an ensemble's are its members')
+    double seconds = 0, seconds_per_epoch = 0;
+    std::vector<SeedRun> members;  ///< an ensemble's networks (empty for one network)
+
+    /// The networks that make up this model: itself, or an ensemble's members.
+    std::vector<const SeedRun*> networks() const {
+        if (members.empty()) return {this};
+        std::vector<const SeedRun*> out;
+        for (const SeedRun& member : members) out.push_back(&member);
+        return out;
+    }
+    /// "seed 2", "ensemble 2 of seeds 4-6", or for networks of several programs (hoc_ensemble)
+    /// "ensemble 2 of seeds 2/2".
+    std::string label(std::size_t index) const {
+        if (members.empty()) return "seed " + std::to_string(seed);
+        std::string seeds;
+        bool consecutive = true;
+        for (std::size_t i = 0; i < members.size(); ++i) {
+            seeds += (i ? "/" : "") + std::to_string(members[i].seed);
+            consecutive = consecutive && members[i].seed == members.front().seed + i;
+        }
+        return "ensemble " + std::to_string(index + 1) + " of seeds " +
+               (consecutive ? std::to_string(members.front().seed) + "-" + std::to_string(members.back().seed) : seeds);
+    }
+    /// The epochs trained, by each network ("30/28/31").
+    std::string epochs_run() const {
+        std::string out;
+        for (const SeedRun* network : networks()) out += (out.empty() ? "" : "/") + std::to_string(network->epochs);
+        return out;
+    }
+    /// The epoch a rule kept, or each network's ("12/17/23").
+    std::string epochs_kept(int rule) const {
+        std::string out;
+        for (const SeedRun* network : networks())
+            out += (out.empty() ? "" : "/") + std::to_string(network->kept[rule].epoch);
+        return out;
+    }
+};
+
+/// A deep ensemble (Lakshminarayanan et al. 2017): for each rule, the mean of the networks'
+/// probabilities at the epochs each network kept for that rule, scored on dev again as one model.
+inline SeedRun ensemble_of(std::vector<SeedRun> networks, const Tensor& dev_targets) {
+    SeedRun ensemble;
+    const double share = 1.0 / static_cast<double>(networks.size());
+    const auto add = [share](Tensor& sum, const Tensor& part) {
+        sum = sum.defined() ? sum + part * share : part * share;
+    };
+    for (const SeedRun& network : networks) {
+        for (int rule = 0; rule < kRules; ++rule) {
+            add(ensemble.kept[rule].dev, network.kept[rule].dev);
+            add(ensemble.kept[rule].test, network.kept[rule].test);
+        }
+        add(ensemble.one_pass_test, network.one_pass_test);
+        ensemble.seconds += network.seconds;
+        ensemble.seconds_per_epoch += network.seconds_per_epoch * share;
+    }
+    for (int rule = 0; rule < kRules; ++rule)
+        ensemble.kept[rule].dev_f1 = dev_score(rule, ensemble.kept[rule].dev, dev_targets);
+    ensemble.members = std::move(networks);
+    return ensemble;
+}
+
+/// --save-predictions: every model's networks in an .npz archive (tensor/npz.hpp): for each
+/// network its seed, epochs and seconds, and for each rule the epoch it kept, its dev score and its
+/// dev and test probabilities; with the dev and test targets they were scored against, so that
+/// load_models can refuse a file of other splits. hoc_ensemble reads such files.
+inline void save_models(const std::string& path, const std::vector<SeedRun>& models, const Tensor& dev_targets,
+                        const Tensor& test_targets, int mc_samples) {
+    std::map<std::string, xgrad::NDArray> arrays;
+    const auto put = [&](const std::string& key, const Tensor& t) { arrays.emplace(key, t.data()); };
+    const auto numbers = [](const std::vector<double>& values) {
+        return xgrad::from_vector(values, {static_cast<int64_t>(values.size())}, xgrad::kFloat64);
+    };
+    put("dev_targets", dev_targets);
+    put("test_targets", test_targets);
+    put("mc_samples", numbers({static_cast<double>(mc_samples)}));
+    for (std::size_t i = 0; i < models.size(); ++i) {
+        const std::vector<const SeedRun*> networks = models[i].networks();
+        for (std::size_t j = 0; j < networks.size(); ++j) {
+            const SeedRun& network = *networks[j];
+            const std::string prefix = "model" + std::to_string(i) + ".network" + std::to_string(j) + ".";
+            put(prefix + "run", numbers({static_cast<double>(network.seed), static_cast<double>(network.epochs),
+                                         network.seconds, network.seconds_per_epoch}));
+            put(prefix + "one_pass_test", network.one_pass_test);
+            for (int rule = 0; rule < kRules; ++rule) {
+                const Kept& kept = network.kept[rule];
+                const std::string key = prefix + "rule" + std::to_string(rule) + ".";
+                put(key + "kept", numbers({static_cast<double>(kept.epoch), kept.dev_f1}));
+                put(key + "dev", kept.dev);
+                put(key + "test", kept.test);
+            }
+        }
+    }
+    xgrad::save_npz(path, arrays);
+}
+
+/// What a file of save_models holds: its models (a network each, or a deep ensemble of them).
+struct SavedModels {
+    std::vector<SeedRun> models;
+    int mc_samples = 0;
+};
+
+/// Reads a file of save_models, checking every entry's presence and shape and that its targets
+/// are these dev and test targets (errors name the file and the entry).
+inline SavedModels load_models(const std::string& path, const Tensor& dev_targets, const Tensor& test_targets) {
+    using xgrad::fail;
+    const std::map<std::string, xgrad::NDArray> arrays = xgrad::load_npz(path);
+    const auto get = [&](const std::string& key, const xgrad::Shape& shape) {
+        const auto at = arrays.find(key);
+        if (at == arrays.end()) fail(path, ": no entry \"", key, "\" (not a file of --save-predictions?)");
+        const Tensor t(at->second);
+        if (t.sizes() != shape) fail(path, ": entry \"", key, "\" has shape ", t.sizes(), ", expected ", shape);
+        return t;
+    };
+    const auto numbers = [&](const std::string& key, int64_t count) { return get(key, {count}).to_vector<double>(); };
+    if (!xgrad::equal(get("dev_targets", dev_targets.sizes()), dev_targets) ||
+        !xgrad::equal(get("test_targets", test_targets.sizes()), test_targets))
+        fail(path, ": its dev and test targets are not those of this corpus's dev and test splits");
+    SavedModels saved;
+    saved.mc_samples = static_cast<int>(numbers("mc_samples", 1)[0]);
+    const auto prefix = [](std::size_t model, std::size_t network) {
+        return "model" + std::to_string(model) + ".network" + std::to_string(network) + ".";
+    };
+    for (std::size_t i = 0; arrays.count(prefix(i, 0) + "run"); ++i) {
+        std::vector<SeedRun> networks;
+        for (std::size_t j = 0; arrays.count(prefix(i, j) + "run"); ++j) {
+            SeedRun network;
+            const std::vector<double> run = numbers(prefix(i, j) + "run", 4);
+            network.seed = static_cast<uint64_t>(run[0]);
+            network.epochs = static_cast<int>(run[1]);
+            network.seconds = run[2];
+            network.seconds_per_epoch = run[3];
+            network.one_pass_test = get(prefix(i, j) + "one_pass_test", test_targets.sizes());
+            for (int rule = 0; rule < kRules; ++rule) {
+                const std::string key = prefix(i, j) + "rule" + std::to_string(rule) + ".";
+                const std::vector<double> kept = numbers(key + "kept", 2);
+                network.kept[rule] = {.epoch = static_cast<int>(kept[0]),
+                                      .dev_f1 = kept[1],
+                                      .dev = get(key + "dev", dev_targets.sizes()),
+                                      .test = get(key + "test", test_targets.sizes())};
+            }
+            networks.push_back(std::move(network));
+        }
+        saved.models.push_back(networks.size() == 1 ? std::move(networks.front())
+                                                    : ensemble_of(std::move(networks), dev_targets));
+    }
+    if (saved.models.empty()) fail(path, ": no models (entry \"model0.network0.run\" missing)");
+    return saved;
+}
+
+}  // namespace hoc
