@@ -13,7 +13,8 @@
 #   ONLY=kim_cnn,bigru_attention examples/hoc_comparison.sh build /tmp/hoc   (those configurations)
 #   REFIT=1 examples/hoc_comparison.sh build /tmp/hoc     (every program also --refit: 1.4-1.6x the time)
 # The main models save their predictions (--save-predictions <out>/<name>.npz), and hoc_ensemble
-# then averages them into the combinations below (no training of their own: a few seconds each).
+# then averages them into the combinations below (no training of their own: a few seconds each),
+# each one run when ONLY selects all of its models.
 # The word vectors are trained once per out-dir: a later run of the same kind (full or QUICK)
 # into the same folder reuses them (word2vec_hoc is deterministic: they would come out the same
 # bit for bit from the same build).
@@ -82,15 +83,9 @@ combinations=(
   "kim_cnn_and_bigru|kim_cnn bigru_max|Kim CNN + BiGRU-max"
   "all_three|kim_cnn bigru_max transformer|Kim CNN + BiGRU-max + Transformer"
 )
-combined() {  # name -> whether each of its models was selected and saved its predictions
-  local configuration name parts part
-  for configuration in "${combinations[@]}"; do
-    IFS='|' read -r name parts _ <<< "$configuration"
-    [[ $name == "$1" ]] || continue
-    for part in $parts; do selected "$part" && [[ -s $out/$part.npz ]] || return 1; done
-    return 0
-  done
-  return 1
+combined() {  # "name|models|title" -> whether each of its models was selected
+  local part
+  for part in $(cut -d'|' -f2 <<< "$1"); do selected "$part" || return 1; done
 }
 
 run_phase() {  # main|ablation: that phase's configurations, two at a time
@@ -106,15 +101,17 @@ run_phase() {  # main|ablation: that phase's configurations, two at a time
     while (( $(jobs -rp | wc -l) >= 2 )); do sleep 1; done
     echo "running $name"
     # shellcheck disable=SC2086  # the command is a program and its flags
-    $command $quick $refit --seeds "$seeds" --threads 1 --out "$out/$name" "${save[@]}" > "$out/$name.log" 2>&1 &
+    $command $quick $refit --seeds "$seeds" --threads 1 --out "$out/$name" ${save[@]+"${save[@]}"} > "$out/$name.log" 2>&1 &
   done
   wait || true
 }
 run_phase main
+combinations_run=0
 for combination in "${combinations[@]}"; do
+  combined "$combination" || continue
   IFS='|' read -r name parts title <<< "$combination"
-  combined "$name" || continue
-  files=()
+  combinations_run=1
+  files=()  # a model that failed left no file: hoc_ensemble says so in its log, and its row fails
   for part in $parts; do files+=("$out/$part.npz"); done
   "$bin/hoc_ensemble" $quick --models "${files[@]}" --name "$title" --out "$out/$name" > "$out/$name.log" 2>&1 || true
 done
@@ -142,11 +139,11 @@ for configuration in "${configurations[@]}"; do
   [[ $kind == main ]] && selected "$name" && row "$name"
 done
 for combination in "${combinations[@]}"; do
-  name=${combination%%|*}
-  combined "$name" && row "$name"
+  combined "$combination" && row "${combination%%|*}"
 done
-echo "(the combinations average the main models' predictions: their seconds are those of their models)"
-echo "word2vec and the main models: $((main_elapsed / 60)) min $((main_elapsed % 60)) s"
+(( combinations_run )) &&
+  echo "(the combinations average the main models' predictions: their seconds are those of their models)"
+echo "word2vec, the main models and their combinations: $((main_elapsed / 60)) min $((main_elapsed % 60)) s"
 (( ablations )) || exit 0
 echo
 echo "Ablations (each changes one thing of a main model):"

@@ -31,7 +31,7 @@ int main(int argc, char** argv) try {
     cli.option("--models", files, "files written by the model programs' --save-predictions, one per program");
     cli.option("--name", name, "the combination's name in the report (default: ensemble of <n> programs)");
     cli.option("--out", s.out, "folder for the abstention plot");
-    s.quick = cli.parse(argc, argv);
+    cli.parse(argc, argv);  // (--quick changes nothing here: the files say how their models ran)
     if (files.size() < 2)
         throw std::invalid_argument("--models: expected the files of at least two programs, got " +
                                     std::to_string(files.size()));
@@ -48,12 +48,20 @@ int main(int argc, char** argv) try {
             throw std::invalid_argument(file + " holds " + std::to_string(saved.back().models.size()) + " models, " +
                                         files.front() + " " + std::to_string(first.models.size()) +
                                         ": the i-th models are combined, so the counts must agree");
-        if (saved.back().mc_samples != first.mc_samples)
-            throw std::invalid_argument(file + " was run with " + std::to_string(saved.back().mc_samples) +
+        const hoc::SavedSettings &these = saved.back().settings, &those = first.settings;
+        if (these.mc_samples != those.mc_samples)
+            throw std::invalid_argument(file + " was run with " + std::to_string(these.mc_samples) +
                                         " Monte Carlo passes, " + files.front() + " with " +
-                                        std::to_string(first.mc_samples) + ": their means would not be alike");
+                                        std::to_string(those.mc_samples) + ": their means would not be alike");
+        if (these.quick != those.quick)
+            throw std::invalid_argument(file + " and " + files.front() +
+                                        " come from a --quick run and a full one: not models to compare");
     }
-    s.mc_samples = saved.front().mc_samples;
+    // As the programs ran: the quick runs' claim, and the note on Monte Carlo rules scored at the
+    // one-pass epochs when any program scored them so (--mc-selection 0).
+    s.mc_samples = saved.front().settings.mc_samples;
+    s.quick = saved.front().settings.quick;
+    for (const hoc::SavedModels& file : saved) s.mc_selection = s.mc_selection && file.settings.mc_selection;
 
     // Model i: the mean of the networks of every file's model i (a file's model may itself be an
     // ensemble: its networks join one by one, so that each network weighs the same).

@@ -8,11 +8,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
-
-#include "hoc_corpus.hpp"
 
 namespace hoc {
 
@@ -123,26 +122,28 @@ struct SeedRun {
     /// "ensemble 2 of seeds 2/2".
     std::string label(std::size_t index) const {
         if (members.empty()) return "seed " + std::to_string(seed);
-        std::string seeds;
         bool consecutive = true;
-        for (std::size_t i = 0; i < members.size(); ++i) {
-            seeds += (i ? "/" : "") + std::to_string(members[i].seed);
+        for (std::size_t i = 0; i < members.size(); ++i)
             consecutive = consecutive && members[i].seed == members.front().seed + i;
-        }
         return "ensemble " + std::to_string(index + 1) + " of seeds " +
-               (consecutive ? std::to_string(members.front().seed) + "-" + std::to_string(members.back().seed) : seeds);
+               (consecutive ? std::to_string(members.front().seed) + "-" + std::to_string(members.back().seed)
+                            : per_network([](const SeedRun& n) { return n.seed; }));
     }
     /// The epochs trained, by each network ("30/28/31").
     std::string epochs_run() const {
-        std::string out;
-        for (const SeedRun* network : networks()) out += (out.empty() ? "" : "/") + std::to_string(network->epochs);
-        return out;
+        return per_network([](const SeedRun& n) { return n.epochs; });
     }
     /// The epoch a rule kept, or each network's ("12/17/23").
     std::string epochs_kept(int rule) const {
+        return per_network([rule](const SeedRun& n) { return n.kept[rule].epoch; });
+    }
+
+private:
+    /// A number of each network, joined by "/".
+    template <class Number>
+    std::string per_network(Number number) const {
         std::string out;
-        for (const SeedRun* network : networks())
-            out += (out.empty() ? "" : "/") + std::to_string(network->kept[rule].epoch);
+        for (const SeedRun* network : networks()) out += (out.empty() ? "" : "/") + std::to_string(number(*network));
         return out;
     }
 };
@@ -170,12 +171,31 @@ inline SeedRun ensemble_of(std::vector<SeedRun> networks, const Tensor& dev_targ
     return ensemble;
 }
 
+/// A model of `networks`: the network itself when there is one, else their deep ensemble.
+inline SeedRun model_of(std::vector<SeedRun> networks, const Tensor& dev_targets) {
+    return networks.size() == 1 ? std::move(networks.front()) : ensemble_of(std::move(networks), dev_targets);
+}
+
+/// What a file of save_models holds besides its models: how they were run, which a combination
+/// of files must agree on.
+struct SavedSettings {
+    int mc_samples = 0;        ///< Monte Carlo dropout passes of the Monte Carlo rules
+    bool quick = false;        ///< --quick: trained on 400 abstracts, held to the quick run's claim
+    bool mc_selection = true;  ///< the Monte Carlo rules kept their own best dev epochs
+};
+
+/// The prefix of network j of model i in a file of save_models.
+inline std::string network_key(std::size_t model, std::size_t network) {
+    return "model" + std::to_string(model) + ".network" + std::to_string(network) + ".";
+}
+
 /// --save-predictions: every model's networks in an .npz archive (tensor/npz.hpp): for each
 /// network its seed, epochs and seconds, and for each rule the epoch it kept, its dev score and its
 /// dev and test probabilities; with the dev and test targets they were scored against, so that
-/// load_models can refuse a file of other splits. hoc_ensemble reads such files.
+/// load_models can refuse a file of other splits, and the settings a combination must share.
+/// hoc_ensemble reads such files.
 inline void save_models(const std::string& path, const std::vector<SeedRun>& models, const Tensor& dev_targets,
-                        const Tensor& test_targets, int mc_samples) {
+                        const Tensor& test_targets, const SavedSettings& settings) {
     std::map<std::string, xgrad::NDArray> arrays;
     const auto put = [&](const std::string& key, const Tensor& t) { arrays.emplace(key, t.data()); };
     const auto numbers = [](const std::vector<double>& values) {
@@ -183,12 +203,13 @@ inline void save_models(const std::string& path, const std::vector<SeedRun>& mod
     };
     put("dev_targets", dev_targets);
     put("test_targets", test_targets);
-    put("mc_samples", numbers({static_cast<double>(mc_samples)}));
+    put("settings", numbers({static_cast<double>(settings.mc_samples), settings.quick ? 1.0 : 0.0,
+                             settings.mc_selection ? 1.0 : 0.0}));
     for (std::size_t i = 0; i < models.size(); ++i) {
         const std::vector<const SeedRun*> networks = models[i].networks();
         for (std::size_t j = 0; j < networks.size(); ++j) {
             const SeedRun& network = *networks[j];
-            const std::string prefix = "model" + std::to_string(i) + ".network" + std::to_string(j) + ".";
+            const std::string prefix = network_key(i, j);
             put(prefix + "run", numbers({static_cast<double>(network.seed), static_cast<double>(network.epochs),
                                          network.seconds, network.seconds_per_epoch}));
             put(prefix + "one_pass_test", network.one_pass_test);
@@ -204,14 +225,16 @@ inline void save_models(const std::string& path, const std::vector<SeedRun>& mod
     xgrad::save_npz(path, arrays);
 }
 
-/// What a file of save_models holds: its models (a network each, or a deep ensemble of them).
+/// A file of save_models, read back.
 struct SavedModels {
     std::vector<SeedRun> models;
-    int mc_samples = 0;
+    SavedSettings settings;
 };
 
-/// Reads a file of save_models, checking every entry's presence and shape and that its targets
-/// are these dev and test targets (errors name the file and the entry).
+/// Reads a file of save_models. A file comes from outside, so every entry is checked before it is
+/// used: present, of the expected shape, the targets those of these dev and test splits, the
+/// numbers whole and in range, the probabilities in [0, 1], each rule's dev score the one its dev
+/// probabilities give, and no entry left over. Errors name the file and the entry.
 inline SavedModels load_models(const std::string& path, const Tensor& dev_targets, const Tensor& test_targets) {
     using xgrad::fail;
     const std::map<std::string, xgrad::NDArray> arrays = xgrad::load_npz(path);
@@ -220,41 +243,66 @@ inline SavedModels load_models(const std::string& path, const Tensor& dev_target
         if (at == arrays.end()) fail(path, ": no entry \"", key, "\" (not a file of --save-predictions?)");
         const Tensor t(at->second);
         if (t.sizes() != shape) fail(path, ": entry \"", key, "\" has shape ", t.sizes(), ", expected ", shape);
+        if (!t.is_floating_point()) fail(path, ": entry \"", key, "\" is not floating-point");
         return t;
     };
     const auto numbers = [&](const std::string& key, int64_t count) { return get(key, {count}).to_vector<double>(); };
+    // A whole number in [low, high] (NaN fails every comparison, so it is refused too).
+    const auto whole = [&](const std::string& key, double value, double low, double high) {
+        if (!(value >= low && value <= high && value == std::floor(value)))
+            fail(path, ": entry \"", key, "\" holds ", value, ", expected a whole number in [", low, ", ", high, "]");
+        return value;
+    };
+    const auto probabilities = [&](const std::string& key, const Tensor& targets) {
+        const Tensor p = get(key, targets.sizes());
+        if (!(p.min().item() >= 0 && p.max().item() <= 1))
+            fail(path, ": entry \"", key, "\" holds values outside [0, 1] (or NaN): not probabilities");
+        return p;
+    };
     if (!xgrad::equal(get("dev_targets", dev_targets.sizes()), dev_targets) ||
         !xgrad::equal(get("test_targets", test_targets.sizes()), test_targets))
         fail(path, ": its dev and test targets are not those of this corpus's dev and test splits");
     SavedModels saved;
-    saved.mc_samples = static_cast<int>(numbers("mc_samples", 1)[0]);
-    const auto prefix = [](std::size_t model, std::size_t network) {
-        return "model" + std::to_string(model) + ".network" + std::to_string(network) + ".";
-    };
-    for (std::size_t i = 0; arrays.count(prefix(i, 0) + "run"); ++i) {
+    const std::vector<double> settings = numbers("settings", 3);
+    saved.settings = {.mc_samples = static_cast<int>(whole("settings", settings[0], 1, 1e6)),
+                      .quick = whole("settings", settings[1], 0, 1) == 1,
+                      .mc_selection = whole("settings", settings[2], 0, 1) == 1};
+    std::size_t entries = 3;  // the targets and the settings
+    for (std::size_t i = 0; arrays.count(network_key(i, 0) + "run"); ++i) {
         std::vector<SeedRun> networks;
-        for (std::size_t j = 0; arrays.count(prefix(i, j) + "run"); ++j) {
+        for (std::size_t j = 0; arrays.count(network_key(i, j) + "run"); ++j) {
+            const std::string prefix = network_key(i, j);
             SeedRun network;
-            const std::vector<double> run = numbers(prefix(i, j) + "run", 4);
-            network.seed = static_cast<uint64_t>(run[0]);
-            network.epochs = static_cast<int>(run[1]);
+            const std::vector<double> run = numbers(prefix + "run", 4);
+            network.seed = static_cast<uint64_t>(whole(prefix + "run", run[0], 1, 1e15));
+            network.epochs = static_cast<int>(whole(prefix + "run", run[1], 1, 1e6));
+            if (!(run[2] >= 0 && run[3] >= 0 && std::isfinite(run[2]) && std::isfinite(run[3])))
+                fail(path, ": entry \"", prefix, "run\" holds seconds ", run[2], " and ", run[3],
+                     ", expected finite numbers >= 0");
             network.seconds = run[2];
             network.seconds_per_epoch = run[3];
-            network.one_pass_test = get(prefix(i, j) + "one_pass_test", test_targets.sizes());
+            network.one_pass_test = probabilities(prefix + "one_pass_test", test_targets);
             for (int rule = 0; rule < kRules; ++rule) {
-                const std::string key = prefix(i, j) + "rule" + std::to_string(rule) + ".";
+                const std::string key = prefix + "rule" + std::to_string(rule) + ".";
                 const std::vector<double> kept = numbers(key + "kept", 2);
-                network.kept[rule] = {.epoch = static_cast<int>(kept[0]),
-                                      .dev_f1 = kept[1],
-                                      .dev = get(key + "dev", dev_targets.sizes()),
-                                      .test = get(key + "test", test_targets.sizes())};
+                Kept& k = network.kept[rule];
+                k = {.epoch = static_cast<int>(whole(key + "kept", kept[0], 1, network.epochs)),
+                     .dev_f1 = kept[1],
+                     .dev = probabilities(key + "dev", dev_targets),
+                     .test = probabilities(key + "test", test_targets)};
+                if (std::abs(dev_score(rule, k.dev, dev_targets) - k.dev_f1) > 1e-9)
+                    fail(path, ": entry \"", key, "kept\" gives a dev score of ", k.dev_f1, ", its dev probabilities ",
+                         dev_score(rule, k.dev, dev_targets));
+                entries += 3;
             }
+            entries += 2;
             networks.push_back(std::move(network));
         }
-        saved.models.push_back(networks.size() == 1 ? std::move(networks.front())
-                                                    : ensemble_of(std::move(networks), dev_targets));
+        saved.models.push_back(model_of(std::move(networks), dev_targets));
     }
     if (saved.models.empty()) fail(path, ": no models (entry \"model0.network0.run\" missing)");
+    if (entries != arrays.size())
+        fail(path, ": ", arrays.size() - entries, " entries not read (models or networks numbered with a gap?)");
     return saved;
 }
 

@@ -359,7 +359,7 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     const auto start = std::chrono::steady_clock::now();
     // Early stopping keeps, for each rule, the epoch with that rule's best dev score: every rule
     // then comes out of the same selection over epochs, so that their dev scores compare fairly
-    // when run() chooses between them. (Kept by the one-pass score at 1/2 alone, every other rule
+    // when evaluate_models() chooses between them. (Kept by the one-pass score at 1/2 alone, every other rule
     // would lose on dev at an epoch picked for that one.) Without --mc-selection the Monte Carlo
     // rules take the one-pass rules' epochs.
     SeedRun run;
@@ -677,6 +677,11 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
     if (s.average >= 1) fail("--average: expected a decay below 1 (0: off), got ", s.average);
     if (!s.subwords.empty() && s.embeddings.empty())
         fail("--subwords: needs --embeddings (the spelled vectors live in the space of those word vectors)");
+    if (!s.save_predictions.empty()) {  // found out now, not after hours of training
+        const std::filesystem::path folder = std::filesystem::absolute(s.save_predictions).parent_path();
+        if (!std::filesystem::is_directory(folder))
+            fail("--save-predictions: folder ", folder.string(), " of ", s.save_predictions, " does not exist");
+    }
     set_num_threads(s.threads);
     const Corpus corpus = load_corpus(s.max_tokens, s.abstracts, 2, s.subwords, s.dim);
     std::printf(
@@ -702,11 +707,11 @@ inline int run(const std::string& name, const ModelFactory& make, Settings s) {
         std::vector<SeedRun> networks;
         for (int member = 1; member <= s.ensemble; ++member)
             networks.push_back(train_seed(make, corpus, s, static_cast<uint64_t>(model * s.ensemble + member)));
-        runs.push_back(s.ensemble == 1 ? std::move(networks.front())
-                                       : ensemble_of(std::move(networks), corpus.dev.targets));
+        runs.push_back(model_of(std::move(networks), corpus.dev.targets));
     }
     if (!s.save_predictions.empty()) {
-        save_models(s.save_predictions, runs, corpus.dev.targets, corpus.test.targets, s.mc_samples);
+        save_models(s.save_predictions, runs, corpus.dev.targets, corpus.test.targets,
+                    {.mc_samples = s.mc_samples, .quick = s.quick, .mc_selection = s.mc_selection});
         std::printf("\nEvery model's dev and test probabilities written to %s\n", s.save_predictions.c_str());
     }
     return evaluate_models(name, runs, corpus, s, &make);
