@@ -68,8 +68,8 @@ int main(int argc, char** argv) try {
     std::vector<hoc::SeedRun> models;
     for (std::size_t i = 0; i < saved.front().models.size(); ++i) {
         std::vector<hoc::SeedRun> networks;
-        for (const hoc::SavedModels& file : saved)
-            for (const hoc::SeedRun* network : file.models[i].networks()) networks.push_back(*network);
+        for (hoc::SavedModels& file : saved)
+            for (hoc::SeedRun& network : file.models[i]) networks.push_back(std::move(network));
         models.push_back(hoc::ensemble_of(std::move(networks), corpus.dev.targets));
     }
     std::printf("%s on Hallmarks of Cancer: %zu model(s), each the mean of %zu networks' probabilities, from",

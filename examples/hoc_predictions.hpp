@@ -184,9 +184,12 @@ struct SavedSettings {
     bool mc_selection = true;  ///< the Monte Carlo rules kept their own best dev epochs
 };
 
-/// The prefix of network j of model i in a file of save_models.
+/// The prefix of network j of model i in a file of save_models, and of a rule's entries in it.
 inline std::string network_key(std::size_t model, std::size_t network) {
     return "model" + std::to_string(model) + ".network" + std::to_string(network) + ".";
+}
+inline std::string rule_key(const std::string& network_prefix, int rule) {
+    return network_prefix + "rule" + std::to_string(rule) + ".";
 }
 
 /// --save-predictions: every model's networks in an .npz archive (tensor/npz.hpp): for each
@@ -215,7 +218,7 @@ inline void save_models(const std::string& path, const std::vector<SeedRun>& mod
             put(prefix + "one_pass_test", network.one_pass_test);
             for (int rule = 0; rule < kRules; ++rule) {
                 const Kept& kept = network.kept[rule];
-                const std::string key = prefix + "rule" + std::to_string(rule) + ".";
+                const std::string key = rule_key(prefix, rule);
                 put(key + "kept", numbers({static_cast<double>(kept.epoch), kept.dev_f1}));
                 put(key + "dev", kept.dev);
                 put(key + "test", kept.test);
@@ -225,9 +228,10 @@ inline void save_models(const std::string& path, const std::vector<SeedRun>& mod
     xgrad::save_npz(path, arrays);
 }
 
-/// A file of save_models, read back.
+/// A file of save_models, read back: each model's networks (one, or a deep ensemble's), left for
+/// the caller to combine (model_of for the file's own models; hoc_ensemble pools every file's).
 struct SavedModels {
-    std::vector<SeedRun> models;
+    std::vector<std::vector<SeedRun>> models;
     SavedSettings settings;
 };
 
@@ -283,22 +287,23 @@ inline SavedModels load_models(const std::string& path, const Tensor& dev_target
             network.seconds_per_epoch = run[3];
             network.one_pass_test = probabilities(prefix + "one_pass_test", test_targets);
             for (int rule = 0; rule < kRules; ++rule) {
-                const std::string key = prefix + "rule" + std::to_string(rule) + ".";
+                const std::string key = rule_key(prefix, rule);
                 const std::vector<double> kept = numbers(key + "kept", 2);
                 Kept& k = network.kept[rule];
                 k = {.epoch = static_cast<int>(whole(key + "kept", kept[0], 1, network.epochs)),
                      .dev_f1 = kept[1],
                      .dev = probabilities(key + "dev", dev_targets),
                      .test = probabilities(key + "test", test_targets)};
-                if (std::abs(dev_score(rule, k.dev, dev_targets) - k.dev_f1) > 1e-9)
+                const double scored = dev_score(rule, k.dev, dev_targets);
+                if (std::abs(scored - k.dev_f1) > 1e-9)
                     fail(path, ": entry \"", key, "kept\" gives a dev score of ", k.dev_f1, ", its dev probabilities ",
-                         dev_score(rule, k.dev, dev_targets));
+                         scored);
                 entries += 3;
             }
             entries += 2;
             networks.push_back(std::move(network));
         }
-        saved.models.push_back(model_of(std::move(networks), dev_targets));
+        saved.models.push_back(std::move(networks));
     }
     if (saved.models.empty()) fail(path, ": no models (entry \"model0.network0.run\" missing)");
     if (entries != arrays.size())
