@@ -7,8 +7,10 @@
 // on): networks of different architectures make different mistakes (a CNN sees word n-grams, a
 // recurrent network whole sentences), so their mean corrects more of them than a mean of networks
 // of one kind, whose errors are alike. The combination is then evaluated like any model: the four
-// rules scored on dev again on the mean probabilities, the rule with the best mean dev score
-// chosen, test read once with it, and the networks alone reported with the same rule.
+// rules scored on dev again on the mean probabilities (cross-fitted: each half of dev labelled by
+// the mean of the networks at the epochs each chose on the other half, the files keeping those
+// too), the rule with the best mean dev score chosen, test read once with it, and the networks
+// alone reported with the same rule.
 //
 //   hoc_kim_cnn --embeddings V --save-predictions cnn.npz
 //   hoc_recurrent --embeddings V --subwords S --save-predictions bigru.npz

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hoc {
@@ -47,22 +48,27 @@ inline Tensor decide(const Tensor& probabilities, const std::vector<double>& thr
     return (probabilities > xgrad::from_vector(t, {1, 10}, xgrad::kFloat32)).to(xgrad::kFloat32);
 }
 
+/// The two halves of `n` dev abstracts that every 2-fold choice on dev uses: the even rows and
+/// the odd ones.
+inline std::pair<Tensor, Tensor> halves_of(int64_t n) {
+    return {xgrad::arange(0, n, 2, xgrad::kInt64), xgrad::arange(1, n, 2, xgrad::kInt64)};
+}
+
 /// Dev micro-F1 of per-hallmark thresholds on abstracts they were not tuned on: 2-fold
 /// cross-validation within dev (tuned on the even abstracts, applied to the odd ones, and the
 /// other way round). Thresholds tuned on all of dev nearly always beat 1/2 there; this says
 /// whether they would on new abstracts.
 inline double cross_validated_tuned_f1(const Tensor& dev_probabilities, const Tensor& dev_targets) {
-    using namespace xgrad;
-    const int64_t n = dev_probabilities.size(0);
-    const Tensor even = arange(0, n, 2, kInt64), odd = arange(1, n, 2, kInt64);
+    using xgrad::index_select;
+    const auto [even, odd] = halves_of(dev_probabilities.size(0));
     const auto half = [&](const Tensor& rows) {
         return std::pair{index_select(dev_probabilities, 0, rows), index_select(dev_targets, 0, rows)};
     };
     const auto [p_even, y_even] = half(even);
     const auto [p_odd, y_odd] = half(odd);
     const Tensor decisions =
-        cat({decide(p_even, tune_thresholds(p_odd, y_odd)), decide(p_odd, tune_thresholds(p_even, y_even))}, 0);
-    return micro_f1(decisions, cat({y_even, y_odd}, 0));
+        xgrad::cat({decide(p_even, tune_thresholds(p_odd, y_odd)), decide(p_odd, tune_thresholds(p_even, y_even))}, 0);
+    return micro_f1(decisions, xgrad::cat({y_even, y_odd}, 0));
 }
 
 /// The ways a trained model can label an abstract, each chosen on dev like everything else: one
@@ -94,12 +100,41 @@ inline double dev_score(int rule, const Tensor& dev_probabilities, const Tensor&
 }
 
 /// What one seed keeps for a rule: the epoch with the rule's best dev score, its dev probabilities
-/// (those that scored) and its test probabilities [N, 10].
+/// (those that scored) and its test probabilities [N, 10]; and for the rule's cross-fitted score,
+/// the dev probabilities at the epoch the rule would have kept by each half of dev alone.
 struct Kept {
     int epoch = 0;
     double dev_f1 = -1;
     Tensor dev, test;
+    Tensor dev_chosen_on_half[2];  ///< all of dev [170, 10], at the best epoch of the even / odd half
+    double cross_fitted_f1 = -1;   ///< cross_fitted_f1() of those
 };
+
+/// A rule's dev score with nothing chosen on the abstracts it is scored on. The best epoch's dev
+/// score (dev_f1) is the maximum over the epochs of a noisy score on 170 abstracts, and so above
+/// what that epoch will score on new abstracts; by more for one network than for the mean of
+/// several, whose noise partly cancels, which would tilt any comparison of models on dev towards
+/// single networks. Here the even half of dev is labelled by the epoch (and any thresholds) chosen
+/// on the odd half, and the other way round, and the micro-F1 is that of these decisions: the
+/// 2-fold cross-validation of the whole choice, like cross_validated_tuned_f1's of the thresholds
+/// alone. For a deep ensemble, each half's probabilities are the mean of its networks' at the
+/// epochs each chose on that half, as ensemble_of makes them.
+inline double cross_fitted_f1(int rule, const Tensor (&dev_chosen_on_half)[2], const Tensor& dev_targets) {
+    using xgrad::index_select;
+    const auto [even, odd] = halves_of(dev_targets.size(0));
+    const Tensor rows[2] = {even, odd};
+    Tensor decisions[2], targets[2];
+    for (int half = 0; half < 2; ++half) {
+        const int other = 1 - half;  // the half that chose what labels this one
+        const Tensor& chosen = dev_chosen_on_half[other];
+        const Tensor p = index_select(chosen, 0, rows[half]);
+        targets[half] = index_select(dev_targets, 0, rows[half]);
+        decisions[half] = is_tuned(rule) ? decide(p, tune_thresholds(index_select(chosen, 0, rows[other]),
+                                                                     index_select(dev_targets, 0, rows[other])))
+                                         : p;
+    }
+    return micro_f1(xgrad::cat({decisions[0], decisions[1]}, 0), xgrad::cat({targets[0], targets[1]}, 0));
+}
 
 /// One trained seed: each rule's best dev epoch and its predictions. Or a deep ensemble of such
 /// networks (`members`), whose predictions are the mean of theirs.
@@ -158,15 +193,21 @@ inline SeedRun ensemble_of(std::vector<SeedRun> networks, const Tensor& dev_targ
     };
     for (const SeedRun& network : networks) {
         for (int rule = 0; rule < kRules; ++rule) {
-            add(ensemble.kept[rule].dev, network.kept[rule].dev);
-            add(ensemble.kept[rule].test, network.kept[rule].test);
+            Kept& kept = ensemble.kept[rule];
+            add(kept.dev, network.kept[rule].dev);
+            add(kept.test, network.kept[rule].test);
+            for (int half = 0; half < 2; ++half)
+                add(kept.dev_chosen_on_half[half], network.kept[rule].dev_chosen_on_half[half]);
         }
         add(ensemble.one_pass_test, network.one_pass_test);
         ensemble.seconds += network.seconds;
         ensemble.seconds_per_epoch += network.seconds_per_epoch * share;
     }
-    for (int rule = 0; rule < kRules; ++rule)
-        ensemble.kept[rule].dev_f1 = dev_score(rule, ensemble.kept[rule].dev, dev_targets);
+    for (int rule = 0; rule < kRules; ++rule) {
+        Kept& kept = ensemble.kept[rule];
+        kept.dev_f1 = dev_score(rule, kept.dev, dev_targets);
+        kept.cross_fitted_f1 = cross_fitted_f1(rule, kept.dev_chosen_on_half, dev_targets);
+    }
     ensemble.members = std::move(networks);
     return ensemble;
 }
@@ -191,10 +232,14 @@ inline std::string network_key(std::size_t model, std::size_t network) {
 inline std::string rule_key(const std::string& network_prefix, int rule) {
     return network_prefix + "rule" + std::to_string(rule) + ".";
 }
+inline std::string half_key(int half) {
+    return half == 0 ? "dev_chosen_on_even" : "dev_chosen_on_odd";
+}
 
 /// --save-predictions: every model's networks in an .npz archive (tensor/npz.hpp): for each
-/// network its seed, epochs and seconds, and for each rule the epoch it kept, its dev score and its
-/// dev and test probabilities; with the dev and test targets they were scored against, so that
+/// network its seed, epochs and seconds, and for each rule the epoch it kept, its dev score, its
+/// cross-fitted dev score, its dev and test probabilities and the dev probabilities that score
+/// comes from; with the dev and test targets they were scored against, so that
 /// load_models can refuse a file of other splits, and the settings a combination must share.
 /// hoc_ensemble reads such files.
 inline void save_models(const std::string& path, const std::vector<SeedRun>& models, const Tensor& dev_targets,
@@ -219,9 +264,10 @@ inline void save_models(const std::string& path, const std::vector<SeedRun>& mod
             for (int rule = 0; rule < kRules; ++rule) {
                 const Kept& kept = network.kept[rule];
                 const std::string key = rule_key(prefix, rule);
-                put(key + "kept", numbers({static_cast<double>(kept.epoch), kept.dev_f1}));
+                put(key + "kept", numbers({static_cast<double>(kept.epoch), kept.dev_f1, kept.cross_fitted_f1}));
                 put(key + "dev", kept.dev);
                 put(key + "test", kept.test);
+                for (int half = 0; half < 2; ++half) put(key + half_key(half), kept.dev_chosen_on_half[half]);
             }
         }
     }
@@ -237,7 +283,7 @@ struct SavedModels {
 
 /// Reads a file of save_models. A file comes from outside, so every entry is checked before it is
 /// used: present, of the expected shape, the targets those of these dev and test splits, the
-/// numbers whole and in range, the probabilities in [0, 1], each rule's dev score the one its dev
+/// numbers whole and in range, the probabilities in [0, 1], each rule's dev scores the ones its dev
 /// probabilities give, and no entry left over. Errors name the file and the entry.
 inline SavedModels load_models(const std::string& path, const Tensor& dev_targets, const Tensor& test_targets) {
     using xgrad::fail;
@@ -288,17 +334,24 @@ inline SavedModels load_models(const std::string& path, const Tensor& dev_target
             network.one_pass_test = probabilities(prefix + "one_pass_test", test_targets);
             for (int rule = 0; rule < kRules; ++rule) {
                 const std::string key = rule_key(prefix, rule);
-                const std::vector<double> kept = numbers(key + "kept", 2);
+                const std::vector<double> kept = numbers(key + "kept", 3);
                 Kept& k = network.kept[rule];
                 k = {.epoch = static_cast<int>(whole(key + "kept", kept[0], 1, network.epochs)),
                      .dev_f1 = kept[1],
                      .dev = probabilities(key + "dev", dev_targets),
-                     .test = probabilities(key + "test", test_targets)};
-                const double scored = dev_score(rule, k.dev, dev_targets);
-                if (std::abs(scored - k.dev_f1) > 1e-9)
-                    fail(path, ": entry \"", key, "kept\" gives a dev score of ", k.dev_f1, ", its dev probabilities ",
-                         scored);
-                entries += 3;
+                     .test = probabilities(key + "test", test_targets),
+                     .dev_chosen_on_half = {probabilities(key + half_key(0), dev_targets),
+                                            probabilities(key + half_key(1), dev_targets)},
+                     .cross_fitted_f1 = kept[2]};
+                const auto check = [&](const char* what, double stored, double scored) {
+                    if (std::abs(scored - stored) > 1e-9)
+                        fail(path, ": entry \"", key, "kept\" gives a ", what, " of ", stored,
+                             ", its dev probabilities ", scored);
+                };
+                check("dev score", k.dev_f1, dev_score(rule, k.dev, dev_targets));
+                check("cross-fitted dev score", k.cross_fitted_f1,
+                      cross_fitted_f1(rule, k.dev_chosen_on_half, dev_targets));
+                entries += 5;
             }
             entries += 2;
             networks.push_back(std::move(network));

@@ -10,9 +10,11 @@
 //    on dev micro-F1 (the best epoch's weights are kept, for each rule of prediction);
 //  - the evaluation: the rule chosen on dev (one deterministic pass or the mean of Monte Carlo
 //    dropout passes, at the threshold 1/2 or at per-hallmark thresholds tuned on dev, each rule at
-//    its own best dev epoch), test F1 with it and with the alternatives, over several seeds and
-//    for their averaged probabilities, the per-hallmark table, and Monte Carlo dropout's
-//    uncertainty: which abstracts the model is unsure of, and F1 when it abstains on them;
+//    its own best dev epoch, compared by cross-fitted dev scores: each half of dev labelled with
+//    the epoch and thresholds the other half chose), test F1 with it and with the alternatives,
+//    over several seeds and for their averaged probabilities, the per-hallmark table, and Monte
+//    Carlo dropout's uncertainty: which abstracts the model is unsure of, and F1 when it abstains
+//    on them;
 //  - --ensemble K: each model the mean of K networks' probabilities (a deep ensemble);
 //  - --refit: once dev has chosen, each seed trained again on train + dev for its chosen epochs
 //    and tested once more (the usual last step when dev is too small to be worth holding out);
@@ -369,9 +371,34 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
         const double score = dev_score(rule, dev_probabilities, corpus.dev.targets);
         Kept& kept = run.kept[rule];
         if (score <= kept.dev_f1) return false;
-        kept = {.epoch = epoch, .dev_f1 = score, .dev = dev_probabilities, .test = Tensor()};
+        kept.epoch = epoch;
+        kept.dev_f1 = score;
+        kept.dev = dev_probabilities;
         states[rule] = model.state_dict();  // copies, not views of the parameters
         return true;
+    };
+    // The same choice made by each half of dev alone, for the cross-fitted dev score
+    // (cross_fitted_f1): the epoch each half prefers, with all of dev's probabilities there. The
+    // Monte Carlo rules without --mc-selection are not scored every epoch: their halves' epochs
+    // are the one-pass rules', whose weights are kept to predict them after training.
+    const auto [even, odd] = halves_of(corpus.dev.size());
+    const Tensor half_rows[2] = {even, odd};
+    const Tensor half_targets[2] = {index_select(corpus.dev.targets, 0, even),
+                                    index_select(corpus.dev.targets, 0, odd)};
+    double half_best[kRules][2];
+    int half_epoch[kRules][2] = {};
+    nn::StateDict half_states[kRules][2];
+    for (auto& best : half_best) best[0] = best[1] = -1;
+    const auto offer_halves = [&](int rule, const Tensor& dev_probabilities, int epoch) {
+        for (int half = 0; half < 2; ++half) {
+            const double score =
+                dev_score(rule, index_select(dev_probabilities, 0, half_rows[half]), half_targets[half]);
+            if (score <= half_best[rule][half]) continue;
+            half_best[rule][half] = score;
+            half_epoch[rule][half] = epoch;
+            run.kept[rule].dev_chosen_on_half[half] = dev_probabilities;
+            if (!s.mc_selection) half_states[rule][half] = model.state_dict();
+        }
     };
     double training_seconds = 0;
     for (int epoch = 1; epoch <= s.epochs; ++epoch) {
@@ -385,9 +412,12 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
         const Tensor mc_dev = s.mc_selection ? training.predict(corpus.dev, true) : Tensor();
         if (s.mc_selection) std::printf(", Monte Carlo mean %.3f", micro_f1(mc_dev, corpus.dev.targets));
         std::string improved;  // the rules whose best dev epoch this is
-        for (int rule = 0; rule < (s.mc_selection ? kRules : kMonteCarlo); ++rule)
-            if (offer(rule, is_monte_carlo(rule) ? mc_dev : dev, epoch))
+        for (int rule = 0; rule < (s.mc_selection ? kRules : kMonteCarlo); ++rule) {
+            const Tensor& probabilities = is_monte_carlo(rule) ? mc_dev : dev;
+            offer_halves(rule, probabilities, epoch);
+            if (offer(rule, probabilities, epoch))
                 improved += std::string(improved.empty() ? "" : ", ") + rule_tag(rule);
+        }
         std::printf("%s\n", improved.empty() ? "" : (" (best so far: " + improved + ")").c_str());
         std::fflush(stdout);
         run.epochs = epoch;
@@ -416,13 +446,17 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     for (int rule = 0; rule < kRules; ++rule) {
         Kept& kept = run.kept[rule];
         int source = rule;                              // the rule whose kept weights predict
-        if (is_monte_carlo(rule) && !s.mc_selection) {  // at the one-pass rule's epoch, scored there
+        if (is_monte_carlo(rule) && !s.mc_selection) {  // at the one-pass rule's epochs, scored there
             source = is_tuned(rule) ? kOnePassTuned : kOnePass;
             kept.epoch = run.kept[source].epoch;
             kept.dev = predict(kept.epoch, states[source], true, corpus.dev);
             kept.dev_f1 = dev_score(rule, kept.dev, corpus.dev.targets);
+            for (int half = 0; half < 2; ++half)
+                kept.dev_chosen_on_half[half] =
+                    predict(half_epoch[source][half], half_states[source][half], true, corpus.dev);
         }
         kept.test = predict(kept.epoch, states[source], is_monte_carlo(rule), corpus.test);
+        kept.cross_fitted_f1 = cross_fitted_f1(rule, kept.dev_chosen_on_half, corpus.dev.targets);
         if (rule == kMonteCarlo) run.one_pass_test = predict(kept.epoch, states[source], false, corpus.test);
     }
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -470,20 +504,24 @@ inline int evaluate_models(const std::string& name, const std::vector<SeedRun>& 
     const Tensor& y = corpus.test.targets;
     const double everything = micro_f1(ones_like(y), y);
 
-    // The rule, chosen on dev: the best mean dev score over the seeds, each rule at the epochs
-    // early stopping kept for it (ties: the simpler rule, in the order of Rule).
-    double dev_by_rule[kRules] = {};
+    // The rule, chosen on dev: the best mean cross-fitted dev score over the models (ties: the
+    // simpler rule, in the order of Rule). The scores at the best epochs are shown beside them.
+    double dev_by_rule[kRules] = {}, best_epochs_by_rule[kRules] = {};
     for (const SeedRun& r : runs)
-        for (int rule = 0; rule < kRules; ++rule)
-            dev_by_rule[rule] += r.kept[rule].dev_f1 / static_cast<double>(runs.size());
+        for (int rule = 0; rule < kRules; ++rule) {
+            dev_by_rule[rule] += r.kept[rule].cross_fitted_f1 / static_cast<double>(runs.size());
+            best_epochs_by_rule[rule] += r.kept[rule].dev_f1 / static_cast<double>(runs.size());
+        }
     const int chosen_rule =
         static_cast<int>(std::max_element(std::begin(dev_by_rule), std::end(dev_by_rule)) - std::begin(dev_by_rule));
     const bool use_mc = is_monte_carlo(chosen_rule), use_tuned = is_tuned(chosen_rule);
     std::printf(
-        "\nRule chosen on dev: %s. Mean dev micro-F1 by rule (tuned thresholds scored on the half of dev they "
-        "were not tuned on):\n",
-        rule_name(chosen_rule));
-    for (int rule = 0; rule < kRules; ++rule) std::printf("  %-42s %.3f\n", rule_name(rule), dev_by_rule[rule]);
+        "\nRule chosen on dev: %s. Mean dev micro-F1 by rule: cross-fitted (each half of dev labelled at the "
+        "epochs\nand thresholds chosen on the other half), and at the best epochs of all of dev (tuned thresholds "
+        "scored\non the half of dev they were not tuned on):\n%-44s %12s %12s\n",
+        rule_name(chosen_rule), "", "cross-fitted", "best epochs");
+    for (int rule = 0; rule < kRules; ++rule)
+        std::printf("  %-42s %12.3f %12.3f\n", rule_name(rule), dev_by_rule[rule], best_epochs_by_rule[rule]);
     if (!s.mc_selection)
         std::printf(
             "  (--mc-selection 0: the Monte Carlo rules scored at the one-pass rules' epochs, which favours "
@@ -503,7 +541,7 @@ inline int evaluate_models(const std::string& name, const std::vector<SeedRun>& 
         const metrics::ClassReport at_tuned = report(r.kept[tuned_rule], true);
         chosen_reports.push_back(use_tuned ? at_tuned : at_half);
         chosen.push_back(chosen_reports.back().micro_f1);
-        dev.push_back(r.kept[chosen_rule].dev_f1);
+        dev.push_back(r.kept[chosen_rule].cross_fitted_f1);
         fixed.push_back(at_half.micro_f1);
         macro.push_back(at_half.macro_f1);
         tuned.push_back(at_tuned.micro_f1);
@@ -511,9 +549,9 @@ inline int evaluate_models(const std::string& name, const std::vector<SeedRun>& 
         std::printf("%s: %s epochs, %.1f s per epoch, %.0f s in all\n", r.label(i).c_str(), r.epochs_run().c_str(),
                     r.seconds_per_epoch, r.seconds);
         for (int rule = 0; rule < kRules; ++rule)
-            std::printf("  %-42s epoch %2s, dev micro-F1 %.3f, test %.3f%s\n", rule_name(rule),
-                        r.epochs_kept(rule).c_str(), r.kept[rule].dev_f1, report(r.kept[rule], is_tuned(rule)).micro_f1,
-                        rule == chosen_rule ? " (chosen)" : "");
+            std::printf("  %-42s epoch %2s, dev micro-F1 %.3f (cross-fitted %.3f), test %.3f%s\n", rule_name(rule),
+                        r.epochs_kept(rule).c_str(), r.kept[rule].dev_f1, r.kept[rule].cross_fitted_f1,
+                        report(r.kept[rule], is_tuned(rule)).micro_f1, rule == chosen_rule ? " (chosen)" : "");
     }
 
     // The seeds' probabilities averaged (the chosen rule's): an ensemble at no extra training cost.
