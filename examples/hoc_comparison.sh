@@ -125,11 +125,11 @@ row() {  # name -> "| model | dev | test +- sd | prediction | at 1/2 | dev-tuned
   awk -F' [|] ' '{ printf "| %s | %s | %s +- %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }' <<< "$line"
 }
 echo
-echo "Hallmarks of Cancer, micro-F1 (mean of $seeds seeds: dev, the chosen rule's score at its best epochs, for"
-echo "tuned thresholds on the half of dev they were not tuned on; test with the rule chosen on dev, then with its"
-echo "prediction at the fixed threshold 1/2 and at thresholds tuned on dev, and for the seeds' probabilities"
-echo "averaged), training seconds per epoch (one thread) and in all (with the dev evaluation and any refit), and"
-echo "with --refit the test micro-F1 of the seeds trained again on train + dev for the epochs dev chose:"
+echo "Hallmarks of Cancer, micro-F1 (mean of $seeds seeds: dev, the chosen rule's cross-fitted score, each half of"
+echo "dev labelled at the epochs and thresholds chosen on the other half; test with the rule chosen on dev, then"
+echo "with its prediction at the fixed threshold 1/2 and at thresholds tuned on dev, and for the seeds'"
+echo "probabilities averaged), training seconds per epoch (one thread) and in all (with the dev evaluation and any"
+echo "refit), and with --refit the test micro-F1 of the seeds trained again on train + dev for the epochs dev chose:"
 header="| model | dev micro-F1 | test micro-F1 | rule (chosen on dev) | at 1/2 | dev-tuned | seeds averaged | s/epoch | s | refit on train + dev |"
 rule="|---|---|---|---|---|---|---|---|---|---|"
 echo "$header"
@@ -143,6 +143,18 @@ for combination in "${combinations[@]}"; do
 done
 (( combinations_run )) &&
   echo "(the combinations average the main models' predictions: their seconds are those of their models)"
+# The best model, chosen on dev like everything else: the main rows' and the combinations' best
+# cross-fitted dev score (ties: the first, the simpler model).
+compared=()
+for configuration in "${configurations[@]}"; do
+  IFS='|' read -r name kind _ <<< "$configuration"
+  [[ $kind == main ]] && selected "$name" && compared+=("$name")
+done
+for combination in "${combinations[@]}"; do combined "$combination" && compared+=("${combination%%|*}"); done
+for name in "${compared[@]}"; do grep -h '^summary |' "$out/$name.log" 2> /dev/null || true; done |
+  awk -F' [|] ' 'BEGIN { best = -1 }
+    $3 + 0 > best { best = $3 + 0; line = sprintf("best model on dev: %s (dev micro-F1 %s), test micro-F1 %s +- %s", $2, $3, $4, $5) }
+    END { if (line) print line }'
 echo "word2vec, the main models and their combinations: $((main_elapsed / 60)) min $((main_elapsed % 60)) s"
 (( ablations )) || exit 0
 echo

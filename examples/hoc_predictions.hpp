@@ -106,11 +106,12 @@ struct Kept {
     int epoch = 0;
     double dev_f1 = -1;
     Tensor dev, test;
-    Tensor dev_chosen_on_half[2];  ///< all of dev [170, 10], at the best epoch of the even / odd half
-    double cross_fitted_f1 = -1;   ///< cross_fitted_f1() of those
+    int epoch_chosen_on_half[2] = {0, 0};  ///< the best epoch by the even / odd half of dev alone
+    Tensor dev_chosen_on_half[2];          ///< all of dev [170, 10] at those epochs
+    double cross_fitted_f1 = -1;           ///< cross_fitted_f1() of those
 };
 
-/// A rule's dev score with nothing chosen on the abstracts it is scored on. The best epoch's dev
+/// A rule's dev score with the epoch and thresholds not chosen on the abstracts they label. The best epoch's dev
 /// score (dev_f1) is the maximum over the epochs of a noisy score on 170 abstracts, and so above
 /// what that epoch will score on new abstracts; by more for one network than for the mean of
 /// several, whose noise partly cancels, which would tilt any comparison of models on dev towards
@@ -118,7 +119,9 @@ struct Kept {
 /// on the odd half, and the other way round, and the micro-F1 is that of these decisions: the
 /// 2-fold cross-validation of the whole choice, like cross_validated_tuned_f1's of the thresholds
 /// alone. For a deep ensemble, each half's probabilities are the mean of its networks' at the
-/// epochs each chose on that half, as ensemble_of makes them.
+/// epochs each chose on that half, as ensemble_of makes them. Two choices still see all of dev,
+/// both small: when training stopped (on the one-pass score over all of dev, which bounds the
+/// epochs a half can choose from), and the rule (the best of four such scores).
 inline double cross_fitted_f1(int rule, const Tensor (&dev_chosen_on_half)[2], const Tensor& dev_targets) {
     using xgrad::index_select;
     const auto [even, odd] = halves_of(dev_targets.size(0));
@@ -171,6 +174,10 @@ struct SeedRun {
     /// The epoch a rule kept, or each network's ("12/17/23").
     std::string epochs_kept(int rule) const {
         return per_network([rule](const SeedRun& n) { return n.kept[rule].epoch; });
+    }
+    /// The epoch the even (0) or odd (1) half of dev chose for a rule, or each network's.
+    std::string epochs_chosen_on_half(int rule, int half) const {
+        return per_network([rule, half](const SeedRun& n) { return n.kept[rule].epoch_chosen_on_half[half]; });
     }
 
 private:
@@ -238,8 +245,8 @@ inline std::string half_key(int half) {
 
 /// --save-predictions: every model's networks in an .npz archive (tensor/npz.hpp): for each
 /// network its seed, epochs and seconds, and for each rule the epoch it kept, its dev score, its
-/// cross-fitted dev score, its dev and test probabilities and the dev probabilities that score
-/// comes from; with the dev and test targets they were scored against, so that
+/// cross-fitted dev score and the epochs each half of dev chose, its dev and test probabilities and
+/// the dev probabilities at the halves' epochs; with the dev and test targets they were scored against, so that
 /// load_models can refuse a file of other splits, and the settings a combination must share.
 /// hoc_ensemble reads such files.
 inline void save_models(const std::string& path, const std::vector<SeedRun>& models, const Tensor& dev_targets,
@@ -264,7 +271,9 @@ inline void save_models(const std::string& path, const std::vector<SeedRun>& mod
             for (int rule = 0; rule < kRules; ++rule) {
                 const Kept& kept = network.kept[rule];
                 const std::string key = rule_key(prefix, rule);
-                put(key + "kept", numbers({static_cast<double>(kept.epoch), kept.dev_f1, kept.cross_fitted_f1}));
+                put(key + "kept", numbers({static_cast<double>(kept.epoch), kept.dev_f1, kept.cross_fitted_f1,
+                                           static_cast<double>(kept.epoch_chosen_on_half[0]),
+                                           static_cast<double>(kept.epoch_chosen_on_half[1])}));
                 put(key + "dev", kept.dev);
                 put(key + "test", kept.test);
                 for (int half = 0; half < 2; ++half) put(key + half_key(half), kept.dev_chosen_on_half[half]);
@@ -334,23 +343,32 @@ inline SavedModels load_models(const std::string& path, const Tensor& dev_target
             network.one_pass_test = probabilities(prefix + "one_pass_test", test_targets);
             for (int rule = 0; rule < kRules; ++rule) {
                 const std::string key = rule_key(prefix, rule);
-                const std::vector<double> kept = numbers(key + "kept", 3);
+                const auto old = arrays.find(key + "kept");
+                if (old != arrays.end() && Tensor(old->second).numel() == 2)
+                    fail(path, ": saved before the files had cross-fitted dev scores; run the program again");
+                const std::vector<double> kept = numbers(key + "kept", 5);
+                const auto epoch = [&](double value) {
+                    return static_cast<int>(whole(key + "kept", value, 1, network.epochs));
+                };
                 Kept& k = network.kept[rule];
-                k = {.epoch = static_cast<int>(whole(key + "kept", kept[0], 1, network.epochs)),
+                k = {.epoch = epoch(kept[0]),
                      .dev_f1 = kept[1],
                      .dev = probabilities(key + "dev", dev_targets),
                      .test = probabilities(key + "test", test_targets),
+                     .epoch_chosen_on_half = {epoch(kept[3]), epoch(kept[4])},
                      .dev_chosen_on_half = {probabilities(key + half_key(0), dev_targets),
                                             probabilities(key + half_key(1), dev_targets)},
                      .cross_fitted_f1 = kept[2]};
-                const auto check = [&](const char* what, double stored, double scored) {
-                    if (std::abs(scored - stored) > 1e-9)
-                        fail(path, ": entry \"", key, "kept\" gives a ", what, " of ", stored,
-                             ", its dev probabilities ", scored);
+                // (Written so that a NaN fails too.)
+                const auto check = [&](const char* what, double stored, double scored, const std::string& from) {
+                    if (!(std::abs(scored - stored) <= 1e-9))
+                        fail(path, ": entry \"", key, "kept\" gives a ", what, " of ", stored, ", its ", from, " ",
+                             scored);
                 };
-                check("dev score", k.dev_f1, dev_score(rule, k.dev, dev_targets));
+                check("dev score", k.dev_f1, dev_score(rule, k.dev, dev_targets), "entry \"" + key + "dev\"");
                 check("cross-fitted dev score", k.cross_fitted_f1,
-                      cross_fitted_f1(rule, k.dev_chosen_on_half, dev_targets));
+                      cross_fitted_f1(rule, k.dev_chosen_on_half, dev_targets),
+                      "entries \"" + key + half_key(0) + "\" and \"" + half_key(1) + "\"");
                 entries += 5;
             }
             entries += 2;

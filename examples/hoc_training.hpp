@@ -386,7 +386,6 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     const Tensor half_targets[2] = {index_select(corpus.dev.targets, 0, even),
                                     index_select(corpus.dev.targets, 0, odd)};
     double half_best[kRules][2];
-    int half_epoch[kRules][2] = {};
     nn::StateDict half_states[kRules][2];
     for (auto& best : half_best) best[0] = best[1] = -1;
     const auto offer_halves = [&](int rule, const Tensor& dev_probabilities, int epoch) {
@@ -395,7 +394,7 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
                 dev_score(rule, index_select(dev_probabilities, 0, half_rows[half]), half_targets[half]);
             if (score <= half_best[rule][half]) continue;
             half_best[rule][half] = score;
-            half_epoch[rule][half] = epoch;
+            run.kept[rule].epoch_chosen_on_half[half] = epoch;
             run.kept[rule].dev_chosen_on_half[half] = dev_probabilities;
             if (!s.mc_selection) half_states[rule][half] = model.state_dict();
         }
@@ -451,9 +450,11 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
             kept.epoch = run.kept[source].epoch;
             kept.dev = predict(kept.epoch, states[source], true, corpus.dev);
             kept.dev_f1 = dev_score(rule, kept.dev, corpus.dev.targets);
-            for (int half = 0; half < 2; ++half)
+            for (int half = 0; half < 2; ++half) {
+                kept.epoch_chosen_on_half[half] = run.kept[source].epoch_chosen_on_half[half];
                 kept.dev_chosen_on_half[half] =
-                    predict(half_epoch[source][half], half_states[source][half], true, corpus.dev);
+                    predict(kept.epoch_chosen_on_half[half], half_states[source][half], true, corpus.dev);
+            }
         }
         kept.test = predict(kept.epoch, states[source], is_monte_carlo(rule), corpus.test);
         kept.cross_fitted_f1 = cross_fitted_f1(rule, kept.dev_chosen_on_half, corpus.dev.targets);
@@ -524,8 +525,8 @@ inline int evaluate_models(const std::string& name, const std::vector<SeedRun>& 
         std::printf("  %-42s %12.3f %12.3f\n", rule_name(rule), dev_by_rule[rule], best_epochs_by_rule[rule]);
     if (!s.mc_selection)
         std::printf(
-            "  (--mc-selection 0: the Monte Carlo rules scored at the one-pass rules' epochs, which favours "
-            "those)\n");
+            "  (--mc-selection 0: the Monte Carlo rules at the one-pass rules' epochs, which favours those in the "
+            "best-epochs column; not in the cross-fitted one, where neither kind chose on the half it labels)\n");
     // The chosen prediction at 1/2 and at dev-tuned thresholds, reported next to the choice.
     const int half_rule = use_mc ? kMonteCarlo : kOnePass, tuned_rule = use_mc ? kMonteCarloTuned : kOnePassTuned;
     const auto report = [&](const Kept& kept, bool tuned) {
@@ -549,8 +550,9 @@ inline int evaluate_models(const std::string& name, const std::vector<SeedRun>& 
         std::printf("%s: %s epochs, %.1f s per epoch, %.0f s in all\n", r.label(i).c_str(), r.epochs_run().c_str(),
                     r.seconds_per_epoch, r.seconds);
         for (int rule = 0; rule < kRules; ++rule)
-            std::printf("  %-42s epoch %2s, dev micro-F1 %.3f (cross-fitted %.3f), test %.3f%s\n", rule_name(rule),
-                        r.epochs_kept(rule).c_str(), r.kept[rule].dev_f1, r.kept[rule].cross_fitted_f1,
+            std::printf("  %-42s epoch %2s (halves %s, %s), dev micro-F1 %.3f (cross-fitted %.3f), test %.3f%s\n",
+                        rule_name(rule), r.epochs_kept(rule).c_str(), r.epochs_chosen_on_half(rule, 0).c_str(),
+                        r.epochs_chosen_on_half(rule, 1).c_str(), r.kept[rule].dev_f1, r.kept[rule].cross_fitted_f1,
                         report(r.kept[rule], is_tuned(rule)).micro_f1, rule == chosen_rule ? " (chosen)" : "");
     }
 

@@ -48,19 +48,19 @@ BOOST_AUTO_TEST_CASE(cross_fitted_score_labels_each_half_with_the_other_halfs_ch
 // them to the other half.
 BOOST_AUTO_TEST_CASE(cross_fitted_score_tunes_thresholds_on_the_choosing_half) {
     const Tensor y = four_abstracts();
-    // Chosen on the odd half: positives at 0.3, negatives at 0.1 everywhere. Tuned on the odd
-    // rows: 0.25 (of 0.10-0.25, all perfect there, the nearest 1/2), which labels the even rows
+    // Chosen on the odd half: positives at 0.32, negatives at 0.12 everywhere. Tuned on the odd
+    // rows: 0.30 (of 0.15-0.30, all perfect there, the nearest 1/2), which labels the even rows
     // right.
-    const Tensor chosen_on_odd = rows_at({0.3f, 0.3f, 0.1f, 0.1f});
-    // Chosen on the even half: positives at 0.7 and negatives at 0.6 on the even rows, whose
-    // threshold is then 0.60, which flags nothing of the odd rows (0.3, 0.1).
-    const Tensor chosen_on_even = rows_at({0.7f, 0.3f, 0.6f, 0.1f});
+    const Tensor chosen_on_odd = rows_at({0.32f, 0.32f, 0.12f, 0.12f});
+    // Chosen on the even half: positives at 0.72 and negatives at 0.62 on the even rows, whose
+    // threshold is then 0.65, which flags nothing of the odd rows (0.32, 0.12).
+    const Tensor chosen_on_even = rows_at({0.72f, 0.32f, 0.62f, 0.12f});
     // TP 10 (even rows), FN 10 (odd rows): F1 = 20 / 30.
     BOOST_TEST(hoc::cross_fitted_f1(hoc::kOnePassTuned, {chosen_on_even, chosen_on_odd}, y) == 2.0 / 3.0,
                boost::test_tools::tolerance(1e-12));
     BOOST_TEST(hoc::cross_fitted_f1(hoc::kMonteCarloTuned, {chosen_on_even, chosen_on_odd}, y) == 2.0 / 3.0,
                boost::test_tools::tolerance(1e-12));
-    // At 1/2 the even rows (0.3, 0.1) are not flagged, and the odd ones neither: no TP at all.
+    // At 1/2 the even rows (0.32, 0.12) are not flagged, and the odd ones neither: no TP at all.
     BOOST_TEST(hoc::cross_fitted_f1(hoc::kOnePass, {chosen_on_even, chosen_on_odd}, y) == 0.0);
 }
 
@@ -72,18 +72,18 @@ BOOST_AUTO_TEST_CASE(an_ensemble_averages_its_networks_choices_half_by_half) {
         for (int rule = 0; rule < hoc::kRules; ++rule) {
             hoc::Kept& kept = network->kept[rule];
             kept.epoch = 1;
-            kept.dev = kept.test = rows_at({0.9f, 0.9f, 0.1f, 0.1f});        // right on all of dev at its best epoch
-            kept.dev_chosen_on_half[1] = rows_at({0.1f, 0.1f, 0.9f, 0.9f});  // the odd half chose badly
+            kept.dev = kept.test = rows_at({0.92f, 0.92f, 0.12f, 0.12f});  // right on all of dev at its best epoch
+            kept.dev_chosen_on_half[1] = rows_at({0.12f, 0.12f, 0.92f, 0.92f});  // the odd half chose badly
         }
         network->one_pass_test = network->kept[0].test;
     }
     for (int rule = 0; rule < hoc::kRules; ++rule) {
-        a.kept[rule].dev_chosen_on_half[0] = rows_at({0.9f, 0.9f, 0.1f, 0.1f});
-        b.kept[rule].dev_chosen_on_half[0] = rows_at({0.3f, 0.9f, 0.1f, 0.1f});
+        a.kept[rule].dev_chosen_on_half[0] = rows_at({0.92f, 0.92f, 0.12f, 0.12f});
+        b.kept[rule].dev_chosen_on_half[0] = rows_at({0.32f, 0.92f, 0.12f, 0.12f});
     }
     const hoc::SeedRun ensemble = hoc::ensemble_of({a, b}, y);
     for (int rule = 0; rule < hoc::kRules; ++rule) {
-        const Tensor mean = rows_at({0.6f, 0.9f, 0.1f, 0.1f});
+        const Tensor mean = rows_at({0.62f, 0.92f, 0.12f, 0.12f});
         BOOST_TEST((ensemble.kept[rule].dev_chosen_on_half[0] - mean).abs().max().item() < 1e-6);
         BOOST_TEST(ensemble.kept[rule].dev_f1 == 1.0);
     }
@@ -91,6 +91,12 @@ BOOST_AUTO_TEST_CASE(an_ensemble_averages_its_networks_choices_half_by_half) {
     // the even half's mean: row 1 flagged (TP 10), row 3 not. F1 = 20 / (20 + 10 + 10).
     BOOST_TEST(ensemble.kept[hoc::kOnePass].cross_fitted_f1 == 0.5);
     BOOST_TEST(ensemble.kept[hoc::kMonteCarlo].cross_fitted_f1 == 0.5);
+    // Tuned: on the odd rows of the odd half's choice (a positive at 0.12, a negative at 0.92) the
+    // best F1 flags both (2/3, at 0.05 or 0.10: 0.10, nearer 1/2), which on the even rows flags
+    // both (TP 10, FP 10); on the even rows of the even half's mean (0.62 and 0.12) every threshold
+    // of 0.15-0.60 is perfect, 0.50 the nearest 1/2, which flags row 1 (0.92) and not row 3 (TP
+    // 10). F1 = 40 / (40 + 10).
+    BOOST_TEST(ensemble.kept[hoc::kOnePassTuned].cross_fitted_f1 == 0.8, boost::test_tools::tolerance(1e-12));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
