@@ -360,10 +360,10 @@ inline SeedRun train_seed(const ModelFactory& make, const Corpus& corpus, const 
     TextClassifier& model = training.model();
     const auto start = std::chrono::steady_clock::now();
     // Early stopping keeps, for each rule, the epoch with that rule's best dev score: every rule
-    // then comes out of the same selection over epochs, so that their dev scores compare fairly
-    // when evaluate_models() chooses between them. (Kept by the one-pass score at 1/2 alone, every other rule
-    // would lose on dev at an epoch picked for that one.) Without --mc-selection the Monte Carlo
-    // rules take the one-pass rules' epochs.
+    // then comes out of the same selection over epochs (made again on each half of dev for the
+    // cross-fitted scores evaluate_models() chooses by). (Kept by the one-pass score at 1/2 alone,
+    // every other rule would lose on dev at an epoch picked for that one.) Without --mc-selection
+    // the Monte Carlo rules take the one-pass rules' epochs.
     SeedRun run;
     run.seed = seed;
     nn::StateDict states[kRules];
