@@ -134,23 +134,17 @@ header="| model | dev micro-F1 | test micro-F1 | rule (chosen on dev) | at 1/2 |
 rule="|---|---|---|---|---|---|---|---|---|---|"
 echo "$header"
 echo "$rule"
-for configuration in "${configurations[@]}"; do
-  IFS='|' read -r name kind _ <<< "$configuration"
-  [[ $kind == main ]] && selected "$name" && row "$name"
-done
-for combination in "${combinations[@]}"; do
-  combined "$combination" && row "${combination%%|*}"
-done
-(( combinations_run )) &&
-  echo "(the combinations average the main models' predictions: their seconds are those of their models)"
-# The best model, chosen on dev like everything else: the main rows' and the combinations' best
-# cross-fitted dev score (ties: the first, the simpler model).
-compared=()
+compared=()  # the main rows and the combinations run, in the table's order
 for configuration in "${configurations[@]}"; do
   IFS='|' read -r name kind _ <<< "$configuration"
   [[ $kind == main ]] && selected "$name" && compared+=("$name")
 done
 for combination in "${combinations[@]}"; do combined "$combination" && compared+=("${combination%%|*}"); done
+for name in "${compared[@]}"; do row "$name"; done
+(( combinations_run )) &&
+  echo "(the combinations average the main models' predictions: their seconds are those of their models)"
+# The best model, chosen on dev like everything else: of those rows, the best cross-fitted dev
+# score (ties: the first, the simpler model).
 for name in "${compared[@]}"; do grep -h '^summary |' "$out/$name.log" 2> /dev/null || true; done |
   awk -F' [|] ' 'BEGIN { best = -1 }
     $3 + 0 > best { best = $3 + 0; line = sprintf("best model on dev: %s (dev micro-F1 %s), test micro-F1 %s +- %s", $2, $3, $4, $5) }
