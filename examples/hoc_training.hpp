@@ -236,15 +236,22 @@ inline void load_embeddings(TextClassifier& model, const Settings& s, const Corp
             spelled ? (", " + std::to_string(spelled) + " unseen ones spelled from their n-grams").c_str() : "");
 }
 
-/// Logits of a whole split in batches, in evaluation mode, without a graph.
+/// Logits of a whole split in batches, in evaluation mode, without a graph, in the split's order.
+/// The batches take the abstracts longest first: a batch is padded to its longest abstract, so in
+/// file order nearly every batch would run at the full 384 tokens, while sorted ones shrink with
+/// their abstracts (a third less evaluation time for the Transformer, whose attention is quadratic
+/// in the length). Each abstract's logits do not depend on its batch-mates, only Monte Carlo
+/// dropout's masks fall on other abstracts.
 inline Tensor logits_of(TextClassifier& model, const Split& split, int64_t batch = 64) {
-    xgrad::NoGradGuard no_grad;
+    using namespace xgrad;
+    NoGradGuard no_grad;
+    const Tensor longest_first = argsort(split.lengths, 0, /*descending=*/true);
     std::vector<Tensor> parts;
     for (int64_t begin = 0; begin < split.size(); begin += batch) {
-        const int64_t n = std::min(batch, split.size() - begin);
-        parts.push_back(model.classify_batch(split.indices.narrow(0, begin, n), split.lengths.narrow(0, begin, n)));
+        const Tensor rows = longest_first.narrow(0, begin, std::min(batch, split.size() - begin));
+        parts.push_back(model.classify_batch(index_select(split.indices, 0, rows), index_select(split.lengths, 0, rows)));
     }
-    return xgrad::cat(parts, 0);
+    return index_select(cat(parts, 0), 0, argsort(longest_first, 0));
 }
 
 /// One seed's model and everything that trains it, on the split it is given (train, or train +
