@@ -249,7 +249,8 @@ inline Tensor logits_of(TextClassifier& model, const Split& split, int64_t batch
     std::vector<Tensor> parts;
     for (int64_t begin = 0; begin < split.size(); begin += batch) {
         const Tensor rows = longest_first.narrow(0, begin, std::min(batch, split.size() - begin));
-        parts.push_back(model.classify_batch(index_select(split.indices, 0, rows), index_select(split.lengths, 0, rows)));
+        parts.push_back(
+            model.classify_batch(index_select(split.indices, 0, rows), index_select(split.lengths, 0, rows)));
     }
     return index_select(cat(parts, 0), 0, argsort(longest_first, 0));
 }
