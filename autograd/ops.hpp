@@ -275,6 +275,10 @@ Tensor bmm(const Tensor& a, const Tensor& b);
 Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1.0, double alpha = 1.0);
 /// x @ weight^T + bias: [*, in] x [out, in] (+ [out]) -> [*, out], one GEMM with the bias folded in.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+/// relu(linear(x, weight, bias)) in one pass over the output: the bias and relu are applied to
+/// each block of the product by the thread that computed it. Same values and gradients, bit for bit.
+/// nn::Sequential uses it for a Linear followed by a ReLU.
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 // ---- sliding windows (ops/conv.cpp) ---------------------------------------------------------------
 /// im2col (torch.nn.functional.unfold): [N, C, H, W] -> [N, C * kh * kw, out_h * out_w]; row

@@ -54,6 +54,7 @@ public:
     using ForwardHook = std::function<void(Module& module, const Tensor& input, const Tensor& output)>;
     /// Runs after every call through operator(); returns a handle for remove_forward_hook.
     int register_forward_hook(ForwardHook hook);
+    bool has_forward_hooks() const { return !forward_hooks_.empty(); }
     void remove_forward_hook(int handle);
 
     /// The type's name for printing and summaries ("Linear").

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <xgrad/tensor/allocator.hpp>
@@ -180,6 +181,15 @@ Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim, const c
 NDArray matmul(const NDArray& a, const NDArray& b);
 /// out = alpha * op(a) @ op(b) + beta * out, for 2-D a, b, out (transposed views cost no copy).
 void gemm_out(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta);
+/// out = a @ b + bias (a 1-D row added to every row; none when bias is undefined), then
+/// max(out, 0) when relu is set: a Linear layer and its activation in one pass over the output.
+/// Split between threads, each applies the bias and relu to the part of out it computed.
+void linear_out(const NDArray& out, const NDArray& a, const NDArray& b, const NDArray& bias, bool relu);
+/// A linear layer's two product gradients, x's g @ w and the weight's g^T @ x (g [N, out], w
+/// [out, in], x [N, in]). They are independent and equally large: on two threads each is
+/// computed whole by one thread, instead of each being split (every split repacks g and reads
+/// half of it from the other core's cache). A whole product has the bits of a split one.
+std::pair<NDArray, NDArray> linear_grads(const NDArray& g, const NDArray& w, const NDArray& x);
 
 // ---- joining and indexing -----------------------------------------------------------------
 NDArray cat(const std::vector<NDArray>& arrays, int64_t dim);

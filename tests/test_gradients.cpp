@@ -97,6 +97,12 @@ const std::vector<OpCase> ops = {
     {"matmul_batched_broadcast", binary(matmul), {{2, 1, 3, 4}, {3, 4, 2}}, Domain::any, true},
     {"linear", [](const Args& a) { return linear(a[0], a[1], a[2]); }, {{2, 3, 4}, {5, 4}, {5}}, Domain::any, true},
     {"linear_no_bias", [](const Args& a) { return linear(a[0], a[1]); }, {{3, 4}, {2, 4}}},
+    {"linear_relu",
+     [](const Args& a) { return linear_relu(a[0], a[1], a[2]); },
+     {{2, 3, 4}, {5, 4}, {5}},
+     Domain::any,
+     true},
+    {"linear_relu_no_bias", [](const Args& a) { return linear_relu(a[0], a[1]); }, {{3, 4}, {2, 4}}},
     {"view",
      [](const Args& a) {
          return a[0].contiguous().view({4, 3});

@@ -1,3 +1,4 @@
+#include <algorithm>
 // Matrix products against a naive triple loop, in every torch.matmul form, with transposed and
 // strided operands.
 #include "helpers.hpp"
@@ -82,6 +83,26 @@ BOOST_AUTO_TEST_CASE(linear_is_x_times_weight_transposed_plus_bias) {
     check_values(linear(x, w), matmul(x, w.t()).to_vector<double>(), 1e-12);
     check_error([&] { linear(x, w.t()); }, {"linear", "[5, 2]", "2 features"});
     check_error([&] { linear(x, w, tensor({1, 2, 3}, kFloat64)); }, {"linear", "bias", "[3]"});
+}
+
+BOOST_AUTO_TEST_CASE(linear_relu_is_relu_of_linear_bit_for_bit) {
+    // Through the blocked kernel (a product larger than the tiny-product loop) and the plain loop,
+    // with batch dims and a non-contiguous input, with and without a bias.
+    for (const Shape& x_shape : {Shape{4, 3, 5}, Shape{2, 40, 64}}) {
+        const int64_t in = x_shape.back();
+        Tensor x = random_tensor({x_shape[0], x_shape[1], in * 2}, kFloat64, 3).narrow(2, 1, in);
+        Tensor w = random_tensor({48, in}, kFloat64, 4), b = random_tensor({48}, kFloat64, 5);
+        const Tensor fused = linear_relu(x, w, b), separate = relu(linear(x, w, b));
+        BOOST_TEST((fused.sizes() == separate.sizes()));
+        BOOST_TEST((fused.to_vector<double>() == separate.to_vector<double>()));
+        BOOST_TEST((linear_relu(x, w).to_vector<double>() == relu(linear(x, w)).to_vector<double>()));
+        const std::vector<double> values = fused.to_vector<double>();
+        BOOST_TEST(std::count(values.begin(), values.end(), 0.0) > 0);  // relu clipped some
+    }
+    Tensor x = random_tensor({4, 5}, kFloat64, 1), w = random_tensor({2, 5}, kFloat64, 2);
+    check_error([&] { linear_relu(x, w.t()); }, {"linear_relu", "[5, 2]", "2 features"});
+    check_error([&] { linear_relu(x, w, tensor({1, 2, 3}, kFloat64)); }, {"linear_relu", "bias", "[3]"});
+    check_error([&] { linear_relu(x.to(kFloat32), w); }, {"linear_relu", "dtypes differ"});
 }
 
 BOOST_AUTO_TEST_CASE(inner_dimension_mismatch_is_reported) {

@@ -380,6 +380,25 @@ BOOST_AUTO_TEST_CASE(sequential_chains_and_names_children_by_index) {
     check_error([&] { mlp(randn({7, 4})); }, {"linear", "[7, 4]", "3 features"});
 }
 
+BOOST_AUTO_TEST_CASE(sequential_fuses_linear_and_relu_unless_a_hook_must_see_between) {
+    nn::Sequential mlp;
+    auto& fc = mlp.emplace<nn::Linear>({.in_features = 3, .out_features = 40});
+    mlp.emplace<nn::ReLU>();
+    const Tensor x = randn({7, 3});
+    const Tensor separate = relu(fc(x));
+    BOOST_TEST((mlp(x).to_vector<float>() == separate.to_vector<float>()));
+    BOOST_TEST(std::string(mlp(x).grad_fn()->name()) == "linear_relu");
+    // A hook on the Linear sees its own output, negative values and all: no fusion then.
+    float smallest = 0;
+    const int handle = fc.register_forward_hook(
+        [&](nn::Module&, const Tensor&, const Tensor& out) { smallest = out.min().item<float>(); });
+    BOOST_TEST((mlp(x).to_vector<float>() == separate.to_vector<float>()));
+    BOOST_TEST(smallest < 0.0f);
+    BOOST_TEST(std::string(mlp(x).grad_fn()->name()) == "relu");
+    fc.remove_forward_hook(handle);
+    BOOST_TEST(std::string(mlp(x).grad_fn()->name()) == "linear_relu");
+}
+
 BOOST_AUTO_TEST_CASE(linear_defaults_to_pytorch_initialization) {
     nn::Linear layer({.in_features = 100, .out_features = 50});
     const double bound = 1.0 / std::sqrt(100.0);

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include <xgrad/tensor/kernels.hpp>
 #include <xgrad/tensor/parallel.hpp>
 #include <xgrad/tensor/parallel_config.hpp>
 #include "helpers.hpp"
@@ -50,6 +51,17 @@ struct Mlp : nn::Module {
         register_module("fc3", fc3);
     }
     Tensor forward(const Tensor& x) override { return fc3(relu(fc2(relu(fc1(x))))); }
+};
+
+// The same layers as Mlp in a Sequential, whose Linear + ReLU pairs run as linear_relu.
+struct SequentialMlp : nn::Sequential {
+    SequentialMlp() {
+        emplace<nn::Linear>({.in_features = 784, .out_features = 256});
+        emplace<nn::ReLU>();
+        emplace<nn::Linear>({.in_features = 256, .out_features = 256});
+        emplace<nn::ReLU>();
+        emplace<nn::Linear>({.in_features = 256, .out_features = 10});
+    }
 };
 
 struct SmallCnn : nn::Module {
@@ -300,6 +312,39 @@ BOOST_AUTO_TEST_CASE(mlp_step_is_bitwise_equal_at_one_and_two_threads) {
     const auto two = train_two_steps<Mlp>(2, x, loss);
     BOOST_TEST(one.size() == two.size());
     BOOST_TEST((one == two));
+}
+
+BOOST_AUTO_TEST_CASE(fused_sequential_mlp_step_has_the_bits_of_separate_ops_at_one_and_two_threads) {
+    // Linear + ReLU as one op, and both gradients of each layer computed side by side on two
+    // threads: the parameters after two Adam steps match the unfused model's bit for bit.
+    ThreadCountGuard guard;
+    Tensor x = random_tensor({128, 784}, kFloat32, 11);
+    Generator labels(12);
+    Tensor y = randint(0, 10, {128}, kInt64, &labels);
+    auto loss = [&](auto& m, const Tensor& in) { return nn::F::cross_entropy(m(in), y); };
+    const auto unfused = train_two_steps<Mlp>(1, x, loss);
+    const auto one = train_two_steps<SequentialMlp>(1, x, loss);
+    const auto two = train_two_steps<SequentialMlp>(2, x, loss);
+    BOOST_TEST(one.size() == unfused.size());
+    BOOST_TEST((one == unfused));
+    BOOST_TEST((two == unfused));
+}
+
+BOOST_AUTO_TEST_CASE(both_linear_gradients_side_by_side_match_separate_products) {
+    ThreadCountGuard guard;
+    const NDArray g = random_tensor({128, 256}, kFloat32, 21).data(),
+                  w = random_tensor({256, 300}, kFloat32, 22).data();
+    const NDArray x = random_tensor({300, 128}, kFloat32, 23).data().transpose(0, 1);  // non-contiguous
+    set_num_threads(1);
+    const NDArray gx = kernels::matmul(g, w), gw = kernels::matmul(g.transpose(0, 1), x);
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        const auto [gx2, gw2] = kernels::linear_grads(g, w, x);
+        BOOST_TEST((Tensor(gx2).to_vector<float>() == Tensor(gx).to_vector<float>()));
+        BOOST_TEST((Tensor(gw2).to_vector<float>() == Tensor(gw).to_vector<float>()));
+    }
+    check_error([&] { kernels::linear_grads(g, w.transpose(0, 1), x); },
+                {"linear backward", "[128, 256]", "[300, 256]"});
 }
 
 BOOST_AUTO_TEST_CASE(convolution_step_is_bitwise_equal_at_one_and_two_threads) {

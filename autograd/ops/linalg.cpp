@@ -1,6 +1,7 @@
 // Matrix products. The backward passes transposed views to matmul, which hands them to BLAS with
 // a transpose flag: no copies.
 
+#include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/node.hpp>
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/tensor/kernels.hpp>
@@ -57,43 +58,70 @@ Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, 
     return add(beta == 1.0 ? input : mul(input, scalar_like(input, beta)), product);
 }
 
-// y = x W^T + b as one GEMM: the bias is broadcast into the output first and the product added
-// onto it (beta = 1), which saves a pass over the output.
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-    XGRAD_CHECK(weight.dim() == 2, "linear: the weight must be 2-D [out, in], got shape ", weight.sizes());
-    XGRAD_CHECK(x.dim() >= 1, "linear: the input must have at least 1 dimension");
+namespace {
+// Rows counted, not inferred with -1: a dimension of 0 (no features in or out) is legal.
+int64_t rows_of(const Shape& sizes) {
+    int64_t rows = 1;
+    for (std::size_t d = 0; d + 1 < sizes.size(); ++d) rows *= sizes[d];
+    return rows;
+}
+
+// The gradients of y = x W^T + b from g = dL/dy: g W for x, g^T x for W, g summed over rows for b.
+Grads linear_backward(const Tensor& g, const BackwardContext& c) {
+    const Tensor &x = c.inputs[0], &w = c.inputs[1];
+    const Tensor g2 = g.reshape({rows_of(g.sizes()), g.size(-1)});
+    const Tensor gb = c.needs(2) ? sum(g2, {0}) : Tensor();
+    if (c.needs(0) && c.needs(1) && !GradMode::is_enabled()) {
+        // Both products at once, one per thread (kernels::linear_grads); a backward that builds a
+        // graph of its own (create_graph) goes through the ops below instead.
+        const Tensor x2 = x.reshape({rows_of(x.sizes()), x.size(-1)});
+        auto [gx, gw] = kernels::linear_grads(g2.data(), w.data(), x2.data());
+        return {Tensor(std::move(gx)).reshape(c.input_sizes(0)), Tensor(std::move(gw)), gb};
+    }
+    Tensor gx, gw;
+    if (c.needs(0)) gx = matmul(g2, w).reshape(c.input_sizes(0));
+    if (c.needs(1)) gw = matmul(g2.t(), x.reshape({rows_of(x.sizes()), x.size(-1)}));
+    return {gx, gw, gb};
+}
+
+// y = x W^T + b, then max(y, 0) with relu, as one GEMM: each thread starts its block of the output
+// from the bias, adds the product onto it and applies relu while the block is in its cache, which
+// saves two passes over the output (and on two threads, reading half of it from the other core).
+Tensor linear_op(const Tensor& x, const Tensor& weight, const Tensor& bias, bool relu) {
+    const char* name = relu ? "linear_relu" : "linear";
+    XGRAD_CHECK(weight.dim() == 2, name, ": the weight must be 2-D [out, in], got shape ", weight.sizes());
+    XGRAD_CHECK(x.dim() >= 1, name, ": the input must have at least 1 dimension");
     const int64_t in = weight.size(1), out_features = weight.size(0);
-    XGRAD_CHECK(x.size(-1) == in, "linear: the input has shape ", x.sizes(), " but the weight ", weight.sizes(),
+    XGRAD_CHECK(x.size(-1) == in, name, ": the input has shape ", x.sizes(), " but the weight ", weight.sizes(),
                 " expects ", in, " features in the last dimension");
-    XGRAD_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out_features), "linear: the bias has shape ",
+    XGRAD_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == out_features), name, ": the bias has shape ",
                 bias.defined() ? bias.sizes() : Shape{}, " but the weight ", weight.sizes(), " needs [", out_features,
                 "]");
-    XGRAD_CHECK(x.dtype() == weight.dtype() && (!bias.defined() || bias.dtype() == weight.dtype()),
-                "linear: dtypes differ (input ", x.dtype(), ", weight ", weight.dtype(), ")");
-    // Rows counted, not inferred with -1: a dimension of 0 (no features in or out) is legal.
-    auto rows_of = [](const Shape& sizes) {
-        int64_t rows = 1;
-        for (std::size_t d = 0; d + 1 < sizes.size(); ++d) rows *= sizes[d];
-        return rows;
-    };
+    XGRAD_CHECK(x.dtype() == weight.dtype() && (!bias.defined() || bias.dtype() == weight.dtype()), name,
+                ": dtypes differ (input ", x.dtype(), ", weight ", weight.dtype(), ")");
     const NDArray x2 = x.data().reshape({rows_of(x.sizes()), in});
     NDArray out = NDArray::empty({x2.size(0), out_features}, x.dtype());
-    if (bias.defined()) kernels::copy_(out, bias.data());
-    kernels::gemm_out(out, x2, weight.data().transpose(0, 1), 1.0, bias.defined() ? 1.0 : 0.0);
+    kernels::linear_out(out, x2, weight.data().transpose(0, 1), bias.defined() ? bias.data() : NDArray(), relu);
     Shape out_sizes = x.sizes();
     out_sizes.back() = out_features;
-    return make_op("linear", {x, weight, bias}, out.view(out_sizes),
-                   [rows_of](const Tensor& g, const BackwardContext& c) -> Grads {
-                       const Tensor &x = c.inputs[0], &w = c.inputs[1];
-                       const Tensor g2 = g.reshape({rows_of(g.sizes()), g.size(-1)});
-                       Tensor gx, gw, gb;
-                       if (c.needs(0)) gx = matmul(g2, w).reshape(c.input_sizes(0));
-                       if (c.needs(1)) gw = matmul(g2.t(), x.reshape({rows_of(x.sizes()), x.size(-1)}));
-                       if (c.needs(2)) gb = sum(g2, {0});
-                       return {gx, gw, gb};
-                   },
-                   // x for the weight's gradient, the weight for x's; the bias's needs neither
-                   {.saves = Saves::inputs, .save_inputs = {weight.requires_grad(), x.requires_grad(), false}});
+    // x for the weight's gradient, the weight for x's; the bias's needs neither. relu's gradient
+    // is g where the output is positive, as in relu's own backward.
+    OpSpec spec{.saves = relu ? Saves::inputs_and_output : Saves::inputs,
+                .save_inputs = {weight.requires_grad(), x.requires_grad(), false}};
+    if (!relu) return make_op(name, {x, weight, bias}, out.view(out_sizes), linear_backward, spec);
+    return make_op(
+        name, {x, weight, bias}, out.view(out_sizes),
+        [](const Tensor& g, const BackwardContext& c) { return linear_backward(threshold_backward(g, c.output), c); },
+        spec);
+}
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    return linear_op(x, weight, bias, false);
+}
+
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    return linear_op(x, weight, bias, true);
 }
 
 }  // namespace xgrad

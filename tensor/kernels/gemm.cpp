@@ -358,13 +358,56 @@ constexpr int64_t kPackCostInFlops = 32;
 constexpr int64_t kRepackShare = 8;  // 1/8
 }  // namespace
 
+namespace {
+// The epilogue's two halves for the block of C at rows [0, rows) and columns [col0, col0 + cols)
+// (c points at its first element). start_block returns the beta the product must then use.
+template <class T>
+T start_block(const GemmEpilogue<T>& epilogue, T* c, int64_t ldc, int64_t rows, int64_t col0, int64_t cols, T beta) {
+    if (epilogue.row_bias == nullptr) return beta;
+    for (int64_t i = 0; i < rows; ++i) std::copy_n(epilogue.row_bias + col0, cols, c + i * ldc);
+    return T(1);
+}
+
+template <class T>
+void finish_block(const GemmEpilogue<T>& epilogue, T* c, int64_t ldc, int64_t rows, int64_t cols) {
+    if (!epilogue.relu) return;
+    using Batch = typename Blocking<T>::Batch;
+    constexpr int64_t W = Blocking<T>::kLanes;
+    const Batch zero(T(0));
+    for (int64_t i = 0; i < rows; ++i) {
+        T* row = c + i * ldc;
+        int64_t j = 0;
+        // As relu: x <= 0 gives 0, anything else (NaN included) stays.
+        for (; j + W <= cols; j += W) {
+            const Batch x = Batch::load_unaligned(row + j);
+            xsimd::select(x <= zero, zero, x).store_unaligned(row + j);
+        }
+        for (; j < cols; ++j) row[j] = row[j] <= T(0) ? T(0) : row[j];
+    }
+}
+
+// gemm_blocked on the block of C at rows [row0, row0 + rows) and columns [col0, col0 + cols),
+// with the epilogue around it.
+template <class T>
+void gemm_block(int64_t row0, int64_t rows, int64_t col0, int64_t cols, int64_t k, T alpha, const T* a, int64_t a_rs,
+                int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc,
+                const GemmEpilogue<T>& epilogue) {
+    T* block = c + row0 * ldc + col0;
+    const T beta_here = start_block(epilogue, block, ldc, rows, col0, cols, beta);
+    gemm_blocked(rows, cols, k, alpha, a + row0 * a_rs, a_rs, a_cs, b + col0 * b_cs, b_rs, b_cs, beta_here, block, ldc);
+    finish_block(epilogue, block, ldc, rows, cols);
+}
+}  // namespace
+
 template <class T>
 void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
-                           int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads) {
+                           int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads,
+                           GemmEpilogue<T> epilogue) {
     using B = Blocking<T>;
     constexpr int64_t MR = B::kPanelRows, NR = B::kPanelCols;
-    if (threads <= 1 || m <= 0 || n <= 0 || k <= 0 || alpha == T(0))
-        return gemm_blocked(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc);
+    if (m <= 0 || n <= 0) return;
+    if (threads <= 1 || k <= 0 || alpha == T(0))
+        return gemm_block(0, m, 0, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, epilogue);
     const int64_t depth_blocks = (k + B::kDepth - 1) / B::kDepth;
     const int64_t depth_step = ((k + depth_blocks - 1) / depth_blocks + 7) / 8 * 8;  // as gemm_blocked
     // Wide C: A is shared by every column block and packed once; tall C: B, by every row block.
@@ -384,8 +427,7 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
         ::xgrad::detail::parallel_tasks(col_blocks, threads, [&](int64_t blk) {
             const int64_t j0 = col_panels * blk / col_blocks * NR,
                           j1 = std::min(n, col_panels * (blk + 1) / col_blocks * NR);
-            if (j1 > j0)
-                gemm_blocked(m, j1 - j0, k, alpha, a, a_rs, a_cs, b + j0 * b_cs, b_rs, b_cs, beta, c + j0, ldc);
+            if (j1 > j0) gemm_block(0, m, j0, j1 - j0, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, epilogue);
         });
         return;
     }
@@ -405,11 +447,9 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
             const int64_t end = std::min(own_extent, own_panels * (blk + 1) / threads * own_align);
             if (end <= begin) return;
             if (share_a)
-                gemm_blocked(m, end - begin, k, alpha, a, a_rs, a_cs, b + begin * b_cs, b_rs, b_cs, beta, c + begin,
-                             ldc);
+                gemm_block(0, m, begin, end - begin, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, epilogue);
             else
-                gemm_blocked(end - begin, n, k, alpha, a + begin * a_rs, a_rs, a_cs, b, b_rs, b_cs, beta,
-                             c + begin * ldc, ldc);
+                gemm_block(begin, end - begin, 0, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, epilogue);
         });
         return;
     }
@@ -441,9 +481,12 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
         if (end <= begin) return;
         thread_local PackBuffer<T> own_space;
         T* const own = own_space.get(depth_step * round_up(end - begin, own_align));
+        T* const block_c = share_a ? c + begin : c + begin * ldc;
+        const int64_t block_rows = share_a ? m : end - begin, block_cols = share_a ? end - begin : n;
+        const T beta_first = start_block(epilogue, block_c, ldc, block_rows, share_a ? begin : 0, block_cols, beta);
         for (int64_t d = 0; d < depth_blocks; ++d) {
             const int64_t pc = d * depth_step, depth = std::min(depth_step, k - pc);
-            const T beta_here = pc == 0 ? beta : T(1);
+            const T beta_here = pc == 0 ? beta_first : T(1);
             const T* block = shared + d * block_stride;
             if (share_a) {  // columns [begin, end) of B against all of A
                 for (int64_t jr = begin; jr < end; jr += NR)
@@ -482,13 +525,16 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                 }
             }
         }
+        finish_block(epilogue, block_c, ldc, block_rows, block_cols);
     });
 }
 
 template void gemm_blocked_parallel<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
-                                           const float*, int64_t, int64_t, float, float*, int64_t, int);
+                                           const float*, int64_t, int64_t, float, float*, int64_t, int,
+                                           GemmEpilogue<float>);
 template void gemm_blocked_parallel<double>(int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t,
-                                            const double*, int64_t, int64_t, double, double*, int64_t, int);
+                                            const double*, int64_t, int64_t, double, double*, int64_t, int,
+                                            GemmEpilogue<double>);
 
 template void gemm_blocked<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*,
                                   int64_t, int64_t, float, float*, int64_t);

@@ -17,6 +17,17 @@ template <class T>
 void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
                   int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc);
 
+/// What a product does to C besides the sum of products, block by block on the thread that
+/// computes the block, while the block is still in that thread's cache (a separate pass after a
+/// split product would read half of C from the other core's cache). With `row_bias`, C starts as
+/// that row (n values) repeated and beta is ignored: C = alpha A B + bias, with the bits of filling
+/// C with the bias and calling with beta = 1. With `relu`, every element ends as max(C, 0).
+template <class T>
+struct GemmEpilogue {
+    const T* row_bias = nullptr;
+    bool relu = false;
+};
+
 /// The same product on up to `threads` threads of xgrad's pool. The operand every block of C
 /// reads (A when C is wide, B when it is tall) is packed by every thread itself when that costs
 /// little next to its share of the products (few threads, the main example's products on two),
@@ -25,7 +36,8 @@ void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
 /// the same bits at any thread count.
 template <class T>
 void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
-                           int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads);
+                           int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads,
+                           GemmEpilogue<T> epilogue = {});
 
 /// The xsimd instruction set the blocked kernel was compiled for ("avx512bw", "avx2", ...).
 const char* gemm_blocked_arch();

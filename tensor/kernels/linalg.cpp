@@ -126,41 +126,54 @@ constexpr double kGemmFlopsPerThread = 1 << 20;  // below this a second thread c
 // thread the OS has descheduled holds back only part of its share.
 constexpr int64_t kGemmBlocksPerThread = 2;
 
-// Splits C = op(A) op(B) between the pool's threads. The blocked kernel shares the packed
-// operand between them (gemm_blocked_parallel); BLAS gets column blocks (or row blocks when C is
+// The epilogue done as separate passes: for the paths that cannot do it inside the product.
+void start_out(const NDArray& out, const NDArray* bias) {
+    if (bias != nullptr) copy_(out, *bias);
+}
+void finish_out(const NDArray& out, bool relu) {
+    if (relu) unary_out(Unary::relu, out, out);
+}
+
+// Splits C = op(A) op(B) (+ bias, then relu) between the pool's threads. The blocked kernel
+// shares the packed operand between them (gemm_blocked_parallel) and applies the bias and relu
+// to each block on the thread that computed it; BLAS gets column blocks (or row blocks when C is
 // tall), each a single-threaded call taken by whichever thread is free. Blocks are views.
 template <class T>
-void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta) {
+void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta,
+                   const NDArray* bias, bool relu) {
     const int64_t m = a.sizes()[0], k = a.sizes()[1], n = b.sizes()[1];
     const int threads = ::xgrad::detail::threads_for(2.0 * static_cast<double>(m) * n * k, kGemmFlopsPerThread);
-    if (threads <= 1) {
-        gemm_typed<T>(out, a, b, alpha, beta);
-        return;
-    }
     if constexpr (std::is_floating_point_v<T>) {
-        if (use_blocked_gemm()) {
+        if (use_blocked_gemm() && m * n * k > kTinyGemm) {
+            detail::GemmEpilogue<T> epilogue{bias != nullptr ? bias->data<T>() : nullptr, relu};
             detail::gemm_blocked_parallel<T>(m, n, k, static_cast<T>(alpha), a.data<T>(), a.strides()[0],
                                              a.strides()[1], b.data<T>(), b.strides()[0], b.strides()[1],
-                                             static_cast<T>(beta), out.data<T>(), out.strides()[0], threads);
+                                             static_cast<T>(beta), out.data<T>(), out.strides()[0], threads, epilogue);
             return;
         }
     }
-    const bool by_columns = n >= m;
-    const int64_t extent = by_columns ? n : m;
-    const int64_t align = 16;  // the SIMD width of BLAS's micro-kernels
-    const int64_t blocks = std::clamp<int64_t>(extent / align, 1, threads * kGemmBlocksPerThread);
-    ::xgrad::detail::parallel_tasks(blocks, threads, [&](int64_t block) {
-        const auto [begin, end] = ::xgrad::detail::aligned_piece(extent, block, blocks, align);
-        if (end <= begin) return;
-        if (by_columns)
-            gemm_typed<T>(out.narrow(1, begin, end - begin), a, b.narrow(1, begin, end - begin), alpha, beta);
-        else
-            gemm_typed<T>(out.narrow(0, begin, end - begin), a.narrow(0, begin, end - begin), b, alpha, beta);
-    });
+    start_out(out, bias);
+    if (bias != nullptr) beta = 1;
+    if (threads <= 1) {
+        gemm_typed<T>(out, a, b, alpha, beta);
+    } else {
+        const bool by_columns = n >= m;
+        const int64_t extent = by_columns ? n : m;
+        const int64_t align = 16;  // the SIMD width of BLAS's micro-kernels
+        const int64_t blocks = std::clamp<int64_t>(extent / align, 1, threads * kGemmBlocksPerThread);
+        ::xgrad::detail::parallel_tasks(blocks, threads, [&](int64_t block) {
+            const auto [begin, end] = ::xgrad::detail::aligned_piece(extent, block, blocks, align);
+            if (end <= begin) return;
+            if (by_columns)
+                gemm_typed<T>(out.narrow(1, begin, end - begin), a, b.narrow(1, begin, end - begin), alpha, beta);
+            else
+                gemm_typed<T>(out.narrow(0, begin, end - begin), a.narrow(0, begin, end - begin), b, alpha, beta);
+        });
+    }
+    finish_out(out, relu);
 }
-}  // namespace
 
-void gemm_out(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta) {
+void check_gemm_operands(const NDArray& out, const NDArray& a, const NDArray& b) {
     XGRAD_CHECK(a.dim() == 2 && b.dim() == 2 && out.dim() == 2, "gemm: expected 2-D operands, got ", a.sizes(), ", ",
                 b.sizes(), " and ", out.sizes());
     XGRAD_CHECK(a.sizes()[1] == b.sizes()[0], "gemm: cannot multiply ", a.sizes(), " by ", b.sizes(),
@@ -171,8 +184,54 @@ void gemm_out(const NDArray& out, const NDArray& a, const NDArray& b, double alp
                 " and ", out.dtype(), " differ");
     XGRAD_CHECK(out.strides()[1] == 1 && out.strides()[0] >= out.sizes()[1],
                 "gemm: the output must have contiguous rows");
+}
+}  // namespace
+
+void gemm_out(const NDArray& out, const NDArray& a, const NDArray& b, double alpha, double beta) {
+    check_gemm_operands(out, a, b);
     detail::dispatch_numeric(a.dtype(), "matmul",
-                             [&](auto tag) { gemm_parallel<decltype(tag)>(out, a, b, alpha, beta); });
+                             [&](auto tag) { gemm_parallel<decltype(tag)>(out, a, b, alpha, beta, nullptr, false); });
+}
+
+void linear_out(const NDArray& out, const NDArray& a, const NDArray& b, const NDArray& bias, bool relu) {
+    check_gemm_operands(out, a, b);
+    const bool has_bias = bias.defined();
+    if (has_bias) {
+        XGRAD_CHECK(bias.dim() == 1 && bias.sizes()[0] == out.sizes()[1] && bias.dtype() == out.dtype(),
+                    "linear: the bias has shape ", bias.sizes(), " and dtype ", bias.dtype(), " but the output ",
+                    out.sizes(), " and ", out.dtype());
+    }
+    // The blocked kernel reads the bias as a contiguous row.
+    const NDArray row = has_bias && bias.strides()[0] != 1 ? bias.clone() : bias;
+    detail::dispatch_numeric(a.dtype(), "linear", [&](auto tag) {
+        gemm_parallel<decltype(tag)>(out, a, b, 1.0, 0.0, has_bias ? &row : nullptr, relu);
+    });
+}
+
+std::pair<NDArray, NDArray> linear_grads(const NDArray& g, const NDArray& w, const NDArray& x) {
+    XGRAD_CHECK(g.dim() == 2 && w.dim() == 2 && x.dim() == 2 && g.sizes()[1] == w.sizes()[0] &&
+                    g.sizes()[0] == x.sizes()[0] && w.sizes()[1] == x.sizes()[1],
+                "linear backward: expected g [N, out], weight [out, in] and x [N, in], got ", g.sizes(), ", ",
+                w.sizes(), " and ", x.sizes());
+    NDArray gx = NDArray::empty({g.sizes()[0], w.sizes()[1]}, g.dtype());
+    NDArray gw = NDArray::empty({w.sizes()[0], w.sizes()[1]}, g.dtype());
+    const NDArray gt = g.transpose(0, 1);
+    // Both products have N out in multiply-adds. One thread each: the caller takes x's gradient
+    // and a worker the weight's (or the caller both, if no worker comes).
+    const double flops = 2.0 * static_cast<double>(g.sizes()[0]) * g.sizes()[1] * w.sizes()[1];
+    const int threads = ::xgrad::detail::threads_for(2 * flops, kGemmFlopsPerThread);
+    if (threads < 2) {
+        gemm_out(gx, g, w, 1.0, 0.0);
+        gemm_out(gw, gt, x, 1.0, 0.0);
+    } else {
+        ::xgrad::detail::parallel_tasks(2, 2, [&](int64_t task) {
+            if (task == 0)
+                gemm_out(gx, g, w, 1.0, 0.0);
+            else
+                gemm_out(gw, gt, x, 1.0, 0.0);
+        });
+    }
+    return {gx, gw};
 }
 
 NDArray matmul(const NDArray& a_in, const NDArray& b_in) {
