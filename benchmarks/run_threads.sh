@@ -4,7 +4,8 @@
 # PyTorch in one run. The sides are alternated (A B C A B C ...) and medians reported. The peers
 # run at their best on a shared machine: OMP_WAIT_POLICY=PASSIVE (their OpenMP threads would
 # otherwise spin), OpenBLAS pinned to the same thread count, and glibc's malloc tunables that
-# spare them page faults. xgrad runs with no variable at all.
+# spare them page faults. xgrad runs with no variable at all. Every run reports the median of its
+# 3 epochs (with 2 epochs that "median" was the slower one, usually the first, with its warm-up).
 # Then a placement sweep: xgrad alone, 2 threads then 1, PLACEMENT_RUNS times (default 10), each
 # 2-thread run between two probes of how far apart our two cores are (bench_core_handover): on a virtual
 # machine the hypervisor moves the vCPUs between cores that share a cache and cores on different
@@ -34,7 +35,7 @@ trap stop_neighbour EXIT
 run() {  # label load threads command...
   local label=$1 load=$2 threads=$3
   shift 3
-  "$@" --threads "$threads" --epochs 2 2>/dev/null | grep mlp_epoch_seconds | cut -f3 | sed "s/^/$label\t$load\t$threads\t/"
+  "$@" --threads "$threads" --epochs 3 2>/dev/null | grep mlp_epoch_seconds | cut -f3 | sed "s/^/$label\t$load\t$threads\t/"
 }
 : > "$out"
 for load in quiet neighbour; do
@@ -53,7 +54,7 @@ done
 
 # A value that cannot be measured is written as nan (one CPU: no probe), never left empty.
 handover() { core_handover_ns "$build"; }
-epoch() { "$build/benchmarks/bench_mlp_epoch" --threads "$1" --epochs 2 2>/dev/null | awk '$1 == "mlp_epoch_seconds" { v = $3 } END { print (v == "" ? "nan" : v) }'; }
+epoch() { "$build/benchmarks/bench_mlp_epoch" --threads "$1" --epochs 3 2>/dev/null | awk '$1 == "mlp_epoch_seconds" { v = $3 } END { print (v == "" ? "nan" : v) }'; }
 for ((r = 0; r < placement_runs; ++r)); do
   before=$(handover)
   two=$(epoch 2)
