@@ -188,8 +188,9 @@ void linear_out(const NDArray& out, const NDArray& a, const NDArray& b, const ND
 /// A linear layer's two product gradients, x's g @ w and the weight's g^T @ x (g [N, out], w
 /// [out, in], x [N, in]). They are independent and equally large: on two threads each is
 /// computed whole by one thread, instead of each being split (every split repacks g and reads
-/// half of it from the other core's cache); on more, each is split between all. A whole product
-/// has the bits of a split one.
+/// half of it from the other core's cache); on more, each is split between all. With xgrad's
+/// blocked kernel a whole product has the bits of a split one (with XGRAD_GEMM=blas, OpenBLAS
+/// rounds differently when a product is split, as for any product).
 std::pair<NDArray, NDArray> linear_grads(const NDArray& g, const NDArray& w, const NDArray& x);
 
 // ---- joining and indexing -----------------------------------------------------------------

@@ -216,13 +216,15 @@ std::pair<NDArray, NDArray> linear_grads(const NDArray& g, const NDArray& w, con
     NDArray gx = NDArray::empty({g.sizes()[0], w.sizes()[1]}, g.dtype());
     NDArray gw = NDArray::empty({w.sizes()[0], w.sizes()[1]}, g.dtype());
     const NDArray gt = g.transpose(0, 1);
-    // Both products have N out in multiply-adds. When the pair gets two threads, one each: the
-    // caller takes x's gradient and a worker the weight's (or the caller both, if no worker
-    // comes). With more, each product is split between all of them in turn (work inside a job
-    // runs on one thread, so side by side would leave the others idle).
+    // Both products have N out in multiply-adds. Side by side when the pair gets at least two
+    // threads and a product alone would get at most two: the caller takes x's gradient and a
+    // worker the weight's (or the caller both, if no worker comes). With more threads for each,
+    // each is split between all of them in turn (work inside a job runs on one thread, so side by
+    // side would leave the others idle).
     const double flops = 2.0 * static_cast<double>(g.sizes()[0]) * g.sizes()[1] * w.sizes()[1];
-    const int threads = ::xgrad::detail::threads_for(2 * flops, kGemmFlopsPerThread);
-    if (threads != 2) {
+    const bool side_by_side = ::xgrad::detail::threads_for(2 * flops, kGemmFlopsPerThread) >= 2 &&
+                              ::xgrad::detail::threads_for(flops, kGemmFlopsPerThread) <= 2;
+    if (!side_by_side) {
         gemm_out(gx, g, w, 1.0, 0.0);
         gemm_out(gw, gt, x, 1.0, 0.0);
     } else {
