@@ -1,6 +1,7 @@
-#include <algorithm>
 // Matrix products against a naive triple loop, in every torch.matmul form, with transposed and
 // strided operands.
+#include <algorithm>
+
 #include "helpers.hpp"
 
 using namespace xgrad;
