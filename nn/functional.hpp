@@ -18,6 +18,10 @@ Tensor prelu(const Tensor& x, const Tensor& weight);
 Tensor elu(const Tensor& x, double alpha = 1.0);
 /// x Phi(x), with the exact erf form (approximate = false) or the tanh approximation.
 Tensor gelu(const Tensor& x, bool approximate = false);
+/// y = x W^T + b, and relu(y) in the same pass over the output (what nn::Sequential runs for a
+/// Linear followed by a ReLU; a hand-written forward calls it for the same saving).
+using xgrad::linear;
+using xgrad::linear_relu;
 using xgrad::log_softmax;
 using xgrad::relu;
 using xgrad::sigmoid;

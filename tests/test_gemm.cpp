@@ -249,4 +249,59 @@ BOOST_AUTO_TEST_CASE(epilogue_has_the_bits_of_separate_passes_at_any_thread_coun
     }
 }
 
+BOOST_AUTO_TEST_CASE(products_run_together_have_the_bits_of_each_alone) {
+    // Several independent products in one call (a linear layer's two gradients): those whose
+    // shared operand every thread packs itself go out as one job of small blocks, taken by
+    // whichever thread is free, more than four in successive jobs; the others run one after
+    // another through their own paths (shared packing, independent column blocks, tall C). Every
+    // C must come out as that product computed alone by gemm_blocked, epilogue included.
+    using xgrad::kernels::detail::GemmEpilogue;
+    using xgrad::kernels::detail::GemmProblem;
+    struct Shape3 {
+        int64_t m, n, k;
+        bool tb, bias, relu;
+    };
+    const Shape3 shapes[] = {{128, 256, 784, true, true, true},    {256, 784, 128, false, false, false},
+                             {37, 95, 531, true, false, false},    {700, 800, 900, true, false, true},
+                             {300, 128, 200, false, true, false},  {128, 256, 256, true, false, false},
+                             {256, 256, 128, false, false, false}, {128, 300, 200, true, true, true},
+                             {1, 500, 64, false, false, false},    {5, 3, 0, false, true, true}};
+    constexpr int64_t count = sizeof(shapes) / sizeof(shapes[0]);
+    std::vector<std::vector<float>> as(count), bs(count), biases(count), expected(count);
+    for (int64_t q = 0; q < count; ++q) {
+        const Shape3& s = shapes[q];
+        as[q].resize(static_cast<size_t>(s.m * s.k));
+        bs[q].resize(static_cast<size_t>(s.k * s.n));
+        biases[q].resize(static_cast<size_t>(s.n));
+        for (size_t i = 0; i < as[q].size(); ++i) as[q][i] = static_cast<float>((i * 7919 + q) % 1000) / 333.0f - 1.5f;
+        for (size_t i = 0; i < bs[q].size(); ++i) bs[q][i] = static_cast<float>((i * 104729) % 1000) / 250.0f - 2.0f;
+        for (size_t j = 0; j < biases[q].size(); ++j) biases[q][j] = static_cast<float>((j + q) % 7) - 3.0f;
+        expected[q].assign(static_cast<size_t>(s.m * s.n), -7.0f);
+        if (s.bias)
+            for (int64_t i = 0; i < s.m; ++i)
+                std::copy(biases[q].begin(), biases[q].end(), expected[q].begin() + i * s.n);
+        const int64_t b_rs = s.tb ? 1 : s.n, b_cs = s.tb ? s.k : 1;
+        gemm_blocked<float>(s.m, s.n, s.k, 1.25f, as[q].data(), s.k, 1, bs[q].data(), b_rs, b_cs, s.bias ? 1.0f : 0.0f,
+                            expected[q].data(), s.n);
+        if (s.relu)
+            for (float& v : expected[q]) v = v <= 0.0f ? 0.0f : v;
+    }
+    for (int threads : {1, 2, 3}) {
+        std::vector<std::vector<float>> outs(count);
+        std::vector<GemmProblem<float>> problems;
+        for (int64_t q = 0; q < count; ++q) {
+            const Shape3& s = shapes[q];
+            outs[q].assign(static_cast<size_t>(s.m * s.n), -7.0f);
+            const int64_t b_rs = s.tb ? 1 : s.n, b_cs = s.tb ? s.k : 1;
+            problems.push_back({s.m, s.n, s.k, 1.25f, as[q].data(), s.k, 1, bs[q].data(), b_rs, b_cs, 0.0f,
+                                outs[q].data(), s.n, GemmEpilogue<float>{s.bias ? biases[q].data() : nullptr, s.relu}});
+        }
+        gemm_blocked_parallel<float>(problems.data(), count, threads);
+        for (int64_t q = 0; q < count; ++q)
+            BOOST_TEST((outs[q] == expected[q]), "product " << q << " (" << shapes[q].m << "x" << shapes[q].n << "x"
+                                                            << shapes[q].k << "), " << threads
+                                                            << " threads: not the bits of the product alone");
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -388,6 +388,11 @@ BOOST_AUTO_TEST_CASE(sequential_fuses_linear_and_relu_unless_a_hook_must_see_bet
     const Tensor separate = relu(fc(x));
     BOOST_TEST((mlp(x).to_vector<float>() == separate.to_vector<float>()));
     BOOST_TEST(std::string(mlp(x).grad_fn()->name()) == "linear_relu");
+    // A hand-written forward gets the same op from nn::functional.
+    const Tensor functional = nn::functional::linear_relu(x, fc.weight, fc.bias);
+    BOOST_TEST((functional.to_vector<float>() == separate.to_vector<float>()));
+    BOOST_TEST(std::string(functional.grad_fn()->name()) == "linear_relu");
+    BOOST_TEST((nn::functional::linear(x, fc.weight, fc.bias).to_vector<float>() == fc(x).to_vector<float>()));
     // A hook on the Linear sees its own output, negative values and all: no fusion then.
     float smallest = 0;
     const int handle = fc.register_forward_hook(

@@ -331,24 +331,26 @@ BOOST_AUTO_TEST_CASE(fused_sequential_mlp_step_has_the_bits_of_separate_ops_at_o
     BOOST_TEST((two == unfused));
 }
 
-BOOST_AUTO_TEST_CASE(both_linear_gradients_side_by_side_match_separate_products) {
+BOOST_AUTO_TEST_CASE(both_linear_gradients_together_match_separate_products) {
     ThreadCountGuard guard;
-    const NDArray g = random_tensor({128, 256}, kFloat32, 21).data(),
-                  w = random_tensor({256, 300}, kFloat32, 22).data();
-    const NDArray x = random_tensor({300, 128}, kFloat32, 23).data().transpose(0, 1);  // non-contiguous
-    set_num_threads(1);
-    const NDArray gx = kernels::matmul(g, w), gw = kernels::matmul(g.transpose(0, 1), x);
-    for (int threads : {1, 2}) {
-        set_num_threads(threads);
-        detail::end_contention_backoff();
-        // At 2 threads the pair goes side by side, one product per thread.
-        BOOST_TEST(detail::threads_for(2 * 2.0 * 128 * 256 * 300, 1 << 20) == threads);
-        const auto [gx2, gw2] = kernels::linear_grads(g, w, x);
-        BOOST_TEST((Tensor(gx2).to_vector<float>() == Tensor(gx).to_vector<float>()));
-        BOOST_TEST((Tensor(gw2).to_vector<float>() == Tensor(gw).to_vector<float>()));
+    for (DType dtype : {kFloat32, kFloat64}) {
+        const NDArray g = random_tensor({128, 256}, dtype, 21).data(), w = random_tensor({256, 300}, dtype, 22).data();
+        const NDArray x = random_tensor({300, 128}, dtype, 23).data().transpose(0, 1);  // non-contiguous
+        set_num_threads(1);
+        const NDArray gx = kernels::matmul(g, w), gw = kernels::matmul(g.transpose(0, 1), x);
+        for (int threads : {1, 2, 3}) {
+            set_num_threads(threads);
+            detail::end_contention_backoff();
+            // At 2 threads the pair goes out as one job of blocks, each thread packing the shared
+            // operand of the product it works on; at 3, each product in turn is split between all.
+            BOOST_TEST(detail::threads_for(2 * 2.0 * 128 * 256 * 300, 1 << 20) == threads);
+            const auto [gx2, gw2] = kernels::linear_grads(g, w, x);
+            BOOST_TEST((Tensor(gx2).to_vector<double>() == Tensor(gx).to_vector<double>()), dtype << ", " << threads);
+            BOOST_TEST((Tensor(gw2).to_vector<double>() == Tensor(gw).to_vector<double>()), dtype << ", " << threads);
+        }
+        check_error([&] { kernels::linear_grads(g, w.transpose(0, 1), x); },
+                    {"linear backward", "[128, 256]", "[300, 256]"});
     }
-    check_error([&] { kernels::linear_grads(g, w.transpose(0, 1), x); },
-                {"linear backward", "[128, 256]", "[300, 256]"});
 }
 
 BOOST_AUTO_TEST_CASE(convolution_step_is_bitwise_equal_at_one_and_two_threads) {

@@ -104,16 +104,7 @@ struct SignOp {
 
 // relu(x) = x > 0 ? x : 0. NaN stays NaN, as in PyTorch (the comparison is false, so select keeps x
 // only when x > 0; we pick the zero branch only for x <= 0).
-struct ReluOp {
-    template <class V>
-    V operator()(V x) const {
-        if constexpr (kIsBatch<V>)
-            return xsimd::select(x <= V(0), V(0), x);
-        else
-            return x <= V(0) ? V(0) : x;
-    }
-};
-
+// ReluOp is in simd.hpp: the matrix product applies it too (gemm.cpp, a fused Linear + ReLU).
 struct ClampOp {
     double lo, hi;
     template <class V>

@@ -13,9 +13,11 @@
 
 #include <xgrad/tensor/kernels/gemm.hpp>
 
+#include <xgrad/tensor/kernels/simd.hpp>
 #include <xgrad/tensor/parallel.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -356,9 +358,12 @@ constexpr int64_t kMaxSharedPackBytes = int64_t{2} << 20;
 constexpr int64_t kPackCostInFlops = 32;
 // A thread may spend up to this fraction of its products repacking the operand the others also pack.
 constexpr int64_t kRepackShare = 8;  // 1/8
-}  // namespace
+// Blocks per thread when every thread packs the shared operand itself: the blocks then cost no
+// extra packing, and small ones let a thread that runs slower take fewer of them.
+constexpr int64_t kRepackBlocksPerThread = 8;
+// Products in one job of blocks: each needs a packing buffer per thread.
+constexpr int64_t kMaxProductsPerJob = 4;
 
-namespace {
 // The epilogue's two halves for the block of C at rows [0, rows) and columns [col0, col0 + cols)
 // (c points at its first element). start_block returns the beta the product must then use.
 template <class T>
@@ -373,161 +378,249 @@ void finish_block(const GemmEpilogue<T>& epilogue, T* c, int64_t ldc, int64_t ro
     if (!epilogue.relu) return;
     using Batch = typename Blocking<T>::Batch;
     constexpr int64_t W = Blocking<T>::kLanes;
-    const Batch zero(T(0));
+    const ReluOp relu;  // the element-wise relu's own functor
     for (int64_t i = 0; i < rows; ++i) {
         T* row = c + i * ldc;
         int64_t j = 0;
-        // As relu: x <= 0 gives 0, anything else (NaN included) stays.
-        for (; j + W <= cols; j += W) {
-            const Batch x = Batch::load_unaligned(row + j);
-            xsimd::select(x <= zero, zero, x).store_unaligned(row + j);
-        }
-        for (; j < cols; ++j) row[j] = row[j] <= T(0) ? T(0) : row[j];
+        for (; j + W <= cols; j += W) relu(Batch::load_unaligned(row + j)).store_unaligned(row + j);
+        for (; j < cols; ++j) row[j] = relu(row[j]);
     }
 }
 
 // gemm_blocked on the block of C at rows [row0, row0 + rows) and columns [col0, col0 + cols),
 // with the epilogue around it.
 template <class T>
-void gemm_block(int64_t row0, int64_t rows, int64_t col0, int64_t cols, int64_t k, T alpha, const T* a, int64_t a_rs,
-                int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc,
-                const GemmEpilogue<T>& epilogue) {
-    T* block = c + row0 * ldc + col0;
-    const T beta_here = start_block(epilogue, block, ldc, rows, col0, cols, beta);
-    gemm_blocked(rows, cols, k, alpha, a + row0 * a_rs, a_rs, a_cs, b + col0 * b_cs, b_rs, b_cs, beta_here, block, ldc);
-    finish_block(epilogue, block, ldc, rows, cols);
+void gemm_block(const GemmProblem<T>& p, int64_t row0, int64_t rows, int64_t col0, int64_t cols) {
+    T* block = p.c + row0 * p.ldc + col0;
+    const T beta_here = start_block(p.epilogue, block, p.ldc, rows, col0, cols, p.beta);
+    gemm_blocked(rows, cols, p.k, p.alpha, p.a + row0 * p.a_rs, p.a_rs, p.a_cs, p.b + col0 * p.b_cs, p.b_rs, p.b_cs,
+                 beta_here, block, p.ldc);
+    finish_block(p.epilogue, block, p.ldc, rows, cols);
 }
+
+// How a product is cut between threads: the operand every block of C reads (A when C is wide,
+// B when it is tall) is packed whole, the "shared" operand, and the other dimension is cut into
+// blocks that start on micro-tile edges, so that every element is computed by the same kernel
+// calls as on one thread (same bits).
+template <class T>
+struct Split {
+    using B = Blocking<T>;
+    Split() = default;
+    explicit Split(const GemmProblem<T>& problem) : p(problem) {
+        depth_blocks = (p.k + B::kDepth - 1) / B::kDepth;
+        depth_step = ((p.k + depth_blocks - 1) / depth_blocks + 7) / 8 * 8;  // as gemm_blocked
+        share_a = p.n >= p.m;
+        panel = share_a ? B::kPanelRows : B::kPanelCols;
+        block_stride = round_up(share_a ? p.m : p.n, panel) * depth_step;
+        own_extent = share_a ? p.n : p.m;
+        own_align = share_a ? B::kPanelCols : B::kPanelRows;
+        own_panels = (own_extent + own_align - 1) / own_align;
+    }
+    int64_t shared_elements() const { return block_stride * depth_blocks; }
+    // Cheap enough for each of `threads` threads to pack the shared operand itself: it has
+    // (shared extent) x k elements, a thread's products 2 m n k / threads flops, and repacking
+    // costs at most 1/kRepackShare of them when the other extent is at least
+    // kPackCostInFlops * kRepackShare * threads / 2 (m and k cancel): 128 per thread here.
+    bool each_thread_packs(int threads) const { return 2 * own_extent >= kPackCostInFlops * kRepackShare * threads; }
+    // Block blk of `blocks`: [begin, end) of the own dimension, on micro-tile edges.
+    std::pair<int64_t, int64_t> block(int64_t blk, int64_t blocks) const {
+        return {own_panels * blk / blocks * own_align,
+                std::min(own_extent, own_panels * (blk + 1) / blocks * own_align)};
+    }
+
+    // Packs panels [first, last) of depth block d of the shared operand into `shared`, laid out
+    // as one depth block after another, block_stride apart.
+    void pack_shared(T* shared, int64_t d, int64_t first, int64_t last) const {
+        const int64_t pc = d * depth_step, depth = std::min(depth_step, p.k - pc);
+        T* block = shared + d * block_stride;
+        for (int64_t q = first; q < last; ++q) {
+            const int64_t at = q * panel;
+            if (share_a)
+                pack_a_panel(block + at * depth, p.a, p.a_rs, p.a_cs, at, std::min(B::kPanelRows, p.m - at), pc, depth);
+            else
+                pack_b_panel(block + at * depth, p.b, p.b_rs, p.b_cs, pc, depth, at, std::min(B::kPanelCols, p.n - at));
+        }
+    }
+    int64_t shared_panels() const { return block_stride / depth_step / panel; }
+
+    // The block [begin, end) of the own dimension against the packed shared operand: packs its own
+    // part and computes its tiles in the order gemm_blocked does (depth blocks outermost), so every
+    // element gets the same bits.
+    void compute(const T* shared, int64_t begin, int64_t end) const;
+
+    GemmProblem<T> p;
+    bool share_a = true;
+    int64_t depth_blocks = 0, depth_step = 0, panel = 0, block_stride = 0, own_extent = 0, own_align = 0,
+            own_panels = 0;
+};
+
+template <class T>
+void Split<T>::compute(const T* shared, int64_t begin, int64_t end) const {
+    constexpr int64_t MR = B::kPanelRows, NR = B::kPanelCols;
+    thread_local PackBuffer<T> own_space;
+    T* const own = own_space.get(depth_step * round_up(end - begin, own_align));
+    T* const c = p.c;
+    const int64_t m = p.m, n = p.n, ldc = p.ldc;
+    T* const block_c = share_a ? c + begin : c + begin * ldc;
+    const int64_t block_rows = share_a ? m : end - begin, block_cols = share_a ? end - begin : n;
+    const T beta_first = start_block(p.epilogue, block_c, ldc, block_rows, share_a ? begin : 0, block_cols, p.beta);
+    for (int64_t d = 0; d < depth_blocks; ++d) {
+        const int64_t pc = d * depth_step, depth = std::min(depth_step, p.k - pc);
+        const T beta_here = pc == 0 ? beta_first : T(1);
+        const T* block = shared + d * block_stride;
+        if (share_a) {  // columns [begin, end) of B against all of A
+            for (int64_t jr = begin; jr < end; jr += NR)
+                pack_b_panel(own + (jr - begin) * depth, p.b, p.b_rs, p.b_cs, pc, depth, jr, std::min(NR, end - jr));
+            for (int64_t ic = 0; ic < m; ic += B::kHeight) {
+                const int64_t ic_end = std::min(m, ic + B::kHeight);
+                for (int64_t jr = begin; jr < end; jr += NR) {
+                    const int64_t cols = std::min(NR, end - jr);
+                    const T* pb = own + (jr - begin) * depth;
+                    for (int64_t ir = ic; ir < ic_end; ir += MR) {
+                        const int64_t rows = std::min(MR, m - ir);
+                        T* tile = c + ir * ldc + jr;
+                        const T* pa = block + ir * depth;
+                        if (rows == MR && cols == NR)
+                            micro_kernel<T>(depth, pa, pb, tile, ldc, p.alpha, beta_here);
+                        else
+                            edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, p.alpha, beta_here);
+                    }
+                }
+            }
+        } else {  // rows [begin, end) of A against all of B
+            for (int64_t ir = begin; ir < end; ir += MR)
+                pack_a_panel(own + (ir - begin) * depth, p.a, p.a_rs, p.a_cs, ir, std::min(MR, end - ir), pc, depth);
+            for (int64_t jr = 0; jr < n; jr += NR) {
+                const int64_t cols = std::min(NR, n - jr);
+                const T* pb = block + jr * depth;
+                for (int64_t ir = begin; ir < end; ir += MR) {
+                    const int64_t rows = std::min(MR, end - ir);
+                    T* tile = c + ir * ldc + jr;
+                    const T* pa = own + (ir - begin) * depth;
+                    if (rows == MR && cols == NR)
+                        micro_kernel<T>(depth, pa, pb, tile, ldc, p.alpha, beta_here);
+                    else
+                        edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, p.alpha, beta_here);
+                }
+            }
+        }
+    }
+    finish_block(p.epilogue, block_c, ldc, block_rows, block_cols);
+}
+
+// Huge operands: independent column blocks, each packing what it reads.
+template <class T>
+void run_column_blocks(const GemmProblem<T>& p, int threads) {
+    constexpr int64_t NR = Blocking<T>::kPanelCols;
+    const int64_t col_blocks = std::clamp<int64_t>(p.n / NR, 1, threads * ::xgrad::detail::kTasksPerThread);
+    const int64_t col_panels = (p.n + NR - 1) / NR;
+    ::xgrad::detail::parallel_tasks(col_blocks, threads, [&](int64_t blk) {
+        const int64_t j0 = col_panels * blk / col_blocks * NR,
+                      j1 = std::min(p.n, col_panels * (blk + 1) / col_blocks * NR);
+        if (j1 > j0) gemm_block(p, 0, p.m, j0, j1 - j0);
+    });
+}
+
+// Many threads: the shared operand packed once, by all threads together (job 1), then the blocks
+// of the other dimension (job 2), each thread reading panels the others packed.
+template <class T>
+void run_with_shared_packing(const Split<T>& split, int threads) {
+    // The caller's buffer; the pool's threads read it through this pointer while the caller waits.
+    thread_local PackBuffer<T> shared_space;
+    T* const shared = shared_space.get(split.shared_elements());
+    const int64_t panels = split.shared_panels();
+    const int64_t groups = std::max<int64_t>(1, std::min<int64_t>(panels, threads * ::xgrad::detail::kTasksPerThread));
+    ::xgrad::detail::parallel_tasks(split.depth_blocks * groups, threads, [&](int64_t task) {
+        const int64_t d = task / groups, g = task % groups;
+        split.pack_shared(shared, d, panels * g / groups, panels * (g + 1) / groups);
+    });
+    const int64_t blocks =
+        std::clamp<int64_t>(split.own_extent / split.own_align, 1, threads * ::xgrad::detail::kTasksPerThread);
+    ::xgrad::detail::parallel_tasks(blocks, threads, [&](int64_t blk) {
+        const auto [begin, end] = split.block(blk, blocks);
+        if (end > begin) split.compute(shared, begin, end);
+    });
+}
+
+// Few threads: every thread packs the shared operand of a product itself when it takes its first
+// block of that product, and the blocks of all products go out as one job. Packing once together
+// takes a job of its own (one more hand-over between the threads) and leaves each thread reading
+// the half the other packed from the other core's cache: on 2 threads, the main example's products
+// against the shared packing in the same run: 1.48-2.0x faster than one thread against
+// 1.23-1.81x (docs/benchmarks.md). The blocks are small because they cost no extra packing: the
+// pool hands them out one at a time, the caller from the front and the workers from the back, so
+// on two equal cores each gets the same half of every product (or one product each, of two)
+// step after step, and a core that runs slower (its physical core shared with another tenant, as
+// on the cloud machines, 1.6x slower at times) takes fewer blocks instead of the other waiting
+// for its half.
+template <class T>
+void run_each_thread_packing(const Split<T>* splits, int64_t count, int threads) {
+    int64_t first_block[kMaxProductsPerJob + 1] = {0};
+    int64_t blocks[kMaxProductsPerJob];
+    for (int64_t i = 0; i < count; ++i) {
+        blocks[i] = std::clamp<int64_t>(splits[i].own_panels, 1, threads * kRepackBlocksPerThread);
+        first_block[i + 1] = first_block[i] + blocks[i];
+    }
+    // Which job a thread's packed copies belong to: a copy is reused only within its own job.
+    static std::atomic<uint64_t> jobs{0};
+    const uint64_t job = jobs.fetch_add(1, std::memory_order_relaxed) + 1;
+    ::xgrad::detail::parallel_tasks(first_block[count], threads, [&](int64_t task) {
+        thread_local PackBuffer<T> copies[kMaxProductsPerJob];
+        thread_local uint64_t copy_job[kMaxProductsPerJob] = {0};
+        int64_t i = 0;
+        while (task >= first_block[i + 1]) ++i;
+        const Split<T>& split = splits[i];
+        T* const shared = copies[i].get(split.shared_elements());
+        if (copy_job[i] != job) {
+            for (int64_t d = 0; d < split.depth_blocks; ++d) split.pack_shared(shared, d, 0, split.shared_panels());
+            copy_job[i] = job;
+        }
+        const auto [begin, end] = split.block(task - first_block[i], blocks[i]);
+        if (end > begin) split.compute(shared, begin, end);
+    });
+}
+
 }  // namespace
+
+template <class T>
+void gemm_blocked_parallel(const GemmProblem<T>* problems, int64_t count, int threads) {
+    // Products split in small blocks, gathered into one job; the others run as they come.
+    Split<T> pending[kMaxProductsPerJob] = {};
+    int64_t pending_count = 0;
+    const auto flush = [&] {
+        if (pending_count > 0) run_each_thread_packing(pending, pending_count, threads);
+        pending_count = 0;
+    };
+    for (int64_t i = 0; i < count; ++i) {
+        const GemmProblem<T>& p = problems[i];
+        if (p.m <= 0 || p.n <= 0) continue;
+        if (threads <= 1 || p.k <= 0 || p.alpha == T(0)) {
+            gemm_block(p, 0, p.m, 0, p.n);
+            continue;
+        }
+        const Split<T> split(p);
+        if (split.shared_elements() * static_cast<int64_t>(sizeof(T)) > kMaxSharedPackBytes) {
+            run_column_blocks(p, threads);
+        } else if (!split.each_thread_packs(threads)) {
+            run_with_shared_packing(split, threads);
+        } else {
+            pending[pending_count++] = split;
+            if (pending_count == kMaxProductsPerJob) flush();
+        }
+    }
+    flush();
+}
 
 template <class T>
 void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
                            int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads,
                            GemmEpilogue<T> epilogue) {
-    using B = Blocking<T>;
-    constexpr int64_t MR = B::kPanelRows, NR = B::kPanelCols;
-    if (m <= 0 || n <= 0) return;
-    if (threads <= 1 || k <= 0 || alpha == T(0))
-        return gemm_block(0, m, 0, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, epilogue);
-    const int64_t depth_blocks = (k + B::kDepth - 1) / B::kDepth;
-    const int64_t depth_step = ((k + depth_blocks - 1) / depth_blocks + 7) / 8 * 8;  // as gemm_blocked
-    // Wide C: A is shared by every column block and packed once; tall C: B, by every row block.
-    const bool share_a = n >= m;
-    const int64_t panel = share_a ? MR : NR;
-    const int64_t shared_extent = round_up(share_a ? m : n, panel);
-    const int64_t block_stride = shared_extent * depth_step;  // one depth block of the shared pack
-    // The other dimension is cut into blocks that start on micro-tile edges, so that every element
-    // is computed by the same kernel calls as on one thread (same bits).
-    const int64_t own_extent = share_a ? n : m, own_align = share_a ? NR : MR;
-    const int64_t own_panels = (own_extent + own_align - 1) / own_align;
-    const int64_t blocks = std::clamp<int64_t>(own_extent / own_align, 1, threads * ::xgrad::detail::kTasksPerThread);
-    if (block_stride * depth_blocks * static_cast<int64_t>(sizeof(T)) > kMaxSharedPackBytes) {
-        // Huge operands: independent column blocks, each packing what it reads.
-        const int64_t col_blocks = std::clamp<int64_t>(n / NR, 1, threads * ::xgrad::detail::kTasksPerThread);
-        const int64_t col_panels = (n + NR - 1) / NR;
-        ::xgrad::detail::parallel_tasks(col_blocks, threads, [&](int64_t blk) {
-            const int64_t j0 = col_panels * blk / col_blocks * NR,
-                          j1 = std::min(n, col_panels * (blk + 1) / col_blocks * NR);
-            if (j1 > j0) gemm_block(0, m, j0, j1 - j0, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, epilogue);
-        });
-        return;
-    }
-    // Few threads: one block each, every block packing the shared operand itself, when that
-    // repacking costs a thread little next to its share of the products. Packing it once together
-    // takes a job of its own (one more hand-over between the threads) and leaves each thread
-    // reading the half the other packed from the other core's cache. On 2 threads, the main
-    // example's products against the shared packing in the same run: 1.48-2.0x faster than one
-    // thread against 1.23-1.81x (docs/benchmarks.md). One block per thread: a thread that has not
-    // started yet still leaves its block to the caller.
-    // The shared operand has (shared extent) x k elements, a thread's products 2 m n k / threads
-    // flops; repacking costs at most 1/kRepackShare of them when the other extent is at least
-    // kPackCostInFlops * kRepackShare * threads / 2 (m and k cancel): 128 per thread here.
-    if (2 * own_extent >= kPackCostInFlops * kRepackShare * threads) {
-        ::xgrad::detail::parallel_tasks(threads, threads, [&](int64_t blk) {
-            const int64_t begin = own_panels * blk / threads * own_align;
-            const int64_t end = std::min(own_extent, own_panels * (blk + 1) / threads * own_align);
-            if (end <= begin) return;
-            if (share_a)
-                gemm_block(0, m, begin, end - begin, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, epilogue);
-            else
-                gemm_block(begin, end - begin, 0, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, epilogue);
-        });
-        return;
-    }
-    // The caller's buffer; the pool's threads read it through this pointer while the caller waits.
-    thread_local PackBuffer<T> shared_space;
-    T* const shared = shared_space.get(block_stride * depth_blocks);
-
-    // Job 1: pack the shared operand, every depth block, in groups of panels.
-    const int64_t panels = shared_extent / panel;
-    const int64_t groups = std::max<int64_t>(1, std::min<int64_t>(panels, threads * ::xgrad::detail::kTasksPerThread));
-    ::xgrad::detail::parallel_tasks(depth_blocks * groups, threads, [&](int64_t task) {
-        const int64_t d = task / groups, g = task % groups;
-        const int64_t pc = d * depth_step, depth = std::min(depth_step, k - pc);
-        T* block = shared + d * block_stride;
-        for (int64_t q = panels * g / groups; q < panels * (g + 1) / groups; ++q) {
-            const int64_t at = q * panel;
-            if (share_a)
-                pack_a_panel(block + at * depth, a, a_rs, a_cs, at, std::min(MR, m - at), pc, depth);
-            else
-                pack_b_panel(block + at * depth, b, b_rs, b_cs, pc, depth, at, std::min(NR, n - at));
-        }
-    });
-
-    // Job 2: blocks of the other dimension, each packing its own part and computing its tiles in
-    // the order gemm_blocked does (depth blocks outermost), so every element gets the same bits.
-    ::xgrad::detail::parallel_tasks(blocks, threads, [&](int64_t blk) {
-        const int64_t begin = own_panels * blk / blocks * own_align;
-        const int64_t end = std::min(own_extent, own_panels * (blk + 1) / blocks * own_align);
-        if (end <= begin) return;
-        thread_local PackBuffer<T> own_space;
-        T* const own = own_space.get(depth_step * round_up(end - begin, own_align));
-        T* const block_c = share_a ? c + begin : c + begin * ldc;
-        const int64_t block_rows = share_a ? m : end - begin, block_cols = share_a ? end - begin : n;
-        const T beta_first = start_block(epilogue, block_c, ldc, block_rows, share_a ? begin : 0, block_cols, beta);
-        for (int64_t d = 0; d < depth_blocks; ++d) {
-            const int64_t pc = d * depth_step, depth = std::min(depth_step, k - pc);
-            const T beta_here = pc == 0 ? beta_first : T(1);
-            const T* block = shared + d * block_stride;
-            if (share_a) {  // columns [begin, end) of B against all of A
-                for (int64_t jr = begin; jr < end; jr += NR)
-                    pack_b_panel(own + (jr - begin) * depth, b, b_rs, b_cs, pc, depth, jr, std::min(NR, end - jr));
-                for (int64_t ic = 0; ic < m; ic += B::kHeight) {
-                    const int64_t ic_end = std::min(m, ic + B::kHeight);
-                    for (int64_t jr = begin; jr < end; jr += NR) {
-                        const int64_t cols = std::min(NR, end - jr);
-                        const T* pb = own + (jr - begin) * depth;
-                        for (int64_t ir = ic; ir < ic_end; ir += MR) {
-                            const int64_t rows = std::min(MR, m - ir);
-                            T* tile = c + ir * ldc + jr;
-                            const T* pa = block + ir * depth;
-                            if (rows == MR && cols == NR)
-                                micro_kernel<T>(depth, pa, pb, tile, ldc, alpha, beta_here);
-                            else
-                                edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, alpha, beta_here);
-                        }
-                    }
-                }
-            } else {  // rows [begin, end) of A against all of B
-                for (int64_t ir = begin; ir < end; ir += MR)
-                    pack_a_panel(own + (ir - begin) * depth, a, a_rs, a_cs, ir, std::min(MR, end - ir), pc, depth);
-                for (int64_t jr = 0; jr < n; jr += NR) {
-                    const int64_t cols = std::min(NR, n - jr);
-                    const T* pb = block + jr * depth;
-                    for (int64_t ir = begin; ir < end; ir += MR) {
-                        const int64_t rows = std::min(MR, end - ir);
-                        T* tile = c + ir * ldc + jr;
-                        const T* pa = own + (ir - begin) * depth;
-                        if (rows == MR && cols == NR)
-                            micro_kernel<T>(depth, pa, pb, tile, ldc, alpha, beta_here);
-                        else
-                            edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, alpha, beta_here);
-                    }
-                }
-            }
-        }
-        finish_block(epilogue, block_c, ldc, block_rows, block_cols);
-    });
+    const GemmProblem<T> problem{m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, epilogue};
+    gemm_blocked_parallel(&problem, 1, threads);
 }
+
+template void gemm_blocked_parallel<float>(const GemmProblem<float>*, int64_t, int);
+template void gemm_blocked_parallel<double>(const GemmProblem<double>*, int64_t, int);
 
 template void gemm_blocked_parallel<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
                                            const float*, int64_t, int64_t, float, float*, int64_t, int,

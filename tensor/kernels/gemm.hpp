@@ -28,6 +28,22 @@ struct GemmEpilogue {
     bool relu = false;
 };
 
+/// One product C = alpha A B + beta C with the operands as gemm_blocked takes them, and what is
+/// done to C around it.
+template <class T>
+struct GemmProblem {
+    int64_t m = 0, n = 0, k = 0;
+    T alpha = T(1);
+    const T* a = nullptr;
+    int64_t a_rs = 0, a_cs = 0;
+    const T* b = nullptr;
+    int64_t b_rs = 0, b_cs = 0;
+    T beta = T(0);
+    T* c = nullptr;
+    int64_t ldc = 0;
+    GemmEpilogue<T> epilogue{};
+};
+
 /// The same product on up to `threads` threads of xgrad's pool. The operand every block of C
 /// reads (A when C is wide, B when it is tall) is packed by every thread itself when that costs
 /// little next to its share of the products (few threads, the main example's products on two),
@@ -38,6 +54,15 @@ template <class T>
 void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
                            int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads,
                            GemmEpilogue<T> epilogue = {});
+
+/// Independent products (no C overlaps another's operands) on up to `threads` threads, with the
+/// bits of computing each alone. Products for which every thread packs the shared operand itself
+/// run as one job of small blocks: a thread packs a product's shared operand when it takes its
+/// first block of it, so on two threads each tends to keep to one product (a linear layer's two
+/// gradients), and a thread that runs slower (a busy sibling core, another process) takes fewer
+/// blocks instead of holding up the other. The rest run one after another, each split as above.
+template <class T>
+void gemm_blocked_parallel(const GemmProblem<T>* problems, int64_t count, int threads);
 
 /// The xsimd instruction set the blocked kernel was compiled for ("avx512bw", "avx2", ...).
 const char* gemm_blocked_arch();

@@ -134,6 +134,19 @@ void finish_out(const NDArray& out, bool relu) {
     if (relu) unary_out(Unary::relu, out, out);
 }
 
+// C = alpha op(A) op(B) + beta C (+ bias, then relu) as the blocked kernel takes it.
+template <class T>
+detail::GemmProblem<T> blocked_problem(const NDArray& out, const NDArray& a, const NDArray& b, double alpha,
+                                       double beta, const NDArray* bias, bool relu) {
+    return {a.sizes()[0],         b.sizes()[1],
+            a.sizes()[1],         static_cast<T>(alpha),
+            a.data<T>(),          a.strides()[0],
+            a.strides()[1],       b.data<T>(),
+            b.strides()[0],       b.strides()[1],
+            static_cast<T>(beta), out.data<T>(),
+            out.strides()[0],     {bias != nullptr ? bias->data<T>() : nullptr, relu}};
+}
+
 // Splits C = op(A) op(B) (+ bias, then relu) between the pool's threads. The blocked kernel
 // shares the packed operand between them (gemm_blocked_parallel) and applies the bias and relu
 // to each block on the thread that computed it; BLAS gets column blocks (or row blocks when C is
@@ -145,10 +158,8 @@ void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, doubl
     const int threads = ::xgrad::detail::threads_for(2.0 * static_cast<double>(m) * n * k, kGemmFlopsPerThread);
     if constexpr (std::is_floating_point_v<T>) {
         if (use_blocked_gemm() && m * n * k > kTinyGemm) {
-            detail::GemmEpilogue<T> epilogue{bias != nullptr ? bias->data<T>() : nullptr, relu};
-            detail::gemm_blocked_parallel<T>(m, n, k, static_cast<T>(alpha), a.data<T>(), a.strides()[0],
-                                             a.strides()[1], b.data<T>(), b.strides()[0], b.strides()[1],
-                                             static_cast<T>(beta), out.data<T>(), out.strides()[0], threads, epilogue);
+            const detail::GemmProblem<T> problem = blocked_problem<T>(out, a, b, alpha, beta, bias, relu);
+            detail::gemm_blocked_parallel<T>(&problem, 1, threads);
             return;
         }
     }
@@ -216,14 +227,26 @@ std::pair<NDArray, NDArray> linear_grads(const NDArray& g, const NDArray& w, con
     NDArray gx = NDArray::empty({g.sizes()[0], w.sizes()[1]}, g.dtype());
     NDArray gw = NDArray::empty({w.sizes()[0], w.sizes()[1]}, g.dtype());
     const NDArray gt = g.transpose(0, 1);
-    // Both products have N out in multiply-adds. Side by side when the pair gets at least two
-    // threads and a product alone would get at most two: the caller takes x's gradient and a
-    // worker the weight's (or the caller both, if no worker comes). With more threads for each,
-    // each is split between all of them in turn (work inside a job runs on one thread, so side by
-    // side would leave the others idle).
+    // Both products have N out in multiply-adds.
     const double flops = 2.0 * static_cast<double>(g.sizes()[0]) * g.sizes()[1] * w.sizes()[1];
-    const bool side_by_side = ::xgrad::detail::threads_for(2 * flops, kGemmFlopsPerThread) >= 2 &&
-                              ::xgrad::detail::threads_for(flops, kGemmFlopsPerThread) <= 2;
+    const int pair_threads = ::xgrad::detail::threads_for(2 * flops, kGemmFlopsPerThread);
+    const bool floating = g.dtype() == kFloat32 || g.dtype() == kFloat64;
+    if (floating && use_blocked_gemm() && flops > 2.0 * kTinyGemm && g.dtype() == w.dtype() && g.dtype() == x.dtype()) {
+        // One job for the pair: on two threads each tends to compute one product whole, and a
+        // thread that runs slower takes fewer blocks of it.
+        detail::dispatch_floating(g.dtype(), "linear backward", [&](auto tag) {
+            using T = decltype(tag);
+            const detail::GemmProblem<T> problems[] = {blocked_problem<T>(gx, g, w, 1.0, 0.0, nullptr, false),
+                                                       blocked_problem<T>(gw, gt, x, 1.0, 0.0, nullptr, false)};
+            detail::gemm_blocked_parallel<T>(problems, 2, pair_threads);
+        });
+        return {gx, gw};
+    }
+    // Elsewhere side by side when the pair gets at least two threads and a product alone would get
+    // at most two: the caller takes x's gradient and a worker the weight's (or the caller both, if
+    // no worker comes). With more threads for each, each is split between all of them in turn
+    // (work inside a job runs on one thread, so side by side would leave the others idle).
+    const bool side_by_side = pair_threads >= 2 && ::xgrad::detail::threads_for(flops, kGemmFlopsPerThread) <= 2;
     if (!side_by_side) {
         gemm_out(gx, g, w, 1.0, 0.0);
         gemm_out(gw, gt, x, 1.0, 0.0);

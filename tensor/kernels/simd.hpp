@@ -44,6 +44,18 @@ struct NanMin {
     }
 };
 
+/// relu: x <= 0 gives 0, anything else (NaN included) stays. Shared by the element-wise kernel
+/// and the matrix product's epilogue, so a fused Linear + ReLU has the bits of the two ops.
+struct ReluOp {
+    template <class V>
+    V operator()(V x) const {
+        if constexpr (kIsBatch<V>)
+            return xsimd::select(x <= V(0), V(0), x);
+        else
+            return x <= V(0) ? V(0) : x;
+    }
+};
+
 template <class T>
 struct Contiguous {
     const T* p;
