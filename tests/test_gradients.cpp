@@ -103,6 +103,8 @@ const std::vector<OpCase> ops = {
      Domain::any,
      true},
     {"linear_relu_no_bias", [](const Args& a) { return linear_relu(a[0], a[1]); }, {{3, 4}, {2, 4}}},
+    // One output feature: relu's mask and the bias's sum take the separate ops (a single column).
+    {"linear_relu_one_output", [](const Args& a) { return linear_relu(a[0], a[1], a[2]); }, {{6, 4}, {1, 4}, {1}}},
     {"view",
      [](const Args& a) {
          return a[0].contiguous().view({4, 3});
