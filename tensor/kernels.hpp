@@ -136,11 +136,6 @@ NDArray clamp(const NDArray& x, double low, double high);
 NDArray pow_scalar(const NDArray& x, double exponent);
 /// grad where x > 0 else 0: ReLU's backward in one pass.
 NDArray threshold_backward(const NDArray& grad, const NDArray& x);
-/// relu's backward and a linear layer's bias gradient in one pass over [N, out] arrays: g =
-/// threshold_backward(dy, y) and, with column_sums, sum(g, {0}), each with that op's bits. Columns
-/// are split between threads as the forward product split them, so that each thread reads the
-/// part of y it wrote itself.
-std::pair<NDArray, NDArray> relu_backward_with_column_sums(const NDArray& dy, const NDArray& y, bool column_sums);
 
 // ---- reductions ---------------------------------------------------------------------------
 /// dims empty means all dims. Integer and bool sums give int64.

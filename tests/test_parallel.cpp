@@ -353,39 +353,6 @@ BOOST_AUTO_TEST_CASE(both_linear_gradients_together_match_separate_products) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(relu_backward_with_column_sums_has_the_bits_of_the_two_ops) {
-    // The fused linear_relu's backward: relu's mask and the bias's gradient in one pass, split by
-    // columns, against threshold_backward and sum over rows, at 1 and 2 threads, in both float
-    // dtypes, on ragged widths, zeros in the output (the mask's edge), rows spaced apart, and
-    // columns not contiguous (which take the separate ops).
-    ThreadCountGuard guard;
-    for (DType dtype : {kFloat32, kFloat64})
-        for (int64_t width : {256, 37, 1}) {
-            const NDArray dy = random_tensor({300, width}, dtype, 31).data();
-            const NDArray y = relu(random_tensor({300, width}, dtype, 32)).data();
-            const NDArray strided = random_tensor({300, 2 * width}, dtype, 33).data().narrow(1, 0, width);
-            const NDArray column_major = dy.transpose(0, 1).contiguous().transpose(0, 1);
-            for (const NDArray& grad : {dy, strided, column_major}) {
-                const NDArray expected = kernels::threshold_backward(grad, y);
-                const NDArray expected_sums = kernels::sum(expected, {0});
-                for (int threads : {1, 2}) {
-                    set_num_threads(threads);
-                    detail::end_contention_backoff();
-                    const auto [g, sums] = kernels::relu_backward_with_column_sums(grad, y, true);
-                    BOOST_TEST((Tensor(g).to_vector<double>() == Tensor(expected).to_vector<double>()));
-                    BOOST_TEST((Tensor(sums).to_vector<double>() == Tensor(expected_sums).to_vector<double>()),
-                               dtype << " width " << width << ", " << threads << " threads");
-                    BOOST_TEST(!kernels::relu_backward_with_column_sums(grad, y, false).second.defined());
-                }
-            }
-        }
-    const NDArray a = random_tensor({4, 3}, kFloat32, 34).data();
-    check_error([&] { kernels::relu_backward_with_column_sums(a, a.transpose(0, 1), true); },
-                {"relu backward", "[4, 3]", "[3, 4]"});
-    check_error([&] { kernels::relu_backward_with_column_sums(a, a.to(kFloat64), true); },
-                {"relu backward", "float32", "float64"});
-}
-
 BOOST_AUTO_TEST_CASE(convolution_step_is_bitwise_equal_at_one_and_two_threads) {
     ThreadCountGuard guard;
     Tensor x = random_tensor({32, 1, 28, 28}, kFloat32, 13);

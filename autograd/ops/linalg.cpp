@@ -66,12 +66,11 @@ int64_t rows_of(const Shape& sizes) {
     return rows;
 }
 
-// The gradients of y = x W^T + b from g = dL/dy: g W for x, g^T x for W, g summed over rows for b
-// (given as `bias_grad` when the caller has it already).
-Grads linear_gradients(const Tensor& g, const BackwardContext& c, const Tensor& bias_grad) {
+// The gradients of y = x W^T + b from g = dL/dy: g W for x, g^T x for W, g summed over rows for b.
+Grads linear_backward(const Tensor& g, const BackwardContext& c) {
     const Tensor &x = c.inputs[0], &w = c.inputs[1];
     const Tensor g2 = g.reshape({rows_of(g.sizes()), g.size(-1)});
-    const Tensor gb = !c.needs(2) ? Tensor() : bias_grad.defined() ? bias_grad : sum(g2, {0});
+    const Tensor gb = c.needs(2) ? sum(g2, {0}) : Tensor();
     if (c.needs(0) && c.needs(1) && !GradMode::is_enabled()) {
         // Both products at once, one per thread (kernels::linear_grads); a backward that builds a
         // graph of its own (create_graph) goes through the ops below instead.
@@ -83,23 +82,6 @@ Grads linear_gradients(const Tensor& g, const BackwardContext& c, const Tensor& 
     if (c.needs(0)) gx = matmul(g2, w).reshape(c.input_sizes(0));
     if (c.needs(1)) gw = matmul(g2.t(), x.reshape({rows_of(x.sizes()), x.size(-1)}));
     return {gx, gw, gb};
-}
-
-Grads linear_backward(const Tensor& g, const BackwardContext& c) {
-    return linear_gradients(g, c, Tensor());
-}
-
-// relu(x W^T + b): relu's gradient, g where the output is positive, then linear's. Without a
-// graph of the backward to record, the mask and the bias's gradient (g summed over rows) are one
-// pass, split by columns as the forward split its output, so that on two threads each reads the
-// part of the output it wrote itself (kernels::relu_backward_with_column_sums).
-Grads linear_relu_backward(const Tensor& g, const BackwardContext& c) {
-    if (GradMode::is_enabled()) return linear_backward(threshold_backward(g, c.output), c);
-    const int64_t features = c.output.size(-1), rows = rows_of(c.output.sizes());
-    auto [masked, bias_grad] = kernels::relu_backward_with_column_sums(
-        g.data().reshape({rows, features}), c.output.data().reshape({rows, features}), c.needs(2));
-    return linear_gradients(Tensor(std::move(masked)), c,
-                            bias_grad.defined() ? Tensor(std::move(bias_grad)) : Tensor());
 }
 
 // y = x W^T + b, then max(y, 0) with relu, as one GEMM: each thread starts its block of the output
@@ -127,7 +109,10 @@ Tensor linear_op(const Tensor& x, const Tensor& weight, const Tensor& bias, bool
     OpSpec spec{.saves = relu ? Saves::inputs_and_output : Saves::inputs,
                 .save_inputs = {weight.requires_grad(), x.requires_grad(), false}};
     if (!relu) return make_op(name, {x, weight, bias}, out.view(out_sizes), linear_backward, spec);
-    return make_op(name, {x, weight, bias}, out.view(out_sizes), linear_relu_backward, spec);
+    return make_op(
+        name, {x, weight, bias}, out.view(out_sizes),
+        [](const Tensor& g, const BackwardContext& c) { return linear_backward(threshold_backward(g, c.output), c); },
+        spec);
 }
 }  // namespace
 

@@ -8,7 +8,6 @@
 
 #include <xgrad/tensor/kernels.hpp>
 #include <xgrad/tensor/kernels/dispatch.hpp>
-#include <xgrad/tensor/kernels/gemm.hpp>
 #include <xgrad/tensor/kernels/loops.hpp>
 #include <xgrad/tensor/kernels/simd.hpp>
 
@@ -521,61 +520,6 @@ NDArray threshold_backward(const NDArray& grad, const NDArray& x) {
     dispatch_numeric(grad.dtype(), "threshold_backward",
                      [&](auto tag) { binary_loop<decltype(tag)>(out, grad, x, ThresholdBackwardOp{}); });
     return out;
-}
-
-namespace {
-// Columns [j0, j1) of relu_backward_with_column_sums: row by row, g = dy where y > 0 and the sum
-// of the rows so far, which starts as row 0 and adds the others in order, as sum(g, {0}) does.
-template <class T>
-void relu_backward_columns(const NDArray& dy, const NDArray& y, const NDArray& g, T* sums, int64_t j0, int64_t j1) {
-    using Batch = xsimd::batch<T>;
-    constexpr int64_t W = Batch::size;
-    const ThresholdBackwardOp mask;
-    const int64_t rows = g.size(0), n = j1 - j0;
-    for (int64_t i = 0; i < rows; ++i) {
-        const T* d = dy.data<T>() + i * dy.strides()[0] + j0;
-        const T* v = y.data<T>() + i * y.strides()[0] + j0;
-        T* out = g.data<T>() + i * g.strides()[0] + j0;
-        T* acc = sums == nullptr ? nullptr : sums + j0;
-        int64_t j = 0;
-        for (; j + W <= n; j += W) {
-            const Batch masked = mask(Batch::load_unaligned(d + j), Batch::load_unaligned(v + j));
-            masked.store_unaligned(out + j);
-            if (acc != nullptr) (i == 0 ? masked : Batch::load_unaligned(acc + j) + masked).store_unaligned(acc + j);
-        }
-        for (; j < n; ++j) {
-            out[j] = mask(d[j], v[j]);
-            if (acc != nullptr) acc[j] = i == 0 ? out[j] : acc[j] + out[j];
-        }
-    }
-}
-}  // namespace
-
-std::pair<NDArray, NDArray> relu_backward_with_column_sums(const NDArray& dy, const NDArray& y, bool column_sums) {
-    XGRAD_CHECK(dy.dim() == 2 && dy.sizes() == y.sizes() && dy.dtype() == y.dtype(),
-                "relu backward: expected the gradient and the output with one 2-D shape and dtype, got ", dy.sizes(),
-                " ", dy.dtype(), " and ", y.sizes(), " ", y.dtype());
-    // A single column is summed as one long row by sum (in SIMD lanes, not front to back): the
-    // separate ops then, as for columns that are not contiguous.
-    const bool rows_contiguous = dy.strides()[1] == 1 && y.strides()[1] == 1 && dy.size(1) > 1;
-    if (!rows_contiguous || !is_floating(dy.dtype()) || dy.size(0) == 0) {
-        NDArray g = threshold_backward(dy, y);
-        return {g, column_sums ? sum(g, {0}) : NDArray()};
-    }
-    NDArray g = NDArray::empty(dy.sizes(), dy.dtype());
-    NDArray sums = column_sums ? NDArray::empty({dy.size(1)}, dy.dtype()) : NDArray();
-    // Column blocks, as the forward product cut its output (gemm.cpp, a micro-tile wide; the
-    // caller from the front, the workers from the back): on two threads each tends to read the
-    // part of y it wrote itself.
-    dispatch_floating(dy.dtype(), "relu backward", [&](auto tag) {
-        using T = decltype(tag);
-        const int64_t align = detail::gemm_panel_width<T>();
-        ::xgrad::detail::parallel_for(
-            dy.size(1), 2.0 * static_cast<double>(dy.size(0)), align, [&](int64_t j0, int64_t j1) {
-                relu_backward_columns<T>(dy, y, g, column_sums ? sums.data<T>() : nullptr, j0, j1);
-            });
-    });
-    return {g, sums};
 }
 
 namespace {
