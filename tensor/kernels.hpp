@@ -186,9 +186,10 @@ void gemm_out(const NDArray& out, const NDArray& a, const NDArray& b, double alp
 /// Split between threads, each applies the bias and relu to the part of out it computed.
 void linear_out(const NDArray& out, const NDArray& a, const NDArray& b, const NDArray& bias, bool relu);
 /// A linear layer's two product gradients, x's g @ w and the weight's g^T @ x (g [N, out], w
-/// [out, in], x [N, in]). They are independent and equally large: on two threads each is
-/// computed whole by one thread, instead of each being split (every split repacks g and reads
-/// half of it from the other core's cache); on more, each is split between all. With xgrad's
+/// [out, in], x [N, in]). They are independent and equally large: on two threads they go out as
+/// one job of both products' blocks, so that each thread tends to compute one product whole
+/// (a split repacks g on both threads and reads half of it from the other core's cache) and a
+/// thread that runs slower takes fewer blocks; on more, each is split between all. With xgrad's
 /// blocked kernel a whole product has the bits of a split one (with XGRAD_GEMM=blas, OpenBLAS
 /// rounds differently when a product is split, as for any product).
 std::pair<NDArray, NDArray> linear_grads(const NDArray& g, const NDArray& w, const NDArray& x);
