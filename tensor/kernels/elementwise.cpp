@@ -102,9 +102,8 @@ struct SignOp {
     }
 };
 
-// relu(x) = x > 0 ? x : 0. NaN stays NaN, as in PyTorch (the comparison is false, so select keeps x
-// only when x > 0; we pick the zero branch only for x <= 0).
 // ReluOp is in simd.hpp: the matrix product applies it too (gemm.cpp, a fused Linear + ReLU).
+
 struct ClampOp {
     double lo, hi;
     template <class V>

@@ -550,9 +550,9 @@ void run_with_shared_packing(const Split<T>& split, int threads) {
 // 1.23-1.81x (docs/benchmarks.md). The blocks are small because they cost no extra packing: the
 // pool hands them out one at a time, the caller from the front and the workers from the back, so
 // on two equal cores each gets the same half of every product (or one product each, of two)
-// step after step, and a core that runs slower (its physical core shared with another tenant, as
-// on the cloud machines, 1.6x slower at times) takes fewer blocks instead of the other waiting
-// for its half.
+// step after step, and a core that runs slower (on the project's cloud machine one vCPU took
+// 1.2-1.6x as long as the other for stretches, another tenant slowing its memory accesses) takes
+// fewer blocks instead of the other waiting for its half.
 template <class T>
 void run_each_thread_packing(const Split<T>* splits, int64_t count, int threads) {
     int64_t first_block[kMaxProductsPerJob + 1] = {0};

@@ -44,8 +44,9 @@ struct NanMin {
     }
 };
 
-/// relu: x <= 0 gives 0, anything else (NaN included) stays. Shared by the element-wise kernel
-/// and the matrix product's epilogue, so a fused Linear + ReLU has the bits of the two ops.
+/// relu(x) = x > 0 ? x : 0. NaN stays NaN, as in PyTorch: the zero branch is taken only for
+/// x <= 0, which is false for NaN. Shared by the element-wise kernel and the matrix product's
+/// epilogue, so a fused Linear + ReLU has the bits of the two ops.
 struct ReluOp {
     template <class V>
     V operator()(V x) const {
