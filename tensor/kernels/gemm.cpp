@@ -9,7 +9,8 @@
 //
 // Packing turns any strides into unit-stride panels and pads ragged edges with zeros, so the
 // micro-kernel is a single loop with no edge cases; the tile of C on a ragged edge goes through
-// a small buffer.
+// a small buffer. An A whose rows or columns are contiguous is read where it lies instead, but
+// for a ragged last panel (see PackedA).
 
 #include <xgrad/tensor/kernels/gemm.hpp>
 
@@ -236,10 +237,39 @@ void pack_b_panel(T* dst, const T* b, int64_t b_rs, int64_t b_cs, int64_t p0, in
         for (int64_t p = p0_tail; p < depth; ++p) dst[p * NR + j] = T(0);
 }
 
+// Where the micro-kernel reads a panel of A (MR rows x depth), value (r, p) of it:
+//  - PackedA: packed by pack_a_panel, depth-major (p * MR + r);
+//  - RowMajorA, ColumnMajorA: in place, when A's rows (or its columns: a transposed view) are
+//    contiguous and the panel has all MR rows. Packing such an A buys little: its MR values at
+//    one step of depth are MR broadcasts either way, from MR runs that stay in L1 while the
+//    tile is computed. Not packing saves a pass over A, which on few threads every thread made
+//    for the operand all blocks share: the main example's products in a training step took
+//    3-8% less time on one thread and on two (docs/benchmarks.md).
+template <class T>
+struct PackedA {
+    const T* at;
+    T operator[](int64_t r) const { return at[r]; }
+    void next() { at += Blocking<T>::kPanelRows; }
+};
+template <class T>
+struct RowMajorA {
+    const T* at;
+    int64_t row_stride;
+    T operator[](int64_t r) const { return at[r * row_stride]; }
+    void next() { ++at; }
+};
+template <class T>
+struct ColumnMajorA {
+    const T* at;
+    int64_t column_stride;
+    T operator[](int64_t r) const { return at[r]; }
+    void next() { at += column_stride; }
+};
+
 // C_tile = alpha * (A panel)(B panel) + beta * C_tile for one full MR x NR tile, accumulated in
 // registers: per step of depth, two B vectors, MR broadcasts of A and 2 * MR fused multiply-adds.
-template <class T>
-__attribute__((always_inline)) inline void micro_kernel(int64_t depth, const T* __restrict pa, const T* __restrict pb,
+template <class T, class APanel>
+__attribute__((always_inline)) inline void micro_kernel(int64_t depth, APanel pa, const T* __restrict pb,
                                                         T* __restrict c, int64_t ldc, T alpha, T beta) {
     using B = Blocking<T>;
     using Batch = typename B::Batch;
@@ -247,7 +277,7 @@ __attribute__((always_inline)) inline void micro_kernel(int64_t depth, const T* 
     Batch lo[MR], hi[MR];
 #pragma GCC unroll 16
     for (int64_t r = 0; r < MR; ++r) lo[r] = hi[r] = Batch(T(0));
-    for (int64_t p = 0; p < depth; ++p, pa += MR, pb += 2 * W) {
+    for (int64_t p = 0; p < depth; ++p, pa.next(), pb += 2 * W) {
         const Batch b0 = Batch::load_aligned(pb), b1 = Batch::load_aligned(pb + W);
 #pragma GCC unroll 16
         for (int64_t r = 0; r < MR; ++r) {
@@ -276,9 +306,8 @@ __attribute__((always_inline)) inline void micro_kernel(int64_t depth, const T* 
 
 // A ragged tile (rows < MR or cols < NR): computed whole into a buffer, then the valid part is
 // merged into C, so nothing outside C is read or written.
-template <class T>
-void edge_tile(int64_t depth, const T* pa, const T* pb, T* c, int64_t ldc, int64_t rows, int64_t cols, T alpha,
-               T beta) {
+template <class T, class APanel>
+void edge_tile(int64_t depth, APanel pa, const T* pb, T* c, int64_t ldc, int64_t rows, int64_t cols, T alpha, T beta) {
     constexpr int64_t MR = Blocking<T>::kPanelRows, NR = Blocking<T>::kPanelCols;
     alignas(64) T tile[MR * NR];
     micro_kernel<T>(depth, pa, pb, tile, NR, T(1), T(0));
@@ -288,6 +317,39 @@ void edge_tile(int64_t depth, const T* pa, const T* pb, T* c, int64_t ldc, int64
             out = beta == T(0) ? alpha * tile[r * NR + j] : alpha * tile[r * NR + j] + beta * out;
         }
 }
+
+// The panels of one A: each read in place where it can be (see PackedA), else from its packed copy.
+template <class T>
+class APanels {
+public:
+    APanels(const T* a, int64_t a_rs, int64_t a_cs) : a_(a), rs_(a_rs), cs_(a_cs), in_place_(a_cs == 1 || a_rs == 1) {}
+    // Whether the panel of `rows` rows must be packed before compute_tile reads it.
+    bool packs(int64_t rows) const { return !in_place_ || rows < Blocking<T>::kPanelRows; }
+    // One tile of C from the panel of `rows` rows from row i at depth pc (its packed copy at
+    // `packed` when packs(rows)) and a packed B panel.
+    void compute_tile(int64_t i, int64_t pc, int64_t depth, const T* packed, const T* pb, T* c, int64_t ldc,
+                      int64_t rows, int64_t cols, T alpha, T beta) const {
+        if (packs(rows))
+            tile(depth, PackedA<T>{packed}, pb, c, ldc, rows, cols, alpha, beta);
+        else if (cs_ == 1)
+            tile(depth, RowMajorA<T>{a_ + i * rs_ + pc, rs_}, pb, c, ldc, rows, cols, alpha, beta);
+        else
+            tile(depth, ColumnMajorA<T>{a_ + i + pc * cs_, cs_}, pb, c, ldc, rows, cols, alpha, beta);
+    }
+
+private:
+    template <class APanel>
+    static void tile(int64_t depth, APanel pa, const T* pb, T* c, int64_t ldc, int64_t rows, int64_t cols, T alpha,
+                     T beta) {
+        if (rows == Blocking<T>::kPanelRows && cols == Blocking<T>::kPanelCols)
+            micro_kernel<T>(depth, pa, pb, c, ldc, alpha, beta);
+        else
+            edge_tile<T>(depth, pa, pb, c, ldc, rows, cols, alpha, beta);
+    }
+    const T* a_;
+    int64_t rs_, cs_;
+    bool in_place_;
+};
 
 template <class T>
 void scale_rows(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
@@ -316,6 +378,7 @@ void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
     thread_local PackBuffer<T> a_space, b_space;
     T* const packed_b = b_space.get(depth_step * width_max);
     T* const packed_a = a_space.get(depth_step * height_max);
+    const APanels<T> a_panels(a, a_rs, a_cs);
 
     for (int64_t jc = 0; jc < n; jc += B::kWidth) {
         const int64_t width = std::min(B::kWidth, n - jc);
@@ -326,20 +389,18 @@ void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
                 pack_b_panel(packed_b + jr * depth, b, b_rs, b_cs, pc, depth, jc + jr, std::min(NR, width - jr));
             for (int64_t ic = 0; ic < m; ic += B::kHeight) {
                 const int64_t height = std::min(B::kHeight, m - ic);
-                for (int64_t ir = 0; ir < height; ir += MR)
-                    pack_a_panel(packed_a + ir * depth, a, a_rs, a_cs, ic + ir, std::min(MR, height - ir), pc, depth);
+                for (int64_t ir = 0; ir < height; ir += MR) {
+                    const int64_t rows = std::min(MR, height - ir);
+                    if (a_panels.packs(rows))
+                        pack_a_panel(packed_a + ir * depth, a, a_rs, a_cs, ic + ir, rows, pc, depth);
+                }
                 for (int64_t jr = 0; jr < width; jr += NR) {
                     const int64_t cols = std::min(NR, width - jr);
                     const T* pb = packed_b + jr * depth;
-                    for (int64_t ir = 0; ir < height; ir += MR) {
-                        const int64_t rows = std::min(MR, height - ir);
-                        T* tile = c + (ic + ir) * ldc + jc + jr;
-                        const T* pa = packed_a + ir * depth;
-                        if (rows == MR && cols == NR)
-                            micro_kernel<T>(depth, pa, pb, tile, ldc, alpha, beta_here);
-                        else
-                            edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, alpha, beta_here);
-                    }
+                    for (int64_t ir = 0; ir < height; ir += MR)
+                        a_panels.compute_tile(ic + ir, pc, depth, packed_a + ir * depth, pb,
+                                              c + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, height - ir), cols,
+                                              alpha, beta_here);
                 }
             }
         }
@@ -435,13 +496,18 @@ struct Split {
         T* block = shared + d * block_stride;
         for (int64_t q = first; q < last; ++q) {
             const int64_t at = q * panel;
-            if (share_a)
-                pack_a_panel(block + at * depth, p.a, p.a_rs, p.a_cs, at, std::min(B::kPanelRows, p.m - at), pc, depth);
-            else
+            if (share_a) {
+                const int64_t rows = std::min(B::kPanelRows, p.m - at);
+                if (a_panels().packs(rows)) pack_a_panel(block + at * depth, p.a, p.a_rs, p.a_cs, at, rows, pc, depth);
+            } else
                 pack_b_panel(block + at * depth, p.b, p.b_rs, p.b_cs, pc, depth, at, std::min(B::kPanelCols, p.n - at));
         }
     }
     int64_t shared_panels() const { return block_stride / depth_step / panel; }
+    APanels<T> a_panels() const { return APanels<T>(p.a, p.a_rs, p.a_cs); }
+    // Whether packing the shared operand is work worth sharing out (A read in place leaves at
+    // most its last, ragged panel to pack).
+    bool shared_packing_is_work() const { return !share_a || a_panels().packs(B::kPanelRows); }
 
     // The block [begin, end) of the own dimension against the packed shared operand: packs its own
     // part and computes its tiles in the order gemm_blocked does (depth blocks outermost), so every
@@ -464,6 +530,7 @@ void Split<T>::compute(const T* shared, int64_t begin, int64_t end) const {
     T* const block_c = share_a ? c + begin : c + begin * ldc;
     const int64_t block_rows = share_a ? m : end - begin, block_cols = share_a ? end - begin : n;
     const T beta_first = start_block(p.epilogue, block_c, ldc, block_rows, share_a ? begin : 0, block_cols, p.beta);
+    const APanels<T> a_panels(p.a, p.a_rs, p.a_cs);
     for (int64_t d = 0; d < depth_blocks; ++d) {
         const int64_t pc = d * depth_step, depth = std::min(depth_step, p.k - pc);
         const T beta_here = pc == 0 ? beta_first : T(1);
@@ -476,32 +543,23 @@ void Split<T>::compute(const T* shared, int64_t begin, int64_t end) const {
                 for (int64_t jr = begin; jr < end; jr += NR) {
                     const int64_t cols = std::min(NR, end - jr);
                     const T* pb = own + (jr - begin) * depth;
-                    for (int64_t ir = ic; ir < ic_end; ir += MR) {
-                        const int64_t rows = std::min(MR, m - ir);
-                        T* tile = c + ir * ldc + jr;
-                        const T* pa = block + ir * depth;
-                        if (rows == MR && cols == NR)
-                            micro_kernel<T>(depth, pa, pb, tile, ldc, p.alpha, beta_here);
-                        else
-                            edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, p.alpha, beta_here);
-                    }
+                    for (int64_t ir = ic; ir < ic_end; ir += MR)
+                        a_panels.compute_tile(ir, pc, depth, block + ir * depth, pb, c + ir * ldc + jr, ldc,
+                                              std::min(MR, m - ir), cols, p.alpha, beta_here);
                 }
             }
         } else {  // rows [begin, end) of A against all of B
-            for (int64_t ir = begin; ir < end; ir += MR)
-                pack_a_panel(own + (ir - begin) * depth, p.a, p.a_rs, p.a_cs, ir, std::min(MR, end - ir), pc, depth);
+            for (int64_t ir = begin; ir < end; ir += MR) {
+                const int64_t rows = std::min(MR, end - ir);
+                if (a_panels.packs(rows))
+                    pack_a_panel(own + (ir - begin) * depth, p.a, p.a_rs, p.a_cs, ir, rows, pc, depth);
+            }
             for (int64_t jr = 0; jr < n; jr += NR) {
                 const int64_t cols = std::min(NR, n - jr);
                 const T* pb = block + jr * depth;
-                for (int64_t ir = begin; ir < end; ir += MR) {
-                    const int64_t rows = std::min(MR, end - ir);
-                    T* tile = c + ir * ldc + jr;
-                    const T* pa = own + (ir - begin) * depth;
-                    if (rows == MR && cols == NR)
-                        micro_kernel<T>(depth, pa, pb, tile, ldc, p.alpha, beta_here);
-                    else
-                        edge_tile<T>(depth, pa, pb, tile, ldc, rows, cols, p.alpha, beta_here);
-                }
+                for (int64_t ir = begin; ir < end; ir += MR)
+                    a_panels.compute_tile(ir, pc, depth, own + (ir - begin) * depth, pb, c + ir * ldc + jr, ldc,
+                                          std::min(MR, end - ir), cols, p.alpha, beta_here);
             }
         }
     }
@@ -529,11 +587,16 @@ void run_with_shared_packing(const Split<T>& split, int threads) {
     thread_local PackBuffer<T> shared_space;
     T* const shared = shared_space.get(split.shared_elements());
     const int64_t panels = split.shared_panels();
-    const int64_t groups = std::max<int64_t>(1, std::min<int64_t>(panels, threads * ::xgrad::detail::kTasksPerThread));
-    ::xgrad::detail::parallel_tasks(split.depth_blocks * groups, threads, [&](int64_t task) {
-        const int64_t d = task / groups, g = task % groups;
-        split.pack_shared(shared, d, panels * g / groups, panels * (g + 1) / groups);
-    });
+    if (split.shared_packing_is_work()) {
+        const int64_t groups =
+            std::max<int64_t>(1, std::min<int64_t>(panels, threads * ::xgrad::detail::kTasksPerThread));
+        ::xgrad::detail::parallel_tasks(split.depth_blocks * groups, threads, [&](int64_t task) {
+            const int64_t d = task / groups, g = task % groups;
+            split.pack_shared(shared, d, panels * g / groups, panels * (g + 1) / groups);
+        });
+    } else {
+        for (int64_t d = 0; d < split.depth_blocks; ++d) split.pack_shared(shared, d, 0, panels);
+    }
     const int64_t blocks =
         std::clamp<int64_t>(split.own_extent / split.own_align, 1, threads * ::xgrad::detail::kTasksPerThread);
     ::xgrad::detail::parallel_tasks(blocks, threads, [&](int64_t blk) {
