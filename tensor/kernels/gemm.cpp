@@ -266,11 +266,24 @@ struct ColumnMajorA {
     void next() { at += column_stride; }
 };
 
-// C_tile = alpha * (A panel)(B panel) + beta * C_tile for one full MR x NR tile, accumulated in
-// registers: per step of depth, two B vectors, MR broadcasts of A and 2 * MR fused multiply-adds.
+// How a tile's sums S reach C: C = alpha S + beta C, or C = alpha S + bias without reading C when
+// a bias row is given (a product's first depth block under GemmEpilogue::row_bias: the bits of
+// filling C with the bias and taking beta = 1), then relu when asked (its last depth block). The
+// epilogue thus costs no pass over C of its own: on two threads each such pass read and wrote
+// rows whose other half the other core was writing (docs/benchmarks.md).
+template <class T>
+struct TileStore {
+    T alpha = T(1), beta = T(0);
+    const T* bias = nullptr;  // the bias of the tile's first column, or nullptr
+    bool relu = false;
+};
+
+// C_tile = alpha * (A panel)(B panel) + beta * C_tile (or as `out` says) for one full MR x NR
+// tile, accumulated in registers: per step of depth, two B vectors, MR broadcasts of A and
+// 2 * MR fused multiply-adds.
 template <class T, class APanel>
 __attribute__((always_inline)) inline void micro_kernel(int64_t depth, APanel pa, const T* __restrict pb,
-                                                        T* __restrict c, int64_t ldc, T alpha, T beta) {
+                                                        T* __restrict c, int64_t ldc, const TileStore<T>& out) {
     using B = Blocking<T>;
     using Batch = typename B::Batch;
     constexpr int64_t MR = B::kPanelRows, W = B::kLanes;
@@ -286,20 +299,29 @@ __attribute__((always_inline)) inline void micro_kernel(int64_t depth, APanel pa
             hi[r] = xsimd::fma(ar, b1, hi[r]);
         }
     }
-    const Batch va(alpha);
-    if (beta == T(0)) {
+    const Batch va(out.alpha);
+    const bool relu = out.relu;
+    const auto put = [relu](T* at, Batch value) { (relu ? ReluOp{}(value) : value).store_unaligned(at); };
+    if (out.bias != nullptr) {
+        const Batch bias_lo = Batch::load_unaligned(out.bias), bias_hi = Batch::load_unaligned(out.bias + W);
 #pragma GCC unroll 16
         for (int64_t r = 0; r < MR; ++r) {
-            (va * lo[r]).store_unaligned(c + r * ldc);
-            (va * hi[r]).store_unaligned(c + r * ldc + W);
+            put(c + r * ldc, xsimd::fma(va, lo[r], bias_lo));
+            put(c + r * ldc + W, xsimd::fma(va, hi[r], bias_hi));
+        }
+    } else if (out.beta == T(0)) {
+#pragma GCC unroll 16
+        for (int64_t r = 0; r < MR; ++r) {
+            put(c + r * ldc, va * lo[r]);
+            put(c + r * ldc + W, va * hi[r]);
         }
     } else {
-        const Batch vb(beta);
+        const Batch vb(out.beta);
 #pragma GCC unroll 16
         for (int64_t r = 0; r < MR; ++r) {
             T* row = c + r * ldc;
-            xsimd::fma(va, lo[r], vb * Batch::load_unaligned(row)).store_unaligned(row);
-            xsimd::fma(va, hi[r], vb * Batch::load_unaligned(row + W)).store_unaligned(row + W);
+            put(row, xsimd::fma(va, lo[r], vb * Batch::load_unaligned(row)));
+            put(row + W, xsimd::fma(va, hi[r], vb * Batch::load_unaligned(row + W)));
         }
     }
 }
@@ -307,14 +329,20 @@ __attribute__((always_inline)) inline void micro_kernel(int64_t depth, APanel pa
 // A ragged tile (rows < MR or cols < NR): computed whole into a buffer, then the valid part is
 // merged into C, so nothing outside C is read or written.
 template <class T, class APanel>
-void edge_tile(int64_t depth, APanel pa, const T* pb, T* c, int64_t ldc, int64_t rows, int64_t cols, T alpha, T beta) {
+void edge_tile(int64_t depth, APanel pa, const T* pb, T* c, int64_t ldc, int64_t rows, int64_t cols,
+               const TileStore<T>& out) {
     constexpr int64_t MR = Blocking<T>::kPanelRows, NR = Blocking<T>::kPanelCols;
     alignas(64) T tile[MR * NR];
-    micro_kernel<T>(depth, pa, pb, tile, NR, T(1), T(0));
+    micro_kernel<T>(depth, pa, pb, tile, NR, TileStore<T>{});
+    const T alpha = out.alpha, beta = out.beta;
     for (int64_t r = 0; r < rows; ++r)
         for (int64_t j = 0; j < cols; ++j) {
-            T& out = c[r * ldc + j];
-            out = beta == T(0) ? alpha * tile[r * NR + j] : alpha * tile[r * NR + j] + beta * out;
+            T& to = c[r * ldc + j];
+            const T sum = tile[r * NR + j];
+            const T value = out.bias != nullptr ? alpha * sum + out.bias[j]
+                            : beta == T(0)      ? alpha * sum
+                                                : alpha * sum + beta * to;
+            to = out.relu ? ReluOp{}(value) : value;
         }
 }
 
@@ -328,45 +356,50 @@ public:
     // One tile of C from the panel of `rows` rows from row i at depth pc (its packed copy at
     // `packed` when packs(rows)) and a packed B panel.
     void compute_tile(int64_t i, int64_t pc, int64_t depth, const T* packed, const T* pb, T* c, int64_t ldc,
-                      int64_t rows, int64_t cols, T alpha, T beta) const {
+                      int64_t rows, int64_t cols, const TileStore<T>& out) const {
         if (packs(rows))
-            tile(depth, PackedA<T>{packed}, pb, c, ldc, rows, cols, alpha, beta);
+            tile(depth, PackedA<T>{packed}, pb, c, ldc, rows, cols, out);
         else if (cs_ == 1)
-            tile(depth, RowMajorA<T>{a_ + i * rs_ + pc, rs_}, pb, c, ldc, rows, cols, alpha, beta);
+            tile(depth, RowMajorA<T>{a_ + i * rs_ + pc, rs_}, pb, c, ldc, rows, cols, out);
         else
-            tile(depth, ColumnMajorA<T>{a_ + i + pc * cs_, cs_}, pb, c, ldc, rows, cols, alpha, beta);
+            tile(depth, ColumnMajorA<T>{a_ + i + pc * cs_, cs_}, pb, c, ldc, rows, cols, out);
     }
 
 private:
     template <class APanel>
-    static void tile(int64_t depth, APanel pa, const T* pb, T* c, int64_t ldc, int64_t rows, int64_t cols, T alpha,
-                     T beta) {
+    static void tile(int64_t depth, APanel pa, const T* pb, T* c, int64_t ldc, int64_t rows, int64_t cols,
+                     const TileStore<T>& out) {
         if (rows == Blocking<T>::kPanelRows && cols == Blocking<T>::kPanelCols)
-            micro_kernel<T>(depth, pa, pb, c, ldc, alpha, beta);
+            micro_kernel<T>(depth, pa, pb, c, ldc, out);
         else
-            edge_tile<T>(depth, pa, pb, c, ldc, rows, cols, alpha, beta);
+            edge_tile<T>(depth, pa, pb, c, ldc, rows, cols, out);
     }
     const T* a_;
     int64_t rs_, cs_;
     bool in_place_;
 };
 
+// An empty sum (k = 0 or alpha = 0), as BLAS has it: A and B are not read, C = beta * C; or
+// C = bias rows, under an epilogue; then relu.
 template <class T>
-void scale_rows(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
+void product_without_sums(int64_t m, int64_t n, T beta, T* c, int64_t ldc, const T* bias, bool relu) {
     for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+        for (int64_t j = 0; j < n; ++j) {
+            T& to = c[i * ldc + j];
+            to = bias != nullptr ? bias[j] : beta == T(0) ? T(0) : beta * to;
+            if (relu) to = ReluOp{}(to);
+        }
 }
 
-}  // namespace
-
+// gemm_blocked with an epilogue: `bias` (n values, or nullptr) and `relu` as in GemmEpilogue.
 template <class T>
-void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
-                  int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc) {
+void blocked_product(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                     int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, const T* bias, bool relu) {
     using B = Blocking<T>;
     constexpr int64_t MR = B::kPanelRows, NR = B::kPanelCols;
     if (m <= 0 || n <= 0) return;
-    if (k <= 0 || alpha == T(0)) {  // BLAS semantics: A and B are not read, C = beta * C
-        scale_rows(m, n, beta, c, ldc);
+    if (k <= 0 || alpha == T(0)) {
+        product_without_sums(m, n, beta, c, ldc, bias, relu);
         return;
     }
     // Depth blocks of equal size (784 = 4 x 196 rather than 3 x 256 + 16), a multiple of 8.
@@ -385,6 +418,7 @@ void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
         for (int64_t pc = 0; pc < k; pc += depth_step) {
             const int64_t depth = std::min(depth_step, k - pc);
             const T beta_here = pc == 0 ? beta : T(1);  // later depth blocks add to the first
+            const bool first = pc == 0, last = pc + depth == k;
             for (int64_t jr = 0; jr < width; jr += NR)
                 pack_b_panel(packed_b + jr * depth, b, b_rs, b_cs, pc, depth, jc + jr, std::min(NR, width - jr));
             for (int64_t ic = 0; ic < m; ic += B::kHeight) {
@@ -397,14 +431,22 @@ void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
                 for (int64_t jr = 0; jr < width; jr += NR) {
                     const int64_t cols = std::min(NR, width - jr);
                     const T* pb = packed_b + jr * depth;
+                    const TileStore<T> out{alpha, beta_here, first && bias ? bias + jc + jr : nullptr, last && relu};
                     for (int64_t ir = 0; ir < height; ir += MR)
                         a_panels.compute_tile(ic + ir, pc, depth, packed_a + ir * depth, pb,
-                                              c + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, height - ir), cols,
-                                              alpha, beta_here);
+                                              c + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, height - ir), cols, out);
                 }
             }
         }
     }
+}
+
+}  // namespace
+
+template <class T>
+void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                  int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc) {
+    blocked_product(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, static_cast<const T*>(nullptr), false);
 }
 
 namespace {
@@ -425,38 +467,13 @@ constexpr int64_t kRepackBlocksPerThread = 8;
 // Products in one job of blocks: each needs a packing buffer per thread.
 constexpr int64_t kMaxProductsPerJob = 4;
 
-// The epilogue's two halves for the block of C at rows [0, rows) and columns [col0, col0 + cols)
-// (c points at its first element). start_block returns the beta the product must then use.
-template <class T>
-T start_block(const GemmEpilogue<T>& epilogue, T* c, int64_t ldc, int64_t rows, int64_t col0, int64_t cols, T beta) {
-    if (epilogue.row_bias == nullptr) return beta;
-    for (int64_t i = 0; i < rows; ++i) std::copy_n(epilogue.row_bias + col0, cols, c + i * ldc);
-    return T(1);
-}
-
-template <class T>
-void finish_block(const GemmEpilogue<T>& epilogue, T* c, int64_t ldc, int64_t rows, int64_t cols) {
-    if (!epilogue.relu) return;
-    using Batch = typename Blocking<T>::Batch;
-    constexpr int64_t W = Blocking<T>::kLanes;
-    const ReluOp relu;  // the element-wise relu's own functor
-    for (int64_t i = 0; i < rows; ++i) {
-        T* row = c + i * ldc;
-        int64_t j = 0;
-        for (; j + W <= cols; j += W) relu(Batch::load_unaligned(row + j)).store_unaligned(row + j);
-        for (; j < cols; ++j) row[j] = relu(row[j]);
-    }
-}
-
-// gemm_blocked on the block of C at rows [row0, row0 + rows) and columns [col0, col0 + cols),
-// with the epilogue around it.
+// The product's block of C at rows [row0, row0 + rows) and columns [col0, col0 + cols), on this
+// thread, epilogue included.
 template <class T>
 void gemm_block(const GemmProblem<T>& p, int64_t row0, int64_t rows, int64_t col0, int64_t cols) {
-    T* block = p.c + row0 * p.ldc + col0;
-    const T beta_here = start_block(p.epilogue, block, p.ldc, rows, col0, cols, p.beta);
-    gemm_blocked(rows, cols, p.k, p.alpha, p.a + row0 * p.a_rs, p.a_rs, p.a_cs, p.b + col0 * p.b_cs, p.b_rs, p.b_cs,
-                 beta_here, block, p.ldc);
-    finish_block(p.epilogue, block, p.ldc, rows, cols);
+    const T* bias = p.epilogue.row_bias != nullptr ? p.epilogue.row_bias + col0 : nullptr;
+    blocked_product(rows, cols, p.k, p.alpha, p.a + row0 * p.a_rs, p.a_rs, p.a_cs, p.b + col0 * p.b_cs, p.b_rs, p.b_cs,
+                    p.beta, p.c + row0 * p.ldc + col0, p.ldc, bias, p.epilogue.relu);
 }
 
 // How a product is cut between threads: the operand every block of C reads (A when C is wide,
@@ -527,13 +544,16 @@ void Split<T>::compute(const T* shared, int64_t begin, int64_t end) const {
     T* const own = own_space.get(depth_step * round_up(end - begin, own_align));
     T* const c = p.c;
     const int64_t m = p.m, n = p.n, ldc = p.ldc;
-    T* const block_c = share_a ? c + begin : c + begin * ldc;
-    const int64_t block_rows = share_a ? m : end - begin, block_cols = share_a ? end - begin : n;
-    const T beta_first = start_block(p.epilogue, block_c, ldc, block_rows, share_a ? begin : 0, block_cols, p.beta);
     const APanels<T> a_panels(p.a, p.a_rs, p.a_cs);
+    const T* const bias = p.epilogue.row_bias;
     for (int64_t d = 0; d < depth_blocks; ++d) {
         const int64_t pc = d * depth_step, depth = std::min(depth_step, p.k - pc);
-        const T beta_here = pc == 0 ? beta_first : T(1);
+        const T beta_here = pc == 0 ? p.beta : T(1);
+        const bool first = d == 0, relu = p.epilogue.relu && d == depth_blocks - 1;
+        // The tile store at column j: the bias with the first depth block, relu with the last.
+        const auto store = [&](int64_t j) {
+            return TileStore<T>{p.alpha, beta_here, first && bias != nullptr ? bias + j : nullptr, relu};
+        };
         const T* block = shared + d * block_stride;
         if (share_a) {  // columns [begin, end) of B against all of A
             for (int64_t jr = begin; jr < end; jr += NR)
@@ -543,9 +563,10 @@ void Split<T>::compute(const T* shared, int64_t begin, int64_t end) const {
                 for (int64_t jr = begin; jr < end; jr += NR) {
                     const int64_t cols = std::min(NR, end - jr);
                     const T* pb = own + (jr - begin) * depth;
+                    const TileStore<T> out = store(jr);
                     for (int64_t ir = ic; ir < ic_end; ir += MR)
                         a_panels.compute_tile(ir, pc, depth, block + ir * depth, pb, c + ir * ldc + jr, ldc,
-                                              std::min(MR, m - ir), cols, p.alpha, beta_here);
+                                              std::min(MR, m - ir), cols, out);
                 }
             }
         } else {  // rows [begin, end) of A against all of B
@@ -557,13 +578,13 @@ void Split<T>::compute(const T* shared, int64_t begin, int64_t end) const {
             for (int64_t jr = 0; jr < n; jr += NR) {
                 const int64_t cols = std::min(NR, n - jr);
                 const T* pb = block + jr * depth;
+                const TileStore<T> out = store(jr);
                 for (int64_t ir = begin; ir < end; ir += MR)
                     a_panels.compute_tile(ir, pc, depth, own + (ir - begin) * depth, pb, c + ir * ldc + jr, ldc,
-                                          std::min(MR, end - ir), cols, p.alpha, beta_here);
+                                          std::min(MR, end - ir), cols, out);
             }
         }
     }
-    finish_block(p.epilogue, block_c, ldc, block_rows, block_cols);
 }
 
 // Huge operands: independent column blocks, each packing what it reads.

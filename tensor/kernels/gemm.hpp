@@ -17,11 +17,11 @@ template <class T>
 void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
                   int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc);
 
-/// What a product does to C besides the sum of products, block by block on the thread that
-/// computes the block, while the block is still in that thread's cache (a separate pass after a
-/// split product would read half of C from the other core's cache). With `row_bias`, C starts as
-/// that row (n values) repeated and beta is ignored: C = alpha A B + bias, with the bits of filling
-/// C with the bias and calling with beta = 1. With `relu`, every element ends as max(C, 0).
+/// What a product does to C besides the sum of products, applied as the micro-kernel stores each
+/// tile of C, so it costs no pass over C of its own (a separate pass after a split product would
+/// read half of C from the other core's cache). With `row_bias`, C starts as that row (n values)
+/// repeated and beta is ignored: C = alpha A B + bias, with the bits of filling C with the bias
+/// and calling with beta = 1. With `relu`, every element ends as max(C, 0).
 template <class T>
 struct GemmEpilogue {
     const T* row_bias = nullptr;
