@@ -476,10 +476,10 @@ void gemm_block(const GemmProblem<T>& p, int64_t row0, int64_t rows, int64_t col
                     p.beta, p.c + row0 * p.ldc + col0, p.ldc, bias, p.epilogue.relu);
 }
 
-// How a product is cut between threads: the operand every block of C reads (A when C is wide,
-// B when it is tall) is packed whole, the "shared" operand, and the other dimension is cut into
-// blocks that start on micro-tile edges, so that every element is computed by the same kernel
-// calls as on one thread (same bits).
+// How a product is cut between threads: C into blocks of columns, each reading all of A, or of
+// rows, each reading all of B; that "shared" operand is packed whole (A only where it cannot be
+// read in place), and blocks start on micro-tile edges, so that every element is computed by the
+// same kernel calls as on one thread (same bits).
 template <class T>
 struct Split {
     using B = Blocking<T>;
@@ -487,7 +487,16 @@ struct Split {
     explicit Split(const GemmProblem<T>& problem) : p(problem) {
         depth_blocks = (p.k + B::kDepth - 1) / B::kDepth;
         depth_step = ((p.k + depth_blocks - 1) / depth_blocks + 7) / 8 * 8;  // as gemm_blocked
-        share_a = p.n >= p.m;
+        // Column blocks interleave in every row of C: two cores writing them side by side pull
+        // each other's lines back and forth (their prefetchers reach past a block's edge), and
+        // whatever reads C next by rows (an optimizer's slice, an element-wise op's range) finds
+        // half of each row in the other core's cache. Row blocks cost packing all of B instead,
+        // so they are taken when B's k x n elements are no more than C's m x n (plus A's m x k
+        // when column blocks would have to pack A): a layer's weight gradient g^T x (Adam's
+        // update of it on two cores far apart 77-89 -> 59-62 us, docs/benchmarks.md), not its
+        // forward x w^T, whose weight is larger than its output.
+        const bool a_packed = APanels<T>(p.a, p.a_rs, p.a_cs).packs(B::kPanelRows);
+        share_a = p.k * p.n > p.m * p.n + (a_packed ? p.m * p.k : 0);
         panel = share_a ? B::kPanelRows : B::kPanelCols;
         block_stride = round_up(share_a ? p.m : p.n, panel) * depth_step;
         own_extent = share_a ? p.n : p.m;
