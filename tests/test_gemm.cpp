@@ -214,8 +214,10 @@ BOOST_AUTO_TEST_CASE(epilogue_has_the_bits_of_separate_passes_at_any_thread_coun
         int64_t m, n, k;
         bool tb;
     };
-    const Shape3 shapes[] = {{128, 300, 200, true}, {300, 128, 200, false}, {37, 95, 531, true},
-                             {700, 800, 900, true}, {128, 256, 784, true},  {5, 3, 0, false}};
+    // {603, 70, 520}: C split by rows (B's k x n no more than C's m x n) over three depth blocks,
+    // the bias with the first and relu with the last, ragged rows and columns.
+    const Shape3 shapes[] = {{128, 300, 200, true}, {300, 128, 200, false}, {37, 95, 531, true}, {700, 800, 900, true},
+                             {128, 256, 784, true}, {603, 70, 520, true},   {5, 3, 0, false}};
     using xgrad::kernels::detail::GemmEpilogue;
     for (const Shape3& s : shapes) {
         std::vector<float> a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.k * s.n));
