@@ -38,6 +38,11 @@ bool use_blocked_gemm() {
     return blocked;
 }
 
+// Whether a product of `multiply_adds` (m n k) in `dtype` goes to the blocked kernel.
+bool takes_blocked_kernel(DType dtype, int64_t multiply_adds) {
+    return (dtype == kFloat32 || dtype == kFloat64) && use_blocked_gemm() && multiply_adds > kTinyGemm;
+}
+
 // How BLAS sees a 2-D operand: row-major with a leading dimension, possibly transposed.
 struct BlasOperand {
     NDArray array;  // keeps a copy alive when one was needed
@@ -157,7 +162,7 @@ void gemm_parallel(const NDArray& out, const NDArray& a, const NDArray& b, doubl
     const int64_t m = a.sizes()[0], k = a.sizes()[1], n = b.sizes()[1];
     const int threads = ::xgrad::detail::threads_for(2.0 * static_cast<double>(m) * n * k, kGemmFlopsPerThread);
     if constexpr (std::is_floating_point_v<T>) {
-        if (use_blocked_gemm() && m * n * k > kTinyGemm) {
+        if (takes_blocked_kernel(a.dtype(), m * n * k)) {
             const detail::GemmProblem<T> problem = blocked_problem<T>(out, a, b, alpha, beta, bias, relu);
             detail::gemm_blocked_parallel<T>(&problem, 1, threads);
             return;
@@ -230,8 +235,8 @@ std::pair<NDArray, NDArray> linear_grads(const NDArray& g, const NDArray& w, con
     // Both products have N out in multiply-adds.
     const double flops = 2.0 * static_cast<double>(g.sizes()[0]) * g.sizes()[1] * w.sizes()[1];
     const int pair_threads = ::xgrad::detail::threads_for(2 * flops, kGemmFlopsPerThread);
-    const bool floating = g.dtype() == kFloat32 || g.dtype() == kFloat64;
-    if (floating && use_blocked_gemm() && flops > 2.0 * kTinyGemm && g.dtype() == w.dtype() && g.dtype() == x.dtype()) {
+    const int64_t multiply_adds = g.sizes()[0] * g.sizes()[1] * w.sizes()[1];
+    if (takes_blocked_kernel(g.dtype(), multiply_adds) && g.dtype() == w.dtype() && g.dtype() == x.dtype()) {
         // One job for the pair: on two threads each tends to compute one product whole, and a
         // thread that runs slower takes fewer blocks of it.
         detail::dispatch_floating(g.dtype(), "linear backward", [&](auto tag) {
