@@ -492,10 +492,10 @@ struct Split {
         // whatever reads C next by rows (an optimizer's slice, an element-wise op's range) finds
         // half of each row in the other core's cache. Row blocks cost packing all of B instead,
         // so they are taken when B's k x n elements are no more than C's m x n (plus A's m x k
-        // when column blocks would have to pack A): a layer's weight gradient g^T x (Adam's
-        // update of it on two cores far apart 77-89 -> 59-62 us, docs/benchmarks.md), not its
-        // forward x w^T, whose weight is larger than its output.
-        const bool a_packed = APanels<T>(p.a, p.a_rs, p.a_cs).packs(B::kPanelRows);
+        // when column blocks would have to pack A): a layer's weight gradient g^T x (Adam's step
+        // on two cores far apart 79 -> 59 µs, docs/benchmarks.md), not its forward x w^T, whose
+        // weight is larger than its output.
+        const bool a_packed = a_panels().packs(B::kPanelRows);
         share_a = p.k * p.n > p.m * p.n + (a_packed ? p.m * p.k : 0);
         panel = share_a ? B::kPanelRows : B::kPanelCols;
         block_stride = round_up(share_a ? p.m : p.n, panel) * depth_step;
@@ -553,7 +553,7 @@ void Split<T>::compute(const T* shared, int64_t begin, int64_t end) const {
     T* const own = own_space.get(depth_step * round_up(end - begin, own_align));
     T* const c = p.c;
     const int64_t m = p.m, n = p.n, ldc = p.ldc;
-    const APanels<T> a_panels(p.a, p.a_rs, p.a_cs);
+    const APanels<T> a_reader = a_panels();
     const T* const bias = p.epilogue.row_bias;
     for (int64_t d = 0; d < depth_blocks; ++d) {
         const int64_t pc = d * depth_step, depth = std::min(depth_step, p.k - pc);
@@ -574,14 +574,14 @@ void Split<T>::compute(const T* shared, int64_t begin, int64_t end) const {
                     const T* pb = own + (jr - begin) * depth;
                     const TileStore<T> out = store(jr);
                     for (int64_t ir = ic; ir < ic_end; ir += MR)
-                        a_panels.compute_tile(ir, pc, depth, block + ir * depth, pb, c + ir * ldc + jr, ldc,
+                        a_reader.compute_tile(ir, pc, depth, block + ir * depth, pb, c + ir * ldc + jr, ldc,
                                               std::min(MR, m - ir), cols, out);
                 }
             }
         } else {  // rows [begin, end) of A against all of B
             for (int64_t ir = begin; ir < end; ir += MR) {
                 const int64_t rows = std::min(MR, end - ir);
-                if (a_panels.packs(rows))
+                if (a_reader.packs(rows))
                     pack_a_panel(own + (ir - begin) * depth, p.a, p.a_rs, p.a_cs, ir, rows, pc, depth);
             }
             for (int64_t jr = 0; jr < n; jr += NR) {
@@ -589,7 +589,7 @@ void Split<T>::compute(const T* shared, int64_t begin, int64_t end) const {
                 const T* pb = block + jr * depth;
                 const TileStore<T> out = store(jr);
                 for (int64_t ir = begin; ir < end; ir += MR)
-                    a_panels.compute_tile(ir, pc, depth, own + (ir - begin) * depth, pb, c + ir * ldc + jr, ldc,
+                    a_reader.compute_tile(ir, pc, depth, own + (ir - begin) * depth, pb, c + ir * ldc + jr, ldc,
                                           std::min(MR, end - ir), cols, out);
             }
         }
