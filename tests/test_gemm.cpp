@@ -163,7 +163,8 @@ BOOST_AUTO_TEST_CASE(alpha_and_beta_follow_blas) {
 
 BOOST_AUTO_TEST_CASE(matmul_split_between_threads_matches_reference) {
     // Large enough (15 MFLOP) for matmul to split the product between threads (ctest runs with 2),
-    // by columns when C is wide and by rows when it is tall; the transposed operand is a view.
+    // by columns (C 128 x 300: B's 200 x 300 outweighs C) and by rows (C 300 x 128); the
+    // transposed operand is a view.
     using namespace xgrad;
     for (auto [m, n] : {std::pair<int64_t, int64_t>{128, 300}, {300, 128}}) {
         Tensor a = test::random_tensor({m, 200}, kFloat32, 1), w = test::random_tensor({n, 200}, kFloat32, 2);
@@ -206,49 +207,55 @@ BOOST_AUTO_TEST_CASE(parallel_product_has_the_single_thread_bits) {
 }
 
 BOOST_AUTO_TEST_CASE(epilogue_has_the_bits_of_separate_passes_at_any_thread_count) {
-    // The bias and relu are applied block by block by the thread that computed the block; every
-    // element must come out as filling C with the bias, multiplying with beta = 1 and applying
-    // relu in a pass of its own, at 1, 2 and 3 threads, through each of the parallel paths (each
-    // thread repacking the shared operand, packing it once together, independent column blocks).
+    // The bias and relu are applied as the tiles of C are stored; every element must come out as
+    // filling C with the bias, multiplying with beta = 1 and applying relu in a pass of its own, at
+    // 1, 2 and 3 threads, through each of the parallel paths (each thread repacking the shared
+    // operand, packing it once together, independent column blocks), with A read in place and
+    // with A packed (every other column of wider rows).
     struct Shape3 {
         int64_t m, n, k;
         bool tb;
     };
     // {603, 70, 520}: C split by rows (B's k x n no more than C's m x n) over three depth blocks,
-    // the bias with the first and relu with the last, ragged rows and columns.
-    const Shape3 shapes[] = {{128, 300, 200, true}, {300, 128, 200, false}, {37, 95, 531, true}, {700, 800, 900, true},
-                             {128, 256, 784, true}, {603, 70, 520, true},   {5, 3, 0, false}};
+    // the bias with the first and relu with the last, ragged rows and columns. {9, 2100, 40}: two
+    // width blocks of 2048 columns on one thread, the second's bias from column 2048.
+    const Shape3 shapes[] = {{128, 300, 200, true}, {300, 128, 200, false}, {37, 95, 531, true},  {700, 800, 900, true},
+                             {128, 256, 784, true}, {603, 70, 520, true},   {9, 2100, 40, false}, {5, 3, 0, false}};
     using xgrad::kernels::detail::GemmEpilogue;
-    for (const Shape3& s : shapes) {
-        std::vector<float> a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.k * s.n));
-        std::vector<float> bias(static_cast<size_t>(s.n));
-        for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>((i * 7919) % 1000) / 333.0f - 1.5f;
-        for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * 104729) % 1000) / 250.0f - 2.0f;
-        for (size_t j = 0; j < bias.size(); ++j) bias[j] = static_cast<float>(j % 7) - 3.0f;
-        const int64_t b_rs = s.tb ? 1 : s.n, b_cs = s.tb ? s.k : 1;
-        for (const bool with_bias : {false, true})
-            for (const bool relu : {false, true}) {
-                std::vector<float> expected(static_cast<size_t>(s.m * s.n), -7.0f);
-                if (with_bias)
-                    for (int64_t i = 0; i < s.m; ++i) std::copy(bias.begin(), bias.end(), expected.begin() + i * s.n);
-                gemm_blocked<float>(s.m, s.n, s.k, 1.25f, a.data(), s.k, 1, b.data(), b_rs, b_cs,
-                                    with_bias ? 1.0f : 0.0f, expected.data(), s.n);
-                if (relu)
-                    for (float& v : expected) v = v <= 0.0f ? 0.0f : v;
-                int64_t clipped = 0;
-                for (float v : expected) clipped += v == 0.0f;
-                BOOST_TEST((!relu || s.k == 0 || (clipped > 0 && clipped < s.m * s.n)), "relu clips some, not all");
-                for (int threads : {1, 2, 3}) {
-                    std::vector<float> fused(static_cast<size_t>(s.m * s.n), -7.0f);
-                    gemm_blocked_parallel<float>(s.m, s.n, s.k, 1.25f, a.data(), s.k, 1, b.data(), b_rs, b_cs, 0.0f,
-                                                 fused.data(), s.n, threads,
-                                                 GemmEpilogue<float>{with_bias ? bias.data() : nullptr, relu});
-                    BOOST_TEST((fused == expected), s.m << "x" << s.n << "x" << s.k << " bias " << with_bias << " relu "
-                                                        << relu << ", " << threads
-                                                        << " threads: not the bits of separate passes");
+    for (const Shape3& s : shapes)
+        for (const bool a_packed : {false, true}) {
+            // A(i, p) at a[i * a_rs + p * a_cs]: contiguous rows, or every other value of rows twice as long.
+            const int64_t a_cs = a_packed ? 2 : 1, a_rs = a_cs * std::max<int64_t>(s.k, 1);
+            std::vector<float> a(static_cast<size_t>(s.m * a_rs)), b(static_cast<size_t>(s.k * s.n));
+            std::vector<float> bias(static_cast<size_t>(s.n));
+            for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>((i * 7919) % 1000) / 333.0f - 1.5f;
+            for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * 104729) % 1000) / 250.0f - 2.0f;
+            for (size_t j = 0; j < bias.size(); ++j) bias[j] = static_cast<float>(j % 7) - 3.0f;
+            const int64_t b_rs = s.tb ? 1 : s.n, b_cs = s.tb ? s.k : 1;
+            for (const bool with_bias : {false, true})
+                for (const bool relu : {false, true}) {
+                    std::vector<float> expected(static_cast<size_t>(s.m * s.n), -7.0f);
+                    if (with_bias)
+                        for (int64_t i = 0; i < s.m; ++i)
+                            std::copy(bias.begin(), bias.end(), expected.begin() + i * s.n);
+                    gemm_blocked<float>(s.m, s.n, s.k, 1.25f, a.data(), a_rs, a_cs, b.data(), b_rs, b_cs,
+                                        with_bias ? 1.0f : 0.0f, expected.data(), s.n);
+                    if (relu)
+                        for (float& v : expected) v = v <= 0.0f ? 0.0f : v;
+                    int64_t clipped = 0;
+                    for (float v : expected) clipped += v == 0.0f;
+                    BOOST_TEST((!relu || s.k == 0 || (clipped > 0 && clipped < s.m * s.n)), "relu clips some, not all");
+                    for (int threads : {1, 2, 3}) {
+                        std::vector<float> fused(static_cast<size_t>(s.m * s.n), -7.0f);
+                        gemm_blocked_parallel<float>(s.m, s.n, s.k, 1.25f, a.data(), a_rs, a_cs, b.data(), b_rs, b_cs,
+                                                     0.0f, fused.data(), s.n, threads,
+                                                     GemmEpilogue<float>{with_bias ? bias.data() : nullptr, relu});
+                        BOOST_TEST((fused == expected), s.m << "x" << s.n << "x" << s.k << " A packed " << a_packed
+                                                            << " bias " << with_bias << " relu " << relu << ", "
+                                                            << threads << " threads: not the bits of separate passes");
+                    }
                 }
-            }
-    }
+        }
 }
 
 BOOST_AUTO_TEST_CASE(products_run_together_have_the_bits_of_each_alone) {

@@ -44,12 +44,14 @@ struct GemmProblem {
     GemmEpilogue<T> epilogue{};
 };
 
-/// The same product on up to `threads` threads of xgrad's pool. The operand every block of C
-/// reads (A when C is wide, B when it is tall) is packed by every thread itself when that costs
-/// little next to its share of the products (few threads, the main example's products on two),
-/// else once, by all threads together; each block packs its own part of the other. Blocks start
-/// on micro-tile edges and sum the depth blocks in gemm_blocked's order, so every element of C has
-/// the same bits at any thread count.
+/// The same product on up to `threads` threads of xgrad's pool. C is cut into blocks of columns,
+/// each reading all of A, or of rows, each reading all of B (rows when B has no more elements
+/// than C: two cores writing the two halves of the same rows slow each other down). That shared
+/// operand is packed by every thread itself when that costs little next to its share of the
+/// products (few threads, the main example's products on two), else once, by all threads
+/// together; an A with contiguous rows or columns is not packed at all. Each block packs its own
+/// part of the other operand. Blocks start on micro-tile edges and sum the depth blocks in
+/// gemm_blocked's order, so every element of C has the same bits at any thread count.
 template <class T>
 void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
                            int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int threads,
