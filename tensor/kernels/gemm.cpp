@@ -244,7 +244,7 @@ void pack_b_panel(T* dst, const T* b, int64_t b_rs, int64_t b_cs, int64_t p0, in
 //    one step of depth are MR broadcasts either way, from MR runs that stay in L1 while the
 //    tile is computed. Not packing saves a pass over A, which on few threads every thread made
 //    for the operand all blocks share: the main example's products in a training step took
-//    3-8% less time on one thread and on two (docs/benchmarks.md).
+//    1-7% less time on one thread, 4-8% on two (docs/benchmarks.md).
 template <class T>
 struct PackedA {
     const T* at;
