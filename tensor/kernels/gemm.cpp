@@ -276,6 +276,13 @@ struct TileStore {
     T alpha = T(1), beta = T(0);
     const T* bias = nullptr;  // the bias of the tile's first column, or nullptr
     bool relu = false;
+
+    // The store of a tile in one depth block of a product C = alpha A B + beta C with a bias row
+    // (at the tile's first column, or nullptr) and relu: beta and the bias with the first depth
+    // block, which later ones add to (beta 1), relu with the last.
+    static TileStore for_depth_block(bool first, bool last, T alpha, T beta, const T* bias, bool relu) {
+        return {alpha, first ? beta : T(1), first ? bias : nullptr, last && relu};
+    }
 };
 
 // C_tile = alpha * (A panel)(B panel) + beta * C_tile (or as `out` says) for one full MR x NR
@@ -417,7 +424,6 @@ void blocked_product(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64
         const int64_t width = std::min(B::kWidth, n - jc);
         for (int64_t pc = 0; pc < k; pc += depth_step) {
             const int64_t depth = std::min(depth_step, k - pc);
-            const T beta_here = pc == 0 ? beta : T(1);  // later depth blocks add to the first
             const bool first = pc == 0, last = pc + depth == k;
             for (int64_t jr = 0; jr < width; jr += NR)
                 pack_b_panel(packed_b + jr * depth, b, b_rs, b_cs, pc, depth, jc + jr, std::min(NR, width - jr));
@@ -431,7 +437,8 @@ void blocked_product(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64
                 for (int64_t jr = 0; jr < width; jr += NR) {
                     const int64_t cols = std::min(NR, width - jr);
                     const T* pb = packed_b + jr * depth;
-                    const TileStore<T> out{alpha, beta_here, first && bias ? bias + jc + jr : nullptr, last && relu};
+                    const auto out =
+                        TileStore<T>::for_depth_block(first, last, alpha, beta, bias ? bias + jc + jr : nullptr, relu);
                     for (int64_t ir = 0; ir < height; ir += MR)
                         a_panels.compute_tile(ic + ir, pc, depth, packed_a + ir * depth, pb,
                                               c + (ic + ir) * ldc + jc + jr, ldc, std::min(MR, height - ir), cols, out);
@@ -530,6 +537,12 @@ struct Split {
         }
     }
     int64_t shared_panels() const { return block_stride / depth_step / panel; }
+    // Packs the whole shared operand on this thread; of an A read in place, only its last panel
+    // (the one that may be ragged: pack_shared skips it when it is not).
+    void pack_all_shared(T* shared) const {
+        const int64_t first = shared_packing_is_work() ? 0 : shared_panels() - 1;
+        for (int64_t d = 0; d < depth_blocks; ++d) pack_shared(shared, d, first, shared_panels());
+    }
     APanels<T> a_panels() const { return APanels<T>(p.a, p.a_rs, p.a_cs); }
     // Whether packing the shared operand is work worth sharing out (A read in place leaves at
     // most its last, ragged panel to pack).
@@ -557,11 +570,10 @@ void Split<T>::compute(const T* shared, int64_t begin, int64_t end) const {
     const T* const bias = p.epilogue.row_bias;
     for (int64_t d = 0; d < depth_blocks; ++d) {
         const int64_t pc = d * depth_step, depth = std::min(depth_step, p.k - pc);
-        const T beta_here = pc == 0 ? p.beta : T(1);
-        const bool first = d == 0, relu = p.epilogue.relu && d == depth_blocks - 1;
-        // The tile store at column j: the bias with the first depth block, relu with the last.
-        const auto store = [&](int64_t j) {
-            return TileStore<T>{p.alpha, beta_here, first && bias != nullptr ? bias + j : nullptr, relu};
+        const bool first = d == 0, last = d == depth_blocks - 1;
+        const auto store = [&](int64_t j) {  // the tile store at column j
+            return TileStore<T>::for_depth_block(first, last, p.alpha, p.beta, bias ? bias + j : nullptr,
+                                                 p.epilogue.relu);
         };
         const T* block = shared + d * block_stride;
         if (share_a) {  // columns [begin, end) of B against all of A
@@ -625,7 +637,7 @@ void run_with_shared_packing(const Split<T>& split, int threads) {
             split.pack_shared(shared, d, panels * g / groups, panels * (g + 1) / groups);
         });
     } else {
-        for (int64_t d = 0; d < split.depth_blocks; ++d) split.pack_shared(shared, d, 0, panels);
+        split.pack_all_shared(shared);
     }
     const int64_t blocks =
         std::clamp<int64_t>(split.own_extent / split.own_align, 1, threads * ::xgrad::detail::kTasksPerThread);
@@ -665,7 +677,7 @@ void run_each_thread_packing(const Split<T>* splits, int64_t count, int threads)
         const Split<T>& split = splits[i];
         T* const shared = copies[i].get(split.shared_elements());
         if (copy_job[i] != job) {
-            for (int64_t d = 0; d < split.depth_blocks; ++d) split.pack_shared(shared, d, 0, split.shared_panels());
+            split.pack_all_shared(shared);
             copy_job[i] = job;
         }
         const auto [begin, end] = split.block(task - first_block[i], blocks[i]);
