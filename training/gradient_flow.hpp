@@ -13,6 +13,9 @@
 /// Activations are seen through forward hooks on Sigmoid, Tanh, ReLU and LeakyReLU modules (a
 /// functional relu() inside a forward is invisible to it); weights are the parameters named
 /// "weight" with two or more dimensions (Linear, Conv, recurrent "weight_ih/hh" too).
+///
+/// The model must outlive the monitor, as a mutex outlives its std::lock_guard: the monitor holds
+/// a reference to it, and its destructor removes the hooks it added to the model's modules.
 
 #include <cstdint>
 #include <map>
