@@ -28,10 +28,13 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-sanitize: deps
+# Its bits_probe must give the Release build's bits (scripts/same_bits.sh).
+sanitize: configure
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_SANITIZE=ON -DXGRAD_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS)
+	cmake --build $(BUILD) -j$(JOBS) --target bits_probe
+	ASAN_OPTIONS=detect_leaks=1 scripts/same_bits.sh $(BUILD) $(ASAN_BUILD)
 
 # The unit tests under ThreadSanitizer at 2 threads: the pool, the split products, reductions and
 # optimizer updates, the data loader. Not part of CI (another ~15 minutes on 2 cores): run it
@@ -44,10 +47,13 @@ tsan: deps
 # A Debug build of the library (-Og, see CMakeLists.txt), checked by a short run of the op fuzzer.
 # Built without its optional dependencies, MPI and oneDNN, so that CI also compiles the code a
 # machine without them gets (a world of one process, im2col convolutions) and fuzzes through it.
-debug: deps
+# Its bits_probe must give the Release build's bits (scripts/same_bits.sh).
+debug: configure
 	cmake -S . -B $(DEBUG_BUILD) -DCMAKE_BUILD_TYPE=Debug -DXGRAD_BUILD_BENCHMARKS=OFF -DXGRAD_WITH_MPI=OFF -DXGRAD_WITH_ONEDNN=OFF $(CMAKE_FLAGS)
-	cmake --build $(DEBUG_BUILD) -j$(JOBS) --target xgrad fuzz_ops
+	cmake --build $(DEBUG_BUILD) -j$(JOBS) --target xgrad fuzz_ops bits_probe
 	$(DEBUG_BUILD)/tests/fuzz_ops --cases 3000 --seed 2
+	cmake --build $(BUILD) -j$(JOBS) --target bits_probe
+	scripts/same_bits.sh $(BUILD) $(DEBUG_BUILD)
 
 # Kernel and overhead benchmarks next to PyTorch / LibTorch, measured in the same run.
 bench: build

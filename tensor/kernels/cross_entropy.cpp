@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
-#include <xsimd/xsimd.hpp>
 
 #include <xgrad/tensor/kernels.hpp>
 #include <xgrad/tensor/kernels/dispatch.hpp>
+#include <xgrad/tensor/kernels/simd.hpp>
 
 namespace xgrad::kernels {
 
@@ -35,7 +35,7 @@ public:
             max_[i] = m;
             for (int64_t j = 0; j < c; ++j) e_[i * c + j] = static_cast<double>(row[j]) - m;
         }
-        using Batch = xsimd::batch<double>;
+        using Batch = detail::Batch<double>;
         constexpr int64_t width = static_cast<int64_t>(Batch::size);
         const int64_t total = n * c;
         int64_t k = 0;

@@ -127,8 +127,8 @@ struct ClampOp {
 // inlined into every loop of every layout it made this file take half an hour to compile with the
 // sanitizers (one call per 16 floats costs nothing beside the pow itself).
 template <class T>
-[[gnu::noinline]] xsimd::batch<T> ieee_pow(xsimd::batch<T> a, xsimd::batch<T> b) {
-    using B = xsimd::batch<T>;
+[[gnu::noinline]] Batch<T> ieee_pow(Batch<T> a, Batch<T> b) {
+    using B = Batch<T>;
     const auto ordinary = xsimd::isfinite(a) & (a != B(T(0))) & (xsimd::abs(b) < B(T(16777216)));
     const B fast = xsimd::pow(a, b);
     if (xsimd::all(ordinary)) return fast;
@@ -143,7 +143,7 @@ template <class T>
 }
 template <class T>
 [[gnu::noinline]] T ieee_pow(T a, T b) {
-    return ieee_pow(xsimd::batch<T>(a), xsimd::batch<T>(b)).get(0);
+    return ieee_pow(Batch<T>(a), Batch<T>(b)).get(0);
 }
 
 struct PowScalarOp {

@@ -32,15 +32,13 @@
 namespace xgrad::kernels::detail {
 namespace {
 
-using Arch = xsimd::default_arch;
-
 // AVX-512 has 32 vector registers, the older sets 16. The tile is kPanelRows x two vectors:
 // 2 * kPanelRows accumulators, two B vectors and one broadcast A value must fit the file.
 constexpr bool kWideRegisterFile = std::is_base_of_v<xsimd::avx512f, Arch>;
 
 template <class T>
 struct Blocking {
-    using Batch = xsimd::batch<T, Arch>;
+    using Batch = detail::Batch<T>;
     static constexpr int64_t kLanes = static_cast<int64_t>(Batch::size);
     static constexpr int64_t kPanelRows = kWideRegisterFile ? 8 : 6;  // MR
     static constexpr int64_t kPanelCols = 2 * kLanes;                 // NR

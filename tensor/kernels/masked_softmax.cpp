@@ -20,7 +20,7 @@ using namespace detail;
 namespace {
 template <class T>
 void softmax_lane(const T* x, const bool* excluded, T* out, int64_t n) {
-    using Batch = xsimd::batch<T>;
+    using Batch = detail::Batch<T>;
     constexpr int64_t width = static_cast<int64_t>(Batch::size);
     const T lowest = -std::numeric_limits<T>::infinity();
     // The kept scores (a branch-free select the compiler vectorizes), then their maximum in SIMD
@@ -34,7 +34,7 @@ void softmax_lane(const T* x, const bool* excluded, T* out, int64_t n) {
     int64_t k = 0;
     if (n >= width) {
         Batch most(lowest);
-        xsimd::batch_bool<T> any_nan(false);
+        xsimd::batch_bool<T, Arch> any_nan(false);
         for (; k + width <= n; k += width) {
             const Batch v = Batch::load_unaligned(out + k);
             any_nan = any_nan || xsimd::isnan(v);

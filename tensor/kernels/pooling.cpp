@@ -43,8 +43,8 @@ auto later_wins(const V& b, const V& a) {
 // so ties go to the first maximum as in the scalar loop. The scalar loop takes the row's tail.
 template <class T>
 void max_pool_2x2(const T* plane, int64_t w, int64_t out_h, int64_t out_w, T* values, int32_t* positions) {
-    using Batch = xsimd::batch<T>;
-    using Index = xsimd::batch<std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
+    using Batch = detail::Batch<T>;
+    using Index = detail::Batch<std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
     constexpr int64_t lanes = Batch::size;
     constexpr auto swap_pairs = xsimd::make_batch_constant<Index, SwapPairs>();
     const Batch zero(T(0)), one(T(1));

@@ -22,11 +22,11 @@ namespace {
 
 // Combines the lanes of a batch one by one (max and min have no single horizontal instruction).
 template <class R, class T>
-T combine_lanes(xsimd::batch<T> b) {
-    alignas(64) T lanes[xsimd::batch<T>::size];
+T combine_lanes(Batch<T> b) {
+    alignas(64) T lanes[Batch<T>::size];
     b.store_aligned(lanes);
     T r = lanes[0];
-    for (std::size_t i = 1; i < xsimd::batch<T>::size; ++i) r = R::combine(r, lanes[i]);
+    for (std::size_t i = 1; i < Batch<T>::size; ++i) r = R::combine(r, lanes[i]);
     return r;
 }
 
@@ -40,7 +40,7 @@ struct SumReducer {
         return a + b;
     }
     template <class T>
-    static T horizontal(xsimd::batch<T> b) {
+    static T horizontal(Batch<T> b) {
         return xsimd::hadd(b);
     }
 };
@@ -54,7 +54,7 @@ struct MaxReducer {
         return NanMax{}(a, b);
     }
     template <class T>
-    static T horizontal(xsimd::batch<T> b) {
+    static T horizontal(Batch<T> b) {
         return combine_lanes<MaxReducer>(b);
     }
 };
@@ -68,7 +68,7 @@ struct MinReducer {
         return NanMin{}(a, b);
     }
     template <class T>
-    static T horizontal(xsimd::batch<T> b) {
+    static T horizontal(Batch<T> b) {
         return combine_lanes<MinReducer>(b);
     }
 };
@@ -79,7 +79,7 @@ __attribute__((flatten)) T reduce_contiguous(const T* p, int64_t n) {
     T result = R::template identity<T>();
     int64_t i = 0;
     if constexpr (kVectorizable<T>) {
-        using B = xsimd::batch<T>;
+        using B = Batch<T>;
         constexpr int64_t W = B::size;
         if (n >= 4 * W) {
             B a0 = B::load_unaligned(p), a1 = B::load_unaligned(p + W), a2 = B::load_unaligned(p + 2 * W),
@@ -106,7 +106,7 @@ template <class R, class T>
 __attribute__((flatten)) void combine_rows(T* acc, const T* row, int64_t n) {
     int64_t j = 0;
     if constexpr (kVectorizable<T>) {
-        using B = xsimd::batch<T>;
+        using B = Batch<T>;
         constexpr int64_t W = B::size;
         for (; j + W <= n; j += W)
             R::combine(B::load_unaligned(acc + j), B::load_unaligned(row + j)).store_unaligned(acc + j);
