@@ -17,18 +17,25 @@ Tensor Module::operator()(const Tensor& input) {
 }
 
 const Tensor& Module::run_forward_hooks(const Tensor& input, const Tensor& output) {
-    for (auto& [handle, hook] : forward_hooks_) hook(*this, input, output);
+    if (!has_forward_hooks()) return output;
+    // A copy: a hook that removes or adds hooks changes the list, not this loop.
+    const std::vector<std::pair<int, ForwardHook>> hooks = forward_hooks_->hooks;
+    for (const auto& [id, hook] : hooks) hook(*this, input, output);
     return output;
 }
 
-int Module::register_forward_hook(ForwardHook hook) {
-    static int next = 0;
-    forward_hooks_.emplace_back(next, std::move(hook));
-    return next++;
+RemovableHandle Module::register_forward_hook(ForwardHook hook) {
+    XGRAD_CHECK(hook != nullptr, type_name(), ": register_forward_hook got an empty function");
+    if (!forward_hooks_) forward_hooks_ = std::make_shared<detail::ForwardHookList>();
+    const int id = forward_hooks_->next_id++;
+    forward_hooks_->hooks.emplace_back(id, std::move(hook));
+    return RemovableHandle(forward_hooks_, id);
 }
 
-void Module::remove_forward_hook(int handle) {
-    std::erase_if(forward_hooks_, [handle](const auto& h) { return h.first == handle; });
+void RemovableHandle::remove() {
+    if (const std::shared_ptr<detail::ForwardHookList> list = list_.lock())
+        std::erase_if(list->hooks, [this](const auto& entry) { return entry.first == id_; });
+    list_.reset();
 }
 
 void Module::check_new_name(const std::string& name, const char* what) const {
@@ -177,7 +184,7 @@ Module::LoadResult Module::load_state_dict(const StateDict& state, bool strict) 
         used.insert(name);
         const Tensor& value = it->second;
         if (value.sizes() != target.sizes() || value.dtype() != target.dtype()) {
-            mismatched.push_back(detail::concat("\"", name, "\" has shape ", value.sizes(), " and dtype ",
+            mismatched.push_back(xgrad::detail::concat("\"", name, "\" has shape ", value.sizes(), " and dtype ",
                                                 value.dtype(), " but the module expects ", target.sizes(), " and ",
                                                 target.dtype()));
             continue;

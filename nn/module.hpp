@@ -33,6 +33,33 @@ using StateDict = std::map<std::string, Tensor>;
 /// `using Options = XOptions;` (what Sequential::emplace<M>(options) constructs from).
 struct NoOptions {};
 
+class Module;
+/// Called after a module's forward with (the module, its input, its output).
+using ForwardHook = std::function<void(Module& module, const Tensor& input, const Tensor& output)>;
+
+namespace detail {
+/// A module's forward hooks. The module owns the list; handles see it through a weak_ptr.
+struct ForwardHookList {
+    std::vector<std::pair<int, ForwardHook>> hooks;
+    int next_id = 0;
+};
+}  // namespace detail
+
+/// What register_forward_hook returns: remove() takes that hook off its module. As PyTorch's
+/// RemovableHandle: removing twice, or after the module was destroyed, does nothing, so an
+/// object that adds hooks to a model (training::GradientFlowMonitor) may outlive the model.
+class RemovableHandle {
+public:
+    RemovableHandle() = default;
+    void remove();
+
+private:
+    friend class Module;
+    RemovableHandle(std::weak_ptr<detail::ForwardHookList> list, int id) : list_(std::move(list)), id_(id) {}
+    std::weak_ptr<detail::ForwardHookList> list_;
+    int id_ = -1;
+};
+
 class Module {
 public:
     Module() = default;
@@ -51,11 +78,12 @@ public:
     /// nn::summary see every layer).
     Tensor operator()(const Tensor& input);
 
-    using ForwardHook = std::function<void(Module& module, const Tensor& input, const Tensor& output)>;
-    /// Runs after every call through operator(); returns a handle for remove_forward_hook.
-    int register_forward_hook(ForwardHook hook);
-    bool has_forward_hooks() const { return !forward_hooks_.empty(); }
-    void remove_forward_hook(int handle);
+    using ForwardHook = nn::ForwardHook;
+    /// Runs after every call through operator(), in the order registered. A hook may remove
+    /// itself or others (the current call still runs the hooks it started with) and add hooks
+    /// (they run from the next call).
+    RemovableHandle register_forward_hook(ForwardHook hook);
+    bool has_forward_hooks() const { return forward_hooks_ && !forward_hooks_->hooks.empty(); }
 
     /// The type's name for printing and summaries ("Linear").
     virtual std::string type_name() const { return "Module"; }
@@ -126,7 +154,7 @@ private:
     std::vector<std::pair<std::string, Tensor>> buffers_;
     std::vector<std::pair<std::string, Module*>> children_;
     std::vector<std::shared_ptr<Module>> owned_;
-    std::vector<std::pair<int, ForwardHook>> forward_hooks_;
+    std::shared_ptr<detail::ForwardHookList> forward_hooks_;  // made by the first registration
     bool training_ = true;
 };
 

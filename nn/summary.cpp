@@ -16,17 +16,16 @@ Summary summary(Module& model, const Shape& input_shape, DType dtype) {
     for (auto& [name, m] : model.named_modules())
         names[m] = {name, name.empty() ? 0 : static_cast<int>(std::count(name.begin(), name.end(), '.')) + 1};
 
-    std::vector<std::pair<Module*, int>> hooks;
+    std::vector<RemovableHandle> hooks;
     for (auto& [name, m] : model.named_modules()) {
         if (m == &model) continue;
-        const int handle = m->register_forward_hook([&s, &names](Module& mod, const Tensor&, const Tensor& out) {
+        hooks.push_back(m->register_forward_hook([&s, &names](Module& mod, const Tensor&, const Tensor& out) {
             int64_t own = 0;
             for (const Tensor& p : mod.parameters(false)) own += p.numel();
             const auto& [name, depth] = names[&mod];
             s.rows.push_back({name, mod.type_name(), out.sizes(), own, depth});
             s.activation_bytes += out.numel() * static_cast<int64_t>(element_size(out.dtype()));
-        });
-        hooks.emplace_back(m, handle);
+        }));
     }
     const bool was_training = model.is_training();
     model.eval();
@@ -34,11 +33,11 @@ Summary summary(Module& model, const Shape& input_shape, DType dtype) {
         NoGradGuard no_grad;
         model(zeros(input_shape, dtype));
     } catch (...) {
-        for (auto& [m, h] : hooks) m->remove_forward_hook(h);
+        for (RemovableHandle& h : hooks) h.remove();
         model.train(was_training);
         throw;
     }
-    for (auto& [m, h] : hooks) m->remove_forward_hook(h);
+    for (RemovableHandle& h : hooks) h.remove();
     model.train(was_training);
 
     for (const Tensor& p : model.parameters()) {

@@ -395,12 +395,12 @@ BOOST_AUTO_TEST_CASE(sequential_fuses_linear_and_relu_unless_a_hook_must_see_bet
     BOOST_TEST((nn::functional::linear(x, fc.weight, fc.bias).to_vector<float>() == fc(x).to_vector<float>()));
     // A hook on the Linear sees its own output, negative values and all: no fusion then.
     float smallest = 0;
-    const int handle = fc.register_forward_hook(
+    nn::RemovableHandle handle = fc.register_forward_hook(
         [&](nn::Module&, const Tensor&, const Tensor& out) { smallest = out.min().item<float>(); });
     BOOST_TEST((mlp(x).to_vector<float>() == separate.to_vector<float>()));
     BOOST_TEST(smallest < 0.0f);
     BOOST_TEST(std::string(mlp(x).grad_fn()->name()) == "relu");
-    fc.remove_forward_hook(handle);
+    handle.remove();
     BOOST_TEST(std::string(mlp(x).grad_fn()->name()) == "linear_relu");
 }
 
@@ -604,6 +604,39 @@ BOOST_AUTO_TEST_CASE(cross_entropy_over_positions_and_with_class_probabilities) 
     // One-hot probabilities give the index form's loss.
     check_values(nn::F::cross_entropy(rows, one_hot(tensor({2, 0}, kInt64), 3).to(kFloat64)),
                  nn::F::cross_entropy(rows, tensor({2, 0}, kInt64)).to_vector<double>(), 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(forward_hooks_run_in_order_and_their_handles_are_safe) {
+    auto fc = std::make_shared<nn::Linear>(nn::LinearOptions{.in_features = 2, .out_features = 3});
+    std::string order;
+    nn::RemovableHandle a = fc->register_forward_hook([&](nn::Module&, const Tensor& in, const Tensor& out) {
+        BOOST_TEST((in.sizes() == Shape{1, 2} && out.sizes() == Shape{1, 3}));
+        order += "a";
+    });
+    // b removes itself on its first call and adds c, which runs from the next call on.
+    nn::RemovableHandle b, c;
+    b = fc->register_forward_hook([&](nn::Module& m, const Tensor&, const Tensor&) {
+        order += "b";
+        b.remove();
+        c = m.register_forward_hook([&](nn::Module&, const Tensor&, const Tensor&) { order += "c"; });
+    });
+    const Tensor x = ones({1, 2});
+    (*fc)(x);
+    BOOST_TEST(order == "ab");
+    (*fc)(x);
+    BOOST_TEST(order == "abac");
+    a.remove();
+    a.remove();  // twice: nothing
+    (*fc)(x);
+    BOOST_TEST(order == "abacc");
+    BOOST_TEST(fc->has_forward_hooks());
+    // A handle outliving its module: remove() does nothing (ASan would see a use after free).
+    fc.reset();
+    c.remove();
+    nn::RemovableHandle().remove();  // a default handle holds no hook
+    nn::Linear plain({.in_features = 2, .out_features = 2});
+    BOOST_TEST(!plain.has_forward_hooks());
+    check_error([&] { plain.register_forward_hook(nullptr); }, {"Linear", "register_forward_hook", "empty"});
 }
 
 BOOST_AUTO_TEST_CASE(penalties_follow_their_formulas) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -310,6 +311,17 @@ BOOST_AUTO_TEST_CASE(gradient_flow_shows_the_vanishing_gradient_of_deep_sigmoid_
     flow.record();
     const auto plotted = flow.plot_layers(scratch("flow").string(), {.gnuplot = ""});
     BOOST_TEST(contains(read_text(plotted.script_path), "set logscale y 10"));
+
+    // A model destroyed before its monitor: the monitor's destructor must not touch it.
+    {
+        auto model = std::make_unique<nn::Sequential>();
+        model->emplace<nn::Linear>({.in_features = 2, .out_features = 2});
+        model->emplace<nn::Tanh>();
+        training::GradientFlowMonitor outliving(*model);
+        (*model)(ones({1, 2})).sum().backward();
+        BOOST_TEST(outliving.record().activations.size() == 1u);
+        model.reset();
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -31,7 +31,7 @@ GradientFlowMonitor::GradientFlowMonitor(nn::Module& model, GradientFlowOptions 
         activation_order_.push_back(label);
         pending_[label].kind = kind;
         const double s = options_.saturation;
-        const int handle =
+        hooks_.push_back(
             module->register_forward_hook([this, label, kind, s](nn::Module&, const Tensor&, const Tensor& y) {
                 NoGradGuard no_grad;
                 if (y.numel() == 0) return;
@@ -45,13 +45,12 @@ GradientFlowMonitor::GradientFlowMonitor(nn::Module& model, GradientFlowOptions 
                     p.dead_sum += 1 - fraction(amax(units, {0}) > 0.0);
                 }
                 ++p.calls;
-            });
-        hooks_.emplace_back(module, handle);
+            }));
     }
 }
 
 GradientFlowMonitor::~GradientFlowMonitor() {
-    for (auto& [module, handle] : hooks_) module->remove_forward_hook(handle);
+    for (nn::RemovableHandle& hook : hooks_) hook.remove();
 }
 
 const FlowStep& GradientFlowMonitor::record() {

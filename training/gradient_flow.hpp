@@ -14,8 +14,8 @@
 /// functional relu() inside a forward is invisible to it); weights are the parameters named
 /// "weight" with two or more dimensions (Linear, Conv, recurrent "weight_ih/hh" too).
 ///
-/// The model must outlive the monitor, as a mutex outlives its std::lock_guard: the monitor holds
-/// a reference to it, and its destructor removes the hooks it added to the model's modules.
+/// The monitor holds a reference to the model: record() needs it alive. Its destructor removes
+/// the hooks it added through their handles, which is safe after the model was destroyed.
 
 #include <cstdint>
 #include <map>
@@ -78,7 +78,7 @@ private:
     };
     nn::Module& model_;
     GradientFlowOptions options_;
-    std::vector<std::pair<nn::Module*, int>> hooks_;
+    std::vector<nn::RemovableHandle> hooks_;
     std::vector<std::string> activation_order_;
     std::map<std::string, Pending> pending_;
     std::vector<FlowStep> history_;
