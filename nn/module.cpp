@@ -1,5 +1,6 @@
 #include <xgrad/nn/module.hpp>
 
+#include <algorithm>
 #include <ostream>
 #include <set>
 
@@ -18,9 +19,15 @@ Tensor Module::operator()(const Tensor& input) {
 
 const Tensor& Module::run_forward_hooks(const Tensor& input, const Tensor& output) {
     if (!has_forward_hooks()) return output;
-    // A copy: a hook that removes or adds hooks changes the list, not this loop.
-    const std::vector<std::pair<int, ForwardHook>> hooks = forward_hooks_->hooks;
-    for (const auto& [id, hook] : hooks) hook(*this, input, output);
+    // The hooks of this call, held here: a hook that removes or adds hooks changes the list, not
+    // this loop, and one removed before its turn is skipped (its owner may be gone).
+    const std::shared_ptr<detail::ForwardHookList> list = forward_hooks_;
+    const auto hooks = list->hooks;
+    for (const auto& [id, hook] : hooks) {
+        const bool still_registered = std::any_of(list->hooks.begin(), list->hooks.end(),
+                                                  [id = id](const auto& entry) { return entry.first == id; });
+        if (still_registered) (*hook)(*this, input, output);
+    }
     return output;
 }
 
@@ -28,7 +35,7 @@ RemovableHandle Module::register_forward_hook(ForwardHook hook) {
     XGRAD_CHECK(hook != nullptr, type_name(), ": register_forward_hook got an empty function");
     if (!forward_hooks_) forward_hooks_ = std::make_shared<detail::ForwardHookList>();
     const int id = forward_hooks_->next_id++;
-    forward_hooks_->hooks.emplace_back(id, std::move(hook));
+    forward_hooks_->hooks.emplace_back(id, std::make_shared<const ForwardHook>(std::move(hook)));
     return RemovableHandle(forward_hooks_, id);
 }
 
@@ -185,8 +192,8 @@ Module::LoadResult Module::load_state_dict(const StateDict& state, bool strict) 
         const Tensor& value = it->second;
         if (value.sizes() != target.sizes() || value.dtype() != target.dtype()) {
             mismatched.push_back(xgrad::detail::concat("\"", name, "\" has shape ", value.sizes(), " and dtype ",
-                                                value.dtype(), " but the module expects ", target.sizes(), " and ",
-                                                target.dtype()));
+                                                       value.dtype(), " but the module expects ", target.sizes(),
+                                                       " and ", target.dtype()));
             continue;
         }
         writes.emplace_back(target, value);

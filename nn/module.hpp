@@ -40,7 +40,7 @@ using ForwardHook = std::function<void(Module& module, const Tensor& input, cons
 namespace detail {
 /// A module's forward hooks. The module owns the list; handles see it through a weak_ptr.
 struct ForwardHookList {
-    std::vector<std::pair<int, ForwardHook>> hooks;
+    std::vector<std::pair<int, std::shared_ptr<const ForwardHook>>> hooks;
     int next_id = 0;
 };
 }  // namespace detail
@@ -80,8 +80,8 @@ public:
 
     using ForwardHook = nn::ForwardHook;
     /// Runs after every call through operator(), in the order registered. A hook may remove
-    /// itself or others (the current call still runs the hooks it started with) and add hooks
-    /// (they run from the next call).
+    /// itself or others (a hook removed before its turn does not run) and add hooks (they run
+    /// from the next call).
     RemovableHandle register_forward_hook(ForwardHook hook);
     bool has_forward_hooks() const { return forward_hooks_ && !forward_hooks_->hooks.empty(); }
 

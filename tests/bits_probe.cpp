@@ -10,6 +10,7 @@
 // different computation with its own bits.
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>

@@ -613,13 +613,16 @@ BOOST_AUTO_TEST_CASE(forward_hooks_run_in_order_and_their_handles_are_safe) {
         BOOST_TEST((in.sizes() == Shape{1, 2} && out.sizes() == Shape{1, 3}));
         order += "a";
     });
-    // b removes itself on its first call and adds c, which runs from the next call on.
-    nn::RemovableHandle b, c;
+    // b removes itself and d (before d's turn: d never runs) on its first call and adds c,
+    // which runs from the next call on.
+    nn::RemovableHandle b, c, d;
     b = fc->register_forward_hook([&](nn::Module& m, const Tensor&, const Tensor&) {
         order += "b";
         b.remove();
+        d.remove();
         c = m.register_forward_hook([&](nn::Module&, const Tensor&, const Tensor&) { order += "c"; });
     });
+    d = fc->register_forward_hook([&](nn::Module&, const Tensor&, const Tensor&) { order += "d"; });
     const Tensor x = ones({1, 2});
     (*fc)(x);
     BOOST_TEST(order == "ab");

@@ -345,12 +345,11 @@ void edge_tile(int64_t depth, APanel pa, const T* pb, T* c, int64_t ldc, int64_t
         for (int64_t j = 0; j < cols; ++j) {
             T& to = c[r * ldc + j];
             const T sum = tile[r * NR + j];
-            // The micro-kernel's operations, its fused multiply-adds spelled out: the compiler may
-            // contract alpha sum + beta C either way, and at -O2 (the sanitizer build) a bias row
-            // no longer had the bits of the same product with C = bias and beta = 1.
-            const T value = out.bias != nullptr ? std::fma(alpha, sum, out.bias[j])
+            // The micro-kernel's operations, one by one: a bias row has the bits of the same
+            // product with C = bias and beta = 1 (tested).
+            const T value = out.bias != nullptr ? multiply_add(alpha, sum, out.bias[j])
                             : beta == T(0)      ? alpha * sum
-                                                : std::fma(alpha, sum, beta * to);
+                                                : multiply_add(alpha, sum, beta * to);
             to = out.relu ? ReluOp{}(value) : value;
         }
 }

@@ -66,7 +66,7 @@ void gemm_blocked_parallel(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
 template <class T>
 void gemm_blocked_parallel(const GemmProblem<T>* problems, int64_t count, int threads);
 
-/// The xsimd instruction set the blocked kernel was compiled for ("avx512bw", "avx2", ...).
+/// The instruction set the blocked kernel was compiled for ("avx512+fma", "fma3+avx2", ...).
 const char* gemm_blocked_arch();
 
 /// Column width of the micro-kernel for T: thread splits of a product stay multiples of it.

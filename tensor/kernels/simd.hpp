@@ -2,7 +2,7 @@
 /// SIMD building blocks for kernels (internal to tensor/): xsimd behind one header.
 ///
 /// An op is a functor whose call operator is a template, so the same code runs on a scalar T and
-/// on xsimd::batch<T>. Operands are read through a "lane source": a contiguous pointer or one
+/// on Batch<T>. Operands are read through a "lane source": a contiguous pointer or one
 /// broadcast value.
 
 #include <immintrin.h>
@@ -34,6 +34,17 @@ using Arch = xsimd::default_arch;  // with FMA3, xsimd's fma is the instruction 
 #endif
 template <class T>
 using Batch = xsimd::batch<T, Arch>;
+
+/// a * b + c on scalars as xsimd::fma computes it on Batch<T>: rounded once where the machine has
+/// a fused multiply-add, else twice. A scalar edge of a vector loop then has the vector's bits.
+template <class T>
+inline T multiply_add(T a, T b, T c) {
+#if defined(__FMA__) || defined(__AVX512F__)
+    return std::fma(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
 }  // namespace xgrad::kernels::detail
 
 #if defined(__AVX512F__)
