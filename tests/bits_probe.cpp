@@ -1,5 +1,5 @@
 // Prints one line per case, "<case> <64-bit digest>", of what a few training steps of each kind of
-// model leave behind (parameters, optimizer moments, running statistics, the last loss), from one
+// model leave behind (parameters, running statistics, the last loss), from one
 // seed. `make debug` and `make sanitize` run it in their builds and compare the lines with the
 // Release build's: the bits of a result must not depend on the optimization level (-O3, -Og, the
 // sanitizer build's -O1/-O2) any more than on the thread count. That holds because the library
