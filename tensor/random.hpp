@@ -28,8 +28,8 @@ public:
     /// another that takes it too.
     [[nodiscard]] std::unique_lock<std::recursive_mutex> lock() const { return std::unique_lock(mutex_); }
 
-    /// xoshiro256** (Blackman & Vigna). Inline: dropout masks draw tens of millions of these per
-    /// step, and a call per number cost 15% of a Transformer's training epoch.
+    /// xoshiro256** (Blackman & Vigna). Inline: samplers and the init functions draw one per
+    /// element.
     uint64_t next_u64() {
         const uint64_t result = rotl(s_[1] * 5, 7) * 9;
         const uint64_t t = s_[1] << 17;

@@ -746,15 +746,27 @@ BOOST_AUTO_TEST_CASE(dropout_keeps_the_expectation_and_is_reproducible) {
 
 BOOST_AUTO_TEST_CASE(dropout_mask_is_the_bernoulli_draw_scaled) {
     // The scaled mask comes from one kernel pass; it must be the 0/1 draw times 1 / (1 - p), bit
-    // for bit, and the draw must be "uniform < keep" on the generator's stream.
+    // for bit, and the draw must be "uniform < keep" on SplitMix64's stream, seeded by one number
+    // from the generator (written out here in its usual sequential form).
     const Tensor x = randn({257, 33});
     for (double p : {0.1, 0.5, 1.0 / 3}) {
         Generator a(11), b(11), c(11);
         const Tensor dropped = nn::F::dropout(x, p, true, &a);
         const Tensor mask = bernoulli(x.sizes(), 1 - p, kFloat32, &b);
         BOOST_TEST(equal(dropped, x * (mask * (1.0 / (1 - p)))));
+        uint64_t state = c.next_u64();
+        const auto splitmix64_next = [&state] {
+            uint64_t z = (state += 0x9e3779b97f4a7c15);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+            return z ^ (z >> 31);
+        };
         const std::vector<float> m = mask.to_vector<float>();
-        for (float v : m) BOOST_TEST_REQUIRE((v == (c.next_double() < 1 - p ? 1.0f : 0.0f)));
+        for (float v : m) {
+            const double u = static_cast<double>(splitmix64_next() >> 11) * 0x1.0p-53;
+            BOOST_TEST_REQUIRE((v == (u < 1 - p ? 1.0f : 0.0f)));
+        }
+        BOOST_TEST(a.next_u64() == c.next_u64());  // a mask takes one number from the generator
     }
     check_error([&] { nn::F::dropout(tensor({1, 2, 3}, kInt64), 0.5, true); }, {"dropout", "floating", "int64"});
     Generator g(3);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -234,6 +235,34 @@ BOOST_AUTO_TEST_CASE(a_gathered_batch_is_the_same_at_one_and_two_threads) {
         for (std::size_t j = 0; j < 300; ++j)
             rows_match = rows_match && two[i * 300 + j] == all[static_cast<std::size_t>(picked[i]) * 300 + j];
     BOOST_TEST(rows_match);
+}
+
+BOOST_AUTO_TEST_CASE(a_dropout_mask_is_the_same_at_one_and_two_threads) {
+    // The mask is computed in pieces from a counter, not drawn in order: the pieces must not show.
+    ThreadCountGuard guard;
+    const Shape sizes{301, 1003};  // not a multiple of any piece edge
+    set_num_threads(1);
+    Generator one_gen(9);
+    const std::vector<float> one = bernoulli(sizes, 0.7, kFloat32, &one_gen).to_vector<float>();
+    set_num_threads(2);
+    detail::end_contention_backoff();
+    BOOST_TEST(detail::threads_for(301.0 * 1003 * 2) == 2);  // large enough to be split
+    Generator two_gen(9);
+    const std::vector<float> two = bernoulli(sizes, 0.7, kFloat32, &two_gen).to_vector<float>();
+    BOOST_TEST(one == two);
+    BOOST_TEST(one_gen.next_u64() == two_gen.next_u64());  // both generators moved on alike
+    // Independent draws: the share kept is 0.7, and of neighbouring pairs both kept 0.49.
+    int64_t kept = 0, both = 0;
+    for (std::size_t i = 0; i < two.size(); ++i) {
+        kept += two[i] == 1.0f;
+        if (i + 1 < two.size()) both += two[i] == 1.0f && two[i + 1] == 1.0f;
+    }
+    const double n = static_cast<double>(two.size());
+    BOOST_TEST(std::abs(static_cast<double>(kept) / n - 0.7) < 0.003);  // 0.7 +- 3.5 sigma
+    BOOST_TEST(std::abs(static_cast<double>(both) / n - 0.49) < 0.005);
+    // The next mask from the same generator is another one.
+    const std::vector<float> next = bernoulli(sizes, 0.7, kFloat32, &two_gen).to_vector<float>();
+    BOOST_TEST(next != two);
 }
 
 BOOST_AUTO_TEST_CASE(the_caller_takes_tasks_from_the_front) {

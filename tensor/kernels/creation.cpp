@@ -1,10 +1,12 @@
-// Creation kernels: constants, ranges and random arrays. Random arrays are filled in element
-// order from one generator, so a seed fixes them regardless of the thread count.
+// Creation kernels: constants, ranges and random arrays. A seed fixes every random array
+// regardless of the thread count: most are filled in element order from one generator, and the
+// Bernoulli masks, drawn in bulk every training step, from a counter (see bernoulli).
 
 #include <cmath>
 
 #include <xgrad/tensor/kernels.hpp>
 #include <xgrad/tensor/kernels/dispatch.hpp>
+#include <xgrad/tensor/parallel.hpp>
 
 namespace xgrad::kernels {
 using namespace detail;
@@ -98,19 +100,42 @@ NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Gene
                        [&] { return static_cast<double>(low + static_cast<int64_t>(gen.next_below(span))); });
 }
 
+namespace {
+// SplitMix64 (Steele, Lea & Flood 2014): its i-th output from `key` is this mix of
+// key + (i + 1) * gamma, so any element of the stream is computed without the ones before it.
+// The sequence passes BigCrush; it is what seeds xoshiro256** in Generator.
+constexpr uint64_t kSplitMixGamma = 0x9e3779b97f4a7c15;
+inline uint64_t splitmix64_at(uint64_t key, uint64_t i) {
+    uint64_t z = key + (i + 1) * kSplitMixGamma;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+    return z ^ (z >> 31);
+}
+}  // namespace
+
 NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, double value) {
-    auto hold = gen.lock();
     XGRAD_CHECK(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got ", p);
-    // next_double() < p, decided on the 53-bit integer behind it: k * 2^-53 < p exactly when
+    // Dropout draws a mask as large as its input every step (a Transformer's attention weights:
+    // millions of elements), so the mask is computed in parallel and in SIMD lanes: element i is
+    // decided by SplitMix64's i-th output from one key drawn from the generator. The mask then
+    // depends on the seed alone, not on the thread count or on how the pieces are cut.
+    const uint64_t key = [&] {
+        auto hold = gen.lock();
+        return gen.next_u64();
+    }();
+    // u < p for u = k * 2^-53, decided on the 53-bit integer k: k * 2^-53 < p exactly when
     // k < ceil(p * 2^53) (both sides exact), which saves a conversion per element.
     const auto bound = static_cast<uint64_t>(std::ceil(p * 0x1.0p53));
     NDArray out = NDArray::empty(sizes, dtype);
     dispatch_numeric(dtype, "bernoulli", [&](auto tag) {
         using T = decltype(tag);
         const T hit = static_cast<T>(value), miss = static_cast<T>(0);
-        T* data = out.data<T>();
-        const int64_t n = out.numel();
-        for (int64_t i = 0; i < n; ++i) data[i] = (gen.next_u64() >> 11) < bound ? hit : miss;
+        T* const data = out.data<T>();
+        // A draw costs a few multiply-adds' worth of integer work per element.
+        ::xgrad::detail::parallel_for(out.numel(), 2.0, 64, [=](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i)
+                data[i] = (splitmix64_at(key, static_cast<uint64_t>(i)) >> 11) < bound ? hit : miss;
+        });
     });
     return out;
 }
