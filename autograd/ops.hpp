@@ -55,6 +55,11 @@ Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions opti
                Generator* generator = nullptr);
 /// 1 with probability p, else 0.
 Tensor bernoulli(const Shape& sizes, double p, TensorOptions options = {}, Generator* generator = nullptr);
+/// Inverted dropout with the mask named by a key: x / keep where the draw for element i from
+/// `key` (kernels/counter_random.hpp) keeps it, else 0; nn::F::dropout takes the key from a
+/// generator. The same key gives the same mask, and the backward recomputes it from the key
+/// instead of keeping it. keep in (0, 1].
+Tensor dropout_with_key(const Tensor& x, double keep, uint64_t key);
 Tensor randperm(int64_t n, Generator* generator = nullptr);
 
 Tensor zeros_like(const Tensor& t);

@@ -57,8 +57,10 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
     check_p("dropout", p);
     if (!training || p == 0) return x;
     if (p == 1) return x * 0.0;
-    // The kept elements' scale is in the mask already (one pass fewer than mask * scale).
-    return x * scaled_mask("dropout", x, x.sizes(), 1 - p, generator);
+    XGRAD_CHECK(x.is_floating_point(), "dropout: expected a floating-point input, got ", x.dtype());
+    // One pass, no mask kept: its key is enough for the backward (and the bits are those of
+    // x * scaled_mask with the same draw).
+    return dropout_with_key(x, 1 - p, kernels::draw_key(generator_or_default(generator)));
 }
 
 Tensor dropout2d(const Tensor& x, double p, bool training, Generator* generator) {

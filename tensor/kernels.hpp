@@ -32,7 +32,15 @@ NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Gene
 /// `value` (1 unless given) with probability p, else 0. Dropout asks for 1 / (1 - its p) directly:
 /// the scaled mask in one pass, the same numbers as the 0/1 mask times the scale (in a floating
 /// dtype; an integer one truncates the value).
+/// Element i is decided by a counter-based draw from one key taken from `gen`
+/// (kernels/counter_random.hpp), so the mask does not depend on the thread count.
 NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, double value = 1.0);
+/// One number from `gen` (under its lock): the key of a counter-based mask.
+uint64_t draw_key(Generator& gen);
+/// Inverted dropout in one pass: x[i] / keep where bernoulli's draw i from `key` keeps it, else 0.
+/// The same bits as x * bernoulli(x.sizes(), keep, ..., 1 / keep) drawing that key; the mask
+/// follows x's logical order, whatever its strides. keep in (0, 1]; x floating-point.
+NDArray dropout(const NDArray& x, double keep, uint64_t key);
 /// A random permutation of 0..n-1 (int64).
 NDArray randperm(int64_t n, Generator& gen);
 

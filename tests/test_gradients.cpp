@@ -58,6 +58,13 @@ const std::vector<OpCase> ops = {
     {"tanh", unary(tanh), {{4, 3}}, Domain::any, true},
     {"sigmoid", unary(sigmoid), {{4, 3}}, Domain::any, true},
     {"relu", unary(relu), {{4, 3}}, Domain::away_from_zero, true},
+    // The mask is fixed by its key, so finite differences see a linear map (times x: a curvature).
+    {"dropout_with_key",
+     [](const Args& a) { return dropout_with_key(a[0], 0.6, 12345) * a[0]; },
+     {{5, 4}},
+     Domain::any,
+     true},
+    {"dropout_with_key_broadcast", [](const Args& a) { return dropout_with_key(a[0] + a[1], 0.5, 99); }, {{3, 4}, {4}}},
     {"square", unary(square), {{4, 3}}, Domain::any, true},
     {"reciprocal", unary(reciprocal), {{4, 3}}, Domain::positive, true},
     {"clamp", [](const Args& a) { return clamp(a[0], -0.5, 0.7); }, {{5, 4}}, Domain::away_from_zero},

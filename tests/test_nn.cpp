@@ -769,6 +769,17 @@ BOOST_AUTO_TEST_CASE(dropout_mask_is_the_bernoulli_draw_scaled) {
         BOOST_TEST(a.next_u64() == c.next_u64());  // a mask takes one number from the generator
     }
     check_error([&] { nn::F::dropout(tensor({1, 2, 3}, kInt64), 0.5, true); }, {"dropout", "floating", "int64"});
+    check_error([&] { dropout_with_key(x, 0.0, 1); }, {"dropout", "retention", "(0, 1]", "got 0"});
+    check_error([&] { dropout_with_key(x, 1.5, 1); }, {"dropout", "got 1.5"});
+    // The mask follows the logical order: a transposed view is masked as its contiguous copy.
+    const Tensor view = x.t();
+    Generator d(5), e(5);
+    BOOST_TEST(equal(nn::F::dropout(view, 0.3, true, &d), nn::F::dropout(view.contiguous(), 0.3, true, &e)));
+    // The backward recomputes the mask from the key: the gradient is the mask times 1 / keep.
+    const Tensor leaf = x.detach().requires_grad_();
+    Generator f(6), h(6);
+    nn::F::dropout(leaf, 0.25, true, &f).sum().backward();
+    BOOST_TEST(equal(leaf.grad(), bernoulli(x.sizes(), 0.75, kFloat32, &h) * (1 / 0.75)));
     Generator g(3);
     BOOST_TEST(bernoulli({1000}, 1.0, kFloat32, &g).min().item() == 1.0);  // p = 1: every draw
     BOOST_TEST(bernoulli({1000}, 0.0, kFloat32, &g).max().item() == 0.0);  // p = 0: none

@@ -1,10 +1,12 @@
-// Creation kernels: constants, ranges and random arrays. A seed fixes every random array
-// regardless of the thread count: most are filled in element order from one generator, and the
-// Bernoulli masks, drawn in bulk every training step, from a counter (see bernoulli).
+// Creation kernels: constants, ranges and random arrays, and dropout's masked product. A seed fixes
+// every random array regardless of the thread count: most are filled in element order from one
+// generator, and the Bernoulli masks, drawn in bulk every training step, from a counter
+// (kernels/counter_random.hpp).
 
 #include <cmath>
 
 #include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/kernels/counter_random.hpp>
 #include <xgrad/tensor/kernels/dispatch.hpp>
 #include <xgrad/tensor/parallel.hpp>
 
@@ -100,32 +102,12 @@ NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Gene
                        [&] { return static_cast<double>(low + static_cast<int64_t>(gen.next_below(span))); });
 }
 
-namespace {
-// SplitMix64 (Steele, Lea & Flood 2014): its i-th output from `key` is this mix of
-// key + (i + 1) * gamma, so any element of the stream is computed without the ones before it.
-// The sequence passes BigCrush; it is what seeds xoshiro256** in Generator.
-constexpr uint64_t kSplitMixGamma = 0x9e3779b97f4a7c15;
-inline uint64_t splitmix64_at(uint64_t key, uint64_t i) {
-    uint64_t z = key + (i + 1) * kSplitMixGamma;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
-    return z ^ (z >> 31);
-}
-}  // namespace
-
 NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, double value) {
     XGRAD_CHECK(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got ", p);
-    // Dropout draws a mask as large as its input every step (a Transformer's attention weights:
-    // millions of elements), so the mask is computed in parallel and in SIMD lanes: element i is
-    // decided by SplitMix64's i-th output from one key drawn from the generator. The mask then
-    // depends on the seed alone, not on the thread count or on how the pieces are cut.
-    const uint64_t key = [&] {
-        auto hold = gen.lock();
-        return gen.next_u64();
-    }();
-    // u < p for u = k * 2^-53, decided on the 53-bit integer k: k * 2^-53 < p exactly when
-    // k < ceil(p * 2^53) (both sides exact), which saves a conversion per element.
-    const auto bound = static_cast<uint64_t>(std::ceil(p * 0x1.0p53));
+    // Dropout draws masks as large as its input every step (a Transformer's attention weights:
+    // millions of elements), so a mask is computed in parallel and in SIMD lanes from a counter:
+    // one key drawn from the generator, then element i from the key and i alone.
+    const BernoulliDraw draw(draw_key(gen), p);
     NDArray out = NDArray::empty(sizes, dtype);
     dispatch_numeric(dtype, "bernoulli", [&](auto tag) {
         using T = decltype(tag);
@@ -133,8 +115,31 @@ NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, dou
         T* const data = out.data<T>();
         // A draw costs a few multiply-adds' worth of integer work per element.
         ::xgrad::detail::parallel_for(out.numel(), 2.0, 64, [=](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i)
-                data[i] = (splitmix64_at(key, static_cast<uint64_t>(i)) >> 11) < bound ? hit : miss;
+            for (int64_t i = begin; i < end; ++i) data[i] = draw(i) ? hit : miss;
+        });
+    });
+    return out;
+}
+
+uint64_t draw_key(Generator& gen) {
+    auto hold = gen.lock();
+    return gen.next_u64();
+}
+
+NDArray dropout(const NDArray& x_in, double keep, uint64_t key) {
+    XGRAD_CHECK(keep > 0 && keep <= 1, "dropout: the retention probability must be in (0, 1], got ", keep);
+    XGRAD_CHECK(is_floating(x_in.dtype()), "dropout: expected a floating-point input, got ", x_in.dtype());
+    const NDArray x = x_in.contiguous();  // the mask follows the logical (row-major) order
+    NDArray out = NDArray::empty(x.sizes(), x.dtype());
+    const BernoulliDraw draw(key, keep);
+    dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
+        using T = decltype(tag);
+        // The same scale as bernoulli's value 1 / keep, so x * that mask gives these bits too.
+        const T scale = static_cast<T>(1.0 / keep), zero = static_cast<T>(0);
+        const T* const in = x.data<T>();
+        T* const data = out.data<T>();
+        ::xgrad::detail::parallel_for(x.numel(), 3.0, 64, [=](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) data[i] = in[i] * (draw(i) ? scale : zero);
         });
     });
     return out;
