@@ -174,6 +174,9 @@ NDArray softmax(const NDArray& x, int64_t dim);
 /// none) is true left out; a lane with nothing left (all excluded or -inf) gives zeros.
 NDArray masked_softmax(const NDArray& x, const NDArray& excluded, int64_t dim);
 NDArray log_softmax(const NDArray& x, int64_t dim);
+/// Softmax's (and masked_softmax's) backward from the output s: s (g - sum(g s)) along dim, one
+/// pass over g and s.
+NDArray softmax_backward(const NDArray& grad, const NDArray& output, int64_t dim);
 /// Cross-entropy per row of logits [N, C] against int64 targets [N]: logsumexp(row) - row[t],
 /// 0 where t == ignore_index; [N] in the logits' dtype, each row computed in double.
 NDArray cross_entropy_rows(const NDArray& logits, const NDArray& target, int64_t ignore_index);

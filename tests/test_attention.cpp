@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include <xgrad/tensor/kernels.hpp>
+
 #include "helpers.hpp"
 
 using namespace xgrad;
@@ -288,6 +290,17 @@ BOOST_AUTO_TEST_CASE(masked_softmax_is_softmax_over_the_kept_places) {
     check_values(nn::F::masked_softmax(x.to(kFloat32), mask, 1), expected.to_vector<double>(),
                  1e-6);  // float32 SIMD path
     check_error([&] { nn::F::masked_softmax(x, ones({5, 1}) > 0.5, 1); }, {"masked_softmax", "[5, 1]", "[3, 4, 5]"});
+    // The one-pass backward kernel checks what it is given.
+    check_error(
+        [] {
+            kernels::softmax_backward(ones({2, 3}).data(), ones({3, 2}).data(), 1);
+        },
+        {"softmax backward", "[2, 3]", "[3, 2]"});
+    check_error(
+        [] {
+            kernels::softmax_backward(ones({2, 3}).data(), ones({2, 3}, kFloat64).data(), 1);
+        },
+        {"softmax backward", "float32", "float64"});
 }
 
 BOOST_AUTO_TEST_CASE(masked_softmax_reads_a_broadcast_key_padding_mask_in_place) {

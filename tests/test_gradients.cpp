@@ -96,6 +96,8 @@ const std::vector<OpCase> ops = {
      {{3, 4}},
      Domain::away_from_zero},
     {"softmax", [](const Args& a) { return softmax(a[0], 1); }, {{3, 4}}, Domain::any, true},
+    {"softmax_middle_dim", [](const Args& a) { return softmax(a[0], 1) * a[0]; }, {{2, 3, 4}}, Domain::any, true},
+    {"softmax_broadcast", [](const Args& a) { return softmax(a[0] + a[1], -1); }, {{3, 1}, {5}}},
     {"log_softmax", [](const Args& a) { return log_softmax(a[0], 0); }, {{3, 4}}, Domain::any, true},
     {"matmul_2d", binary(matmul), {{3, 4}, {4, 2}}, Domain::any, true},
     {"matmul_dot", binary(matmul), {{4}, {4}}, Domain::any, true},
@@ -247,11 +249,7 @@ const std::vector<OpCase> ops = {
      {{3, 1}, {2, 3, 4}, {2, 4, 1}},
      Domain::any,
      true},
-    {"sum_to",
-     [](const Args& a) {
-         return sum_to(a[0], {1, 4});
-     },
-     {{3, 2, 4}}},
+    {"sum_to", [](const Args& a) { return sum_to(a[0], {1, 4}); }, {{3, 2, 4}}},
     {"threshold_backward",
      [](const Args& a) { return threshold_backward(a[0], a[1]); },
      {{3, 4}, {3, 4}},

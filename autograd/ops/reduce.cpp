@@ -191,14 +191,19 @@ Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
     return pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
 }
 
-// d softmax = s (g - sum(g s)) along dim, with s the output.
+namespace {
+// d softmax = s (g - sum(g s)) along dim d, with s the output: one kernel pass, or (while a graph
+// of the backward is recorded, for second derivatives) the same formula in differentiable ops.
+Grads softmax_backward(const Tensor& g, const Tensor& s, int64_t d) {
+    if (!GradMode::is_enabled()) return {Tensor(kernels::softmax_backward(g.data(), s.data(), d))};
+    return {mul(s, sub(g, sum(mul(g, s), {d}, true)))};
+}
+}  // namespace
+
 Tensor softmax(const Tensor& x, int64_t dim) {
     const int64_t d = wrap_dim(dim, x.dim(), "softmax");
     return make_op("softmax", {x}, kernels::softmax(x.data(), d),
-                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
-                       const Tensor& s = c.output;
-                       return {mul(s, sub(g, sum(mul(g, s), {d}, true)))};
-                   },
+                   [d](const Tensor& g, const BackwardContext& c) -> Grads { return softmax_backward(g, c.output, d); },
                    {.saves = Saves::output});
 }
 
@@ -219,10 +224,7 @@ Tensor masked_softmax(const Tensor& x, const Tensor& excluded, int64_t dim) {
     const int64_t d = wrap_dim(dim, x.dim(), "masked_softmax");
     return make_op("masked_softmax", {x},
                    kernels::masked_softmax(x.data(), excluded.defined() ? excluded.data() : NDArray(), d),
-                   [d](const Tensor& g, const BackwardContext& c) -> Grads {
-                       const Tensor& s = c.output;
-                       return {mul(s, sub(g, sum(mul(g, s), {d}, true)))};
-                   },
+                   [d](const Tensor& g, const BackwardContext& c) -> Grads { return softmax_backward(g, c.output, d); },
                    {.saves = Saves::output});
 }
 

@@ -2,7 +2,7 @@
 // -inf scores) get weight 0, and a lane with nothing left gets all zeros instead of the NaN that
 // exp(-inf - -inf) would give. Attention calls this on [batch heads, queries, keys] scores, where
 // a composition of masked_fill, max, exp, sum and div would make eight passes over the largest
-// tensor of the model.
+// tensor of the model. Softmax's backward, s (g - sum(g s)) along the dim, is one pass too.
 
 #include <algorithm>
 #include <cmath>
@@ -68,7 +68,51 @@ void softmax_lane(const T* x, const bool* excluded, T* out, int64_t n) {
     for (i = 0; i + width <= n; i += width) (Batch::load_unaligned(out + i) * scale).store_unaligned(out + i);
     for (; i < n; ++i) out[i] *= T(1) / total;
 }
+
+// One lane of softmax's backward: out = s (g - <g, s>). The dot product runs in SIMD lanes with
+// a fixed order (the same bits at every optimization level and thread count); the lane, a row
+// of attention weights, is still in cache for the second loop.
+template <class T>
+void softmax_backward_lane(const T* g, const T* s, T* out, int64_t n) {
+    using Batch = detail::Batch<T>;
+    constexpr int64_t width = static_cast<int64_t>(Batch::size);
+    Batch partial(T(0));
+    int64_t i = 0;
+    for (; i + width <= n; i += width) partial += Batch::load_unaligned(g + i) * Batch::load_unaligned(s + i);
+    T dot = xsimd::hadd(partial);
+    for (; i < n; ++i) dot += g[i] * s[i];
+    const Batch shift(dot);
+    for (i = 0; i + width <= n; i += width)
+        (Batch::load_unaligned(s + i) * (Batch::load_unaligned(g + i) - shift)).store_unaligned(out + i);
+    for (; i < n; ++i) out[i] = s[i] * (g[i] - dot);
+}
 }  // namespace
+
+NDArray softmax_backward(const NDArray& grad, const NDArray& output, int64_t dim) {
+    XGRAD_CHECK(grad.sizes() == output.sizes(), "softmax backward: the gradient's shape ", grad.sizes(),
+                " differs from the output's ", output.sizes());
+    XGRAD_CHECK(grad.dtype() == output.dtype(), "softmax backward: dtypes differ (gradient ", grad.dtype(), ", output ",
+                output.dtype(), ")");
+    const int64_t d = wrap_dim(dim, std::max<int64_t>(output.dim(), 1), "softmax backward");
+    const bool last = output.dim() == 0 || d == output.dim() - 1;
+    const NDArray g = last ? grad.contiguous() : lanes_last(grad, d);
+    const NDArray s = last ? output.contiguous() : lanes_last(output, d);
+    NDArray out = NDArray::empty(g.sizes(), g.dtype());
+    const int64_t n = output.dim() == 0 ? 1 : lane_length(s);
+    if (n > 0 && s.numel() > 0) {
+        dispatch_floating(s.dtype(), "softmax backward", [&](auto tag) {
+            using T = decltype(tag);
+            const T* gp = g.data<T>();
+            const T* sp = s.data<T>();
+            T* dst = out.data<T>();
+            xgrad::detail::parallel_for(s.numel() / n, static_cast<double>(3 * n), 1, [&](int64_t begin, int64_t end) {
+                for (int64_t lane = begin; lane < end; ++lane)
+                    softmax_backward_lane(gp + lane * n, sp + lane * n, dst + lane * n, n);
+            });
+        });
+    }
+    return last ? out : lanes_back(out, output, d);
+}
 
 NDArray masked_softmax(const NDArray& x, const NDArray& excluded, int64_t dim) {
     XGRAD_CHECK(x.dim() >= 1, "masked_softmax: expected a tensor with at least one dimension, got a 0-d tensor");
