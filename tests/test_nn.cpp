@@ -746,8 +746,9 @@ BOOST_AUTO_TEST_CASE(dropout_keeps_the_expectation_and_is_reproducible) {
 
 BOOST_AUTO_TEST_CASE(dropout_mask_is_the_bernoulli_draw_scaled) {
     // The scaled mask comes from one kernel pass; it must be the 0/1 draw times 1 / (1 - p), bit
-    // for bit, and the draw must be "uniform < keep" on SplitMix64's stream, seeded by one number
-    // from the generator (written out here in its usual sequential form).
+    // for bit, and the draw must be "uniform < keep" on SplitMix64's stream (written out here in
+    // its usual sequential form), seeded by one number from the generator, each 64-bit output
+    // giving two 32-bit uniforms, low half first.
     const Tensor x = randn({257, 33});
     for (double p : {0.1, 0.5, 1.0 / 3}) {
         Generator a(11), b(11), c(11);
@@ -762,9 +763,12 @@ BOOST_AUTO_TEST_CASE(dropout_mask_is_the_bernoulli_draw_scaled) {
             return z ^ (z >> 31);
         };
         const std::vector<float> m = mask.to_vector<float>();
-        for (float v : m) {
-            const double u = static_cast<double>(splitmix64_next() >> 11) * 0x1.0p-53;
-            BOOST_TEST_REQUIRE((v == (u < 1 - p ? 1.0f : 0.0f)));
+        uint64_t bits = 0;
+        for (std::size_t i = 0; i < m.size(); ++i) {
+            if (i % 2 == 0) bits = splitmix64_next();
+            const auto half = static_cast<uint32_t>(i % 2 == 0 ? bits : bits >> 32);
+            const double u = static_cast<double>(half) * 0x1.0p-32;
+            BOOST_TEST_REQUIRE((m[i] == (u < 1 - p ? 1.0f : 0.0f)));
         }
         BOOST_TEST(a.next_u64() == c.next_u64());  // a mask takes one number from the generator
     }

@@ -20,12 +20,23 @@ inline uint64_t splitmix64_at(uint64_t key, uint64_t i) {
     return z ^ (z >> 31);
 }
 
-/// "u < p" for the draw u = k * 2^-53 made of an output's top 53 bits, decided on k:
-/// k * 2^-53 < p exactly when k < ceil(p * 2^53) (both sides exact), which saves a conversion
-/// per element.
-struct BernoulliDraw {
-    explicit BernoulliDraw(uint64_t key, double p) : key(key), bound(static_cast<uint64_t>(std::ceil(p * 0x1.0p53))) {}
-    bool operator()(int64_t i) const { return (splitmix64_at(key, static_cast<uint64_t>(i)) >> 11) < bound; }
+/// Bernoulli draws from `key`: element i is kept when u < p, for u = k * 2^-32 with k the low
+/// (i even) or high (i odd) 32 bits of SplitMix64's output i / 2, so one 64-bit mix serves two
+/// elements. Decided on k itself: k * 2^-32 < p exactly when k < ceil(p * 2^32) (both sides
+/// exact), so p = 1 keeps every element and p = 0 none; otherwise p counts to within 2^-32.
+struct BernoulliDraws {
+    BernoulliDraws(uint64_t key, double p) : key(key), bound(static_cast<uint64_t>(std::ceil(p * 0x1.0p32))) {}
+    /// f(i, kept) for every i in [begin, end); begin must be even (pairs share a mix).
+    template <class F>
+    void for_range(int64_t begin, int64_t end, F f) const {
+        int64_t i = begin;
+        for (; i + 2 <= end; i += 2) {
+            const uint64_t bits = splitmix64_at(key, static_cast<uint64_t>(i / 2));
+            f(i, (bits & 0xffffffff) < bound);
+            f(i + 1, (bits >> 32) < bound);
+        }
+        if (i < end) f(i, (splitmix64_at(key, static_cast<uint64_t>(i / 2)) & 0xffffffff) < bound);
+    }
     uint64_t key;
     uint64_t bound;
 };

@@ -107,7 +107,7 @@ NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, dou
     // Dropout draws masks as large as its input every step (a Transformer's attention weights:
     // millions of elements), so a mask is computed in parallel and in SIMD lanes from a counter:
     // one key drawn from the generator, then element i from the key and i alone.
-    const BernoulliDraw draw(draw_key(gen), p);
+    const BernoulliDraws draws(draw_key(gen), p);
     NDArray out = NDArray::empty(sizes, dtype);
     dispatch_numeric(dtype, "bernoulli", [&](auto tag) {
         using T = decltype(tag);
@@ -115,7 +115,7 @@ NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, dou
         T* const data = out.data<T>();
         // A draw costs a few multiply-adds' worth of integer work per element.
         ::xgrad::detail::parallel_for(out.numel(), 2.0, 64, [=](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i) data[i] = draw(i) ? hit : miss;
+            draws.for_range(begin, end, [=](int64_t i, bool kept) { data[i] = kept ? hit : miss; });
         });
     });
     return out;
@@ -131,7 +131,7 @@ NDArray dropout(const NDArray& x_in, double keep, uint64_t key) {
     XGRAD_CHECK(is_floating(x_in.dtype()), "dropout: expected a floating-point input, got ", x_in.dtype());
     const NDArray x = x_in.contiguous();  // the mask follows the logical (row-major) order
     NDArray out = NDArray::empty(x.sizes(), x.dtype());
-    const BernoulliDraw draw(key, keep);
+    const BernoulliDraws draws(key, keep);
     dispatch_floating(x.dtype(), "dropout", [&](auto tag) {
         using T = decltype(tag);
         // The same scale as bernoulli's value 1 / keep, so x * that mask gives these bits too.
@@ -139,7 +139,7 @@ NDArray dropout(const NDArray& x_in, double keep, uint64_t key) {
         const T* const in = x.data<T>();
         T* const data = out.data<T>();
         ::xgrad::detail::parallel_for(x.numel(), 3.0, 64, [=](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i) data[i] = in[i] * (draw(i) ? scale : zero);
+            draws.for_range(begin, end, [=](int64_t i, bool kept) { data[i] = in[i] * (kept ? scale : zero); });
         });
     });
     return out;
