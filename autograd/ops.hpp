@@ -299,5 +299,9 @@ Tensor fold2d(const Tensor& cols, const Shape& input_sizes, const Window2d& wind
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window2d& window);
 /// Max pooling over [N, C, H, W]: the first maximum of every window; the gradient flows to it.
 Tensor max_pool2d(const Tensor& x, const Window2d& window);
+/// max_pool2d(relu(x), window) as one op: relu of the maxima (relu and max commute), the same
+/// values and gradients bit for bit, without relu's output written out and read back (what a
+/// Sequential runs for a ReLU followed by a MaxPool2d).
+Tensor relu_max_pool2d(const Tensor& x, const Window2d& window);
 
 }  // namespace xgrad

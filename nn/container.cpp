@@ -6,6 +6,7 @@
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/nn/activation.hpp>
 #include <xgrad/nn/linear.hpp>
+#include <xgrad/nn/pooling.hpp>
 
 namespace xgrad::nn {
 
@@ -21,13 +22,14 @@ Module& ModuleList::operator[](std::size_t i) const {
 }
 
 namespace {
-// A Linear directly followed by a ReLU, neither a subclass nor hooked (a hook would have to see
-// the Linear's output, which the fused op never writes out): one linear_relu instead of two ops,
-// the same values and gradients, bit for bit.
-const Linear* fusable_linear(const Module& m, const Module& next) {
-    if (typeid(m) != typeid(Linear) || typeid(next) != typeid(ReLU)) return nullptr;
+// Two modules run as one op, the same values and gradients bit for bit, when they are exactly
+// these types (not subclasses) and neither is hooked (a hook would have to see the first one's
+// output, which the fused op never writes out).
+template <class First, class Second>
+const Second* fusable(const Module& m, const Module& next) {
+    if (typeid(m) != typeid(First) || typeid(next) != typeid(Second)) return nullptr;
     if (m.has_forward_hooks() || next.has_forward_hooks()) return nullptr;
-    return static_cast<const Linear*>(&m);
+    return static_cast<const Second*>(&next);
 }
 }  // namespace
 
@@ -35,8 +37,18 @@ Tensor Sequential::forward(const Tensor& x) {
     Tensor h = x;
     for (auto it = begin(); it != end(); ++it) {
         if (std::next(it) != end()) {
-            if (const Linear* linear = fusable_linear(**it, **std::next(it))) {
-                h = linear_relu(h, linear->weight, linear->bias);
+            // A Linear and a ReLU: one linear_relu, relu applied in the product's epilogue.
+            if (fusable<Linear, ReLU>(**it, **std::next(it))) {
+                const auto& linear = static_cast<const Linear&>(**it);
+                h = linear_relu(h, linear.weight, linear.bias);
+                ++it;
+                continue;
+            }
+            // A ReLU and a MaxPool2d (a CNN's conv, ReLU, pool): relu of the maxima, the ReLU's
+            // output never written out and read back, nor its gradient.
+            if (const auto* pool = fusable<ReLU, MaxPool2d>(**it, **std::next(it))) {
+                const MaxPool2dOptions& o = pool->options;
+                h = functional::relu_max_pool2d(h, o.kernel_size, o.stride, o.padding, o.dilation, o.ceil_mode);
                 ++it;
                 continue;
             }

@@ -79,7 +79,9 @@ void check_output_size(Size2 size, const char* op) {
 
 namespace functional {
 
-Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation, bool ceil_mode) {
+namespace {
+Tensor max_pool2d_with(bool relu, const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation,
+                       bool ceil_mode) {
     return batched(x, 4, "max_pool2d", "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
         const Size2 s = default_stride(stride, kernel);
         const int64_t H = x4.size(2), W = x4.size(3);
@@ -89,9 +91,18 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Si
         const double lowest = -std::numeric_limits<double>::infinity();
         const Tensor extended = extend(extend(x4, 2, overhang(oh, H, kernel.h, s.h, padding.h, dilation.h), lowest), 3,
                                        overhang(ow, W, kernel.w, s.w, padding.w, dilation.w), lowest);
-        return xgrad::max_pool2d(extended,
-                                 {kernel.h, kernel.w, s.h, s.w, padding.h, padding.w, dilation.h, dilation.w});
+        const Window2d window{kernel.h, kernel.w, s.h, s.w, padding.h, padding.w, dilation.h, dilation.w};
+        return relu ? xgrad::relu_max_pool2d(extended, window) : xgrad::max_pool2d(extended, window);
     });
+}
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation, bool ceil_mode) {
+    return max_pool2d_with(false, x, kernel, stride, padding, dilation, ceil_mode);
+}
+
+Tensor relu_max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation, bool ceil_mode) {
+    return max_pool2d_with(true, x, kernel, stride, padding, dilation, ceil_mode);
 }
 
 Tensor max_pool1d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation, bool ceil_mode) {

@@ -18,6 +18,10 @@ namespace functional {
 /// Max over windows; stride 0 means the kernel size. Each window's first maximum takes the gradient.
 Tensor max_pool2d(const Tensor& x, Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, Size2 dilation = 1,
                   bool ceil_mode = false);
+/// max_pool2d(relu(x), ...) in one pass, the same values and gradients bit for bit (what a
+/// Sequential runs for a ReLU followed by a MaxPool2d).
+Tensor relu_max_pool2d(const Tensor& x, Size2 kernel_size, Size2 stride = 0, Size2 padding = 0, Size2 dilation = 1,
+                       bool ceil_mode = false);
 Tensor max_pool1d(const Tensor& x, int64_t kernel_size, int64_t stride = 0, int64_t padding = 0, int64_t dilation = 1,
                   bool ceil_mode = false);
 /// Mean over windows; with count_include_pad the zero padding counts in the divisor (never the

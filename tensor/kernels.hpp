@@ -59,7 +59,8 @@ NDArray unfold2d(const NDArray& x, const Window2d& window);
 /// from (overlapping windows add up); input_sizes is [N, C, H, W].
 NDArray fold2d(const NDArray& cols, const Shape& input_sizes, const Window2d& window);
 /// Where max pooling found each maximum: the offset (h * W + w) in its [H, W] plane of the
-/// first maximum of every window (padding never wins), for out_sizes [N, C, out_h, out_w].
+/// first maximum of every window (padding never wins), for out_sizes [N, C, out_h, out_w];
+/// ~offset (negative) where a fused relu blocked the maximum, which then gets no gradient.
 struct PoolPositions {
     Shape out_sizes;
     Shape in_hw;                                                 ///< {H, W}
@@ -69,7 +70,10 @@ struct MaxPool2dResult {
     NDArray values;  ///< [N, C, out_h, out_w]
     std::shared_ptr<PoolPositions> positions;
 };
-MaxPool2dResult max_pool2d(const NDArray& x, const Window2d& window);
+/// With `relu`, max pooling of relu(x), computed as relu of the maxima (relu is monotone, so the
+/// two commute, bit for bit): maxima that are not positive become 0 (NaN stays), their positions
+/// ~offset.
+MaxPool2dResult max_pool2d(const NDArray& x, const Window2d& window, bool relu = false);
 /// The gradient of max pooling: grad_out [N, C, out_h, out_w] added at the positions of the
 /// maxima into zeros of the input's shape (overlapping windows add up).
 NDArray max_pool2d_scatter(const NDArray& grad_out, const PoolPositions& positions);

@@ -207,6 +207,14 @@ const std::vector<OpCase> ops = {
          return max_pool2d(a[0], {.kernel_h = 2, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .padding_w = 1});
      },
      {{2, 2, 5, 6}}},
+    // Half the inputs negative: windows with nothing positive pass no gradient.
+    {"relu_max_pool2d",
+     [](const Args& a) {
+         return relu_max_pool2d(a[0], {.kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2}) * sum(a[0]);
+     },
+     {{2, 2, 4, 6}},
+     Domain::away_from_zero,
+     true},
     {"sort_descending", [](const Args& a) { return std::get<0>(sort(a[0], 1, true)); }, {{3, 4}}, Domain::any, true},
     {"sort_dim0", [](const Args& a) { return std::get<0>(sort(a[0], 0)) * a[0]; }, {{4, 3}}},
     {"topk", [](const Args& a) { return std::get<0>(topk(a[0], 2, 0)); }, {{4, 3}}, Domain::any, true},

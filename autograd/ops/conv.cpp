@@ -94,11 +94,23 @@ Tensor max_pool2d_scatter(const Tensor& grad_out, const Positions& at) {
 
 }  // namespace
 
-Tensor max_pool2d(const Tensor& x, const Window2d& window) {
-    kernels::MaxPool2dResult pooled = kernels::max_pool2d(x.data(), window);
+namespace {
+Tensor pool_op(const char* name, const Tensor& x, const Window2d& window, bool relu) {
+    kernels::MaxPool2dResult pooled = kernels::max_pool2d(x.data(), window, relu);
     const Positions at = std::move(pooled.positions);
-    return make_op("max_pool2d", {x}, std::move(pooled.values),
+    return make_op(name, {x}, std::move(pooled.values),
                    [at](const Tensor& g, const BackwardContext&) -> Grads { return {max_pool2d_scatter(g, at)}; });
+}
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, const Window2d& window) {
+    return pool_op("max_pool2d", x, window, false);
+}
+
+// The gradient flows to a window's maximum when it is positive, as relu's would: the others'
+// positions are marked (kernels::PoolPositions), and the scatter and the gather skip them.
+Tensor relu_max_pool2d(const Tensor& x, const Window2d& window) {
+    return pool_op("relu_max_pool2d", x, window, true);
 }
 
 }  // namespace xgrad
