@@ -29,11 +29,10 @@ NDArray uniform(const Shape& sizes, double low, double high, DType dtype, Genera
 NDArray normal(const Shape& sizes, double mean, double std, DType dtype, Generator& gen);
 /// Integers uniform in [low, high).
 NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Generator& gen);
-/// `value` (1 unless given) with probability p, else 0. Dropout asks for 1 / (1 - its p) directly:
-/// the scaled mask in one pass, the same numbers as the 0/1 mask times the scale (in a floating
-/// dtype; an integer one truncates the value).
-/// Element i is decided by a counter-based draw from one key taken from `gen`
-/// (kernels/counter_random.hpp), so the mask does not depend on the thread count.
+/// `value` (1 unless given) with probability p, else 0. Dropout2d asks for 1 / (1 - its p)
+/// directly: the scaled mask in one pass, the same numbers as the 0/1 mask times the scale (in a
+/// floating dtype; an integer one truncates the value). Element i is decided by a counter-based draw from one key taken
+/// from `gen` (kernels/counter_random.hpp), so the mask does not depend on the thread count.
 NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, double value = 1.0);
 /// One number from `gen` (under its lock): the key of a counter-based mask.
 uint64_t draw_key(Generator& gen);
@@ -75,9 +74,11 @@ struct MaxPool2dResult {
 /// ~offset.
 MaxPool2dResult max_pool2d(const NDArray& x, const Window2d& window, bool relu = false);
 /// The gradient of max pooling: grad_out [N, C, out_h, out_w] added at the positions of the
-/// maxima into zeros of the input's shape (overlapping windows add up).
+/// maxima into zeros of the input's shape (overlapping windows add up); nothing for a maximum a
+/// fused relu blocked (a negative position).
 NDArray max_pool2d_scatter(const NDArray& grad_out, const PoolPositions& positions);
-/// The adjoint of max_pool2d_scatter: grad_in picked at the positions ([N, C, out_h, out_w]).
+/// The adjoint of max_pool2d_scatter: grad_in picked at the positions ([N, C, out_h, out_w]);
+/// 0 at a negative position.
 NDArray max_pool2d_gather(const NDArray& grad_in, const PoolPositions& positions);
 
 // ---- convolution through oneDNN (conv_onednn.cpp) ------------------------------------------------

@@ -303,6 +303,26 @@ BOOST_AUTO_TEST_CASE(masked_softmax_is_softmax_over_the_kept_places) {
         {"softmax backward", "float32", "float64"});
 }
 
+BOOST_AUTO_TEST_CASE(softmax_backward_kernel_is_the_composed_formula) {
+    // Lanes of 37 (SIMD batches and a tail) along the last and a middle dim, float32 and float64,
+    // and lanes with every place excluded, whose gradient is exactly 0.
+    for (DType dtype : {kFloat32, kFloat64}) {
+        const Tensor x = random_tensor({3, 37, 37}, dtype, 7);
+        Tensor excluded = zeros({3, 37, 37}, kBool);
+        excluded[0].fill_(1.0);  // the first example: every lane empty, along either dim
+        const Tensor g = random_tensor({3, 37, 37}, dtype, 8);
+        for (int64_t d : {1, 2}) {
+            BOOST_TEST_CONTEXT(dtype << ", dim " << d) {
+                const Tensor s = nn::F::masked_softmax(x, excluded, d);
+                const Tensor kernel(kernels::softmax_backward(g.data(), s.data(), d));
+                const Tensor composed = s * (g - (g * s).sum({d}, true));
+                check_values(kernel, composed.to_vector<double>(), dtype == kFloat32 ? 1e-6 : 1e-14);
+                BOOST_TEST(kernel[0].abs().max().item() == 0.0);
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(masked_softmax_reads_a_broadcast_key_padding_mask_in_place) {
     // Attention's layout: scores [N, heads, queries, keys] and a key-padding mask [N, 1, 1, keys],
     // read through its strides; also a mask whose rows are a transposed (strided) view, and one

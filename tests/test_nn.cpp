@@ -407,28 +407,39 @@ BOOST_AUTO_TEST_CASE(sequential_fuses_linear_and_relu_unless_a_hook_must_see_bet
 
 BOOST_AUTO_TEST_CASE(sequential_fuses_relu_and_max_pooling_with_the_same_bits) {
     // Windows whose maximum is positive, zero, negative and NaN, wide rows (the gathered float32
-    // path) and narrow ones, float32 and float64, a ceil_mode overhang: the fused op must give the
-    // separate ops' values and gradients bit for bit.
+    // path) and narrow ones, float32 and float64, a ceil_mode overhang, overlapping padded windows
+    // (3 x 3, stride 2: blocked maxima shared by two windows): the fused op must give the separate
+    // ops' values and gradients bit for bit.
+    struct Window {
+        int64_t kernel, stride, padding;
+    };
     for (DType dtype : {kFloat32, kFloat64}) {
         for (const Shape& shape : {Shape{2, 3, 9, 40}, Shape{3, 2, 7, 7}}) {
             for (bool ceil_mode : {false, true}) {
-                BOOST_TEST_CONTEXT(dtype << " " << shape << (ceil_mode ? " ceil_mode" : "")) {
-                    Tensor base = randint(-3, 3, shape, kInt64).to(dtype);  // ties, zeros, negatives
-                    base[0][1][2][3].fill_(std::nan(""));
-                    base[1][0][0].fill_(-1.0);  // a row of windows with nothing positive
-                    nn::Sequential net;
-                    net.emplace<nn::ReLU>();
-                    auto& pool = net.emplace<nn::MaxPool2d>({.kernel_size = 2, .ceil_mode = ceil_mode});
-                    const Tensor x = base.detach().requires_grad_(), y = base.detach().requires_grad_();
-                    const Tensor fused = net(x), separate = pool(relu(y));
-                    BOOST_TEST(std::string(fused.grad_fn()->name()) == "relu_max_pool2d");
-                    const std::vector<double> a = fused.to_vector<double>(), b = separate.to_vector<double>();
-                    BOOST_TEST(
-                        (a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0));
-                    const Tensor upstream = randn(fused.sizes()).to(dtype);
-                    (fused * upstream).sum().backward();
-                    (separate * upstream).sum().backward();
-                    BOOST_TEST(equal(x.grad(), y.grad()));
+                for (const Window& win : {Window{2, 2, 0}, Window{3, 2, 1}}) {
+                    BOOST_TEST_CONTEXT(dtype << " " << shape << " kernel " << win.kernel
+                                             << (ceil_mode ? " ceil_mode" : "")) {
+                        Tensor base = randint(-3, 3, shape, kInt64).to(dtype);  // ties, zeros, negatives
+                        base[0][1][2][3].fill_(std::nan(""));
+                        base[1][0].narrow(0, 0, 2).fill_(-1.0);  // a row of windows with nothing positive
+                        nn::Sequential net;
+                        net.emplace<nn::ReLU>();
+                        auto& pool = net.emplace<nn::MaxPool2d>({.kernel_size = win.kernel,
+                                                                 .stride = win.stride,
+                                                                 .padding = win.padding,
+                                                                 .ceil_mode = ceil_mode});
+                        const Tensor x = base.detach().requires_grad_(), y = base.detach().requires_grad_();
+                        const Tensor fused = net(x), separate = pool(relu(y));
+                        BOOST_TEST(std::string(fused.grad_fn()->name()) == "relu_max_pool2d");
+                        const std::vector<double> a = fused.to_vector<double>(), b = separate.to_vector<double>();
+                        BOOST_TEST(
+                            (a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0));
+                        const Tensor upstream = randn(fused.sizes()).to(dtype);
+                        (fused * upstream).sum().backward();
+                        (separate * upstream).sum().backward();
+                        const std::vector<double> gx = x.grad().to_vector<double>(), gy = y.grad().to_vector<double>();
+                        BOOST_TEST(std::memcmp(gx.data(), gy.data(), gx.size() * sizeof(double)) == 0);  // -0 too
+                    }
                 }
             }
         }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <xgrad/tensor/kernels.hpp>
+#include <xgrad/tensor/kernels/counter_random.hpp>
 #include <xgrad/tensor/parallel.hpp>
 #include <xgrad/tensor/parallel_config.hpp>
 #include "helpers.hpp"
@@ -263,6 +264,21 @@ BOOST_AUTO_TEST_CASE(a_dropout_mask_is_the_same_at_one_and_two_threads) {
     // The next mask from the same generator is another one.
     const std::vector<float> next = bernoulli(sizes, 0.7, kFloat32, &two_gen).to_vector<float>();
     BOOST_TEST(next != two);
+    // Dropout's own pass (mask and product in one kernel), split the same way.
+    const Tensor x = random_tensor(sizes, kFloat32, 4);
+    set_num_threads(1);
+    Generator a(12), b(12);
+    const std::vector<float> dropped_one = nn::F::dropout(x, 0.4, true, &a).to_vector<float>();
+    set_num_threads(2);
+    detail::end_contention_backoff();
+    BOOST_TEST((nn::F::dropout(x, 0.4, true, &b).to_vector<float>() == dropped_one));
+    // A range may start anywhere, odd indices included, and still see the same draws.
+    const kernels::detail::BernoulliDraws draws(0x1234, 0.5);
+    std::vector<int> whole(41, -1), part(41, -1);
+    draws.for_range(0, 41, [&](int64_t i, bool kept) { whole[static_cast<std::size_t>(i)] = kept; });
+    draws.for_range(0, 7, [&](int64_t i, bool kept) { part[static_cast<std::size_t>(i)] = kept; });
+    draws.for_range(7, 41, [&](int64_t i, bool kept) { part[static_cast<std::size_t>(i)] = kept; });
+    BOOST_TEST(part == whole);
 }
 
 BOOST_AUTO_TEST_CASE(the_caller_takes_tasks_from_the_front) {

@@ -248,8 +248,6 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
                      {.saves = Saves::inputs});
 }
 
-// relu's gradient is g where the output is positive. Using the output (out > 0 exactly when
-// x > 0) lets relu run in place; at x = 0 the gradient is 0, PyTorch's choice at the kink.
 // Linear in x with a fixed mask: the gradient is the same masked product of g, the mask
 // recomputed from the key (nothing is saved), and differentiable again the same way.
 Tensor dropout_with_key(const Tensor& x, double keep, uint64_t key) {
@@ -258,6 +256,8 @@ Tensor dropout_with_key(const Tensor& x, double keep, uint64_t key) {
         [keep, key](const Tensor& g, const BackwardContext&) -> Grads { return {dropout_with_key(g, keep, key)}; });
 }
 
+// relu's gradient is g where the output is positive. Using the output (out > 0 exactly when
+// x > 0) lets relu run in place; at x = 0 the gradient is 0, PyTorch's choice at the kink.
 Tensor relu(const Tensor& x) {
     return unary_op(
         Unary::relu, x,

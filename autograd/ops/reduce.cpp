@@ -193,9 +193,11 @@ Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
 
 namespace {
 // d softmax = s (g - sum(g s)) along dim d, with s the output: one kernel pass, or (while a graph
-// of the backward is recorded, for second derivatives) the same formula in differentiable ops.
+// of the backward is recorded, for second derivatives) the same formula in differentiable ops,
+// whose sum adds in another order (the two may differ in the last bits). A hook may have handed
+// g over in another dtype: the kernel takes it in the output's.
 Grads softmax_backward(const Tensor& g, const Tensor& s, int64_t d) {
-    if (!GradMode::is_enabled()) return {Tensor(kernels::softmax_backward(g.data(), s.data(), d))};
+    if (!GradMode::is_enabled()) return {Tensor(kernels::softmax_backward(g.data().to(s.dtype()), s.data(), d))};
     return {mul(s, sub(g, sum(mul(g, s), {d}, true)))};
 }
 }  // namespace

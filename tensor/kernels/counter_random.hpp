@@ -26,10 +26,16 @@ inline uint64_t splitmix64_at(uint64_t key, uint64_t i) {
 /// exact), so p = 1 keeps every element and p = 0 none; otherwise p counts to within 2^-32.
 struct BernoulliDraws {
     BernoulliDraws(uint64_t key, double p) : key(key), bound(static_cast<uint64_t>(std::ceil(p * 0x1.0p32))) {}
-    /// f(i, kept) for every i in [begin, end); begin must be even (pairs share a mix).
+    /// f(i, kept) for every i in [begin, end). Pairs share a mix, so a range should start on an
+    /// even index (parallel pieces start on multiples of 64); an odd start takes its first
+    /// element from the pair's high half alone.
     template <class F>
     void for_range(int64_t begin, int64_t end, F f) const {
         int64_t i = begin;
+        if (i % 2 != 0 && i < end) {
+            f(i, (splitmix64_at(key, static_cast<uint64_t>(i / 2)) >> 32) < bound);
+            ++i;
+        }
         for (; i + 2 <= end; i += 2) {
             const uint64_t bits = splitmix64_at(key, static_cast<uint64_t>(i / 2));
             f(i, (bits & 0xffffffff) < bound);

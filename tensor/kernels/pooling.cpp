@@ -184,9 +184,9 @@ NDArray max_pool2d_scatter(const NDArray& grad_out, const PoolPositions& positio
                 const int32_t* at = positions.at.data() + p * out_plane;
                 T* plane = dst + p * in_plane;
                 // Overlaps add up. A maximum that relu blocked (~p) adds +0 at its own place p,
-                // branch-free: x <= 0 there, so relu's gradient, which this replaces, is +0 at p
-                // anyway (and every blocked window adds at a place of its own: no chain of adds
-                // to one element).
+                // branch-free: x <= 0 (or NaN) there, so relu's gradient, which this replaces, is
+                // +0 at p anyway. Blocked windows add where their maxima are, not all at one
+                // element (a chain of dependent adds).
                 for (int64_t k = 0; k < out_plane; ++k) {
                     const int32_t a = at[k];
                     const T added[2] = {src[p * out_plane + k], T(0)};
