@@ -40,8 +40,8 @@ auto later_wins(const V& b, const V& a) {
 // loads because the CNN's planes are narrow: a 14-wide output row fills no 16-lane batch, but
 // the 196 outputs of a plane fill 12. (xsimd 8's gather inserts lane by lane: on Zen 5 that
 // measured 2x faster than the AVX-512 gather instruction, 1.7 against 3.5 ms for the CNN's first
-// pooling.) Offsets ride in float lanes (0, 1, w, w + 1: exact while
-// the plane is narrower than 2^24).
+// pooling.) Offsets ride in float lanes (0, 1, w, w + 1: exact while the plane is narrower than
+// 2^24). float64 takes the general loop below.
 void max_pool_2x2(const float* plane, int64_t w, int64_t out_plane, const int32_t* corners, float* values,
                   int32_t* positions) {
     using Batch = detail::Batch<float>;
