@@ -4,16 +4,9 @@
 #include <cstring>
 
 #include <xgrad/tensor/error.hpp>
+#include <xgrad/tensor/kernels/counter_random.hpp>
 
 namespace xgrad {
-namespace {
-uint64_t splitmix64(uint64_t& state) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-}  // namespace
 
 Generator::Generator(const Generator& other) {
     set_state(other.get_state());
@@ -36,8 +29,8 @@ uint64_t Generator::seed() const {
 
 void Generator::seed_all(uint64_t seed) {
     seed_ = seed;
-    uint64_t state = seed;
-    for (auto& word : s_) word = splitmix64(state);
+    // xoshiro's words: SplitMix64's first four outputs from the seed, as its authors advise.
+    for (uint64_t i = 0; i < 4; ++i) s_[i] = kernels::detail::splitmix64_at(seed, i);
     has_spare_ = false;
 }
 
