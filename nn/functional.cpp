@@ -41,10 +41,16 @@ Tensor gelu(const Tensor& x, bool approximate) {
 }
 
 namespace {
-// 1 / keep with probability keep, else 0, in x's dtype: inverted dropout's mask, a constant of
-// the graph. (An integer tensor could not hold the scale.)
-Tensor scaled_mask(const char* op, const Tensor& x, const Shape& sizes, double keep, Generator* generator) {
+// Checked before a mask takes its number from the generator. (An integer tensor could not hold
+// the scale 1 / keep.)
+void check_floating(const char* op, const Tensor& x) {
     XGRAD_CHECK(x.is_floating_point(), op, ": expected a floating-point input, got ", x.dtype());
+}
+
+// 1 / keep with probability keep, else 0, in x's dtype: inverted dropout's mask, a constant of
+// the graph.
+Tensor scaled_mask(const char* op, const Tensor& x, const Shape& sizes, double keep, Generator* generator) {
+    check_floating(op, x);
     return Tensor(kernels::bernoulli(sizes, keep, x.dtype(), generator_or_default(generator), 1.0 / keep));
 }
 
@@ -57,7 +63,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
     check_p("dropout", p);
     if (!training || p == 0) return x;
     if (p == 1) return x * 0.0;
-    XGRAD_CHECK(x.is_floating_point(), "dropout: expected a floating-point input, got ", x.dtype());
+    check_floating("dropout", x);
     // One pass, no mask kept: its key is enough for the backward (and the bits are those of
     // x * scaled_mask with the same draw).
     return dropout_with_key(x, 1 - p, kernels::draw_key(generator_or_default(generator)));
