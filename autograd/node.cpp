@@ -224,8 +224,10 @@ Grads AccumulateGrad::apply(Grads&& grads) {
 void AccumulateGrad::accumulate(Tensor g) {
     Tensor& grad = leaf_->grad;
     if (GradMode::is_enabled()) {
-        // create_graph: the gradient keeps its own graph, so it is never modified in place.
-        grad = grad.defined() ? add(grad, g) : g;
+        // create_graph: the gradient keeps its own graph, so it is never modified in place. One
+        // that arrives as a broadcast view (sum's backward expands) becomes a tensor of its own,
+        // since grad() may later be written in place (zero_grad, clipping, accumulation).
+        grad = grad.defined() ? add(grad, g) : g.data().has_shared_elements() ? g.contiguous() : g;
         return;
     }
     if (!grad.defined()) {

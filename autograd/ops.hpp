@@ -19,9 +19,14 @@ Tensor zeros(const Shape& sizes, TensorOptions options = {});
 Tensor ones(const Shape& sizes, TensorOptions options = {});
 Tensor full(const Shape& sizes, double value, TensorOptions options = {});
 /// 0, 1, ..., end - 1.
-Tensor arange(double end, TensorOptions options = kInt64);
-/// start, start + step, ... (end excluded).
-Tensor arange(double start, double end, double step = 1.0, TensorOptions options = kInt64);
+Tensor arange(double end, std::optional<TensorOptions> options = std::nullopt);
+/// start, start + step, ... (end excluded). Without a dtype: int64 when start, end and step are
+/// whole numbers, else float32, so arange(0, 1, 0.1) counts in tenths. (LibTorch reads the
+/// arguments' C++ types, which these doubles do not keep: arange(0.0, 5.0) is int64 here, and
+/// arange(0, 5, kFloat32) says what is meant.)
+Tensor arange(double start, double end, double step = 1.0, std::optional<TensorOptions> options = std::nullopt);
+/// start, start + 1, ... (end excluded) in the given dtype.
+Tensor arange(double start, double end, TensorOptions options);
 Tensor linspace(double start, double end, int64_t steps, TensorOptions options = {});
 Tensor eye(int64_t n, TensorOptions options = {});
 Tensor eye(int64_t n, int64_t m, TensorOptions options = {});
@@ -89,6 +94,12 @@ Tensor sqrt(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 Tensor sign(const Tensor& x);
+/// Whole numbers below, above, toward 0, and nearest (half to even, as torch.round); gradient 0.
+/// Integer tensors stay as they are (bool ones come out int64).
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor trunc(const Tensor& x);
+Tensor round(const Tensor& x);
 Tensor sin(const Tensor& x);
 Tensor cos(const Tensor& x);
 Tensor tanh(const Tensor& x);
@@ -130,6 +141,14 @@ Tensor ge(const Tensor& a, const Tensor& b);
 Tensor logical_and(const Tensor& a, const Tensor& b);
 Tensor logical_or(const Tensor& a, const Tensor& b);
 Tensor logical_not(const Tensor& a);
+/// Bool masks of NaN, of +-inf, and of neither.
+Tensor isnan(const Tensor& x);
+Tensor isinf(const Tensor& x);
+Tensor isfinite(const Tensor& x);
+/// 0-d bool: whether any / every element is true (not 0). all() of an empty tensor is true, any()
+/// false, as in PyTorch.
+Tensor any(const Tensor& x);
+Tensor all(const Tensor& x);
 /// True when every element of a and b is within atol + rtol * |b|.
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
 bool equal(const Tensor& a, const Tensor& b);
@@ -158,6 +177,7 @@ Tensor operator<=(const Tensor& a, double b);
 Tensor operator>(const Tensor& a, double b);
 Tensor operator>=(const Tensor& a, double b);
 Tensor operator==(const Tensor& a, double b);
+Tensor operator!=(const Tensor& a, double b);
 Tensor operator&&(const Tensor& a, const Tensor& b);
 Tensor operator||(const Tensor& a, const Tensor& b);
 Tensor operator!(const Tensor& a);
@@ -167,9 +187,9 @@ Tensor operator!(const Tensor& a);
 Tensor scalar_like(const Tensor& like, double value);
 
 // ---- reductions (ops/reduce.cpp) ----------------------------------------------------------------
-/// dims empty: over every element.
-Tensor sum(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
-Tensor mean(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+/// dims empty: over every element; one dim or a list (Dims, in tensor.hpp).
+Tensor sum(const Tensor& x, const Dims& dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const Dims& dims = {}, bool keepdim = false);
 /// Largest element (a 0-d tensor); the gradient is shared evenly among ties.
 Tensor max(const Tensor& x);
 Tensor min(const Tensor& x);
@@ -177,17 +197,17 @@ Tensor min(const Tensor& x);
 std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim = false);
 std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false);
 /// Maxima over dims; the gradient is shared evenly among ties.
-Tensor amax(const Tensor& x, const Shape& dims, bool keepdim = false);
-Tensor amin(const Tensor& x, const Shape& dims, bool keepdim = false);
+Tensor amax(const Tensor& x, const Dims& dims, bool keepdim = false);
+Tensor amin(const Tensor& x, const Dims& dims, bool keepdim = false);
 Tensor argmax(const Tensor& x);
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
 /// Variance; unbiased divides by N - 1 (Bessel), biased by N.
-Tensor var(const Tensor& x, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
-Tensor std(const Tensor& x, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
-Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim = false);
+Tensor var(const Tensor& x, const Dims& dims = {}, bool unbiased = true, bool keepdim = false);
+Tensor std(const Tensor& x, const Dims& dims = {}, bool unbiased = true, bool keepdim = false);
+Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim = false);
 /// p-norm over dims (p = 1, 2, inf, or any p > 0).
-Tensor norm(const Tensor& x, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
+Tensor norm(const Tensor& x, double p = 2.0, const Dims& dims = {}, bool keepdim = false);
 /// exp(x) / sum(exp(x)) along dim, computed with the max subtracted (no overflow).
 Tensor softmax(const Tensor& x, int64_t dim);
 /// x - logsumexp(x) along dim: stable for large logits.

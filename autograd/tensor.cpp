@@ -1,6 +1,7 @@
 #include <xgrad/autograd/tensor.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <sstream>
 
 #include <xgrad/autograd/engine.hpp>
@@ -99,7 +100,7 @@ void Tensor::retain_grad() const {
     hooks_of(*this).push_back({-1, [weak](const Tensor& g) {
                                    if (auto impl = weak.lock()) {
                                        const Tensor value = GradMode::is_enabled() ? g : g.detach().clone();
-                                       impl->grad = impl->grad.defined() ? add(impl->grad, value) : value;
+                                       impl->grad = impl->grad.defined() ? xgrad::add(impl->grad, value) : value;
                                    }
                                    return Tensor();
                                }});
@@ -237,6 +238,87 @@ Tensor Tensor::masked_fill(const Tensor& m, double v) const {
 Tensor Tensor::masked_fill(const Tensor& m, const Tensor& v) const {
     return xgrad::masked_fill(*this, m, v);
 }
+Tensor Tensor::argmin(int64_t d, bool k) const {
+    return xgrad::argmin(*this, d, k);
+}
+Tensor Tensor::logsumexp(const Dims& d, bool k) const {
+    return xgrad::logsumexp(*this, d, k);
+}
+Tensor Tensor::isnan() const {
+    return xgrad::isnan(*this);
+}
+Tensor Tensor::isinf() const {
+    return xgrad::isinf(*this);
+}
+Tensor Tensor::isfinite() const {
+    return xgrad::isfinite(*this);
+}
+Tensor Tensor::any() const {
+    return xgrad::any(*this);
+}
+Tensor Tensor::all() const {
+    return xgrad::all(*this);
+}
+Tensor Tensor::add(const Tensor& o) const {
+    return xgrad::add(*this, o);
+}
+Tensor Tensor::sub(const Tensor& o) const {
+    return xgrad::sub(*this, o);
+}
+Tensor Tensor::mul(const Tensor& o) const {
+    return xgrad::mul(*this, o);
+}
+Tensor Tensor::div(const Tensor& o) const {
+    return xgrad::div(*this, o);
+}
+Tensor Tensor::eq(const Tensor& o) const {
+    return xgrad::eq(*this, o);
+}
+Tensor Tensor::ne(const Tensor& o) const {
+    return xgrad::ne(*this, o);
+}
+Tensor Tensor::lt(const Tensor& o) const {
+    return xgrad::lt(*this, o);
+}
+Tensor Tensor::le(const Tensor& o) const {
+    return xgrad::le(*this, o);
+}
+Tensor Tensor::gt(const Tensor& o) const {
+    return xgrad::gt(*this, o);
+}
+Tensor Tensor::ge(const Tensor& o) const {
+    return xgrad::ge(*this, o);
+}
+Tensor Tensor::add(double o) const {
+    return xgrad::add(*this, scalar_like(*this, o));
+}
+Tensor Tensor::sub(double o) const {
+    return xgrad::sub(*this, scalar_like(*this, o));
+}
+Tensor Tensor::mul(double o) const {
+    return xgrad::mul(*this, scalar_like(*this, o));
+}
+Tensor Tensor::div(double o) const {
+    return xgrad::div(*this, scalar_like(*this, o));
+}
+Tensor Tensor::eq(double o) const {
+    return xgrad::eq(*this, scalar_like(*this, o));
+}
+Tensor Tensor::ne(double o) const {
+    return xgrad::ne(*this, scalar_like(*this, o));
+}
+Tensor Tensor::lt(double o) const {
+    return xgrad::lt(*this, scalar_like(*this, o));
+}
+Tensor Tensor::le(double o) const {
+    return xgrad::le(*this, scalar_like(*this, o));
+}
+Tensor Tensor::gt(double o) const {
+    return xgrad::gt(*this, scalar_like(*this, o));
+}
+Tensor Tensor::ge(double o) const {
+    return xgrad::ge(*this, scalar_like(*this, o));
+}
 Tensor Tensor::cumsum(int64_t d) const {
     return xgrad::cumsum(*this, d);
 }
@@ -255,13 +337,13 @@ Tensor Tensor::repeat(const Shape& r) const {
 Tensor Tensor::sum() const {
     return xgrad::sum(*this);
 }
-Tensor Tensor::sum(const Shape& d, bool k) const {
+Tensor Tensor::sum(const Dims& d, bool k) const {
     return xgrad::sum(*this, d, k);
 }
 Tensor Tensor::mean() const {
     return xgrad::mean(*this);
 }
-Tensor Tensor::mean(const Shape& d, bool k) const {
+Tensor Tensor::mean(const Dims& d, bool k) const {
     return xgrad::mean(*this, d, k);
 }
 Tensor Tensor::max() const {
@@ -282,10 +364,10 @@ Tensor Tensor::argmax() const {
 Tensor Tensor::argmax(int64_t d, bool k) const {
     return xgrad::argmax(*this, d, k);
 }
-Tensor Tensor::var(const Shape& d, bool u, bool k) const {
+Tensor Tensor::var(const Dims& d, bool u, bool k) const {
     return xgrad::var(*this, d, u, k);
 }
-Tensor Tensor::std(const Shape& d, bool u, bool k) const {
+Tensor Tensor::std(const Dims& d, bool u, bool k) const {
     return xgrad::std(*this, d, u, k);
 }
 Tensor Tensor::norm(double p) const {
@@ -300,12 +382,21 @@ Tensor Tensor::log_softmax(int64_t d) const {
 
 // ---- in-place ops ------------------------------------------------------------------------------
 namespace {
+// A broadcast view (expand) has elements that share one memory location: writing into it would
+// add to the same element several times, from several threads at once. PyTorch refuses it too.
+void check_no_shared_elements(const char* op, const Tensor& self) {
+    XGRAD_CHECK(!self.data().has_shared_elements(), op, ": the tensor written to (shape ", self.sizes(), ", strides ",
+                self.data().strides(),
+                ") is a broadcast view whose elements share memory; write into a clone() or a contiguous() copy");
+}
+
 // While recording, an in-place op on a tensor in the graph is computed out of place on the old
 // value, written back into the same memory, and the tensor takes the new node as its grad_fn
 // (the old value lives on, by version, in the nodes that saved it). Otherwise it is a plain kernel
 // call on the memory.
 template <class Compute, class Raw>
 const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_grad, Compute compute, Raw raw) {
+    check_no_shared_elements(op, self);
     const bool record = GradMode::is_enabled() && (self.requires_grad() || other_requires_grad);
     if (!record) {
         raw(self.data());
@@ -339,6 +430,13 @@ void check_inplace_shape(const char* op, const Tensor& self, const Tensor& other
 const Tensor& binary_inplace(const Tensor& self, const char* op, const Tensor& other, kernels::Binary kind,
                              Tensor (*fn)(const Tensor&, const Tensor&)) {
     check_inplace_shape(op, self, other);
+    // The result's type has to fit the tensor written to, as in PyTorch: a float result into an
+    // int64 tensor would be truncated (arange(5).mul_(0.5) all zeros), anything but bool into bool.
+    const DType result = promote_types(self.dtype(), other.dtype());
+    XGRAD_CHECK((is_floating(self.dtype()) || !is_floating(result)) && (self.dtype() != kBool || result == kBool), op,
+                ": the result of ", self.dtype(), " and ", other.dtype(), " is ", result,
+                ", which cannot be written into the ", self.dtype(),
+                " tensor without rounding; compute out of place or convert with to()");
     return inplace(
         self, op, other.requires_grad(), [&](const Tensor& old) { return fn(old, other); },
         [&](const NDArray& d) {
@@ -349,30 +447,37 @@ const Tensor& binary_inplace(const Tensor& self, const char* op, const Tensor& o
 }  // namespace
 
 const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
-    const Tensor scaled = alpha == 1.0 ? other : mul(other, scalar_like(other, alpha));
-    return binary_inplace(*this, "add_", scaled, kernels::Binary::add, &add);
+    const Tensor scaled = alpha == 1.0 ? other : xgrad::mul(other, scalar_like(other, alpha));
+    return binary_inplace(*this, "add_", scaled, kernels::Binary::add, &xgrad::add);
 }
 const Tensor& Tensor::add_(double value) const {
     return add_(scalar_like(*this, value));
 }
 const Tensor& Tensor::sub_(const Tensor& other) const {
-    return binary_inplace(*this, "sub_", other, kernels::Binary::sub, &sub);
+    return binary_inplace(*this, "sub_", other, kernels::Binary::sub, &xgrad::sub);
 }
 const Tensor& Tensor::mul_(const Tensor& other) const {
-    return binary_inplace(*this, "mul_", other, kernels::Binary::mul, &mul);
+    return binary_inplace(*this, "mul_", other, kernels::Binary::mul, &xgrad::mul);
 }
 const Tensor& Tensor::mul_(double value) const {
     return mul_(scalar_like(*this, value));
 }
 const Tensor& Tensor::div_(const Tensor& other) const {
     XGRAD_CHECK(is_floating(dtype()), "div_: true division needs a floating-point tensor to write into, got ", dtype());
-    return binary_inplace(*this, "div_", other, kernels::Binary::div, &div);
+    return binary_inplace(*this, "div_", other, kernels::Binary::div, &xgrad::div);
+}
+const Tensor& Tensor::sub_(double value) const {
+    return sub_(scalar_like(*this, value));
 }
 const Tensor& Tensor::div_(double value) const {
     return div_(scalar_like(*this, value));
 }
 
 const Tensor& Tensor::clamp_(double low, double high) const {
+    for (double bound : {low, high})
+        XGRAD_CHECK(is_floating(dtype()) || std::isnan(bound) || std::trunc(bound) == bound, "clamp_: the bound ",
+                    bound, " cannot be applied to a ", dtype(),
+                    " tensor in place without rounding; compute out of place or convert with to()");
     return inplace(
         *this, "clamp_", false, [&](const Tensor& old) { return xgrad::clamp(old, low, high); },
         [&](const NDArray& d) { kernels::copy_(d, kernels::clamp(d, low, high)); });
@@ -393,7 +498,9 @@ const Tensor& Tensor::fill_(double value) const {
 }
 
 const Tensor& Tensor::zero_() const {
-    return fill_(0.0);
+    return inplace(
+        *this, "zero_", false, [&](const Tensor&) { return zeros(sizes(), dtype()); },
+        [&](const NDArray& d) { kernels::fill_(d, 0.0); });
 }
 
 std::ostream& operator<<(std::ostream& out, const Tensor& t) {

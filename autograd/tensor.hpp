@@ -4,6 +4,7 @@
 /// same tensor, as in PyTorch. Every differentiable op is in autograd/ops.hpp; the methods here
 /// forward to those free functions.
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -43,6 +44,19 @@ public:
 private:
     DType dtype_ = kFloat32;
     bool requires_grad_ = false;
+};
+
+/// The dims a reduction runs over: one dim (x.sum(1), as in LibTorch), a list (x.sum({0, 2})),
+/// or none (every element). A bool is refused, so that x.var(false) cannot mean dim 0.
+class Dims : public Shape {
+public:
+    Dims() = default;
+    template <std::integral I>
+    requires(!std::same_as<I, bool>) Dims(I dim)
+        : Shape{static_cast<int64_t>(dim)} {}  // NOLINT: implicit on purpose, like LibTorch's IntArrayRef
+    Dims(std::initializer_list<int64_t> dims) : Shape(dims) {}
+    Dims(const Shape& dims) : Shape(dims) {}                 // NOLINT: implicit on purpose
+    Dims(const std::vector<int64_t>& dims) : Shape(dims) {}  // NOLINT: implicit on purpose
 };
 
 class Tensor {
@@ -168,20 +182,51 @@ public:
     Tensor triu(int64_t diagonal = 0) const;
     Tensor repeat(const Shape& repeats) const;
     Tensor sum() const;
-    Tensor sum(const Shape& dims, bool keepdim = false) const;
+    Tensor sum(const Dims& dims, bool keepdim = false) const;
     Tensor mean() const;
-    Tensor mean(const Shape& dims, bool keepdim = false) const;
+    Tensor mean(const Dims& dims, bool keepdim = false) const;
     Tensor max() const;
     std::tuple<Tensor, Tensor> max(int64_t dim, bool keepdim = false) const;
     Tensor min() const;
     std::tuple<Tensor, Tensor> min(int64_t dim, bool keepdim = false) const;
     Tensor argmax() const;
     Tensor argmax(int64_t dim, bool keepdim = false) const;
-    Tensor var(const Shape& dims = {}, bool unbiased = true, bool keepdim = false) const;
-    Tensor std(const Shape& dims = {}, bool unbiased = true, bool keepdim = false) const;
+    Tensor var(const Dims& dims = {}, bool unbiased = true, bool keepdim = false) const;
+    Tensor std(const Dims& dims = {}, bool unbiased = true, bool keepdim = false) const;
     Tensor norm(double p = 2.0) const;
     Tensor softmax(int64_t dim) const;
     Tensor log_softmax(int64_t dim) const;
+    Tensor argmin(int64_t dim, bool keepdim = false) const;
+    Tensor logsumexp(const Dims& dims, bool keepdim = false) const;
+    /// True where an element is NaN, +-inf, or neither (bool masks); any / all of a whole tensor
+    /// as a 0-d bool (an element counts as true when it is not 0).
+    Tensor isnan() const;
+    Tensor isinf() const;
+    Tensor isfinite() const;
+    Tensor any() const;
+    Tensor all() const;
+
+    // ---- the operators as methods, LibTorch's spelling: pred.eq(target).sum() -------------
+    Tensor add(const Tensor& other) const;
+    Tensor sub(const Tensor& other) const;
+    Tensor mul(const Tensor& other) const;
+    Tensor div(const Tensor& other) const;
+    Tensor add(double other) const;
+    Tensor sub(double other) const;
+    Tensor mul(double other) const;
+    Tensor div(double other) const;
+    Tensor eq(const Tensor& other) const;
+    Tensor ne(const Tensor& other) const;
+    Tensor lt(const Tensor& other) const;
+    Tensor le(const Tensor& other) const;
+    Tensor gt(const Tensor& other) const;
+    Tensor ge(const Tensor& other) const;
+    Tensor eq(double other) const;
+    Tensor ne(double other) const;
+    Tensor lt(double other) const;
+    Tensor le(double other) const;
+    Tensor gt(double other) const;
+    Tensor ge(double other) const;
 
     // ---- in place (bump the version; rejected on leaves that require grad while recording) --
     const Tensor& add_(const Tensor& other, double alpha = 1.0) const;
@@ -191,6 +236,17 @@ public:
     const Tensor& mul_(double value) const;
     const Tensor& div_(const Tensor& other) const;
     const Tensor& div_(double value) const;
+    const Tensor& sub_(double value) const;
+    /// x += y is x.add_(y), as in LibTorch (in place: it bumps the version, and while recording
+    /// it is refused on a leaf that requires grad).
+    const Tensor& operator+=(const Tensor& other) const { return add_(other); }
+    const Tensor& operator-=(const Tensor& other) const { return sub_(other); }
+    const Tensor& operator*=(const Tensor& other) const { return mul_(other); }
+    const Tensor& operator/=(const Tensor& other) const { return div_(other); }
+    const Tensor& operator+=(double value) const { return add_(value); }
+    const Tensor& operator-=(double value) const { return sub_(value); }
+    const Tensor& operator*=(double value) const { return mul_(value); }
+    const Tensor& operator/=(double value) const { return div_(value); }
     const Tensor& clamp_(double low, double high) const;
     const Tensor& copy_(const Tensor& src) const;
     const Tensor& fill_(double value) const;

@@ -71,6 +71,51 @@ Batch TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
     return {index_select(data_, 0, idx), index_select(target_, 0, idx), {}};
 }
 
+Subset::Subset(const Dataset& dataset, std::vector<int64_t> indices)
+    : dataset_(&dataset), indices_(std::move(indices)) {
+    const int64_t n = dataset.size();
+    for (std::size_t i = 0; i < indices_.size(); ++i)
+        XGRAD_CHECK(indices_[i] >= 0 && indices_[i] < n, "Subset: index ", indices_[i], " (position ", i,
+                    ") is out of range for a dataset of ", n, " examples");
+}
+
+Example Subset::get(int64_t index) const {
+    XGRAD_CHECK(index >= 0 && index < size(), "Subset: index ", index, " is out of range for a subset of ", size(),
+                " examples");
+    return dataset_->get(indices_[static_cast<std::size_t>(index)]);
+}
+
+Batch Subset::get_batch(const std::vector<int64_t>& indices) const {
+    std::vector<int64_t> underlying;
+    underlying.reserve(indices.size());
+    for (int64_t index : indices) {
+        XGRAD_CHECK(index >= 0 && index < size(), "Subset: index ", index, " is out of range for a subset of ", size(),
+                    " examples");
+        underlying.push_back(indices_[static_cast<std::size_t>(index)]);
+    }
+    return dataset_->get_batch(underlying);
+}
+
+std::vector<Subset> random_split(const Dataset& dataset, const std::vector<int64_t>& lengths, Generator* generator) {
+    const int64_t n = dataset.size();
+    int64_t total = 0;
+    for (int64_t length : lengths) {
+        XGRAD_CHECK(length >= 0 && length <= n - total, "random_split: lengths must be non-negative and sum to the ", n,
+                    " examples of the dataset, got ", Shape(lengths));
+        total += length;
+    }
+    XGRAD_CHECK(total == n, "random_split: lengths must be non-negative and sum to the ", n,
+                " examples of the dataset, got ", Shape(lengths));
+    const std::vector<int64_t> order = randperm(n, generator).to_vector<int64_t>();
+    std::vector<Subset> subsets;
+    int64_t start = 0;
+    for (int64_t length : lengths) {
+        subsets.emplace_back(dataset, std::vector<int64_t>(order.begin() + start, order.begin() + start + length));
+        start += length;
+    }
+    return subsets;
+}
+
 DataLoader::DataLoader(const Dataset& dataset, DataLoaderOptions options)
     : dataset_(dataset), options_(std::move(options)) {
     XGRAD_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
@@ -84,12 +129,12 @@ int64_t DataLoader::examples_per_epoch() const {
 
 int64_t DataLoader::size() const {
     const int64_t n = examples_per_epoch(), b = options_.batch_size;
-    return options_.drop_last ? n / b : (n + b - 1) / b;
+    return n / b + (!options_.drop_last && n % b != 0);  // not (n + b - 1) / b: b may be near INT64_MAX
 }
 
 Batch DataLoader::assemble(const std::vector<int64_t>& order, int64_t batch) const {
     const int64_t start = batch * options_.batch_size;
-    const int64_t stop = std::min<int64_t>(start + options_.batch_size, static_cast<int64_t>(order.size()));
+    const int64_t stop = start + std::min<int64_t>(options_.batch_size, static_cast<int64_t>(order.size()) - start);
     const std::vector<int64_t> indices(order.begin() + start, order.begin() + stop);
     return options_.collate ? options_.collate(examples_at(dataset_, indices)) : dataset_.get_batch(indices);
 }

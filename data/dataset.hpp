@@ -70,6 +70,32 @@ private:
     Tensor data_, target_;
 };
 
+/// The examples of `dataset` at `indices`, in that order (PyTorch's Subset): a validation split,
+/// a class's examples. It reads the dataset, which must outlive it; batches come from the
+/// dataset's own get_batch (one gather for a TensorDataset).
+class Subset : public Dataset {
+public:
+    Subset(const Dataset& dataset, std::vector<int64_t> indices);
+    Subset(const Dataset&& dataset, std::vector<int64_t> indices) = delete;  // would dangle
+    int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
+    Example get(int64_t index) const override;
+    Batch get_batch(const std::vector<int64_t>& indices) const override;
+    /// The positions in the underlying dataset.
+    const std::vector<int64_t>& indices() const { return indices_; }
+
+private:
+    const Dataset* dataset_;
+    std::vector<int64_t> indices_;
+};
+
+/// torch.utils.data.random_split: the dataset's examples shuffled (randperm from `generator`, or
+/// the default one) and cut into consecutive subsets of the given lengths, which must sum to
+/// its size.
+std::vector<Subset> random_split(const Dataset& dataset, const std::vector<int64_t>& lengths,
+                                 Generator* generator = nullptr);
+std::vector<Subset> random_split(const Dataset&& dataset, const std::vector<int64_t>& lengths,
+                                 Generator* generator = nullptr) = delete;  // the subsets would dangle
+
 /// Examples stacked along a new first dimension: data, target and each field (every example
 /// must carry the same fields, with equal shapes). The DataLoader's default collate.
 Batch default_collate(const std::vector<Example>& examples);
@@ -90,7 +116,11 @@ struct DataLoaderOptions {
 
 class DataLoader {
 public:
+    /// Reads `dataset`, which must outlive the loader (it is not copied: a dataset can be large).
     DataLoader(const Dataset& dataset, DataLoaderOptions options = {});
+    /// A temporary dataset would be gone before the first batch: a compile error, not a dangling
+    /// reference. Keep the dataset in a variable of its own.
+    DataLoader(const Dataset&& dataset, DataLoaderOptions options = {}) = delete;
 
     class Iterator {
     public:

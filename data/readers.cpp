@@ -229,10 +229,13 @@ TabularSet load_breast_cancer(const std::string& path_in) {
     const Tensor table = read_csv(path, {.skip_lines = 1});
     XGRAD_CHECK(table.size(0) == rows && table.size(1) == features + 1, path, ": the header announces ", rows,
                 " rows of ", features, " features and a class, but the file has shape ", table.sizes());
-    const Tensor labels = table.select(1, features).to(kInt64);
-    for (int64_t v : labels.to_vector<int64_t>())
-        XGRAD_CHECK(v == 0 || v == 1, path, ": class labels must be 0 or 1, found ", v);
-    return {table.narrow(1, 0, features).to(kFloat32).contiguous(), labels};
+    // Checked before the conversion to int64, which would truncate 0.7 (and turn NaN) into 0.
+    const Tensor label_column = table.select(1, features);
+    const std::vector<double> labels = label_column.to_vector<double>();
+    for (std::size_t row = 0; row < labels.size(); ++row)
+        XGRAD_CHECK(labels[row] == 0 || labels[row] == 1, path, ": data row ", row + 1,
+                    ": class labels must be 0 or 1, found ", labels[row]);
+    return {table.narrow(1, 0, features).to(kFloat32).contiguous(), label_column.to(kInt64)};
 }
 
 }  // namespace xgrad::data

@@ -22,8 +22,7 @@ inline std::unique_ptr<xgrad::optim::Optimizer> make_optimizer(const std::string
     if (name == "rmsprop") return std::make_unique<optim::RMSprop>(params, optim::RMSpropOptions{.lr = lr});
     if (name == "adadelta") return std::make_unique<optim::Adadelta>(params, optim::AdadeltaOptions{.lr = lr});
     if (name == "adam") return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = lr});
-    if (name == "adamw")
-        return std::make_unique<optim::AdamW>(params, optim::AdamOptions{.lr = lr, .weight_decay = 1e-2});
+    if (name == "adamw") return std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = lr});
     if (name == "nadam") return std::make_unique<optim::NAdam>(params, optim::NAdamOptions{.lr = lr});
     if (name == "adamax") return std::make_unique<optim::Adamax>(params, optim::AdamaxOptions{.lr = lr});
     fail("unknown optimizer \"", name, "\" (see --help)");

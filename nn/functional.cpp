@@ -84,6 +84,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                   const Tensor& bias, bool training, double momentum, double eps) {
     XGRAD_CHECK(x.dim() >= 2, "batch_norm: expected input [N, C, ...], got shape ", x.sizes());
     const int64_t channels = x.size(1);
+    XGRAD_CHECK(channels > 0, "batch_norm: expected at least one channel (dim 1), got shape ", x.sizes());
     // Statistics per channel over every other dim; per-channel tensors broadcast as [1, C, 1, ...].
     Shape dims = {0}, channel_shape(static_cast<std::size_t>(x.dim()), 1);
     for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);

@@ -16,7 +16,12 @@ int64_t pooled_size(int64_t size, int64_t kernel, int64_t stride, int64_t paddin
     XGRAD_CHECK(kernel > 0 && stride > 0 && dilation > 0 && padding >= 0, op,
                 ": kernel size, stride and dilation must be positive and padding non-negative, got kernel ", kernel,
                 ", stride ", stride, ", padding ", padding, ", dilation ", dilation);
-    XGRAD_CHECK(2 * padding <= kernel, op, ": padding ", padding, " must be at most half the kernel (", kernel, ")");
+    XGRAD_CHECK(padding <= kernel / 2, op, ": padding ", padding, " must be at most half the kernel (", kernel, ")");
+    // Sizes from the user: checked before the products below could overflow.
+    XGRAD_CHECK(kernel - 1 <= (std::numeric_limits<int64_t>::max() / 4) / dilation &&
+                    size <= std::numeric_limits<int64_t>::max() / 4 - 2 * padding,
+                op, ": kernel ", kernel, " with dilation ", dilation, " and padding ", padding, " on ", size,
+                " elements overflow int64");
     const int64_t span = dilation * (kernel - 1) + 1, room = size + 2 * padding - span;
     XGRAD_CHECK(room >= 0, op, ": the window (", span, " with dilation) is larger than the padded input (",
                 size + 2 * padding, ")");

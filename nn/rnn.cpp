@@ -103,6 +103,7 @@ std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run(const Tensor& x_in, Tenso
                 " features but input_size is ", o.input_size);
     Tensor x = o.batch_first ? x_in.transpose(0, 1) : x_in;  // [T, N, in]
     const int64_t steps = x.size(0), batch = x.size(1), directions = o.bidirectional ? 2 : 1;
+    XGRAD_CHECK(steps > 0, name_, ": expected a sequence of at least one step, got input shape ", x_in.sizes());
     const Shape state_sizes = {o.num_layers * directions, batch, o.hidden_size};
     if (!h0.defined()) h0 = zeros(state_sizes, x.dtype());
     XGRAD_CHECK(h0.sizes() == state_sizes, name_, ": expected h", has_cell_state ? " and c" : "", " of shape ",

@@ -6,17 +6,21 @@
 
 namespace xgrad::optim {
 
-void AdamOptions::validate() const {
+template <class Kind>
+void detail::AdamFamilyOptions<Kind>::validate() const {
     detail::check_lr(kName, lr);
     detail::check_eps(kName, eps);
     detail::check_betas(kName, betas);
     detail::check_weight_decay(kName, weight_decay);
 }
+template struct detail::AdamFamilyOptions<detail::AdamKind>;
+template struct detail::AdamFamilyOptions<detail::AdamWKind>;
 
 namespace {
 // One Adam step; `decoupled` selects AdamW's weight decay.
-void adam_step(const AdamOptions& o, bool decoupled, const Tensor& param, const Tensor& grad,
-               std::vector<Tensor>& buffers, int64_t step, const char* name) {
+template <class Options>
+void adam_step(const Options& o, bool decoupled, const Tensor& param, const Tensor& grad, std::vector<Tensor>& buffers,
+               int64_t step, const char* name) {
     detail::dispatch_floating(param, name, [&](auto tag) {
         using T = decltype(tag);
         T* w = param.data_ptr<T>();
@@ -55,9 +59,6 @@ void Adam::update(std::size_t group, const Tensor& param, const Tensor& grad, Pa
     adam_step(options_[group], false, param, grad, state.buffers, state.step, "Adam");
 }
 
-AdamW::AdamW(std::vector<Tensor> params, AdamOptions options) : AdamW({{std::move(params), std::nullopt}}, options) {}
-AdamW::AdamW(std::vector<ParamGroup<AdamOptions>> groups, AdamOptions defaults)
-    : OptimizerWithOptions(std::move(groups), defaults) {}
 void AdamW::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     adam_step(options_[group], true, param, grad, state.buffers, state.step, "AdamW");
 }

@@ -13,12 +13,17 @@
 
 namespace xgrad::optim {
 
-struct AdamOptions {
-    static constexpr const char* kName = "Adam";
+namespace detail {
+/// Adam's and AdamW's options: the same fields, with each optimizer's own name (in its error
+/// messages) and default weight decay. Two types rather than one, so that AdamW's braced
+/// options, `optim::AdamW opt(params, {.lr = 1e-3})`, keep PyTorch's default decay of 1e-2.
+template <class Kind>
+struct AdamFamilyOptions {
+    static constexpr const char* kName = Kind::kName;
     double lr = 1e-3;
     std::pair<double, double> betas = {0.9, 0.999};
     double eps = 1e-8;
-    double weight_decay = 0.0;
+    double weight_decay = Kind::kWeightDecay;
     bool amsgrad = false;
 
     void validate() const;
@@ -28,11 +33,18 @@ struct AdamOptions {
             f("amsgrad", amsgrad);
     }
 };
-
-struct AdamWOptions : AdamOptions {
-    static constexpr const char* kName = "AdamW";
-    AdamWOptions() { weight_decay = 1e-2; }
+struct AdamKind {
+    static constexpr const char* kName = "Adam";
+    static constexpr double kWeightDecay = 0.0;
 };
+struct AdamWKind {
+    static constexpr const char* kName = "AdamW";
+    static constexpr double kWeightDecay = 1e-2;  // PyTorch's default for AdamW
+};
+}  // namespace detail
+
+using AdamOptions = detail::AdamFamilyOptions<detail::AdamKind>;
+using AdamWOptions = detail::AdamFamilyOptions<detail::AdamWKind>;
 
 class Adam : public OptimizerWithOptions<AdamOptions> {
 public:
@@ -45,11 +57,9 @@ protected:
     void update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) override;
 };
 
-class AdamW : public OptimizerWithOptions<AdamOptions> {
+class AdamW : public OptimizerWithOptions<AdamWOptions> {
 public:
-    /// Defaults to weight_decay = 1e-2, as PyTorch's AdamW.
-    AdamW(std::vector<Tensor> params, AdamOptions options = AdamWOptions());
-    AdamW(std::vector<ParamGroup<AdamOptions>> groups, AdamOptions defaults = AdamWOptions());
+    using OptimizerWithOptions::OptimizerWithOptions;
 
 protected:
     std::vector<std::string> buffer_names(std::size_t) const override {

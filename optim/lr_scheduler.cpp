@@ -59,8 +59,13 @@ SchedulerState LRScheduler::state_dict() const {
 void LRScheduler::load_state_dict(const SchedulerState& state) {
     std::vector<double> bases, lasts;
     for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
-        bases.push_back(entry(state, "base_lrs." + std::to_string(g)));
-        lasts.push_back(entry(state, "last_lrs." + std::to_string(g)));
+        for (const char* kind : {"base_lrs.", "last_lrs."}) {
+            const std::string key = kind + std::to_string(g);
+            const double lr = entry(state, key);
+            // Checked before anything changes: a NaN or negative lr would train on silently.
+            XGRAD_CHECK(std::isfinite(lr) && lr >= 0, "load_state_dict: ", key, " must be a finite lr >= 0, got ", lr);
+            (kind[0] == 'b' ? bases : lasts).push_back(lr);
+        }
     }
     last_epoch_ = whole(entry(state, "last_epoch"), "last_epoch", -1);
     base_lrs_ = bases;

@@ -123,7 +123,12 @@ template <class Options>
 class OptimizerWithOptions : public Optimizer {
 public:
     double lr(std::size_t group) const override { return options_.at(group).lr; }
-    void set_lr(std::size_t group, double lr) override { options_.at(group).lr = lr; }
+    void set_lr(std::size_t group, double lr) override {
+        Options o = options_.at(group);
+        o.lr = lr;
+        validate(o);  // NaN, inf or a negative lr is refused here too, and leaves the group as it was
+        options_.at(group) = o;
+    }
     const Options& options(std::size_t group = 0) const { return options_.at(group); }
     const Options& defaults() const { return defaults_; }
 

@@ -13,6 +13,10 @@ inline constexpr DType kFloat32 = DType::float32;
 inline constexpr DType kFloat64 = DType::float64;
 inline constexpr DType kInt64 = DType::int64;
 inline constexpr DType kBool = DType::boolean;
+/// LibTorch's other names for the same types.
+inline constexpr DType kFloat = kFloat32;
+inline constexpr DType kDouble = kFloat64;
+inline constexpr DType kLong = kInt64;
 
 /// Bytes per element.
 std::size_t element_size(DType dtype);

@@ -117,7 +117,11 @@ Conv2dGrads onednn_conv2d_backward(const NDArray& grad_out, const NDArray& x, co
     X(square, SquareOp, true)          \
     X(log1p, Log1pOp, false)           \
     X(expm1, Expm1Op, false)           \
-    X(erf, ErfOp, false)
+    X(erf, ErfOp, false)               \
+    X(floor, FloorOp, true)            \
+    X(ceil, CeilOp, true)              \
+    X(trunc, TruncOp, true)            \
+    X(round, RoundOp, true)
 
 enum class Unary {
 #define XGRAD_UNARY_ENUMERATOR(name, functor, keeps_integers) name,

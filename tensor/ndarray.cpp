@@ -127,6 +127,13 @@ int64_t NDArray::stride(int64_t d) const {
     return strides_[wrap_dim(d, dim(), "stride")];
 }
 
+bool NDArray::has_shared_elements() const {
+    if (numel() == 0) return false;
+    for (std::size_t i = 0; i < sizes_.size(); ++i)
+        if (strides_[i] == 0 && sizes_[i] > 1) return true;
+    return false;
+}
+
 bool NDArray::is_contiguous() const {
     int64_t expected = 1;
     for (std::size_t i = sizes_.size(); i-- > 0;) {

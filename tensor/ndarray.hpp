@@ -43,6 +43,9 @@ public:
     const std::shared_ptr<Storage>& storage() const { return storage_; }
     /// Row-major with no gaps.
     bool is_contiguous() const;
+    /// Whether two of its elements are one memory location: a broadcast view (expand), with a
+    /// stride of 0 along a dim of size > 1. Writing into it would write those elements many times.
+    bool has_shared_elements() const;
 
     /// Address of the first element (offset applied).
     void* raw_data() const;

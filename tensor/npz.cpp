@@ -316,7 +316,7 @@ std::map<std::string, NDArray> load_npz(const std::string& path) {
         const uint32_t method = get16(b, at + 10), crc = get32(b, at + 16);
         const uint32_t compressed = get32(b, at + 20), size = get32(b, at + 24);
         const uint32_t name_len = get16(b, at + 28), extra_len = get16(b, at + 30), comment_len = get16(b, at + 32);
-        const uint32_t local = get32(b, at + 42);
+        const std::size_t local = get32(b, at + 42);  // size_t: local + 30 must not wrap
         std::string name = b.substr(at + 46, name_len);
         at += 46 + name_len + extra_len + comment_len;
         const std::string where = path + ": entry " + name;

@@ -15,6 +15,19 @@ BOOST_AUTO_TEST_CASE(constant_factories) {
     check_values(full({2}, 2.5, kFloat64), {2.5, 2.5});
     check_values(arange(2.0, 3.0, 0.25, kFloat64), {2, 2.25, 2.5, 2.75});
     check_values(arange(5.0, 0.0, -2.0), {5, 3, 1});
+    // Without a dtype, whole numbers count in int64 and anything else in float32 (LibTorch's
+    // arange(0, 1, 0.25) is a float tensor too, not the truncated 0, 0, 0, 0).
+    BOOST_TEST(arange(5).dtype() == kInt64);
+    BOOST_TEST(arange(5.0, 0.0, -2.0).dtype() == kInt64);
+    const Tensor quarters = arange(0, 1, 0.25);
+    BOOST_TEST(quarters.dtype() == kFloat32);
+    check_values(quarters, {0, 0.25, 0.5, 0.75});
+    BOOST_TEST(arange(0.5, 3).dtype() == kFloat32);
+    BOOST_TEST(arange(3, kDouble).dtype() == kFloat64);  // LibTorch's names: kFloat, kDouble, kLong
+    const Tensor counted = arange(2, 5, kFloat);         // LibTorch's arange(start, end, options)
+    BOOST_TEST(counted.dtype() == kFloat32);
+    check_values(counted, {2, 3, 4});
+    BOOST_TEST((kFloat == kFloat32 && kLong == kInt64));
     check_values(linspace(0, 1, 5), {0, 0.25, 0.5, 0.75, 1});
     check_values(eye(2, 3), {1, 0, 0, 0, 1, 0});
     check_values(tensor({{1, 2}, {3, 4}}), {1, 2, 3, 4});

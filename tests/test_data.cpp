@@ -2,10 +2,12 @@
 // good and malformed files, the text pipeline, word vectors, and the shipped data sets.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <type_traits>
 
 #include "helpers.hpp"
 
@@ -72,6 +74,11 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(data_loading)
 
+// The loader keeps a reference to its dataset, so a temporary one is refused at compile time.
+static_assert(std::is_constructible_v<data::DataLoader, const data::TensorDataset&>);
+static_assert(!std::is_constructible_v<data::DataLoader, data::TensorDataset&&>);
+static_assert(!std::is_constructible_v<data::DataLoader, data::TensorDataset, data::DataLoaderOptions>);
+
 BOOST_AUTO_TEST_CASE(loader_visits_every_sample_once_per_epoch_and_reshuffles) {
     Tensor x = arange(10, kFloat32).view({10, 1});
     Tensor y = arange(10);
@@ -113,6 +120,42 @@ BOOST_AUTO_TEST_CASE(loader_visits_every_sample_once_per_epoch_and_reshuffles) {
     check_error([&] { data::TensorDataset(x, arange(3)); }, {"TensorDataset", "10", "3"});
     check_error([&] { data::DataLoader(ds, {.batch_size = 0}); }, {"batch_size"});
 }
+
+BOOST_AUTO_TEST_CASE(random_split_cuts_a_shuffled_dataset_into_subsets) {
+    const data::TensorDataset ds(arange(10, kFloat32).view({10, 1}), arange(10));
+    Generator gen(11);
+    const std::vector<data::Subset> parts = data::random_split(ds, {6, 3, 1}, &gen);
+    BOOST_TEST_REQUIRE(parts.size() == 3u);
+    BOOST_TEST((parts[0].size() == 6 && parts[1].size() == 3 && parts[2].size() == 1));
+    // Disjoint, and together every example once; each example is the dataset's at its index.
+    std::set<int64_t> seen;
+    for (const data::Subset& part : parts)
+        for (int64_t i = 0; i < part.size(); ++i) {
+            const int64_t at = part.indices()[static_cast<std::size_t>(i)];
+            BOOST_TEST(seen.insert(at).second);
+            BOOST_TEST(part.get(i).target.item<int64_t>() == at);
+        }
+    BOOST_TEST(seen.size() == 10u);
+    // Shuffled, and the same generator seed gives the same split.
+    Generator again(11);
+    BOOST_TEST((data::random_split(ds, {6, 3, 1}, &again)[0].indices() == parts[0].indices()));
+    std::vector<int64_t> sorted = parts[0].indices();
+    std::sort(sorted.begin(), sorted.end());
+    BOOST_TEST((parts[0].indices() != sorted || sorted != std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+    // A loader batches a subset through the dataset's one gather.
+    data::DataLoader loader(parts[1], {.batch_size = 2});
+    std::vector<int64_t> targets;
+    for (const data::Batch& batch : loader)
+        for (int64_t t : batch.target.to_vector<int64_t>()) targets.push_back(t);
+    BOOST_TEST((targets == parts[1].indices()));
+    // Errors name the sizes and the indices.
+    check_error([&] { data::random_split(ds, {6, 3}, &gen); }, {"random_split", "sum to the 10 examples", "[6, 3]"});
+    check_error([&] { data::random_split(ds, {12, -2}, &gen); }, {"random_split", "non-negative", "[12, -2]"});
+    check_error([&] { data::Subset(ds, {3, 10}); }, {"Subset", "index 10", "position 1", "10 examples"});
+    check_error([&] { parts[2].get(1); }, {"Subset", "index 1", "subset of 1 examples"});
+    check_error([&] { parts[2].get_batch({0, -1}); }, {"Subset", "index -1"});
+}
+static_assert(!std::is_constructible_v<data::Subset, data::TensorDataset&&, std::vector<int64_t>>);
 
 BOOST_AUTO_TEST_CASE(idx_reader_reads_plain_and_gzip_files) {
     const std::string bytes = idx_bytes({2, 2, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255});

@@ -218,4 +218,73 @@ BOOST_AUTO_TEST_CASE(bad_shapes_and_dtypes_name_the_op) {
     check_error([] { ones({2}).to(kInt64).requires_grad_(); }, {"requires_grad_", "floating"});
 }
 
+BOOST_AUTO_TEST_CASE(operators_as_methods_and_compound_assignment) {
+    const Tensor a = tensor({1.0, 2.0, 3.0}), b = tensor({3.0, 2.0, 1.0});
+    BOOST_TEST(equal(a.add(b), a + b));
+    BOOST_TEST(equal(a.sub(b), a - b));
+    BOOST_TEST(equal(a.mul(b), a * b));
+    BOOST_TEST(equal(a.div(b), a / b));
+    BOOST_TEST(equal(a.add(1.5), a + 1.5));
+    BOOST_TEST(equal(a.div(2.0), a / 2.0));
+    BOOST_TEST(a.eq(b).sum().item<int64_t>() == 1);  // LibTorch's accuracy line: pred.eq(target).sum()
+    BOOST_TEST((a.ne(b).to_vector<int64_t>() == std::vector<int64_t>{1, 0, 1}));
+    BOOST_TEST((a.lt(b).to_vector<int64_t>() == std::vector<int64_t>{1, 0, 0}));
+    BOOST_TEST((a.le(b).to_vector<int64_t>() == std::vector<int64_t>{1, 1, 0}));
+    BOOST_TEST((a.gt(2.0).to_vector<int64_t>() == std::vector<int64_t>{0, 0, 1}));
+    BOOST_TEST((a.ge(2.0).to_vector<int64_t>() == std::vector<int64_t>{0, 1, 1}));
+    BOOST_TEST((a.ne(2.0).to_vector<int64_t>() == (a != 2.0).to_vector<int64_t>()));
+    BOOST_TEST(a.argmin(0).item<int64_t>() == 0);
+    // x op= y writes into x, as add_ and the others do.
+    Tensor c = a.clone();
+    c += b;    // 4 4 4
+    c *= 2.0;  // 8 8 8
+    c -= 1.0;  // 7 7 7
+    c /= b;    // 7/3 3.5 7
+    c -= a;    // 4/3 1.5 4
+    check_values(c, {7.0 / 3 - 1, 1.5, 4}, 1e-6);
+    c *= b;
+    check_values(c, {4, 3, 4}, 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(nan_and_inf_masks_and_any_all) {
+    const double inf = std::numeric_limits<double>::infinity();
+    const Tensor x = tensor({0.0, std::nan(""), inf, -inf, -2.5}, kFloat64);
+    BOOST_TEST((x.isnan().to_vector<int64_t>() == std::vector<int64_t>{0, 1, 0, 0, 0}));
+    BOOST_TEST((x.isinf().to_vector<int64_t>() == std::vector<int64_t>{0, 0, 1, 1, 0}));
+    BOOST_TEST((x.isfinite().to_vector<int64_t>() == std::vector<int64_t>{1, 0, 0, 0, 1}));
+    BOOST_TEST(isfinite(arange(3)).all().item<bool>());  // integers are always finite
+    BOOST_TEST(!isnan(arange(3)).any().item<bool>());
+    BOOST_TEST(x.isnan().any().item<bool>());
+    BOOST_TEST(!x.isnan().all().item<bool>());
+    BOOST_TEST(x.any().item<bool>());   // NaN is not 0
+    BOOST_TEST(!x.all().item<bool>());  // 0 is
+    BOOST_TEST((x.any().dtype() == kBool && x.all().dim() == 0));
+    BOOST_TEST(zeros({0}).all().item<bool>());  // as in PyTorch: all of nothing is true, any false
+    BOOST_TEST(!zeros({0}).any().item<bool>());
+    // Masks take no part in the graph.
+    const Tensor w = tensor({1.0, 2.0}, TensorOptions(kFloat64).requires_grad(true));
+    BOOST_TEST(!w.isnan().requires_grad());
+    BOOST_TEST(!w.all().requires_grad());
+}
+
+BOOST_AUTO_TEST_CASE(rounding_to_whole_numbers) {
+    const Tensor x = tensor({-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -1.7, 1.2}, kFloat64);
+    check_values(floor(x), {-3, -2, -1, 0, 1, 2, -2, 1});
+    check_values(ceil(x), {-2, -1, -0.0, 1, 2, 3, -1, 2});
+    check_values(trunc(x), {-2, -1, -0.0, 0, 1, 2, -1, 1});
+    check_values(round(x), {-2, -2, -0.0, 0, 2, 2, -2, 1});  // half to even, as torch.round
+    // float32 through the SIMD path (more elements than a batch holds), against std::nearbyint.
+    const Tensor y = random_tensor({37}, kFloat32, 7, -50, 50);
+    const std::vector<float> yv = y.to_vector<float>(), rounded = round(y).to_vector<float>();
+    for (std::size_t i = 0; i < yv.size(); ++i) BOOST_TEST(rounded[i] == std::nearbyint(yv[i]));
+    // Integers are whole already and keep their dtype; a non-contiguous view rounds in place order.
+    const Tensor n = arange(6).view({2, 3});
+    BOOST_TEST(floor(n).dtype() == kInt64);
+    BOOST_TEST((round(n.t()).to_vector<int64_t>() == std::vector<int64_t>{0, 3, 1, 4, 2, 5}));
+    // The gradient is 0.
+    const Tensor w = tensor({0.3, 1.7}, TensorOptions(kFloat64).requires_grad(true));
+    (floor(w) + ceil(w) + trunc(w) + round(w)).sum().backward();
+    check_values(w.grad(), {0, 0});
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -13,7 +13,7 @@ namespace bdata = boost::unit_test::data;
 using Args = std::vector<Tensor>;
 
 namespace {
-enum class Domain { any, positive, away_from_zero };
+enum class Domain { any, positive, away_from_zero, between_steps };
 
 struct OpCase {
     std::string name;
@@ -53,6 +53,10 @@ const std::vector<OpCase> ops = {
     {"rsqrt", unary(rsqrt), {{4, 3}}, Domain::positive, true},
     {"abs", unary(abs), {{4, 3}}, Domain::away_from_zero},
     {"sign", unary(sign), {{4, 3}}, Domain::away_from_zero},
+    {"floor", unary(floor), {{4, 3}}, Domain::between_steps},
+    {"ceil", unary(ceil), {{4, 3}}, Domain::between_steps},
+    {"trunc", unary(trunc), {{4, 3}}, Domain::between_steps},
+    {"round", unary(round), {{4, 3}}, Domain::between_steps},
     {"sin", unary(sin), {{4, 3}}, Domain::any, true},
     {"cos", unary(cos), {{4, 3}}, Domain::any, true},
     {"tanh", unary(tanh), {{4, 3}}, Domain::any, true},
@@ -244,13 +248,7 @@ const std::vector<OpCase> ops = {
      true},
     {"tril", [](const Args& a) { return tril(a[0], -1); }, {{2, 3, 4}}, Domain::any, true},
     {"triu", [](const Args& a) { return triu(a[0], 1); }, {{3, 4}}},
-    {"repeat",
-     [](const Args& a) {
-         return a[0].repeat({2, 1, 3});
-     },
-     {{3, 2}},
-     Domain::any,
-     true},
+    {"repeat", [](const Args& a) { return a[0].repeat({2, 1, 3}); }, {{3, 2}}, Domain::any, true},
     {"bmm", binary(bmm), {{2, 3, 4}, {2, 4, 2}}, Domain::any, true},
     {"baddbmm",
      [](const Args& a) { return baddbmm(a[0], a[1], a[2], 0.5, 2.0); },
@@ -272,6 +270,11 @@ Tensor make_input(const Shape& shape, Domain domain, uint64_t seed) {
     if (domain == Domain::away_from_zero) {
         // Push values out of (-0.2, 0.2) so central differences never straddle a kink.
         x = where(abs(x) < 0.2, x + sign(x) * 0.3 + 0.01, x);
+    }
+    if (domain == Domain::between_steps) {
+        // Values at odd quarters (-1.25, -0.75, ..., 1.25): a quarter away from every whole and
+        // half number, where floor, ceil, trunc and round step.
+        x = floor(x * 2.0) * 0.5 + 0.25;
     }
     return x;
 }

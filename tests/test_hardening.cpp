@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <thread>
 
 #include <unistd.h>
@@ -297,6 +298,181 @@ BOOST_AUTO_TEST_CASE(split_and_chunk_name_themselves) {
     check_error([&] { chunk(x, 2, -3); }, {"chunk", "dimension -3"});
     check_error([&] { split(scalar_tensor(1.0), 1, 0); }, {"split", "0-d"});
     BOOST_TEST(chunk(x, std::numeric_limits<int64_t>::max(), 0).size() == 2u);  // no overflow in the rounding
+}
+
+// From a review of the public entry points (stop 41): each was a crash, a hang, undefined
+// behaviour or a silently wrong result.
+BOOST_AUTO_TEST_CASE(max_pooling_windows_that_cover_only_padding_are_an_error) {
+    // Kernel 2, dilation 2, padding 1 on a 1 x 1 plane: the window at -1 steps over the input to
+    // +1, so its maximum would be of nothing (the kernel read past the plane).
+    check_error(
+        [] {
+            nn::F::max_pool2d(randn({1, 1, 1, 1}), 2, 1, 1, 2);
+        },
+        {"max_pool2d", "output row 0", "covers only padding", "[1, 1, 1, 1]"});
+    check_error([] { nn::F::max_pool2d(randn({2, 3, 2, 2}), 2, 1, 1, 3); }, {"max_pool2d", "covers only padding"});
+    check_error([] { nn::F::relu_max_pool2d(randn({1, 1, 1, 1}), 2, 1, 1, 2); }, {"max_pool2d", "covers only padding"});
+    // The same kernel, dilation and padding where every window reaches the input.
+    BOOST_TEST(nn::F::max_pool2d(randn({1, 1, 3, 3}), 2, 1, 1, 2).sizes() == Shape({1, 1, 3, 3}));
+    // A dilation as large as int64 allows, with a kernel of one tap: every window is one element.
+    const Tensor x = randn({1, 1, 4, 4});
+    BOOST_TEST(equal(nn::F::max_pool2d(x, 1, 1, 0, std::numeric_limits<int64_t>::max()), x));
+    // Sizes that would overflow the window's span are named, not wrapped.
+    check_error(
+        [] {
+            nn::F::max_pool2d(randn({1, 1, 4, 4}), {kHuge, 2}, 1, 0, {kHuge, 1});
+        },
+        {"max_pool2d", "overflow int64"});
+}
+
+BOOST_AUTO_TEST_CASE(a_zip_entry_whose_local_header_lies_past_the_file_is_corrupt) {
+    std::string bytes = stored_zip(
+        {{"w.npy", npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", std::string(4, '\0'))}});
+    // The central directory's record of where the entry's local header is (offset 42), made to
+    // point 16 bytes before 4 GiB: offset + 30 wrapped round in uint32 and passed the bounds check.
+    const std::size_t entry = bytes.find("PK\x01\x02");
+    for (int i = 0; i < 4; ++i) bytes[entry + 42 + i] = static_cast<char>(0xFFFFFFF0u >> (8 * i) & 0xff);
+    const fs::path path = scratch("far_local_header.npz");
+    write_file(path, bytes);
+    check_error([&] { load_npz(path.string()); }, {path.string(), "entry w.npy", "corrupt local header"});
+}
+
+BOOST_AUTO_TEST_CASE(degenerate_ranges_and_shapes_are_errors_not_hangs_or_crashes) {
+    // batch_norm with no channels divided by zero (SIGFPE).
+    check_error(
+        [] {
+            nn::F::batch_norm(zeros({4, 0}), {}, {}, {}, {}, true);
+        },
+        {"batch_norm", "at least one channel", "[4, 0]"});
+    // uniform redrew forever when no float32 value lay below high.
+    const Tensor one_value = uniform({3}, 1e8, 1e8 + 1);  // float32 spacing there is 8
+    BOOST_TEST((one_value.to_vector<double>() == std::vector<double>(3, 1e8)));
+    // A range that holds no float32 at all: 1 + 2^-24 rounds down to 1, and 1 + 2^-23 is high.
+    const std::vector<float> none_inside =
+        uniform({64}, 1 + std::ldexp(1.0, -24), 1 + std::ldexp(1.0, -23)).to_vector<float>();
+    for (float v : none_inside) BOOST_TEST(v == 1.0f);  // the float32 just below high
+    check_error([] { uniform({3}, 0, std::numeric_limits<double>::infinity()); }, {"uniform", "finite range"});
+    check_error([] { uniform({3}, -1e308, 1e308); }, {"uniform", "finite range"});
+    // Recurrent layers on a sequence of no steps named another op.
+    nn::LSTM lstm({.input_size = 2, .hidden_size = 3});
+    check_error([&] { lstm(zeros({0, 4, 2})); }, {"LSTM", "at least one step", "[0, 4, 2]"});
+    // Softmax and logsumexp of an empty batch: empty results, as in PyTorch (a max over an empty
+    // dim stays an error).
+    BOOST_TEST(softmax(zeros({0, 5}), 1).sizes() == Shape({0, 5}));
+    BOOST_TEST(log_softmax(zeros({0, 5}), 1).sizes() == Shape({0, 5}));
+    BOOST_TEST(logsumexp(zeros({0, 5}), 1).sizes() == Shape({0}));
+    check_error([] { amax(zeros({0, 5}), 0); }, {"amax", "empty dim", "[0, 5]"});
+}
+
+BOOST_AUTO_TEST_CASE(in_place_writes_that_would_share_or_round_are_refused) {
+    // Into a broadcast view, add_ added each value to one memory location three times.
+    const Tensor base = zeros({1, 4});
+    check_error([&] { base.expand({3, 4}).add_(ones({3, 4})); }, {"add_", "broadcast view", "[3, 4]", "[0, 1]"});
+    check_error([&] { base.expand({3, 4}).fill_(1.0); }, {"fill_", "broadcast view"});
+    check_error([&] { base.expand({3, 4}).copy_(ones({3, 4})); }, {"copy_", "broadcast view"});
+    BOOST_TEST((base.to_vector<double>() == std::vector<double>(4, 0.0)));
+    check_error([&] { base.expand({3, 4}).zero_(); }, {"zero_", "broadcast view"});
+    zeros({0, 4}).expand({0, 4}).unsqueeze(0).expand({3, 0, 4}).zero_();  // nothing to share: empty
+    base.expand({1, 4}).add_(ones({1, 4}));                               // a size-1 dim shares nothing
+    BOOST_TEST((base.to_vector<double>() == std::vector<double>(4, 1.0)));
+    // A float result into an integer tensor was truncated: arange(5).mul_(0.5) gave zeros.
+    const Tensor counts = arange(5);
+    check_error([&] { counts.mul_(0.5); }, {"mul_", "int64 and float32 is float32", "without rounding"});
+    check_error([&] { counts.add_(ones({5})); }, {"add_", "int64"});
+    check_error([&] { (counts > 2.0).add_(counts); }, {"add_", "bool"});
+    BOOST_TEST((counts.to_vector<int64_t>() == std::vector<int64_t>{0, 1, 2, 3, 4}));
+    check_error([&] { counts.clamp_(0.5, 3); }, {"clamp_", "0.5", "int64", "without rounding"});
+    counts.clamp_(1, 3);
+    BOOST_TEST((counts.to_vector<int64_t>() == std::vector<int64_t>{1, 1, 2, 3, 3}));
+    counts.copy_(arange(5));
+    counts.mul_(2.0);  // a whole number stays an integer
+    BOOST_TEST((counts.to_vector<int64_t>() == std::vector<int64_t>{0, 2, 4, 6, 8}));
+}
+
+BOOST_AUTO_TEST_CASE(a_gradient_that_arrives_broadcast_is_stored_as_a_tensor_of_its_own) {
+    // Under create_graph, sum's backward hands the leaf an expanded view; grad() is then written
+    // in place by zero_grad, clipping and a later accumulation, which a shared element refuses.
+    const Tensor w = ones({2, 3}, TensorOptions(kFloat64).requires_grad(true));
+    w.sum().backward({}, false, true);
+    BOOST_TEST(!w.grad().data().has_shared_elements());
+    optim::SGD sgd({w}, {.lr = 0.1});
+    BOOST_TEST(optim::clip_grad_norm_({w}, 1.0) == std::sqrt(6.0), boost::test_tools::tolerance(1e-12));
+    check_values(w.grad(), std::vector<double>(6, 1 / std::sqrt(6.0)), 1e-6);  // max_norm / (norm + 1e-6)
+    w.sum().backward();  // accumulates into grad() in place: each element once
+    check_values(w.grad(), std::vector<double>(6, 1 + 1 / std::sqrt(6.0)), 1e-6);
+    sgd.zero_grad(false);
+    check_values(w.grad(), std::vector<double>(6, 0.0));
+}
+
+BOOST_AUTO_TEST_CASE(int64_sums_and_scans_wrap_like_int64_addition) {
+    const int64_t top = std::numeric_limits<int64_t>::max(), bottom = std::numeric_limits<int64_t>::min();
+    const Tensor x = from_vector(std::vector<int64_t>{top, 1}, {2});
+    BOOST_TEST(x.sum().item<int64_t>() == bottom);  // as x[0] + x[1] gives
+    BOOST_TEST((add(x.narrow(0, 0, 1), x.narrow(0, 1, 1)).item<int64_t>() == bottom));
+    BOOST_TEST((x.cumsum(0).to_vector<int64_t>() == std::vector<int64_t>{top, bottom}));
+    const Tensor y = from_vector(std::vector<int64_t>{int64_t(1) << 62, 4}, {2});
+    BOOST_TEST((y.cumprod(0).to_vector<int64_t>() == std::vector<int64_t>{int64_t(1) << 62, 0}));
+}
+
+BOOST_AUTO_TEST_CASE(random_integers_and_classes_stay_exact_at_the_int64_edges) {
+    const int64_t top = std::numeric_limits<int64_t>::max(), bottom = std::numeric_limits<int64_t>::min();
+    Generator gen(5);
+    // high - low overflowed for ranges wider than INT64_MAX; values near it went through a double.
+    const std::vector<int64_t> wide = randint(bottom, top, {2000}, kInt64, &gen).to_vector<int64_t>();
+    BOOST_TEST(*std::min_element(wide.begin(), wide.end()) < 0);
+    BOOST_TEST(*std::max_element(wide.begin(), wide.end()) > 0);
+    const std::vector<int64_t> near_top = randint(top - 10, top, {200}, kInt64, &gen).to_vector<int64_t>();
+    BOOST_TEST((*std::min_element(near_top.begin(), near_top.end()) >= top - 10));
+    BOOST_TEST(*std::max_element(near_top.begin(), near_top.end()) < top);
+    BOOST_TEST(std::set<int64_t>(near_top.begin(), near_top.end()).size() == 10u);  // every value, none rounded
+    // Negative class values wrapped round (-1 became the last class).
+    check_error(
+        [] {
+            one_hot(from_vector(std::vector<int64_t>{0, -1}, {2}), 3);
+        },
+        {"one_hot", "index -1", "position 1", "[0, 3)"});
+    check_error([] { one_hot(from_vector(std::vector<int64_t>{-2}, {1})); }, {"one_hot", "largest class value -2"});
+    check_error([&] { one_hot(from_vector(std::vector<int64_t>{top}, {1})); }, {"one_hot", "largest class value"});
+    BOOST_TEST((one_hot(from_vector(std::vector<int64_t>{2, 0}, {2})).to_vector<int64_t>() ==
+                std::vector<int64_t>{0, 0, 1, 1, 0, 0}));
+}
+
+BOOST_AUTO_TEST_CASE(learning_rates_are_checked_wherever_they_are_set) {
+    Tensor w = zeros({2}, TensorOptions(kFloat32).requires_grad(true));
+    optim::SGD sgd({w}, {.lr = 0.1});
+    check_error([&] { sgd.set_lr(0, std::nan("")); }, {"SGD", "lr", "nan"});
+    check_error([&] { sgd.set_lr(0, -1); }, {"SGD", "learning rate", "-1"});
+    BOOST_TEST(sgd.lr(0) == 0.1);  // left as it was
+    optim::StepLR schedule(sgd, {.step_size = 2});
+    optim::SchedulerState state = schedule.state_dict();
+    state["last_lrs.0"] = std::nan("");
+    check_error([&] { schedule.load_state_dict(state); }, {"load_state_dict", "last_lrs.0", "nan"});
+    state["last_lrs.0"] = 0.1;
+    state["base_lrs.0"] = -2;
+    check_error([&] { schedule.load_state_dict(state); }, {"load_state_dict", "base_lrs.0", "-2"});
+    BOOST_TEST(sgd.lr(0) == 0.1);
+}
+
+BOOST_AUTO_TEST_CASE(breast_cancer_labels_are_checked_before_they_become_integers) {
+    const fs::path path = scratch("labels.csv");
+    write_file(path, "2,2,benign,malignant\n1.0,2.0,0\n3.0,4.0,0.7\n");
+    check_error([&] { data::load_breast_cancer(path.string()); }, {path.string(), "data row 2", "0 or 1", "0.7"});
+    write_file(path, "2,2,benign,malignant\n1.0,2.0,nan\n3.0,4.0,1\n");
+    check_error([&] { data::load_breast_cancer(path.string()); }, {path.string(), "data row 1", "nan"});
+    write_file(path, "2,2,benign,malignant\n1.0,2.0,0\n3.0,4.0,1\n");
+    BOOST_TEST((data::load_breast_cancer(path.string()).labels.to_vector<int64_t>() == std::vector<int64_t>{0, 1}));
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_size_near_int64_max_gives_one_batch) {
+    const data::TensorDataset ds(arange(10, kFloat32).view({10, 1}), arange(10));
+    data::DataLoader loader(ds, {.batch_size = std::numeric_limits<int64_t>::max()});
+    BOOST_TEST(loader.size() == 1);
+    int64_t batches = 0;
+    for (const data::Batch& batch : loader) {
+        BOOST_TEST(batch.data.size(0) == 10);
+        ++batches;
+    }
+    BOOST_TEST(batches == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -139,6 +139,13 @@ BOOST_AUTO_TEST_CASE(adaptive_first_steps_by_hand) {
     optim::AdamW adamw({w}, {.lr = 0.1, .weight_decay = 0.5});
     adamw.step();
     check_values(w, {0.85}, 1e-6);
+    // Braced options keep AdamW's default decay (PyTorch's 1e-2), and its errors name AdamW:
+    // w = 1 (1 - 0.1 * 0.01) - 0.1 = 0.899.
+    Tensor v = param_with_grad({1}, {0.5});
+    optim::AdamW decayed({v}, {.lr = 0.1});
+    BOOST_TEST(decayed.options().weight_decay == 1e-2);
+    decayed.step();
+    check_values(v, {0.899}, 1e-6);
 
     // NAdam step 1 (b1 = 0.9, psi = 4e-3): mu_1 = 0.9 (1 - 0.5 * 0.96^0.004), mu_2 likewise with 0.008;
     // m = 0.1 g, v = 0.001 g^2, denom = sqrt(v / 0.001) = |g|;
@@ -291,6 +298,7 @@ BOOST_AUTO_TEST_CASE(param_groups_carry_their_own_options) {
 BOOST_AUTO_TEST_CASE(invalid_options_are_named) {
     Tensor w = param_with_grad({1}, {1});
     check_error([&] { optim::SGD({w}, {.lr = -1}); }, {"SGD", "invalid learning rate: -1"});
+    check_error([&] { optim::AdamW({w}, {.lr = -1}); }, {"AdamW", "invalid learning rate: -1"});
     check_error([&] { optim::SGD({w}, {.lr = 0.1, .nesterov = true}); }, {"Nesterov"});
     check_error([&] { optim::Adam({w}, {.betas = {1.0, 0.999}}); }, {"Adam", "beta parameter at index 0"});
     check_error([&] { optim::RMSprop({w}, {.alpha = 2}); }, {"RMSprop", "alpha"});

@@ -91,6 +91,31 @@ BOOST_AUTO_TEST_CASE(sum_mean_amax_amin_var_match_reference) {
     }
 }
 
+// LibTorch's habit: one dim as a plain integer, x.sum(1), means the list {1}; a bool is no dim.
+static_assert(std::is_convertible_v<int, Dims> && std::is_convertible_v<int64_t, Dims>);
+static_assert(!std::is_convertible_v<bool, Dims>);
+
+BOOST_AUTO_TEST_CASE(one_dim_as_a_plain_integer) {
+    const Tensor x = random_tensor({3, 4, 5}, kFloat64);
+    const auto same = [](const Tensor& a, const Tensor& b) {
+        BOOST_TEST((a.sizes() == b.sizes()));
+        BOOST_TEST((a.to_vector<double>() == b.to_vector<double>()));
+    };
+    same(x.sum(1), x.sum({1}));
+    same(x.sum(-1, true), x.sum({2}, true));
+    same(x.mean(0), x.mean({0}));
+    same(x.var(2), x.var({2}));
+    same(x.std(1, false), x.std({1}, false));
+    same(sum(x, 1), sum(x, {1}));
+    same(amax(x, 2), amax(x, {2}));
+    same(amin(x, 0, true), amin(x, {0}, true));
+    same(logsumexp(x, 1), logsumexp(x, {1}));
+    same(norm(x, 2.0, 1), norm(x, 2.0, {1}));
+    same(x.sum(std::vector<int64_t>{0, 2}), x.sum({0, 2}));  // a std::vector, as a Shape converts from
+    BOOST_TEST(x.sum(1).sizes() == (Shape{3, 5}));
+    BOOST_TEST(x.var().dim() == 0);  // no dims: every element
+}
+
 BOOST_AUTO_TEST_CASE(integer_sums_are_exact_int64) {
     Tensor x = arange(1000000);
     Tensor s = x.sum();

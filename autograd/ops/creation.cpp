@@ -1,5 +1,6 @@
 // Factories: they make leaves (requires_grad from the options), never graph nodes.
 
+#include <cmath>
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/tensor/kernels.hpp>
 
@@ -28,11 +29,18 @@ Tensor ones(const Shape& sizes, TensorOptions o) {
 Tensor full(const Shape& sizes, double v, TensorOptions o) {
     return leaf(kernels::full(shape_for("full", sizes), v, o.dtype()), o);
 }
-Tensor arange(double end, TensorOptions o) {
+Tensor arange(double end, std::optional<TensorOptions> o) {
     return arange(0, end, 1, o);
 }
-Tensor arange(double start, double end, double step, TensorOptions o) {
-    return leaf(kernels::arange(start, end, step, o.dtype()), o);
+Tensor arange(double start, double end, double step, std::optional<TensorOptions> o) {
+    if (!o) {
+        const bool whole = std::trunc(start) == start && std::trunc(end) == end && std::trunc(step) == step;
+        o = whole ? kInt64 : kFloat32;
+    }
+    return leaf(kernels::arange(start, end, step, o->dtype()), *o);
+}
+Tensor arange(double start, double end, TensorOptions o) {
+    return arange(start, end, 1.0, o);
 }
 Tensor linspace(double start, double end, int64_t steps, TensorOptions o) {
     return leaf(kernels::linspace(start, end, steps, o.dtype()), o);

@@ -192,10 +192,29 @@ Tensor abs(const Tensor& x) {
                     {.saves = Saves::inputs});
 }
 
-// sign is piecewise constant: zero gradient everywhere (and at 0 by convention).
-Tensor sign(const Tensor& x) {
-    return unary_op(Unary::sign, x, [](const Tensor& g, const BackwardContext&) -> Grads { return {zeros_like(g)}; },
+// Piecewise constant ops (sign, floor, ceil, trunc, round): a zero gradient, also at the steps
+// by convention, as in PyTorch.
+namespace {
+Tensor step_op(Unary op, const Tensor& x) {
+    return unary_op(op, x, [](const Tensor& g, const BackwardContext&) -> Grads { return {zeros_like(g)}; },
                     {.saves = Saves::nothing});
+}
+}  // namespace
+Tensor sign(const Tensor& x) {
+    return step_op(Unary::sign, x);
+}
+
+Tensor floor(const Tensor& x) {
+    return step_op(Unary::floor, x);
+}
+Tensor ceil(const Tensor& x) {
+    return step_op(Unary::ceil, x);
+}
+Tensor trunc(const Tensor& x) {
+    return step_op(Unary::trunc, x);
+}
+Tensor round(const Tensor& x) {
+    return step_op(Unary::round, x);
 }
 
 Tensor sin(const Tensor& x) {
@@ -491,6 +510,30 @@ Tensor operator>=(const Tensor& a, double b) {
 }
 Tensor operator==(const Tensor& a, double b) {
     return eq(a, scalar_like(a, b));
+}
+Tensor operator!=(const Tensor& a, double b) {
+    return ne(a, scalar_like(a, b));
+}
+Tensor isnan(const Tensor& x) {
+    return ne(x, x);  // NaN is the one value unequal to itself
+}
+Tensor isinf(const Tensor& x) {
+    if (!x.is_floating_point()) return zeros(x.sizes(), kBool);
+    NoGradGuard no_grad;  // a mask: abs need not save x for a backward
+    return eq(abs(x), scalar_like(x, std::numeric_limits<double>::infinity()));
+}
+Tensor isfinite(const Tensor& x) {
+    if (!x.is_floating_point()) return ones(x.sizes(), kBool);
+    NoGradGuard no_grad;
+    return lt(abs(x), scalar_like(x, std::numeric_limits<double>::infinity()));  // false for NaN too
+}
+Tensor any(const Tensor& x) {
+    NoGradGuard no_grad;
+    return gt(sum(ne(x, scalar_like(x, 0))), scalar_tensor(0, kInt64));
+}
+Tensor all(const Tensor& x) {
+    NoGradGuard no_grad;
+    return eq(sum(ne(x, scalar_like(x, 0))), scalar_tensor(static_cast<double>(x.numel()), kInt64));
 }
 Tensor operator&&(const Tensor& a, const Tensor& b) {
     return logical_and(a, b);

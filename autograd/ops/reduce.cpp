@@ -40,7 +40,7 @@ int64_t count_reduced(const Shape& sizes, const Shape& dims) {
 }  // namespace
 
 // d sum = g broadcast back over the reduced dims.
-Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
+Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
     return make_op("sum", {x}, kernels::sum(x.data(), dims, keepdim),
                    [dims, keepdim](const Tensor& g, const BackwardContext& c) -> Grads {
                        const Shape& in = c.input_sizes(0);
@@ -49,7 +49,7 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
 }
 
 // d mean = g / N broadcast back.
-Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
     return make_op("mean", {x}, kernels::mean(x.data(), dims, keepdim),
                    [dims, keepdim](const Tensor& g, const BackwardContext& c) -> Grads {
                        const Shape& in = c.input_sizes(0);
@@ -102,10 +102,10 @@ Tensor min(const Tensor& x) {
     XGRAD_CHECK(x.numel() > 0, "min: cannot take the min of an empty tensor");
     return extreme<false>(x, {}, false, "min");
 }
-Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) {
+Tensor amax(const Tensor& x, const Dims& dims, bool keepdim) {
     return extreme<true>(x, dims, keepdim, "amax");
 }
-Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) {
+Tensor amin(const Tensor& x, const Dims& dims, bool keepdim) {
     return extreme<false>(x, dims, keepdim, "amin");
 }
 std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
@@ -125,7 +125,7 @@ Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
 }
 
 // d var = g 2 (x - mean) / (N - correction)
-Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
+Tensor var(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
     const int64_t correction = unbiased ? 1 : 0;
     return make_op(
         "var", {x}, kernels::var(x.data(), dims, correction, keepdim),
@@ -141,7 +141,7 @@ Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
 // d std = g (x - mean) / ((N - correction) std), written with differentiable ops (second
 // derivatives follow). Where std is 0 (a constant input) that is 0 / 0: the gradient there is 0,
 // as in PyTorch, not the NaN that sqrt(var) would give.
-Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
+Tensor std(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
     const int64_t correction = unbiased ? 1 : 0;
     NDArray out = kernels::unary(kernels::Unary::sqrt, kernels::var(x.data(), dims, correction, keepdim));
     return make_op("std", {x}, std::move(out),
@@ -159,7 +159,7 @@ Tensor std(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
 }
 
 // d logsumexp = g exp(x - out) = g softmax(x)
-Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
+Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
     return make_op("logsumexp", {x}, kernels::logsumexp(x.data(), dims, keepdim),
                    [dims, keepdim](const Tensor& g, const BackwardContext& c) -> Grads {
                        const Tensor& in = c.inputs[0];
@@ -172,7 +172,7 @@ Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
 // p-norms: composed from abs, pow, sum and amax, so every case inherits correct derivatives.
 // For p = 2 the gradient g x / ||x|| is written out, with 0 at x = 0 (the subgradient PyTorch
 // uses) instead of the 0/0 the composition would give.
-Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
+Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
     XGRAD_CHECK(is_floating(x.dtype()), "norm: expected a floating-point tensor, got ", x.dtype());
     XGRAD_CHECK(p > 0, "norm: p must be positive, got ", p);
     if (std::isinf(p)) return amax(abs(x), dims, keepdim);

@@ -3,6 +3,7 @@
 // returning a gradient for values that are no longer there.
 
 #include <algorithm>
+#include <limits>
 
 #include <xgrad/autograd/node.hpp>
 #include <xgrad/autograd/ops.hpp>
@@ -302,7 +303,13 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
     XGRAD_CHECK(index.dtype() == kInt64, "one_hot: the index must be int64, got ", index.dtype());
     if (num_classes < 0) {
         XGRAD_CHECK(index.numel() > 0, "one_hot: cannot infer the number of classes from an empty tensor");
-        num_classes = static_cast<int64_t>(kernels::amax(index.data()).item()) + 1;
+        // The largest class in int64 (a double would round it above 2^53).
+        const NDArray values = index.data().contiguous();
+        const int64_t* p = values.data<int64_t>();
+        const int64_t largest = *std::max_element(p, p + values.numel());
+        XGRAD_CHECK(largest >= 0 && largest < std::numeric_limits<int64_t>::max(),
+                    "one_hot: cannot infer the number of classes from the largest class value ", largest);
+        num_classes = largest + 1;
     }
     return Tensor(kernels::one_hot(index.data(), num_classes, kInt64));
 }

@@ -77,13 +77,18 @@ NDArray random_fill(const Shape& sizes, DType dtype, const char* op, Draw draw) 
 NDArray uniform(const Shape& sizes, double low, double high, DType dtype, Generator& gen) {
     auto hold = gen.lock();
     XGRAD_CHECK(low <= high, "uniform: low (", low, ") must not exceed high (", high, ")");
+    XGRAD_CHECK(std::isfinite(low) && std::isfinite(high) && std::isfinite(high - low),
+                "uniform: expected a finite range, got [", low, ", ", high, ")");
     XGRAD_CHECK(is_floating(dtype), "uniform: expected a floating-point dtype, got ", dtype);
+    // In float32, low + (high - low) * u can round up to high: such a draw becomes the largest
+    // float32 below high (once in about 2^25 draws of [-1, 1)), so that values stay in [low, high)
+    // without a redraw, which could loop forever on a range that holds no float32 at all. When
+    // low and high round to the same float32, that value is the only one the range comes near.
+    const auto high32 = static_cast<float>(high);
+    const float below_high = static_cast<float>(low) == high32 ? high32 : std::nextafter(high32, -INFINITY);
     return random_fill(sizes, dtype, "uniform", [&] {
-        // In float32, low + (high - low) * u can round up to high; redraw to keep [low, high).
-        while (true) {
-            const double v = low + (high - low) * gen.next_double();
-            if (dtype == kFloat64 || static_cast<float>(v) < static_cast<float>(high) || low == high) return v;
-        }
+        const double v = low + (high - low) * gen.next_double();
+        return dtype == kFloat32 && static_cast<float>(v) >= high32 ? static_cast<double>(below_high) : v;
     });
 }
 
@@ -97,9 +102,11 @@ NDArray normal(const Shape& sizes, double mean, double std, DType dtype, Generat
 NDArray randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Generator& gen) {
     auto hold = gen.lock();
     XGRAD_CHECK(low < high, "randint: expected low < high, got [", low, ", ", high, ")");
-    const auto span = static_cast<uint64_t>(high - low);
+    // In uint64, where high - low cannot overflow and low + draw wraps back into [low, high); the
+    // value stays an integer until the cast to the dtype (a double would round above 2^53).
+    const uint64_t span = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
     return random_fill(sizes, dtype, "randint",
-                       [&] { return static_cast<double>(low + static_cast<int64_t>(gen.next_below(span))); });
+                       [&] { return static_cast<int64_t>(static_cast<uint64_t>(low) + gen.next_below(span)); });
 }
 
 NDArray bernoulli(const Shape& sizes, double p, DType dtype, Generator& gen, double value) {

@@ -10,6 +10,7 @@
 #include <xgrad/tensor/kernels/dispatch.hpp>
 #include <xgrad/tensor/kernels/loops.hpp>
 #include <xgrad/tensor/kernels/simd.hpp>
+#include <xgrad/tensor/kernels/wrapping.hpp>
 
 namespace xgrad::kernels {
 using namespace detail;
@@ -17,20 +18,7 @@ using namespace detail;
 namespace {
 
 // ---- op functors: one body for scalars and SIMD batches ----------------------------------------
-// Signed integers wrap on overflow, as in PyTorch (abs(INT64_MIN) is INT64_MIN), computed in
-// unsigned arithmetic: overflowing signed arithmetic is undefined behaviour in C++ (SIMD batches
-// wrap in hardware already).
-template <class V>
-constexpr bool kWraps = std::is_integral_v<V>&& std::is_signed_v<V>;
-template <class V>
-V wrapping_mul(V a, V b) {
-    using U = std::make_unsigned_t<V>;
-    return static_cast<V>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
-}
-template <class V>
-V wrapping_neg(V x) {
-    return static_cast<V>(std::make_unsigned_t<V>(0) - static_cast<std::make_unsigned_t<V>>(x));
-}
+// Signed integers wrap on overflow, as in PyTorch (wrapping.hpp).
 struct NegOp {
     template <class V>
     V operator()(V x) const {
@@ -91,6 +79,26 @@ XGRAD_UNARY_FUNCTOR(Log1pOp, log1p(x))
 XGRAD_UNARY_FUNCTOR(Expm1Op, expm1(x))
 XGRAD_UNARY_FUNCTOR(ErfOp, erf(x))
 #undef XGRAD_UNARY_FUNCTOR
+
+// Rounding to whole numbers: integers are whole already. round is nearbyint, half to even, as
+// torch.round (2.5 -> 2, 3.5 -> 4).
+#define XGRAD_ROUNDING_FUNCTOR(Name, fn)         \
+    struct Name {                                \
+        template <class V>                       \
+        V operator()(V x) const {                \
+            if constexpr (std::is_integral_v<V>) \
+                return x;                        \
+            else {                               \
+                using std::fn;                   \
+                return fn(x);                    \
+            }                                    \
+        }                                        \
+    };
+XGRAD_ROUNDING_FUNCTOR(FloorOp, floor)
+XGRAD_ROUNDING_FUNCTOR(CeilOp, ceil)
+XGRAD_ROUNDING_FUNCTOR(TruncOp, trunc)
+XGRAD_ROUNDING_FUNCTOR(RoundOp, nearbyint)
+#undef XGRAD_ROUNDING_FUNCTOR
 
 struct SignOp {
     template <class V>
@@ -160,19 +168,13 @@ struct PowScalarOp {
 struct AddOp {
     template <class V>
     V operator()(V a, V b) const {
-        if constexpr (kWraps<V>)
-            return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) + static_cast<std::make_unsigned_t<V>>(b));
-        else
-            return a + b;
+        return wrapping_add(a, b);
     }
 };
 struct SubOp {
     template <class V>
     V operator()(V a, V b) const {
-        if constexpr (kWraps<V>)
-            return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) - static_cast<std::make_unsigned_t<V>>(b));
-        else
-            return a - b;
+        return wrapping_sub(a, b);
     }
 };
 struct MulOp {

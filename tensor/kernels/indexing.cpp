@@ -249,7 +249,13 @@ NDArray scatter_add(const NDArray& x, int64_t dim, const NDArray& index, const N
 NDArray one_hot(const NDArray& index, int64_t num_classes, DType dtype) {
     check_index(index, "one_hot");
     XGRAD_CHECK(num_classes > 0, "one_hot: num_classes must be positive, got ", num_classes);
-    const NDArray idx = checked_indices(index.contiguous(), num_classes, "one_hot", 0, index.sizes());
+    const NDArray idx = index.contiguous();
+    // Class values, unlike indices elsewhere, do not count from the end: -1 is an error, as in PyTorch.
+    for (int64_t i = 0; i < idx.numel(); ++i) {
+        const int64_t v = idx.data<int64_t>()[i];
+        XGRAD_CHECK(v >= 0 && v < num_classes, "one_hot: class index ", v, " at position ", i, " of an index of shape ",
+                    index.sizes(), " lies outside [0, ", num_classes, ")");
+    }
     Shape sizes = index.sizes();
     sizes.push_back(num_classes);
     NDArray out = full(sizes, 0, dtype);

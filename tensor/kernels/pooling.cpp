@@ -77,18 +77,41 @@ void max_pool_2x2(const float* plane, int64_t w, int64_t out_plane, const int32_
     }
 }
 
+// The kernel taps [first, end) of a window starting at `start` that land inside [0, size), in
+// divisions that cannot overflow (a dilation may be as large as int64 allows).
+struct Taps {
+    int64_t first, end;
+};
+Taps taps_inside(int64_t start, int64_t size, int64_t kernel, int64_t dilation) {
+    const int64_t first = start >= 0 ? 0 : (-start - 1) / dilation + 1;
+    const int64_t reaching = size - start <= 0 ? 0 : (size - start - 1) / dilation + 1;
+    return {first, std::min(kernel, reaching)};
+}
+
+// Every window has to take at least one input element: with dilation, a window that starts in
+// the padding can step over the input altogether (kernel 2, dilation 2, padding 1 on an input one
+// wide), and a maximum of nothing has neither a value nor a position for the gradient.
+void check_windows_reach_input(int64_t size, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
+                               int64_t dilation, const char* axis, const Window2d& win, const Shape& sizes) {
+    for (int64_t o = 0; o < out; ++o) {
+        const Taps taps = taps_inside(o * stride - padding, size, kernel, dilation);
+        XGRAD_CHECK(taps.first < taps.end, "max_pool2d: output ", axis, " ", o, " has a window (kernel ", win.kernel_h,
+                    "x", win.kernel_w, ", stride ", win.stride_h, "x", win.stride_w, ", padding ", win.padding_h, "x",
+                    win.padding_w, ", dilation ", win.dilation_h, "x", win.dilation_w,
+                    ") that covers only padding on the input of shape ", sizes);
+    }
+}
+
 template <class T>
 void max_pool_any(const T* plane, int64_t h, int64_t w, int64_t out_h, int64_t out_w, const Window2d& win, T* values,
                   int32_t* positions) {
     for (int64_t oh = 0; oh < out_h; ++oh) {
         // The kernel rows inside the input, found once per output row.
         const int64_t top = oh * win.stride_h - win.padding_h;
-        const int64_t ki_begin = top >= 0 ? 0 : (-top + win.dilation_h - 1) / win.dilation_h;
-        const int64_t ki_end = std::min(win.kernel_h, (h - top + win.dilation_h - 1) / win.dilation_h);
+        const auto [ki_begin, ki_end] = taps_inside(top, h, win.kernel_h, win.dilation_h);
         for (int64_t ow = 0; ow < out_w; ++ow) {
             const int64_t left = ow * win.stride_w - win.padding_w;
-            const int64_t kj_begin = left >= 0 ? 0 : (-left + win.dilation_w - 1) / win.dilation_w;
-            const int64_t kj_end = std::min(win.kernel_w, (w - left + win.dilation_w - 1) / win.dilation_w);
+            const auto [kj_begin, kj_end] = taps_inside(left, w, win.kernel_w, win.dilation_w);
             // Seeded with the window's first element inside the input.
             int32_t best =
                 static_cast<int32_t>((top + ki_begin * win.dilation_h) * w + left + kj_begin * win.dilation_w);
@@ -121,13 +144,17 @@ void relu_maxima(T* values, int32_t* at, int64_t count) {
 
 MaxPool2dResult max_pool2d(const NDArray& x_in, const Window2d& win, bool relu) {
     const Shape out_hw = window_output_size(x_in.sizes(), win, "max_pool2d");
-    XGRAD_CHECK(win.padding_h * 2 <= win.kernel_h && win.padding_w * 2 <= win.kernel_w, "max_pool2d: padding (",
+    XGRAD_CHECK(win.padding_h <= win.kernel_h / 2 && win.padding_w <= win.kernel_w / 2, "max_pool2d: padding (",
                 win.padding_h, ", ", win.padding_w, ") must be at most half the kernel (", win.kernel_h, ", ",
                 win.kernel_w, ")");
     const int64_t n = x_in.size(0), c = x_in.size(1), h = x_in.size(2), w = x_in.size(3);
     XGRAD_CHECK(h * w <= std::numeric_limits<int32_t>::max(), "max_pool2d: a plane of ", h, " x ", w,
                 " has more positions than int32 indices hold");
     const int64_t out_h = out_hw[0], out_w = out_hw[1], out_plane = out_h * out_w;
+    check_windows_reach_input(h, out_h, win.kernel_h, win.stride_h, win.padding_h, win.dilation_h, "row", win,
+                              x_in.sizes());
+    check_windows_reach_input(w, out_w, win.kernel_w, win.stride_w, win.padding_w, win.dilation_w, "column", win,
+                              x_in.sizes());
     const NDArray x = x_in.contiguous();
     MaxPool2dResult result{NDArray::empty({n, c, out_h, out_w}, x.dtype()),
                            std::make_shared<PoolPositions>(PoolPositions{{n, c, out_h, out_w}, {h, w}, {}})};

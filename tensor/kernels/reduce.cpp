@@ -13,6 +13,7 @@
 #include <xgrad/tensor/kernels.hpp>
 #include <xgrad/tensor/kernels/dispatch.hpp>
 #include <xgrad/tensor/kernels/simd.hpp>
+#include <xgrad/tensor/kernels/wrapping.hpp>
 #include <xgrad/tensor/parallel.hpp>
 
 namespace xgrad::kernels {
@@ -37,7 +38,7 @@ struct SumReducer {
     }
     template <class V>
     static V combine(V a, V b) {
-        return a + b;
+        return wrapping_add(a, b);  // an int64 sum wraps, as int64 addition does
     }
     template <class T>
     static T horizontal(Batch<T> b) {
@@ -195,7 +196,10 @@ NDArray reduce(const NDArray& x, const Shape& dims, bool keepdim, const char* op
     return dispatch_numeric(dtype, op, [&](auto tag) -> NDArray {
         using T = decltype(tag);
         if (x.numel() == 0) {
-            XGRAD_CHECK((std::is_same_v<R, SumReducer>), op, ": cannot reduce an empty tensor of shape ", x.sizes());
+            // A max over no elements has no value; an empty result needs none (softmax of an empty
+            // batch reduces each of its zero rows).
+            XGRAD_CHECK((std::is_same_v<R, SumReducer>) || shape_numel(out_sizes) == 0, op,
+                        ": cannot reduce over an empty dim, in a tensor of shape ", x.sizes());
             NDArray out = NDArray::empty(out_sizes, dtype);
             fill_(out, 0);
             return out;

@@ -5,6 +5,7 @@
 #include <xgrad/tensor/kernels.hpp>
 #include <xgrad/tensor/kernels/dispatch.hpp>
 #include <xgrad/tensor/kernels/lanes.hpp>
+#include <xgrad/tensor/kernels/wrapping.hpp>
 
 namespace xgrad::kernels {
 using namespace detail;
@@ -20,7 +21,8 @@ NDArray cumulative(Scan op, const NDArray& x, int64_t dim, bool reverse) {
     dispatch_numeric(lanes.dtype(), name, [&](auto tag) {
         using T = decltype(tag);
         T* p = static_cast<T*>(lanes.raw_data());
-        const auto combine = [op](T a, T b) { return op == Scan::sum ? a + b : a * b; };
+        // int64 wraps on overflow, as its addition and multiplication do.
+        const auto combine = [op](T a, T b) { return op == Scan::sum ? wrapping_add(a, b) : wrapping_mul(a, b); };
         for (int64_t lane = 0; lane < count; ++lane, p += n) {
             if (reverse)
                 for (int64_t i = n - 1; i-- > 0;) p[i] = combine(p[i + 1], p[i]);
