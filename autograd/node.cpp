@@ -224,10 +224,12 @@ Grads AccumulateGrad::apply(Grads&& grads) {
 void AccumulateGrad::accumulate(Tensor g) {
     Tensor& grad = leaf_->grad;
     if (GradMode::is_enabled()) {
-        // create_graph: the gradient keeps its own graph, so it is never modified in place. One
-        // that arrives as a broadcast view (sum's backward expands) becomes a tensor of its own,
-        // since grad() may later be written in place (zero_grad, clipping, accumulation).
-        grad = grad.defined() ? add(grad, g) : g.data().has_shared_elements() ? g.contiguous() : g;
+        // create_graph: the gradient keeps its own graph, so it is never modified in place here.
+        // The first one is cloned (differentiably) into memory of its own: the incoming tensor
+        // may be another leaf's gradient too (add's backward hands both inputs the same g), the
+        // user's `gradient`, or a broadcast view (sum's backward expands), and grad() may later
+        // be written in place (zero_grad, clipping, a backward without create_graph).
+        grad = grad.defined() ? add(grad, g) : g.clone();
         return;
     }
     if (!grad.defined()) {

@@ -99,7 +99,8 @@ void Tensor::retain_grad() const {
     std::weak_ptr<TensorImpl> weak = impl_;
     hooks_of(*this).push_back({-1, [weak](const Tensor& g) {
                                    if (auto impl = weak.lock()) {
-                                       const Tensor value = GradMode::is_enabled() ? g : g.detach().clone();
+                                       // Memory of its own either way (see AccumulateGrad).
+                                       const Tensor value = GradMode::is_enabled() ? g.clone() : g.detach().clone();
                                        impl->grad = impl->grad.defined() ? xgrad::add(impl->grad, value) : value;
                                    }
                                    return Tensor();

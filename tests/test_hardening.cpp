@@ -353,6 +353,10 @@ BOOST_AUTO_TEST_CASE(degenerate_ranges_and_shapes_are_errors_not_hangs_or_crashe
     for (float v : none_inside) BOOST_TEST(v == 1.0f);  // the float32 just below high
     check_error([] { uniform({3}, 0, std::numeric_limits<double>::infinity()); }, {"uniform", "finite range"});
     check_error([] { uniform({3}, -1e308, 1e308); }, {"uniform", "finite range"});
+    check_error([] { uniform({3}, -1e39, 0); }, {"uniform", "[-1e+39, 0)", "does not fit float32"});
+    BOOST_TEST(uniform({3}, -1e39, 0, kFloat64).max().item() < 0);  // float64 holds it
+    // arange into int64 must hold every value (a cast beyond int64 is undefined).
+    check_error([] { arange(9.3e18, 9.4e18, 1e17); }, {"arange", "does not fit int64"});
     // Recurrent layers on a sequence of no steps named another op.
     nn::LSTM lstm({.input_size = 2, .hidden_size = 3});
     check_error([&] { lstm(zeros({0, 4, 2})); }, {"LSTM", "at least one step", "[0, 4, 2]"});
@@ -387,6 +391,24 @@ BOOST_AUTO_TEST_CASE(in_place_writes_that_would_share_or_round_are_refused) {
     counts.copy_(arange(5));
     counts.mul_(2.0);  // a whole number stays an integer
     BOOST_TEST((counts.to_vector<int64_t>() == std::vector<int64_t>{0, 2, 4, 6, 8}));
+}
+
+BOOST_AUTO_TEST_CASE(gradients_kept_under_create_graph_are_tensors_of_their_own) {
+    // add's backward hands both inputs the same gradient: each leaf keeps its own copy, so that
+    // an in-place write to one (clipping goes parameter by parameter) leaves the other alone.
+    const Tensor a = full({3}, 1.0, TensorOptions(kFloat64).requires_grad(true));
+    const Tensor b = full({3}, 2.0, TensorOptions(kFloat64).requires_grad(true));
+    (a + b).sum().backward({}, false, true);
+    BOOST_TEST(a.grad().data().raw_data() != b.grad().data().raw_data());
+    a.grad().mul_(3.0);
+    check_values(a.grad(), {3, 3, 3});
+    check_values(b.grad(), {1, 1, 1});
+    // A retained gradient of a non-leaf, likewise: sum's backward gives it a broadcast view.
+    const Tensor y = a * 2.0;
+    y.retain_grad();
+    y.sum().backward({}, false, true);
+    y.grad().zero_();
+    check_values(y.grad(), {0, 0, 0});
 }
 
 BOOST_AUTO_TEST_CASE(a_gradient_that_arrives_broadcast_is_stored_as_a_tensor_of_its_own) {

@@ -4,6 +4,7 @@
 // (kernels/counter_random.hpp).
 
 #include <cmath>
+#include <limits>
 
 #include <xgrad/tensor/kernels.hpp>
 #include <xgrad/tensor/kernels/counter_random.hpp>
@@ -28,6 +29,13 @@ NDArray arange(double start, double end, double step, DType dtype) {
     XGRAD_CHECK(count < 0x1p63, "arange: the range [", start, ", ", end, ") in steps of ", step, " has ", count,
                 " elements, more than an int64 can count");
     const auto n = static_cast<int64_t>(count);
+    // An integer dtype must hold every value (a cast of a double beyond int64 is undefined).
+    if (!is_floating(dtype) && n > 0) {
+        const double last = start + static_cast<double>(n - 1) * step;
+        for (double v : {start, last})
+            XGRAD_CHECK(v >= -0x1p63 && v < 0x1p63, "arange: the value ", v, " of [", start, ", ", end,
+                        ") in steps of ", step, " does not fit ", dtype);
+    }
     NDArray out = NDArray::empty({n}, dtype, "arange");
     dispatch_numeric(dtype, "arange", [&](auto tag) {
         using T = decltype(tag);
@@ -80,15 +88,22 @@ NDArray uniform(const Shape& sizes, double low, double high, DType dtype, Genera
     XGRAD_CHECK(std::isfinite(low) && std::isfinite(high) && std::isfinite(high - low),
                 "uniform: expected a finite range, got [", low, ", ", high, ")");
     XGRAD_CHECK(is_floating(dtype), "uniform: expected a floating-point dtype, got ", dtype);
-    // In float32, low + (high - low) * u can round up to high: such a draw becomes the largest
-    // float32 below high (once in about 2^25 draws of [-1, 1)), so that values stay in [low, high)
-    // without a redraw, which could loop forever on a range that holds no float32 at all. When
-    // low and high round to the same float32, that value is the only one the range comes near.
-    const auto high32 = static_cast<float>(high);
-    const float below_high = static_cast<float>(low) == high32 ? high32 : std::nextafter(high32, -INFINITY);
+    const double largest = dtype == kFloat32 ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max();
+    XGRAD_CHECK(std::abs(low) <= largest && std::abs(high) <= largest, "uniform: the range [", low, ", ", high,
+                ") does not fit ", dtype);
+    // low + (high - low) * u, stored in the dtype, can round up to high (in float32 once in about
+    // 2^25 draws of [-1, 1)): such a draw becomes the largest value of the dtype below high, so
+    // that values stay in [low, high) without a redraw, which could loop forever on a range that
+    // holds no float32 at all (then the value is the float32 just below it).
+    double below_high = std::nextafter(high, -INFINITY);
+    if (dtype == kFloat32) {
+        const auto high32 = static_cast<float>(high);
+        below_high = static_cast<double>(high32) < high ? high32 : std::nextafter(high32, -INFINITY);
+    }
     return random_fill(sizes, dtype, "uniform", [&] {
         const double v = low + (high - low) * gen.next_double();
-        return dtype == kFloat32 && static_cast<float>(v) >= high32 ? static_cast<double>(below_high) : v;
+        const double stored = dtype == kFloat32 ? static_cast<double>(static_cast<float>(v)) : v;
+        return low < high && stored >= high ? below_high : v;
     });
 }
 

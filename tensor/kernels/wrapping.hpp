@@ -9,7 +9,7 @@
 namespace xgrad::kernels::detail {
 
 template <class V>
-constexpr bool kWraps = std::is_integral_v<V> && std::is_signed_v<V>;
+constexpr bool kWraps = std::is_integral_v<V>&& std::is_signed_v<V>;
 
 template <class V>
 V wrapping_add(V a, V b) {
