@@ -492,16 +492,21 @@ const Tensor& Tensor::copy_(const Tensor& src) const {
         [&](const NDArray& d) { kernels::copy_(d, src.data()); });
 }
 
-const Tensor& Tensor::fill_(double value) const {
+namespace {
+// fill_ and zero_, each under its own name in errors.
+const Tensor& fill_named(const Tensor& self, const char* op, double value) {
     return inplace(
-        *this, "fill_", false, [&](const Tensor&) { return full(sizes(), value, dtype()); },
+        self, op, false, [&](const Tensor&) { return full(self.sizes(), value, self.dtype()); },
         [&](const NDArray& d) { kernels::fill_(d, value); });
+}
+}  // namespace
+
+const Tensor& Tensor::fill_(double value) const {
+    return fill_named(*this, "fill_", value);
 }
 
 const Tensor& Tensor::zero_() const {
-    return inplace(
-        *this, "zero_", false, [&](const Tensor&) { return zeros(sizes(), dtype()); },
-        [&](const NDArray& d) { kernels::fill_(d, 0.0); });
+    return fill_named(*this, "zero_", 0.0);
 }
 
 std::ostream& operator<<(std::ostream& out, const Tensor& t) {

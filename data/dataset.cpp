@@ -79,32 +79,37 @@ Subset::Subset(const Dataset& dataset, std::vector<int64_t> indices)
                     ") is out of range for a dataset of ", n, " examples");
 }
 
-Example Subset::get(int64_t index) const {
-    XGRAD_CHECK(index >= 0 && index < size(), "Subset: index ", index, " is out of range for a subset of ", size(),
+namespace {
+// The position in the underlying dataset of a subset's example `index`, checked.
+int64_t underlying_index(const std::vector<int64_t>& positions, int64_t index) {
+    const auto size = static_cast<int64_t>(positions.size());
+    XGRAD_CHECK(index >= 0 && index < size, "Subset: index ", index, " is out of range for a subset of ", size,
                 " examples");
-    return dataset_->get(indices_[static_cast<std::size_t>(index)]);
+    return positions[static_cast<std::size_t>(index)];
+}
+}  // namespace
+
+Example Subset::get(int64_t index) const {
+    return dataset_->get(underlying_index(indices_, index));
 }
 
 Batch Subset::get_batch(const std::vector<int64_t>& indices) const {
     std::vector<int64_t> underlying;
     underlying.reserve(indices.size());
-    for (int64_t index : indices) {
-        XGRAD_CHECK(index >= 0 && index < size(), "Subset: index ", index, " is out of range for a subset of ", size(),
-                    " examples");
-        underlying.push_back(indices_[static_cast<std::size_t>(index)]);
-    }
+    for (int64_t index : indices) underlying.push_back(underlying_index(indices_, index));
     return dataset_->get_batch(underlying);
 }
 
 std::vector<Subset> random_split(const Dataset& dataset, const std::vector<int64_t>& lengths, Generator* generator) {
     const int64_t n = dataset.size();
+    // Summed only while it stays within n, so that the sum cannot overflow.
     int64_t total = 0;
+    bool valid = true;
     for (int64_t length : lengths) {
-        XGRAD_CHECK(length >= 0 && length <= n - total, "random_split: lengths must be non-negative and sum to the ", n,
-                    " examples of the dataset, got ", Shape(lengths));
-        total += length;
+        valid = valid && length >= 0 && length <= n - total;
+        if (valid) total += length;
     }
-    XGRAD_CHECK(total == n, "random_split: lengths must be non-negative and sum to the ", n,
+    XGRAD_CHECK(valid && total == n, "random_split: lengths must be non-negative and sum to the ", n,
                 " examples of the dataset, got ", Shape(lengths));
     const std::vector<int64_t> order = randperm(n, generator).to_vector<int64_t>();
     std::vector<Subset> subsets;

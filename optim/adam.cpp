@@ -20,8 +20,8 @@ namespace {
 // One Adam step; `decoupled` selects AdamW's weight decay.
 template <class Options>
 void adam_step(const Options& o, bool decoupled, const Tensor& param, const Tensor& grad, std::vector<Tensor>& buffers,
-               int64_t step, const char* name) {
-    detail::dispatch_floating(param, name, [&](auto tag) {
+               int64_t step) {
+    detail::dispatch_floating(param, Options::kName, [&](auto tag) {
         using T = decltype(tag);
         T* w = param.data_ptr<T>();
         const T* g = grad.data_ptr<T>();
@@ -56,11 +56,11 @@ void adam_step(const Options& o, bool decoupled, const Tensor& param, const Tens
 }  // namespace
 
 void Adam::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
-    adam_step(options_[group], false, param, grad, state.buffers, state.step, "Adam");
+    adam_step(options_[group], false, param, grad, state.buffers, state.step);
 }
 
 void AdamW::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
-    adam_step(options_[group], true, param, grad, state.buffers, state.step, "AdamW");
+    adam_step(options_[group], true, param, grad, state.buffers, state.step);
 }
 
 }  // namespace xgrad::optim
