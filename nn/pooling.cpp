@@ -25,7 +25,8 @@ int64_t pooled_size(int64_t size, int64_t kernel, int64_t stride, int64_t paddin
     const int64_t span = dilation * (kernel - 1) + 1, room = size + 2 * padding - span;
     XGRAD_CHECK(room >= 0, op, ": the window (", span, " with dilation) is larger than the padded input (",
                 size + 2 * padding, ")");
-    int64_t out = (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
+    // Rounded up without room + stride - 1, which overflows for a stride near INT64_MAX.
+    int64_t out = room / stride + (ceil_mode && room % stride != 0 ? 1 : 0) + 1;
     if (ceil_mode && (out - 1) * stride >= size + padding) --out;
     return out;
 }

@@ -325,6 +325,39 @@ BOOST_AUTO_TEST_CASE(max_pooling_windows_that_cover_only_padding_are_an_error) {
         {"max_pool2d", "overflow int64"});
 }
 
+BOOST_AUTO_TEST_CASE(sizes_near_int64_max_are_named_not_wrapped) {
+    // cat summed the sizes along the dim without a check: two views of 2^62 elements each (expanded
+    // scalars, nothing allocated) made a negative total.
+    const Tensor big = scalar_tensor(1.0).expand({kHuge});
+    check_error([&] { cat({big, big}, 0); }, {"cat", "add up to more than an int64 holds", "tensor 1"});
+    // ceil_mode rounded the window count up as room + stride - 1: with a stride near INT64_MAX
+    // that overflowed. Now the one window that starts inside the input is kept.
+    const Tensor x = randn({1, 1, 4, 4});
+    const int64_t far = std::numeric_limits<int64_t>::max();
+    const Tensor pooled = nn::F::max_pool2d(x, 2, far, 0, 1, true);
+    BOOST_TEST(pooled.sizes() == Shape({1, 1, 1, 1}));
+    BOOST_TEST(pooled.item() == x.narrow(2, 0, 2).narrow(3, 0, 2).max().item());
+    BOOST_TEST(nn::F::avg_pool2d(x, 2, far, 0, true).sizes() == Shape({1, 1, 1, 1}));
+    // No shape can hold a plane whose height times width overflows, even with a batch of 0 (the
+    // element count leaves out zero sizes), so max_pool2d's h * w needs no check of its own.
+    check_error(
+        [] {
+            zeros({0, 1, 1, 1}).expand({0, 1, int64_t(1) << 32, int64_t(1) << 32});
+        },
+        {"expand", "more elements than an int64 can count"});
+}
+
+BOOST_AUTO_TEST_CASE(cross_entropy_of_an_empty_batch_follows_pytorch) {
+    // The mean over no samples is 0 / 0, NaN, as in PyTorch; the sum is 0; 'none' is empty.
+    const Tensor logits = zeros({0, 5}, TensorOptions(kFloat32).requires_grad(true)), target = zeros({0}, kInt64);
+    BOOST_TEST(std::isnan(nn::F::cross_entropy(logits, target).item()));
+    BOOST_TEST(nn::F::cross_entropy(logits, target, {.reduction = nn::F::Reduction::sum}).item() == 0.0);
+    BOOST_TEST(nn::F::cross_entropy(logits, target, {.reduction = nn::F::Reduction::none}).sizes() == Shape({0}));
+    // Its backward leaves an empty gradient, not a crash.
+    nn::F::cross_entropy(logits, target, {.reduction = nn::F::Reduction::sum}).backward();
+    BOOST_TEST(logits.grad().sizes() == Shape({0, 5}));
+}
+
 BOOST_AUTO_TEST_CASE(a_zip_entry_whose_local_header_lies_past_the_file_is_corrupt) {
     std::string bytes = stored_zip(
         {{"w.npy", npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", std::string(4, '\0'))}});

@@ -24,7 +24,8 @@ NDArray cat(const std::vector<NDArray>& arrays, int64_t dim) {
         for (int64_t j = 0; j < a.dim(); ++j)
             XGRAD_CHECK(j == d || a.sizes()[j] == first.sizes()[j], "cat: tensor ", i, " has shape ", a.sizes(),
                         " but tensor 0 has shape ", first.sizes(), " (sizes must match except in dimension ", d, ")");
-        total += a.sizes()[d];
+        XGRAD_CHECK(!__builtin_add_overflow(total, a.sizes()[d], &total), "cat: the sizes along dimension ", d,
+                    " add up to more than an int64 holds (at tensor ", i, ", shape ", a.sizes(), ")");
         dtype = promote_types(dtype, a.dtype());
     }
     Shape sizes = first.sizes();
