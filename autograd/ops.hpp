@@ -234,6 +234,10 @@ std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bo
 Tensor cumsum(const Tensor& x, int64_t dim);
 /// Running product along dim; its gradient is exact where x has zeros too.
 Tensor cumprod(const Tensor& x, int64_t dim);
+/// Product of all elements (a 0-d tensor), or along dim; 1 over nothing. The gradient is exact
+/// where x has zeros (it is cumprod's). Integers and bools multiply in int64, wrapping on overflow.
+Tensor prod(const Tensor& x);
+Tensor prod(const Tensor& x, int64_t dim, bool keepdim = false);
 
 // ---- masks (ops/masking.cpp) ------------------------------------------------------------------
 /// x with value wherever the bool mask is true (x and mask broadcast together, as in PyTorch). The tensor form takes a
@@ -271,6 +275,8 @@ Tensor sum_to(const Tensor& g, const Shape& sizes);
 
 /// x tiled repeats[i] times along dim i (torch.Tensor.repeat); extra counts add leading dims.
 Tensor repeat(const Tensor& x, const Shape& repeats);
+/// A copy of x with the order of elements reversed along each of dims.
+Tensor flip(const Tensor& x, const Shape& dims);
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
@@ -298,6 +304,10 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor bmm(const Tensor& a, const Tensor& b);
 /// beta input + alpha bmm(batch1, batch2), input broadcast to [B, n, p]; beta = 0 ignores input.
 Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1.0, double alpha = 1.0);
+/// [n, m] @ [m, p] (only 2-D, unlike matmul).
+Tensor mm(const Tensor& a, const Tensor& b);
+/// beta input + alpha mm(mat1, mat2), input broadcast to [n, p]; beta = 0 ignores input.
+Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, double beta = 1.0, double alpha = 1.0);
 /// x @ weight^T + bias: [*, in] x [out, in] (+ [out]) -> [*, out], one GEMM with the bias folded in.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 /// relu(linear(x, weight, bias)) in one pass over the output: the bias and relu are applied to

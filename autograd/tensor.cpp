@@ -233,6 +233,12 @@ Tensor Tensor::matmul(const Tensor& o) const {
 Tensor Tensor::bmm(const Tensor& o) const {
     return xgrad::bmm(*this, o);
 }
+Tensor Tensor::mm(const Tensor& o) const {
+    return xgrad::mm(*this, o);
+}
+Tensor Tensor::addmm(const Tensor& m1, const Tensor& m2, double beta, double alpha) const {
+    return xgrad::addmm(*this, m1, m2, beta, alpha);
+}
 Tensor Tensor::masked_fill(const Tensor& m, double v) const {
     return xgrad::masked_fill(*this, m, v);
 }
@@ -325,6 +331,15 @@ Tensor Tensor::cumsum(int64_t d) const {
 }
 Tensor Tensor::cumprod(int64_t d) const {
     return xgrad::cumprod(*this, d);
+}
+Tensor Tensor::prod() const {
+    return xgrad::prod(*this);
+}
+Tensor Tensor::prod(int64_t d, bool keepdim) const {
+    return xgrad::prod(*this, d, keepdim);
+}
+Tensor Tensor::flip(const Shape& dims) const {
+    return xgrad::flip(*this, dims);
 }
 Tensor Tensor::tril(int64_t k) const {
     return xgrad::tril(*this, k);

@@ -174,10 +174,15 @@ public:
     Tensor clamp(double low, double high) const;
     Tensor matmul(const Tensor& other) const;
     Tensor bmm(const Tensor& other) const;
+    Tensor mm(const Tensor& other) const;
+    Tensor addmm(const Tensor& mat1, const Tensor& mat2, double beta = 1.0, double alpha = 1.0) const;
     Tensor masked_fill(const Tensor& mask, double value) const;
     Tensor masked_fill(const Tensor& mask, const Tensor& value) const;
     Tensor cumsum(int64_t dim) const;
     Tensor cumprod(int64_t dim) const;
+    Tensor prod() const;
+    Tensor prod(int64_t dim, bool keepdim = false) const;
+    Tensor flip(const Shape& dims) const;
     Tensor tril(int64_t diagonal = 0) const;
     Tensor triu(int64_t diagonal = 0) const;
     Tensor repeat(const Shape& repeats) const;

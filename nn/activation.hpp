@@ -92,6 +92,101 @@ public:
     const GELUOptions options;
 };
 
+struct SoftplusOptions {
+    double beta = 1.0;
+    double threshold = 20.0;  ///< above beta x = threshold the output is x itself
+};
+class Softplus : public Module {
+public:
+    using Options = SoftplusOptions;
+    explicit Softplus(SoftplusOptions options = {}) : options(options) {}
+    Tensor forward(const Tensor& x) override { return F::softplus(x, options.beta, options.threshold); }
+    std::string type_name() const override { return "Softplus"; }
+    std::string extra_repr() const override {
+        return "beta=" + std::to_string(options.beta) + ", threshold=" + std::to_string(options.threshold);
+    }
+    const SoftplusOptions options;
+};
+
+struct HardtanhOptions {
+    double min_val = -1.0;
+    double max_val = 1.0;
+};
+class Hardtanh : public Module {
+public:
+    using Options = HardtanhOptions;
+    explicit Hardtanh(HardtanhOptions options = {}) : options(options) {}
+    Tensor forward(const Tensor& x) override { return F::hardtanh(x, options.min_val, options.max_val); }
+    std::string type_name() const override { return "Hardtanh"; }
+    std::string extra_repr() const override {
+        return "min_val=" + std::to_string(options.min_val) + ", max_val=" + std::to_string(options.max_val);
+    }
+    const HardtanhOptions options;
+};
+
+/// x sigmoid(x), also called swish.
+class SiLU : public Module {
+public:
+    using Options = NoOptions;
+    explicit SiLU(Options = {}) {}
+    Tensor forward(const Tensor& x) override { return F::silu(x); }
+    std::string type_name() const override { return "SiLU"; }
+};
+
+/// x tanh(softplus(x)).
+class Mish : public Module {
+public:
+    using Options = NoOptions;
+    explicit Mish(Options = {}) {}
+    Tensor forward(const Tensor& x) override { return F::mish(x); }
+    std::string type_name() const override { return "Mish"; }
+};
+
+/// min(max(x, 0), 6).
+class ReLU6 : public Module {
+public:
+    using Options = NoOptions;
+    explicit ReLU6(Options = {}) {}
+    Tensor forward(const Tensor& x) override { return F::relu6(x); }
+    std::string type_name() const override { return "ReLU6"; }
+};
+
+/// x / (1 + |x|).
+class Softsign : public Module {
+public:
+    using Options = NoOptions;
+    explicit Softsign(Options = {}) {}
+    Tensor forward(const Tensor& x) override { return F::softsign(x); }
+    std::string type_name() const override { return "Softsign"; }
+};
+
+/// log sigmoid(x), stable for large |x|.
+class LogSigmoid : public Module {
+public:
+    using Options = NoOptions;
+    explicit LogSigmoid(Options = {}) {}
+    Tensor forward(const Tensor& x) override { return F::logsigmoid(x); }
+    std::string type_name() const override { return "LogSigmoid"; }
+};
+
+/// The piecewise-linear sigmoid.
+class Hardsigmoid : public Module {
+public:
+    using Options = NoOptions;
+    explicit Hardsigmoid(Options = {}) {}
+    Tensor forward(const Tensor& x) override { return F::hardsigmoid(x); }
+    std::string type_name() const override { return "Hardsigmoid"; }
+};
+
+/// x hardsigmoid(x).
+class Hardswish : public Module {
+public:
+    using Options = NoOptions;
+    explicit Hardswish(Options = {}) {}
+    Tensor forward(const Tensor& x) override { return F::hardswish(x); }
+    std::string type_name() const override { return "Hardswish"; }
+};
+
 struct SoftmaxOptions {
     int64_t dim = -1;
 };

@@ -40,6 +40,65 @@ Tensor gelu(const Tensor& x, bool approximate) {
     return x * 0.5 * (erf(x * (1.0 / std::sqrt(2.0))) + 1.0);
 }
 
+// beta x clamped at the threshold inside log1p(exp()): the branch where() does not take stays
+// finite, so its zero gradient cannot become inf * 0 = NaN.
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+    XGRAD_CHECK(beta > 0 && std::isfinite(beta), "softplus: beta must be positive and finite, got ", beta);
+    const Tensor scaled = x * beta;
+    return where(scaled > threshold, x, log1p(exp(clamp_max(scaled, threshold))) * (1.0 / beta));
+}
+
+Tensor silu(const Tensor& x) {
+    return x * sigmoid(x);
+}
+
+Tensor mish(const Tensor& x) {
+    return x * tanh(softplus(x));
+}
+
+// Clamped by where(), not clamp(): PyTorch's hardtanh passes no gradient at the edges themselves.
+Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
+    XGRAD_CHECK(min_val <= max_val, "hardtanh: min_val (", min_val, ") must not exceed max_val (", max_val, ")");
+    const Tensor inside = (x > min_val) && (x < max_val);
+    return where(inside, x, clamp(x, min_val, max_val).detach());
+}
+
+Tensor relu6(const Tensor& x) {
+    return hardtanh(x, 0.0, 6.0);
+}
+
+Tensor softsign(const Tensor& x) {
+    return x / (abs(x) + 1.0);
+}
+
+Tensor logsigmoid(const Tensor& x) {
+    return -softplus(-x);
+}
+
+Tensor hardsigmoid(const Tensor& x) {
+    const Tensor inside = (x > -3.0) && (x < 3.0);
+    return where(inside, x * (1.0 / 6) + 0.5, (x >= 3.0).to(x.dtype()));
+}
+
+// Written out rather than as x hardsigmoid(x), for PyTorch's gradient at the kinks: -1/2 at -3 and
+// 3/2 at 3, the middle piece's slope (2x + 3) / 6 taken at both ends.
+Tensor hardswish(const Tensor& x) {
+    const Tensor middle = x * (x + 3.0) * (1.0 / 6);
+    return where(x > 3.0, x, where(x < -3.0, zeros_like(x), middle));
+}
+
+// PyTorch 1.13's form: the norms' product clamped as a whole, so the gradient at parallel vectors
+// is the exact one.
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps) {
+    const Shape sizes = broadcast_shapes(x1.sizes(), x2.sizes(), "cosine_similarity");
+    XGRAD_CHECK(!sizes.empty(), "cosine_similarity: expected inputs with at least one dimension, got shapes ",
+                x1.sizes(), " and ", x2.sizes());
+    const int64_t d = wrap_dim(dim, static_cast<int64_t>(sizes.size()), "cosine_similarity");
+    const Tensor a = x1.expand(sizes), b = x2.expand(sizes);
+    const Tensor dot = sum(a * b, {d}), squares = sum(a * a, {d}) * sum(b * b, {d});
+    return dot * rsqrt(clamp_min(squares, eps * eps));
+}
+
 namespace {
 // Checked before a mask takes its number from the generator. (An integer tensor could not hold
 // the scale 1 / keep.)
@@ -192,6 +251,38 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
     const Tensor d = abs(input - target);
     if (beta == 0) return reduce_loss(d, reduction);
     return reduce_loss(where(d < beta, square(d) * (0.5 / beta), d - 0.5 * beta), reduction);
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction, double delta) {
+    check_same_shape("huber_loss", input, target);
+    XGRAD_CHECK(delta > 0, "huber_loss: delta must be positive, got ", delta);
+    const Tensor d = abs(input - target);
+    return reduce_loss(where(d < delta, square(d) * 0.5, (d - 0.5 * delta) * delta), reduction);
+}
+
+// target log target is taken as 0 where the target is 0 (xlogy), through a log of 1 there, so
+// neither value nor gradient turns into NaN.
+Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivOptions& options) {
+    check_same_shape("kl_div", input, target);
+    Tensor pointwise;
+    if (options.log_target) {
+        pointwise = exp(target) * (target - input);
+    } else {
+        const Tensor positive = target > 0.0;
+        const Tensor log_target = log(where(positive, target, ones_like(target)));
+        pointwise = where(positive, target * log_target, zeros_like(target)) - target * input;
+    }
+    switch (options.reduction) {
+        case KLDivReduction::none:
+            return pointwise;
+        case KLDivReduction::sum:
+            return pointwise.sum();
+        case KLDivReduction::mean:
+            return pointwise.mean();
+        case KLDivReduction::batchmean:  // an empty batch gives 0 / 0, NaN, as in PyTorch
+            return div(pointwise.sum(), scalar_like(pointwise, input.dim() == 0 ? 1.0 : double(input.size(0))));
+    }
+    return pointwise;
 }
 
 namespace {

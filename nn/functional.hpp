@@ -18,6 +18,28 @@ Tensor prelu(const Tensor& x, const Tensor& weight);
 Tensor elu(const Tensor& x, double alpha = 1.0);
 /// x Phi(x), with the exact erf form (approximate = false) or the tanh approximation.
 Tensor gelu(const Tensor& x, bool approximate = false);
+/// log(1 + e^(beta x)) / beta, a smooth ReLU; x itself where beta x > threshold (as PyTorch).
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+/// x sigmoid(x) (SiLU, also called swish).
+Tensor silu(const Tensor& x);
+/// x tanh(softplus(x)) (Misra 2019).
+Tensor mish(const Tensor& x);
+/// x clamped to [min_val, max_val]; the gradient is 1 strictly inside, 0 outside and at the edges.
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
+/// hardtanh(x, 0, 6).
+Tensor relu6(const Tensor& x);
+/// x / (1 + |x|).
+Tensor softsign(const Tensor& x);
+/// log sigmoid(x) = -softplus(-x), stable for large |x|.
+Tensor logsigmoid(const Tensor& x);
+/// The piecewise-linear sigmoid: 0 below -3, 1 above 3, x / 6 + 1/2 between.
+Tensor hardsigmoid(const Tensor& x);
+/// x hardsigmoid(x) (Howard et al. 2019).
+Tensor hardswish(const Tensor& x);
+
+// ---- similarity -------------------------------------------------------------------------------
+/// x1 . x2 / max(|x1| |x2|, eps) along dim, x1 and x2 broadcast together (as PyTorch 1.13).
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim = 1, double eps = 1e-8);
 /// y = x W^T + b, and relu(y) in the same pass over the output (what nn::Sequential runs for a
 /// Linear followed by a ReLU; a hand-written forward calls it for the same saving).
 using xgrad::linear;
@@ -91,6 +113,22 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, const Ten
 /// the positive term per class.
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, const Tensor& weight = Tensor(),
                                         const Tensor& pos_weight = Tensor(), Reduction reduction = Reduction::mean);
+
+/// Quadratic below delta, linear above: 0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta).
+/// (smooth_l1_loss divided by beta is the same curve scaled: huber = beta smooth_l1 at delta = beta.)
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean, double delta = 1.0);
+
+/// kl_div's reductions: batchmean (the sum divided by the batch size) is the KL divergence;
+/// mean divides by the number of elements, as PyTorch's default does.
+enum class KLDivReduction { none, batchmean, sum, mean };
+struct KLDivOptions {
+    KLDivReduction reduction = KLDivReduction::mean;
+    bool log_target = false;  ///< the target holds log-probabilities too
+};
+/// Kullback-Leibler divergence of the distribution `input` (log-probabilities) from `target`
+/// (probabilities, or log-probabilities with log_target): target (log target - input) pointwise,
+/// 0 where the target is 0.
+Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivOptions& options = {});
 
 /// Applies a reduction to per-element losses.
 Tensor reduce_loss(const Tensor& losses, Reduction reduction);

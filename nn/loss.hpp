@@ -56,6 +56,31 @@ public:
     const SmoothL1LossOptions options;
 };
 
+struct HuberLossOptions {
+    F::Reduction reduction = F::Reduction::mean;
+    double delta = 1.0;
+};
+class HuberLoss : public Loss {
+public:
+    using Options = HuberLossOptions;
+    explicit HuberLoss(HuberLossOptions o = {}) : options(o) {}
+    Tensor operator()(const Tensor& input, const Tensor& target) override {
+        return F::huber_loss(input, target, options.reduction, options.delta);
+    }
+    std::string type_name() const override { return "HuberLoss"; }
+    const HuberLossOptions options;
+};
+
+/// KL divergence of log-probabilities (input) from a target distribution; see F::kl_div.
+class KLDivLoss : public Loss {
+public:
+    using Options = F::KLDivOptions;
+    explicit KLDivLoss(F::KLDivOptions o = {}) : options(o) {}
+    Tensor operator()(const Tensor& input, const Tensor& target) override { return F::kl_div(input, target, options); }
+    std::string type_name() const override { return "KLDivLoss"; }
+    const F::KLDivOptions options;
+};
+
 class NLLLoss : public Loss {
 public:
     using Options = F::NLLOptions;

@@ -65,6 +65,19 @@ BOOST_AUTO_TEST_CASE(matmul_matches_reference_in_every_form) {
     check_values(matmul(arange(6).view({2, 3}), arange(3)), {5, 14});  // int64: plain loop
 }
 
+BOOST_AUTO_TEST_CASE(mm_and_addmm_take_matrices_only) {
+    const Tensor a = tensor({{1.0, 2.0}, {3.0, 4.0}}), b = tensor({{1.0, 0.0, 2.0}, {0.0, 1.0, 1.0}});
+    check_values(mm(a, b), {1, 2, 4, 3, 4, 10}, 0);
+    check_values(a.mm(b), {1, 2, 4, 3, 4, 10}, 0);
+    // 0.5 [10, 20, 30] + 2 a b, the input broadcast over the rows.
+    check_values(addmm(tensor({10.0, 20.0, 30.0}), a, b, 0.5, 2.0), {7, 14, 23, 11, 18, 35}, 0);
+    // beta = 0: the input is not read, so a NaN in it does not spread.
+    check_values(full({2, 3}, std::nan("")).addmm(a, b, 0.0), {1, 2, 4, 3, 4, 10}, 0);
+    check_error([&] { mm(a, tensor({1.0, 2.0})); }, {"mm", "2-D", "[2, 2]", "[2]"});
+    check_error([&] { mm(b, a); }, {"mm", "3 columns against 2 rows"});
+    check_error([&] { addmm(zeros({3, 3}), a, b); }, {"addmm", "[3, 3]", "[2, 3]"});
+}
+
 BOOST_AUTO_TEST_CASE(transposed_and_sliced_operands) {
     Tensor a = random_tensor({6, 8}, kFloat64, 3), b = random_tensor({6, 4}, kFloat64, 4);
     check_values(matmul(a.t(), b), reference_matmul(a.t().contiguous(), b), 1e-12);

@@ -614,6 +614,88 @@ BOOST_AUTO_TEST_CASE(losses_match_hand_computed_values) {
     check_error([&] { nn::F::mse_loss(logits, target); }, {"mse_loss", "[2, 3]", "[2]"});
 }
 
+BOOST_AUTO_TEST_CASE(more_activations_match_their_formulas) {
+    const double e = std::exp(1.0);
+    // softplus(0) = ln 2; beta 2 at 1: ln(1 + e^2) / 2; past the threshold x itself, exactly.
+    check_values(nn::F::softplus(tensor({0.0, 30.0}, kFloat64)), {std::log(2.0), 30.0}, 1e-12);
+    check_values(nn::F::softplus(tensor({1.0}, kFloat64), 2.0), {std::log1p(e * e) / 2}, 1e-12);
+    check_error([] { nn::F::softplus(tensor({1.0}), 0.0); }, {"softplus", "beta"});
+    nn::Softplus softplus_module({.beta = 2.0});
+    check_values(softplus_module(tensor({1.0}, kFloat64)), {std::log1p(e * e) / 2}, 1e-12);
+    // silu(1) = sigmoid(1); mish(1) = tanh(ln(1 + e)).
+    nn::SiLU silu;
+    nn::Mish mish;
+    check_values(silu(tensor({1.0, 0.0}, kFloat64)), {1 / (1 + 1 / e), 0.0}, 1e-12);
+    check_values(mish(tensor({1.0}, kFloat64)), {std::tanh(std::log1p(e))}, 1e-12);
+    // hardtanh: clamped, gradient 1 strictly inside and 0 outside and at the edges (PyTorch's).
+    const Tensor x = tensor({-2.0, -1.0, -0.5, 0.5, 1.0, 2.0}, kFloat64).requires_grad_();
+    nn::Hardtanh hardtanh;
+    const Tensor y = hardtanh(x);
+    check_values(y, {-1, -1, -0.5, 0.5, 1, 1}, 0);
+    y.sum().backward();
+    check_values(x.grad(), {0, 0, 1, 1, 0, 0}, 0);
+    check_error([] { nn::F::hardtanh(tensor({1.0}), 1.0, -1.0); }, {"hardtanh", "min_val (1)", "max_val (-1)"});
+    nn::ReLU6 relu6;
+    check_values(relu6(tensor({-1.0, 3.0, 7.0}, kFloat64)), {0, 3, 6}, 0);
+    nn::Softsign softsign;
+    check_values(softsign(tensor({1.0, -3.0}, kFloat64)), {0.5, -0.75}, 1e-15);
+    // logsigmoid stays finite far out: log sigmoid(-100) = -100 - log(1 + e^-100).
+    nn::LogSigmoid logsigmoid;
+    const Tensor far = tensor({-100.0, 0.0, 100.0}, kFloat64).requires_grad_();
+    const Tensor ls = logsigmoid(far);
+    check_values(ls, {-100.0, -std::log(2.0), -std::exp(-100.0)}, 1e-12);
+    ls.sum().backward();
+    check_values(far.grad(), {1.0, 0.5, 0.0}, 1e-12);  // sigmoid(-x)
+    nn::Hardsigmoid hardsigmoid;
+    nn::Hardswish hardswish;
+    const Tensor h = tensor({-4.0, 0.0, 1.5, 4.0}, kFloat64);
+    check_values(hardsigmoid(h), {0, 0.5, 0.75, 1}, 1e-15);
+    check_values(hardswish(h), {0, 0, 1.125, 4}, 1e-15);
+    // At the kinks, PyTorch's gradients: hardsigmoid 0 at both; hardswish the middle piece's slope.
+    const Tensor kinks = tensor({-3.0, 3.0}, kFloat64).requires_grad_();
+    hardsigmoid(kinks).sum().backward();
+    check_values(kinks.grad(), {0, 0}, 0);
+    kinks.grad().zero_();
+    hardswish(kinks).sum().backward();
+    check_values(kinks.grad(), {-0.5, 1.5}, 1e-15);
+    BOOST_TEST(nn::Hardswish().type_name() == "Hardswish");
+}
+
+BOOST_AUTO_TEST_CASE(huber_kl_div_and_cosine_similarity_match_hand_computed_values) {
+    // |d| = 0.5 (quadratic: 0.125) and 2 (linear: 2 - 0.5 = 1.5), delta 1.
+    const Tensor input = tensor({0.0, 0.0}, kFloat64), target = tensor({0.5, -2.0}, kFloat64);
+    check_values(nn::F::huber_loss(input, target, nn::F::Reduction::none), {0.125, 1.5}, 1e-15);
+    nn::HuberLoss huber({.delta = 1.0});
+    check_values(huber(input, target), {0.8125}, 1e-15);
+    // Huber at delta = beta is beta times smooth L1.
+    check_values(nn::F::huber_loss(input, target, nn::F::Reduction::sum, 0.7),
+                 {0.7 * nn::F::smooth_l1_loss(input, target, nn::F::Reduction::sum, 0.7).item()}, 1e-12);
+    check_error([&] { nn::F::huber_loss(input, target, nn::F::Reduction::mean, 0.0); }, {"huber_loss", "delta"});
+
+    // KL(p || q) for p = (1/2, 1/2, 0), q = (1/4, 1/4, 1/2): 2 * 1/2 ln 2 = ln 2; the zero in p adds 0.
+    const Tensor log_q = tensor({{0.25, 0.25, 0.5}}, kFloat64).log().requires_grad_();
+    const Tensor p = tensor({{0.5, 0.5, 0.0}}, kFloat64);
+    nn::KLDivLoss kl({.reduction = nn::F::KLDivReduction::batchmean});
+    const Tensor divergence = kl(log_q, p);
+    check_values(divergence, {std::log(2.0)}, 1e-12);
+    divergence.backward();
+    check_values(log_q.grad(), {-0.5, -0.5, 0.0}, 1e-15);  // -p / batch
+    check_values(nn::F::kl_div(log_q, p, {.reduction = nn::F::KLDivReduction::mean}), {std::log(2.0) / 3}, 1e-12);
+    check_values(nn::F::kl_div(log_q, tensor({{0.5, 0.5, 1e-300}}, kFloat64).log(), {.log_target = true}),
+                 {std::log(2.0) / 3}, 1e-12);
+    check_values(nn::F::kl_div(log_q, p, {.reduction = nn::F::KLDivReduction::none}),
+                 {0.5 * std::log(2.0), 0.5 * std::log(2.0), 0.0}, 1e-12);
+    check_error([&] { nn::F::kl_div(log_q, tensor({0.5, 0.5, 0.0}, kFloat64)); }, {"kl_div", "[1, 3]", "[3]"});
+
+    // (1, 0) against (1, 1) and (0, 2): 1 / sqrt 2 and 0; a zero vector gives 0, not NaN.
+    const Tensor a = tensor({{1.0, 0.0}, {1.0, 0.0}, {0.0, 0.0}}, kFloat64);
+    const Tensor b = tensor({{1.0, 1.0}, {0.0, 2.0}, {1.0, 1.0}}, kFloat64);
+    check_values(nn::F::cosine_similarity(a, b), {1 / std::sqrt(2.0), 0.0, 0.0}, 1e-15);
+    check_values(nn::F::cosine_similarity(a, tensor({2.0, 0.0}, kFloat64)), {1.0, 1.0, 0.0}, 1e-15);
+    check_error([&] { nn::F::cosine_similarity(a, b, 2); }, {"cosine_similarity", "dim"});
+    check_error([&] { nn::F::cosine_similarity(a, tensor({1.0, 2.0, 3.0})); }, {"cosine_similarity", "[3, 2]", "[3]"});
+}
+
 BOOST_AUTO_TEST_CASE(cross_entropy_over_positions_and_with_class_probabilities) {
     // [N = 1, C = 3, L = 2]: position 0 has logits (0, 0, ln 2), position 1 (1, 1, 1).
     const Tensor logits = tensor({{0.0, 1.0}, {0.0, 1.0}, {std::log(2.0), 1.0}}, kFloat64).unsqueeze(0);

@@ -116,6 +116,29 @@ BOOST_AUTO_TEST_CASE(one_dim_as_a_plain_integer) {
     BOOST_TEST(x.var().dim() == 0);  // no dims: every element
 }
 
+BOOST_AUTO_TEST_CASE(prod_over_all_and_along_a_dim) {
+    const Tensor x = tensor({{1.0, 2.0, 3.0}, {4.0, 0.0, 6.0}}, kFloat64).requires_grad_();
+    BOOST_TEST(prod(x).item() == 0.0);
+    const Tensor rows = x.prod(1);
+    check_values(rows, {6, 0}, 0);
+    BOOST_TEST(x.prod(0, true).sizes() == Shape({1, 3}));
+    check_values(x.prod(-2), {4, 0, 18}, 0);
+    // d prod / d x_i is the product of the others, also at the zero: row 2 gives (0, 24, 0).
+    rows.sum().backward();
+    check_values(x.grad(), {6, 3, 2, 0, 24, 0}, 0);
+    // Integers multiply in int64 and wrap as int64 does; bools count as 0 and 1.
+    // (2^32 + 1)^2 = 2^64 + 2^33 + 1, which wraps to 2^33 + 1.
+    const Tensor big = full({2}, 4294967297.0, kInt64);
+    BOOST_TEST(prod(big).dtype() == kInt64);
+    BOOST_TEST(prod(big).item() == 8589934593.0);
+    BOOST_TEST(prod(tensor({true, true})).item() == 1.0);
+    // Over nothing: 1, in the product's shape.
+    check_values(prod(zeros({2, 0}), 1), {1, 1}, 0);
+    BOOST_TEST(prod(zeros({0})).item() == 1.0);
+    BOOST_TEST(prod(scalar_tensor(2.5)).item() == 2.5);
+    check_error([&] { x.prod(2); }, {"prod", "dim"});
+}
+
 BOOST_AUTO_TEST_CASE(integer_sums_are_exact_int64) {
     Tensor x = arange(1000000);
     Tensor s = x.sum();

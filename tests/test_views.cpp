@@ -33,6 +33,19 @@ BOOST_AUTO_TEST_CASE(transpose_and_permute_swap_strides) {
                  {0, 12, 4, 16, 8, 20, 1, 13, 5, 17, 9, 21, 2, 14, 6, 18, 10, 22, 3, 15, 7, 19, 11, 23});
 }
 
+BOOST_AUTO_TEST_CASE(flip_reverses_the_chosen_dims_into_a_copy) {
+    const Tensor x = tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
+    check_values(x.flip({1}), {3, 2, 1, 6, 5, 4}, 0);
+    check_values(flip(x, {0, -1}), {6, 5, 4, 3, 2, 1}, 0);
+    check_values(flip(x.t(), {0}), {3, 6, 2, 5, 1, 4}, 0);  // a transposed view
+    const Tensor copy = flip(x, {});
+    check_values(copy, {1, 2, 3, 4, 5, 6}, 0);
+    BOOST_TEST(copy.data_ptr<float>() != x.data_ptr<float>());
+    BOOST_TEST(flip(zeros({0, 3}), {0}).sizes() == Shape({0, 3}));
+    check_error([&] { flip(x, {1, -1}); }, {"flip", "dim 1", "more than once"});
+    check_error([&] { flip(x, {2}); }, {"flip", "dim"});
+}
+
 BOOST_AUTO_TEST_CASE(slice_narrow_select_pick_the_right_elements) {
     Tensor x = arange(20, kFloat64).view({4, 5});
     check_values(x.narrow(1, 1, 2), {1, 2, 6, 7, 11, 12, 16, 17});

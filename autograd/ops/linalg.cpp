@@ -46,16 +46,33 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     return matmul(a, b);
 }
 
-// beta input + alpha (b1 @ b2); with beta = 0 the input is not read (NaN in it does not spread),
-// as in PyTorch.
-Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta, double alpha) {
-    Tensor product = bmm(batch1, batch2);
+namespace {
+// beta input + alpha product; with beta = 0 the input is not read (NaN in it does not spread), as
+// in PyTorch.
+Tensor scaled_sum(const char* op, const Tensor& input, Tensor product, double beta, double alpha) {
     const Shape sizes = product.sizes();
-    XGRAD_CHECK(broadcast_shapes(input.sizes(), sizes, "baddbmm") == sizes, "baddbmm: the input of shape ",
-                input.sizes(), " does not broadcast to the product's shape ", sizes);
+    XGRAD_CHECK(broadcast_shapes(input.sizes(), sizes, op) == sizes, op, ": the input of shape ", input.sizes(),
+                " does not broadcast to the product's shape ", sizes);
     if (alpha != 1.0) product = mul(product, scalar_like(product, alpha));
     if (beta == 0.0) return product;
     return add(beta == 1.0 ? input : mul(input, scalar_like(input, beta)), product);
+}
+}  // namespace
+
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta, double alpha) {
+    return scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha);
+}
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+    XGRAD_CHECK(a.dim() == 2 && b.dim() == 2, "mm: expected 2-D tensors [n, m] and [m, p], got shapes ", a.sizes(),
+                " and ", b.sizes());
+    XGRAD_CHECK(a.size(1) == b.size(0), "mm: shapes ", a.sizes(), " and ", b.sizes(), " cannot be multiplied (",
+                a.size(1), " columns against ", b.size(0), " rows)");
+    return matmul(a, b);
+}
+
+Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, double beta, double alpha) {
+    return scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha);
 }
 
 namespace {

@@ -70,4 +70,23 @@ Tensor cumprod(const Tensor& x, int64_t dim) {
                    {.saves = Saves::inputs_and_output});
 }
 
+// The product along dim is the last running product, so cumprod's gradient, exact at zeros, is
+// the product's too.
+Tensor prod(const Tensor& x, int64_t dim, bool keepdim) {
+    if (x.dim() == 0) {
+        wrap_dim(dim, 1, "prod");
+        return prod(x.reshape({1}), 0).reshape({});
+    }
+    const int64_t d = wrap_dim(dim, x.dim(), "prod");
+    const int64_t n = x.size(d);
+    // Over nothing: 1, in the dtype and shape the product would have (and still in the graph).
+    if (n == 0) return sum(x, {d}, keepdim) * 0.0 + 1.0;
+    const Tensor last = narrow(cumprod(x, d), d, n - 1, 1);
+    return keepdim ? last : squeeze(last, d);
+}
+
+Tensor prod(const Tensor& x) {
+    return prod(x.reshape({-1}), 0);
+}
+
 }  // namespace xgrad

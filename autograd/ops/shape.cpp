@@ -180,6 +180,21 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
     return reshape(expand(reshape(x, interleaved), expanded), result);
 }
 
+// Each dim through index_select with the positions reversed: its gradient (index_add) flips back.
+Tensor flip(const Tensor& x, const Shape& dims) {
+    std::vector<bool> flipped(static_cast<std::size_t>(x.dim()), false);
+    Tensor out = clone(x);
+    for (int64_t dim : dims) {
+        const int64_t d = wrap_dim(dim, x.dim(), "flip");
+        XGRAD_CHECK(!flipped[static_cast<std::size_t>(d)], "flip: dim ", d, " appears more than once in ", dims,
+                    " for shape ", x.sizes());
+        flipped[static_cast<std::size_t>(d)] = true;
+        const int64_t n = x.size(d);
+        out = index_select(out, d, arange(static_cast<double>(n - 1), -1.0, -1.0, kInt64));
+    }
+    return out;
+}
+
 // ---- joining ---------------------------------------------------------------------------------------
 // d cat = the matching slice of g for each input.
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
