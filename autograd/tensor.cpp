@@ -230,6 +230,12 @@ Tensor Tensor::clamp(double lo, double hi) const {
 Tensor Tensor::matmul(const Tensor& o) const {
     return xgrad::matmul(*this, o);
 }
+Tensor Tensor::to(Device) const {
+    return *this;
+}
+Tensor Tensor::to(Device, DType dtype) const {
+    return to(dtype);
+}
 Tensor Tensor::bmm(const Tensor& o) const {
     return xgrad::bmm(*this, o);
 }

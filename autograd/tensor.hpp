@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <vector>
 
+#include <xgrad/tensor/device.hpp>
 #include <xgrad/tensor/ndarray.hpp>
 #include <xgrad/tensor/random.hpp>
 
@@ -38,7 +39,10 @@ public:
         o.requires_grad_ = r;
         return o;
     }
+    /// Accepted for LibTorch's habits; a Device is always the CPU (see tensor/device.hpp).
+    TensorOptions device(Device) const { return *this; }
     DType dtype() const { return dtype_; }
+    Device device() const { return kCPU; }
     bool requires_grad() const { return requires_grad_; }
 
 private:
@@ -155,6 +159,12 @@ public:
     Tensor contiguous() const;
     Tensor clone() const;
     Tensor to(DType dtype) const;
+    /// The tensor itself: it is on the CPU, the only device (LibTorch returns self when nothing changes).
+    Tensor to(Device device) const;
+    Tensor to(Device device, DType dtype) const;
+    Device device() const { return kCPU; }
+    bool is_cpu() const { return true; }
+    bool is_cuda() const { return false; }
 
     // ---- math ----------------------------------------------------------------------------
     Tensor neg() const;

@@ -80,6 +80,9 @@ class MultiheadAttention : public Module {
 public:
     using Options = MultiheadAttentionOptions;
     explicit MultiheadAttention(MultiheadAttentionOptions options);
+    /// LibTorch's positional form: MultiheadAttention(512, 8).
+    MultiheadAttention(int64_t embed_dim, int64_t num_heads)
+        : MultiheadAttention(MultiheadAttentionOptions{.embed_dim = embed_dim, .num_heads = num_heads}) {}
     /// The attention output and the weights (undefined unless need_weights).
     std::tuple<Tensor, Tensor> forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                        const MultiheadAttentionArgs& args = {});

@@ -4,13 +4,15 @@
 ///     nn::Sequential mlp;
 ///     mlp.emplace<nn::Linear>({.in_features = 784, .out_features = 256});
 ///     mlp.emplace<nn::ReLU>();
-///     mlp.emplace<nn::Linear>({.in_features = 256, .out_features = 10});
+///     mlp.emplace<nn::Linear>(256, 10);   // LibTorch's positional form, where a module has one
 ///     Tensor logits = mlp(x);
 ///
 /// Children are named "0", "1", ... so parameters read "0.weight", "2.bias", as in PyTorch.
 
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <xgrad/nn/module.hpp>
@@ -23,6 +25,15 @@ public:
     template <class M>
     M& emplace(typename M::Options options = {}) {
         auto module = std::make_shared<M>(std::move(options));
+        push_back(module);
+        return *module;
+    }
+    /// ... or from the arguments of one of its other constructors (Linear(784, 10)).
+    template <class M, class... Args>
+    requires(sizeof...(Args) > 0 && std::is_constructible_v<M, Args&&...> &&
+             !(sizeof...(Args) == 1 &&
+               (std::is_same_v<std::remove_cvref_t<Args>, typename M::Options> && ...))) M& emplace(Args&&... args) {
+        auto module = std::make_shared<M>(std::forward<Args>(args)...);
         push_back(module);
         return *module;
     }

@@ -62,6 +62,9 @@ class Conv2d : public Module {
 public:
     using Options = Conv2dOptions;
     explicit Conv2d(Conv2dOptions options);
+    /// LibTorch's positional form: Conv2d(1, 32, 3).
+    Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size)
+        : Conv2d(Conv2dOptions{.in_channels = in_channels, .out_channels = out_channels, .kernel_size = kernel_size}) {}
     Tensor forward(const Tensor& input) override;
     std::string type_name() const override { return "Conv2d"; }
     std::string extra_repr() const override;
@@ -90,6 +93,9 @@ class Conv1d : public Module {
 public:
     using Options = Conv1dOptions;
     explicit Conv1d(Conv1dOptions options);
+    /// LibTorch's positional form: Conv1d(300, 100, 3).
+    Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size)
+        : Conv1d(Conv1dOptions{.in_channels = in_channels, .out_channels = out_channels, .kernel_size = kernel_size}) {}
     Tensor forward(const Tensor& input) override;
     std::string type_name() const override { return "Conv1d"; }
     std::string extra_repr() const override;

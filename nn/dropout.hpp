@@ -25,6 +25,8 @@ class Dropout : public Module {
 public:
     using Options = DropoutOptions;
     explicit Dropout(DropoutOptions options = {});
+    /// LibTorch's positional form: Dropout(0.5).
+    explicit Dropout(double p) : Dropout(DropoutOptions{.p = p}) {}
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Dropout"; }
     std::string extra_repr() const override;
@@ -37,6 +39,7 @@ class Dropout2d : public Module {
 public:
     using Options = DropoutOptions;
     explicit Dropout2d(DropoutOptions options = {});
+    explicit Dropout2d(double p) : Dropout2d(DropoutOptions{.p = p}) {}
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Dropout2d"; }
     std::string extra_repr() const override;

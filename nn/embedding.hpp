@@ -28,6 +28,9 @@ class Embedding : public Module {
 public:
     using Options = EmbeddingOptions;
     explicit Embedding(EmbeddingOptions options);
+    /// LibTorch's positional form: Embedding(vocabulary, 300).
+    Embedding(int64_t num_embeddings, int64_t embedding_dim)
+        : Embedding(EmbeddingOptions{.num_embeddings = num_embeddings, .embedding_dim = embedding_dim}) {}
     /// A layer holding the given [num_embeddings, embedding_dim] vectors (copied, padding row too),
     /// not trained when freeze is set (torch.nn.Embedding.from_pretrained). Modules do not move,
     /// so the layer comes in a shared_ptr (as LibTorch's module holders share theirs).

@@ -19,6 +19,9 @@ class Linear : public Module {
 public:
     using Options = LinearOptions;
     explicit Linear(LinearOptions options);
+    /// LibTorch's positional form: Linear(784, 10).
+    Linear(int64_t in_features, int64_t out_features)
+        : Linear(LinearOptions{.in_features = in_features, .out_features = out_features}) {}
     Tensor forward(const Tensor& input) override;
     std::string type_name() const override { return "Linear"; }
     std::string extra_repr() const override;

@@ -112,6 +112,9 @@ public:
     void apply(const std::function<void(Module&)>& fn);
     /// Converts every parameter and floating-point buffer to dtype, in place.
     void to(DType dtype);
+    /// Nothing to move: every module is on the CPU, the only device (see tensor/device.hpp).
+    void to(Device) {}
+    void to(Device, DType dtype) { to(dtype); }
 
     /// Copies of every parameter and buffer by dotted name.
     StateDict state_dict() const;

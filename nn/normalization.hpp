@@ -44,6 +44,8 @@ protected:
 class BatchNorm1d : public detail::BatchNormBase {
 public:
     explicit BatchNorm1d(BatchNormOptions options) : BatchNormBase(options, "BatchNorm1d") {}
+    /// LibTorch's positional form: BatchNorm1d(256).
+    explicit BatchNorm1d(int64_t num_features) : BatchNorm1d(BatchNormOptions{.num_features = num_features}) {}
     std::string type_name() const override { return "BatchNorm1d"; }
 
 private:
@@ -54,6 +56,7 @@ private:
 class BatchNorm2d : public detail::BatchNormBase {
 public:
     explicit BatchNorm2d(BatchNormOptions options) : BatchNormBase(options, "BatchNorm2d") {}
+    explicit BatchNorm2d(int64_t num_features) : BatchNorm2d(BatchNormOptions{.num_features = num_features}) {}
     std::string type_name() const override { return "BatchNorm2d"; }
 
 private:
@@ -76,6 +79,9 @@ class GroupNorm : public Module {
 public:
     using Options = GroupNormOptions;
     explicit GroupNorm(GroupNormOptions options);
+    /// LibTorch's positional form: GroupNorm(4, 32).
+    GroupNorm(int64_t num_groups, int64_t num_channels)
+        : GroupNorm(GroupNormOptions{.num_groups = num_groups, .num_channels = num_channels}) {}
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "GroupNorm"; }
     std::string extra_repr() const override;

@@ -50,6 +50,8 @@ class MaxPool2d : public Module {
 public:
     using Options = MaxPool2dOptions;
     explicit MaxPool2d(MaxPool2dOptions options) : options(options) {}
+    /// LibTorch's positional form: MaxPool2d(2), the stride the kernel size.
+    explicit MaxPool2d(int64_t kernel_size) : MaxPool2d(MaxPool2dOptions{.kernel_size = kernel_size}) {}
     Tensor forward(const Tensor& input) override;
     std::string type_name() const override { return "MaxPool2d"; }
     std::string extra_repr() const override;
@@ -68,6 +70,7 @@ class MaxPool1d : public Module {
 public:
     using Options = MaxPool1dOptions;
     explicit MaxPool1d(MaxPool1dOptions options) : options(options) {}
+    explicit MaxPool1d(int64_t kernel_size) : MaxPool1d(MaxPool1dOptions{.kernel_size = kernel_size}) {}
     Tensor forward(const Tensor& input) override;
     std::string type_name() const override { return "MaxPool1d"; }
     std::string extra_repr() const override;
@@ -86,6 +89,7 @@ class AvgPool2d : public Module {
 public:
     using Options = AvgPool2dOptions;
     explicit AvgPool2d(AvgPool2dOptions options) : options(options) {}
+    explicit AvgPool2d(int64_t kernel_size) : AvgPool2d(AvgPool2dOptions{.kernel_size = kernel_size}) {}
     Tensor forward(const Tensor& input) override;
     std::string type_name() const override { return "AvgPool2d"; }
     std::string extra_repr() const override;
@@ -104,6 +108,7 @@ class AvgPool1d : public Module {
 public:
     using Options = AvgPool1dOptions;
     explicit AvgPool1d(AvgPool1dOptions options) : options(options) {}
+    explicit AvgPool1d(int64_t kernel_size) : AvgPool1d(AvgPool1dOptions{.kernel_size = kernel_size}) {}
     Tensor forward(const Tensor& input) override;
     std::string type_name() const override { return "AvgPool1d"; }
     std::string extra_repr() const override;

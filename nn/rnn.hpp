@@ -120,6 +120,9 @@ class LSTM : public detail::RecurrentStack {
 public:
     using Options = LSTMOptions;
     explicit LSTM(LSTMOptions options);
+    /// LibTorch's positional form: LSTM(300, 128).
+    LSTM(int64_t input_size, int64_t hidden_size)
+        : LSTM(LSTMOptions{.input_size = input_size, .hidden_size = hidden_size}) {}
     /// x: [T, N, input_size] ([N, T, input_size] with batch_first). state: zeros when undefined.
     LSTMOutput forward_with_state(const Tensor& x, const LSTMState& state = {}, const Tensor& lengths = Tensor());
     /// The output sequence only (so an LSTM can sit in a Sequential).
@@ -136,6 +139,8 @@ class GRU : public detail::RecurrentStack {
 public:
     using Options = GRUOptions;
     explicit GRU(GRUOptions options);
+    GRU(int64_t input_size, int64_t hidden_size)
+        : GRU(GRUOptions{.input_size = input_size, .hidden_size = hidden_size}) {}
     /// x: [T, N, input_size] ([N, T, input_size] with batch_first); h0 zeros when undefined.
     RNNOutput forward_with_state(const Tensor& x, const Tensor& h0 = Tensor(), const Tensor& lengths = Tensor());
     Tensor forward(const Tensor& x) override { return forward_with_state(x).output; }
@@ -152,6 +157,8 @@ class RNN : public detail::RecurrentStack {
 public:
     using Options = RNNOptions;
     explicit RNN(RNNOptions options);
+    RNN(int64_t input_size, int64_t hidden_size)
+        : RNN(RNNOptions{.input_size = input_size, .hidden_size = hidden_size}) {}
     RNNOutput forward_with_state(const Tensor& x, const Tensor& h0 = Tensor(), const Tensor& lengths = Tensor());
     Tensor forward(const Tensor& x) override { return forward_with_state(x).output; }
     std::string type_name() const override { return "RNN"; }
@@ -195,6 +202,8 @@ protected:
 class LSTMCell : public detail::CellBase {
 public:
     explicit LSTMCell(LSTMCellOptions options) : CellBase(options, 4, "LSTMCell") {}
+    LSTMCell(int64_t input_size, int64_t hidden_size)
+        : LSTMCell(LSTMCellOptions{.input_size = input_size, .hidden_size = hidden_size}) {}
     /// (h', c') from input [N, input_size] and (h, c) [N, hidden_size] each (zeros when undefined).
     LSTMState forward_with_state(const Tensor& input, const LSTMState& state = {});
     Tensor forward(const Tensor& input) override { return forward_with_state(input).h; }
@@ -204,6 +213,8 @@ public:
 class GRUCell : public detail::CellBase {
 public:
     explicit GRUCell(GRUCellOptions options) : CellBase(options, 3, "GRUCell") {}
+    GRUCell(int64_t input_size, int64_t hidden_size)
+        : GRUCell(GRUCellOptions{.input_size = input_size, .hidden_size = hidden_size}) {}
     /// h' from input [N, input_size] and h [N, hidden_size] (zeros when undefined).
     Tensor forward_with_state(const Tensor& input, const Tensor& h = Tensor());
     Tensor forward(const Tensor& input) override { return forward_with_state(input); }
@@ -213,6 +224,8 @@ public:
 class RNNCell : public detail::CellBase {
 public:
     explicit RNNCell(RNNCellOptions options) : CellBase(options, 1, "RNNCell") {}
+    RNNCell(int64_t input_size, int64_t hidden_size)
+        : RNNCell(RNNCellOptions{.input_size = input_size, .hidden_size = hidden_size}) {}
     Tensor forward_with_state(const Tensor& input, const Tensor& h = Tensor());
     Tensor forward(const Tensor& input) override { return forward_with_state(input); }
     std::string type_name() const override { return "RNNCell"; }

@@ -455,6 +455,68 @@ BOOST_AUTO_TEST_CASE(sequential_fuses_relu_and_max_pooling_with_the_same_bits) {
     BOOST_TEST(std::string(net(input).grad_fn()->name()) == "relu_max_pool2d");
 }
 
+BOOST_AUTO_TEST_CASE(modules_take_libtorchs_positional_arguments) {
+    nn::Sequential net;
+    auto& conv = net.emplace<nn::Conv2d>(1, 8, 3);
+    net.emplace<nn::BatchNorm2d>(8);
+    net.emplace<nn::ReLU>();
+    net.emplace<nn::MaxPool2d>(2);
+    net.emplace<nn::Dropout2d>(0.25);
+    net.emplace<nn::Flatten>();
+    auto& fc = net.emplace<nn::Linear>(8 * 3 * 3, 10);
+    net.emplace<nn::LogSoftmax>(1);
+    BOOST_TEST(conv.options.kernel_size.h == 3);
+    BOOST_TEST(conv.options.kernel_size.w == 3);
+    BOOST_TEST(fc.weight.sizes() == Shape({10, 72}));
+    BOOST_TEST(net(randn({2, 1, 8, 8})).sizes() == Shape({2, 10}));
+    // The options form is unchanged, and an Options value goes to its own constructor.
+    net.emplace<nn::Linear>(nn::LinearOptions{.in_features = 10, .out_features = 2, .bias = false});
+    BOOST_TEST(!dynamic_cast<nn::Linear&>(net[8]).bias.defined());
+
+    BOOST_TEST(nn::Conv1d(300, 100, 3).weight.sizes() == Shape({100, 300, 3}));
+    BOOST_TEST(nn::Embedding(50, 4).weight.sizes() == Shape({50, 4}));
+    BOOST_TEST(nn::LSTM(6, 5).options.hidden_size == 5);
+    BOOST_TEST(nn::GRU(6, 5).options.input_size == 6);
+    BOOST_TEST(nn::RNN(6, 5).options.hidden_size == 5);
+    BOOST_TEST(nn::LSTMCell(3, 2).parameters().size() == 4u);
+    BOOST_TEST(nn::GRUCell(3, 2).parameters().size() == 4u);
+    BOOST_TEST(nn::RNNCell(3, 2).parameters().size() == 4u);
+    BOOST_TEST(nn::BatchNorm1d(7).options.num_features == 7);
+    BOOST_TEST(nn::GroupNorm(2, 4).options.num_groups == 2);
+    BOOST_TEST(nn::Dropout(0.3).options.p == 0.3);
+    BOOST_TEST(nn::MaxPool1d(3).options.kernel_size == 3);
+    BOOST_TEST(nn::AvgPool2d(2).options.kernel_size.w == 2);
+    BOOST_TEST(nn::AvgPool1d(2).options.kernel_size == 2);
+    BOOST_TEST(nn::MultiheadAttention(8, 2).options.num_heads == 2);
+    BOOST_TEST(nn::Softmax(0).options.dim == 0);
+    // The checks of the options form apply to the positional one.
+    check_error([] { nn::Linear(0, 3); }, {"Linear", "positive"});
+}
+
+BOOST_AUTO_TEST_CASE(libtorch_device_code_runs_on_the_cpu) {
+    const Device device(cuda::is_available() ? kCUDA : kCPU);
+    BOOST_TEST(device.is_cpu());
+    BOOST_TEST(device.str() == "cpu");
+    BOOST_TEST(cuda::device_count() == 0);
+    const Tensor x = ones({2}, TensorOptions(kFloat64).device(device));
+    BOOST_TEST(x.device() == device);
+    BOOST_TEST(x.is_cpu());
+    BOOST_TEST(x.to(device).data_ptr<double>() == x.data_ptr<double>());  // itself, as LibTorch
+    BOOST_TEST(x.to(kCPU, kFloat32).dtype() == kFloat32);
+    nn::Linear layer(3, 2);
+    layer.to(device);
+    layer.to(kCPU, kFloat64);
+    BOOST_TEST(layer.weight.dtype() == kFloat64);
+    BOOST_TEST(Device("cpu:0").index() == 0);
+    BOOST_TEST(Device("cpu:0").str() == "cpu:0");
+    BOOST_TEST(Device("cpu") == Device(kCPU));
+    check_error([] { Device d(kCUDA); }, {"Device", "'cuda'", "CPU only"});
+    check_error([] { Device d("cuda:1"); }, {"Device", "'cuda:1'", "CPU only"});
+    check_error([] { Device d("tpu"); }, {"Device", "unknown device 'tpu'"});
+    check_error([] { Device d("cpu:2"); }, {"Device", "'cpu:2'"});
+    check_error([] { Device d(kCPU, 3); }, {"Device", "index 3"});
+}
+
 BOOST_AUTO_TEST_CASE(linear_defaults_to_pytorch_initialization) {
     nn::Linear layer({.in_features = 100, .out_features = 50});
     const double bound = 1.0 / std::sqrt(100.0);
