@@ -32,6 +32,16 @@ private:
     bool previous_;
 };
 
+/// LibTorch's guard for inference: here the same as NoGradGuard (no graph is recorded). Tensors
+/// made under it are ordinary tensors that do not require grad, usable anywhere afterwards.
+class InferenceMode {
+public:
+    explicit InferenceMode(bool enabled = true) : guard_(!enabled) {}
+
+private:
+    AutoGradMode guard_;
+};
+
 struct AnomalyMode {
     static bool is_enabled();
     static void set_enabled(bool enabled);

@@ -236,6 +236,14 @@ Tensor Tensor::to(Device) const {
 Tensor Tensor::to(Device, DType dtype) const {
     return to(dtype);
 }
+const Tensor& Tensor::uniform_(double from, double to, Generator* generator) const {
+    XGRAD_CHECK(is_floating_point(), "uniform_: expected a floating-point tensor, got ", dtype());
+    return copy_(uniform(sizes(), from, to, dtype(), generator));
+}
+const Tensor& Tensor::normal_(double mean, double std, Generator* generator) const {
+    XGRAD_CHECK(is_floating_point(), "normal_: expected a floating-point tensor, got ", dtype());
+    return copy_(normal(sizes(), mean, std, dtype(), generator));
+}
 Tensor Tensor::bmm(const Tensor& o) const {
     return xgrad::bmm(*this, o);
 }

@@ -266,6 +266,11 @@ public:
     const Tensor& copy_(const Tensor& src) const;
     const Tensor& fill_(double value) const;
     const Tensor& zero_() const;
+    /// Refilled in place with draws from U[from, to) or N(mean, std) (from `generator`, else the
+    /// default one), as copy_ of the matching factory's result: a leaf that requires grad is
+    /// refused outside NoGradGuard, as in LibTorch. Floating-point tensors only.
+    const Tensor& uniform_(double from = 0.0, double to = 1.0, Generator* generator = nullptr) const;
+    const Tensor& normal_(double mean = 0.0, double std = 1.0, Generator* generator = nullptr) const;
 
     /// Internal: the shared state behind this handle.
     const std::shared_ptr<TensorImpl>& impl() const { return impl_; }

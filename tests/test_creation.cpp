@@ -79,6 +79,35 @@ BOOST_AUTO_TEST_CASE(random_tensors_have_the_right_statistics) {
     for (int64_t i = 0; i < 1000; ++i) BOOST_TEST(sorted[i] == i);
 }
 
+BOOST_AUTO_TEST_CASE(in_place_uniform_and_normal_refill_a_tensor) {
+    const Tensor x = zeros({200, 50}, kFloat64);
+    Generator gen(7);
+    const Tensor& same = x.uniform_(-2.0, 3.0, &gen);
+    BOOST_TEST(&same == &x);
+    BOOST_TEST(x.min().item() >= -2.0);
+    BOOST_TEST(x.max().item() < 3.0);
+    BOOST_TEST(std::abs(x.mean().item() - 0.5) < 0.1);
+    // The same draws as the factory from the same seed.
+    Generator again(7);
+    BOOST_TEST(equal(x, uniform({200, 50}, -2.0, 3.0, kFloat64, &again)));
+    x.normal_(1.0, 0.5, &gen);
+    BOOST_TEST(std::abs(x.mean().item() - 1.0) < 0.02);
+    BOOST_TEST(std::abs(x.std().item() - 0.5) < 0.02);
+    const Tensor floats = ones({3});
+    floats.uniform_();
+    BOOST_TEST(floats.max().item() < 1.0);
+    check_error([] { arange(3).uniform_(); }, {"uniform_", "floating-point", "int64"});
+    check_error([] { arange(3).normal_(); }, {"normal_", "floating-point", "int64"});
+    // A leaf that requires grad is refilled only under NoGradGuard, as in LibTorch.
+    const Tensor w = zeros({4}).requires_grad_();
+    check_error([&] { w.normal_(); }, {"leaf"});
+    {
+        NoGradGuard no_grad;
+        w.normal_();
+    }
+    BOOST_TEST(w.abs().sum().item() > 0.0);
+}
+
 BOOST_AUTO_TEST_CASE(one_seed_reproduces_a_run) {
     manual_seed(42);
     const std::vector<float> first = randn({100}).to_vector<float>();

@@ -57,6 +57,16 @@ BOOST_AUTO_TEST_CASE(no_grad_and_detach_stop_recording) {
         BOOST_TEST(!GradMode::is_enabled());
     }
     BOOST_TEST(GradMode::is_enabled());
+    {
+        InferenceMode guard;  // LibTorch's name for the same
+        BOOST_TEST(!(x * 2.0).requires_grad());
+        {
+            InferenceMode off(false);  // recording again inside
+            BOOST_TEST((x * 2.0).requires_grad());
+        }
+        BOOST_TEST(!GradMode::is_enabled());
+    }
+    BOOST_TEST(GradMode::is_enabled());
     Tensor d = (x * 2.0).detach();
     BOOST_TEST(!d.requires_grad());
     BOOST_TEST(d.is_leaf());
