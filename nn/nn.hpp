@@ -5,6 +5,7 @@
 #include <xgrad/nn/attention.hpp>
 #include <xgrad/nn/container.hpp>
 #include <xgrad/nn/conv.hpp>
+#include <xgrad/nn/conv_transpose.hpp>
 #include <xgrad/nn/dropout.hpp>
 #include <xgrad/nn/embedding.hpp>
 #include <xgrad/nn/functional.hpp>

@@ -218,6 +218,113 @@ BOOST_AUTO_TEST_CASE(conv1d_is_conv2d_over_a_height_of_one) {
     BOOST_TEST(layer.weight.abs().max().item() <= 1 / std::sqrt(20.0));
 }
 
+namespace {
+// The scatter form: every input value x[n, g c + cc, i, j] adds x w[g c + cc, oo, ki, kj] at output
+// (g o + oo, i s - p + ki d, j s - p + kj d); rows and columns past the reach (output_padding)
+// keep only the bias.
+std::vector<double> reference_conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, nn::Size2 s,
+                                               nn::Size2 p, nn::Size2 op, int64_t groups, nn::Size2 d) {
+    const auto xv = x.to_vector<double>(), wv = w.to_vector<double>(), bv = b.to_vector<double>();
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), KH = w.size(2), KW = w.size(3);
+    const int64_t c = C / groups, o = w.size(1), O = o * groups;
+    const int64_t OH = (H - 1) * s.h - 2 * p.h + d.h * (KH - 1) + op.h + 1;
+    const int64_t OW = (W - 1) * s.w - 2 * p.w + d.w * (KW - 1) + op.w + 1;
+    std::vector<double> out(static_cast<std::size_t>(N * O * OH * OW));
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t oc = 0; oc < O; ++oc)
+            for (int64_t k = 0; k < OH * OW; ++k) out[static_cast<std::size_t>((n * O + oc) * OH * OW + k)] = bv[oc];
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t ic = 0; ic < C; ++ic)
+            for (int64_t i = 0; i < H; ++i)
+                for (int64_t j = 0; j < W; ++j)
+                    for (int64_t oo = 0; oo < o; ++oo)
+                        for (int64_t ki = 0; ki < KH; ++ki)
+                            for (int64_t kj = 0; kj < KW; ++kj) {
+                                const int64_t h = i * s.h - p.h + ki * d.h, ww = j * s.w - p.w + kj * d.w;
+                                if (h < 0 || h >= OH || ww < 0 || ww >= OW) continue;
+                                const int64_t oc = ic / c * o + oo;
+                                out[static_cast<std::size_t>(((n * O + oc) * OH + h) * OW + ww)] +=
+                                    xv[static_cast<std::size_t>(((n * C + ic) * H + i) * W + j)] *
+                                    wv[static_cast<std::size_t>(((ic * o + oo) * KH + ki) * KW + kj)];
+                            }
+    return out;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(conv_transpose2d_matches_the_definition) {
+    // By hand: ones(2, 2) spreads each value over a 2 x 2 patch; overlaps add.
+    const Tensor x = tensor({{1.0, 2.0}, {3.0, 4.0}}, kFloat64).view({1, 1, 2, 2}),
+                 ones_kernel = ones({1, 1, 2, 2}, kFloat64);
+    check_values(nn::F::conv_transpose2d(x, ones_kernel), {1, 3, 2, 4, 10, 6, 3, 7, 4}, 0);
+    // Stride 2: the patches tile the output without overlap, doubling its size.
+    check_values(nn::F::conv_transpose2d(x, ones_kernel, Tensor(), 2), {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4},
+                 0);
+    struct Case {
+        Shape x, w;
+        nn::Size2 s, p, op;
+        int64_t groups;
+        nn::Size2 d;
+    };
+    for (const Case& c :
+         {Case{{2, 3, 4, 5}, {3, 2, 3, 2}, 1, 0, 0, 1, 1}, Case{{1, 4, 3, 3}, {4, 3, 3, 3}, 2, 1, 1, 2, 1},
+          Case{{2, 2, 3, 4}, {2, 1, 2, 3}, {2, 3}, {1, 0}, {1, 2}, 1, {2, 1}},
+          Case{{1, 6, 2, 2}, {6, 1, 2, 2}, 3, 0, {2, 0}, 6, 1}}) {
+        BOOST_TEST_CONTEXT("input " << c.x << ", weight " << c.w << ", groups " << c.groups) {
+            const Tensor in = randn(c.x, kFloat64), w = randn(c.w, kFloat64);
+            const Tensor b = randn({c.w[1] * c.groups}, kFloat64);
+            const Tensor out = nn::F::conv_transpose2d(in, w, b, c.s, c.p, c.op, c.groups, c.d);
+            check_values(out, reference_conv_transpose2d(in, w, b, c.s, c.p, c.op, c.groups, c.d), 1e-12);
+            // The adjoint of conv2d with the same window: <conv2d(a, w), y> = <a, conv_transpose2d(y, w)>
+            // when output_padding gives back a's size.
+            const Tensor a = randn({c.x[0], c.w[1] * c.groups, out.size(2), out.size(3)}, kFloat64);
+            const Tensor y = nn::F::conv2d(a, w, Tensor(), c.s, nn::Padding2(c.p), c.d, c.groups);
+            BOOST_TEST(y.sizes() == in.sizes());
+            const double lhs = (y * in).sum().item();
+            const double rhs =
+                (a * nn::F::conv_transpose2d(in, w, Tensor(), c.s, c.p, c.op, c.groups, c.d)).sum().item();
+            BOOST_TEST(std::abs(lhs - rhs) < 1e-10 * (1 + std::abs(lhs)));
+        }
+    }
+    // Unbatched input, and the 1-D form as 2-D over a height of 1.
+    BOOST_TEST(nn::F::conv_transpose2d(x[0], ones_kernel).sizes() == Shape({1, 3, 3}));
+    const Tensor seq = randn({2, 3, 5}, kFloat64), w1 = randn({3, 2, 3}, kFloat64);
+    BOOST_TEST(
+        equal(nn::F::conv_transpose1d(seq, w1, Tensor(), 2, 1, 1),
+              nn::F::conv_transpose2d(seq.unsqueeze(2), w1.unsqueeze(2), Tensor(), {1, 2}, {0, 1}, {0, 1}).squeeze(2)));
+    // Errors name the op and the shapes.
+    check_error([&] { nn::F::conv_transpose2d(x, ones_kernel, Tensor(), 2, 0, 2); },
+                {"conv_transpose2d", "output_padding (2, 2)", "smaller than either the stride (2, 2)"});
+    check_error(
+        [&] {
+            nn::F::conv_transpose2d(x, ones({2, 1, 2, 2}, kFloat64));
+        },
+        {"conv_transpose2d", "1 channels", "[2, 1, 2, 2]"});
+    check_error([&] { nn::F::conv_transpose2d(x, ones_kernel, Tensor(), 1, 2); },
+                {"conv_transpose2d", "output row count", "would be -1"});
+    check_error([&] { nn::F::conv_transpose2d(x, ones_kernel, ones({2}, kFloat64)); },
+                {"conv_transpose2d", "bias", "1 output channels"});
+}
+
+BOOST_AUTO_TEST_CASE(conv_transpose_modules_double_a_feature_map) {
+    nn::ConvTranspose2d up({.in_channels = 8, .out_channels = 4, .kernel_size = 2, .stride = 2});
+    BOOST_TEST(up.weight.sizes() == Shape({8, 4, 2, 2}));
+    BOOST_TEST(up(randn({3, 8, 5, 7})).sizes() == Shape({3, 4, 10, 14}));
+    // PyTorch's initialization: U(+-1/sqrt(fan_in)), fan_in from the weight's dim 1: 4 * 2 * 2.
+    BOOST_TEST(up.weight.abs().max().item() <= 1.0 / 4);
+    BOOST_TEST(up.bias.abs().max().item() <= 1.0 / 4);
+    BOOST_TEST(up.extra_repr() == "8, 4, kernel_size=(2, 2), stride=(2, 2), padding=(0, 0)");
+    nn::ConvTranspose2d grouped({.in_channels = 4, .out_channels = 6, .kernel_size = 3, .groups = 2, .bias = false});
+    BOOST_TEST(grouped.weight.sizes() == Shape({4, 3, 3, 3}));
+    BOOST_TEST(!grouped.bias.defined());
+    BOOST_TEST(nn::ConvTranspose2d(2, 3, 3)(randn({1, 2, 4, 4})).sizes() == Shape({1, 3, 6, 6}));
+    nn::ConvTranspose1d up1({.in_channels = 3, .out_channels = 2, .kernel_size = 4, .stride = 2, .padding = 1});
+    BOOST_TEST(up1(randn({2, 3, 6})).sizes() == Shape({2, 2, 12}));
+    BOOST_TEST(nn::ConvTranspose1d(3, 2, 2).weight.sizes() == Shape({3, 2, 2}));
+    check_error([] { nn::ConvTranspose2d({.in_channels = 3, .out_channels = 4, .kernel_size = 2, .groups = 2}); },
+                {"ConvTranspose2d", "groups 2", "in_channels 3"});
+    check_error([] { nn::ConvTranspose1d(0, 2, 2); }, {"ConvTranspose1d", "positive"});
+}
+
 BOOST_AUTO_TEST_CASE(max_pooling_matches_the_definition) {
     const Tensor x = random_tensor({2, 3, 7, 8}, kFloat64, 7);
     check_values(nn::F::max_pool2d(x, 2), reference_max_pool2d(x, 2, 2, 0), 0);

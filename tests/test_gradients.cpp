@@ -206,6 +206,14 @@ const std::vector<OpCase> ops = {
      {{2, 18, 16}},
      Domain::any,
      true},
+    {"conv_transpose2d_grouped",
+     [](const Args& a) { return nn::F::conv_transpose2d(a[0], a[1], a[2], 2, 1, 1, 2); },
+     {{2, 4, 3, 3}, {4, 3, 2, 2}, {6}},
+     Domain::any,
+     true},
+    {"conv_transpose1d_dilated",
+     [](const Args& a) { return nn::F::conv_transpose1d(a[0], a[1], a[2], 1, 1, 0, 1, 2); },
+     {{2, 3, 5}, {3, 2, 3}, {2}}},
     {"max_pool2d",
      [](const Args& a) {
          return max_pool2d(a[0], {.kernel_h = 2, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .padding_w = 1});
