@@ -276,7 +276,7 @@ Tensor sum_to(const Tensor& g, const Shape& sizes);
 /// x tiled repeats[i] times along dim i (torch.Tensor.repeat); extra counts add leading dims.
 Tensor repeat(const Tensor& x, const Shape& repeats);
 /// A copy of x with the order of elements reversed along each of dims.
-Tensor flip(const Tensor& x, const Shape& dims);
+Tensor flip(const Tensor& x, const Dims& dims);
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);

@@ -352,7 +352,7 @@ Tensor Tensor::prod() const {
 Tensor Tensor::prod(int64_t d, bool keepdim) const {
     return xgrad::prod(*this, d, keepdim);
 }
-Tensor Tensor::flip(const Shape& dims) const {
+Tensor Tensor::flip(const Dims& dims) const {
     return xgrad::flip(*this, dims);
 }
 Tensor Tensor::tril(int64_t k) const {

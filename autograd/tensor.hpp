@@ -29,6 +29,9 @@ class TensorOptions {
 public:
     TensorOptions() = default;
     TensorOptions(DType dtype) : dtype_(dtype) {}  // NOLINT: implicit on purpose, like LibTorch
+    /// zeros({2}, kCPU), randn({n}, device): accepted, as every tensor is on the CPU.
+    TensorOptions(Device) {}                          // NOLINT: implicit on purpose, like LibTorch
+    TensorOptions(DeviceType type) { Device{type}; }  // NOLINT: kCUDA throws, as Device(kCUDA) does
     TensorOptions dtype(DType d) const {
         auto o = *this;
         o.dtype_ = d;
@@ -192,7 +195,7 @@ public:
     Tensor cumprod(int64_t dim) const;
     Tensor prod() const;
     Tensor prod(int64_t dim, bool keepdim = false) const;
-    Tensor flip(const Shape& dims) const;
+    Tensor flip(const Dims& dims) const;
     Tensor tril(int64_t diagonal = 0) const;
     Tensor triu(int64_t diagonal = 0) const;
     Tensor repeat(const Shape& repeats) const;

@@ -20,6 +20,16 @@
 namespace xgrad::nn {
 
 class ModuleList : public Module {
+    // True for a single argument of M's own options type (the overload above takes it); false for
+    // a module without an Options type.
+    template <class M, class... Args>
+    static constexpr bool is_own_options() {
+        if constexpr (sizeof...(Args) == 1 && requires { typename M::Options; })
+            return (std::is_same_v<std::remove_cvref_t<Args>, typename M::Options> && ...);
+        else
+            return false;
+    }
+
 public:
     /// Builds an M from its options in place and appends it.
     template <class M>
@@ -31,8 +41,7 @@ public:
     /// ... or from the arguments of one of its other constructors (Linear(784, 10)).
     template <class M, class... Args>
     requires(sizeof...(Args) > 0 && std::is_constructible_v<M, Args&&...> &&
-             !(sizeof...(Args) == 1 &&
-               (std::is_same_v<std::remove_cvref_t<Args>, typename M::Options> && ...))) M& emplace(Args&&... args) {
+             !is_own_options<M, Args...>()) M& emplace(Args&&... args) {
         auto module = std::make_shared<M>(std::forward<Args>(args)...);
         push_back(module);
         return *module;

@@ -7,6 +7,7 @@
 /// that evaluation needs no change at all ("inverted dropout"). Both give the same expected
 /// activation; DropoutOptions::scale_at_test = true selects the paper's form.
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
@@ -25,8 +26,11 @@ class Dropout : public Module {
 public:
     using Options = DropoutOptions;
     explicit Dropout(DropoutOptions options = {});
-    /// LibTorch's positional form: Dropout(0.5).
+    /// LibTorch's positional form: Dropout(0.5); Dropout({0.2}) means p = 0.2 either way.
     explicit Dropout(double p) : Dropout(DropoutOptions{.p = p}) {}
+    /// Dropout({}) stays ambiguous (a compile error, as before this constructor) rather than meaning
+    /// p = 0: write Dropout() for the default, Dropout(0.0) for none.
+    explicit Dropout(std::nullptr_t) = delete;
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Dropout"; }
     std::string extra_repr() const override;
@@ -40,6 +44,7 @@ public:
     using Options = DropoutOptions;
     explicit Dropout2d(DropoutOptions options = {});
     explicit Dropout2d(double p) : Dropout2d(DropoutOptions{.p = p}) {}
+    explicit Dropout2d(std::nullptr_t) = delete;  // as in Dropout
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Dropout2d"; }
     std::string extra_repr() const override;

@@ -43,7 +43,7 @@ Tensor gelu(const Tensor& x, bool approximate) {
 // beta x clamped at the threshold inside log1p(exp()): the branch where() does not take stays
 // finite, so its zero gradient cannot become inf * 0 = NaN.
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-    XGRAD_CHECK(beta > 0 && std::isfinite(beta), "softplus: beta must be positive and finite, got ", beta);
+    XGRAD_CHECK(beta != 0 && std::isfinite(beta), "softplus: beta must be finite and not 0, got ", beta);
     const Tensor scaled = x * beta;
     return where(scaled > threshold, x, log1p(exp(clamp_max(scaled, threshold))) * (1.0 / beta));
 }
@@ -71,32 +71,39 @@ Tensor softsign(const Tensor& x) {
     return x / (abs(x) + 1.0);
 }
 
+// x - log(1 + e^x) below 0 and -log(1 + e^-x) from 0 up, each exponent kept <= 0 (no overflow,
+// no threshold: exact far out, as PyTorch's). The parts are cut with where(), which passes the
+// gradient 1 to the part it selects, so the slope at 0 is sigmoid(0) = 1/2.
 Tensor logsigmoid(const Tensor& x) {
-    return -softplus(-x);
+    const Tensor zero = zeros_like(x), negative = x < 0.0;
+    const Tensor below = where(negative, x, zero), above = where(negative, zero, x);
+    return where(negative, below - log1p(exp(below)), -log1p(exp(-above)));
 }
 
+// The flat parts are picked by x <= -3 and x >= 3, so NaN falls to the middle and stays NaN.
 Tensor hardsigmoid(const Tensor& x) {
-    const Tensor inside = (x > -3.0) && (x < 3.0);
-    return where(inside, x * (1.0 / 6) + 0.5, (x >= 3.0).to(x.dtype()));
+    return where(x <= -3.0, zeros_like(x), where(x >= 3.0, ones_like(x), x * (1.0 / 6) + 0.5));
 }
 
 // Written out rather than as x hardsigmoid(x), for PyTorch's gradient at the kinks: -1/2 at -3 and
 // 3/2 at 3, the middle piece's slope (2x + 3) / 6 taken at both ends.
+// The middle piece reads x only where it is selected (0 elsewhere), so an infinite input cannot
+// give it inf * 0 = NaN in the gradient. (NaN is in neither flat part, so it reaches the middle and stays NaN.)
 Tensor hardswish(const Tensor& x) {
-    const Tensor middle = x * (x + 3.0) * (1.0 / 6);
-    return where(x > 3.0, x, where(x < -3.0, zeros_like(x), middle));
+    const Tensor low = x<-3.0, high = x> 3.0;
+    const Tensor m = where(low || high, zeros_like(x), x);
+    return where(high, x, where(low, zeros_like(x), m * (m + 3.0) * (1.0 / 6)));
 }
 
-// PyTorch 1.13's form: the norms' product clamped as a whole, so the gradient at parallel vectors
-// is the exact one.
+// PyTorch 1.13's form: each vector divided by its norm (at least eps), then the dot product.
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps) {
     const Shape sizes = broadcast_shapes(x1.sizes(), x2.sizes(), "cosine_similarity");
-    XGRAD_CHECK(!sizes.empty(), "cosine_similarity: expected inputs with at least one dimension, got shapes ",
-                x1.sizes(), " and ", x2.sizes());
+    if (sizes.empty()) return cosine_similarity(x1.reshape({1}), x2.reshape({1}), dim, eps).reshape({});
     const int64_t d = wrap_dim(dim, static_cast<int64_t>(sizes.size()), "cosine_similarity");
     const Tensor a = x1.expand(sizes), b = x2.expand(sizes);
-    const Tensor dot = sum(a * b, {d}), squares = sum(a * a, {d}) * sum(b * b, {d});
-    return dot * rsqrt(clamp_min(squares, eps * eps));
+    const Tensor unit_a = a / clamp_min(norm(a, 2.0, {d}, true), eps);
+    const Tensor unit_b = b / clamp_min(norm(b, 2.0, {d}, true), eps);
+    return sum(unit_a * unit_b, {d});
 }
 
 namespace {
@@ -250,27 +257,30 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
     XGRAD_CHECK(beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", beta);
     const Tensor d = abs(input - target);
     if (beta == 0) return reduce_loss(d, reduction);
-    return reduce_loss(where(d < beta, square(d) * (0.5 / beta), d - 0.5 * beta), reduction);
+    const Tensor quadratic = d < beta, small = where(quadratic, d, zeros_like(d));  // as in huber_loss
+    return reduce_loss(where(quadratic, square(small) * (0.5 / beta), d - 0.5 * beta), reduction);
 }
 
 Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction, double delta) {
     check_same_shape("huber_loss", input, target);
     XGRAD_CHECK(delta > 0, "huber_loss: delta must be positive, got ", delta);
-    const Tensor d = abs(input - target);
-    return reduce_loss(where(d < delta, square(d) * 0.5, (d - 0.5 * delta) * delta), reduction);
+    const Tensor d = abs(input - target), quadratic = d < delta;
+    // The square reads d only where it is selected, so an infinite d cannot make its gradient NaN.
+    const Tensor small = where(quadratic, d, zeros_like(d));
+    return reduce_loss(where(quadratic, square(small) * 0.5, (d - 0.5 * delta) * delta), reduction);
 }
 
 // target log target is taken as 0 where the target is 0 (xlogy), through a log of 1 there, so
-// neither value nor gradient turns into NaN.
+// neither value nor gradient turns into NaN; a negative target gives NaN, as in PyTorch.
 Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivOptions& options) {
     check_same_shape("kl_div", input, target);
     Tensor pointwise;
     if (options.log_target) {
         pointwise = exp(target) * (target - input);
     } else {
-        const Tensor positive = target > 0.0;
-        const Tensor log_target = log(where(positive, target, ones_like(target)));
-        pointwise = where(positive, target * log_target, zeros_like(target)) - target * input;
+        const Tensor nonzero = target != 0.0;
+        const Tensor log_target = log(where(nonzero, target, ones_like(target)));
+        pointwise = where(nonzero, target * log_target, zeros_like(target)) - target * input;
     }
     switch (options.reduction) {
         case KLDivReduction::none:

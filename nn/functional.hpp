@@ -30,7 +30,7 @@ Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
 Tensor relu6(const Tensor& x);
 /// x / (1 + |x|).
 Tensor softsign(const Tensor& x);
-/// log sigmoid(x) = -softplus(-x), stable for large |x|.
+/// log sigmoid(x), exact and finite for any x (no threshold).
 Tensor logsigmoid(const Tensor& x);
 /// The piecewise-linear sigmoid: 0 below -3, 1 above 3, x / 6 + 1/2 between.
 Tensor hardsigmoid(const Tensor& x);
@@ -38,7 +38,8 @@ Tensor hardsigmoid(const Tensor& x);
 Tensor hardswish(const Tensor& x);
 
 // ---- similarity -------------------------------------------------------------------------------
-/// x1 . x2 / max(|x1| |x2|, eps) along dim, x1 and x2 broadcast together (as PyTorch 1.13).
+/// (x1 / max(|x1|, eps)) . (x2 / max(|x2|, eps)) along dim, x1 and x2 broadcast together (as
+/// PyTorch 1.13).
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim = 1, double eps = 1e-8);
 /// y = x W^T + b, and relu(y) in the same pass over the output (what nn::Sequential runs for a
 /// Linear followed by a ReLU; a hand-written forward calls it for the same saving).

@@ -21,3 +21,4 @@
 #include <xgrad/nn/rnn.hpp>
 #include <xgrad/nn/summary.hpp>
 #include <xgrad/nn/transformer.hpp>
+#include <xgrad/nn/upsample.hpp>

@@ -325,6 +325,50 @@ BOOST_AUTO_TEST_CASE(conv_transpose_modules_double_a_feature_map) {
     check_error([] { nn::ConvTranspose1d(0, 2, 2); }, {"ConvTranspose1d", "positive"});
 }
 
+BOOST_AUTO_TEST_CASE(interpolate_matches_pytorchs_values) {
+    // Values printed by PyTorch 1.13's F.interpolate for the same inputs.
+    const Tensor x = tensor({{1.0, 2.0}, {3.0, 4.0}}).view({1, 1, 2, 2});
+    check_values(nn::F::interpolate(x, {.scale_factor = {{2}}}), {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 0);
+    check_values(nn::F::interpolate(x, {.scale_factor = {{2}}, .mode = nn::kBilinear}),
+                 {1.0, 1.25, 1.75, 2.0, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3.0, 3.25, 3.75, 4.0}, 1e-6);
+    check_values(
+        nn::F::interpolate(x, {.size = {{4, 4}}, .mode = nn::kBilinear, .align_corners = true}),
+        {1, 4.0 / 3, 5.0 / 3, 2, 5.0 / 3, 2, 7.0 / 3, 8.0 / 3, 7.0 / 3, 8.0 / 3, 3, 10.0 / 3, 3, 10.0 / 3, 11.0 / 3, 4},
+        1e-6);
+    const Tensor three = arange(3, kFloat32).view({1, 1, 3}), four = arange(4, kFloat32).view({1, 1, 4});
+    check_values(nn::F::interpolate(three, {.size = {{5}}}), {0, 0, 1, 1, 2}, 0);
+    check_values(nn::F::interpolate(arange(5, kFloat32).view({1, 1, 5}), {.size = {{3}}}), {0, 1, 3}, 0);
+    check_values(nn::F::interpolate(three, {.size = {{5}}, .mode = nn::kLinear}), {0, 0.4, 1, 1.6, 2}, 1e-6);
+    // A factor sets the source coordinates itself (1 / 1.5), as PyTorch's default does.
+    check_values(nn::F::interpolate(four, {.scale_factor = {{1.5}}}), {0, 0, 1, 2, 2, 3}, 0);
+    check_values(nn::F::interpolate(four, {.scale_factor = {{1.5}}, .mode = nn::kLinear}),
+                 {0, 0.5, 7.0 / 6, 11.0 / 6, 2.5, 3}, 1e-6);
+    // Per-dim sizes, and float64 kept.
+    const Tensor wide = nn::F::interpolate(randn({2, 3, 4, 5}, kFloat64), {.size = {{6, 2}}, .mode = nn::kBilinear});
+    BOOST_TEST(wide.sizes() == Shape({2, 3, 6, 2}));
+    BOOST_TEST(wide.dtype() == kFloat64);
+    // Nearest upsampling's gradient: each input receives the sum over the outputs that copy it.
+    const Tensor leaf = ones({1, 1, 2, 2}).requires_grad_();
+    nn::Upsample up({.scale_factor = {{2, 3}}});
+    up(leaf).sum().backward();
+    check_values(leaf.grad(), {6, 6, 6, 6}, 0);
+    // Errors.
+    check_error([&] { nn::F::interpolate(x, {}); }, {"interpolate", "exactly one of size and scale_factor"});
+    check_error([&] { nn::F::interpolate(x, {.size = {{2}}, .mode = nn::kLinear}); }, {"interpolate", "'linear'"});
+    check_error([&] { nn::F::interpolate(three, {.size = {{2}}, .mode = nn::kBilinear}); },
+                {"interpolate", "'bilinear'", "[1, 1, 3]"});
+    check_error([&] { nn::F::interpolate(x, {.size = {{2}}, .align_corners = false}); },
+                {"interpolate", "align_corners", "nearest"});
+    check_error([&] { nn::F::interpolate(x, {.size = {{1, 2, 3}}}); }, {"interpolate", "3 entries", "2 spatial"});
+    check_error([&] { nn::F::interpolate(x, {.scale_factor = {{0.1}}}); }, {"interpolate", "scale_factor 0.1"});
+    check_error([&] { nn::F::interpolate(x.view({1, 4}), {.size = {{2}}}); }, {"interpolate", "[1, 4]"});
+    check_error(
+        [&] {
+            nn::F::interpolate(arange(4).view({1, 1, 4}), {.size = {{2}}});
+        },
+        {"interpolate", "floating-point"});
+}
+
 BOOST_AUTO_TEST_CASE(max_pooling_matches_the_definition) {
     const Tensor x = random_tensor({2, 3, 7, 8}, kFloat64, 7);
     check_values(nn::F::max_pool2d(x, 2), reference_max_pool2d(x, 2, 2, 0), 0);

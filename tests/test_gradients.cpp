@@ -214,6 +214,22 @@ const std::vector<OpCase> ops = {
     {"conv_transpose1d_dilated",
      [](const Args& a) { return nn::F::conv_transpose1d(a[0], a[1], a[2], 1, 1, 0, 1, 2); },
      {{2, 3, 5}, {3, 2, 3}, {2}}},
+    {"interpolate_bilinear",
+     [](const Args& a) {
+         return nn::F::interpolate(a[0], {.scale_factor = {{1.5, 2.0}}, .mode = nn::kBilinear});
+     },
+     {{2, 2, 3, 4}},
+     Domain::any,
+     true},
+    {"interpolate_bilinear_align_corners",
+     [](const Args& a) {
+         return nn::F::interpolate(a[0], {.size = {{5, 2}}, .mode = nn::kBilinear, .align_corners = true});
+     },
+     {{1, 2, 3, 4}}},
+    {"interpolate_nearest", [](const Args& a) { return nn::F::interpolate(a[0], {.size = {{5}}}); }, {{2, 3, 3}}},
+    {"interpolate_linear",
+     [](const Args& a) { return nn::F::interpolate(a[0], {.size = {{7}}, .mode = nn::kLinear}); },
+     {{2, 1, 4}}},
     {"max_pool2d",
      [](const Args& a) {
          return max_pool2d(a[0], {.kernel_h = 2, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .padding_w = 1});
@@ -309,7 +325,7 @@ const std::vector<OpCase> ops = {
                               {.reduction = nn::F::KLDivReduction::none, .log_target = true});
      },
      {{3, 4}, {3, 4}}},
-    // A target with zeros: those places add nothing and pass no gradient to the target.
+    // A target with zeros: those places add nothing to the loss.
     {"kl_div_zero_target",
      [](const Args& a) {
          return nn::F::kl_div(log_softmax(a[0], 1), relu(a[1]), {.reduction = nn::F::KLDivReduction::sum});

@@ -489,6 +489,16 @@ BOOST_AUTO_TEST_CASE(modules_take_libtorchs_positional_arguments) {
     BOOST_TEST(nn::AvgPool1d(2).options.kernel_size == 2);
     BOOST_TEST(nn::MultiheadAttention(8, 2).options.num_heads == 2);
     BOOST_TEST(nn::Softmax(0).options.dim == 0);
+    // Braced forms that compiled before mean what they meant (Dropout({}) stays a compile error,
+    // as before, rather than meaning p = 0).
+    BOOST_TEST(nn::Dropout({0.2}).options.p == 0.2);
+    BOOST_TEST(nn::Softmax({1}).options.dim == 1);
+    BOOST_TEST(nn::MaxPool2d({2}).options.kernel_size.h == 2);
+    BOOST_TEST(nn::MaxPool2d({2, 1}).options.stride.h == 1);
+    BOOST_TEST(nn::BatchNorm1d({.num_features = 4}).options.num_features == 4);
+    // Modules without an Options type take their positional form through emplace too.
+    nn::ModuleList cells;
+    BOOST_TEST(cells.emplace<nn::LSTMCell>(3, 2).parameters().size() == 4u);
     // The checks of the options form apply to the positional one.
     check_error([] { nn::Linear(0, 3); }, {"Linear", "positive"});
 }
@@ -515,6 +525,10 @@ BOOST_AUTO_TEST_CASE(libtorch_device_code_runs_on_the_cpu) {
     check_error([] { Device d("tpu"); }, {"Device", "unknown device 'tpu'"});
     check_error([] { Device d("cpu:2"); }, {"Device", "'cpu:2'"});
     check_error([] { Device d(kCPU, 3); }, {"Device", "index 3"});
+    // A device in a factory's options, as LibTorch code writes it.
+    BOOST_TEST(zeros({2}, kCPU).dtype() == kFloat32);
+    BOOST_TEST(randn({2}, device).numel() == 2);
+    check_error([] { zeros({2}, kCUDA); }, {"Device", "CPU only"});
 }
 
 BOOST_AUTO_TEST_CASE(linear_defaults_to_pytorch_initialization) {
@@ -708,6 +722,12 @@ BOOST_AUTO_TEST_CASE(more_activations_match_their_formulas) {
     check_values(ls, {-100.0, -std::log(2.0), -std::exp(-100.0)}, 1e-12);
     ls.sum().backward();
     check_values(far.grad(), {1.0, 0.5, 0.0}, 1e-12);  // sigmoid(-x)
+    // No threshold: at -21 the value is -21 - log(1 + e^-21), not -21 (PyTorch: -21.000000000758256).
+    const Tensor minus21 = tensor({-21.0}, kFloat64).requires_grad_();
+    const Tensor l21 = nn::F::logsigmoid(minus21);
+    BOOST_TEST(l21.item() == -21.0 - std::log1p(std::exp(-21.0)));
+    l21.backward();
+    BOOST_TEST(std::abs(minus21.grad().item() - 1 / (1 + std::exp(-21.0))) < 1e-15);
     nn::Hardsigmoid hardsigmoid;
     nn::Hardswish hardswish;
     const Tensor h = tensor({-4.0, 0.0, 1.5, 4.0}, kFloat64);
@@ -720,6 +740,13 @@ BOOST_AUTO_TEST_CASE(more_activations_match_their_formulas) {
     kinks.grad().zero_();
     hardswish(kinks).sum().backward();
     check_values(kinks.grad(), {-0.5, 1.5}, 1e-15);
+    // NaN stays NaN; infinite inputs give PyTorch's gradients (0 and 1), not NaN.
+    BOOST_TEST(std::isnan(hardsigmoid(tensor({std::nan("")}, kFloat64)).item()));
+    BOOST_TEST(std::isnan(hardswish(tensor({std::nan("")}, kFloat64)).item()));
+    const double inf = std::numeric_limits<double>::infinity();
+    const Tensor infinite = tensor({-inf, inf}, kFloat64).requires_grad_();
+    hardswish(infinite).sum().backward();
+    check_values(infinite.grad(), {0, 1}, 0);
     BOOST_TEST(nn::Hardswish().type_name() == "Hardswish");
 }
 
@@ -733,6 +760,14 @@ BOOST_AUTO_TEST_CASE(huber_kl_div_and_cosine_similarity_match_hand_computed_valu
     check_values(nn::F::huber_loss(input, target, nn::F::Reduction::sum, 0.7),
                  {0.7 * nn::F::smooth_l1_loss(input, target, nn::F::Reduction::sum, 0.7).item()}, 1e-12);
     check_error([&] { nn::F::huber_loss(input, target, nn::F::Reduction::mean, 0.0); }, {"huber_loss", "delta"});
+    // An infinite difference: the linear part's gradient, +-delta, not NaN (smooth L1 likewise).
+    const double inf = std::numeric_limits<double>::infinity();
+    const Tensor far_input = tensor({inf, -inf}, kFloat64).requires_grad_();
+    nn::F::huber_loss(far_input, tensor({0.0, 0.0}, kFloat64), nn::F::Reduction::sum, 0.5).backward();
+    check_values(far_input.grad(), {0.5, -0.5}, 0);
+    far_input.grad().zero_();
+    nn::F::smooth_l1_loss(far_input, tensor({0.0, 0.0}, kFloat64), nn::F::Reduction::sum, 0.5).backward();
+    check_values(far_input.grad(), {1, -1}, 0);
 
     // KL(p || q) for p = (1/2, 1/2, 0), q = (1/4, 1/4, 1/2): 2 * 1/2 ln 2 = ln 2; the zero in p adds 0.
     const Tensor log_q = tensor({{0.25, 0.25, 0.5}}, kFloat64).log().requires_grad_();
@@ -754,7 +789,17 @@ BOOST_AUTO_TEST_CASE(huber_kl_div_and_cosine_similarity_match_hand_computed_valu
     const Tensor b = tensor({{1.0, 1.0}, {0.0, 2.0}, {1.0, 1.0}}, kFloat64);
     check_values(nn::F::cosine_similarity(a, b), {1 / std::sqrt(2.0), 0.0, 0.0}, 1e-15);
     check_values(nn::F::cosine_similarity(a, tensor({2.0, 0.0}, kFloat64)), {1.0, 1.0, 0.0}, 1e-15);
+    // Each norm is clamped at eps on its own, as in PyTorch 1.13: tiny vectors keep their angle
+    // (PyTorch: 0.7071), and at a zero vector the gradient is the other's unit vector / eps.
+    check_values(nn::F::cosine_similarity(tensor({1e-5, 0.0}, kFloat64), tensor({1e-5, 1e-5}, kFloat64), 0),
+                 {1 / std::sqrt(2.0)}, 1e-12);
+    const Tensor zero_vector = zeros({2}, kFloat64).requires_grad_();
+    nn::F::cosine_similarity(zero_vector, tensor({1.0, 1.0}, kFloat64), 0).backward();
+    check_values(zero_vector.grad(), {1 / std::sqrt(2.0) / 1e-8, 1 / std::sqrt(2.0) / 1e-8}, 1e-6);
+    BOOST_TEST(nn::F::cosine_similarity(scalar_tensor(2.0), scalar_tensor(3.0), 0).item() == 1.0);
     check_error([&] { nn::F::cosine_similarity(a, b, 2); }, {"cosine_similarity", "dim"});
+    // A negative target has no logarithm: NaN, as in PyTorch.
+    BOOST_TEST(std::isnan(nn::F::kl_div(log_q, tensor({{0.5, -0.5, 1.0}}, kFloat64)).item()));
     check_error([&] { nn::F::cosine_similarity(a, tensor({1.0, 2.0, 3.0})); }, {"cosine_similarity", "[3, 2]", "[3]"});
 }
 

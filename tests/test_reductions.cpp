@@ -131,7 +131,27 @@ BOOST_AUTO_TEST_CASE(prod_over_all_and_along_a_dim) {
     const Tensor big = full({2}, 4294967297.0, kInt64);
     BOOST_TEST(prod(big).dtype() == kInt64);
     BOOST_TEST(prod(big).item() == 8589934593.0);
-    BOOST_TEST(prod(tensor({true, true})).item() == 1.0);
+    const Tensor flags = tensor({1.0, 1.0, 0.0}) > 0.5;
+    BOOST_TEST(prod(flags.narrow(0, 0, 2)).item() == 1.0);
+    BOOST_TEST(prod(flags).item() == 0.0);
+    BOOST_TEST(prod(flags).dtype() == kInt64);
+    // A long lane with one zero: the zero's gradient is the product of the others, the rest 0, in
+    // O(n) (a lane of 100,000 would need 10^10 elements in cumprod's exact form); two zeros: all 0.
+    const Tensor lane = ones({100000}, kFloat64);
+    lane.narrow(0, 5, 1).fill_(0.0);
+    lane.narrow(0, 7, 1).fill_(2.0);
+    lane.requires_grad_();
+    prod(lane).backward();
+    BOOST_TEST(lane.grad().sum().item() == 2.0);
+    BOOST_TEST(lane.grad().narrow(0, 5, 1).item() == 2.0);
+    const Tensor two_zeros = tensor({0.0, 3.0, 0.0}, kFloat64).requires_grad_();
+    prod(two_zeros).backward();
+    check_values(two_zeros.grad(), {0, 0, 0}, 0);
+    // Second derivatives, at a lane with one zero and one without.
+    const auto second = autograd::gradgradcheck(
+        [](const std::vector<Tensor>& a) { return prod(a[0], 1); },
+        {tensor({{0.5, 0.0, 2.0}, {1.5, -0.7, 1.2}}, kFloat64).requires_grad_()}, {.raise = false});
+    BOOST_TEST(second.ok, second.message);
     // Over nothing: 1, in the product's shape.
     check_values(prod(zeros({2, 0}), 1), {1, 1}, 0);
     BOOST_TEST(prod(zeros({0})).item() == 1.0);

@@ -42,6 +42,10 @@ BOOST_AUTO_TEST_CASE(flip_reverses_the_chosen_dims_into_a_copy) {
     check_values(copy, {1, 2, 3, 4, 5, 6}, 0);
     BOOST_TEST(copy.data_ptr<float>() != x.data_ptr<float>());
     BOOST_TEST(flip(zeros({0, 3}), {0}).sizes() == Shape({0, 3}));
+    check_values(x.flip(0), {4, 5, 6, 1, 2, 3}, 0);  // one dim as a plain integer, as in LibTorch
+    // A 0-d tensor: a copy, for dim 0 or -1 (as PyTorch).
+    BOOST_TEST(flip(scalar_tensor(2.5), {0}).item() == 2.5);
+    check_error([] { flip(scalar_tensor(2.5), {1}); }, {"flip", "dim"});
     check_error([&] { flip(x, {1, -1}); }, {"flip", "dim 1", "more than once"});
     check_error([&] { flip(x, {2}); }, {"flip", "dim"});
 }

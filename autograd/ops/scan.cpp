@@ -70,19 +70,43 @@ Tensor cumprod(const Tensor& x, int64_t dim) {
                    {.saves = Saves::inputs_and_output});
 }
 
-// The product along dim is the last running product, so cumprod's gradient, exact at zeros, is
-// the product's too.
+namespace {
+// x's running product along d shifted by one: out[i] = x[0] ... x[i - 1], and 1 first.
+Tensor exclusive_cumprod(const Tensor& x, int64_t d) {
+    const int64_t n = x.size(d);
+    Shape one = x.sizes();
+    one[static_cast<std::size_t>(d)] = 1;
+    return cat({ones(one, x.dtype()), narrow(cumprod(x, d), d, 0, n - 1)}, d);
+}
+
+// d prod / d x_i is the product of the others: the product before i times the product after it,
+// two running products (O(n), exact with any number of zeros, unlike prod / x_i). Written with
+// differentiable ops, so second derivatives follow (through cumprod's exact form).
+Tensor prod_backward(const Tensor& g, const Tensor& x, int64_t d, bool keepdim) {
+    const Tensor before = exclusive_cumprod(x, d);
+    const Tensor after = flip(exclusive_cumprod(flip(x, {d}), d), {d});
+    return mul(keepdim ? g : g.unsqueeze(d), mul(before, after));
+}
+}  // namespace
+
+// The value is the last running product (one pass, in x's type: integers wrap as int64 does).
 Tensor prod(const Tensor& x, int64_t dim, bool keepdim) {
     if (x.dim() == 0) {
         wrap_dim(dim, 1, "prod");
         return prod(x.reshape({1}), 0).reshape({});
     }
+    if (x.dtype() == kBool) return prod(x.to(kInt64), dim, keepdim);  // as PyTorch: bools multiply in int64
     const int64_t d = wrap_dim(dim, x.dim(), "prod");
     const int64_t n = x.size(d);
     // Over nothing: 1, in the dtype and shape the product would have (and still in the graph).
     if (n == 0) return sum(x, {d}, keepdim) * 0.0 + 1.0;
-    const Tensor last = narrow(cumprod(x, d), d, n - 1, 1);
-    return keepdim ? last : squeeze(last, d);
+    NDArray last = kernels::cumulative(kernels::Scan::prod, x.data(), d).narrow(d, n - 1, 1);
+    if (!keepdim) last = last.squeeze(d);
+    return make_op("prod", {x}, last.contiguous(),
+                   [d, keepdim](const Tensor& g, const BackwardContext& c) -> Grads {
+                       return {prod_backward(g, c.inputs[0], d, keepdim)};
+                   },
+                   {.saves = Saves::inputs});
 }
 
 Tensor prod(const Tensor& x) {

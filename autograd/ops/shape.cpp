@@ -181,7 +181,11 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
 }
 
 // Each dim through index_select with the positions reversed: its gradient (index_add) flips back.
-Tensor flip(const Tensor& x, const Shape& dims) {
+Tensor flip(const Tensor& x, const Dims& dims) {
+    if (x.dim() == 0) {  // one element: dims may name 0 or -1 only, and the copy is the answer
+        for (int64_t dim : dims) wrap_dim(dim, 1, "flip");
+        return clone(x);
+    }
     std::vector<bool> flipped(static_cast<std::size_t>(x.dim()), false);
     Tensor out = clone(x);
     for (int64_t dim : dims) {
