@@ -194,9 +194,6 @@ class Softmax : public Module {
 public:
     using Options = SoftmaxOptions;
     explicit Softmax(SoftmaxOptions options = {}) : options(options) {}
-    /// LibTorch's positional form: Softmax(1); Softmax({1}) means dim 1 either way. (Softmax({}) is
-    /// dim 0, the integer's value-initialization; Softmax() is the default, the last dim.)
-    explicit Softmax(int64_t dim) : Softmax(SoftmaxOptions{.dim = dim}) {}
     Tensor forward(const Tensor& x) override { return softmax(x, options.dim); }
     std::string type_name() const override { return "Softmax"; }
     std::string extra_repr() const override { return "dim=" + std::to_string(options.dim); }
@@ -207,7 +204,6 @@ class LogSoftmax : public Module {
 public:
     using Options = SoftmaxOptions;
     explicit LogSoftmax(SoftmaxOptions options = {}) : options(options) {}
-    explicit LogSoftmax(int64_t dim) : LogSoftmax(SoftmaxOptions{.dim = dim}) {}
     Tensor forward(const Tensor& x) override { return log_softmax(x, options.dim); }
     std::string type_name() const override { return "LogSoftmax"; }
     std::string extra_repr() const override { return "dim=" + std::to_string(options.dim); }

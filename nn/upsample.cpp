@@ -26,49 +26,49 @@ T per_dim(const std::vector<T>& values, std::size_t i) {
     return values.size() == 1 ? values[0] : values[i];
 }
 
-// Where output position `out` reads along one dim, computed in the tensor's precision S as
-// PyTorch's CPU kernels do (so that the nearest source index and the linear weights are the same).
-template <class S>
-struct SourceMap {
-    S scale;            // source units per output unit
-    bool from_corners;  // align_corners: out * scale, else (out + 1/2) scale - 1/2
-
-    S coordinate(int64_t out) const {
-        if (from_corners) return scale * static_cast<S>(out);
-        const S source = scale * (static_cast<S>(out) + S(0.5)) - S(0.5);
-        return source < 0 ? S(0) : source;
-    }
-};
-
-// One spatial dim of x resized to `out` positions.
+// One spatial dim of x resized to `out` positions, with the arithmetic of PyTorch 1.13's CPU
+// kernels, so that the same source positions are read:
+//  - nearest: the scale in float (in / out, or 1 / factor), floorf(o * scale); the same size is a
+//    copy and twice the size o / 2.
+//  - linear: the source coordinate scale (o + 1/2) - 1/2 in double, rounded once to the tensor's
+//    precision S (opmath), clamped at 0; align_corners: scale o with scale (in - 1) / (out - 1).
+//    The same size is a copy.
 template <class S>
 Tensor resize_dim(const Tensor& x, int64_t dim, int64_t out, std::optional<double> factor, InterpolateMode mode,
                   bool align_corners) {
     const int64_t in = x.size(dim);
+    if (out == in) return x;
     if (mode == InterpolateMode::nearest) {
-        // PyTorch's 'nearest': floor(out scale), scale = in / out or 1 / factor.
-        const S scale = factor ? static_cast<S>(1.0 / *factor) : static_cast<S>(in) / static_cast<S>(out);
+        const float scale =
+            factor ? static_cast<float>(1.0 / *factor) : static_cast<float>(in) / static_cast<float>(out);
         std::vector<int64_t> index(static_cast<std::size_t>(out));
         for (int64_t o = 0; o < out; ++o)
             index[static_cast<std::size_t>(o)] =
-                std::min<int64_t>(static_cast<int64_t>(std::floor(static_cast<S>(o) * scale)), in - 1);
+                out == 2 * in
+                    ? o >> 1
+                    : std::min<int64_t>(static_cast<int64_t>(std::floor(static_cast<float>(o) * scale)), in - 1);
         return index_select(x, dim, from_vector(index, {out}));
     }
-    SourceMap<S> map{};
-    map.from_corners = align_corners;
+    S scale;
     if (align_corners)
-        map.scale = out > 1 ? static_cast<S>(in - 1) / static_cast<S>(out - 1) : S(0);
+        scale = out > 1 ? static_cast<S>(in - 1) / static_cast<S>(out - 1) : S(0);
     else
-        map.scale = factor ? static_cast<S>(1.0 / *factor) : static_cast<S>(in) / static_cast<S>(out);
+        scale = factor ? static_cast<S>(1.0 / *factor) : static_cast<S>(in) / static_cast<S>(out);
     std::vector<int64_t> lower(static_cast<std::size_t>(out)), upper(static_cast<std::size_t>(out));
     std::vector<double> weight(static_cast<std::size_t>(out));
     for (int64_t o = 0; o < out; ++o) {
-        const S source = map.coordinate(o);
+        S source;
+        if (align_corners) {
+            source = scale * static_cast<S>(o);
+        } else {
+            source = static_cast<S>(static_cast<double>(scale) * (static_cast<double>(o) + 0.5) - 0.5);
+            if (source < 0) source = 0;
+        }
         const int64_t i0 = std::min<int64_t>(static_cast<int64_t>(source), in - 1);
         const auto k = static_cast<std::size_t>(o);
         lower[k] = i0;
         upper[k] = i0 + (i0 < in - 1 ? 1 : 0);
-        weight[k] = static_cast<double>(source - static_cast<S>(i0));
+        weight[k] = static_cast<double>(std::min<S>(std::max<S>(source - static_cast<S>(i0), S(0)), S(1)));
     }
     Shape along(static_cast<std::size_t>(x.dim()), 1);
     along[static_cast<std::size_t>(dim)] = out;
@@ -120,6 +120,11 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& options) {
     for (std::size_t i = 0; i < spatial; ++i)
         XGRAD_CHECK(x.size(static_cast<int64_t>(i) + 2) > 0, "interpolate: input ", x.sizes(),
                     " has an empty spatial dim");
+    // The output's memory is claimed first: a size beyond int64 or memory is an error here, not
+    // index tables of billions of entries.
+    Shape out_sizes{x.size(0), x.size(1)};
+    for (int64_t size : out) out_sizes.push_back(size);
+    NDArray::empty(out_sizes, x.dtype(), "interpolate");
     const bool align = options.align_corners.value_or(false);
     Tensor y = x;
     for (std::size_t i = 0; i < spatial; ++i) {

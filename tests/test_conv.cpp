@@ -268,14 +268,18 @@ BOOST_AUTO_TEST_CASE(conv_transpose2d_matches_the_definition) {
     for (const Case& c :
          {Case{{2, 3, 4, 5}, {3, 2, 3, 2}, 1, 0, 0, 1, 1}, Case{{1, 4, 3, 3}, {4, 3, 3, 3}, 2, 1, 1, 2, 1},
           Case{{2, 2, 3, 4}, {2, 1, 2, 3}, {2, 3}, {1, 0}, {1, 2}, 1, {2, 1}},
-          Case{{1, 6, 2, 2}, {6, 1, 2, 2}, 3, 0, {2, 0}, 6, 1}}) {
+          Case{{1, 6, 2, 2}, {6, 1, 2, 2}, 3, 0, {2, 0}, 6, 1},
+          // padding beyond output_padding, and output_padding past the stride (allowed below the
+          // dilation)
+          Case{{1, 2, 3, 3}, {2, 2, 3, 3}, 3, 2, 1, 1, 1}, Case{{1, 1, 3, 3}, {1, 2, 2, 2}, 1, 1, 2, 1, 3}}) {
         BOOST_TEST_CONTEXT("input " << c.x << ", weight " << c.w << ", groups " << c.groups) {
             const Tensor in = randn(c.x, kFloat64), w = randn(c.w, kFloat64);
             const Tensor b = randn({c.w[1] * c.groups}, kFloat64);
             const Tensor out = nn::F::conv_transpose2d(in, w, b, c.s, c.p, c.op, c.groups, c.d);
             check_values(out, reference_conv_transpose2d(in, w, b, c.s, c.p, c.op, c.groups, c.d), 1e-12);
             // The adjoint of conv2d with the same window: <conv2d(a, w), y> = <a, conv_transpose2d(y, w)>
-            // when output_padding gives back a's size.
+            // when output_padding gives back a's size (below the stride).
+            if (c.op.h >= c.s.h || c.op.w >= c.s.w) continue;
             const Tensor a = randn({c.x[0], c.w[1] * c.groups, out.size(2), out.size(3)}, kFloat64);
             const Tensor y = nn::F::conv2d(a, w, Tensor(), c.s, nn::Padding2(c.p), c.d, c.groups);
             BOOST_TEST(y.sizes() == in.sizes());
@@ -291,6 +295,21 @@ BOOST_AUTO_TEST_CASE(conv_transpose2d_matches_the_definition) {
     BOOST_TEST(
         equal(nn::F::conv_transpose1d(seq, w1, Tensor(), 2, 1, 1),
               nn::F::conv_transpose2d(seq.unsqueeze(2), w1.unsqueeze(2), Tensor(), {1, 2}, {0, 1}, {0, 1}).squeeze(2)));
+    // Padding larger than what the kernel covers: only bias positions remain (as PyTorch).
+    check_values(nn::F::conv_transpose2d(ones({1, 1, 1, 1}, kFloat64), ones({1, 1, 1, 1}, kFloat64),
+                                         full({1}, 0.5, kFloat64), 6, 2, 5),
+                 {0.5, 0.5, 0.5, 0.5}, 0);
+    check_values(nn::F::conv_transpose1d(ones({1, 1, 1}, kFloat64), ones({1, 1, 1}, kFloat64), full({1}, 0.5, kFloat64),
+                                         1, 2, 4, 1, 5),
+                 {0.5}, 0);
+    // A 1-D call's errors are its own, not the 2-D form's it runs as.
+    check_error([&] { nn::F::conv_transpose1d(seq, w1, Tensor(), 2, 0, 2); },
+                {"conv_transpose1d", "output_padding 2", "stride 2"});
+    check_error(
+        [&] {
+            nn::F::conv_transpose1d(seq, randn({4, 2, 3}, kFloat64));
+        },
+        {"conv_transpose1d", "[2, 3, 5]", "[4, 2, 3]"});
     // Errors name the op and the shapes.
     check_error([&] { nn::F::conv_transpose2d(x, ones_kernel, Tensor(), 2, 0, 2); },
                 {"conv_transpose2d", "output_padding (2, 2)", "smaller than either the stride (2, 2)"});
@@ -343,6 +362,22 @@ BOOST_AUTO_TEST_CASE(interpolate_matches_pytorchs_values) {
     check_values(nn::F::interpolate(four, {.scale_factor = {{1.5}}}), {0, 0, 1, 2, 2, 3}, 0);
     check_values(nn::F::interpolate(four, {.scale_factor = {{1.5}}, .mode = nn::kLinear}),
                  {0, 0.5, 7.0 / 6, 11.0 / 6, 2.5, 3}, 1e-6);
+    // float64 positions come from PyTorch's float scale: 18 -> 66 reads pixel 15 at 55 (55 * 18 / 66
+    // is 14.999... in double), and 35 x 1.3 reads 30 at 39.
+    BOOST_TEST(nn::F::interpolate(arange(18, kFloat64).view({1, 1, 18}), {.size = {{66}}}).view({66})[55].item() ==
+               15.0);
+    BOOST_TEST(
+        nn::F::interpolate(arange(35, kFloat64).view({1, 1, 35}), {.scale_factor = {{1.3}}}).view({45})[39].item() ==
+        30.0);
+    // A factor that leaves the size as it is copies the input (8 x 1.1 is still 8), as PyTorch.
+    const Tensor eight = arange(8, kFloat32).view({1, 1, 8});
+    BOOST_TEST(equal(nn::F::interpolate(eight, {.scale_factor = {{1.1}}, .mode = nn::kLinear}), eight));
+    // Downsampling by a linear mode, and one output (align_corners reads position 0).
+    check_values(nn::F::interpolate(arange(6, kFloat32).view({1, 1, 6}), {.size = {{3}}, .mode = nn::kLinear}),
+                 {0.5, 2.5, 4.5}, 1e-6);
+    check_values(nn::F::interpolate(four, {.size = {{1}}, .mode = nn::kLinear, .align_corners = true}), {0}, 0);
+    // An output too large for memory is an error before any table is built.
+    check_error([&] { nn::F::interpolate(four, {.scale_factor = {{1e15}}}); }, {"interpolate"});
     // Per-dim sizes, and float64 kept.
     const Tensor wide = nn::F::interpolate(randn({2, 3, 4, 5}, kFloat64), {.size = {{6, 2}}, .mode = nn::kBilinear});
     BOOST_TEST(wide.sizes() == Shape({2, 3, 6, 2}));

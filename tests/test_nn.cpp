@@ -464,7 +464,7 @@ BOOST_AUTO_TEST_CASE(modules_take_libtorchs_positional_arguments) {
     net.emplace<nn::Dropout2d>(0.25);
     net.emplace<nn::Flatten>();
     auto& fc = net.emplace<nn::Linear>(8 * 3 * 3, 10);
-    net.emplace<nn::LogSoftmax>(1);
+    net.emplace<nn::LogSoftmax>({.dim = 1});
     BOOST_TEST(conv.options.kernel_size.h == 3);
     BOOST_TEST(conv.options.kernel_size.w == 3);
     BOOST_TEST(fc.weight.sizes() == Shape({10, 72}));
@@ -488,11 +488,10 @@ BOOST_AUTO_TEST_CASE(modules_take_libtorchs_positional_arguments) {
     BOOST_TEST(nn::AvgPool2d(2).options.kernel_size.w == 2);
     BOOST_TEST(nn::AvgPool1d(2).options.kernel_size == 2);
     BOOST_TEST(nn::MultiheadAttention(8, 2).options.num_heads == 2);
-    BOOST_TEST(nn::Softmax(0).options.dim == 0);
     // Braced forms that compiled before mean what they meant (Dropout({}) stays a compile error,
     // as before, rather than meaning p = 0).
     BOOST_TEST(nn::Dropout({0.2}).options.p == 0.2);
-    BOOST_TEST(nn::Softmax({1}).options.dim == 1);
+    BOOST_TEST(nn::Softmax({1}).options.dim == 1);  // (no positional Softmax(dim): Softmax({}) would mean dim 0)
     BOOST_TEST(nn::MaxPool2d({2}).options.kernel_size.h == 2);
     BOOST_TEST(nn::MaxPool2d({2, 1}).options.stride.h == 1);
     BOOST_TEST(nn::BatchNorm1d({.num_features = 4}).options.num_features == 4);
