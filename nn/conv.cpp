@@ -1,6 +1,5 @@
 #include <xgrad/nn/conv.hpp>
 
-#include <cmath>
 #include <string>
 
 #include <xgrad/autograd/ops.hpp>
@@ -24,15 +23,6 @@ void check_groups(const char* op, int64_t in_channels, int64_t out_channels, int
 
 Window2d window(Size2 kernel, Size2 stride, Size2 padding, Size2 dilation) {
     return {kernel.h, kernel.w, stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w};
-}
-
-// PyTorch's default for convolutions and linear layers: U(+-1/sqrt(fan_in)) for both.
-void default_init(const Tensor& weight, const Tensor& bias, Generator* generator) {
-    init::kaiming_uniform_(weight, std::sqrt(5.0), init::FanMode::fan_in, init::Nonlinearity::leaky_relu, generator);
-    if (bias.defined()) {
-        const double bound = 1.0 / std::sqrt(static_cast<double>(weight.numel() / weight.size(0)));
-        init::uniform_(bias, -bound, bound, generator);
-    }
 }
 
 }  // namespace
@@ -113,7 +103,7 @@ Conv2d::Conv2d(Conv2dOptions o) : options(o) {
 }
 
 void Conv2d::reset_parameters(Generator* generator) {
-    default_init(weight, bias, generator);
+    init::layer_default_(weight, bias, generator);
 }
 
 Tensor Conv2d::forward(const Tensor& input) {
@@ -139,7 +129,7 @@ Conv1d::Conv1d(Conv1dOptions o) : options(o) {
 }
 
 void Conv1d::reset_parameters(Generator* generator) {
-    default_init(weight, bias, generator);
+    init::layer_default_(weight, bias, generator);
 }
 
 Tensor Conv1d::forward(const Tensor& input) {

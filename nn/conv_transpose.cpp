@@ -1,7 +1,6 @@
 #include <xgrad/nn/conv_transpose.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
@@ -141,15 +140,6 @@ void check_options(const char* module, int64_t in_channels, int64_t out_channels
                 " must be positive and divide in_channels ", in_channels, " and out_channels ", out_channels);
 }
 
-// PyTorch's default: U(+-1/sqrt(fan_in)) for weight (kaiming_uniform_ with a = sqrt 5) and bias,
-// fan_in taken from the weight's dim 1 and kernel.
-void default_init(const Tensor& weight, const Tensor& bias, Generator* generator) {
-    init::kaiming_uniform_(weight, std::sqrt(5.0), init::FanMode::fan_in, init::Nonlinearity::leaky_relu, generator);
-    if (bias.defined()) {
-        const double bound = 1.0 / std::sqrt(static_cast<double>(weight.numel() / weight.size(0)));
-        init::uniform_(bias, -bound, bound, generator);
-    }
-}
 }  // namespace
 
 ConvTranspose2d::ConvTranspose2d(ConvTranspose2dOptions o) : options(o) {
@@ -162,7 +152,7 @@ ConvTranspose2d::ConvTranspose2d(ConvTranspose2dOptions o) : options(o) {
 }
 
 void ConvTranspose2d::reset_parameters(Generator* generator) {
-    default_init(weight, bias, generator);
+    init::layer_default_(weight, bias, generator);
 }
 
 Tensor ConvTranspose2d::forward(const Tensor& input) {
@@ -190,7 +180,7 @@ ConvTranspose1d::ConvTranspose1d(ConvTranspose1dOptions o) : options(o) {
 }
 
 void ConvTranspose1d::reset_parameters(Generator* generator) {
-    default_init(weight, bias, generator);
+    init::layer_default_(weight, bias, generator);
 }
 
 Tensor ConvTranspose1d::forward(const Tensor& input) {

@@ -119,6 +119,14 @@ void kaiming_normal_(const Tensor& t, double a, FanMode mode, Nonlinearity nonli
     normal_(t, 0.0, calculate_gain(nonlinearity, a) / std::sqrt(fan(t, mode)), g);
 }
 
+void layer_default_(const Tensor& weight, const Tensor& bias, Generator* g) {
+    kaiming_uniform_(weight, std::sqrt(5.0), FanMode::fan_in, Nonlinearity::leaky_relu, g);
+    if (bias.defined()) {
+        const double bound = 1.0 / std::sqrt(fan(weight, FanMode::fan_in));
+        uniform_(bias, -bound, bound, g);
+    }
+}
+
 void variance_scaling_(const Tensor& t, double scale, FanMode mode, Distribution distribution, Generator* g) {
     XGRAD_CHECK(scale > 0, "variance_scaling_: scale must be positive, got ", scale);
     const double variance = scale / fan(t, mode);

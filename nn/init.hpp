@@ -42,6 +42,10 @@ void kaiming_uniform_(const Tensor& t, double a = 0.0, FanMode mode = FanMode::f
 /// N(0, std), std = gain / sqrt(fan).
 void kaiming_normal_(const Tensor& t, double a = 0.0, FanMode mode = FanMode::fan_in,
                      Nonlinearity nonlinearity = Nonlinearity::leaky_relu, Generator* generator = nullptr);
+/// PyTorch's default for Linear and the convolutions (their reset_parameters): the weight
+/// kaiming_uniform_ with a = sqrt(5), which is U(+-1/sqrt(fan_in)), and the bias (if defined)
+/// U(+-1/sqrt(fan_in)), fan_in taken from the weight's dim 1 and kernel.
+void layer_default_(const Tensor& weight, const Tensor& bias, Generator* generator = nullptr);
 /// Keras/TensorFlow's VarianceScaling: variance scale / n, n = fan_in, fan_out or their mean.
 /// normal: N(0, sqrt(scale / n)); truncated_normal: the same variance after truncation at two
 /// standard deviations; uniform: U(-sqrt(3 scale / n), sqrt(3 scale / n)).

@@ -1,7 +1,5 @@
 #include <xgrad/nn/linear.hpp>
 
-#include <cmath>
-
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/nn/init.hpp>
 
@@ -16,11 +14,7 @@ Linear::Linear(LinearOptions o) : options(o) {
 }
 
 void Linear::reset_parameters(Generator* generator) {
-    init::kaiming_uniform_(weight, std::sqrt(5.0), init::FanMode::fan_in, init::Nonlinearity::leaky_relu, generator);
-    if (bias.defined()) {
-        const double bound = 1.0 / std::sqrt(static_cast<double>(options.in_features));
-        init::uniform_(bias, -bound, bound, generator);
-    }
+    init::layer_default_(weight, bias, generator);
 }
 
 Tensor Linear::forward(const Tensor& input) {
