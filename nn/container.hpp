@@ -20,7 +20,7 @@
 namespace xgrad::nn {
 
 class ModuleList : public Module {
-    // True for a single argument of M's own options type (the overload above takes it); false for
+    // True for a single argument of M's own options type (the first emplace below takes it); false for
     // a module without an Options type.
     template <class M, class... Args>
     static constexpr bool is_own_options() {

@@ -120,10 +120,16 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& options) {
     for (std::size_t i = 0; i < spatial; ++i)
         XGRAD_CHECK(x.size(static_cast<int64_t>(i) + 2) > 0, "interpolate: input ", x.sizes(),
                     " has an empty spatial dim");
-    // The output's memory is claimed first: a size beyond int64 or memory is an error here, not
-    // index tables of billions of entries.
     Shape out_sizes{x.size(0), x.size(1)};
     for (int64_t size : out) out_sizes.push_back(size);
+    // Nothing to resize, however large the output: an empty result that stays in the graph.
+    if (x.size(0) == 0 || x.size(1) == 0) {
+        Dims spatial_dims;
+        for (std::size_t i = 0; i < spatial; ++i) spatial_dims.push_back(static_cast<int64_t>(i) + 2);
+        return sum(x, spatial_dims, true).expand(out_sizes);
+    }
+    // The output's memory is claimed first: a size beyond int64 or memory is an error here, not
+    // index tables of billions of entries.
     NDArray::empty(out_sizes, x.dtype(), "interpolate");
     const bool align = options.align_corners.value_or(false);
     Tensor y = x;

@@ -376,6 +376,9 @@ BOOST_AUTO_TEST_CASE(interpolate_matches_pytorchs_values) {
     check_values(nn::F::interpolate(arange(6, kFloat32).view({1, 1, 6}), {.size = {{3}}, .mode = nn::kLinear}),
                  {0.5, 2.5, 4.5}, 1e-6);
     check_values(nn::F::interpolate(four, {.size = {{1}}, .mode = nn::kLinear, .align_corners = true}), {0}, 0);
+    // An empty batch: an empty result of the output's shape, whatever its size.
+    BOOST_TEST(nn::F::interpolate(zeros({0, 2, 3}), {.scale_factor = {{1e12}}}).sizes() ==
+               Shape({0, 2, 3000000000000}));
     // An output too large for memory is an error before any table is built.
     check_error([&] { nn::F::interpolate(four, {.scale_factor = {{1e15}}}); }, {"interpolate"});
     // Per-dim sizes, and float64 kept.
