@@ -3,6 +3,7 @@
 #include <string>
 
 #include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/conv_checks.hpp>
 #include <xgrad/nn/init.hpp>
 #include <xgrad/tensor/kernels.hpp>
 
@@ -14,11 +15,6 @@ std::string padding_text(Padding2 p) {
 }
 std::string padding_text(Padding1 p) {
     return p.mode == PaddingMode::same ? "'same'" : p.mode == PaddingMode::valid ? "'valid'" : std::to_string(p.size);
-}
-
-void check_groups(const char* op, int64_t in_channels, int64_t out_channels, int64_t groups) {
-    XGRAD_CHECK(groups > 0 && in_channels % groups == 0 && out_channels % groups == 0, op, ": groups ", groups,
-                " must be positive and divide in_channels ", in_channels, " and out_channels ", out_channels);
 }
 
 Window2d window(Size2 kernel, Size2 stride, Size2 padding, Size2 dilation) {
@@ -92,10 +88,8 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
 }  // namespace functional
 
 Conv2d::Conv2d(Conv2dOptions o) : options(o) {
-    XGRAD_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.kernel_size.h > 0 && o.kernel_size.w > 0,
-                "Conv2d: channels and kernel size must be positive, got in_channels ", o.in_channels, ", out_channels ",
-                o.out_channels, ", kernel_size ", to_string(o.kernel_size));
-    check_groups("Conv2d", o.in_channels, o.out_channels, o.groups);
+    detail::check_conv_module("Conv2d", o.in_channels, o.out_channels, o.groups,
+                              o.kernel_size.h > 0 && o.kernel_size.w > 0, to_string(o.kernel_size));
     weight = register_parameter(
         "weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size.h, o.kernel_size.w}, o.dtype));
     if (o.bias) bias = register_parameter("bias", empty({o.out_channels}, o.dtype));
@@ -119,10 +113,8 @@ std::string Conv2d::extra_repr() const {
 }
 
 Conv1d::Conv1d(Conv1dOptions o) : options(o) {
-    XGRAD_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.kernel_size > 0,
-                "Conv1d: channels and kernel size must be positive, got in_channels ", o.in_channels, ", out_channels ",
-                o.out_channels, ", kernel_size ", o.kernel_size);
-    check_groups("Conv1d", o.in_channels, o.out_channels, o.groups);
+    detail::check_conv_module("Conv1d", o.in_channels, o.out_channels, o.groups, o.kernel_size > 0,
+                              std::to_string(o.kernel_size));
     weight = register_parameter("weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size}, o.dtype));
     if (o.bias) bias = register_parameter("bias", empty({o.out_channels}, o.dtype));
     reset_parameters();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/conv_checks.hpp>
 #include <xgrad/nn/init.hpp>
 
 namespace xgrad::nn {
@@ -131,20 +132,9 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
 
 }  // namespace functional
 
-namespace {
-void check_options(const char* module, int64_t in_channels, int64_t out_channels, int64_t groups, bool kernel_ok) {
-    XGRAD_CHECK(in_channels > 0 && out_channels > 0 && kernel_ok, module,
-                ": channels and kernel size must be positive, got in_channels ", in_channels, ", out_channels ",
-                out_channels);
-    XGRAD_CHECK(groups > 0 && in_channels % groups == 0 && out_channels % groups == 0, module, ": groups ", groups,
-                " must be positive and divide in_channels ", in_channels, " and out_channels ", out_channels);
-}
-
-}  // namespace
-
 ConvTranspose2d::ConvTranspose2d(ConvTranspose2dOptions o) : options(o) {
-    check_options("ConvTranspose2d", o.in_channels, o.out_channels, o.groups,
-                  o.kernel_size.h > 0 && o.kernel_size.w > 0);
+    detail::check_conv_module("ConvTranspose2d", o.in_channels, o.out_channels, o.groups,
+                              o.kernel_size.h > 0 && o.kernel_size.w > 0, to_string(o.kernel_size));
     weight = register_parameter(
         "weight", empty({o.in_channels, o.out_channels / o.groups, o.kernel_size.h, o.kernel_size.w}, o.dtype));
     if (o.bias) bias = register_parameter("bias", empty({o.out_channels}, o.dtype));
@@ -173,7 +163,8 @@ std::string ConvTranspose2d::extra_repr() const {
 }
 
 ConvTranspose1d::ConvTranspose1d(ConvTranspose1dOptions o) : options(o) {
-    check_options("ConvTranspose1d", o.in_channels, o.out_channels, o.groups, o.kernel_size > 0);
+    detail::check_conv_module("ConvTranspose1d", o.in_channels, o.out_channels, o.groups, o.kernel_size > 0,
+                              std::to_string(o.kernel_size));
     weight = register_parameter("weight", empty({o.in_channels, o.out_channels / o.groups, o.kernel_size}, o.dtype));
     if (o.bias) bias = register_parameter("bias", empty({o.out_channels}, o.dtype));
     reset_parameters();

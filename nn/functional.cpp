@@ -282,17 +282,11 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivOptions& opt
         const Tensor log_target = log(where(nonzero, target, ones_like(target)));
         pointwise = where(nonzero, target * log_target, zeros_like(target)) - target * input;
     }
-    switch (options.reduction) {
-        case KLDivReduction::none:
-            return pointwise;
-        case KLDivReduction::sum:
-            return pointwise.sum();
-        case KLDivReduction::mean:
-            return pointwise.mean();
-        case KLDivReduction::batchmean:  // an empty batch gives 0 / 0, NaN, as in PyTorch
-            return div(pointwise.sum(), scalar_like(pointwise, input.dim() == 0 ? 1.0 : double(input.size(0))));
-    }
-    return pointwise;
+    if (options.reduction == KLDivReduction::batchmean)  // an empty batch gives 0 / 0, NaN, as in PyTorch
+        return div(pointwise.sum(), scalar_like(pointwise, input.dim() == 0 ? 1.0 : double(input.size(0))));
+    return reduce_loss(pointwise, options.reduction == KLDivReduction::none  ? Reduction::none
+                                  : options.reduction == KLDivReduction::sum ? Reduction::sum
+                                                                             : Reduction::mean);
 }
 
 namespace {

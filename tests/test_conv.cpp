@@ -622,6 +622,20 @@ BOOST_AUTO_TEST_CASE(bad_shapes_are_reported) {
     check_error([] { nn::F::conv1d(ones({2, 3, 5}), ones({4, 2, 3})); }, {"conv1d", "3 channels"});
     check_error([] { nn::F::max_pool2d(ones({1, 1, 4, 4}), 2, 2, 2); }, {"max_pool2d", "padding", "half the kernel"});
     check_error([] { nn::Conv2d({.in_channels = 0, .out_channels = 2, .kernel_size = 3}); }, {"Conv2d", "positive"});
+    // Every convolution module checks its options in the same words (nn/conv_checks.hpp).
+    check_error(
+        [] {
+            nn::Conv2d({.in_channels = 1, .out_channels = 2, .kernel_size = {3, 0}});
+        },
+        {"Conv2d", "positive", "kernel_size (3, 0)"});
+    check_error([] { nn::Conv1d({.in_channels = 2, .out_channels = 2, .kernel_size = 0}); },
+                {"Conv1d", "positive", "kernel_size 0"});
+    check_error([] { nn::Conv1d({.in_channels = 4, .out_channels = 6, .kernel_size = 3, .groups = 4}); },
+                {"Conv1d", "groups 4", "in_channels 4", "out_channels 6"});
+    check_error([] { nn::ConvTranspose2d({.in_channels = 2, .out_channels = -1, .kernel_size = 3}); },
+                {"ConvTranspose2d", "positive", "out_channels -1", "kernel_size (3, 3)"});
+    check_error([] { nn::ConvTranspose1d({.in_channels = 2, .out_channels = 3, .kernel_size = 3, .groups = 0}); },
+                {"ConvTranspose1d", "groups 0", "must be positive"});
     check_error(
         [] {
             fold2d(ones({1, 5, 4}), {1, 1, 3, 3}, {.kernel_h = 2, .kernel_w = 2});
