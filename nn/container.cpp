@@ -1,5 +1,6 @@
 #include <xgrad/nn/container.hpp>
 
+#include <algorithm>
 #include <iterator>
 #include <typeinfo>
 
@@ -56,6 +57,125 @@ Tensor Sequential::forward(const Tensor& x) {
         h = (**it)(h);
     }
     return h;
+}
+
+namespace {
+template <class Items>
+auto find_key(Items& items, const std::string& key) {
+    return std::find_if(items.begin(), items.end(), [&](const auto& item) { return item.first == key; });
+}
+}  // namespace
+
+ModuleDict::ModuleDict(std::vector<std::pair<std::string, std::shared_ptr<Module>>> items) {
+    update(items);
+}
+
+void ModuleDict::insert(const std::string& key, std::shared_ptr<Module> module) {
+    XGRAD_CHECK(module != nullptr, "ModuleDict: cannot insert a null module under \"", key, "\"");
+    if (const auto it = find_key(items_, key); it != items_.end()) {
+        replace_module(key, module);
+        it->second = std::move(module);
+        return;
+    }
+    register_module(key, module);
+    items_.emplace_back(key, std::move(module));
+}
+
+void ModuleDict::update(const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& items) {
+    for (const auto& [key, module] : items) insert(key, module);
+}
+
+Module& ModuleDict::operator[](const std::string& key) const {
+    const auto it = find_key(items_, key);
+    XGRAD_CHECK(it != items_.end(), "ModuleDict: no module under \"", key, "\" (", items_.size(), " keys)");
+    return *it->second;
+}
+
+bool ModuleDict::contains(const std::string& key) const {
+    return find_key(items_, key) != items_.end();
+}
+
+std::shared_ptr<Module> ModuleDict::pop(const std::string& key) {
+    const auto it = find_key(items_, key);
+    XGRAD_CHECK(it != items_.end(), "ModuleDict: no module under \"", key, "\" to pop");
+    std::shared_ptr<Module> module = std::move(it->second);
+    items_.erase(it);
+    unregister_module(key);
+    return module;
+}
+
+void ModuleDict::clear() {
+    while (!items_.empty()) pop(items_.back().first);
+}
+
+std::vector<std::string> ModuleDict::keys() const {
+    std::vector<std::string> out;
+    for (const auto& item : items_) out.push_back(item.first);
+    return out;
+}
+
+std::vector<std::shared_ptr<Module>> ModuleDict::values() const {
+    std::vector<std::shared_ptr<Module>> out;
+    for (const auto& item : items_) out.push_back(item.second);
+    return out;
+}
+
+ParameterList::ParameterList(const std::vector<Tensor>& parameters) {
+    extend(parameters);
+}
+
+void ParameterList::append(Tensor tensor) {
+    items_.push_back(register_parameter(std::to_string(items_.size()), std::move(tensor)));
+}
+
+void ParameterList::extend(const std::vector<Tensor>& tensors) {
+    for (const Tensor& t : tensors) append(t);
+}
+
+const Tensor& ParameterList::operator[](std::size_t i) const {
+    XGRAD_CHECK(i < items_.size(), "ParameterList: index ", i, " is out of range for ", items_.size(), " parameters");
+    return items_[i];
+}
+
+ParameterDict::ParameterDict(const std::vector<std::pair<std::string, Tensor>>& items) {
+    for (const auto& [key, tensor] : items) insert(key, tensor);
+}
+
+void ParameterDict::insert(const std::string& key, Tensor tensor) {
+    if (const auto it = find_key(items_, key); it != items_.end()) {
+        it->second = replace_parameter(key, std::move(tensor));
+        return;
+    }
+    items_.emplace_back(key, register_parameter(key, std::move(tensor)));
+}
+
+const Tensor& ParameterDict::operator[](const std::string& key) const {
+    const auto it = find_key(items_, key);
+    XGRAD_CHECK(it != items_.end(), "ParameterDict: no parameter under \"", key, "\" (", items_.size(), " keys)");
+    return it->second;
+}
+
+bool ParameterDict::contains(const std::string& key) const {
+    return find_key(items_, key) != items_.end();
+}
+
+Tensor ParameterDict::pop(const std::string& key) {
+    const auto it = find_key(items_, key);
+    XGRAD_CHECK(it != items_.end(), "ParameterDict: no parameter under \"", key, "\" to pop");
+    items_.erase(it);
+    return unregister_parameter(key);
+}
+
+std::vector<std::string> ParameterDict::keys() const {
+    std::vector<std::string> out;
+    for (const auto& item : items_) out.push_back(item.first);
+    return out;
+}
+
+std::vector<Tensor> ParameterDict::values() const {
+    std::vector<Tensor> out;
+    for (const auto& item : items_) out.push_back(item.second);
+    return out;
 }
 
 }  // namespace xgrad::nn

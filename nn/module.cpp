@@ -57,13 +57,63 @@ void Module::check_new_name(const std::string& name, const char* what) const {
                 "\" is already registered");
 }
 
-Tensor& Module::register_parameter(std::string name, Tensor tensor, bool requires_grad) {
-    check_new_name(name, "parameter");
+void Module::check_parameter(const std::string& name, Tensor& tensor, bool requires_grad) const {
     XGRAD_CHECK(tensor.defined(), type_name(), ": parameter \"", name, "\" is undefined");
     XGRAD_CHECK(tensor.is_leaf(), type_name(), ": parameter \"", name, "\" must be a leaf tensor (use detach())");
     if (requires_grad) tensor.requires_grad_(true);
+}
+
+Tensor& Module::register_parameter(std::string name, Tensor tensor, bool requires_grad) {
+    check_new_name(name, "parameter");
+    check_parameter(name, tensor, requires_grad);
     parameters_.emplace_back(std::move(name), std::move(tensor));
     return parameters_.back().second;
+}
+
+namespace {
+// The entry of `list` named name, or a clear error naming the module and what it looked for.
+template <class List>
+auto named_entry(List& list, const std::string& name, const std::string& module, const char* what) {
+    const auto it = std::find_if(list.begin(), list.end(), [&](const auto& entry) { return entry.first == name; });
+    XGRAD_CHECK(it != list.end(), module, ": no ", what, " named \"", name, "\"");
+    return it;
+}
+}  // namespace
+
+void Module::replace_module(const std::string& name, std::shared_ptr<Module> module) {
+    XGRAD_CHECK(module != nullptr, type_name(), ": cannot put a null module in place of \"", name, "\"");
+    XGRAD_CHECK(module.get() != this, type_name(), ": a module cannot be its own child");
+    const auto it = named_entry(children_, name, type_name(), "submodule");
+    std::erase_if(owned_, [&](const std::shared_ptr<Module>& m) { return m.get() == it->second; });
+    it->second = module.get();
+    owned_.push_back(std::move(module));
+}
+
+std::shared_ptr<Module> Module::unregister_module(const std::string& name) {
+    const auto it = named_entry(children_, name, type_name(), "submodule");
+    std::shared_ptr<Module> owned;
+    for (auto m = owned_.begin(); m != owned_.end(); ++m)
+        if (m->get() == it->second) {
+            owned = std::move(*m);
+            owned_.erase(m);
+            break;
+        }
+    children_.erase(it);
+    return owned;
+}
+
+Tensor& Module::replace_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
+    const auto it = named_entry(parameters_, name, type_name(), "parameter");
+    check_parameter(name, tensor, requires_grad);
+    it->second = std::move(tensor);
+    return it->second;
+}
+
+Tensor Module::unregister_parameter(const std::string& name) {
+    const auto it = named_entry(parameters_, name, type_name(), "parameter");
+    Tensor removed = std::move(it->second);
+    parameters_.erase(it);
+    return removed;
 }
 
 Tensor& Module::register_buffer(std::string name, Tensor tensor) {

@@ -149,8 +149,21 @@ protected:
         return module;
     }
 
+public:
+    /// Puts `module` in the place of the submodule registered as name (LibTorch's
+    /// replace_module); throws if there is none.
+    void replace_module(const std::string& name, std::shared_ptr<Module> module);
+    /// Removes the submodule registered as name and returns it if this module owned it (else
+    /// nullptr); throws if there is none.
+    std::shared_ptr<Module> unregister_module(const std::string& name);
+    /// Puts `tensor` in the place of the parameter registered as name; throws if there is none.
+    Tensor& replace_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
+    /// Removes the parameter registered as name and returns it; throws if there is none.
+    Tensor unregister_parameter(const std::string& name);
+
 private:
     void add_child(std::string name, Module* module);
+    void check_parameter(const std::string& name, Tensor& tensor, bool requires_grad) const;
     void check_new_name(const std::string& name, const char* what) const;
 
     std::vector<std::pair<std::string, Tensor>> parameters_;

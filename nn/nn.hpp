@@ -8,6 +8,7 @@
 #include <xgrad/nn/conv_transpose.hpp>
 #include <xgrad/nn/dropout.hpp>
 #include <xgrad/nn/embedding.hpp>
+#include <xgrad/nn/embedding_bag.hpp>
 #include <xgrad/nn/functional.hpp>
 #include <xgrad/nn/fused_gru_cell.hpp>
 #include <xgrad/nn/fused_lstm_cell.hpp>

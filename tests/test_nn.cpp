@@ -381,6 +381,79 @@ BOOST_AUTO_TEST_CASE(sequential_chains_and_names_children_by_index) {
     check_error([&] { mlp(randn({7, 4})); }, {"linear", "[7, 4]", "3 features"});
 }
 
+BOOST_AUTO_TEST_CASE(module_dict_and_parameter_containers_register_what_they_hold) {
+    nn::ModuleDict heads({{"tumour", std::make_shared<nn::Linear>(4, 2)}});
+    nn::Linear& grade = heads.emplace<nn::Linear>("grade", 4, 3);
+    heads.emplace<nn::Dropout>("dropout", {.p = 0.25});
+    heads.emplace<nn::ReLU>("relu");
+    BOOST_TEST(heads.at<nn::Dropout>("dropout").options.p == 0.25);
+    BOOST_TEST(heads.pop("relu") != nullptr);
+    BOOST_TEST(heads.pop("dropout") != nullptr);
+    BOOST_TEST(heads.size() == 2u);
+    BOOST_TEST((heads.keys() == std::vector<std::string>{"tumour", "grade"}));
+    BOOST_TEST(heads.contains("grade"));
+    BOOST_TEST(&heads.at<nn::Linear>("grade") == &grade);
+    BOOST_TEST((heads["tumour"](ones({1, 4})).sizes() == Shape{1, 2}));
+    BOOST_TEST(heads.parameters().size() == 4u);
+    BOOST_TEST(heads.named_parameters()[2].first == "grade.weight");
+    // Inserting under a key that is there replaces the module in its place, as LibTorch does.
+    heads.insert("tumour", std::make_shared<nn::Linear>(4, 5));
+    BOOST_TEST((heads.keys() == std::vector<std::string>{"tumour", "grade"}));
+    BOOST_TEST((heads.named_parameters()[0].second.sizes() == Shape{5, 4}));
+    BOOST_TEST(heads.named_children().size() == 2u);
+    const std::shared_ptr<nn::Module> popped = heads.pop("grade");
+    BOOST_TEST(popped.get() == &grade);
+    BOOST_TEST(heads.parameters().size() == 2u);
+    BOOST_TEST(heads.named_children().size() == 1u);
+    check_error([&] { heads["grade"]; }, {"ModuleDict", "\"grade\""});
+    check_error([&] { heads.at<nn::ReLU>("tumour"); }, {"ModuleDict", "Linear", "not the type"});
+    check_error([&] { heads.pop("grade"); }, {"ModuleDict", "\"grade\"", "pop"});
+    check_error([&] { heads.insert("x", nullptr); }, {"ModuleDict", "null"});
+    check_error([&] { heads.insert("a.b", std::make_shared<nn::ReLU>()); }, {"ModuleDict", "a.b", "'.'"});
+    heads.clear();
+    BOOST_TEST(heads.empty());
+    BOOST_TEST(heads.parameters().empty());
+
+    // Parameters by position and by name: trained (an optimizer sees them) and saved.
+    nn::ParameterList scales({ones({3}), zeros({2})});
+    scales.append(full({1}, 2.0));
+    BOOST_TEST(scales.size() == 3u);
+    BOOST_TEST(scales[2].requires_grad());
+    BOOST_TEST(scales.named_parameters()[1].first == "1");
+    BOOST_TEST(scales.state_dict().count("2") == 1u);
+    check_error([&] { scales[3]; }, {"ParameterList", "index 3", "3 parameters"});
+    check_error([&] { scales.append(ones({2}).requires_grad_(true) * 2.0); }, {"ParameterList", "leaf"});
+
+    nn::ParameterDict temperatures({{"hoc", ones({1})}});
+    temperatures.insert("mimic", full({1}, 3.0));
+    temperatures.insert("hoc", full({1}, 0.5));  // replaced in place
+    BOOST_TEST((temperatures.keys() == std::vector<std::string>{"hoc", "mimic"}));
+    BOOST_TEST(temperatures["hoc"].item() == 0.5);
+    BOOST_TEST(temperatures.parameters()[0].item() == 0.5);
+    BOOST_TEST(temperatures.contains("mimic"));
+    const Tensor removed = temperatures.pop("mimic");
+    BOOST_TEST(removed.item() == 3.0);
+    BOOST_TEST(temperatures.parameters().size() == 1u);
+    check_error([&] { temperatures["mimic"]; }, {"ParameterDict", "\"mimic\""});
+    check_error([&] { temperatures.pop("mimic"); }, {"ParameterDict", "pop"});
+
+    // A model holding them: parameters() reaches through, and an optimizer step moves them.
+    struct Net : nn::Module {
+        nn::ParameterList scales{std::vector<Tensor>{ones({2})}};
+        nn::ModuleDict heads{{{"out", std::make_shared<nn::Linear>(2, 1)}}};
+        Net() {
+            register_module("scales", scales);
+            register_module("heads", heads);
+        }
+    } net;
+    BOOST_TEST(net.named_parameters()[0].first == "scales.0");
+    BOOST_TEST(net.named_parameters()[1].first == "heads.out.weight");
+    optim::SGD sgd(net.parameters(), {.lr = 0.1});
+    net.heads["out"](ones({1, 2}) * net.scales[0]).sum().backward();
+    sgd.step();
+    BOOST_TEST(net.scales[0].sum().item() != 2.0);
+}
+
 BOOST_AUTO_TEST_CASE(sequential_fuses_linear_and_relu_unless_a_hook_must_see_between) {
     nn::Sequential mlp;
     auto& fc = mlp.emplace<nn::Linear>({.in_features = 3, .out_features = 40});

@@ -4,6 +4,7 @@
 // Gradients: gradcheck rows in test_nn.cpp (F::embedding, LSTM with lengths, bidirectional); the
 // fused LSTM cell's first and second derivatives here, over strided views and either output alone.
 #include <cmath>
+#include <optional>
 
 #include "helpers.hpp"
 
@@ -173,6 +174,131 @@ BOOST_AUTO_TEST_CASE(embedding_from_pretrained_vectors) {
     (*tuned)(tensor({0, 1}, kInt64)).sum().backward();
     check_values(tuned->weight.grad(), {0, 0, 1, 1, 0, 0});
     check_error([] { nn::Embedding::from_pretrained(ones({3})); }, {"from_pretrained", "[3]"});
+}
+
+BOOST_AUTO_TEST_CASE(embedding_bag_sums_averages_and_takes_maxima_per_bag) {
+    // Rows r0..r4 of a [5, 2] table; bags {1, 2}, {}, {4, 0, 3}, {3} given by offsets.
+    const Tensor w = tensor({{1.0, 2.0}, {3.0, -1.0}, {-2.0, 4.0}, {0.5, 0.5}, {7.0, -3.0}}, kFloat64);
+    const Tensor tokens = tensor({1, 2, 4, 0, 3, 3}, kInt64), offsets = tensor({0, 2, 2, 5}, kInt64);
+    using nn::EmbeddingBagMode;
+    const auto bag = [&](EmbeddingBagMode mode, nn::F::EmbeddingBagFuncOptions o = {}) {
+        o.offsets = o.offsets.defined() ? o.offsets : offsets;
+        o.mode = mode;
+        return nn::F::embedding_bag(tokens, w, o);
+    };
+    check_values(bag(EmbeddingBagMode::sum), {1, 3, 0, 0, 8.5, -0.5, 0.5, 0.5});
+    check_values(bag(EmbeddingBagMode::mean), {0.5, 1.5, 0, 0, 8.5 / 3, -0.5 / 3, 0.5, 0.5}, 1e-15);
+    check_values(bag(EmbeddingBagMode::max), {3, 4, 0, 0, 7, 2, 0.5, 0.5});
+    // Padding tokens are left out of their bag: not counted by the mean, ignored by the max.
+    check_values(bag(EmbeddingBagMode::mean, {.padding_idx = 3}), {0.5, 1.5, 0, 0, 4, -0.5, 0, 0});
+    check_values(bag(EmbeddingBagMode::max, {.padding_idx = 3}), {3, 4, 0, 0, 7, 2, 0, 0});
+    // Each token's embedding scaled by its weight before the sum.
+    const Tensor psw = tensor({1.0, 2.0, 0.5, -1.0, 2.0, 1.0}, kFloat64);
+    check_values(bag(EmbeddingBagMode::sum, {.per_sample_weights = psw}), {-1, 7, 0, 0, 3.5, -2.5, 0.5, 0.5});
+    // CSR's layout: the end of the last bag as one more offset.
+    check_values(bag(EmbeddingBagMode::sum, {.offsets = tensor({0, 2, 2, 5, 6}, kInt64), .include_last_offset = true}),
+                 {1, 3, 0, 0, 8.5, -0.5, 0.5, 0.5});
+    // A 2-D input: each row a bag.
+    check_values(nn::F::embedding_bag(tensor({{1, 2}, {4, 0}}, kInt64), w, {.mode = EmbeddingBagMode::sum}),
+                 {1, 3, 8, -1});
+    BOOST_TEST((nn::F::embedding_bag(tensor({0, 1}, kInt64), w, {.offsets = from_vector(std::vector<int64_t>{}, {0})})
+                    .sizes() == Shape{0, 2}));
+
+    // Gradients: a sum sends each row once per use; a max sends each component to its maximum.
+    const Tensor table = w.clone().requires_grad_(true);
+    nn::F::embedding_bag(tokens, table, {.offsets = offsets, .mode = EmbeddingBagMode::sum}).sum().backward();
+    check_values(table.grad(), {1, 1, 1, 1, 1, 1, 2, 2, 1, 1});
+    table.grad().zero_();
+    nn::F::embedding_bag(tokens, table, {.offsets = offsets, .mode = EmbeddingBagMode::max}).sum().backward();
+    check_values(table.grad(), {0, 1, 1, 0, 0, 1, 1, 1, 1, 0});
+
+    // Bad input names the op and what is wrong.
+    const auto sum_of = [&](const Tensor& input, nn::F::EmbeddingBagFuncOptions o) {
+        o.mode = EmbeddingBagMode::sum;
+        return nn::F::embedding_bag(input, w, o);
+    };
+    check_error([&] { sum_of(tokens, {.offsets = tensor({1, 2}, kInt64)}); }, {"embedding_bag", "first offset", "0"});
+    check_error(
+        [&] {
+            sum_of(tokens, {.offsets = tensor({0, 4, 2}, kInt64)});
+        },
+        {"embedding_bag", "offset 2", "never decrease"});
+    check_error(
+        [&] {
+            sum_of(tokens, {.offsets = tensor({0, 7}, kInt64)});
+        },
+        {"embedding_bag", "offset 1", "6 tokens"});
+    check_error([&] { sum_of(tokens, {}); }, {"embedding_bag", "needs offsets"});
+    check_error([&] { sum_of(tensor({{1, 2}}, kInt64), {.offsets = offsets}); }, {"embedding_bag", "2-D", "undefined"});
+    check_error(
+        [&] {
+            sum_of(tensor({1, 5}, kInt64), {.offsets = tensor({0}, kInt64)});
+        },
+        {"embedding_bag", "index 5", "position 1", "5 embeddings"});
+    check_error([&] { sum_of(tensor({1.0}), {.offsets = tensor({0}, kInt64)}); }, {"embedding_bag", "int64"});
+    check_error([&] { sum_of(tokens, {.offsets = tensor({0.0})}); }, {"embedding_bag", "offsets", "int64"});
+    check_error([&] { bag(EmbeddingBagMode::mean, {.per_sample_weights = psw}); }, {"per_sample_weights", "mode sum"});
+    check_error([&] { bag(EmbeddingBagMode::sum, {.per_sample_weights = ones({5}, kFloat64)}); },
+                {"per_sample_weights", "[5]", "[6]"});
+    check_error([&] { bag(EmbeddingBagMode::sum, {.padding_idx = 5}); }, {"embedding_bag", "padding_idx 5"});
+    check_error(
+        [&] { sum_of(tokens, {.offsets = from_vector(std::vector<int64_t>{}, {0}), .include_last_offset = true}); },
+        {"embedding_bag", "include_last_offset"});
+}
+
+BOOST_AUTO_TEST_CASE(embedding_bag_gradcheck_over_modes_and_views) {
+    using nn::EmbeddingBagMode;
+    // The table reaches the op as a transposed (non-contiguous) view, the sample weights too.
+    const Tensor base = random_tensor({3, 7}, kFloat64, 11).requires_grad_(true);
+    const Tensor tokens = tensor({{4, 0, 6}, {2, 2, 5}}, kInt64);
+    const Tensor flat = tensor({1, 3, 3, 0, 6, 5, 2}, kInt64), offsets = tensor({0, 3, 3, 5}, kInt64);
+    for (const EmbeddingBagMode mode : {EmbeddingBagMode::sum, EmbeddingBagMode::mean, EmbeddingBagMode::max}) {
+        for (const std::optional<int64_t> padding : {std::optional<int64_t>{}, std::optional<int64_t>{3}}) {
+            const auto two_d = [&](const std::vector<Tensor>& in) {
+                return nn::F::embedding_bag(tokens, in[0].t(), {.mode = mode, .padding_idx = padding});
+            };
+            const auto one_d = [&](const std::vector<Tensor>& in) {
+                return nn::F::embedding_bag(flat, in[0].t(),
+                                            {.offsets = offsets, .mode = mode, .padding_idx = padding});
+            };
+            const auto r2 = autograd::gradcheck(two_d, {base}, {.raise = false});
+            BOOST_TEST(r2.ok, r2.message);
+            const auto r1 = autograd::gradcheck(one_d, {base}, {.raise = false});
+            BOOST_TEST(r1.ok, r1.message);
+        }
+    }
+    const Tensor weights = random_tensor({3, 2}, kFloat64, 12).requires_grad_(true);  // [2, 3] as its transpose
+    const auto weighted = [&](const std::vector<Tensor>& in) {
+        return nn::F::embedding_bag(tokens, in[0].t(),
+                                    {.mode = EmbeddingBagMode::sum, .per_sample_weights = in[1].t()});
+    };
+    const auto r = autograd::gradcheck(weighted, {base, weights}, {.raise = false});
+    BOOST_TEST(r.ok, r.message);
+}
+
+BOOST_AUTO_TEST_CASE(embedding_bag_module_as_in_pytorch) {
+    manual_seed(2);
+    nn::EmbeddingBag bag({.num_embeddings = 6, .embedding_dim = 4, .padding_idx = 0, .dtype = kFloat64});
+    BOOST_TEST(bag.weight[0].abs().sum().item() == 0.0);  // the padding row starts at zero
+    BOOST_TEST(bag.extra_repr() == "6, 4, mode=mean, padding_idx=0");
+    const Tensor tokens = tensor({{1, 0, 2}, {3, 3, 0}}, kInt64);
+    // The mean of the non-padding tokens of each row.
+    check_values(bag(tokens)[0], ((bag.weight[1] + bag.weight[2]) / 2.0).to_vector<double>(), 1e-15);
+    check_values(bag(tokens)[1], bag.weight[3].to_vector<double>(), 1e-15);
+    int calls = 0;
+    auto handle = bag.register_forward_hook([&](nn::Module&, const Tensor&, const Tensor& out) {
+        ++calls;
+        BOOST_TEST((out.sizes() == Shape{2, 4}));
+    });
+    bag(tensor({1, 2, 3}, kInt64), tensor({0, 1}, kInt64));
+    BOOST_TEST(calls == 1);
+    handle.remove();
+    nn::EmbeddingBag positional(10, 3);
+    BOOST_TEST((positional.weight.sizes() == Shape{10, 3}));
+    BOOST_TEST(positional.named_parameters().at(0).first == "weight");
+    check_error([] { nn::EmbeddingBag({.num_embeddings = 0, .embedding_dim = 2}); }, {"EmbeddingBag", "positive"});
+    check_error([] { nn::EmbeddingBag({.num_embeddings = 3, .embedding_dim = 2, .padding_idx = 3}); },
+                {"EmbeddingBag", "padding_idx 3"});
 }
 
 BOOST_AUTO_TEST_CASE(lstm_follows_its_equations) {

@@ -1,0 +1,168 @@
+#include <xgrad/nn/embedding_bag.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include <xgrad/autograd/grad_mode.hpp>
+#include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/init.hpp>
+
+namespace xgrad::nn {
+
+namespace functional {
+namespace {
+
+// Which tokens go into which bag: the kept token indices (padding left out), each one's bag and
+// its position in the input (to pick its per-sample weight), and the bag count.
+struct Bags {
+    std::vector<int64_t> tokens, bag_of, position;
+    int64_t count = 0;
+};
+
+Bags gather_bags(const Tensor& input, const Tensor& weight, const EmbeddingBagFuncOptions& o) {
+    XGRAD_CHECK(input.dtype() == kInt64, "embedding_bag: the input must be int64 token indices, got ", input.dtype());
+    XGRAD_CHECK(input.dim() == 1 || input.dim() == 2,
+                "embedding_bag: expected an input [N, T] or [n] with offsets, got shape ", input.sizes());
+    const int64_t rows = weight.size(0), n = input.numel();
+    const Tensor flat = input.contiguous();
+    const int64_t* token = flat.data_ptr<int64_t>();
+    // Bag b holds positions [starts[b], starts[b + 1]).
+    std::vector<int64_t> starts;
+    if (input.dim() == 2) {
+        XGRAD_CHECK(!o.offsets.defined(), "embedding_bag: a 2-D input ", input.sizes(),
+                    " makes each row a bag; offsets must be left undefined");
+        const int64_t length = input.size(1);
+        for (int64_t b = 0; b <= input.size(0); ++b) starts.push_back(b * length);
+    } else {
+        XGRAD_CHECK(o.offsets.defined(), "embedding_bag: a 1-D input ", input.sizes(), " needs offsets");
+        XGRAD_CHECK(o.offsets.dim() == 1 && o.offsets.dtype() == kInt64,
+                    "embedding_bag: offsets must be a 1-D int64 tensor, got shape ", o.offsets.sizes(), " and dtype ",
+                    o.offsets.dtype());
+        const Tensor offsets = o.offsets.contiguous();
+        const int64_t* at = offsets.data_ptr<int64_t>();
+        const int64_t entries = offsets.numel();
+        XGRAD_CHECK(!o.include_last_offset || entries > 0,
+                    "embedding_bag: include_last_offset needs at least one offset (the end of the last bag)");
+        XGRAD_CHECK(entries == 0 || at[0] == 0, "embedding_bag: the first offset must be 0, got ", entries ? at[0] : 0);
+        for (int64_t i = 0; i < entries; ++i) {
+            XGRAD_CHECK(at[i] >= 0 && at[i] <= n && (i == 0 || at[i] >= at[i - 1]), "embedding_bag: offset ", i, " (",
+                        at[i], ") must lie in [", i == 0 ? 0 : at[i - 1], ", ", n, "] for an input of ", n,
+                        " tokens (offsets never decrease)");
+            starts.push_back(at[i]);
+        }
+        if (!o.include_last_offset) starts.push_back(n);
+    }
+    Bags bags;
+    bags.count = static_cast<int64_t>(starts.size()) - 1;
+    if (bags.count < 0) bags.count = 0;
+    for (int64_t b = 0; b < bags.count; ++b)
+        for (int64_t i = starts[b]; i < starts[b + 1]; ++i) {
+            XGRAD_CHECK(token[i] >= 0 && token[i] < rows, "embedding_bag: index ", token[i], " at position ", i,
+                        " is out of range for ", rows, " embeddings");
+            if (o.padding_idx && token[i] == *o.padding_idx) continue;
+            bags.tokens.push_back(token[i]);
+            bags.bag_of.push_back(b);
+            bags.position.push_back(i);
+        }
+    return bags;
+}
+
+}  // namespace
+
+Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingBagFuncOptions& o) {
+    XGRAD_CHECK(weight.dim() == 2 && is_floating(weight.dtype()),
+                "embedding_bag: expected a floating weight [num_embeddings, embedding_dim], got shape ", weight.sizes(),
+                " and dtype ", weight.dtype());
+    const int64_t rows = weight.size(0), dim = weight.size(1);
+    XGRAD_CHECK(!o.padding_idx || (*o.padding_idx >= 0 && *o.padding_idx < rows), "embedding_bag: padding_idx ",
+                o.padding_idx.value_or(0), " is out of range for ", rows, " embeddings");
+    const Tensor& psw = o.per_sample_weights;
+    if (psw.defined()) {
+        XGRAD_CHECK(o.mode == EmbeddingBagMode::sum, "embedding_bag: per_sample_weights need mode sum");
+        XGRAD_CHECK(psw.sizes() == input.sizes() && psw.dtype() == weight.dtype(), "embedding_bag: per_sample_weights ",
+                    psw.sizes(), " ", psw.dtype(), " must have the input's shape ", input.sizes(),
+                    " and the weight's dtype ", weight.dtype());
+    }
+    const Bags bags = gather_bags(input, weight, o);
+    const auto kept = static_cast<int64_t>(bags.tokens.size());
+    const Tensor bag_of = from_vector(bags.bag_of, {kept});
+    Tensor looked_up = index_select(weight, 0, from_vector(bags.tokens, {kept}));  // [kept, dim]
+    if (psw.defined())
+        looked_up = looked_up * index_select(psw.reshape({-1}), 0, from_vector(bags.position, {kept})).unsqueeze(1);
+
+    if (o.mode != EmbeddingBagMode::max) {
+        const Tensor sums = index_add(zeros({bags.count, dim}, weight.dtype()), 0, bag_of, looked_up);
+        if (o.mode == EmbeddingBagMode::sum) return sums;
+        std::vector<double> counts(static_cast<std::size_t>(bags.count), 0.0);
+        for (int64_t b : bags.bag_of) counts[static_cast<std::size_t>(b)] += 1;
+        for (double& c : counts) c = std::max(c, 1.0);  // an empty bag: 0 / 1
+        return sums / from_vector(counts, {bags.count, 1}, weight.dtype());
+    }
+    // max: each bag's tokens laid out in a row of the longest bag's length, the rest of the row
+    // pointing at a row of -inf, then the maximum along the rows; an empty bag gives 0.
+    std::vector<int64_t> length(static_cast<std::size_t>(bags.count), 0);
+    for (int64_t b : bags.bag_of) ++length[static_cast<std::size_t>(b)];
+    const int64_t longest = bags.count ? *std::max_element(length.begin(), length.end()) : 0;
+    if (longest == 0) return index_add(zeros({bags.count, dim}, weight.dtype()), 0, bag_of, looked_up);
+    std::vector<int64_t> layout(static_cast<std::size_t>(bags.count * longest), kept);  // kept: the -inf row
+    std::vector<int64_t> filled(static_cast<std::size_t>(bags.count), 0);
+    for (int64_t k = 0; k < kept; ++k) {
+        const int64_t b = bags.bag_of[static_cast<std::size_t>(k)];
+        layout[static_cast<std::size_t>(b * longest + filled[static_cast<std::size_t>(b)]++)] = k;
+    }
+    const Tensor padded = cat({looked_up, full({1, dim}, -std::numeric_limits<double>::infinity(), weight.dtype())}, 0);
+    const Tensor maxima = amax(
+        index_select(padded, 0, from_vector(layout, {bags.count * longest})).view({bags.count, longest, dim}), {1});
+    std::vector<double> empty(static_cast<std::size_t>(bags.count));
+    for (std::size_t b = 0; b < empty.size(); ++b) empty[b] = length[b] == 0;
+    return where(from_vector(empty, {bags.count, 1}, weight.dtype()) != 0.0, zeros({1, 1}, weight.dtype()), maxima);
+}
+
+}  // namespace functional
+
+EmbeddingBag::EmbeddingBag(EmbeddingBagOptions o) : options(o) {
+    XGRAD_CHECK(o.num_embeddings > 0 && o.embedding_dim > 0,
+                "EmbeddingBag: num_embeddings and embedding_dim must be positive, got ", o.num_embeddings, " and ",
+                o.embedding_dim);
+    XGRAD_CHECK(!o.padding_idx || (*o.padding_idx >= 0 && *o.padding_idx < o.num_embeddings),
+                "EmbeddingBag: padding_idx ", o.padding_idx.value_or(0), " is out of range for ", o.num_embeddings,
+                " embeddings");
+    weight = register_parameter("weight", empty({o.num_embeddings, o.embedding_dim}, o.dtype));
+    reset_parameters();
+}
+
+void EmbeddingBag::reset_parameters(Generator* generator) {
+    init::normal_(weight, 0.0, 1.0, generator);
+    if (options.padding_idx) {
+        NoGradGuard no_grad;
+        weight[*options.padding_idx].zero_();
+    }
+}
+
+Tensor EmbeddingBag::forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights) {
+    return functional::embedding_bag(input, weight,
+                                     {.offsets = offsets,
+                                      .mode = options.mode,
+                                      .per_sample_weights = per_sample_weights,
+                                      .include_last_offset = options.include_last_offset,
+                                      .padding_idx = options.padding_idx});
+}
+
+Tensor EmbeddingBag::forward(const Tensor& input) {
+    return forward(input, Tensor());
+}
+
+Tensor EmbeddingBag::operator()(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights) {
+    return run_forward_hooks(input, forward(input, offsets, per_sample_weights));
+}
+
+std::string EmbeddingBag::extra_repr() const {
+    const char* mode = options.mode == EmbeddingBagMode::sum    ? "sum"
+                       : options.mode == EmbeddingBagMode::mean ? "mean"
+                                                                : "max";
+    return std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim) + ", mode=" + mode +
+           (options.padding_idx ? ", padding_idx=" + std::to_string(*options.padding_idx) : "");
+}
+
+}  // namespace xgrad::nn

@@ -1,0 +1,74 @@
+#pragma once
+/// EmbeddingBag: the sum, mean or max of the embeddings of each bag of tokens, without
+/// materializing the [N, T, embedding_dim] lookups first as Embedding followed by a reduction
+/// would (a bag-of-words text classifier, fastText's average of word vectors).
+///
+///     nn::EmbeddingBag bag({.num_embeddings = vocab, .embedding_dim = 64, .mode = nn::EmbeddingBagMode::mean});
+///     Tensor docs = bag(tokens);                 // tokens [N, T]: N bags of T tokens each -> [N, 64]
+///     Tensor docs = bag.forward(flat, offsets);  // flat [n] tokens, offsets [N]: bag i starts at offsets[i]
+///
+/// As in PyTorch: a bag with no tokens gives zeros; tokens equal to padding_idx are left out of
+/// their bag (a mean divides by the count of the others, a max ignores them) and so never train;
+/// per_sample_weights (mode sum only) scale each token's embedding before the sum.
+/// The gradient comes from the ops it is built of (index_select, index_add, amax): where a
+/// bag's maximum is shared by several tokens, amax divides its gradient evenly between them,
+/// while PyTorch gives it all to one.
+
+#include <cstdint>
+#include <optional>
+
+#include <xgrad/nn/module.hpp>
+
+namespace xgrad::nn {
+
+enum class EmbeddingBagMode { sum, mean, max };
+
+namespace functional {
+struct EmbeddingBagFuncOptions {
+    /// With a 1-D input: where each bag starts (int64, non-decreasing, the first 0). With a 2-D
+    /// input [N, T]: undefined (each row is a bag).
+    Tensor offsets;
+    EmbeddingBagMode mode = EmbeddingBagMode::mean;
+    /// Same shape as the input, the weight's dtype; mode sum only.
+    Tensor per_sample_weights;
+    /// offsets has one more entry, the end of the last bag (CSR's layout).
+    bool include_last_offset = false;
+    std::optional<int64_t> padding_idx;
+};
+/// input int64 [N, T] or [n] (with offsets), weight [num_embeddings, embedding_dim] -> [bags, embedding_dim].
+Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingBagFuncOptions& options = {});
+}  // namespace functional
+
+struct EmbeddingBagOptions {
+    int64_t num_embeddings = 0;
+    int64_t embedding_dim = 0;
+    EmbeddingBagMode mode = EmbeddingBagMode::mean;
+    bool include_last_offset = false;
+    std::optional<int64_t> padding_idx;  ///< a row initialized to zeros, left out of every bag
+    DType dtype = kFloat32;
+};
+
+/// Initialized as PyTorch does: N(0, 1), the padding row zero.
+class EmbeddingBag : public Module {
+public:
+    using Options = EmbeddingBagOptions;
+    explicit EmbeddingBag(EmbeddingBagOptions options);
+    /// LibTorch's positional form: EmbeddingBag(vocabulary, 64).
+    EmbeddingBag(int64_t num_embeddings, int64_t embedding_dim)
+        : EmbeddingBag(EmbeddingBagOptions{.num_embeddings = num_embeddings, .embedding_dim = embedding_dim}) {}
+    /// Bags given by offsets into a 1-D input (or undefined offsets for a 2-D input).
+    Tensor forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights = Tensor());
+    /// A 2-D input [N, T]: each row a bag.
+    Tensor forward(const Tensor& input) override;
+    /// forward, then the forward hooks (which see the input and the output).
+    Tensor operator()(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights = Tensor());
+    using Module::operator();
+    std::string type_name() const override { return "EmbeddingBag"; }
+    std::string extra_repr() const override;
+    void reset_parameters(Generator* generator = nullptr);
+
+    const EmbeddingBagOptions options;
+    Tensor weight;  ///< [num_embeddings, embedding_dim]
+};
+
+}  // namespace xgrad::nn
