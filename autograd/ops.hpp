@@ -230,6 +230,23 @@ Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false);
 /// The k largest (largest = false: smallest) values along dim, best first, and their positions;
 /// among ties the earlier position wins.
 std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true);
+/// The k-th smallest value along dim (k from 1) and its position; NaN counts as the largest
+/// value. The gradient flows to that position.
+std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, int64_t k, int64_t dim = -1, bool keepdim = false);
+/// The median of all elements (the lower of the two middle ones for an even count; NaN if any is
+/// NaN), as a 0-d tensor. Where several elements equal it, the gradient is shared evenly between
+/// them, as in PyTorch.
+Tensor median(const Tensor& x);
+/// The median along dim and its position (NaN and its first position in a lane with a NaN);
+/// the gradient flows to that position.
+std::tuple<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim = false);
+/// median leaving NaNs out (NaN only for a lane of NaNs).
+Tensor nanmedian(const Tensor& x);
+std::tuple<Tensor, Tensor> nanmedian(const Tensor& x, int64_t dim, bool keepdim = false);
+/// The distinct values of x, ascending (all NaNs as one value, last), each element's index among
+/// them (x's shape) and each value's count, all three always computed (LibTorch's _unique2 with
+/// sorted, return_inverse and return_counts). Not differentiable: the values are new leaves.
+std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& x);
 /// Running sum along dim: out[i] = x[0] + ... + x[i] (integers and bools sum in int64).
 Tensor cumsum(const Tensor& x, int64_t dim);
 /// Running product along dim; its gradient is exact where x has zeros too.

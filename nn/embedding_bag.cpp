@@ -1,9 +1,10 @@
 #include <xgrad/nn/embedding_bag.hpp>
 
 #include <algorithm>
-#include <limits>
+#include <cmath>
 #include <vector>
 
+#include <xgrad/autograd/function.hpp>
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/nn/init.hpp>
@@ -30,8 +31,8 @@ Bags gather_bags(const Tensor& input, const Tensor& weight, const EmbeddingBagFu
     // Bag b holds positions [starts[b], starts[b + 1]).
     std::vector<int64_t> starts;
     if (input.dim() == 2) {
-        XGRAD_CHECK(!o.offsets.defined(), "embedding_bag: a 2-D input ", input.sizes(),
-                    " makes each row a bag; offsets must be left undefined");
+        XGRAD_CHECK(!o.offsets.defined() && !o.include_last_offset, "embedding_bag: a 2-D input ", input.sizes(),
+                    " makes each row a bag; offsets must be left undefined and include_last_offset false");
         const int64_t length = input.size(1);
         for (int64_t b = 0; b <= input.size(0); ++b) starts.push_back(b * length);
     } else {
@@ -68,6 +69,57 @@ Bags gather_bags(const Tensor& input, const Tensor& weight, const EmbeddingBagFu
     return bags;
 }
 
+// Each bag's maximum per component over its rows of `rows` (a bag's rows are consecutive: bag b
+// holds rows [starts[b], starts[b + 1])), 0 for an empty bag, in one pass; the gradient goes to
+// the row that held the maximum, the first among ties (a NaN counts as the largest value).
+struct BagMax : autograd::Function<BagMax> {
+    static Tensor forward(autograd::AutogradContext* ctx, const Tensor& rows, const std::vector<int64_t>& starts) {
+        const int64_t bags = static_cast<int64_t>(starts.size()) - 1, dim = rows.size(1);
+        const Tensor in = rows.contiguous();
+        Tensor out = zeros({bags, dim}, rows.dtype());
+        Tensor at = zeros({bags, dim}, kInt64);          // the row of each maximum (0 for an empty bag)
+        Tensor filled = zeros({bags, 1}, rows.dtype());  // 1 for a bag with rows
+        int64_t* where_max = at.data_ptr<int64_t>();
+        detail_dispatch(rows.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            const T* src = in.data_ptr<T>();
+            T* dst = out.data_ptr<T>();
+            T* has_rows = filled.data_ptr<T>();
+            for (int64_t b = 0; b < bags; ++b) {
+                if (starts[b + 1] == starts[b]) continue;
+                has_rows[b] = 1;
+                for (int64_t j = 0; j < dim; ++j) {
+                    int64_t best = starts[b];
+                    for (int64_t r = starts[b] + 1; r < starts[b + 1]; ++r) {
+                        const T v = src[r * dim + j], m = src[best * dim + j];
+                        if (!std::isnan(m) && (v > m || std::isnan(v))) best = r;
+                    }
+                    dst[b * dim + j] = src[best * dim + j];
+                    where_max[b * dim + j] = best;
+                }
+            }
+        });
+        ctx->save_for_backward({at, filled});
+        ctx->saved_data["rows"] = static_cast<double>(rows.size(0));
+        return out;
+    }
+    // Differentiable in the incoming gradient, so second derivatives pass through.
+    static std::vector<Tensor> backward(autograd::AutogradContext* ctx, std::vector<Tensor> grads) {
+        const auto saved = ctx->get_saved_variables();
+        const auto rows = static_cast<int64_t>(ctx->saved_data["rows"]);
+        const Tensor g = grads[0] * saved[1];  // nothing from an empty bag
+        return {scatter_add(zeros({rows, g.size(1)}, g.dtype()), 0, saved[0], g)};
+    }
+
+    template <class F>
+    static void detail_dispatch(DType dtype, F&& f) {
+        if (dtype == kFloat32)
+            f(float{});
+        else
+            f(double{});
+    }
+};
+
 }  // namespace
 
 Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingBagFuncOptions& o) {
@@ -75,7 +127,7 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingB
                 "embedding_bag: expected a floating weight [num_embeddings, embedding_dim], got shape ", weight.sizes(),
                 " and dtype ", weight.dtype());
     const int64_t rows = weight.size(0), dim = weight.size(1);
-    XGRAD_CHECK(!o.padding_idx || (*o.padding_idx >= 0 && *o.padding_idx < rows), "embedding_bag: padding_idx ",
+    XGRAD_CHECK(!o.padding_idx || (*o.padding_idx >= -rows && *o.padding_idx < rows), "embedding_bag: padding_idx ",
                 o.padding_idx.value_or(0), " is out of range for ", rows, " embeddings");
     const Tensor& psw = o.per_sample_weights;
     if (psw.defined()) {
@@ -84,7 +136,9 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingB
                     psw.sizes(), " ", psw.dtype(), " must have the input's shape ", input.sizes(),
                     " and the weight's dtype ", weight.dtype());
     }
-    const Bags bags = gather_bags(input, weight, o);
+    EmbeddingBagFuncOptions normalized = o;  // a negative padding_idx counts from the end, as in PyTorch
+    if (o.padding_idx && *o.padding_idx < 0) normalized.padding_idx = *o.padding_idx + rows;
+    const Bags bags = gather_bags(input, weight, normalized);
     const auto kept = static_cast<int64_t>(bags.tokens.size());
     const Tensor bag_of = from_vector(bags.bag_of, {kept});
     Tensor looked_up = index_select(weight, 0, from_vector(bags.tokens, {kept}));  // [kept, dim]
@@ -99,36 +153,31 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingB
         for (double& c : counts) c = std::max(c, 1.0);  // an empty bag: 0 / 1
         return sums / from_vector(counts, {bags.count, 1}, weight.dtype());
     }
-    // max: each bag's tokens laid out in a row of the longest bag's length, the rest of the row
-    // pointing at a row of -inf, then the maximum along the rows; an empty bag gives 0.
-    std::vector<int64_t> length(static_cast<std::size_t>(bags.count), 0);
-    for (int64_t b : bags.bag_of) ++length[static_cast<std::size_t>(b)];
-    const int64_t longest = bags.count ? *std::max_element(length.begin(), length.end()) : 0;
-    if (longest == 0) return index_add(zeros({bags.count, dim}, weight.dtype()), 0, bag_of, looked_up);
-    std::vector<int64_t> layout(static_cast<std::size_t>(bags.count * longest), kept);  // kept: the -inf row
-    std::vector<int64_t> filled(static_cast<std::size_t>(bags.count), 0);
-    for (int64_t k = 0; k < kept; ++k) {
-        const int64_t b = bags.bag_of[static_cast<std::size_t>(k)];
-        layout[static_cast<std::size_t>(b * longest + filled[static_cast<std::size_t>(b)]++)] = k;
-    }
-    const Tensor padded = cat({looked_up, full({1, dim}, -std::numeric_limits<double>::infinity(), weight.dtype())}, 0);
-    const Tensor maxima = amax(
-        index_select(padded, 0, from_vector(layout, {bags.count * longest})).view({bags.count, longest, dim}), {1});
-    std::vector<double> empty(static_cast<std::size_t>(bags.count));
-    for (std::size_t b = 0; b < empty.size(); ++b) empty[b] = length[b] == 0;
-    return where(from_vector(empty, {bags.count, 1}, weight.dtype()) != 0.0, zeros({1, 1}, weight.dtype()), maxima);
+    // max: the kept tokens are in bag order, so each bag's rows are consecutive.
+    std::vector<int64_t> starts(static_cast<std::size_t>(bags.count) + 1, 0);
+    for (int64_t b : bags.bag_of) ++starts[static_cast<std::size_t>(b) + 1];
+    for (std::size_t b = 1; b < starts.size(); ++b) starts[b] += starts[b - 1];
+    return BagMax::apply(looked_up, starts);
 }
 
 }  // namespace functional
 
-EmbeddingBag::EmbeddingBag(EmbeddingBagOptions o) : options(o) {
+namespace {
+// The options with a negative padding_idx counted from the end (-1: the last row), as PyTorch keeps them.
+EmbeddingBagOptions checked(EmbeddingBagOptions o) {
     XGRAD_CHECK(o.num_embeddings > 0 && o.embedding_dim > 0,
                 "EmbeddingBag: num_embeddings and embedding_dim must be positive, got ", o.num_embeddings, " and ",
                 o.embedding_dim);
-    XGRAD_CHECK(!o.padding_idx || (*o.padding_idx >= 0 && *o.padding_idx < o.num_embeddings),
+    XGRAD_CHECK(!o.padding_idx || (*o.padding_idx >= -o.num_embeddings && *o.padding_idx < o.num_embeddings),
                 "EmbeddingBag: padding_idx ", o.padding_idx.value_or(0), " is out of range for ", o.num_embeddings,
                 " embeddings");
-    weight = register_parameter("weight", empty({o.num_embeddings, o.embedding_dim}, o.dtype));
+    if (o.padding_idx && *o.padding_idx < 0) *o.padding_idx += o.num_embeddings;
+    return o;
+}
+}  // namespace
+
+EmbeddingBag::EmbeddingBag(EmbeddingBagOptions o) : options(checked(o)) {
+    weight = register_parameter("weight", empty({options.num_embeddings, options.embedding_dim}, options.dtype));
     reset_parameters();
 }
 

@@ -10,9 +10,9 @@
 /// As in PyTorch: a bag with no tokens gives zeros; tokens equal to padding_idx are left out of
 /// their bag (a mean divides by the count of the others, a max ignores them) and so never train;
 /// per_sample_weights (mode sum only) scale each token's embedding before the sum.
-/// The gradient comes from the ops it is built of (index_select, index_add, amax): where a
-/// bag's maximum is shared by several tokens, amax divides its gradient evenly between them,
-/// while PyTorch gives it all to one.
+/// A negative padding_idx counts from the end. The gradient of a sum or mean comes from the ops
+/// they are built of (index_select, index_add); a bag's maximum is found in one pass over its
+/// tokens and sends its gradient to the first token that holds it.
 
 #include <cstdint>
 #include <optional>
@@ -31,7 +31,7 @@ struct EmbeddingBagFuncOptions {
     EmbeddingBagMode mode = EmbeddingBagMode::mean;
     /// Same shape as the input, the weight's dtype; mode sum only.
     Tensor per_sample_weights;
-    /// offsets has one more entry, the end of the last bag (CSR's layout).
+    /// offsets has one more entry, the end of the last bag (CSR's layout); 1-D input only.
     bool include_last_offset = false;
     std::optional<int64_t> padding_idx;
 };

@@ -84,7 +84,10 @@ void Module::replace_module(const std::string& name, std::shared_ptr<Module> mod
     XGRAD_CHECK(module != nullptr, type_name(), ": cannot put a null module in place of \"", name, "\"");
     XGRAD_CHECK(module.get() != this, type_name(), ": a module cannot be its own child");
     const auto it = named_entry(children_, name, type_name(), "submodule");
-    std::erase_if(owned_, [&](const std::shared_ptr<Module>& m) { return m.get() == it->second; });
+    // One reference to the old module goes (it may be registered under another name too).
+    const auto old = std::find_if(owned_.begin(), owned_.end(),
+                                  [&](const std::shared_ptr<Module>& m) { return m.get() == it->second; });
+    if (old != owned_.end()) owned_.erase(old);
     it->second = module.get();
     owned_.push_back(std::move(module));
 }

@@ -149,9 +149,9 @@ protected:
         return module;
     }
 
-public:
-    /// Puts `module` in the place of the submodule registered as name (LibTorch's
-    /// replace_module); throws if there is none.
+    // For the containers (ModuleDict, ParameterDict), which keep their own lists in step: on any
+    // other module, a member that forward() reads would no longer be what parameters() reports.
+    /// Puts `module` in the place of the submodule registered as name; throws if there is none.
     void replace_module(const std::string& name, std::shared_ptr<Module> module);
     /// Removes the submodule registered as name and returns it if this module owned it (else
     /// nullptr); throws if there is none.

@@ -238,6 +238,19 @@ NDArray one_hot(const NDArray& index, int64_t num_classes, DType dtype = kInt64)
 NDArray argsort(const NDArray& x, int64_t dim, bool descending = false);
 /// int64 positions of the k largest (or smallest) values along dim, best first.
 NDArray topk_indices(const NDArray& x, int64_t k, int64_t dim, bool largest = true);
+/// int64 position along dim of each lane's k-th smallest value (k from 1; NaN the largest, ties
+/// in input order), the dim kept with size 1.
+NDArray kth_positions(const NDArray& x, int64_t k, int64_t dim, const char* op);
+/// int64 position of each lane's median (the lower one for an even count), the dim kept with
+/// size 1: NaN's first position where a lane has one, or with ignore_nan the median of the other
+/// values (a lane of only NaN gives position 0).
+NDArray median_positions(const NDArray& x, int64_t dim, bool ignore_nan, const char* op);
+/// The distinct values of x ascending (NaNs as one value, last), each element's index among
+/// them (x's shape) and how often each occurs.
+struct Unique {
+    NDArray values, inverse, counts;
+};
+Unique unique(const NDArray& x);
 /// [count, x.dim()] int64 coordinates of the non-zero elements, in row-major order.
 NDArray nonzero(const NDArray& x);
 enum class Scan { sum, prod };

@@ -410,6 +410,15 @@ BOOST_AUTO_TEST_CASE(module_dict_and_parameter_containers_register_what_they_hol
     check_error([&] { heads.pop("grade"); }, {"ModuleDict", "\"grade\"", "pop"});
     check_error([&] { heads.insert("x", nullptr); }, {"ModuleDict", "null"});
     check_error([&] { heads.insert("a.b", std::make_shared<nn::ReLU>()); }, {"ModuleDict", "a.b", "'.'"});
+    // One module under two keys: replacing or popping one key leaves the other working.
+    auto shared = std::make_shared<nn::Linear>(4, 1);
+    heads.insert("first", shared);
+    heads.insert("second", shared);
+    shared.reset();
+    heads.insert("first", std::make_shared<nn::ReLU>());
+    BOOST_TEST((heads["second"](ones({1, 4})).sizes() == Shape{1, 1}));
+    heads.pop("first");
+    BOOST_TEST((heads["second"](ones({1, 4})).sizes() == Shape{1, 1}));
     heads.clear();
     BOOST_TEST(heads.empty());
     BOOST_TEST(heads.parameters().empty());
@@ -429,7 +438,9 @@ BOOST_AUTO_TEST_CASE(module_dict_and_parameter_containers_register_what_they_hol
     temperatures.insert("hoc", full({1}, 0.5));  // replaced in place
     BOOST_TEST((temperatures.keys() == std::vector<std::string>{"hoc", "mimic"}));
     BOOST_TEST(temperatures["hoc"].item() == 0.5);
+    BOOST_TEST(temperatures.parameters().size() == 2u);  // the old "hoc" is gone
     BOOST_TEST(temperatures.parameters()[0].item() == 0.5);
+    BOOST_TEST(temperatures.parameters()[0].requires_grad());
     BOOST_TEST(temperatures.contains("mimic"));
     const Tensor removed = temperatures.pop("mimic");
     BOOST_TEST(removed.item() == 3.0);

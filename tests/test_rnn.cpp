@@ -211,6 +211,16 @@ BOOST_AUTO_TEST_CASE(embedding_bag_sums_averages_and_takes_maxima_per_bag) {
     table.grad().zero_();
     nn::F::embedding_bag(tokens, table, {.offsets = offsets, .mode = EmbeddingBagMode::max}).sum().backward();
     check_values(table.grad(), {0, 1, 1, 0, 0, 1, 1, 1, 1, 0});
+    // Among equal maxima the first token takes the gradient, as in PyTorch.
+    table.grad().zero_();
+    nn::F::embedding_bag(tensor({3, 3, 1}, kInt64), table,
+                         {.offsets = tensor({0}, kInt64), .mode = EmbeddingBagMode::max})
+        .sum()
+        .backward();
+    check_values(table.grad(), {0, 0, 1, 0, 0, 0, 0, 1, 0, 0});
+    // A negative padding_idx counts from the end; padding tokens take no per-sample weight either.
+    check_values(bag(EmbeddingBagMode::sum, {.per_sample_weights = psw, .padding_idx = -2}),
+                 {-1, 7, 0, 0, 2.5, -3.5, 0, 0});
 
     // Bad input names the op and what is wrong.
     const auto sum_of = [&](const Tensor& input, nn::F::EmbeddingBagFuncOptions o) {
@@ -230,6 +240,12 @@ BOOST_AUTO_TEST_CASE(embedding_bag_sums_averages_and_takes_maxima_per_bag) {
         {"embedding_bag", "offset 1", "6 tokens"});
     check_error([&] { sum_of(tokens, {}); }, {"embedding_bag", "needs offsets"});
     check_error([&] { sum_of(tensor({{1, 2}}, kInt64), {.offsets = offsets}); }, {"embedding_bag", "2-D", "undefined"});
+    check_error(
+        [&] {
+            sum_of(tensor({{1, 2}}, kInt64), {.include_last_offset = true});
+        },
+        {"embedding_bag", "2-D", "include_last_offset"});
+    check_error([&] { bag(EmbeddingBagMode::sum, {.padding_idx = -6}); }, {"embedding_bag", "padding_idx -6"});
     check_error(
         [&] {
             sum_of(tensor({1, 5}, kInt64), {.offsets = tensor({0}, kInt64)});
@@ -293,6 +309,8 @@ BOOST_AUTO_TEST_CASE(embedding_bag_module_as_in_pytorch) {
     bag(tensor({1, 2, 3}, kInt64), tensor({0, 1}, kInt64));
     BOOST_TEST(calls == 1);
     handle.remove();
+    BOOST_TEST(*nn::EmbeddingBag({.num_embeddings = 5, .embedding_dim = 3, .padding_idx = -1}).options.padding_idx ==
+               4);
     nn::EmbeddingBag positional(10, 3);
     BOOST_TEST((positional.weight.sizes() == Shape{10, 3}));
     BOOST_TEST(positional.named_parameters().at(0).first == "weight");

@@ -58,6 +58,74 @@ BOOST_AUTO_TEST_CASE(topk_picks_the_largest_or_smallest_and_the_first_among_ties
     check_error([&] { topk(x, 1, 2); }, {"topk", "2"});
 }
 
+BOOST_AUTO_TEST_CASE(kthvalue_median_and_nanmedian_as_in_pytorch) {
+    const Tensor x = tensor({{3.0, nan_value, 1.0, nan_value}, {2.0, 2.0, 5.0, 1.0}});
+    // A NaN makes the median NaN, at its first position; nanmedian leaves NaNs out.
+    auto [m, m_at] = median(x, 1);
+    check_values(m, {nan_value, 2});
+    check_values(m_at, {1, 0});
+    auto [nm, nm_at] = nanmedian(x, 1);
+    check_values(nm, {1, 2});  // the lower middle of {3, 1}
+    check_values(nm_at, {2, 0});
+    BOOST_TEST(std::isnan(median(x).item()));
+    BOOST_TEST(nanmedian(x).item() == 2.0);  // {3, 1, 2, 2, 5, 1}: the lower middle of six
+    auto [kept, kept_at] = median(tensor({4.0, 1.0, 3.0, 2.0}).reshape({1, 4}), 1, true);
+    BOOST_TEST((kept.sizes() == Shape{1, 1}));
+    check_values(kept, {2});
+    check_values(kept_at, {3});
+    auto [only_nan, only_nan_at] = nanmedian(tensor({{nan_value, nan_value}}), 1);
+    BOOST_TEST(std::isnan(only_nan.item()));
+    BOOST_TEST(only_nan_at.item() == 0.0);
+    // kthvalue counts from 1; NaN is the largest value.
+    auto [k2, k2_at] = kthvalue(tensor({4.0, nan_value, 3.0, 2.0}), 2);
+    BOOST_TEST(k2.item() == 3.0);
+    BOOST_TEST(k2_at.item() == 2.0);
+    auto [k4, k4_at] = kthvalue(tensor({4.0, nan_value, 3.0, 2.0}), 4);
+    BOOST_TEST(std::isnan(k4.item()));
+    BOOST_TEST(k4_at.item() == 1.0);
+    auto [cols, cols_at] = kthvalue(tensor({{5, 1}, {3, 9}, {4, 2}}, kInt64), 2, 0);
+    BOOST_TEST(cols.dtype() == kInt64);
+    check_values(cols, {4, 2});
+    check_values(cols_at, {2, 2});
+    BOOST_TEST(median(tensor({7, 1, 4}, kInt64)).item() == 4.0);
+    BOOST_TEST(median(scalar_tensor(2.5)).item() == 2.5);
+    // The median of all elements shares its gradient between the elements equal to it.
+    const Tensor ties = tensor({2.0, 2.0, 2.0, 9.0}, kFloat64).requires_grad_(true);
+    median(ties).backward();
+    check_values(ties.grad(), {1.0 / 3, 1.0 / 3, 1.0 / 3, 0}, 1e-15);
+    // ... along a dim, it goes to the position returned.
+    const Tensor rows = tensor({{1.0, 5.0, 3.0}}).requires_grad_(true);
+    std::get<0>(median(rows, 1)).sum().backward();
+    check_values(rows.grad(), {0, 0, 1});
+    check_error([&] { kthvalue(x, 5); }, {"kthvalue", "k = 5", "size 4"});
+    check_error([&] { kthvalue(x, 0, 0); }, {"kthvalue", "k = 0", "size 2"});
+    check_error([&] { median(zeros({2, 0}), 1); }, {"median", "dimension 1 of size 0", "[2, 0]"});
+    check_error([] { median(zeros({0})); }, {"median", "empty", "[0]"});
+    check_error([&] { median(x, 2); }, {"median", "2"});
+    check_error([] { median(tensor({1.0}) > 0.0, 0); }, {"median", "bool"});
+}
+
+BOOST_AUTO_TEST_CASE(unique_sorts_counts_and_maps_back) {
+    auto [values, inverse, counts] = unique(tensor({{3, 1}, {1, 2}}, kInt64));
+    BOOST_TEST(values.dtype() == kInt64);
+    check_values(values, {1, 2, 3});
+    BOOST_TEST((inverse.sizes() == Shape{2, 2}));
+    check_values(inverse, {2, 0, 0, 1});
+    check_values(counts, {2, 1, 1});
+    // All NaNs are one value, sorted last; a view is read in its own order.
+    auto [f, f_inverse, f_counts] = unique(tensor({{3.0, nan_value}, {1.0, nan_value}, {3.0, -0.0}}).t());
+    check_values(f, {-0.0, 1, 3, nan_value});
+    check_values(f_inverse, {2, 1, 2, 3, 3, 0});
+    check_values(f_counts, {1, 1, 2, 2});
+    auto [b, b_inverse, b_counts] = unique(tensor({1.0, 0.0, 1.0}) > 0.5);
+    BOOST_TEST(b.dtype() == kBool);
+    check_values(b_counts, {1, 2});
+    auto [none, none_inverse, none_counts] = unique(zeros({0, 3}));
+    BOOST_TEST(none.numel() == 0);
+    BOOST_TEST((none_inverse.sizes() == Shape{0, 3}));
+    BOOST_TEST(!std::get<0>(unique(ones({2}).requires_grad_(true))).requires_grad());
+}
+
 BOOST_AUTO_TEST_CASE(cumsum_and_cumprod_along_a_dim) {
     const Tensor x = tensor({{1, 2, 3}, {4, 5, 6}});
     check_values(cumsum(x, 1), {1, 3, 6, 4, 9, 15});

@@ -77,6 +77,100 @@ NDArray topk_indices(const NDArray& x, int64_t k, int64_t dim, bool largest) {
     return ordered_positions(x, d, k, largest);
 }
 
+namespace {
+// For each lane along d, the position pick(lane, n, order) chooses, the dim kept with size 1;
+// order is scratch of n positions.
+template <class Pick>
+NDArray picked_positions(const NDArray& x, int64_t d, const Pick& pick) {
+    const NDArray lanes = lanes_last(x, d);
+    const int64_t n = lane_length(lanes), count = n == 0 ? 0 : lanes.numel() / n;
+    Shape out_sizes = lanes.sizes();
+    out_sizes[out_sizes.size() - 1] = 1;
+    NDArray out = NDArray::empty(out_sizes, kInt64);
+    int64_t* dst = out.data<int64_t>();
+    dispatch_all(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* src = static_cast<const T*>(lanes.raw_data());
+        std::vector<int64_t> order(static_cast<std::size_t>(n));
+        for (int64_t lane = 0; lane < count; ++lane) dst[lane] = pick(src + lane * n, n, order);
+    });
+    return lanes_back(out, x, d);
+}
+
+// The k-th (from 0) of positions [0, n) in lane order.
+template <class T>
+int64_t kth_in_order(const T* lane, int64_t k, std::vector<int64_t>& order) {
+    std::iota(order.begin(), order.end(), int64_t{0});
+    std::nth_element(order.begin(), order.begin() + k, order.end(), lane_order(lane, false));
+    return order[static_cast<std::size_t>(k)];
+}
+
+// The lane's length along dim d of x, which must have one to reduce over.
+int64_t reduced_length(const NDArray& x, int64_t d, const char* op) {
+    const int64_t n = x.dim() == 0 ? 1 : x.size(d);
+    XGRAD_CHECK(n > 0, op, ": cannot reduce over dimension ", d, " of size 0 (shape ", x.sizes(), ")");
+    return n;
+}
+}  // namespace
+
+NDArray kth_positions(const NDArray& x, int64_t k, int64_t dim, const char* op) {
+    const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op);
+    const int64_t n = reduced_length(x, d, op);
+    XGRAD_CHECK(k >= 1 && k <= n, op, ": k = ", k, " is out of range for dimension ", d, " of size ", n, " (shape ",
+                x.sizes(), ")");
+    return picked_positions(x.dim() == 0 ? x.reshape({1}) : x, d,
+                            [k](const auto* lane, int64_t, auto& order) { return kth_in_order(lane, k - 1, order); });
+}
+
+NDArray median_positions(const NDArray& x, int64_t dim, bool ignore_nan, const char* op) {
+    const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op);
+    reduced_length(x, d, op);
+    return picked_positions(x.dim() == 0 ? x.reshape({1}) : x, d,
+                            [ignore_nan](const auto* lane, int64_t n, auto& order) {
+                                int64_t nans = 0, first_nan = -1;
+                                for (int64_t i = 0; i < n; ++i)
+                                    if (is_nan(lane[i])) {
+                                        if (first_nan < 0) first_nan = i;
+                                        ++nans;
+                                    }
+                                if (nans > 0 && !ignore_nan) return first_nan;
+                                if (nans == n) return int64_t{0};
+                                // NaN sorts last, so the median of the others is the ((n - nans - 1) / 2)-th of all.
+                                return kth_in_order(lane, (n - nans - 1) / 2, order);
+                            });
+}
+
+Unique unique(const NDArray& x) {
+    const NDArray flat = x.contiguous();
+    const int64_t n = flat.numel();
+    Unique out;
+    out.inverse = NDArray::empty(x.sizes(), kInt64);
+    std::vector<int64_t> order(static_cast<std::size_t>(n)), counts;
+    dispatch_all(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* src = static_cast<const T*>(flat.raw_data());
+        std::iota(order.begin(), order.end(), int64_t{0});
+        std::sort(order.begin(), order.end(), lane_order(src, false));
+        std::vector<T> values;
+        int64_t* inverse = out.inverse.data<int64_t>();
+        for (int64_t i = 0; i < n; ++i) {
+            const T v = src[order[static_cast<std::size_t>(i)]];
+            const bool same = !values.empty() && (values.back() == v || (is_nan(values.back()) && is_nan(v)));
+            if (!same) {
+                values.push_back(v);
+                counts.push_back(0);
+            }
+            ++counts.back();
+            inverse[order[static_cast<std::size_t>(i)]] = static_cast<int64_t>(values.size()) - 1;
+        }
+        out.values = NDArray::empty({static_cast<int64_t>(values.size())}, x.dtype());
+        std::copy(values.begin(), values.end(), out.values.data<T>());
+    });
+    out.counts = NDArray::empty({static_cast<int64_t>(counts.size())}, kInt64);
+    std::copy(counts.begin(), counts.end(), out.counts.data<int64_t>());
+    return out;
+}
+
 NDArray nonzero(const NDArray& x) {
     const NDArray c = x.contiguous();
     const int64_t nd = x.dim();
