@@ -62,11 +62,7 @@ Embedding::Embedding(EmbeddingOptions o) : options(o) {
 }
 
 void Embedding::reset_parameters(Generator* generator) {
-    init::normal_(weight, 0.0, 1.0, generator);
-    if (options.padding_idx) {
-        NoGradGuard no_grad;
-        weight[*options.padding_idx].zero_();
-    }
+    init::embedding_default_(weight, options.padding_idx, generator);
 }
 
 std::shared_ptr<Embedding> Embedding::from_pretrained(const Tensor& embeddings, bool freeze,

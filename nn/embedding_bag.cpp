@@ -107,7 +107,9 @@ struct BagMax : autograd::Function<BagMax> {
     static std::vector<Tensor> backward(autograd::AutogradContext* ctx, std::vector<Tensor> grads) {
         const auto saved = ctx->get_saved_variables();
         const auto rows = static_cast<int64_t>(ctx->saved_data["rows"]);
-        const Tensor g = grads[0] * saved[1];  // nothing from an empty bag
+        // An empty bag sends nothing (not even an inf or NaN times 0) to the row its entry names.
+        const Tensor g = where(saved[1] != 0.0, grads[0], zeros({1, 1}, grads[0].dtype()));
+        if (rows == 0) return {zeros({0, g.size(1)}, g.dtype())};
         return {scatter_add(zeros({rows, g.size(1)}, g.dtype()), 0, saved[0], g)};
     }
 
@@ -182,11 +184,7 @@ EmbeddingBag::EmbeddingBag(EmbeddingBagOptions o) : options(checked(o)) {
 }
 
 void EmbeddingBag::reset_parameters(Generator* generator) {
-    init::normal_(weight, 0.0, 1.0, generator);
-    if (options.padding_idx) {
-        NoGradGuard no_grad;
-        weight[*options.padding_idx].zero_();
-    }
+    init::embedding_default_(weight, options.padding_idx, generator);
 }
 
 Tensor EmbeddingBag::forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights) {

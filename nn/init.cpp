@@ -127,6 +127,14 @@ void layer_default_(const Tensor& weight, const Tensor& bias, Generator* g) {
     }
 }
 
+void embedding_default_(const Tensor& weight, std::optional<int64_t> padding_idx, Generator* g) {
+    normal_(weight, 0.0, 1.0, g);
+    if (padding_idx) {
+        NoGradGuard no_grad;
+        weight[*padding_idx].zero_();
+    }
+}
+
 void variance_scaling_(const Tensor& t, double scale, FanMode mode, Distribution distribution, Generator* g) {
     XGRAD_CHECK(scale > 0, "variance_scaling_: scale must be positive, got ", scale);
     const double variance = scale / fan(t, mode);

@@ -8,6 +8,7 @@
 /// gradients constant across layers for symmetric activations (Var w = 2 / (fan_in + fan_out)),
 /// He/Kaiming for ReLU (Var w = 2 / fan_in).
 
+#include <optional>
 #include <utility>
 
 #include <xgrad/autograd/tensor.hpp>
@@ -46,6 +47,8 @@ void kaiming_normal_(const Tensor& t, double a = 0.0, FanMode mode = FanMode::fa
 /// kaiming_uniform_ with a = sqrt(5), which is U(+-1/sqrt(fan_in)), and the bias (if defined)
 /// U(+-1/sqrt(fan_in)), fan_in taken from the weight's dim 1 and kernel.
 void layer_default_(const Tensor& weight, const Tensor& bias, Generator* generator = nullptr);
+/// PyTorch's default for Embedding and EmbeddingBag: N(0, 1), the padding row (if any) zero.
+void embedding_default_(const Tensor& weight, std::optional<int64_t> padding_idx, Generator* generator = nullptr);
 /// Keras/TensorFlow's VarianceScaling: variance scale / n, n = fan_in, fan_out or their mean.
 /// normal: N(0, sqrt(scale / n)); truncated_normal: the same variance after truncation at two
 /// standard deviations; uniform: U(-sqrt(3 scale / n), sqrt(3 scale / n)).

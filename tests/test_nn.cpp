@@ -421,6 +421,18 @@ BOOST_AUTO_TEST_CASE(module_dict_and_parameter_containers_register_what_they_hol
     BOOST_TEST((heads["second"](ones({1, 4})).sizes() == Shape{1, 1}));
     heads.clear();
     BOOST_TEST(heads.empty());
+    // Underneath: a module registered twice stays alive when one registration is replaced.
+    struct Twice : nn::Module {
+        Twice() {
+            auto linear = std::make_shared<nn::Linear>(2, 1);
+            register_module("a", linear);
+            register_module("b", linear);
+            replace_module("a", std::make_shared<nn::ReLU>());
+        }
+    } twice;
+    BOOST_TEST(twice.named_parameters().size() == 2u);
+    BOOST_TEST(twice.named_parameters()[0].first == "b.weight");
+    BOOST_TEST((twice.named_modules().at(2).second->forward(ones({1, 2})).sizes() == Shape{1, 1}));
     BOOST_TEST(heads.parameters().empty());
 
     // Parameters by position and by name: trained (an optimizer sees them) and saved.

@@ -4,6 +4,7 @@
 // Gradients: gradcheck rows in test_nn.cpp (F::embedding, LSTM with lengths, bidirectional); the
 // fused LSTM cell's first and second derivatives here, over strided views and either output alone.
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #include "helpers.hpp"
@@ -211,13 +212,27 @@ BOOST_AUTO_TEST_CASE(embedding_bag_sums_averages_and_takes_maxima_per_bag) {
     table.grad().zero_();
     nn::F::embedding_bag(tokens, table, {.offsets = offsets, .mode = EmbeddingBagMode::max}).sum().backward();
     check_values(table.grad(), {0, 1, 1, 0, 0, 1, 1, 1, 1, 0});
-    // Among equal maxima the first token takes the gradient, as in PyTorch.
-    table.grad().zero_();
-    nn::F::embedding_bag(tensor({3, 3, 1}, kInt64), table,
+    // Among equal maxima the first token takes the gradient, as in PyTorch: rows 1 and 4 are
+    // equal, and row 4 comes first in the bag.
+    const Tensor twins = tensor({{1.0, 2.0}, {3.0, -1.0}, {-2.0, 4.0}, {0.5, 0.5}, {3.0, -1.0}}, kFloat64);
+    twins.requires_grad_(true);
+    nn::F::embedding_bag(tensor({4, 1, 0}, kInt64), twins,
                          {.offsets = tensor({0}, kInt64), .mode = EmbeddingBagMode::max})
         .sum()
         .backward();
-    check_values(table.grad(), {0, 0, 1, 0, 0, 0, 0, 1, 0, 0});
+    check_values(twins.grad(), {0, 1, 0, 0, 0, 0, 0, 0, 1, 0});
+    // Empty bags send nothing back, even an infinite gradient, and a batch of padding only works.
+    const Tensor empty_first = w.clone().requires_grad_(true);
+    const Tensor maxima = nn::F::embedding_bag(tensor({1, 2}, kInt64), empty_first,
+                                               {.offsets = tensor({0, 0}, kInt64), .mode = EmbeddingBagMode::max});
+    (maxima * tensor({{std::numeric_limits<double>::infinity()}, {1.0}}, kFloat64)).sum().backward();
+    check_values(empty_first.grad(), {0, 0, 1, 0, 0, 1, 0, 0, 0, 0});
+    const Tensor padded = w.clone().requires_grad_(true);
+    const Tensor none =
+        nn::F::embedding_bag(tensor({{0, 0}}, kInt64), padded, {.mode = EmbeddingBagMode::max, .padding_idx = 0});
+    check_values(none, {0, 0});
+    none.sum().backward();
+    check_values(padded.grad(), std::vector<double>(10, 0.0));
     // A negative padding_idx counts from the end; padding tokens take no per-sample weight either.
     check_values(bag(EmbeddingBagMode::sum, {.per_sample_weights = psw, .padding_idx = -2}),
                  {-1, 7, 0, 0, 2.5, -3.5, 0, 0});
@@ -290,6 +305,12 @@ BOOST_AUTO_TEST_CASE(embedding_bag_gradcheck_over_modes_and_views) {
     };
     const auto r = autograd::gradcheck(weighted, {base, weights}, {.raise = false});
     BOOST_TEST(r.ok, r.message);
+    // The maximum's backward is differentiable in the incoming gradient.
+    const auto maxima = [&](const std::vector<Tensor>& in) {
+        return nn::F::embedding_bag(flat, in[0].t(), {.offsets = offsets, .mode = EmbeddingBagMode::max});
+    };
+    const auto second = autograd::gradgradcheck(maxima, {base}, {.raise = false});
+    BOOST_TEST(second.ok, second.message);
 }
 
 BOOST_AUTO_TEST_CASE(embedding_bag_module_as_in_pytorch) {

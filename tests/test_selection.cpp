@@ -2,6 +2,7 @@
 // integers, empty results), and errors that name the op and the shapes. Gradients are in
 // test_gradients.cpp.
 #include <cmath>
+#include <limits>
 
 #include "helpers.hpp"
 
@@ -93,6 +94,17 @@ BOOST_AUTO_TEST_CASE(kthvalue_median_and_nanmedian_as_in_pytorch) {
     const Tensor ties = tensor({2.0, 2.0, 2.0, 9.0}, kFloat64).requires_grad_(true);
     median(ties).backward();
     check_values(ties.grad(), {1.0 / 3, 1.0 / 3, 1.0 / 3, 0}, 1e-15);
+    // ... a NaN median between the NaNs; -inf as a median between the -infs only.
+    const Tensor nans = tensor({nan_value, 1.0, nan_value}, kFloat64).requires_grad_(true);
+    median(nans).backward();
+    check_values(nans.grad(), {0.5, 0, 0.5});
+    const Tensor only_nans = tensor({nan_value, nan_value}, kFloat64).requires_grad_(true);
+    nanmedian(only_nans).backward();
+    check_values(only_nans.grad(), {0.5, 0.5});
+    const double inf = std::numeric_limits<double>::infinity();
+    const Tensor low = tensor({-inf, -inf, 1.0}, kFloat64).requires_grad_(true);
+    median(low).backward();
+    check_values(low.grad(), {0.5, 0.5, 0});
     // ... along a dim, it goes to the position returned.
     const Tensor rows = tensor({{1.0, 5.0, 3.0}}).requires_grad_(true);
     std::get<0>(median(rows, 1)).sum().backward();
@@ -100,7 +112,8 @@ BOOST_AUTO_TEST_CASE(kthvalue_median_and_nanmedian_as_in_pytorch) {
     check_error([&] { kthvalue(x, 5); }, {"kthvalue", "k = 5", "size 4"});
     check_error([&] { kthvalue(x, 0, 0); }, {"kthvalue", "k = 0", "size 2"});
     check_error([&] { median(zeros({2, 0}), 1); }, {"median", "dimension 1 of size 0", "[2, 0]"});
-    check_error([] { median(zeros({0})); }, {"median", "empty", "[0]"});
+    BOOST_TEST(std::isnan(median(zeros({0})).item()));  // as PyTorch: NaN for a floating type
+    check_error([] { median(zeros({0}, kInt64)); }, {"median", "empty", "int64", "[0]"});
     check_error([&] { median(x, 2); }, {"median", "2"});
     check_error([] { median(tensor({1.0}) > 0.0, 0); }, {"median", "bool"});
 }

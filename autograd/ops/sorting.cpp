@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include <xgrad/autograd/function.hpp>
 #include <xgrad/autograd/node.hpp>
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/tensor/kernels.hpp>
@@ -45,17 +46,37 @@ std::tuple<Tensor, Tensor> picked(const Tensor& x, int64_t dim, const Tensor& po
     return {values.squeeze(dim), positions.squeeze(dim)};
 }
 
-// The median of all elements: the one median_positions picks, the gradient shared by every element
-// equal to it (amax over them shares it evenly), or sent to the first NaN.
+// The median of all elements (the one median_positions picks); its gradient is shared evenly by
+// every element equal to it, or by every NaN when it is NaN, as in PyTorch.
+struct MedianOfAll : autograd::Function<MedianOfAll> {
+    static Tensor forward(autograd::AutogradContext* ctx, const Tensor& x, bool ignore_nan, const char* op) {
+        const Tensor flat = x.detach().reshape({-1});
+        const Tensor position(kernels::median_positions(flat.data(), 0, ignore_nan, op));
+        const Tensor value = gathered(flat, 0, position).reshape({});
+        const Tensor shares = std::isnan(value.item()) ? isnan(x.detach()) : x.detach() == value;
+        ctx->save_for_backward({shares});
+        return value;
+    }
+    // Differentiable in the incoming gradient, so second derivatives pass through.
+    static std::vector<Tensor> backward(autograd::AutogradContext* ctx, std::vector<Tensor> grads) {
+        const Tensor shares = ctx->get_saved_variables()[0];
+        const double count = shares.sum().item();
+        return {where(shares, grads[0] / count, zeros({}, grads[0].dtype()))};
+    }
+};
+
 Tensor median_of_all(const Tensor& x, bool ignore_nan, const char* op) {
-    XGRAD_CHECK(x.numel() > 0, op, ": the median of an empty tensor (shape ", x.sizes(), ") is undefined");
     check_orderable(x, op);
-    const Tensor flat = x.reshape({-1});
-    const Tensor position(kernels::median_positions(flat.data(), 0, ignore_nan, op));
-    const Tensor value = gathered(flat, 0, position).reshape({});
-    if (!is_floating(x.dtype()) || std::isnan(value.item())) return value;
-    const Tensor ties = flat.detach() == value.detach();
-    return amax(where(ties, flat, full_like(flat, -std::numeric_limits<double>::infinity())), {0});
+    if (x.numel() == 0) {  // as PyTorch: NaN for floating types, an error for integers
+        XGRAD_CHECK(is_floating(x.dtype()), op, ": the median of an empty ", x.dtype(), " tensor (shape ", x.sizes(),
+                    ") is undefined");
+        return full({}, std::numeric_limits<double>::quiet_NaN(), x.dtype());
+    }
+    if (!is_floating(x.dtype())) {
+        const Tensor flat = x.reshape({-1});
+        return gathered(flat, 0, Tensor(kernels::median_positions(flat.data(), 0, ignore_nan, op))).reshape({});
+    }
+    return MedianOfAll::apply(x, ignore_nan, op);
 }
 }  // namespace
 

@@ -38,8 +38,10 @@ auto lane_order(const T* lane, bool descending) {
     };
 }
 
-// For each lane, the first k positions in order (k = n: a full argsort).
-NDArray ordered_positions(const NDArray& x, int64_t d, int64_t k, bool descending) {
+// For each lane along d, k positions that pick(lane, n, order, out) writes to out; order is
+// scratch of n positions.
+template <class Pick>
+NDArray lane_positions(const NDArray& x, int64_t d, int64_t k, const Pick& pick) {
     const NDArray lanes = lanes_last(x, d);
     const int64_t n = lane_length(lanes), count = n == 0 ? 0 : lanes.numel() / n;
     Shape out_sizes = lanes.sizes();
@@ -50,17 +52,22 @@ NDArray ordered_positions(const NDArray& x, int64_t d, int64_t k, bool descendin
         using T = decltype(tag);
         const T* src = static_cast<const T*>(lanes.raw_data());
         std::vector<int64_t> order(static_cast<std::size_t>(n));
-        for (int64_t lane = 0; lane < count; ++lane) {
-            std::iota(order.begin(), order.end(), int64_t{0});
-            const auto before = lane_order(src + lane * n, descending);
-            if (k == n)
-                std::sort(order.begin(), order.end(), before);
-            else
-                std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
-            std::copy(order.begin(), order.begin() + k, dst + lane * k);
-        }
+        for (int64_t lane = 0; lane < count; ++lane) pick(src + lane * n, n, order, dst + lane * k);
     });
     return lanes_back(out, x, d);
+}
+
+// For each lane, the first k positions in order (k = n: a full argsort).
+NDArray ordered_positions(const NDArray& x, int64_t d, int64_t k, bool descending) {
+    return lane_positions(x, d, k, [k, descending](const auto* lane, int64_t n, auto& order, int64_t* out) {
+        std::iota(order.begin(), order.end(), int64_t{0});
+        const auto before = lane_order(lane, descending);
+        if (k == n)
+            std::sort(order.begin(), order.end(), before);
+        else
+            std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+        std::copy(order.begin(), order.begin() + k, out);
+    });
 }
 }  // namespace
 
@@ -78,25 +85,6 @@ NDArray topk_indices(const NDArray& x, int64_t k, int64_t dim, bool largest) {
 }
 
 namespace {
-// For each lane along d, the position pick(lane, n, order) chooses, the dim kept with size 1;
-// order is scratch of n positions.
-template <class Pick>
-NDArray picked_positions(const NDArray& x, int64_t d, const Pick& pick) {
-    const NDArray lanes = lanes_last(x, d);
-    const int64_t n = lane_length(lanes), count = n == 0 ? 0 : lanes.numel() / n;
-    Shape out_sizes = lanes.sizes();
-    out_sizes[out_sizes.size() - 1] = 1;
-    NDArray out = NDArray::empty(out_sizes, kInt64);
-    int64_t* dst = out.data<int64_t>();
-    dispatch_all(x.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        const T* src = static_cast<const T*>(lanes.raw_data());
-        std::vector<int64_t> order(static_cast<std::size_t>(n));
-        for (int64_t lane = 0; lane < count; ++lane) dst[lane] = pick(src + lane * n, n, order);
-    });
-    return lanes_back(out, x, d);
-}
-
 // The k-th (from 0) of positions [0, n) in lane order.
 template <class T>
 int64_t kth_in_order(const T* lane, int64_t k, std::vector<int64_t>& order) {
@@ -118,26 +106,35 @@ NDArray kth_positions(const NDArray& x, int64_t k, int64_t dim, const char* op) 
     const int64_t n = reduced_length(x, d, op);
     XGRAD_CHECK(k >= 1 && k <= n, op, ": k = ", k, " is out of range for dimension ", d, " of size ", n, " (shape ",
                 x.sizes(), ")");
-    return picked_positions(x.dim() == 0 ? x.reshape({1}) : x, d,
-                            [k](const auto* lane, int64_t, auto& order) { return kth_in_order(lane, k - 1, order); });
+    return lane_positions(
+        x.dim() == 0 ? x.reshape({1}) : x, d, 1,
+        [k](const auto* lane, int64_t, auto& order, int64_t* out) { *out = kth_in_order(lane, k - 1, order); });
 }
+
+namespace {
+// The position of the lane's median (see median_positions).
+template <class T>
+int64_t median_in_lane(const T* lane, int64_t n, bool ignore_nan, std::vector<int64_t>& order) {
+    int64_t nans = 0, first_nan = -1;
+    for (int64_t i = 0; i < n; ++i)
+        if (is_nan(lane[i])) {
+            if (first_nan < 0) first_nan = i;
+            ++nans;
+        }
+    if (nans > 0 && !ignore_nan) return first_nan;
+    if (nans == n) return 0;
+    // NaN sorts last, so the median of the others is the ((n - nans - 1) / 2)-th of all.
+    return kth_in_order(lane, (n - nans - 1) / 2, order);
+}
+}  // namespace
 
 NDArray median_positions(const NDArray& x, int64_t dim, bool ignore_nan, const char* op) {
     const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op);
     reduced_length(x, d, op);
-    return picked_positions(x.dim() == 0 ? x.reshape({1}) : x, d,
-                            [ignore_nan](const auto* lane, int64_t n, auto& order) {
-                                int64_t nans = 0, first_nan = -1;
-                                for (int64_t i = 0; i < n; ++i)
-                                    if (is_nan(lane[i])) {
-                                        if (first_nan < 0) first_nan = i;
-                                        ++nans;
-                                    }
-                                if (nans > 0 && !ignore_nan) return first_nan;
-                                if (nans == n) return int64_t{0};
-                                // NaN sorts last, so the median of the others is the ((n - nans - 1) / 2)-th of all.
-                                return kth_in_order(lane, (n - nans - 1) / 2, order);
-                            });
+    return lane_positions(x.dim() == 0 ? x.reshape({1}) : x, d, 1,
+                          [ignore_nan](const auto* lane, int64_t n, auto& order, int64_t* out) {
+                              *out = median_in_lane(lane, n, ignore_nan, order);
+                          });
 }
 
 Unique unique(const NDArray& x) {
