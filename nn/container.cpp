@@ -64,6 +64,21 @@ template <class Items>
 auto find_key(Items& items, const std::string& key) {
     return std::find_if(items.begin(), items.end(), [&](const auto& item) { return item.first == key; });
 }
+
+// The keys or the values of an ordered (key, value) list, in insertion order, as PyTorch's dicts.
+template <class Items>
+std::vector<std::string> keys_of(const Items& items) {
+    std::vector<std::string> out;
+    for (const auto& item : items) out.push_back(item.first);
+    return out;
+}
+
+template <class Items>
+auto values_of(const Items& items) {
+    std::vector<typename Items::value_type::second_type> out;
+    for (const auto& item : items) out.push_back(item.second);
+    return out;
+}
 }  // namespace
 
 ModuleDict::ModuleDict(std::vector<std::pair<std::string, std::shared_ptr<Module>>> items) {
@@ -109,15 +124,11 @@ void ModuleDict::clear() {
 }
 
 std::vector<std::string> ModuleDict::keys() const {
-    std::vector<std::string> out;
-    for (const auto& item : items_) out.push_back(item.first);
-    return out;
+    return keys_of(items_);
 }
 
 std::vector<std::shared_ptr<Module>> ModuleDict::values() const {
-    std::vector<std::shared_ptr<Module>> out;
-    for (const auto& item : items_) out.push_back(item.second);
-    return out;
+    return values_of(items_);
 }
 
 ParameterList::ParameterList(const std::vector<Tensor>& parameters) {
@@ -167,15 +178,11 @@ Tensor ParameterDict::pop(const std::string& key) {
 }
 
 std::vector<std::string> ParameterDict::keys() const {
-    std::vector<std::string> out;
-    for (const auto& item : items_) out.push_back(item.first);
-    return out;
+    return keys_of(items_);
 }
 
 std::vector<Tensor> ParameterDict::values() const {
-    std::vector<Tensor> out;
-    for (const auto& item : items_) out.push_back(item.second);
-    return out;
+    return values_of(items_);
 }
 
 }  // namespace xgrad::nn

@@ -10,17 +10,62 @@
 namespace xgrad::nn {
 
 namespace functional {
+struct EmbeddingFuncOptions {
+    /// Positions holding this index give its stored row and send it no gradient; a negative
+    /// value counts from the end.
+    std::optional<int64_t> padding_idx{};
+    /// Before the lookup, every looked-up row whose norm_type-norm exceeds max_norm is scaled in
+    /// place (without gradient) to norm max_norm, as torch.embedding_renorm_.
+    std::optional<double> max_norm{};
+    double norm_type = 2.0;  ///< p > 0, or infinity
+    /// Each row's gradient divided by how often its index occurs in the batch (so frequent words
+    /// do not dominate the update).
+    bool scale_grad_by_freq = false;
+};
 /// weight[indices]: int64 indices of any shape -> [*indices.shape, embedding_dim]. As in PyTorch,
 /// positions equal to padding_idx give the stored row (zeros unless weights were loaded) and send
 /// no gradient to it.
+Tensor embedding(const Tensor& indices, const Tensor& weight, const EmbeddingFuncOptions& options);
+/// The same with only a padding index.
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
+
+/// Scales, in place and without recording, each row of weight named in indices whose
+/// norm_type-norm exceeds max_norm to norm max_norm (max_norm / (norm + 1e-7), as PyTorch).
+void embedding_renorm_(const Tensor& weight, const Tensor& indices, double max_norm, double norm_type = 2.0);
+
+namespace detail {
+/// Internal, shared with EmbeddingBag: max_norm positive if set, norm_type positive, or an error
+/// naming op.
+void check_norm_options(std::optional<double> max_norm, double norm_type, const char* op);
+/// Internal, shared with EmbeddingBag: padding_idx in [-rows, rows) counted from the start, or
+/// an error naming op.
+std::optional<int64_t> wrapped_padding_idx(std::optional<int64_t> padding_idx, int64_t rows, const char* op);
+/// Internal, shared with EmbeddingBag: weight's rows at 1-D flat_indices, the gradient withheld
+/// from padding_idx (from the start, or none) and divided by each index's count if asked.
+Tensor lookup_rows(const Tensor& weight, const Tensor& flat_indices, std::optional<int64_t> padding_idx,
+                   bool scale_grad_by_freq);
+}  // namespace detail
 }  // namespace functional
 
 struct EmbeddingOptions {
     int64_t num_embeddings = 0;  ///< vocabulary size
     int64_t embedding_dim = 0;
-    std::optional<int64_t> padding_idx;  ///< e.g. data::Vocabulary::kPad: a row initialized to zeros that never trains
+    /// e.g. data::Vocabulary::kPad: a row initialized to zeros that never trains; a negative
+    /// value counts from the end (kept counted from the start, as PyTorch).
+    std::optional<int64_t> padding_idx{};
+    std::optional<double> max_norm{};  ///< see EmbeddingFuncOptions
+    double norm_type = 2.0;
+    bool scale_grad_by_freq = false;
     DType dtype = kFloat32;
+};
+
+/// Embedding::from_pretrained's settings besides the vectors.
+struct EmbeddingFromPretrainedOptions {
+    bool freeze = true;  ///< the layer's weight does not require grad
+    std::optional<int64_t> padding_idx{};
+    std::optional<double> max_norm{};
+    double norm_type = 2.0;
+    bool scale_grad_by_freq = false;
 };
 
 /// Initialized as PyTorch does: N(0, 1), the padding row zero.
@@ -36,6 +81,8 @@ public:
     /// so the layer comes in a shared_ptr (as LibTorch's module holders share theirs).
     static std::shared_ptr<Embedding> from_pretrained(const Tensor& embeddings, bool freeze = true,
                                                       std::optional<int64_t> padding_idx = std::nullopt);
+    static std::shared_ptr<Embedding> from_pretrained(const Tensor& embeddings,
+                                                      const EmbeddingFromPretrainedOptions& options);
     Tensor forward(const Tensor& indices) override;
     std::string type_name() const override { return "Embedding"; }
     std::string extra_repr() const override;

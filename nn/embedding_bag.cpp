@@ -7,7 +7,9 @@
 #include <xgrad/autograd/function.hpp>
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/ops.hpp>
+#include <xgrad/nn/embedding.hpp>
 #include <xgrad/nn/init.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 
 namespace xgrad::nn {
 
@@ -80,7 +82,7 @@ struct BagMax : autograd::Function<BagMax> {
         Tensor at = zeros({bags, dim}, kInt64);          // the row of each maximum (0 for an empty bag)
         Tensor filled = zeros({bags, 1}, rows.dtype());  // 1 for a bag with rows
         int64_t* where_max = at.data_ptr<int64_t>();
-        detail_dispatch(rows.dtype(), [&](auto tag) {
+        dispatch_floating(rows.dtype(), "embedding_bag", [&](auto tag) {
             using T = decltype(tag);
             const T* src = in.data_ptr<T>();
             T* dst = out.data_ptr<T>();
@@ -112,14 +114,6 @@ struct BagMax : autograd::Function<BagMax> {
         if (rows == 0) return {zeros({0, g.size(1)}, g.dtype())};
         return {scatter_add(zeros({rows, g.size(1)}, g.dtype()), 0, saved[0], g)};
     }
-
-    template <class F>
-    static void detail_dispatch(DType dtype, F&& f) {
-        if (dtype == kFloat32)
-            f(float{});
-        else
-            f(double{});
-    }
 };
 
 }  // namespace
@@ -129,8 +123,11 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingB
                 "embedding_bag: expected a floating weight [num_embeddings, embedding_dim], got shape ", weight.sizes(),
                 " and dtype ", weight.dtype());
     const int64_t rows = weight.size(0), dim = weight.size(1);
-    XGRAD_CHECK(!o.padding_idx || (*o.padding_idx >= -rows && *o.padding_idx < rows), "embedding_bag: padding_idx ",
-                o.padding_idx.value_or(0), " is out of range for ", rows, " embeddings");
+    EmbeddingBagFuncOptions normalized = o;  // a negative padding_idx counts from the end, as in PyTorch
+    normalized.padding_idx = detail::wrapped_padding_idx(o.padding_idx, rows, "embedding_bag");
+    detail::check_norm_options(o.max_norm, o.norm_type, "embedding_bag");
+    XGRAD_CHECK(!o.scale_grad_by_freq || o.mode != EmbeddingBagMode::max,
+                "embedding_bag: scale_grad_by_freq is not supported with mode max");
     const Tensor& psw = o.per_sample_weights;
     if (psw.defined()) {
         XGRAD_CHECK(o.mode == EmbeddingBagMode::sum, "embedding_bag: per_sample_weights need mode sum");
@@ -138,12 +135,12 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingB
                     psw.sizes(), " ", psw.dtype(), " must have the input's shape ", input.sizes(),
                     " and the weight's dtype ", weight.dtype());
     }
-    EmbeddingBagFuncOptions normalized = o;  // a negative padding_idx counts from the end, as in PyTorch
-    if (o.padding_idx && *o.padding_idx < 0) normalized.padding_idx = *o.padding_idx + rows;
-    const Bags bags = gather_bags(input, weight, normalized);
+    const Bags bags = gather_bags(input, weight, normalized);  // checks the input's indices
+    if (o.max_norm) embedding_renorm_(weight, input, *o.max_norm, o.norm_type);
     const auto kept = static_cast<int64_t>(bags.tokens.size());
     const Tensor bag_of = from_vector(bags.bag_of, {kept});
-    Tensor looked_up = index_select(weight, 0, from_vector(bags.tokens, {kept}));  // [kept, dim]
+    Tensor looked_up =  // [kept, dim]
+        detail::lookup_rows(weight, from_vector(bags.tokens, {kept}), std::nullopt, o.scale_grad_by_freq);
     if (psw.defined())
         looked_up = looked_up * index_select(psw.reshape({-1}), 0, from_vector(bags.position, {kept})).unsqueeze(1);
 
@@ -170,10 +167,10 @@ EmbeddingBagOptions checked(EmbeddingBagOptions o) {
     XGRAD_CHECK(o.num_embeddings > 0 && o.embedding_dim > 0,
                 "EmbeddingBag: num_embeddings and embedding_dim must be positive, got ", o.num_embeddings, " and ",
                 o.embedding_dim);
-    XGRAD_CHECK(!o.padding_idx || (*o.padding_idx >= -o.num_embeddings && *o.padding_idx < o.num_embeddings),
-                "EmbeddingBag: padding_idx ", o.padding_idx.value_or(0), " is out of range for ", o.num_embeddings,
-                " embeddings");
-    if (o.padding_idx && *o.padding_idx < 0) *o.padding_idx += o.num_embeddings;
+    functional::detail::check_norm_options(o.max_norm, o.norm_type, "EmbeddingBag");
+    XGRAD_CHECK(!o.scale_grad_by_freq || o.mode != EmbeddingBagMode::max,
+                "EmbeddingBag: scale_grad_by_freq is not supported with mode max");
+    o.padding_idx = functional::detail::wrapped_padding_idx(o.padding_idx, o.num_embeddings, "EmbeddingBag");
     return o;
 }
 }  // namespace
@@ -187,13 +184,40 @@ void EmbeddingBag::reset_parameters(Generator* generator) {
     init::embedding_default_(weight, options.padding_idx, generator);
 }
 
+std::shared_ptr<EmbeddingBag> EmbeddingBag::from_pretrained(const Tensor& embeddings,
+                                                            const EmbeddingBagFromPretrainedOptions& o) {
+    XGRAD_CHECK(embeddings.dim() == 2,
+                "EmbeddingBag::from_pretrained: expected embeddings [num_embeddings, embedding_dim], got shape ",
+                embeddings.sizes());
+    XGRAD_CHECK(is_floating(embeddings.dtype()), "EmbeddingBag::from_pretrained: expected floating embeddings, got ",
+                embeddings.dtype());
+    auto layer = std::make_shared<EmbeddingBag>(EmbeddingBagOptions{.num_embeddings = embeddings.size(0),
+                                                                    .embedding_dim = embeddings.size(1),
+                                                                    .mode = o.mode,
+                                                                    .include_last_offset = o.include_last_offset,
+                                                                    .padding_idx = o.padding_idx,
+                                                                    .max_norm = o.max_norm,
+                                                                    .norm_type = o.norm_type,
+                                                                    .scale_grad_by_freq = o.scale_grad_by_freq,
+                                                                    .dtype = embeddings.dtype()});
+    {
+        NoGradGuard no_grad;
+        layer->weight.copy_(embeddings);  // the padding row too, as PyTorch keeps it
+    }
+    if (o.freeze) layer->weight.requires_grad_(false);
+    return layer;
+}
+
 Tensor EmbeddingBag::forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights) {
     return functional::embedding_bag(input, weight,
                                      {.offsets = offsets,
                                       .mode = options.mode,
                                       .per_sample_weights = per_sample_weights,
                                       .include_last_offset = options.include_last_offset,
-                                      .padding_idx = options.padding_idx});
+                                      .padding_idx = options.padding_idx,
+                                      .max_norm = options.max_norm,
+                                      .norm_type = options.norm_type,
+                                      .scale_grad_by_freq = options.scale_grad_by_freq});
 }
 
 Tensor EmbeddingBag::forward(const Tensor& input) {
@@ -209,7 +233,9 @@ std::string EmbeddingBag::extra_repr() const {
                        : options.mode == EmbeddingBagMode::mean ? "mean"
                                                                 : "max";
     return std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim) + ", mode=" + mode +
-           (options.padding_idx ? ", padding_idx=" + std::to_string(*options.padding_idx) : "");
+           (options.padding_idx ? ", padding_idx=" + std::to_string(*options.padding_idx) : "") +
+           (options.max_norm ? ", max_norm=" + std::to_string(*options.max_norm) : "") +
+           (options.scale_grad_by_freq ? ", scale_grad_by_freq=true" : "");
 }
 
 }  // namespace xgrad::nn

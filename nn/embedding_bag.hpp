@@ -15,6 +15,7 @@
 /// tokens and sends its gradient to the first token that holds it.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include <xgrad/nn/module.hpp>
@@ -33,7 +34,12 @@ struct EmbeddingBagFuncOptions {
     Tensor per_sample_weights;
     /// offsets has one more entry, the end of the last bag (CSR's layout); 1-D input only.
     bool include_last_offset = false;
-    std::optional<int64_t> padding_idx;
+    std::optional<int64_t> padding_idx{};
+    /// As Embedding's (see EmbeddingFuncOptions): rows named in the input renormed in place
+    /// before the lookup, and each row's gradient divided by its count (modes sum and mean).
+    std::optional<double> max_norm{};
+    double norm_type = 2.0;
+    bool scale_grad_by_freq = false;
 };
 /// input int64 [N, T] or [n] (with offsets), weight [num_embeddings, embedding_dim] -> [bags, embedding_dim].
 Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingBagFuncOptions& options = {});
@@ -44,8 +50,22 @@ struct EmbeddingBagOptions {
     int64_t embedding_dim = 0;
     EmbeddingBagMode mode = EmbeddingBagMode::mean;
     bool include_last_offset = false;
-    std::optional<int64_t> padding_idx;  ///< a row initialized to zeros, left out of every bag
+    std::optional<int64_t> padding_idx{};  ///< a row initialized to zeros, left out of every bag
+    std::optional<double> max_norm{};      ///< see EmbeddingBagFuncOptions
+    double norm_type = 2.0;
+    bool scale_grad_by_freq = false;
     DType dtype = kFloat32;
+};
+
+/// EmbeddingBag::from_pretrained's settings besides the vectors.
+struct EmbeddingBagFromPretrainedOptions {
+    bool freeze = true;  ///< the layer's weight does not require grad
+    EmbeddingBagMode mode = EmbeddingBagMode::mean;
+    bool include_last_offset = false;
+    std::optional<int64_t> padding_idx{};
+    std::optional<double> max_norm{};
+    double norm_type = 2.0;
+    bool scale_grad_by_freq = false;
 };
 
 /// Initialized as PyTorch does: N(0, 1), the padding row zero.
@@ -56,6 +76,10 @@ public:
     /// LibTorch's positional form: EmbeddingBag(vocabulary, 64).
     EmbeddingBag(int64_t num_embeddings, int64_t embedding_dim)
         : EmbeddingBag(EmbeddingBagOptions{.num_embeddings = num_embeddings, .embedding_dim = embedding_dim}) {}
+    /// A layer holding the given [num_embeddings, embedding_dim] vectors (copied, padding row too),
+    /// as torch.nn.EmbeddingBag.from_pretrained; in a shared_ptr, as Embedding::from_pretrained.
+    static std::shared_ptr<EmbeddingBag> from_pretrained(const Tensor& embeddings,
+                                                         const EmbeddingBagFromPretrainedOptions& options = {});
     /// Bags given by offsets into a 1-D input (or undefined offsets for a 2-D input).
     Tensor forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights = Tensor());
     /// A 2-D input [N, T]: each row a bag.

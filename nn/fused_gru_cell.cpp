@@ -2,15 +2,13 @@
 
 #include <xgrad/autograd/function.hpp>
 #include <xgrad/autograd/ops.hpp>
-#include <xgrad/nn/fused_cell_dispatch.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 #include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad::nn::functional {
 namespace {
 
 using autograd::AutogradContext;
-
-using detail::with_element_type;
 
 // The backward as differentiable ops (for create_graph): activations recomputed from the inputs.
 std::vector<Tensor> differentiable_backward(const Tensor& dhy, const Tensor& input_gates, const Tensor& hidden_gates,
@@ -60,7 +58,7 @@ struct FusedGRUCell : autograd::Function<FusedGRUCell> {
         NDArray act = kernels::binary(kernels::Binary::add, ig, hg);
         kernels::unary_out(kernels::Unary::sigmoid, act.narrow(1, 0, 2 * h), act.narrow(1, 0, 2 * h));
         NDArray hy = NDArray::empty({rows, h}, hx.dtype());
-        with_element_type(hx.dtype(), [&](auto tag) {
+        dispatch_floating(hx.dtype(), "gru_cell", [&](auto tag) {
             using T = decltype(tag);
             T* a = act.data<T>();
             const T *in = ig.data<T>(), *hid = hg.data<T>();
@@ -71,7 +69,7 @@ struct FusedGRUCell : autograd::Function<FusedGRUCell> {
                 }
         });
         kernels::unary_out(kernels::Unary::tanh, act.narrow(1, 2 * h, h), act.narrow(1, 2 * h, h));
-        with_element_type(hx.dtype(), [&](auto tag) {
+        dispatch_floating(hx.dtype(), "gru_cell", [&](auto tag) {
             using T = decltype(tag);
             const T *a = act.data<T>(), *hp = h_prev.data<T>();
             T* out = hy.data<T>();
@@ -95,7 +93,7 @@ struct FusedGRUCell : autograd::Function<FusedGRUCell> {
         NDArray d_input = NDArray::empty({rows, 3 * h}, hx.dtype()),
                 d_hidden = NDArray::empty({rows, 3 * h}, hx.dtype());
         NDArray dhx = NDArray::empty({rows, h}, hx.dtype());
-        with_element_type(hx.dtype(), [&](auto tag) {
+        dispatch_floating(hx.dtype(), "gru_cell", [&](auto tag) {
             using T = decltype(tag);
             fused_backward<T>(rows, h, act.data<T>(), hg.data<T>(), h_prev.data<T>(), dhy.data<T>(), d_input.data<T>(),
                               d_hidden.data<T>(), dhx.data<T>());

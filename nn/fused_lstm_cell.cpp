@@ -2,15 +2,13 @@
 
 #include <xgrad/autograd/function.hpp>
 #include <xgrad/autograd/ops.hpp>
-#include <xgrad/nn/fused_cell_dispatch.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 #include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad::nn::functional {
 namespace {
 
 using autograd::AutogradContext;
-
-using detail::with_element_type;
 
 // The backward as differentiable ops (for create_graph): activations recomputed from the inputs.
 std::vector<Tensor> differentiable_backward(const Tensor& dhy, const Tensor& dcy, const Tensor& input_gates,
@@ -59,7 +57,7 @@ struct FusedLSTMCell : autograd::Function<FusedLSTMCell> {
         kernels::unary_out(kernels::Unary::sigmoid, act.narrow(1, 3 * h, h), act.narrow(1, 3 * h, h));
         const NDArray c_prev = cx.data().contiguous();
         NDArray cy = NDArray::empty({n, h}, cx.dtype()), hy = NDArray::empty({n, h}, cx.dtype());
-        with_element_type(cx.dtype(), [&](auto tag) {
+        dispatch_floating(cx.dtype(), "lstm_cell", [&](auto tag) {
             using T = decltype(tag);
             const T *a = act.data<T>(), *c = c_prev.data<T>();
             T* out = cy.data<T>();
@@ -83,7 +81,7 @@ struct FusedLSTMCell : autograd::Function<FusedLSTMCell> {
         const NDArray dh = dhy.defined() ? dhy.data().to(cx.dtype()).contiguous() : NDArray();
         const NDArray dc = dcy.defined() ? dcy.data().to(cx.dtype()).contiguous() : NDArray();
         NDArray da = NDArray::empty({n, 4 * h}, cx.dtype()), dcx = NDArray::empty({n, h}, cx.dtype());
-        with_element_type(cx.dtype(), [&](auto tag) {
+        dispatch_floating(cx.dtype(), "lstm_cell", [&](auto tag) {
             using T = decltype(tag);
             fused_backward<T>(n, h, act.data<T>(), c_prev.data<T>(), tanh_cy.data<T>(),
                               dhy.defined() ? dh.data<T>() : nullptr, dcy.defined() ? dc.data<T>() : nullptr,

@@ -78,29 +78,31 @@ auto named_entry(List& list, const std::string& name, const std::string& module,
     XGRAD_CHECK(it != list.end(), module, ": no ", what, " named \"", name, "\"");
     return it;
 }
+
+// Takes one owning reference to child out of owned (none if the child was registered by reference
+// elsewhere); a module registered under two names keeps its other reference.
+std::shared_ptr<Module> release_one(std::vector<std::shared_ptr<Module>>& owned, const Module* child) {
+    const auto it =
+        std::find_if(owned.begin(), owned.end(), [&](const std::shared_ptr<Module>& m) { return m.get() == child; });
+    if (it == owned.end()) return nullptr;
+    std::shared_ptr<Module> released = std::move(*it);
+    owned.erase(it);
+    return released;
+}
 }  // namespace
 
 void Module::replace_module(const std::string& name, std::shared_ptr<Module> module) {
     XGRAD_CHECK(module != nullptr, type_name(), ": cannot put a null module in place of \"", name, "\"");
     XGRAD_CHECK(module.get() != this, type_name(), ": a module cannot be its own child");
     const auto it = named_entry(children_, name, type_name(), "submodule");
-    // One reference to the old module goes (it may be registered under another name too).
-    const auto old = std::find_if(owned_.begin(), owned_.end(),
-                                  [&](const std::shared_ptr<Module>& m) { return m.get() == it->second; });
-    if (old != owned_.end()) owned_.erase(old);
+    release_one(owned_, it->second);
     it->second = module.get();
     owned_.push_back(std::move(module));
 }
 
 std::shared_ptr<Module> Module::unregister_module(const std::string& name) {
     const auto it = named_entry(children_, name, type_name(), "submodule");
-    std::shared_ptr<Module> owned;
-    for (auto m = owned_.begin(); m != owned_.end(); ++m)
-        if (m->get() == it->second) {
-            owned = std::move(*m);
-            owned_.erase(m);
-            break;
-        }
+    std::shared_ptr<Module> owned = release_one(owned_, it->second);
     children_.erase(it);
     return owned;
 }

@@ -1,4 +1,5 @@
 #include <xgrad/optim/adadelta.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 
 #include <cmath>
 
@@ -13,7 +14,7 @@ void AdadeltaOptions::validate() const {
 
 void Adadelta::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     const AdadeltaOptions& o = options_[group];
-    detail::dispatch_floating(param, "Adadelta", [&](auto tag) {
+    dispatch_floating(param.dtype(), "Adadelta", [&](auto tag) {
         using T = decltype(tag);
         T* w = param.data_ptr<T>();
         const T* g = grad.data_ptr<T>();

@@ -1,4 +1,5 @@
 #include <xgrad/optim/adagrad.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 
 #include <cmath>
 
@@ -14,7 +15,7 @@ void AdagradOptions::validate() const {
 
 void Adagrad::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     const AdagradOptions& o = options_[group];
-    detail::dispatch_floating(param, "Adagrad", [&](auto tag) {
+    dispatch_floating(param.dtype(), "Adagrad", [&](auto tag) {
         using T = decltype(tag);
         T* w = param.data_ptr<T>();
         const T* g = grad.data_ptr<T>();

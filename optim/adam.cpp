@@ -1,4 +1,5 @@
 #include <xgrad/optim/adam.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -21,7 +22,7 @@ namespace {
 template <class Options>
 void adam_step(const Options& o, bool decoupled, const Tensor& param, const Tensor& grad, std::vector<Tensor>& buffers,
                int64_t step) {
-    detail::dispatch_floating(param, Options::kName, [&](auto tag) {
+    dispatch_floating(param.dtype(), Options::kName, [&](auto tag) {
         using T = decltype(tag);
         T* w = param.data_ptr<T>();
         const T* g = grad.data_ptr<T>();

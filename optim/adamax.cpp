@@ -1,4 +1,5 @@
 #include <xgrad/optim/adamax.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -14,7 +15,7 @@ void AdamaxOptions::validate() const {
 
 void Adamax::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     const AdamaxOptions& o = options_[group];
-    detail::dispatch_floating(param, "Adamax", [&](auto tag) {
+    dispatch_floating(param.dtype(), "Adamax", [&](auto tag) {
         using T = decltype(tag);
         T* w = param.data_ptr<T>();
         const T* g = grad.data_ptr<T>();

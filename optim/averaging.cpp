@@ -5,6 +5,7 @@
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/optim/optimizer.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 
 namespace xgrad::optim {
 
@@ -42,7 +43,7 @@ void ExponentialMovingAverage::update() {
             averages_[i].mul_(decay).add_(p, 1 - decay);
             continue;
         }
-        detail::dispatch_floating(p, "ExponentialMovingAverage", [&](auto tag) {  // one pass
+        dispatch_floating(p.dtype(), "ExponentialMovingAverage", [&](auto tag) {  // one pass
             using T = decltype(tag);
             T* average = averages_[i].data_ptr<T>();
             const T* value = p.data_ptr<T>();

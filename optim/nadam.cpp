@@ -1,4 +1,5 @@
 #include <xgrad/optim/nadam.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -23,7 +24,7 @@ void NAdam::update(std::size_t group, const Tensor& param, const Tensor& grad, P
     const double mu_product_next = mu_product * mu_next;
     state.scalars[0] = mu_product;
     const double bc2 = 1 - std::pow(o.betas.second, t);
-    detail::dispatch_floating(param, "NAdam", [&](auto tag) {
+    dispatch_floating(param.dtype(), "NAdam", [&](auto tag) {
         using T = decltype(tag);
         T* w = param.data_ptr<T>();
         const T* g = grad.data_ptr<T>();

@@ -179,16 +179,6 @@ protected:
 };
 
 namespace detail {
-/// Runs f(T{}) for the parameter's floating dtype.
-template <class F>
-void dispatch_floating(const Tensor& param, const char* optimizer, F&& f) {
-    if (param.dtype() == kFloat32)
-        f(float{});
-    else if (param.dtype() == kFloat64)
-        f(double{});
-    else
-        fail(optimizer, ": parameters must be floating-point, got ", param.dtype());
-}
 /// body(i) for i in [begin, end), on a private copy of body: a plain loop the compiler vectorizes.
 template <class Body>
 void update_range(Body body, int64_t begin, int64_t end) {

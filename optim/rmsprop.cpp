@@ -1,4 +1,5 @@
 #include <xgrad/optim/rmsprop.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 
 #include <cmath>
 
@@ -14,7 +15,7 @@ void RMSpropOptions::validate() const {
 
 void RMSprop::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     const RMSpropOptions& o = options_[group];
-    detail::dispatch_floating(param, "RMSprop", [&](auto tag) {
+    dispatch_floating(param.dtype(), "RMSprop", [&](auto tag) {
         using T = decltype(tag);
         T* w = param.data_ptr<T>();
         const T* g = grad.data_ptr<T>();

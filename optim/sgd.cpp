@@ -1,4 +1,5 @@
 #include <xgrad/optim/sgd.hpp>
+#include <xgrad/tensor/dispatch_floating.hpp>
 
 namespace xgrad::optim {
 
@@ -16,7 +17,7 @@ std::vector<std::string> SGD::buffer_names(std::size_t group) const {
 
 void SGD::update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) {
     const SGDOptions& o = options_[group];
-    detail::dispatch_floating(param, "SGD", [&](auto tag) {
+    dispatch_floating(param.dtype(), "SGD", [&](auto tag) {
         using T = decltype(tag);
         T* w = param.data_ptr<T>();
         const T* g = grad.data_ptr<T>();

@@ -177,6 +177,89 @@ BOOST_AUTO_TEST_CASE(embedding_from_pretrained_vectors) {
     check_error([] { nn::Embedding::from_pretrained(ones({3})); }, {"from_pretrained", "[3]"});
 }
 
+BOOST_AUTO_TEST_CASE(embedding_max_norm_renorms_the_looked_up_rows_in_place) {
+    const auto table = [] { return tensor({{3.0, 4.0}, {0.3, 0.4}, {6.0, 8.0}, {1.0, 0.0}}, kFloat64); };
+    // L2: row 0 (norm 5) is scaled to norm 1 (by 1 / (5 + 1e-7), as PyTorch); row 1 (norm 0.5) is
+    // inside the ball; row 2 is not looked up, so it keeps its norm of 10.
+    const Tensor w = table().requires_grad_(true);
+    const uint64_t version = w.version();
+    const Tensor out = nn::F::embedding(tensor({0, 1, 0}, kInt64), w, {.max_norm = 1.0});
+    const double s = 1.0 / (5.0 + 1e-7);
+    check_values(w, {3 * s, 4 * s, 0.3, 0.4, 6, 8, 1, 0}, 1e-15);
+    check_values(out, {3 * s, 4 * s, 0.3, 0.4, 3 * s, 4 * s}, 1e-15);
+    BOOST_TEST(w.version() > version);  // an in-place change, seen by the graph's checks
+    out.sum().backward();               // the gradient ignores the renorm, as PyTorch's
+    check_values(w.grad(), {2, 2, 1, 1, 0, 0, 0, 0});
+    // Other norms: the largest magnitude, and the sum of magnitudes.
+    const Tensor inf_norm = table();
+    nn::F::embedding_renorm_(inf_norm, tensor({{2}}, kInt64), 2.0, std::numeric_limits<double>::infinity());
+    check_values(inf_norm[2], {6 * 2 / (8 + 1e-7), 8 * 2 / (8 + 1e-7)}, 1e-15);
+    const Tensor l1 = table();
+    nn::F::embedding_renorm_(l1, tensor({0, 3}, kInt64), 3.5, 1.0);
+    check_values(l1, {3 * 3.5 / (7 + 1e-7), 4 * 3.5 / (7 + 1e-7), 0.3, 0.4, 6, 8, 1, 0}, 1e-15);
+    // A transposed (non-contiguous) table is renormed through its strides.
+    const Tensor stored = table().t().contiguous();
+    nn::F::embedding_renorm_(stored.t(), tensor({2}, kInt64), 5.0);
+    check_values(stored.t()[2], {6 * 5 / (10 + 1e-7), 8 * 5 / (10 + 1e-7)}, 1e-15);
+    // The module renorms on every forward.
+    nn::Embedding emb({.num_embeddings = 4, .embedding_dim = 2, .max_norm = 1.0, .dtype = kFloat64});
+    emb(tensor({0, 1, 2, 3}, kInt64));
+    const Tensor norms = norm(emb.weight, 2.0, {1});
+    BOOST_TEST(norms.max().item() <= 1.0);
+    BOOST_TEST(emb.extra_repr() == "4, 2, max_norm=1.000000");
+
+    check_error([&] { nn::F::embedding(tensor({0}, kInt64), table(), {.max_norm = 0.0}); },
+                {"embedding", "max_norm", "positive"});
+    check_error([&] { nn::F::embedding(tensor({0}, kInt64), table(), {.max_norm = 1.0, .norm_type = -1.0}); },
+                {"embedding", "norm_type"});
+    check_error([&] { nn::F::embedding_renorm_(table(), tensor({4}, kInt64), 1.0); },
+                {"embedding_renorm_", "index 4", "4 embeddings"});
+    check_error([&] { nn::F::embedding_renorm_(ones({4}), tensor({0}, kInt64), 1.0); }, {"embedding_renorm_", "[4]"});
+    check_error(
+        [&] {
+            nn::F::embedding_renorm_(ones({4, 2}, kInt64), tensor({0}, kInt64), 1.0);
+        },
+        {"embedding_renorm_", "floating", "int64"});
+    check_error([] { nn::Embedding({.num_embeddings = 3, .embedding_dim = 2, .max_norm = -1.0}); },
+                {"Embedding", "max_norm"});
+}
+
+BOOST_AUTO_TEST_CASE(embedding_scales_gradients_by_frequency_and_counts_padding_from_the_end) {
+    // Row 1 is used three times, so each use sends a third of its gradient; row 2 once.
+    const Tensor w = ones({4, 2}, kFloat64).requires_grad_(true);
+    const Tensor idx = tensor({{1, 2}, {1, 1}}, kInt64);
+    const Tensor upstream = tensor({{{1.0, 2.0}, {5.0, 5.0}}, {{4.0, 1.0}, {1.0, 3.0}}}, kFloat64);
+    (nn::F::embedding(idx, w, {.scale_grad_by_freq = true}) * upstream).sum().backward();
+    check_values(w.grad(), {0, 0, 2, 2, 5, 5, 0, 0}, 1e-15);
+    // With padding: padding positions send nothing, the others are still divided by their count.
+    w.grad().zero_();
+    (nn::F::embedding(idx, w, {.padding_idx = -2, .scale_grad_by_freq = true}) * upstream).sum().backward();
+    check_values(w.grad(), {0, 0, 2, 2, 0, 0, 0, 0}, 1e-15);
+    // The scaled backward is differentiable in the incoming gradient.
+    const auto scaled = [&](const std::vector<Tensor>& in) {
+        return nn::F::embedding(idx, in[0].t(), {.scale_grad_by_freq = true}) * 3.0;
+    };
+    const auto second =
+        autograd::gradgradcheck(scaled, {random_tensor({2, 4}, kFloat64, 3).requires_grad_(true)}, {.raise = false});
+    BOOST_TEST(second.ok, second.message);
+
+    // A negative padding_idx counts from the end and is kept counted from the start, as PyTorch.
+    manual_seed(4);
+    nn::Embedding emb({.num_embeddings = 3, .embedding_dim = 2, .padding_idx = -1, .scale_grad_by_freq = true});
+    BOOST_TEST(*emb.options.padding_idx == 2);
+    BOOST_TEST(emb.weight[2].abs().sum().item() == 0.0);
+    BOOST_TEST(emb.extra_repr() == "3, 2, padding_idx=2, scale_grad_by_freq=true");
+    check_error([] { nn::Embedding({.num_embeddings = 3, .embedding_dim = 2, .padding_idx = -4}); },
+                {"Embedding", "padding_idx -4", "3 embeddings"});
+
+    // from_pretrained with the options form.
+    const auto tuned = nn::Embedding::from_pretrained(tensor({{3.0, 4.0}, {1.0, 0.0}}, kFloat64),
+                                                      {.freeze = false, .padding_idx = -1, .max_norm = 2.5});
+    BOOST_TEST(tuned->weight.requires_grad());
+    BOOST_TEST(*tuned->options.padding_idx == 1);
+    check_values((*tuned)(tensor({0}, kInt64)), {3 * 2.5 / (5 + 1e-7), 4 * 2.5 / (5 + 1e-7)}, 1e-15);
+}
+
 BOOST_AUTO_TEST_CASE(embedding_bag_sums_averages_and_takes_maxima_per_bag) {
     // Rows r0..r4 of a [5, 2] table; bags {1, 2}, {}, {4, 0, 3}, {3} given by offsets.
     const Tensor w = tensor({{1.0, 2.0}, {3.0, -1.0}, {-2.0, 4.0}, {0.5, 0.5}, {7.0, -3.0}}, kFloat64);
@@ -275,6 +358,51 @@ BOOST_AUTO_TEST_CASE(embedding_bag_sums_averages_and_takes_maxima_per_bag) {
     check_error(
         [&] { sum_of(tokens, {.offsets = from_vector(std::vector<int64_t>{}, {0}), .include_last_offset = true}); },
         {"embedding_bag", "include_last_offset"});
+}
+
+BOOST_AUTO_TEST_CASE(embedding_bag_max_norm_frequency_scaling_and_pretrained_vectors) {
+    using nn::EmbeddingBagMode;
+    // Bags {1, 2} and {1}: a mean sends row 1 a half from the first bag and all of the second,
+    // each use divided by row 1's count of 2; row 2 gets its half. (PyTorch 1.13's CPU backward
+    // gives row 2 a quarter, dividing by the wrong count: pytorch/pytorch#190063, fixed upstream.)
+    const Tensor w = ones({3, 2}, kFloat64).requires_grad_(true);
+    const Tensor tokens = tensor({1, 2, 1}, kInt64), offsets = tensor({0, 2}, kInt64);
+    nn::F::embedding_bag(tokens, w, {.offsets = offsets, .scale_grad_by_freq = true}).sum().backward();
+    check_values(w.grad(), {0, 0, 0.75, 0.75, 0.5, 0.5}, 1e-15);
+    check_error(
+        [&] {
+            nn::F::embedding_bag(tokens, w,
+                                 {.offsets = offsets, .mode = EmbeddingBagMode::max, .scale_grad_by_freq = true});
+        },
+        {"embedding_bag", "scale_grad_by_freq", "max"});
+    // max_norm renorms the rows the input names, padding included (as PyTorch), before the bags.
+    const Tensor table = tensor({{3.0, 4.0}, {0.0, 10.0}, {6.0, 8.0}}, kFloat64);
+    const Tensor sums = nn::F::embedding_bag(tensor({{0, 1}}, kInt64), table,
+                                             {.mode = EmbeddingBagMode::sum, .padding_idx = 1, .max_norm = 2.0});
+    const double s = 2.0 / (5 + 1e-7);
+    check_values(sums, {3 * s, 4 * s}, 1e-15);
+    check_values(table, {3 * s, 4 * s, 0, 10 * 2 / (10 + 1e-7), 6, 8}, 1e-15);
+
+    const Tensor vectors = tensor({{0.1, 0.2}, {1.0, 2.0}, {3.0, 4.0}}, kFloat64);
+    const auto frozen = nn::EmbeddingBag::from_pretrained(vectors, {.mode = EmbeddingBagMode::sum});
+    BOOST_TEST(!frozen->weight.requires_grad());
+    BOOST_TEST(frozen->weight.data().storage() != vectors.data().storage());  // a copy
+    check_values((*frozen)(tensor({{2, 0}}, kInt64)), {3.1, 4.2}, 1e-15);
+    const auto tuned =
+        nn::EmbeddingBag::from_pretrained(vectors, {.freeze = false, .mode = EmbeddingBagMode::max, .padding_idx = -3});
+    BOOST_TEST(tuned->weight.requires_grad());
+    BOOST_TEST(*tuned->options.padding_idx == 0);
+    check_values((*tuned)(tensor({{0, 1}}, kInt64)), {1.0, 2.0});
+    check_values(tuned->weight[0], {0.1, 0.2});  // the given padding row is kept
+    check_error([] { nn::EmbeddingBag::from_pretrained(ones({3})); }, {"EmbeddingBag::from_pretrained", "[3]"});
+    check_error(
+        [] {
+            nn::EmbeddingBag(
+                {.num_embeddings = 3, .embedding_dim = 2, .mode = EmbeddingBagMode::max, .scale_grad_by_freq = true});
+        },
+        {"EmbeddingBag", "scale_grad_by_freq"});
+    check_error([] { nn::EmbeddingBag({.num_embeddings = 3, .embedding_dim = 2, .norm_type = 0.0}); },
+                {"EmbeddingBag", "norm_type"});
 }
 
 BOOST_AUTO_TEST_CASE(embedding_bag_gradcheck_over_modes_and_views) {

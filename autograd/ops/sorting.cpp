@@ -46,13 +46,17 @@ std::tuple<Tensor, Tensor> picked(const Tensor& x, int64_t dim, const Tensor& po
     return {values.squeeze(dim), positions.squeeze(dim)};
 }
 
-// The median of all elements (the one median_positions picks); its gradient is shared evenly by
-// every element equal to it, or by every NaN when it is NaN, as in PyTorch.
+// The median of all elements of a non-empty x (the one median_positions picks), 0-d.
+Tensor median_value(const Tensor& x, bool ignore_nan, const char* op) {
+    const Tensor flat = x.reshape({-1});
+    return gathered(flat, 0, Tensor(kernels::median_positions(flat.data(), 0, ignore_nan, op))).reshape({});
+}
+
+// The median of all elements; its gradient is shared evenly by every element equal to it, or by
+// every NaN when it is NaN, as in PyTorch.
 struct MedianOfAll : autograd::Function<MedianOfAll> {
     static Tensor forward(autograd::AutogradContext* ctx, const Tensor& x, bool ignore_nan, const char* op) {
-        const Tensor flat = x.detach().reshape({-1});
-        const Tensor position(kernels::median_positions(flat.data(), 0, ignore_nan, op));
-        const Tensor value = gathered(flat, 0, position).reshape({});
+        const Tensor value = median_value(x.detach(), ignore_nan, op);
         const Tensor shares = std::isnan(value.item()) ? isnan(x.detach()) : x.detach() == value;
         ctx->save_for_backward({shares});
         return value;
@@ -72,10 +76,7 @@ Tensor median_of_all(const Tensor& x, bool ignore_nan, const char* op) {
                     ") is undefined");
         return full({}, std::numeric_limits<double>::quiet_NaN(), x.dtype());
     }
-    if (!is_floating(x.dtype())) {
-        const Tensor flat = x.reshape({-1});
-        return gathered(flat, 0, Tensor(kernels::median_positions(flat.data(), 0, ignore_nan, op))).reshape({});
-    }
+    if (!is_floating(x.dtype())) return median_value(x, ignore_nan, op);
     return MedianOfAll::apply(x, ignore_nan, op);
 }
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include <xgrad/tensor/dispatch_floating.hpp>
 #include <xgrad/tensor/dtype.hpp>
 #include <xgrad/tensor/error.hpp>
 
@@ -38,16 +39,7 @@ decltype(auto) dispatch_numeric(DType dtype, const char* op, F&& f) {
     }
 }
 
-template <class F>
-decltype(auto) dispatch_floating(DType dtype, const char* op, F&& f) {
-    switch (dtype) {
-        case DType::float32:
-            return f(float{});
-        case DType::float64:
-            return f(double{});
-        default:
-            fail(op, ": expected a floating-point tensor, got ", dtype);
-    }
-}
+/// float32 or float64, as everywhere else.
+using xgrad::dispatch_floating;
 
 }  // namespace xgrad::kernels::detail

@@ -93,22 +93,27 @@ int64_t kth_in_order(const T* lane, int64_t k, std::vector<int64_t>& order) {
     return order[static_cast<std::size_t>(k)];
 }
 
-// The lane's length along dim d of x, which must have one to reduce over.
-int64_t reduced_length(const NDArray& x, int64_t d, const char* op) {
-    const int64_t n = x.dim() == 0 ? 1 : x.size(d);
+// x with at least one dim (a 0-d x as one element), dim wrapped, and the length of its lanes,
+// which must have an element to reduce over.
+struct ReducedLanes {
+    NDArray x;
+    int64_t d, n;
+};
+ReducedLanes reduced_lanes(const NDArray& x, int64_t dim, const char* op) {
+    const NDArray viewed = x.dim() == 0 ? x.reshape({1}) : x;
+    const int64_t d = wrap_dim(dim, viewed.dim(), op), n = viewed.size(d);
     XGRAD_CHECK(n > 0, op, ": cannot reduce over dimension ", d, " of size 0 (shape ", x.sizes(), ")");
-    return n;
+    return {viewed, d, n};
 }
 }  // namespace
 
 NDArray kth_positions(const NDArray& x, int64_t k, int64_t dim, const char* op) {
-    const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op);
-    const int64_t n = reduced_length(x, d, op);
-    XGRAD_CHECK(k >= 1 && k <= n, op, ": k = ", k, " is out of range for dimension ", d, " of size ", n, " (shape ",
-                x.sizes(), ")");
-    return lane_positions(
-        x.dim() == 0 ? x.reshape({1}) : x, d, 1,
-        [k](const auto* lane, int64_t, auto& order, int64_t* out) { *out = kth_in_order(lane, k - 1, order); });
+    const ReducedLanes r = reduced_lanes(x, dim, op);
+    XGRAD_CHECK(k >= 1 && k <= r.n, op, ": k = ", k, " is out of range for dimension ", r.d, " of size ", r.n,
+                " (shape ", x.sizes(), ")");
+    return lane_positions(r.x, r.d, 1, [k](const auto* lane, int64_t, auto& order, int64_t* out) {
+        *out = kth_in_order(lane, k - 1, order);
+    });
 }
 
 namespace {
@@ -129,12 +134,10 @@ int64_t median_in_lane(const T* lane, int64_t n, bool ignore_nan, std::vector<in
 }  // namespace
 
 NDArray median_positions(const NDArray& x, int64_t dim, bool ignore_nan, const char* op) {
-    const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op);
-    reduced_length(x, d, op);
-    return lane_positions(x.dim() == 0 ? x.reshape({1}) : x, d, 1,
-                          [ignore_nan](const auto* lane, int64_t n, auto& order, int64_t* out) {
-                              *out = median_in_lane(lane, n, ignore_nan, order);
-                          });
+    const ReducedLanes r = reduced_lanes(x, dim, op);
+    return lane_positions(r.x, r.d, 1, [ignore_nan](const auto* lane, int64_t n, auto& order, int64_t* out) {
+        *out = median_in_lane(lane, n, ignore_nan, order);
+    });
 }
 
 Unique unique(const NDArray& x) {
