@@ -158,6 +158,7 @@ template <class Inputs>
 Tensor make_op_impl(const char* name, const Inputs& inputs, NDArray result, BackwardFn backward, const OpSpec& spec) {
     const Saves saves = spec.saves;
     Tensor out(std::move(result));
+    out.impl()->is_view = spec.is_view;
     if (!GradMode::is_enabled() || !is_floating(out.dtype())) return out;
     bool any = false;
     for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());

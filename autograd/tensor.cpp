@@ -436,6 +436,11 @@ const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_gr
     XGRAD_CHECK(!(self.is_leaf() && self.requires_grad()), op,
                 ": a leaf tensor that requires grad is used in an in-place operation; do it under NoGradGuard "
                 "(as optimizers do) or on a clone()");
+    // The write would reach the viewed tensor's storage but not its history: its gradient would
+    // silently miss the op. PyTorch rebases the viewed tensor's history; until xgrad does, refuse.
+    XGRAD_CHECK(!self.impl()->is_view, op, ": an in-place operation on a view (of shape ", self.sizes(),
+                ") cannot be recorded for autograd: the tensor it views would not see the write in its gradient. "
+                "Build the result out of place (cat, stack, where, index_add) or write into a clone()");
     Tensor old(std::make_shared<TensorImpl>(*self.impl()));
     old.impl()->leaf_hooks.clear();
     old.impl()->post_accumulate_hooks.clear();

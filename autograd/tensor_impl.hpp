@@ -13,6 +13,9 @@ struct TensorImpl {
     bool requires_grad = false;
     bool retains_grad = false;
     uint32_t output_nr = 0;
+    /// The result of a view op (it shares storage with the tensor it views): an in-place op on it
+    /// is refused while recording, as the viewed tensor's history would not see the write.
+    bool is_view = false;
     std::shared_ptr<Node> grad_fn;
     Tensor grad;
     /// A leaf's AccumulateGrad node, weakly: the node holds the leaf, never the other way round.

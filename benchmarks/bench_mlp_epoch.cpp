@@ -4,7 +4,7 @@
 //
 //   bench_mlp_epoch [--threads N] [--epochs 3] [--phases]
 //
-// --phases also prints the median microseconds per step of each phase (loading the batch, forward,
+// --phases also prints the median and mean microseconds per step of each phase (loading the batch, forward,
 // loss, backward, optimizer step) over the epochs after the first: where a thread count gains or
 // loses time.
 #include <sys/resource.h>
@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <numeric>
 #include <vector>
 #include <xgrad/xgrad.hpp>
 
@@ -79,6 +80,10 @@ int main(int argc, char** argv) {
     for (int p = 0; p < 5 && phases && !phase_us[p].empty(); ++p) {
         std::sort(phase_us[p].begin(), phase_us[p].end());
         std::printf("mlp_phase_%s_us\t%d\t%.1f\tus\n", phase_names[p], threads, phase_us[p][phase_us[p].size() / 2]);
+        // The mean too: a median hides the rare slow steps (a descheduled worker) that an epoch pays.
+        const double total = std::accumulate(phase_us[p].begin(), phase_us[p].end(), 0.0);
+        std::printf("mlp_phase_%s_mean_us\t%d\t%.1f\tus\n", phase_names[p], threads,
+                    total / static_cast<double>(phase_us[p].size()));
     }
     std::sort(seconds.begin(), seconds.end());
     rusage usage{};

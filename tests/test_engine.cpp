@@ -171,6 +171,25 @@ BOOST_AUTO_TEST_CASE(in_place_changes_to_saved_tensors_are_detected) {
     Tensor row = base.narrow(0, 0, 1);
     base.mul_(2.0);
     check_error([&] { row.sum().backward(); }, {"narrow", "modified in place"});
+
+    // An in-place op on a view, recorded, would change the viewed tensor's values but not its
+    // history (its gradient would miss the op), so it is refused, whether the view requires grad
+    // or only the value written does; unrecorded writes into views stay as they were.
+    Tensor doubled = x * 2.0;
+    check_error([&] { doubled[0].mul_(3.0); }, {"mul_", "view", "[]", "clone()"});
+    check_error([&] { doubled.narrow(0, 0, 1).add_(x.narrow(0, 1, 1)); }, {"add_", "view", "[1]"});
+    check_error([&] { x.narrow(0, 0, 1).mul_(2.0); }, {"mul_", "view"});  // a leaf's view too
+    const Tensor buffer = zeros({2, 2}, kFloat64);
+    check_error([&] { buffer[1].copy_(x); }, {"copy_", "view", "[2]"});
+    {
+        NoGradGuard guard;
+        doubled[0].mul_(3.0);
+    }
+    buffer[1].copy_(x.detach());
+    check_values(buffer, {0, 0, 2, 3});
+    const Tensor copy = doubled.clone();  // no view, but a view of it is
+    check_error([&] { copy.view({2, 1})[1].fill_(0.0); }, {"fill_", "view"});
+    copy.mul_(2.0);  // the clone itself is free to change
 }
 
 BOOST_AUTO_TEST_CASE(anomaly_mode_names_the_op_that_produced_nan) {
