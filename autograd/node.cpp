@@ -5,6 +5,7 @@
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/autograd/tensor_impl.hpp>
+#include <xgrad/autograd/view_rebase.hpp>
 #include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
@@ -89,14 +90,6 @@ public:
         XGRAD_CHECK(!released_ || saves_ == Saves::nothing, name_,
                     ": trying to backward through the graph a second time (or to use saved tensors after they "
                     "were freed); pass retain_graph=true to the first backward() if you need to");
-        if (view_version_ != kNoCheck) {
-            if (auto storage = view_storage_.lock())
-                XGRAD_CHECK(storage->version() == view_version_, name_,
-                            ": the tensor this view was taken from was modified in place after the view was "
-                            "made (version ",
-                            view_version_, " -> ", storage->version(),
-                            "), so the recorded gradient would be wrong; clone() before modifying");
-        }
     }
 
     Grads apply(Grads&& grads) override {
@@ -121,9 +114,6 @@ public:
 
     std::vector<SavedTensor> saved_inputs_;
     SavedTensor saved_output_;
-    static constexpr uint64_t kNoCheck = ~uint64_t(0);
-    std::weak_ptr<Storage> view_storage_;
-    uint64_t view_version_ = kNoCheck;
 
 private:
     const char* name_;
@@ -135,6 +125,7 @@ private:
 
 Edge gradient_edge(const Tensor& tensor) {
     const auto& impl = tensor.impl();
+    if (detail::view_is_stale(*impl)) detail::refresh_view_history(tensor);
     if (impl->grad_fn) return Edge{impl->grad_fn, impl->output_nr};
     if (!impl->requires_grad) return Edge{};
     std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
@@ -158,7 +149,13 @@ template <class Inputs>
 Tensor make_op_impl(const char* name, const Inputs& inputs, NDArray result, BackwardFn backward, const OpSpec& spec) {
     const Saves saves = spec.saves;
     Tensor out(std::move(result));
-    out.impl()->is_view = spec.is_view;
+    if (spec.is_view) {
+        const auto& viewed = inputs.begin()->impl();
+        auto& impl = *out.impl();
+        impl.view_base = viewed->view_base ? viewed->view_base : viewed;
+        impl.differentiable_view = GradMode::is_enabled();
+        impl.view_version = out.version();
+    }
     if (!GradMode::is_enabled() || !is_floating(out.dtype())) return out;
     bool any = false;
     for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
@@ -184,10 +181,6 @@ Tensor make_op_impl(const char* name, const Inputs& inputs, NDArray result, Back
     impl.grad_fn = node;
     impl.output_nr = 0;
     if (static_cast<uint8_t>(saves) & static_cast<uint8_t>(Saves::output)) node->saved_output_ = SavedTensor(out, true);
-    if (spec.is_view) {
-        node->view_storage_ = out.data().storage();
-        node->view_version_ = out.version();
-    }
     return out;
 }
 

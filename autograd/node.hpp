@@ -133,8 +133,8 @@ private:
 ///             {.saves = Saves::inputs, .save_inputs = {b.requires_grad(), a.requires_grad()}});
 struct OpSpec {
     Saves saves = Saves::nothing;
-    /// The result is a view of an input: a later in-place write to its storage would make the
-    /// recorded graph wrong, so backward then throws.
+    /// The result is a view of the first input: it remembers the tensor it views, so that
+    /// in-place writes through it, or into that tensor, keep both histories right (view_rebase.hpp).
     bool is_view = false;
     SavedInputs save_inputs = {};
 };

@@ -8,6 +8,7 @@
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/autograd/tensor_impl.hpp>
+#include <xgrad/autograd/view_rebase.hpp>
 #include <xgrad/tensor/kernels.hpp>
 
 namespace xgrad {
@@ -23,7 +24,7 @@ const NDArray& Tensor::data() const {
 }
 
 bool Tensor::requires_grad() const {
-    return impl_ && impl_->requires_grad;
+    return impl_ && (impl_->requires_grad || detail::view_is_stale(*impl_));
 }
 
 const Tensor& Tensor::requires_grad_(bool requires_grad) const {
@@ -49,13 +50,14 @@ void Tensor::set_grad(const Tensor& grad) const {
 }
 
 const std::shared_ptr<Node>& Tensor::grad_fn() const {
-    return data(), impl_->grad_fn;
+    if (data(), detail::view_is_stale(*impl_)) detail::refresh_view_history(*this);
+    return impl_->grad_fn;
 }
 uint32_t Tensor::output_nr() const {
     return data(), impl_->output_nr;
 }
 bool Tensor::is_leaf() const {
-    return data(), impl_->grad_fn == nullptr;
+    return grad_fn() == nullptr;
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
@@ -420,10 +422,11 @@ void check_no_shared_elements(const char* op, const Tensor& self) {
                 ") is a broadcast view whose elements share memory; write into a clone() or a contiguous() copy");
 }
 
-// While recording, an in-place op on a tensor in the graph is computed out of place on the old
-// value, written back into the same memory, and the tensor takes the new node as its grad_fn
-// (the old value lives on, by version, in the nodes that saved it). Otherwise it is a plain kernel
-// call on the memory.
+// While recording, an in-place op on a tensor in the graph is computed out of place on a copy of
+// the old value (which the new node may keep), written back into the same memory, and the tensor
+// takes the new node as its grad_fn; nodes that saved the tensor itself before see its version
+// move and throw. A view's write also reaches the history of the tensor it views
+// (view_rebase.hpp). Otherwise it is a plain kernel call on the memory.
 template <class Compute, class Raw>
 const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_grad, Compute compute, Raw raw) {
     check_no_shared_elements(op, self);
@@ -436,12 +439,16 @@ const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_gr
     XGRAD_CHECK(!(self.is_leaf() && self.requires_grad()), op,
                 ": a leaf tensor that requires grad is used in an in-place operation; do it under NoGradGuard "
                 "(as optimizers do) or on a clone()");
-    // The write would reach the viewed tensor's storage but not its history: its gradient would
-    // silently miss the op. PyTorch rebases the viewed tensor's history; until xgrad does, refuse.
-    XGRAD_CHECK(!self.impl()->is_view, op, ": an in-place operation on a view (of shape ", self.sizes(),
-                ") cannot be recorded for autograd: the tensor it views would not see the write in its gradient. "
-                "Build the result out of place (cat, stack, where, index_add) or write into a clone()");
+    const bool is_view = self.impl()->view_base != nullptr;
+    if (is_view) {
+        if (detail::view_is_stale(*self.impl())) detail::refresh_view_history(self);
+        detail::check_view_rebase(self, op);
+    }
+    // The old value in memory of its own: the op's backward may need it (a.mul_(w) for w's
+    // gradient, clamp_ for its mask), and the write is about to overwrite it.
     Tensor old(std::make_shared<TensorImpl>(*self.impl()));
+    old.impl()->data = self.data().clone();
+    old.impl()->view_base.reset();  // a copy now, with the view's history as it stands
     old.impl()->leaf_hooks.clear();
     old.impl()->post_accumulate_hooks.clear();
     Tensor result = compute(old);
@@ -449,6 +456,10 @@ const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_gr
                 " but the tensor written to has shape ", self.sizes(), " (an in-place op cannot grow its target)");
     kernels::copy_(self.data(), result.data());
     self.data().bump_version();
+    if (is_view) {  // the tensor it views takes the write into its history, too
+        detail::rebase_view_history(self, result);
+        return self;
+    }
     auto& impl = *self.impl();
     impl.grad_fn = result.grad_fn();
     impl.output_nr = result.output_nr();

@@ -13,9 +13,14 @@ struct TensorImpl {
     bool requires_grad = false;
     bool retains_grad = false;
     uint32_t output_nr = 0;
-    /// The result of a view op (it shares storage with the tensor it views): an in-place op on it
-    /// is refused while recording, as the viewed tensor's history would not see the write.
-    bool is_view = false;
+    /// For the result of a view op, the tensor it views (the first that is no view itself): a
+    /// recorded in-place write into the view gives that base a new history, and a view whose base
+    /// was written since its history was set takes a fresh one when next used (view_rebase.hpp).
+    std::shared_ptr<TensorImpl> view_base;
+    /// The view was made while recording (views made under NoGradGuard never follow their base).
+    bool differentiable_view = false;
+    /// The storage's version when the view's history was last set.
+    uint64_t view_version = 0;
     std::shared_ptr<Node> grad_fn;
     Tensor grad;
     /// A leaf's AccumulateGrad node, weakly: the node holds the leaf, never the other way round.

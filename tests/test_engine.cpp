@@ -166,30 +166,100 @@ BOOST_AUTO_TEST_CASE(in_place_changes_to_saved_tensors_are_detected) {
     }
     check_values(x, {2, 3});
 
-    // A view whose base changed after the view was taken.
+    // A view whose base changed after the view was taken is re-taken from the base's new history
+    // when next used (as PyTorch regenerates it), so its gradient sees the change.
+    x.grad().zero_();
     Tensor base = x * 1.0;
     Tensor row = base.narrow(0, 0, 1);
     base.mul_(2.0);
-    check_error([&] { row.sum().backward(); }, {"narrow", "modified in place"});
+    row.sum().backward();
+    check_values(x.grad(), {2, 0});
+}
 
-    // An in-place op on a view, recorded, would change the viewed tensor's values but not its
-    // history (its gradient would miss the op), so it is refused, whether the view requires grad
-    // or only the value written does; unrecorded writes into views stay as they were.
-    Tensor doubled = x * 2.0;
-    check_error([&] { doubled[0].mul_(3.0); }, {"mul_", "view", "[]", "clone()"});
-    check_error([&] { doubled.narrow(0, 0, 1).add_(x.narrow(0, 1, 1)); }, {"add_", "view", "[1]"});
-    check_error([&] { x.narrow(0, 0, 1).mul_(2.0); }, {"mul_", "view"});  // a leaf's view too
-    const Tensor buffer = zeros({2, 2}, kFloat64);
-    check_error([&] { buffer[1].copy_(x); }, {"copy_", "view", "[2]"});
+BOOST_AUTO_TEST_CASE(in_place_writes_into_views_reach_the_viewed_tensors_gradient) {
+    // y[0].mul_(3): y becomes "old y with row 0 tripled", so x's gradient is 6 there, 2 elsewhere
+    // (as PyTorch's CopySlices), and the view itself is row 0 of the new y.
+    Tensor x = tensor({{1.0, 2.0}, {3.0, 4.0}}, grad64());
+    Tensor y = x * 2.0;
+    Tensor row = y[0];
+    row.mul_(3.0);
+    check_values(y, {6, 12, 6, 8});
+    (y.sum() + row.sum() * 10.0).backward();
+    check_values(x.grad(), {66, 66, 2, 2});
+
+    // Writing values that require grad into a buffer that does not: the buffer takes a history.
+    Tensor h = tensor({0.5, -1.0}, grad64());
+    const Tensor buffer = zeros({3, 2}, kFloat64);
+    buffer[1].copy_(h * h);
+    buffer.narrow(0, 2, 1).add_(h);
+    BOOST_TEST(buffer.requires_grad());
+    (buffer * tensor({{1.0, 1.0}, {2.0, 3.0}, {5.0, 7.0}}, kFloat64)).sum().backward();
+    check_values(h.grad(), {2 * 2 * 0.5 + 5, 3 * 2 * -1.0 + 7});
+
+    // Gradchecked, float64, over writes through a transposed (strided) view, a view of a view,
+    // broadcast operands, and an RNN-style buffer filled step by step; and twice differentiated.
+    const auto strided = [](const std::vector<Tensor>& in) {
+        Tensor y = in[0] * in[0];
+        y.t()[1].mul_(in[1]);                 // column 1 of y, a strided view
+        y.narrow(0, 1, 2)[1].add_(in[1][0]);  // row 2 through a view of a view; a 0-d operand broadcasts
+        return y;
+    };
+    const std::vector<Tensor> inputs = {random_tensor({2, 3}, kFloat64, 5).t().requires_grad_(true),
+                                        random_tensor({3}, kFloat64, 6).requires_grad_(true)};
+    const auto r1 = autograd::gradcheck(strided, inputs, {.raise = false});
+    BOOST_TEST(r1.ok, r1.message);
+    const auto r2 = autograd::gradgradcheck(strided, inputs, {.raise = false});
+    BOOST_TEST(r2.ok, r2.message);
+    const auto filled = [](const std::vector<Tensor>& in) {
+        Tensor states = zeros({3, 2}, kFloat64);
+        Tensor state = zeros({2}, kFloat64);
+        for (int64_t t = 0; t < 3; ++t) {
+            state = tanh(in[0][t] + state * in[1]);
+            states[t].copy_(state);
+        }
+        return states;
+    };
+    const std::vector<Tensor> rnn = {random_tensor({3, 2}, kFloat64, 7).requires_grad_(true),
+                                     random_tensor({2}, kFloat64, 8).requires_grad_(true)};
+    const auto r3 = autograd::gradcheck(filled, rnn, {.raise = false});
+    BOOST_TEST(r3.ok, r3.message);
+    // The same gradient, to the bit, as building the buffer out of place.
+    filled(rnn).sum().backward();
+    const Tensor in_place = rnn[0].grad().clone();
+    rnn[0].grad().zero_();
+    Tensor state = zeros({2}, kFloat64);
+    std::vector<Tensor> steps;
+    for (int64_t t = 0; t < 3; ++t) steps.push_back(state = tanh(rnn[0][t] + state * rnn[1]));
+    stack(steps).sum().backward();
+    BOOST_TEST(equal(in_place, rnn[0].grad()));
+
+    // Writes through a view whose tensor changed since the view was taken, through a view taken
+    // before another view's write, and into the base with a view of it used after.
+    const Tensor w = tensor({{1.0, 2.0}, {3.0, 4.0}}, grad64());
+    Tensor z = w * 1.0;
+    Tensor first = z[0], second = z[1];
+    z.mul_(2.0);
+    first.mul_(3.0);              // row 0: 6 w
+    second.add_(w[0]);            // row 1: 2 w[1] + w[0]
+    const Tensor both = z * 1.0;  // u: rows u0 = 6 w0, u1 = 2 w1 + w0
+    z.mul_(both);                 // u squared
+    check_values(z, {36, 144, 49, 100});
+    // first is row 0 of the squares now: d/dw0 = 72 w0 (z) + 2 u1 (z) + 72 w0 (first) + 6 + 1
+    // (both); d/dw1 = 4 u1 + 2.
+    (z.sum() + first.sum() + both.sum()).backward();
+    check_values(w.grad(), {72 + 14 + 72 + 7, 144 + 20 + 144 + 7, 28 + 2, 40 + 2});
+
+    // Refused: a view of a leaf that requires grad, as PyTorch.
+    check_error([&] { x.narrow(0, 0, 1).mul_(2.0); }, {"mul_", "view of a leaf"});
+    // Unrecorded writes into views work as always.
     {
         NoGradGuard guard;
-        doubled[0].mul_(3.0);
+        x[0].mul_(3.0);
     }
-    buffer[1].copy_(x.detach());
-    check_values(buffer, {0, 0, 2, 3});
-    const Tensor copy = doubled.clone();  // no view, but a view of it is
-    check_error([&] { copy.view({2, 1})[1].fill_(0.0); }, {"fill_", "view"});
-    copy.mul_(2.0);  // the clone itself is free to change
+    const Tensor plain = zeros({2, 2}, kFloat64);
+    plain[1].copy_(x[1].detach());
+    BOOST_TEST(!plain.requires_grad());
+    check_values(plain, {0, 0, 3, 4});
 }
 
 BOOST_AUTO_TEST_CASE(anomaly_mode_names_the_op_that_produced_nan) {
