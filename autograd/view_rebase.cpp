@@ -25,21 +25,19 @@ Tensor region_into_zeros(const Tensor& g, const Shape& whole_sizes, const Region
 // The region of `whole` as a view, differentiable: its gradient goes into zeros of whole's shape.
 Tensor take_region(const Tensor& whole, const Region& r) {
     const Tensor c = whole.contiguous();
-    return make_op(
-        "view_of_base", {c}, region_of(c.data(), r),
-        [r](const Tensor& g, const BackwardContext& ctx) -> Grads {
-            return {region_into_zeros(g, ctx.input_sizes(0), r)};
-        },
-        {.is_view = true});
+    return make_op("view_of_base", {c}, region_of(c.data(), r),
+                   [r](const Tensor& g, const BackwardContext& ctx) -> Grads {
+                       return {region_into_zeros(g, ctx.input_sizes(0), r)};
+                   },
+                   {.is_view = true});
 }
 
 // g placed into the region of zeros of shape whole_sizes; differentiable in g.
 Tensor region_into_zeros(const Tensor& g, const Shape& whole_sizes, const Region& r) {
     NDArray out = kernels::full(whole_sizes, 0, g.dtype());
     kernels::copy_(region_of(out, r), g.data());
-    return make_op("view_of_base_backward", {g}, out, [r](const Tensor& gg, const BackwardContext&) -> Grads {
-        return {take_region(gg, r)};
-    });
+    return make_op("view_of_base_backward", {g}, out,
+                   [r](const Tensor& gg, const BackwardContext&) -> Grads { return {take_region(gg, r)}; });
 }
 
 // The base after the write, `value` (its memory, already written): old_base outside the region,
