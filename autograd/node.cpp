@@ -51,8 +51,16 @@ SavedTensor::SavedTensor(const Tensor& tensor, bool is_output)
       requires_grad_(tensor.requires_grad()),
       output_nr_(tensor.output_nr()) {
     // An output keeps only its data: holding its handle would hold its grad_fn, i.e. the very
-    // node that saves it, a shared_ptr cycle.
-    if (!is_output) tensor_ = tensor;
+    // node that saves it, a shared_ptr cycle. A view is kept without the tensor it views (whose
+    // history may come to pass through this node after a write through another view: a cycle
+    // too); the saved view is only read, at the version checked on unpacking.
+    if (is_output) return;
+    tensor_ = tensor;
+    if (tensor.impl()->view_base) {
+        tensor.grad_fn();  // brought up to date first
+        tensor_ = Tensor(std::make_shared<TensorImpl>(*tensor.impl()));
+        tensor_.impl()->view_base.reset();
+    }
 }
 
 Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, const char* op) const {
@@ -149,11 +157,13 @@ template <class Inputs>
 Tensor make_op_impl(const char* name, const Inputs& inputs, NDArray result, BackwardFn backward, const OpSpec& spec) {
     const Saves saves = spec.saves;
     Tensor out(std::move(result));
-    if (spec.is_view) {
-        const auto& viewed = inputs.begin()->impl();
+    // A view op that had to copy (reshape of a non-contiguous tensor) made no view.
+    const auto& viewed = inputs.begin()->impl();
+    if (spec.is_view && out.data().storage() == viewed->data.storage()) {
         auto& impl = *out.impl();
         impl.view_base = viewed->view_base ? viewed->view_base : viewed;
-        impl.differentiable_view = GradMode::is_enabled();
+        // A view of a view made under NoGradGuard does not follow the base either, as PyTorch.
+        impl.differentiable_view = GradMode::is_enabled() && (!viewed->view_base || viewed->differentiable_view);
         impl.view_version = out.version();
     }
     if (!GradMode::is_enabled() || !is_floating(out.dtype())) return out;

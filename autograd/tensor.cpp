@@ -1,5 +1,6 @@
 #include <xgrad/autograd/tensor.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <sstream>
@@ -86,7 +87,7 @@ std::atomic<int> next_hook_handle{0};
 
 std::vector<std::pair<int, Tensor::Hook>>& hooks_of(const Tensor& t) {
     const auto& impl = t.impl();
-    if (!impl->grad_fn) return impl->leaf_hooks;
+    if (!t.grad_fn()) return impl->leaf_hooks;  // grad_fn(): a stale view's history re-taken first
     auto& all = impl->grad_fn->output_hooks;
     if (all.size() <= impl->output_nr) all.resize(impl->output_nr + 1);
     return all[impl->output_nr];
@@ -422,13 +423,25 @@ void check_no_shared_elements(const char* op, const Tensor& self) {
                 ") is a broadcast view whose elements share memory; write into a clone() or a contiguous() copy");
 }
 
+// As PyTorch: after an in-place op, retain_grad() keeps the gradient of the new value (its hook
+// moves to the new node); hooks registered with register_hook stay with the old value's.
+void move_retained_grad(const Tensor& self, const std::shared_ptr<Node>& old_node, uint32_t old_output) {
+    if (!self.impl()->retains_grad || !old_node || old_node->output_hooks.size() <= old_output) return;
+    auto& old_hooks = old_node->output_hooks[old_output];
+    const auto retained = std::find_if(old_hooks.begin(), old_hooks.end(), [](const auto& h) { return h.first == -1; });
+    if (retained == old_hooks.end()) return;
+    hooks_of(self).push_back(std::move(*retained));
+    old_hooks.erase(retained);
+}
+
 // While recording, an in-place op on a tensor in the graph is computed out of place on a copy of
 // the old value (which the new node may keep), written back into the same memory, and the tensor
 // takes the new node as its grad_fn; nodes that saved the tensor itself before see its version
 // move and throw. A view's write also reaches the history of the tensor it views
 // (view_rebase.hpp). Otherwise it is a plain kernel call on the memory.
 template <class Compute, class Raw>
-const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_grad, Compute compute, Raw raw) {
+const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_grad, Compute compute, Raw raw,
+                      bool reads_old = true) {
     check_no_shared_elements(op, self);
     const bool record = GradMode::is_enabled() && (self.requires_grad() || other_requires_grad);
     if (!record) {
@@ -445,9 +458,10 @@ const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_gr
         detail::check_view_rebase(self, op);
     }
     // The old value in memory of its own: the op's backward may need it (a.mul_(w) for w's
-    // gradient, clamp_ for its mask), and the write is about to overwrite it.
+    // gradient, clamp_ for its mask), and the write is about to overwrite it. (copy_ and fill_
+    // do not read it.)
     Tensor old(std::make_shared<TensorImpl>(*self.impl()));
-    old.impl()->data = self.data().clone();
+    if (reads_old) old.impl()->data = self.data().clone();
     old.impl()->view_base.reset();  // a copy now, with the view's history as it stands
     old.impl()->leaf_hooks.clear();
     old.impl()->post_accumulate_hooks.clear();
@@ -456,14 +470,17 @@ const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_gr
                 " but the tensor written to has shape ", self.sizes(), " (an in-place op cannot grow its target)");
     kernels::copy_(self.data(), result.data());
     self.data().bump_version();
+    const std::shared_ptr<Node> old_node = self.impl()->grad_fn;
+    const uint32_t old_output = self.impl()->output_nr;
     if (is_view) {  // the tensor it views takes the write into its history, too
         detail::rebase_view_history(self, result);
-        return self;
+    } else {
+        auto& impl = *self.impl();
+        impl.grad_fn = result.grad_fn();
+        impl.output_nr = result.output_nr();
+        impl.requires_grad = true;
     }
-    auto& impl = *self.impl();
-    impl.grad_fn = result.grad_fn();
-    impl.output_nr = result.output_nr();
-    impl.requires_grad = true;
+    move_retained_grad(self, old_node, old_output);
     return self;
 }
 
@@ -534,7 +551,7 @@ const Tensor& Tensor::copy_(const Tensor& src) const {
     return inplace(
         *this, "copy_", src.requires_grad(),
         [&](const Tensor&) { return xgrad::expand(xgrad::to(src, dtype()), sizes()).contiguous(); },
-        [&](const NDArray& d) { kernels::copy_(d, src.data()); });
+        [&](const NDArray& d) { kernels::copy_(d, src.data()); }, /*reads_old=*/false);
 }
 
 namespace {
@@ -542,7 +559,7 @@ namespace {
 const Tensor& fill_named(const Tensor& self, const char* op, double value) {
     return inplace(
         self, op, false, [&](const Tensor&) { return full(self.sizes(), value, self.dtype()); },
-        [&](const NDArray& d) { kernels::fill_(d, value); });
+        [&](const NDArray& d) { kernels::fill_(d, value); }, /*reads_old=*/false);
 }
 }  // namespace
 

@@ -1,5 +1,6 @@
 #include <xgrad/autograd/view_rebase.hpp>
 
+#include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/node.hpp>
 #include <xgrad/autograd/ops.hpp>
 #include <xgrad/autograd/tensor_impl.hpp>
@@ -69,6 +70,10 @@ void set_region_history(const Tensor& view, const Tensor& base, const Region& r)
 
 void check_view_rebase(const Tensor& view, const char* op) {
     const Tensor base(view.impl()->view_base);
+    XGRAD_CHECK(view.impl()->differentiable_view, op,
+                ": a view made under NoGradGuard (or from such a view) is modified in place while recording; its "
+                "base would not see the write in its gradient. Make the view while recording, or write under "
+                "NoGradGuard");
     XGRAD_CHECK(!(base.is_leaf() && base.requires_grad()), op,
                 ": a view of a leaf tensor that requires grad is used in an in-place operation; do it under "
                 "NoGradGuard (as optimizers do) or on a clone()");
@@ -100,10 +105,23 @@ bool view_is_stale(const TensorImpl& impl) {
 
 void refresh_view_history(const Tensor& view) {
     const Tensor base(view.impl()->view_base);
-    XGRAD_CHECK(base.data().is_contiguous(), "a view (shape ", view.sizes(), ") of a tensor of shape ", base.sizes(),
+    XGRAD_CHECK(base.data().is_contiguous() && !view.data().has_shared_elements(), "a view (shape ", view.sizes(),
+                ", strides ", view.data().strides(), ") of a tensor of shape ", base.sizes(),
                 " that was changed in place after the view was made is used, and its gradient cannot be brought up to "
-                "date because that tensor is not contiguous; take the view again after the change");
+                "date (the tensor is not contiguous, or the view is a broadcast); take the view again after the "
+                "change");
+    // Re-taken while recording even when asked under NoGradGuard (is_leaf(), grad_fn()), so that
+    // the view's flags stay true; the hooks registered on the view (retain_grad) move with it.
+    AutoGradMode recording(true);
+    const std::shared_ptr<Node> old_node = view.impl()->grad_fn;
+    const uint32_t old_output = view.impl()->output_nr;
     set_region_history(view, base, region_in_base(view, base));
+    if (old_node && old_node->output_hooks.size() > old_output) {
+        auto& hooks = view.impl()->grad_fn->output_hooks;
+        hooks.resize(1);
+        hooks[0] = std::move(old_node->output_hooks[old_output]);
+        old_node->output_hooks[old_output].clear();
+    }
 }
 
 }  // namespace xgrad::detail

@@ -61,6 +61,12 @@ struct EmbeddingLookup : autograd::Function<EmbeddingLookup> {
 }  // namespace
 
 namespace detail {
+void check_pretrained(const Tensor& embeddings, const char* op) {
+    XGRAD_CHECK(embeddings.dim() == 2, op, ": expected embeddings [num_embeddings, embedding_dim], got shape ",
+                embeddings.sizes());
+    XGRAD_CHECK(is_floating(embeddings.dtype()), op, ": expected floating embeddings, got ", embeddings.dtype());
+}
+
 void check_norm_options(std::optional<double> max_norm, double norm_type, const char* op) {
     XGRAD_CHECK(!max_norm || *max_norm > 0, op, ": max_norm must be positive, got ", max_norm.value_or(0));
     XGRAD_CHECK(norm_type > 0, op, ": norm_type must be positive (or infinity), got ", norm_type);
@@ -105,9 +111,12 @@ void embedding_renorm_(const Tensor& weight, const Tensor& indices, double max_n
                 norm = std::isinf(norm_type) ? std::max(norm, v) : norm + std::pow(v, norm_type);
             }
             if (!std::isinf(norm_type)) norm = std::pow(norm, 1.0 / norm_type);
+            // As PyTorch: the norm in the weight's type (a float32 row at max_norm stays), the
+            // scale applied in it.
+            norm = static_cast<T>(norm);
             if (!(norm > max_norm)) continue;
-            const double scale = max_norm / (norm + 1e-7);
-            for (int64_t j = 0; j < dim; ++j) row[j * col_step] = static_cast<T>(row[j * col_step] * scale);
+            const auto scale = static_cast<T>(max_norm / (norm + 1e-7));
+            for (int64_t j = 0; j < dim; ++j) row[j * col_step] *= scale;
         }
     });
     weight.data().bump_version();  // an in-place change, as any other
@@ -164,24 +173,16 @@ std::shared_ptr<Embedding> Embedding::from_pretrained(const Tensor& embeddings, 
 
 std::shared_ptr<Embedding> Embedding::from_pretrained(const Tensor& embeddings,
                                                       const EmbeddingFromPretrainedOptions& o) {
-    XGRAD_CHECK(embeddings.dim() == 2,
-                "Embedding::from_pretrained: expected embeddings [num_embeddings, embedding_dim], got shape ",
-                embeddings.sizes());
-    XGRAD_CHECK(is_floating(embeddings.dtype()), "Embedding::from_pretrained: expected floating embeddings, got ",
-                embeddings.dtype());
-    auto layer = std::make_shared<Embedding>(EmbeddingOptions{.num_embeddings = embeddings.size(0),
-                                                              .embedding_dim = embeddings.size(1),
-                                                              .padding_idx = o.padding_idx,
-                                                              .max_norm = o.max_norm,
-                                                              .norm_type = o.norm_type,
-                                                              .scale_grad_by_freq = o.scale_grad_by_freq,
-                                                              .dtype = embeddings.dtype()});
-    {
-        NoGradGuard no_grad;
-        layer->weight.copy_(embeddings);  // the padding row too, as PyTorch keeps it
-    }
-    if (o.freeze) layer->weight.requires_grad_(false);
-    return layer;
+    functional::detail::check_pretrained(embeddings, "Embedding::from_pretrained");
+    return functional::detail::pretrained(embeddings, o.freeze, [&] {
+        return std::make_shared<Embedding>(EmbeddingOptions{.num_embeddings = embeddings.size(0),
+                                                            .embedding_dim = embeddings.size(1),
+                                                            .padding_idx = o.padding_idx,
+                                                            .max_norm = o.max_norm,
+                                                            .norm_type = o.norm_type,
+                                                            .scale_grad_by_freq = o.scale_grad_by_freq,
+                                                            .dtype = embeddings.dtype()});
+    });
 }
 
 Tensor Embedding::forward(const Tensor& indices) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/nn/module.hpp>
 
 namespace xgrad::nn {
@@ -34,6 +35,25 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
 void embedding_renorm_(const Tensor& weight, const Tensor& indices, double max_norm, double norm_type = 2.0);
 
 namespace detail {
+/// Internal, shared with EmbeddingBag::from_pretrained: embeddings [num_embeddings,
+/// embedding_dim], floating, or an error naming op.
+void check_pretrained(const Tensor& embeddings, const char* op);
+/// Internal, shared with EmbeddingBag::from_pretrained: the layer make() returns, holding a copy
+/// of embeddings (the padding row too, as PyTorch keeps it), frozen if asked. The constructor's
+/// random initialization is overwritten, so its draws are given back: as in PyTorch, loading
+/// vectors leaves the default generator where it was.
+template <class Make>
+auto pretrained(const Tensor& embeddings, bool freeze, Make make) {
+    const Generator::State before = default_generator().get_state();
+    auto layer = make();
+    default_generator().set_state(before);
+    {
+        NoGradGuard no_grad;
+        layer->weight.copy_(embeddings);
+    }
+    if (freeze) layer->weight.requires_grad_(false);
+    return layer;
+}
 /// Internal, shared with EmbeddingBag: max_norm positive if set, norm_type positive, or an error
 /// naming op.
 void check_norm_options(std::optional<double> max_norm, double norm_type, const char* op);

@@ -130,7 +130,8 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingB
                 "embedding_bag: scale_grad_by_freq is not supported with mode max");
     const Tensor& psw = o.per_sample_weights;
     if (psw.defined()) {
-        XGRAD_CHECK(o.mode == EmbeddingBagMode::sum, "embedding_bag: per_sample_weights need mode sum");
+        XGRAD_CHECK(o.mode == EmbeddingBagMode::sum, "embedding_bag: per_sample_weights need mode sum, got mode ",
+                    o.mode == EmbeddingBagMode::mean ? "mean" : "max");
         XGRAD_CHECK(psw.sizes() == input.sizes() && psw.dtype() == weight.dtype(), "embedding_bag: per_sample_weights ",
                     psw.sizes(), " ", psw.dtype(), " must have the input's shape ", input.sizes(),
                     " and the weight's dtype ", weight.dtype());
@@ -186,26 +187,18 @@ void EmbeddingBag::reset_parameters(Generator* generator) {
 
 std::shared_ptr<EmbeddingBag> EmbeddingBag::from_pretrained(const Tensor& embeddings,
                                                             const EmbeddingBagFromPretrainedOptions& o) {
-    XGRAD_CHECK(embeddings.dim() == 2,
-                "EmbeddingBag::from_pretrained: expected embeddings [num_embeddings, embedding_dim], got shape ",
-                embeddings.sizes());
-    XGRAD_CHECK(is_floating(embeddings.dtype()), "EmbeddingBag::from_pretrained: expected floating embeddings, got ",
-                embeddings.dtype());
-    auto layer = std::make_shared<EmbeddingBag>(EmbeddingBagOptions{.num_embeddings = embeddings.size(0),
-                                                                    .embedding_dim = embeddings.size(1),
-                                                                    .mode = o.mode,
-                                                                    .include_last_offset = o.include_last_offset,
-                                                                    .padding_idx = o.padding_idx,
-                                                                    .max_norm = o.max_norm,
-                                                                    .norm_type = o.norm_type,
-                                                                    .scale_grad_by_freq = o.scale_grad_by_freq,
-                                                                    .dtype = embeddings.dtype()});
-    {
-        NoGradGuard no_grad;
-        layer->weight.copy_(embeddings);  // the padding row too, as PyTorch keeps it
-    }
-    if (o.freeze) layer->weight.requires_grad_(false);
-    return layer;
+    functional::detail::check_pretrained(embeddings, "EmbeddingBag::from_pretrained");
+    return functional::detail::pretrained(embeddings, o.freeze, [&] {
+        return std::make_shared<EmbeddingBag>(EmbeddingBagOptions{.num_embeddings = embeddings.size(0),
+                                                                  .embedding_dim = embeddings.size(1),
+                                                                  .mode = o.mode,
+                                                                  .include_last_offset = o.include_last_offset,
+                                                                  .padding_idx = o.padding_idx,
+                                                                  .max_norm = o.max_norm,
+                                                                  .norm_type = o.norm_type,
+                                                                  .scale_grad_by_freq = o.scale_grad_by_freq,
+                                                                  .dtype = embeddings.dtype()});
+    });
 }
 
 Tensor EmbeddingBag::forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights) {
@@ -235,6 +228,7 @@ std::string EmbeddingBag::extra_repr() const {
     return std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim) + ", mode=" + mode +
            (options.padding_idx ? ", padding_idx=" + std::to_string(*options.padding_idx) : "") +
            (options.max_norm ? ", max_norm=" + std::to_string(*options.max_norm) : "") +
+           (options.norm_type != 2.0 ? ", norm_type=" + std::to_string(options.norm_type) : "") +
            (options.scale_grad_by_freq ? ", scale_grad_by_freq=true" : "");
 }
 

@@ -249,6 +249,60 @@ BOOST_AUTO_TEST_CASE(in_place_writes_into_views_reach_the_viewed_tensors_gradien
     (z.sum() + first.sum() + both.sum()).backward();
     check_values(w.grad(), {72 + 14 + 72 + 7, 144 + 20 + 144 + 7, 28 + 2, 40 + 2});
 
+    // A reshape that had to copy (of a transposed tensor) is no view: writing into it leaves y.
+    const Tensor m = tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}, grad64());
+    Tensor ym = m * 1.0;
+    Tensor copied = ym.t().reshape({6});
+    copied.mul_(10.0);
+    (ym * m.detach()).sum().backward();
+    check_values(m.grad(), {1, 2, 3, 4, 5, 6});
+    // Views made under NoGradGuard, and views of them, never follow their base (as PyTorch), and
+    // writing into one while recording is refused.
+    const Tensor n = tensor({1.0, 2.0, 3.0}, grad64());
+    const Tensor yn = n * 2.0;
+    Tensor detached_view;
+    {
+        NoGradGuard guard;
+        detached_view = yn.narrow(0, 0, 2);
+    }
+    BOOST_TEST(!detached_view.unsqueeze(0).requires_grad());
+    check_error([&] { detached_view.mul_(n.narrow(0, 0, 2)); }, {"mul_", "NoGradGuard"});
+    // A stale view keeps its hooks when re-taken, retain_grad() follows the new value of a tensor
+    // written in place (view or not), as PyTorch; a broadcast view cannot be re-taken.
+    Tensor yh = n * 1.0;
+    Tensor head = yh.narrow(0, 0, 2);
+    head.retain_grad();
+    int fired = 0;
+    head.register_hook([&](const Tensor&) {
+        ++fired;
+        return Tensor();
+    });
+    yh.mul_(2.0);
+    (head * 5.0).sum().backward();
+    BOOST_TEST(fired == 1);
+    check_values(head.grad(), {5, 5});
+    Tensor written = n * 1.0;
+    written.retain_grad();
+    written.mul_(3.0);
+    (written * 5.0).sum().backward();
+    check_values(written.grad(), {5, 5, 5});
+    Tensor yb = n * 1.0;
+    const Tensor broadcast = yb.expand({2, 3});
+    yb.mul_(2.0);
+    check_error([&] { broadcast.sum(); }, {"broadcast", "take the view again"});
+    // Saved views hold no reference to their base: a graph that reads a row of a buffer it writes
+    // into is freed with its tensors (its backward is refused, as PyTorch's, since the row read
+    // was overwritten).
+    std::weak_ptr<TensorImpl> buffer_impl;
+    {
+        const Tensor states = zeros({3, 2}, kFloat64);
+        buffer_impl = states.impl();
+        states[0].copy_(n.narrow(0, 0, 2));
+        for (int64_t t = 1; t < 3; ++t) states[t].copy_(tanh(states[t - 1] * n.narrow(0, 1, 2)));
+        check_error([&] { states.sum().backward(); }, {"mul", "modified by an in-place operation"});
+    }
+    BOOST_TEST(buffer_impl.expired());
+
     // Refused: a view of a leaf that requires grad, as PyTorch.
     check_error([&] { x.narrow(0, 0, 1).mul_(2.0); }, {"mul_", "view of a leaf"});
     // Unrecorded writes into views work as always.

@@ -201,6 +201,11 @@ BOOST_AUTO_TEST_CASE(embedding_max_norm_renorms_the_looked_up_rows_in_place) {
     const Tensor stored = table().t().contiguous();
     nn::F::embedding_renorm_(stored.t(), tensor({2}, kInt64), 5.0);
     check_values(stored.t()[2], {6 * 5 / (10 + 1e-7), 8 * 5 / (10 + 1e-7)}, 1e-15);
+    // As PyTorch, the norm is taken in the weight's type: a float32 row at max_norm stays.
+    const Tensor at_norm = tensor({{0.6, 0.8}});
+    const std::vector<float> before = at_norm.to_vector<float>();
+    nn::F::embedding_renorm_(at_norm, tensor({0}, kInt64), 1.0);
+    BOOST_TEST(at_norm.to_vector<float>() == before);
     // The module renorms on every forward.
     nn::Embedding emb({.num_embeddings = 4, .embedding_dim = 2, .max_norm = 1.0, .dtype = kFloat64});
     emb(tensor({0, 1, 2, 3}, kInt64));
@@ -351,7 +356,8 @@ BOOST_AUTO_TEST_CASE(embedding_bag_sums_averages_and_takes_maxima_per_bag) {
         {"embedding_bag", "index 5", "position 1", "5 embeddings"});
     check_error([&] { sum_of(tensor({1.0}), {.offsets = tensor({0}, kInt64)}); }, {"embedding_bag", "int64"});
     check_error([&] { sum_of(tokens, {.offsets = tensor({0.0})}); }, {"embedding_bag", "offsets", "int64"});
-    check_error([&] { bag(EmbeddingBagMode::mean, {.per_sample_weights = psw}); }, {"per_sample_weights", "mode sum"});
+    check_error([&] { bag(EmbeddingBagMode::mean, {.per_sample_weights = psw}); },
+                {"per_sample_weights", "mode sum", "got mode mean"});
     check_error([&] { bag(EmbeddingBagMode::sum, {.per_sample_weights = ones({5}, kFloat64)}); },
                 {"per_sample_weights", "[5]", "[6]"});
     check_error([&] { bag(EmbeddingBagMode::sum, {.padding_idx = 5}); }, {"embedding_bag", "padding_idx 5"});
@@ -395,6 +401,16 @@ BOOST_AUTO_TEST_CASE(embedding_bag_max_norm_frequency_scaling_and_pretrained_vec
     check_values((*tuned)(tensor({{0, 1}}, kInt64)), {1.0, 2.0});
     check_values(tuned->weight[0], {0.1, 0.2});  // the given padding row is kept
     check_error([] { nn::EmbeddingBag::from_pretrained(ones({3})); }, {"EmbeddingBag::from_pretrained", "[3]"});
+    // Loading vectors draws no random numbers, as PyTorch's from_pretrained.
+    manual_seed(9);
+    const double first_draw = randn({1}).item();
+    manual_seed(9);
+    nn::EmbeddingBag::from_pretrained(ones({100, 4}));
+    nn::Embedding::from_pretrained(ones({100, 4}), {.freeze = false});
+    BOOST_TEST(randn({1}).item() == first_draw);
+    BOOST_TEST(
+        nn::EmbeddingBag({.num_embeddings = 3, .embedding_dim = 2, .max_norm = 1.0, .norm_type = 1.0}).extra_repr() ==
+        "3, 2, mode=mean, max_norm=1.000000, norm_type=1.000000");
     check_error(
         [] {
             nn::EmbeddingBag(

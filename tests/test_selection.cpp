@@ -115,6 +115,11 @@ BOOST_AUTO_TEST_CASE(kthvalue_median_and_nanmedian_as_in_pytorch) {
     BOOST_TEST(std::isnan(median(zeros({0})).item()));  // as PyTorch: NaN for a floating type
     check_error([] { median(zeros({0}, kInt64)); }, {"median", "empty", "int64", "[0]"});
     check_error([&] { median(x, 2); }, {"median", "2"});
+    // A 0-d tensor takes dim 0 or -1 only, and the error says it is 0-d (sort and topk too).
+    check_error([] { kthvalue(scalar_tensor(2.0), 1, 1); }, {"kthvalue", "dimension 1", "0-d"});
+    check_error([] { sort(scalar_tensor(2.0), 1); }, {"argsort", "0-d"});
+    check_error([] { topk(scalar_tensor(2.0), 1, 3); }, {"topk", "dimension 3", "0-d"});
+    BOOST_TEST(std::get<0>(kthvalue(scalar_tensor(2.0), 1, -1)).item() == 2.0);
     check_error([] { median(tensor({1.0}) > 0.0, 0); }, {"median", "bool"});
 }
 

@@ -72,12 +72,12 @@ NDArray ordered_positions(const NDArray& x, int64_t d, int64_t k, bool descendin
 }  // namespace
 
 NDArray argsort(const NDArray& x, int64_t dim, bool descending) {
-    const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "argsort");
+    const int64_t d = wrap_dim(dim, x.dim(), "argsort");
     return ordered_positions(x, d, x.dim() == 0 ? 1 : x.size(d), descending);
 }
 
 NDArray topk_indices(const NDArray& x, int64_t k, int64_t dim, bool largest) {
-    const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "topk");
+    const int64_t d = wrap_dim(dim, x.dim(), "topk");
     const int64_t n = x.dim() == 0 ? 1 : x.size(d);
     XGRAD_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for dimension ", d, " of size ", n, " (shape ",
                 x.sizes(), ")");
@@ -101,7 +101,7 @@ struct ReducedLanes {
 };
 ReducedLanes reduced_lanes(const NDArray& x, int64_t dim, const char* op) {
     const NDArray viewed = x.dim() == 0 ? x.reshape({1}) : x;
-    const int64_t d = wrap_dim(dim, viewed.dim(), op), n = viewed.size(d);
+    const int64_t d = wrap_dim(dim, x.dim(), op), n = viewed.size(d);  // a 0-d x takes dim 0 or -1
     XGRAD_CHECK(n > 0, op, ": cannot reduce over dimension ", d, " of size 0 (shape ", x.sizes(), ")");
     return {viewed, d, n};
 }
