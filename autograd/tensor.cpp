@@ -36,6 +36,9 @@ const Tensor& Tensor::requires_grad_(bool requires_grad) const {
                 "gradients, got ",
                 dtype());
     impl_->requires_grad = requires_grad;
+    // A leaf that requires grad is a root of its own (W = buffer.view(...).requires_grad_()):
+    // views taken from it follow it, and writes through them are refused, as PyTorch.
+    if (requires_grad) impl_->view_base.reset();
     return *this;
 }
 
@@ -423,17 +426,6 @@ void check_no_shared_elements(const char* op, const Tensor& self) {
                 ") is a broadcast view whose elements share memory; write into a clone() or a contiguous() copy");
 }
 
-// As PyTorch: after an in-place op, retain_grad() keeps the gradient of the new value (its hook
-// moves to the new node); hooks registered with register_hook stay with the old value's.
-void move_retained_grad(const Tensor& self, const std::shared_ptr<Node>& old_node, uint32_t old_output) {
-    if (!self.impl()->retains_grad || !old_node || old_node->output_hooks.size() <= old_output) return;
-    auto& old_hooks = old_node->output_hooks[old_output];
-    const auto retained = std::find_if(old_hooks.begin(), old_hooks.end(), [](const auto& h) { return h.first == -1; });
-    if (retained == old_hooks.end()) return;
-    hooks_of(self).push_back(std::move(*retained));
-    old_hooks.erase(retained);
-}
-
 // While recording, an in-place op on a tensor in the graph is computed out of place on a copy of
 // the old value (which the new node may keep), written back into the same memory, and the tensor
 // takes the new node as its grad_fn; nodes that saved the tensor itself before see its version
@@ -480,7 +472,7 @@ const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_gr
         impl.output_nr = result.output_nr();
         impl.requires_grad = true;
     }
-    move_retained_grad(self, old_node, old_output);
+    detail::move_retained_grad(self, old_node, old_output);
     return self;
 }
 

@@ -1,5 +1,7 @@
 #include <xgrad/autograd/view_rebase.hpp>
 
+#include <algorithm>
+
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/node.hpp>
 #include <xgrad/autograd/ops.hpp>
@@ -111,17 +113,25 @@ void refresh_view_history(const Tensor& view) {
                 "date (the tensor is not contiguous, or the view is a broadcast); take the view again after the "
                 "change");
     // Re-taken while recording even when asked under NoGradGuard (is_leaf(), grad_fn()), so that
-    // the view's flags stay true; the hooks registered on the view (retain_grad) move with it.
+    // the view's flags stay true.
     AutoGradMode recording(true);
     const std::shared_ptr<Node> old_node = view.impl()->grad_fn;
     const uint32_t old_output = view.impl()->output_nr;
     set_region_history(view, base, region_in_base(view, base));
-    if (old_node && old_node->output_hooks.size() > old_output) {
-        auto& hooks = view.impl()->grad_fn->output_hooks;
-        hooks.resize(1);
-        hooks[0] = std::move(old_node->output_hooks[old_output]);
-        old_node->output_hooks[old_output].clear();
-    }
+    move_retained_grad(view, old_node, old_output);
+}
+
+void move_retained_grad(const Tensor& t, const std::shared_ptr<Node>& old_node, uint32_t old_output) {
+    const TensorImpl& impl = *t.impl();
+    if (!impl.retains_grad || !old_node || !impl.grad_fn || old_node->output_hooks.size() <= old_output) return;
+    auto& old_hooks = old_node->output_hooks[old_output];
+    // retain_grad's hook is the one registered under handle -1 (Tensor::retain_grad).
+    const auto retained = std::find_if(old_hooks.begin(), old_hooks.end(), [](const auto& h) { return h.first == -1; });
+    if (retained == old_hooks.end()) return;
+    auto& new_hooks = impl.grad_fn->output_hooks;
+    if (new_hooks.size() <= impl.output_nr) new_hooks.resize(impl.output_nr + 1);
+    new_hooks[impl.output_nr].push_back(std::move(*retained));
+    old_hooks.erase(retained);
 }
 
 }  // namespace xgrad::detail

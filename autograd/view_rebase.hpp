@@ -21,6 +21,11 @@ bool view_is_stale(const TensorImpl& impl);
 /// Gives a stale view (see view_is_stale) its region of the base's current history.
 void refresh_view_history(const Tensor& view);
 
+/// After t's history moved on from output old_output of old_node (an in-place op, or a view
+/// re-taken), as PyTorch: retain_grad() keeps the gradient of the new value (its hook moves to
+/// t's new node); hooks registered with register_hook stay with the old value's.
+void move_retained_grad(const Tensor& t, const std::shared_ptr<Node>& old_node, uint32_t old_output);
+
 /// Before the write: refuses, naming op, a view whose base cannot take a new history (a leaf that
 /// requires grad, as in PyTorch, or a base that is not contiguous).
 void check_view_rebase(const Tensor& view, const char* op);

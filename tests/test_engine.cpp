@@ -267,20 +267,35 @@ BOOST_AUTO_TEST_CASE(in_place_writes_into_views_reach_the_viewed_tensors_gradien
     }
     BOOST_TEST(!detached_view.unsqueeze(0).requires_grad());
     check_error([&] { detached_view.mul_(n.narrow(0, 0, 2)); }, {"mul_", "NoGradGuard"});
-    // A stale view keeps its hooks when re-taken, retain_grad() follows the new value of a tensor
-    // written in place (view or not), as PyTorch; a broadcast view cannot be re-taken.
+    // retain_grad() follows the new value of a tensor written in place (a re-taken view, or any
+    // tensor), as PyTorch; a hook registered on the re-taken view fires; a broadcast view cannot
+    // be re-taken.
     Tensor yh = n * 1.0;
     Tensor head = yh.narrow(0, 0, 2);
     head.retain_grad();
+    yh.mul_(2.0);
     int fired = 0;
     head.register_hook([&](const Tensor&) {
         ++fired;
         return Tensor();
     });
-    yh.mul_(2.0);
     (head * 5.0).sum().backward();
     BOOST_TEST(fired == 1);
     check_values(head.grad(), {5, 5});
+    // A hook registered with register_hook stays with the value it saw (PyTorch's rule): a read
+    // of the view before the base's write sends its gradient through it, the re-taken view not.
+    Tensor yo = n * 1.0;
+    Tensor early = yo.narrow(0, 0, 2);
+    std::vector<double> seen;
+    early.register_hook([&](const Tensor& g) {
+        seen = g.to_vector<double>();
+        return Tensor();
+    });
+    const Tensor read_before = (early * 2.0).sum();
+    yo.mul_(2.0);
+    const Tensor read_after = (early * 3.0).sum();
+    (read_before + read_after).backward();
+    BOOST_TEST((seen == std::vector<double>{2, 2}));
     Tensor written = n * 1.0;
     written.retain_grad();
     written.mul_(3.0);
@@ -303,8 +318,11 @@ BOOST_AUTO_TEST_CASE(in_place_writes_into_views_reach_the_viewed_tensors_gradien
     }
     BOOST_TEST(buffer_impl.expired());
 
-    // Refused: a view of a leaf that requires grad, as PyTorch.
+    // Refused: a view of a leaf that requires grad, as PyTorch, also when that leaf is itself a
+    // view of other memory (a parameter made as randn(...).view(...)).
     check_error([&] { x.narrow(0, 0, 1).mul_(2.0); }, {"mul_", "view of a leaf"});
+    const Tensor parameter = tensor({1.0, 2.0, 3.0, 4.0}, kFloat64).view({2, 2}).requires_grad_(true);
+    check_error([&] { parameter[0].mul_(2.0); }, {"mul_", "view of a leaf"});
     // Unrecorded writes into views work as always.
     {
         NoGradGuard guard;
