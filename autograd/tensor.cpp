@@ -1,6 +1,5 @@
 #include <xgrad/autograd/tensor.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <sstream>

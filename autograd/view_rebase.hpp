@@ -6,10 +6,6 @@
 
 #include <xgrad/autograd/tensor.hpp>
 
-namespace xgrad {
-struct TensorImpl;
-}
-
 namespace xgrad::detail {
 
 /// A view made while recording whose base requires grad, and whose history no longer describes

@@ -67,6 +67,25 @@ void check_pretrained(const Tensor& embeddings, const char* op) {
     XGRAD_CHECK(is_floating(embeddings.dtype()), op, ": expected floating embeddings, got ", embeddings.dtype());
 }
 
+std::optional<int64_t> checked_table_options(int64_t num_embeddings, int64_t embedding_dim,
+                                             std::optional<int64_t> padding_idx, std::optional<double> max_norm,
+                                             double norm_type, const char* op) {
+    XGRAD_CHECK(num_embeddings > 0 && embedding_dim > 0, op,
+                ": num_embeddings and embedding_dim must be positive, got ", num_embeddings, " and ", embedding_dim);
+    check_norm_options(max_norm, norm_type, op);
+    return wrapped_padding_idx(padding_idx, num_embeddings, op);
+}
+
+std::string table_options_repr(std::optional<int64_t> padding_idx, std::optional<double> max_norm, double norm_type,
+                               bool scale_grad_by_freq) {
+    std::string repr;
+    if (padding_idx) repr += ", padding_idx=" + std::to_string(*padding_idx);
+    if (max_norm) repr += ", max_norm=" + std::to_string(*max_norm);
+    if (norm_type != 2.0) repr += ", norm_type=" + std::to_string(norm_type);
+    if (scale_grad_by_freq) repr += ", scale_grad_by_freq=true";
+    return repr;
+}
+
 void check_norm_options(std::optional<double> max_norm, double norm_type, const char* op) {
     XGRAD_CHECK(!max_norm || *max_norm > 0, op, ": max_norm must be positive, got ", max_norm.value_or(0));
     XGRAD_CHECK(norm_type > 0, op, ": norm_type must be positive (or infinity), got ", norm_type);
@@ -148,11 +167,8 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
 namespace {
 // The options with a negative padding_idx counted from the end (-1: the last row), as PyTorch keeps them.
 EmbeddingOptions checked(EmbeddingOptions o) {
-    XGRAD_CHECK(o.num_embeddings > 0 && o.embedding_dim > 0,
-                "Embedding: num_embeddings and embedding_dim must be positive, got ", o.num_embeddings, " and ",
-                o.embedding_dim);
-    functional::detail::check_norm_options(o.max_norm, o.norm_type, "Embedding");
-    o.padding_idx = functional::detail::wrapped_padding_idx(o.padding_idx, o.num_embeddings, "Embedding");
+    o.padding_idx = functional::detail::checked_table_options(o.num_embeddings, o.embedding_dim, o.padding_idx,
+                                                              o.max_norm, o.norm_type, "Embedding");
     return o;
 }
 }  // namespace
@@ -173,8 +189,7 @@ std::shared_ptr<Embedding> Embedding::from_pretrained(const Tensor& embeddings, 
 
 std::shared_ptr<Embedding> Embedding::from_pretrained(const Tensor& embeddings,
                                                       const EmbeddingFromPretrainedOptions& o) {
-    functional::detail::check_pretrained(embeddings, "Embedding::from_pretrained");
-    return functional::detail::pretrained(embeddings, o.freeze, [&] {
+    return functional::detail::pretrained(embeddings, o.freeze, "Embedding::from_pretrained", [&] {
         return std::make_shared<Embedding>(EmbeddingOptions{.num_embeddings = embeddings.size(0),
                                                             .embedding_dim = embeddings.size(1),
                                                             .padding_idx = o.padding_idx,
@@ -194,12 +209,9 @@ Tensor Embedding::forward(const Tensor& indices) {
 }
 
 std::string Embedding::extra_repr() const {
-    std::string repr = std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim);
-    if (options.padding_idx) repr += ", padding_idx=" + std::to_string(*options.padding_idx);
-    if (options.max_norm) repr += ", max_norm=" + std::to_string(*options.max_norm);
-    if (options.norm_type != 2.0) repr += ", norm_type=" + std::to_string(options.norm_type);
-    if (options.scale_grad_by_freq) repr += ", scale_grad_by_freq=true";
-    return repr;
+    return std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim) +
+           functional::detail::table_options_repr(options.padding_idx, options.max_norm, options.norm_type,
+                                                  options.scale_grad_by_freq);
 }
 
 }  // namespace xgrad::nn

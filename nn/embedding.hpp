@@ -38,12 +38,13 @@ namespace detail {
 /// Internal, shared with EmbeddingBag::from_pretrained: embeddings [num_embeddings,
 /// embedding_dim], floating, or an error naming op.
 void check_pretrained(const Tensor& embeddings, const char* op);
-/// Internal, shared with EmbeddingBag::from_pretrained: the layer make() returns, holding a copy
-/// of embeddings (the padding row too, as PyTorch keeps it), frozen if asked. The constructor's
-/// random initialization is overwritten, so its draws are given back: as in PyTorch, loading
-/// vectors leaves the default generator where it was.
+/// Internal, shared with EmbeddingBag::from_pretrained: the embeddings checked (naming op), then
+/// the layer make() returns, holding a copy of them (the padding row too, as PyTorch keeps it),
+/// frozen if asked. The constructor's random initialization is overwritten, so its draws are
+/// given back: as in PyTorch, loading vectors leaves the default generator where it was.
 template <class Make>
-auto pretrained(const Tensor& embeddings, bool freeze, Make make) {
+auto pretrained(const Tensor& embeddings, bool freeze, const char* op, Make make) {
+    check_pretrained(embeddings, op);
     const Generator::State before = default_generator().get_state();
     auto layer = make();
     default_generator().set_state(before);
@@ -54,6 +55,15 @@ auto pretrained(const Tensor& embeddings, bool freeze, Make make) {
     if (freeze) layer->weight.requires_grad_(false);
     return layer;
 }
+/// Internal, shared with EmbeddingBag: a layer's table options checked, naming op (sizes and
+/// max_norm positive, norm_type positive, padding_idx in range); padding_idx counted from the start.
+std::optional<int64_t> checked_table_options(int64_t num_embeddings, int64_t embedding_dim,
+                                             std::optional<int64_t> padding_idx, std::optional<double> max_norm,
+                                             double norm_type, const char* op);
+/// Internal, shared with EmbeddingBag: ", padding_idx=..., max_norm=..., norm_type=...,
+/// scale_grad_by_freq=true" for the options that differ from their defaults, for extra_repr.
+std::string table_options_repr(std::optional<int64_t> padding_idx, std::optional<double> max_norm, double norm_type,
+                               bool scale_grad_by_freq);
 /// Internal, shared with EmbeddingBag: max_norm positive if set, norm_type positive, or an error
 /// naming op.
 void check_norm_options(std::optional<double> max_norm, double norm_type, const char* op);

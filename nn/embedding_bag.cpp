@@ -15,6 +15,9 @@ namespace xgrad::nn {
 
 namespace functional {
 namespace {
+const char* mode_name(EmbeddingBagMode mode) {
+    return mode == EmbeddingBagMode::sum ? "sum" : mode == EmbeddingBagMode::mean ? "mean" : "max";
+}
 
 // Which tokens go into which bag: the kept token indices (padding left out), each one's bag and
 // its position in the input (to pick its per-sample weight), and the bag count.
@@ -131,7 +134,7 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingB
     const Tensor& psw = o.per_sample_weights;
     if (psw.defined()) {
         XGRAD_CHECK(o.mode == EmbeddingBagMode::sum, "embedding_bag: per_sample_weights need mode sum, got mode ",
-                    o.mode == EmbeddingBagMode::mean ? "mean" : "max");
+                    mode_name(o.mode));
         XGRAD_CHECK(psw.sizes() == input.sizes() && psw.dtype() == weight.dtype(), "embedding_bag: per_sample_weights ",
                     psw.sizes(), " ", psw.dtype(), " must have the input's shape ", input.sizes(),
                     " and the weight's dtype ", weight.dtype());
@@ -165,13 +168,10 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingB
 namespace {
 // The options with a negative padding_idx counted from the end (-1: the last row), as PyTorch keeps them.
 EmbeddingBagOptions checked(EmbeddingBagOptions o) {
-    XGRAD_CHECK(o.num_embeddings > 0 && o.embedding_dim > 0,
-                "EmbeddingBag: num_embeddings and embedding_dim must be positive, got ", o.num_embeddings, " and ",
-                o.embedding_dim);
-    functional::detail::check_norm_options(o.max_norm, o.norm_type, "EmbeddingBag");
     XGRAD_CHECK(!o.scale_grad_by_freq || o.mode != EmbeddingBagMode::max,
                 "EmbeddingBag: scale_grad_by_freq is not supported with mode max");
-    o.padding_idx = functional::detail::wrapped_padding_idx(o.padding_idx, o.num_embeddings, "EmbeddingBag");
+    o.padding_idx = functional::detail::checked_table_options(o.num_embeddings, o.embedding_dim, o.padding_idx,
+                                                              o.max_norm, o.norm_type, "EmbeddingBag");
     return o;
 }
 }  // namespace
@@ -187,8 +187,7 @@ void EmbeddingBag::reset_parameters(Generator* generator) {
 
 std::shared_ptr<EmbeddingBag> EmbeddingBag::from_pretrained(const Tensor& embeddings,
                                                             const EmbeddingBagFromPretrainedOptions& o) {
-    functional::detail::check_pretrained(embeddings, "EmbeddingBag::from_pretrained");
-    return functional::detail::pretrained(embeddings, o.freeze, [&] {
+    return functional::detail::pretrained(embeddings, o.freeze, "EmbeddingBag::from_pretrained", [&] {
         return std::make_shared<EmbeddingBag>(EmbeddingBagOptions{.num_embeddings = embeddings.size(0),
                                                                   .embedding_dim = embeddings.size(1),
                                                                   .mode = o.mode,
@@ -222,14 +221,10 @@ Tensor EmbeddingBag::operator()(const Tensor& input, const Tensor& offsets, cons
 }
 
 std::string EmbeddingBag::extra_repr() const {
-    const char* mode = options.mode == EmbeddingBagMode::sum    ? "sum"
-                       : options.mode == EmbeddingBagMode::mean ? "mean"
-                                                                : "max";
-    return std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim) + ", mode=" + mode +
-           (options.padding_idx ? ", padding_idx=" + std::to_string(*options.padding_idx) : "") +
-           (options.max_norm ? ", max_norm=" + std::to_string(*options.max_norm) : "") +
-           (options.norm_type != 2.0 ? ", norm_type=" + std::to_string(options.norm_type) : "") +
-           (options.scale_grad_by_freq ? ", scale_grad_by_freq=true" : "");
+    return std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim) +
+           ", mode=" + functional::mode_name(options.mode) +
+           functional::detail::table_options_repr(options.padding_idx, options.max_norm, options.norm_type,
+                                                  options.scale_grad_by_freq);
 }
 
 }  // namespace xgrad::nn

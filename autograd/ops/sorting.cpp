@@ -56,8 +56,9 @@ Tensor median_value(const Tensor& x, bool ignore_nan, const char* op) {
 // every NaN when it is NaN, as in PyTorch.
 struct MedianOfAll : autograd::Function<MedianOfAll> {
     static Tensor forward(autograd::AutogradContext* ctx, const Tensor& x, bool ignore_nan, const char* op) {
-        const Tensor value = median_value(x.detach(), ignore_nan, op);
-        const Tensor shares = std::isnan(value.item()) ? isnan(x.detach()) : x.detach() == value;
+        const Tensor values = x.detach();
+        const Tensor value = median_value(values, ignore_nan, op);
+        const Tensor shares = std::isnan(value.item()) ? isnan(values) : values == value;
         ctx->save_for_backward({shares});
         return value;
     }
