@@ -1,3 +1,4 @@
+#include <xgrad/autograd/indexing.hpp>
 #include <xgrad/autograd/tensor.hpp>
 
 #include <atomic>
@@ -543,6 +544,26 @@ const Tensor& Tensor::copy_(const Tensor& src) const {
         *this, "copy_", src.requires_grad(),
         [&](const Tensor&) { return xgrad::expand(xgrad::to(src, dtype()), sizes()).contiguous(); },
         [&](const NDArray& d) { kernels::copy_(d, src.data()); }, /*reads_old=*/false);
+}
+
+const Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& values,
+                                 bool accumulate) const {
+    const Tensor prepared = detail::index_put_values("index_put_", *this, indices, values);
+    return inplace(
+        *this, "index_put_", prepared.requires_grad(),
+        [&](const Tensor& old) { return detail::index_put_op(old, indices, prepared, accumulate, "index_put_"); },
+        [&](const NDArray& d) {
+            kernels::put_at_positions(d, detail::index_places(d, indices, "index_put_"), prepared.data(), accumulate,
+                                      "index_put_");
+        });
+}
+
+const Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& indices, double value) const {
+    return index_put_(indices, full({}, value, dtype()));
+}
+
+Tensor Tensor::index(const std::vector<indexing::TensorIndex>& indices) const {
+    return xgrad::index(*this, indices);
 }
 
 namespace {

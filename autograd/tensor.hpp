@@ -19,6 +19,9 @@
 #include <xgrad/tensor/random.hpp>
 
 namespace xgrad {
+namespace indexing {
+class TensorIndex;
+}
 
 class Node;
 struct TensorImpl;
@@ -154,6 +157,14 @@ public:
     Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;
     Tensor select(int64_t dim, int64_t index) const;
     Tensor operator[](int64_t index) const { return select(0, index); }
+    /// x[...] as LibTorch's Tensor::index: x.index({Slice(), 0}), x.index({mask}) (see
+    /// autograd/indexing.hpp for every kind of index).
+    Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+    /// x[...] = values (same dtype, broadcast to the indexed shape), or x[...] += values with
+    /// `accumulate` (repeated places add up); in place, recorded like any in-place op.
+    const Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& values,
+                             bool accumulate = false) const;
+    const Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, double value) const;
     Tensor unsqueeze(int64_t dim) const;
     Tensor squeeze() const;
     Tensor squeeze(int64_t dim) const;

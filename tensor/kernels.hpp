@@ -226,6 +226,19 @@ std::vector<NDArray> chunk(const NDArray& x, int64_t chunks, int64_t dim);
 NDArray index_select(const NDArray& x, int64_t dim, const NDArray& index);
 /// x with source added at the picked rows (index_select's adjoint); repeated indices accumulate.
 NDArray index_add(const NDArray& x, int64_t dim, const NDArray& index, const NDArray& source);
+/// Advanced indexing's places: an array indexed by the int64 `indices` in its dimensions `dims`
+/// (ascending, one index per dimension, broadcast together to a shape B; none: every element), the
+/// others taken whole. The result holds, for every element of x.index(...)'s result and in its
+/// shape, that element's offset: offset + the sum of coordinate * stride. B's dimensions stand
+/// where the indexed ones stood when those are adjacent, in front otherwise. Out-of-range indices
+/// (negatives count from the end) throw, naming `op`, the dimension and its size.
+NDArray advanced_index_positions(const Shape& sizes, const Shape& strides, int64_t offset,
+                                 const std::vector<int64_t>& dims, const std::vector<NDArray>& indices, const char* op);
+/// target's elements at `positions` (offsets from target's first element) set to `values`
+/// broadcast to positions' shape, or added to them when `accumulate`; in order on one thread, so
+/// repeated places take the last value or the sum in order.
+void put_at_positions(const NDArray& target, const NDArray& positions, const NDArray& values, bool accumulate,
+                      const char* op);
 /// out[i][j] = x[index[i][j]][j] for dim 0, and so on; index has x's rank.
 NDArray gather(const NDArray& x, int64_t dim, const NDArray& index);
 /// A copy of x with src added at out[index[i][j]][j] (dim 0); repeated indices accumulate.

@@ -176,6 +176,57 @@ const std::vector<OpCase> ops = {
          return index_select(a[0], 0, tensor({2, 0, 2}, kInt64));
      },
      {{3, 4}}},
+    // Tensor::index: basic indices are views, int64 and bool tensors pick places (repeats add up).
+    {"index_slices_and_int64",
+     [](const Args& a) {
+         using namespace indexing;
+         return a[0].index({Slice(None, None, 2), tensor({2, 0, 2}, kInt64), Slice(1, None)});
+     },
+     {{3, 4, 5}},
+     Domain::any,
+     true},
+    {"index_broadcast_nonadjacent",
+     [](const Args& a) {
+         using namespace indexing;
+         return a[0].index({tensor({{1}, {0}}, kInt64), Slice(), tensor({3, -1, 0}, kInt64)});
+     },
+     {{2, 3, 5}},
+     Domain::any,
+     true},
+    {"index_mask_and_none",
+     [](const Args& a) {
+         using namespace indexing;
+         const Tensor mask = tensor({{1, 0, 0, 1}, {0, 1, 1, 0}, {1, 1, 0, 0}}, kBool);
+         return a[0].index({None, mask}) * a[1];
+     },
+     {{3, 4}, {1}},
+     Domain::any,
+     true},
+    {"index_put",
+     [](const Args& a) {
+         using namespace indexing;
+         return index_put(a[0], {Slice(), tensor({3, 0}, kInt64)}, a[1]);
+     },
+     {{3, 4}, {3, 1}},
+     Domain::any,
+     true},
+    {"index_put_accumulate",
+     [](const Args& a) {
+         return index_put(a[0], {tensor({1, 4, 1}, kInt64)}, a[1], true);
+     },
+     {{5, 2}, {2}},
+     Domain::any,
+     true},
+    {"index_put_in_place",
+     [](const Args& a) {
+         using namespace indexing;
+         Tensor out = a[0] * 2.0;
+         out.index_put_({Ellipsis, tensor({{0, 1}, {1, 0}}, kBool)}, a[1]);
+         return out;
+     },
+     {{2, 2, 2}, {2}},
+     Domain::any,
+     true},
     {"index_add",
      [](const Args& a) {
          return index_add(a[0], 1, tensor({1, 1}, kInt64), a[1]);

@@ -69,4 +69,170 @@ BOOST_AUTO_TEST_CASE(one_hot_encodes_classes) {
     check_error([] { one_hot(tensor({3}, kInt64), 3); }, {"one_hot", "index 3"});
 }
 
+// ---- Tensor::index and index_put_ (LibTorch's torch::indexing) --------------------------------
+// Shapes and values below were derived by hand from Python's rules and agree with PyTorch 1.13.
+
+BOOST_AUTO_TEST_CASE(index_with_integers_slices_none_and_ellipsis_gives_views) {
+    using namespace xgrad::indexing;
+    const Tensor x = arange(24, kFloat32).reshape({2, 3, 4});
+    const Tensor column = x.index({Slice(), 1});  // x[:, 1]
+    BOOST_TEST((column.sizes() == Shape{2, 4}));
+    check_values(column, {4, 5, 6, 7, 16, 17, 18, 19});
+    BOOST_TEST(column.data().storage() == x.data().storage());
+    check_values(x.index({Slice(None, None, 2), Slice(-2), Slice(None, -1, 2)}), {4, 6, 8, 10});  // x[::2, -2:, :-1:2]
+    BOOST_TEST((x.index({Ellipsis, None}).sizes() == Shape{2, 3, 4, 1}));
+    check_values(x.index({0, "...", 1}), {1, 5, 9});  // x[0, ..., 1]
+    BOOST_TEST((x.index({None, 1, None}).sizes() == Shape{1, 1, 3, 4}));
+    check_values(x.index({-1, -1, -1}), {23});
+    BOOST_TEST(x.index({1, 2, 3}).dim() == 0);
+    BOOST_TEST((x.index({Slice(5, 9)}).sizes() == Shape{0, 3, 4}));  // bounds past the end are clamped
+    const Tensor whole = x.index({});
+    BOOST_TEST((whole.sizes() == x.sizes()));
+    BOOST_TEST(whole.data().storage() == x.data().storage());
+    // Writing through an index view reaches x, as x[:, 1] = 0 does.
+    Tensor y = x.clone();
+    y.index({Slice(), 1}).fill_(0);
+    check_values(y.index({Slice(), 1}), std::vector<double>(8, 0.0));
+    check_values(y.index({Slice(), 0, 0}), {0, 12});
+}
+
+BOOST_AUTO_TEST_CASE(index_with_tensors_picks_places_as_pytorch) {
+    using namespace xgrad::indexing;
+    const Tensor x = arange(24, kFloat32).reshape({2, 3, 4});
+    const Tensor i = tensor({0, 2}, kInt64), j = tensor({1, 3}, kInt64);
+    // Adjacent advanced indices: their broadcast shape stands where they stood.
+    const Tensor pairs = x.index({Slice(), i, j});  // x[:, i, j]
+    BOOST_TEST((pairs.sizes() == Shape{2, 2}));
+    check_values(pairs, {1, 11, 13, 23});
+    BOOST_TEST(pairs.data().storage() != x.data().storage());
+    // Separated by a slice: in front.
+    const Tensor apart = x.index({tensor({1, 0}, kInt64), Slice(), j});  // x[[1, 0], :, j]
+    BOOST_TEST((apart.sizes() == Shape{2, 3}));
+    check_values(apart, {13, 17, 21, 3, 7, 11});
+    // Broadcast against each other: [2, 1] and [2] give [2, 2].
+    check_values(x.index({0, tensor({{0}, {2}}, kInt64), j}), {1, 3, 9, 11});
+    BOOST_TEST((x.index({Slice(), tensor({0, 2}, kInt64), Slice(1, 3)}).sizes() == Shape{2, 2, 2}));
+    BOOST_TEST((x.index({Slice(), scalar_tensor(1, kInt64)}).sizes() == Shape{2, 4}));
+    check_values(x.index({tensor({-1}, kInt64), 0, 0}), {12});  // negative indices wrap
+    // A 0-d int64 tensor indexes as the integer it holds (x[tensor(0), :, [0, 2]] is [3, 2]).
+    const Tensor zero_d = x.index({scalar_tensor(0, kInt64), Slice(), tensor({0, 2}, kInt64)});
+    BOOST_TEST((zero_d.sizes() == Shape{3, 2}));
+    check_values(zero_d, {0, 2, 4, 6, 8, 10});
+    // Bool masks: the places of their true elements.
+    const Tensor big = x.index({x > 20.0});
+    check_values(big, {21, 22, 23});
+    check_values(x.index({Slice(), tensor({1, 0, 1}, kBool), 0}), {0, 8, 12, 20});
+    // Bools: a dimension of 1 (true) or 0 (false), as advanced indices.
+    BOOST_TEST((x.index({true}).sizes() == Shape{1, 2, 3, 4}));
+    BOOST_TEST((x.index({false}).sizes() == Shape{0, 2, 3, 4}));
+    BOOST_TEST((x.index({1, true, i}).sizes() == Shape{2, 4}));
+    BOOST_TEST((x.index({scalar_tensor(1, kBool)}).sizes() == Shape{1, 2, 3, 4}));
+    // Of a non-contiguous tensor (a transpose): the same places as of its contiguous copy.
+    const Tensor t = x.transpose(0, 2);
+    BOOST_TEST(equal(t.index({j, i}), t.contiguous().index({j, i})));
+}
+
+BOOST_AUTO_TEST_CASE(index_put_writes_and_accumulates_in_place) {
+    using namespace xgrad::indexing;
+    Tensor z = zeros({2, 3});
+    z.index_put_({Slice(), tensor({0, 2}, kInt64)}, tensor({7.f, 8.f}));  // z[:, [0, 2]] = [7, 8]
+    check_values(z, {7, 0, 8, 7, 0, 8});
+    z.index_put_({z > 7.5}, -1.0);  // z[z > 7.5] = -1
+    check_values(z, {7, 0, -1, 7, 0, -1});
+    Tensor sums = zeros({5});
+    sums.index_put_({tensor({1, 1, 3}, kInt64)}, scalar_tensor(2.0), true);  // repeats add up
+    check_values(sums, {0, 4, 0, 2, 0});
+    // Into a non-contiguous tensor, through its strides.
+    Tensor t = arange(12, kFloat32).reshape({3, 4}).t();
+    t.index_put_({Slice(1, 3), 0}, -1.0);
+    check_values(t.contiguous(), {0, 4, 8, -1, 5, 9, -1, 6, 10, 3, 7, 11});
+    // Values read from the tensor written to are read before any write (a shift, not a smear).
+    Tensor shift = arange(5, kFloat32);
+    shift.index_put_({Slice(1, None)}, shift.index({Slice(None, -1)}));
+    check_values(shift, {0, 0, 1, 2, 3});
+    // int64 and bool tensors too.
+    Tensor counts = zeros({3}, kInt64);
+    counts.index_put_({tensor({2, 2, 0}, kInt64)}, scalar_tensor(1, kInt64), true);
+    check_values(counts, {1, 0, 2});
+    Tensor flags = zeros({3}, kBool);
+    flags.index_put_({tensor({1}, kInt64)}, 1.0);
+    check_values(flags, {0, 1, 0});
+    // As x[...] = v: leading size-1 dimensions of the values are dropped, and the values are
+    // converted where PyTorch converts (basic indices only; one bool mask with a 0-d value).
+    Tensor w = zeros({2, 3, 4});
+    w.index_put_({tensor({0, 1}, kInt64), 0}, full({1, 2, 4}, -1.0));
+    check_values(w.index({Slice(), 0}), std::vector<double>(8, -1.0));
+    w.index_put_({1, 2, 3}, tensor({{7.0}}));
+    check_values(w.index({1, 2, 3}), {7});
+    w.index_put_({0, 1}, tensor({1, 2, 3, 4}, kInt64));
+    check_values(w.index({0, 1}), {1, 2, 3, 4});
+    w.index_put_({w > 6.5}, scalar_tensor(9, kInt64));
+    check_values(w.index({1, 2, 3}), {9});
+    // Each call bumps the version, as any in-place op.
+    const auto before = z.data().version();
+    z.index_put_({0}, 3.0);
+    BOOST_TEST(z.data().version() > before);
+}
+
+BOOST_AUTO_TEST_CASE(index_put_differentiates_through_the_graph) {
+    using namespace xgrad::indexing;
+    const Tensor base = arange(6, kFloat64).reshape({2, 3}).requires_grad_();
+    const Tensor values = tensor({10.0, 20.0}, kFloat64).requires_grad_();
+    Tensor y = base * 1.0;
+    y.index_put_({Slice(), 1}, values);  // y[:, 1] = values
+    (y * tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}, kFloat64)).sum().backward();
+    check_values(base.grad(), {1, 0, 3, 4, 0, 6});  // the written places get nothing
+    check_values(values.grad(), {2, 5});
+    // Accumulating: the tensor keeps all of its gradient; a broadcast value gets the sum of its places.
+    const Tensor b2 = zeros({4}, kFloat64).requires_grad_();
+    const Tensor v2 = scalar_tensor(1.0, kFloat64).requires_grad_();
+    Tensor y2 = b2 * 1.0;
+    y2.index_put_({tensor({0, 0, 3}, kInt64)}, v2, true);
+    (y2 * tensor({1.0, 2.0, 3.0, 4.0}, kFloat64)).sum().backward();
+    check_values(b2.grad(), {1, 2, 3, 4});
+    check_values(v2.grad(), {6});  // 1 + 1 + 4
+    // A leaf that requires grad cannot be written in place while recording, as in PyTorch.
+    check_error([&] { base.index_put_({0}, 1.0); }, {"index_put_", "leaf"});
+    {
+        NoGradGuard no_grad;
+        Tensor leaf = zeros({2}, kFloat64).requires_grad_();
+        leaf.index_put_({1}, 5.0);
+        check_values(leaf, {0, 5});
+    }
+}
+
+BOOST_AUTO_TEST_CASE(index_errors_name_the_op_and_the_shapes) {
+    using namespace xgrad::indexing;
+    const Tensor x = arange(24, kFloat32).reshape({2, 3, 4});
+    check_error([&] { x.index({0, 0, 0, 0}); }, {"index", "too many indices", "[2, 3, 4]"});
+    check_error([&] { x.index({0, 3}); }, {"index", "index 3", "dimension 1", "size 3"});
+    check_error([&] { x.index({tensor({5}, kInt64)}); }, {"index", "index 5", "dimension 0", "size 2"});
+    check_error([&] { x.index({tensor({-3}, kInt64)}); }, {"index", "index -3"});
+    check_error([&] { x.index({tensor({0.0})}); }, {"index", "int64 or bool", "float32"});
+    check_error([&] { x.index({Slice(), ones({2, 4}, kBool)}); }, {"index", "mask", "[2, 4]", "dimension 1", "size 3"});
+    check_error([&] { x.index({Ellipsis, 0, "..."}); }, {"index", "one Ellipsis"});
+    check_error([&] { x.index({"..x"}); }, {"TensorIndex", "..x"});
+    check_error([] { xgrad::indexing::Slice(0, 4, 0); }, {"Slice", "step", "0"});
+    check_error([] { xgrad::indexing::Slice(0, 4, -1); }, {"Slice", "step", "-1"});
+    check_error(
+        [&] {
+            x.index({tensor({0, 1}, kInt64), Slice(), tensor({0, 1, 2}, kInt64)});
+        },
+        {"index", "[2]", "[3]"});
+    Tensor y = x.clone();
+    check_error([&] { y.index_put_({0}, zeros({5})); }, {"index_put_", "values of shape [5]", "indexed shape [3, 4]"});
+    check_error([&] { y.index_put_({tensor({0}, kInt64)}, zeros({4}, kFloat64)); },
+                {"index_put_", "float64", "float32"});
+    check_error([&] { index_put(y, {0, tensor({1}, kInt64)}, zeros({4}, kInt64)); }, {"index_put", "int64", "float32"});
+    {  // recording: the error still names the method called
+        const Tensor w = ones({2, 3}, kFloat64).requires_grad_();
+        Tensor h = w * 1.0;
+        check_error([&] { h.index_put_({tensor({9}, kInt64)}, 1.0); }, {"index_put_:", "index 9"});
+    }
+    check_error([&] { y.index_put_({tensor({2}, kInt64)}, 0.0); }, {"index_put_", "index 2", "size 2"});
+    BOOST_TEST(equal(y, x));  // nothing written by the failed calls
+    Tensor wide = zeros({3}).expand({2, 3});
+    check_error([&] { wide.index_put_({0}, 1.0); }, {"index_put_", "broadcast"});
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 // against their bounds before any write, so a bad index throws and leaves nothing half-done.
 
 #include <algorithm>
+#include <sstream>
 
 #include <xgrad/tensor/kernels.hpp>
 #include <xgrad/tensor/kernels/dispatch.hpp>
@@ -156,6 +157,16 @@ NDArray index_add(const NDArray& x, int64_t dim, const NDArray& index, const NDA
     const NDArray idx = checked_indices(index, x.sizes()[d], "index_add", d, x.sizes());
     NDArray out = x.clone();
     const int64_t* p = idx.data<int64_t>();
+    if (x.dim() == 1 && x.dtype() != kBool) {  // single elements (advanced indexing's backward): no per-row op
+        const NDArray values = source.to(x.dtype()).contiguous();
+        dispatch_all(x.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            T* to = out.data<T>();
+            const T* from = values.data<T>();
+            for (int64_t i = 0; i < idx.numel(); ++i) to[p[i]] += from[i];
+        });
+        return out;
+    }
     for (int64_t i = 0; i < idx.numel(); ++i) {
         NDArray row = out.select(d, p[i]);
         binary_out(Binary::add, row, row, source.select(d, i));
@@ -264,6 +275,108 @@ NDArray one_hot(const NDArray& index, int64_t num_classes, DType dtype) {
     const int64_t* p = idx.data<int64_t>();
     for (int64_t i = 0; i < idx.numel(); ++i) fill_(flat.select(0, i).narrow(0, p[i], 1), 1);
     return out;
+}
+
+}  // namespace xgrad::kernels
+
+namespace xgrad::kernels {
+namespace {
+// Offsets of every element of the dimensions `dims` of an array with these sizes and strides, in
+// row-major order of those dimensions (one 0 when `dims` is empty).
+std::vector<int64_t> offsets_over(const Shape& sizes, const Shape& strides, const std::vector<int64_t>& dims) {
+    std::vector<int64_t> offsets{0};
+    for (int64_t d : dims) {
+        std::vector<int64_t> next;
+        next.reserve(offsets.size() * static_cast<std::size_t>(sizes[d]));
+        for (int64_t base : offsets)
+            for (int64_t i = 0; i < sizes[d]; ++i) next.push_back(base + i * strides[d]);
+        offsets = std::move(next);
+    }
+    return offsets;
+}
+}  // namespace
+
+NDArray advanced_index_positions(const Shape& sizes, const Shape& strides, int64_t offset,
+                                 const std::vector<int64_t>& dims, const std::vector<NDArray>& indices,
+                                 const char* op) {
+    XGRAD_CHECK(dims.size() == indices.size(), op, ": expected one index tensor per indexed dimension");
+    Shape b;
+    for (const NDArray& index : indices) {
+        try {
+            b = broadcast_shapes(b, index.sizes(), op);
+        } catch (const Error&) {
+            std::ostringstream shapes;
+            for (std::size_t k = 0; k < indices.size(); ++k) shapes << (k ? ", " : "") << indices[k].sizes();
+            XGRAD_CHECK(false, op, ": the index tensors cannot be broadcast together (shapes ", shapes.str(), ")");
+        }
+    }
+    const int64_t picks = shape_numel(b);
+    // Where each pick starts: the offset of its place in the indexed dimensions.
+    std::vector<int64_t> start(static_cast<std::size_t>(picks), offset);
+    for (std::size_t k = 0; k < dims.size(); ++k) {
+        const int64_t d = dims[k], size = sizes[d];
+        const NDArray values = indices[k].to(kInt64).expand(b).contiguous();
+        const int64_t* v = values.data<int64_t>();
+        for (int64_t i = 0; i < picks; ++i) {
+            int64_t at = v[i];
+            XGRAD_CHECK(at >= -size && at < size, op, ": index ", at, " is out of bounds for dimension ", d,
+                        " with size ", size);
+            if (at < 0) at += size;
+            start[static_cast<std::size_t>(i)] += at * strides[d];
+        }
+    }
+    bool adjacent = true;
+    for (std::size_t k = 1; k < dims.size(); ++k) adjacent = adjacent && dims[k] == dims[k - 1] + 1;
+    std::vector<int64_t> before, after;  // the other dimensions, before and after B's in the result
+    Shape out_sizes;
+    for (int64_t d = 0; d < static_cast<int64_t>(sizes.size()); ++d) {
+        if (std::find(dims.begin(), dims.end(), d) != dims.end()) continue;
+        (adjacent && !dims.empty() && d < dims.front() ? before : after).push_back(d);
+    }
+    for (int64_t d : before) out_sizes.push_back(sizes[d]);
+    for (int64_t s : b) out_sizes.push_back(s);
+    for (int64_t d : after) out_sizes.push_back(sizes[d]);
+    NDArray positions = NDArray::empty(out_sizes, kInt64);
+    int64_t* out = positions.data<int64_t>();
+    const std::vector<int64_t> outer = offsets_over(sizes, strides, before),
+                               inner = offsets_over(sizes, strides, after);
+    if (positions.numel() == 0) return positions;
+    for (int64_t o : outer)
+        for (int64_t s : start)
+            for (int64_t i : inner) *out++ = o + s + i;
+    return positions;
+}
+
+void put_at_positions(const NDArray& target, const NDArray& positions, const NDArray& values, bool accumulate,
+                      const char* op) {
+    XGRAD_CHECK(positions.dtype() == kInt64, op, ": positions must be int64");
+    const Shape &from = values.sizes(), &to = positions.sizes();
+    bool fits = from.size() <= to.size();
+    for (std::size_t k = 1; fits && k <= from.size(); ++k)
+        fits = from[from.size() - k] == 1 || from[from.size() - k] == to[to.size() - k];
+    XGRAD_CHECK(fits, op, ": values of shape ", from, " cannot be broadcast to the indexed shape ", to);
+    const NDArray where = positions.contiguous();
+    // Values that share memory with the target are read from a copy: writing in order would
+    // otherwise read places this call has already written.
+    const NDArray source = values.storage() == target.storage() ? values.clone() : values;
+    const NDArray what = source.to(target.dtype()).expand(positions.sizes()).contiguous();
+    const int64_t* p = where.data<int64_t>();
+    const int64_t n = where.numel();
+    dispatch_all(target.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        T* base = static_cast<T*>(target.raw_data());
+        const T* v = what.data<T>();
+        // In order, on one thread: repeated places take the last value, or the sum in order.
+        if (accumulate) {
+            if constexpr (std::is_same_v<T, bool>) {
+                for (int64_t i = 0; i < n; ++i) base[p[i]] = base[p[i]] || v[i];
+            } else {
+                for (int64_t i = 0; i < n; ++i) base[p[i]] += v[i];
+            }
+        } else {
+            for (int64_t i = 0; i < n; ++i) base[p[i]] = v[i];
+        }
+    });
 }
 
 }  // namespace xgrad::kernels
