@@ -17,9 +17,20 @@ void ModuleList::push_back(std::shared_ptr<Module> module) {
     items_.push_back(std::move(module));
 }
 
+namespace {
+// Position i of n items; an index written negative (list[-1], wrapped to a huge size_t on its way
+// in) counts from the end, as in Python.
+std::size_t list_position(std::size_t i, std::size_t n, const std::string& owner, const char* items) {
+    const auto signed_index = static_cast<int64_t>(i);
+    const int64_t at = signed_index < 0 ? signed_index + static_cast<int64_t>(n) : signed_index;
+    XGRAD_CHECK(at >= 0 && at < static_cast<int64_t>(n), owner, ": index ", signed_index, " is out of range for ", n,
+                " ", items);
+    return static_cast<std::size_t>(at);
+}
+}  // namespace
+
 Module& ModuleList::operator[](std::size_t i) const {
-    XGRAD_CHECK(i < items_.size(), type_name(), ": index ", i, " is out of range for ", items_.size(), " modules");
-    return *items_[i];
+    return *items_[list_position(i, items_.size(), type_name(), "modules")];
 }
 
 namespace {
@@ -144,8 +155,7 @@ void ParameterList::extend(const std::vector<Tensor>& tensors) {
 }
 
 const Tensor& ParameterList::operator[](std::size_t i) const {
-    XGRAD_CHECK(i < items_.size(), "ParameterList: index ", i, " is out of range for ", items_.size(), " parameters");
-    return items_[i];
+    return items_[list_position(i, items_.size(), "ParameterList", "parameters")];
 }
 
 ParameterDict::ParameterDict(const std::vector<std::pair<std::string, Tensor>>& items) {

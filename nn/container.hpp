@@ -58,6 +58,7 @@ public:
     }
     void push_back(std::shared_ptr<Module> module);
     std::size_t size() const { return items_.size(); }
+    /// Throws naming the index and the size when out of range; list[-1] is the last, as in Python.
     Module& operator[](std::size_t i) const;
     std::vector<std::shared_ptr<Module>>::const_iterator begin() const { return items_.begin(); }
     std::vector<std::shared_ptr<Module>>::const_iterator end() const { return items_.end(); }
@@ -131,7 +132,7 @@ public:
     /// Registers tensor (a leaf; it is made to require grad) as parameter "size()".
     void append(Tensor tensor);
     void extend(const std::vector<Tensor>& tensors);
-    /// Throws naming the index and the size when out of range.
+    /// Throws naming the index and the size when out of range; list[-1] is the last, as in Python.
     const Tensor& operator[](std::size_t i) const;
     std::size_t size() const { return items_.size(); }
     bool empty() const { return items_.empty(); }

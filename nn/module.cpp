@@ -91,9 +91,36 @@ std::shared_ptr<Module> release_one(std::vector<std::shared_ptr<Module>>& owned,
 }
 }  // namespace
 
+namespace {
+// Whether `root` is `target` or holds it among its submodules, at any depth.
+bool holds(const Module& root, const Module* target) {
+    if (&root == target) return true;
+    std::set<const Module*> seen;
+    std::vector<const Module*> pending{&root};
+    while (!pending.empty()) {
+        const Module* m = pending.back();
+        pending.pop_back();
+        for (const auto& [name, child] : m->named_children()) {
+            if (child == target) return true;
+            if (seen.insert(child).second) pending.push_back(child);
+        }
+    }
+    return false;
+}
+}  // namespace
+
+// A module may appear in several places (shared layers), but never inside itself: the walks over
+// parameters and submodules would recurse until the stack ran out, and the shared_ptrs would keep
+// each other alive.
+void Module::check_no_cycle(const std::string& name, const Module& module) const {
+    XGRAD_CHECK(&module != this, type_name(), ": a module cannot be its own child");
+    XGRAD_CHECK(!holds(module, this), type_name(), ": the ", module.type_name(), " given as \"", name,
+                "\" already holds this ", type_name(), " among its submodules; a module cannot contain itself");
+}
+
 void Module::replace_module(const std::string& name, std::shared_ptr<Module> module) {
     XGRAD_CHECK(module != nullptr, type_name(), ": cannot put a null module in place of \"", name, "\"");
-    XGRAD_CHECK(module.get() != this, type_name(), ": a module cannot be its own child");
+    check_no_cycle(name, *module);
     const auto it = named_entry(children_, name, type_name(), "submodule");
     release_one(owned_, it->second);
     it->second = module.get();
@@ -129,7 +156,8 @@ Tensor& Module::register_buffer(std::string name, Tensor tensor) {
 
 void Module::add_child(std::string name, Module* module) {
     check_new_name(name, "submodule");
-    XGRAD_CHECK(module != this, type_name(), ": a module cannot be its own child");
+    XGRAD_CHECK(module != nullptr, type_name(), ": cannot register a null module as \"", name, "\"");
+    check_no_cycle(name, *module);
     children_.emplace_back(std::move(name), module);
 }
 

@@ -163,6 +163,7 @@ protected:
 
 private:
     void add_child(std::string name, Module* module);
+    void check_no_cycle(const std::string& name, const Module& module) const;
     void check_parameter(const std::string& name, Tensor& tensor, bool requires_grad) const;
     void check_new_name(const std::string& name, const char* what) const;
 

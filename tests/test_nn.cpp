@@ -435,6 +435,19 @@ BOOST_AUTO_TEST_CASE(module_dict_and_parameter_containers_register_what_they_hol
     BOOST_TEST((twice.named_modules().at(2).second->forward(ones({1, 2})).sizes() == Shape{1, 1}));
     BOOST_TEST(heads.parameters().empty());
 
+    // A module never contains itself, however deep: the walks over it would not end.
+    auto outer = std::make_shared<nn::Sequential>(), inner = std::make_shared<nn::Sequential>();
+    outer->push_back(inner);
+    check_error([&] { outer->push_back(outer); }, {"Sequential", "own child"});
+    check_error([&] { inner->push_back(outer); }, {"Sequential", "\"0\"", "already holds", "contain itself"});
+    auto deeper = std::make_shared<nn::ModuleList>();
+    inner->push_back(deeper);
+    check_error([&] { deeper->push_back(outer); }, {"ModuleList", "Sequential", "contain itself"});
+    BOOST_TEST(outer->named_modules().size() == 3u);  // the refused additions left nothing behind
+    BOOST_TEST(deeper->size() == 0u);
+    BOOST_TEST((*outer)[-1].type_name() == "Sequential");
+    check_error([&] { (*outer)[1]; }, {"Sequential", "index 1", "1 modules"});
+
     // Parameters by position and by name: trained (an optimizer sees them) and saved.
     nn::ParameterList scales({ones({3}), zeros({2})});
     scales.append(full({1}, 2.0));
@@ -443,6 +456,9 @@ BOOST_AUTO_TEST_CASE(module_dict_and_parameter_containers_register_what_they_hol
     BOOST_TEST(scales.named_parameters()[1].first == "1");
     BOOST_TEST(scales.state_dict().count("2") == 1u);
     check_error([&] { scales[3]; }, {"ParameterList", "index 3", "3 parameters"});
+    BOOST_TEST(scales[-1].numel() == 1);  // from the end, as in Python
+    BOOST_TEST(scales[-3].numel() == 3);
+    check_error([&] { scales[-4]; }, {"ParameterList", "index -4", "3 parameters"});
     check_error([&] { scales.append(ones({2}).requires_grad_(true) * 2.0); }, {"ParameterList", "leaf"});
 
     nn::ParameterDict temperatures({{"hoc", ones({1})}});
