@@ -58,9 +58,11 @@ public:
     TensorIndex(const char* text);                             // NOLINT(google-explicit-constructor): "..."
     template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
     TensorIndex(T integer) : kind_(Kind::integer), integer_(static_cast<int64_t>(integer)) {}  // NOLINT
-    TensorIndex(bool value) : kind_(Kind::boolean), boolean_(value) {}  // NOLINT(google-explicit-constructor)
-    TensorIndex(Slice slice) : kind_(Kind::slice), slice_(slice) {}     // NOLINT(google-explicit-constructor)
-    TensorIndex(Tensor tensor);                                         // NOLINT(google-explicit-constructor)
+    // A template, so that a double or a pointer does not become a bool index on its way in.
+    template <class T, std::enable_if_t<std::is_same_v<T, bool>, int> = 0>
+    TensorIndex(T value) : kind_(Kind::boolean), boolean_(value) {}  // NOLINT(google-explicit-constructor)
+    TensorIndex(Slice slice) : kind_(Kind::slice), slice_(slice) {}  // NOLINT(google-explicit-constructor)
+    TensorIndex(Tensor tensor);                                      // NOLINT(google-explicit-constructor)
 
     Kind kind() const { return kind_; }
     int64_t integer() const { return integer_; }
@@ -97,10 +99,13 @@ namespace xgrad::detail {
 /// its strides (where Tensor::index_put_ writes), in the shape of x.index(indices).
 NDArray index_places(const NDArray& target, const std::vector<indexing::TensorIndex>& indices, const char* op);
 /// The values of x[indices] = values as index_put writes them: leading dimensions of size 1
-/// dropped, converted to x's dtype where PyTorch converts (basic indices only, or one bool mask
-/// with a 0-d value), else required to match it; errors name `op`.
+/// dropped, converted to x's dtype where PyTorch converts (basic indices and bools only, or one bool
+/// mask with a one-element value, not accumulating), else required to match it; errors name `op`.
 Tensor index_put_values(const char* op, const Tensor& x, const std::vector<indexing::TensorIndex>& indices,
-                        const Tensor& values);
+                        const Tensor& values, bool accumulate);
+/// Whether the indices are integers, slices, None, Ellipsis and 0-d int64 tensors only (x.index
+/// is then a view, and writing into it is a copy).
+bool only_basic_indices(const std::vector<indexing::TensorIndex>& indices);
 /// index_put with values already prepared by index_put_values, recorded as `op`.
 Tensor index_put_op(const Tensor& x, const std::vector<indexing::TensorIndex>& indices, const Tensor& prepared_values,
                     bool accumulate, const char* op);

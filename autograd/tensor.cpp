@@ -548,14 +548,35 @@ const Tensor& Tensor::copy_(const Tensor& src) const {
 
 const Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& values,
                                  bool accumulate) const {
-    const Tensor prepared = detail::index_put_values("index_put_", *this, indices, values);
+    const Tensor prepared = detail::index_put_values("index_put_", *this, indices, values, accumulate);
+    XGRAD_CHECK(!(GradMode::is_enabled() && is_leaf() && requires_grad()),
+                "index_put_: a leaf tensor that requires grad is used in an in-place operation; do it under "
+                "NoGradGuard (as optimizers do) or on a clone()");
+    if (detail::only_basic_indices(indices)) {
+        // x[1:, 0] = v is a write into a view: copy_ (or add_), with its recording through views.
+        // Values that share memory with x are copied first (copy_ reads as it writes).
+        const Tensor view = xgrad::index(*this, indices);
+        const Shape &from = prepared.sizes(), &to = view.sizes();
+        bool fits = from.size() <= to.size();
+        for (std::size_t k = 1; fits && k <= from.size(); ++k)
+            fits = from[from.size() - k] == 1 || from[from.size() - k] == to[to.size() - k];
+        XGRAD_CHECK(fits, "index_put_: values of shape ", from, " cannot be broadcast to the indexed shape ", to);
+        const Tensor source = prepared.data().storage() == data().storage() ? xgrad::clone(prepared) : prepared;
+        if (accumulate)
+            view.add_(source);
+        else
+            view.copy_(source);
+        return *this;
+    }
+    // index_put_op reads the old value before the write lands, so it needs no copy of its own.
     return inplace(
         *this, "index_put_", prepared.requires_grad(),
         [&](const Tensor& old) { return detail::index_put_op(old, indices, prepared, accumulate, "index_put_"); },
         [&](const NDArray& d) {
             kernels::put_at_positions(d, detail::index_places(d, indices, "index_put_"), prepared.data(), accumulate,
                                       "index_put_");
-        });
+        },
+        /*reads_old=*/false);
 }
 
 const Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& indices, double value) const {

@@ -196,6 +196,50 @@ nn::Module::LoadResult load(nn::Module& module, const std::string& path, bool st
     }
 }
 
+void save(const Tensor& tensor, const std::string& path) {
+    save(std::vector<Tensor>{tensor}, path);
+}
+
+void save(const std::vector<Tensor>& tensors, const std::string& path) {
+    Entries all;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        XGRAD_CHECK(tensors[i].defined(), "save: ", path, ": tensor ", i, " is undefined");
+        all[std::to_string(i)] = tensors[i].data();
+    }
+    save_npz(path, all);
+}
+
+void load(std::vector<Tensor>& tensors, const std::string& path) {
+    const Entries entries = load_npz(path);
+    std::vector<Tensor> loaded(entries.size());
+    for (const auto& [name, a] : entries) {
+        // Names written by save(tensors): decimal positions below the count, each once.
+        std::size_t used = 0;
+        long long position = -1;
+        try {
+            position = std::stoll(name, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        XGRAD_CHECK(used == name.size() && used > 0 && name.find_first_not_of("0123456789") == std::string::npos &&
+                        (name == "0" || name[0] != '0') && position >= 0 &&
+                        static_cast<std::size_t>(position) < entries.size(),
+                    "load: ", path, ": the entry \"", name, "\" is not a position 0..", entries.size() - 1,
+                    " (not a file written by save(tensors))");
+        loaded[static_cast<std::size_t>(position)] = Tensor(a);
+    }
+    tensors = std::move(loaded);
+}
+
+void load(Tensor& tensor, const std::string& path) {
+    std::vector<Tensor> tensors;
+    load(tensors, path);
+    XGRAD_CHECK(
+        tensors.size() == 1, "load: ", path, " holds ", tensors.size(),
+        " arrays; load(tensor) reads a file written by save(tensor) (load into a std::vector<Tensor> for several)");
+    tensor = std::move(tensors[0]);
+}
+
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
     Entries all;
     if (c.model) add_tensors(all, c.model->state_dict(), "model.");

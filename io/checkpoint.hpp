@@ -36,6 +36,18 @@ void save(const nn::Module& module, const std::string& path);
 /// skipped and returned instead of refused.
 nn::Module::LoadResult load(nn::Module& module, const std::string& path, bool strict = true);
 
+/// Tensors alone, as LibTorch's torch::save(tensor, path) and torch::save(tensors, path): one
+/// .npz entry "0", or one per tensor "0", "1", ... in order (numpy.load reads them). Only the
+/// values are kept (any layout, stored contiguous); a loaded tensor does not require grad.
+void save(const Tensor& tensor, const std::string& path);
+void save(const std::vector<Tensor>& tensors, const std::string& path);
+/// Replaces tensor with the single array of a file written by save(tensor, path); a file with
+/// none or several arrays is an error naming it.
+void load(Tensor& tensor, const std::string& path);
+/// Replaces tensors with the arrays of a file written by save(tensors, path), in order; entries
+/// other than "0" .. "n-1" are an error naming the file and the entry.
+void load(std::vector<Tensor>& tensors, const std::string& path);
+
 /// The pieces of a training run to save together; null (or empty) members are skipped. Entries
 /// are prefixed by their section: "model.", "optimizer.", "scheduler.<i>.", "plateau.",
 /// "scaler.", "min_max_scaler.", "early_stopping.", "generator.<name>", "values.<key>".

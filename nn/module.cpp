@@ -114,7 +114,9 @@ bool holds(const Module& root, const Module* target) {
 // each other alive.
 void Module::check_no_cycle(const std::string& name, const Module& module) const {
     XGRAD_CHECK(&module != this, type_name(), ": a module cannot be its own child");
-    XGRAD_CHECK(!holds(module, this), type_name(), ": the ", module.type_name(), " given as \"", name,
+    // Only a module that is somebody's child can be reached from another (built bottom-up, a
+    // deep model never walks its subtrees).
+    XGRAD_CHECK(parents_ == 0 || !holds(module, this), type_name(), ": the ", module.type_name(), " given as \"", name,
                 "\" already holds this ", type_name(), " among its submodules; a module cannot contain itself");
 }
 
@@ -122,13 +124,16 @@ void Module::replace_module(const std::string& name, std::shared_ptr<Module> mod
     XGRAD_CHECK(module != nullptr, type_name(), ": cannot put a null module in place of \"", name, "\"");
     check_no_cycle(name, *module);
     const auto it = named_entry(children_, name, type_name(), "submodule");
+    --it->second->parents_;  // before the release, which may destroy it
     release_one(owned_, it->second);
+    ++module->parents_;
     it->second = module.get();
     owned_.push_back(std::move(module));
 }
 
 std::shared_ptr<Module> Module::unregister_module(const std::string& name) {
     const auto it = named_entry(children_, name, type_name(), "submodule");
+    --it->second->parents_;
     std::shared_ptr<Module> owned = release_one(owned_, it->second);
     children_.erase(it);
     return owned;
@@ -158,6 +163,7 @@ void Module::add_child(std::string name, Module* module) {
     check_new_name(name, "submodule");
     XGRAD_CHECK(module != nullptr, type_name(), ": cannot register a null module as \"", name, "\"");
     check_no_cycle(name, *module);
+    ++module->parents_;
     children_.emplace_back(std::move(name), module);
 }
 

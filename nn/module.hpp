@@ -171,6 +171,10 @@ private:
     std::vector<std::pair<std::string, Tensor>> buffers_;
     std::vector<std::pair<std::string, Module*>> children_;
     std::vector<std::shared_ptr<Module>> owned_;
+    // How many modules list this one among their children (not lowered when a parent is
+    // destroyed, so it may be too high, never too low): at 0 nothing holds this module, and no
+    // addition under it can make a cycle.
+    int parents_ = 0;
     std::shared_ptr<detail::ForwardHookList> forward_hooks_;  // made by the first registration
     bool training_ = true;
 };

@@ -168,6 +168,16 @@ BOOST_AUTO_TEST_CASE(index_put_writes_and_accumulates_in_place) {
     check_values(w.index({0, 1}), {1, 2, 3, 4});
     w.index_put_({w > 6.5}, scalar_tensor(9, kInt64));
     check_values(w.index({1, 2, 3}), {9});
+    w.index_put_({1, Slice(), tensor({1, 0, 0, 1}, kBool)}, full({1}, 5, kInt64));  // one mask, one value
+    check_values(w.index({1, 0}), {5, -1, -1, 5});
+    Tensor v4 = zeros({4});
+    v4.index_put_({true}, tensor({1, 2, 3, 4}, kInt64));  // a lone bool: a copy
+    check_values(v4, {1, 2, 3, 4});
+    check_error(
+        [&] {
+            v4.index_put_({tensor({true, false, true, false}, kBool)}, tensor({1, 2}, kInt64));
+        },
+        {"index_put_", "int64", "float32"});
     // Each call bumps the version, as any in-place op.
     const auto before = z.data().version();
     z.index_put_({0}, 3.0);
@@ -231,8 +241,9 @@ BOOST_AUTO_TEST_CASE(index_errors_name_the_op_and_the_shapes) {
     }
     check_error([&] { y.index_put_({tensor({2}, kInt64)}, 0.0); }, {"index_put_", "index 2", "size 2"});
     BOOST_TEST(equal(y, x));  // nothing written by the failed calls
+    // Through tensor indices, a broadcast view is not written (its elements share memory).
     Tensor wide = zeros({3}).expand({2, 3});
-    check_error([&] { wide.index_put_({0}, 1.0); }, {"index_put_", "broadcast"});
+    check_error([&] { wide.index_put_({tensor({0}, kInt64)}, 1.0); }, {"index_put_", "broadcast"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -101,6 +101,46 @@ BOOST_AUTO_TEST_CASE(npz_round_trips_every_dtype_and_layout) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(tensors_save_and_load_as_in_libtorch) {
+    const fs::path one = scratch("one_tensor.npz"), many = scratch("tensors.npz");
+    const Tensor weights = random_tensor({3, 4}, kFloat64, 7).t();  // saved contiguous
+    save(weights, one.string());
+    Tensor back;
+    load(back, one.string());
+    BOOST_TEST((back.sizes() == Shape{4, 3}));
+    BOOST_TEST(equal(back, weights));
+    BOOST_TEST(!back.requires_grad());
+    // Twelve, so that "10" and "11" sort before "2" in the file and still come back in order.
+    std::vector<Tensor> tensors;
+    for (int i = 0; i < 12; ++i) tensors.push_back(full({i % 3 + 1}, i, i % 2 ? kInt64 : kFloat32));
+    tensors.push_back(arange(4) > 1.0);
+    save(tensors, many.string());
+    std::vector<Tensor> loaded{ones({1})};  // replaced, not appended to
+    load(loaded, many.string());
+    BOOST_TEST(loaded.size() == tensors.size());
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        BOOST_TEST_CONTEXT("tensor " << i) {
+            BOOST_TEST(loaded[i].dtype() == tensors[i].dtype());
+            BOOST_TEST(equal(loaded[i], tensors[i]));
+        }
+    }
+    save(std::vector<Tensor>{}, many.string());
+    load(loaded, many.string());
+    BOOST_TEST(loaded.empty());
+    // Errors name the file and what is wrong with it.
+    check_error([&] { load(back, many.string()); }, {"load", "tensors.npz", "holds 0 arrays"});
+    save_npz(many.string(), {{"0", arange(2).data()}, {"1", arange(3).data()}});
+    check_error([&] { load(back, many.string()); }, {"load", "holds 2 arrays", "std::vector<Tensor>"});
+    for (const std::string bad : {"weight", "2", "01", "-1", "1x"}) {
+        BOOST_TEST_CONTEXT("entry " << bad) {
+            save_npz(many.string(), {{"0", arange(2).data()}, {bad, arange(3).data()}});
+            check_error([&] { load(loaded, many.string()); }, {"load", "tensors.npz", "\"" + bad + "\"", "position"});
+        }
+    }
+    check_error([&] { save(Tensor(), one.string()); }, {"save", "one_tensor.npz", "undefined"});
+    check_error([&] { load(back, scratch("missing.npz").string()); }, {"missing.npz"});
+}
+
 BOOST_AUTO_TEST_CASE(numpy_reads_what_xgrad_writes_and_the_reverse) {
     const fs::path path = scratch("for_numpy.npz"), from_numpy = scratch("from_numpy.npz");
     save_npz(path.string(), {{"w", tensor({{1.5, -2.0}, {3.0, 4.25}}).data()}, {"ids", arange(3).data()}});

@@ -447,6 +447,23 @@ BOOST_AUTO_TEST_CASE(module_dict_and_parameter_containers_register_what_they_hol
     BOOST_TEST(deeper->size() == 0u);
     BOOST_TEST((*outer)[-1].type_name() == "Sequential");
     check_error([&] { (*outer)[1]; }, {"Sequential", "index 1", "1 modules"});
+    // A replaced or removed child may be added above its old parent again.
+    auto holder = std::make_shared<nn::ModuleDict>();
+    holder->insert("x", inner);
+    auto top = std::make_shared<nn::Sequential>();
+    top->push_back(holder);
+    check_error([&] { inner->push_back(top); }, {"contain itself"});
+    holder->insert("x", std::make_shared<nn::ReLU>());  // replaces inner
+    inner->push_back(top);                              // top no longer holds inner
+    BOOST_TEST(inner->named_modules().size() == 5u);
+    // Models built bottom-up walk no subtrees: a thousand levels deep in a blink.
+    auto chain = std::make_shared<nn::Sequential>();
+    for (int level = 0; level < 1000; ++level) {
+        auto wrapper = std::make_shared<nn::Sequential>();
+        wrapper->push_back(chain);
+        chain = wrapper;
+    }
+    check_error([&] { outer->push_back(outer); }, {"own child"});
 
     // Parameters by position and by name: trained (an optimizer sees them) and saved.
     nn::ParameterList scales({ones({3}), zeros({2})});

@@ -195,24 +195,33 @@ Tensor put_places(const Tensor& x, const NDArray& places, const Tensor& values, 
 }  // namespace
 
 namespace detail {
-Tensor index_put_values(const char* op, const Tensor& x, const std::vector<TensorIndex>& indices,
-                        const Tensor& values) {
+bool only_basic_indices(const std::vector<TensorIndex>& indices) {
+    for (const TensorIndex& i : indices)
+        if (i.kind() == Kind::boolean ||
+            (i.kind() == Kind::tensor && (i.tensor().dtype() == kBool || i.tensor().dim() > 0)))
+            return false;
+    return true;
+}
+
+Tensor index_put_values(const char* op, const Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values,
+                        bool accumulate) {
     XGRAD_CHECK(values.defined(), op, ": the values are undefined");
     // Leading dimensions of size 1 are dropped first, as x[...] = v does in PyTorch.
     int64_t ones = 0;
     while (ones < values.dim() && values.sizes()[ones] == 1) ++ones;
     Tensor v = ones == 0 ? values : reshape(values, Shape(values.sizes().begin() + ones, values.sizes().end()));
     if (v.dtype() == x.dtype()) return v;
-    // PyTorch converts the values where x[...] = v becomes a copy (basic indices only) or a
-    // masked_fill (one bool mask, a 0-d value); index_put proper needs equal dtypes.
-    bool advanced = false;
+    // PyTorch converts the values where x[...] = v becomes a copy (basic indices and bools only)
+    // or a masked_fill (one bool mask the only tensor index, one value, not accumulating);
+    // index_put proper needs equal dtypes.
+    int64_t tensors = 0, masks = 0;
     for (const TensorIndex& i : indices)
-        advanced = advanced || i.kind() == Kind::boolean ||
-                   (i.kind() == Kind::tensor && (i.tensor().dtype() == kBool || i.tensor().dim() > 0));
-    const bool one_mask = indices.size() == 1 && indices[0].kind() == Kind::tensor &&
-                          indices[0].tensor().dtype() == kBool && indices[0].tensor().dim() > 0;
-    XGRAD_CHECK(!advanced || (one_mask && v.dim() == 0), op, ": the values are ", values.dtype(),
-                " but the tensor written to is ", x.dtype(),
+        if (i.kind() == Kind::tensor && (i.tensor().dtype() == kBool || i.tensor().dim() > 0)) {
+            ++tensors;
+            masks += i.tensor().dtype() == kBool && i.tensor().dim() > 0;
+        }
+    const bool converts = tensors == 0 || (tensors == 1 && masks == 1 && v.numel() == 1 && !accumulate);
+    XGRAD_CHECK(converts, op, ": the values are ", values.dtype(), " but the tensor written to is ", x.dtype(),
                 " (with tensor indices they must match, as in PyTorch; convert with to())");
     return to(v, x.dtype());
 }
@@ -250,8 +259,8 @@ Tensor index(const Tensor& x, const std::vector<TensorIndex>& indices) {
 }
 
 Tensor index_put(const Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values, bool accumulate) {
-    return detail::index_put_op(x, indices, detail::index_put_values("index_put", x, indices, values), accumulate,
-                                "index_put");
+    return detail::index_put_op(x, indices, detail::index_put_values("index_put", x, indices, values, accumulate),
+                                accumulate, "index_put");
 }
 
 }  // namespace xgrad

@@ -174,25 +174,36 @@ Unique unique(const NDArray& x) {
 NDArray nonzero(const NDArray& x) {
     const NDArray c = x.contiguous();
     const int64_t nd = x.dim();
-    std::vector<int64_t> coords;
-    dispatch_all(x.dtype(), [&](auto tag) {
+    if (nd == 0) {
+        NDArray out = NDArray::empty({c.item() != 0 ? 1 : 0, 0}, kInt64);
+        return out;
+    }
+    // Two passes: count, then write each coordinate row straight into the result, walking the
+    // last dimension in a plain loop (an odometer step per row, not per element).
+    return dispatch_all(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         const T* p = static_cast<const T*>(c.raw_data());
-        Shape index(static_cast<std::size_t>(nd), 0);
-        for (int64_t i = 0; i < c.numel(); ++i) {
-            if (p[i] != T{0})
-                for (int64_t k = 0; k < nd; ++k) coords.push_back(index[k]);
-            for (int64_t k = nd; k-- > 0;) {  // row-major odometer
-                if (++index[k] < x.size(k)) break;
-                index[k] = 0;
+        const int64_t n = c.numel();
+        int64_t count = 0;
+        for (int64_t i = 0; i < n; ++i) count += p[i] != T{0};
+        NDArray out = NDArray::empty({count, nd}, kInt64);
+        if (count == 0) return out;
+        int64_t* at = out.data<int64_t>();
+        const int64_t inner = x.size(nd - 1);
+        Shape outer(static_cast<std::size_t>(nd - 1), 0);
+        for (int64_t row = 0; row < n / inner; ++row, p += inner) {
+            for (int64_t j = 0; j < inner; ++j) {
+                if (p[j] == T{0}) continue;
+                for (int64_t k = 0; k < nd - 1; ++k) *at++ = outer[k];
+                *at++ = j;
+            }
+            for (int64_t k = nd - 1; k-- > 0;) {  // row-major odometer over the outer dimensions
+                if (++outer[k] < x.size(k)) break;
+                outer[k] = 0;
             }
         }
+        return out;
     });
-    const int64_t count =
-        nd == 0 ? static_cast<int64_t>(c.numel() == 1 && c.item() != 0) : static_cast<int64_t>(coords.size()) / nd;
-    NDArray out = NDArray::empty({count, nd}, kInt64);
-    std::copy(coords.begin(), coords.end(), out.data<int64_t>());
-    return out;
 }
 
 }  // namespace xgrad::kernels
