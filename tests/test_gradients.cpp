@@ -217,6 +217,17 @@ const std::vector<OpCase> ops = {
      {{5, 2}, {2}},
      Domain::any,
      true},
+    {"index_view_written_in_place",
+     [](const Args& a) {
+         using namespace indexing;
+         Tensor out = a[0] * 1.0;
+         out.index({Slice(), 1}).mul_(a[1]);  // x[:, 1] *= w reaches x's history
+         out.index_put_({0, Slice(None, 2)}, a[1].index({Slice(None, 2)}), true);
+         return out;
+     },
+     {{3, 4, 2}, {2}},
+     Domain::any,
+     true},
     {"index_put_in_place",
      [](const Args& a) {
          using namespace indexing;

@@ -245,10 +245,9 @@ NDArray index_places(const NDArray& target, const std::vector<TensorIndex>& indi
 
 Tensor index(const Tensor& x, const std::vector<TensorIndex>& indices) {
     AdvancedIndices advanced;
-    // expand to its own shape: a view that is x, so that even x.index({}) or x.index({Ellipsis})
-    // returns a view, as x[...] does.
-    const Tensor view = apply_basic(xgrad::expand(x, x.sizes()), indices, advanced, "index");
-    if (advanced.dims.empty()) return view;
+    const Tensor view = apply_basic(x, indices, advanced, "index");
+    // x.index({}) and x.index({Ellipsis}) are views too, as x[...] is: x expanded to its own shape.
+    if (advanced.dims.empty()) return view.impl() == x.impl() ? xgrad::expand(x, x.sizes()) : view;
     if (advanced.dims.size() == 1 && advanced.positions[0].dim() == 1) {
         // One index along one dimension (x[idx], x[:, mask]): index_select there, whose gradient
         // adds whole rows.
