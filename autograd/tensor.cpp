@@ -556,11 +556,7 @@ const Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& indic
         // x[1:, 0] = v is a write into a view: copy_ (or add_), with its recording through views.
         // Values that share memory with x are copied first (copy_ reads as it writes).
         const Tensor view = xgrad::index(*this, indices);
-        const Shape &from = prepared.sizes(), &to = view.sizes();
-        bool fits = from.size() <= to.size();
-        for (std::size_t k = 1; fits && k <= from.size(); ++k)
-            fits = from[from.size() - k] == 1 || from[from.size() - k] == to[to.size() - k];
-        XGRAD_CHECK(fits, "index_put_: values of shape ", from, " cannot be broadcast to the indexed shape ", to);
+        kernels::check_values_fit_index(prepared.sizes(), view.sizes(), "index_put_");
         const Tensor source = prepared.data().storage() == data().storage() ? xgrad::clone(prepared) : prepared;
         if (accumulate)
             view.add_(source);

@@ -213,19 +213,14 @@ void load(std::vector<Tensor>& tensors, const std::string& path) {
     const Entries entries = load_npz(path);
     std::vector<Tensor> loaded(entries.size());
     for (const auto& [name, a] : entries) {
-        // Names written by save(tensors): decimal positions below the count, each once.
-        std::size_t used = 0;
-        long long position = -1;
-        try {
-            position = std::stoll(name, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        XGRAD_CHECK(used == name.size() && used > 0 && name.find_first_not_of("0123456789") == std::string::npos &&
-                        (name == "0" || name[0] != '0') && position >= 0 &&
-                        static_cast<std::size_t>(position) < entries.size(),
-                    "load: ", path, ": the entry \"", name, "\" is not a position 0..", entries.size() - 1,
-                    " (not a file written by save(tensors))");
+        // Names written by save(tensors): decimal positions below the count, without leading zeros
+        // (the map holds each name once, so each position comes once). 18 digits cannot overflow.
+        const bool decimal = !name.empty() && name.size() <= 18 &&
+                             name.find_first_not_of("0123456789") == std::string::npos &&
+                             (name == "0" || name[0] != '0');
+        const long long position = decimal ? std::stoll(name) : -1;
+        XGRAD_CHECK(decimal && static_cast<std::size_t>(position) < entries.size(), "load: ", path, ": the entry \"",
+                    name, "\" is not a position 0..", entries.size() - 1, " (not a file written by save(tensors))");
         loaded[static_cast<std::size_t>(position)] = Tensor(a);
     }
     tensors = std::move(loaded);

@@ -234,6 +234,9 @@ NDArray index_add(const NDArray& x, int64_t dim, const NDArray& index, const NDA
 /// (negatives count from the end) throw, naming `op`, the dimension and its size.
 NDArray advanced_index_positions(const Shape& sizes, const Shape& strides, int64_t offset,
                                  const std::vector<int64_t>& dims, const std::vector<NDArray>& indices, const char* op);
+/// Throws naming `op` unless values of shape `values` broadcast to the indexed shape `indexed`
+/// (index_put_'s rule: the values may have fewer dimensions, and size 1 where the shapes differ).
+void check_values_fit_index(const Shape& values, const Shape& indexed, const char* op);
 /// target's elements at `positions` (offsets from target's first element) set to `values`
 /// broadcast to positions' shape, or added to them when `accumulate`; in order on one thread, so
 /// repeated places take the last value or the sum in order.

@@ -347,14 +347,17 @@ NDArray advanced_index_positions(const Shape& sizes, const Shape& strides, int64
     return positions;
 }
 
+void check_values_fit_index(const Shape& values, const Shape& indexed, const char* op) {
+    bool fits = values.size() <= indexed.size();
+    for (std::size_t k = 1; fits && k <= values.size(); ++k)
+        fits = values[values.size() - k] == 1 || values[values.size() - k] == indexed[indexed.size() - k];
+    XGRAD_CHECK(fits, op, ": values of shape ", values, " cannot be broadcast to the indexed shape ", indexed);
+}
+
 void put_at_positions(const NDArray& target, const NDArray& positions, const NDArray& values, bool accumulate,
                       const char* op) {
     XGRAD_CHECK(positions.dtype() == kInt64, op, ": positions must be int64");
-    const Shape &from = values.sizes(), &to = positions.sizes();
-    bool fits = from.size() <= to.size();
-    for (std::size_t k = 1; fits && k <= from.size(); ++k)
-        fits = from[from.size() - k] == 1 || from[from.size() - k] == to[to.size() - k];
-    XGRAD_CHECK(fits, op, ": values of shape ", from, " cannot be broadcast to the indexed shape ", to);
+    check_values_fit_index(values.sizes(), positions.sizes(), op);
     const NDArray where = positions.contiguous();
     // Values that share memory with the target are read from a copy: writing in order would
     // otherwise read places this call has already written.
