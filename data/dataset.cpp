@@ -4,6 +4,14 @@
 
 namespace xgrad::data {
 
+int64_t Batch::size() const {
+    if (data.defined()) return data.size(0);
+    if (target.defined()) return target.size(0);
+    XGRAD_CHECK(!fields.empty() && fields.begin()->second.defined() && fields.begin()->second.dim() > 0,
+                "Batch::size: the batch has no data, target or field with a first dimension to count");
+    return fields.begin()->second.size(0);
+}
+
 const Tensor& Batch::field(const std::string& name) const {
     auto it = fields.find(name);
     if (it == fields.end()) {

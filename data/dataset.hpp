@@ -40,8 +40,9 @@ struct Batch {
     Tensor data;                           ///< [B, ...]
     Tensor target;                         ///< [B, ...]
     std::map<std::string, Tensor> fields;  ///< extra per-batch tensors: lengths, masks, ids
-    /// Examples in the batch: data's first dimension (the target's when data is undefined).
-    int64_t size() const { return data.defined() ? data.size(0) : target.size(0); }
+    /// Examples in the batch: the first dimension of data, else of the target, else of the first
+    /// field (a collate that returns only fields); an error when the batch holds no tensor.
+    int64_t size() const;
     /// The named extra field; an error lists the fields there are.
     const Tensor& field(const std::string& name) const;
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -146,16 +147,61 @@ const std::vector<std::string>& fashion_mnist_classes() {
 }
 
 namespace {
-// The fields of one line split at the delimiter (an empty line gives one empty field).
-std::vector<std::string> split_fields(const std::string& line, char delimiter) {
+// The fields of one line as RFC 4180 reads them: split at the delimiter except inside double
+// quotes, a quoted field's quotes removed and "" inside it read as one quote; an unquoted field
+// loses the spaces around it (a spreadsheet's "1, 2"). An empty line gives one empty field.
+std::vector<std::string> split_fields(const std::string& line, char delimiter, const std::string& where) {
+    const auto is_blank = [&](char c) { return (c == ' ' || c == '\t') && c != delimiter; };
     std::vector<std::string> fields;
-    std::size_t start = 0;
+    std::size_t i = 0;
     while (true) {
-        const std::size_t end = line.find(delimiter, start);
-        fields.push_back(line.substr(start, end == std::string::npos ? std::string::npos : end - start));
-        if (end == std::string::npos) return fields;
-        start = end + 1;
+        std::string field;
+        while (i < line.size() && is_blank(line[i])) ++i;
+        if (i < line.size() && line[i] == '"') {
+            const std::size_t open = i++;
+            while (true) {
+                XGRAD_CHECK(i < line.size(), where, ": the quote opened at column ", open + 1,
+                            " is not closed on this line (fields spanning lines are not read)");
+                if (line[i] == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+                    field += '"';
+                    i += 2;
+                } else if (line[i] == '"') {
+                    ++i;
+                    break;
+                } else {
+                    field += line[i++];
+                }
+            }
+            while (i < line.size() && is_blank(line[i])) ++i;
+            XGRAD_CHECK(i == line.size() || line[i] == delimiter, where, ": text after the closing quote at column ",
+                        i + 1);
+        } else {
+            const std::size_t end = std::min(line.find(delimiter, i), line.size());
+            std::size_t last = end;
+            while (last > i && is_blank(line[last - 1])) --last;
+            field = line.substr(i, last - i);
+            i = end;
+        }
+        fields.push_back(std::move(field));
+        if (i >= line.size()) return fields;
+        ++i;  // the delimiter
+        if (i == line.size()) {
+            fields.emplace_back();  // a line ending in the delimiter has an empty last field
+            return fields;
+        }
     }
+}
+
+// A field as a number: all of it (an embedded NUL byte or trailing text refused), decimal only
+// (strtod's hexadecimal "0x10" refused, as numpy and Python refuse it); values too small for a
+// double come back as subnormals or zero, values too large are refused.
+bool parse_number(const std::string& field, double& value) {
+    if (field.empty() || field.find_first_of("xX") != std::string::npos) return false;
+    char* end = nullptr;
+    errno = 0;
+    value = std::strtod(field.c_str(), &end);
+    if (end != field.data() + field.size()) return false;
+    return !(errno == ERANGE && std::abs(value) == HUGE_VAL);
 }
 }  // namespace
 
@@ -168,6 +214,8 @@ CsvTable read_csv_table(const std::string& path, CsvOptions options) {
     auto next_line = [&] {
         while (std::getline(in, line)) {
             ++line_number;
+            // A UTF-8 byte-order mark, as spreadsheets write one, is no part of the first field.
+            if (line_number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
             if (!line.empty() && line.back() == '\r') line.pop_back();
             if (!line.empty()) return true;
         }
@@ -179,7 +227,7 @@ CsvTable read_csv_table(const std::string& path, CsvOptions options) {
         XGRAD_CHECK(next_line(), path, ": no header line (the file is empty",
                     options.skip_lines > 0 ? " after the skipped lines)" : ")");
         header_line = line_number;
-        table.columns = split_fields(line, options.delimiter);
+        table.columns = split_fields(line, options.delimiter, path + ":" + std::to_string(line_number));
         for (std::size_t c = 0; c < table.columns.size(); ++c)
             XGRAD_CHECK(!table.columns[c].empty(), path, ":", line_number, ": the header's column ", c + 1,
                         " has no name");
@@ -187,15 +235,14 @@ CsvTable read_csv_table(const std::string& path, CsvOptions options) {
     std::vector<double> values;
     int64_t columns = options.header ? static_cast<int64_t>(table.columns.size()) : -1, rows = 0;
     while (next_line()) {
-        const std::vector<std::string> fields = split_fields(line, options.delimiter);
+        const std::vector<std::string> fields =
+            split_fields(line, options.delimiter, path + ":" + std::to_string(line_number));
         for (std::size_t column = 0; column < fields.size(); ++column) {
             const std::string& field = fields[column];
             XGRAD_CHECK(!field.empty(), path, ":", line_number, ": column ", column + 1, " is empty");
-            char* parsed_end = nullptr;
-            errno = 0;
-            const double v = std::strtod(field.c_str(), &parsed_end);
-            XGRAD_CHECK(parsed_end != field.c_str() && *parsed_end == '\0' && errno != ERANGE, path, ":", line_number,
-                        ": column ", column + 1, " is not a number: \"", field, "\"");
+            double v = 0;
+            XGRAD_CHECK(parse_number(field, v), path, ":", line_number, ": column ", column + 1, " is not a number: \"",
+                        field, "\"");
             values.push_back(v);
         }
         const auto count = static_cast<int64_t>(fields.size());

@@ -61,8 +61,8 @@ std::vector<int64_t> SequentialSampler::epoch(Generator&) const {
 RandomSampler::RandomSampler(int64_t n, RandomSamplerOptions options)
     : n_(n), num_samples_(options.num_samples < 0 ? n : options.num_samples), replacement_(options.replacement) {
     XGRAD_CHECK(n >= 0, "RandomSampler: expected a non-negative size, got ", n);
-    XGRAD_CHECK(options.num_samples >= -1, "RandomSampler: num_samples must be positive (or -1 for all), got ",
-                options.num_samples);
+    XGRAD_CHECK(options.num_samples > 0 || options.num_samples == -1,
+                "RandomSampler: num_samples must be positive (or -1 for all), got ", options.num_samples);
     XGRAD_CHECK(n > 0 || num_samples_ == 0, "RandomSampler: cannot draw ", num_samples_, " samples from an empty set");
 }
 
@@ -100,7 +100,7 @@ std::vector<int64_t> SubsetRandomSampler::epoch(Generator& gen) const {
 WeightedRandomSampler::WeightedRandomSampler(std::vector<double> weights, int64_t num_samples, bool replacement)
     : weights_(std::move(weights)), num_samples_(num_samples), replacement_(replacement) {
     XGRAD_CHECK(!weights_.empty(), "WeightedRandomSampler: no weights");
-    XGRAD_CHECK(num_samples >= 0, "WeightedRandomSampler: num_samples must be non-negative, got ", num_samples);
+    XGRAD_CHECK(num_samples > 0, "WeightedRandomSampler: num_samples must be positive, got ", num_samples);
     int64_t positive = 0;
     double total = 0;
     for (std::size_t i = 0; i < weights_.size(); ++i) {
@@ -111,6 +111,9 @@ WeightedRandomSampler::WeightedRandomSampler(std::vector<double> weights, int64_
         cumulative_.push_back(total);
     }
     XGRAD_CHECK(positive > 0, "WeightedRandomSampler: all ", weights_.size(), " weights are zero");
+    // Finite weights whose sum overflows would send every draw to the last index.
+    XGRAD_CHECK(std::isfinite(total), "WeightedRandomSampler: the weights sum to ", total,
+                "; scale them down (only their ratios matter)");
     XGRAD_CHECK(replacement || num_samples <= positive, "WeightedRandomSampler: cannot draw ", num_samples,
                 " samples without replacement from ", positive, " indices of positive weight");
 }

@@ -1,5 +1,7 @@
 #include <xgrad/data/scaler.hpp>
 
+#include <limits>
+
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/ops.hpp>
 
@@ -12,6 +14,17 @@ void check_input(const char* op, const Tensor& x, const Tensor& fitted_stat) {
     const Shape features(x.sizes().begin() + 1, x.sizes().end());
     XGRAD_CHECK(features == fitted_stat.sizes(), op, ": the scaler was fitted on features of shape ",
                 fitted_stat.sizes(), " but got samples of shape ", features);
+}
+
+// Statistics of NaN or infinite features would turn whole columns into NaN: refuse them, naming
+// the first such sample and feature.
+void check_finite(const char* op, const Tensor& x) {
+    const Tensor finite = isfinite(x).flatten();
+    if (finite.all().item<bool>()) return;
+    const int64_t at = argmin(finite.to(kInt64), 0).item<int64_t>();
+    const int64_t features = x.numel() / x.size(0);
+    XGRAD_CHECK(false, op, ": sample ", at / features, ", feature ", at % features, " is ",
+                x.flatten().select(0, at).item(), " (only finite values can be fitted)");
 }
 
 // 1 where the spread is 0 (a constant feature): such a feature is shifted but not scaled.
@@ -30,8 +43,22 @@ StandardScaler& StandardScaler::fit(const Tensor& x) {
     check_input("StandardScaler.fit", x, Tensor());
     XGRAD_CHECK(x.size(0) > 0, "StandardScaler.fit: no samples to fit on");
     NoGradGuard no_grad;
-    mean_ = options_.with_mean ? x.mean({0}) : zeros(Shape(x.sizes().begin() + 1, x.sizes().end()), x.dtype());
-    scale_ = options_.with_std ? safe_divisor(x.std({0}, /*unbiased=*/false)) : ones_like(mean_);
+    check_finite("StandardScaler.fit", x);
+    const Tensor mean = x.mean({0});
+    mean_ = options_.with_mean ? mean : zeros_like(mean);
+    if (!options_.with_std) {
+        scale_ = ones_like(mean);
+        return *this;
+    }
+    // A constant column's computed spread is rarely exactly 0 (the mean is rounded: seven 0.1s give
+    // 1.4e-17) and dividing by it would blow rounding noise up to +-1. As scikit-learn does, a
+    // variance within the rounding error of the sums, n eps var + (n eps mean)^2, counts as constant.
+    const Tensor std = x.std({0}, /*unbiased=*/false), var = std * std;
+    const double n_eps =
+        static_cast<double>(x.size(0)) *
+        (x.dtype() == kFloat32 ? std::numeric_limits<float>::epsilon() : std::numeric_limits<double>::epsilon());
+    const Tensor constant = var <= var * n_eps + square(mean * n_eps);
+    scale_ = where(constant, ones_like(std), std);
     return *this;
 }
 
@@ -73,6 +100,7 @@ MinMaxScaler& MinMaxScaler::fit(const Tensor& x) {
     check_input("MinMaxScaler.fit", x, Tensor());
     XGRAD_CHECK(x.size(0) > 0, "MinMaxScaler.fit: no samples to fit on");
     NoGradGuard no_grad;
+    check_finite("MinMaxScaler.fit", x);
     min_ = amin(x, {0});
     max_ = amax(x, {0});
     const auto [a, b] = options_.feature_range;

@@ -50,6 +50,8 @@ Vocabulary::Vocabulary(std::vector<std::string> tokens) : tokens_(std::move(toke
 
 Vocabulary Vocabulary::build(const std::vector<std::vector<std::string>>& texts, VocabularyOptions options) {
     XGRAD_CHECK(options.min_freq >= 1, "Vocabulary: min_freq must be at least 1, got ", options.min_freq);
+    XGRAD_CHECK(options.max_size >= -1, "Vocabulary: max_size must be non-negative (or -1 for all), got ",
+                options.max_size);
     std::unordered_map<std::string, int64_t> counts;
     for (const auto& text : texts)
         for (const std::string& t : text) ++counts[t];
@@ -91,6 +93,8 @@ Encoded encode(const std::vector<std::vector<std::string>>& texts, const Vocabul
 }
 
 std::vector<std::string> decode(const Tensor& row, const Vocabulary& vocab) {
+    XGRAD_CHECK(row.dim() <= 1, "decode: expected one row of token indices (a 0-d or 1-d tensor), got shape ",
+                row.sizes(), "; decode each row of a batch on its own (batch[i])");
     std::vector<std::string> tokens;
     for (int64_t i : row.to_vector<int64_t>())
         if (i != Vocabulary::kPad) tokens.push_back(vocab.token(i));
@@ -113,6 +117,7 @@ std::vector<HocSentence> read_hoc(const std::string& path) {
     int64_t line_number = 0;
     while (std::getline(in, line)) {
         ++line_number;
+        if (!line.empty() && line.back() == '\r') line.pop_back();  // a file saved with CRLF endings
         if (line.empty()) continue;
         std::vector<std::string> fields;
         std::size_t start = 0;
@@ -130,8 +135,11 @@ std::vector<HocSentence> read_hoc(const std::string& path) {
         char* end = nullptr;
         errno = 0;
         s.index = std::strtoll(fields[1].c_str(), &end, 10);
-        XGRAD_CHECK(!fields[1].empty() && *end == '\0' && errno != ERANGE && s.index >= 0, path, ":", line_number,
-                    ": column 2: the sentence index \"", fields[1], "\" is not a non-negative number");
+        // The whole field (strtoll stops at a NUL byte inside it), decimal digits only.
+        XGRAD_CHECK(!fields[1].empty() && fields[1].find_first_not_of("0123456789") == std::string::npos &&
+                        end == fields[1].data() + fields[1].size() && errno != ERANGE,
+                    path, ":", line_number, ": column 2: the sentence index \"", fields[1],
+                    "\" is not a non-negative number");
         if (fields[2] != "none") {
             std::size_t at = 0;
             while (at <= fields[2].size()) {

@@ -112,6 +112,10 @@ double accuracy(const Tensor& predicted, const Tensor& targets) {
 
 Tensor confusion_matrix(const Tensor& predicted, const Tensor& targets, int64_t num_classes) {
     XGRAD_CHECK(num_classes > 0, "confusion_matrix: num_classes must be positive, got ", num_classes);
+    // The matrix has num_classes^2 counts: refuse a count that overflows or could not be allocated.
+    constexpr int64_t kMaxClasses = int64_t{1} << 20;
+    XGRAD_CHECK(num_classes <= kMaxClasses, "confusion_matrix: num_classes ", num_classes,
+                " would need a matrix of num_classes^2 counts; at most ", kMaxClasses, " classes");
     check_same_shape("confusion_matrix", predicted, targets);
     const auto p = class_indices("confusion_matrix", "predictions", predicted, num_classes);
     const auto t = class_indices("confusion_matrix", "targets", targets, num_classes);
@@ -140,9 +144,12 @@ ClassReport multilabel_report(const Tensor& scores, const Tensor& targets, doubl
     check_same_shape("multilabel_report", scores, targets);
     const std::vector<double> s = scores.to_vector<double>();
     const std::vector<bool> t = binary_targets("multilabel_report", targets);
+    XGRAD_CHECK(!std::isnan(threshold), "multilabel_report: the threshold is NaN");
     const std::size_t L = static_cast<std::size_t>(scores.size(1));
     std::vector<int64_t> tp(L, 0), fp(L, 0), fn(L, 0);
     for (std::size_t i = 0; i < s.size(); ++i) {
+        // A NaN score would silently count as "not predicted" (as roc_auc, refuse it).
+        XGRAD_CHECK(!std::isnan(s[i]), "multilabel_report: the score of sample ", i / L, ", label ", i % L, " is NaN");
         const std::size_t label = i % L;
         const bool predicted = s[i] > threshold;
         tp[label] += predicted && t[i];

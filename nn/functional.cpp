@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
+#include <xgrad/autograd/function.hpp>
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/tensor/kernels.hpp>
 
@@ -15,7 +17,8 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {
     XGRAD_CHECK(weight.dim() == 1, "prelu: the weight must be 1-D, got shape ", weight.sizes());
-    Tensor w = weight;
+    // One slope is a scalar: viewed as [1] it would turn a 0-d input into [1].
+    Tensor w = weight.numel() == 1 ? weight.reshape({}) : weight;
     if (weight.numel() > 1) {
         XGRAD_CHECK(x.dim() >= 2 && x.size(1) == weight.numel(), "prelu: ", weight.numel(),
                     " slopes need the input's dimension 1 to have that size, got shape ", x.sizes());
@@ -311,8 +314,17 @@ std::pair<Tensor, Tensor> target_weights(const char* op, const Tensor& scores, c
     return {w, safe};
 }
 
+// A weighted mean: total / sum of the targets' weights. When every target is ignored (or of
+// weight 0) the loss is PyTorch's 0/0 = NaN with a gradient of zeros: dividing by the zero sum would
+// send inf * 0 = NaN back into every logit, and one such batch (all padding) would poison the weights.
+Tensor divide_by_weight(const Tensor& total, const Tensor& w) {
+    const Tensor denominator = w.sum();
+    if (denominator.item() == 0) return total * 0.0 + std::numeric_limits<double>::quiet_NaN();
+    return total / denominator;
+}
+
 Tensor weighted_reduction(const Tensor& per_sample, const Tensor& w, Reduction reduction) {
-    if (reduction == Reduction::mean) return per_sample.sum() / w.sum();
+    if (reduction == Reduction::mean) return divide_by_weight(per_sample.sum(), w);
     return reduce_loss(per_sample, reduction);
 }
 
@@ -406,18 +418,51 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     // The smoothing term: -sum_c w_c log p_c / C per sample (zero for ignored samples).
     const int64_t classes = logits.size(1);
     const Tensor class_w = o.weight.defined() ? o.weight.to(logits.dtype()) : ones({classes}, logits.dtype());
-    const Tensor kept = where(w == 0.0, zeros_like(w), ones_like(w));
+    // Only ignored targets drop the smoothing term, as in PyTorch: a target whose class has weight 0
+    // keeps -sum_c w_c log p_c / C (the other classes' weights are not 0).
+    const Tensor kept =
+        where(target == scalar_tensor(static_cast<double>(o.ignore_index), kInt64), zeros_like(w), ones_like(w));
     Tensor smooth = -(logp * class_w).sum({1}) * kept * (1.0 / static_cast<double>(classes));
     const double s = o.label_smoothing;
-    if (o.reduction == Reduction::mean) return (nll.sum() * (1 - s) + smooth.sum() * s) / w.sum();
+    if (o.reduction == Reduction::mean) return divide_by_weight(nll.sum() * (1 - s) + smooth.sum() * s, w);
     return reduce_loss(nll * (1 - s) + smooth * s, o.reduction);
 }
 
+namespace {
+// -(t log p + (1 - t) log(1 - p)) element by element, the logs clamped at -100 as in PyTorch, with
+// PyTorch's gradients: (p - t) / max(p (1 - p), 1e-12) for p, finite at p = 0 or 1 where the
+// clamped logs' chain rule would give inf * 0 = NaN; log(1 - p) - log p (clamped) for t.
+struct BinaryCrossEntropy : autograd::Function<BinaryCrossEntropy> {
+    static Tensor clamped_logs_difference(const Tensor& p) {
+        return clamp_min(log(1.0 - p), -100.0) - clamp_min(log(p), -100.0);
+    }
+    static Tensor forward(autograd::AutogradContext* ctx, const Tensor& p, const Tensor& t) {
+        ctx->save_for_backward({p, t});
+        return -(t * clamp_min(log(p), -100.0) + (1.0 - t) * clamp_min(log(1.0 - p), -100.0));
+    }
+    static std::vector<Tensor> backward(autograd::AutogradContext* ctx, std::vector<Tensor> grads) {
+        const std::vector<Tensor> saved = ctx->get_saved_variables();
+        const Tensor &p = saved[0], &t = saved[1], &g = grads[0];
+        Tensor grad_p, grad_t;
+        if (ctx->needs_input_grad(0)) grad_p = g * (p - t) / clamp_min((1.0 - p) * p, 1e-12);
+        if (ctx->needs_input_grad(1)) grad_t = g * clamped_logs_difference(p);
+        return {grad_p, grad_t};
+    }
+};
+}  // namespace
+
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, const Tensor& weight, Reduction reduction) {
     check_same_shape("binary_cross_entropy", probs, target);
-    const Tensor log_p = clamp_min(log(probs), -100.0);
-    const Tensor log_1mp = clamp_min(log(1.0 - probs), -100.0);
-    Tensor losses = -(target * log_p + (1.0 - target) * log_1mp);
+    XGRAD_CHECK(is_floating(probs.dtype()) && probs.dtype() == target.dtype(),
+                "binary_cross_entropy: expected probabilities and targets of one floating type, got ", probs.dtype(),
+                " and ", target.dtype());
+    {
+        NoGradGuard no_grad;
+        XGRAD_CHECK(logical_and(probs >= 0.0, probs <= 1.0).all().item<bool>(),
+                    "binary_cross_entropy: every probability must be in [0, 1] (apply sigmoid first, or use "
+                    "binary_cross_entropy_with_logits on the scores)");
+    }
+    Tensor losses = BinaryCrossEntropy::apply(probs, target);
     if (weight.defined()) losses = losses * weight;
     return reduce_loss(losses, reduction);
 }

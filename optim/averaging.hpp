@@ -1,8 +1,9 @@
 #pragma once
 /// Averaging the weights over training: an exponential moving average of the parameters (Polyak
-/// averaging with a forgetting factor), what PyTorch offers as
-/// torch.optim.swa_utils.AveragedModel with an EMA average and TensorFlow as
-/// tf.train.ExponentialMovingAverage.
+/// averaging with a forgetting factor) as TensorFlow's tf.train.ExponentialMovingAverage defines
+/// it: the average starts from the weights given at construction. PyTorch's
+/// torch.optim.swa_utils.AveragedModel with an EMA average differs in its start: it copies the
+/// weights at the first update, so the same decay gives different averages for the first steps.
 ///
 /// Late in training, minibatch steps make the weights wander around a minimum; their running
 /// average sits nearer its centre and usually generalizes better than the last (or a hand-picked)

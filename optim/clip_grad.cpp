@@ -7,7 +7,8 @@
 
 namespace xgrad::optim {
 
-double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type) {
+double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type,
+                       bool error_if_nonfinite) {
     XGRAD_CHECK(max_norm >= 0, "clip_grad_norm_: max_norm must be non-negative, got ", max_norm);
     XGRAD_CHECK(norm_type > 0, "clip_grad_norm_: norm_type must be positive, got ", norm_type);
     NoGradGuard no_grad;
@@ -16,11 +17,16 @@ double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, d
     for (const Tensor& p : parameters) {
         if (!p.grad().defined()) continue;
         const double n = norm(p.grad().to(kFloat64), norm_type).item();
-        total = inf ? std::max(total, n) : total + std::pow(n, norm_type);
+        // std::max would drop a NaN norm; the largest of a NaN and anything is NaN, as in PyTorch.
+        total = inf ? (std::isnan(n) || n > total ? n : total) : total + std::pow(n, norm_type);
     }
     if (!inf) total = std::pow(total, 1.0 / norm_type);
+    XGRAD_CHECK(!error_if_nonfinite || std::isfinite(total), "clip_grad_norm_: the total norm of order ", norm_type,
+                " of the gradients is ", total, "; they cannot be clipped (error_if_nonfinite = true)");
+    // A NaN norm scales every gradient by NaN, as PyTorch's clamp(max_norm / norm, max = 1) does, so
+    // that a step on it shows at once instead of leaving the other gradients as they were.
     const double scale = max_norm / (total + 1e-6);
-    if (scale < 1)
+    if (std::isnan(scale) || scale < 1)
         for (const Tensor& p : parameters)
             if (p.grad().defined()) p.grad().mul_(scale);
     return total;

@@ -8,8 +8,10 @@
 namespace xgrad::optim {
 
 /// Scales all gradients together so that their joint norm is at most max_norm; returns the norm
-/// before clipping. norm_type: any p > 0, or infinity.
-double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type = 2.0);
+/// before clipping. norm_type: any p > 0, or infinity. A NaN norm turns every gradient into NaN (as
+/// in PyTorch); with error_if_nonfinite a NaN or infinite norm throws instead, changing nothing.
+double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type = 2.0,
+                       bool error_if_nonfinite = false);
 
 /// Limits every gradient element to [-clip_value, clip_value].
 void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value);

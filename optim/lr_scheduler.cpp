@@ -90,12 +90,24 @@ void check_positive_finite(double value, const char* scheduler, const char* name
 }
 }  // namespace
 
+void ClosedFormLRScheduler::restart() {
+    last_epoch_ = 0;
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
+        last_lrs_[g] = lr_at(base_lrs_[g], 0);
+        optimizer_.set_lr(g, last_lrs_[g]);
+    }
+}
+
 StepLR::StepLR(Optimizer& optimizer, Options options) : ClosedFormLRScheduler(optimizer), options_(options) {
     XGRAD_CHECK(options.step_size > 0, "StepLR: step_size must be positive, got ", options.step_size);
     check_positive_finite(options.gamma, "StepLR", "gamma");
+    apply();
 }
 double StepLR::lr_at(double base, int64_t epoch) const {
     return base * std::pow(options_.gamma, static_cast<double>(epoch / options_.step_size));
+}
+double StepLR::next_lr(double current, double) const {
+    return last_epoch_ == 0 || last_epoch_ % options_.step_size != 0 ? current : current * options_.gamma;
 }
 
 MultiStepLR::MultiStepLR(Optimizer& optimizer, Options options)
@@ -105,29 +117,53 @@ MultiStepLR::MultiStepLR(Optimizer& optimizer, Options options)
     XGRAD_CHECK(options_.milestones.empty() || options_.milestones.front() >= 0,
                 "MultiStepLR: milestones must be non-negative, got ", options_.milestones.front());
     check_positive_finite(options_.gamma, "MultiStepLR", "gamma");
+    apply();
 }
 double MultiStepLR::lr_at(double base, int64_t epoch) const {
     const auto reached =
         std::upper_bound(options_.milestones.begin(), options_.milestones.end(), epoch) - options_.milestones.begin();
     return base * std::pow(options_.gamma, static_cast<double>(reached));
 }
+double MultiStepLR::next_lr(double current, double) const {
+    // A milestone listed twice multiplies by gamma twice, as PyTorch's Counter of milestones does.
+    const auto [first, last] = std::equal_range(options_.milestones.begin(), options_.milestones.end(), last_epoch_);
+    return last == first ? current : current * std::pow(options_.gamma, static_cast<double>(last - first));
+}
 
 ExponentialLR::ExponentialLR(Optimizer& optimizer, Options options)
     : ClosedFormLRScheduler(optimizer), options_(options) {
     check_positive_finite(options.gamma, "ExponentialLR", "gamma");
+    apply();
 }
 double ExponentialLR::lr_at(double base, int64_t epoch) const {
     return base * std::pow(options_.gamma, static_cast<double>(epoch));
+}
+double ExponentialLR::next_lr(double current, double) const {
+    return last_epoch_ == 0 ? current : current * options_.gamma;
 }
 
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, Options options)
     : ClosedFormLRScheduler(optimizer), options_(options) {
     XGRAD_CHECK(options.T_max > 0, "CosineAnnealingLR: T_max must be positive, got ", options.T_max);
     check_finite_at_least(options.eta_min, 0, "CosineAnnealingLR", "eta_min");
+    apply();
 }
 double CosineAnnealingLR::lr_at(double base, int64_t epoch) const {
     const double phase = M_PI * static_cast<double>(epoch) / static_cast<double>(options_.T_max);
     return options_.eta_min + (base - options_.eta_min) * (1 + std::cos(phase)) / 2;
+}
+double CosineAnnealingLR::next_lr(double current, double base) const {
+    // PyTorch's recursion: the ratio of consecutive closed-form distances above eta_min, except at
+    // the epoch after each minimum, where that ratio would divide by 1 + cos(pi) = 0 and the lr
+    // climbs by the closed form's first step instead.
+    const int64_t e = last_epoch_, T = options_.T_max;
+    const double eta_min = options_.eta_min;
+    if (e == 0) return current;
+    if ((e - 1 - T) % (2 * T) == 0)
+        return current + (base - eta_min) * (1 - std::cos(M_PI / static_cast<double>(T))) / 2;
+    return (1 + std::cos(M_PI * static_cast<double>(e) / static_cast<double>(T))) /
+               (1 + std::cos(M_PI * static_cast<double>(e - 1) / static_cast<double>(T))) * (current - eta_min) +
+           eta_min;
 }
 
 LinearLR::LinearLR(Optimizer& optimizer, Options options) : ClosedFormLRScheduler(optimizer), options_(options) {
@@ -142,6 +178,15 @@ double LinearLR::lr_at(double base, int64_t epoch) const {
     const double progress =
         static_cast<double>(std::min(epoch, options_.total_iters)) / static_cast<double>(options_.total_iters);
     return base * (options_.start_factor + (options_.end_factor - options_.start_factor) * progress);
+}
+double LinearLR::next_lr(double current, double) const {
+    // PyTorch's recursion: the ratio of this epoch's factor to the last one's.
+    const double start = options_.start_factor, end = options_.end_factor;
+    const int64_t e = last_epoch_, total = options_.total_iters;
+    if (e == 0) return current * start;
+    if (e > total) return current;
+    return current *
+           (1 + (end - start) / (static_cast<double>(total) * start + static_cast<double>(e - 1) * (end - start)));
 }
 
 namespace {

@@ -1,14 +1,18 @@
 #pragma once
-/// Learning-rate schedules, as PyTorch 1.13 defines them. Most set every parameter group's lr from
-/// the group's initial lr and the epoch count, by the closed form PyTorch documents:
+/// Learning-rate schedules, as PyTorch 1.13 defines them:
 ///
 ///     optim::StepLR schedule(opt, {.step_size = 30, .gamma = 0.1});
 ///     for (epoch ...) { train(); schedule.step(); }
 ///
 /// Like PyTorch, constructing a scheduler counts as epoch 0 (the lr is the schedule's first one)
-/// and each step() advances one epoch. MultiplicativeLR builds on the lr it finds (it is recursive,
-/// not closed-form); SequentialLR hands the optimizer from one schedule to the next; OneCycleLR
-/// and CosineAnnealingWarmRestarts are meant to be stepped after every batch.
+/// and each step() advances one epoch. StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR,
+/// LinearLR and MultiplicativeLR are chainable as PyTorch's step() is: each step changes the lr the
+/// group has now (StepLR multiplies it by gamma at every step_size-th epoch), so two schedulers on
+/// one optimizer compose (ExponentialLR and MultiStepLR together multiply), and a lr cut by
+/// ReduceLROnPlateau or set with set_lr stays cut. Alone they follow the closed form each one's
+/// comment gives. LambdaLR, OneCycleLR and CosineAnnealingWarmRestarts set the lr from the
+/// initial one, as in PyTorch; SequentialLR hands the optimizer from one schedule to the next;
+/// OneCycleLR and CosineAnnealingWarmRestarts are meant to be stepped after every batch.
 ///
 /// The schedulers attached to one optimizer share its initial lr (Optimizer::initial_lr, PyTorch's
 /// group["initial_lr"]): the first one records it, later ones start from it too.
@@ -66,13 +70,19 @@ protected:
     int64_t last_epoch_ = 0;
 };
 
-/// A schedule given in closed form: lr = f(initial lr, epoch).
+/// A chainable schedule with a closed form, as PyTorch's: step() moves the group's current lr to
+/// the next epoch's (next_lr), and a restart under SequentialLR (PyTorch's step(0)) takes the
+/// closed form at epoch 0 (lr_at).
 class ClosedFormLRScheduler : public LRScheduler {
 protected:
     using LRScheduler::LRScheduler;
-    /// The lr of a group with initial lr `base` at `epoch`.
+    /// The lr of a group with initial lr `base` at `epoch`, when this schedule alone drives it.
     virtual double lr_at(double base, int64_t epoch) const = 0;
-    double compute_lr(std::size_t group, double) const final { return lr_at(base_lrs_[group], last_epoch_); }
+    /// The lr at last_epoch_ from the lr `current` the group has (the previous epoch's, unless
+    /// something else changed it), and its initial lr `base`.
+    virtual double next_lr(double current, double base) const = 0;
+    double compute_lr(std::size_t group, double current) const final { return next_lr(current, base_lrs_[group]); }
+    void restart() override;
 };
 
 /// lr = base * gamma^floor(epoch / step_size)
@@ -88,6 +98,7 @@ public:
 
 protected:
     double lr_at(double base, int64_t epoch) const override;
+    double next_lr(double current, double base) const override;
     Options options_;
 };
 
@@ -104,6 +115,7 @@ public:
 
 protected:
     double lr_at(double base, int64_t epoch) const override;
+    double next_lr(double current, double base) const override;
     Options options_;
 };
 
@@ -119,6 +131,7 @@ public:
 
 protected:
     double lr_at(double base, int64_t epoch) const override;
+    double next_lr(double current, double base) const override;
     Options options_;
 };
 
@@ -135,6 +148,7 @@ public:
 
 protected:
     double lr_at(double base, int64_t epoch) const override;
+    double next_lr(double current, double base) const override;
     Options options_;
 };
 
@@ -152,6 +166,7 @@ public:
 
 protected:
     double lr_at(double base, int64_t epoch) const override;
+    double next_lr(double current, double base) const override;
     Options options_;
 };
 

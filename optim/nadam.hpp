@@ -2,7 +2,9 @@
 /// NAdam (Dozat 2016): Adam with Nesterov momentum. The momentum coefficient follows a warm-up
 /// schedule mu_t = b1 (1 - 0.5 * 0.96^(t * momentum_decay)), and the step mixes the current
 /// gradient (weight (1 - mu_t) / (1 - prod mu)) with the look-ahead momentum
-/// (weight mu_{t+1} / (1 - prod mu incl. mu_{t+1})), as PyTorch implements it.
+/// (weight mu_{t+1} / (1 - prod mu incl. mu_{t+1})), as PyTorch implements it. PyTorch 1.13's
+/// default (single-tensor) path multiplies mu_t into that last product twice, a bug fixed in
+/// PyTorch 2.0 (pytorch#92699); xgrad follows the paper, 1.13's foreach=True path and 2.0.
 
 #include <utility>
 

@@ -1,5 +1,6 @@
 #include <xgrad/optim/optimizer.hpp>
 
+#include <optional>
 #include <set>
 
 #include <xgrad/autograd/grad_mode.hpp>
@@ -120,6 +121,7 @@ StateDict Optimizer::state_dict() const {
     for (std::size_t g = 0; g < params_.size(); ++g) {
         const std::string prefix = "param_groups." + std::to_string(g) + ".";
         for (const auto& [name, value] : group_options(g)) dict[prefix + name] = scalar_tensor(value, kFloat64);
+        dict[prefix + "params"] = scalar_tensor(static_cast<double>(params_[g].size()), kFloat64);
         const auto names = buffer_names(g);
         for (std::size_t i = 0; i < params_[g].size(); ++i) {
             const ParamState& s = state_[g][i];
@@ -139,6 +141,47 @@ StateDict Optimizer::state_dict() const {
     return dict;
 }
 
+namespace {
+// The decimal number at key[at...] up to the next '.', with `at` moved past that '.'; nullopt if
+// there is none.
+std::optional<std::size_t> index_in_key(const std::string& key, std::size_t& at) {
+    std::size_t end = at;
+    while (end < key.size() && key[end] >= '0' && key[end] <= '9') ++end;
+    if (end == at || end - at > 9 || end >= key.size() || key[end] != '.') return std::nullopt;
+    const auto value = static_cast<std::size_t>(std::stoul(key.substr(at, end - at)));
+    at = end + 1;
+    return value;
+}
+}  // namespace
+
+void Optimizer::check_same_groups(const StateDict& dict) const {
+    // The groups first (a dict of two groups loaded into one is named as such), then their sizes.
+    const std::size_t groups = params_.size();
+    for (const bool sizes : {false, true}) {
+        for (const auto& [key, value] : dict) {
+            const bool group_key = key.rfind("param_groups.", 0) == 0, state_key = key.rfind("state.", 0) == 0;
+            if (!group_key && !state_key) continue;
+            std::size_t at = group_key ? 13 : 6;
+            const auto g = index_in_key(key, at);
+            XGRAD_CHECK(g, "load_state_dict: the entry \"", key, "\" names no parameter group");
+            XGRAD_CHECK(*g < groups, "load_state_dict: the saved state has parameter group ", *g, " (\"", key,
+                        "\") but the optimizer has ", groups, " group", groups == 1 ? "" : "s");
+            if (!sizes) continue;
+            const std::size_t have = params_[*g].size();
+            if (group_key && key.compare(at, std::string::npos, "params") == 0) {
+                const double saved = value.item();
+                XGRAD_CHECK(saved == static_cast<double>(have), "load_state_dict: parameter group ", *g,
+                            " was saved with ", saved, " parameters but has ", have, " here");
+            } else if (state_key) {
+                const auto i = index_in_key(key, at);
+                XGRAD_CHECK(i, "load_state_dict: the entry \"", key, "\" names no parameter");
+                XGRAD_CHECK(*i < have, "load_state_dict: the saved state has parameter ", *i, " of group ", *g, " (\"",
+                            key, "\") but the group has ", have, " parameter", have == 1 ? "" : "s");
+            }
+        }
+    }
+}
+
 void Optimizer::load_state_dict(const StateDict& dict) {
     auto find = [&](const std::string& key) -> const Tensor& {
         auto it = dict.find(key);
@@ -146,6 +189,7 @@ void Optimizer::load_state_dict(const StateDict& dict) {
         return it->second;
     };
     // Validate everything first, so that a bad dict leaves the optimizer untouched.
+    check_same_groups(dict);
     std::vector<std::map<std::string, double>> options(params_.size());
     std::vector<std::vector<ParamState>> state(params_.size());
     for (std::size_t g = 0; g < params_.size(); ++g) {

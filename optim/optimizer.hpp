@@ -62,7 +62,10 @@ public:
 
     /// One update of every parameter that has a gradient.
     void step();
-    /// Releases the gradients (set_to_none, the default) or fills them with zeros.
+    /// Releases the gradients (set_to_none, the default since PyTorch 2.0) or fills them with
+    /// zeros (PyTorch 1.13's default). The difference shows for a parameter that gets no gradient
+    /// in a step: released, the step skips it (no momentum, no weight decay); zeroed, it is updated
+    /// with a zero gradient, as PyTorch 1.13 does by default.
     void zero_grad(bool set_to_none = true);
 
     std::vector<Tensor> parameters() const;
@@ -84,8 +87,9 @@ public:
 
     /// Options of every group and the state of every parameter, by name.
     StateDict state_dict() const;
-    /// Restores what state_dict() saved; names, shapes and dtypes are checked, and nothing is
-    /// changed when anything is missing or mismatched.
+    /// Restores what state_dict() saved; names, shapes and dtypes are checked, and so are the
+    /// number of groups and of parameters in each ("param_groups.<g>.params"), as PyTorch checks;
+    /// nothing is changed when anything is missing or mismatched.
     void load_state_dict(const StateDict& dict);
 
 protected:
@@ -98,6 +102,8 @@ protected:
 
     Optimizer() = default;
     void add_params(std::vector<Tensor> params, const char* optimizer_name);
+    /// Throws unless `dict` was saved from the same number of groups, each with as many parameters.
+    void check_same_groups(const StateDict& dict) const;
 
     /// Names of the per-parameter buffers (e.g. "exp_avg", "exp_avg_sq").
     virtual std::vector<std::string> buffer_names(std::size_t group) const = 0;
@@ -142,13 +148,19 @@ public:
     /// One group of parameters with these options, or groups that fall back on `defaults`. Each
     /// optimizer inherits these two constructors (`using OptimizerWithOptions::OptimizerWithOptions`).
     OptimizerWithOptions(std::vector<Tensor> params, Options options = {})
-        : OptimizerWithOptions(std::vector<ParamGroup<Options>>{{std::move(params), std::nullopt}}, options) {}
+        : OptimizerWithOptions(one_group(std::move(params)), options) {}
     OptimizerWithOptions(std::vector<ParamGroup<Options>> groups, Options defaults = {}) : defaults_(defaults) {
+        XGRAD_CHECK(!groups.empty(), Options::kName, ": got no parameter groups");
         validate(defaults_);
         for (auto& g : groups) add_param_group(std::move(g));
     }
 
 protected:
+    // An empty list is a mistake (model.parameters() of a model not built yet), as in PyTorch.
+    static std::vector<ParamGroup<Options>> one_group(std::vector<Tensor> params) {
+        XGRAD_CHECK(!params.empty(), Options::kName, ": got an empty parameter list");
+        return {{std::move(params), std::nullopt}};
+    }
     std::vector<std::pair<std::string, double>> group_options(std::size_t group) const override {
         std::vector<std::pair<std::string, double>> out;
         Options copy = options_.at(group);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <type_traits>
 
@@ -54,6 +55,33 @@ BOOST_AUTO_TEST_CASE(standard_scaler_matches_hand_computed_values) {
     check_values(restored.transform(x), z.to_vector<double>(), 1e-12);
     check_error([&] { scaler.transform(ones({2, 3}, kFloat64)); }, {"StandardScaler.transform", "[2]", "[3]"});
     check_error([] { data::StandardScaler().transform(ones({2, 2})); }, {"fit()"});
+}
+
+BOOST_AUTO_TEST_CASE(standard_scaler_takes_a_rounded_constant_column_as_constant) {
+    // Seven 0.1s: the float64 mean is 0.1 off by one rounding, the spread 1.4e-17 instead of 0, and
+    // dividing by it gave +-1. Ten float32 0.1s the same. scikit-learn's rule: variance within
+    // n eps var + (n eps mean)^2 counts as constant, scale 1, the column centred to 0.
+    for (const DType dtype : {kFloat64, kFloat32}) {
+        BOOST_TEST_CONTEXT(dtype) {
+            const int64_t n = dtype == kFloat64 ? 7 : 10;
+            const Tensor x = cat({full({n, 1}, 0.1, dtype), arange(n).to(dtype).reshape({n, 1})}, 1);
+            data::StandardScaler scaler;
+            const Tensor z = scaler.fit_transform(x);
+            check_values(z.select(1, 0), std::vector<double>(static_cast<std::size_t>(n), 0.0), 1e-6);
+            BOOST_TEST(scaler.scale().to_vector<double>()[0] == 1.0);
+            // The varying column keeps its spread: (n - 1) / 2 mean, sqrt((n^2 - 1) / 12) biased std.
+            BOOST_TEST(scaler.scale().to_vector<double>()[1] == std::sqrt((static_cast<double>(n * n) - 1) / 12),
+                       boost::test_tools::tolerance(1e-6));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(scalers_refuse_nan_and_infinite_values_naming_where) {
+    const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+    const Tensor with_nan = tensor({{1.0, 2.0}, {3.0, nan}}, kFloat64), with_inf = tensor({{1.0, inf}}, kFloat64);
+    check_error([&] { data::StandardScaler().fit(with_nan); }, {"StandardScaler.fit", "sample 1, feature 1", "nan"});
+    check_error([&] { data::MinMaxScaler().fit(with_inf); }, {"MinMaxScaler.fit", "sample 0, feature 1", "inf"});
+    check_error([&] { data::Centerer().fit(with_inf); }, {"StandardScaler.fit", "finite"});
 }
 
 BOOST_AUTO_TEST_CASE(min_max_scaler_maps_onto_any_range) {
@@ -216,6 +244,36 @@ BOOST_AUTO_TEST_CASE(csv_reader_and_malformed_rows) {
     check_error([&] { data::read_csv(empty.string()); }, {empty.string(), "empty"});
 }
 
+BOOST_AUTO_TEST_CASE(csv_reader_reads_quoted_fields_a_byte_order_mark_and_subnormals) {
+    const fs::path quoted = scratch("quoted.csv");
+    std::ofstream(quoted, std::ios::binary) << "\xEF\xBB\xBF\"dose, mg\",\"say \"\"hi\"\"\", plain \r\n"
+                                            << "\"1\", 2 ,3\r\n"
+                                            << "1e-310,-0.5,\"4e2\"\r\n";
+    const data::CsvTable table = data::read_csv_table(quoted.string(), {.header = true});
+    BOOST_TEST((table.columns == std::vector<std::string>{"dose, mg", "say \"hi\"", "plain"}));
+    const std::vector<double> values = table.values.to_vector<double>();
+    BOOST_TEST((values == std::vector<double>{1, 2, 3, 1e-310, -0.5, 400}));
+    // Without a header, the mark does not make the first number unreadable.
+    const fs::path marked = scratch("marked.csv");
+    std::ofstream(marked, std::ios::binary) << "\xEF\xBB\xBF"
+                                            << "1,2\n";
+    check_values(data::read_csv(marked.string()), {1, 2});
+
+    const fs::path nul = scratch("nul.csv"), hex = scratch("hex.csv"), huge = scratch("huge.csv"),
+                   open_quote = scratch("open_quote.csv"), after_quote = scratch("after_quote.csv");
+    std::ofstream(nul, std::ios::binary) << std::string("1\0xyz,2\n", 8);
+    std::ofstream(hex) << "0x10,2\n";
+    std::ofstream(huge) << "1,1e999\n";
+    std::ofstream(open_quote) << "1,\"2\n";
+    std::ofstream(after_quote) << "\"1\"x,2\n";
+    check_error([&] { data::read_csv(nul.string()); }, {nul.string() + ":1", "column 1", "not a number"});
+    check_error([&] { data::read_csv(hex.string()); }, {hex.string() + ":1", "column 1", "0x10"});
+    check_error([&] { data::read_csv(huge.string()); }, {huge.string() + ":1", "column 2", "1e999"});
+    check_error([&] { data::read_csv(open_quote.string()); }, {open_quote.string() + ":1", "not closed"});
+    check_error([&] { data::read_csv(after_quote.string()); },
+                {after_quote.string() + ":1", "after the closing quote"});
+}
+
 BOOST_AUTO_TEST_CASE(breast_cancer_table_shows_why_inputs_are_scaled) {
     const data::TabularSet bc = data::load_breast_cancer();
     BOOST_TEST((bc.features.sizes() == Shape{569, 30}));
@@ -299,6 +357,8 @@ BOOST_AUTO_TEST_CASE(vocabulary_and_encoding_round_trip) {
     const data::Vocabulary capped = data::Vocabulary::build(texts, {.max_size = 1});
     BOOST_TEST(capped.size() == 3);
     check_error([&] { vocab.token(9); }, {"Vocabulary", "index 9"});
+    check_error([&] { data::Vocabulary::build(texts, {.max_size = -5}); }, {"Vocabulary", "max_size", "-5"});
+    check_error([&] { data::decode(e.indices, vocab); }, {"decode", "[3, 2]", "each row"});
 }
 
 BOOST_AUTO_TEST_CASE(hallmarks_of_cancer_corpus) {
@@ -319,6 +379,16 @@ BOOST_AUTO_TEST_CASE(hallmarks_of_cancer_corpus) {
     const fs::path unknown = scratch("unknown.tsv");
     std::ofstream(unknown) << "123\t0\tcell_growth\tunknown label\n";
     check_error([&] { data::read_hoc(unknown.string()); }, {unknown.string() + ":1", "cell_growth"});
+    // A file saved with CRLF endings reads as the same sentences; a NUL byte in a number is refused.
+    const fs::path crlf = scratch("crlf.tsv"), nul = scratch("nul.tsv");
+    std::ofstream(crlf, std::ios::binary) << "123\t0\tangiogenesis\tvessels grow\r\n\r\n123\t1\tnone\tend\r\n";
+    const auto read = data::read_hoc(crlf.string());
+    BOOST_TEST(read.size() == 2u);
+    BOOST_TEST(read[0].text == "vessels grow");
+    BOOST_TEST(read[1].text == "end");
+    BOOST_TEST(read[0].labels[4]);
+    std::ofstream(nul, std::ios::binary) << std::string("123\t5\0junk\tnone\ttext\n", 21);
+    check_error([&] { data::read_hoc(nul.string()); }, {nul.string() + ":1", "sentence index"});
 }
 
 BOOST_AUTO_TEST_CASE(word_vectors_in_glove_and_word2vec_formats) {

@@ -64,6 +64,9 @@ BOOST_AUTO_TEST_CASE(accuracy_confusion_matrix_and_class_report) {
     check_error([&] { metrics::accuracy(predicted, truth.narrow(0, 0, 3)); }, {"accuracy", "[7]", "[3]"});
     check_error([&] { metrics::confusion_matrix(predicted, truth, 2); }, {"confusion_matrix", "class 2", "[0, 2)"});
     check_error([&] { metrics::accuracy(predicted.to(kFloat32), truth); }, {"accuracy", "int64", "float32"});
+    // num_classes^2 overflowed (2^32 squared is 0 in 64 bits) and the counts were written out of bounds.
+    check_error([&] { metrics::confusion_matrix(predicted, truth, int64_t{1} << 32); },
+                {"confusion_matrix", "4294967296", "at most"});
 }
 
 BOOST_AUTO_TEST_CASE(multilabel_and_binary_scores) {
@@ -91,6 +94,13 @@ BOOST_AUTO_TEST_CASE(multilabel_and_binary_scores) {
         },
         {"multilabel_report", "0 or 1", "2"});
     check_error([&] { metrics::multilabel_report(scores, labels.t()); }, {"multilabel_report", "[3, 2]", "[2, 3]"});
+    // A NaN score is refused, not counted as "not predicted".
+    check_error(
+        [&] {
+            metrics::multilabel_report(tensor({{0.9, 0.2}, {0.6, std::nan("")}, {0.1, 0.8}}), labels);
+        },
+        {"multilabel_report", "sample 1, label 1", "NaN"});
+    check_error([&] { metrics::multilabel_report(scores, labels, std::nan("")); }, {"multilabel_report", "threshold"});
 }
 
 BOOST_AUTO_TEST_CASE(roc_auc_and_average_precision_match_their_definitions) {

@@ -273,6 +273,17 @@ const std::vector<ModuleCase> module_cases = {
     {"binary_cross_entropy",
      [](const Args& a) { return nn::F::binary_cross_entropy(sigmoid(a[0]), sigmoid(a[1])); },
      {{3, 4}, {3, 4}}},
+    {"binary_cross_entropy_weighted_sum",
+     [](const Args& a) {
+         return nn::F::binary_cross_entropy(sigmoid(a[0]), sigmoid(a[1]), sigmoid(a[2]), nn::F::Reduction::sum);
+     },
+     {{3, 4}, {3, 4}, {4}}},
+    {"cross_entropy_smoothing_zero_weight_class",
+     [](const Args& a) {
+         return nn::F::cross_entropy(a[0], tensor({0, 2, 1, -100}, kInt64),
+                                     {.weight = tensor({0.0, 1.0, 2.0}, kFloat64), .label_smoothing = 0.3});
+     },
+     {{4, 3}}},
     {"bce_with_logits_pos_weight",
      [](const Args& a) {
          return nn::F::binary_cross_entropy_with_logits(a[0], sigmoid(a[1]), Tensor(),
@@ -816,6 +827,60 @@ BOOST_AUTO_TEST_CASE(losses_match_hand_computed_values) {
         {"cross_entropy", "class-probability", "[2, 3]", "[2]"});
     check_error([&] { nn::F::nll_loss(logits, tensor({1.0, 0.0})); }, {"nll_loss", "int64"});
     check_error([&] { nn::F::mse_loss(logits, target); }, {"mse_loss", "[2, 3]", "[2]"});
+}
+
+BOOST_AUTO_TEST_CASE(losses_at_their_edges_follow_pytorch) {
+    const Tensor logits = tensor({{0.0, 0.0, std::log(2.0)}, {1.0, 1.0, 1.0}}, kFloat64);
+    // Every target ignored, mean: the loss is 0/0 = NaN and the gradient zeros (a batch of padding
+    // must not turn the weights into NaN), on every path: fused, weighted, smoothed, nll.
+    const Tensor ignored = tensor({-100, -100}, kInt64);
+    const std::vector<std::function<Tensor(const Tensor&)>> losses = {
+        [&](const Tensor& x) { return nn::F::cross_entropy(x, ignored); },
+        [&](const Tensor& x) {
+            return nn::F::cross_entropy(x, ignored, {.weight = tensor({1.0, 2.0, 3.0}, kFloat64)});
+        },
+        [&](const Tensor& x) { return nn::F::cross_entropy(x, ignored, {.label_smoothing = 0.2}); },
+        [&](const Tensor& x) { return nn::F::nll_loss(log_softmax(x, 1), ignored); },
+    };
+    for (std::size_t k = 0; k < losses.size(); ++k) {
+        BOOST_TEST_CONTEXT("loss " << k) {
+            const Tensor x = logits.clone().requires_grad_();
+            const Tensor loss = losses[k](x);
+            BOOST_TEST(std::isnan(loss.item()));
+            loss.backward();
+            check_values(x.grad(), std::vector<double>(6, 0.0), 0);
+        }
+    }
+    // Label smoothing with a class of weight 0: only ignored targets lose the smoothing term, so
+    // sample 1 (target 0, weight 0) keeps 0.3 / 3 * sum_c w_c (-log p_c) = 0.1 * 4 * log 3.
+    const double expected =
+        0.7 * 3 * std::log(2.0) + 0.1 * (std::log(4.0) + 3 * std::log(2.0)) + 0.1 * 4 * std::log(3.0);
+    check_values(
+        nn::F::cross_entropy(
+            logits, tensor({2, 0}, kInt64),
+            {.weight = tensor({0.0, 1.0, 3.0}, kFloat64), .reduction = nn::F::Reduction::sum, .label_smoothing = 0.3}),
+        {expected}, 1e-12);
+    // BCE at p = 0 and 1: the logs clamp at -100 and the gradient is (p - t) / max(p (1 - p), 1e-12),
+    // finite, instead of inf * 0 = NaN.
+    for (const DType dtype : {kFloat64, kFloat32}) {
+        BOOST_TEST_CONTEXT(dtype) {
+            const Tensor p = tensor({0.0, 1.0, 0.0, 1.0}, dtype).requires_grad_();
+            const Tensor loss =
+                nn::F::binary_cross_entropy(p, tensor({0.0, 1.0, 1.0, 0.0}, dtype), Tensor(), nn::F::Reduction::sum);
+            check_values(loss, {200.0}, 1e-5);
+            loss.backward();
+            check_values(p.grad(), {0.0, 0.0, -1e12, 1e12}, 1e5);
+        }
+    }
+    check_error([] { nn::F::binary_cross_entropy(full({2}, 1.5), zeros({2})); }, {"binary_cross_entropy", "[0, 1]"});
+    check_error([] { nn::F::binary_cross_entropy(full({2}, std::nan("")), zeros({2})); }, {"binary_cross_entropy"});
+    check_error([] { nn::F::binary_cross_entropy(full({2}, 0.5), zeros({2}, kFloat64)); },
+                {"binary_cross_entropy", "float32", "float64"});
+    // One PReLU slope keeps a 0-d input 0-d.
+    nn::PReLU act;
+    const Tensor y = act(scalar_tensor(-2.0));
+    BOOST_TEST(y.dim() == 0);
+    check_values(y, {-0.5});
 }
 
 BOOST_AUTO_TEST_CASE(more_activations_match_their_formulas) {

@@ -293,6 +293,33 @@ BOOST_AUTO_TEST_CASE(param_groups_carry_their_own_options) {
     opt.zero_grad();
     BOOST_TEST(!w.grad().defined());
     check_error([&] { optim::SGD({w, w}); }, {"SGD", "more than one"});
+    // An empty list is a mistake (PyTorch: "optimizer got an empty parameter list").
+    check_error([] { optim::Adam(std::vector<Tensor>{}); }, {"Adam", "empty parameter list"});
+    check_error([] { optim::SGD(std::vector<optim::ParamGroup<optim::SGDOptions>>{}); },
+                {"SGD", "no parameter groups"});
+}
+
+BOOST_AUTO_TEST_CASE(a_state_of_other_groups_is_refused) {
+    Tensor a = param_with_grad({1, 2}, {1, 1}), b = param_with_grad({1, 2, 3}, {1, 1, 1}),
+           c = param_with_grad({1}, {1});
+    optim::Adam two_groups({{{a, b}, std::nullopt}, {{c}, optim::AdamOptions{.lr = 0.1}}});
+    two_groups.step();
+    const optim::StateDict saved = two_groups.state_dict();
+    BOOST_TEST(saved.at("param_groups.0.params").item() == 2.0);
+    // Loaded into one group of one parameter: PyTorch refuses a different number of groups.
+    Tensor x = param_with_grad({1, 2}, {1, 1});
+    optim::Adam one({x});
+    check_error([&] { one.load_state_dict(saved); }, {"load_state_dict", "group 1", "1 group"});
+    BOOST_TEST(one.lr(0) == 1e-3);  // nothing changed
+    // The same number of groups, but a group with another number of parameters.
+    Tensor y = param_with_grad({1, 2}, {1, 1}), z = param_with_grad({1}, {1});
+    optim::Adam fewer({{{y}, std::nullopt}, {{z}, std::nullopt}});
+    check_error([&] { fewer.load_state_dict(saved); }, {"load_state_dict", "group 0", "2 parameters", "has 1"});
+    // A saved state without the counts (older files) still has its states checked.
+    optim::StateDict uncounted = saved;
+    uncounted.erase("param_groups.0.params");
+    uncounted.erase("param_groups.1.params");
+    check_error([&] { fewer.load_state_dict(uncounted); }, {"load_state_dict", "parameter 1 of group 0"});
 }
 
 BOOST_AUTO_TEST_CASE(invalid_options_are_named) {
@@ -382,6 +409,47 @@ BOOST_AUTO_TEST_CASE(scheduler_learning_rate_sequences) {
     BOOST_TEST(close(
         sequence([](optim::Optimizer& o) { return optim::LinearLR(o, {.start_factor = 0.25, .total_iters = 3}); }, 5),
         {0.25, 0.5, 0.75, 1, 1}));
+}
+
+BOOST_AUTO_TEST_CASE(schedulers_chain_as_pytorch_steps_them) {
+    // Two schedules on one optimizer multiply (PyTorch's chainable step()): 0.9 per epoch and 0.1
+    // at epochs 3 and 6 give 1, 0.9, 0.81, 0.0729, 0.06561, 0.059049, 0.0053144, 0.00478297.
+    Tensor w = param_with_grad({1}, {0});
+    optim::SGD opt({w}, {.lr = 1.0});
+    optim::ExponentialLR decay(opt, {.gamma = 0.9});
+    optim::MultiStepLR drops(opt, {.milestones = {3, 6}, .gamma = 0.1});
+    std::vector<double> lrs = {opt.lr(0)};
+    for (int e = 1; e < 8; ++e) {
+        decay.step();
+        drops.step();
+        lrs.push_back(opt.lr(0));
+    }
+    check_sequence(lrs, {1, 0.9, 0.81, 0.0729, 0.06561, 0.059049, 0.0053144100000000008, 0.004782969});
+
+    // A lr set by hand (or cut by ReduceLROnPlateau) stays: StepLR halves what the group has.
+    Tensor v = param_with_grad({1}, {0});
+    optim::SGD sgd({v}, {.lr = 1.0});
+    optim::StepLR step(sgd, {.step_size = 2, .gamma = 0.5});
+    std::vector<double> stepped = {sgd.lr(0)};
+    for (int e = 1; e < 6; ++e) {
+        if (e == 3) sgd.set_lr(0, 10);
+        step.step();
+        stepped.push_back(sgd.lr(0));
+    }
+    // epoch 1: 1; 2: 0.5; 3: set 10, no drop; 4: 5; 5: 5.
+    check_sequence(stepped, {1, 1, 0.5, 10, 5, 5});
+
+    // A milestone listed twice multiplies by gamma twice; cosine annealing past T_max climbs back
+    // as the closed form does (its recursion divides by zero one epoch after the minimum).
+    check_sequence(lr_sequence(
+                       [](optim::Optimizer& o) {
+                           return optim::MultiStepLR(o, {.milestones = {2, 2}, .gamma = 0.5});
+                       },
+                       4),
+                   {1, 1, 0.25, 0.25});
+    check_sequence(
+        lr_sequence([](optim::Optimizer& o) { return optim::CosineAnnealingLR(o, {.T_max = 2, .eta_min = 0.1}); }, 6),
+        {1, 0.55, 0.1, 0.55, 1, 0.55});
 }
 
 BOOST_AUTO_TEST_CASE(reduce_on_plateau_waits_for_patience) {
@@ -775,6 +843,21 @@ BOOST_AUTO_TEST_CASE(clipping_and_max_norm) {
     optim::clip_grad_value_({a, b}, 1.75);
     check_values(a.grad(), {1.5, 1.75}, 1e-6);
     check_values(b.grad(), {1.75}, 1e-6);
+
+    // A NaN gradient makes the norm NaN and every gradient NaN (PyTorch multiplies by the NaN
+    // coefficient), in the infinity norm too; with error_if_nonfinite nothing changes.
+    for (const double order : {2.0, std::numeric_limits<double>::infinity()}) {
+        Tensor n = param_with_grad({0, 0}, {std::nan(""), 1}), m = param_with_grad({0}, {5});
+        check_error(
+            [&] {
+                optim::clip_grad_norm_({n, m}, 1.0, order, /*error_if_nonfinite=*/true);
+            },
+            {"clip_grad_norm_", "nan", "error_if_nonfinite"});
+        BOOST_TEST(m.grad().item() == 5.0);
+        BOOST_TEST(std::isnan(optim::clip_grad_norm_({n, m}, 1.0, order)));
+        BOOST_TEST(std::isnan(m.grad().item()));
+        BOOST_TEST(std::isnan(n.grad().to_vector<double>()[1]));
+    }
 
     // Rows are incoming weight vectors: (3, 4) has norm 5 -> scaled to norm 2; (0.6, 0.8) stays.
     Tensor w = tensor({{3.0, 4.0}, {0.6, 0.8}}, kFloat64).requires_grad_();

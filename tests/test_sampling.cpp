@@ -178,6 +178,17 @@ BOOST_AUTO_TEST_CASE(bad_samplers_are_reported) {
         {"WeightedRandomSampler", "3 samples without replacement", "2 indices"});
     check_error([] { data::RandomSampler(0, {.num_samples = 3}); }, {"RandomSampler", "empty"});
     check_error([] { data::SubsetRandomSampler({1, -2}); }, {"SubsetRandomSampler", "index 1", "-2"});
+    check_error([] { data::RandomSampler(5, {.num_samples = 0}); }, {"RandomSampler", "positive", "got 0"});
+    check_error([] { data::WeightedRandomSampler({1, 2}, 0); }, {"WeightedRandomSampler", "positive", "got 0"});
+    // Finite weights whose sum overflows would send every draw to the last index.
+    check_error([] { data::WeightedRandomSampler({1e308, 1e308}, 10); }, {"WeightedRandomSampler", "sum to inf"});
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_of_fields_alone_counts_its_examples) {
+    data::Batch fields_only;
+    fields_only.fields["ids"] = arange(4);
+    BOOST_TEST(fields_only.size() == 4);
+    check_error([] { data::Batch().size(); }, {"Batch::size", "no data, target or field"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -126,6 +126,8 @@ BOOST_AUTO_TEST_CASE(progress_lines_show_running_means_rate_and_time_left) {
 
     BOOST_TEST(training::format_duration(7.25) == "7.2 s");
     BOOST_TEST(training::format_duration(125) == "2:05");
+    BOOST_TEST(training::format_duration(59.96) == "1:00");  // not "60.0 s"
+    BOOST_TEST(training::format_duration(59.94) == "59.9 s");
     BOOST_TEST(training::format_duration(3723) == "1:02:03");
 }
 
@@ -184,6 +186,9 @@ BOOST_AUTO_TEST_CASE(scalar_logger_writes_csv_and_json_lines) {
     }
     BOOST_TEST(read_text(dir / "step.csv") ==
                "index,loss,lr\n1,0.5,0.1\n2,0.25,0.1\n3,0.125,0.05\n4,0.0625,0.05\n5,0.03\n5,0.03125,0.05\n");
+    // A value name with a line break would split the header a resumed run reads line by line.
+    training::ScalarLogger fresh({.directory = (dir / "breaks").string()});
+    check_error([&] { fresh.log("step", 1, {{"loss\nb", 0.5}}); }, {"ScalarLogger::log", "line break"});
 }
 
 BOOST_AUTO_TEST_CASE(plots_go_through_gnuplot_with_a_readable_script) {

@@ -118,6 +118,10 @@ void ScalarLogger::log(const std::string& phase, int64_t index, const std::map<s
     XGRAD_CHECK(!values.empty(), "ScalarLogger::log: no values for phase \"", phase, "\" at ", index);
     XGRAD_CHECK(!values.count("index") && !values.count("phase"),
                 "ScalarLogger::log: \"index\" and \"phase\" name the record itself; call the value something else");
+    // A line break would split the CSV header that a resumed run reads back line by line.
+    for (const auto& [name, value] : values)
+        XGRAD_CHECK(name.find_first_of("\r\n") == std::string::npos, "ScalarLogger::log: the value name \"", name,
+                    "\" holds a line break");
     const bool first = !phases_.count(phase);
     if (first) {
         // Set up completely (file open, header written) before the phase exists: a failure

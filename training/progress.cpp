@@ -32,7 +32,7 @@ std::string value_text(double v) {
 
 std::string format_duration(double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return "?";
-    if (seconds < 60) return fixed(seconds, 1) + " s";
+    if (seconds < 59.95) return fixed(seconds, 1) + " s";  // 59.96 s would print as "60.0 s"
     const auto total = static_cast<int64_t>(std::llround(seconds));
     const int64_t h = total / 3600, m = total / 60 % 60, s = total % 60;
     char buffer[64];
