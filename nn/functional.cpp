@@ -203,7 +203,10 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
                     "have shape [",
                     channels, "], got ", t->sizes());
     // Each sample's group of C / G channels (and all their positions) is normalized together.
-    const Tensor grouped = x.reshape({n, num_groups, -1});
+    // The group size from the shape, not -1: an empty batch has no elements to infer it from.
+    int64_t group_size = channels / num_groups;
+    for (int64_t d = 2; d < x.dim(); ++d) group_size *= x.size(d);
+    const Tensor grouped = x.reshape({n, num_groups, group_size});
     const Tensor mean = grouped.mean({2}, true), var = grouped.var({2}, false, true);
     Tensor y = ((grouped - mean) * rsqrt(var + eps)).reshape(x.sizes());
     Shape channel_shape(static_cast<std::size_t>(x.dim()), 1);
@@ -449,10 +452,18 @@ struct BinaryCrossEntropy : autograd::Function<BinaryCrossEntropy> {
         return {grad_p, grad_t};
     }
 };
+// A weight (or pos_weight) must broadcast to the input's shape without growing it; the error names
+// the loss, not the multiplication inside it.
+void check_weight_shape(const char* op, const char* name, const Tensor& weight, const Tensor& input) {
+    if (!weight.defined()) return;
+    XGRAD_CHECK(broadcast_shapes(weight.sizes(), input.sizes(), op) == input.sizes(), op, ": the ", name, " of shape ",
+                weight.sizes(), " does not broadcast to the input's shape ", input.sizes());
+}
 }  // namespace
 
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, const Tensor& weight, Reduction reduction) {
     check_same_shape("binary_cross_entropy", probs, target);
+    check_weight_shape("binary_cross_entropy", "weight", weight, probs);
     XGRAD_CHECK(is_floating(probs.dtype()) && probs.dtype() == target.dtype(),
                 "binary_cross_entropy: expected probabilities and targets of one floating type, got ", probs.dtype(),
                 " and ", target.dtype());
@@ -470,6 +481,8 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, const Ten
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, const Tensor& weight,
                                         const Tensor& pos_weight, Reduction reduction) {
     check_same_shape("binary_cross_entropy_with_logits", logits, target);
+    check_weight_shape("binary_cross_entropy_with_logits", "weight", weight, logits);
+    check_weight_shape("binary_cross_entropy_with_logits", "pos_weight", pos_weight, logits);
     // log(1 + e^-|x|) + max(-x, 0) = -log sigmoid(x), never exponentiating a large positive number.
     const Tensor log_sigmoid_neg = log1p(exp(-abs(logits))) + clamp_min(-logits, 0.0);
     Tensor losses;

@@ -86,13 +86,14 @@ void check_output_size(Size2 size, const char* op) {
 namespace functional {
 
 namespace {
-Tensor max_pool2d_with(bool relu, const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation,
-                       bool ceil_mode) {
-    return batched(x, 4, "max_pool2d", "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
+// op names the caller in errors: max_pool1d pools a [N, C, 1, L] view through here.
+Tensor max_pool2d_with(bool relu, const char* op, const Tensor& x, Size2 kernel, Size2 stride, Size2 padding,
+                       Size2 dilation, bool ceil_mode) {
+    return batched(x, 4, op, "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
         const Size2 s = default_stride(stride, kernel);
         const int64_t H = x4.size(2), W = x4.size(3);
-        const int64_t oh = pooled_size(H, kernel.h, s.h, padding.h, dilation.h, ceil_mode, "max_pool2d");
-        const int64_t ow = pooled_size(W, kernel.w, s.w, padding.w, dilation.w, ceil_mode, "max_pool2d");
+        const int64_t oh = pooled_size(H, kernel.h, s.h, padding.h, dilation.h, ceil_mode, op);
+        const int64_t ow = pooled_size(W, kernel.w, s.w, padding.w, dilation.w, ceil_mode, op);
         // A ceil_mode window's overhang reads -inf, which never wins (each window holds an input).
         const double lowest = -std::numeric_limits<double>::infinity();
         const Tensor extended = extend(extend(x4, 2, overhang(oh, H, kernel.h, s.h, padding.h, dilation.h), lowest), 3,
@@ -104,28 +105,30 @@ Tensor max_pool2d_with(bool relu, const Tensor& x, Size2 kernel, Size2 stride, S
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation, bool ceil_mode) {
-    return max_pool2d_with(false, x, kernel, stride, padding, dilation, ceil_mode);
+    return max_pool2d_with(false, "max_pool2d", x, kernel, stride, padding, dilation, ceil_mode);
 }
 
 Tensor relu_max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation, bool ceil_mode) {
-    return max_pool2d_with(true, x, kernel, stride, padding, dilation, ceil_mode);
+    return max_pool2d_with(true, "relu_max_pool2d", x, kernel, stride, padding, dilation, ceil_mode);
 }
 
 Tensor max_pool1d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation, bool ceil_mode) {
     return batched(x, 3, "max_pool1d", "[N, C, L] or [C, L]", [&](const Tensor& x3) {
-        return max_pool2d(x3.unsqueeze(2), {1, kernel}, {1, stride == 0 ? kernel : stride}, {0, padding}, {1, dilation},
-                          ceil_mode)
+        return max_pool2d_with(false, "max_pool1d", x3.unsqueeze(2), {1, kernel}, {1, stride == 0 ? kernel : stride},
+                               {0, padding}, {1, dilation}, ceil_mode)
             .squeeze(2);
     });
 }
 
-// Window sums through im2col, divided by each window's count.
-Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bool ceil_mode, bool count_include_pad) {
-    return batched(x, 4, "avg_pool2d", "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
+namespace {
+// Window sums through im2col, divided by each window's count; op names the caller in errors.
+Tensor avg_pool2d_named(const char* op, const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bool ceil_mode,
+                        bool count_include_pad) {
+    return batched(x, 4, op, "[N, C, H, W] or [C, H, W]", [&](const Tensor& x4) {
         const Size2 s = default_stride(stride, kernel);
         const int64_t N = x4.size(0), C = x4.size(1), H = x4.size(2), W = x4.size(3);
-        const int64_t oh = pooled_size(H, kernel.h, s.h, padding.h, 1, ceil_mode, "avg_pool2d");
-        const int64_t ow = pooled_size(W, kernel.w, s.w, padding.w, 1, ceil_mode, "avg_pool2d");
+        const int64_t oh = pooled_size(H, kernel.h, s.h, padding.h, 1, ceil_mode, op);
+        const int64_t ow = pooled_size(W, kernel.w, s.w, padding.w, 1, ceil_mode, op);
         const Tensor extended = extend(extend(x4, 2, overhang(oh, H, kernel.h, s.h, padding.h, 1), 0.0), 3,
                                        overhang(ow, W, kernel.w, s.w, padding.w, 1), 0.0);
         const Tensor cols = unfold2d(extended, {kernel.h, kernel.w, s.h, s.w, padding.h, padding.w, 1, 1});
@@ -143,12 +146,17 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
         return div(sums, from_vector(counts, {oh * ow}, x4.dtype())).view({N, C, oh, ow});
     });
 }
+}  // namespace
+
+Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bool ceil_mode, bool count_include_pad) {
+    return avg_pool2d_named("avg_pool2d", x, kernel, stride, padding, ceil_mode, count_include_pad);
+}
 
 Tensor avg_pool1d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding, bool ceil_mode,
                   bool count_include_pad) {
     return batched(x, 3, "avg_pool1d", "[N, C, L] or [C, L]", [&](const Tensor& x3) {
-        return avg_pool2d(x3.unsqueeze(2), {1, kernel}, {1, stride == 0 ? kernel : stride}, {0, padding}, ceil_mode,
-                          count_include_pad)
+        return avg_pool2d_named("avg_pool1d", x3.unsqueeze(2), {1, kernel}, {1, stride == 0 ? kernel : stride},
+                                {0, padding}, ceil_mode, count_include_pad)
             .squeeze(2);
     });
 }

@@ -876,6 +876,23 @@ BOOST_AUTO_TEST_CASE(losses_at_their_edges_follow_pytorch) {
     check_error([] { nn::F::binary_cross_entropy(full({2}, std::nan("")), zeros({2})); }, {"binary_cross_entropy"});
     check_error([] { nn::F::binary_cross_entropy(full({2}, 0.5), zeros({2}, kFloat64)); },
                 {"binary_cross_entropy", "float32", "float64"});
+    // A pos_weight that does not fit is named as such, not as a multiplication inside the loss.
+    check_error(
+        [] {
+            nn::F::binary_cross_entropy_with_logits(zeros({2, 4}), zeros({2, 4}), Tensor(), ones({3}));
+        },
+        {"binary_cross_entropy_with_logits", "[3]", "[2, 4]"});
+    check_error(
+        [] {
+            nn::F::binary_cross_entropy_with_logits(zeros({4}), zeros({4}), ones({2, 4}));
+        },
+        {"binary_cross_entropy_with_logits", "the weight of shape [2, 4]", "[4]"});
+    // Empty inputs give empty outputs, as in PyTorch: a batch of none through GroupNorm, a softmax
+    // over an empty dim.
+    nn::GroupNorm norm({.num_groups = 2, .num_channels = 4});
+    BOOST_TEST((norm(zeros({0, 4, 3})).sizes() == Shape{0, 4, 3}));
+    BOOST_TEST((softmax(zeros({2, 0}), 1).sizes() == Shape{2, 0}));
+    BOOST_TEST((log_softmax(zeros({0, 3}), 0).sizes() == Shape{0, 3}));
     // One PReLU slope keeps a 0-d input 0-d.
     nn::PReLU act;
     const Tensor y = act(scalar_tensor(-2.0));

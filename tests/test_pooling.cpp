@@ -187,6 +187,13 @@ BOOST_AUTO_TEST_CASE(pooling_errors_name_the_op_and_sizes) {
     check_error([&] { nn::F::avg_pool2d(x, 2, 2, 2); }, {"avg_pool2d", "padding 2", "half the kernel (2)"});
     check_error([&] { nn::F::max_pool2d(x, 5); }, {"max_pool2d", "larger than the padded input (4)"});
     check_error([&] { nn::F::avg_pool1d(random_tensor({4}), 2); }, {"avg_pool1d", "[N, C, L] or [C, L]", "[4]"});
+    // The 1-d pools run as 2-d ones on [N, C, 1, L] but name themselves in errors.
+    check_error(
+        [&] {
+            nn::F::max_pool1d(random_tensor({1, 1, 3}), 5);
+        },
+        {"max_pool1d", "larger than the padded input"});
+    check_error([&] { nn::F::avg_pool1d(random_tensor({1, 1, 4}), 2, 2, 2); }, {"avg_pool1d", "half the kernel"});
     check_error([&] { nn::F::adaptive_avg_pool2d(x, {0, 2}); }, {"adaptive_avg_pool2d", "output_size", "(0, 2)"});
     check_error([&] { nn::F::adaptive_max_pool2d(random_tensor({2, 4}), 2); }, {"adaptive_max_pool2d", "[2, 4]"});
 }

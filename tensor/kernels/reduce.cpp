@@ -377,6 +377,7 @@ NDArray norm(const NDArray& x, double p, const Shape& dims, bool keepdim) {
 NDArray softmax(const NDArray& x, int64_t dim) {
     XGRAD_CHECK(is_floating(x.dtype()), "softmax: expected a floating-point tensor, got ", x.dtype());
     const Shape d = {wrap_dim(dim, x.dim(), "softmax")};
+    if (x.numel() == 0) return NDArray::empty(x.sizes(), x.dtype());  // no lane has a maximum to shift by
     NDArray e = unary(Unary::exp, binary(Binary::sub, x, finite_max(x, d)));
     return binary(Binary::div, e, sum(e, d, true));
 }
@@ -384,6 +385,7 @@ NDArray softmax(const NDArray& x, int64_t dim) {
 NDArray log_softmax(const NDArray& x, int64_t dim) {
     XGRAD_CHECK(is_floating(x.dtype()), "log_softmax: expected a floating-point tensor, got ", x.dtype());
     const Shape d = {wrap_dim(dim, x.dim(), "log_softmax")};
+    if (x.numel() == 0) return NDArray::empty(x.sizes(), x.dtype());
     // (x - max) - log(sum(exp(x - max))): subtracting the max first keeps the digits that
     // x - logsumexp(x) would lose when both are large.
     NDArray shifted = binary(Binary::sub, x, finite_max(x, d));
