@@ -189,6 +189,41 @@ double LinearLR::next_lr(double current, double) const {
            (1 + (end - start) / (static_cast<double>(total) * start + static_cast<double>(e - 1) * (end - start)));
 }
 
+ConstantLR::ConstantLR(Optimizer& optimizer, Options options) : ClosedFormLRScheduler(optimizer), options_(options) {
+    XGRAD_CHECK(options.factor >= 0 && options.factor <= 1, "ConstantLR: factor must be in [0, 1], got ",
+                options.factor);
+    XGRAD_CHECK(options.total_iters >= 0, "ConstantLR: total_iters must be non-negative, got ", options.total_iters);
+    apply();  // epoch 0 already uses the factor
+}
+double ConstantLR::lr_at(double base, int64_t epoch) const {
+    return base * (epoch >= options_.total_iters ? 1.0 : options_.factor);
+}
+double ConstantLR::next_lr(double current, double) const {
+    // PyTorch's recursion: times the factor at epoch 0, divided by it again at total_iters.
+    if (last_epoch_ == 0) return current * options_.factor;
+    return last_epoch_ == options_.total_iters ? current * (1.0 / options_.factor) : current;
+}
+
+PolynomialLR::PolynomialLR(Optimizer& optimizer, Options options)
+    : ClosedFormLRScheduler(optimizer), options_(options) {
+    XGRAD_CHECK(options.total_iters > 0, "PolynomialLR: total_iters must be positive, got ", options.total_iters);
+    check_finite_at_least(options.power, 0, "PolynomialLR", "power");
+    apply();
+}
+double PolynomialLR::lr_at(double base, int64_t epoch) const {
+    const double done =
+        static_cast<double>(std::min(epoch, options_.total_iters)) / static_cast<double>(options_.total_iters);
+    return base * std::pow(1.0 - done, options_.power);
+}
+double PolynomialLR::next_lr(double current, double) const {
+    // PyTorch's recursion: the ratio of this epoch's factor to the last one's.
+    const int64_t e = last_epoch_;
+    const auto total = static_cast<double>(options_.total_iters);
+    if (e == 0 || e > options_.total_iters) return current;
+    const double ratio = (1.0 - static_cast<double>(e) / total) / (1.0 - static_cast<double>(e - 1) / total);
+    return current * std::pow(ratio, options_.power);
+}
+
 namespace {
 // One function per group: the single one repeated, or the caller's list checked against the groups.
 template <class Lambda>
@@ -221,15 +256,58 @@ double MultiplicativeLR::compute_lr(std::size_t group, double current) const {
     return last_epoch_ > 0 ? current * lr_lambdas_[group](last_epoch_) : current;
 }
 
+ComposedLRScheduler::ComposedLRScheduler(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>>&& schedulers,
+                                         const char* who)
+    : LRScheduler(optimizer), schedulers_(std::move(schedulers)) {
+    XGRAD_CHECK(!schedulers_.empty(), who, ": needs at least one scheduler");
+    for (std::size_t k = 0; k < schedulers_.size(); ++k) {
+        XGRAD_CHECK(schedulers_[k] != nullptr, who, ": scheduler ", k, " is null");
+        XGRAD_CHECK(&schedulers_[k]->optimizer_ == &optimizer, who, ": scheduler ", k,
+                    " drives another optimizer; every schedule must drive the same one");
+    }
+}
+
+SchedulerState ComposedLRScheduler::state_dict() const {
+    SchedulerState state = LRScheduler::state_dict();
+    for (std::size_t k = 0; k < schedulers_.size(); ++k)
+        for (const auto& [key, value] : schedulers_[k]->state_dict())
+            state["schedulers." + std::to_string(k) + "." + key] = value;
+    return state;
+}
+
+void ComposedLRScheduler::load_state_dict(const SchedulerState& state) {
+    // Check every schedule's entries before loading any; each needs the keys its state_dict has.
+    std::vector<SchedulerState> parts(schedulers_.size());
+    for (std::size_t k = 0; k < schedulers_.size(); ++k) {
+        const std::string prefix = "schedulers." + std::to_string(k) + ".";
+        for (const auto& [key, value] : schedulers_[k]->state_dict()) parts[k][key] = entry(state, prefix + key);
+    }
+    for (const auto& [key, value] : LRScheduler::state_dict()) entry(state, key);  // its own entries
+    for (std::size_t k = 0; k < schedulers_.size(); ++k) schedulers_[k]->load_state_dict(parts[k]);
+    LRScheduler::load_state_dict(state);  // last: the lrs it saved (of the running or last schedule) win
+}
+
+Optimizer& ComposedLRScheduler::first_optimizer(const std::vector<std::shared_ptr<LRScheduler>>& schedulers,
+                                                const char* who) {
+    XGRAD_CHECK(!schedulers.empty(), who, ": needs at least one scheduler");
+    XGRAD_CHECK(schedulers.front() != nullptr, who, ": scheduler 0 is null");
+    return schedulers.front()->optimizer_;
+}
+
+ChainedScheduler::ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers)
+    : ComposedLRScheduler(first_optimizer(schedulers, "ChainedScheduler"), std::move(schedulers), "ChainedScheduler") {
+    last_lrs_ = schedulers_.back()->get_last_lr();
+}
+
+void ChainedScheduler::step() {
+    ++last_epoch_;
+    for (const auto& s : schedulers_) s->step();
+    last_lrs_ = schedulers_.back()->get_last_lr();
+}
+
 SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
                            std::vector<int64_t> milestones)
-    : LRScheduler(optimizer), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
-    XGRAD_CHECK(!schedulers_.empty(), "SequentialLR: needs at least one scheduler");
-    for (std::size_t k = 0; k < schedulers_.size(); ++k) {
-        XGRAD_CHECK(schedulers_[k] != nullptr, "SequentialLR: scheduler ", k, " is null");
-        XGRAD_CHECK(&schedulers_[k]->optimizer_ == &optimizer, "SequentialLR: scheduler ", k,
-                    " drives another optimizer; every schedule must drive the optimizer passed in");
-    }
+    : ComposedLRScheduler(optimizer, std::move(schedulers), "SequentialLR"), milestones_(std::move(milestones)) {
     XGRAD_CHECK(milestones_.size() + 1 == schedulers_.size(),
                 "SequentialLR: expected one milestone fewer than schedulers, got ", schedulers_.size(),
                 " schedulers and ", milestones_.size(), " milestones");
@@ -257,26 +335,6 @@ void SequentialLR::step() {
     else
         running.step();
     last_lrs_ = running.get_last_lr();
-}
-
-SchedulerState SequentialLR::state_dict() const {
-    SchedulerState state = LRScheduler::state_dict();
-    for (std::size_t k = 0; k < schedulers_.size(); ++k)
-        for (const auto& [key, value] : schedulers_[k]->state_dict())
-            state["schedulers." + std::to_string(k) + "." + key] = value;
-    return state;
-}
-
-void SequentialLR::load_state_dict(const SchedulerState& state) {
-    // Check every schedule's entries before loading any; each needs the keys its state_dict has.
-    std::vector<SchedulerState> parts(schedulers_.size());
-    for (std::size_t k = 0; k < schedulers_.size(); ++k) {
-        const std::string prefix = "schedulers." + std::to_string(k) + ".";
-        for (const auto& [key, value] : schedulers_[k]->state_dict()) parts[k][key] = entry(state, prefix + key);
-    }
-    for (const auto& [key, value] : LRScheduler::state_dict()) entry(state, key);  // its own entries
-    for (std::size_t k = 0; k < schedulers_.size(); ++k) schedulers_[k]->load_state_dict(parts[k]);
-    LRScheduler::load_state_dict(state);  // last: the lrs of the running schedule win
 }
 
 OneCycleLR::OneCycleLR(Optimizer& optimizer, Options o) : LRScheduler(optimizer), options_(o) {

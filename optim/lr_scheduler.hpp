@@ -6,13 +6,13 @@
 ///
 /// Like PyTorch, constructing a scheduler counts as epoch 0 (the lr is the schedule's first one)
 /// and each step() advances one epoch. StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR,
-/// LinearLR and MultiplicativeLR are chainable as PyTorch's step() is: each step changes the lr the
-/// group has now (StepLR multiplies it by gamma at every step_size-th epoch), so two schedulers on
-/// one optimizer compose (ExponentialLR and MultiStepLR together multiply), and a lr cut by
-/// ReduceLROnPlateau or set with set_lr stays cut. Alone they follow the closed form each one's
-/// comment gives. LambdaLR, OneCycleLR and CosineAnnealingWarmRestarts set the lr from the
-/// initial one, as in PyTorch; SequentialLR hands the optimizer from one schedule to the next;
-/// OneCycleLR and CosineAnnealingWarmRestarts are meant to be stepped after every batch.
+/// LinearLR, ConstantLR, PolynomialLR and MultiplicativeLR are chainable as PyTorch's step() is: each step changes the
+/// lr the group has now (StepLR multiplies it by gamma at every step_size-th epoch), so two schedulers on one optimizer
+/// compose (ExponentialLR and MultiStepLR together multiply), and a lr cut by ReduceLROnPlateau or set with set_lr
+/// stays cut. Alone they follow the closed form each one's comment gives. LambdaLR, OneCycleLR and
+/// CosineAnnealingWarmRestarts set the lr from the initial one, as in PyTorch; SequentialLR hands the optimizer from
+/// one schedule to the next, ChainedScheduler steps several at once; OneCycleLR and CosineAnnealingWarmRestarts are
+/// meant to be stepped after every batch.
 ///
 /// The schedulers attached to one optimizer share its initial lr (Optimizer::initial_lr, PyTorch's
 /// group["initial_lr"]): the first one records it, later ones start from it too.
@@ -60,6 +60,7 @@ protected:
     /// the lr it finds).
     virtual void restart();
     friend class SequentialLR;
+    friend class ComposedLRScheduler;
 
     /// The entry `key` of state, or an error naming it.
     static double entry(const SchedulerState& state, const std::string& key);
@@ -170,6 +171,40 @@ protected:
     Options options_;
 };
 
+/// lr = base * factor for the first total_iters epochs, base after: a short warm-up at a lower lr.
+struct ConstantLROptions {
+    double factor = 1.0 / 3;
+    int64_t total_iters = 5;
+};
+
+class ConstantLR : public ClosedFormLRScheduler {
+public:
+    using Options = ConstantLROptions;
+    ConstantLR(Optimizer& optimizer, Options options);
+
+protected:
+    double lr_at(double base, int64_t epoch) const override;
+    double next_lr(double current, double base) const override;
+    Options options_;
+};
+
+/// lr = base * (1 - min(epoch, total_iters) / total_iters)^power: polynomial decay to 0.
+struct PolynomialLROptions {
+    int64_t total_iters = 5;
+    double power = 1.0;
+};
+
+class PolynomialLR : public ClosedFormLRScheduler {
+public:
+    using Options = PolynomialLROptions;
+    PolynomialLR(Optimizer& optimizer, Options options);
+
+protected:
+    double lr_at(double base, int64_t epoch) const override;
+    double next_lr(double current, double base) const override;
+    Options options_;
+};
+
 /// lr = base * lr_lambda(epoch), with one function for every group or one per group.
 class LambdaLR : public LRScheduler {
 public:
@@ -196,6 +231,37 @@ protected:
     std::vector<Lambda> lr_lambdas_;
 };
 
+/// The base of schedules made of schedules (SequentialLR, ChainedScheduler): the schedules, all
+/// driving one optimizer, and a state of their own entries and each schedule's, prefixed
+/// "schedulers.k.". It sets no lr itself: its schedules do.
+class ComposedLRScheduler : public LRScheduler {
+public:
+    SchedulerState state_dict() const override;
+    void load_state_dict(const SchedulerState& state) override;
+
+protected:
+    /// Checks that there is a schedule, none is null and each drives `optimizer`; `who` names the
+    /// composition in errors.
+    // By reference: ChainedScheduler reads schedulers[0] for the optimizer in the same call.
+    ComposedLRScheduler(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>>&& schedulers, const char* who);
+    double compute_lr(std::size_t, double current) const override { return current; }
+    /// The optimizer of schedulers[0], for a composition given no optimizer of its own.
+    static Optimizer& first_optimizer(const std::vector<std::shared_ptr<LRScheduler>>& schedulers, const char* who);
+    std::vector<std::shared_ptr<LRScheduler>> schedulers_;
+};
+
+/// Steps several chainable schedules of one optimizer together, as PyTorch's ChainedScheduler:
+/// each step() steps every one in order, so their factors multiply:
+///
+///     auto warm = std::make_shared<optim::ConstantLR>(opt, optim::ConstantLROptions{.factor = 0.1});
+///     auto decay = std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLROptions{.gamma = 0.9});
+///     optim::ChainedScheduler schedule({warm, decay});
+class ChainedScheduler : public ComposedLRScheduler {
+public:
+    explicit ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers);
+    void step() override;
+};
+
 /// Runs schedules one after another on the same optimizer: schedulers[0] until milestones[0],
 /// schedulers[k] from milestones[k - 1] on. As in PyTorch, construction resets the lrs to the
 /// initial ones and starts schedulers[0] at epoch 0; at a milestone the next schedule restarts at
@@ -205,20 +271,14 @@ protected:
 ///     auto warmup = std::make_shared<optim::LinearLR>(opt, optim::LinearLR::Options{.start_factor = 0.1});
 ///     auto decay = std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLR::Options{.gamma = 0.9});
 ///     optim::SequentialLR schedule(opt, {warmup, decay}, {5});
-class SequentialLR : public LRScheduler {
+class SequentialLR : public ComposedLRScheduler {
 public:
     SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
                  std::vector<int64_t> milestones);
     void step() override;
-    /// Its own entries and each schedule's, prefixed "schedulers.k.".
-    SchedulerState state_dict() const override;
-    void load_state_dict(const SchedulerState& state) override;
 
 protected:
-    // Never called: step() and restart() leave the lrs to the schedule that runs.
-    double compute_lr(std::size_t, double current) const override { return current; }
     void restart() override;
-    std::vector<std::shared_ptr<LRScheduler>> schedulers_;
     std::vector<int64_t> milestones_;
 };
 

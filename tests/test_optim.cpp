@@ -452,6 +452,49 @@ BOOST_AUTO_TEST_CASE(schedulers_chain_as_pytorch_steps_them) {
         {1, 0.55, 0.1, 0.55, 1, 0.55});
 }
 
+BOOST_AUTO_TEST_CASE(constant_polynomial_and_chained_schedules) {
+    // Values as PyTorch 1.13 prints them for lr 1.
+    check_sequence(
+        lr_sequence([](optim::Optimizer& o) { return optim::ConstantLR(o, {.factor = 0.5, .total_iters = 3}); }, 5),
+        {0.5, 0.5, 0.5, 1, 1});
+    // (1 - e / 4)^2
+    check_sequence(
+        lr_sequence([](optim::Optimizer& o) { return optim::PolynomialLR(o, {.total_iters = 4, .power = 2}); }, 6),
+        {1, 0.5625, 0.25, 0.0625, 0, 0});
+    Tensor w = param_with_grad({1}, {0});
+    optim::SGD opt({w}, {.lr = 1.0});
+    auto warm = std::make_shared<optim::ConstantLR>(opt, optim::ConstantLROptions{.factor = 0.1, .total_iters = 2});
+    auto decay = std::make_shared<optim::ExponentialLR>(opt, optim::ExponentialLROptions{.gamma = 0.9});
+    optim::ChainedScheduler chain({warm, decay});
+    std::vector<double> lrs = {opt.lr(0)};
+    for (int e = 1; e < 5; ++e) {
+        chain.step();
+        lrs.push_back(opt.lr(0));
+    }
+    check_sequence(lrs, {0.1, 0.09, 0.81, 0.729, 0.6561});
+    BOOST_TEST(chain.get_last_lr()[0] == opt.lr(0));
+    // Its state holds each schedule's, and resumes the chain.
+    const optim::SchedulerState saved = chain.state_dict();
+    BOOST_TEST(saved.count("schedulers.1.last_epoch") == 1u);
+    chain.step();
+    chain.load_state_dict(saved);
+    BOOST_TEST(opt.lr(0) == lrs.back());
+    chain.step();
+    BOOST_TEST(std::abs(opt.lr(0) - 0.59049) < 1e-12);
+
+    check_error([] { optim::ChainedScheduler(std::vector<std::shared_ptr<optim::LRScheduler>>{}); },
+                {"ChainedScheduler", "at least one"});
+    Tensor v = param_with_grad({1}, {0});
+    optim::SGD other({v}, {.lr = 1.0});
+    check_error(
+        [&] {
+            optim::ChainedScheduler({warm, std::make_shared<optim::StepLR>(other, optim::StepLROptions{})});
+        },
+        {"ChainedScheduler", "scheduler 1", "another optimizer"});
+    check_error([&] { optim::ConstantLR(other, {.factor = 1.5}); }, {"ConstantLR", "factor", "1.5"});
+    check_error([&] { optim::PolynomialLR(other, {.total_iters = 0}); }, {"PolynomialLR", "total_iters"});
+}
+
 BOOST_AUTO_TEST_CASE(reduce_on_plateau_waits_for_patience) {
     Tensor w = param_with_grad({1}, {0});
     optim::SGD opt({w}, {.lr = 1.0});
