@@ -21,7 +21,9 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
                 " differ in their last dimension");
     XGRAD_CHECK(key.size(-2) == value.size(-2), op, ": key ", key.sizes(), " and value ", value.sizes(),
                 " have different numbers of positions");
-    const double scale = options.scale > 0 ? options.scale : 1.0 / std::sqrt(static_cast<double>(query.size(-1)));
+    XGRAD_CHECK(std::isfinite(options.scale), "scaled_dot_product_attention: the scale must be finite, got ",
+                options.scale);
+    const double scale = options.scale != 0 ? options.scale : 1.0 / std::sqrt(static_cast<double>(query.size(-1)));
     Tensor scores = matmul(mul(query, scalar_like(query, scale)), key.transpose(-2, -1));  // [..., L, S]
     const int64_t L = scores.size(-2), S = scores.size(-1);
     Tensor excluded;

@@ -10,8 +10,9 @@
 /// F::scaled_dot_product_attention takes the opposite bool convention (true = may attend), as
 /// torch.nn.functional.scaled_dot_product_attention does.
 ///
-/// A query whose keys are all masked gets all-zero attention weights, hence a zero output and no
-/// gradient through the scores: this is PyTorch's "safe softmax" (since 2.5; 1.13 returned NaN),
+/// A query whose keys are all masked gets all-zero attention weights, hence a zero attention
+/// result (MultiheadAttention's output is then out_proj's bias alone) and no gradient through the
+/// scores: this is PyTorch's "safe softmax" (since 2.5; 1.13 returned NaN),
 /// chosen so that one fully padded sequence cannot poison a batch with NaN.
 ///
 /// Not supported (PyTorch options rarely used in practice): add_bias_kv, add_zero_attn.
@@ -37,7 +38,8 @@ struct ScaledDotProductOptions {
     Tensor attn_mask;
     double dropout_p = 0.0;  ///< dropout on the attention weights
     bool is_causal = false;  ///< query i attends keys 0..i only (combined with attn_mask)
-    /// 1 / sqrt(E) when unset.
+    /// The factor on Q K^T; 0 (unset): 1 / sqrt(E). Any other finite value is used as given,
+    /// negative ones too, as PyTorch 2's scale argument.
     double scale = 0.0;
     Generator* generator = nullptr;
 };

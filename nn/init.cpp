@@ -1,5 +1,6 @@
 #include <xgrad/nn/init.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -84,6 +85,30 @@ void normal_(const Tensor& t, double mean, double std, Generator* g) {
     fill_from(t, [&] { return mean + std * gen.next_normal(); });
 }
 
+namespace {
+// P(Z > x) for a standard normal Z, accurate far into the tail (erfc keeps its relative precision).
+double upper_tail(double x) {
+    return 0.5 * std::erfc(x / std::sqrt(2.0));
+}
+
+// Z restricted to [lo, hi] by inversion: u in [0, 1) picks a tail probability q between
+// P(Z > hi) and P(Z > lo), and Newton's method on P(Z > x) = q, kept inside the bracket by
+// bisection, finds x. Intervals below 0 are mirrored so that the tail computed is the small one.
+double truncated_standard_normal(double lo, double hi, double u) {
+    if (hi <= 0) return -truncated_standard_normal(-hi, -lo, u);
+    const double q = upper_tail(hi) + u * (upper_tail(lo) - upper_tail(hi));
+    double left = lo, right = hi, x = lo + u * (hi - lo);
+    for (int i = 0; i < 200 && right - left > 1e-14 * std::max(1.0, std::abs(x)); ++i) {
+        const double excess = upper_tail(x) - q;  // decreasing in x: positive left of the root
+        (excess > 0 ? left : right) = x;
+        double next = x + excess * std::sqrt(2 * M_PI) * std::exp(0.5 * x * x);  // - excess / (d/dx P(Z > x))
+        if (!(next > left && next < right)) next = 0.5 * (left + right);
+        x = next;
+    }
+    return x;
+}
+}  // namespace
+
 void trunc_normal_(const Tensor& t, double mean, double std, double a, double b, Generator* g) {
     XGRAD_CHECK(a < b, "trunc_normal_: the bounds [", a, ", ", b, "] are empty");
     XGRAD_CHECK(std > 0, "trunc_normal_: std must be positive, got ", std);
@@ -91,31 +116,43 @@ void trunc_normal_(const Tensor& t, double mean, double std, double a, double b,
                 "] lie more than 6 std from the mean; almost no draw would land inside");
     Generator& gen = generator_or_default(g);
     auto hold = gen.lock();
-    fill_from(t, [&] {
-        double v;
-        do v = mean + std * gen.next_normal();
-        while (v < a || v > b);
-        return v;
-    });
+    const double lo = (a - mean) / std, hi = (b - mean) / std;
+    // Redrawing until a value lands inside is exact and cheap while most draws do (+-2 std keeps
+    // 95%); for a narrow or far interval (5 to 6 std keeps 3 in 10 million) it would never end,
+    // and the inverse of the distribution function takes over.
+    if (upper_tail(lo) - upper_tail(hi) >= 0.25) {
+        fill_from(t, [&] {
+            double v;
+            do v = mean + std * gen.next_normal();
+            while (v < a || v > b);
+            return v;
+        });
+        return;
+    }
+    fill_from(t, [&] { return std::clamp(mean + std * truncated_standard_normal(lo, hi, gen.next_double()), a, b); });
 }
 
 void xavier_uniform_(const Tensor& t, double gain, Generator* g) {
+    if (t.numel() == 0 && t.dim() >= 2) return;  // nothing to fill, and a fan of 0 (PyTorch's no-op)
     const auto [in, out] = calculate_fan_in_and_fan_out(t);
     const double bound = gain * std::sqrt(6.0 / static_cast<double>(in + out));
     uniform_(t, -bound, bound, g);
 }
 
 void xavier_normal_(const Tensor& t, double gain, Generator* g) {
+    if (t.numel() == 0 && t.dim() >= 2) return;  // nothing to fill, and a fan of 0 (PyTorch's no-op)
     const auto [in, out] = calculate_fan_in_and_fan_out(t);
     normal_(t, 0.0, gain * std::sqrt(2.0 / static_cast<double>(in + out)), g);
 }
 
 void kaiming_uniform_(const Tensor& t, double a, FanMode mode, Nonlinearity nonlinearity, Generator* g) {
+    if (t.numel() == 0 && t.dim() >= 2) return;  // nothing to fill, and a fan of 0 (PyTorch's no-op)
     const double bound = calculate_gain(nonlinearity, a) * std::sqrt(3.0 / fan(t, mode));
     uniform_(t, -bound, bound, g);
 }
 
 void kaiming_normal_(const Tensor& t, double a, FanMode mode, Nonlinearity nonlinearity, Generator* g) {
+    if (t.numel() == 0 && t.dim() >= 2) return;  // nothing to fill, and a fan of 0 (PyTorch's no-op)
     normal_(t, 0.0, calculate_gain(nonlinearity, a) / std::sqrt(fan(t, mode)), g);
 }
 
@@ -137,6 +174,7 @@ void embedding_default_(const Tensor& weight, std::optional<int64_t> padding_idx
 
 void variance_scaling_(const Tensor& t, double scale, FanMode mode, Distribution distribution, Generator* g) {
     XGRAD_CHECK(scale > 0, "variance_scaling_: scale must be positive, got ", scale);
+    if (t.numel() == 0 && t.dim() >= 2) return;
     const double variance = scale / fan(t, mode);
     switch (distribution) {
         case Distribution::normal:
@@ -156,6 +194,7 @@ void variance_scaling_(const Tensor& t, double scale, FanMode mode, Distribution
 
 void orthogonal_(const Tensor& t, double gain, Generator* g) {
     XGRAD_CHECK(t.dim() >= 2, "orthogonal_: expected a tensor with at least 2 dims, got shape ", t.sizes());
+    if (t.numel() == 0) return;  // nothing to fill (PyTorch's no-op); rows would divide by 0 below
     const int64_t rows = t.size(0), cols = t.numel() / rows;
     // Orthonormalize the columns of a tall Gaussian matrix [big, small] by modified Gram-Schmidt,
     // then transpose if the tensor is wide. Signs follow R's diagonal, as in PyTorch's QR route.

@@ -97,10 +97,35 @@ std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run_direction(const Weights& 
 std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run(const Tensor& x_in, Tensor h0, Tensor c0, const Tensor& lengths,
                                                        bool has_cell_state) {
     const RecurrentOptions& o = stack_options_;
-    XGRAD_CHECK(x_in.dim() == 3, name_, ": expected input ",
-                o.batch_first ? "[N, T, input_size]" : "[T, N, input_size]", ", got shape ", x_in.sizes());
+    XGRAD_CHECK(x_in.dim() == 3 || x_in.dim() == 2, name_, ": expected input ",
+                o.batch_first ? "[N, T, input_size]" : "[T, N, input_size]",
+                " or unbatched [T, input_size], got shape ", x_in.sizes());
+    if (x_in.dim() == 2) {
+        // One unbatched sequence, as PyTorch takes it: a batch of one, the batch dim dropped again
+        // from the output and the states ([layers * directions, H]).
+        XGRAD_CHECK(!lengths.defined(), name_, ": lengths need a batch; an unbatched input [T, input_size] ",
+                    x_in.sizes(), " is one whole sequence");
+        const auto batch_state = [&](const Tensor& state, const char* which) {
+            if (!state.defined()) return state;
+            XGRAD_CHECK(state.dim() == 2, name_, ": for an unbatched input ", x_in.sizes(), ", ", which,
+                        " must be [layers * directions, hidden_size], got shape ", state.sizes());
+            return state.unsqueeze(1);
+        };
+        auto [out, h, c] = run(x_in.unsqueeze(o.batch_first ? 0 : 1), batch_state(h0, "h0"), batch_state(c0, "c0"),
+                               Tensor(), has_cell_state);
+        return {out.squeeze(o.batch_first ? 0 : 1), h.squeeze(1), c.defined() ? c.squeeze(1) : c};
+    }
     XGRAD_CHECK(x_in.size(2) == o.input_size, name_, ": the input ", x_in.sizes(), " has ", x_in.size(2),
                 " features but input_size is ", o.input_size);
+    const DType dtype = weights_.front().w_ih.dtype();
+    XGRAD_CHECK(x_in.dtype() == dtype, name_, ": the input is ", x_in.dtype(), " but the weights are ", dtype,
+                "; convert the input (x.to(", dtype, ")) or the module (to(", x_in.dtype(), "))");
+    for (const Tensor* state : {&h0, &c0})
+        XGRAD_CHECK(!state->defined() || state->dtype() == dtype, name_, ": the initial state is ", state->dtype(),
+                    " but the weights are ", dtype);
+    // An LSTM's state is a pair: one half alone is a caller's mistake, not a request for zeros.
+    XGRAD_CHECK(!has_cell_state || h0.defined() == c0.defined(), name_, ": got ", h0.defined() ? "h0" : "c0",
+                " without ", h0.defined() ? "c0" : "h0", "; pass both or neither");
     Tensor x = o.batch_first ? x_in.transpose(0, 1) : x_in;  // [T, N, in]
     const int64_t steps = x.size(0), batch = x.size(1), directions = o.bidirectional ? 2 : 1;
     XGRAD_CHECK(steps > 0, name_, ": expected a sequence of at least one step, got input shape ", x_in.sizes());
@@ -119,7 +144,8 @@ std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run(const Tensor& x_in, Tenso
         XGRAD_CHECK(lengths.dim() == 1 && lengths.size(0) == batch && lengths.dtype() == kInt64, name_,
                     ": expected lengths as [", batch, "] int64, got shape ", lengths.sizes(), " ", lengths.dtype());
         XGRAD_CHECK(batch == 0 || (lengths.min().item() >= 1 && lengths.max().item() <= steps), name_,
-                    ": lengths must be between 1 and the sequence length ", steps);
+                    ": lengths must be between 1 and the sequence length ", steps, ", got lengths from ",
+                    lengths.min().item<int64_t>(), " to ", lengths.max().item<int64_t>());
         step_masks = (arange(steps).unsqueeze(1) < lengths.unsqueeze(0)).to(x.dtype()).unsqueeze(2);
         // Steps before the shortest sequence's end need no masks: every sequence is running there.
         if (batch > 0) shortest_length = static_cast<int64_t>(lengths.min().item());
@@ -214,7 +240,11 @@ void CellBase::reset_parameters(Generator* generator) {
 
 Tensor CellBase::checked_state(const Tensor& input, const Tensor& state, const char* what) const {
     XGRAD_CHECK(input.dim() == 2 && input.size(1) == options.input_size, name_, ": expected input [N, ",
-                options.input_size, "], got shape ", input.sizes());
+                options.input_size, "] or unbatched [", options.input_size, "], got shape ", input.sizes());
+    XGRAD_CHECK(input.dtype() == weight_ih.dtype(), name_, ": the input is ", input.dtype(), " but the weights are ",
+                weight_ih.dtype());
+    XGRAD_CHECK(!state.defined() || state.dtype() == weight_ih.dtype(), name_, ": ", what, " is ", state.dtype(),
+                " but the weights are ", weight_ih.dtype());
     const Shape sizes = {input.size(0), options.hidden_size};
     if (!state.defined()) return zeros(sizes, input.dtype());
     XGRAD_CHECK(state.sizes() == sizes, name_, ": expected ", what, " of shape ", sizes, " for input ", input.sizes(),
@@ -229,7 +259,20 @@ std::string CellBase::extra_repr() const {
 
 }  // namespace detail
 
+namespace {
+// A state given with an unbatched (1-D) input: [hidden_size], batched as [1, hidden_size].
+Tensor batched_state(const Tensor& state) {
+    return state.defined() && state.dim() == 1 ? state.unsqueeze(0) : state;
+}
+}  // namespace
+
 LSTMState LSTMCell::forward_with_state(const Tensor& input, const LSTMState& state) {
+    if (input.dim() == 1) {  // one unbatched sample, as PyTorch takes it
+        const LSTMState next = forward_with_state(input.unsqueeze(0), {batched_state(state.h), batched_state(state.c)});
+        return {next.h.squeeze(0), next.c.squeeze(0)};
+    }
+    XGRAD_CHECK(state.h.defined() == state.c.defined(), name_, ": got ", state.h.defined() ? "h" : "c", " without ",
+                state.h.defined() ? "c" : "h", "; pass both or neither");
     const Tensor h = checked_state(input, state.h, "h"), c = checked_state(input, state.c, "c");
     Tensor input_gates = linear(input, weight_ih, bias_ih);
     if (bias_hh.defined()) input_gates = input_gates + bias_hh;
@@ -238,11 +281,13 @@ LSTMState LSTMCell::forward_with_state(const Tensor& input, const LSTMState& sta
 }
 
 Tensor GRUCell::forward_with_state(const Tensor& input, const Tensor& h_in) {
+    if (input.dim() == 1) return forward_with_state(input.unsqueeze(0), batched_state(h_in)).squeeze(0);
     const Tensor h = checked_state(input, h_in, "h");
     return F::fused_gru_cell(linear(input, weight_ih, bias_ih), linear(h, weight_hh, bias_hh), h);
 }
 
 Tensor RNNCell::forward_with_state(const Tensor& input, const Tensor& h_in) {
+    if (input.dim() == 1) return forward_with_state(input.unsqueeze(0), batched_state(h_in)).squeeze(0);
     const Tensor h = checked_state(input, h_in, "h");
     return activate(options.nonlinearity, linear(input, weight_ih, bias_ih) + linear(h, weight_hh, bias_hh));
 }

@@ -100,8 +100,9 @@ protected:
     virtual void step(const Weights& w, const Tensor& input_gates, Tensor& h, Tensor& c) const = 0;
     /// GRU: b_hh cannot join the input's part (its n part is multiplied by r).
     virtual bool hidden_bias_apart() const { return false; }
-    /// The stack over x ([T, N, in] or batch-first); h0 and c0 zeros when undefined, c unused
-    /// without a cell state. Returns the output sequence, h_n and c_n.
+    /// The stack over x ([T, N, in] or batch-first, or one unbatched sequence [T, in] with states
+    /// [layers * directions, H]); h0 and c0 zeros when both are undefined, c unused without a cell
+    /// state. Returns the output sequence, h_n and c_n.
     std::tuple<Tensor, Tensor, Tensor> run(const Tensor& x, Tensor h0, Tensor c0, const Tensor& lengths,
                                            bool has_cell_state);
 

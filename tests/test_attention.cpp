@@ -362,6 +362,11 @@ BOOST_AUTO_TEST_CASE(scaled_dot_product_attention_matches_its_definition) {
                  v = random_tensor({2, 5, 2}, kFloat64, 13);
     const Tensor expected = matmul(softmax(matmul(q, k.transpose(1, 2)) / 2.0, -1), v);  // sqrt(4) = 2
     check_values(nn::F::scaled_dot_product_attention(q, k, v), expected.to_vector<double>(), 1e-12);
+    // A given scale is used as given, a negative one too (PyTorch 2's scale argument).
+    const Tensor negative = matmul(softmax(matmul(q, k.transpose(1, 2)) * -0.5, -1), v);
+    check_values(nn::F::scaled_dot_product_attention(q, k, v, {.scale = -0.5}), negative.to_vector<double>(), 1e-12);
+    check_error([&] { nn::F::scaled_dot_product_attention(q, k, v, {.scale = std::nan("")}); },
+                {"scaled_dot_product_attention", "scale", "finite"});
     const Tensor causal = tril(ones({3, 5}, kFloat64)) > 0.5;  // true = may attend
     const Tensor via_mask = nn::F::scaled_dot_product_attention(q, k, v, {.attn_mask = causal});
     check_values(nn::F::scaled_dot_product_attention(q, k, v, {.is_causal = true}), via_mask.to_vector<double>(),

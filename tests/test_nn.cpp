@@ -1124,6 +1124,28 @@ BOOST_AUTO_TEST_CASE(initializers_have_the_documented_statistics) {
     BOOST_TEST(w.max().item() <= 1.0);
     // N(0,1) truncated to [-1, 1] has variance 1 - 2 phi(1) / (2 Phi(1) - 1) = 0.29112.
     BOOST_TEST(std::abs(stats().second - 0.29112) < 0.005);
+    // Far in a tail (5 to 6 std keeps 3 in 10 million draws, which redrawing never reached) and
+    // narrow, the inverse of the distribution function: the truncated normal's mean and variance,
+    // m = (phi(a) - phi(b)) / Z and 1 + (a phi(a) - b phi(b)) / Z - m^2, Z = Phi(b) - Phi(a).
+    for (const auto& [a, b] : {std::pair{5.0, 6.0}, std::pair{-6.0, -4.5}, std::pair{-0.01, 0.02}}) {
+        BOOST_TEST_CONTEXT("[" << a << ", " << b << "]") {
+            Tensor t = empty({20000}, kFloat64);
+            nn::init::trunc_normal_(t, 0.0, 1.0, a, b, &g);
+            const auto phi = [](double x) { return std::exp(-x * x / 2) / std::sqrt(2 * M_PI); };
+            const double z = 0.5 * (std::erfc(-b / std::sqrt(2.0)) - std::erfc(-a / std::sqrt(2.0)));
+            const double m = (phi(a) - phi(b)) / z, v = 1 + (a * phi(a) - b * phi(b)) / z - m * m;
+            BOOST_TEST(t.min().item() >= a);
+            BOOST_TEST(t.max().item() <= b);
+            BOOST_TEST(std::abs(t.mean().item() - m) < 0.02 * std::sqrt(v) + 1e-12);
+            BOOST_TEST(std::abs(t.var().item() - v) < 0.05 * v);
+        }
+    }
+    // Tensors without elements are left alone (orthogonal_ divided by their 0 rows).
+    Tensor none = empty({0, 5});
+    nn::init::orthogonal_(none);
+    nn::init::kaiming_uniform_(none);
+    nn::init::xavier_normal_(none);
+    BOOST_TEST((none.sizes() == Shape{0, 5}));
 
     const double xavier_var = 2.0 / (500 + 400);
     nn::init::xavier_uniform_(w, 1.0, &g);

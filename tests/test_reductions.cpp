@@ -217,4 +217,44 @@ BOOST_AUTO_TEST_CASE(bad_dims_are_reported) {
     check_error([] { mean(arange(3)); }, {"mean", "floating-point", "int64"});
 }
 
+BOOST_AUTO_TEST_CASE(float32_sums_down_long_columns_and_scans_stay_accurate) {
+    // A million float32 rows of 0.1 added in order drifted to about 1.009e5 (the running total
+    // outgrows what 0.1 can change); pairwise sums of rows and double running totals in scans keep
+    // float32's few units of rounding.
+    const Tensor rows = full({1000000, 2}, 0.1, kFloat32);
+    for (const double s : sum(rows, {0}).to_vector<double>()) BOOST_TEST(std::abs(s - 1e5) < 0.1);
+    BOOST_TEST(std::abs(mean(rows, {0}).to_vector<double>()[1] - 0.1) < 1e-6);
+    BOOST_TEST(var(rows, {0}).to_vector<double>()[0] < 1e-9);
+    const Tensor scanned = cumsum(full({1000000}, 0.1, kFloat32), 0);
+    BOOST_TEST(std::abs(scanned[-1].item() - 1e5) < 0.1);
+    // Up to 128 rows are still added in order: a bias gradient keeps its bits.
+    const Tensor few = randn({128, 7});
+    Tensor in_order = few[0].clone();
+    for (int64_t k = 1; k < 128; ++k) in_order = in_order + few[k];
+    BOOST_TEST(equal(sum(few, {0}), in_order));
+}
+
+BOOST_AUTO_TEST_CASE(logsumexp_of_nothing_and_of_integers) {
+    const std::vector<double> empty = logsumexp(zeros({0, 2}), {0}).to_vector<double>();
+    BOOST_TEST(empty.size() == 2u);
+    for (const double v : empty) BOOST_TEST((std::isinf(v) && v < 0));
+    const Tensor ints = logsumexp(tensor({1, 2}, kInt64), {0});
+    BOOST_TEST(ints.dtype() == kFloat32);
+    check_values(ints, {std::log(std::exp(1.0) + std::exp(2.0))}, 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(norm_gradients_are_zero_at_zeros_for_every_p) {
+    // PyTorch's subgradient: 0 where an element (or the whole norm) is 0, not 0 * inf = NaN.
+    const Tensor x = tensor({1.0, 4.0, 0.0}, kFloat64).requires_grad_();
+    norm(x, 0.5).backward();  // (1 + 2 + 0)^2 = 9; d/dx = 3 / sqrt(|x|)
+    check_values(x.grad(), {3, 1.5, 0}, 1e-12);
+    for (const double p : {0.5, 1.5, 3.0}) {
+        BOOST_TEST_CONTEXT("p " << p) {
+            const Tensor z = zeros({2}, kFloat64).requires_grad_();
+            norm(z, p).backward();
+            check_values(z.grad(), {0, 0}, 0);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -567,13 +567,13 @@ BOOST_AUTO_TEST_CASE(an_lstm_learns_to_count) {
 
 BOOST_AUTO_TEST_CASE(bad_inputs_are_reported) {
     nn::LSTM lstm({.input_size = 3, .hidden_size = 2});
-    check_error([&] { lstm(ones({4, 3})); }, {"LSTM", "[T, N, input_size]", "[4, 3]"});
+    check_error([&] { lstm(ones({4})); }, {"LSTM", "[T, N, input_size]", "[4]"});
     check_error([&] { lstm(ones({4, 2, 5})); }, {"LSTM", "5 features", "input_size is 3"});
     check_error(
         [&] {
             lstm.forward_with_state(ones({4, 2, 3}), {}, tensor({4, 5}, kInt64));
         },
-        {"LSTM", "lengths", "between 1 and"});
+        {"LSTM", "lengths", "between 1 and", "from 4 to 5"});
     check_error(
         [&] {
             lstm.forward_with_state(ones({4, 2, 3}), {}, tensor({4}, kInt64));
@@ -585,6 +585,42 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_reported) {
         },
         {"LSTM", "h and c", "[1, 2, 2]"});
     check_error([] { nn::LSTM({.input_size = 3, .hidden_size = 0}); }, {"LSTM", "positive"});
+    // Inputs or states of another dtype than the weights, and half of an LSTM's state.
+    check_error([&] { lstm(ones({4, 2, 3}, kFloat64)); }, {"LSTM", "input is float64", "weights are float32"});
+    check_error(
+        [&] {
+            lstm.forward_with_state(ones({4, 2, 3}), {zeros({1, 2, 2}), Tensor()});
+        },
+        {"LSTM", "h0 without c0"});
+    check_error([&] { lstm.forward_with_state(ones({4, 3}), {}, tensor({4}, kInt64)); }, {"LSTM", "unbatched"});
+}
+
+BOOST_AUTO_TEST_CASE(unbatched_sequences_and_samples_run_as_a_batch_of_one) {
+    // PyTorch takes one sequence [T, input_size] (states [layers * directions, H]) and one cell
+    // input [input_size]: the same numbers as a batch of one, without the batch dim.
+    manual_seed(3);
+    nn::LSTM lstm({.input_size = 3, .hidden_size = 2, .num_layers = 2, .bidirectional = true});
+    const Tensor x = randn({5, 3}), h0 = randn({4, 2}), c0 = randn({4, 2});
+    const nn::LSTMOutput one = lstm.forward_with_state(x, {h0, c0});
+    const nn::LSTMOutput batch = lstm.forward_with_state(x.unsqueeze(1), {h0.unsqueeze(1), c0.unsqueeze(1)});
+    BOOST_TEST((one.output.sizes() == Shape{5, 4}));
+    BOOST_TEST((one.state.h.sizes() == Shape{4, 2}));
+    BOOST_TEST(equal(one.output, batch.output.squeeze(1)));
+    BOOST_TEST(equal(one.state.c, batch.state.c.squeeze(1)));
+    nn::GRU gru({.input_size = 3, .hidden_size = 2, .batch_first = true});
+    BOOST_TEST(equal(gru(x), gru(x.unsqueeze(0)).squeeze(0)));
+    check_error([&] { gru.forward_with_state(x, zeros({1, 1, 2})); }, {"GRU", "unbatched", "[1, 1, 2]"});
+
+    nn::LSTMCell lstm_cell({.input_size = 3, .hidden_size = 2});
+    const nn::LSTMState step = lstm_cell.forward_with_state(x[0], {h0[0], c0[0]});
+    const nn::LSTMState batched =
+        lstm_cell.forward_with_state(x[0].unsqueeze(0), {h0[0].unsqueeze(0), c0[0].unsqueeze(0)});
+    BOOST_TEST((step.h.sizes() == Shape{2}));
+    BOOST_TEST(equal(step.c, batched.c.squeeze(0)));
+    nn::GRUCell gru_cell({.input_size = 3, .hidden_size = 2});
+    BOOST_TEST(equal(gru_cell(x[1]), gru_cell(x[1].unsqueeze(0)).squeeze(0)));
+    nn::RNNCell rnn_cell({.input_size = 3, .hidden_size = 2});
+    BOOST_TEST((rnn_cell.forward_with_state(x[1], h0[1]).sizes() == Shape{2}));
 }
 
 BOOST_AUTO_TEST_CASE(fused_lstm_cell_matches_the_ops_it_fuses) {
@@ -759,7 +795,7 @@ BOOST_AUTO_TEST_CASE(fused_gru_cell_gradients_and_second_derivatives) {
 
 BOOST_AUTO_TEST_CASE(gru_rnn_and_cells_report_bad_inputs) {
     nn::GRU gru({.input_size = 3, .hidden_size = 2});
-    check_error([&] { gru(ones({4, 3})); }, {"GRU", "[T, N, input_size]", "[4, 3]"});
+    check_error([&] { gru(ones({4})); }, {"GRU", "[T, N, input_size]", "[4]"});
     check_error(
         [&] {
             gru.forward_with_state(ones({4, 2, 3}), zeros({1, 3, 2}));
@@ -778,10 +814,12 @@ BOOST_AUTO_TEST_CASE(gru_rnn_and_cells_report_bad_inputs) {
     check_error([&] { cell(ones({4, 5})); }, {"LSTMCell", "[N, 3]", "[4, 5]"});
     check_error(
         [&] {
-            cell.forward_with_state(ones({4, 3}), {zeros({4, 3}), Tensor()});
+            cell.forward_with_state(ones({4, 3}), {zeros({4, 3}), zeros({4, 2})});
         },
         {"LSTMCell", "h of shape", "[4, 2]"});
     check_error([] { nn::GRUCell({.input_size = 0, .hidden_size = 2}); }, {"GRUCell", "positive"});
+    check_error([&] { cell.forward_with_state(ones({4, 3}), {zeros({4, 2}), Tensor()}); }, {"LSTMCell", "h without c"});
+    check_error([&] { cell(ones({4, 3}, kFloat64)); }, {"LSTMCell", "input is float64", "weights are float32"});
     check_error(
         [] {
             nn::F::fused_gru_cell(zeros({2, 6}), zeros({2, 6}), zeros({2, 3}));

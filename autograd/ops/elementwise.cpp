@@ -69,14 +69,20 @@ Tensor div(const Tensor& a, const Tensor& b) {
                      {.saves = Saves::inputs, .save_inputs = {b.requires_grad(), true}});
 }
 
-// d(a^b) = (g b a^(b-1), g a^b log a); the second is taken as 0 where a == 0 and b >= 0 (the
-// limit along a -> 0+), as PyTorch does.
+// d(a^b) = (g b a^(b-1), g a^b log a); the first is 0 where b == 0 (a^0 is constant, also at
+// a = 0 where b a^(b-1) would be 0 * inf), the second 0 where a == 0 and b >= 0 (the limit along
+// a -> 0+), as PyTorch does.
 Tensor pow(const Tensor& base, const Tensor& exponent) {
     return binary_op(Binary::pow, base, exponent,
                      [](const Tensor& g, const BackwardContext& c) -> Grads {
                          const Tensor &a = c.inputs[0], &b = c.inputs[1];
                          Tensor ga, gb;
-                         if (c.needs(0)) ga = mul(mul(g, b), pow(a, sub(b, scalar_like(b, 1.0))));
+                         if (c.needs(0)) {
+                             const Tensor constant = eq(b, scalar_like(b, 0));
+                             const Tensor safe_b = where(constant, ones_like(b), b);
+                             ga = where(constant, zeros_like(g),
+                                        mul(mul(g, b), pow(a, sub(safe_b, scalar_like(b, 1.0)))));
+                         }
                          if (c.needs(1)) {
                              const Tensor zero_base = logical_and(eq(a, scalar_like(a, 0)), ge(b, scalar_like(b, 0)));
                              const Tensor safe_log = log(where(zero_base, ones_like(a), a));
@@ -97,15 +103,17 @@ Tensor pow(const Tensor& x, double e) {
                    {.saves = Saves::inputs});
 }
 
-// maximum/minimum: the gradient goes to the larger (smaller) input; at ties it is split in half.
+// maximum/minimum: the gradient goes to the larger (smaller) input; at ties it is split in half,
+// and where either is NaN (the result is NaN) both get it all, as in PyTorch: the loser is masked
+// out by a comparison that NaN never passes.
 Tensor maximum(const Tensor& a, const Tensor& b) {
     return binary_op(Binary::maximum, a, b,
                      [](const Tensor& g, const BackwardContext& c) -> Grads {
                          const Tensor &x = c.inputs[0], &y = c.inputs[1];
                          const Tensor half = mul(g, scalar_like(g, 0.5));
                          const Tensor tie = eq(x, y);
-                         return {where(tie, half, where(gt(x, y), g, zeros_like(g))),
-                                 where(tie, half, where(lt(x, y), g, zeros_like(g)))};
+                         return {where(tie, half, where(lt(x, y), zeros_like(g), g)),
+                                 where(tie, half, where(gt(x, y), zeros_like(g), g))};
                      },
                      {.saves = Saves::inputs});
 }
@@ -116,8 +124,8 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
                          const Tensor &x = c.inputs[0], &y = c.inputs[1];
                          const Tensor half = mul(g, scalar_like(g, 0.5));
                          const Tensor tie = eq(x, y);
-                         return {where(tie, half, where(lt(x, y), g, zeros_like(g))),
-                                 where(tie, half, where(gt(x, y), g, zeros_like(g)))};
+                         return {where(tie, half, where(gt(x, y), zeros_like(g), g)),
+                                 where(tie, half, where(lt(x, y), zeros_like(g), g))};
                      },
                      {.saves = Saves::inputs});
 }

@@ -169,9 +169,9 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
                    {.saves = Saves::inputs_and_output});
 }
 
-// p-norms: composed from abs, pow, sum and amax, so every case inherits correct derivatives.
-// For p = 2 the gradient g x / ||x|| is written out, with 0 at x = 0 (the subgradient PyTorch
-// uses) instead of the 0/0 the composition would give.
+// p-norms: 1 and inf composed from abs, sum and amax (their derivatives inherited); for p = 2 the
+// gradient g x / ||x|| and for other p PyTorch's are written out, with 0 where x = 0 or the norm is
+// 0 (the subgradient PyTorch uses) instead of the 0/0 or 0 * inf a composition would give.
 Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
     XGRAD_CHECK(is_floating(x.dtype()), "norm: expected a floating-point tensor, got ", x.dtype());
     XGRAD_CHECK(p > 0, "norm: p must be positive, got ", p);
@@ -188,7 +188,27 @@ Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
                            return {where(zero, zeros_like(in), mul(in, scaled))};
                        },
                        {.saves = Saves::inputs_and_output});
-    return pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
+    // Other p: PyTorch's gradient, sgn(x) |x|^(p-1) g / ||x||^(p-1), written so that zeros give 0
+    // rather than 0 * inf (the composition pow(sum(pow(|x|, p)), 1 / p) gave NaN at zeros).
+    return make_op("norm", {x}, kernels::norm(x.data(), p, dims, keepdim),
+                   [p, dims, keepdim](const Tensor& g, const BackwardContext& c) -> Grads {
+                       const Tensor& in = c.inputs[0];
+                       const Tensor out = unsqueeze_reduced(c.output, in.sizes(), dims, keepdim);
+                       const Tensor grad = unsqueeze_reduced(g, in.sizes(), dims, keepdim);
+                       const Tensor zero_in = eq(in, scalar_like(in, 0));
+                       const Tensor safe_abs = where(zero_in, ones_like(in), abs(in));
+                       if (p < 1) {
+                           // |x|^(p-1) is infinite at 0: the element passes nothing there.
+                           const Tensor scaled = where(zero_in, zeros_like(in), mul(sign(in), pow(safe_abs, p - 1)));
+                           return {mul(mul(scaled, grad), pow(out, 1 - p))};
+                       }
+                       const Tensor scaled =
+                           p < 2 ? mul(sign(in), pow(safe_abs, p - 1)) : mul(in, pow(safe_abs, p - 2));
+                       const Tensor zero_norm = eq(out, scalar_like(out, 0));
+                       const Tensor safe_out = where(zero_norm, ones_like(out), out);
+                       return {mul(scaled, where(zero_norm, zeros_like(out), div(grad, pow(safe_out, p - 1))))};
+                   },
+                   {.saves = Saves::inputs_and_output});
 }
 
 namespace {

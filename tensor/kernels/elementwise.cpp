@@ -65,15 +65,33 @@ struct SquareOp {
             return expr;                \
         }                               \
     };
-XGRAD_UNARY_FUNCTOR(ExpOp, exp(x))
+// exp(x) and 1 / (1 + e^-x) through full_range_exp on vectors (simd.hpp), std::exp on scalars.
+template <class V>
+V exp_over_full_range(V x) {
+    if constexpr (std::is_arithmetic_v<V>)
+        return std::exp(x);
+    else
+        return full_range_exp(x);
+}
+struct ExpOp {
+    template <class V>
+    V operator()(V x) const {
+        return exp_over_full_range(x);
+    }
+};
+// For very negative x, e^-x overflows to inf and the result is a clean 0.
+struct SigmoidOp {
+    template <class V>
+    V operator()(V x) const {
+        return V(1) / (V(1) + exp_over_full_range(-x));
+    }
+};
 XGRAD_UNARY_FUNCTOR(LogOp, log(x))
 XGRAD_UNARY_FUNCTOR(SqrtOp, sqrt(x))
 XGRAD_UNARY_FUNCTOR(RsqrtOp, V(1) / sqrt(x))
 XGRAD_UNARY_FUNCTOR(SinOp, sin(x))
 XGRAD_UNARY_FUNCTOR(CosOp, cos(x))
 XGRAD_UNARY_FUNCTOR(TanhOp, tanh(x))
-// 1 / (1 + e^-x): for very negative x, e^-x overflows to inf and the result is a clean 0.
-XGRAD_UNARY_FUNCTOR(SigmoidOp, V(1) / (V(1) + exp(-x)))
 XGRAD_UNARY_FUNCTOR(ReciprocalOp, V(1) / x)
 XGRAD_UNARY_FUNCTOR(Log1pOp, log1p(x))
 XGRAD_UNARY_FUNCTOR(Expm1Op, expm1(x))
@@ -118,11 +136,14 @@ struct ClampOp {
     V operator()(V x) const {
         if constexpr (kIsBatch<V>) {
             using T = typename V::value_type;
+            // min(max(x, lo), hi), as PyTorch: hi wins when lo > hi; NaN stays NaN.
             const V l(static_cast<T>(lo)), h(static_cast<T>(hi));
-            return xsimd::select(x < l, l, xsimd::select(x > h, h, x));
+            const V raised = xsimd::select(x < l, l, x);
+            return xsimd::select(raised > h, h, raised);
         } else {
             const V l = static_cast<V>(lo), h = static_cast<V>(hi);
-            return x < l ? l : (x > h ? h : x);
+            const V raised = x < l ? l : x;
+            return raised > h ? h : raised;
         }
     }
 };
@@ -474,17 +495,20 @@ NDArray where(const NDArray& cond, const NDArray& a, const NDArray& b) {
 NDArray clamp(const NDArray& x, double low, double high) {
     const double lo = std::isnan(low) ? -std::numeric_limits<double>::infinity() : low;
     const double hi = std::isnan(high) ? std::numeric_limits<double>::infinity() : high;
-    XGRAD_CHECK(lo <= hi, "clamp: the lower bound ", low, " is above the upper bound ", high);
-    const DType dtype = x.dtype() == kBool ? kInt64 : x.dtype();
+    // As PyTorch's type promotion with scalars: integers clamped to a fractional bound come out as
+    // float32 (clamp(arange(3), 0.5, 1.5) is 0.5, 1, 1.5); whole bounds keep int64.
+    const bool fractional = (std::isfinite(lo) && lo != std::floor(lo)) || (std::isfinite(hi) && hi != std::floor(hi));
+    const DType dtype = is_floating(x.dtype()) ? x.dtype() : (fractional ? kFloat32 : kInt64);
     const NDArray in = x.to(dtype);
     NDArray out = NDArray::empty(x.sizes(), dtype);
     dispatch_numeric(dtype, "clamp", [&](auto tag) {
         using T = decltype(tag);
         if constexpr (std::is_integral_v<T>) {
             const double l = std::max(lo, -9.2e18), h = std::min(hi, 9.2e18);
+            // min(max(v, l), h): h wins when l > h.
             unary_loop<T>(out, in, [=](T v) {
-                return static_cast<double>(v) < l ? static_cast<T>(std::ceil(l))
-                                                  : (static_cast<double>(v) > h ? static_cast<T>(std::floor(h)) : v);
+                const T raised = static_cast<double>(v) < l ? static_cast<T>(std::ceil(l)) : v;
+                return static_cast<double>(raised) > h ? static_cast<T>(std::floor(h)) : raised;
             });
         } else {
             unary_loop<T>(out, in, ClampOp{lo, hi});

@@ -94,15 +94,15 @@ void check_index(const NDArray& index, const char* op) {
     XGRAD_CHECK(index.dtype() == kInt64, op, ": the index must be int64, got ", index.dtype());
 }
 
-// Every index in [-n, n) becomes non-negative; anything else throws naming op and the position.
+// The indices as a contiguous int64 array, each checked to be in [0, n): as in PyTorch, index_select,
+// index_add, gather and scatter_add take no negative indices (x[idx] does; index() wraps them
+// before it gets here). Anything else throws naming op, the index and the dimension.
 NDArray checked_indices(const NDArray& index, int64_t n, const char* op, int64_t dim, const Shape& shape) {
-    NDArray idx = index.clone();
-    int64_t* p = idx.data<int64_t>();
-    for (int64_t i = 0; i < idx.numel(); ++i) {
-        XGRAD_CHECK(p[i] >= -n && p[i] < n, op, ": index ", p[i], " is out of range for dimension ", dim, " of size ",
-                    n, " (shape ", shape, ")");
-        if (p[i] < 0) p[i] += n;
-    }
+    NDArray idx = index.contiguous();
+    const int64_t* p = idx.data<int64_t>();
+    for (int64_t i = 0; i < idx.numel(); ++i)
+        XGRAD_CHECK(p[i] >= 0 && p[i] < n, op, ": index ", p[i], " is out of range for dimension ", dim, " of size ", n,
+                    " (shape ", shape, ")");
     return idx;
 }
 }  // namespace

@@ -35,6 +35,25 @@ using Arch = xsimd::default_arch;  // with FMA3, xsimd's fma is the instruction 
 template <class T>
 using Batch = xsimd::batch<T, Arch>;
 
+/// e^x over the whole range. xsimd's exp is exact inside (-88.37, 88.37) for float and
+/// (-708.39, 709.78) for double, but gives 0 below (where e^x is still a subnormal: 3.8e-44 at
+/// -100 in float) and, for float, inf above 88.38 (e^x is finite up to 88.72). Lanes out there
+/// are recomputed with std::exp, so a value's result does not depend on whether it sits in a
+/// vector or in a loop's scalar tail. Such inputs are rare (softmax subtracts the maximum): the
+/// test costs a compare per vector.
+template <class T>
+inline Batch<T> full_range_exp(Batch<T> x) {
+    const Batch<T> result = xsimd::exp(x);
+    constexpr T safe = std::is_same_v<T, float> ? T(88) : T(708);
+    if (!xsimd::any(xsimd::abs(x) > Batch<T>(safe))) return result;
+    alignas(64) T in[Batch<T>::size], out[Batch<T>::size];
+    x.store_aligned(in);
+    result.store_aligned(out);
+    for (std::size_t i = 0; i < Batch<T>::size; ++i)
+        if (std::abs(in[i]) > safe) out[i] = std::exp(in[i]);
+    return Batch<T>::load_aligned(out);
+}
+
 /// a * b + c on scalars as xsimd::fma computes it on Batch<T>: rounded once where the machine has
 /// a fused multiply-add, else twice. A scalar edge of a vector loop then has the vector's bits.
 template <class T>
