@@ -328,4 +328,23 @@ BOOST_AUTO_TEST_CASE(pow_and_maximum_gradients_at_their_edges) {
     check_values(y.grad(), {0.5, 1}, 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_zero_dim_tensor_does_not_raise_the_type_within_its_category) {
+    // PyTorch's rule: float32 [n] with a float64 0-d tensor is float32; a 0-d tensor of a higher
+    // category (float beside int64) still decides.
+    const Tensor f = tensor({1.0, 2.0}, kFloat32), d0 = scalar_tensor(0.5, kFloat64);
+    BOOST_TEST((f + d0).dtype() == kFloat32);
+    BOOST_TEST((d0 * f).dtype() == kFloat32);
+    BOOST_TEST(where(tensor({1.0, 0.0}) > 0.5, d0, f).dtype() == kFloat32);
+    BOOST_TEST((tensor({1, 2}, kInt64) + d0).dtype() == kFloat64);
+    BOOST_TEST((tensor({1, 2}, kInt64) + scalar_tensor(3, kInt64)).dtype() == kInt64);
+    BOOST_TEST((f + tensor({0.5}, kFloat64)).dtype() == kFloat64);      // both dimensioned: the wider
+    BOOST_TEST((d0 + scalar_tensor(1, kFloat32)).dtype() == kFloat64);  // both 0-d: the wider
+    // The 0-d operand's gradient comes back in its own dtype.
+    const Tensor x = f.clone().requires_grad_(), s = d0.clone().requires_grad_();
+    (x * s).sum().backward();
+    BOOST_TEST(s.grad().dtype() == kFloat64);
+    check_values(s.grad(), {3.0}, 1e-6);
+    check_values(x.grad(), {0.5, 0.5}, 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

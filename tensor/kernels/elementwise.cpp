@@ -345,8 +345,21 @@ void unary_typed(Unary op, const NDArray& out, const NDArray& x) {
     XGRAD_INTERNAL_ASSERT(false, "unary op ", unary_name(op), " has no kernel for ", dtype_of<T>());
 }
 
-DType binary_compute_dtype(Binary op, DType a, DType b) {
-    DType t = promote_types(a, b);
+// The common type of two operands, with PyTorch's rule for a 0-d tensor beside a dimensioned one:
+// it cannot raise the other's type within its category (bool < integer < floating), only from a
+// lower one. float32 [n] with a float64 0-d tensor computes in float32; int64 [n] with a float64
+// 0-d tensor in float64, as in PyTorch.
+DType promote_operands(const NDArray& a, const NDArray& b) {
+    if ((a.dim() == 0) != (b.dim() == 0)) {
+        const auto category = [](DType d) { return d == kBool ? 0 : (is_floating(d) ? 2 : 1); };
+        const DType dimensioned = a.dim() == 0 ? b.dtype() : a.dtype(), zero_dim = a.dim() == 0 ? a.dtype() : b.dtype();
+        if (category(zero_dim) <= category(dimensioned)) return dimensioned;
+    }
+    return promote_types(a.dtype(), b.dtype());
+}
+
+DType binary_compute_dtype(Binary op, const NDArray& a, const NDArray& b) {
+    DType t = promote_operands(a, b);
     if (t == kBool) t = kInt64;
     if ((op == Binary::div) && t == kInt64) t = kFloat32;
     return t;
@@ -388,7 +401,7 @@ NDArray unary(Unary op, const NDArray& x) {
 void binary_out(Binary op, const NDArray& out, const NDArray& a, const NDArray& b) {
     const char* name = binary_name(op);
     const Shape sizes = broadcast_shapes(a.sizes(), b.sizes(), name);
-    const DType dtype = binary_compute_dtype(op, a.dtype(), b.dtype());
+    const DType dtype = binary_compute_dtype(op, a, b);
     check_out(name, out, sizes, dtype);
     check_no_partial_overlap(name, out, a);
     check_no_partial_overlap(name, out, b);
@@ -423,7 +436,7 @@ void binary_out(Binary op, const NDArray& out, const NDArray& a, const NDArray& 
 
 NDArray binary(Binary op, const NDArray& a, const NDArray& b) {
     const Shape sizes = broadcast_shapes(a.sizes(), b.sizes(), binary_name(op));
-    NDArray out = NDArray::empty(sizes, binary_compute_dtype(op, a.dtype(), b.dtype()));
+    NDArray out = NDArray::empty(sizes, binary_compute_dtype(op, a, b));
     binary_out(op, out, a, b);
     return out;
 }
@@ -432,7 +445,7 @@ NDArray compare(Compare op, const NDArray& a, const NDArray& b) {
     static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
     const char* name = names[static_cast<int>(op)];
     const Shape sizes = broadcast_shapes(a.sizes(), b.sizes(), name);
-    const DType dtype = promote_types(a.dtype(), b.dtype());
+    const DType dtype = promote_operands(a, b);
     const NDArray x = a.to(dtype), y = b.to(dtype);
     NDArray out = NDArray::empty(sizes, kBool);
     dispatch_all(dtype, [&](auto tag) {
@@ -475,7 +488,7 @@ NDArray compare(Compare op, const NDArray& a, const NDArray& b) {
 NDArray where(const NDArray& cond, const NDArray& a, const NDArray& b) {
     XGRAD_CHECK(cond.dtype() == kBool, "where: the condition must be a bool tensor, got ", cond.dtype());
     const Shape sizes = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes(), "where"), b.sizes(), "where");
-    const DType dtype = promote_types(a.dtype(), b.dtype());
+    const DType dtype = promote_operands(a, b);
     const NDArray x = a.to(dtype), y = b.to(dtype);
     NDArray out = NDArray::empty(sizes, dtype);
     dispatch_all(dtype, [&](auto tag) {
