@@ -7,9 +7,10 @@ namespace xgrad::data {
 int64_t Batch::size() const {
     if (data.defined()) return data.size(0);
     if (target.defined()) return target.size(0);
-    XGRAD_CHECK(!fields.empty() && fields.begin()->second.defined() && fields.begin()->second.dim() > 0,
-                "Batch::size: the batch has no data, target or field with a first dimension to count");
-    return fields.begin()->second.size(0);
+    for (const auto& [name, field] : fields)
+        if (field.defined() && field.dim() > 0) return field.size(0);
+    XGRAD_CHECK(false, "Batch::size: the batch has no data, target or field with a first dimension to count");
+    return 0;
 }
 
 const Tensor& Batch::field(const std::string& name) const {

@@ -41,7 +41,7 @@ struct Batch {
     Tensor target;                         ///< [B, ...]
     std::map<std::string, Tensor> fields;  ///< extra per-batch tensors: lengths, masks, ids
     /// Examples in the batch: the first dimension of data, else of the target, else of the first
-    /// field (a collate that returns only fields); an error when the batch holds no tensor.
+    /// field (by name) that has one (a collate that returns only fields); an error when none has.
     int64_t size() const;
     /// The named extra field; an error lists the fields there are.
     const Tensor& field(const std::string& name) const;

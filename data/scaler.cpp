@@ -1,7 +1,5 @@
 #include <xgrad/data/scaler.hpp>
 
-#include <limits>
-
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/ops.hpp>
 
@@ -51,13 +49,11 @@ StandardScaler& StandardScaler::fit(const Tensor& x) {
         return *this;
     }
     // A constant column's computed spread is rarely exactly 0 (the mean is rounded: seven 0.1s give
-    // 1.4e-17) and dividing by it would blow rounding noise up to +-1. As scikit-learn does, a
-    // variance within the rounding error of the sums, n eps var + (n eps mean)^2, counts as constant.
-    const Tensor std = x.std({0}, /*unbiased=*/false), var = std * std;
-    const double n_eps =
-        static_cast<double>(x.size(0)) *
-        (x.dtype() == kFloat32 ? std::numeric_limits<float>::epsilon() : std::numeric_limits<double>::epsilon());
-    const Tensor constant = var <= var * n_eps + square(mean * n_eps);
+    // 1.4e-17) and dividing by it would blow rounding noise up to +-1. Constant is decided exactly,
+    // by the column's extremes, not by a bound on the rounding error (scikit-learn's bound, with
+    // float32's epsilon, would call a float32 column of mean 300 and std 1 over 100k rows constant).
+    const Tensor std = x.std({0}, /*unbiased=*/false);
+    const Tensor constant = logical_or(amax(x, {0}) == amin(x, {0}), std == 0.0);  // (a spread that underflowed)
     scale_ = where(constant, ones_like(std), std);
     return *this;
 }

@@ -317,9 +317,11 @@ std::pair<Tensor, Tensor> target_weights(const char* op, const Tensor& scores, c
     return {w, safe};
 }
 
-// A weighted mean: total / sum of the targets' weights. When every target is ignored (or of
-// weight 0) the loss is PyTorch's 0/0 = NaN with a gradient of zeros: dividing by the zero sum would
-// send inf * 0 = NaN back into every logit, and one such batch (all padding) would poison the weights.
+// A weighted mean: total / sum of the targets' weights. When every target is ignored the loss is
+// PyTorch's 0/0 = NaN with a gradient of zeros: dividing by the zero sum would send inf * 0 = NaN
+// back into every logit, and one such batch (all padding) would poison the weights. A deliberate
+// difference: when the targets are not ignored but all of classes weighted 0, PyTorch's gradient
+// is NaN; here it is zeros too.
 Tensor divide_by_weight(const Tensor& total, const Tensor& w) {
     const Tensor denominator = w.sum();
     if (denominator.item() == 0) return total * 0.0 + std::numeric_limits<double>::quiet_NaN();
@@ -433,8 +435,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 
 namespace {
 // -(t log p + (1 - t) log(1 - p)) element by element, the logs clamped at -100 as in PyTorch, with
-// PyTorch's gradients: (p - t) / max(p (1 - p), 1e-12) for p, finite at p = 0 or 1 where the
-// clamped logs' chain rule would give inf * 0 = NaN; log(1 - p) - log p (clamped) for t.
+// PyTorch's gradient for p: (p - t) / max(p (1 - p), 1e-12), finite at p = 0 or 1 where the
+// clamped logs' chain rule would give inf * 0 = NaN. For t: log(1 - p) - log p with the forward's
+// clamps, so +-100 at p = 0 or 1 where PyTorch's (-logit(p)) is infinite.
 struct BinaryCrossEntropy : autograd::Function<BinaryCrossEntropy> {
     static Tensor clamped_logs_difference(const Tensor& p) {
         return clamp_min(log(1.0 - p), -100.0) - clamp_min(log(p), -100.0);

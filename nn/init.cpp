@@ -20,6 +20,12 @@ void fill_from(const Tensor& t, Draw draw) {
     t.copy_(from_vector(values, t.sizes(), kFloat64));
 }
 
+// A tensor of at least 2 dims without elements: the fan-based initializers leave it alone (its fan
+// may be 0), as PyTorch's do.
+bool nothing_to_fill(const Tensor& t) {
+    return t.dim() >= 2 && t.numel() == 0;
+}
+
 double fan(const Tensor& t, FanMode mode) {
     const auto [in, out] = calculate_fan_in_and_fan_out(t);
     switch (mode) {
@@ -98,12 +104,15 @@ double truncated_standard_normal(double lo, double hi, double u) {
     if (hi <= 0) return -truncated_standard_normal(-hi, -lo, u);
     const double q = upper_tail(hi) + u * (upper_tail(lo) - upper_tail(hi));
     double left = lo, right = hi, x = lo + u * (hi - lo);
-    for (int i = 0; i < 200 && right - left > 1e-14 * std::max(1.0, std::abs(x)); ++i) {
+    for (int i = 0; i < 200; ++i) {
         const double excess = upper_tail(x) - q;  // decreasing in x: positive left of the root
+        if (excess == 0) break;
         (excess > 0 ? left : right) = x;
         double next = x + excess * std::sqrt(2 * M_PI) * std::exp(0.5 * x * x);  // - excess / (d/dx P(Z > x))
         if (!(next > left && next < right)) next = 0.5 * (left + right);
+        const bool converged = std::abs(next - x) <= 1e-14 * std::max(1.0, std::abs(x));
         x = next;
+        if (converged || right - left <= 1e-14 * std::max(1.0, std::abs(x))) break;
     }
     return x;
 }
@@ -112,8 +121,9 @@ double truncated_standard_normal(double lo, double hi, double u) {
 void trunc_normal_(const Tensor& t, double mean, double std, double a, double b, Generator* g) {
     XGRAD_CHECK(a < b, "trunc_normal_: the bounds [", a, ", ", b, "] are empty");
     XGRAD_CHECK(std > 0, "trunc_normal_: std must be positive, got ", std);
-    XGRAD_CHECK(b > mean - 6 * std && a < mean + 6 * std, "trunc_normal_: the bounds [", a, ", ", b,
-                "] lie more than 6 std from the mean; almost no draw would land inside");
+    // Beyond 30 std the tail probabilities underflow a double and no draw can be placed.
+    XGRAD_CHECK(b > mean - 30 * std && a < mean + 30 * std, "trunc_normal_: the bounds [", a, ", ", b,
+                "] lie more than 30 std from the mean, beyond what a double can place a draw in");
     Generator& gen = generator_or_default(g);
     auto hold = gen.lock();
     const double lo = (a - mean) / std, hi = (b - mean) / std;
@@ -133,26 +143,26 @@ void trunc_normal_(const Tensor& t, double mean, double std, double a, double b,
 }
 
 void xavier_uniform_(const Tensor& t, double gain, Generator* g) {
-    if (t.numel() == 0 && t.dim() >= 2) return;  // nothing to fill, and a fan of 0 (PyTorch's no-op)
+    if (nothing_to_fill(t)) return;
     const auto [in, out] = calculate_fan_in_and_fan_out(t);
     const double bound = gain * std::sqrt(6.0 / static_cast<double>(in + out));
     uniform_(t, -bound, bound, g);
 }
 
 void xavier_normal_(const Tensor& t, double gain, Generator* g) {
-    if (t.numel() == 0 && t.dim() >= 2) return;  // nothing to fill, and a fan of 0 (PyTorch's no-op)
+    if (nothing_to_fill(t)) return;
     const auto [in, out] = calculate_fan_in_and_fan_out(t);
     normal_(t, 0.0, gain * std::sqrt(2.0 / static_cast<double>(in + out)), g);
 }
 
 void kaiming_uniform_(const Tensor& t, double a, FanMode mode, Nonlinearity nonlinearity, Generator* g) {
-    if (t.numel() == 0 && t.dim() >= 2) return;  // nothing to fill, and a fan of 0 (PyTorch's no-op)
+    if (nothing_to_fill(t)) return;
     const double bound = calculate_gain(nonlinearity, a) * std::sqrt(3.0 / fan(t, mode));
     uniform_(t, -bound, bound, g);
 }
 
 void kaiming_normal_(const Tensor& t, double a, FanMode mode, Nonlinearity nonlinearity, Generator* g) {
-    if (t.numel() == 0 && t.dim() >= 2) return;  // nothing to fill, and a fan of 0 (PyTorch's no-op)
+    if (nothing_to_fill(t)) return;
     normal_(t, 0.0, calculate_gain(nonlinearity, a) / std::sqrt(fan(t, mode)), g);
 }
 
@@ -174,7 +184,7 @@ void embedding_default_(const Tensor& weight, std::optional<int64_t> padding_idx
 
 void variance_scaling_(const Tensor& t, double scale, FanMode mode, Distribution distribution, Generator* g) {
     XGRAD_CHECK(scale > 0, "variance_scaling_: scale must be positive, got ", scale);
-    if (t.numel() == 0 && t.dim() >= 2) return;
+    if (nothing_to_fill(t)) return;
     const double variance = scale / fan(t, mode);
     switch (distribution) {
         case Distribution::normal:
@@ -194,7 +204,7 @@ void variance_scaling_(const Tensor& t, double scale, FanMode mode, Distribution
 
 void orthogonal_(const Tensor& t, double gain, Generator* g) {
     XGRAD_CHECK(t.dim() >= 2, "orthogonal_: expected a tensor with at least 2 dims, got shape ", t.sizes());
-    if (t.numel() == 0) return;  // nothing to fill (PyTorch's no-op); rows would divide by 0 below
+    if (nothing_to_fill(t)) return;  // (rows would divide by 0 below)
     const int64_t rows = t.size(0), cols = t.numel() / rows;
     // Orthonormalize the columns of a tall Gaussian matrix [big, small] by modified Gram-Schmidt,
     // then transpose if the tensor is wide. Signs follow R's diagonal, as in PyTorch's QR route.

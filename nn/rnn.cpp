@@ -1,6 +1,7 @@
 #include <xgrad/nn/rnn.hpp>
 
 #include <cmath>
+#include <initializer_list>
 #include <string>
 
 #include <xgrad/autograd/ops.hpp>
@@ -23,6 +24,21 @@ RecurrentOptions stack_options_of(const RNNOptions& o) {
             .bidirectional = o.bidirectional,
             .dtype = o.dtype,
             .generator = o.generator};
+}
+
+// The input and the given states must have the weights' dtype; errors name the layer.
+void check_dtypes(const char* name, const Tensor& input, std::initializer_list<const Tensor*> states, DType weights) {
+    XGRAD_CHECK(input.dtype() == weights, name, ": the input is ", input.dtype(), " but the weights are ", weights,
+                "; convert the input (x.to(", weights, ")) or the module (to(", input.dtype(), "))");
+    for (const Tensor* state : states)
+        XGRAD_CHECK(!state->defined() || state->dtype() == weights, name, ": the initial state is ", state->dtype(),
+                    " but the weights are ", weights);
+}
+
+// An LSTM's state is a pair: one half alone is a caller's mistake, not a request for zeros.
+void check_whole_state(const char* name, const Tensor& h, const Tensor& c, const char* h_name, const char* c_name) {
+    XGRAD_CHECK(h.defined() == c.defined(), name, ": got ", h.defined() ? h_name : c_name, " without ",
+                h.defined() ? c_name : h_name, "; pass both or neither");
 }
 
 Tensor activate(Nonlinearity nonlinearity, const Tensor& x) {
@@ -117,15 +133,8 @@ std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run(const Tensor& x_in, Tenso
     }
     XGRAD_CHECK(x_in.size(2) == o.input_size, name_, ": the input ", x_in.sizes(), " has ", x_in.size(2),
                 " features but input_size is ", o.input_size);
-    const DType dtype = weights_.front().w_ih.dtype();
-    XGRAD_CHECK(x_in.dtype() == dtype, name_, ": the input is ", x_in.dtype(), " but the weights are ", dtype,
-                "; convert the input (x.to(", dtype, ")) or the module (to(", x_in.dtype(), "))");
-    for (const Tensor* state : {&h0, &c0})
-        XGRAD_CHECK(!state->defined() || state->dtype() == dtype, name_, ": the initial state is ", state->dtype(),
-                    " but the weights are ", dtype);
-    // An LSTM's state is a pair: one half alone is a caller's mistake, not a request for zeros.
-    XGRAD_CHECK(!has_cell_state || h0.defined() == c0.defined(), name_, ": got ", h0.defined() ? "h0" : "c0",
-                " without ", h0.defined() ? "c0" : "h0", "; pass both or neither");
+    check_dtypes(name_, x_in, {&h0, &c0}, weights_.front().w_ih.dtype());
+    if (has_cell_state) check_whole_state(name_, h0, c0, "h0", "c0");
     Tensor x = o.batch_first ? x_in.transpose(0, 1) : x_in;  // [T, N, in]
     const int64_t steps = x.size(0), batch = x.size(1), directions = o.bidirectional ? 2 : 1;
     XGRAD_CHECK(steps > 0, name_, ": expected a sequence of at least one step, got input shape ", x_in.sizes());
@@ -241,10 +250,7 @@ void CellBase::reset_parameters(Generator* generator) {
 Tensor CellBase::checked_state(const Tensor& input, const Tensor& state, const char* what) const {
     XGRAD_CHECK(input.dim() == 2 && input.size(1) == options.input_size, name_, ": expected input [N, ",
                 options.input_size, "] or unbatched [", options.input_size, "], got shape ", input.sizes());
-    XGRAD_CHECK(input.dtype() == weight_ih.dtype(), name_, ": the input is ", input.dtype(), " but the weights are ",
-                weight_ih.dtype());
-    XGRAD_CHECK(!state.defined() || state.dtype() == weight_ih.dtype(), name_, ": ", what, " is ", state.dtype(),
-                " but the weights are ", weight_ih.dtype());
+    check_dtypes(name_, input, {&state}, weight_ih.dtype());
     const Shape sizes = {input.size(0), options.hidden_size};
     if (!state.defined()) return zeros(sizes, input.dtype());
     XGRAD_CHECK(state.sizes() == sizes, name_, ": expected ", what, " of shape ", sizes, " for input ", input.sizes(),
@@ -271,8 +277,7 @@ LSTMState LSTMCell::forward_with_state(const Tensor& input, const LSTMState& sta
         const LSTMState next = forward_with_state(input.unsqueeze(0), {batched_state(state.h), batched_state(state.c)});
         return {next.h.squeeze(0), next.c.squeeze(0)};
     }
-    XGRAD_CHECK(state.h.defined() == state.c.defined(), name_, ": got ", state.h.defined() ? "h" : "c", " without ",
-                state.h.defined() ? "c" : "h", "; pass both or neither");
+    check_whole_state(name_, state.h, state.c, "h", "c");
     const Tensor h = checked_state(input, state.h, "h"), c = checked_state(input, state.c, "c");
     Tensor input_gates = linear(input, weight_ih, bias_ih);
     if (bias_hh.defined()) input_gates = input_gates + bias_hh;

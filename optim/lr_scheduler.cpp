@@ -190,7 +190,8 @@ double LinearLR::next_lr(double current, double) const {
 }
 
 ConstantLR::ConstantLR(Optimizer& optimizer, Options options) : ClosedFormLRScheduler(optimizer), options_(options) {
-    XGRAD_CHECK(options.factor >= 0 && options.factor <= 1, "ConstantLR: factor must be in [0, 1], got ",
+    // 0 is refused: the lr is divided by the factor at total_iters (PyTorch fails there, dividing by 0).
+    XGRAD_CHECK(options.factor > 0 && options.factor <= 1, "ConstantLR: factor must be in (0, 1], got ",
                 options.factor);
     XGRAD_CHECK(options.total_iters >= 0, "ConstantLR: total_iters must be non-negative, got ", options.total_iters);
     apply();  // epoch 0 already uses the factor
@@ -283,8 +284,22 @@ void ComposedLRScheduler::load_state_dict(const SchedulerState& state) {
         for (const auto& [key, value] : schedulers_[k]->state_dict()) parts[k][key] = entry(state, prefix + key);
     }
     for (const auto& [key, value] : LRScheduler::state_dict()) entry(state, key);  // its own entries
-    for (std::size_t k = 0; k < schedulers_.size(); ++k) schedulers_[k]->load_state_dict(parts[k]);
-    LRScheduler::load_state_dict(state);  // last: the lrs it saved (of the running or last schedule) win
+    // A schedule may still refuse its part (a NaN lr, a fractional epoch) after others loaded
+    // theirs: then everything goes back to the state it had.
+    const SchedulerState before = state_dict();
+    try {
+        for (std::size_t k = 0; k < schedulers_.size(); ++k) schedulers_[k]->load_state_dict(parts[k]);
+        LRScheduler::load_state_dict(state);  // last: the lrs it saved (of the running or last schedule) win
+    } catch (...) {
+        for (std::size_t k = 0; k < schedulers_.size(); ++k) {
+            SchedulerState part;
+            const std::string prefix = "schedulers." + std::to_string(k) + ".";
+            for (const auto& [key, value] : parts[k]) part[key] = before.at(prefix + key);
+            schedulers_[k]->load_state_dict(part);
+        }
+        LRScheduler::load_state_dict(before);
+        throw;
+    }
 }
 
 Optimizer& ComposedLRScheduler::first_optimizer(const std::vector<std::shared_ptr<LRScheduler>>& schedulers,
@@ -296,13 +311,19 @@ Optimizer& ComposedLRScheduler::first_optimizer(const std::vector<std::shared_pt
 
 ChainedScheduler::ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers)
     : ComposedLRScheduler(first_optimizer(schedulers, "ChainedScheduler"), std::move(schedulers), "ChainedScheduler") {
-    last_lrs_ = schedulers_.back()->get_last_lr();
+    record_optimizer_lrs();
 }
 
 void ChainedScheduler::step() {
     ++last_epoch_;
     for (const auto& s : schedulers_) s->step();
-    last_lrs_ = schedulers_.back()->get_last_lr();
+    record_optimizer_lrs();
+}
+
+// The lrs the chain left, read from the optimizer as PyTorch does (the last schedule's own record
+// is stale when it was built before another one changed the lr).
+void ChainedScheduler::record_optimizer_lrs() {
+    for (std::size_t g = 0; g < last_lrs_.size(); ++g) last_lrs_[g] = optimizer_.lr(g);
 }
 
 SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,

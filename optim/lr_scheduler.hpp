@@ -50,8 +50,8 @@ public:
     virtual void load_state_dict(const SchedulerState& state);
 
 protected:
-    /// The lr of `group` at epoch last_epoch_. `current` is its lr before this step: closed-form
-    /// schedules ignore it, recursive ones (MultiplicativeLR) build on it.
+    /// The lr of `group` at epoch last_epoch_. `current` is its lr before this step: chainable
+    /// schedules (StepLR, MultiplicativeLR, ...) build on it, LambdaLR and OneCycleLR ignore it.
     virtual double compute_lr(std::size_t group, double current) const = 0;
     /// Sets every group's lr (and whatever else the schedule drives) for last_epoch_.
     virtual void apply();
@@ -260,6 +260,9 @@ class ChainedScheduler : public ComposedLRScheduler {
 public:
     explicit ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers);
     void step() override;
+
+private:
+    void record_optimizer_lrs();
 };
 
 /// Runs schedules one after another on the same optimizer: schedulers[0] until milestones[0],

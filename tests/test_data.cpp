@@ -76,6 +76,15 @@ BOOST_AUTO_TEST_CASE(standard_scaler_takes_a_rounded_constant_column_as_constant
     }
 }
 
+BOOST_AUTO_TEST_CASE(standard_scaler_scales_a_float32_column_far_from_zero) {
+    // Mean 300, std 1 over 100k float32 rows: a bound on rounding error with float32's epsilon
+    // would call it constant; its extremes differ, so it is scaled.
+    const Tensor x = (randn({100000, 1}) + 300.0).to(kFloat32);
+    data::StandardScaler scaler;
+    scaler.fit(x);
+    BOOST_TEST(std::abs(scaler.scale().item() - 1.0) < 0.02);
+}
+
 BOOST_AUTO_TEST_CASE(scalers_refuse_nan_and_infinite_values_naming_where) {
     const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
     const Tensor with_nan = tensor({{1.0, 2.0}, {3.0, nan}}, kFloat64), with_inf = tensor({{1.0, inf}}, kFloat64);

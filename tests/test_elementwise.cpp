@@ -170,6 +170,10 @@ BOOST_AUTO_TEST_CASE(clamp_limits_values) {
     BOOST_TEST(fractional.dtype() == kFloat32);
     check_values(fractional, {-1.5, 0, 2.5});
     check_values(clamp_min(tensor({-5, 0, 5}, kInt64), 0.5), {0.5, 0.5, 5});
+    // An infinite bound is no whole number either (it was cast to int64: undefined behaviour).
+    const Tensor infinite = clamp_min(tensor({-5, 0, 5}, kInt64), std::numeric_limits<double>::infinity());
+    BOOST_TEST(infinite.dtype() == kFloat32);
+    for (const double v : infinite.to_vector<double>()) BOOST_TEST(std::isinf(v));
 }
 
 BOOST_AUTO_TEST_CASE(nan_propagates_through_max_and_relu) {
@@ -311,6 +315,11 @@ BOOST_AUTO_TEST_CASE(exp_and_sigmoid_have_the_same_range_in_vectors_and_tails) {
             BOOST_TEST((std::isfinite(scalar) && scalar > 0));
         }
     }
+    // Just below xsimd's float cutoff (-87.68) and far beyond the band (-inf, a -1e9 mask: 0).
+    for (const double v : {-87.7, -1e9, -std::numeric_limits<double>::infinity()}) {
+        const float scalar = std::exp(static_cast<float>(v));
+        for (const double e : exp(full({16}, v, kFloat32)).to_vector<double>()) BOOST_TEST(e == scalar);
+    }
     const std::vector<double> sig = sigmoid(full({16}, -88.5, kFloat32)).to_vector<double>();
     for (const double s : sig) BOOST_TEST(s > 0);
 }
@@ -345,6 +354,19 @@ BOOST_AUTO_TEST_CASE(a_zero_dim_tensor_does_not_raise_the_type_within_its_catego
     BOOST_TEST(s.grad().dtype() == kFloat64);
     check_values(s.grad(), {3.0}, 1e-6);
     check_values(x.grad(), {0.5, 0.5}, 0);
+}
+
+BOOST_AUTO_TEST_CASE(bools_add_as_or_and_multiply_as_and) {
+    const Tensor a = tensor({1.0, 1.0, 0.0}) > 0.5, b = tensor({1.0, 0.0, 0.0}) > 0.5;
+    const Tensor sum_ab = a + b, product = a * b;
+    BOOST_TEST(sum_ab.dtype() == kBool);
+    BOOST_TEST(product.dtype() == kBool);
+    check_values(sum_ab, {1, 1, 0}, 0);
+    check_values(product, {1, 0, 0}, 0);
+    check_values(maximum(a, b), {1, 1, 0}, 0);
+    check_error([&] { a - b; }, {"sub", "bool", "logical_xor"});
+    // With an integer operand the bools count as 0 and 1.
+    check_values(a + tensor({1, 1, 1}, kInt64), {2, 2, 1}, 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

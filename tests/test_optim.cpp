@@ -492,6 +492,23 @@ BOOST_AUTO_TEST_CASE(constant_polynomial_and_chained_schedules) {
         },
         {"ChainedScheduler", "scheduler 1", "another optimizer"});
     check_error([&] { optim::ConstantLR(other, {.factor = 1.5}); }, {"ConstantLR", "factor", "1.5"});
+    check_error([&] { optim::ConstantLR(other, {.factor = 0}); }, {"ConstantLR", "factor", "(0, 1]"});
+    // The chain reports the optimizer's lr, also when its last schedule was built first.
+    Tensor u = param_with_grad({1}, {0});
+    optim::SGD third({u}, {.lr = 1.0});
+    auto built_first = std::make_shared<optim::ExponentialLR>(third, optim::ExponentialLROptions{.gamma = 0.9});
+    auto built_second = std::make_shared<optim::ConstantLR>(third, optim::ConstantLROptions{.factor = 0.1});
+    optim::ChainedScheduler reversed({built_second, built_first});
+    BOOST_TEST(reversed.get_last_lr()[0] == 0.1);
+    // A state one schedule refuses (a NaN lr) changes nothing, not even the schedules before it.
+    optim::SchedulerState bad = chain.state_dict();
+    bad["schedulers.0.last_epoch"] = 7;
+    bad["schedulers.1.last_lrs.0"] = std::nan("");
+    const double lr_before = opt.lr(0);
+    const auto state_before = chain.state_dict();
+    check_error([&] { chain.load_state_dict(bad); }, {"load_state_dict", "last_lrs.0"});
+    BOOST_TEST(opt.lr(0) == lr_before);
+    BOOST_TEST((chain.state_dict() == state_before));
     check_error([&] { optim::PolynomialLR(other, {.total_iters = 0}); }, {"PolynomialLR", "total_iters"});
 }
 

@@ -257,4 +257,17 @@ BOOST_AUTO_TEST_CASE(norm_gradients_are_zero_at_zeros_for_every_p) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(softmax_of_infinities_follows_pytorch) {
+    const double inf = std::numeric_limits<double>::infinity();
+    for (const Tensor& lane : {softmax(tensor({inf, 1.0}, kFloat64), 0), log_softmax(tensor({inf, 1.0}, kFloat64), 0),
+                               softmax(tensor({-inf, -inf}, kFloat64), 0)})
+        for (const double v : lane.to_vector<double>()) BOOST_TEST(std::isnan(v));
+    check_values(softmax(tensor({-inf, 0.0}, kFloat64), 0), {0, 1}, 0);
+    BOOST_TEST(logsumexp(tensor({inf, 1.0}, kFloat64), {0}).item() == inf);
+    // chunk of an empty dim: as many empty pieces as asked for.
+    const std::vector<Tensor> pieces = chunk(zeros({0, 2}), 3);
+    BOOST_TEST(pieces.size() == 3u);
+    for (const Tensor& p : pieces) BOOST_TEST((p.sizes() == Shape{0, 2}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

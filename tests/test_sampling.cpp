@@ -187,6 +187,7 @@ BOOST_AUTO_TEST_CASE(bad_samplers_are_reported) {
 BOOST_AUTO_TEST_CASE(a_batch_of_fields_alone_counts_its_examples) {
     data::Batch fields_only;
     fields_only.fields["ids"] = arange(4);
+    fields_only.fields["a_scalar"] = scalar_tensor(1.0);  // first by name, but 0-d: not counted
     BOOST_TEST(fields_only.size() == 4);
     check_error([] { data::Batch().size(); }, {"Batch::size", "no data, target or field"});
 }

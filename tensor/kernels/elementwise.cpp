@@ -436,6 +436,15 @@ void binary_out(Binary op, const NDArray& out, const NDArray& a, const NDArray& 
 
 NDArray binary(Binary op, const NDArray& a, const NDArray& b) {
     const Shape sizes = broadcast_shapes(a.sizes(), b.sizes(), binary_name(op));
+    if (a.dtype() == kBool && b.dtype() == kBool) {
+        // As PyTorch: two bools add as "or", multiply as "and", and keep bool (also maximum and
+        // minimum); their difference is refused, since 1 - 1 and 0 - 1 would leave bool.
+        XGRAD_CHECK(op != Binary::sub,
+                    "sub: subtracting two bool tensors is not supported; use logical_xor, or "
+                    "convert them with to(kInt64) first");
+        if (op == Binary::add || op == Binary::mul || op == Binary::maximum || op == Binary::minimum)
+            return binary(op, a.to(kInt64), b.to(kInt64)).to(kBool);
+    }
     NDArray out = NDArray::empty(sizes, binary_compute_dtype(op, a, b));
     binary_out(op, out, a, b);
     return out;
@@ -508,9 +517,14 @@ NDArray where(const NDArray& cond, const NDArray& a, const NDArray& b) {
 NDArray clamp(const NDArray& x, double low, double high) {
     const double lo = std::isnan(low) ? -std::numeric_limits<double>::infinity() : low;
     const double hi = std::isnan(high) ? std::numeric_limits<double>::infinity() : high;
-    // As PyTorch's type promotion with scalars: integers clamped to a fractional bound come out as
-    // float32 (clamp(arange(3), 0.5, 1.5) is 0.5, 1, 1.5); whole bounds keep int64.
-    const bool fractional = (std::isfinite(lo) && lo != std::floor(lo)) || (std::isfinite(hi) && hi != std::floor(hi));
+    // Integers clamped to a bound that is not a whole number (fractional or infinite) come out as
+    // float32, as PyTorch promotes them (clamp(arange(3), 0.5, 1.5) is 0.5, 1, 1.5). A whole bound
+    // keeps int64: a C++ double cannot say whether it was written 2 or 2.0 (xgrad's rule for
+    // scalars, see the README); PyTorch would give float32 for 2.0. NaN means no bound.
+    const auto not_whole = [](double bound) {
+        return !std::isnan(bound) && (!std::isfinite(bound) || bound != std::floor(bound));
+    };
+    const bool fractional = not_whole(low) || not_whole(high);
     const DType dtype = is_floating(x.dtype()) ? x.dtype() : (fractional ? kFloat32 : kInt64);
     const NDArray in = x.to(dtype);
     NDArray out = NDArray::empty(x.sizes(), dtype);

@@ -85,8 +85,14 @@ std::vector<NDArray> split(const NDArray& x, int64_t split_size, int64_t dim) {
 std::vector<NDArray> chunk(const NDArray& x, int64_t chunks, int64_t dim) {
     XGRAD_CHECK(chunks > 0, "chunk: the number of chunks must be positive, got ", chunks);
     XGRAD_CHECK(x.dim() > 0, "chunk: a 0-d tensor has no dimension to chunk");
-    const int64_t n = x.sizes()[wrap_dim(dim, x.dim(), "chunk")];
-    return split(x, std::max<int64_t>(n / chunks + (n % chunks != 0), 1), dim);
+    const int64_t d = wrap_dim(dim, x.dim(), "chunk"), n = x.sizes()[d];
+    // An empty dim gives `chunks` empty pieces, as in PyTorch (split would give one).
+    if (n == 0) {
+        XGRAD_CHECK(chunks <= (int64_t{1} << 20), "chunk: ", chunks,
+                    " empty pieces of an empty dimension are more than a list can hold");
+        return std::vector<NDArray>(static_cast<std::size_t>(chunks), x);
+    }
+    return split(x, n / chunks + (n % chunks != 0), dim);
 }
 
 namespace {

@@ -391,6 +391,16 @@ NDArray finite_max(const NDArray& x, const Shape& dims) {
         compare(Compare::eq, unary(Unary::abs, m), NDArray::scalar(std::numeric_limits<double>::infinity(), m.dtype()));
     return where(finite, NDArray::scalar(0, m.dtype()), m);
 }
+
+// The max each softmax lane is shifted by: an all -inf lane is shifted by 0 (its exps are all 0
+// and the result NaN, as PyTorch's), a lane holding +inf by +inf (x - max is NaN there, so the
+// whole lane is NaN, as PyTorch's; logsumexp instead shifts it by 0 to give +inf).
+NDArray softmax_shift(const NDArray& x, const Shape& dims) {
+    NDArray m = amax(x, dims, true);
+    NDArray all_minus_inf =
+        compare(Compare::eq, m, NDArray::scalar(-std::numeric_limits<double>::infinity(), m.dtype()));
+    return where(all_minus_inf, NDArray::scalar(0, m.dtype()), m);
+}
 }  // namespace
 
 NDArray logsumexp(const NDArray& x_in, const Shape& dims, bool keepdim) {
@@ -419,7 +429,7 @@ NDArray softmax(const NDArray& x, int64_t dim) {
     XGRAD_CHECK(is_floating(x.dtype()), "softmax: expected a floating-point tensor, got ", x.dtype());
     const Shape d = {wrap_dim(dim, x.dim(), "softmax")};
     if (x.numel() == 0) return NDArray::empty(x.sizes(), x.dtype());  // no lane has a maximum to shift by
-    NDArray e = unary(Unary::exp, binary(Binary::sub, x, finite_max(x, d)));
+    NDArray e = unary(Unary::exp, binary(Binary::sub, x, softmax_shift(x, d)));
     return binary(Binary::div, e, sum(e, d, true));
 }
 
@@ -429,7 +439,7 @@ NDArray log_softmax(const NDArray& x, int64_t dim) {
     if (x.numel() == 0) return NDArray::empty(x.sizes(), x.dtype());
     // (x - max) - log(sum(exp(x - max))): subtracting the max first keeps the digits that
     // x - logsumexp(x) would lose when both are large.
-    NDArray shifted = binary(Binary::sub, x, finite_max(x, d));
+    NDArray shifted = binary(Binary::sub, x, softmax_shift(x, d));
     NDArray log_total = unary(Unary::log, sum(unary(Unary::exp, shifted), d, true));
     return binary(Binary::sub, shifted, log_total);
 }

@@ -35,32 +35,36 @@ using Arch = xsimd::default_arch;  // with FMA3, xsimd's fma is the instruction 
 template <class T>
 using Batch = xsimd::batch<T, Arch>;
 
-/// e^x over the whole range. xsimd's exp is exact inside (-88.37, 88.37) for float and
-/// (-708.39, 709.78) for double, but gives 0 below (where e^x is still a subnormal: 3.8e-44 at
-/// -100 in float) and, for float, inf above 88.38 (e^x is finite up to 88.72). Lanes out there
-/// are recomputed with std::exp, so a value's result does not depend on whether it sits in a
-/// vector or in a loop's scalar tail. Such inputs are rare (softmax subtracts the maximum); the
-/// test (abs, compare, mask test per vector) costs 12% of an in-cache float32 exp (1M elements,
-/// Zen 5: 231 -> 270 µs), nothing once memory-bound, and keeps exp 2-3x PyTorch's speed.
+/// e^x over the whole range. xsimd's exp gives 0 from about -87.68 down in float (e^x is still a
+/// subnormal down to -103.97: 3.8e-44 at -100) and from -708.39 in double (subnormal to -745.13),
+/// and inf from 88.38 in float (finite to 88.72). Lanes in those bands are recomputed with
+/// std::exp, so a value's result does not depend on whether it sits in a vector or in a loop's
+/// scalar tail; lanes beyond them (-inf, a -1e9 mask, overflow) are already right and stay in the
+/// vector, so masked softmax rows cost nothing extra. With the band test (abs, two compares) an
+/// in-cache float32 exp of 1M elements took what xsimd's alone took (Zen 5: 214-225 µs both,
+/// also with a third of the lanes at -1e9).
 template <class T>
-inline constexpr T kExpSafe = std::is_same_v<T, float> ? T(88) : T(708);
+struct ExpBand {  // |x| in (low, high): xsimd's exp may differ from std::exp there
+    static constexpr T low = std::is_same_v<T, float> ? T(87.5) : T(708.0);
+    static constexpr T high = std::is_same_v<T, float> ? T(104.0) : T(746.0);
+};
 
-// The lanes of x beyond +-kExpSafe recomputed with std::exp; out of line, as it is rarely taken.
+// The lanes of x in the band recomputed with std::exp; out of line, as it is rarely taken.
 template <class T>
-[[gnu::noinline, gnu::cold]] Batch<T> exp_beyond_safe_range(Batch<T> x, Batch<T> result) {
+[[gnu::noinline, gnu::cold]] Batch<T> exp_in_band(Batch<T> x, Batch<T> result) {
     alignas(64) T in[Batch<T>::size], out[Batch<T>::size];
     x.store_aligned(in);
     result.store_aligned(out);
     for (std::size_t i = 0; i < Batch<T>::size; ++i)
-        if (std::abs(in[i]) > kExpSafe<T>) out[i] = std::exp(in[i]);
+        if (std::abs(in[i]) > ExpBand<T>::low && std::abs(in[i]) < ExpBand<T>::high) out[i] = std::exp(in[i]);
     return Batch<T>::load_aligned(out);
 }
 
 template <class T>
 inline Batch<T> full_range_exp(Batch<T> x) {
-    const Batch<T> result = xsimd::exp(x);
-    if (xsimd::any(xsimd::abs(x) > Batch<T>(kExpSafe<T>))) [[unlikely]]
-        return exp_beyond_safe_range(x, result);
+    const Batch<T> result = xsimd::exp(x), magnitude = xsimd::abs(x);
+    if (xsimd::any((magnitude > Batch<T>(ExpBand<T>::low)) & (magnitude < Batch<T>(ExpBand<T>::high)))) [[unlikely]]
+        return exp_in_band(x, result);
     return result;
 }
 
