@@ -365,6 +365,11 @@ BOOST_AUTO_TEST_CASE(bools_add_as_or_and_multiply_as_and) {
     check_values(product, {1, 0, 0}, 0);
     check_values(maximum(a, b), {1, 1, 0}, 0);
     check_error([&] { a - b; }, {"sub", "bool", "logical_xor"});
+    // A bool's sign is itself; negating a mask or taking its magnitude is refused, as in PyTorch.
+    BOOST_TEST(sign(a).dtype() == kBool);
+    check_values(sign(a), {1, 1, 0}, 0);
+    check_error([&] { neg(a); }, {"neg", "bool", "logical_not"});
+    check_error([&] { abs(a); }, {"abs", "bool"});
     // With an integer operand the bools count as 0 and 1.
     check_values(a + tensor({1, 1, 1}, kInt64), {2, 2, 1}, 0);
 }

@@ -393,6 +393,14 @@ void unary_out(Unary op, const NDArray& out, const NDArray& x) {
 }
 
 NDArray unary(Unary op, const NDArray& x) {
+    if (x.dtype() == kBool) {
+        // As PyTorch: a bool's sign is itself; negating or taking the magnitude of a mask is refused.
+        if (op == Unary::sign) return x.clone();
+        XGRAD_CHECK(op != Unary::neg,
+                    "neg: negating a bool tensor is not supported; to invert a mask use "
+                    "logical_not (or !mask)");
+        XGRAD_CHECK(op != Unary::abs, "abs: not supported for a bool tensor; convert it with to(kInt64) first");
+    }
     NDArray out = NDArray::empty(x.sizes(), unary_result_dtype(op, x.dtype()));
     unary_out(op, out, x);
     return out;
