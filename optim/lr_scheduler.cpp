@@ -268,36 +268,44 @@ ComposedLRScheduler::ComposedLRScheduler(Optimizer& optimizer, std::vector<std::
     }
 }
 
+namespace {
+// Where schedule k's entries sit in a composition's state.
+std::string schedule_prefix(std::size_t k) {
+    return "schedulers." + std::to_string(k) + ".";
+}
+}  // namespace
+
 SchedulerState ComposedLRScheduler::state_dict() const {
     SchedulerState state = LRScheduler::state_dict();
     for (std::size_t k = 0; k < schedulers_.size(); ++k)
-        for (const auto& [key, value] : schedulers_[k]->state_dict())
-            state["schedulers." + std::to_string(k) + "." + key] = value;
+        for (const auto& [key, value] : schedulers_[k]->state_dict()) state[schedule_prefix(k) + key] = value;
     return state;
+}
+
+std::vector<SchedulerState> ComposedLRScheduler::schedule_parts(const SchedulerState& state) const {
+    std::vector<SchedulerState> parts(schedulers_.size());
+    for (std::size_t k = 0; k < schedulers_.size(); ++k)
+        for (const auto& [key, value] : schedulers_[k]->state_dict())
+            parts[k][key] = entry(state, schedule_prefix(k) + key);
+    return parts;
+}
+
+void ComposedLRScheduler::load_parts(const std::vector<SchedulerState>& parts, const SchedulerState& own) {
+    for (std::size_t k = 0; k < schedulers_.size(); ++k) schedulers_[k]->load_state_dict(parts[k]);
+    LRScheduler::load_state_dict(own);  // last: the lrs it saved (of the running or last schedule) win
 }
 
 void ComposedLRScheduler::load_state_dict(const SchedulerState& state) {
     // Check every schedule's entries before loading any; each needs the keys its state_dict has.
-    std::vector<SchedulerState> parts(schedulers_.size());
-    for (std::size_t k = 0; k < schedulers_.size(); ++k) {
-        const std::string prefix = "schedulers." + std::to_string(k) + ".";
-        for (const auto& [key, value] : schedulers_[k]->state_dict()) parts[k][key] = entry(state, prefix + key);
-    }
+    const std::vector<SchedulerState> parts = schedule_parts(state);
     for (const auto& [key, value] : LRScheduler::state_dict()) entry(state, key);  // its own entries
     // A schedule may still refuse its part (a NaN lr, a fractional epoch) after others loaded
     // theirs: then everything goes back to the state it had.
     const SchedulerState before = state_dict();
     try {
-        for (std::size_t k = 0; k < schedulers_.size(); ++k) schedulers_[k]->load_state_dict(parts[k]);
-        LRScheduler::load_state_dict(state);  // last: the lrs it saved (of the running or last schedule) win
+        load_parts(parts, state);
     } catch (...) {
-        for (std::size_t k = 0; k < schedulers_.size(); ++k) {
-            SchedulerState part;
-            const std::string prefix = "schedulers." + std::to_string(k) + ".";
-            for (const auto& [key, value] : parts[k]) part[key] = before.at(prefix + key);
-            schedulers_[k]->load_state_dict(part);
-        }
-        LRScheduler::load_state_dict(before);
+        load_parts(schedule_parts(before), before);
         throw;
     }
 }

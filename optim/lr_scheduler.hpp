@@ -245,6 +245,10 @@ protected:
     // By reference: ChainedScheduler reads schedulers[0] for the optimizer in the same call.
     ComposedLRScheduler(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>>&& schedulers, const char* who);
     double compute_lr(std::size_t, double current) const override { return current; }
+    /// Each schedule's entries of a composition's state (an error names a missing one).
+    std::vector<SchedulerState> schedule_parts(const SchedulerState& state) const;
+    /// Loads each schedule's part, then the composition's own entries.
+    void load_parts(const std::vector<SchedulerState>& parts, const SchedulerState& own);
     /// The optimizer of schedulers[0], for a composition given no optimizer of its own.
     static Optimizer& first_optimizer(const std::vector<std::shared_ptr<LRScheduler>>& schedulers, const char* who);
     std::vector<std::shared_ptr<LRScheduler>> schedulers_;
