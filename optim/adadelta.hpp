@@ -15,11 +15,12 @@ struct AdadeltaOptions {
     double rho = 0.9;
     double eps = 1e-6;
     double weight_decay = 0.0;
+    bool maximize = false;  ///< ascend the objective: step along +grad, as PyTorch's maximize
 
     void validate() const;
     template <class F>
     void fields(F&& f) {
-        f("lr", lr), f("rho", rho), f("eps", eps), f("weight_decay", weight_decay);
+        f("lr", lr), f("rho", rho), f("eps", eps), f("weight_decay", weight_decay), f("maximize", maximize);
     }
 };
 

@@ -14,12 +14,13 @@ struct AdagradOptions {
     double weight_decay = 0.0;
     double initial_accumulator_value = 0.0;
     double eps = 1e-10;
+    bool maximize = false;  ///< ascend the objective: step along +grad, as PyTorch's maximize
 
     void validate() const;
     template <class F>
     void fields(F&& f) {
         f("lr", lr), f("lr_decay", lr_decay), f("weight_decay", weight_decay),
-            f("initial_accumulator_value", initial_accumulator_value), f("eps", eps);
+            f("initial_accumulator_value", initial_accumulator_value), f("eps", eps), f("maximize", maximize);
     }
 };
 

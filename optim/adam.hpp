@@ -25,12 +25,13 @@ struct AdamFamilyOptions {
     double eps = 1e-8;
     double weight_decay = Kind::kWeightDecay;
     bool amsgrad = false;
+    bool maximize = false;  ///< ascend the objective: step along +grad, as PyTorch's maximize
 
     void validate() const;
     template <class F>
     void fields(F&& f) {
         f("lr", lr), f("beta1", betas.first), f("beta2", betas.second), f("eps", eps), f("weight_decay", weight_decay),
-            f("amsgrad", amsgrad);
+            f("amsgrad", amsgrad), f("maximize", maximize);
     }
 };
 struct AdamKind {

@@ -14,11 +14,13 @@ struct AdamaxOptions {
     std::pair<double, double> betas = {0.9, 0.999};
     double eps = 1e-8;
     double weight_decay = 0.0;
+    bool maximize = false;  ///< ascend the objective: step along +grad, as PyTorch's maximize
 
     void validate() const;
     template <class F>
     void fields(F&& f) {
-        f("lr", lr), f("beta1", betas.first), f("beta2", betas.second), f("eps", eps), f("weight_decay", weight_decay);
+        f("lr", lr), f("beta1", betas.first), f("beta2", betas.second), f("eps", eps), f("weight_decay", weight_decay),
+            f("maximize", maximize);
     }
 };
 

@@ -88,6 +88,13 @@ void check_positive_finite(double value, const char* scheduler, const char* name
     XGRAD_CHECK(std::isfinite(value) && value > 0, scheduler, ": ", name, " must be a finite positive number, got ",
                 value);
 }
+// The group option a schedule with cycle_momentum drives, as PyTorch: beta1 where the optimizer
+// has betas, else momentum; an optimizer with neither is an error.
+std::string cycled_momentum_option(const Optimizer& optimizer, const char* scheduler) {
+    for (const char* name : {"beta1", "momentum"})
+        if (optimizer.group_option(0, name)) return name;
+    fail(scheduler, ": cycle_momentum needs an optimizer with momentum or betas (set cycle_momentum = false)");
+}
 }  // namespace
 
 void ClosedFormLRScheduler::restart() {
@@ -402,16 +409,7 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, Options o) : LRScheduler(optimizer)
         base_lrs_[g] = initial;
         optimizer.set_initial_lr(g, initial);
     }
-    if (o.cycle_momentum) {
-        // As PyTorch: beta1 where the optimizer has betas, else momentum.
-        if (optimizer.group_option(0, "beta1"))
-            momentum_name_ = "beta1";
-        else if (optimizer.group_option(0, "momentum"))
-            momentum_name_ = "momentum";
-        XGRAD_CHECK(!momentum_name_.empty(),
-                    "OneCycleLR: cycle_momentum needs an optimizer with momentum or betas "
-                    "(set cycle_momentum = false)");
-    }
+    if (o.cycle_momentum) momentum_name_ = cycled_momentum_option(optimizer, "OneCycleLR");
     apply();
 }
 
@@ -461,6 +459,83 @@ void OneCycleLR::apply_momentum() {
 }
 
 void OneCycleLR::load_state_dict(const SchedulerState& state) {
+    LRScheduler::load_state_dict(state);
+    apply_momentum();  // a function of the step alone
+}
+
+namespace {
+// One value for every group, or one per group (PyTorch's _format_param), each finite and >= 0.
+std::vector<double> per_group(const std::vector<double>& values, std::size_t groups, const char* scheduler,
+                              const char* name) {
+    XGRAD_CHECK(values.size() == 1 || values.size() == groups, scheduler, ": expected ", groups, " values for ", name,
+                " (or one for every group), got ", values.size());
+    for (double v : values) check_finite_at_least(v, 0, scheduler, name);
+    return values.size() == 1 ? std::vector<double>(groups, values[0]) : values;
+}
+
+// Sets every group's lr to base_lr before the scheduler records the initial lrs, as PyTorch does.
+Optimizer& starting_at(Optimizer& optimizer, const std::vector<double>& base_lr) {
+    const auto lrs = per_group(base_lr, optimizer.param_group_count(), "CyclicLR", "base_lr");
+    for (std::size_t g = 0; g < lrs.size(); ++g) optimizer.set_lr(g, lrs[g]);
+    return optimizer;
+}
+}  // namespace
+
+CyclicLR::CyclicLR(Optimizer& optimizer, Options o) : LRScheduler(starting_at(optimizer, o.base_lr)), options_(o) {
+    const std::size_t groups = optimizer.param_group_count();
+    base_lrs_ = per_group(o.base_lr, groups, "CyclicLR", "base_lr");
+    max_lrs_ = per_group(o.max_lr, groups, "CyclicLR", "max_lr");
+    XGRAD_CHECK(o.step_size_up >= 1, "CyclicLR: expected step_size_up >= 1, got ", o.step_size_up);
+    const int64_t down = o.step_size_down.value_or(o.step_size_up);
+    XGRAD_CHECK(down >= 0, "CyclicLR: expected step_size_down >= 0, got ", down);
+    check_positive_finite(o.gamma, "CyclicLR", "gamma");
+    total_size_ = static_cast<double>(o.step_size_up + down);
+    step_ratio_ = static_cast<double>(o.step_size_up) / total_size_;
+    if (o.cycle_momentum) {
+        momentum_name_ = cycled_momentum_option(optimizer, "CyclicLR");
+        base_momentums_ = per_group(o.base_momentum, groups, "CyclicLR", "base_momentum");
+        max_momentums_ = per_group(o.max_momentum, groups, "CyclicLR", "max_momentum");
+    }
+    apply();
+}
+
+std::pair<double, double> CyclicLR::position() const {
+    const auto t = static_cast<double>(last_epoch_);
+    const double cycle = std::floor(1 + t / total_size_);
+    const double x = 1 + t / total_size_ - cycle;
+    const double f = x <= step_ratio_ ? x / step_ratio_ : (x - 1) / (step_ratio_ - 1);
+    if (options_.scale_fn) return {f, options_.scale_fn(options_.scale_mode == Options::ScaleMode::cycle ? cycle : t)};
+    switch (options_.mode) {
+        case Options::Mode::triangular2:
+            return {f, 1 / std::pow(2.0, cycle - 1)};
+        case Options::Mode::exp_range:
+            return {f, std::pow(options_.gamma, t)};
+        case Options::Mode::triangular:
+            break;
+    }
+    return {f, 1.0};
+}
+
+double CyclicLR::compute_lr(std::size_t group, double) const {
+    const auto [f, scale] = position();
+    // PyTorch's order of operations, for the same bits.
+    return base_lrs_[group] + (max_lrs_[group] - base_lrs_[group]) * f * scale;
+}
+
+void CyclicLR::apply() {
+    LRScheduler::apply();
+    apply_momentum();
+}
+
+void CyclicLR::apply_momentum() {
+    if (momentum_name_.empty()) return;
+    const auto [f, scale] = position();
+    for (std::size_t g = 0; g < base_momentums_.size(); ++g)
+        optimizer_.set_group_option(g, momentum_name_,
+                                    max_momentums_[g] - (max_momentums_[g] - base_momentums_[g]) * f * scale);
+}
+
+void CyclicLR::load_state_dict(const SchedulerState& state) {
     LRScheduler::load_state_dict(state);
     apply_momentum();  // a function of the step alone
 }

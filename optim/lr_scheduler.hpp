@@ -9,10 +9,10 @@
 /// LinearLR, ConstantLR, PolynomialLR and MultiplicativeLR are chainable as PyTorch's step() is: each step changes the
 /// lr the group has now (StepLR multiplies it by gamma at every step_size-th epoch), so two schedulers on one optimizer
 /// compose (ExponentialLR and MultiStepLR together multiply), and a lr cut by ReduceLROnPlateau or set with set_lr
-/// stays cut. Alone they follow the closed form each one's comment gives. LambdaLR, OneCycleLR and
+/// stays cut. Alone they follow the closed form each one's comment gives. LambdaLR, OneCycleLR, CyclicLR and
 /// CosineAnnealingWarmRestarts set the lr from the initial one, as in PyTorch; SequentialLR hands the optimizer from
-/// one schedule to the next, ChainedScheduler steps several at once; OneCycleLR and CosineAnnealingWarmRestarts are
-/// meant to be stepped after every batch.
+/// one schedule to the next, ChainedScheduler steps several at once; OneCycleLR, CyclicLR and
+/// CosineAnnealingWarmRestarts are meant to be stepped after every batch.
 ///
 /// The schedulers attached to one optimizer share its initial lr (Optimizer::initial_lr, PyTorch's
 /// group["initial_lr"]): the first one records it, later ones start from it too.
@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -341,6 +342,55 @@ protected:
     Options options_;
     int64_t total_steps_ = 0;
     std::vector<Phase> phases_;
+    std::string momentum_name_;  ///< "beta1" or "momentum"; empty without cycle_momentum
+};
+
+struct CyclicLROptions {
+    enum class Mode { triangular, triangular2, exp_range };
+    enum class ScaleMode { cycle, iterations };
+    std::vector<double> base_lr;  ///< the low end of the cycle: one value for every group, or one per group (required)
+    std::vector<double> max_lr;   ///< the high end, likewise (required)
+    int64_t step_size_up = 2000;  ///< steps from base_lr up to max_lr
+    std::optional<int64_t> step_size_down;  ///< steps back down; step_size_up when not set
+    Mode mode = Mode::triangular;
+    double gamma = 1.0;  ///< exp_range's decay per step
+    /// A scale of the amplitude of your own, in place of mode's: of the cycle number (from 1) or of
+    /// the step, as scale_mode says.
+    std::function<double(double)> scale_fn;
+    ScaleMode scale_mode = ScaleMode::cycle;
+    bool cycle_momentum = true;  ///< momentum (SGD, RMSprop) or beta1 (Adam, NAdam, ...) runs opposite to the lr
+    std::vector<double> base_momentum = {0.8};  ///< at max_lr: one value or one per group
+    std::vector<double> max_momentum = {0.9};   ///< at base_lr
+};
+
+/// Cyclical learning rates (Smith 2017), stepped after every batch: the lr climbs from base_lr to
+/// max_lr over step_size_up steps and falls back over step_size_down, cycle after cycle, the
+/// amplitude scaled as mode says:
+///   cycle = floor(1 + t / (up + down)),  x = 1 + t / (up + down) - cycle
+///   f = x / r while x <= r, else (x - 1) / (r - 1), with r = up / (up + down)
+///   lr = base_lr + (max_lr - base_lr) f scale
+/// triangular: scale 1; triangular2: 1 / 2^(cycle - 1) (the amplitude halves every cycle);
+/// exp_range: gamma^t. With cycle_momentum the group's momentum (or beta1) runs the other way,
+/// max_momentum - (max_momentum - base_momentum) f scale. As PyTorch, construction sets every
+/// group's lr to base_lr (which becomes the initial lr unless an earlier scheduler recorded one);
+/// PyTorch 1.13 refuses cycle_momentum for optimizers with betas, later versions cycle beta1 as
+/// this one does.
+class CyclicLR : public LRScheduler {
+public:
+    using Options = CyclicLROptions;
+    CyclicLR(Optimizer& optimizer, Options options);
+    void load_state_dict(const SchedulerState& state) override;
+
+protected:
+    /// f and the scale at last_epoch_.
+    std::pair<double, double> position() const;
+    double compute_lr(std::size_t group, double current) const override;
+    void apply() override;
+    void apply_momentum();
+
+    Options options_;
+    std::vector<double> max_lrs_, base_momentums_, max_momentums_;
+    double total_size_ = 0, step_ratio_ = 0;
     std::string momentum_name_;  ///< "beta1" or "momentum"; empty without cycle_momentum
 };
 

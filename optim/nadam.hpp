@@ -19,12 +19,13 @@ struct NAdamOptions {
     double eps = 1e-8;
     double weight_decay = 0.0;
     double momentum_decay = 4e-3;
+    bool maximize = false;  ///< ascend the objective: step along +grad, as PyTorch's maximize
 
     void validate() const;
     template <class F>
     void fields(F&& f) {
         f("lr", lr), f("beta1", betas.first), f("beta2", betas.second), f("eps", eps), f("weight_decay", weight_decay),
-            f("momentum_decay", momentum_decay);
+            f("momentum_decay", momentum_decay), f("maximize", maximize);
     }
 };
 

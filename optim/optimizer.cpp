@@ -64,6 +64,9 @@ void Optimizer::step() {
             XGRAD_CHECK(grad.sizes() == p.sizes(), "step: the gradient of parameter ", i, " has shape ", grad.sizes(),
                         " but the parameter has shape ", p.sizes());
             if (!grad.is_contiguous() || grad.dtype() != p.dtype()) grad = grad.to(p.dtype()).contiguous();
+            // Ascent is descent on the negated gradient, before weight decay joins it, as in
+            // PyTorch (the penalty still pulls the parameters towards zero).
+            if (maximizes(g)) grad = -grad;
             ParamState& s = state_[g][i];
             // Buffers appear at the first step, or later when an option asks for one (a scheduler
             // that turns SGD's momentum on); they are never dropped, as in PyTorch.
@@ -196,7 +199,9 @@ void Optimizer::load_state_dict(const StateDict& dict) {
         const std::string prefix = "param_groups." + std::to_string(g) + ".";
         std::map<std::string, double> current;
         for (const auto& [name, value] : group_options(g)) {
-            options[g][name] = find(prefix + name).item();
+            // A state saved before maximize existed ascends no more than PyTorch's does.
+            const bool added_later = name == "maximize" && !dict.count(prefix + name);
+            options[g][name] = added_later ? 0.0 : find(prefix + name).item();
             current[name] = value;
         }
         // The buffers the saved options call for (SGD saved with momentum has a buffer that one

@@ -112,6 +112,8 @@ protected:
     /// Names and initial values of per-parameter scalars (none unless overridden).
     virtual std::vector<std::string> scalar_names(std::size_t group) const { return {}; }
     virtual double scalar_initial_value(std::size_t group, std::size_t k) const { return 0.0; }
+    /// Whether the group ascends (the option maximize): step() then hands update() -grad.
+    virtual bool maximizes(std::size_t group) const = 0;
     /// Updates param in place from grad (both contiguous, same dtype); state.step was incremented.
     virtual void update(std::size_t group, const Tensor& param, const Tensor& grad, ParamState& state) = 0;
     /// The options of a group as (name, value) pairs, and setting them back.
@@ -129,6 +131,7 @@ template <class Options>
 class OptimizerWithOptions : public Optimizer {
 public:
     double lr(std::size_t group) const override { return options_.at(group).lr; }
+    bool maximizes(std::size_t group) const override { return options_.at(group).maximize; }
     void set_lr(std::size_t group, double lr) override {
         Options o = options_.at(group);
         o.lr = lr;

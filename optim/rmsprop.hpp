@@ -16,12 +16,13 @@ struct RMSpropOptions {
     double weight_decay = 0.0;
     double momentum = 0.0;
     bool centered = false;
+    bool maximize = false;  ///< ascend the objective: step along +grad, as PyTorch's maximize
 
     void validate() const;
     template <class F>
     void fields(F&& f) {
         f("lr", lr), f("alpha", alpha), f("eps", eps), f("weight_decay", weight_decay), f("momentum", momentum),
-            f("centered", centered);
+            f("centered", centered), f("maximize", maximize);
     }
 };
 

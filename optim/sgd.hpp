@@ -21,12 +21,13 @@ struct SGDOptions {
     double dampening = 0.0;
     double weight_decay = 0.0;  ///< coupled L2: adds weight_decay * theta to the gradient
     bool nesterov = false;
+    bool maximize = false;  ///< ascend the objective: step along +grad, as PyTorch's maximize
 
     void validate() const;
     template <class F>
     void fields(F&& f) {
         f("lr", lr), f("momentum", momentum), f("dampening", dampening), f("weight_decay", weight_decay),
-            f("nesterov", nesterov);
+            f("nesterov", nesterov), f("maximize", maximize);
     }
 };
 

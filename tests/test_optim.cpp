@@ -205,6 +205,51 @@ BOOST_AUTO_TEST_CASE(every_optimizer_converges_on_a_convex_quadratic) {
     BOOST_TEST(near_minimum(minimize<optim::Adamax>(quadratic, start, optim::AdamaxOptions{.lr = 0.05}, 2000), 1e-4));
 }
 
+// maximize (PyTorch's): ascending f is descending -f, step for step and bit for bit, weight
+// decay included (it still pulls towards zero: it joins the negated gradient).
+template <class Opt, class Options>
+void check_ascent_is_descent_on_the_negation(Options options) {
+    options.weight_decay = 0.1;
+    const auto run = [&](bool maximize) {
+        Options o = options;
+        o.maximize = maximize;
+        Tensor w = from_vector(std::vector<double>{0.5, -1.5}, {2}, kFloat64).requires_grad_();
+        Opt opt({w}, o);
+        for (int i = 0; i < 6; ++i) {
+            opt.zero_grad();
+            (maximize ? -rosenbrock(w) : rosenbrock(w)).backward();
+            opt.step();
+        }
+        return w.to_vector<double>();
+    };
+    BOOST_TEST((run(true) == run(false)), Options::kName);
+}
+
+BOOST_AUTO_TEST_CASE(maximize_ascends_the_objective) {
+    check_ascent_is_descent_on_the_negation<optim::SGD>(
+        optim::SGDOptions{.lr = 1e-3, .momentum = 0.9, .nesterov = true});
+    check_ascent_is_descent_on_the_negation<optim::Adam>(optim::AdamOptions{.lr = 0.01, .amsgrad = true});
+    check_ascent_is_descent_on_the_negation<optim::AdamW>(optim::AdamWOptions{.lr = 0.01});
+    check_ascent_is_descent_on_the_negation<optim::NAdam>(optim::NAdamOptions{.lr = 0.01});
+    check_ascent_is_descent_on_the_negation<optim::Adamax>(optim::AdamaxOptions{.lr = 0.01});
+    check_ascent_is_descent_on_the_negation<optim::Adagrad>(optim::AdagradOptions{.lr = 0.1});
+    check_ascent_is_descent_on_the_negation<optim::Adadelta>(optim::AdadeltaOptions{.lr = 1.0});
+    check_ascent_is_descent_on_the_negation<optim::RMSprop>(
+        optim::RMSpropOptions{.lr = 0.01, .momentum = 0.5, .centered = true});
+
+    // By hand, SGD: the step direction is -(-g + weight_decay w) = g - 0.5 w = 2 - 0.5.
+    Tensor w = param_with_grad({1}, {2});
+    optim::SGD opt({w}, {.lr = 0.1, .weight_decay = 0.5, .maximize = true});
+    opt.step();
+    check_values(w, {1.15}, 1e-15);
+    // The option is saved; a state saved before it existed loads as descent, as in PyTorch.
+    optim::StateDict saved = opt.state_dict();
+    BOOST_TEST(saved.at("param_groups.0.maximize").item() == 1.0);
+    saved.erase("param_groups.0.maximize");
+    opt.load_state_dict(saved);
+    BOOST_TEST(!opt.options(0).maximize);
+}
+
 BOOST_AUTO_TEST_CASE(momentum_methods_solve_rosenbrock) {
     const std::vector<double> start = {-1.5, 2.0};
     auto solved = [](const std::vector<double>& w) { return std::abs(w[0] - 1) < 1e-2 && std::abs(w[1] - 1) < 2e-2; };
@@ -758,6 +803,98 @@ BOOST_AUTO_TEST_CASE(one_cycle_follows_the_documented_phases) {
                 {"OneCycleLR", "pct_start", "1.5"});
 }
 
+BOOST_AUTO_TEST_CASE(cyclic_lr_follows_its_cycles) {
+    using Cyclic = optim::CyclicLR::Options;
+    // The lr (and momentum) after construction and after each of 12 steps.
+    const auto run = [](Cyclic options, std::vector<double>& momenta) {
+        Tensor w = param_with_grad({1}, {0});
+        optim::SGD opt({w}, {.lr = 0.5, .momentum = 0.5});
+        optim::CyclicLR cyclic(opt, std::move(options));
+        std::vector<double> lrs = {opt.lr(0)};
+        momenta = {opt.options(0).momentum};
+        for (int s = 1; s <= 12; ++s) {
+            cyclic.step();
+            lrs.push_back(opt.lr(0));
+            momenta.push_back(opt.options(0).momentum);
+        }
+        return lrs;
+    };
+    std::vector<double> momenta;
+    // triangular, 4 up and 4 down from 0.01 to 0.1: steps of 0.09 / 4 = 0.0225; momentum 0.9 at
+    // the bottom, 0.8 at the top, in steps of 0.025.
+    check_sequence(run({.base_lr = {0.01}, .max_lr = {0.1}, .step_size_up = 4}, momenta),
+                   {0.01, 0.0325, 0.055, 0.0775, 0.1, 0.0775, 0.055, 0.0325, 0.01, 0.0325, 0.055, 0.0775, 0.1});
+    check_sequence(momenta, {0.9, 0.875, 0.85, 0.825, 0.8, 0.825, 0.85, 0.875, 0.9, 0.875, 0.85, 0.825, 0.8});
+    // triangular2, 2 up and 3 down: the second cycle (steps 5-9) reaches half the height,
+    // 0.01 + 0.09 / 2 = 0.055, the third a quarter, 0.0325.
+    check_sequence(run({.base_lr = {0.01},
+                        .max_lr = {0.1},
+                        .step_size_up = 2,
+                        .step_size_down = 3,
+                        .mode = Cyclic::Mode::triangular2},
+                       momenta),
+                   {0.01, 0.055, 0.1, 0.07, 0.04, 0.01, 0.0325, 0.055, 0.04, 0.025, 0.01, 0.02125, 0.0325});
+    check_sequence(momenta, {0.9, 0.85, 0.8, 0.9 - 0.1 * 2 / 3, 0.9 - 0.1 / 3, 0.9, 0.875, 0.85, 0.9 - 0.05 * 2 / 3,
+                             0.9 - 0.05 / 3, 0.9, 0.8875, 0.875});
+    // exp_range, gamma 0.9, 3 up and 3 down: the height at step t is scaled by 0.9^t, e.g. step 3
+    // 0.01 + 0.09 * 0.729 = 0.07561, step 4 0.01 + 0.09 * (2 / 3) * 0.6561 = 0.049366.
+    check_sequence(
+        run({.base_lr = {0.01}, .max_lr = {0.1}, .step_size_up = 3, .mode = Cyclic::Mode::exp_range, .gamma = 0.9},
+            momenta),
+        {0.01, 0.037, 0.0586, 0.07561, 0.049366, 0.0277147, 0.01, 0.024348907, 0.0358280326, 0.04486784401,
+         0.030920706406, 0.0194143178827, 0.01});
+    check_sequence(momenta, {0.9, 0.87, 0.846, 0.8271, 0.85626, 0.880317, 0.9, 0.88405677, 0.871302186, 0.8612579511,
+                             0.87675477066, 0.889539646797, 0.9});
+    // A scale of one's own, 0.5^x, of the cycle number or of the step.
+    const auto halves = [](double x) { return std::pow(0.5, x); };
+    check_sequence(
+        run({.base_lr = {0.01}, .max_lr = {0.1}, .step_size_up = 2, .scale_fn = halves}, momenta),
+        {0.01, 0.0325, 0.055, 0.0325, 0.01, 0.02125, 0.0325, 0.02125, 0.01, 0.015625, 0.02125, 0.015625, 0.01});
+    check_sequence(run({.base_lr = {0.01},
+                        .max_lr = {0.1},
+                        .step_size_up = 2,
+                        .scale_fn = halves,
+                        .scale_mode = Cyclic::ScaleMode::iterations},
+                       momenta),
+                   {0.01, 0.0325, 0.0325, 0.015625, 0.01, 0.01140625, 0.01140625, 0.0103515625, 0.01, 0.010087890625,
+                    0.010087890625, 0.01002197265625, 0.01});
+    check_sequence(momenta, {0.9, 0.875, 0.875, 0.89375, 0.9, 0.8984375, 0.8984375, 0.899609375, 0.9, 0.89990234375,
+                             0.89990234375, 0.8999755859375, 0.9});
+
+    // One value per group; construction sets the lr to base_lr, which becomes the initial lr.
+    Tensor a = param_with_grad({1}, {0}), b = param_with_grad({1}, {0});
+    optim::Adam adam({{{a}, std::nullopt}, {{b}, std::nullopt}}, {.lr = 0.5});
+    optim::CyclicLR two(adam, {.base_lr = {0.01, 0.02}, .max_lr = {0.1, 0.2}, .step_size_up = 2});
+    BOOST_TEST(adam.initial_lr(1).value() == 0.02);
+    BOOST_TEST(adam.options(1).betas.first == 0.9);  // Adam cycles beta1 (PyTorch 2's choice)
+    two.step();
+    BOOST_TEST(std::abs(adam.lr(0) - 0.055) < 1e-15);
+    BOOST_TEST(std::abs(adam.lr(1) - 0.11) < 1e-15);
+    BOOST_TEST(std::abs(adam.options(0).betas.first - 0.85) < 1e-15);
+
+    optim::Adagrad adagrad({param_with_grad({1}, {0})}, {});
+    check_error([&] { optim::CyclicLR(adagrad, {.base_lr = {0.01}, .max_lr = {0.1}}); },
+                {"CyclicLR", "cycle_momentum"});
+    check_error(
+        [&] {
+            optim::CyclicLR(adam, {.base_lr = {0.01, 0.02, 0.03}, .max_lr = {0.1}});
+        },
+        {"CyclicLR", "expected 2 values for base_lr", "got 3"});
+    check_error([&] { optim::CyclicLR(adam, {.base_lr = {0.01}, .max_lr = {}}); },
+                {"CyclicLR", "expected 2 values for max_lr", "got 0"});
+    check_error([&] { optim::CyclicLR(adam, {.base_lr = {0.01}, .max_lr = {0.1}, .step_size_up = 0}); },
+                {"CyclicLR", "step_size_up", "0"});
+    check_error([&] { optim::CyclicLR(adam, {.base_lr = {0.01}, .max_lr = {0.1}, .step_size_down = -1}); },
+                {"CyclicLR", "step_size_down", "-1"});
+    check_error([&] { optim::CyclicLR(adam, {.base_lr = {-0.01}, .max_lr = {0.1}}); },
+                {"CyclicLR", "base_lr", "-0.01"});
+    check_error(
+        [&] {
+            optim::CyclicLR(adam, {.base_lr = {0.01}, .max_lr = {0.1}, .base_momentum = {0.8, 0.7, 0.6}});
+        },
+        {"CyclicLR", "base_momentum", "got 3"});
+}
+
 BOOST_AUTO_TEST_CASE(cosine_warm_restarts_with_fractional_epochs) {
     // T_0 = 2, T_mult = 2: periods of 2, 4, 8 epochs starting at epochs 0, 2, 6;
     // lr = (1 + cos(pi T_cur / T_i)) / 2 with eta_min 0.
@@ -875,6 +1012,17 @@ BOOST_AUTO_TEST_CASE(every_schedule_resumes_identically_from_its_state) {
             return std::make_unique<optim::OneCycleLR>(o, optim::OneCycleLR::Options{.max_lr = 2.0, .total_steps = 12});
         },
         5, 12);
+    check_resume(
+        "CyclicLR",
+        [](optim::Optimizer& o) {
+            return std::make_unique<optim::CyclicLR>(
+                o, optim::CyclicLR::Options{.base_lr = {0.1},
+                                            .max_lr = {1.0},
+                                            .step_size_up = 2,
+                                            .step_size_down = 3,
+                                            .mode = optim::CyclicLR::Options::Mode::triangular2});
+        },
+        4, 11);
     check_resume(
         "CosineAnnealingWarmRestarts",
         [](optim::Optimizer& o) {
