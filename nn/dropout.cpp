@@ -36,7 +36,8 @@ Dropout2d::Dropout2d(DropoutOptions o) : options(o) {
 
 Tensor Dropout2d::forward(const Tensor& x) {
     if (options.scale_at_test) {
-        XGRAD_CHECK(x.dim() >= 3, "Dropout2d: expected input [N, C, ...] with at least 3 dims, got shape ", x.sizes());
+        XGRAD_CHECK(x.dim() >= 3, "Dropout2d: expected input [N, C, ...] with at least 3 dims, got shape ", x.sizes(),
+                    " (features without channels want Dropout, as PyTorch advises)");
         Shape mask_shape(static_cast<std::size_t>(x.dim()), 1);
         mask_shape[0] = x.size(0);
         mask_shape[1] = x.size(1);

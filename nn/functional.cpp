@@ -140,7 +140,8 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
 
 Tensor dropout2d(const Tensor& x, double p, bool training, Generator* generator) {
     check_p("dropout2d", p);
-    XGRAD_CHECK(x.dim() >= 3, "dropout2d: expected input [N, C, ...] with at least 3 dims, got shape ", x.sizes());
+    XGRAD_CHECK(x.dim() >= 3, "dropout2d: expected input [N, C, ...] with at least 3 dims, got shape ", x.sizes(),
+                    " (features without channels want Dropout, as PyTorch advises)");
     if (!training || p == 0) return x;
     Shape mask_shape(static_cast<std::size_t>(x.dim()), 1);
     mask_shape[0] = x.size(0);
@@ -166,11 +167,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     Tensor mean, var;
     if (training) {
         const int64_t n = x.numel() / channels;
-        XGRAD_CHECK(n > 1, "batch_norm: expected more than 1 value per channel when training, got input shape ",
+        // One value per channel has no spread to normalize by; none (an empty batch) gives an
+        // empty output and leaves the running statistics alone, as in PyTorch.
+        XGRAD_CHECK(n != 1, "batch_norm: expected more than 1 value per channel when training, got input shape ",
                     x.sizes());
         mean = x.mean(dims, true);
         var = x.var(dims, /*unbiased=*/false, true);
-        if (running_mean.defined() && running_var.defined()) {
+        if (n > 0 && running_mean.defined() && running_var.defined()) {
             // Ioffe & Szegedy, Algorithm 2: the inference variance is the unbiased estimate.
             NoGradGuard no_grad;
             const Tensor batch_mean = mean.detach().reshape({channels}).to(running_mean.dtype());

@@ -215,7 +215,13 @@ void linear_out(const NDArray& out, const NDArray& a, const NDArray& b, const ND
 std::pair<NDArray, NDArray> linear_grads(const NDArray& g, const NDArray& w, const NDArray& x);
 
 // ---- joining and indexing -----------------------------------------------------------------
+/// Joins along dim. As PyTorch's legacy rule, a 1-D tensor with no elements (torch.zeros(0), the
+/// start of many accumulate-by-cat loops) joins tensors of any rank and adds nothing but its dtype.
 NDArray cat(const std::vector<NDArray>& arrays, int64_t dim);
+/// Whether cat passes over an input of these sizes among inputs of rank `rank`.
+inline bool cat_skips(const Shape& sizes, int64_t rank) {
+    return rank != 1 && sizes.size() == 1 && sizes[0] == 0;
+}
 NDArray stack(const std::vector<NDArray>& arrays, int64_t dim);
 /// Views of split_size along dim (the last may be smaller).
 std::vector<NDArray> split(const NDArray& x, int64_t split_size, int64_t dim);

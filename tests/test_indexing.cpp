@@ -17,6 +17,22 @@ BOOST_AUTO_TEST_CASE(cat_and_stack) {
     check_error([&] { cat({a, b}, 1); }, {"cat", "[1, 2]", "[2, 2]"});
     check_error([&] { stack({a, b}); }, {"stack", "[1, 2]"});
     check_error([] { cat({}, 0); }, {"cat", "non-empty"});
+
+    // PyTorch's legacy rule: a 1-D tensor with no elements joins any rank and adds only its dtype;
+    // a 2-D empty one is an ordinary input.
+    const Tensor nothing = zeros({0}, kFloat64).requires_grad_();
+    const Tensor rows = ones({2, 3}).requires_grad_();
+    const Tensor joined = cat({nothing, rows});
+    BOOST_TEST((joined.sizes() == Shape{2, 3}));
+    BOOST_TEST(joined.dtype() == kFloat64);
+    BOOST_TEST((cat({rows, zeros({0})}, 1).sizes() == Shape{2, 3}));
+    BOOST_TEST((cat({zeros({0}), zeros({0})}).sizes() == Shape{0}));
+    BOOST_TEST((cat({zeros({0, 3}), rows}).sizes() == Shape{2, 3}));
+    check_error([&] { cat({zeros({0, 4}), rows}); }, {"cat", "[2, 3]", "[0, 4]"});
+    check_error([&] { cat({nothing, rows}, 2); }, {"cat", "2"});
+    joined.sum().backward();
+    BOOST_TEST((nothing.grad().sizes() == Shape{0}));
+    check_values(rows.grad(), std::vector<double>(6, 1.0));
 }
 
 BOOST_AUTO_TEST_CASE(split_and_chunk_are_views) {

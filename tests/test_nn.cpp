@@ -1372,6 +1372,14 @@ BOOST_AUTO_TEST_CASE(batchnorm_running_statistics_match_the_formulas) {
     check_error([&] { bn(ones({4, 3}, kFloat64)); }, {"BatchNorm1d", "3 channels"});
     bn.train();
     check_error([&] { bn(ones({1, 2}, kFloat64)); }, {"more than 1 value per channel"});
+    // An empty batch gives an empty output and leaves the running statistics alone (PyTorch).
+    const Tensor empty_batch = zeros({0, 2}, kFloat64).requires_grad_();
+    const Tensor nothing = bn(empty_batch);
+    BOOST_TEST((nothing.sizes() == Shape{0, 2}));
+    check_values(bn.running_mean, mean, 1e-12);
+    check_values(bn.running_var, var, 1e-12);
+    nothing.sum().backward();
+    check_values(bn.weight.grad(), {0.0, 0.0});
 }
 
 BOOST_AUTO_TEST_CASE(batchnorm2d_normalizes_each_channel_over_batch_and_positions) {

@@ -183,6 +183,24 @@ BOOST_AUTO_TEST_CASE(max_min_along_a_dim_return_values_and_first_indices) {
     BOOST_TEST(min(x).item() == -1.0);
 }
 
+BOOST_AUTO_TEST_CASE(extremes_of_bools_are_bools) {
+    // As PyTorch: max is "any", min is "all", and their indices are the first hit.
+    const Tensor b = tensor({{1, 0, 1}, {0, 0, 0}}).to(kBool);
+    BOOST_TEST(amax(b, {1}).dtype() == kBool);
+    BOOST_TEST((amax(b, {1}).to_vector<bool>() == std::vector<bool>{true, false}));
+    BOOST_TEST((amin(b, {0}).to_vector<bool>() == std::vector<bool>{false, false, false}));
+    BOOST_TEST(max(b).dtype() == kBool);
+    BOOST_TEST(max(b).item() == 1.0);
+    BOOST_TEST(min(b).item() == 0.0);
+    auto [values, indices] = max(b, 1);
+    BOOST_TEST(values.dtype() == kBool);
+    BOOST_TEST((values.to_vector<bool>() == std::vector<bool>{true, false}));
+    BOOST_TEST((indices.to_vector<int64_t>() == std::vector<int64_t>{0, 0}));
+    auto [lows, where_low] = min(b, 1);
+    BOOST_TEST(lows.dtype() == kBool);
+    BOOST_TEST((where_low.to_vector<int64_t>() == std::vector<int64_t>{1, 0}));
+}
+
 BOOST_AUTO_TEST_CASE(logsumexp_softmax_are_stable_for_large_values) {
     Tensor x = tensor({{1000, 1000, 999}, {-1000, -1001, -1002}});
     const double l0 = 1000 + std::log(2 + std::exp(-1.0));

@@ -205,11 +205,15 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     std::vector<NDArray> raw;
     for (const Tensor& t : tensors) raw.push_back(t.data());
     NDArray result = kernels::cat(raw, dim);
-    const int64_t d = wrap_dim(dim, tensors[0].dim(), "cat");
-    return make_op("cat", tensors, result, [d](const Tensor& g, const BackwardContext& c) -> Grads {
+    const int64_t rank = result.dim(), d = wrap_dim(dim, rank, "cat");
+    return make_op("cat", tensors, result, [d, rank](const Tensor& g, const BackwardContext& c) -> Grads {
         Grads grads;
         int64_t at = 0;
         for (std::size_t i = 0; i < c.input_meta.size(); ++i) {
+            if (kernels::cat_skips(c.input_sizes(i), rank)) {  // a legacy empty input: an empty gradient
+                grads.push_back(c.needs(i) ? zeros({0}, g.dtype()) : Tensor());
+                continue;
+            }
             const int64_t n = c.input_sizes(i)[d];
             grads.push_back(c.needs(i) ? narrow(g, d, at, n) : Tensor());
             at += n;

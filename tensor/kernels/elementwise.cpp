@@ -219,7 +219,11 @@ struct PowOp {
         if constexpr (kIsBatch<V>)
             return ieee_pow(a, b);
         else if constexpr (std::is_integral_v<V>) {
-            XGRAD_CHECK(b >= 0, "pow: integers to negative integer powers are not allowed");
+            if constexpr (std::is_signed_v<V>) {
+                // 1 / a^-b in integers, as PyTorch: 1 for a = 1, +-1 for a = -1 by the exponent's
+                // parity, else 0 (0 also for a = 0, where PyTorch does not divide by zero either).
+                if (b < 0) return a == 1 ? V(1) : a == -1 ? V((b & 1) ? -1 : 1) : V(0);
+            }
             V result = 1, base = a;
             for (V e = b; e > 0; e >>= 1, base = wrapping_mul(base, base))
                 if (e & 1) result = wrapping_mul(result, base);

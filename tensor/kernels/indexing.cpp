@@ -11,29 +11,44 @@
 namespace xgrad::kernels {
 using namespace detail;
 
+namespace {
+// The index of the input whose rank and sizes a cat follows: the first it does not skip.
+std::size_t cat_reference(const std::vector<Shape>& sizes) {
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+        if (!(sizes[i].size() == 1 && sizes[i][0] == 0)) return i;
+    return 0;  // all 1-D and empty: an ordinary concatenation of them
+}
+}  // namespace
+
 NDArray cat(const std::vector<NDArray>& arrays, int64_t dim) {
     XGRAD_CHECK(!arrays.empty(), "cat: expected a non-empty list of tensors");
-    const NDArray& first = arrays[0];
-    XGRAD_CHECK(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated");
+    std::vector<Shape> shapes;
+    for (const NDArray& a : arrays) shapes.push_back(a.sizes());
+    const std::size_t ref = cat_reference(shapes);
+    const NDArray& first = arrays[ref];
+    XGRAD_CHECK(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated (tensor ", ref, ")");
     const int64_t d = wrap_dim(dim, first.dim(), "cat");
     DType dtype = first.dtype();
     int64_t total = 0;
     for (std::size_t i = 0; i < arrays.size(); ++i) {
         const NDArray& a = arrays[i];
-        XGRAD_CHECK(a.dim() == first.dim(), "cat: tensor ", i, " has shape ", a.sizes(), " but tensor 0 has shape ",
-                    first.sizes(), " (ranks differ)");
+        dtype = promote_types(dtype, a.dtype());
+        if (cat_skips(a.sizes(), first.dim())) continue;
+        XGRAD_CHECK(a.dim() == first.dim(), "cat: tensor ", i, " has shape ", a.sizes(), " but tensor ", ref,
+                    " has shape ", first.sizes(), " (ranks differ)");
         for (int64_t j = 0; j < a.dim(); ++j)
             XGRAD_CHECK(j == d || a.sizes()[j] == first.sizes()[j], "cat: tensor ", i, " has shape ", a.sizes(),
-                        " but tensor 0 has shape ", first.sizes(), " (sizes must match except in dimension ", d, ")");
+                        " but tensor ", ref, " has shape ", first.sizes(), " (sizes must match except in dimension ",
+                        d, ")");
         XGRAD_CHECK(!__builtin_add_overflow(total, a.sizes()[d], &total), "cat: the sizes along dimension ", d,
                     " add up to more than an int64 holds (at tensor ", i, ", shape ", a.sizes(), ")");
-        dtype = promote_types(dtype, a.dtype());
     }
     Shape sizes = first.sizes();
     sizes[d] = total;
     NDArray out = NDArray::empty(sizes, dtype);
     int64_t at = 0;
     for (const NDArray& a : arrays) {
+        if (cat_skips(a.sizes(), first.dim())) continue;
         copy_(out.narrow(d, at, a.sizes()[d]), a);
         at += a.sizes()[d];
     }

@@ -284,12 +284,15 @@ NDArray sum(const NDArray& x, const Shape& dims, bool keepdim) {
     return reduce<SumReducer>(x, dims, keepdim, "sum", sum_dtype(x.dtype()));
 }
 
+// The extremes of bools are bools (any / all), as PyTorch's, computed as 0/1 integers.
 NDArray amax(const NDArray& x, const Shape& dims, bool keepdim) {
-    return reduce<MaxReducer>(x, dims, keepdim, "amax", x.dtype() == kBool ? kInt64 : x.dtype());
+    if (x.dtype() == kBool) return reduce<MaxReducer>(x, dims, keepdim, "amax", kInt64).to(kBool);
+    return reduce<MaxReducer>(x, dims, keepdim, "amax", x.dtype());
 }
 
 NDArray amin(const NDArray& x, const Shape& dims, bool keepdim) {
-    return reduce<MinReducer>(x, dims, keepdim, "amin", x.dtype() == kBool ? kInt64 : x.dtype());
+    if (x.dtype() == kBool) return reduce<MinReducer>(x, dims, keepdim, "amin", kInt64).to(kBool);
+    return reduce<MinReducer>(x, dims, keepdim, "amin", x.dtype());
 }
 
 namespace {
@@ -360,6 +363,7 @@ ValuesIndices extreme_dim(const NDArray& x, int64_t dim, bool keepdim, const cha
             idx[o] = best;
         }
     });
+    if (x.dtype() == kBool) values = values.to(kBool);
     return {values, indices};
 }
 }  // namespace
