@@ -141,7 +141,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {
 Tensor dropout2d(const Tensor& x, double p, bool training, Generator* generator) {
     check_p("dropout2d", p);
     XGRAD_CHECK(x.dim() >= 3, "dropout2d: expected input [N, C, ...] with at least 3 dims, got shape ", x.sizes(),
-                    " (features without channels want Dropout, as PyTorch advises)");
+                " (features without channels want Dropout, as PyTorch advises)");
     if (!training || p == 0) return x;
     Shape mask_shape(static_cast<std::size_t>(x.dim()), 1);
     mask_shape[0] = x.size(0);

@@ -38,8 +38,8 @@ NDArray cat(const std::vector<NDArray>& arrays, int64_t dim) {
                     " has shape ", first.sizes(), " (ranks differ)");
         for (int64_t j = 0; j < a.dim(); ++j)
             XGRAD_CHECK(j == d || a.sizes()[j] == first.sizes()[j], "cat: tensor ", i, " has shape ", a.sizes(),
-                        " but tensor ", ref, " has shape ", first.sizes(), " (sizes must match except in dimension ",
-                        d, ")");
+                        " but tensor ", ref, " has shape ", first.sizes(), " (sizes must match except in dimension ", d,
+                        ")");
         XGRAD_CHECK(!__builtin_add_overflow(total, a.sizes()[d], &total), "cat: the sizes along dimension ", d,
                     " add up to more than an int64 holds (at tensor ", i, ", shape ", a.sizes(), ")");
     }
