@@ -84,6 +84,10 @@ MultiheadAttention::MultiheadAttention(MultiheadAttentionOptions o)
         v_proj_weight = register_parameter("v_proj_weight", empty({E, options.vdim}, options.dtype));
     }
     if (options.bias) in_proj_bias = register_parameter("in_proj_bias", empty({3 * E}, options.dtype));
+    if (options.add_bias_kv) {
+        bias_k = register_parameter("bias_k", empty({1, 1, E}, options.dtype));
+        bias_v = register_parameter("bias_v", empty({1, 1, E}, options.dtype));
+    }
     register_module("out_proj", out_proj);
     reset_parameters();
 }
@@ -104,6 +108,10 @@ void MultiheadAttention::reset_parameters(Generator* generator) {
     if (options.bias) {
         init::zeros_(in_proj_bias);
         init::zeros_(out_proj.bias);
+    }
+    if (options.add_bias_kv) {
+        init::xavier_normal_(bias_k, 1.0, generator);
+        init::xavier_normal_(bias_v, 1.0, generator);
     }
 }
 
@@ -138,9 +146,27 @@ std::tuple<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, cons
         const auto b = chunk(in_proj_bias, 3, 0);
         bq = b[0], bk = b[1], bv = b[2];
     }
-    const Tensor qh = split_heads(linear(q, wq, bq), H);  // [N H, L, E / H]
-    const Tensor kh = split_heads(linear(k, wk, bk), H);  // [N H, S, E / H]
-    const Tensor vh = split_heads(linear(v, wv, bv), H);
+    const Tensor qh = split_heads(linear(q, wq, bq), H);    // [N H, L, E / H]
+    Tensor kp = linear(k, wk, bk), vp = linear(v, wv, bv);  // [S, N, E]
+    // Keys every query may attend to, appended after the S given ones (the masks are widened to
+    // match below): the learned bias key and value, then one of zeros per head.
+    const int64_t extra_keys = (options.add_bias_kv ? 1 : 0) + (options.add_zero_attn ? 1 : 0);
+    if (options.add_bias_kv) {
+        kp = cat({kp, bias_k.expand({1, N, E})}, 0);
+        vp = cat({vp, bias_v.expand({1, N, E})}, 0);
+    }
+    Tensor kh = split_heads(kp, H), vh = split_heads(vp, H);  // [N H, S', E / H]
+    if (options.add_zero_attn) {
+        const Tensor nothing = zeros({N * H, 1, E / H}, kh.dtype());
+        kh = cat({kh, nothing}, 1);
+        vh = cat({vh, nothing}, 1);
+    }
+    const auto widened = [&](const Tensor& mask) {  // [..., S] -> [..., S + extra_keys], the new keys allowed
+        if (extra_keys == 0) return mask;
+        Shape sizes = mask.sizes();
+        sizes.back() = extra_keys;
+        return cat({mask, zeros(sizes, mask.dtype())}, -1);
+    };
     const double scale = 1.0 / std::sqrt(static_cast<double>(E / H));
     Tensor scores = bmm(mul(qh, scalar_like(qh, scale)), kh.transpose(1, 2));  // [N H, L, S]
 
@@ -162,7 +188,7 @@ std::tuple<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, cons
                     "] or [N * num_heads, L, S] = [", N * H, ", ", L, ", ", S, "]");
         XGRAD_CHECK(m.dtype() == kBool || m.dtype() == scores.dtype(), op, ": attn_mask must be bool or ",
                     scores.dtype(), ", got ", m.dtype());
-        apply(m, m);
+        apply(m, widened(m));
     }
     if (args.key_padding_mask.defined()) {
         const Tensor& m = args.key_padding_mask;
@@ -171,11 +197,11 @@ std::tuple<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, cons
                     batched ? "[N, S] = " : "[S] = ", expected);
         XGRAD_CHECK(m.dtype() == kBool || m.dtype() == scores.dtype(), op, ": key_padding_mask must be bool or ",
                     scores.dtype(), ", got ", m.dtype());
-        apply(m, m.reshape({N, 1, 1, S}).expand({N, H, 1, S}).reshape({N * H, 1, S}));
+        apply(m, widened(m.reshape({N, 1, 1, S}).expand({N, H, 1, S}).reshape({N * H, 1, S})));
     }
     if (args.is_causal) {
         const Tensor future(kernels::triangle_mask(L, S, 1, true));
-        apply(future, future);
+        apply(future, widened(future));
     }
 
     Tensor weights = masked ? F::masked_softmax(scores, excluded, -1) : softmax(scores, -1);
@@ -186,7 +212,7 @@ std::tuple<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, cons
 
     Tensor returned;
     if (args.need_weights) {
-        returned = weights.reshape({N, H, L, S});
+        returned = weights.reshape({N, H, L, S + extra_keys});
         if (args.average_attn_weights) returned = mean(returned, {1});
         if (!batched) returned = returned.squeeze(0);
     }
@@ -213,6 +239,8 @@ std::string MultiheadAttention::extra_repr() const {
     if (!same_dims()) s += ", kdim=" + std::to_string(options.kdim) + ", vdim=" + std::to_string(options.vdim);
     if (!options.bias) s += ", bias=false";
     if (options.batch_first) s += ", batch_first=true";
+    if (options.add_bias_kv) s += ", add_bias_kv=true";
+    if (options.add_zero_attn) s += ", add_zero_attn=true";
     return s;
 }
 

@@ -57,6 +57,12 @@ struct MultiheadAttentionOptions {
     int64_t kdim = 0;          ///< key features (0: embed_dim)
     int64_t vdim = 0;          ///< value features (0: embed_dim)
     bool batch_first = false;  ///< [N, L, E] instead of PyTorch's default [L, N, E]
+    /// Learned bias_k and bias_v ([1, 1, E]) appended to the projected keys and values as one more
+    /// key every query may attend to (as PyTorch's add_bias_kv).
+    bool add_bias_kv = false;
+    /// One more key and value of zeros per head, appended last (PyTorch's add_zero_attn): a query
+    /// can put weight on "nothing" (a logit of 0 and a value of 0).
+    bool add_zero_attn = false;
     DType dtype = kFloat32;
     Generator* generator = nullptr;  ///< for the attention dropout
 };
@@ -103,6 +109,7 @@ public:
     Tensor in_proj_weight;                               ///< [3 E, E] when kdim = vdim = E
     Tensor q_proj_weight, k_proj_weight, v_proj_weight;  ///< otherwise
     Tensor in_proj_bias;                                 ///< [3 E]
+    Tensor bias_k, bias_v;                               ///< [1, 1, E], with add_bias_kv
     Linear out_proj;
 
 private:

@@ -2,6 +2,7 @@
 // equations of Vaswani et al. (2017): per head, softmax(q k / sqrt(d) + mask) v, concatenated and
 // projected; post-norm and pre-norm encoder layers. Gradients (with masks) under gradcheck, the
 // fully masked row, mask conventions and the errors that name the shapes.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -420,6 +421,89 @@ BOOST_AUTO_TEST_CASE(attention_gradients_pass_gradcheck_with_masks) {
     auto layer_second =
         autograd::gradgradcheck(small, {random_tensor({2, 2, 4}, kFloat64, 20).requires_grad_()}, {.raise = false});
     BOOST_TEST(layer_second.ok, layer_second.message);
+}
+
+// The layer's attention spelled out head by head, with extra keys and values appended to each
+// sample's projections (PyTorch's add_bias_kv and add_zero_attn) and a mask over all keys.
+Tensor attention_with_extra_keys(const nn::MultiheadAttention& m, const Tensor& q, const Tensor& k, const Tensor& v,
+                                 const Tensor& key_mask) {
+    const int64_t E = m.options.embed_dim, H = m.options.num_heads, d = E / H, N = q.size(1);
+    const auto w = chunk(m.in_proj_weight, 3, 0);
+    const auto b = chunk(m.in_proj_bias, 3, 0);
+    std::vector<Tensor> samples;
+    for (int64_t n = 0; n < N; ++n) {
+        const Tensor qp = matmul(q.select(1, n), w[0].t()) + b[0];  // [L, E]
+        Tensor kp = matmul(k.select(1, n), w[1].t()) + b[1], vp = matmul(v.select(1, n), w[2].t()) + b[2];
+        if (m.options.add_bias_kv) {
+            kp = cat({kp, m.bias_k.reshape({1, E})});
+            vp = cat({vp, m.bias_v.reshape({1, E})});
+        }
+        if (m.options.add_zero_attn) {
+            kp = cat({kp, zeros({1, E}, kFloat64)});
+            vp = cat({vp, zeros({1, E}, kFloat64)});
+        }
+        std::vector<Tensor> heads;
+        for (int64_t h = 0; h < H; ++h) {
+            const Tensor scores = matmul(qp.narrow(1, h * d, d), kp.narrow(1, h * d, d).t()) / std::sqrt(double(d));
+            const Tensor weights = softmax(scores + key_mask.select(0, n), -1);
+            heads.push_back(matmul(weights, vp.narrow(1, h * d, d)));
+        }
+        samples.push_back(linear(cat(heads, 1), m.out_proj.weight, m.out_proj.bias));  // [L, E]
+    }
+    return stack(samples, 1);
+}
+
+BOOST_AUTO_TEST_CASE(bias_and_zero_keys_join_every_query_s_keys) {
+    for (const auto [bias_kv, zero_attn] : {std::pair{true, false}, {false, true}, {true, true}}) {
+        BOOST_TEST_CONTEXT("add_bias_kv " << bias_kv << ", add_zero_attn " << zero_attn) {
+            manual_seed(3);
+            nn::MultiheadAttention m({.embed_dim = 4,
+                                      .num_heads = 2,
+                                      .add_bias_kv = bias_kv,
+                                      .add_zero_attn = zero_attn,
+                                      .dtype = kFloat64});
+            nn::init::normal_(m.in_proj_bias, 0, 0.5);
+            const int64_t extra = int64_t{bias_kv} + int64_t{zero_attn};
+            BOOST_TEST(m.bias_k.defined() == bias_kv);
+            if (bias_kv) BOOST_TEST((m.bias_k.sizes() == Shape{1, 1, 4}));
+            const Tensor q = random_tensor({2, 2, 4}, kFloat64, 21), kv = random_tensor({3, 2, 4}, kFloat64, 22);
+            // Sample 0's last key is padding; the appended keys stay open to every query.
+            const Tensor padding = tensor({{0, 0, 1}, {0, 0, 0}}) > 0.5;
+            auto [out, weights] = m(q, kv, kv, {.key_padding_mask = padding});
+            BOOST_TEST((weights.sizes() == Shape{2, 2, 3 + extra}));
+            std::vector<double> open(static_cast<std::size_t>(2 * (3 + extra)), 0.0);
+            open[2] = -inf;
+            const Tensor key_mask = from_vector(open, {2, 1, 3 + extra}, kFloat64);
+            check_values(out, attention_with_extra_keys(m, q, kv, kv, key_mask).to_vector<double>(), 1e-12);
+            BOOST_TEST(weights.select(0, 0).select(1, 2).abs().max().item() == 0.0);
+            // A causal float mask and a boolean one are widened the same way.
+            auto [causal, unused] = m(q, kv.narrow(0, 0, 2), kv.narrow(0, 0, 2), {.is_causal = true});
+            std::vector<double> upper(static_cast<std::size_t>(2 * (2 + extra)), 0.0);
+            upper[1] = -inf;  // query 0 does not see key 1
+            const Tensor causal_mask = from_vector(upper, {1, 2, 2 + extra}, kFloat64).expand({2, 2, 2 + extra});
+            check_values(causal,
+                         attention_with_extra_keys(m, q, kv.narrow(0, 0, 2), kv.narrow(0, 0, 2), causal_mask)
+                             .to_vector<double>(),
+                         1e-12);
+
+            const Tensor additive = random_tensor({2, 3}, kFloat64, 23);
+            const auto fn = [&](const Args& a) {
+                return std::get<0>(m(a[0], a[1], a[1], {.key_padding_mask = padding, .attn_mask = additive}));
+            };
+            Args inputs = {q.detach().requires_grad_(), kv.detach().requires_grad_()};
+            if (bias_kv) {
+                inputs.push_back(m.bias_k);
+                inputs.push_back(m.bias_v);
+            }
+            auto result = autograd::gradcheck(fn, inputs, {.raise = false});
+            BOOST_TEST(result.ok, result.message);
+        }
+    }
+    nn::MultiheadAttention named({.embed_dim = 4, .num_heads = 2, .add_bias_kv = true, .add_zero_attn = true});
+    BOOST_TEST(named.extra_repr().find("add_bias_kv=true, add_zero_attn=true") != std::string::npos);
+    const auto parameters = named.named_parameters();
+    BOOST_TEST(std::count_if(parameters.begin(), parameters.end(), [](const auto& p) { return p.first == "bias_v"; }) ==
+               1);
 }
 
 BOOST_AUTO_TEST_CASE(attention_errors_name_the_shapes) {
