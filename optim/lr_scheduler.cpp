@@ -95,6 +95,19 @@ std::string cycled_momentum_option(const Optimizer& optimizer, const char* sched
         if (optimizer.group_option(0, name)) return name;
     fail(scheduler, ": cycle_momentum needs an optimizer with momentum or betas (set cycle_momentum = false)");
 }
+// Tries `value` as the group's cycled option and puts the group's own back: a value the optimizer
+// refuses (a beta1 of 1, no momentum under Nesterov) is an error now, naming the scheduler, rather
+// than at the step of the cycle that first reaches it.
+void check_cycled_value(Optimizer& optimizer, std::size_t group, const std::string& option, double value,
+                        const char* scheduler, const char* what) {
+    const double own = *optimizer.group_option(group, option);
+    try {
+        optimizer.set_group_option(group, option, value);
+    } catch (const std::exception& refused) {
+        fail(scheduler, ": ", what, " ", value, " cannot be the optimizer's ", option, ": ", refused.what());
+    }
+    optimizer.set_group_option(group, option, own);
+}
 }  // namespace
 
 void ClosedFormLRScheduler::restart() {
@@ -373,7 +386,22 @@ void SequentialLR::step() {
     last_lrs_ = running.get_last_lr();
 }
 
-OneCycleLR::OneCycleLR(Optimizer& optimizer, Options o) : LRScheduler(optimizer), options_(o) {
+void MomentumCyclingLRScheduler::apply() {
+    LRScheduler::apply();
+    apply_momentum();
+}
+
+void MomentumCyclingLRScheduler::apply_momentum() {
+    if (momentum_name_.empty()) return;
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) optimizer_.set_group_option(g, momentum_name_, momentum_at(g));
+}
+
+void MomentumCyclingLRScheduler::load_state_dict(const SchedulerState& state) {
+    LRScheduler::load_state_dict(state);
+    apply_momentum();  // a function of the step alone
+}
+
+OneCycleLR::OneCycleLR(Optimizer& optimizer, Options o) : MomentumCyclingLRScheduler(optimizer), options_(o) {
     check_positive_finite(o.max_lr, "OneCycleLR", "max_lr");
     if (o.total_steps != 0) {
         XGRAD_CHECK(o.total_steps > 0, "OneCycleLR: expected a positive total_steps, got ", o.total_steps);
@@ -404,12 +432,18 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, Options o) : LRScheduler(optimizer)
         phases_ = {{up, initial, o.max_lr, o.max_momentum, o.base_momentum},
                    {total - 1, o.max_lr, min_lr, o.base_momentum, o.max_momentum}};
 
+    if (o.cycle_momentum) {
+        momentum_name_ = cycled_momentum_option(optimizer, "OneCycleLR");
+        for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
+            check_cycled_value(optimizer, g, momentum_name_, o.base_momentum, "OneCycleLR", "base_momentum");
+            check_cycled_value(optimizer, g, momentum_name_, o.max_momentum, "OneCycleLR", "max_momentum");
+        }
+    }
     // The cycle starts from max_lr / div_factor, whatever lr the optimizer had.
     for (std::size_t g = 0; g < base_lrs_.size(); ++g) {
         base_lrs_[g] = initial;
         optimizer.set_initial_lr(g, initial);
     }
-    if (o.cycle_momentum) momentum_name_ = cycled_momentum_option(optimizer, "OneCycleLR");
     apply();
 }
 
@@ -446,55 +480,60 @@ double OneCycleLR::compute_lr(std::size_t, double) const {
     return anneal(phase->start_lr, phase->end_lr, pct);
 }
 
-void OneCycleLR::apply() {
-    LRScheduler::apply();
-    apply_momentum();
-}
-
-void OneCycleLR::apply_momentum() {
-    if (momentum_name_.empty()) return;
+double OneCycleLR::momentum_at(std::size_t) const {
     const auto [phase, pct] = phase_at(last_epoch_);
-    const double momentum = anneal(phase->start_momentum, phase->end_momentum, pct);
-    for (std::size_t g = 0; g < base_lrs_.size(); ++g) optimizer_.set_group_option(g, momentum_name_, momentum);
-}
-
-void OneCycleLR::load_state_dict(const SchedulerState& state) {
-    LRScheduler::load_state_dict(state);
-    apply_momentum();  // a function of the step alone
+    return anneal(phase->start_momentum, phase->end_momentum, pct);
 }
 
 namespace {
 // One value for every group, or one per group (PyTorch's _format_param), each finite and >= 0.
-std::vector<double> per_group(const std::vector<double>& values, std::size_t groups, const char* scheduler,
-                              const char* name) {
-    XGRAD_CHECK(values.size() == 1 || values.size() == groups, scheduler, ": expected ", groups, " values for ", name,
+std::vector<double> per_group_values(const std::vector<double>& values, std::size_t groups, const char* name) {
+    XGRAD_CHECK(values.size() == 1 || values.size() == groups, "CyclicLR: expected ", groups, " values for ", name,
                 " (or one for every group), got ", values.size());
-    for (double v : values) check_finite_at_least(v, 0, scheduler, name);
+    for (double v : values) check_finite_at_least(v, 0, "CyclicLR", name);
     return values.size() == 1 ? std::vector<double>(groups, values[0]) : values;
+}
+
+// Every option checked before the optimizer is touched: a refused CyclicLR changes nothing.
+const CyclicLROptions& checked(Optimizer& optimizer, const CyclicLROptions& o) {
+    const std::size_t groups = optimizer.param_group_count();
+    per_group_values(o.base_lr, groups, "base_lr");
+    per_group_values(o.max_lr, groups, "max_lr");
+    XGRAD_CHECK(o.step_size_up >= 1, "CyclicLR: expected step_size_up >= 1, got ", o.step_size_up);
+    XGRAD_CHECK(o.step_size_down.value_or(0) >= 0, "CyclicLR: expected step_size_down >= 0, got ", *o.step_size_down);
+    check_positive_finite(o.gamma, "CyclicLR", "gamma");
+    if (o.cycle_momentum) {
+        const std::string option = cycled_momentum_option(optimizer, "CyclicLR");
+        const auto base = per_group_values(o.base_momentum, groups, "base_momentum");
+        const auto max = per_group_values(o.max_momentum, groups, "max_momentum");
+        for (std::size_t g = 0; g < groups; ++g) {
+            check_cycled_value(optimizer, g, option, base[g], "CyclicLR", "base_momentum");
+            check_cycled_value(optimizer, g, option, max[g], "CyclicLR", "max_momentum");
+        }
+    }
+    return o;
 }
 
 // Sets every group's lr to base_lr before the scheduler records the initial lrs, as PyTorch does.
 Optimizer& starting_at(Optimizer& optimizer, const std::vector<double>& base_lr) {
-    const auto lrs = per_group(base_lr, optimizer.param_group_count(), "CyclicLR", "base_lr");
+    const auto lrs = per_group_values(base_lr, optimizer.param_group_count(), "base_lr");
     for (std::size_t g = 0; g < lrs.size(); ++g) optimizer.set_lr(g, lrs[g]);
     return optimizer;
 }
 }  // namespace
 
-CyclicLR::CyclicLR(Optimizer& optimizer, Options o) : LRScheduler(starting_at(optimizer, o.base_lr)), options_(o) {
+CyclicLR::CyclicLR(Optimizer& optimizer, Options o)
+    : MomentumCyclingLRScheduler(starting_at(optimizer, checked(optimizer, o).base_lr)), options_(std::move(o)) {
     const std::size_t groups = optimizer.param_group_count();
-    base_lrs_ = per_group(o.base_lr, groups, "CyclicLR", "base_lr");
-    max_lrs_ = per_group(o.max_lr, groups, "CyclicLR", "max_lr");
-    XGRAD_CHECK(o.step_size_up >= 1, "CyclicLR: expected step_size_up >= 1, got ", o.step_size_up);
-    const int64_t down = o.step_size_down.value_or(o.step_size_up);
-    XGRAD_CHECK(down >= 0, "CyclicLR: expected step_size_down >= 0, got ", down);
-    check_positive_finite(o.gamma, "CyclicLR", "gamma");
-    total_size_ = static_cast<double>(o.step_size_up + down);
-    step_ratio_ = static_cast<double>(o.step_size_up) / total_size_;
-    if (o.cycle_momentum) {
+    base_lrs_ = per_group_values(options_.base_lr, groups, "base_lr");
+    max_lrs_ = per_group_values(options_.max_lr, groups, "max_lr");
+    const int64_t up = options_.step_size_up, down = options_.step_size_down.value_or(up);
+    total_size_ = static_cast<double>(up + down);
+    step_ratio_ = static_cast<double>(up) / total_size_;
+    if (options_.cycle_momentum) {
         momentum_name_ = cycled_momentum_option(optimizer, "CyclicLR");
-        base_momentums_ = per_group(o.base_momentum, groups, "CyclicLR", "base_momentum");
-        max_momentums_ = per_group(o.max_momentum, groups, "CyclicLR", "max_momentum");
+        base_momentums_ = per_group_values(options_.base_momentum, groups, "base_momentum");
+        max_momentums_ = per_group_values(options_.max_momentum, groups, "max_momentum");
     }
     apply();
 }
@@ -522,22 +561,9 @@ double CyclicLR::compute_lr(std::size_t group, double) const {
     return base_lrs_[group] + (max_lrs_[group] - base_lrs_[group]) * f * scale;
 }
 
-void CyclicLR::apply() {
-    LRScheduler::apply();
-    apply_momentum();
-}
-
-void CyclicLR::apply_momentum() {
-    if (momentum_name_.empty()) return;
+double CyclicLR::momentum_at(std::size_t group) const {
     const auto [f, scale] = position();
-    for (std::size_t g = 0; g < base_momentums_.size(); ++g)
-        optimizer_.set_group_option(g, momentum_name_,
-                                    max_momentums_[g] - (max_momentums_[g] - base_momentums_[g]) * f * scale);
-}
-
-void CyclicLR::load_state_dict(const SchedulerState& state) {
-    LRScheduler::load_state_dict(state);
-    apply_momentum();  // a function of the step alone
+    return max_momentums_[group] - (max_momentums_[group] - base_momentums_[group]) * f * scale;
 }
 
 CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(Optimizer& optimizer, Options options)

@@ -290,6 +290,21 @@ protected:
     std::vector<int64_t> milestones_;
 };
 
+/// The base of the schedules that cycle momentum against the lr (OneCycleLR, CyclicLR): after
+/// every lr update, and after a load, each group's momentum option (momentum_name_: "beta1" or
+/// "momentum"; empty without cycle_momentum) is set to momentum_at(group), a function of the step.
+class MomentumCyclingLRScheduler : public LRScheduler {
+public:
+    void load_state_dict(const SchedulerState& state) override;
+
+protected:
+    using LRScheduler::LRScheduler;
+    virtual double momentum_at(std::size_t group) const = 0;
+    void apply() override;
+    void apply_momentum();
+    std::string momentum_name_;
+};
+
 struct OneCycleLROptions {
     enum class Anneal { cos, linear };
     double max_lr = 0.0;      ///< the peak lr (required)
@@ -317,13 +332,12 @@ struct OneCycleLROptions {
 /// cycle_momentum, the group option "beta1" (else "momentum") runs from max_momentum to
 /// base_momentum and back; an optimizer with neither is an error. Stepping more than total_steps
 /// times is an error, as in PyTorch.
-class OneCycleLR : public LRScheduler {
+class OneCycleLR : public MomentumCyclingLRScheduler {
 public:
     using Options = OneCycleLROptions;
     OneCycleLR(Optimizer& optimizer, Options options);
     void step() override;
     int64_t total_steps() const { return total_steps_; }
-    void load_state_dict(const SchedulerState& state) override;
 
 protected:
     struct Phase {
@@ -332,9 +346,7 @@ protected:
         double start_momentum, end_momentum;
     };
     double compute_lr(std::size_t group, double current) const override;
-    void apply() override;
-    /// Sets the cycled momentum (or beta1) of every group for last_epoch_.
-    void apply_momentum();
+    double momentum_at(std::size_t group) const override;
     /// The phase containing step and how far into it (pct) the step is.
     std::pair<const Phase*, double> phase_at(int64_t step) const;
     double anneal(double start, double end, double pct) const;
@@ -342,7 +354,6 @@ protected:
     Options options_;
     int64_t total_steps_ = 0;
     std::vector<Phase> phases_;
-    std::string momentum_name_;  ///< "beta1" or "momentum"; empty without cycle_momentum
 };
 
 struct CyclicLROptions {
@@ -372,26 +383,25 @@ struct CyclicLROptions {
 /// triangular: scale 1; triangular2: 1 / 2^(cycle - 1) (the amplitude halves every cycle);
 /// exp_range: gamma^t. With cycle_momentum the group's momentum (or beta1) runs the other way,
 /// max_momentum - (max_momentum - base_momentum) f scale. As PyTorch, construction sets every
-/// group's lr to base_lr (which becomes the initial lr unless an earlier scheduler recorded one);
-/// PyTorch 1.13 refuses cycle_momentum for optimizers with betas, later versions cycle beta1 as
-/// this one does.
-class CyclicLR : public LRScheduler {
+/// group's lr to base_lr (which becomes the initial lr unless an earlier scheduler recorded one)
+/// and starts the cycle there. Two differences from PyTorch 1.13, both deliberate: built after
+/// another scheduler, 1.13 sets the first lr from that scheduler's initial lr (base_lr only from
+/// the first step on); and 1.13 refuses cycle_momentum for optimizers with betas, where later
+/// versions cycle beta1 as this one does.
+class CyclicLR : public MomentumCyclingLRScheduler {
 public:
     using Options = CyclicLROptions;
     CyclicLR(Optimizer& optimizer, Options options);
-    void load_state_dict(const SchedulerState& state) override;
 
 protected:
     /// f and the scale at last_epoch_.
     std::pair<double, double> position() const;
     double compute_lr(std::size_t group, double current) const override;
-    void apply() override;
-    void apply_momentum();
+    double momentum_at(std::size_t group) const override;
 
     Options options_;
     std::vector<double> max_lrs_, base_momentums_, max_momentums_;
     double total_size_ = 0, step_ratio_ = 0;
-    std::string momentum_name_;  ///< "beta1" or "momentum"; empty without cycle_momentum
 };
 
 /// SGDR (Loshchilov & Hutter 2017): cosine annealing from the initial lr to eta_min over T_i

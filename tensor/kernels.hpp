@@ -218,9 +218,13 @@ std::pair<NDArray, NDArray> linear_grads(const NDArray& g, const NDArray& w, con
 /// Joins along dim. As PyTorch's legacy rule, a 1-D tensor with no elements (torch.zeros(0), the
 /// start of many accumulate-by-cat loops) joins tensors of any rank and adds nothing but its dtype.
 NDArray cat(const std::vector<NDArray>& arrays, int64_t dim);
+/// Whether these are the sizes of a legacy empty tensor: 1-D with no elements.
+inline bool is_legacy_empty(const Shape& sizes) {
+    return sizes.size() == 1 && sizes[0] == 0;
+}
 /// Whether cat passes over an input of these sizes among inputs of rank `rank`.
 inline bool cat_skips(const Shape& sizes, int64_t rank) {
-    return rank != 1 && sizes.size() == 1 && sizes[0] == 0;
+    return rank != 1 && is_legacy_empty(sizes);
 }
 NDArray stack(const std::vector<NDArray>& arrays, int64_t dim);
 /// Views of split_size along dim (the last may be smaller).

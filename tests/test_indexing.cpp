@@ -27,6 +27,8 @@ BOOST_AUTO_TEST_CASE(cat_and_stack) {
     BOOST_TEST(joined.dtype() == kFloat64);
     BOOST_TEST((cat({rows, zeros({0})}, 1).sizes() == Shape{2, 3}));
     BOOST_TEST((cat({zeros({0}), zeros({0})}).sizes() == Shape{0}));
+    BOOST_TEST((cat({zeros({0}), zeros({0}, kInt64)}, 1).sizes() == Shape{0}));  // any dim when all are
+    BOOST_TEST((cat({nothing}, -2).sizes() == Shape{0}));
     BOOST_TEST((cat({zeros({0, 3}), rows}).sizes() == Shape{2, 3}));
     check_error([&] { cat({zeros({0, 4}), rows}); }, {"cat", "[2, 3]", "[0, 4]"});
     check_error([&] { cat({nothing, rows}, 2); }, {"cat", "2"});

@@ -893,6 +893,23 @@ BOOST_AUTO_TEST_CASE(cyclic_lr_follows_its_cycles) {
             optim::CyclicLR(adam, {.base_lr = {0.01}, .max_lr = {0.1}, .base_momentum = {0.8, 0.7, 0.6}});
         },
         {"CyclicLR", "base_momentum", "got 3"});
+    // Momenta the optimizer would refuse at some step are refused now, and a refused schedule
+    // leaves the optimizer as it was.
+    adam.set_lr(0, 0.7);
+    const double beta1 = adam.options(0).betas.first;
+    check_error([&] { optim::CyclicLR(adam, {.base_lr = {0.01}, .max_lr = {0.1}, .max_momentum = {1.0}}); },
+                {"CyclicLR", "max_momentum 1", "beta1"});
+    check_error([&] { optim::CyclicLR(adam, {.base_lr = {0.01}, .max_lr = {0.1}, .step_size_up = 0}); },
+                {"CyclicLR", "step_size_up"});
+    BOOST_TEST(adam.lr(0) == 0.7);
+    BOOST_TEST(adam.options(0).betas.first == beta1);
+    optim::SGD nesterov({param_with_grad({1}, {0})}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+    check_error([&] { optim::CyclicLR(nesterov, {.base_lr = {0.01}, .max_lr = {0.1}, .base_momentum = {0.0}}); },
+                {"CyclicLR", "base_momentum 0", "Nesterov"});
+    check_error([&] { optim::OneCycleLR(nesterov, {.max_lr = 1.0, .total_steps = 10, .base_momentum = 0.0}); },
+                {"OneCycleLR", "base_momentum 0", "Nesterov"});
+    BOOST_TEST(nesterov.lr(0) == 0.1);
+    BOOST_TEST(nesterov.options(0).momentum == 0.9);
 }
 
 BOOST_AUTO_TEST_CASE(cosine_warm_restarts_with_fractional_epochs) {

@@ -205,7 +205,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     std::vector<NDArray> raw;
     for (const Tensor& t : tensors) raw.push_back(t.data());
     NDArray result = kernels::cat(raw, dim);
-    const int64_t rank = result.dim(), d = wrap_dim(dim, rank, "cat");
+    // A 1-D empty result came from legacy empty inputs alone, which take any dim (as PyTorch).
+    const int64_t rank = result.dim(), d = kernels::is_legacy_empty(result.sizes()) ? 0 : wrap_dim(dim, rank, "cat");
     return make_op("cat", tensors, result, [d, rank](const Tensor& g, const BackwardContext& c) -> Grads {
         Grads grads;
         int64_t at = 0;

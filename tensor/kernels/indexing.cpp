@@ -11,20 +11,17 @@
 namespace xgrad::kernels {
 using namespace detail;
 
-namespace {
-// The index of the input whose rank and sizes a cat follows: the first it does not skip.
-std::size_t cat_reference(const std::vector<Shape>& sizes) {
-    for (std::size_t i = 0; i < sizes.size(); ++i)
-        if (!(sizes[i].size() == 1 && sizes[i][0] == 0)) return i;
-    return 0;  // all 1-D and empty: an ordinary concatenation of them
-}
-}  // namespace
-
 NDArray cat(const std::vector<NDArray>& arrays, int64_t dim) {
     XGRAD_CHECK(!arrays.empty(), "cat: expected a non-empty list of tensors");
-    std::vector<Shape> shapes;
-    for (const NDArray& a : arrays) shapes.push_back(a.sizes());
-    const std::size_t ref = cat_reference(shapes);
+    // The input whose rank and sizes the result follows: the first that is not legacy empty.
+    const auto found =
+        std::find_if(arrays.begin(), arrays.end(), [](const NDArray& a) { return !is_legacy_empty(a.sizes()); });
+    if (found == arrays.end()) {  // nothing but legacy empty ones: any dim, as PyTorch
+        DType dtype = arrays[0].dtype();
+        for (const NDArray& a : arrays) dtype = promote_types(dtype, a.dtype());
+        return NDArray::empty({0}, dtype);
+    }
+    const std::size_t ref = static_cast<std::size_t>(found - arrays.begin());
     const NDArray& first = arrays[ref];
     XGRAD_CHECK(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated (tensor ", ref, ")");
     const int64_t d = wrap_dim(dim, first.dim(), "cat");
