@@ -61,18 +61,25 @@ RecurrentStack::RecurrentStack(const RecurrentOptions& o, int64_t gates, const c
                 ": input_size, hidden_size and num_layers must be positive, got ", o.input_size, ", ", o.hidden_size,
                 " and ", o.num_layers);
     XGRAD_CHECK(o.dropout >= 0 && o.dropout <= 1, name, ": dropout has to be between 0 and 1, but got ", o.dropout);
-    const int64_t directions = o.bidirectional ? 2 : 1, rows = gates * o.hidden_size;
+    XGRAD_CHECK(o.proj_size == 0 || gates == 4, name, ": proj_size is only supported for LSTM, got proj_size ",
+                o.proj_size);
+    XGRAD_CHECK(o.proj_size >= 0 && o.proj_size < o.hidden_size, name,
+                ": proj_size must be 0 (no projection) or positive and below hidden_size ", o.hidden_size, ", got ",
+                o.proj_size);
+    const int64_t directions = o.bidirectional ? 2 : 1, rows = gates * o.hidden_size, h_size = state_size();
     for (int64_t layer = 0; layer < o.num_layers; ++layer) {
-        const int64_t in = layer == 0 ? o.input_size : directions * o.hidden_size;
+        const int64_t in = layer == 0 ? o.input_size : directions * h_size;
         for (int64_t d = 0; d < directions; ++d) {
             const std::string suffix = "_l" + std::to_string(layer) + (d == 1 ? "_reverse" : "");
             Weights w;
             w.w_ih = register_parameter("weight_ih" + suffix, empty({rows, in}, o.dtype));
-            w.w_hh = register_parameter("weight_hh" + suffix, empty({rows, o.hidden_size}, o.dtype));
+            w.w_hh = register_parameter("weight_hh" + suffix, empty({rows, h_size}, o.dtype));
             if (o.bias) {
                 w.b_ih = register_parameter("bias_ih" + suffix, empty({rows}, o.dtype));
                 w.b_hh = register_parameter("bias_hh" + suffix, empty({rows}, o.dtype));
             }
+            if (o.proj_size > 0)
+                w.w_hr = register_parameter("weight_hr" + suffix, empty({o.proj_size, o.hidden_size}, o.dtype));
             weights_.push_back(w);
         }
     }
@@ -138,15 +145,15 @@ std::tuple<Tensor, Tensor, Tensor> RecurrentStack::run(const Tensor& x_in, Tenso
     Tensor x = o.batch_first ? x_in.transpose(0, 1) : x_in;  // [T, N, in]
     const int64_t steps = x.size(0), batch = x.size(1), directions = o.bidirectional ? 2 : 1;
     XGRAD_CHECK(steps > 0, name_, ": expected a sequence of at least one step, got input shape ", x_in.sizes());
-    const Shape state_sizes = {o.num_layers * directions, batch, o.hidden_size};
-    if (!h0.defined()) h0 = zeros(state_sizes, x.dtype());
-    XGRAD_CHECK(h0.sizes() == state_sizes, name_, ": expected h", has_cell_state ? " and c" : "", " of shape ",
-                state_sizes, ", got ", h0.sizes());
-    if (has_cell_state) {
-        if (!c0.defined()) c0 = zeros(state_sizes, x.dtype());
-        XGRAD_CHECK(c0.sizes() == state_sizes, name_, ": expected h and c of shape ", state_sizes, ", got ", h0.sizes(),
-                    " and ", c0.sizes());
-    }
+    const Shape h_sizes = {o.num_layers * directions, batch, state_size()},
+                c_sizes = {o.num_layers * directions, batch, o.hidden_size};
+    if (!h0.defined()) h0 = zeros(h_sizes, x.dtype());
+    if (has_cell_state && !c0.defined()) c0 = zeros(c_sizes, x.dtype());
+    if (!has_cell_state)
+        XGRAD_CHECK(h0.sizes() == h_sizes, name_, ": expected h of shape ", h_sizes, ", got ", h0.sizes());
+    else
+        XGRAD_CHECK(h0.sizes() == h_sizes && c0.sizes() == c_sizes, name_, ": expected h of shape ", h_sizes,
+                    " and c of shape ", c_sizes, ", got ", h0.sizes(), " and ", c0.sizes());
     Tensor step_masks;  // [T, N, 1]
     int64_t shortest_length = steps;
     if (lengths.defined()) {
@@ -184,7 +191,8 @@ std::string RecurrentStack::extra_repr() const {
            ", num_layers=" + std::to_string(o.num_layers) + (o.bias ? "" : ", bias=false") +
            (o.batch_first ? ", batch_first=true" : "") +
            (o.dropout > 0 ? ", dropout=" + std::to_string(o.dropout) : "") +
-           (o.bidirectional ? ", bidirectional=true" : "");
+           (o.bidirectional ? ", bidirectional=true" : "") +
+           (o.proj_size > 0 ? ", proj_size=" + std::to_string(o.proj_size) : "");
 }
 
 }  // namespace detail
@@ -195,6 +203,7 @@ LSTM::LSTM(LSTMOptions o) : RecurrentStack(o, 4, "LSTM"), options(o) {}
 void LSTM::step(const Weights& w, const Tensor& input_gates, Tensor& h, Tensor& c) const {
     // The gate math of the step is one node (nn/fused_lstm_cell.hpp), gate order i, f, g, o.
     std::tie(h, c) = F::fused_lstm_cell(input_gates, linear(h, w.w_hh), c);
+    if (w.w_hr.defined()) h = linear(h, w.w_hr);  // h_t = W_hr (o * tanh(c_t))
 }
 
 LSTMOutput LSTM::forward_with_state(const Tensor& x, const LSTMState& state, const Tensor& lengths) {

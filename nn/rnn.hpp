@@ -44,6 +44,10 @@ struct RecurrentOptions {
     bool bidirectional = false;  ///< a second pass reads each sequence backwards; outputs are concatenated
     DType dtype = kFloat32;
     Generator* generator = nullptr;  ///< for the dropout masks
+    /// LSTM only (Sak et al. 2014, PyTorch's proj_size): when > 0, each step's h is projected by
+    /// weight_hr_lk [proj_size, hidden_size] to proj_size features, which feed the next step, the
+    /// next layer and the output; c keeps hidden_size. Must be below hidden_size.
+    int64_t proj_size = 0;
 };
 using LSTMOptions = RecurrentOptions;
 using GRUOptions = RecurrentOptions;
@@ -63,13 +67,16 @@ struct RNNOptions {
     Generator* generator = nullptr;
 };
 
-/// h and c: [num_layers * directions, N, hidden_size] (layer-major, forward before backward).
+/// h and c: [num_layers * directions, N, hidden_size] (layer-major, forward before backward); with
+/// proj_size, h has proj_size features.
 struct LSTMState {
     Tensor h, c;
 };
 
 struct LSTMOutput {
-    Tensor output;    ///< [T, N, directions * hidden_size] (or [N, T, ...] with batch_first): the last layer's h
+    /// [T, N, directions * hidden_size] (or [N, T, ...] with batch_first; proj_size features in
+    /// place of hidden_size with a projection): the last layer's h
+    Tensor output;
     LSTMState state;  ///< the state after each sequence's last real step
 };
 
@@ -93,6 +100,7 @@ public:
 protected:
     struct Weights {
         Tensor w_ih, w_hh, b_ih, b_hh;
+        Tensor w_hr;  ///< the LSTM's projection of h, with proj_size
     };
     RecurrentStack(const RecurrentOptions& options, int64_t gates, const char* name);
     /// One step for input_gates = W_ih x_t + b_ih (+ b_hh unless hidden_bias_apart()): the new h
@@ -105,6 +113,11 @@ protected:
     /// state. Returns the output sequence, h_n and c_n.
     std::tuple<Tensor, Tensor, Tensor> run(const Tensor& x, Tensor h0, Tensor c0, const Tensor& lengths,
                                            bool has_cell_state);
+
+    /// Features of h: proj_size when set, else hidden_size.
+    int64_t state_size() const {
+        return stack_options_.proj_size > 0 ? stack_options_.proj_size : stack_options_.hidden_size;
+    }
 
 private:
     std::tuple<Tensor, Tensor, Tensor> run_direction(const Weights& w, const Tensor& x, Tensor h, Tensor c,

@@ -21,6 +21,8 @@ double sigmoid_ref(double v) {
 // One-layer, one-direction LSTM over x [T, N, I] in double with scalar loops, from its parameters.
 std::vector<double> reference_lstm(const Tensor& x, nn::LSTM& lstm) {
     const int64_t T = x.size(0), N = x.size(1), I = x.size(2), H = lstm.options.hidden_size;
+    // With proj_size P, h = W_hr (o * tanh(c)) has P features and W_hh is [4 H, P].
+    const int64_t P = lstm.options.proj_size > 0 ? lstm.options.proj_size : H;
     auto param = [&](const std::string& name) {
         for (auto& [n, p] : lstm.named_parameters())
             if (n == name) return p.to_vector<double>();
@@ -28,35 +30,44 @@ std::vector<double> reference_lstm(const Tensor& x, nn::LSTM& lstm) {
     };
     const auto w_ih = param("weight_ih_l0"), w_hh = param("weight_hh_l0"), b_ih = param("bias_ih_l0"),
                b_hh = param("bias_hh_l0");
+    const auto w_hr = P < H ? param("weight_hr_l0") : std::vector<double>{};
     const auto xv = x.to_vector<double>();
     std::vector<double> out;
     for (int64_t n = 0; n < N; ++n) {
-        std::vector<double> h(H, 0), c(H, 0);
+        std::vector<double> h(P, 0), c(H, 0), unprojected(H);
         std::vector<std::vector<double>> per_step;
         for (int64_t t = 0; t < T; ++t) {
             std::vector<double> gates(4 * H);
             for (int64_t g = 0; g < 4 * H; ++g) {
                 double s = b_ih[g] + b_hh[g];
                 for (int64_t i = 0; i < I; ++i) s += w_ih[g * I + i] * xv[(t * N + n) * I + i];
-                for (int64_t j = 0; j < H; ++j) s += w_hh[g * H + j] * h[j];
+                for (int64_t j = 0; j < P; ++j) s += w_hh[g * P + j] * h[j];
                 gates[g] = s;
             }
             for (int64_t j = 0; j < H; ++j) {
                 const double in = sigmoid_ref(gates[j]), forget = sigmoid_ref(gates[H + j]);
                 const double cell = std::tanh(gates[2 * H + j]), outg = sigmoid_ref(gates[3 * H + j]);
                 c[j] = forget * c[j] + in * cell;
-                h[j] = outg * std::tanh(c[j]);
+                unprojected[j] = outg * std::tanh(c[j]);
+            }
+            for (int64_t p = 0; p < P; ++p) {
+                if (P == H) {
+                    h[p] = unprojected[p];
+                    continue;
+                }
+                h[p] = 0;
+                for (int64_t j = 0; j < H; ++j) h[p] += w_hr[p * H + j] * unprojected[j];
             }
             per_step.push_back(h);
         }
         for (int64_t t = 0; t < T; ++t)
-            for (int64_t j = 0; j < H; ++j) out.push_back(per_step[t][j]);
+            for (int64_t j = 0; j < P; ++j) out.push_back(per_step[t][j]);
     }
-    // out is [N, T, H]; reorder to [T, N, H]
+    // out is [N, T, P]; reorder to [T, N, P]
     std::vector<double> tnh(out.size());
     for (int64_t n = 0; n < N; ++n)
         for (int64_t t = 0; t < T; ++t)
-            for (int64_t j = 0; j < H; ++j) tnh[(t * N + n) * H + j] = out[(n * T + t) * H + j];
+            for (int64_t j = 0; j < P; ++j) tnh[(t * N + n) * P + j] = out[(n * T + t) * P + j];
     return tnh;
 }
 
@@ -505,6 +516,61 @@ BOOST_AUTO_TEST_CASE(lstm_follows_its_equations) {
     check_values(lstm_bf(x.transpose(0, 1)).transpose(0, 1), expected, 1e-12);
 }
 
+BOOST_AUTO_TEST_CASE(lstm_with_projections_follows_its_equations) {
+    // Sak et al. 2014 (PyTorch's proj_size): h = W_hr (o * tanh(c)) with 2 features, c with 4.
+    manual_seed(4);
+    nn::LSTM lstm({.input_size = 3, .hidden_size = 4, .dtype = kFloat64, .proj_size = 2});
+    const Tensor x = random_tensor({5, 2, 3}, kFloat64, 6);
+    const nn::LSTMOutput out = lstm.forward_with_state(x);
+    BOOST_TEST((out.output.sizes() == Shape{5, 2, 2}));
+    BOOST_TEST((out.state.h.sizes() == Shape{1, 2, 2}));
+    BOOST_TEST((out.state.c.sizes() == Shape{1, 2, 4}));
+    check_values(out.output, reference_lstm(x, lstm), 1e-12);
+    // PyTorch's parameters, in its order, the projection last.
+    const auto named = lstm.named_parameters();
+    BOOST_TEST(named.size() == 5u);
+    BOOST_TEST(named[4].first == "weight_hr_l0");
+    BOOST_TEST((named[4].second.sizes() == Shape{2, 4}));
+    BOOST_TEST((named[1].second.sizes() == Shape{16, 2}));  // weight_hh reads the projected h
+    BOOST_TEST(lstm.extra_repr().find("proj_size=2") != std::string::npos);
+
+    // Two layers, both directions: the second layer reads 2 x 2 projected features; states and
+    // padded sequences as without a projection.
+    nn::LSTM deep(
+        {.input_size = 3, .hidden_size = 4, .num_layers = 2, .bidirectional = true, .dtype = kFloat64, .proj_size = 3});
+    BOOST_TEST((param_of(deep, "weight_ih_l1_reverse").size() == 16u * 6u));
+    const Tensor h0 = random_tensor({4, 2, 3}, kFloat64, 7), c0 = random_tensor({4, 2, 4}, kFloat64, 8);
+    const nn::LSTMOutput both = deep.forward_with_state(x, {h0, c0}, tensor({5, 3}, kInt64));
+    BOOST_TEST((both.output.sizes() == Shape{5, 2, 6}));
+    BOOST_TEST((both.state.h.sizes() == Shape{4, 2, 3}));
+    BOOST_TEST((both.state.c.sizes() == Shape{4, 2, 4}));
+    const nn::LSTMOutput second =
+        deep.forward_with_state(x.narrow(0, 0, 3).narrow(1, 1, 1), {h0.narrow(1, 1, 1), c0.narrow(1, 1, 1)});
+    check_values(both.output.narrow(0, 0, 3).narrow(1, 1, 1), second.output.to_vector<double>(), 1e-12);
+    check_values(both.state.c.narrow(1, 1, 1), second.state.c.to_vector<double>(), 1e-12);
+
+    // Gradients through the projection, the states and the lengths.
+    const auto fn = [&](const std::vector<Tensor>& a) {
+        const nn::LSTMOutput r = deep.forward_with_state(a[0], {a[1], a[2]}, tensor({5, 3}, kInt64));
+        return r.output.sum() + (r.state.h * 2.0).sum() + r.state.c.sum();
+    };
+    auto result = autograd::gradcheck(
+        fn, {x.detach().requires_grad_(), h0.detach().requires_grad_(), c0.detach().requires_grad_()},
+        {.raise = false});
+    BOOST_TEST(result.ok, result.message);
+    const auto through_weights = [&](const std::vector<Tensor>&) { return deep(x).sum(); };
+    auto weights = autograd::gradcheck(
+        through_weights, {deep.named_parameters()[4].second, deep.named_parameters()[9].second}, {.raise = false});
+    BOOST_TEST(weights.ok, weights.message);
+
+    check_error([&] { deep.forward_with_state(x, {h0, h0}); }, {"LSTM", "[4, 2, 3]", "c of shape [4, 2, 4]"});
+    check_error([] { nn::LSTM({.input_size = 3, .hidden_size = 4, .proj_size = 4}); },
+                {"LSTM", "proj_size", "below hidden_size 4", "4"});
+    check_error([] { nn::LSTM({.input_size = 3, .hidden_size = 4, .proj_size = -1}); }, {"LSTM", "proj_size", "-1"});
+    check_error([] { nn::GRU({.input_size = 3, .hidden_size = 4, .proj_size = 2}); },
+                {"GRU", "proj_size is only supported for LSTM"});
+}
+
 BOOST_AUTO_TEST_CASE(padded_sequences_match_unpadded_ones_in_both_directions) {
     manual_seed(3);
     nn::LSTM lstm({.input_size = 2,
@@ -583,7 +649,7 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_reported) {
         [&] {
             lstm.forward_with_state(ones({4, 2, 3}), {zeros({1, 3, 2}), zeros({1, 3, 2})});
         },
-        {"LSTM", "h and c", "[1, 2, 2]"});
+        {"LSTM", "expected h of shape [1, 2, 2] and c of shape [1, 2, 2]", "[1, 3, 2]"});
     check_error([] { nn::LSTM({.input_size = 3, .hidden_size = 0}); }, {"LSTM", "positive"});
     // Inputs or states of another dtype than the weights, and half of an LSTM's state.
     check_error([&] { lstm(ones({4, 2, 3}, kFloat64)); }, {"LSTM", "input is float64", "weights are float32"});
