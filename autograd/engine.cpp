@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <xgrad/autograd/grad_mode.hpp>
 #include <xgrad/autograd/node.hpp>
@@ -39,12 +40,8 @@ bool all_finite(const Tensor& t) {
 // Makes a node's gradient for input i match that input: summed over broadcast dims, cast back.
 Tensor conform(Tensor g, const TensorMeta& meta, const Node& node, std::size_t i) {
     if (g.sizes() != meta.sizes) {
-        const int64_t lead = g.dim() - static_cast<int64_t>(meta.sizes.size());
-        bool ok = lead >= 0;
-        for (std::size_t d = 0; ok && d < meta.sizes.size(); ++d)
-            ok = meta.sizes[d] == g.sizes()[lead + d] || meta.sizes[d] == 1;
-        XGRAD_INTERNAL_ASSERT(ok, "the backward of ", node.name(), " returned a gradient of shape ", g.sizes(),
-                              " for input ", i, " of shape ", meta.sizes);
+        XGRAD_INTERNAL_ASSERT(sums_down_to(g.sizes(), meta.sizes), "the backward of ", node.name(),
+                              " returned a gradient of shape ", g.sizes(), " for input ", i, " of shape ", meta.sizes);
         g = sum_to(g, meta.sizes);
     }
     if (g.dtype() != meta.dtype) g = to(g, meta.dtype);
@@ -53,7 +50,11 @@ Tensor conform(Tensor g, const TensorMeta& meta, const Node& node, std::size_t i
 
 struct GraphTask {
     uint64_t id = 0;
-    std::unordered_map<NodeSlot, std::size_t, NodeSlotHash> captures;
+    // autograd::grad: the inputs whose gradients are taken at each (node, output slot), and the
+    // nodes worth running, those with a path to such a node (PyTorch's exec_info): the rest of
+    // the graph is neither run nor freed, nor are its hooks called.
+    std::unordered_map<NodeSlot, std::vector<std::size_t>, NodeSlotHash> captures;
+    std::unordered_set<const Node*> needed;
     std::vector<Tensor> captured;
     bool keep_graph = false;
     bool create_graph = false;
@@ -116,6 +117,15 @@ void add_region_to_buffer(GraphTask& task, const Edge& edge, const Node::Region&
     kernels::binary_out(kernels::Binary::add, region, region, g.data().to(input.dtype));
 }
 
+// Under autograd::grad, whether the edge's node takes a capture or leads to one.
+bool leads_to_capture(const GraphTask& task, const Edge& edge) {
+    const Node* n = edge.function.get();
+    if (task.needed.count(n)) return true;
+    for (uint32_t slot = 0; slot < n->output_meta.size(); ++slot)
+        if (task.captures.count({const_cast<Node*>(n), slot})) return true;
+    return false;
+}
+
 void count_dependencies(GraphTask& task, const std::vector<Edge>& roots) {
     std::vector<Node*> stack;
     auto first_visit = [&](Node* n) {
@@ -136,7 +146,32 @@ void count_dependencies(GraphTask& task, const std::vector<Edge>& roots) {
     }
 }
 
+// For autograd::grad: marks every node with a path to a capture (see GraphTask::needed), by a
+// post-order walk of the graph from the roots without recursion.
+void mark_needed(GraphTask& task, const std::vector<Edge>& roots) {
+    std::unordered_set<const Node*> capture_nodes, done;
+    for (const auto& [where, inputs] : task.captures) capture_nodes.insert(where.node);
+    std::vector<std::pair<Node*, std::size_t>> stack;  // node, next edge to look at
+    for (const Edge& e : roots)
+        if (done.insert(e.function.get()).second) stack.emplace_back(e.function.get(), 0);
+    while (!stack.empty()) {
+        auto& [node, next] = stack.back();
+        if (next < node->next_edges.size()) {
+            Node* child = node->next_edges[next++].function.get();
+            if (child != nullptr && done.insert(child).second) stack.emplace_back(child, 0);
+            continue;
+        }
+        for (const Edge& e : node->next_edges)
+            if (e.valid() && (capture_nodes.count(e.function.get()) || task.needed.count(e.function.get()))) {
+                task.needed.insert(node);
+                break;
+            }
+        stack.pop_back();
+    }
+}
+
 void execute(GraphTask& task, const std::vector<Edge>& roots) {
+    const bool pruned = !task.captures.empty();  // autograd::grad runs only the needed nodes
     std::vector<Node*> ready;
     for (const Edge& e : roots) {
         Node* n = e.function.get();
@@ -152,17 +187,20 @@ void execute(GraphTask& task, const std::vector<Edge>& roots) {
         node->engine_state.owned.clear();
         grads.resize(node->output_meta.size());
 
+        // Captured before the tensors' hooks run, as PyTorch 1.13 does.
+        if (pruned) {
+            for (std::size_t slot = 0; slot < grads.size(); ++slot)
+                if (auto it = task.captures.find({node, static_cast<uint32_t>(slot)}); it != task.captures.end())
+                    for (std::size_t input : it->second) task.captured[input] = grads[slot];
+            if (!task.needed.count(node)) continue;
+        }
         for (std::size_t slot = 0; slot < node->output_hooks.size() && slot < grads.size(); ++slot)
             for (auto& [handle, hook] : node->output_hooks[slot])
                 if (grads[slot].defined()) {
                     AutoGradMode mode(task.create_graph);
                     Tensor replaced = hook(grads[slot]);
-                    if (replaced.defined()) grads[slot] = replaced;
+                    if (replaced.defined()) grads[slot] = checked_hook_result(replaced, node->output_meta[slot]);
                 }
-        if (!task.captures.empty())
-            for (std::size_t slot = 0; slot < grads.size(); ++slot)
-                if (auto it = task.captures.find({node, static_cast<uint32_t>(slot)}); it != task.captures.end())
-                    task.captured[it->second] = grads[slot];
 
         bool any_defined = false;
         for (const Tensor& g : grads) any_defined = any_defined || g.defined();
@@ -172,7 +210,7 @@ void execute(GraphTask& task, const std::vector<Edge>& roots) {
             node->check_before_backward();
             if (!task.keep_graph) node->release_saved();
             const Edge& edge = node->next_edges[0];
-            if (edge.valid()) {
+            if (edge.valid() && (!pruned || leads_to_capture(task, edge))) {
                 add_region_to_buffer(task, edge, *node->region, grads[0], node->input_meta[0]);
                 if (--state_of(task, edge.function.get()).dependencies == 0) ready.push_back(edge.function.get());
             }
@@ -196,7 +234,7 @@ void execute(GraphTask& task, const std::vector<Edge>& roots) {
 
         for (std::size_t i = 0; i < node->next_edges.size(); ++i) {
             const Edge& edge = node->next_edges[i];
-            if (!edge.valid()) continue;
+            if (!edge.valid() || (pruned && !leads_to_capture(task, edge))) continue;
             if (i < outputs.size() && outputs[i].defined()) {
                 AutoGradMode mode(task.create_graph);
                 add_to_buffer(task, edge, conform(outputs[i], node->input_meta[i], *node, i));
@@ -295,10 +333,11 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         XGRAD_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "grad: input ", i, " does not require grad");
         input_edges.push_back(gradient_edge(inputs[i]));
-        task.captures[{input_edges.back().function.get(), input_edges.back().input_nr}] = i;
+        task.captures[{input_edges.back().function.get(), input_edges.back().input_nr}].push_back(i);
     }
     const std::vector<Edge> roots = seed(task, outputs, grad_outputs, "grad");
     count_dependencies(task, roots);
+    mark_needed(task, roots);
     CallbackScope callbacks;
     execute(task, roots);
     callbacks.run();

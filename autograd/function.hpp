@@ -32,6 +32,9 @@ public:
     void save_for_backward(std::vector<Tensor> tensors) { to_save_ = std::move(tensors); }
     /// The saved tensors (throws if one was modified in place since it was saved).
     std::vector<Tensor> get_saved_variables() const {
+        XGRAD_CHECK(!released_, name_,
+                    ": trying to backward through the graph a second time (the saved tensors were freed); pass "
+                    "retain_graph=true the first time");
         std::vector<Tensor> out;
         for (const SavedTensor& s : saved_) out.push_back(s.unpack(owner_.lock(), name_));
         return out;
@@ -51,6 +54,7 @@ private:
     std::vector<bool> needs_;
     std::weak_ptr<Node> owner_;
     const char* name_ = "custom function";
+    bool released_ = false;  ///< the saved tensors were freed by a backward pass without retain_graph
 };
 
 template <class Derived>
@@ -58,8 +62,6 @@ class CustomNode final : public Node, xgrad::detail::NodeCounter {
 public:
     const char* name() const override { return ctx.name_; }
     Grads apply(Grads&& grads) override {
-        XGRAD_CHECK(!released_ || ctx.saved_.empty(), ctx.name_,
-                    ": trying to backward through the graph a second time; pass retain_graph=true the first time");
         Grads result = Derived::backward(&ctx, std::move(grads));
         if (result.size() == all_args_ && all_args_ != next_edges.size()) {
             Grads picked;
@@ -68,24 +70,25 @@ public:
         }
         XGRAD_CHECK(result.size() == next_edges.size(), ctx.name_, ": backward returned ", result.size(),
                     " gradients but forward took ", next_edges.size(), " tensor arguments");
+        // A gradient the argument broadcasts to is summed down to it (the engine does), as PyTorch's.
         for (std::size_t i = 0; i < result.size(); ++i)
             if (result[i].defined() && next_edges[i].valid())
-                XGRAD_CHECK(result[i].sizes() == input_meta[i].sizes, ctx.name_,
+                XGRAD_CHECK(sums_down_to(result[i].sizes(), input_meta[i].sizes), ctx.name_,
                             ": backward returned a gradient of shape ", result[i].sizes(), " for argument ", i,
                             " of shape ", input_meta[i].sizes);
         return result;
     }
+    // A backward that saved nothing may run again, as PyTorch's; one that reads its saved tensors
+    // after they were freed gets the error from get_saved_variables.
     void release_saved() override {
+        if (ctx.saved_.empty()) return;
         ctx.saved_.clear();
-        released_ = true;
+        ctx.released_ = true;
     }
 
     AutogradContext ctx;
     std::size_t all_args_ = 0;
     std::vector<std::size_t> tensor_positions_;
-
-private:
-    bool released_ = false;
 };
 
 template <class Derived>

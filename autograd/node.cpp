@@ -203,6 +203,22 @@ Tensor make_op(const char* name, const std::vector<Tensor>& inputs, NDArray resu
     return make_op_impl(name, inputs, std::move(result), std::move(backward), spec);
 }
 
+bool sums_down_to(const Shape& grad, const Shape& meta) {
+    const int64_t lead = static_cast<int64_t>(grad.size()) - static_cast<int64_t>(meta.size());
+    if (lead < 0) return false;
+    for (std::size_t d = 0; d < meta.size(); ++d)
+        if (meta[d] != grad[static_cast<std::size_t>(lead) + d] && meta[d] != 1) return false;
+    return true;
+}
+
+const Tensor& checked_hook_result(const Tensor& replaced, const TensorMeta& meta) {
+    XGRAD_CHECK(replaced.sizes() == meta.sizes, "register_hook: a hook returned a gradient of shape ", replaced.sizes(),
+                " for a gradient of shape ", meta.sizes, " (a hook may change the values, not the shape)");
+    XGRAD_CHECK(replaced.dtype() == meta.dtype, "register_hook: a hook returned a ", replaced.dtype(),
+                " gradient for a ", meta.dtype, " one (a hook may change the values, not the dtype)");
+    return replaced;
+}
+
 // ---- leaves ----------------------------------------------------------------------------------------
 AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf_(std::move(leaf)) {
     output_meta.push_back({leaf_->data.sizes(), leaf_->data.dtype()});
@@ -212,7 +228,7 @@ Grads AccumulateGrad::apply(Grads&& grads) {
     Tensor g = std::move(grads[0]);
     for (auto& [handle, hook] : leaf_->leaf_hooks) {
         Tensor replaced = hook(g);
-        if (replaced.defined()) g = replaced;
+        if (replaced.defined()) g = checked_hook_result(replaced, output_meta[0]);
     }
     if (!g.defined()) return {};
     accumulate(std::move(g));

@@ -29,6 +29,12 @@ struct TensorMeta {
     DType dtype = kFloat32;
 };
 
+/// Whether a gradient of shape `grad` can be summed down to `meta` (meta broadcasts to it).
+bool sums_down_to(const Shape& grad, const Shape& meta);
+/// A hook's replacement for a gradient described by meta, checked: a hook may change the values,
+/// not the shape or the dtype (PyTorch: "hook has changed the size of value").
+const Tensor& checked_hook_result(const Tensor& replaced, const TensorMeta& meta);
+
 class Node : public std::enable_shared_from_this<Node> {
 public:
     /// Releases the nodes behind next_edges without recursion (see node.cpp): dropping the

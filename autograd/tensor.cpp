@@ -29,8 +29,11 @@ bool Tensor::requires_grad() const {
 }
 
 const Tensor& Tensor::requires_grad_(bool requires_grad) const {
-    XGRAD_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change requires_grad (this one was made by ",
+    // On a non-leaf, asking for what it already has is a no-op, as in PyTorch.
+    XGRAD_CHECK(is_leaf() || requires_grad,
+                "requires_grad_: only leaf tensors can change requires_grad (this one was made by ",
                 impl_->grad_fn->name(), "); use detach() first");
+    if (!is_leaf()) return *this;
     XGRAD_CHECK(!requires_grad || is_floating(dtype()),
                 "requires_grad_: only floating-point tensors can require "
                 "gradients, got ",
@@ -49,6 +52,8 @@ const Tensor& Tensor::grad() const {
 void Tensor::set_grad(const Tensor& grad) const {
     XGRAD_CHECK(!grad.defined() || grad.sizes() == sizes(), "set_grad: the gradient has shape ", grad.sizes(),
                 " but the tensor has shape ", sizes());
+    XGRAD_CHECK(!grad.defined() || grad.dtype() == dtype(), "set_grad: the gradient is ", grad.dtype(),
+                " but the tensor is ", dtype(), "; convert it with to(", dtype(), ")");
     data();
     impl_->grad = grad;
 }
@@ -458,6 +463,13 @@ const Tensor& inplace(const Tensor& self, const char* op, bool other_requires_gr
     old.impl()->leaf_hooks.clear();
     old.impl()->post_accumulate_hooks.clear();
     Tensor result = compute(old);
+    // A write of values without history (zero_, fill_, copy_ from a constant) still ends the old
+    // value's history with a node of its own, which passes it a zero gradient: the tensor stays
+    // a non-leaf, as in PyTorch, instead of becoming a parameter-like leaf.
+    if (!result.requires_grad())
+        result = make_op(op, {old}, result.data(), [](const Tensor& g, const BackwardContext& c) -> Grads {
+            return {zeros(c.input_sizes(0), g.dtype())};
+        });
     XGRAD_CHECK(result.sizes() == self.sizes(), op, ": the result has shape ", result.sizes(),
                 " but the tensor written to has shape ", self.sizes(), " (an in-place op cannot grow its target)");
     kernels::copy_(self.data(), result.data());

@@ -364,6 +364,88 @@ BOOST_AUTO_TEST_CASE(functional_grad_and_second_derivatives) {
     BOOST_TEST(!autograd::grad({(x * 2.0).sum()}, {unused}, {}, std::nullopt, false, true)[0].defined());
 }
 
+BOOST_AUTO_TEST_CASE(grad_runs_only_the_graph_between_outputs_and_inputs) {
+    // As PyTorch's exec_info: nodes below the inputs are neither run nor freed, nor hooked.
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    Tensor y = x * 2.0;
+    check_values(autograd::grad({y.sum()}, {y})[0], {1, 1});
+    check_values(autograd::grad({y.sum()}, {x})[0], {2, 2});  // mul's saved tensors still there
+    // A gradient with respect to an intermediate, then a backward through it (Grad-CAM's pattern).
+    Tensor h = x.exp();
+    int upstream_calls = 0;
+    h.register_hook([&](const Tensor&) {
+        ++upstream_calls;
+        return Tensor();
+    });
+    Tensor m = h * h;
+    check_values(autograd::grad({m.sum()}, {m})[0], {1, 1});
+    BOOST_TEST(upstream_calls == 0);
+    check_values(autograd::grad({(m * 3.0).sum()}, {h})[0], {6 * std::exp(1.0), 6 * std::exp(2.0)},
+                 1e-12);  // captured before h's hook runs
+    BOOST_TEST(upstream_calls == 0);
+    h.sum().backward();
+    BOOST_TEST(upstream_calls == 1);
+    check_values(x.grad(), {std::exp(1.0), std::exp(2.0)}, 1e-12);
+    // The same input twice gets its gradient twice.
+    const auto twice = autograd::grad({(x * 3.0).sum()}, {x, x});
+    check_values(twice[0], {3, 3});
+    check_values(twice[1], {3, 3});
+}
+
+BOOST_AUTO_TEST_CASE(writing_constants_into_a_non_leaf_keeps_its_history) {
+    // zero_ or fill_ on an intermediate: it stays a non-leaf, its old history gets zeros (PyTorch).
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    Tensor y = x * 1.0;
+    y.zero_();
+    BOOST_TEST(!y.is_leaf());
+    y.add_(1.0);
+    (y * y).sum().backward();
+    check_values(x.grad(), {0, 0});
+    BOOST_TEST(!y.grad().defined());
+    Tensor z = x * 2.0;
+    z.fill_(3.0);
+    z.copy_(tensor({4.0, 5.0}, kFloat64));
+    (z * x).sum().backward();
+    check_values(x.grad(), {4, 5});  // only z * x's own factor reaches x
+}
+
+BOOST_AUTO_TEST_CASE(hooks_and_gradients_keep_their_shape_and_dtype) {
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    Tensor h = x * 2.0;
+    h.register_hook([](const Tensor&) { return ones({2, 2}, kFloat64); });
+    check_error([&] { h.sum().backward(); }, {"register_hook", "[2, 2]", "[2]", "shape"});
+    Tensor w = tensor({1.0, 2.0}, grad64());
+    w.register_hook([](const Tensor& g) { return g.to(kFloat32); });
+    check_error([&] { (w * 1.0).sum().backward(); }, {"register_hook", "float32", "float64", "dtype"});
+    check_error([&] { x.set_grad(ones({2}, kFloat32)); }, {"set_grad", "float32", "float64"});
+    // requires_grad_(true) on a non-leaf asks for what it has: a no-op, as in PyTorch.
+    BOOST_TEST((x * 2.0).requires_grad_(true).requires_grad());
+    check_error([&] { (x * 2.0).requires_grad_(false); }, {"requires_grad_", "leaf"});
+}
+
+namespace {
+// Saves nothing; its gradient is [2, 1] for a [1] argument: summed down, as PyTorch does.
+struct BroadcastGradient : autograd::Function<BroadcastGradient> {
+    static Tensor forward(autograd::AutogradContext*, const Tensor& x) { return x * 2.0; }
+    static std::vector<Tensor> backward(autograd::AutogradContext*, std::vector<Tensor> grads) {
+        return {grads[0].expand({2, 1})};
+    }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(custom_functions_backward_twice_and_broadcast_gradients) {
+    Tensor x = tensor({1.0, 2.0}, grad64());
+    Tensor y = ScaledCube::apply(x, 1.0).sum();
+    y.backward();
+    check_error([&] { y.backward(); }, {"second time", "retain_graph"});  // not a crash
+    Tensor b = tensor({3.0}, grad64());
+    Tensor out = BroadcastGradient::apply(b).sum();
+    out.backward();
+    check_values(b.grad(), {2});
+    out.backward();  // nothing was saved: it may run again
+    check_values(b.grad(), {4});
+}
+
 BOOST_AUTO_TEST_CASE(a_thousand_step_chain_does_not_overflow_the_stack) {
     Tensor x = tensor({0.5}, grad64());
     Tensor h = x;
