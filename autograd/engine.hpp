@@ -1,5 +1,10 @@
 #pragma once
 /// The backward engine and the functional autograd API.
+///
+/// One thread at a time per graph: a pass keeps its bookkeeping in the nodes it runs (which makes
+/// it fast), so two passes that share a node, even only a leaf such as a model's weight, must not
+/// run at the same time on different threads (PyTorch allows that; here run them one after the
+/// other, or give each thread its own copy of the model, as data-parallel training does).
 
 #include <functional>
 #include <optional>

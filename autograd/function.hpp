@@ -110,10 +110,19 @@ struct Function {
 
         using Output = decltype(Derived::forward(&node->ctx, std::forward<Args>(args)...));
         Output outputs;
+        std::vector<uint64_t> versions;
+        for (const Tensor& t : tensor_args) versions.push_back(t.defined() ? t.data().version() : 0);
         {
             NoGradGuard no_grad;
             outputs = Derived::forward(&node->ctx, std::forward<Args>(args)...);
         }
+        // An argument written in place by forward would keep a history that no longer describes
+        // it (PyTorch's mark_dirty hands it to the function; not supported here): refused.
+        for (std::size_t i = 0; i < tensor_args.size(); ++i)
+            XGRAD_CHECK(!tensor_args[i].defined() || !tensor_args[i].requires_grad() || !GradMode::is_enabled() ||
+                            tensor_args[i].data().version() == versions[i],
+                        node->ctx.name_, ": forward modified tensor argument ", i,
+                        " in place; return a new tensor instead (mark_dirty is not supported)");
         std::vector<Tensor*> out_refs;
         if constexpr (std::is_same_v<Output, Tensor>)
             out_refs.push_back(&outputs);

@@ -1,6 +1,7 @@
 #include <xgrad/autograd/indexing.hpp>
 #include <xgrad/autograd/tensor.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <sstream>
@@ -96,6 +97,10 @@ std::atomic<int> next_hook_handle{0};
 std::vector<std::pair<int, Tensor::Hook>>& hooks_of(const Tensor& t) {
     const auto& impl = t.impl();
     if (!t.grad_fn()) return impl->leaf_hooks;  // grad_fn(): a stale view's history re-taken first
+    const bool known = std::any_of(impl->hook_sites.begin(), impl->hook_sites.end(), [&](const auto& site) {
+        return site.first.lock() == impl->grad_fn && site.second == impl->output_nr;
+    });
+    if (!known) impl->hook_sites.emplace_back(impl->grad_fn, impl->output_nr);
     auto& all = impl->grad_fn->output_hooks;
     if (all.size() <= impl->output_nr) all.resize(impl->output_nr + 1);
     return all[impl->output_nr];
@@ -138,9 +143,14 @@ int Tensor::register_post_accumulate_grad_hook(PostAccumulateGradHook fn) const 
 }
 
 void Tensor::remove_hook(int handle) const {
-    auto& hooks = hooks_of(*this);
-    std::erase_if(hooks, [handle](const auto& h) { return h.first == handle; });
-    std::erase_if(impl_->post_accumulate_hooks, [handle](const auto& h) { return h.first == handle; });
+    data();
+    const auto is_it = [handle](const auto& h) { return h.first == handle; };
+    std::erase_if(impl_->leaf_hooks, is_it);
+    std::erase_if(impl_->post_accumulate_hooks, is_it);
+    // Wherever it was registered, also on a grad_fn the tensor had before an in-place op.
+    for (const auto& [site, output] : impl_->hook_sites)
+        if (const auto node = site.lock(); node && output < node->output_hooks.size())
+            std::erase_if(node->output_hooks[output], is_it);
 }
 
 // ---- methods forwarding to ops ---------------------------------------------------------------

@@ -27,6 +27,9 @@ struct TensorImpl {
     std::weak_ptr<Node> grad_accumulator;
     /// Hooks of a leaf (non-leaf hooks live on the grad_fn's output_hooks).
     std::vector<std::pair<int, Tensor::Hook>> leaf_hooks;
+    /// Every (grad_fn, output) a non-leaf hook was registered on: an in-place op moves the tensor
+    /// to a new grad_fn while its earlier hooks stay on the old one, where remove_hook finds them.
+    std::vector<std::pair<std::weak_ptr<Node>, uint32_t>> hook_sites;
     /// A leaf's hooks that run after its grad() is updated.
     std::vector<std::pair<int, Tensor::PostAccumulateGradHook>> post_accumulate_hooks;
 };

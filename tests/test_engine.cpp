@@ -101,6 +101,15 @@ BOOST_AUTO_TEST_CASE(hooks_see_and_can_replace_gradients) {
     x.set_grad(Tensor());
     (x * 1.0).sum().backward();
     check_values(x.grad(), {1, 1});
+    // A hook registered before an in-place op stays with the value it was registered on, and
+    // remove_hook still finds it there.
+    x.set_grad(Tensor());
+    Tensor y = x * 2.0;
+    const int scaled = y.register_hook([](const Tensor& g) { return g * 10.0; });
+    y.add_(1.0);
+    y.remove_hook(scaled);
+    (y * y).sum().backward();
+    check_values(x.grad(), {12, 20});  // d(2x + 1)^2 / dx = 4 (2x + 1)
 }
 
 namespace {
@@ -431,6 +440,14 @@ struct BroadcastGradient : autograd::Function<BroadcastGradient> {
         return {grads[0].expand({2, 1})};
     }
 };
+
+// Writes into its argument: refused while recording, as it would leave a wrong history.
+struct Doubles : autograd::Function<Doubles> {
+    static Tensor forward(autograd::AutogradContext*, const Tensor& x) { return x.mul_(2.0); }
+    static std::vector<Tensor> backward(autograd::AutogradContext*, std::vector<Tensor> grads) {
+        return {grads[0] * 2.0};
+    }
+};
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(custom_functions_backward_twice_and_broadcast_gradients) {
@@ -444,6 +461,10 @@ BOOST_AUTO_TEST_CASE(custom_functions_backward_twice_and_broadcast_gradients) {
     check_values(b.grad(), {2});
     out.backward();  // nothing was saved: it may run again
     check_values(b.grad(), {4});
+    Tensor a = b * 1.0;
+    check_error([&] { Doubles::apply(a); }, {"modified tensor argument 0 in place", "mark_dirty"});
+    Tensor plain = tensor({1.0, 2.0}, kFloat64);
+    check_values(Doubles::apply(plain), {2, 4});  // nothing recorded: allowed
 }
 
 BOOST_AUTO_TEST_CASE(a_thousand_step_chain_does_not_overflow_the_stack) {
