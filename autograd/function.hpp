@@ -14,7 +14,8 @@
 ///     Tensor y = Cube::apply(x);
 ///
 /// forward runs without recording; backward may use any differentiable op (so create_graph works
-/// through it). Saved tensors are version-checked like the built-in ops' ones.
+/// through it). Saved tensors are version-checked like the built-in ops' ones. A struct that
+/// declares `static constexpr const char* name = "Cube";` is named so in errors and in the graph.
 
 #include <string>
 #include <type_traits>
@@ -96,6 +97,7 @@ struct Function {
     template <class... Args>
     static auto apply(Args&&... args) {
         auto node = std::make_shared<CustomNode<Derived>>();
+        if constexpr (requires { Derived::name; }) node->ctx.name_ = Derived::name;
         std::vector<Tensor> tensor_args;
         std::size_t position = 0;
         auto collect = [&](const auto& arg) {

@@ -443,6 +443,7 @@ struct BroadcastGradient : autograd::Function<BroadcastGradient> {
 
 // Writes into its argument: refused while recording, as it would leave a wrong history.
 struct Doubles : autograd::Function<Doubles> {
+    static constexpr const char* name = "Doubles";
     static Tensor forward(autograd::AutogradContext*, const Tensor& x) { return x.mul_(2.0); }
     static std::vector<Tensor> backward(autograd::AutogradContext*, std::vector<Tensor> grads) {
         return {grads[0] * 2.0};
@@ -462,7 +463,7 @@ BOOST_AUTO_TEST_CASE(custom_functions_backward_twice_and_broadcast_gradients) {
     out.backward();  // nothing was saved: it may run again
     check_values(b.grad(), {4});
     Tensor a = b * 1.0;
-    check_error([&] { Doubles::apply(a); }, {"modified tensor argument 0 in place", "mark_dirty"});
+    check_error([&] { Doubles::apply(a); }, {"Doubles: forward modified tensor argument 0 in place", "mark_dirty"});
     Tensor plain = tensor({1.0, 2.0}, kFloat64);
     check_values(Doubles::apply(plain), {2, 4});  // nothing recorded: allowed
 }
