@@ -16,10 +16,19 @@ std::vector<int64_t> permutation(int64_t n, Generator& gen) {
 }
 }  // namespace
 
+namespace {
+// The world's size or this rank, for a -1 option: only once MPI is up, when launched under it.
+int world_value(int option, int (*of_world)()) {
+    if (option != -1) return option;
+    distributed::check_initialized_if_launched("DistributedSampler");
+    return of_world();
+}
+}  // namespace
+
 DistributedSampler::DistributedSampler(int64_t n, DistributedSamplerOptions options)
     : n_(n),
-      replicas_(options.num_replicas == -1 ? distributed::world_size() : options.num_replicas),
-      rank_(options.rank == -1 ? distributed::rank() : options.rank),
+      replicas_(world_value(options.num_replicas, distributed::world_size)),
+      rank_(world_value(options.rank, distributed::rank)),
       options_(options) {
     XGRAD_CHECK(n >= 0, "DistributedSampler: expected a non-negative size, got ", n);
     XGRAD_CHECK(replicas_ >= 1, "DistributedSampler: num_replicas must be at least 1 (or -1 for the world size), got ",

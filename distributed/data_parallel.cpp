@@ -66,8 +66,8 @@ void check_same_model(const std::string& mine) {
         const std::vector<std::string> theirs = lines_of(all[r]);
         std::ostringstream why;
         why << "DistributedDataParallel: the model differs between ranks (seen on rank " << distributed::rank()
-            << "): rank 0 has " << reference.size() << " parameters and buffers, rank " << r << " has "
-            << theirs.size();
+            << "): rank 0 has " << reference.size() - 1 << " parameters and buffers, rank " << r << " has "
+            << theirs.size() - 1;  // the last line holds the options
         for (std::size_t i = 0; i < std::min(reference.size(), theirs.size()); ++i)
             if (reference[i] != theirs[i]) {
                 why << "; entry " << i << " is '" << reference[i] << "' on rank 0 but '" << theirs[i] << "' on rank "
@@ -105,6 +105,7 @@ struct DistributedDataParallel::State {
     bool pass_open = false;       // a backward pass has reported gradients and queued its finish
     bool sync = true;             // false while a NoSync lives
     bool armed = false;           // backward has reached an output of the wrapper made with sync on
+    bool buffers_due = true;      // the last forward had gradients and sync on (PyTorch's require_forward_param_sync)
     Clock::time_point first_start;
     Stats stats;
 
@@ -240,9 +241,7 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<Module> module,
 
 void DistributedDataParallel::set_up() {
     const DistributedDataParallelOptions& o = state_->options;
-    XGRAD_CHECK(o.first_bucket_bytes > 0 && o.bucket_bytes > 0,
-                "DistributedDataParallel: bucket sizes must be positive, got first_bucket_bytes = ",
-                o.first_bucket_bytes, " and bucket_bytes = ", o.bucket_bytes);
+    distributed::check_initialized_if_launched("DistributedDataParallel");
     register_module("module", *module_);
     const auto named = module_->named_parameters();
     // The options decide the buckets and which collectives run: they must agree too.
@@ -250,6 +249,13 @@ void DistributedDataParallel::set_up() {
                      " bucket_bytes=" + std::to_string(o.bucket_bytes) +
                      " deterministic=" + std::to_string(o.deterministic) + " overlap=" + std::to_string(o.overlap) +
                      " broadcast_buffers=" + std::to_string(o.broadcast_buffers) + "\n");
+    // Checked once every rank is known to have the same options: all of them throw, none waits.
+    XGRAD_CHECK(o.first_bucket_bytes > 0 && o.bucket_bytes > 0,
+                "DistributedDataParallel: bucket sizes must be positive, got first_bucket_bytes = ",
+                o.first_bucket_bytes, " and bucket_bytes = ", o.bucket_bytes);
+    XGRAD_CHECK(std::any_of(named.begin(), named.end(), [](const auto& p) { return p.second.requires_grad(); }),
+                "DistributedDataParallel: the module has no parameter that requires grad: there is nothing to "
+                "average (PyTorch refuses it too)");
     {
         NoGradGuard no_grad;
         for (const auto& [name, p] : named) distributed::broadcast(p, 0);
@@ -293,19 +299,32 @@ DistributedDataParallel::~DistributedDataParallel() {
 }
 
 Tensor DistributedDataParallel::forward(const Tensor& input) {
-    if (!GradMode::is_enabled()) return (*module_)(input);
-    state_->prepare_for_backward();
-    if (state_->options.broadcast_buffers && is_training()) {
+    State& s = *state_;
+    // After a forward that backward will reduce, rank 0's buffers go to every rank before the
+    // next forward, also one under NoGradGuard or in eval mode (every rank makes it: the
+    // forwards of the wrapper are collective, as PyTorch's are).
+    if (s.options.broadcast_buffers && s.buffers_due) {
         NoGradGuard no_grad;
         for (const auto& [name, b] : module_->named_buffers()) distributed::broadcast(b, 0);
     }
+    s.buffers_due = GradMode::is_enabled() && s.sync;
+    if (!GradMode::is_enabled()) return (*module_)(input);
+    s.prepare_for_backward();
     Tensor output = (*module_)(input);
     // The reduction is armed by backward reaching this output, with no_sync as it was here: a
     // backward through the wrapped module alone stays local (on whichever ranks run it), and a
     // second backward through this graph (retain_graph) is averaged again, like the first.
     if (output.requires_grad()) {
         output.register_hook([weak = std::weak_ptr<State>(state_), sync = state_->sync](const Tensor&) {
-            if (const auto state = weak.lock(); state && sync) state->armed = true;
+            if (const auto state = weak.lock(); state && sync) {
+                state->armed = true;
+                // The pass is reduced even if no parameter gets a gradient on this rank (the
+                // output depends on the input alone here): the other ranks wait for it.
+                if (!state->pass_open) {
+                    state->pass_open = true;
+                    autograd::queue_callback([raw = state.get()] { raw->finish_pass(); });
+                }
+            }
             return Tensor();
         });
     }

@@ -50,10 +50,11 @@ struct DistributedDataParallelOptions {
     /// Start reductions from backward's hooks (true) or all after backward, as LibTorch's MPI
     /// example does (false): for measuring what the overlap saves.
     bool overlap = true;
-    /// Copy rank 0's buffers to every rank before each forward in training. Off by default:
-    /// each rank keeps the BatchNorm statistics of its own shard (nn::SyncBatchNorm shares
-    /// the batch statistics themselves).
-    bool broadcast_buffers = false;
+    /// Copy rank 0's buffers (BatchNorm's running statistics) to every rank at the start of each
+    /// forward that follows a forward with gradients and sync on, whatever the mode of this one,
+    /// as PyTorch does (its default too): an evaluation through the wrapper sees rank 0's
+    /// statistics on every rank. Off: each rank keeps the statistics of its own shard.
+    bool broadcast_buffers = true;
 };
 
 class DistributedDataParallel : public Module {

@@ -152,6 +152,12 @@ void finalize() {
     set_up = false;
 }
 
+void check_initialized_if_launched(const char* what) {
+    XGRAD_CHECK(!launched_by_mpi() || is_initialized(), what,
+                ": this program was started by an MPI launcher, but distributed::init() (or a distributed::Guard) has "
+                "not run yet; call it first, or every process trains alone as rank 0 of 1");
+}
+
 bool is_initialized() {
 #ifdef XGRAD_HAVE_MPI
     return mpi::running();

@@ -36,6 +36,10 @@ void init(int* argc = nullptr, char*** argv = nullptr);
 /// Finalizes MPI; a no-op when init was not called. Every rank must call it.
 void finalize();
 bool is_initialized();
+/// Throws naming `what` when the process was started by an MPI launcher but init() has not run:
+/// the job would otherwise train as several unconnected "rank 0 of 1" processes (PyTorch: "Default
+/// process group has not been initialized").
+void check_initialized_if_launched(const char* what);
 
 /// init() on construction, finalize() on destruction; while an exception is unwinding, the other
 /// ranks may be waiting in a collective, so the destructor leaves MPI running and the process's

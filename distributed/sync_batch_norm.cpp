@@ -11,8 +11,9 @@ void SyncBatchNorm::check_dims(const Tensor& x) const {
 }
 
 Tensor SyncBatchNorm::forward(const Tensor& x) {
-    const bool batch_statistics = is_training() || !options.track_running_stats;
-    if (distributed::world_size() == 1 || !batch_statistics) return BatchNormBase::forward(x);
+    // Statistics are shared in training only (PyTorch's need_sync): in evaluation the running ones
+    // are used, or without them each rank's own batch, with no collective (rank 0 may evaluate alone).
+    if (distributed::world_size() == 1 || !is_training()) return BatchNormBase::forward(x);
     check_dims(x);
     const int64_t channels = options.num_features;
     XGRAD_CHECK(x.size(1) == channels, "SyncBatchNorm: the input has ", x.size(1), " channels (shape ", x.sizes(),

@@ -391,6 +391,94 @@ BOOST_AUTO_TEST_CASE(only_a_backward_through_the_wrappers_output_reduces) {
         BOOST_TEST(max_abs_diff(net.parameters()[i], reference.parameters()[i]) <= 1e-6);
 }
 
+BOOST_AUTO_TEST_CASE(buffers_follow_rank_0_from_the_forward_after_a_training_one) {
+    // BatchNorm's running statistics drift apart in training (each rank sees its shard); the next
+    // forward through the wrapper, even an evaluation under NoGradGuard, starts from rank 0's.
+    struct Normed : nn::Module {
+        nn::Linear fc{{.in_features = 6, .out_features = 3}};
+        nn::BatchNorm1d norm{{.num_features = 3}};
+        Normed() {
+            register_module("fc", fc);
+            register_module("norm", norm);
+        }
+        Tensor forward(const Tensor& x) override { return norm(fc(x)); }
+    };
+    for (const bool broadcast : {true, false}) {
+        manual_seed(31);
+        Normed net;
+        nn::DistributedDataParallel model(net, {.broadcast_buffers = broadcast});
+        optim::SGD sgd(model.parameters(), {.lr = 0.1});
+        const GlobalBatch batch(32);
+        ddp_step(model, sgd, batch);
+        const Tensor after_training = net.norm.running_mean.clone();
+        const Tensor rank0 = dist::all_gather(after_training)[0];
+        model.eval();
+        {
+            NoGradGuard no_grad;
+            model(batch.x_of(dist::rank()));
+        }
+        if (broadcast)
+            BOOST_TEST(same(net.norm.running_mean, rank0));
+        else
+            BOOST_TEST(same(net.norm.running_mean, after_training));  // its own shard's
+        model.train();
+    }
+}
+
+BOOST_AUTO_TEST_CASE(launched_by_mpirun_without_init_is_refused) {
+    if (dist::is_initialized()) return;  // the world-of-one run: pretend mpirun started it
+    ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+    Mlp net;
+    std::string refused_model, refused_sampler;
+    try {
+        nn::DistributedDataParallel model(net);
+    } catch (const Error& e) {
+        refused_model = e.what();
+    }
+    try {
+        data::DistributedSampler sampler(10);
+    } catch (const Error& e) {
+        refused_sampler = e.what();
+    }
+    ::unsetenv("OMPI_COMM_WORLD_SIZE");
+    BOOST_TEST(refused_model.find("DistributedDataParallel: this program was started by an MPI launcher") !=
+               std::string::npos);
+    BOOST_TEST(refused_sampler.find("DistributedSampler") != std::string::npos);
+    data::DistributedSampler explicit_world(10, {.num_replicas = 2, .rank = 1});  // no world asked for
+    BOOST_TEST(explicit_world.size() == 5);
+}
+
+BOOST_AUTO_TEST_CASE(a_rank_whose_output_needs_no_parameter_still_reduces) {
+    // On the last rank the output depends on the input alone: that rank contributes no gradient,
+    // yet it takes part in the reduction (before, the other ranks waited for it forever).
+    struct Branchy : nn::Module {
+        nn::Linear fc{{.in_features = 6, .out_features = 3}};
+        bool skip = false;
+        Branchy() { register_module("fc", fc); }
+        Tensor forward(const Tensor& x) override { return skip ? x.narrow(1, 0, 3) * 2.0 : fc(x); }
+    };
+    manual_seed(33);
+    Branchy net;
+    net.skip = dist::world_size() > 1 && dist::rank() == dist::world_size() - 1;
+    nn::DistributedDataParallel model(net);
+    const GlobalBatch batch(34);
+    const Tensor x = batch.x_of(dist::rank()).clone().requires_grad_();
+    model(x).sum().backward();
+    BOOST_TEST(model.stats().passes == 1);
+    check_ranks_agree_on_gradients(net);
+    // The average over the ranks that had one, divided by the world: as PyTorch's reducer.
+    manual_seed(33);
+    Branchy alone;
+    Tensor expected = zeros({3, 6});
+    for (int r = 0; r < dist::world_size(); ++r) {
+        if (dist::world_size() > 1 && r == dist::world_size() - 1) continue;
+        alone.zero_grad();
+        alone(batch.x_of(r)).sum().backward();
+        expected = expected + alone.fc.weight.grad();
+    }
+    BOOST_TEST(max_abs_diff(net.fc.weight.grad(), expected / static_cast<double>(dist::world_size())) <= 1e-6);
+}
+
 BOOST_AUTO_TEST_CASE(a_model_that_differs_between_ranks_is_refused_on_every_rank) {
     if (dist::world_size() == 1) return;  // one process cannot differ from itself
     auto refusal = [](nn::Module& net) {
@@ -524,6 +612,13 @@ BOOST_AUTO_TEST_CASE(matches_batch_norm_on_the_global_batch) {
     synced.eval();
     whole.eval();
     BOOST_TEST(max_abs_diff(synced(x_mine.detach()), whole(x.narrow(0, 4 * r, 4))) <= 1e-12);
+    // Without running statistics, evaluation normalizes by each rank's own batch, with no
+    // collective (PyTorch's need_sync is training only): rank 0 may evaluate alone.
+    nn::SyncBatchNorm untracked({.num_features = 3, .track_running_stats = false, .dtype = kFloat64});
+    nn::BatchNorm1d local({.num_features = 3, .track_running_stats = false, .dtype = kFloat64});
+    untracked.eval();
+    local.eval();
+    if (r == 0) BOOST_TEST(max_abs_diff(untracked(x.narrow(0, 0, 4)), local(x.narrow(0, 0, 4))) <= 1e-12);
 }
 
 // The point of SyncBatchNorm: data-parallel training of a model with batch normalization takes
